@@ -1,0 +1,78 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every Symphony target shares: Swift 6 language mode (strict concurrency) and warnings as errors.
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "Symphony",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "SymphonyEvents", targets: ["SymphonyEvents"]),
+        .library(name: "SymphonyCrypto", targets: ["SymphonyCrypto"]),
+        .executable(name: "symphony", targets: ["symphony"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // System libraries: a module map and a tiny shim header each.
+        .systemLibrary(
+            name: "CPCRE2", pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+
+        .target(
+            name: "SymphonyCrypto",
+            dependencies: ["COpenSSL"],
+            swiftSettings: strictSettings),
+        .target(
+            name: "SymphonyEvents",
+            dependencies: [
+                "SymphonyCrypto",
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
+        .executableTarget(
+            name: "symphony",
+            dependencies: [
+                "SymphonyEvents",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
+        .executableTarget(
+            name: "symphony-bench",
+            dependencies: ["SymphonyEvents", "SymphonyCrypto"],
+            swiftSettings: strictSettings),
+
+        .testTarget(
+            name: "SymphonyCryptoTests",
+            dependencies: ["SymphonyCrypto"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SymphonyEventsTests",
+            dependencies: ["SymphonyEvents", "SymphonyCrypto"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SystemLibrariesTests",
+            dependencies: ["CPCRE2", "COpenSSL", "CSQLite"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SymphonyCLITests",
+            dependencies: [],
+            swiftSettings: strictSettings),
+    ]
+)

@@ -1,0 +1,162 @@
+import Synchronization
+
+/// Seals and opens version-1 AES-256-GCM envelopes under a key ring; safe to use from many threads.
+///
+/// Each thread that seals or opens at the same moment borrows its own cipher (OpenSSL contexts
+/// with the key schedule already computed, a nonce sequence and an associated-data buffer) from
+/// a small pool, so no call allocates a context and no two threads share one.
+public final class EnvelopeSealer: Sendable {
+    /// The most nonce prefixes one sealer draws under its active key (see `NonceSequence`).
+    public static let maximumNoncePrefixes = 1 << 16
+
+    /// The keys this sealer seals and opens with.
+    public let keyRing: KeyRing
+    private let pools: [UInt32: CipherPool]
+    private let prefixesDrawn = Atomic<Int>(0)
+
+    /// A sealer over `keyRing`; it seals with the ring's active key.
+    public init(keyRing: KeyRing) {
+        self.keyRing = keyRing
+        var pools: [UInt32: CipherPool] = [:]
+        for id in keyRing.keyIDs {
+            pools[id] = CipherPool(key: keyRing.key(withID: id)!)
+        }
+        self.pools = pools
+    }
+
+    /// A sealer with a single key.
+    public convenience init(key: EncryptionKey) {
+        self.init(keyRing: KeyRing(active: key))
+    }
+
+    /// Encrypts `plaintext` into a new envelope bound to `context`.
+    public func seal(_ plaintext: [UInt8], context: EnvelopeContext) throws -> [UInt8] {
+        let key = keyRing.activeKey
+        let slot = try pools[key.id]!.checkOut(onNewSlot: { try countNoncePrefix(for: key) })
+        defer { pools[key.id]!.checkIn(slot) }
+
+        var envelope = [UInt8]()
+        envelope.reserveCapacity(EnvelopeFormat.overhead + plaintext.count)
+        envelope.append(EnvelopeFormat.currentVersion)
+        appendBigEndian(key.id, to: &envelope)
+        try slot.nonces.next(into: &envelope) { try countNoncePrefix(for: key) }
+        slot.associatedData.removeAll(keepingCapacity: true)
+        slot.associatedData.append(contentsOf: envelope)
+        context.encode(into: &slot.associatedData)
+
+        let ciphertextStart = envelope.count
+        envelope.append(contentsOf: repeatElement(0, count: plaintext.count + EnvelopeFormat.tagByteCount))
+        try plaintext.withUnsafeBytes { input in
+            try slot.associatedData.withUnsafeBytes { aad in
+                try envelope.withUnsafeMutableBytes { output in
+                    let nonce = UnsafeRawBufferPointer(rebasing: output[EnvelopeFormat.nonceRange])
+                    let body = UnsafeMutableRawBufferPointer(rebasing: output[ciphertextStart..<ciphertextStart + plaintext.count])
+                    let tag = UnsafeMutableRawBufferPointer(rebasing: output[(ciphertextStart + plaintext.count)...])
+                    try slot.cipher.seal(input, nonce: nonce, authenticating: aad, into: body, tag: tag)
+                }
+            }
+        }
+        return envelope
+    }
+
+    /// Decrypts `envelope` if it was sealed by a key in the ring with exactly this `context`.
+    ///
+    /// Throws `malformedEnvelope`, `unsupportedVersion`, `unknownKey` or `authenticationFailed`;
+    /// the error never says which byte was wrong.
+    public func open(_ envelope: [UInt8], context: EnvelopeContext) throws -> [UInt8] {
+        guard envelope.count >= EnvelopeFormat.overhead else {
+            throw CryptoError(
+                .malformedEnvelope,
+                "An envelope is at least \(EnvelopeFormat.overhead) bytes; this one has \(envelope.count).")
+        }
+        guard envelope[0] == EnvelopeFormat.currentVersion else {
+            throw CryptoError(.unsupportedVersion, "Envelope version \(envelope[0]) is not supported; this build reads version 1.")
+        }
+        let keyID = EnvelopeFormat.keyID(of: envelope)!
+        guard let pool = pools[keyID] else {
+            throw CryptoError(.unknownKey, "The envelope was sealed with a key that is not in the key ring.")
+        }
+        let slot = try pool.checkOut(onNewSlot: {})
+        defer { pool.checkIn(slot) }
+
+        slot.associatedData.removeAll(keepingCapacity: true)
+        slot.associatedData.append(contentsOf: envelope[0..<EnvelopeFormat.headerByteCount])
+        context.encode(into: &slot.associatedData)
+
+        let bodyCount = envelope.count - EnvelopeFormat.overhead
+        var plaintext = [UInt8](repeating: 0, count: bodyCount)
+        let ok = envelope.withUnsafeBytes { input in
+            slot.associatedData.withUnsafeBytes { aad in
+                plaintext.withUnsafeMutableBytes { output in
+                    slot.cipher.open(
+                        UnsafeRawBufferPointer(rebasing: input[EnvelopeFormat.headerByteCount..<EnvelopeFormat.headerByteCount + bodyCount]),
+                        nonce: UnsafeRawBufferPointer(rebasing: input[EnvelopeFormat.nonceRange]),
+                        authenticating: aad,
+                        tag: UnsafeRawBufferPointer(rebasing: input[(EnvelopeFormat.headerByteCount + bodyCount)...]),
+                        into: output)
+                }
+            }
+        }
+        guard ok else {
+            EncryptionKey.wipe(&plaintext)
+            throw CryptoError(.authenticationFailed, "The envelope could not be authenticated: it was altered, moved to another context, or sealed with another key.")
+        }
+        return plaintext
+    }
+
+    /// Counts one more nonce prefix drawn under the active key, refusing past the limit.
+    private func countNoncePrefix(for key: EncryptionKey) throws {
+        if prefixesDrawn.add(1, ordering: .relaxed).newValue > Self.maximumNoncePrefixes {
+            throw CryptoError(
+                .nonceSpaceExhausted, "Key \(key.idString) has sealed the most messages this process allows; rotate to a new key.")
+        }
+    }
+
+    private func appendBigEndian(_ value: UInt32, to buffer: inout [UInt8]) {
+        buffer.append(UInt8(truncatingIfNeeded: value >> 24))
+        buffer.append(UInt8(truncatingIfNeeded: value >> 16))
+        buffer.append(UInt8(truncatingIfNeeded: value >> 8))
+        buffer.append(UInt8(truncatingIfNeeded: value))
+    }
+}
+
+/// A cipher borrowed by one thread at a time.
+// @unchecked Sendable: a slot is reachable from exactly one thread at a time — it is either
+// inside the pool's Mutex or checked out by the single caller that removed it.
+final class CipherSlot: @unchecked Sendable {
+    let cipher: AESGCMCipher
+    var nonces: NonceSequence
+    var associatedData: [UInt8] = []
+
+    init(key: EncryptionKey) throws {
+        cipher = try AESGCMCipher(key: key)
+        nonces = try NonceSequence()
+        associatedData.reserveCapacity(256)
+    }
+}
+
+/// Idle cipher slots for one key.
+final class CipherPool: Sendable {
+    private static let maximumIdleSlots = 64
+    private let key: EncryptionKey
+    private let idle = Mutex<[CipherSlot]>([])
+
+    init(key: EncryptionKey) {
+        self.key = key
+    }
+
+    /// An idle slot, or a new one after `onNewSlot` agreed to it (a new slot draws a nonce prefix).
+    func checkOut(onNewSlot: () throws -> Void) throws -> CipherSlot {
+        if let slot = idle.withLock({ $0.popLast() }) {
+            return slot
+        }
+        try onNewSlot()
+        return try CipherSlot(key: key)
+    }
+
+    func checkIn(_ slot: CipherSlot) {
+        idle.withLock { slots in
+            if slots.count < Self.maximumIdleSlots { slots.append(slot) }
+        }
+    }
+}
