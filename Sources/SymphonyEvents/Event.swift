@@ -1,0 +1,53 @@
+/// Something that happened: a dotted type, a JSON payload, a priority and where it came from.
+public struct Event: Sendable, Hashable {
+    /// A unique id; generated when not given.
+    public var id: String
+    /// A dotted name such as `ticket.created`.
+    public var type: String
+    /// 0 (served first) … 9 (served last); 5 by default.
+    public var priority: Int
+    /// The event's data.
+    public var payload: JSONValue
+    /// The principal that produced the event, if known.
+    public var source: String?
+    /// When the event happened (by default, when it was made).
+    public var time: Timestamp
+    /// The event and rule that caused this one, for derived events.
+    public var causation: Causation?
+
+    /// The lowest and highest priorities; lower is served first.
+    public static let priorities: ClosedRange<Int> = 0...9
+    /// The priority of events that do not say.
+    public static let defaultPriority = 5
+
+    /// Makes an event; `id` and `time` default to a fresh id and the current time.
+    public init(
+        type: String, payload: JSONValue = [:], priority: Int = Event.defaultPriority, id: String? = nil,
+        source: String? = nil, time: Timestamp? = nil, causation: Causation? = nil
+    ) {
+        self.id = id ?? EventIDGenerator.shared.next()
+        self.type = type
+        self.priority = priority
+        self.payload = payload
+        self.source = source
+        self.time = time ?? .now()
+        self.causation = causation
+    }
+}
+
+/// The link from a derived event back to what caused it.
+public struct Causation: Sendable, Hashable {
+    /// The id of the event that caused this one.
+    public var parentID: String
+    /// The rule whose action made this event.
+    public var rule: String
+    /// How many derivations separate this event from an input event (an input event's child has hop 1).
+    public var hop: Int
+
+    /// A causation link.
+    public init(parentID: String, rule: String, hop: Int) {
+        self.parentID = parentID
+        self.rule = rule
+        self.hop = hop
+    }
+}

@@ -1,0 +1,182 @@
+/// The binary encoding of an event's body: what an event envelope encrypts.
+///
+/// The id, type and priority travel beside the envelope (they are its associated data); the body
+/// holds the rest. All integers are big-endian; a string is a u32 byte count and UTF-8 bytes.
+/// ```
+/// body    := u8 version (1) · i64 time (ns since epoch) · opt-str source · causation · value payload
+/// opt-str := u8 0 | u8 1 · str
+/// causation := u8 0 | u8 1 · str parent-id · str rule · u32 hop
+/// value   := u8 0 (null) | u8 1 (false) | u8 2 (true) | u8 3 · i64 | u8 4 · f64 bits
+///          | u8 5 · str | u8 6 · u32 count · value* | u8 7 · u32 count · (str key · value)*
+/// ```
+/// Object members are written in sorted key order, so equal events encode to equal bytes.
+public enum EventBodyCodec {
+    /// The deepest nesting of arrays and objects the decoder accepts.
+    public static let maximumDepth = 256
+    static let version: UInt8 = 1
+
+    /// Encodes everything but the id, type and priority of `event`.
+    public static func encode(_ event: Event) -> [UInt8] {
+        var writer = Writer()
+        writer.bytes.reserveCapacity(64)
+        writer.byte(version)
+        writer.int64(event.time.nanosecondsSinceEpoch)
+        if let source = event.source {
+            writer.byte(1)
+            writer.string(source)
+        } else {
+            writer.byte(0)
+        }
+        if let causation = event.causation {
+            writer.byte(1)
+            writer.string(causation.parentID)
+            writer.string(causation.rule)
+            writer.uint32(UInt32(clamping: causation.hop))
+        } else {
+            writer.byte(0)
+        }
+        writer.value(event.payload)
+        return writer.bytes
+    }
+
+    /// Rebuilds an event from its id, type, priority and encoded body.
+    public static func decode(_ body: [UInt8], id: String, type: String, priority: Int) throws -> Event {
+        var reader = Reader(bytes: body)
+        guard try reader.byte() == version else {
+            throw EventsError(.malformedEventBody, "The event body has an unknown format version.")
+        }
+        let time = Timestamp(nanosecondsSinceEpoch: try reader.int64())
+        let source: String? = try reader.byte() == 1 ? try reader.string() : nil
+        var causation: Causation?
+        if try reader.byte() == 1 {
+            causation = Causation(parentID: try reader.string(), rule: try reader.string(), hop: Int(try reader.uint32()))
+        }
+        let payload = try reader.value(depth: 0)
+        guard reader.isAtEnd else {
+            throw EventsError(.malformedEventBody, "The event body has trailing bytes.")
+        }
+        return Event(type: type, payload: payload, priority: priority, id: id, source: source, time: time, causation: causation)
+    }
+
+    private struct Writer {
+        var bytes: [UInt8] = []
+
+        mutating func byte(_ value: UInt8) { bytes.append(value) }
+
+        mutating func uint32(_ value: UInt32) {
+            for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+        }
+
+        mutating func int64(_ value: Int64) {
+            let bits = UInt64(bitPattern: value)
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        }
+
+        mutating func string(_ value: String) {
+            uint32(UInt32(truncatingIfNeeded: value.utf8.count))
+            bytes.append(contentsOf: value.utf8)
+        }
+
+        mutating func value(_ value: JSONValue) {
+            switch value {
+            case .null: byte(0)
+            case .bool(let flag): byte(flag ? 2 : 1)
+            case .int(let number):
+                byte(3)
+                int64(number)
+            case .double(let number):
+                byte(4)
+                int64(Int64(bitPattern: number.bitPattern))
+            case .string(let text):
+                byte(5)
+                string(text)
+            case .array(let elements):
+                byte(6)
+                uint32(UInt32(truncatingIfNeeded: elements.count))
+                for element in elements { self.value(element) }
+            case .object(let members):
+                byte(7)
+                uint32(UInt32(truncatingIfNeeded: members.count))
+                for key in members.keys.sorted() {
+                    string(key)
+                    self.value(members[key]!)
+                }
+            }
+        }
+    }
+
+    private struct Reader {
+        let bytes: [UInt8]
+        var offset = 0
+
+        var isAtEnd: Bool { offset == bytes.count }
+
+        mutating func need(_ count: Int) throws {
+            guard count >= 0, bytes.count - offset >= count else {
+                throw EventsError(.malformedEventBody, "The event body ends too early.")
+            }
+        }
+
+        mutating func byte() throws -> UInt8 {
+            try need(1)
+            defer { offset += 1 }
+            return bytes[offset]
+        }
+
+        mutating func uint32() throws -> UInt32 {
+            try need(4)
+            var value: UInt32 = 0
+            for index in offset..<offset + 4 { value = value << 8 | UInt32(bytes[index]) }
+            offset += 4
+            return value
+        }
+
+        mutating func int64() throws -> Int64 {
+            try need(8)
+            var value: UInt64 = 0
+            for index in offset..<offset + 8 { value = value << 8 | UInt64(bytes[index]) }
+            offset += 8
+            return Int64(bitPattern: value)
+        }
+
+        mutating func string() throws -> String {
+            let count = Int(try uint32())
+            try need(count)
+            defer { offset += count }
+            return String(decoding: bytes[offset..<offset + count], as: UTF8.self)
+        }
+
+        mutating func value(depth: Int) throws -> JSONValue {
+            guard depth <= EventBodyCodec.maximumDepth else {
+                throw EventsError(.malformedEventBody, "The event body nests deeper than \(EventBodyCodec.maximumDepth) levels.")
+            }
+            switch try byte() {
+            case 0: return .null
+            case 1: return .bool(false)
+            case 2: return .bool(true)
+            case 3: return .int(try int64())
+            case 4: return .double(Double(bitPattern: UInt64(bitPattern: try int64())))
+            case 5: return .string(try string())
+            case 6:
+                let count = Int(try uint32())
+                try need(count)  // every element takes at least one byte
+                var elements: [JSONValue] = []
+                elements.reserveCapacity(count)
+                for _ in 0..<count { elements.append(try value(depth: depth + 1)) }
+                return .array(elements)
+            case 7:
+                let count = Int(try uint32())
+                try need(count * 5)  // every member takes at least five bytes
+                var members: [String: JSONValue] = [:]
+                members.reserveCapacity(count)
+                for _ in 0..<count {
+                    let key = try string()
+                    members[key] = try value(depth: depth + 1)
+                }
+                return .object(members)
+            default:
+                throw EventsError(.malformedEventBody, "The event body holds an unknown value tag.")
+            }
+        }
+    }
+}

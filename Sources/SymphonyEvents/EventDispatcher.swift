@@ -1,0 +1,157 @@
+import SymphonyCrypto
+import Synchronization
+
+/// Takes events off the queue on N worker threads and hands each to the handlers whose pattern matches its type.
+///
+/// - A handler that throws never stops its worker and never loses the event: the event and the
+///   error go to the dead-letter sink, and the event's other handlers still run.
+/// - With a sealer, events are sealed on `publish` and opened on the worker; an envelope that
+///   does not open goes to the dead-letter sink and the other events carry on.
+/// - `stop()` finishes every queued and in-flight event; `stopNow()` finishes only the in-flight
+///   ones and hands back the rest.
+public final class EventDispatcher: Sendable {
+    /// The handler registry the workers consult.
+    public let registry: HandlerRegistry
+    /// The number of worker threads.
+    public let workerCount: Int
+
+    private let queue: EventQueue<QueuedEvent>
+    private let sealer: EnvelopeSealer?
+    private let deadLetters: any DeadLetterSink
+    private let liveCounters = AtomicEventCounters()
+    private let workers = Mutex<[WorkerThread]?>(nil)
+    private let started = Atomic<Bool>(false)
+
+    /// The default worker count: the number of cores.
+    public static var defaultWorkerCount: Int { max(1, ProcessorInfoLite.activeProcessorCount) }
+
+    /// A dispatcher over a new queue; `sealer` nil means events are queued in plaintext.
+    public init(
+        workerCount: Int = EventDispatcher.defaultWorkerCount, queueCapacity: Int = 65_536,
+        whenFull: EventQueue<QueuedEvent>.WhenFull = .wait, sealer: EnvelopeSealer?,
+        deadLetters: any DeadLetterSink, registry: HandlerRegistry = HandlerRegistry()
+    ) {
+        precondition(workerCount > 0, "a dispatcher needs at least one worker")
+        self.workerCount = workerCount
+        self.queue = EventQueue(capacity: queueCapacity, whenFull: whenFull)
+        self.sealer = sealer
+        self.deadLetters = deadLetters
+        self.registry = registry
+    }
+
+    /// True when events are sealed while queued.
+    public var encryptsQueue: Bool { sealer != nil }
+
+    /// Queues `event` (sealing it first when encryption is on); may wait or throw when the queue is full or closed.
+    public func publish(_ event: Event) throws {
+        guard Event.priorities.contains(event.priority) else {
+            throw EventsError(.invalidPriority, "Priority \(event.priority) is outside 0…9.")
+        }
+        try EventType.validate(event.type)
+        let item: QueuedEvent
+        if let sealer {
+            item = .sealed(try SealedEvent(sealing: event, with: sealer))
+        } else {
+            item = .plain(event)
+        }
+        try queue.push(item, priority: event.priority)
+        liveCounters.published.add(1, ordering: .relaxed)
+    }
+
+    /// Starts the worker threads; throws `alreadyStarted` on a second call.
+    public func start() throws {
+        guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            throw EventsError(.alreadyStarted, "The dispatcher was already started; make a new one to start again.")
+        }
+        let threads = (0..<workerCount).map { _ in
+            WorkerThread { [self] in runWorker() }
+        }
+        workers.withLock { $0 = threads }
+    }
+
+    /// Stops accepting events, lets the workers finish everything queued and in flight, and waits for them.
+    public func stop() {
+        queue.close()
+        joinWorkers()
+    }
+
+    /// Stops accepting events, takes back everything still queued, lets in-flight events finish, and returns what was not delivered.
+    ///
+    /// Returned events are opened; an envelope that does not open goes to the dead-letter sink instead.
+    public func stopNow() -> [Event] {
+        queue.close()
+        let remaining = queue.removeAll()
+        joinWorkers()
+        return remaining.compactMap { open($0) }
+    }
+
+    /// What the dispatcher has done so far.
+    public var counters: EventCounters { liveCounters.snapshot(queueDepth: queue.count) }
+
+    private func joinWorkers() {
+        let threads = workers.withLock { threads -> [WorkerThread] in
+            defer { threads = [] }
+            return threads ?? []
+        }
+        for thread in threads { thread.join() }
+    }
+
+    private func runWorker() {
+        var batch: [QueuedEvent] = []
+        batch.reserveCapacity(Self.batchSize)
+        while queue.pop(upTo: Self.batchSize, into: &batch) {
+            for item in batch { deliver(item) }
+            batch.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// How many events a worker takes from the queue at a time.
+    static let batchSize = 16
+
+    private func deliver(_ item: QueuedEvent) {
+        guard let event = open(item) else { return }
+        let handlers = registry.handlers(for: event.type)
+        if handlers.isEmpty {
+            liveCounters.unmatched.add(1, ordering: .relaxed)
+            liveCounters.delivered.add(1, ordering: .relaxed)
+            return
+        }
+        var anyFailed = false
+        for registered in handlers {
+            do {
+                try registered.handler(event)
+            } catch {
+                anyFailed = true
+                deadLetters.receive(
+                    DeadLetter(
+                        eventID: event.id, eventType: event.type, event: event,
+                        reason: .handlerFailed(pattern: registered.pattern.text, error: error)))
+            }
+        }
+        if anyFailed {
+            liveCounters.failed.add(1, ordering: .relaxed)
+        } else {
+            liveCounters.delivered.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// The event inside `item`, or nil after sending an unopenable envelope to the dead-letter sink.
+    private func open(_ item: QueuedEvent) -> Event? {
+        switch item {
+        case .plain(let event):
+            return event
+        case .sealed(let sealed):
+            do {
+                guard let sealer else {
+                    throw CryptoError(.unknownKey, "A sealed event reached a dispatcher without a key.")
+                }
+                return try sealed.open(with: sealer)
+            } catch {
+                liveCounters.failed.add(1, ordering: .relaxed)
+                deadLetters.receive(
+                    DeadLetter(eventID: sealed.id, eventType: sealed.type, event: nil, reason: .undeliverable(error: error)))
+                return nil
+            }
+        }
+    }
+}

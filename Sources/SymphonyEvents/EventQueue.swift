@@ -1,0 +1,164 @@
+import HeapModule
+
+/// A bounded, thread-safe priority queue: priority 0 first, first-in first-out among equal priorities.
+///
+/// - Blocking: `pop()` sleeps on a condition variable until an element arrives or the queue is
+///   closed; there is no polling. `pop(timeout:)` gives up after a time.
+/// - Back-pressure: at `capacity`, `push` either waits for room (`.wait`) or throws `full` (`.fail`).
+/// - Closing: `close()` refuses further pushes (they throw `closed`) and wakes every waiter.
+///   Elements already queued are still handed out — a closed queue drains — and `pop()` returns
+///   nil only once the queue is closed *and* empty. `removeAll()` takes what is left at once.
+// @unchecked Sendable: all mutable state is touched only while holding `lock`.
+public final class EventQueue<Element: Sendable>: @unchecked Sendable {
+    /// What `push` does when the queue is full.
+    public enum WhenFull: Sendable {
+        /// Wait until a consumer makes room (or the queue is closed).
+        case wait
+        /// Throw `EventsError.full` at once.
+        case fail
+    }
+
+    /// What a timed pop found.
+    public enum TimedPop {
+        case element(Element)
+        case timedOut
+        case closed
+    }
+
+    private struct Entry: Comparable {
+        let priority: Int
+        let sequence: UInt64
+        let element: Element
+
+        static func < (lhs: Entry, rhs: Entry) -> Bool {
+            lhs.priority != rhs.priority ? lhs.priority < rhs.priority : lhs.sequence < rhs.sequence
+        }
+
+        static func == (lhs: Entry, rhs: Entry) -> Bool {
+            lhs.priority == rhs.priority && lhs.sequence == rhs.sequence
+        }
+    }
+
+    private static var notEmpty: Int { 0 }
+    private static var notFull: Int { 1 }
+
+    /// The most elements the queue holds before `push` applies back-pressure.
+    public let capacity: Int
+    /// What `push` does at capacity.
+    public let whenFull: WhenFull
+
+    private let lock = ConditionLock(conditionCount: 2)
+    private var heap = Heap<Entry>()
+    private var nextSequence: UInt64 = 0
+    private var closed = false
+    private var waitingConsumers = 0
+    private var waitingProducers = 0
+
+    /// A queue holding at most `capacity` elements.
+    public init(capacity: Int = 65_536, whenFull: WhenFull = .wait) {
+        precondition(capacity > 0, "an EventQueue needs a capacity of at least 1")
+        self.capacity = capacity
+        self.whenFull = whenFull
+    }
+
+    /// Adds `element` with `priority` (lower is served first).
+    ///
+    /// Throws `closed` after `close()`, and `full` at capacity when the policy is `.fail`.
+    public func push(_ element: Element, priority: Int) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        while !closed && heap.count >= capacity {
+            guard whenFull == .wait else {
+                throw EventsError(.full, "The event queue is full (\(capacity) events); try again later or raise its capacity.")
+            }
+            waitingProducers += 1
+            lock.wait(Self.notFull)
+            waitingProducers -= 1
+        }
+        guard !closed else {
+            throw EventsError(.closed, "The event queue is closed; no more events are accepted.")
+        }
+        heap.insert(Entry(priority: priority, sequence: nextSequence, element: element))
+        nextSequence &+= 1
+        if waitingConsumers > 0 { lock.signal(Self.notEmpty) }
+    }
+
+    /// The element with the lowest priority (oldest first), waiting as long as it takes; nil once closed and empty.
+    public func pop() -> Element? {
+        lock.lock()
+        defer { lock.unlock() }
+        while heap.isEmpty && !closed {
+            waitingConsumers += 1
+            lock.wait(Self.notEmpty)
+            waitingConsumers -= 1
+        }
+        return takeFirst()
+    }
+
+    /// Like `pop()`, but gives up after `timeout`.
+    public func pop(timeout: Duration) -> TimedPop {
+        lock.lock()
+        defer { lock.unlock() }
+        var timedOut = false
+        while heap.isEmpty && !closed && !timedOut {
+            waitingConsumers += 1
+            timedOut = !lock.wait(Self.notEmpty, timeout: timeout)
+            waitingConsumers -= 1
+        }
+        if let element = takeFirst() { return .element(element) }
+        return closed ? .closed : .timedOut
+    }
+
+    /// Moves up to `maximum` elements, in order, into `batch`, waiting until there is at least one; returns false once closed and empty.
+    ///
+    /// Taking a few at a time saves lock hand-offs; an element that arrives while a batch is being
+    /// handled waits for the next batch even if its priority is higher.
+    public func pop(upTo maximum: Int, into batch: inout [Element]) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        while heap.isEmpty && !closed {
+            waitingConsumers += 1
+            lock.wait(Self.notEmpty)
+            waitingConsumers -= 1
+        }
+        guard !heap.isEmpty else { return false }
+        for _ in 0..<maximum {
+            guard let entry = heap.popMin() else { break }
+            batch.append(entry.element)
+        }
+        if waitingProducers > 0 { lock.broadcast(Self.notFull) }
+        return true
+    }
+
+    /// Refuses further pushes and wakes every waiting producer and consumer; queued elements stay to be drained.
+    public func close() {
+        lock.withLock {
+            closed = true
+            lock.broadcast(Self.notEmpty)
+            lock.broadcast(Self.notFull)
+        }
+    }
+
+    /// Removes and returns every queued element in pop order.
+    public func removeAll() -> [Element] {
+        lock.withLock {
+            var elements: [Element] = []
+            elements.reserveCapacity(heap.count)
+            while let entry = heap.popMin() { elements.append(entry.element) }
+            if waitingProducers > 0 { lock.broadcast(Self.notFull) }
+            return elements
+        }
+    }
+
+    /// How many elements are queued.
+    public var count: Int { lock.withLock { heap.count } }
+
+    /// True after `close()`.
+    public var isClosed: Bool { lock.withLock { closed } }
+
+    private func takeFirst() -> Element? {
+        guard let entry = heap.popMin() else { return nil }
+        if waitingProducers > 0 { lock.signal(Self.notFull) }
+        return entry.element
+    }
+}

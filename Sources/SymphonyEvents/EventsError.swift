@@ -1,0 +1,46 @@
+/// An error from the event runtime: queue, dispatcher, scheduler and event system.
+public struct EventsError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What kind of failure this is.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: Hashable, Sendable {
+            case closed, full, invalidPriority, invalidType, invalidPattern, malformedEventBody
+            case invalidSchedule, notRunning, alreadyStarted
+        }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        /// The queue or system is closed or stopping; nothing more is accepted.
+        public static let closed = Code(.closed)
+        /// The queue is at capacity and was told to fail instead of waiting.
+        public static let full = Code(.full)
+        /// A priority outside 0…9.
+        public static let invalidPriority = Code(.invalidPriority)
+        /// An event type that is not a dotted name.
+        public static let invalidType = Code(.invalidType)
+        /// A type pattern that is not valid.
+        public static let invalidPattern = Code(.invalidPattern)
+        /// Encoded event bytes that cannot be decoded.
+        public static let malformedEventBody = Code(.malformedEventBody)
+        /// A schedule that cannot be honoured (for example a zero period).
+        public static let invalidSchedule = Code(.invalidSchedule)
+        /// The component has not been started.
+        public static let notRunning = Code(.notRunning)
+        /// The component was already started once.
+        public static let alreadyStarted = Code(.alreadyStarted)
+
+        public var description: String { "\(value)" }
+    }
+
+    /// What kind of failure this is.
+    public let code: Code
+    /// One sentence saying what went wrong; it never contains payload data.
+    public let message: String
+
+    /// Makes an error with a code and a message.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

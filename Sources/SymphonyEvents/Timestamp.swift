@@ -1,0 +1,67 @@
+import Glibc
+
+/// A point in wall-clock time: nanoseconds since 1970-01-01T00:00:00Z.
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Nanoseconds since the Unix epoch.
+    public var nanosecondsSinceEpoch: Int64
+
+    /// A timestamp from nanoseconds since the Unix epoch.
+    public init(nanosecondsSinceEpoch: Int64) {
+        self.nanosecondsSinceEpoch = nanosecondsSinceEpoch
+    }
+
+    /// A timestamp from whole seconds since the Unix epoch.
+    public init(secondsSinceEpoch: Int64) {
+        self.nanosecondsSinceEpoch = secondsSinceEpoch * 1_000_000_000
+    }
+
+    /// The current wall-clock time (`CLOCK_REALTIME`).
+    public static func now() -> Timestamp {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Timestamp(nanosecondsSinceEpoch: Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec))
+    }
+
+    /// This timestamp moved by `duration` (negative durations move it back).
+    public func advanced(by duration: Duration) -> Timestamp {
+        Timestamp(nanosecondsSinceEpoch: nanosecondsSinceEpoch &+ duration.nanoseconds)
+    }
+
+    /// The duration from this timestamp to `other` (negative when `other` is earlier).
+    public func duration(to other: Timestamp) -> Duration {
+        .nanoseconds(other.nanosecondsSinceEpoch &- nanosecondsSinceEpoch)
+    }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        lhs.nanosecondsSinceEpoch < rhs.nanosecondsSinceEpoch
+    }
+
+    public static func + (lhs: Timestamp, rhs: Duration) -> Timestamp { lhs.advanced(by: rhs) }
+
+    /// RFC 3339 in UTC with nanoseconds, e.g. `2026-11-29T03:48:03.000000001Z`.
+    public var description: String {
+        let seconds = nanosecondsSinceEpoch >= 0
+            ? nanosecondsSinceEpoch / 1_000_000_000
+            : (nanosecondsSinceEpoch - 999_999_999) / 1_000_000_000
+        let nanos = nanosecondsSinceEpoch - seconds * 1_000_000_000
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
+            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(Int(nanos), 9))Z"
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (saturating at the bounds of Int64).
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        return scaled &+ attoseconds / 1_000_000_000
+    }
+}
