@@ -1,0 +1,106 @@
+import Logging
+import SymphonyCrypto
+
+/// Symphony's runtime facade: publish events, subscribe handlers by type pattern, schedule events for later.
+///
+/// ```swift
+/// let system = try EventSystem()
+/// try system.subscribe("ticket.*") { event in print(event.type) }
+/// try system.start()
+/// try system.publish(Event(type: "ticket.created", payload: ["text": "refund please"]), priority: 2)
+/// try system.schedule(Event(type: "ticket.follow_up"), after: .seconds(24 * 3600))
+/// system.stop()
+/// ```
+/// Events are sealed with AES-256-GCM while they wait in the queue unless encryption is turned off.
+public final class EventSystem: Sendable {
+    /// The dispatcher that queues and delivers events.
+    public let dispatcher: EventDispatcher
+    /// The scheduler for delayed and periodic events.
+    public let scheduler: Scheduler
+    /// Where undeliverable events go.
+    public let deadLetters: any DeadLetterSink
+
+    /// A system built from `configuration` (defaults: one worker per core, encryption on).
+    public init(configuration: EventSystemConfiguration = EventSystemConfiguration()) throws {
+        let sealer: EnvelopeSealer?
+        switch configuration.encryption {
+        case .ephemeralKey:
+            sealer = EnvelopeSealer(key: try EncryptionKey.generate())
+        case .keyRing(let ring):
+            sealer = EnvelopeSealer(keyRing: ring)
+        case .disabled:
+            sealer = nil
+            configuration.logger.warning(
+                "ENCRYPTION IS OFF: queued events are held in plaintext memory. Use this only for debugging.")
+        }
+        let deadLetters = configuration.deadLetters ?? CollectingDeadLetterSink(logger: configuration.logger)
+        let dispatcher = EventDispatcher(
+            workerCount: configuration.workerCount, queueCapacity: configuration.queueCapacity,
+            whenFull: configuration.whenFull, sealer: sealer, deadLetters: deadLetters)
+        self.dispatcher = dispatcher
+        self.deadLetters = deadLetters
+        self.scheduler = Scheduler(clock: configuration.clock, store: configuration.scheduleStore, logger: configuration.logger) {
+            try dispatcher.publish($0)
+        }
+    }
+
+    /// Queues `event`, with `priority` (0…9, lower first) replacing the event's own when given.
+    public func publish(_ event: Event, priority: Int? = nil) throws {
+        var event = event
+        if let priority { event.priority = priority }
+        try dispatcher.publish(event)
+    }
+
+    /// Calls `handler` on a worker thread for every event whose type matches `pattern` (`*` one segment, `**` any number).
+    @discardableResult
+    public func subscribe(_ pattern: String, handler: @escaping EventHandler) throws -> Subscription {
+        let parsed = try TypePattern(pattern)
+        let id = dispatcher.registry.add(parsed, handler: handler)
+        return Subscription(pattern: parsed, id: id, registry: dispatcher.registry)
+    }
+
+    /// Publishes `event` once, `delay` from now.
+    @discardableResult
+    public func schedule(_ event: Event, after delay: Duration) throws -> ScheduleID {
+        try scheduler.schedule(event, after: delay)
+    }
+
+    /// Publishes `event` once at `time`.
+    @discardableResult
+    public func schedule(_ event: Event, at time: Timestamp) throws -> ScheduleID {
+        try scheduler.schedule(event, at: time)
+    }
+
+    /// Publishes a copy of `event` every `period`.
+    @discardableResult
+    public func schedule(_ event: Event, every period: Duration) throws -> ScheduleID {
+        try scheduler.schedule(event, every: period)
+    }
+
+    /// Cancels a scheduled entry; returns false when it was not pending.
+    @discardableResult
+    public func cancel(_ id: ScheduleID) throws -> Bool {
+        try scheduler.cancel(id)
+    }
+
+    /// Starts the workers and the scheduler (which fires stored entries that are already due).
+    public func start() throws {
+        try dispatcher.start()
+        try scheduler.start()
+    }
+
+    /// Stops the scheduler, then lets the workers finish every queued and in-flight event; later publishes throw `closed`.
+    public func stop() {
+        scheduler.stop()
+        dispatcher.stop()
+    }
+
+    /// Stops at once: in-flight events finish, queued ones are handed back undelivered.
+    public func stopNow() -> [Event] {
+        scheduler.stop()
+        return dispatcher.stopNow()
+    }
+
+    /// Published, delivered and failed counts and the queue depth.
+    public var counters: EventCounters { dispatcher.counters }
+}

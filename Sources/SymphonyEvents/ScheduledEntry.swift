@@ -1,0 +1,45 @@
+/// The id of a scheduled entry; stable across restarts when the entry is stored.
+public struct ScheduleID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The id's text.
+    public let rawValue: String
+
+    /// An id from its text.
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static func < (lhs: ScheduleID, rhs: ScheduleID) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { rawValue }
+}
+
+/// An event the scheduler will publish when it is due, once or every `interval`.
+public struct ScheduledEntry: Sendable, Hashable {
+    /// The entry's id.
+    public let id: ScheduleID
+    /// The event to publish (a periodic entry publishes a copy with a fresh id each time).
+    public var event: Event
+    /// When the entry fires next.
+    public var due: Timestamp
+    /// The period of a periodic entry; nil for a one-shot entry.
+    public var interval: Duration?
+
+    /// An entry.
+    public init(id: ScheduleID, event: Event, due: Timestamp, interval: Duration? = nil) {
+        self.id = id
+        self.event = event
+        self.due = due
+        self.interval = interval
+    }
+}
+
+/// Where the scheduler keeps pending entries so that they survive a restart.
+///
+/// The scheduler saves an entry before `schedule` returns, saves it again when a periodic entry
+/// moves to its next due time, and removes it once a one-shot entry has been published or an
+/// entry is cancelled. Calls come from any thread.
+public protocol ScheduledEntryStore: Sendable {
+    /// Every entry that has not fired or been cancelled.
+    func loadPending() throws -> [ScheduledEntry]
+    /// Inserts or replaces an entry.
+    func save(_ entry: ScheduledEntry) throws
+    /// Removes an entry that fired (`fired` true) or was cancelled.
+    func remove(_ id: ScheduleID, fired: Bool) throws
+}

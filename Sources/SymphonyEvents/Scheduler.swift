@@ -1,0 +1,235 @@
+import HeapModule
+import Logging
+import Synchronization
+
+/// Publishes events later: after a duration, at a time, or every period.
+///
+/// One timer thread sleeps on a condition variable until the earliest due time in a heap (or
+/// until an entry is added, cancelled, or the clock is advanced by hand), then publishes every
+/// due entry through `publish` — into the dispatcher's queue, so scheduled events share its
+/// workers. An entry is saved to the `ScheduledEntryStore` before `schedule` returns and removed
+/// only after it was published, so a store that survives restarts loses nothing.
+///
+/// A periodic entry that falls behind (the process was stopped, or time jumped) fires once and
+/// moves to its next due time after now; it does not fire once per missed period.
+public final class Scheduler: Sendable {
+    /// Publishes a due event; throwing leaves the entry in the store.
+    public typealias Publish = @Sendable (Event) throws -> Void
+
+    private struct DueKey: Comparable {
+        let due: Timestamp
+        let sequence: UInt64
+        let id: ScheduleID
+        static func < (lhs: DueKey, rhs: DueKey) -> Bool { (lhs.due, lhs.sequence) < (rhs.due, rhs.sequence) }
+    }
+
+    private struct State {
+        var entries: [ScheduleID: ScheduledEntry] = [:]
+        var heap = Heap<DueKey>()
+        var sequence: UInt64 = 0
+        var running = false
+        var stopped = false
+        var fired = 0
+
+        /// The earliest live due time, dropping heap keys of cancelled or moved entries.
+        mutating func earliestDue() -> Timestamp? {
+            while let top = heap.min {
+                if let entry = entries[top.id], entry.due == top.due { return top.due }
+                heap.removeMin()
+            }
+            return nil
+        }
+
+        mutating func insert(_ entry: ScheduledEntry) {
+            entries[entry.id] = entry
+            heap.insert(DueKey(due: entry.due, sequence: sequence, id: entry.id))
+            sequence &+= 1
+        }
+    }
+
+    /// The clock due times are read from.
+    public let clock: any SchedulerClock
+    private let store: any ScheduledEntryStore
+    private let publish: Publish
+    private let logger: Logger
+    private let lock = ConditionLock()
+    // nonisolated(unsafe): every access holds `lock`; it is a ConditionLock because the timer
+    // thread must wait on a condition variable, which `Mutex` does not offer.
+    nonisolated(unsafe) private var state = State()
+    // Serialises whole firing rounds, so a manual clock's `advance` returns only after the due events were published.
+    private let firing = Mutex<Void>(())
+    private let timer = Mutex<WorkerThread?>(nil)
+    private let idGenerator = EventIDGenerator()
+
+    /// A scheduler that reads time from `clock`, keeps entries in `store` and publishes due events with `publish`.
+    public init(
+        clock: any SchedulerClock = SystemClock(), store: any ScheduledEntryStore = InMemoryScheduledEntryStore(),
+        logger: Logger = Logger(label: "symphony.scheduler"), publish: @escaping Publish
+    ) {
+        self.clock = clock
+        self.store = store
+        self.publish = publish
+        self.logger = logger
+        clock.onAdvance { [weak self] in self?.fireDueEntries() }
+    }
+
+    /// Loads the store's pending entries (those already due fire at once) and starts the timer thread.
+    public func start() throws {
+        let pending = try store.loadPending()
+        try lock.withLock {
+            guard !state.running && !state.stopped else {
+                throw EventsError(.alreadyStarted, "The scheduler was already started; make a new one to start again.")
+            }
+            for entry in pending where state.entries[entry.id] == nil { state.insert(entry) }
+            state.running = true
+        }
+        let thread = WorkerThread { [self] in runTimer() }
+        timer.withLock { $0 = thread }
+    }
+
+    /// Stops the timer thread; pending entries stay in the store.
+    public func stop() {
+        lock.withLock {
+            state.running = false
+            state.stopped = true
+            lock.signal()
+        }
+        let thread = timer.withLock { thread -> WorkerThread? in
+            defer { thread = nil }
+            return thread
+        }
+        thread?.join()
+    }
+
+    /// Publishes `event` once, `delay` from now.
+    @discardableResult
+    public func schedule(_ event: Event, after delay: Duration) throws -> ScheduleID {
+        try add(event, due: clock.now().advanced(by: max(delay, .zero)), interval: nil)
+    }
+
+    /// Publishes `event` once at `time` (at once if `time` has passed).
+    @discardableResult
+    public func schedule(_ event: Event, at time: Timestamp) throws -> ScheduleID {
+        try add(event, due: time, interval: nil)
+    }
+
+    /// Publishes a copy of `event` (with a fresh id) every `period`, the first time one period from now.
+    @discardableResult
+    public func schedule(_ event: Event, every period: Duration) throws -> ScheduleID {
+        guard period > .zero else {
+            throw EventsError(.invalidSchedule, "A periodic entry needs a period greater than zero.")
+        }
+        return try add(event, due: clock.now().advanced(by: period), interval: period)
+    }
+
+    /// Cancels an entry; returns false when it was not pending.
+    @discardableResult
+    public func cancel(_ id: ScheduleID) throws -> Bool {
+        let removed = lock.withLock { () -> Bool in
+            guard state.entries.removeValue(forKey: id) != nil else { return false }
+            lock.signal()
+            return true
+        }
+        if removed { try store.remove(id, fired: false) }
+        return removed
+    }
+
+    /// Entries that have not fired (one-shot) or been cancelled.
+    public var pendingCount: Int { lock.withLock { state.entries.count } }
+
+    /// How many times an entry has fired.
+    public var firedCount: Int { lock.withLock { state.fired } }
+
+    /// Pending entries, earliest first.
+    public var pending: [ScheduledEntry] {
+        lock.withLock { state.entries.values.sorted { ($0.due, $0.id) < ($1.due, $1.id) } }
+    }
+
+    private func add(_ event: Event, due: Timestamp, interval: Duration?) throws -> ScheduleID {
+        guard Event.priorities.contains(event.priority) else {
+            throw EventsError(.invalidPriority, "Priority \(event.priority) is outside 0…9.")
+        }
+        try EventType.validate(event.type)
+        let entry = ScheduledEntry(id: ScheduleID(rawValue: "s-" + idGenerator.next()), event: event, due: due, interval: interval)
+        try store.save(entry)
+        lock.withLock {
+            state.insert(entry)
+            lock.signal()
+        }
+        return entry.id
+    }
+
+    private func runTimer() {
+        lock.lock()
+        while state.running {
+            guard let due = state.earliestDue() else {
+                lock.wait()
+                continue
+            }
+            guard let interval = clock.sleepInterval(until: due) else {
+                lock.wait()
+                continue
+            }
+            if interval > .zero {
+                _ = lock.wait(timeout: interval)
+                continue
+            }
+            lock.unlock()
+            fireDueEntries()
+            lock.lock()
+        }
+        lock.unlock()
+    }
+
+    /// Publishes every entry whose due time has come, in due order.
+    func fireDueEntries() {
+        firing.withLock { _ in
+            let due = takeDueEntries()
+            for (entry, next) in due {
+                var event = entry.event
+                if entry.interval != nil {
+                    event.id = idGenerator.next()
+                    event.time = entry.due
+                }
+                do {
+                    try publish(event)
+                    if let next {
+                        try store.save(next)
+                    } else {
+                        try store.remove(entry.id, fired: true)
+                    }
+                } catch {
+                    logger.error(
+                        "scheduled entry could not be published; it stays pending in the store",
+                        metadata: ["entry": "\(entry.id)", "type": "\(event.type)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Removes due entries from the heap (re-inserting periodic ones at their next due time).
+    private func takeDueEntries() -> [(entry: ScheduledEntry, next: ScheduledEntry?)] {
+        lock.withLock {
+            guard state.running else { return [] }
+            let now = clock.now()
+            var due: [(ScheduledEntry, ScheduledEntry?)] = []
+            while let earliest = state.earliestDue(), earliest <= now {
+                let key = state.heap.removeMin()
+                let entry = state.entries[key.id]!
+                if let interval = entry.interval {
+                    let behind = entry.due.duration(to: now).nanoseconds
+                    let periods = behind / max(1, interval.nanoseconds) + 1
+                    var next = entry
+                    next.due = entry.due.advanced(by: .nanoseconds(interval.nanoseconds * periods))
+                    state.insert(next)
+                    due.append((entry, next))
+                } else {
+                    state.entries[key.id] = nil
+                    due.append((entry, nil))
+                }
+                state.fired += 1
+            }
+            return due
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import SymphonyEvents
+
+/// One line of JSON Lines input, as users write it: `type` required; `payload`, `priority`, `id`, `source` optional.
+struct InputEvent: Decodable {
+    let type: String
+    let payload: JSONValue?
+    let priority: Int?
+    let id: String?
+    let source: String?
+
+    /// The event this line describes; throws a readable reason when a field is out of range.
+    func event() throws -> Event {
+        if let payload, payload.objectValue == nil {
+            throw InputLineError(reason: "'payload' must be a JSON object")
+        }
+        let priority = self.priority ?? Event.defaultPriority
+        guard Event.priorities.contains(priority) else {
+            throw InputLineError(reason: "'priority' must be an integer from 0 to 9, not \(priority)")
+        }
+        do {
+            try EventType.validate(type)
+        } catch let error as EventsError {
+            throw InputLineError(reason: error.message)
+        }
+        return Event(type: type, payload: payload ?? [:], priority: priority, id: id, source: source)
+    }
+}
+
+/// Why an input line was rejected.
+struct InputLineError: Error {
+    let reason: String
+}

@@ -1,0 +1,85 @@
+import Glibc
+
+/// Reads a file (or standard input) line by line with a fixed buffer, never the whole file at once.
+///
+/// Handles LF and CRLF endings and a missing final newline. A line longer than `maximumLineLength`
+/// is returned truncated with `tooLong` set, and the rest of it is skipped.
+final class LineReader {
+    struct Line {
+        var bytes: [UInt8]
+        var number: Int
+        var tooLong: Bool
+    }
+
+    let maximumLineLength: Int
+    private let fd: Int32
+    private let ownsDescriptor: Bool
+    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private var start = 0
+    private var end = 0
+    private var lineNumber = 0
+    private var finished = false
+
+    /// Opens `path`, or standard input for `-`.
+    init(path: String, maximumLineLength: Int = 1 << 20) throws {
+        self.maximumLineLength = maximumLineLength
+        if path == "-" {
+            fd = STDIN_FILENO
+            ownsDescriptor = false
+        } else {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw InputFileError(path: path, reason: String(cString: strerror(errno)))
+            }
+            ownsDescriptor = true
+        }
+    }
+
+    deinit {
+        if ownsDescriptor { close(fd) }
+    }
+
+    /// The next line without its ending, or nil at end of input.
+    func next() throws -> Line? {
+        var line: [UInt8] = []
+        var tooLong = false
+        while true {
+            if start < end {
+                let newline = buffer[start..<end].firstIndex(of: UInt8(ascii: "\n"))
+                let stop = newline ?? end
+                let room = maximumLineLength - line.count
+                if room > 0 { line.append(contentsOf: buffer[start..<min(stop, start + room)]) }
+                if stop - start > room { tooLong = true }
+                start = stop
+                if newline != nil {
+                    start += 1
+                    return finish(&line, tooLong: tooLong)
+                }
+            }
+            if finished {
+                return line.isEmpty && !tooLong ? nil : finish(&line, tooLong: tooLong)
+            }
+            let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw InputFileError(path: fd == STDIN_FILENO ? "-" : "input", reason: String(cString: strerror(errno)))
+            }
+            start = 0
+            end = got
+            if got == 0 { finished = true }
+        }
+    }
+
+    private func finish(_ line: inout [UInt8], tooLong: Bool) -> Line {
+        lineNumber += 1
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        return Line(bytes: line, number: lineNumber, tooLong: tooLong)
+    }
+}
+
+/// An input file that could not be opened or read.
+struct InputFileError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "cannot read '\(path)': \(reason)" }
+}
