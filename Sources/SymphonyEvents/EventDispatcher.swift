@@ -15,7 +15,7 @@ public final class EventDispatcher: Sendable {
     /// The number of worker threads.
     public let workerCount: Int
 
-    private let queue: EventQueue<QueuedEvent>
+    let queue: EventQueue<QueuedEvent>
     private let sealer: EnvelopeSealer?
     private let deadLetters: any DeadLetterSink
     private let liveCounters = AtomicEventCounters()
@@ -55,6 +55,17 @@ public final class EventDispatcher: Sendable {
             item = .plain(event)
         }
         try queue.push(item, priority: event.priority)
+        liveCounters.published.add(1, ordering: .relaxed)
+    }
+
+    /// Queues an event that is already sealed (for example one read back from storage) without re-encrypting it.
+    ///
+    /// The envelope is not checked here: one that does not open reaches the dead-letter sink on a worker.
+    public func publish(_ sealed: SealedEvent) throws {
+        guard Event.priorities.contains(sealed.priority) else {
+            throw EventsError(.invalidPriority, "Priority \(sealed.priority) is outside 0…9.")
+        }
+        try queue.push(.sealed(sealed), priority: sealed.priority)
         liveCounters.published.add(1, ordering: .relaxed)
     }
 
