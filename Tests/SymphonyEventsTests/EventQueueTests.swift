@@ -1,0 +1,163 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import SymphonyEvents
+
+@Suite struct EventQueueTests {
+    @Test("lower priorities come out first, and equal priorities in arrival order")
+    func priorityThenFIFO() throws {
+        let queue = EventQueue<String>()
+        let pushes: [(String, Int)] = [("a5", 5), ("b9", 9), ("c0", 0), ("d5", 5), ("e0", 0), ("f3", 3), ("g5", 5)]
+        for (name, priority) in pushes { try queue.push(name, priority: priority) }
+        queue.close()
+        var popped: [String] = []
+        while let name = queue.pop() { popped.append(name) }
+        #expect(popped == ["c0", "e0", "f3", "a5", "d5", "g5", "b9"])
+    }
+
+    @Test("a full queue with the fail policy throws 'full' and keeps what it had")
+    func failWhenFull() throws {
+        let queue = EventQueue<Int>(capacity: 2, whenFull: .fail)
+        try queue.push(1, priority: 5)
+        try queue.push(2, priority: 5)
+        let error = #expect(throws: EventsError.self) { try queue.push(3, priority: 0) }
+        #expect(error?.code == .full)
+        #expect(error?.message == "The event queue is full (2 events); try again later or raise its capacity.")
+        #expect(queue.count == 2)
+    }
+
+    @Test("a full queue with the wait policy makes the producer wait until a consumer makes room")
+    func waitWhenFull() throws {
+        let queue = EventQueue<Int>(capacity: 1, whenFull: .wait)
+        try queue.push(0, priority: 5)
+        let pushed = Atomic<Int>(0)
+        let producer = Thread {
+            for value in 1...50 {
+                try? queue.push(value, priority: 5)
+                pushed.add(1, ordering: .relaxed)
+            }
+        }
+        producer.start()
+        var received: [Int] = []
+        while received.count < 51, let value = queue.pop() {
+            #expect(queue.count <= 1)
+            received.append(value)
+        }
+        #expect(received == Array(0...50))
+        #expect(pushed.load(ordering: .relaxed) == 50)
+    }
+
+    @Test("close wakes a consumer blocked on an empty queue, which gets nil")
+    func closeWakesConsumers() {
+        let queue = EventQueue<Int>()
+        let results = Mutex<[Int?]>([])
+        let started = DispatchGroup()
+        let done = DispatchGroup()
+        for _ in 0..<3 {
+            started.enter()
+            done.enter()
+            Thread {
+                started.leave()
+                let value = queue.pop()
+                results.withLock { $0.append(value) }
+                done.leave()
+            }.start()
+        }
+        started.wait()
+        queue.close()
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        #expect(results.withLock { $0 } == [nil, nil, nil])
+    }
+
+    @Test("close wakes a producer blocked on a full queue, which gets 'closed'")
+    func closeWakesProducers() throws {
+        let queue = EventQueue<Int>(capacity: 1)
+        try queue.push(1, priority: 5)
+        let outcome = Mutex<EventsError?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            do { try queue.push(2, priority: 5) } catch let error as EventsError { outcome.withLock { $0 = error } } catch {}
+            done.signal()
+        }.start()
+        queue.close()
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        #expect(outcome.withLock { $0?.code } == .closed)
+    }
+
+    @Test("a closed queue refuses pushes but drains what it holds, then returns nil")
+    func drainAfterClose() throws {
+        let queue = EventQueue<Int>()
+        try queue.push(1, priority: 1)
+        try queue.push(2, priority: 2)
+        queue.close()
+        let error = #expect(throws: EventsError.self) { try queue.push(3, priority: 0) }
+        #expect(error?.message == "The event queue is closed; no more events are accepted.")
+        #expect(queue.pop() == 1)
+        #expect(queue.pop() == 2)
+        #expect(queue.pop() == nil)
+        #expect(queue.isClosed)
+    }
+
+    @Test("a timed pop returns the element, times out on an empty queue, and reports closed")
+    func timedPop() throws {
+        let queue = EventQueue<Int>()
+        try queue.push(7, priority: 5)
+        guard case .element(7) = queue.pop(timeout: .seconds(5)) else {
+            Issue.record("expected the queued element")
+            return
+        }
+        guard case .timedOut = queue.pop(timeout: .milliseconds(5)) else {
+            Issue.record("expected a time-out on an empty open queue")
+            return
+        }
+        queue.close()
+        guard case .closed = queue.pop(timeout: .seconds(5)) else {
+            Issue.record("expected closed")
+            return
+        }
+    }
+
+    @Test("removeAll hands back everything in pop order")
+    func removeAll() throws {
+        let queue = EventQueue<Int>()
+        for value in [5, 3, 9, 1] { try queue.push(value, priority: value) }
+        #expect(queue.removeAll() == [1, 3, 5, 9])
+        #expect(queue.count == 0)
+    }
+
+    @Test("batch pops keep priority order and report the end of a closed queue")
+    func batchPop() throws {
+        let queue = EventQueue<Int>()
+        for value in [4, 2, 8, 6, 0] { try queue.push(value, priority: value) }
+        queue.close()
+        var batch: [Int] = []
+        #expect(queue.pop(upTo: 3, into: &batch))
+        #expect(batch == [0, 2, 4])
+        batch.removeAll()
+        #expect(queue.pop(upTo: 3, into: &batch))
+        #expect(batch == [6, 8])
+        #expect(!queue.pop(upTo: 3, into: &batch))
+    }
+
+    @Test("many producers and consumers move every element exactly once")
+    func concurrentProducersAndConsumers() throws {
+        let queue = EventQueue<Int>(capacity: 64)
+        let received = Mutex<[Int]>([])
+        let consumers = DispatchGroup()
+        for _ in 0..<3 {
+            consumers.enter()
+            Thread {
+                var local: [Int] = []
+                while let value = queue.pop() { local.append(value) }
+                received.withLock { $0 += local }
+                consumers.leave()
+            }.start()
+        }
+        onThreads(4) { producer in
+            for index in 0..<5_000 { try? queue.push(producer * 5_000 + index, priority: index % 10) }
+        }
+        queue.close()
+        consumers.wait()
+        #expect(received.withLock { $0.sorted() } == Array(0..<20_000))
+    }
+}

@@ -1,0 +1,277 @@
+import Foundation
+import Logging
+import SymphonyCrypto
+import Synchronization
+import Testing
+@testable import SymphonyEvents
+
+@Suite(.timeLimit(.minutes(2))) struct EventSystemTests {
+    @Test("test_event_throughput: many events, none lost, none duplicated", arguments: [true, false])
+    func eventThroughput(encrypted: Bool) throws {
+        var configuration = EventSystemConfiguration.testing(workers: 2)
+        if !encrypted { configuration.encryption = .disabled }
+        let system = try EventSystem(configuration: configuration)
+        let recorder = Recorder()
+        try system.subscribe("load.*") { recorder.record($0) }
+        try system.start()
+        let total = 20_000
+        for index in 0..<total {
+            try system.publish(Event(type: "load.test", payload: ["n": .int(Int64(index))], id: "ev-\(index)"), priority: index % 10)
+        }
+        system.stop()
+        let ids = recorder.ids
+        #expect(ids.count == total)
+        #expect(Set(ids).count == total)
+        #expect(Set(ids) == Set((0..<total).map { "ev-\($0)" }))
+        #expect(system.counters == EventCounters(published: total, delivered: total, failed: 0, unmatched: 0, queueDepth: 0))
+    }
+
+    @Test("test_concurrent_publishers: 10 publishers, every event exactly once, each publisher's events in order with one worker")
+    func concurrentPublishers() throws {
+        let system = try EventSystem(configuration: .testing(workers: 1))
+        let recorder = Recorder()
+        try system.subscribe("pub.*") { recorder.record($0) }
+        try system.start()
+        let perPublisher = 2_000
+        onThreads(10) { publisher in
+            for index in 0..<perPublisher {
+                try? system.publish(
+                    Event(type: "pub.event", payload: ["publisher": .int(Int64(publisher)), "index": .int(Int64(index))]), priority: 4)
+            }
+        }
+        system.stop()
+        let events = recorder.all
+        #expect(events.count == 10 * perPublisher)
+        #expect(Set(events.map(\.id)).count == events.count)
+        for publisher in 0..<10 {
+            let indices = events.filter { $0.payload["publisher"] == .int(Int64(publisher)) }.compactMap { $0.payload["index"] }
+            #expect(indices == (0..<perPublisher).map { .int(Int64($0)) })
+        }
+    }
+
+    @Test("with one worker, queued events are delivered by priority, then in publish order")
+    func priorityDelivery() throws {
+        let system = try EventSystem(configuration: .testing(workers: 1))
+        let recorder = Recorder()
+        try system.subscribe("**") { recorder.record($0) }
+        for (name, priority) in [("low", 9), ("mid-1", 5), ("urgent", 0), ("mid-2", 5), ("high", 1)] {
+            try system.publish(Event(type: "job.\(name)"), priority: priority)
+        }
+        try system.start()
+        system.stop()
+        #expect(recorder.all.map(\.type) == ["job.urgent", "job.high", "job.mid-1", "job.mid-2", "job.low"])
+    }
+
+    @Test("a throwing handler sends the event and error to the dead-letter sink; other handlers and events carry on")
+    func handlerErrors() throws {
+        struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
+        var configuration = EventSystemConfiguration.testing(workers: 2)
+        let sink = CollectingDeadLetterSink()
+        configuration.deadLetters = sink
+        let system = try EventSystem(configuration: configuration)
+        let recorder = Recorder()
+        try system.subscribe("order.*") { event in
+            if event.payload["bad"] == true { throw Boom() }
+        }
+        try system.subscribe("order.*") { recorder.record($0) }
+        try system.start()
+        for index in 0..<100 {
+            try system.publish(Event(type: "order.placed", payload: ["bad": .bool(index % 10 == 0)], id: "o-\(index)"))
+        }
+        system.stop()
+        #expect(recorder.all.count == 100)
+        let letters = sink.all
+        #expect(Set(letters.map(\.eventID)) == Set(stride(from: 0, to: 100, by: 10).map { "o-\($0)" }))
+        for letter in letters {
+            #expect(letter.event?.payload["bad"] == true)
+            guard case .handlerFailed(let pattern, let error) = letter.reason else {
+                Issue.record("expected a handler failure")
+                continue
+            }
+            #expect(pattern == "order.*")
+            #expect("\(error)" == "boom")
+        }
+        #expect(system.counters.failed == 10)
+        #expect(system.counters.delivered == 90)
+    }
+
+    @Test("a tampered envelope goes to the dead-letter sink and the other events are delivered")
+    func tamperedEnvelope() throws {
+        let key = try EncryptionKey.generate()
+        var configuration = EventSystemConfiguration.testing(workers: 1)
+        configuration.encryption = .keyRing(KeyRing(active: key))
+        let sink = CollectingDeadLetterSink()
+        configuration.deadLetters = sink
+        let system = try EventSystem(configuration: configuration)
+        let recorder = Recorder()
+        try system.subscribe("**") { recorder.record($0) }
+
+        let sealer = EnvelopeSealer(key: key)
+        var flipped = try SealedEvent(sealing: Event(type: "a.b", id: "flipped"), with: sealer)
+        flipped.envelope[flipped.envelope.count - 3] ^= 0x40
+        var moved = try SealedEvent(sealing: Event(type: "a.b", id: "moved"), with: sealer)
+        moved.priority = 0  // the priority is associated data: changing it breaks the tag
+        let foreign = try SealedEvent(sealing: Event(type: "a.b", id: "foreign"), with: EnvelopeSealer(key: try EncryptionKey.generate()))
+
+        try system.publish(Event(type: "a.b", id: "good-1"))
+        for sealed in [flipped, moved, foreign] { try system.dispatcher.publish(sealed) }
+        try system.publish(Event(type: "a.b", id: "good-2"))
+        try system.start()
+        system.stop()
+
+        #expect(Set(recorder.ids) == ["good-1", "good-2"])
+        #expect(Set(sink.all.map(\.eventID)) == ["flipped", "moved", "foreign"])
+        for letter in sink.all {
+            #expect(letter.event == nil)
+            guard case .undeliverable(let error as CryptoError) = letter.reason else {
+                Issue.record("expected a crypto failure")
+                continue
+            }
+            #expect(error.code == (letter.eventID == "foreign" ? .unknownKey : .authenticationFailed))
+        }
+        #expect(system.counters.failed == 3)
+    }
+
+    @Test("with encryption on the queue holds envelopes, never plaintext")
+    func queueHoldsEnvelopes() throws {
+        let system = try EventSystem(configuration: .testing())
+        try system.publish(Event(type: "secret.note", payload: ["text": "the launch code is 0000-SWORDFISH"]))
+        let queued = system.dispatcher.queue.removeAll()
+        #expect(queued.count == 1)
+        guard case .sealed(let sealed) = queued[0] else {
+            Issue.record("expected a sealed event in the queue")
+            return
+        }
+        #expect(!String(decoding: sealed.envelope, as: UTF8.self).contains("SWORDFISH"))
+    }
+
+    @Test("turning encryption off logs one loud warning")
+    func disabledEncryptionWarns() throws {
+        let storage = CapturingLogHandler.Storage()
+        var configuration = EventSystemConfiguration.testing()
+        configuration.encryption = .disabled
+        configuration.logger = Logger(label: "test") { _ in CapturingLogHandler(storage: storage) }
+        let system = try EventSystem(configuration: configuration)
+        try system.publish(Event(type: "a.b"))
+        try system.publish(Event(type: "a.b"))
+        let messages = storage.messages.withLock { $0 }
+        #expect(messages.count == 1)
+        #expect(messages.first?.0 == .warning)
+        #expect(messages.first?.1.hasPrefix("ENCRYPTION IS OFF") == true)
+        guard case .plain = system.dispatcher.queue.removeAll().first else {
+            Issue.record("expected a plaintext event")
+            return
+        }
+    }
+
+    @Test("publishing rejects bad priorities and types with clear errors")
+    func publishValidation() throws {
+        let system = try EventSystem(configuration: .testing())
+        let priority = #expect(throws: EventsError.self) { try system.publish(Event(type: "a.b"), priority: 10) }
+        #expect(priority?.message == "Priority 10 is outside 0…9.")
+        let type = #expect(throws: EventsError.self) { try system.publish(Event(type: "a..b")) }
+        #expect(type?.message == "Invalid event type 'a..b': it has an empty segment.")
+        #expect(throws: EventsError.self) { try system.subscribe("a.b*") { _ in } }
+        #expect(system.counters.published == 0)
+    }
+
+    @Test("a cancelled subscription stops receiving events")
+    func cancelSubscription() throws {
+        let system = try EventSystem(configuration: .testing(workers: 1))
+        let kept = Recorder()
+        let cancelled = Recorder()
+        try system.subscribe("x.*") { kept.record($0) }
+        let subscription = try system.subscribe("x.*") { cancelled.record($0) }
+        try system.start()
+        try system.publish(Event(type: "x.one"))
+        #expect(kept.wait(for: 1))
+        #expect(cancelled.wait(for: 1))
+        subscription.cancel()
+        try system.publish(Event(type: "x.two"))
+        system.stop()
+        #expect(kept.all.map(\.type) == ["x.one", "x.two"])
+        #expect(cancelled.all.map(\.type) == ["x.one"])
+    }
+
+    @Test("events no handler matches are counted as unmatched")
+    func unmatched() throws {
+        let system = try EventSystem(configuration: .testing())
+        try system.subscribe("a.*") { _ in }
+        try system.start()
+        try system.publish(Event(type: "a.b"))
+        try system.publish(Event(type: "z.z"))
+        system.stop()
+        #expect(system.counters.unmatched == 1)
+        #expect(system.counters.delivered == 2)
+    }
+
+    @Test("stop while publishers are still publishing: every accepted event is delivered, later ones are refused")
+    func stopDuringPublishing() throws {
+        let system = try EventSystem(configuration: .testing(workers: 2))
+        let recorder = Recorder()
+        try system.subscribe("**") { recorder.record($0) }
+        try system.start()
+        let accepted = Atomic<Int>(0)
+        let refusals = Mutex<[EventsError.Code]>([])
+        let running = DispatchGroup()
+        for publisher in 0..<4 {
+            running.enter()
+            Thread {
+                var index = 0
+                while true {
+                    do {
+                        try system.publish(Event(type: "p.e", id: "p\(publisher)-\(index)"))
+                        accepted.add(1, ordering: .relaxed)
+                        index += 1
+                    } catch let error as EventsError {
+                        refusals.withLock { $0.append(error.code) }
+                        break
+                    } catch {
+                        break
+                    }
+                }
+                running.leave()
+            }.start()
+        }
+        #expect(recorder.wait(for: 2_000))
+        system.stop()
+        running.wait()
+        #expect(refusals.withLock { $0 } == [.closed, .closed, .closed, .closed])
+        #expect(recorder.all.count == accepted.load(ordering: .relaxed))
+        #expect(Set(recorder.ids).count == recorder.all.count)
+    }
+
+    @Test("stopNow finishes in-flight events and hands back the queued rest, so none is lost")
+    func stopNowReturnsUndelivered() throws {
+        let system = try EventSystem(configuration: .testing(workers: 1))
+        let recorder = Recorder()
+        let entered = Gate()
+        let release = Gate()
+        try system.subscribe("**") { event in
+            if event.id == "first" {
+                entered.open()
+                release.wait()
+            }
+            recorder.record(event)
+        }
+        try system.start()
+        try system.publish(Event(type: "w.e", id: "first"))
+        entered.wait()
+        for index in 0..<100 { try system.publish(Event(type: "w.e", id: "rest-\(index)")) }
+        let handedBack = Mutex<[Event]>([])
+        let stopped = DispatchSemaphore(value: 0)
+        Thread {
+            handedBack.withLock { $0 = system.stopNow() }
+            stopped.signal()
+        }.start()
+        // stopNow closes the queue and takes its contents before it waits for the worker.
+        while system.counters.queueDepth > 0 || !system.dispatcher.queue.isClosed { usleep(1_000) }
+        release.open()
+        #expect(stopped.wait(timeout: .now() + 30) == .success)
+        let delivered = recorder.ids
+        let returned = handedBack.withLock { $0.map(\.id) }
+        #expect(delivered == ["first"])
+        #expect(returned == (0..<100).map { "rest-\($0)" })
+        #expect(throws: EventsError.self) { try system.publish(Event(type: "w.e")) }
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import SymphonyEvents
+
+@Suite(.timeLimit(.minutes(2))) struct SchedulerTests {
+    /// A scheduler whose published events land in an array, on a manual clock.
+    final class Harness: Sendable {
+        let clock = ManualClock()
+        let store = InMemoryScheduledEntryStore()
+        let recorder = Recorder()
+        let scheduler: Scheduler
+
+        init() {
+            let recorder = self.recorder
+            scheduler = Scheduler(clock: clock, store: store) { recorder.record($0) }
+        }
+
+        var types: [String] { recorder.all.map(\.type) }
+    }
+
+    @Test("test_scheduled_events: never before due, and due entries fire on a manual clock")
+    func scheduledEvents() throws {
+        let harness = Harness()
+        try harness.scheduler.start()
+        defer { harness.scheduler.stop() }
+        try harness.scheduler.schedule(Event(type: "follow.up"), after: .seconds(24 * 3600))
+        try harness.scheduler.schedule(Event(type: "reminder"), after: .seconds(60))
+
+        harness.clock.advance(by: .seconds(60) - .nanoseconds(1))
+        #expect(harness.types == [])
+        harness.clock.advance(by: .nanoseconds(1))
+        #expect(harness.types == ["reminder"])
+        harness.clock.advance(by: .seconds(24 * 3600 - 61))
+        #expect(harness.types == ["reminder"])
+        harness.clock.advance(by: .seconds(1))
+        #expect(harness.types == ["reminder", "follow.up"])
+        #expect(harness.scheduler.pendingCount == 0)
+        #expect(try harness.store.loadPending().isEmpty)
+    }
+
+    @Test("entries due at the same moment fire in the order they were scheduled; earlier due times first")
+    func dueOrder() throws {
+        let harness = Harness()
+        try harness.scheduler.start()
+        defer { harness.scheduler.stop() }
+        let start = harness.clock.now()
+        try harness.scheduler.schedule(Event(type: "b"), at: start + .seconds(10))
+        try harness.scheduler.schedule(Event(type: "c"), at: start + .seconds(10))
+        try harness.scheduler.schedule(Event(type: "a"), at: start + .seconds(5))
+        harness.clock.advance(by: .seconds(30))
+        #expect(harness.types == ["a", "b", "c"])
+    }
+
+    @Test("an entry scheduled at a time already past fires on the next tick")
+    func pastDue() throws {
+        let harness = Harness()
+        try harness.scheduler.start()
+        defer { harness.scheduler.stop() }
+        try harness.scheduler.schedule(Event(type: "late"), at: harness.clock.now().advanced(by: .seconds(-5)))
+        harness.clock.advance(by: .zero)
+        #expect(harness.types == ["late"])
+    }
+
+    @Test("periodic entries fire every period with fresh ids and catch up once after a long gap")
+    func periodic() throws {
+        let harness = Harness()
+        try harness.scheduler.start()
+        defer { harness.scheduler.stop() }
+        let start = harness.clock.now()
+        let id = try harness.scheduler.schedule(Event(type: "tick", id: "template"), every: .seconds(10))
+        harness.clock.advance(by: .seconds(10))
+        harness.clock.advance(by: .seconds(10))
+        #expect(harness.types == ["tick", "tick"])
+        harness.clock.advance(by: .seconds(35))  // now start+55: one catch-up firing, next due at start+60
+        #expect(harness.types.count == 3)
+        #expect(harness.scheduler.pending.first?.due == start + .seconds(60))
+        let ids = harness.recorder.ids
+        #expect(Set(ids).count == 3)
+        #expect(!ids.contains("template"))
+        #expect(try harness.scheduler.cancel(id))
+        harness.clock.advance(by: .seconds(100))
+        #expect(harness.types.count == 3)
+        #expect(throws: EventsError.self) { try harness.scheduler.schedule(Event(type: "tick"), every: .zero) }
+    }
+
+    @Test("a cancelled entry never fires and leaves the store")
+    func cancel() throws {
+        let harness = Harness()
+        try harness.scheduler.start()
+        defer { harness.scheduler.stop() }
+        let id = try harness.scheduler.schedule(Event(type: "never"), after: .seconds(1))
+        #expect(try harness.store.loadPending().map(\.id) == [id])
+        #expect(try harness.scheduler.cancel(id))
+        #expect(try !harness.scheduler.cancel(id))
+        harness.clock.advance(by: .seconds(2))
+        #expect(harness.types == [])
+        #expect(try harness.store.loadPending().isEmpty)
+    }
+
+    @Test("pending entries in the store are loaded on start and those already due fire")
+    func restoresFromStore() throws {
+        let clock = ManualClock()
+        let store = InMemoryScheduledEntryStore()
+        try store.save(ScheduledEntry(id: ScheduleID(rawValue: "old"), event: Event(type: "overdue"), due: clock.now() + .seconds(-60)))
+        try store.save(ScheduledEntry(id: ScheduleID(rawValue: "new"), event: Event(type: "later"), due: clock.now() + .seconds(60)))
+        let recorder = Recorder()
+        let scheduler = Scheduler(clock: clock, store: store) { recorder.record($0) }
+        try scheduler.start()
+        defer { scheduler.stop() }
+        clock.advance(by: .zero)
+        #expect(recorder.all.map(\.type) == ["overdue"])
+        #expect(try store.loadPending().map(\.id.rawValue) == ["new"])
+        clock.advance(by: .seconds(60))
+        #expect(recorder.all.map(\.type) == ["overdue", "later"])
+    }
+
+    @Test("an entry whose publish fails stays pending in the store")
+    func failedPublishStaysPending() throws {
+        struct Closed: Error {}
+        let clock = ManualClock()
+        let store = InMemoryScheduledEntryStore()
+        let scheduler = Scheduler(clock: clock, store: store) { _ in throw Closed() }
+        try scheduler.start()
+        defer { scheduler.stop() }
+        try scheduler.schedule(Event(type: "kept"), after: .seconds(1))
+        clock.advance(by: .seconds(1))
+        #expect(try store.loadPending().map(\.event.type) == ["kept"])
+    }
+
+    @Test("on the real clock, a scheduled event is never delivered before it is due", .tags(.realClock))
+    func realClock() throws {
+        var configuration = EventSystemConfiguration.testing(workers: 1, clock: SystemClock())
+        configuration.clock = SystemClock()
+        let system = try EventSystem(configuration: configuration)
+        let arrivals = Mutex<[(String, Timestamp)]>([])
+        let recorder = Recorder()
+        try system.subscribe("timer.*") { event in
+            arrivals.withLock { $0.append((event.type, Timestamp.now())) }
+            recorder.record(event)
+        }
+        try system.start()
+        let scheduledAt = Timestamp.now()
+        try system.schedule(Event(type: "timer.slow"), after: .milliseconds(40))
+        try system.schedule(Event(type: "timer.fast"), after: .milliseconds(10))
+        #expect(recorder.wait(for: 2))
+        system.stop()
+        let seen = arrivals.withLock { $0 }
+        #expect(seen.map(\.0) == ["timer.fast", "timer.slow"])
+        #expect(seen[0].1 >= scheduledAt + .milliseconds(10))
+        #expect(seen[1].1 >= scheduledAt + .milliseconds(40))
+    }
+}
+
+extension Tag {
+    @Tag static var realClock: Self
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+import Synchronization
+@testable import SymphonyEvents
+
+/// Collects delivered events from handlers on worker threads and lets a test wait for a count.
+final class Recorder: Sendable {
+    private let events = Mutex<[Event]>([])
+    private let condition = NSCondition()
+
+    func record(_ event: Event) {
+        events.withLock { $0.append(event) }
+        condition.lock()
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until at least `count` events arrived; the generous limit only bounds a failing test.
+    @discardableResult
+    func wait(for count: Int, limit: TimeInterval = 30) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: limit)
+        condition.lock()
+        defer { condition.unlock() }
+        while all.count < count {
+            if !condition.wait(until: deadline) { return all.count >= count }
+        }
+        return true
+    }
+
+    var all: [Event] { events.withLock { $0 } }
+    var ids: [String] { all.map(\.id) }
+}
+
+/// A one-shot gate: threads wait until it opens.
+final class Gate: Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    func open() { semaphore.signal() }
+    func wait() { semaphore.wait() }
+}
+
+/// A log handler that keeps every message.
+struct CapturingLogHandler: LogHandler {
+    final class Storage: Sendable {
+        let messages = Mutex<[(Logger.Level, String)]>([])
+    }
+    let storage: Storage
+    var logLevel: Logger.Level = .trace
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        storage.messages.withLock { $0.append((event.level, "\(event.message)")) }
+    }
+}
+
+extension EventSystemConfiguration {
+    /// A configuration for tests: `workers` workers, a manual clock, an ephemeral key.
+    static func testing(workers: Int = 2, clock: any SchedulerClock = ManualClock()) -> EventSystemConfiguration {
+        var configuration = EventSystemConfiguration()
+        configuration.workerCount = workers
+        configuration.clock = clock
+        configuration.logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        return configuration
+    }
+}
+
+/// Runs `body` on `count` threads at once and waits for all of them.
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        Thread {
+            body(index)
+            group.leave()
+        }.start()
+    }
+    group.wait()
+}
