@@ -33,13 +33,17 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]),
 
         .target(
+            name: "SymphonyConcurrency",
+            swiftSettings: strictSettings),
+        .target(
             name: "SymphonyCrypto",
-            dependencies: ["COpenSSL"],
+            dependencies: ["COpenSSL", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyEvents",
             dependencies: [
                 "SymphonyCrypto",
+                "SymphonyConcurrency",
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -49,22 +53,23 @@ let package = Package(
             name: "symphony",
             dependencies: [
                 "SymphonyEvents",
+                "SymphonyConcurrency",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),
         .executableTarget(
             name: "symphony-bench",
-            dependencies: ["SymphonyEvents", "SymphonyCrypto"],
+            dependencies: ["SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
 
         .testTarget(
             name: "SymphonyCryptoTests",
-            dependencies: ["SymphonyCrypto"],
+            dependencies: ["SymphonyCrypto", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyEventsTests",
-            dependencies: ["SymphonyEvents", "SymphonyCrypto"],
+            dependencies: ["SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibrariesTests",
@@ -72,7 +77,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyCLITests",
-            dependencies: [],
+            dependencies: ["symphony", "SymphonyCrypto", "SymphonyEvents"],
             swiftSettings: strictSettings),
     ]
 )

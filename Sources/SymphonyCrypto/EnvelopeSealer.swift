@@ -1,4 +1,5 @@
 import Synchronization
+import SymphonyConcurrency
 
 /// Seals and opens version-1 AES-256-GCM envelopes under a key ring; safe to use from many threads.
 ///
@@ -122,7 +123,7 @@ public final class EnvelopeSealer: Sendable {
 
 /// A cipher borrowed by one thread at a time.
 // @unchecked Sendable: a slot is reachable from exactly one thread at a time — it is either
-// inside the pool's Mutex or checked out by the single caller that removed it.
+// inside the pool's lock or checked out by the single caller that removed it.
 final class CipherSlot: @unchecked Sendable {
     let cipher: AESGCMCipher
     var nonces: NonceSequence
@@ -139,7 +140,7 @@ final class CipherSlot: @unchecked Sendable {
 final class CipherPool: Sendable {
     private static let maximumIdleSlots = 64
     private let key: EncryptionKey
-    private let idle = Mutex<[CipherSlot]>([])
+    private let idle = Locked<[CipherSlot]>([])
 
     init(key: EncryptionKey) {
         self.key = key

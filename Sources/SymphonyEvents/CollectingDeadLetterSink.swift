@@ -1,9 +1,10 @@
 import Logging
 import Synchronization
+import SymphonyConcurrency
 
 /// A dead-letter sink that keeps every letter in memory and logs a one-line summary of each.
 public final class CollectingDeadLetterSink: DeadLetterSink {
-    private let letters = Mutex<[DeadLetter]>([])
+    private let letters = Locked<[DeadLetter]>([])
     private let logger: Logger?
 
     /// A sink that logs each letter's summary (never its payload) to `logger` when one is given.

@@ -1,5 +1,6 @@
 import SymphonyCrypto
 import Synchronization
+import SymphonyConcurrency
 
 /// Takes events off the queue on N worker threads and hands each to the handlers whose pattern matches its type.
 ///
@@ -19,7 +20,7 @@ public final class EventDispatcher: Sendable {
     private let sealer: EnvelopeSealer?
     private let deadLetters: any DeadLetterSink
     private let liveCounters = AtomicEventCounters()
-    private let workers = Mutex<[WorkerThread]?>(nil)
+    private let workers = Locked<[WorkerThread]?>(nil)
     private let started = Atomic<Bool>(false)
 
     /// The default worker count: the number of cores.

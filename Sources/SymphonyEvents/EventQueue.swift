@@ -1,4 +1,5 @@
 import HeapModule
+import SymphonyConcurrency
 
 /// A bounded, thread-safe priority queue: priority 0 first, first-in first-out among equal priorities.
 ///

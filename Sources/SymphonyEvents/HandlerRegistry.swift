@@ -1,4 +1,5 @@
 import Synchronization
+import SymphonyConcurrency
 
 /// A function that handles an event on a dispatcher worker thread; throwing sends the event to the dead-letter sink.
 public typealias EventHandler = @Sendable (Event) throws -> Void
@@ -45,7 +46,7 @@ public final class HandlerRegistry: Sendable {
         var count = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// An empty registry.
     public init() {}

@@ -1,8 +1,9 @@
 import Synchronization
+import SymphonyConcurrency
 
 /// A scheduled-entry store that lives only as long as the process (the default until a durable store is configured).
 public final class InMemoryScheduledEntryStore: ScheduledEntryStore {
-    private let entries = Mutex<[ScheduleID: ScheduledEntry]>([:])
+    private let entries = Locked<[ScheduleID: ScheduledEntry]>([:])
 
     /// An empty store.
     public init() {}

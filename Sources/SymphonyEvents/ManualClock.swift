@@ -1,4 +1,5 @@
 import Synchronization
+import SymphonyConcurrency
 
 /// A clock that moves only when told: `advance(by:)` jumps time forward and runs the scheduler's due work before returning.
 ///
@@ -10,11 +11,11 @@ public final class ManualClock: SchedulerClock {
         var observers: [@Sendable () -> Void] = []
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     /// A clock reading `start` (by default 2023-11-14T22:13:20Z).
     public init(start: Timestamp = Timestamp(secondsSinceEpoch: 1_700_000_000)) {
-        state = Mutex(State(now: start))
+        state = Locked(State(now: start))
     }
 
     public func now() -> Timestamp { state.withLock { $0.now } }

@@ -1,6 +1,7 @@
 import HeapModule
 import Logging
 import Synchronization
+import SymphonyConcurrency
 
 /// Publishes events later: after a duration, at a time, or every period.
 ///
@@ -54,11 +55,11 @@ public final class Scheduler: Sendable {
     private let logger: Logger
     private let lock = ConditionLock()
     // nonisolated(unsafe): every access holds `lock`; it is a ConditionLock because the timer
-    // thread must wait on a condition variable, which `Mutex` does not offer.
+    // thread must wait on a condition variable, which `Locked` does not offer.
     nonisolated(unsafe) private var state = State()
     // Serialises whole firing rounds, so a manual clock's `advance` returns only after the due events were published.
-    private let firing = Mutex<Void>(())
-    private let timer = Mutex<WorkerThread?>(nil)
+    private let firing = Locked<Void>(())
+    private let timer = Locked<WorkerThread?>(nil)
     private let idGenerator = EventIDGenerator()
 
     /// A scheduler that reads time from `clock`, keeps entries in `store` and publishes due events with `publish`.

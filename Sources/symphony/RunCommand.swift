@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import Synchronization
 import SymphonyEvents
+import SymphonyConcurrency
 
 /// `symphony run`: feed events from files or standard input through the runtime.
 struct RunCommand: ParsableCommand {
@@ -115,7 +116,7 @@ struct RunCommand: ParsableCommand {
 
 /// Standard output shared by worker threads: lines are buffered under a lock and written in large blocks.
 final class OutputLines: Sendable {
-    private let buffer = Mutex<[UInt8]>([])
+    private let buffer = Locked<[UInt8]>([])
 
     func write(_ line: String) {
         buffer.withLock { bytes in

@@ -2,6 +2,7 @@ import Foundation
 import SymphonyCrypto
 import Synchronization
 import Testing
+import SymphonyConcurrency
 
 @Suite struct EnvelopeSealerTests {
     let context = EnvelopeContext(domain: "symphony.event.v1", fields: ["e-1", "ticket.created", "3"])
@@ -118,7 +119,7 @@ import Testing
     @Test("nonces never repeat, across many messages and threads")
     func noncesAreUnique() throws {
         let sealer = EnvelopeSealer(key: try fixedKey(3))
-        let seen = Mutex<Set<[UInt8]>>([])
+        let seen = Locked<Set<[UInt8]>>([])
         let failures = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
             var local: [[UInt8]] = []

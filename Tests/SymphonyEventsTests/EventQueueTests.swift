@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import SymphonyEvents
+import SymphonyConcurrency
 
 @Suite struct EventQueueTests {
     @Test("lower priorities come out first, and equal priorities in arrival order")
@@ -50,7 +51,7 @@ import Testing
     @Test("close wakes a consumer blocked on an empty queue, which gets nil")
     func closeWakesConsumers() {
         let queue = EventQueue<Int>()
-        let results = Mutex<[Int?]>([])
+        let results = Locked<[Int?]>([])
         let started = DispatchGroup()
         let done = DispatchGroup()
         for _ in 0..<3 {
@@ -73,7 +74,7 @@ import Testing
     func closeWakesProducers() throws {
         let queue = EventQueue<Int>(capacity: 1)
         try queue.push(1, priority: 5)
-        let outcome = Mutex<EventsError?>(nil)
+        let outcome = Locked<EventsError?>(nil)
         let done = DispatchSemaphore(value: 0)
         Thread {
             do { try queue.push(2, priority: 5) } catch let error as EventsError { outcome.withLock { $0 = error } } catch {}
@@ -142,7 +143,7 @@ import Testing
     @Test("many producers and consumers move every element exactly once")
     func concurrentProducersAndConsumers() throws {
         let queue = EventQueue<Int>(capacity: 64)
-        let received = Mutex<[Int]>([])
+        let received = Locked<[Int]>([])
         let consumers = DispatchGroup()
         for _ in 0..<3 {
             consumers.enter()

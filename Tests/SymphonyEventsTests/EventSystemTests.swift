@@ -4,6 +4,7 @@ import SymphonyCrypto
 import Synchronization
 import Testing
 @testable import SymphonyEvents
+import SymphonyConcurrency
 
 @Suite(.timeLimit(.minutes(2))) struct EventSystemTests {
     @Test("test_event_throughput: many events, none lost, none duplicated", arguments: [true, false])
@@ -212,7 +213,7 @@ import Testing
         try system.subscribe("**") { recorder.record($0) }
         try system.start()
         let accepted = Atomic<Int>(0)
-        let refusals = Mutex<[EventsError.Code]>([])
+        let refusals = Locked<[EventsError.Code]>([])
         let running = DispatchGroup()
         for publisher in 0..<4 {
             running.enter()
@@ -258,7 +259,7 @@ import Testing
         try system.publish(Event(type: "w.e", id: "first"))
         entered.wait()
         for index in 0..<100 { try system.publish(Event(type: "w.e", id: "rest-\(index)")) }
-        let handedBack = Mutex<[Event]>([])
+        let handedBack = Locked<[Event]>([])
         let stopped = DispatchSemaphore(value: 0)
         Thread {
             handedBack.withLock { $0 = system.stopNow() }

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import SymphonyEvents
+import SymphonyConcurrency
 
 @Suite(.timeLimit(.minutes(2))) struct SchedulerTests {
     /// A scheduler whose published events land in an array, on a manual clock.
@@ -133,7 +134,7 @@ import Testing
         var configuration = EventSystemConfiguration.testing(workers: 1, clock: SystemClock())
         configuration.clock = SystemClock()
         let system = try EventSystem(configuration: configuration)
-        let arrivals = Mutex<[(String, Timestamp)]>([])
+        let arrivals = Locked<[(String, Timestamp)]>([])
         let recorder = Recorder()
         try system.subscribe("timer.*") { event in
             arrivals.withLock { $0.append((event.type, Timestamp.now())) }

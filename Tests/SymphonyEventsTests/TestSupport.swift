@@ -2,10 +2,11 @@ import Foundation
 import Logging
 import Synchronization
 @testable import SymphonyEvents
+import SymphonyConcurrency
 
 /// Collects delivered events from handlers on worker threads and lets a test wait for a count.
 final class Recorder: Sendable {
-    private let events = Mutex<[Event]>([])
+    private let events = Locked<[Event]>([])
     private let condition = NSCondition()
 
     func record(_ event: Event) {
@@ -41,7 +42,7 @@ final class Gate: Sendable {
 /// A log handler that keeps every message.
 struct CapturingLogHandler: LogHandler {
     final class Storage: Sendable {
-        let messages = Mutex<[(Logger.Level, String)]>([])
+        let messages = Locked<[(Logger.Level, String)]>([])
     }
     let storage: Storage
     var logLevel: Logger.Level = .trace

@@ -1,7 +1,7 @@
 import Glibc
 
 /// An OS thread that runs one closure and can be joined.
-final class WorkerThread: Sendable {
+package final class WorkerThread: Sendable {
     private final class Start {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
@@ -10,7 +10,7 @@ final class WorkerThread: Sendable {
     private let handle: pthread_t
 
     /// Starts a thread that runs `body`.
-    init(body: @escaping @Sendable () -> Void) {
+    package init(body: @escaping @Sendable () -> Void) {
         let start = Unmanaged.passRetained(Start(body)).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(
@@ -25,7 +25,7 @@ final class WorkerThread: Sendable {
     }
 
     /// Waits for the thread to finish.
-    func join() {
+    package func join() {
         pthread_join(handle, nil)
     }
 }

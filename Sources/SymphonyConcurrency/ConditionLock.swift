@@ -2,16 +2,16 @@ import Glibc
 
 /// A pthread mutex with condition variables on the monotonic clock: the runtime's blocking primitive.
 ///
-/// This file and `WorkerThread.swift` hold the module's only unsafe pthread code.
+/// With `WorkerThread.swift` and `Locked.swift`, the package's only unsafe pthread code.
 // @unchecked Sendable: the mutex and conditions live at fixed heap addresses for the lock's whole
 // life and pthread guarantees their thread safety; nothing else is stored.
-final class ConditionLock: @unchecked Sendable {
+package final class ConditionLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let conditions: UnsafeMutablePointer<pthread_cond_t>
     private let conditionCount: Int
 
     /// A lock with `conditionCount` condition variables, addressed by index.
-    init(conditionCount: Int = 1) {
+    package init(conditionCount: Int = 1) {
         self.conditionCount = conditionCount
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -32,28 +32,30 @@ final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func lock() { pthread_mutex_lock(mutex) }
+    package func lock() { pthread_mutex_lock(mutex) }
 
-    func unlock() { pthread_mutex_unlock(mutex) }
+    package func unlock() { pthread_mutex_unlock(mutex) }
 
     /// Runs `body` holding the lock.
     @inline(__always)
-    func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+    package func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
         lock()
         defer { unlock() }
         return try body()
     }
 
     /// Waits on condition `index`; the lock must be held and is held again on return.
-    func wait(_ index: Int = 0) {
+    package func wait(_ index: Int = 0) {
         pthread_cond_wait(conditions + index, mutex)
     }
 
     /// Waits on condition `index` for at most `timeout`; returns false when the time ran out.
-    func wait(_ index: Int = 0, timeout: Duration) -> Bool {
+    package func wait(_ index: Int = 0, timeout: Duration) -> Bool {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
-        let total = Int64(now.tv_nsec) + max(0, timeout.nanoseconds)
+        let (seconds, attoseconds) = timeout.components
+        let timeoutNanoseconds = seconds >= Int64.max / 1_000_000_000 ? Int64.max / 2 : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let total = Int64(now.tv_nsec) + max(0, timeoutNanoseconds)
         var deadline = timespec()
         let (extraSeconds, overflow) = Int64(now.tv_sec).addingReportingOverflow(total / 1_000_000_000)
         deadline.tv_sec = overflow ? .max : Int(extraSeconds)
@@ -62,8 +64,8 @@ final class ConditionLock: @unchecked Sendable {
     }
 
     /// Wakes one waiter on condition `index`.
-    func signal(_ index: Int = 0) { pthread_cond_signal(conditions + index) }
+    package func signal(_ index: Int = 0) { pthread_cond_signal(conditions + index) }
 
     /// Wakes every waiter on condition `index`.
-    func broadcast(_ index: Int = 0) { pthread_cond_broadcast(conditions + index) }
+    package func broadcast(_ index: Int = 0) { pthread_cond_broadcast(conditions + index) }
 }

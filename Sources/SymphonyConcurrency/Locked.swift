@@ -1,0 +1,34 @@
+import Glibc
+
+/// A value behind a pthread mutex: the package's lock for shared state.
+///
+/// Why not `Synchronization.Mutex`: on Linux its futex-based lock lives in the uninstrumented
+/// standard library, so ThreadSanitizer cannot see its synchronisation and reports every guarded
+/// access as a race. A pthread mutex is intercepted by ThreadSanitizer, which keeps `make tsan`
+/// meaningful.
+// @unchecked Sendable: `value` is only reachable inside `withLock`, which holds the mutex; like
+// `Mutex`, callers must not let a non-Sendable value escape the closure.
+package final class Locked<Value>: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var value: Value
+
+    /// A lock guarding `value`.
+    package init(_ value: Value) {
+        self.value = value
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` with exclusive access to the value.
+    @inline(__always)
+    package func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+}

@@ -1,0 +1,50 @@
+import Glibc
+
+// symphony-bench: runtime benchmarks. Usage: symphony-bench [--output PATH] [--quick]
+// --quick runs a tenth of the work (for smoke tests); numbers are then noisier.
+
+var outputPath = ".bench/results.json"
+var scale = 1.0
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--output": outputPath = arguments.popFirst() ?? outputPath
+    case "--quick": scale = 0.1
+    default:
+        print("usage: symphony-bench [--output PATH] [--quick]")
+        exit(64)
+    }
+}
+
+var benchmarks = RuntimeBenchmarks(scale: scale)
+do {
+    for encrypted in [false, true] {
+        for workers in [1, 2] { try benchmarks.throughput(workers: workers, encrypted: encrypted) }
+    }
+    for encrypted in [true, false] { try benchmarks.latency(encrypted: encrypted) }
+    try benchmarks.schedulerLateness()
+} catch {
+    print("symphony-bench: \(error)")
+    exit(1)
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+print(pad("benchmark", 52) + pad("metric", 20) + "value")
+for result in benchmarks.results {
+    let rounded = (result.value * 10).rounded() / 10
+    print(pad(result.benchmark, 52) + pad(result.metric, 20) + "\(rounded) \(result.unit)")
+}
+
+let json = "[\n" + benchmarks.results.map { "  " + $0.json }.joined(separator: ",\n") + "\n]\n"
+let file = fopen(outputPath, "w")
+if let file {
+    fputs(json, file)
+    fclose(file)
+    print("wrote \(outputPath)")
+} else {
+    print("symphony-bench: cannot write \(outputPath)")
+    exit(1)
+}
