@@ -82,7 +82,10 @@ public final class EventDispatcher: Sendable {
     }
 
     /// Stops accepting events, lets the workers finish everything queued and in flight, and waits for them.
+    ///
+    /// A dispatcher that was never started starts its workers first, so queued events are still delivered.
     public func stop() {
+        if !started.load(ordering: .acquiring) { try? start() }
         queue.close()
         joinWorkers()
     }

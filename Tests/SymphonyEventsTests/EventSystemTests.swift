@@ -276,3 +276,16 @@ import SymphonyConcurrency
         #expect(throws: EventsError.self) { try system.publish(Event(type: "w.e")) }
     }
 }
+
+@Suite struct StopWithoutStartTests {
+    @Test("stop on a system that was never started still delivers what was queued")
+    func stopWithoutStart() throws {
+        let system = try EventSystem(configuration: .testing(workers: 1))
+        let recorder = Recorder()
+        try system.subscribe("**") { recorder.record($0) }
+        try system.publish(Event(type: "queued.early", id: "q1"))
+        system.stop()
+        #expect(recorder.ids == ["q1"])
+        system.stop()  // a second stop is harmless
+    }
+}
