@@ -9,7 +9,8 @@
 /// value   := u8 0 (null) | u8 1 (false) | u8 2 (true) | u8 3 · i64 | u8 4 · f64 bits
 ///          | u8 5 · str | u8 6 · u32 count · value* | u8 7 · u32 count · (str key · value)*
 /// ```
-/// Object members are written in sorted key order, so equal events encode to equal bytes.
+/// Object members are written in the dictionary's iteration order, which is not specified:
+/// decoders must not depend on it.
 public enum EventBodyCodec {
     /// The deepest nesting of arrays and objects the decoder accepts.
     public static let maximumDepth = 256
@@ -97,9 +98,9 @@ public enum EventBodyCodec {
             case .object(let members):
                 byte(7)
                 uint32(UInt32(truncatingIfNeeded: members.count))
-                for key in members.keys.sorted() {
+                for (key, member) in members {
                     string(key)
-                    self.value(members[key]!)
+                    self.value(member)
                 }
             }
         }

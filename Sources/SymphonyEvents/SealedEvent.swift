@@ -16,7 +16,9 @@ public struct SealedEvent: Sendable, Hashable {
 
     /// The envelope context an event is sealed under: domain `symphony.event.v1`, fields id, type and decimal priority.
     public static func context(id: String, type: String, priority: Int) -> EnvelopeContext {
-        EnvelopeContext(domain: "symphony.event.v1", fields: [id, type, String(priority)])
+        EnvelopeContext(
+            domain: "symphony.event.v1",
+            fields: [id, type, Event.priorities.contains(priority) ? priorityText[priority] : String(priority)])
     }
 
     /// Seals `event` with `sealer`.
@@ -42,6 +44,9 @@ public struct SealedEvent: Sendable, Hashable {
         return try EventBodyCodec.decode(body, id: id, type: type, priority: priority)
     }
 }
+
+/// Decimal priorities, made once instead of per event.
+private let priorityText = Event.priorities.map(String.init)
 
 /// What the event queue holds: plain events when encryption is off, sealed events when it is on.
 public enum QueuedEvent: Sendable {
