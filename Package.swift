@@ -45,7 +45,6 @@ let package = Package(
                 "SymphonyCrypto",
                 "SymphonyConcurrency",
                 .product(name: "HeapModule", package: "swift-collections"),
-                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),

@@ -13,8 +13,7 @@ package final class ConditionLock: @unchecked Sendable {
     /// A lock with `conditionCount` condition variables, addressed by index.
     package init(conditionCount: Int = 1) {
         self.conditionCount = conditionCount
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
+        mutex = PThreadMutex.make()
         conditions = .allocate(capacity: conditionCount)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -49,18 +48,34 @@ package final class ConditionLock: @unchecked Sendable {
         pthread_cond_wait(conditions + index, mutex)
     }
 
-    /// Waits on condition `index` for at most `timeout`; returns false when the time ran out.
-    package func wait(_ index: Int = 0, timeout: Duration) -> Bool {
+    /// A point on the monotonic clock, for waits that must not restart their timeout after a wake-up.
+    package struct Deadline: Sendable {
+        fileprivate var spec: timespec
+    }
+
+    /// The monotonic deadline `timeout` from now (negative timeouts mean now; huge ones are capped at a century).
+    package static func deadline(after timeout: Duration) -> Deadline {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let (seconds, attoseconds) = timeout.components
-        let timeoutNanoseconds = seconds >= Int64.max / 1_000_000_000 ? Int64.max / 2 : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-        let total = Int64(now.tv_nsec) + max(0, timeoutNanoseconds)
+        let cappedSeconds = min(max(seconds, 0), 100 * 365 * 86_400)
+        let nanoseconds = seconds < 0 ? 0 : attoseconds / 1_000_000_000
+        let total = Int64(now.tv_nsec) + nanoseconds
         var deadline = timespec()
-        let (extraSeconds, overflow) = Int64(now.tv_sec).addingReportingOverflow(total / 1_000_000_000)
-        deadline.tv_sec = overflow ? .max : Int(extraSeconds)
+        deadline.tv_sec = now.tv_sec + Int(cappedSeconds) + Int(total / 1_000_000_000)
         deadline.tv_nsec = Int(total % 1_000_000_000)
-        return pthread_cond_timedwait(conditions + index, mutex, &deadline) != ETIMEDOUT
+        return Deadline(spec: deadline)
+    }
+
+    /// Waits on condition `index` until `deadline`; returns false when the deadline passed.
+    package func wait(_ index: Int = 0, until deadline: Deadline) -> Bool {
+        var spec = deadline.spec
+        return pthread_cond_timedwait(conditions + index, mutex, &spec) != ETIMEDOUT
+    }
+
+    /// Waits on condition `index` for at most `timeout`; returns false when the time ran out.
+    package func wait(_ index: Int = 0, timeout: Duration) -> Bool {
+        wait(index, until: Self.deadline(after: timeout))
     }
 
     /// Wakes one waiter on condition `index`.

@@ -15,8 +15,7 @@ package final class Locked<Value>: @unchecked Sendable {
     /// A lock guarding `value`.
     package init(_ value: Value) {
         self.value = value
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
+        mutex = PThreadMutex.make()
     }
 
     deinit {

@@ -24,8 +24,12 @@ package final class WorkerThread: Sendable {
         handle = thread
     }
 
-    /// Waits for the thread to finish.
+    /// True when called on this thread.
+    package var isCurrent: Bool { pthread_equal(handle, pthread_self()) != 0 }
+
+    /// Waits for the thread to finish; must not be called on the thread itself.
     package func join() {
+        precondition(!isCurrent, "a thread cannot join itself")
         pthread_join(handle, nil)
     }
 }

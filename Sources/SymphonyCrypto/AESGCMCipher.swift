@@ -2,7 +2,8 @@ import COpenSSL
 
 /// One key's AES-256-GCM cipher contexts (OpenSSL EVP), initialised once and reused per message.
 ///
-/// This file and `SecureMemory.swift` hold the module's only unsafe OpenSSL code. A cipher is not
+/// This file holds the module's OpenSSL cipher calls (`SHA256`, `SecureRandom` and `SecureMemory`
+/// wrap one call each). A cipher is not
 /// thread-safe: `EnvelopeSealer` hands each one to a single thread at a time.
 final class AESGCMCipher {
     static let nonceByteCount = 12

@@ -2,7 +2,7 @@ import Glibc
 
 /// Reading and writing key files: exactly 32 raw bytes, mode 0600.
 ///
-/// A key file that group or others may read is refused: a key that others can read is not a secret.
+/// A key file that group or others may access in any way is refused: a key that others can read is not a secret.
 public enum KeyFile {
     /// Reads the key at `path`, refusing files that are not private to their owner or not 32 bytes long.
     public static func read(from path: String) throws -> EncryptionKey {
@@ -16,11 +16,14 @@ public enum KeyFile {
         guard fstat(fd, &info) == 0 else {
             throw CryptoError(.keyFileUnreadable, "Cannot inspect key file '\(path)': \(errnoDescription()).")
         }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw CryptoError(.keyFileUnreadable, "Key file '\(path)' is not a regular file.")
+        }
         let mode = info.st_mode & 0o777
         guard mode & 0o077 == 0 else {
             throw CryptoError(
                 .keyFileInsecure,
-                "Key file '\(path)' is readable by group or others (mode \(String(mode, radix: 8))); run 'chmod 600 \(path)'.")
+                "Key file '\(path)' is accessible by group or others (mode \(String(mode, radix: 8))); run 'chmod 600 \(path)'.")
         }
         guard info.st_size == EncryptionKey.byteCount else {
             throw CryptoError(

@@ -2,8 +2,9 @@
 ///
 /// Each sequence draws its own prefix and counts up from zero; when the counter is used up it
 /// draws a fresh prefix. A nonce can repeat under one key only if two prefixes collide, which for
-/// P prefixes has probability at most P²/2⁶⁵. `EnvelopeSealer` caps a key at 2¹⁶ prefixes per
-/// process (2⁴⁸ messages, collision probability below 2⁻³³); rotate keys long before that.
+/// P prefixes has probability at most P²/2⁶⁵. Each `EnvelopeSealer` caps itself at 2¹⁶ prefixes
+/// (2⁴⁸ messages, collision probability below 2⁻³³); a deployment should use one sealer per key
+/// and process, and rotate keys long before that.
 struct NonceSequence {
     private var prefix: UInt64
     private var counter: UInt32 = 0

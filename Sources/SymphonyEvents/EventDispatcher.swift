@@ -66,6 +66,7 @@ public final class EventDispatcher: Sendable {
         guard Event.priorities.contains(sealed.priority) else {
             throw EventsError(.invalidPriority, "Priority \(sealed.priority) is outside 0…9.")
         }
+        try EventType.validate(sealed.type)
         try queue.push(.sealed(sealed), priority: sealed.priority)
         liveCounters.published.add(1, ordering: .relaxed)
     }
@@ -103,8 +104,11 @@ public final class EventDispatcher: Sendable {
     /// What the dispatcher has done so far.
     public var counters: EventCounters { liveCounters.snapshot(queueDepth: queue.count) }
 
+    /// Waits for the workers to finish. Called from a handler (a worker thread), it returns at once:
+    /// the queue is closed, so the workers finish on their own, and a later call from outside waits for them.
     private func joinWorkers() {
         let threads = workers.withLock { threads -> [WorkerThread] in
+            if threads?.contains(where: \.isCurrent) == true { return [] }
             defer { threads = [] }
             return threads ?? []
         }

@@ -100,10 +100,11 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     public func pop(timeout: Duration) -> TimedPop {
         lock.lock()
         defer { lock.unlock() }
+        let deadline = ConditionLock.deadline(after: timeout)
         var timedOut = false
         while heap.isEmpty && !closed && !timedOut {
             waitingConsumers += 1
-            timedOut = !lock.wait(Self.notEmpty, timeout: timeout)
+            timedOut = !lock.wait(Self.notEmpty, until: deadline)
             waitingConsumers -= 1
         }
         if let element = takeFirst() { return .element(element) }

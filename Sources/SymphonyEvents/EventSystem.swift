@@ -85,8 +85,8 @@ public final class EventSystem: Sendable {
 
     /// Starts the workers and the scheduler (which fires stored entries that are already due).
     public func start() throws {
-        try dispatcher.start()
         try scheduler.start()
+        try dispatcher.start()
     }
 
     /// Stops the scheduler, then lets the workers finish every queued and in-flight event; later publishes throw `closed`.

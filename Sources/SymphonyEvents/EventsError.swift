@@ -4,7 +4,7 @@ public struct EventsError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
             case closed, full, invalidPriority, invalidType, invalidPattern, malformedEventBody
-            case invalidSchedule, notRunning, alreadyStarted
+            case invalidSchedule, alreadyStarted
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -23,8 +23,6 @@ public struct EventsError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let malformedEventBody = Code(.malformedEventBody)
         /// A schedule that cannot be honoured (for example a zero period).
         public static let invalidSchedule = Code(.invalidSchedule)
-        /// The component has not been started.
-        public static let notRunning = Code(.notRunning)
         /// The component was already started once.
         public static let alreadyStarted = Code(.alreadyStarted)
 

@@ -78,8 +78,11 @@ public final class Scheduler: Sendable {
     public func start() throws {
         let pending = try store.loadPending()
         try lock.withLock {
-            guard !state.running && !state.stopped else {
-                throw EventsError(.alreadyStarted, "The scheduler was already started; make a new one to start again.")
+            guard !state.running else {
+                throw EventsError(.alreadyStarted, "The scheduler was already started.")
+            }
+            guard !state.stopped else {
+                throw EventsError(.alreadyStarted, "The scheduler was stopped; make a new one to start again.")
             }
             for entry in pending where state.entries[entry.id] == nil { state.insert(entry) }
             state.running = true
@@ -138,7 +141,7 @@ public final class Scheduler: Sendable {
     /// Entries that have not fired (one-shot) or been cancelled.
     public var pendingCount: Int { lock.withLock { state.entries.count } }
 
-    /// How many times an entry has fired.
+    /// How many times an entry has fired and its event was published.
     public var firedCount: Int { lock.withLock { state.fired } }
 
     /// Pending entries, earliest first.
@@ -183,6 +186,9 @@ public final class Scheduler: Sendable {
     }
 
     /// Publishes every entry whose due time has come, in due order.
+    ///
+    /// An entry whose publish throws (the queue is closed because the system is stopping) is not
+    /// retried by this scheduler; it stays in the store and fires after the next start.
     func fireDueEntries() {
         firing.withLock { _ in
             let due = takeDueEntries()
@@ -194,15 +200,24 @@ public final class Scheduler: Sendable {
                 }
                 do {
                     try publish(event)
+                } catch {
+                    logger.error(
+                        "scheduled entry could not be published; it stays pending in the store",
+                        metadata: ["entry": "\(entry.id)", "type": "\(event.type)", "error": "\(error)"])
+                    continue
+                }
+                lock.withLock { state.fired += 1 }
+                do {
                     if let next {
-                        try store.save(next)
+                        // A periodic entry cancelled while it fired must not come back.
+                        if lock.withLock({ state.entries[entry.id] != nil }) { try store.save(next) }
                     } else {
                         try store.remove(entry.id, fired: true)
                     }
                 } catch {
                     logger.error(
-                        "scheduled entry could not be published; it stays pending in the store",
-                        metadata: ["entry": "\(entry.id)", "type": "\(event.type)", "error": "\(error)"])
+                        "scheduled entry was published but the store could not record it; it may fire again after a restart",
+                        metadata: ["entry": "\(entry.id)", "error": "\(error)"])
                 }
             }
         }
@@ -219,16 +234,16 @@ public final class Scheduler: Sendable {
                 let entry = state.entries[key.id]!
                 if let interval = entry.interval {
                     let behind = entry.due.duration(to: now).nanoseconds
-                    let periods = behind / max(1, interval.nanoseconds) + 1
+                    let period = max(1, interval.nanoseconds)
+                    let (step, overflow) = period.multipliedReportingOverflow(by: behind / period + 1)
                     var next = entry
-                    next.due = entry.due.advanced(by: .nanoseconds(interval.nanoseconds * periods))
+                    next.due = entry.due.advanced(by: .nanoseconds(overflow ? .max : step))
                     state.insert(next)
                     due.append((entry, next))
                 } else {
                     state.entries[key.id] = nil
                     due.append((entry, nil))
                 }
-                state.fired += 1
             }
             return due
         }

@@ -22,14 +22,16 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         return Timestamp(nanosecondsSinceEpoch: Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec))
     }
 
-    /// This timestamp moved by `duration` (negative durations move it back).
+    /// This timestamp moved by `duration` (negative durations move it back), saturating at the representable range.
     public func advanced(by duration: Duration) -> Timestamp {
-        Timestamp(nanosecondsSinceEpoch: nanosecondsSinceEpoch &+ duration.nanoseconds)
+        let (sum, overflow) = nanosecondsSinceEpoch.addingReportingOverflow(duration.nanoseconds)
+        return Timestamp(nanosecondsSinceEpoch: overflow ? (duration < .zero ? .min : .max) : sum)
     }
 
-    /// The duration from this timestamp to `other` (negative when `other` is earlier).
+    /// The duration from this timestamp to `other` (negative when `other` is earlier), saturating.
     public func duration(to other: Timestamp) -> Duration {
-        .nanoseconds(other.nanosecondsSinceEpoch &- nanosecondsSinceEpoch)
+        let (difference, overflow) = other.nanosecondsSinceEpoch.subtractingReportingOverflow(nanosecondsSinceEpoch)
+        return .nanoseconds(overflow ? (other < self ? Int64.min : Int64.max) : difference)
     }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
@@ -40,10 +42,12 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// RFC 3339 in UTC with nanoseconds, e.g. `2026-11-29T03:48:03.000000001Z`.
     public var description: String {
-        let seconds = nanosecondsSinceEpoch >= 0
-            ? nanosecondsSinceEpoch / 1_000_000_000
-            : (nanosecondsSinceEpoch - 999_999_999) / 1_000_000_000
-        let nanos = nanosecondsSinceEpoch - seconds * 1_000_000_000
+        var seconds = nanosecondsSinceEpoch / 1_000_000_000
+        var nanos = nanosecondsSinceEpoch % 1_000_000_000
+        if nanos < 0 {
+            seconds -= 1
+            nanos += 1_000_000_000
+        }
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)

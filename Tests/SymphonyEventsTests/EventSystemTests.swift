@@ -288,4 +288,30 @@ import SymphonyConcurrency
         #expect(recorder.ids == ["q1"])
         system.stop()  // a second stop is harmless
     }
+
+    @Test("a handler may call stop: the queue closes, the remaining events drain, and nothing deadlocks")
+    func stopFromHandler() throws {
+        let system = try EventSystem(configuration: .testing(workers: 2))
+        let recorder = Recorder()
+        try system.subscribe("**") { event in
+            recorder.record(event)
+            if event.id == "stop" { system.stop() }
+        }
+        for index in 0..<50 { try system.publish(Event(type: "a.b", id: "e\(index)"), priority: 5) }
+        try system.publish(Event(type: "a.b", id: "stop"), priority: 0)
+        try system.start()
+        #expect(recorder.wait(for: 51))
+        system.stop()
+        #expect(Set(recorder.ids).count == 51)
+        #expect(throws: EventsError.self) { try system.publish(Event(type: "a.b")) }
+    }
+
+    @Test("an already-sealed event with an invalid type is refused")
+    func sealedValidation() throws {
+        let system = try EventSystem(configuration: .testing())
+        let error = #expect(throws: EventsError.self) {
+            try system.dispatcher.publish(SealedEvent(id: "x", type: "no such", priority: 1, envelope: []))
+        }
+        #expect(error?.code == .invalidType)
+    }
 }

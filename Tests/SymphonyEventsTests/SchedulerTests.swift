@@ -127,6 +127,7 @@ import SymphonyConcurrency
         try scheduler.schedule(Event(type: "kept"), after: .seconds(1))
         clock.advance(by: .seconds(1))
         #expect(try store.loadPending().map(\.event.type) == ["kept"])
+        #expect(scheduler.firedCount == 0)
     }
 
     @Test("on the real clock, a scheduled event is never delivered before it is due", .tags(.realClock))
@@ -150,6 +151,36 @@ import SymphonyConcurrency
         #expect(seen.map(\.0) == ["timer.fast", "timer.slow"])
         #expect(seen[0].1 >= scheduledAt + .milliseconds(10))
         #expect(seen[1].1 >= scheduledAt + .milliseconds(40))
+    }
+}
+
+@Suite struct TimestampTests {
+    @Test("timestamps print as RFC 3339 in UTC with nanoseconds")
+    func description() {
+        #expect(Timestamp(nanosecondsSinceEpoch: 1_700_000_000_000_000_001).description == "2023-11-14T22:13:20.000000001Z")
+        #expect(Timestamp(nanosecondsSinceEpoch: -1).description == "1969-12-31T23:59:59.999999999Z")
+        #expect(Timestamp(nanosecondsSinceEpoch: .min).description == "1677-09-21T00:12:43.145224192Z")
+    }
+
+    @Test("arithmetic saturates instead of wrapping into the past")
+    func saturation() {
+        let now = Timestamp(secondsSinceEpoch: 1_700_000_000)
+        #expect(now.advanced(by: .seconds(Int64.max)) == Timestamp(nanosecondsSinceEpoch: .max))
+        #expect(Timestamp(nanosecondsSinceEpoch: .min + 5).advanced(by: .seconds(-1)) == Timestamp(nanosecondsSinceEpoch: .min))
+        #expect(Timestamp(nanosecondsSinceEpoch: .min).duration(to: Timestamp(nanosecondsSinceEpoch: .max)) == .nanoseconds(Int64.max))
+    }
+
+    @Test("a delay past the representable range never fires early")
+    func hugeDelay() throws {
+        let clock = ManualClock()
+        let recorder = Recorder()
+        let scheduler = Scheduler(clock: clock) { recorder.record($0) }
+        try scheduler.start()
+        defer { scheduler.stop() }
+        try scheduler.schedule(Event(type: "far.future"), after: .seconds(Int64.max))
+        try scheduler.schedule(Event(type: "far.periodic"), every: .seconds(Int64.max / 4))
+        clock.advance(by: .seconds(1_000_000))
+        #expect(recorder.all.isEmpty)
     }
 }
 

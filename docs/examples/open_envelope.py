@@ -79,7 +79,7 @@ def read_key(path):
         mode = stat.S_IMODE(info.st_mode) & 0o777
         if mode & 0o077:
             raise Failure(
-                f"Key file '{path}' is readable by group or others (mode {mode:o}); run 'chmod 600 {path}'.")
+                f"Key file '{path}' is accessible by group or others (mode {mode:o}); run 'chmod 600 {path}'.")
         if info.st_size != KEY_BYTES:
             raise Failure(f"Key file '{path}' must hold exactly {KEY_BYTES} bytes, not {info.st_size}.")
         key = b""
