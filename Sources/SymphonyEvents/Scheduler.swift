@@ -57,8 +57,9 @@ public final class Scheduler: Sendable {
     // nonisolated(unsafe): every access holds `lock`; it is a ConditionLock because the timer
     // thread must wait on a condition variable, which `Locked` does not offer.
     nonisolated(unsafe) private var state = State()
-    // Serialises whole firing rounds, so a manual clock's `advance` returns only after the due events were published.
-    private let firing = Locked<Void>(())
+    // Serialises whole firing rounds (and counts them), so a manual clock's `advance` returns only
+    // after the due events were published.
+    private let firingRounds = Locked<UInt64>(0)
     private let timer = Locked<WorkerThread?>(nil)
     private let idGenerator = EventIDGenerator()
 
@@ -190,7 +191,8 @@ public final class Scheduler: Sendable {
     /// An entry whose publish throws (the queue is closed because the system is stopping) is not
     /// retried by this scheduler; it stays in the store and fires after the next start.
     func fireDueEntries() {
-        firing.withLock { _ in
+        firingRounds.withLock { rounds in
+            rounds &+= 1
             let due = takeDueEntries()
             for (entry, next) in due {
                 var event = entry.event
