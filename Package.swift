@@ -13,12 +13,14 @@ let package = Package(
     products: [
         .library(name: "SymphonyEvents", targets: ["SymphonyEvents"]),
         .library(name: "SymphonyCrypto", targets: ["SymphonyCrypto"]),
+        .library(name: "SymphonyIntents", targets: ["SymphonyIntents"]),
         .executable(name: "symphony", targets: ["symphony"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // System libraries: a module map and a tiny shim header each.
@@ -48,10 +50,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),
+        .target(
+            name: "SymphonyRegex",
+            dependencies: ["CPCRE2"],
+            swiftSettings: strictSettings),
+        .target(
+            name: "SymphonyDiagnostics",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings),
+        .target(
+            name: "SymphonyIntents",
+            dependencies: ["SymphonyRegex", "SymphonyDiagnostics"],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "symphony",
             dependencies: [
                 "SymphonyEvents",
+                "SymphonyIntents",
+                "SymphonyDiagnostics",
                 "SymphonyConcurrency",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -59,7 +75,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .executableTarget(
             name: "symphony-bench",
-            dependencies: ["SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency"],
+            dependencies: ["SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency", "SymphonyIntents"],
             swiftSettings: strictSettings),
 
         .testTarget(
@@ -69,6 +85,14 @@ let package = Package(
         .testTarget(
             name: "SymphonyEventsTests",
             dependencies: ["SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SymphonyRegexTests",
+            dependencies: ["SymphonyRegex"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SymphonyIntentsTests",
+            dependencies: ["SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibrariesTests",

@@ -1,0 +1,79 @@
+import SymphonyDiagnostics
+
+/// An intent as written in YAML: regex patterns and keywords with weights, optional required and
+/// excluded words, and a threshold. Weights and thresholds are kept in thousandths so that
+/// scores add up exactly (see docs/intents.md).
+public struct IntentDefinition: Sendable, Hashable {
+    /// A PCRE2 pattern and its weight.
+    public struct Pattern: Sendable, Hashable {
+        /// The pattern as written.
+        public var regex: String
+        /// Weight in thousandths (0.6 → 600).
+        public var weight: Int
+        /// Where the pattern's text starts in its file.
+        public var location: SourceLocation?
+
+        /// A pattern with a weight in thousandths.
+        public init(regex: String, weight: Int, location: SourceLocation? = nil) {
+            self.regex = regex
+            self.weight = weight
+            self.location = location
+        }
+    }
+
+    /// A keyword (a word or a phrase of words) and its weight.
+    public struct Keyword: Sendable, Hashable {
+        /// The keyword as written.
+        public var text: String
+        /// Weight in thousandths.
+        public var weight: Int
+        /// Where it is in its file.
+        public var location: SourceLocation?
+
+        /// A keyword with a weight in thousandths.
+        public init(text: String, weight: Int, location: SourceLocation? = nil) {
+            self.text = text
+            self.weight = weight
+            self.location = location
+        }
+    }
+
+    /// The default pattern weight, 0.6.
+    public static let defaultPatternWeight = 600
+    /// The default keyword weight, 0.3.
+    public static let defaultKeywordWeight = 300
+    /// The default threshold, 0.5.
+    public static let defaultThreshold = 500
+
+    /// The intent's unique name.
+    public var name: String
+    /// Regex patterns; named capture groups become slots.
+    public var patterns: [Pattern]
+    /// Keywords and phrases, matched as whole words, case-insensitively.
+    public var keywords: [Keyword]
+    /// Words or phrases that must all appear for the intent to be recognized.
+    public var require: [String]
+    /// Words or phrases none of which may appear.
+    public var exclude: [String]
+    /// The lowest score (thousandths) at which the intent is recognized.
+    public var threshold: Int
+    /// True when patterns are matched case-sensitively (the default is case-insensitive).
+    public var caseSensitive: Bool
+    /// Where the intent is defined.
+    public var location: SourceLocation?
+
+    /// An intent definition.
+    public init(
+        name: String, patterns: [Pattern] = [], keywords: [Keyword] = [], require: [String] = [], exclude: [String] = [],
+        threshold: Int = IntentDefinition.defaultThreshold, caseSensitive: Bool = false, location: SourceLocation? = nil
+    ) {
+        self.name = name
+        self.patterns = patterns
+        self.keywords = keywords
+        self.require = require
+        self.exclude = exclude
+        self.threshold = threshold
+        self.caseSensitive = caseSensitive
+        self.location = location
+    }
+}

@@ -1,0 +1,69 @@
+import SymphonyRegex
+
+/// Why an intent scored what it did: one fired pattern or keyword.
+public struct Evidence: Sendable, Hashable {
+    /// Which kind of signal fired.
+    public enum Kind: String, Sendable, Hashable {
+        case pattern
+        case keyword
+    }
+
+    /// Pattern or keyword.
+    public let kind: Kind
+    /// The pattern or keyword as written in the intent.
+    public let source: String
+    /// Its weight, in thousandths.
+    public let weight: Int
+    /// The text it matched (for a keyword, the keyword itself).
+    public let matched: String
+}
+
+/// An intent's score for one text, with everything needed to explain it.
+public struct IntentScore: Sendable, Hashable {
+    /// The intent's name.
+    public let name: String
+    /// min(1000, sum of the weights that fired), in thousandths.
+    public let score: Int
+    /// The intent's threshold, in thousandths.
+    public let threshold: Int
+    /// Named captures of the patterns that matched (the first pattern to capture a name wins).
+    public let slots: [String: String]
+    /// The patterns and keywords that fired, patterns first, each in definition order.
+    public let evidence: [Evidence]
+    /// `require` entries that did not appear.
+    public let missingRequired: [String]
+    /// `exclude` entries that did appear.
+    public let presentExcluded: [String]
+
+    /// True when every required entry appeared, no excluded entry did, and the score reached the threshold.
+    public var isRecognized: Bool { missingRequired.isEmpty && presentExcluded.isEmpty && score >= threshold }
+
+    /// The score as a number from 0 to 1.
+    public var value: Double { Double(score) / 1000 }
+
+    /// Why the intent was not recognized, or nil when it was.
+    public var rejection: String? {
+        if let missing = missingRequired.first { return "required '\(missing)' is missing" }
+        if let present = presentExcluded.first { return "excluded '\(present)' is present" }
+        if score < threshold { return "score \(Double(score) / 1000) is below the threshold \(Double(threshold) / 1000)" }
+        return nil
+    }
+}
+
+/// A pattern that could not be evaluated on a text (it hit a resource limit); it counted as not matching.
+public struct RecognitionProblem: Sendable, Hashable {
+    /// The intent whose pattern failed.
+    public let intent: String
+    /// The pattern as written.
+    public let pattern: String
+    /// What went wrong.
+    public let error: RegexError
+}
+
+/// The outcome of recognizing one text.
+public struct Recognition: Sendable, Hashable {
+    /// Recognized intents, best first (score descending, then name ascending). Empty when nothing reached its threshold.
+    public let intents: [IntentScore]
+    /// Patterns that hit a resource limit on this text.
+    public let problems: [RecognitionProblem]
+}

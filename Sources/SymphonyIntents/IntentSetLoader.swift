@@ -1,0 +1,131 @@
+import SymphonyDiagnostics
+
+/// Reads the `intents:` sections of rule files into intent definitions, collecting every error.
+///
+/// The format is in docs/intents.md. A file's top level may also hold `rules:` (read by the rule
+/// loader); any other top-level key is an error.
+public enum IntentSetLoader {
+    /// Top-level keys a rule file may have.
+    public static let topLevelKeys = ["intents", "rules"]
+    static let intentKeys = ["name", "description", "patterns", "keywords", "require", "exclude", "threshold", "case_sensitive"]
+
+    /// Loads the intents of every YAML file named by `paths` (files, or directories of files).
+    public static func load(paths: [String]) -> (definitions: [IntentDefinition], diagnostics: Diagnostics) {
+        var diagnostics = Diagnostics()
+        var roots: [YAMLNode] = []
+        for file in SourceFiles.yamlFiles(in: paths, into: &diagnostics) {
+            if let root = YAMLSource.load(path: file, into: &diagnostics) { roots.append(root) }
+        }
+        return (definitions(in: roots, into: &diagnostics), diagnostics)
+    }
+
+    /// The intents of already-parsed files, with duplicate names across files reported.
+    public static func definitions(in roots: [YAMLNode], into diagnostics: inout Diagnostics) -> [IntentDefinition] {
+        var definitions: [IntentDefinition] = []
+        var seen: [String: SourceLocation] = [:]
+        for root in roots {
+            if root.isNull { continue }
+            guard let top = root.fields(of: "the rule file", allowed: topLevelKeys, into: &diagnostics) else { continue }
+            guard let section = top["intents"], !section.isNull else { continue }
+            guard let items = section.list("'intents'", into: &diagnostics) else { continue }
+            for item in items {
+                guard let definition = definition(from: item, into: &diagnostics) else { continue }
+                if let first = seen[definition.name] {
+                    diagnostics.error(at: definition.location, "duplicate intent name '\(definition.name)'; it is first defined at \(first)")
+                    continue
+                }
+                seen[definition.name] = definition.location ?? item.location
+                definitions.append(definition)
+            }
+        }
+        return definitions
+    }
+
+    /// One intent from its YAML mapping, or nil after reporting why not.
+    static func definition(from node: YAMLNode, into diagnostics: inout Diagnostics) -> IntentDefinition? {
+        let errorsBefore = diagnostics.errors.count
+        let label = node.entries?.first(where: { $0.key == "name" })?.value.scalarText.map { "intent '\($0)'" } ?? "an intent"
+        guard let fields = node.fields(of: label, allowed: intentKeys, required: ["name"], into: &diagnostics) else { return nil }
+        guard let nameNode = fields["name"], let name = nameNode.string("the intent name", into: &diagnostics) else { return nil }
+        if !isValidName(name) {
+            diagnostics.error(at: nameNode.location, "intent name '\(name)' must be letters, digits, '_', '-' or '.'")
+        }
+        if let description = fields["description"] { _ = description.string("'description'", into: &diagnostics) }
+
+        var definition = IntentDefinition(name: name, location: nameNode.location)
+        if let threshold = fields["threshold"], let value = threshold.number("'threshold'", in: 0.001...1, into: &diagnostics) {
+            definition.threshold = thousandths(value, at: threshold, into: &diagnostics)
+        }
+        if let flag = fields["case_sensitive"], let value = flag.bool("'case_sensitive'", into: &diagnostics) {
+            definition.caseSensitive = value
+        }
+        if let patterns = fields["patterns"], let items = patterns.list("'patterns'", into: &diagnostics) {
+            for item in items {
+                if let pattern = weighted(item, key: "regex", what: "pattern", defaultWeight: IntentDefinition.defaultPatternWeight, into: &diagnostics) {
+                    definition.patterns.append(IntentDefinition.Pattern(regex: pattern.text, weight: pattern.weight, location: pattern.location))
+                }
+            }
+        }
+        if let keywords = fields["keywords"], let items = keywords.list("'keywords'", into: &diagnostics) {
+            var seenKeywords: Set<[String]> = []
+            for item in items {
+                guard let keyword = weighted(item, key: "keyword", what: "keyword", defaultWeight: IntentDefinition.defaultKeywordWeight, into: &diagnostics) else { continue }
+                let tokens = TextTokenizer.tokens(keyword.text)
+                if tokens.isEmpty {
+                    diagnostics.error(at: keyword.location, "keyword '\(keyword.text)' has no letters or digits to match")
+                    continue
+                }
+                if !seenKeywords.insert(tokens).inserted {
+                    diagnostics.warning(at: keyword.location, "keyword '\(keyword.text)' appears twice in intent '\(name)'; it counts once")
+                }
+                definition.keywords.append(IntentDefinition.Keyword(text: keyword.text, weight: keyword.weight, location: keyword.location))
+            }
+        }
+        for (key, keyPath) in [("require", \IntentDefinition.require), ("exclude", \IntentDefinition.exclude)] {
+            guard let node = fields[key], let entries = node.stringList("'\(key)'", into: &diagnostics) else { continue }
+            for (text, entryNode) in entries {
+                if TextTokenizer.tokens(text).isEmpty {
+                    diagnostics.error(at: entryNode.location, "'\(key)' entry '\(text)' has no letters or digits to match")
+                } else {
+                    definition[keyPath: keyPath].append(text)
+                }
+            }
+        }
+        if definition.patterns.isEmpty && definition.keywords.isEmpty && fields["patterns"] == nil && fields["keywords"] == nil {
+            diagnostics.error(at: nameNode.location, "intent '\(name)' has no patterns or keywords, so it can never be recognized")
+        }
+        return diagnostics.errors.count == errorsBefore ? definition : nil
+    }
+
+    private static func weighted(
+        _ node: YAMLNode, key: String, what: String, defaultWeight: Int, into diagnostics: inout Diagnostics
+    ) -> (text: String, weight: Int, location: SourceLocation)? {
+        if node.entries == nil {
+            guard let text = node.string("a \(what)", into: &diagnostics) else { return nil }
+            return (text, defaultWeight, node.contentLocation)
+        }
+        guard let fields = node.fields(of: "a \(what)", allowed: [key, "weight"], required: [key], into: &diagnostics),
+            let textNode = fields[key], let text = textNode.string("'\(key)'", into: &diagnostics)
+        else { return nil }
+        var weight = defaultWeight
+        if let weightNode = fields["weight"] {
+            guard let value = weightNode.number("'weight'", in: 0.001...1, into: &diagnostics) else { return nil }
+            weight = thousandths(value, at: weightNode, into: &diagnostics)
+        }
+        return (text, weight, textNode.contentLocation)
+    }
+
+    private static func thousandths(_ value: Double, at node: YAMLNode, into diagnostics: inout Diagnostics) -> Int {
+        let rounded = Int((value * 1000).rounded())
+        if abs(Double(rounded) - value * 1000) > 1e-6 {
+            diagnostics.warning(at: node.location, "\(value) has more than three decimals; it is rounded to \(Double(rounded) / 1000)")
+        }
+        return rounded
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.unicodeScalars.allSatisfy { scalar in
+            scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_" || scalar == "-" || scalar == "."
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import CPCRE2
+
+/// A PCRE2 regular expression (8-bit, UTF and Unicode properties on), JIT-compiled when the
+/// platform allows and safe to match from many threads at once.
+///
+/// Each thread matches with its own match data, match context and JIT stack (`MatchScratch`), so
+/// the compiled pattern is the only shared state, and PCRE2 never writes to it after compilation.
+/// A match that exceeds `limits` throws `matchLimitExceeded` (or a sibling code) instead of
+/// running away. This file and `MatchScratch.swift` hold the module's only unsafe code.
+// @unchecked Sendable: `code` is immutable after init (including JIT compilation) and PCRE2
+// documents compiled patterns as safe to use for matching from any number of threads.
+public final class RegularExpression: @unchecked Sendable, CustomStringConvertible {
+    /// The pattern as written.
+    public let pattern: String
+    /// The options it was compiled with.
+    public let options: RegexOptions
+    /// The match limits applied to every match.
+    public let limits: MatchLimits
+    /// Names of named capture groups, by group number (index 0 is group 1); nil for unnamed groups.
+    public let groupNames: [String?]
+    /// True when PCRE2's JIT compiler accepted the pattern; otherwise the interpreter matches it.
+    public let isJITCompiled: Bool
+
+    private let code: OpaquePointer
+
+    /// Compiles `pattern`; throws `compileFailed` with PCRE2's message and the character offset.
+    public init(_ pattern: String, options: RegexOptions = [], limits: MatchLimits = .default) throws(RegexError) {
+        var flags = UInt32(PCRE2_UTF | PCRE2_UCP)
+        if options.contains(.caseInsensitive) { flags |= UInt32(PCRE2_CASELESS) }
+        if options.contains(.multiline) { flags |= UInt32(PCRE2_MULTILINE) }
+        if options.contains(.dotMatchesNewlines) { flags |= UInt32(PCRE2_DOTALL) }
+
+        var errorCode: Int32 = 0
+        var errorOffset = 0
+        let utf8 = Array(pattern.utf8)
+        let compiled = utf8.withUnsafeBufferPointer { buffer in
+            pcre2_compile_8(buffer.baseAddress, buffer.count, flags, &errorCode, &errorOffset, nil)
+        }
+        guard let compiled else {
+            let characterOffset = String(decoding: utf8.prefix(errorOffset), as: UTF8.self).count
+            throw RegexError(.compileFailed, Self.message(for: errorCode), offset: characterOffset)
+        }
+        code = compiled
+        self.pattern = pattern
+        self.options = options
+        self.limits = limits
+        isJITCompiled = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
+        groupNames = Self.readGroupNames(compiled)
+    }
+
+    deinit {
+        pcre2_code_free_8(code)
+    }
+
+    /// The number of capture groups.
+    public var groupCount: Int { groupNames.count }
+
+    /// True when the pattern matches somewhere in `text`.
+    public func matches(_ text: String) throws(RegexError) -> Bool {
+        try firstMatch(in: text, capturing: false) != nil
+    }
+
+    /// The leftmost match in `text`, or nil.
+    public func firstMatch(in text: String) throws(RegexError) -> RegexMatch? {
+        try firstMatch(in: text, capturing: true)
+    }
+
+    public var description: String { pattern }
+
+    private func firstMatch(in text: String, capturing: Bool) throws(RegexError) -> RegexMatch? {
+        var subject = text
+        let scratch = MatchScratch.current(groupCount: groupNames.count)
+        let outcome: Result<RegexMatch?, RegexError> = subject.withUTF8 { bytes in
+            let result = scratch.match(code, bytes, limits: limits, jit: isJITCompiled)
+            if result == PCRE2_ERROR_NOMATCH { return .success(nil) }
+            guard result > 0 else { return .failure(Self.matchError(result)) }
+            let pairs = scratch.ovector
+            let start = pairs[0]
+            let end = pairs[1]
+            guard capturing else { return .success(RegexMatch(text: "", utf8Range: start..<end, groups: [], namedGroups: [:])) }
+            var groups: [String?] = []
+            var named: [String: String] = [:]
+            for group in 1..<(groupNames.count + 1) {
+                let groupStart = pairs[2 * group]
+                let groupEnd = pairs[2 * group + 1]
+                guard group < Int(result), UInt(bitPattern: groupStart) != UInt.max else {
+                    groups.append(nil)
+                    continue
+                }
+                let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[groupStart..<groupEnd]), as: UTF8.self)
+                groups.append(value)
+                if let name = groupNames[group - 1] { named[name] = value }
+            }
+            let matched = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+            return .success(RegexMatch(text: matched, utf8Range: start..<end, groups: groups, namedGroups: named))
+        }
+        return try outcome.get()
+    }
+
+    private static func matchError(_ result: Int32) -> RegexError {
+        switch result {
+        case PCRE2_ERROR_MATCHLIMIT:
+            RegexError(.matchLimitExceeded, "The pattern exceeded its match limit on this text (catastrophic backtracking).")
+        case PCRE2_ERROR_DEPTHLIMIT, PCRE2_ERROR_HEAPLIMIT:
+            RegexError(.depthLimitExceeded, "The pattern exceeded its depth limit on this text.")
+        case PCRE2_ERROR_JIT_STACKLIMIT:
+            RegexError(.jitStackExhausted, "The pattern needed more JIT stack than allowed on this text.")
+        default:
+            RegexError(.matchFailed, message(for: result))
+        }
+    }
+
+    private static func message(for errorCode: Int32) -> String {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let length = buffer.withUnsafeMutableBufferPointer { pcre2_get_error_message_8(errorCode, $0.baseAddress, $0.count) }
+        guard length > 0 else { return "PCRE2 error \(errorCode)" }
+        let text = String(decoding: buffer.prefix(Int(length)), as: UTF8.self)
+        return text.prefix(1).uppercased() + text.dropFirst() + (text.hasSuffix(".") ? "" : ".")
+    }
+
+    private static func readGroupNames(_ code: OpaquePointer) -> [String?] {
+        var captureCount: UInt32 = 0
+        var nameCount: UInt32 = 0
+        var entrySize: UInt32 = 0
+        var table: UnsafePointer<UInt8>?
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_CAPTURECOUNT), &captureCount)
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMECOUNT), &nameCount)
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMEENTRYSIZE), &entrySize)
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMETABLE), &table)
+        var names = [String?](repeating: nil, count: Int(captureCount))
+        guard let table, nameCount > 0 else { return names }
+        for entry in 0..<Int(nameCount) {
+            let base = table + entry * Int(entrySize)
+            let number = Int(base[0]) << 8 | Int(base[1])
+            let name = String(cString: base + 2)
+            if number >= 1 && number <= names.count { names[number - 1] = name }
+        }
+        return names
+    }
+}
