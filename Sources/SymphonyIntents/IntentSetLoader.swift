@@ -29,13 +29,16 @@ public enum IntentSetLoader {
             guard let section = top["intents"], !section.isNull else { continue }
             guard let items = section.list("'intents'", into: &diagnostics) else { continue }
             for item in items {
-                guard let definition = definition(from: item, into: &diagnostics) else { continue }
-                if let first = seen[definition.name] {
-                    diagnostics.error(at: definition.location, "duplicate intent name '\(definition.name)'; it is first defined at \(first)")
-                    continue
+                let definition = definition(from: item, into: &diagnostics)
+                // Names count for duplicate detection even when the intent has other errors.
+                if let nameNode = item.entries?.first(where: { $0.key == "name" })?.value, let name = nameNode.scalarText {
+                    if let first = seen[name] {
+                        diagnostics.error(at: nameNode.location, "duplicate intent name '\(name)'; it is first defined at \(first)")
+                        continue
+                    }
+                    seen[name] = nameNode.location
                 }
-                seen[definition.name] = definition.location ?? item.location
-                definitions.append(definition)
+                if let definition { definitions.append(definition) }
             }
         }
         return definitions

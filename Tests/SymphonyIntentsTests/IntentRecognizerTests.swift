@@ -1,0 +1,162 @@
+import Foundation
+import SymphonyDiagnostics
+import SymphonyIntents
+import SymphonyRegex
+import Testing
+
+@Suite struct IntentRecognizerTests {
+    typealias Pattern = IntentDefinition.Pattern
+    typealias Keyword = IntentDefinition.Keyword
+
+    static let refund = IntentDefinition(
+        name: "refund_request",
+        patterns: [Pattern(regex: "refund.*order\\s*(?<order>\\d+)", weight: 600)],
+        keywords: [Keyword(text: "refund", weight: 300), Keyword(text: "money back", weight: 400)],
+        exclude: ["no refund needed"])
+
+    @Test("scores add the weights that fired, each once, capped at 1 (worked examples of docs/intents.md)")
+    func handComputedScores() throws {
+        let recognizer = try IntentRecognizer([Self.refund])
+        // pattern 0.6 + keyword 'refund' 0.3 = 0.9 ('refund' twice still counts once)
+        let first = try #require(recognizer.recognize("Refund, refund! order 1234").intents.first)
+        #expect(first.score == 900)
+        #expect(first.value == 0.9)
+        #expect(first.slots == ["order": "1234"])
+        #expect(first.evidence.map(\.source) == ["refund.*order\\s*(?<order>\\d+)", "refund"])
+        // 0.6 + 0.3 + 0.4 = 1.3, capped at 1.0
+        #expect(recognizer.recognize("I want my money back: refund order 77").intents.first?.score == 1000)
+        // 'money back' alone: 0.4 < 0.5 threshold → no intent; explain still shows 0.4
+        #expect(recognizer.recognize("money back please").intents.isEmpty)
+        #expect(recognizer.explain("money back please").scores.first?.score == 400)
+        #expect(recognizer.explain("money back please").scores.first?.rejection == "score 0.4 is below the threshold 0.5")
+    }
+
+    @Test("keywords match whole words and phrases, case-insensitively, across accents and scripts")
+    func keywordMatching() throws {
+        let intent = IntentDefinition(
+            name: "mixed",
+            keywords: [
+                Keyword(text: "café", weight: 200), Keyword(text: "MONEY BACK", weight: 200), Keyword(text: "返金", weight: 200),
+                Keyword(text: "журнал", weight: 200), Keyword(text: "£", weight: 200),
+            ], threshold: 100)
+        let recognizer = try IntentRecognizer([intent])
+        func score(_ text: String) -> Int { recognizer.explain(text).scores.first?.score ?? 0 }
+        #expect(score("CAFÉ au lait") == 200)
+        #expect(score("cafe au lait") == 0)  // accents are kept
+        #expect(score("cafés") == 0)  // whole words only
+        #expect(score("Money   back, now") == 200)
+        #expect(score("money-back") == 200)  // punctuation separates words
+        #expect(score("返金してください") == 200)  // each ideograph is a token
+        #expect(score("Открыть ЖУРНАЛ") == 200)
+        #expect(score("it cost £5") == 0)  // '£' is not a word character: use a pattern for symbols
+    }
+
+    @Test("currency symbols are matched by patterns, with the amount as a slot")
+    func currencyPatterns() throws {
+        let intent = IntentDefinition(
+            name: "billing", patterns: [Pattern(regex: "(?<amount>[£€$]\\s?\\d+(?:[.,]\\d{2})?)", weight: 600)])
+        let recognizer = try IntentRecognizer([intent])
+        #expect(recognizer.recognize("charged £12.50 twice").intents.first?.slots == ["amount": "£12.50"])
+        #expect(recognizer.recognize("une facture de €99").intents.first?.slots == ["amount": "€99"])
+    }
+
+    @Test("require blocks an intent until every entry appears; exclude blocks it when any appears")
+    func requireAndExclude() throws {
+        var cancel = IntentDefinition(name: "cancel", keywords: [Keyword(text: "cancel", weight: 600)], require: ["subscription"])
+        cancel.exclude = ["do not cancel"]
+        let recognizer = try IntentRecognizer([cancel, Self.refund])
+        #expect(recognizer.recognize("cancel it").intents.isEmpty)
+        #expect(recognizer.explain("cancel it").scores.first?.rejection == "required 'subscription' is missing")
+        #expect(recognizer.recognize("cancel my subscription").intents.map(\.name) == ["cancel"])
+        #expect(recognizer.recognize("Do NOT cancel my subscription").intents.isEmpty)
+        #expect(recognizer.explain("Do NOT cancel my subscription").scores.first?.presentExcluded == ["do not cancel"])
+        #expect(recognizer.recognize("refund order 5, no refund needed").intents.isEmpty)
+    }
+
+    @Test("slots come from the first pattern (in definition order) that captures each name")
+    func slotPrecedence() throws {
+        let intent = IntentDefinition(
+            name: "order",
+            patterns: [
+                Pattern(regex: "order (?<order>\\d+)", weight: 300), Pattern(regex: "#(?<order>\\d+) by (?<who>\\w+)", weight: 300),
+            ])
+        let result = try IntentRecognizer([intent]).recognize("order 11, also #22 by ada")
+        #expect(result.intents.first?.slots == ["order": "11", "who": "ada"])
+    }
+
+    @Test("ties rank by name; higher scores come first")
+    func ranking() throws {
+        let intents = ["zeta", "alpha", "mid"].map { name in
+            IntentDefinition(name: name, keywords: [Keyword(text: "help", weight: name == "mid" ? 900 : 600)])
+        }
+        #expect(try IntentRecognizer(intents).recognize("help").intents.map(\.name) == ["mid", "alpha", "zeta"])
+    }
+
+    @Test("text that reaches no threshold gets no intent")
+    func nothingRecognized() throws {
+        #expect(try IntentRecognizer([Self.refund]).recognize("hello there").intents.isEmpty)
+        #expect(try IntentRecognizer([]).recognize("anything").intents.isEmpty)
+    }
+
+    @Test("a pattern that does not compile is reported at its location plus the offset")
+    func badPattern() throws {
+        let location = SourceLocation(file: "intents.yaml", line: 4, column: 17)
+        let intent = IntentDefinition(name: "broken", patterns: [Pattern(regex: "order (\\d+", weight: 600, location: location)])
+        let error = #expect(throws: DiagnosticsError.self) { try IntentRecognizer([intent]) }
+        #expect(
+            error?.diagnostics.description
+                == "intents.yaml:4:27: error: invalid regex in intent 'broken': Missing closing parenthesis. (at offset 10)")
+    }
+
+    @Test("a catastrophic pattern is reported as a problem, counts as no match, and the other signals still score")
+    func catastrophicPattern() throws {
+        let intent = IntentDefinition(
+            name: "evil", patterns: [Pattern(regex: "(a+)+$", weight: 600)], keywords: [Keyword(text: "help", weight: 500)])
+        let recognizer = try IntentRecognizer([intent])
+        let clock = ContinuousClock()
+        let started = clock.now
+        let result = recognizer.recognize("help " + String(repeating: "a", count: 40) + "b")
+        #expect(clock.now - started < .seconds(1))
+        #expect(result.intents.map(\.score) == [500])
+        #expect(result.problems.map(\.error.code) == [.matchLimitExceeded])
+        #expect(result.problems.first?.pattern == "(a+)+$")
+    }
+
+    @Test("many threads recognizing at once get the same answers as one thread")
+    func concurrentRecognition() throws {
+        let recognizer = try IntentRecognizer([Self.refund])
+        let texts = (0..<200).map { "refund order \($0) or my money back" }
+        let expected = texts.map { recognizer.recognize($0) }
+        let mismatches = Counter()
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            for (index, text) in texts.enumerated() where recognizer.recognize(text) != expected[index] {
+                mismatches.increment()
+            }
+        }
+        #expect(mismatches.value == 0)
+        #expect(expected[7].intents.first?.slots == ["order": "7"])
+    }
+}
+
+@Suite struct TextTokenizerTests {
+    @Test("tokens are lowercased words; punctuation and symbols separate them", arguments: [
+        ("I want my MONEY back!", ["i", "want", "my", "money", "back"]),
+        ("Où est mon colis? Straße", ["où", "est", "mon", "colis", "straße"]),
+        ("order_id=42, can't", ["order_id", "42", "can", "t"]),
+        ("返金 please", ["返", "金", "please"]),
+        ("£5 €10 — ok", ["5", "10", "ok"]),
+        ("", []),
+    ])
+    func tokens(text: String, expected: [String]) {
+        #expect(TextTokenizer.tokens(text) == expected)
+    }
+}
+
+/// A counter for worker threads in tests.
+final class Counter: @unchecked Sendable {
+    // @unchecked Sendable: `count` is only touched while holding `lock`.
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
+}
