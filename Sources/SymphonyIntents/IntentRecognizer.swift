@@ -5,8 +5,10 @@ import SymphonyRegex
 ///
 /// Keywords are not searched one by one: the text is tokenized once and each token is looked up
 /// in one index of every keyword, `require` and `exclude` entry of every intent, so their cost
-/// does not grow with the number of intents. Patterns run once each per text. The recognizer is
-/// immutable and safe to use from many threads at once.
+/// does not grow with the number of intents. Patterns are pre-filtered: each pattern's required
+/// literal (`RequiredLiteral`) goes into one automaton (`LiteralScanner`) that finds, in a single
+/// pass, which literals occur; only patterns whose literal occurs (and patterns without one) run.
+/// The recognizer is immutable and safe to use from many threads at once.
 public final class IntentRecognizer: Sendable {
     private enum Role: Sendable {
         case keyword(Int)
@@ -28,8 +30,18 @@ public final class IntentRecognizer: Sendable {
     /// The intents, in definition order.
     public var definitions: [IntentDefinition] { intents.map(\.definition) }
 
+    private struct PatternRef: Comparable, Sendable {
+        let intent: Int
+        let pattern: Int
+        static func < (lhs: PatternRef, rhs: PatternRef) -> Bool { (lhs.intent, lhs.pattern) < (rhs.intent, rhs.pattern) }
+    }
+
     private let intents: [CompiledIntent]
     private let index: [String: [IndexEntry]]
+    private let scanner: LiteralScanner
+    private let patternsByLiteral: [[PatternRef]]
+    private let unanchoredPatterns: [PatternRef]
+    private let allPatterns: [PatternRef]
 
     /// Compiles every pattern and indexes every keyword; reports each pattern that does not compile, with its location.
     public init(_ definitions: [IntentDefinition], limits: MatchLimits = .default) throws(DiagnosticsError) {
@@ -44,10 +56,8 @@ public final class IntentRecognizer: Sendable {
                         try RegularExpression(
                             pattern.regex, options: definition.caseSensitive ? [] : [.caseInsensitive], limits: limits))
                 } catch {
-                    diagnostics.error(
-                        at: pattern.location?.advanced(byColumns: error.offset ?? 0),
-                        "invalid regex in intent '\(definition.name)': \(error.message)"
-                            + (error.offset.map { " (at offset \($0))" } ?? ""))
+                    let problem = Self.describe(error, in: pattern, intent: definition.name)
+                    diagnostics.error(at: problem.location, problem.message)
                 }
             }
             compiled.append(CompiledIntent(definition: definition, patterns: patterns))
@@ -63,6 +73,55 @@ public final class IntentRecognizer: Sendable {
         if diagnostics.hasErrors { throw DiagnosticsError(diagnostics) }
         intents = compiled
         self.index = index
+
+        var literalIDs: [String: Int] = [:]
+        var patternsByLiteral: [[PatternRef]] = []
+        var unanchored: [PatternRef] = []
+        var all: [PatternRef] = []
+        for (intentIndex, intent) in compiled.enumerated() {
+            for (patternIndex, regex) in intent.patterns.enumerated() {
+                let ref = PatternRef(intent: intentIndex, pattern: patternIndex)
+                all.append(ref)
+                guard let literal = RequiredLiteral.extract(from: regex.pattern) else {
+                    unanchored.append(ref)
+                    continue
+                }
+                if let id = literalIDs[literal] {
+                    patternsByLiteral[id].append(ref)
+                } else {
+                    literalIDs[literal] = patternsByLiteral.count
+                    patternsByLiteral.append([ref])
+                }
+            }
+        }
+        scanner = LiteralScanner(literalIDs.sorted { $0.value < $1.value }.map(\.key))
+        self.patternsByLiteral = patternsByLiteral
+        unanchoredPatterns = unanchored
+        allPatterns = all
+    }
+
+    /// How many patterns have a required literal and can be skipped by the pre-filter.
+    public var prefilteredPatternCount: Int { allPatterns.count - unanchoredPatterns.count }
+
+    /// Why `pattern` does not compile, with the location of the offending character, or nil when it compiles.
+    public static func compileProblem(
+        _ pattern: IntentDefinition.Pattern, intent: String, caseSensitive: Bool
+    ) -> (location: SourceLocation?, message: String)? {
+        do {
+            _ = try RegularExpression(pattern.regex, options: caseSensitive ? [] : [.caseInsensitive])
+            return nil
+        } catch {
+            return describe(error, in: pattern, intent: intent)
+        }
+    }
+
+    private static func describe(
+        _ error: RegexError, in pattern: IntentDefinition.Pattern, intent: String
+    ) -> (location: SourceLocation?, message: String) {
+        (
+            pattern.location?.advanced(byColumns: error.offset ?? 0),
+            "invalid regex in intent '\(intent)': \(error.message)" + (error.offset.map { " (at offset \($0))" } ?? "")
+        )
     }
 
     /// The intents recognized in `text`, best first.
@@ -86,56 +145,93 @@ public final class IntentRecognizer: Sendable {
                 hits.append((entry.intent, entry.role))
             }
         }
-
         hits.sort { $0.intent < $1.intent }
-        var cursor = 0
+
+        // Patterns: only those whose required literal occurs, plus those without one.
+        var runs: [PatternRef]
+        if !includeAll, let found = scanner.literalIDs(in: text) {
+            runs = unanchoredPatterns
+            for id in found { runs += patternsByLiteral[id] }
+            runs.sort()
+        } else {
+            runs = allPatterns
+        }
+
+        // The intents to score: every intent for `explain`, otherwise those with a hit or a pattern to run.
+        var candidates: [Int]
+        if includeAll {
+            candidates = Array(intents.indices)
+        } else {
+            candidates = hits.map(\.intent) + runs.map(\.intent)
+            candidates.sort()
+        }
 
         var scores: [IntentScore] = []
         var problems: [RecognitionProblem] = []
-        for (intentIndex, intent) in intents.enumerated() {
-            let hitsStart = cursor
-            while cursor < hits.count && hits[cursor].intent == intentIndex { cursor += 1 }
-            let intentHits = hits[hitsStart..<cursor]
-            let definition = intent.definition
-            var evidence: [Evidence] = []
-            var total = 0
-            var slots: [String: String] = [:]
-            for (patternIndex, regex) in intent.patterns.enumerated() {
-                do {
-                    guard let match = try regex.firstMatch(in: text) else { continue }
-                    let pattern = definition.patterns[patternIndex]
-                    evidence.append(Evidence(kind: .pattern, source: pattern.regex, weight: pattern.weight, matched: match.text))
-                    total += pattern.weight
-                    for (name, value) in match.namedGroups where slots[name] == nil { slots[name] = value }
-                } catch {
-                    problems.append(RecognitionProblem(intent: definition.name, pattern: regex.pattern, error: error))
-                }
-            }
-            let touched = !evidence.isEmpty || !intentHits.isEmpty
-            guard touched || includeAll || (definition.threshold == 0 && definition.require.isEmpty) else { continue }
-            var keywordFired = [Bool](repeating: false, count: definition.keywords.count)
-            var requireSeen = [Bool](repeating: false, count: definition.require.count)
-            var excludeSeen = [Bool](repeating: false, count: definition.exclude.count)
-            for hit in intentHits {
-                switch hit.role {
-                case .keyword(let index): keywordFired[index] = true
-                case .require(let index): requireSeen[index] = true
-                case .exclude(let index): excludeSeen[index] = true
-                }
-            }
-            for (index, keyword) in definition.keywords.enumerated() where keywordFired[index] {
-                evidence.append(Evidence(kind: .keyword, source: keyword.text, weight: keyword.weight, matched: keyword.text))
-                total += keyword.weight
-            }
-            scores.append(
-                IntentScore(
-                    name: definition.name, score: min(1000, total), threshold: definition.threshold, slots: slots,
-                    evidence: evidence,
-                    missingRequired: definition.require.enumerated().filter { !requireSeen[$0.offset] }.map(\.element),
-                    presentExcluded: definition.exclude.enumerated().filter { excludeSeen[$0.offset] }.map(\.element)))
+        var hitCursor = 0
+        var runCursor = 0
+        var previous = -1
+        for intentIndex in candidates where intentIndex != previous {
+            previous = intentIndex
+            while hitCursor < hits.count && hits[hitCursor].intent < intentIndex { hitCursor += 1 }
+            let hitsStart = hitCursor
+            while hitCursor < hits.count && hits[hitCursor].intent == intentIndex { hitCursor += 1 }
+            while runCursor < runs.count && runs[runCursor].intent < intentIndex { runCursor += 1 }
+            let runsStart = runCursor
+            while runCursor < runs.count && runs[runCursor].intent == intentIndex { runCursor += 1 }
+            let (score, intentProblems) = evaluate(
+                intents[intentIndex], text: text, hits: hits[hitsStart..<hitCursor].map(\.role),
+                patterns: runs[runsStart..<runCursor].map(\.pattern), includeAll: includeAll)
+            problems += intentProblems
+            if let score { scores.append(score) }
         }
         scores.sort { $0.score != $1.score ? $0.score > $1.score : $0.name < $1.name }
         return (scores, problems)
+    }
+
+    /// One intent's score from its keyword hits and the patterns chosen to run (indices, ascending, possibly repeated).
+    private func evaluate(
+        _ intent: CompiledIntent, text: String, hits: [Role], patterns: [Int], includeAll: Bool
+    ) -> (IntentScore?, [RecognitionProblem]) {
+        let definition = intent.definition
+        var evidence: [Evidence] = []
+        var problems: [RecognitionProblem] = []
+        var total = 0
+        var slots: [String: String] = [:]
+        var last = -1
+        for patternIndex in patterns where patternIndex != last {
+            last = patternIndex
+            let regex = intent.patterns[patternIndex]
+            do {
+                guard let match = try regex.firstMatch(in: text) else { continue }
+                let pattern = definition.patterns[patternIndex]
+                evidence.append(Evidence(kind: .pattern, source: pattern.regex, weight: pattern.weight, matched: match.text))
+                total += pattern.weight
+                for (name, value) in match.namedGroups where slots[name] == nil { slots[name] = value }
+            } catch {
+                problems.append(RecognitionProblem(intent: definition.name, pattern: regex.pattern, error: error))
+            }
+        }
+        guard !evidence.isEmpty || !hits.isEmpty || includeAll else { return (nil, problems) }
+        var keywordFired = [Bool](repeating: false, count: definition.keywords.count)
+        var requireSeen = [Bool](repeating: false, count: definition.require.count)
+        var excludeSeen = [Bool](repeating: false, count: definition.exclude.count)
+        for hit in hits {
+            switch hit {
+            case .keyword(let index): keywordFired[index] = true
+            case .require(let index): requireSeen[index] = true
+            case .exclude(let index): excludeSeen[index] = true
+            }
+        }
+        for (index, keyword) in definition.keywords.enumerated() where keywordFired[index] {
+            evidence.append(Evidence(kind: .keyword, source: keyword.text, weight: keyword.weight, matched: keyword.text))
+            total += keyword.weight
+        }
+        let score = IntentScore(
+            name: definition.name, score: min(1000, total), threshold: definition.threshold, slots: slots, evidence: evidence,
+            missingRequired: definition.require.enumerated().filter { !requireSeen[$0.offset] }.map(\.element),
+            presentExcluded: definition.exclude.enumerated().filter { excludeSeen[$0.offset] }.map(\.element))
+        return (score, problems)
     }
 
     private static func tokens(_ tokens: [String], at position: Int, startWith phrase: [String]) -> Bool {

@@ -1,4 +1,5 @@
 import SymphonyDiagnostics
+import SymphonyRegex
 
 /// Reads the `intents:` sections of rule files into intent definitions, collecting every error.
 ///
@@ -64,9 +65,13 @@ public enum IntentSetLoader {
         }
         if let patterns = fields["patterns"], let items = patterns.list("'patterns'", into: &diagnostics) {
             for item in items {
-                if let pattern = weighted(item, key: "regex", what: "pattern", defaultWeight: IntentDefinition.defaultPatternWeight, into: &diagnostics) {
-                    definition.patterns.append(IntentDefinition.Pattern(regex: pattern.text, weight: pattern.weight, location: pattern.location))
+                guard let pattern = weighted(item, key: "regex", what: "pattern", defaultWeight: IntentDefinition.defaultPatternWeight, into: &diagnostics) else { continue }
+                let compiled = IntentDefinition.Pattern(regex: pattern.text, weight: pattern.weight, location: pattern.location)
+                if let problem = IntentRecognizer.compileProblem(compiled, intent: name, caseSensitive: definition.caseSensitive) {
+                    diagnostics.error(at: problem.location, problem.message)
+                    continue
                 }
+                definition.patterns.append(compiled)
             }
         }
         if let keywords = fields["keywords"], let items = keywords.list("'keywords'", into: &diagnostics) {

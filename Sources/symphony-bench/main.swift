@@ -1,28 +1,37 @@
 import Glibc
 
-// symphony-bench: runtime benchmarks. Usage: symphony-bench [--output PATH] [--quick]
+// symphony-bench: runtime and intent benchmarks. Usage: symphony-bench [--output PATH] [--quick] [--only PREFIX]
 // --quick runs a tenth of the work (for smoke tests); numbers are then noisier.
 
 var outputPath = ".bench/results.json"
 var scale = 1.0
+var only = ""
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
     case "--output": outputPath = arguments.popFirst() ?? outputPath
     case "--quick": scale = 0.1
+    case "--only": only = arguments.popFirst() ?? ""
     default:
-        print("usage: symphony-bench [--output PATH] [--quick]")
+        print("usage: symphony-bench [--output PATH] [--quick] [--only throughput|latency|scheduler|intents]")
         exit(64)
     }
 }
 
 var benchmarks = RuntimeBenchmarks(scale: scale)
 do {
-    for encrypted in [false, true] {
-        for workers in [1, 2] { try benchmarks.throughput(workers: workers, encrypted: encrypted) }
+    if "throughput".hasPrefix(only) || only.hasPrefix("throughput") {
+        for encrypted in [false, true] {
+            for workers in [1, 2] { try benchmarks.throughput(workers: workers, encrypted: encrypted) }
+        }
     }
-    for encrypted in [true, false] { try benchmarks.latency(encrypted: encrypted) }
-    try benchmarks.schedulerLateness()
+    if "latency".hasPrefix(only) || only.hasPrefix("latency") {
+        for encrypted in [true, false] { try benchmarks.latency(encrypted: encrypted) }
+    }
+    if "scheduler".hasPrefix(only) || only.hasPrefix("scheduler") { try benchmarks.schedulerLateness() }
+    if "intents".hasPrefix(only) || only.hasPrefix("intents") {
+        try IntentBenchmarks(scale: scale).run(intentCounts: [10, 100, 1_000], into: &benchmarks.results)
+    }
 } catch {
     print("symphony-bench: \(error)")
     exit(1)

@@ -18,6 +18,11 @@ enum CommandRunner {
 
     /// Runs `symphony arguments…` with `stdin` as standard input.
     static func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+        try run(arguments, stdinData: stdin.map { Data($0.utf8) }, environment: environment)
+    }
+
+    /// Runs `symphony arguments…` with raw bytes as standard input.
+    static func run(_ arguments: [String], stdinData: Data?, environment: [String: String] = [:]) throws -> CommandResult {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -43,7 +48,7 @@ enum CommandRunner {
             collected.setErr(errors.fileHandleForReading.readDataToEndOfFile())
             group.leave()
         }
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        if let stdinData { input.fileHandleForWriting.write(stdinData) }
         try input.fileHandleForWriting.close()
         process.waitUntilExit()
         group.wait()
@@ -54,7 +59,7 @@ enum CommandRunner {
 
     /// Runs with raw bytes on standard input.
     static func run(_ arguments: [String], stdinBytes: [UInt8]) throws -> CommandResult {
-        try run(arguments, stdin: String(decoding: stdinBytes, as: UTF8.self))
+        try run(arguments, stdinData: Data(stdinBytes))
     }
 }
 

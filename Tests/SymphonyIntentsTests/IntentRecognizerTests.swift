@@ -138,6 +138,30 @@ import Testing
     }
 }
 
+@Suite struct PrefilterEquivalenceTests {
+    @Test("pre-filtered recognition gives exactly the answers of running every pattern")
+    func equivalence() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let (definitions, diagnostics) = IntentSetLoader.load(paths: [root.appendingPathComponent("rules/support").path])
+        #expect(!diagnostics.hasErrors)
+        let recognizer = try IntentRecognizer(definitions)
+        #expect(recognizer.prefilteredPatternCount > 0)
+        let fragments = [
+            "refund", "REFUND", "order", "#4411", "password", "Reset", "forgot my", "cancel", "subscription", "where is",
+            "package", "not arrived", "€12.50", "error E503", "app crashes", "update", "email", "thanks", "Kelvin \u{212A}",
+            "remboursé", "返金", "the", "and", "money back", "locked out", "hasn't", "shipped",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let text = (0..<Int.random(in: 1...8, using: &generator)).map { _ in fragments.randomElement(using: &generator)! }
+                .joined(separator: " ")
+            let fast = recognizer.recognize(text).intents
+            let full = recognizer.explain(text).scores.filter(\.isRecognized)
+            #expect(fast == full, "text: \(text)")
+        }
+    }
+}
+
 @Suite struct TextTokenizerTests {
     @Test("tokens are lowercased words; punctuation and symbols separate them", arguments: [
         ("I want my MONEY back!", ["i", "want", "my", "money", "back"]),

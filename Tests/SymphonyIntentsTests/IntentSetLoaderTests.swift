@@ -70,6 +70,7 @@ import Testing
         #expect(
             lines == [
                 "a.yaml:3:5: error: unknown key 'keywrods' in intent 'refund'; did you mean 'keywords'?",
+                "a.yaml:5:27: error: invalid regex in intent 'refund': Missing closing parenthesis. (at offset 10)",
                 "a.yaml:6:32: error: 'weight' must be from 0.001 to 1, not 2",
                 "a.yaml:7:16: error: 'threshold' must be a number from 0.001 to 1, not a string",
                 "a.yaml:8:5: error: missing required key 'name' in an intent",

@@ -1,0 +1,98 @@
+/// Finds which of many ASCII literals occur in a text, in one pass (an Aho–Corasick automaton).
+///
+/// Matching ignores ASCII case. Because caseless regex matching also pairs a few non-ASCII
+/// characters with ASCII letters (KELVIN SIGN with `k`, LONG S with `s`, dotted and dotless I with
+/// `i`), a text containing any of them is reported as "cannot tell" (nil), and callers fall back
+/// to running every pattern.
+public struct LiteralScanner: Sendable {
+    private static let alphabet = 128
+
+    /// The literals, lowercased, in the order given.
+    public let literals: [String]
+    private let transitions: [Int32]
+    private let outputs: [[Int32]]
+
+    /// An automaton for `literals` (ASCII; other characters are dropped from the literal).
+    public init(_ literals: [String]) {
+        self.literals = literals.map { $0.lowercased() }
+        var transitions = [Int32](repeating: -1, count: Self.alphabet)
+        var outputs: [[Int32]] = [[]]
+        for (id, literal) in self.literals.enumerated() {
+            var state = 0
+            for byte in literal.utf8 where byte < 0x80 {
+                let slot = state * Self.alphabet + Int(byte)
+                if transitions[slot] < 0 {
+                    transitions[slot] = Int32(outputs.count)
+                    outputs.append([])
+                    transitions += [Int32](repeating: -1, count: Self.alphabet)
+                }
+                state = Int(transitions[slot])
+            }
+            outputs[state].append(Int32(id))
+        }
+        // Breadth-first: failure links, and missing transitions filled in from them.
+        var failure = [Int](repeating: 0, count: outputs.count)
+        var queue: [Int] = []
+        for byte in 0..<Self.alphabet {
+            let next = transitions[byte]
+            if next < 0 {
+                transitions[byte] = 0
+            } else {
+                queue.append(Int(next))
+            }
+        }
+        var head = 0
+        while head < queue.count {
+            let state = queue[head]
+            head += 1
+            outputs[state] += outputs[failure[state]]
+            for byte in 0..<Self.alphabet {
+                let slot = state * Self.alphabet + byte
+                let next = transitions[slot]
+                if next < 0 {
+                    transitions[slot] = transitions[failure[state] * Self.alphabet + byte]
+                } else {
+                    failure[Int(next)] = Int(transitions[failure[state] * Self.alphabet + byte])
+                    queue.append(Int(next))
+                }
+            }
+        }
+        self.transitions = transitions
+        self.outputs = outputs
+    }
+
+    /// The ids of the literals found in `text` (possibly repeated), or nil when the text holds a
+    /// non-ASCII character that caseless matching pairs with an ASCII letter.
+    public func literalIDs(in text: String) -> [Int]? {
+        var found: [Int] = []
+        var text = text
+        let complete = text.withUTF8 { bytes -> Bool in
+            var state = 0
+            var index = 0
+            while index < bytes.count {
+                var byte = bytes[index]
+                if byte >= 0x80 {
+                    if Self.isASCIICaseMate(bytes, at: index) { return false }
+                    state = 0
+                    index += 1
+                    continue
+                }
+                if byte >= 0x41 && byte <= 0x5A { byte += 0x20 }
+                state = Int(transitions[state * Self.alphabet + Int(byte)])
+                for id in outputs[state] { found.append(Int(id)) }
+                index += 1
+            }
+            return true
+        }
+        return complete ? found : nil
+    }
+
+    /// True at U+212A KELVIN SIGN, U+017F LATIN SMALL LETTER LONG S, U+0130 and U+0131 (dotted and dotless I).
+    private static func isASCIICaseMate(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+        let byte = bytes[index]
+        if byte == 0xC5, index + 1 < bytes.count, bytes[index + 1] == 0xBF { return true }
+        if byte == 0xC4, index + 1 < bytes.count, bytes[index + 1] == 0xB0 || bytes[index + 1] == 0xB1 { return true }
+        if byte == 0xE2, index + 2 < bytes.count, bytes[index + 1] == 0x84, bytes[index + 2] == 0xAA { return true }
+        return false
+    }
+}

@@ -1,0 +1,148 @@
+/// Finds a literal that every match of a pattern must contain, so a cheap scan can rule the pattern out.
+///
+/// The analysis is deliberately conservative: it looks only at the pattern's top level (groups,
+/// character classes and escapes end a literal run), only at ASCII letters, digits, spaces, `_`
+/// and `-`, and gives up on anything it does not fully understand (top-level alternation, `\Q…\E`,
+/// extended mode, comments). A character followed by `?`, `*` or `{` is optional and dropped.
+/// Returns the longest run of at least `minimumLength` characters, lowercased, or nil.
+public enum RequiredLiteral {
+    /// The shortest literal worth using.
+    public static let minimumLength = 3
+
+    /// The required literal of `pattern`, lowercased, or nil when none can be proven.
+    public static func extract(from pattern: String) -> String? {
+        let scalars = Array(pattern.unicodeScalars)
+        if pattern.contains("\\Q") || pattern.contains("\\E") || pattern.contains("(?#") || usesExtendedMode(scalars) {
+            return nil
+        }
+        var runs: [String] = []
+        var run: [Unicode.Scalar] = []
+        func endRun() {
+            if run.count >= minimumLength { runs.append(String(String.UnicodeScalarView(run)).lowercased()) }
+            run = []
+        }
+        var index = 0
+        while index < scalars.count {
+            let scalar = scalars[index]
+            switch scalar {
+            case "|":
+                return nil  // top-level alternation: no single literal is required
+            case "(":
+                endRun()
+                guard let end = closingParenthesis(scalars, from: index) else { return nil }
+                index = end + 1
+                continue
+            case "[":
+                endRun()
+                guard let end = closingBracket(scalars, from: index) else { return nil }
+                index = end + 1
+                continue
+            case "\\":
+                guard index + 1 < scalars.count else { return nil }
+                let next = scalars[index + 1]
+                if isLiteralCharacter(next) && !isASCIIAlphanumeric(next) {
+                    run.append(next)
+                    index += 2
+                    continue
+                }
+                endRun()
+                index += 2
+                // Escapes with a braced or bracketed argument: \p{L}, \x{41}, \g{1}, \k<name>, \N{U+41}.
+                if index < scalars.count, ["{", "<", "'"].contains(scalars[index]) {
+                    let close: Unicode.Scalar = scalars[index] == "{" ? "}" : scalars[index] == "<" ? ">" : "'"
+                    while index < scalars.count && scalars[index] != close { index += 1 }
+                    index += 1
+                }
+                continue
+            case "?", "*", "{":
+                // The previous character is optional or repeated an unknown number of times.
+                if !run.isEmpty { run.removeLast() }
+                endRun()
+                if scalar == "{" {
+                    while index < scalars.count && scalars[index] != "}" { index += 1 }
+                }
+                index += 1
+                continue
+            case "+":
+                endRun()
+                index += 1
+                continue
+            default:
+                if isLiteralCharacter(scalar) {
+                    run.append(scalar)
+                } else {
+                    endRun()
+                }
+                index += 1
+            }
+        }
+        endRun()
+        return runs.max { $0.count < $1.count }
+    }
+
+    private static func isASCIIAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+    }
+
+    private static func isLiteralCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        isASCIIAlphanumeric(scalar) || scalar == " " || scalar == "_" || scalar == "-"
+    }
+
+    /// True when the pattern switches on extended mode (`(?x)`, `(?ix:`, …), where spaces are not literal.
+    private static func usesExtendedMode(_ scalars: [Unicode.Scalar]) -> Bool {
+        var index = 0
+        while index + 1 < scalars.count {
+            if scalars[index] == "(" && scalars[index + 1] == "?" {
+                var cursor = index + 2
+                while cursor < scalars.count, scalars[cursor].properties.isAlphabetic || scalars[cursor] == "-" || scalars[cursor] == "^" {
+                    if scalars[cursor] == "x" { return true }
+                    cursor += 1
+                }
+            }
+            index += 1
+        }
+        return false
+    }
+
+    private static func closingParenthesis(_ scalars: [Unicode.Scalar], from start: Int) -> Int? {
+        var depth = 0
+        var index = start
+        while index < scalars.count {
+            switch scalars[index] {
+            case "\\": index += 1
+            case "[":
+                guard let end = closingBracket(scalars, from: index) else { return nil }
+                index = end
+            case "(": depth += 1
+            case ")":
+                depth -= 1
+                if depth == 0 { return index }
+            default: break
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func closingBracket(_ scalars: [Unicode.Scalar], from start: Int) -> Int? {
+        var index = start + 1
+        if index < scalars.count && scalars[index] == "^" { index += 1 }
+        if index < scalars.count && scalars[index] == "]" { index += 1 }  // a leading ']' is literal
+        while index < scalars.count {
+            switch scalars[index] {
+            case "\\": index += 1
+            case "[":
+                if index + 1 < scalars.count && scalars[index + 1] == ":" {
+                    // POSIX class [:alpha:]
+                    var cursor = index + 2
+                    while cursor + 1 < scalars.count && !(scalars[cursor] == ":" && scalars[cursor + 1] == "]") { cursor += 1 }
+                    index = cursor + 1
+                }
+            case "]": return index
+            default: break
+            }
+            index += 1
+        }
+        return nil
+    }
+}

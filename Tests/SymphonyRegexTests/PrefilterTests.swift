@@ -1,0 +1,74 @@
+import SymphonyRegex
+import Testing
+
+@Suite struct RequiredLiteralTests {
+    @Test("the longest provably required literal is found, lowercased", arguments: [
+        ("refund.*order\\s*(?<order>\\d+)", "refund"),
+        ("\\bMoney Back\\b", "money back"),
+        ("(?:a|b)password reset", "password reset"),
+        ("tracking number\\s*#?\\d+", "tracking number"),
+        ("colou?r scheme", "r scheme"),
+        ("abcd+efgh", "abcd"),
+        ("order\\.status", "status"),
+        ("café", "caf"),
+        ("x{2}yzzy", "yzzy"),
+        ("\\p{Lu}upper", "upper"),
+        ("[refund]+ly done", "ly done"),
+        ("(?i)cancel", "cancel"),
+    ])
+    func extracts(pattern: String, literal: String) {
+        #expect(RequiredLiteral.extract(from: pattern) == literal)
+    }
+
+    @Test("patterns without a provable literal get none", arguments: [
+        "refund|money back",  // top-level alternation
+        "(?x) refund order",  // extended mode: spaces are not literal
+        "\\Qa.b\\E",
+        "ab",
+        "\\d{3,}",
+        "(refund)",
+        "refunds?",  // 'refund' stays: see below
+    ])
+    func none(pattern: String) {
+        if pattern == "refunds?" {
+            #expect(RequiredLiteral.extract(from: pattern) == "refund")
+        } else {
+            #expect(RequiredLiteral.extract(from: pattern) == nil)
+        }
+    }
+}
+
+@Suite struct LiteralScannerTests {
+    @Test("finds every literal that occurs, overlapping ones included, ignoring ASCII case")
+    func finds() {
+        let scanner = LiteralScanner(["refund", "fund", "order", "he", "she", "hers"])
+        let found = Set(scanner.literalIDs(in: "REFUND for ushers' Order")!)
+        #expect(found == [0, 1, 2, 3, 4, 5])
+        #expect(scanner.literalIDs(in: "nothing") == [])
+        #expect(scanner.literalIDs(in: "") == [])
+    }
+
+    @Test("non-ASCII text is skipped safely, but characters that caselessly equal ASCII letters make the scan inconclusive")
+    func caseMates() {
+        let scanner = LiteralScanner(["kelvin", "pass"])
+        #expect(scanner.literalIDs(in: "café kelvin €") == [0])
+        #expect(scanner.literalIDs(in: "\u{212A}elvin") == nil)  // KELVIN SIGN
+        #expect(scanner.literalIDs(in: "pa\u{017F}s") == nil)  // LONG S
+        #expect(scanner.literalIDs(in: "İstanbul") == nil)
+    }
+
+    @Test("a pre-filtered regex never misses: the literal is found whenever the pattern matches", arguments: [
+        ("refund.*order\\s*(?<n>\\d+)", ["please REFUND my order 12", "Refund-order 9", "no match here"]),
+        ("colou?r scheme", ["Color Scheme", "colour scheme", "colr scheme"]),
+        ("(?i)pass", ["PASS", "pa\u{017F}s"]),
+    ])
+    func neverMisses(pattern: String, texts: [String]) throws {
+        let regex = try RegularExpression(pattern, options: .caseInsensitive)
+        let literal = try #require(RequiredLiteral.extract(from: pattern))
+        let scanner = LiteralScanner([literal])
+        for text in texts where try regex.matches(text) {
+            let found = scanner.literalIDs(in: text)
+            #expect(found == nil || found == [0], "\(pattern) matched '\(text)' but the scan said \(String(describing: found))")
+        }
+    }
+}
