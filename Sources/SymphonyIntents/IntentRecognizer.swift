@@ -22,15 +22,19 @@ public final class IntentRecognizer: Sendable {
         let tokens: [String]
     }
 
-    private struct CompiledIntent: Sendable {
+    private final class CompiledIntent: Sendable {
         let definition: IntentDefinition
         let patterns: [RegularExpression]
+        init(definition: IntentDefinition, patterns: [RegularExpression]) {
+            self.definition = definition
+            self.patterns = patterns
+        }
     }
 
     /// The intents, in definition order.
     public var definitions: [IntentDefinition] { intents.map(\.definition) }
 
-    private struct PatternRef: Comparable, Sendable {
+    private struct PatternRef: Comparable, Hashable, Sendable {
         let intent: Int
         let pattern: Int
         static func < (lhs: PatternRef, rhs: PatternRef) -> Bool { (lhs.intent, lhs.pattern) < (rhs.intent, rhs.pattern) }
@@ -39,7 +43,10 @@ public final class IntentRecognizer: Sendable {
     private let intents: [CompiledIntent]
     private let index: [String: [IndexEntry]]
     private let scanner: LiteralScanner
+    /// For each literal, the patterns it triggers (the literal is the longest of theirs).
     private let patternsByLiteral: [[PatternRef]]
+    /// For each triggered pattern, the other literals that must also occur.
+    private let otherLiterals: [PatternRef: [Int]]
     private let unanchoredPatterns: [PatternRef]
     private let allPatterns: [PatternRef]
 
@@ -76,26 +83,31 @@ public final class IntentRecognizer: Sendable {
 
         var literalIDs: [String: Int] = [:]
         var patternsByLiteral: [[PatternRef]] = []
+        var otherLiterals: [PatternRef: [Int]] = [:]
         var unanchored: [PatternRef] = []
         var all: [PatternRef] = []
+        func literalID(_ literal: String) -> Int {
+            if let id = literalIDs[literal] { return id }
+            literalIDs[literal] = patternsByLiteral.count
+            patternsByLiteral.append([])
+            return patternsByLiteral.count - 1
+        }
         for (intentIndex, intent) in compiled.enumerated() {
             for (patternIndex, regex) in intent.patterns.enumerated() {
                 let ref = PatternRef(intent: intentIndex, pattern: patternIndex)
                 all.append(ref)
-                guard let literal = RequiredLiteral.extract(from: regex.pattern) else {
+                let literals = RequiredLiteral.extractAll(from: regex.pattern)
+                guard let trigger = literals.first else {
                     unanchored.append(ref)
                     continue
                 }
-                if let id = literalIDs[literal] {
-                    patternsByLiteral[id].append(ref)
-                } else {
-                    literalIDs[literal] = patternsByLiteral.count
-                    patternsByLiteral.append([ref])
-                }
+                patternsByLiteral[literalID(trigger)].append(ref)
+                if literals.count > 1 { otherLiterals[ref] = literals.dropFirst().map(literalID) }
             }
         }
         scanner = LiteralScanner(literalIDs.sorted { $0.value < $1.value }.map(\.key))
         self.patternsByLiteral = patternsByLiteral
+        self.otherLiterals = otherLiterals
         unanchoredPatterns = unanchored
         allPatterns = all
     }
@@ -151,8 +163,20 @@ public final class IntentRecognizer: Sendable {
         var runs: [PatternRef]
         if !includeAll, let found = scanner.literalIDs(in: text) {
             runs = unanchoredPatterns
-            for id in found { runs += patternsByLiteral[id] }
-            runs.sort()
+            if !found.isEmpty {
+                var present = [Bool](repeating: false, count: patternsByLiteral.count)
+                var unique: [Int] = []
+                for id in found where !present[id] {
+                    present[id] = true
+                    unique.append(id)
+                }
+                for id in unique {
+                    for ref in patternsByLiteral[id] where otherLiterals[ref]?.allSatisfy({ present[$0] }) ?? true {
+                        runs.append(ref)
+                    }
+                }
+                runs.sort()
+            }
         } else {
             runs = allPatterns
         }

@@ -11,6 +11,17 @@ public enum RequiredLiteral {
 
     /// The required literal of `pattern`, lowercased, or nil when none can be proven.
     public static func extract(from pattern: String) -> String? {
+        extractAll(from: pattern).max { $0.count < $1.count }
+    }
+
+    /// Every literal run of `pattern` that each match must contain (all of them, not just one), lowercased, longest first.
+    public static func extractAll(from pattern: String) -> [String] {
+        guard let runs = runs(in: pattern) else { return [] }
+        var seen = Set<String>()
+        return runs.filter { seen.insert($0).inserted }.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
+    }
+
+    private static func runs(in pattern: String) -> [String]? {
         let scalars = Array(pattern.unicodeScalars)
         if pattern.contains("\\Q") || pattern.contains("\\E") || pattern.contains("(?#") || usesExtendedMode(scalars) {
             return nil
@@ -77,7 +88,7 @@ public enum RequiredLiteral {
             }
         }
         endRun()
-        return runs.max { $0.count < $1.count }
+        return runs
     }
 
     private static func isASCIIAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
