@@ -34,7 +34,7 @@ public final class IntentRecognizer: Sendable {
     /// The intents, in definition order.
     public var definitions: [IntentDefinition] { intents.map(\.definition) }
 
-    private struct PatternRef: Comparable, Hashable, Sendable {
+    private struct PatternRef: Comparable, Sendable {
         let intent: Int
         let pattern: Int
         static func < (lhs: PatternRef, rhs: PatternRef) -> Bool { (lhs.intent, lhs.pattern) < (rhs.intent, rhs.pattern) }
@@ -43,10 +43,14 @@ public final class IntentRecognizer: Sendable {
     private let intents: [CompiledIntent]
     private let index: [String: [IndexEntry]]
     private let scanner: LiteralScanner
+    /// A pattern a literal triggers, and the other literals that must also occur for it to run.
+    private struct Trigger: Sendable {
+        let ref: PatternRef
+        let otherLiterals: [Int]
+    }
+
     /// For each literal, the patterns it triggers (the literal is the longest of theirs).
-    private let patternsByLiteral: [[PatternRef]]
-    /// For each triggered pattern, the other literals that must also occur.
-    private let otherLiterals: [PatternRef: [Int]]
+    private let patternsByLiteral: [[Trigger]]
     private let unanchoredPatterns: [PatternRef]
     private let allPatterns: [PatternRef]
 
@@ -82,8 +86,7 @@ public final class IntentRecognizer: Sendable {
         self.index = index
 
         var literalIDs: [String: Int] = [:]
-        var patternsByLiteral: [[PatternRef]] = []
-        var otherLiterals: [PatternRef: [Int]] = [:]
+        var patternsByLiteral: [[Trigger]] = []
         var unanchored: [PatternRef] = []
         var all: [PatternRef] = []
         func literalID(_ literal: String) -> Int {
@@ -101,13 +104,12 @@ public final class IntentRecognizer: Sendable {
                     unanchored.append(ref)
                     continue
                 }
-                patternsByLiteral[literalID(trigger)].append(ref)
-                if literals.count > 1 { otherLiterals[ref] = literals.dropFirst().map(literalID) }
+                let others = literals.dropFirst().map(literalID)
+                patternsByLiteral[literalID(trigger)].append(Trigger(ref: ref, otherLiterals: others))
             }
         }
         scanner = LiteralScanner(literalIDs.sorted { $0.value < $1.value }.map(\.key))
         self.patternsByLiteral = patternsByLiteral
-        self.otherLiterals = otherLiterals
         unanchoredPatterns = unanchored
         allPatterns = all
     }
@@ -171,8 +173,8 @@ public final class IntentRecognizer: Sendable {
                     unique.append(id)
                 }
                 for id in unique {
-                    for ref in patternsByLiteral[id] where otherLiterals[ref]?.allSatisfy({ present[$0] }) ?? true {
-                        runs.append(ref)
+                    for trigger in patternsByLiteral[id] where trigger.otherLiterals.allSatisfy({ present[$0] }) {
+                        runs.append(trigger.ref)
                     }
                 }
                 runs.sort()
@@ -237,6 +239,27 @@ public final class IntentRecognizer: Sendable {
             }
         }
         guard !evidence.isEmpty || !hits.isEmpty || includeAll else { return (nil, problems) }
+        if !includeAll {
+            // Fast path: most touched intents stay below threshold; decide that before allocating anything.
+            var keywordTotal = 0
+            var excluded = false
+            var requiredSeen = 0
+            for (position, hit) in hits.enumerated() {
+                switch hit {
+                case .keyword(let index):
+                    let repeated = hits[..<position].contains { if case .keyword(index) = $0 { true } else { false } }
+                    if !repeated { keywordTotal += definition.keywords[index].weight }
+                case .require(let index):
+                    let repeated = hits[..<position].contains { if case .require(index) = $0 { true } else { false } }
+                    if !repeated { requiredSeen += 1 }
+                case .exclude:
+                    excluded = true
+                }
+            }
+            if excluded || requiredSeen < definition.require.count || min(1000, total + keywordTotal) < definition.threshold {
+                return (nil, problems)
+            }
+        }
         var keywordFired = [Bool](repeating: false, count: definition.keywords.count)
         var requireSeen = [Bool](repeating: false, count: definition.require.count)
         var excludeSeen = [Bool](repeating: false, count: definition.exclude.count)

@@ -5,26 +5,39 @@
 /// `i`), a text containing any of them is reported as "cannot tell" (nil), and callers fall back
 /// to running every pattern.
 public struct LiteralScanner: Sendable {
-    private static let alphabet = 128
-
     /// The literals, lowercased, in the order given.
     public let literals: [String]
+    /// Byte → character class: each distinct byte of the literals gets a class, every other byte class 0.
+    /// Keeping the table as narrow as the literals' alphabet keeps it in cache.
+    private let classes: [UInt8]
+    private let alphabet: Int
     private let transitions: [Int32]
     private let outputs: [[Int32]]
 
     /// An automaton for `literals` (ASCII; other characters are dropped from the literal).
     public init(_ literals: [String]) {
         self.literals = literals.map { $0.lowercased() }
-        var transitions = [Int32](repeating: -1, count: Self.alphabet)
+        var classes = [UInt8](repeating: 0, count: 128)
+        var alphabet = 1
+        for literal in self.literals {
+            for byte in literal.utf8 where byte < 0x80 && classes[Int(byte)] == 0 {
+                classes[Int(byte)] = UInt8(alphabet)
+                if byte >= 0x61 && byte <= 0x7A { classes[Int(byte) - 0x20] = UInt8(alphabet) }  // A-Z share a-z's class
+                alphabet += 1
+            }
+        }
+        self.classes = classes
+        self.alphabet = alphabet
+        var transitions = [Int32](repeating: -1, count: alphabet)
         var outputs: [[Int32]] = [[]]
         for (id, literal) in self.literals.enumerated() {
             var state = 0
             for byte in literal.utf8 where byte < 0x80 {
-                let slot = state * Self.alphabet + Int(byte)
+                let slot = state * alphabet + Int(classes[Int(byte)])
                 if transitions[slot] < 0 {
                     transitions[slot] = Int32(outputs.count)
                     outputs.append([])
-                    transitions += [Int32](repeating: -1, count: Self.alphabet)
+                    transitions += [Int32](repeating: -1, count: alphabet)
                 }
                 state = Int(transitions[slot])
             }
@@ -33,10 +46,10 @@ public struct LiteralScanner: Sendable {
         // Breadth-first: failure links, and missing transitions filled in from them.
         var failure = [Int](repeating: 0, count: outputs.count)
         var queue: [Int] = []
-        for byte in 0..<Self.alphabet {
-            let next = transitions[byte]
+        for symbol in 0..<alphabet {
+            let next = transitions[symbol]
             if next < 0 {
-                transitions[byte] = 0
+                transitions[symbol] = 0
             } else {
                 queue.append(Int(next))
             }
@@ -46,13 +59,13 @@ public struct LiteralScanner: Sendable {
             let state = queue[head]
             head += 1
             outputs[state] += outputs[failure[state]]
-            for byte in 0..<Self.alphabet {
-                let slot = state * Self.alphabet + byte
+            for symbol in 0..<alphabet {
+                let slot = state * alphabet + symbol
                 let next = transitions[slot]
                 if next < 0 {
-                    transitions[slot] = transitions[failure[state] * Self.alphabet + byte]
+                    transitions[slot] = transitions[failure[state] * alphabet + symbol]
                 } else {
-                    failure[Int(next)] = Int(transitions[failure[state] * Self.alphabet + byte])
+                    failure[Int(next)] = Int(transitions[failure[state] * alphabet + symbol])
                     queue.append(Int(next))
                 }
             }
@@ -70,15 +83,14 @@ public struct LiteralScanner: Sendable {
             var state = 0
             var index = 0
             while index < bytes.count {
-                var byte = bytes[index]
+                let byte = bytes[index]
                 if byte >= 0x80 {
                     if Self.isASCIICaseMate(bytes, at: index) { return false }
                     state = 0
                     index += 1
                     continue
                 }
-                if byte >= 0x41 && byte <= 0x5A { byte += 0x20 }
-                state = Int(transitions[state * Self.alphabet + Int(byte)])
+                state = Int(transitions[state * alphabet + Int(classes[Int(byte)])])
                 for id in outputs[state] { found.append(Int(id)) }
                 index += 1
             }
