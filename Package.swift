@@ -62,6 +62,10 @@ let package = Package(
             name: "SymphonyIntents",
             dependencies: ["SymphonyRegex", "SymphonyDiagnostics"],
             swiftSettings: strictSettings),
+        .target(
+            name: "SymphonyRules",
+            dependencies: ["SymphonyEvents", "SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyConcurrency"],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "symphony",
             dependencies: [

@@ -1,0 +1,106 @@
+import SymphonyDiagnostics
+import SymphonyEvents
+
+/// A derived event as an action describes it: type, payload and priority, all templated.
+public struct EventTemplate: Sendable {
+    /// The derived event's type (a template; after rendering it must be a valid type).
+    public var type: Template
+    /// The payload: a JSON tree whose strings are templates.
+    public var payload: PayloadTemplate
+    /// The priority; nil keeps the triggering event's priority.
+    public var priority: Int?
+}
+
+/// A JSON tree whose strings are templates.
+public indirect enum PayloadTemplate: Sendable {
+    case value(JSONValue)
+    case template(Template)
+    case array([PayloadTemplate])
+    case object([String: PayloadTemplate])
+
+    /// Every template in the tree.
+    public var templates: [Template] {
+        switch self {
+        case .value: []
+        case .template(let template): [template]
+        case .array(let items): items.flatMap(\.templates)
+        case .object(let members): members.values.flatMap(\.templates)
+        }
+    }
+
+    /// The tree rendered to JSON.
+    public func render(_ context: TemplateContext) -> JSONValue {
+        switch self {
+        case .value(let value): value
+        case .template(let template): template.renderValue(context)
+        case .array(let items): .array(items.map { $0.render(context) })
+        case .object(let members): .object(members.mapValues { $0.render(context) })
+        }
+    }
+}
+
+/// What a rule does when it matches.
+public enum Action: Sendable {
+    /// Re-publish a derived event into the queue.
+    case publish(EventTemplate, location: SourceLocation?)
+    /// Publish a derived event later: `after` a duration, or `at` a time (an RFC 3339 template).
+    case delay(EventTemplate, after: Duration?, at: Template?, location: SourceLocation?)
+    /// Append a record to the audit trail.
+    case audit(message: Template, location: SourceLocation?)
+    /// Write the derived event to standard output as JSON.
+    case emit(EventTemplate, location: SourceLocation?)
+    /// Run no lower-salience rules for this event.
+    case stop(location: SourceLocation?)
+
+    /// The action's name as written in rule files.
+    public var kind: String {
+        switch self {
+        case .publish: "publish"
+        case .delay: "delay"
+        case .audit: "audit"
+        case .emit: "emit"
+        case .stop: "stop"
+        }
+    }
+
+    /// Every action keyword.
+    public static let kinds = ["publish", "delay", "audit", "emit", "stop"]
+
+    /// Where the action is written.
+    public var location: SourceLocation? {
+        switch self {
+        case .publish(_, let location), .delay(_, _, _, let location), .audit(_, let location), .emit(_, let location),
+            .stop(let location):
+            location
+        }
+    }
+
+    /// The derived event this action makes, if any.
+    public var eventTemplate: EventTemplate? {
+        switch self {
+        case .publish(let template, _), .delay(let template, _, _, _), .emit(let template, _): template
+        case .audit, .stop: nil
+        }
+    }
+}
+
+/// A rule: when an event of a matching type satisfies the condition, run the actions.
+public struct Rule: Sendable {
+    /// Unique name.
+    public let name: String
+    /// Type patterns the rule applies to.
+    public let on: [TypePattern]
+    /// The condition (nil: always).
+    public let when: Condition?
+    /// Salience: higher runs first for an event; ties run in file order.
+    public let salience: Int
+    /// The actions, run in order.
+    public let actions: [Action]
+    /// Where the rule starts.
+    public let location: SourceLocation?
+    /// The rule's position in the rule set (files in sorted order, then rules in file order).
+    public let order: Int
+
+    /// True when the rule has a `stop` action.
+    public var stops: Bool { actions.contains { if case .stop = $0 { true } else { false } } }
+}

@@ -1,0 +1,194 @@
+import SymphonyEvents
+import SymphonyIntents
+import SymphonyRegex
+
+/// The outcome of testing one rule's condition on one event.
+public struct RuleMatch: Sendable {
+    /// The rule.
+    public let rule: Rule
+    /// True when the condition held (or the rule has none).
+    public let matched: Bool
+    /// Named captures of the `matches` conditions that held.
+    public let captures: [String: String]
+    /// The intent the rule's `intent` condition recognized (the first one that held).
+    public let intent: IntentMatch?
+    /// For a rule that did not match: the first condition that failed, in words.
+    public let failure: String?
+    /// Regex resource-limit problems met while evaluating (the regex counted as not matching).
+    public let problems: [String]
+}
+
+/// Tests rule conditions on events; recognizes each text field's intents at most once per event.
+public struct RuleEvaluator {
+    /// Whether intent conditions record scores of intents below threshold (for explanations).
+    public enum Mode: Sendable {
+        /// Fast: only recognized intents are computed.
+        case run
+        /// Every intent's score is computed, so failures can say how close an intent came.
+        case explain
+    }
+
+    let recognizer: IntentRecognizer
+    let mode: Mode
+    private var intentCache: [String: [IntentScore]] = [:]
+
+    /// An evaluator for one event; make a new one per event.
+    public init(recognizer: IntentRecognizer, mode: Mode = .run) {
+        self.recognizer = recognizer
+        self.mode = mode
+    }
+
+    /// Tests `rule`'s condition on `event`.
+    public mutating func evaluate(_ rule: Rule, on event: Event) -> RuleMatch {
+        var state = State()
+        let matched = rule.when.map { test($0, event, &state) } ?? true
+        return RuleMatch(
+            rule: rule, matched: matched, captures: matched ? state.captures : [:], intent: matched ? state.intent : nil,
+            failure: matched ? nil : state.failure, problems: state.problems)
+    }
+
+    private struct State {
+        var captures: [String: String] = [:]
+        var intent: IntentMatch?
+        var failure: String?
+        var problems: [String] = []
+    }
+
+    private mutating func test(_ condition: Condition, _ event: Event, _ state: inout State) -> Bool {
+        switch condition {
+        case .all(let conditions, _):
+            for condition in conditions where !test(condition, event, &state) { return false }
+            return true
+        case .any(let conditions, _):
+            var failures: [String] = []
+            for condition in conditions {
+                var branch = state
+                if test(condition, event, &branch) {
+                    state = branch
+                    return true
+                }
+                failures.append(branch.failure ?? "a condition failed")
+                state.problems = branch.problems
+            }
+            state.failure = "no 'any' branch held (\(failures.joined(separator: "; ")))"
+            return false
+        case .not(let inner, _):
+            var scratch = state
+            if test(inner, event, &scratch) {
+                state.problems = scratch.problems
+                state.failure = "the 'not' condition held"
+                return false
+            }
+            state.problems = scratch.problems
+            return true
+        case .field(let path, let fieldTest, _):
+            return testField(path, fieldTest, event, &state)
+        case .intent(let name, let minimum, let field, _):
+            return testIntent(name, minimum, field, event, &state)
+        }
+    }
+
+    private func testField(_ path: String, _ fieldTest: FieldTest, _ event: Event, _ state: inout State) -> Bool {
+        let value = Self.value(at: path, in: event)
+        func fail(_ message: String) -> Bool {
+            state.failure = message
+            return false
+        }
+        func shown(_ value: JSONValue?) -> String { value.map(\.jsonText) ?? "missing" }
+        switch fieldTest {
+        case .exists(let expected):
+            if (value != nil) == expected { return true }
+            return fail(expected ? "\(path) is missing" : "\(path) exists")
+        case .equals(let expected):
+            if let value, Self.equal(value, expected) { return true }
+            return fail("\(path) is \(shown(value)), not \(expected.jsonText)")
+        case .notEquals(let expected):
+            if let value, Self.equal(value, expected) { return fail("\(path) is \(expected.jsonText)") }
+            return true
+        case .isIn(let options):
+            if let value, options.contains(where: { Self.equal(value, $0) }) { return true }
+            return fail("\(path) is \(shown(value)), not one of \(JSONValue.array(options).jsonText)")
+        case .greaterThan(let bound), .greaterThanOrEqual(let bound), .lessThan(let bound), .lessThanOrEqual(let bound):
+            guard let number = value?.doubleValue else { return fail("\(path) is \(shown(value)), not a number") }
+            let (holds, symbol): (Bool, String) =
+                switch fieldTest {
+                case .greaterThan: (number > bound, ">")
+                case .greaterThanOrEqual: (number >= bound, "≥")
+                case .lessThan: (number < bound, "<")
+                default: (number <= bound, "≤")
+                }
+            return holds ? true : fail("\(path) is \(shown(value)), not \(symbol) \(JSONValue.double(bound).jsonText)")
+        case .contains(let needle):
+            switch (value, needle) {
+            case (.string(let text)?, .string(let part)) where text.contains(part): return true
+            case (.array(let items)?, _) where items.contains(where: { Self.equal($0, needle) }): return true
+            default: return fail("\(path) does not contain \(needle.jsonText)")
+            }
+        case .matches(let regex):
+            guard case .string(let text)? = value else { return fail("\(path) is \(shown(value)), not text to match") }
+            do {
+                guard let match = try regex.firstMatch(in: text) else { return fail("\(path) does not match /\(regex.pattern)/") }
+                for (name, captured) in match.namedGroups { state.captures[name] = captured }
+                return true
+            } catch {
+                state.problems.append("/\(regex.pattern)/ on \(path): \(error.message)")
+                return fail("\(path): /\(regex.pattern)/ stopped at a resource limit (counted as no match)")
+            }
+        }
+    }
+
+    private mutating func testIntent(_ name: String, _ minimum: Int?, _ field: String, _ event: Event, _ state: inout State) -> Bool {
+        guard case .string(let text)? = Self.value(at: field, in: event) else {
+            state.failure = "\(field) is not text, so intent '\(name)' cannot be recognized"
+            return false
+        }
+        let scores = intentScores(for: field, text: text)
+        guard let score = scores.first(where: { $0.name == name }), score.isRecognized else {
+            let detail = scores.first(where: { $0.name == name }).map { score in
+                "score \(score.value), " + (score.rejection ?? "")
+            } ?? "nothing fired"
+            state.failure = "intent '\(name)' is not recognized in \(field) (\(detail))"
+            return false
+        }
+        if let minimum, score.score < minimum {
+            state.failure = "intent '\(name)' scored \(score.value), below min_score \(Double(minimum) / 1000)"
+            return false
+        }
+        if state.intent == nil { state.intent = IntentMatch(name: name, score: score.value, slots: score.slots) }
+        return true
+    }
+
+    private mutating func intentScores(for field: String, text: String) -> [IntentScore] {
+        if let cached = intentCache[field] { return cached }
+        let scores = mode == .explain ? recognizer.explain(text).scores : recognizer.recognize(text).intents
+        intentCache[field] = scores
+        return scores
+    }
+
+    /// The value at a dotted path of an event: `id`, `type`, `priority`, `source`, `time`, or `payload.…`.
+    public static func value(at path: String, in event: Event) -> JSONValue? {
+        var segments = path.split(separator: ".", omittingEmptySubsequences: false)[...]
+        guard let root = segments.popFirst() else { return nil }
+        switch root {
+        case "id": return .string(event.id)
+        case "type": return .string(event.type)
+        case "priority": return .int(Int64(event.priority))
+        case "source": return event.source.map(JSONValue.string)
+        case "time": return .string(event.time.description)
+        case "payload":
+            var current = event.payload
+            for segment in segments {
+                guard let next = current[String(segment)] else { return nil }
+                current = next
+            }
+            return current
+        default: return nil
+        }
+    }
+
+    /// JSON equality where 5 equals 5.0.
+    static func equal(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {
+        if let left = lhs.doubleValue, let right = rhs.doubleValue { return left == right }
+        return lhs == rhs
+    }
+}

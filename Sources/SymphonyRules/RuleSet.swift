@@ -1,0 +1,49 @@
+import SymphonyConcurrency
+import SymphonyDiagnostics
+import SymphonyEvents
+import SymphonyIntents
+
+/// A loaded, compiled rule set: its rules indexed by type pattern, and its intents.
+///
+/// `rules(for:)` returns only the rules whose `on` can match an event type — exact types through
+/// a dictionary, wildcard patterns through a trie — ordered by salience (highest first), ties in
+/// rule-set order; each type's list is cached, so after the first event of a type it is one probe.
+public final class RuleSet: Sendable {
+    /// The rules in rule-set order (files sorted by path, rules in file order).
+    public let rules: [Rule]
+    /// The rule set's intents.
+    public let recognizer: IntentRecognizer
+    /// Every `matches` regex and where it is written (for static checks).
+    public let regexSources: [(source: String, location: SourceLocation?)]
+
+    private let index: TypePatternIndex<Int>
+    private let cache = Locked<[String: [Int]]>([:])
+
+    /// A rule set of `rules` with the intents of `recognizer`.
+    public init(rules: [Rule], recognizer: IntentRecognizer, regexSources: [(source: String, location: SourceLocation?)] = []) {
+        self.rules = rules
+        self.recognizer = recognizer
+        self.regexSources = regexSources
+        var index = TypePatternIndex<Int>()
+        for (position, rule) in rules.enumerated() {
+            for pattern in rule.on { index.insert(position, for: pattern) }
+        }
+        self.index = index
+    }
+
+    /// The rules that apply to events of `type`, highest salience first (ties in rule-set order).
+    public func rules(for type: String) -> [Rule] {
+        let positions = cache.withLock { cache -> [Int] in
+            if let cached = cache[type] { return cached }
+            var positions = Array(Set(index.entries(matching: type).map(\.value)))
+            positions.sort { rules[$0].salience != rules[$1].salience ? rules[$0].salience > rules[$1].salience : $0 < $1 }
+            if cache.count >= HandlerRegistry.cacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[type] = positions
+            return positions
+        }
+        return positions.map { rules[$0] }
+    }
+
+    /// The rule named `name`.
+    public func rule(named name: String) -> Rule? { rules.first { $0.name == name } }
+}

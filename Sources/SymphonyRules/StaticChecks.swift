@@ -1,0 +1,162 @@
+import SymphonyDiagnostics
+import SymphonyEvents
+
+/// Checks over a whole rule set: re-publish cycles, rules shadowed by a `stop`, risky regexes.
+public enum StaticChecks {
+    /// Runs every check and records its findings.
+    public static func run(on ruleSet: RuleSet, into diagnostics: inout Diagnostics) {
+        findCycles(in: ruleSet, into: &diagnostics)
+        findShadowedRules(in: ruleSet, into: &diagnostics)
+        for (source, location) in ruleSet.regexSources where hasNestedQuantifiers(source) {
+            diagnostics.warning(at: location, nestedQuantifierWarning(source))
+        }
+        for intent in ruleSet.recognizer.definitions {
+            for pattern in intent.patterns where hasNestedQuantifiers(pattern.regex) {
+                diagnostics.warning(at: pattern.location, nestedQuantifierWarning(pattern.regex))
+            }
+        }
+    }
+
+    static func nestedQuantifierWarning(_ source: String) -> String {
+        "regex '\(source)' repeats a group that itself repeats, which risks catastrophic backtracking; such matches stop at the match limit and count as no match"
+    }
+
+    // MARK: Cycles
+
+    /// Re-publish edges: rule → (published type, rules that type triggers). Delays break cycles; emits leave the system.
+    static func findCycles(in ruleSet: RuleSet, into diagnostics: inout Diagnostics) {
+        var edges: [Int: [(type: String, target: Int, location: SourceLocation?)]] = [:]
+        for (index, rule) in ruleSet.rules.enumerated() {
+            for action in rule.actions {
+                guard case .publish(let template, let location) = action, template.type.isLiteral else { continue }
+                let type = template.type.source
+                for target in ruleSet.rules(for: type) {
+                    edges[index, default: []].append((type, target.order, location))
+                }
+            }
+        }
+        var reported = Set<[Int]>()
+        var path: [(rule: Int, type: String, location: SourceLocation?)] = []
+        var onPath = Set<Int>()
+        var finished = Set<Int>()
+        func visit(_ rule: Int) {
+            onPath.insert(rule)
+            for edge in edges[rule] ?? [] {
+                path.append((rule, edge.type, edge.location))
+                if onPath.contains(edge.target) {
+                    let start = path.firstIndex { $0.rule == edge.target }!
+                    let cycle = Array(path[start...])
+                    let members = cycle.map(\.rule)
+                    let canonical = members.sorted()
+                    if reported.insert(canonical).inserted {
+                        let names = cycle.map { "rule '\(ruleSet.rules[$0.rule].name)' publishes '\($0.type)'" }
+                        diagnostics.error(
+                            at: cycle[0].location,
+                            "re-publish cycle without a delay: \(names.joined(separator: " → ")) → rule '\(ruleSet.rules[edge.target].name)'; "
+                                + "use 'delay' for one of these, or publish a type that does not trigger the loop")
+                    }
+                } else if !finished.contains(edge.target) {
+                    visit(edge.target)
+                }
+                path.removeLast()
+            }
+            onPath.remove(rule)
+            finished.insert(rule)
+        }
+        for index in ruleSet.rules.indices where !finished.contains(index) { visit(index) }
+    }
+
+    // MARK: Shadowing
+
+    static func findShadowedRules(in ruleSet: RuleSet, into diagnostics: inout Diagnostics) {
+        for shadowed in ruleSet.rules {
+            for stopper in ruleSet.rules where stopper.order != shadowed.order && stopper.stops && stopper.when == nil {
+                let runsFirst = stopper.salience > shadowed.salience || (stopper.salience == shadowed.salience && stopper.order < shadowed.order)
+                guard runsFirst else { continue }
+                let covered = shadowed.on.allSatisfy { pattern in stopper.on.contains { covers($0.segments[...], pattern.segments[...]) } }
+                if covered {
+                    diagnostics.warning(
+                        at: shadowed.location,
+                        "rule '\(shadowed.name)' can never run: rule '\(stopper.name)' runs before it on every event it matches, has no 'when', and stops")
+                    break
+                }
+            }
+        }
+    }
+
+    /// True when every type matching `inner` also matches `outer`.
+    static func covers(_ outer: ArraySlice<TypePattern.Segment>, _ inner: ArraySlice<TypePattern.Segment>) -> Bool {
+        guard let first = outer.first else { return inner.isEmpty }
+        if first == .anyMany {
+            return covers(outer.dropFirst(), inner) || (!inner.isEmpty && covers(outer, inner.dropFirst()))
+        }
+        guard let innerFirst = inner.first, innerFirst != .anyMany else { return false }
+        switch first {
+        case .anyOne: return covers(outer.dropFirst(), inner.dropFirst())
+        case .literal(let name):
+            guard innerFirst == .literal(name) else { return false }
+            return covers(outer.dropFirst(), inner.dropFirst())
+        case .anyMany: return false
+        }
+    }
+
+    // MARK: Regexes
+
+    /// True when a group containing a repetition is itself repeated, as in `(a+)+` or `(\w+\s?)*`.
+    public static func hasNestedQuantifiers(_ pattern: String) -> Bool {
+        let scalars = Array(pattern.unicodeScalars)
+        var stack: [Bool] = []  // per open group: does it contain a repetition?
+        var index = 0
+        var inClass = false
+        func isRepeat(at position: Int) -> Bool {
+            guard position < scalars.count else { return false }
+            switch scalars[position] {
+            case "+", "*": return true
+            case "{":
+                // {n,} or {n,m} with m > 1
+                var cursor = position + 1
+                var text = ""
+                while cursor < scalars.count && scalars[cursor] != "}" {
+                    text.unicodeScalars.append(scalars[cursor])
+                    cursor += 1
+                }
+                let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+                return parts.count == 2 && (parts[1].isEmpty || (Int(parts[1]) ?? 0) > 1)
+            default: return false
+            }
+        }
+        while index < scalars.count {
+            let scalar = scalars[index]
+            if scalar == "\\" {
+                index += 2
+                if isRepeat(at: index), !stack.isEmpty { stack[stack.count - 1] = true }
+                continue
+            }
+            if inClass {
+                if scalar == "]" {
+                    inClass = false
+                    if isRepeat(at: index + 1), !stack.isEmpty { stack[stack.count - 1] = true }
+                }
+                index += 1
+                continue
+            }
+            switch scalar {
+            case "[":
+                inClass = true
+                if index + 1 < scalars.count && scalars[index + 1] == "]" { index += 1 }
+            case "(":
+                stack.append(false)
+            case ")":
+                let innerRepeats = stack.popLast() ?? false
+                if innerRepeats && isRepeat(at: index + 1) { return true }
+                if (innerRepeats || isRepeat(at: index + 1)), !stack.isEmpty { stack[stack.count - 1] = true }
+            case "+", "*", "{":
+                if isRepeat(at: index), !stack.isEmpty { stack[stack.count - 1] = true }
+            default:
+                break
+            }
+            index += 1
+        }
+        return false
+    }
+}

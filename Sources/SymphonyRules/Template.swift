@@ -1,0 +1,179 @@
+import SymphonyEvents
+
+/// A string with `{{ path }}` placeholders, filled in from the triggering event, regex captures and intent slots.
+///
+/// Paths: `id`, `type`, `priority`, `source`, `time`, `rule`, `payload.<field>…`,
+/// `captures.<name>`, `intent.name`, `intent.score`, `intent.slots.<name>`. A template that is
+/// exactly one placeholder keeps the value's JSON type when used as a payload value (a number
+/// stays a number); otherwise values are written into the text (strings as they are, other JSON
+/// as compact JSON). A path that has no value renders as an empty string.
+public struct Template: Sendable, Hashable, CustomStringConvertible {
+    /// One piece of a template.
+    public enum Part: Sendable, Hashable {
+        case text(String)
+        case placeholder(path: [String], column: Int)
+    }
+
+    /// The template as written.
+    public let source: String
+    /// Its pieces.
+    public let parts: [Part]
+
+    /// The roots a placeholder path may start with.
+    public static let roots = ["id", "type", "priority", "source", "time", "rule", "payload", "captures", "intent"]
+
+    /// Parses `source`; returns the problem (and its character offset) when a `{{` is not closed or a path is malformed.
+    public static func parse(_ source: String) -> Result<Template, TemplateProblem> {
+        let characters = Array(source)
+        var parts: [Part] = []
+        var text = ""
+        var index = 0
+        func isOpen(_ at: Int) -> Bool { at + 1 < characters.count && characters[at] == "{" && characters[at + 1] == "{" }
+        func isClose(_ at: Int) -> Bool { at + 1 < characters.count && characters[at] == "}" && characters[at + 1] == "}" }
+        while index < characters.count {
+            guard isOpen(index) else {
+                text.append(characters[index])
+                index += 1
+                continue
+            }
+            let start = index
+            var end = index + 2
+            while end < characters.count && !isClose(end) { end += 1 }
+            guard end < characters.count else {
+                return .failure(TemplateProblem(message: "'{{' is not closed with '}}'", offset: start))
+            }
+            let inner = String(characters[(start + 2)..<end]).trimmingSpaces
+            let path = inner.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            let valid = !inner.isEmpty && path.allSatisfy { segment in
+                !segment.isEmpty && segment.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
+            }
+            guard valid else {
+                return .failure(TemplateProblem(message: "'{{ \(inner) }}' is not a dotted path such as payload.customer", offset: start))
+            }
+            if !text.isEmpty {
+                parts.append(.text(text))
+                text = ""
+            }
+            parts.append(.placeholder(path: path, column: start))
+            index = end + 2
+        }
+        if !text.isEmpty { parts.append(.text(text)) }
+        return .success(Template(source: source, parts: parts))
+    }
+
+    /// The placeholder paths, in order.
+    public var paths: [[String]] {
+        parts.compactMap { if case .placeholder(let path, _) = $0 { path } else { nil } }
+    }
+
+    /// True when the template has no placeholders.
+    public var isLiteral: Bool { paths.isEmpty }
+
+    /// The template rendered as text.
+    public func render(_ context: TemplateContext) -> String {
+        var output = ""
+        for part in parts {
+            switch part {
+            case .text(let text): output += text
+            case .placeholder(let path, _):
+                switch context.value(at: path) {
+                case .string(let text)?: output += text
+                case nil, .null?: break
+                case let value?: output += value.jsonText
+                }
+            }
+        }
+        return output
+    }
+
+    /// The template rendered as a JSON value: a lone placeholder keeps its type, anything else is a string.
+    public func renderValue(_ context: TemplateContext) -> JSONValue {
+        if parts.count == 1, case .placeholder(let path, _) = parts[0] {
+            return context.value(at: path) ?? .string("")
+        }
+        return .string(render(context))
+    }
+
+    public var description: String { source }
+}
+
+/// Why a template does not parse.
+public struct TemplateProblem: Error, Sendable, Hashable {
+    /// What is wrong.
+    public let message: String
+    /// Character offset in the template.
+    public let offset: Int
+}
+
+/// What templates can refer to while one rule runs on one event.
+public struct TemplateContext: Sendable {
+    /// The triggering event.
+    public let event: Event
+    /// The rule whose action is rendered.
+    public let rule: String
+    /// Named captures of the rule's `matches` conditions.
+    public let captures: [String: String]
+    /// The intent the rule's `intent` condition recognized, if any.
+    public let intent: IntentMatch?
+
+    /// A context.
+    public init(event: Event, rule: String, captures: [String: String], intent: IntentMatch?) {
+        self.event = event
+        self.rule = rule
+        self.captures = captures
+        self.intent = intent
+    }
+
+    /// The value at a placeholder path, or nil.
+    public func value(at path: [String]) -> JSONValue? {
+        guard let root = path.first else { return nil }
+        let rest = Array(path.dropFirst())
+        switch root {
+        case "id": return rest.isEmpty ? .string(event.id) : nil
+        case "type": return rest.isEmpty ? .string(event.type) : nil
+        case "priority": return rest.isEmpty ? .int(Int64(event.priority)) : nil
+        case "source": return rest.isEmpty ? event.source.map(JSONValue.string) : nil
+        case "time": return rest.isEmpty ? .string(event.time.description) : nil
+        case "rule": return rest.isEmpty ? .string(rule) : nil
+        case "payload":
+            var current = event.payload
+            for key in rest {
+                guard let next = current[key] else { return nil }
+                current = next
+            }
+            return current
+        case "captures":
+            guard rest.count == 1, let value = captures[rest[0]] else { return nil }
+            return .string(value)
+        case "intent":
+            guard let intent else { return nil }
+            switch rest.first {
+            case "name": return rest.count == 1 ? .string(intent.name) : nil
+            case "score": return rest.count == 1 ? .double(intent.score) : nil
+            case "slots":
+                guard rest.count == 2, let value = intent.slots[rest[1]] else { return nil }
+                return .string(value)
+            default: return nil
+            }
+        default:
+            return nil
+        }
+    }
+}
+
+/// The intent a rule's `intent` condition recognized.
+public struct IntentMatch: Sendable, Hashable {
+    /// The intent's name.
+    public let name: String
+    /// Its score, 0…1.
+    public let score: Double
+    /// Its slots.
+    public let slots: [String: String]
+
+    /// An intent match.
+    public init(name: String, score: Double, slots: [String: String]) {
+        self.name = name
+        self.score = score
+        self.slots = slots
+    }
+}
