@@ -24,9 +24,9 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## run: build, then run the sample events through the runtime with the embedded defaults.
+## run: build, then run the support-triage rules over the sample tickets with the embedded defaults.
 run: build
-	$(SWIFT) run --skip-build symphony run --events samples/events.jsonl
+	$(SWIFT) run --skip-build symphony run --rules rules/support --events samples/tickets.jsonl
 
 ## test: the whole test suite.
 test: deps

@@ -66,11 +66,20 @@ let package = Package(
             name: "SymphonyRules",
             dependencies: ["SymphonyEvents", "SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
+        .target(
+            name: "SymphonyEngine",
+            dependencies: [
+                "SymphonyRules", "SymphonyEvents", "SymphonyConcurrency",
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "symphony",
             dependencies: [
                 "SymphonyEvents",
                 "SymphonyIntents",
+                "SymphonyRules",
+                "SymphonyEngine",
                 "SymphonyDiagnostics",
                 "SymphonyConcurrency",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

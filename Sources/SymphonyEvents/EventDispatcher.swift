@@ -44,7 +44,11 @@ public final class EventDispatcher: Sendable {
     public var encryptsQueue: Bool { sealer != nil }
 
     /// Queues `event` (sealing it first when encryption is on); may wait or throw when the queue is full or closed.
-    public func publish(_ event: Event) throws {
+    ///
+    /// `fromHandler: true` is for events published by handlers on worker threads: those never wait
+    /// for room (a worker waiting on its own queue could deadlock), may exceed the capacity, and
+    /// are accepted while `stop()` drains the queue, so derived events of in-flight events are delivered too.
+    public func publish(_ event: Event, fromHandler: Bool = false) throws {
         guard Event.priorities.contains(event.priority) else {
             throw EventsError(.invalidPriority, "Priority \(event.priority) is outside 0…9.")
         }
@@ -55,7 +59,7 @@ public final class EventDispatcher: Sendable {
         } else {
             item = .plain(event)
         }
-        try queue.push(item, priority: event.priority)
+        try queue.push(item, priority: event.priority, fromConsumer: fromHandler)
         liveCounters.published.add(1, ordering: .relaxed)
     }
 

@@ -66,8 +66,22 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     ///
     /// Throws `closed` after `close()`, and `full` at capacity when the policy is `.fail`.
     public func push(_ element: Element, priority: Int) throws {
+        try push(element, priority: priority, fromConsumer: false)
+    }
+
+    /// Adds `element`. With `fromConsumer` — for consumers that publish while handling an element —
+    /// it never waits or fails for room (waiting on their own queue would deadlock; the queue may
+    /// go past its capacity) and it is accepted even after `close()`, so that a draining consumer's
+    /// follow-up work is not lost: the consumer that pushed it is still running and will pop it.
+    public func push(_ element: Element, priority: Int, fromConsumer: Bool) throws {
         lock.lock()
         defer { lock.unlock() }
+        if fromConsumer {
+            heap.insert(Entry(priority: priority, sequence: nextSequence, element: element))
+            nextSequence &+= 1
+            if waitingConsumers > 0 { lock.signal(Self.notEmpty) }
+            return
+        }
         while !closed && heap.count >= capacity {
             guard whenFull == .wait else {
                 throw EventsError(.full, "The event queue is full (\(capacity) events); try again later or raise its capacity.")

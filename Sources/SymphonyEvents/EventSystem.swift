@@ -45,10 +45,15 @@ public final class EventSystem: Sendable {
     }
 
     /// Queues `event`, with `priority` (0…9, lower first) replacing the event's own when given.
-    public func publish(_ event: Event, priority: Int? = nil) throws {
+    ///
+    /// Handlers that publish must pass `fromHandler: true`: such events never wait for room in the
+    /// queue (a worker waiting on its own queue could deadlock), may exceed its capacity, and are
+    /// still accepted while `stop()` drains, so what in-flight events derive is delivered too.
+    /// Calling it with `fromHandler: true` from any thread other than a handler is a mistake.
+    public func publish(_ event: Event, priority: Int? = nil, fromHandler: Bool = false) throws {
         var event = event
         if let priority { event.priority = priority }
-        try dispatcher.publish(event)
+        try dispatcher.publish(event, fromHandler: fromHandler)
     }
 
     /// Calls `handler` on a worker thread for every event whose type matches `pattern` (`*` one segment, `**` any number).

@@ -35,8 +35,8 @@ public struct IntentScore: Sendable, Hashable {
     /// `exclude` entries that did appear.
     public let presentExcluded: [String]
 
-    /// True when every required entry appeared, no excluded entry did, and the score reached the threshold.
-    public var isRecognized: Bool { missingRequired.isEmpty && presentExcluded.isEmpty && score >= threshold }
+    /// True when something fired, every required entry appeared, no excluded entry did, and the score reached the threshold.
+    public var isRecognized: Bool { !evidence.isEmpty && missingRequired.isEmpty && presentExcluded.isEmpty && score >= threshold }
 
     /// The score as a number from 0 to 1.
     public var value: Double { Double(score) / 1000 }
@@ -45,6 +45,7 @@ public struct IntentScore: Sendable, Hashable {
     public var rejection: String? {
         if let missing = missingRequired.first { return "required '\(missing)' is missing" }
         if let present = presentExcluded.first { return "excluded '\(present)' is present" }
+        if evidence.isEmpty { return "nothing fired" }
         if score < threshold { return "score \(Double(score) / 1000) is below the threshold \(Double(threshold) / 1000)" }
         return nil
     }

@@ -85,6 +85,7 @@ public enum IntentSetLoader {
                 }
                 if !seenKeywords.insert(tokens).inserted {
                     diagnostics.warning(at: keyword.location, "keyword '\(keyword.text)' appears twice in intent '\(name)'; it counts once")
+                    continue
                 }
                 definition.keywords.append(IntentDefinition.Keyword(text: keyword.text, weight: keyword.weight, location: keyword.location))
             }
@@ -99,7 +100,7 @@ public enum IntentSetLoader {
                 }
             }
         }
-        if definition.patterns.isEmpty && definition.keywords.isEmpty && fields["patterns"] == nil && fields["keywords"] == nil {
+        if definition.patterns.isEmpty && definition.keywords.isEmpty && diagnostics.errors.count == errorsBefore {
             diagnostics.error(at: nameNode.location, "intent '\(name)' has no patterns or keywords, so it can never be recognized")
         }
         return diagnostics.errors.count == errorsBefore ? definition : nil

@@ -45,7 +45,7 @@ final class MatchScratch {
     private func ensureCapacity(_ pairs: Int) {
         guard pairs > capacity else { return }
         pcre2_match_data_free_8(matchData)
-        capacity = max(pairs, capacity * 2)
+        capacity = min(max(pairs, capacity * 2), 65_535)  // PCRE2 keeps the pair count in 16 bits
         matchData = pcre2_match_data_create_8(UInt32(capacity), nil)
     }
 

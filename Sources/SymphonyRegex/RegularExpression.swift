@@ -76,14 +76,14 @@ public final class RegularExpression: @unchecked Sendable, CustomStringConvertib
             guard result > 0 else { return .failure(Self.matchError(result)) }
             let pairs = scratch.ovector
             let start = pairs[0]
-            let end = pairs[1]
+            let end = max(start, pairs[1])  // \K in a lookahead can report end < start
             guard capturing else { return .success(RegexMatch(text: "", utf8Range: start..<end, groups: [], namedGroups: [:])) }
             var groups: [String?] = []
             var named: [String: String] = [:]
             for group in 1..<(groupNames.count + 1) {
                 let groupStart = pairs[2 * group]
                 let groupEnd = pairs[2 * group + 1]
-                guard group < Int(result), UInt(bitPattern: groupStart) != UInt.max else {
+                guard group < Int(result), UInt(bitPattern: groupStart) != UInt.max, groupStart <= groupEnd else {
                     groups.append(nil)
                     continue
                 }

@@ -23,7 +23,9 @@ public enum RequiredLiteral {
 
     private static func runs(in pattern: String) -> [String]? {
         let scalars = Array(pattern.unicodeScalars)
-        if pattern.contains("\\Q") || pattern.contains("\\E") || pattern.contains("(?#") || usesExtendedMode(scalars) {
+        if contains(scalars, "\\Q") || contains(scalars, "\\E") || contains(scalars, "(?#") || contains(scalars, "(*ACCEPT")
+            || usesExtendedMode(scalars)
+        {
             return nil
         }
         var runs: [String] = []
@@ -57,21 +59,24 @@ public enum RequiredLiteral {
                     continue
                 }
                 endRun()
-                index += 2
-                // Escapes with a braced or bracketed argument: \p{L}, \x{41}, \g{1}, \k<name>, \N{U+41}.
-                if index < scalars.count, ["{", "<", "'"].contains(scalars[index]) {
-                    let close: Unicode.Scalar = scalars[index] == "{" ? "}" : scalars[index] == "<" ? ">" : "'"
-                    while index < scalars.count && scalars[index] != close { index += 1 }
-                    index += 1
-                }
+                index = endOfEscape(scalars, at: index)
                 continue
-            case "?", "*", "{":
+            case "{":
+                guard let end = quantifierEnd(scalars, at: index) else {
+                    // A literal '{' (not quantifier syntax): not a literal character we track.
+                    endRun()
+                    index += 1
+                    continue
+                }
+                // The previous character is repeated a number of times that may be zero.
+                if !run.isEmpty { run.removeLast() }
+                endRun()
+                index = end + 1
+                continue
+            case "?", "*":
                 // The previous character is optional or repeated an unknown number of times.
                 if !run.isEmpty { run.removeLast() }
                 endRun()
-                if scalar == "{" {
-                    while index < scalars.count && scalars[index] != "}" { index += 1 }
-                }
                 index += 1
                 continue
             case "+":
@@ -89,6 +94,81 @@ public enum RequiredLiteral {
         }
         endRun()
         return runs
+    }
+
+    private static func contains(_ scalars: [Unicode.Scalar], _ text: String) -> Bool {
+        let needle = Array(text.unicodeScalars)
+        guard scalars.count >= needle.count else { return false }
+        for start in 0...(scalars.count - needle.count) where Array(scalars[start..<start + needle.count]) == needle { return true }
+        return false
+    }
+
+    /// The index just past the escape starting with the backslash at `index`, its argument included
+    /// (`\x41`, `\x{41}`, `\o{101}`, `\cJ`, `\pL`, `\p{Lu}`, `\g1`, `\g{-1}`, `\k<name>`, `\N{U+41}`, `\12`).
+    static func endOfEscape(_ scalars: [Unicode.Scalar], at index: Int) -> Int {
+        var cursor = index + 2
+        guard index + 1 < scalars.count else { return cursor }
+        func skipDelimited() -> Bool {
+            guard cursor < scalars.count else { return false }
+            let close: Unicode.Scalar
+            switch scalars[cursor] {
+            case "{": close = "}"
+            case "<": close = ">"
+            case "'": close = "'"
+            default: return false
+            }
+            var end = cursor + 1
+            while end < scalars.count && scalars[end] != close { end += 1 }
+            cursor = min(end + 1, scalars.count)
+            return true
+        }
+        func isHex(_ scalar: Unicode.Scalar) -> Bool {
+            ("0"..."9").contains(scalar) || ("a"..."f").contains(scalar) || ("A"..."F").contains(scalar)
+        }
+        switch scalars[index + 1] {
+        case "x":
+            if !skipDelimited() {
+                var digits = 0
+                while digits < 2, cursor < scalars.count, isHex(scalars[cursor]) {
+                    cursor += 1
+                    digits += 1
+                }
+            }
+        case "o", "N": _ = skipDelimited()
+        case "c": cursor = min(cursor + 1, scalars.count)
+        case "p", "P": if !skipDelimited() { cursor = min(cursor + 1, scalars.count) }
+        case "g":
+            if !skipDelimited() {
+                if cursor < scalars.count, scalars[cursor] == "+" || scalars[cursor] == "-" { cursor += 1 }
+                while cursor < scalars.count, ("0"..."9").contains(scalars[cursor]) { cursor += 1 }
+            }
+        case "k": _ = skipDelimited()
+        case "0"..."9":
+            while cursor < scalars.count, ("0"..."9").contains(scalars[cursor]) { cursor += 1 }
+        default: break
+        }
+        return cursor
+    }
+
+    /// The index of the `}` closing a quantifier `{n}`, `{n,}`, `{n,m}` or `{,m}` starting at `index`, or nil when it is a literal `{`.
+    static func quantifierEnd(_ scalars: [Unicode.Scalar], at index: Int) -> Int? {
+        var cursor = index + 1
+        var digits = 0
+        var comma = false
+        while cursor < scalars.count {
+            let scalar = scalars[cursor]
+            if ("0"..."9").contains(scalar) {
+                digits += 1
+            } else if scalar == "," && !comma {
+                comma = true
+            } else if scalar == "}" {
+                return digits > 0 ? cursor : nil
+            } else {
+                return nil
+            }
+            cursor += 1
+        }
+        return nil
     }
 
     private static func isASCIIAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {

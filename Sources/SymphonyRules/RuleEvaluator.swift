@@ -117,7 +117,8 @@ public struct RuleEvaluator {
                 case .lessThan: (number < bound, "<")
                 default: (number <= bound, "≤")
                 }
-            return holds ? true : fail("\(path) is \(shown(value)), not \(symbol) \(JSONValue.double(bound).jsonText)")
+            let boundText = bound == bound.rounded() && abs(bound) < 1e15 ? String(Int64(bound)) : String(bound)
+            return holds ? true : fail("\(path) is \(shown(value)), not \(symbol) \(boundText)")
         case .contains(let needle):
             switch (value, needle) {
             case (.string(let text)?, .string(let part)) where text.contains(part): return true

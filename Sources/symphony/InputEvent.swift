@@ -26,6 +26,24 @@ struct InputEvent: Decodable {
     }
 }
 
+extension InputEvent {
+    /// A one-line reason for a decoding error, naming the field but never echoing the line's content.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _):
+            return "missing required field '\(key.stringValue)'"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? "not a JSON object" : "field '\(path)' has the wrong type"
+        case DecodingError.dataCorrupted(let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? "not valid JSON" : "field '\(path)' is not valid"
+        default:
+            return "not a valid event"
+        }
+    }
+}
+
 /// Why an input line was rejected.
 struct InputLineError: Error {
     let reason: String

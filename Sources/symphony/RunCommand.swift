@@ -1,168 +1,234 @@
 import ArgumentParser
-import FoundationEssentials
+import Dispatch
 import Glibc
 import Logging
-import Synchronization
-import SymphonyEvents
 import SymphonyConcurrency
+import SymphonyDiagnostics
+import SymphonyEngine
+import SymphonyEvents
+import SymphonyRules
+import Synchronization
 
-/// `symphony run`: feed events from files or standard input through the runtime.
+/// `symphony run`: run a rule set over events from files or standard input.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run events from JSON Lines files or standard input through the event runtime.",
+        abstract: "Run rules over events from JSON Lines files or standard input.",
         discussion: """
-            Each input line is one JSON object: {"type": "ticket.created", "payload": {...}, \
-            "priority": 0-9, "id": "...", "source": "..."}. Only "type" is required.
+            Each input line is one JSON object: {"type": "ticket.created", "payload": {...}, "priority": 0-9, \
+            "id": "...", "source": "..."}. Only "type" is required. With --lines TYPE, lines that are not JSON \
+            (sshd or syslog lines) become {"type": TYPE, "payload": {"message": LINE}}.
 
-            Every delivered event is printed to standard output as one line: its priority, type and id. \
-            A line that is not a valid event is reported on standard error with its line number and \
-            reason, counted and skipped; the run goes on. A summary goes to standard error at the end.
+            A line that is not a valid event is reported on standard error with its line number and reason, \
+            counted and skipped; the run goes on. Input is streamed, so 'tail -F app.log | symphony run ...' works.
 
-            Exit codes: 0 all input accepted; 65 some lines were rejected; 66 an input file could not be read.
+            Output: --output summary (default) prints emitted events on standard output and a summary on standard \
+            error; ndjson prints one JSON line per action outcome instead; quiet prints emitted events only.
+
+            --follow keeps running after the input ends, so delayed events fire, until SIGINT or SIGTERM. On \
+            either signal Symphony stops reading, finishes in-flight work, prints the summary and exits.
+
+            Exit codes: 0 ok (failed actions are counted in the summary); 1 the rules have errors; \
+            64 usage error; 65 some input lines were rejected; 66 an input file could not be read.
             """)
 
-    @Option(name: .long, help: ArgumentHelp("A JSON Lines file of events, or - for standard input (repeatable).", valueName: "FILE"))
-    var events: [String] = ["-"]
+    /// What goes to standard output.
+    enum Output: String, ExpressibleByArgument, CaseIterable {
+        case summary, ndjson, quiet
+    }
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Rule files or directories (one rule set).", valueName: "PATH"))
+    var rules: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A JSON Lines file of events, or - for standard input (repeatable; default -).", valueName: "FILE"))
+    var events: [String] = []
+
+    @Option(name: .long, help: "summary, ndjson or quiet.")
+    var output: Output = .summary
 
     @Option(name: .long, help: "Worker threads (default: the number of cores).")
     var workers: Int?
+
+    @Flag(name: .long, help: "Keep running after the input ends (so delayed events fire) until SIGINT or SIGTERM.")
+    var follow = false
+
+    @Option(name: .long, help: ArgumentHelp("Wrap lines that are not JSON as events of this type.", valueName: "TYPE"))
+    var lines: String?
+
+    @Option(name: .long, help: "The longest chain of derived events (default 16).")
+    var hopLimit: Int = RuleEngine.defaultHopLimit
 
     @Flag(name: .long, help: "Queue events in plaintext (debugging only; logs a warning).")
     var noEncryption = false
 
     func validate() throws {
-        if let workers, workers < 1 {
-            throw ValidationError("--workers must be at least 1, not \(workers).")
-        }
+        if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, not \(workers).") }
+        if hopLimit < 1 { throw ValidationError("--hop-limit must be at least 1, not \(hopLimit).") }
+        if let lines { try EventType.validate(lines) }
     }
 
     func run() throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let (loaded, diagnostics) = RuleSetLoader.load(paths: rules)
+        report(diagnostics.sorted)
+        guard let ruleSet = loaded else { throw ExitCode(1) }
+
         var configuration = EventSystemConfiguration()
         if let workers { configuration.workerCount = workers }
         if noEncryption { configuration.encryption = .disabled }
         let system = try EventSystem(configuration: configuration)
-
-        let output = OutputLines()
+        let stdout = OutputLines()
+        let effects = SystemEffects(system: system, output: output == .ndjson ? nil : stdout)
+        let engine = RuleEngine(ruleSet: ruleSet, effects: effects, clock: configuration.clock, hopLimit: hopLimit)
+        let ndjson = output == .ndjson
         try system.subscribe("**") { event in
-            output.write("\(event.priority) \(event.type) \(event.id)")
+            let outcomes = engine.process(event)
+            if ndjson { for outcome in outcomes { stdout.write(outcome.json.jsonText) } }
         }
         try system.start()
 
-        let clock = ContinuousClock()
-        let started = clock.now
-        var read = 0
-        var rejected = 0
-        var unreadable = false
-        let decoder = JSONDecoder()
-        for path in events {
-            let reader: LineReader
-            do {
-                reader = try LineReader(path: path)
-            } catch {
-                printError("symphony: \(error)")
-                unreadable = true
-                continue
-            }
-            while let line = try reader.next() {
-                if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                read += 1
+        let run = RunState(system: system, engine: engine, stdout: stdout, printSummary: output != .quiet)
+        run.installSignalHandlers()
+
+        let input = EventInput(paths: events, rawLinesType: lines)
+        let progress = Progress()
+        let opened = try input.forEach { result, origin in
+            switch result {
+            case .success(let event):
+                run.read.add(1, ordering: .relaxed)
                 do {
-                    if line.tooLong {
-                        throw InputLineError(reason: "line is longer than \(reader.maximumLineLength) bytes")
-                    }
-                    let input: InputEvent
-                    do {
-                        input = try decoder.decode(InputEvent.self, from: Data(line.bytes))
-                    } catch {
-                        throw InputLineError(reason: Self.describe(error))
-                    }
-                    try system.publish(try input.event())
-                } catch let error as InputLineError {
-                    rejected += 1
-                    printError("\(path == "-" ? "<stdin>" : path):\(line.number): rejected: \(error.reason)")
+                    try system.publish(event)
+                } catch {
+                    return false  // stopping: a signal arrived
                 }
+            case .failure(let problem):
+                run.read.add(1, ordering: .relaxed)
+                run.rejected.add(1, ordering: .relaxed)
+                progress.clear()
+                printError("\(origin): rejected: \(problem.reason)")
             }
+            progress.update(run.read.load(ordering: .relaxed))
+            return true
+        }
+        progress.clear()
+        if !opened { run.unreadable.store(true, ordering: .relaxed) }
+        if follow {
+            run.waitForSignal()
+        }
+        run.finish()
+    }
+}
+
+/// Side effects of a `symphony run`: into the event system and onto standard output.
+struct SystemEffects: ActionEffects {
+    let system: EventSystem
+    /// Where emitted events go; nil when outcomes are printed instead (ndjson).
+    let output: OutputLines?
+
+    func publish(_ event: Event) throws {
+        try system.publish(event, fromHandler: true)
+    }
+
+    func schedule(_ event: Event, at due: Timestamp) throws {
+        try system.schedule(event, at: due)
+    }
+
+    func audit(rule: String, event: Event, message: String) throws {
+        // The SQLite audit trail arrives with the history work; until then the outcome records the message.
+    }
+
+    func emit(_ event: Event) throws {
+        output?.write(EventJSON.object(event).jsonText)
+    }
+}
+
+/// The shared state of a run: counters, and the one-time finish (summary, exit code).
+final class RunState: Sendable {
+    let system: EventSystem
+    let engine: RuleEngine
+    let stdout: OutputLines
+    let printSummary: Bool
+    let read = Atomic<Int>(0)
+    let rejected = Atomic<Int>(0)
+    let unreadable = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    private let started = Timestamp.now()
+    private let signalled = DispatchSemaphore(value: 0)
+    private let sources = Locked<[any DispatchSourceSignal]>([])
+
+    init(system: EventSystem, engine: RuleEngine, stdout: OutputLines, printSummary: Bool) {
+        self.system = system
+        self.engine = engine
+        self.stdout = stdout
+        self.printSummary = printSummary
+    }
+
+    /// On SIGINT or SIGTERM: stop reading, finish in-flight work, print the summary, exit.
+    func installSignalHandlers() {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in
+                signalled.signal()
+                // Finish on a fresh thread, so the signal queue is never blocked by the drain.
+                _ = WorkerThread { self.finish() }
+            }
+            source.resume()
+            sources.withLock { $0.append(source) }
+        }
+    }
+
+    /// Blocks until a signal arrives (the handler finishes the run and exits).
+    func waitForSignal() {
+        signalled.wait()
+        while true { pause() }
+    }
+
+    /// Stops the system (draining queued events), prints the summary and exits with the run's code.
+    func finish() -> Never {
+        if finished.exchange(true, ordering: .acquiringAndReleasing) {
+            while true { pause() }  // another thread is finishing
         }
         system.stop()
-        output.flush()
-
-        let seconds = Double((clock.now - started).nanoseconds) / 1e9
+        stdout.flush()
         let counters = system.counters
-        printError(
-            "symphony: \(read) lines read, \(rejected) rejected, \(counters.published) published, "
-                + "\(counters.delivered) delivered, \(counters.failed) failed in \(formatted(seconds, decimals: 3)) s")
-        if unreadable { throw ExitCode.noInput }
-        if rejected > 0 { throw ExitCode.inputRejected }
-    }
-
-    /// A one-line reason for a decoding error, naming the field but never echoing the line's content.
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, _):
-            return "missing required field '\(key.stringValue)'"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? "not a JSON object" : "field '\(path)' has the wrong type"
-        case DecodingError.dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? "not valid JSON" : "field '\(path)' is not valid"
-        default:
-            return "not a valid event"
+        let statistics = engine.statistics
+        let read = self.read.load(ordering: .relaxed)
+        let rejected = self.rejected.load(ordering: .relaxed)
+        if printSummary {
+            let seconds = max(1e-9, Double(started.duration(to: .now()).nanoseconds) / 1e9)
+            let kinds = ["publish", "delay", "audit", "emit", "stop"].map { "\($0) \(grouped(statistics.actions[$0, default: 0]))" }
+            let pending = system.scheduler.pendingCount
+            printError(
+                "symphony: \(grouped(read)) events read, \(grouped(rejected)) rejected, \(grouped(counters.delivered + counters.failed)) processed, "
+                    + "\(grouped(statistics.rulesFired)) rules fired; actions: \(kinds.joined(separator: ", ")); "
+                    + "\(grouped(statistics.failures + counters.failed)) errors; \(grouped(Int(Double(read) / seconds))) events/s"
+                    + (pending > 0 ? "; \(grouped(pending)) delayed event\(pending == 1 ? "" : "s") still pending (use --follow to wait for \(pending == 1 ? "it" : "them"))" : ""))
         }
+        if unreadable.load(ordering: .relaxed) { exit(66) }
+        exit(rejected > 0 ? 65 : 0)
     }
 }
 
-/// Standard output shared by worker threads: lines are buffered under a lock and written in large blocks.
-final class OutputLines: Sendable {
-    private let buffer = Locked<[UInt8]>([])
+/// A progress line on standard error, shown only when standard error is a terminal.
+final class Progress {
+    private let enabled = isatty(STDERR_FILENO) == 1
+    private var lastUpdate = Timestamp.now()
+    private var shown = false
 
-    func write(_ line: String) {
-        buffer.withLock { bytes in
-            bytes.append(contentsOf: line.utf8)
-            bytes.append(UInt8(ascii: "\n"))
-            if bytes.count >= 64 * 1024 {
-                writeAll(bytes, to: STDOUT_FILENO)
-                bytes.removeAll(keepingCapacity: true)
-            }
-        }
+    func update(_ count: Int) {
+        guard enabled, count % 1024 == 0 else { return }
+        let now = Timestamp.now()
+        guard lastUpdate.duration(to: now) >= .milliseconds(500) else { return }
+        lastUpdate = now
+        shown = true
+        writeAll(Array("\r\u{1B}[K  \(grouped(count)) events read…".utf8), to: STDERR_FILENO)
     }
 
-    func flush() {
-        buffer.withLock { bytes in
-            writeAll(bytes, to: STDOUT_FILENO)
-            bytes.removeAll(keepingCapacity: true)
-        }
+    func clear() {
+        guard shown else { return }
+        shown = false
+        writeAll(Array("\r\u{1B}[K".utf8), to: STDERR_FILENO)
     }
-}
-
-/// Writes every byte to `fd`, retrying short writes and EINTR.
-func writeAll(_ bytes: [UInt8], to fd: Int32) {
-    bytes.withUnsafeBytes { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
-            offset += written
-        }
-    }
-}
-
-/// `value` with a fixed number of decimals (FoundationEssentials has no `String(format:)`).
-func formatted(_ value: Double, decimals: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let scaled = Int64((abs(value) * scale).rounded())
-    let whole = scaled / Int64(scale)
-    let fraction = String(scaled % Int64(scale))
-    let sign = value < 0 && scaled != 0 ? "-" : ""
-    guard decimals > 0 else { return sign + String(whole) }
-    return sign + String(whole) + "." + String(repeating: "0", count: decimals - fraction.count) + fraction
-}
-
-/// Writes one line to standard error.
-func printError(_ line: String) {
-    writeAll(Array((line + "\n").utf8), to: STDERR_FILENO)
 }

@@ -2,30 +2,63 @@ import Foundation
 import Testing
 
 @Suite(.timeLimit(.minutes(2))) struct RunCommandTests {
-    @Test("running valid events prints one line per delivered event and a summary, exit 0")
+    static let rules = """
+        rules:
+          - name: page-on-5xx
+            on: http.request
+            when: { field: payload.status, gte: 500 }
+            actions:
+              - emit: { type: alert.page, priority: 0, payload: { path: "{{ payload.path }}", status: "{{ payload.status }}" } }
+          - name: count-all
+            on: "**"
+            actions:
+              - audit: "saw {{ type }}"
+        """
+
+    func rulesFile(_ text: String = RunCommandTests.rules) throws -> String {
+        try temporaryFile(named: "rules.yaml", contents: Data(text.utf8))
+    }
+
+    @Test("valid events run through the rules: emitted events on stdout, a summary on stderr, exit 0")
     func validEvents() throws {
         let events = """
-            {"type": "ticket.created", "priority": 3, "id": "t-1", "payload": {"text": "refund please"}}
-            {"type": "ssh.login.failed", "priority": 1, "id": "s-1"}
-            {"type": "deploy.finished", "id": "d-1"}
+            {"type": "http.request", "id": "r-1", "payload": {"path": "/a", "status": 503}}
+            {"type": "http.request", "id": "r-2", "payload": {"path": "/b", "status": 200}}
 
             """
         let path = try temporaryFile(named: "events.jsonl", contents: Data(events.utf8))
-        let result = try CommandRunner.run(["run", "--events", path])
+        let result = try CommandRunner.run(["run", "--rules", try rulesFile(), "--events", path])
         #expect(result.status == 0)
-        #expect(Set(result.stdoutLines) == ["3 ticket.created t-1", "1 ssh.login.failed s-1", "5 deploy.finished d-1"])
-        #expect(result.stderrLines.count == 1)
-        #expect(result.stderr.hasPrefix("symphony: 3 lines read, 0 rejected, 3 published, 3 delivered, 0 failed in "))
-        #expect(!result.stdout.contains("refund"))
+        #expect(result.stdoutLines.count == 1)
+        let emitted = try JSONSerialization.jsonObject(with: Data(result.stdoutLines[0].utf8)) as? [String: Any]
+        #expect(emitted?["type"] as? String == "alert.page")
+        let payload = emitted?["payload"] as? [String: Any]
+        #expect(payload?["path"] as? String == "/a")
+        #expect(payload?["status"] as? Int == 503)
+        #expect((emitted?["causation"] as? [String: Any])?["parent"] as? String == "r-1")
+        #expect(
+            result.stderr.hasPrefix(
+                "symphony: 2 events read, 0 rejected, 2 processed, 3 rules fired; actions: publish 0, delay 0, audit 2, emit 1, stop 0; 0 errors;"))
+    }
+
+    @Test("--output ndjson prints one JSON line per action outcome")
+    func ndjson() throws {
+        let result = try CommandRunner.run(
+            ["run", "--rules", try rulesFile(), "--output", "ndjson"], stdin: #"{"type": "http.request", "id": "x", "payload": {"status": 500}}"#)
+        #expect(result.status == 0)
+        let outcomes = try result.stdoutLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(Set(outcomes.compactMap { $0?["action"] as? String }) == ["emit", "audit"])
+        #expect(outcomes.allSatisfy { $0?["status"] as? String == "ok" && $0?["event"] as? String == "x" })
+        #expect(outcomes.contains { $0?["message"] as? String == "saw http.request" })
     }
 
     @Test("bad lines on stdin are reported with their line number and reason, counted, and the run goes on (exit 65)")
     func badLines() throws {
         let input = "{\"type\":\"a.b\",\"id\":\"ok-1\"}\r\nnot json\n{\"payload\":{}}\n{\"type\":\"x\",\"priority\":12}\n"
             + "{\"type\":\"bad..type\"}\n{\"type\":\"a.b\",\"payload\":[1]}\n[1,2]\n{\"type\":\"c\",\"id\":\"ok-2\"}"
-        let result = try CommandRunner.run(["run", "--workers", "1"], stdin: input)
+        let result = try CommandRunner.run(["run", "--rules", try rulesFile(), "--workers", "1", "--output", "ndjson"], stdin: input)
         #expect(result.status == 65)
-        #expect(Set(result.stdoutLines) == ["5 a.b ok-1", "5 c ok-2"])
+        #expect(result.stdoutLines.count == 2)  // one audit per accepted event
         #expect(
             Array(result.stderrLines.dropLast()) == [
                 "<stdin>:2: rejected: not valid JSON",
@@ -35,46 +68,86 @@ import Testing
                 "<stdin>:6: rejected: 'payload' must be a JSON object",
                 "<stdin>:7: rejected: not a JSON object",
             ])
-        #expect(result.stderrLines.last?.hasPrefix("symphony: 8 lines read, 6 rejected, 2 published, 2 delivered") == true)
+        #expect(result.stderrLines.last?.hasPrefix("symphony: 8 events read, 6 rejected, 2 processed") == true)
     }
 
-    @Test("invalid UTF-8 and over-long lines are rejected without stopping the run")
+    @Test("invalid UTF-8, NUL bytes and over-long lines are rejected without stopping the run")
     func hostileLines() throws {
         var bytes = Array("{\"type\":\"a.b\",\"id\":\"first\"}\n".utf8)
         bytes += [0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D, 0x0A]
         bytes += Array("{\"type\":\"a.b\",\"payload\":{\"text\":\"".utf8) + Array(repeating: UInt8(ascii: "x"), count: 2 << 20)
             + Array("\"}}\n".utf8)
+        bytes += Array("{\"type\":\"a.b\",\"id\":\"nul\u{0}\"}\n".utf8)
         bytes += Array("{\"type\":\"a.b\",\"id\":\"last\"}".utf8)
         let path = try temporaryFile(named: "hostile.jsonl", contents: Data(bytes))
-        let result = try CommandRunner.run(["run", "--events", path])
+        let result = try CommandRunner.run(["run", "--rules", try rulesFile(), "--events", path, "--output", "ndjson"])
         #expect(result.status == 65)
-        #expect(Set(result.stdoutLines) == ["5 a.b first", "5 a.b last"])
-        #expect(result.stderr.contains("hostile.jsonl:2: rejected: not valid JSON"))
+        let events = Set(result.stdoutLines.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["event"] as? String
+        })
+        #expect(events == ["first", "last"])
+        #expect(result.stderr.contains("hostile.jsonl:2: rejected: not valid UTF-8"))
         #expect(result.stderr.contains("hostile.jsonl:3: rejected: line is longer than 1048576 bytes"))
+        #expect(result.stderr.contains("hostile.jsonl:4: rejected: contains a NUL byte"))
+    }
+
+    @Test("--lines wraps raw log lines, CRLF endings and a missing final newline included")
+    func rawLines() throws {
+        let rules = try rulesFile("""
+            rules:
+              - name: failed
+                on: sshd.log
+                when: { field: payload.message, matches: 'Failed password for (?<user>\\S+) from (?<ip>\\S+)' }
+                actions:
+                  - emit: { type: security.failed_login, payload: { user: "{{ captures.user }}", ip: "{{ captures.ip }}" } }
+            """)
+        let log = "Nov 29 sshd[1]: Failed password for root from 203.0.113.7 port 1 ssh2\r\nNov 29 sshd[2]: Accepted key\r\n"
+            + "Nov 29 sshd[3]: Failed password for bob from 192.0.2.1 port 2 ssh2"
+        let result = try CommandRunner.run(["run", "--rules", rules, "--lines", "sshd.log", "--workers", "1"], stdin: log)
+        #expect(result.status == 0)
+        let payloads = try result.stdoutLines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .compactMap { $0?["payload"] as? [String: String] }
+        #expect(Set(payloads) == [["user": "root", "ip": "203.0.113.7"], ["user": "bob", "ip": "192.0.2.1"]])
+    }
+
+    @Test("rule errors are printed as file:line:column and exit 1 before reading any input")
+    func ruleErrors() throws {
+        let rules = try rulesFile("rules:\n  - name: x\n    on: a.b\n    actoins: []\n")
+        let result = try CommandRunner.run(["run", "--rules", rules], stdin: "{\"type\":\"a.b\"}\n")
+        #expect(result.status == 1)
+        let expected: Set<String> = [
+            "\(rules):4:5: error: unknown key 'actoins' in rule 'x'; did you mean 'actions'?",
+            "\(rules):2:5: error: missing required key 'actions' in rule 'x'",
+        ]
+        #expect(Set(result.stderrLines) == expected)
     }
 
     @Test("an unreadable input file is reported and exits 66")
     func missingFile() throws {
-        let result = try CommandRunner.run(["run", "--events", "/nonexistent/events.jsonl"])
+        let result = try CommandRunner.run(["run", "--rules", try rulesFile(), "--events", "/nonexistent/events.jsonl"])
         #expect(result.status == 66)
         #expect(result.stderrLines.first == "symphony: cannot read '/nonexistent/events.jsonl': No such file or directory")
     }
 
     @Test("bad options are usage errors (exit 64) and --help explains the command")
     func usage() throws {
-        let bad = try CommandRunner.run(["run", "--workers", "0"])
+        let bad = try CommandRunner.run(["run", "--rules", try rulesFile(), "--workers", "0"])
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--workers must be at least 1, not 0."))
+        let noRules = try CommandRunner.run(["run"])
+        #expect(noRules.status == 64)
+        #expect(noRules.stderr.contains("Missing '--rules PATH'"))
         let help = try CommandRunner.run(["run", "--help"])
         #expect(help.status == 0)
-        #expect(help.stdout.contains("Exit codes: 0 all input accepted; 65 some lines were rejected"))
+        #expect(help.stdout.contains("Exit codes: 0 ok"))
     }
 
-    @Test("--no-encryption runs the same events and warns on stderr")
+    @Test("--no-encryption runs the same rules and warns on stderr")
     func noEncryption() throws {
-        let result = try CommandRunner.run(["run", "--no-encryption"], stdin: "{\"type\":\"a.b\",\"id\":\"x\"}\n")
+        let result = try CommandRunner.run(
+            ["run", "--rules", try rulesFile(), "--no-encryption"], stdin: "{\"type\":\"http.request\",\"payload\":{\"status\":502}}\n")
         #expect(result.status == 0)
-        #expect(result.stdoutLines == ["5 a.b x"])
+        #expect(result.stdoutLines.count == 1)
         #expect(result.stderr.contains("ENCRYPTION IS OFF"))
     }
 }

@@ -72,3 +72,33 @@ import Testing
         }
     }
 }
+
+@Suite struct RequiredLiteralEscapeTests {
+    @Test("escape arguments, literal braces and (*ACCEPT) never yield a literal a match can lack", arguments: [
+        ("refund\\x20order", "Refund order"),
+        ("\\pLabc", "xabc"),
+        ("\\cJabc", "\nabc"),
+        ("\\101bcd", "Abcd"),
+        ("(x)\\g1abc", "xxabc"),
+        ("abcd{|x", "x"),
+        ("a{|b}cde", "a{"),
+        ("abc(*ACCEPT)defg", "abc"),
+        ("\\bword\\b", "a word here"),
+    ])
+    func neverRequiresAbsentText(pattern: String, text: String) throws {
+        let regex = try RegularExpression(pattern, options: .caseInsensitive)
+        #expect(try regex.matches(text), "the test text must match \(pattern)")
+        for literal in RequiredLiteral.extractAll(from: pattern) {
+            #expect(text.lowercased().contains(literal), "'\(literal)' from \(pattern) is not in '\(text)'")
+        }
+    }
+
+    @Test("common patterns keep their literals", arguments: [
+        ("\\bword\\b", ["word"]),
+        ("\\d{3,}order", ["order"]),
+        ("ab{2}cdef", ["cdef"]),
+    ])
+    func keepsLiterals(pattern: String, expected: [String]) {
+        #expect(RequiredLiteral.extractAll(from: pattern) == expected)
+    }
+}

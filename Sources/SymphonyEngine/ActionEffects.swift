@@ -1,0 +1,13 @@
+import SymphonyEvents
+
+/// Where actions' side effects go; the engine calls these from worker threads.
+public protocol ActionEffects: Sendable {
+    /// Queues a derived event now.
+    func publish(_ event: Event) throws
+    /// Queues a derived event at `due`.
+    func schedule(_ event: Event, at due: Timestamp) throws
+    /// Appends an audit record.
+    func audit(rule: String, event: Event, message: String) throws
+    /// Writes a derived event to the output.
+    func emit(_ event: Event) throws
+}

@@ -1,0 +1,69 @@
+import SymphonyEvents
+
+/// What one action did for one event: the record history stores and `--output ndjson` prints.
+public struct ActionOutcome: Sendable, Hashable {
+    /// How an action ended.
+    public enum Status: String, Sendable, Hashable {
+        /// It ran.
+        case ok
+        /// It could not run (bad rendered type, hop limit, queue closed, …); `error` says why.
+        case failed
+        /// Access control refused it.
+        case denied
+        /// It was not run.
+        case skipped
+    }
+
+    /// The triggering event's id.
+    public let eventID: String
+    /// The triggering event's type.
+    public let eventType: String
+    /// The rule that ran the action.
+    public let rule: String
+    /// `publish`, `delay`, `audit`, `emit` or `stop`.
+    public let action: String
+    /// How it ended.
+    public let status: Status
+    /// Why it failed, when it did.
+    public let error: String?
+    /// When the action started.
+    public let started: Timestamp
+    /// When it finished.
+    public let finished: Timestamp
+    /// The event it made (publish, delay, emit).
+    public let derivedEvent: Event?
+    /// When a delayed event is due.
+    public let due: Timestamp?
+    /// The rendered audit message.
+    public let message: String?
+
+    /// The outcome as one compact JSON object (keys sorted).
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "event": .string(eventID), "type": .string(eventType), "rule": .string(rule), "action": .string(action),
+            "status": .string(status.rawValue), "started": .string(started.description),
+            "duration_us": .int(started.duration(to: finished).nanoseconds / 1_000),
+        ]
+        if let error { object["error"] = .string(error) }
+        if let derivedEvent { object["derived"] = EventJSON.object(derivedEvent) }
+        if let due { object["due"] = .string(due.description) }
+        if let message { object["message"] = .string(message) }
+        return .object(object)
+    }
+}
+
+/// Events as JSON objects, the shape input lines have.
+public enum EventJSON {
+    /// `{"id", "type", "priority", "payload", "source"?, "time", "causation"?}`.
+    public static func object(_ event: Event) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .string(event.id), "type": .string(event.type), "priority": .int(Int64(event.priority)),
+            "payload": event.payload, "time": .string(event.time.description),
+        ]
+        if let source = event.source { object["source"] = .string(source) }
+        if let causation = event.causation {
+            object["causation"] = ["parent": .string(causation.parentID), "rule": .string(causation.rule), "hop": .int(Int64(causation.hop))]
+        }
+        return .object(object)
+    }
+}

@@ -1,0 +1,142 @@
+import HeapModule
+import SymphonyEvents
+import SymphonyRules
+
+/// Shows what a rule set would do with events, executing nothing and writing nothing.
+///
+/// For each input event: which rules apply to its type, which match and which do not (with the
+/// first failing condition), and the actions that would run with their templates rendered.
+/// Re-published and delayed events are followed on a virtual clock — a delay moves the clock, it
+/// never sleeps — until the chain ends, the hop limit stops it, or `stepLimit` events were traced.
+public struct DryRun: Sendable {
+    /// One rule's verdict on one event.
+    public struct RuleReport: Sendable {
+        public let rule: String
+        public let salience: Int
+        public let matched: Bool
+        public let failure: String?
+        public let actions: [ActionReport]
+    }
+
+    /// An action that would run, rendered.
+    public struct ActionReport: Sendable {
+        public let kind: String
+        public let derived: Event?
+        public let due: Timestamp?
+        public let message: String?
+        public let error: String?
+    }
+
+    /// One traced event: the input event (hop 0) or a derived one.
+    public struct Step: Sendable {
+        public let event: Event
+        /// Virtual time at which the event is processed.
+        public let at: Timestamp
+        public let rules: [RuleReport]
+        /// The rule whose `stop` ended evaluation, if any.
+        public let stoppedBy: String?
+    }
+
+    /// The rules.
+    public let ruleSet: RuleSet
+    /// The longest chain followed.
+    public let hopLimit: Int
+    /// The most events traced from one input event.
+    public let stepLimit: Int
+
+    /// A dry run of `ruleSet`.
+    public init(ruleSet: RuleSet, hopLimit: Int = RuleEngine.defaultHopLimit, stepLimit: Int = 1_000) {
+        self.ruleSet = ruleSet
+        self.hopLimit = hopLimit
+        self.stepLimit = stepLimit
+    }
+
+    private struct Pending: Comparable {
+        let at: Timestamp
+        let sequence: Int
+        let event: Event
+        static func < (lhs: Pending, rhs: Pending) -> Bool { (lhs.at, lhs.sequence) < (rhs.at, rhs.sequence) }
+        static func == (lhs: Pending, rhs: Pending) -> Bool { lhs.at == rhs.at && lhs.sequence == rhs.sequence }
+    }
+
+    /// Traces `event` and everything it would cause, in virtual-time order.
+    public func trace(_ event: Event) -> [Step] {
+        var queue = Heap<Pending>()
+        var sequence = 0
+        queue.insert(Pending(at: event.time, sequence: sequence, event: event))
+        var steps: [Step] = []
+        while let next = queue.popMin(), steps.count < stepLimit {
+            let (step, derived) = evaluate(next.event, at: next.at)
+            steps.append(step)
+            for (event, due) in derived {
+                sequence += 1
+                queue.insert(Pending(at: due, sequence: sequence, event: event))
+            }
+        }
+        return steps
+    }
+
+    private func evaluate(_ event: Event, at now: Timestamp) -> (Step, [(Event, Timestamp)]) {
+        var evaluator = RuleEvaluator(recognizer: ruleSet.recognizer, mode: .explain)
+        var reports: [RuleReport] = []
+        var derived: [(Event, Timestamp)] = []
+        var stoppedBy: String?
+        for rule in ruleSet.rules(for: event.type) {
+            let match = evaluator.evaluate(rule, on: event)
+            guard match.matched else {
+                reports.append(RuleReport(rule: rule.name, salience: rule.salience, matched: false, failure: match.failure, actions: []))
+                continue
+            }
+            let context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
+            var actions: [ActionReport] = []
+            for action in rule.actions {
+                actions.append(render(action, context: context, now: now, derived: &derived))
+            }
+            reports.append(RuleReport(rule: rule.name, salience: rule.salience, matched: true, failure: nil, actions: actions))
+            if rule.stops {
+                stoppedBy = rule.name
+                break
+            }
+        }
+        return (Step(event: event, at: now, rules: reports, stoppedBy: stoppedBy), derived)
+    }
+
+    private func render(_ action: Action, context: TemplateContext, now: Timestamp, derived: inout [(Event, Timestamp)]) -> ActionReport {
+        let hop = (context.event.causation?.hop ?? 0) + 1
+        func report(derived event: Event? = nil, due: Timestamp? = nil, message: String? = nil, error: String? = nil) -> ActionReport {
+            ActionReport(kind: action.kind, derived: event, due: due, message: message, error: error)
+        }
+        do {
+            switch action {
+            case .publish(let template, _), .emit(let template, _), .delay(let template, _, _, _):
+                guard hop <= hopLimit else {
+                    return report(error: "hop limit \(hopLimit) reached; the chain stops here")
+                }
+                var due = now
+                if case .delay(_, let after, let at, _) = action {
+                    if let after {
+                        due = now.advanced(by: after)
+                    } else {
+                        let text = at?.render(context) ?? ""
+                        guard let parsed = TimestampParser.parse(text) else {
+                            return report(error: "'at' rendered to '\(text)', which is not an RFC 3339 time")
+                        }
+                        due = parsed
+                    }
+                }
+                let event = try RuleEngine.derive(template, context: context, hop: hop, time: due)
+                if case .emit = action {
+                    return report(derived: event)
+                }
+                derived.append((event, due))
+                return report(derived: event, due: action.kind == "delay" ? due : nil)
+            case .audit(let message, _):
+                return report(message: message.render(context))
+            case .stop:
+                return report()
+            }
+        } catch {
+            return report(error: "\(error)")
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import SymphonyConcurrency
+import SymphonyEvents
+import SymphonyRules
+import Synchronization
+
+/// Runs a rule set on events: finds the rules for each event's type, tests their conditions in
+/// salience order, and runs the actions of those that match, returning one outcome per action.
+///
+/// Derived events carry a causation link (parent id, rule) and a hop count; an action that would
+/// derive an event beyond `hopLimit` hops fails instead, so a loop cannot run forever.
+public final class RuleEngine: Sendable {
+    /// The default longest chain of derived events.
+    public static let defaultHopLimit = 16
+
+    /// The rules.
+    public let ruleSet: RuleSet
+    /// The longest chain of derived events.
+    public let hopLimit: Int
+    private let effects: any ActionEffects
+    private let clock: any SchedulerClock
+    private let counters = EngineCounters()
+
+    /// An engine that sends side effects to `effects` and reads the time from `clock`.
+    public init(ruleSet: RuleSet, effects: any ActionEffects, clock: any SchedulerClock = SystemClock(), hopLimit: Int = RuleEngine.defaultHopLimit) {
+        self.ruleSet = ruleSet
+        self.effects = effects
+        self.clock = clock
+        self.hopLimit = hopLimit
+    }
+
+    /// Evaluates every applicable rule on `event` and runs the actions of those that match.
+    @discardableResult
+    public func process(_ event: Event) -> [ActionOutcome] {
+        var evaluator = RuleEvaluator(recognizer: ruleSet.recognizer)
+        var outcomes: [ActionOutcome] = []
+        for rule in ruleSet.rules(for: event.type) {
+            let match = evaluator.evaluate(rule, on: event)
+            guard match.matched else { continue }
+            counters.rulesFired.add(1, ordering: .relaxed)
+            let context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
+            for action in rule.actions {
+                let outcome = run(action, of: rule, context: context)
+                counters.count(outcome)
+                outcomes.append(outcome)
+            }
+            if rule.stops { break }
+        }
+        return outcomes
+    }
+
+    /// What the engine has done so far.
+    public var statistics: EngineStatistics { counters.snapshot() }
+
+    private func run(_ action: Action, of rule: Rule, context: TemplateContext) -> ActionOutcome {
+        let started = clock.now()
+        let event = context.event
+        func outcome(_ status: ActionOutcome.Status, error: String? = nil, derived: Event? = nil, due: Timestamp? = nil, message: String? = nil) -> ActionOutcome {
+            ActionOutcome(
+                eventID: event.id, eventType: event.type, rule: rule.name, action: action.kind, status: status, error: error,
+                started: started, finished: clock.now(), derivedEvent: derived, due: due, message: message)
+        }
+        do {
+            switch action {
+            case .publish(let template, _):
+                let derived = try derive(template, context: context)
+                try effects.publish(derived)
+                return outcome(.ok, derived: derived)
+            case .delay(let template, let after, let at, _):
+                let derived = try derive(template, context: context)
+                let due: Timestamp
+                if let after {
+                    due = clock.now().advanced(by: after)
+                } else {
+                    let text = at?.render(context) ?? ""
+                    guard let parsed = TimestampParser.parse(text) else {
+                        throw ActionError("'at' rendered to '\(text)', which is not an RFC 3339 time")
+                    }
+                    due = parsed
+                }
+                try effects.schedule(derived, at: due)
+                return outcome(.ok, derived: derived, due: due)
+            case .audit(let message, _):
+                let text = message.render(context)
+                try effects.audit(rule: rule.name, event: event, message: text)
+                return outcome(.ok, message: text)
+            case .emit(let template, _):
+                let derived = try derive(template, context: context)
+                try effects.emit(derived)
+                return outcome(.ok, derived: derived)
+            case .stop:
+                return outcome(.ok)
+            }
+        } catch let error as ActionError {
+            return outcome(.failed, error: error.message)
+        } catch let error as EventsError {
+            return outcome(.failed, error: error.message)
+        } catch {
+            return outcome(.failed, error: "\(error)")
+        }
+    }
+
+    /// The derived event an action template describes, linked to its parent; throws past the hop limit.
+    func derive(_ template: EventTemplate, context: TemplateContext) throws -> Event {
+        let hop = (context.event.causation?.hop ?? 0) + 1
+        guard hop <= hopLimit else {
+            throw ActionError(
+                "hop limit \(hopLimit) reached: event \(context.event.id) is already \(hop - 1) derivations from its input event; the chain stops here")
+        }
+        return try Self.derive(template, context: context, hop: hop, time: clock.now())
+    }
+
+    /// A derived event from a template (no hop check): shared with the dry run.
+    public static func derive(_ template: EventTemplate, context: TemplateContext, hop: Int, time: Timestamp) throws -> Event {
+        let type = template.type.render(context)
+        do {
+            try EventType.validate(type)
+        } catch let error as EventsError {
+            throw ActionError("the derived event's type rendered to '\(type)': \(error.message.prefix(1).lowercased() + error.message.dropFirst())")
+        }
+        return Event(
+            type: type, payload: template.payload.render(context), priority: template.priority ?? context.event.priority,
+            source: "rule:\(context.rule)", time: time,
+            causation: Causation(parentID: context.event.id, rule: context.rule, hop: hop))
+    }
+}
+
+/// Why an action failed.
+public struct ActionError: Error, Sendable, CustomStringConvertible {
+    /// One sentence.
+    public let message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Counts of what the engine did.
+public struct EngineStatistics: Sendable, Hashable {
+    /// Rules whose condition held.
+    public var rulesFired: Int
+    /// Actions that ran, by kind.
+    public var actions: [String: Int]
+    /// Actions that failed.
+    public var failures: Int
+}
+
+final class EngineCounters: Sendable {
+    let rulesFired = Atomic<Int>(0)
+    private let byKind = Locked<[String: Int]>([:])
+    private let failures = Atomic<Int>(0)
+
+    func count(_ outcome: ActionOutcome) {
+        if outcome.status == .ok {
+            byKind.withLock { $0[outcome.action, default: 0] += 1 }
+        } else {
+            failures.add(1, ordering: .relaxed)
+        }
+    }
+
+    func snapshot() -> EngineStatistics {
+        EngineStatistics(
+            rulesFired: rulesFired.load(ordering: .relaxed), actions: byKind.withLock { $0 }, failures: failures.load(ordering: .relaxed))
+    }
+}

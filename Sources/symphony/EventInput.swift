@@ -1,0 +1,75 @@
+import FoundationEssentials
+import SymphonyEvents
+
+/// Reads events from JSON Lines files or standard input, a line at a time, never a whole file.
+///
+/// A line that is not a valid event is reported as a rejection (with its origin and reason) and
+/// skipped. With `rawLinesType`, a line that is not JSON becomes
+/// `{"type": rawLinesType, "payload": {"message": LINE}}`, so log files can be fed directly.
+struct EventInput {
+    /// Where a line came from: `path:line`, or `<stdin>:line`.
+    struct Origin: CustomStringConvertible {
+        let source: String
+        let line: Int
+        var description: String { "\(source):\(line)" }
+    }
+
+    let paths: [String]
+    let rawLinesType: String?
+    private let decoder = JSONDecoder()
+
+    init(paths: [String], rawLinesType: String?) {
+        self.paths = paths.isEmpty ? ["-"] : paths
+        self.rawLinesType = rawLinesType
+    }
+
+    /// Calls `body` with each event or rejection, in input order; returns false if a file could not be opened.
+    func forEach(_ body: (Result<Event, InputLineError>, Origin) throws -> Bool) throws -> Bool {
+        var allOpened = true
+        for path in paths {
+            let reader: LineReader
+            do {
+                reader = try LineReader(path: path)
+            } catch {
+                printError("symphony: \(error)")
+                allOpened = false
+                continue
+            }
+            let source = path == "-" ? "<stdin>" : path
+            while let line = try reader.next() {
+                if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                let origin = Origin(source: source, line: line.number)
+                let result: Result<Event, InputLineError>
+                if line.tooLong {
+                    result = .failure(InputLineError(reason: "line is longer than \(reader.maximumLineLength) bytes"))
+                } else {
+                    result = parse(line.bytes)
+                }
+                guard try body(result, origin) else { return allOpened }
+            }
+        }
+        return allOpened
+    }
+
+    private func parse(_ bytes: [UInt8]) -> Result<Event, InputLineError> {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            return .failure(InputLineError(reason: "not valid UTF-8"))
+        }
+        if text.utf8.contains(0) {
+            return .failure(InputLineError(reason: "contains a NUL byte"))
+        }
+        let looksLikeJSON = text.utf8.first(where: { $0 != 0x20 && $0 != 0x09 }) == UInt8(ascii: "{")
+        if let rawLinesType, !looksLikeJSON {
+            return .success(Event(type: rawLinesType, payload: ["message": .string(text)]))
+        }
+        do {
+            let input = try decoder.decode(InputEvent.self, from: Data(bytes))
+            return .success(try input.event())
+        } catch let error as InputLineError {
+            return .failure(error)
+        } catch {
+            if let rawLinesType { return .success(Event(type: rawLinesType, payload: ["message": .string(text)])) }
+            return .failure(InputLineError(reason: InputEvent.describe(error)))
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Glibc
+import SymphonyConcurrency
+
+/// Standard output shared by worker threads: lines are buffered under a lock and written in large blocks.
+final class OutputLines: Sendable {
+    private let buffer = Locked<[UInt8]>([])
+
+    func write(_ line: String) {
+        buffer.withLock { bytes in
+            bytes.append(contentsOf: line.utf8)
+            bytes.append(UInt8(ascii: "\n"))
+            if bytes.count >= 64 * 1024 {
+                writeAll(bytes, to: STDOUT_FILENO)
+                bytes.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+
+    func flush() {
+        buffer.withLock { bytes in
+            writeAll(bytes, to: STDOUT_FILENO)
+            bytes.removeAll(keepingCapacity: true)
+        }
+    }
+}
+
+/// Writes every byte to `fd`, retrying short writes and EINTR.
+func writeAll(_ bytes: [UInt8], to fd: Int32) {
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
+}
+
+/// `value` with a fixed number of decimals (FoundationEssentials has no `String(format:)`).
+func formatted(_ value: Double, decimals: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let scaled = Int64((abs(value) * scale).rounded())
+    let whole = scaled / Int64(scale)
+    let fraction = String(scaled % Int64(scale))
+    let sign = value < 0 && scaled != 0 ? "-" : ""
+    guard decimals > 0 else { return sign + String(whole) }
+    return sign + String(whole) + "." + String(repeating: "0", count: decimals - fraction.count) + fraction
+}
+
+/// A whole number with thousands separators: 1234567 → "1,234,567".
+func grouped(_ value: Int) -> String {
+    let digits = String(abs(value))
+    var output = ""
+    for (index, character) in digits.enumerated() {
+        if index > 0 && (digits.count - index) % 3 == 0 { output += "," }
+        output.append(character)
+    }
+    return (value < 0 ? "-" : "") + output
+}
+
+/// Writes one line to standard error.
+func printError(_ line: String) {
+    writeAll(Array((line + "\n").utf8), to: STDERR_FILENO)
+}
+
+/// Prints diagnostics to stderr; returns true when there were errors.
+func report(_ diagnostics: some Sequence<CustomStringConvertible>) {
+    for diagnostic in diagnostics { printError(diagnostic.description) }
+}

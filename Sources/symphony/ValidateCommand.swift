@@ -1,0 +1,187 @@
+import ArgumentParser
+import SymphonyDiagnostics
+import SymphonyEngine
+import SymphonyEvents
+import SymphonyRules
+
+/// `symphony validate`: check a rule set, and with --events show what it would do — executing nothing.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check rule files; with --events, a dry run that shows which rules would fire and why.",
+        discussion: """
+            Without --events: loads the rule set, reports every error and warning as file:line:column, and runs \
+            the static checks (re-publish cycles without a delay, rules shadowed by a higher-salience 'stop', \
+            regexes at risk of catastrophic backtracking).
+
+            With --events FILE (or - for standard input): for each event, every rule that applies to its type, \
+            whether it matches and, if not, the first condition that failed (with intent scores); the actions \
+            that would run, with their templates rendered. Re-published and delayed events are followed on a \
+            virtual clock so the whole chain is shown. A dry run executes nothing and writes nothing.
+
+            Exit codes: 0 valid; 1 errors in the rules; 64 usage error; 65 some event lines were rejected; \
+            66 an events file could not be read.
+            """)
+
+    /// Output formats.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @Argument(help: ArgumentHelp("Rule files or directories (one rule set).", valueName: "PATH"))
+    var paths: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Events for a dry run: a JSON Lines file, or - for standard input.", valueName: "FILE"))
+    var events: String?
+
+    @Option(name: .long, help: "text or json.")
+    var format: Format = .text
+
+    @Option(name: .long, help: ArgumentHelp("Wrap event lines that are not JSON as events of this type.", valueName: "TYPE"))
+    var lines: String?
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("Name at least one rule file or directory.") }
+    }
+
+    func run() throws {
+        let (ruleSet, diagnostics) = RuleSetLoader.load(paths: paths)
+        let stdout = OutputLines()
+        if format == .json {
+            stdout.write(
+                JSONValue.object([
+                    "valid": .bool(ruleSet != nil),
+                    "rules": .int(Int64(ruleSet?.rules.count ?? 0)),
+                    "intents": .int(Int64(ruleSet?.recognizer.definitions.count ?? 0)),
+                    "diagnostics": .array(diagnostics.sorted.map(Self.json)),
+                ]).jsonText)
+        } else {
+            report(diagnostics.sorted)
+        }
+        guard let ruleSet else {
+            stdout.flush()
+            throw ExitCode(1)
+        }
+        guard let events else {
+            if format == .text {
+                let warnings = diagnostics.warnings.count
+                stdout.write(
+                    "\(paths.joined(separator: " ")): valid: \(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents"
+                        + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
+            }
+            stdout.flush()
+            return
+        }
+
+        let dryRun = DryRun(ruleSet: ruleSet)
+        var rejected = 0
+        var number = 0
+        let opened = try EventInput(paths: [events], rawLinesType: lines).forEach { result, origin in
+            switch result {
+            case .failure(let problem):
+                rejected += 1
+                printError("\(origin): rejected: \(problem.reason)")
+            case .success(let event):
+                number += 1
+                let steps = dryRun.trace(event)
+                switch format {
+                case .json: stdout.write(DryRunFormatter.json(steps, origin: origin.description).jsonText)
+                case .text: for line in DryRunFormatter.text(steps, origin: origin.description) { stdout.write(line) }
+                }
+            }
+            return true
+        }
+        stdout.flush()
+        if !opened { throw ExitCode.noInput }
+        if rejected > 0 { throw ExitCode.inputRejected }
+    }
+
+    static func json(_ diagnostic: Diagnostic) -> JSONValue {
+        var object: [String: JSONValue] = ["severity": .string(diagnostic.severity.rawValue), "message": .string(diagnostic.message)]
+        if let location = diagnostic.location {
+            object["file"] = .string(location.file)
+            object["line"] = .int(Int64(location.line))
+            object["column"] = .int(Int64(location.column))
+        }
+        return .object(object)
+    }
+}
+
+/// How dry-run traces print.
+enum DryRunFormatter {
+    static func text(_ steps: [DryRun.Step], origin: String) -> [String] {
+        var lines: [String] = []
+        guard let first = steps.first else { return lines }
+        for step in steps {
+            let hop = step.event.causation?.hop ?? 0
+            let indent = String(repeating: "  ", count: hop)
+            let offset = first.at.duration(to: step.at)
+            let when = offset > .zero ? " at +\(describe(offset))" : ""
+            let header = hop == 0
+                ? "\(origin): \(step.event.type) (id \(step.event.id), priority \(step.event.priority))"
+                : "→ \(step.event.type) (hop \(hop), from rule '\(step.event.causation?.rule ?? "")'\(when))"
+            lines.append(indent + header)
+            if step.rules.isEmpty { lines.append(indent + "  (no rule applies to this type)") }
+            for rule in step.rules {
+                if rule.matched {
+                    lines.append(indent + "  ✔ \(rule.rule) (salience \(rule.salience)) matches")
+                    for action in rule.actions { lines.append(indent + "      " + describe(action)) }
+                } else {
+                    lines.append(indent + "  ✘ \(rule.rule): \(rule.failure ?? "does not match")")
+                }
+            }
+            if let stopper = step.stoppedBy { lines.append(indent + "  (rule '\(stopper)' stops: lower-salience rules are not evaluated)") }
+        }
+        return lines
+    }
+
+    static func describe(_ action: DryRun.ActionReport) -> String {
+        if let error = action.error { return "\(action.kind): would fail: \(error)" }
+        switch action.kind {
+        case "publish", "emit":
+            return "\(action.kind) \(action.derived?.type ?? "") \(action.derived?.payload.jsonText ?? "{}")"
+        case "delay":
+            return "delay \(action.derived?.type ?? "") \(action.derived?.payload.jsonText ?? "{}") until \(action.due?.description ?? "")"
+        case "audit":
+            return "audit \"\(action.message ?? "")\""
+        default:
+            return action.kind
+        }
+    }
+
+    static func describe(_ duration: Duration) -> String {
+        let seconds = duration.nanoseconds / 1_000_000_000
+        if seconds >= 86_400 && seconds % 86_400 == 0 { return "\(seconds / 86_400)d" }
+        if seconds >= 3600 && seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        if seconds >= 60 && seconds % 60 == 0 { return "\(seconds / 60)m" }
+        if seconds > 0 { return "\(seconds)s" }
+        return "\(duration.nanoseconds / 1_000_000)ms"
+    }
+
+    static func json(_ steps: [DryRun.Step], origin: String) -> JSONValue {
+        .object([
+            "input": .string(origin),
+            "steps": .array(steps.map { step in
+                .object([
+                    "event": EventJSON.object(step.event),
+                    "at": .string(step.at.description),
+                    "stopped_by": step.stoppedBy.map(JSONValue.string) ?? .null,
+                    "rules": .array(step.rules.map { rule in
+                        .object([
+                            "rule": .string(rule.rule), "salience": .int(Int64(rule.salience)), "matched": .bool(rule.matched),
+                            "failure": rule.failure.map(JSONValue.string) ?? .null,
+                            "actions": .array(rule.actions.map { action in
+                                var object: [String: JSONValue] = ["kind": .string(action.kind)]
+                                if let derived = action.derived { object["event"] = EventJSON.object(derived) }
+                                if let due = action.due { object["due"] = .string(due.description) }
+                                if let message = action.message { object["message"] = .string(message) }
+                                if let error = action.error { object["error"] = .string(error) }
+                                return .object(object)
+                            }),
+                        ])
+                    }),
+                ])
+            }),
+        ])
+    }
+}
