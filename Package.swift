@@ -108,6 +108,10 @@ let package = Package(
             dependencies: ["SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex"],
             swiftSettings: strictSettings),
         .testTarget(
+            name: "SymphonyRulesTests",
+            dependencies: ["SymphonyRules", "SymphonyEngine", "SymphonyEvents", "SymphonyDiagnostics", "SymphonyConcurrency"],
+            swiftSettings: strictSettings),
+        .testTarget(
             name: "SystemLibrariesTests",
             dependencies: ["CPCRE2", "COpenSSL", "CSQLite"],
             swiftSettings: strictSettings),

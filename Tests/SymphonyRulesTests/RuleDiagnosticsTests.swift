@@ -1,0 +1,142 @@
+import SymphonyRules
+import Testing
+
+/// The exact message of each diagnostic kind, with its file:line:column.
+@Suite struct RuleDiagnosticsTests {
+    func diagnostics(_ text: String) throws -> [String] {
+        try loadRules(["rules.yaml": text]).1
+    }
+
+    @Test("YAML syntax errors carry the position libyaml reports")
+    func yamlSyntax() throws {
+        #expect(try diagnostics("rules:\n  - name: [oops\n") == [
+            "rules.yaml:3:1: error: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 2, column 11)"
+        ])
+    }
+
+    @Test("unknown keys suggest the closest valid key; missing keys are named")
+    func unknownAndMissingKeys() throws {
+        #expect(try diagnostics("rules:\n  - name: r\n    on: a.b\n    actoins:\n      - stop\n") == [
+            "rules.yaml:2:5: error: missing required key 'actions' in rule 'r'",
+            "rules.yaml:4:5: error: unknown key 'actoins' in rule 'r'; did you mean 'actions'?",
+        ])
+        #expect(try diagnostics("rules:\n  - on: a.b\n    actions: [stop]\n") == ["rules.yaml:2:5: error: missing required key 'name' in a rule"])
+    }
+
+    @Test("wrong types are reported with what was found")
+    func wrongTypes() throws {
+        #expect(try diagnostics("rules:\n  - name: r\n    on: {x: 1}\n    priority: high\n    actions: stop\n") == [
+            "rules.yaml:3:9: error: 'on' must be a list, not a mapping",
+            "rules.yaml:4:15: error: 'priority' (salience) must be a whole number, not a string",
+            "rules.yaml:5:14: error: 'actions' must be a list, not a string",
+        ])
+    }
+
+    @Test("duplicate rule names point at the first definition")
+    func duplicateNames() throws {
+        #expect(try diagnostics("rules:\n  - {name: r, on: a, actions: [stop]}\n  - {name: r, on: b, actions: [stop]}\n") == [
+            "rules.yaml:3:12: error: duplicate rule name 'r'; it is first defined at rules.yaml:2:12"
+        ])
+    }
+
+    @Test("bad type patterns say why")
+    func badPatterns() throws {
+        #expect(try diagnostics("rules:\n  - {name: r, on: 'ticket.cre*', actions: [stop]}\n") == [
+            "rules.yaml:2:20: error: invalid type pattern 'ticket.cre*': '*' and '**' must stand alone as a whole segment"
+        ])
+    }
+
+    @Test("regex compile errors point at the offending character")
+    func regexErrors() throws {
+        #expect(try diagnostics("rules:\n  - name: r\n    on: a\n    when: {field: payload.m, matches: 'x(y'}\n    actions: [stop]\n") == [
+            "rules.yaml:4:43: error: invalid regex: Missing closing parenthesis. (at offset 3)"
+        ])
+    }
+
+    @Test("undefined intents suggest the closest defined intent")
+    func undefinedIntent() throws {
+        let text = """
+            intents:
+              - {name: refund_request, keywords: [refund]}
+            rules:
+              - name: r
+                on: a
+                when: {intent: refund_requst}
+                actions: [stop]
+            """
+        #expect(try diagnostics(text) == ["rules.yaml:6:20: error: undefined intent 'refund_requst'; did you mean 'refund_request'?"])
+    }
+
+    @Test("bad durations explain the syntax")
+    func badDuration() throws {
+        #expect(try diagnostics("rules:\n  - name: r\n    on: a\n    actions:\n      - delay: {after: 5 minutes, type: b}\n") == [
+            "rules.yaml:5:24: error: invalid duration '5 minutes': write a number and a unit (ms, s, m, h, d), e.g. 30s, 5m, 24h or 1h30m"
+        ])
+    }
+
+    @Test("templates that reference nothing, a missing capture, or an intent without an intent condition")
+    func templates() throws {
+        let text = """
+            rules:
+              - name: r
+                on: a
+                when: {field: payload.m, matches: '(?<ip>\\S+)'}
+                actions:
+                  - publish: {type: b, payload: {x: "{{ paylod.user }}", y: "{{ captures.ipp }}", z: "{{ intent.slots.order }}"}}
+            """
+        #expect(try diagnostics(text) == [
+            "rules.yaml:6:42: error: template references 'paylod.user', which is nothing; did you mean 'payload'?",
+            "rules.yaml:6:66: error: template references 'captures.ipp', but the rule's regexes capture only 'ip'; did you mean 'ip'?",
+            "rules.yaml:6:91: error: template references 'intent.slots.order', but the rule has no 'intent' condition",
+        ])
+    }
+
+    @Test("unknown actions and field paths suggest the closest name")
+    func unknownActionAndField() throws {
+        #expect(try diagnostics("rules:\n  - name: r\n    on: a\n    when: {field: paylod.x, exists: true}\n    actions: [{publsh: {type: b}}]\n") == [
+            "rules.yaml:4:19: error: field 'paylod.x' refers to nothing: paths start with 'id', 'type', 'priority', 'source', 'time', 'payload'; did you mean 'payload'?",
+            "rules.yaml:5:16: error: unknown action 'publsh'; did you mean 'publish'?",
+        ])
+    }
+
+    @Test("every error in the set is reported in one pass")
+    func allAtOnce() throws {
+        let (ruleSet, lines) = try loadRules([
+            "a.yaml": "rules:\n  - {name: one, on: 'x..y', actions: [stop]}\n",
+            "b.yaml": "rules:\n  - {name: two, on: a, actions: [{delay: {after: soon, type: b}}]}\n",
+        ])
+        #expect(ruleSet == nil)
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix("a.yaml:2:22: error: invalid type pattern 'x..y'"))
+        #expect(lines[1].hasPrefix("b.yaml:2:50: error: invalid duration 'soon'"))
+    }
+
+    @Test("re-publish cycles without a delay are errors that spell out the cycle")
+    func cycles() throws {
+        let text = """
+            rules:
+              - {name: ping, on: game.ping, actions: [{publish: {type: game.pong}}]}
+              - {name: pong, on: game.pong, actions: [{publish: {type: game.ping}}]}
+              - {name: slow, on: game.slow, actions: [{delay: {after: 1s, type: game.slow}}]}
+            """
+        #expect(try diagnostics(text) == [
+            "rules.yaml:2:44: error: re-publish cycle without a delay: rule 'ping' publishes 'game.pong' → rule 'pong' publishes 'game.ping' → rule 'ping'; use 'delay' for one of these, or publish a type that does not trigger the loop"
+        ])
+    }
+
+    @Test("rules shadowed by a higher-salience unconditional stop, and nested quantifiers, are warnings")
+    func warnings() throws {
+        let text = """
+            rules:
+              - {name: drop-all, on: "ticket.**", priority: 10, actions: [stop]}
+              - {name: never, on: ticket.created, actions: [{emit: {type: x}}]}
+              - {name: risky, on: log, when: {field: payload.m, matches: '(a+)+$'}, actions: [stop]}
+            """
+        let (ruleSet, lines) = try loadRules(["rules.yaml": text])
+        #expect(ruleSet != nil)
+        #expect(lines == [
+            "rules.yaml:3:12: warning: rule 'never' can never run: rule 'drop-all' runs before it on every event it matches, has no 'when', and stops",
+            "rules.yaml:4:63: warning: regex '(a+)+$' repeats a group that itself repeats, which risks catastrophic backtracking; such matches stop at the match limit and count as no match",
+        ])
+    }
+}

@@ -1,0 +1,212 @@
+import SymphonyEngine
+import SymphonyEvents
+import SymphonyRules
+import Testing
+
+@Suite struct RuleEngineTests {
+    func engine(_ text: String, hopLimit: Int = RuleEngine.defaultHopLimit) throws -> (RuleEngine, RecordingEffects) {
+        let effects = RecordingEffects()
+        let engine = RuleEngine(ruleSet: try validRules(text), effects: effects, clock: ManualClock(), hopLimit: hopLimit)
+        effects.engine = engine
+        return (engine, effects)
+    }
+
+    func fires(_ condition: String, on payload: JSONValue) throws -> Bool {
+        let (engine, _) = try engine("rules:\n  - name: r\n    on: t\n    when: \(condition)\n    actions: [stop]\n")
+        return !engine.process(Event(type: "t", payload: payload)).isEmpty
+    }
+
+    @Test("every field operator", arguments: [
+        ("{field: payload.n, equals: 5}", ["n": 5.0], true),
+        ("{field: payload.n, equals: 5}", ["n": 6], false),
+        ("{field: payload.s, equals: 'x'}", ["s": "x"], true),
+        ("{field: payload.s, not_equals: 'x'}", ["s": "y"], true),
+        ("{field: payload.s, not_equals: 'x'}", [:], true),
+        ("{field: payload.s, in: [a, b]}", ["s": "b"], true),
+        ("{field: payload.s, in: [a, b]}", ["s": "c"], false),
+        ("{field: payload.s, exists: true}", ["s": nil], true),
+        ("{field: payload.s, exists: false}", [:], true),
+        ("{field: payload.n, gt: 5}", ["n": 5], false),
+        ("{field: payload.n, gte: 5}", ["n": 5], true),
+        ("{field: payload.n, lt: 5}", ["n": 4.5], true),
+        ("{field: payload.n, lte: 5}", ["n": "5"], false),
+        ("{field: payload.s, contains: fund}", ["s": "refund"], true),
+        ("{field: payload.tags, contains: vip}", ["tags": ["new", "vip"]], true),
+        ("{field: payload.s, matches: '^re'}", ["s": "refund"], true),
+        ("{field: payload.s, matches: '^RE'}", ["s": "refund"], false),
+        ("{field: payload.user.name, equals: ada}", ["user": ["name": "ada"]], true),
+        ("{all: [{field: payload.a, exists: true}, {field: payload.b, exists: true}]}", ["a": 1], false),
+        ("{any: [{field: payload.a, exists: true}, {field: payload.b, exists: true}]}", ["b": 1], true),
+        ("{not: {field: payload.a, exists: true}}", ["a": 1], false),
+        ("[{field: payload.a, equals: 1}, {field: payload.b, equals: 2}]", ["a": 1, "b": 2], true),
+    ] as [(String, JSONValue, Bool)])
+    func operators(condition: String, payload: JSONValue, expected: Bool) throws {
+        #expect(try fires(condition, on: payload) == expected)
+    }
+
+    @Test("higher salience runs first, ties run in file order, and stop ends evaluation")
+    func salienceAndStop() throws {
+        let (engine, effects) = try engine("""
+            rules:
+              - {name: low, on: t, priority: -1, actions: [{audit: low}]}
+              - {name: first-tie, on: t, priority: 5, actions: [{audit: first-tie}]}
+              - {name: high, on: "**", priority: 9, actions: [{audit: high}]}
+              - {name: second-tie, on: t, priority: 5, actions: [{audit: second-tie}, stop]}
+              - {name: after-stop, on: t, priority: 5, actions: [{audit: after-stop}]}
+            """)
+        let outcomes = engine.process(Event(type: "t"))
+        #expect(effects.audits == ["high", "first-tie", "second-tie"])
+        #expect(outcomes.map(\.action) == ["audit", "audit", "audit", "stop"])
+        #expect(engine.statistics.rulesFired == 3)
+    }
+
+    @Test("templates render event fields, captures and intent slots; a lone placeholder keeps its JSON type")
+    func templates() throws {
+        let (engine, effects) = try engine("""
+            intents:
+              - name: refund
+                patterns: ['order (?<order>\\d+)']
+            rules:
+              - name: r
+                on: ticket.*
+                when:
+                  all:
+                    - {field: payload.from, matches: '(?<user>\\w+)@(?<domain>[\\w.]+)'}
+                    - {intent: refund}
+                actions:
+                  - publish:
+                      type: "billing.{{ captures.domain }}"
+                      priority: 1
+                      payload:
+                        order: "{{ intent.slots.order }}"
+                        count: "{{ payload.count }}"
+                        text: "{{ captures.user }} ({{ type }}, prio {{ priority }}) score {{ intent.score }}"
+                        nested: { missing: "[{{ payload.nothing }}]", list: ["{{ id }}", 3] }
+            """)
+        engine.process(Event(type: "ticket.created", payload: ["from": "ada@example", "text": "refund order 77", "count": 2], id: "e-9"))
+        let derived = try #require(effects.published.first)
+        #expect(derived.type == "billing.example")
+        #expect(derived.priority == 1)
+        #expect(derived.payload["order"] == "77")
+        #expect(derived.payload["count"] == 2)
+        #expect(derived.payload["text"] == "ada (ticket.created, prio 5) score 0.6")
+        #expect(derived.payload["nested"] == ["missing": "[]", "list": ["e-9", 3]])
+        #expect(derived.causation == Causation(parentID: "e-9", rule: "r", hop: 1))
+        #expect(derived.source == "rule:r")
+    }
+
+    @Test("a chain longer than the hop limit stops with an error record instead of looping forever")
+    func hopLimit() throws {
+        let (engine, effects) = try engine("""
+            rules:
+              - name: again
+                on: loop.*
+                actions:
+                  - publish: {type: "loop.{{ payload.n }}", payload: {n: "{{ payload.n }}"}}
+            """, hopLimit: 4)
+        engine.process(Event(type: "loop.x", payload: ["n": "x"]))
+        #expect(effects.published.count == 4)
+        #expect(effects.published.map { $0.causation?.hop } == [1, 2, 3, 4])
+        let failures = engine.statistics.failures
+        #expect(failures == 1)
+    }
+
+    @Test("a derived type that renders invalid fails that action only")
+    func invalidDerivedType() throws {
+        let (engine, effects) = try engine("""
+            rules:
+              - name: r
+                on: t
+                actions:
+                  - publish: {type: "x.{{ payload.missing }}"}
+                  - audit: "still runs"
+            """)
+        let outcomes = engine.process(Event(type: "t"))
+        #expect(outcomes.map(\.status) == [.failed, .ok])
+        #expect(outcomes[0].error == "the derived event's type rendered to 'x.': invalid event type 'x.': it has an empty segment.")
+        #expect(effects.audits == ["still runs"])
+    }
+
+    @Test("delay schedules at now + after, or at a rendered RFC 3339 time")
+    func delays() throws {
+        let (engine, effects) = try engine("""
+            rules:
+              - name: r
+                on: t
+                actions:
+                  - delay: {after: 1h30m, type: later}
+                  - delay: {at: "{{ payload.due }}", type: at.time}
+            """)
+        engine.process(Event(type: "t", payload: ["due": "2026-12-01T09:00:00Z"]))
+        let scheduled = effects.scheduled
+        #expect(scheduled.map(\.0.type) == ["later", "at.time"])
+        #expect(scheduled[0].1 == ManualClock().now().advanced(by: .seconds(5400)))
+        #expect(scheduled[1].1 == Timestamp(secondsSinceEpoch: 1_796_115_600))
+    }
+
+    @Test("an event is evaluated only against rules whose 'on' can match its type")
+    func ruleIndex() throws {
+        let ruleSet = try validRules("""
+            rules:
+              - {name: exact, on: ticket.created, actions: [stop]}
+              - {name: one, on: "ticket.*", actions: [stop]}
+              - {name: many, on: "ssh.**", actions: [stop]}
+              - {name: both, on: [deploy, "ssh.*.failed"], priority: 3, actions: [stop]}
+            """)
+        #expect(ruleSet.rules(for: "ticket.created").map(\.name) == ["exact", "one"])
+        #expect(ruleSet.rules(for: "ssh.login.failed").map(\.name) == ["both", "many"])
+        #expect(ruleSet.rules(for: "deploy").map(\.name) == ["both"])
+        #expect(ruleSet.rules(for: "other").isEmpty)
+    }
+}
+
+@Suite struct DryRunTests {
+    @Test("a dry run follows published and delayed events on a virtual clock and reports why rules did not match")
+    func followsChains() throws {
+        let ruleSet = try validRules("""
+            rules:
+              - name: big
+                on: order.placed
+                when: {field: payload.total, gt: 100}
+                actions:
+                  - publish: {type: order.review, payload: {total: "{{ payload.total }}"}}
+                  - delay: {after: 24h, type: order.reminder}
+              - name: review
+                on: order.review
+                actions: [{emit: {type: mail.reviewer}}]
+            """)
+        let start = Timestamp(secondsSinceEpoch: 1_700_000_000)
+        let steps = DryRun(ruleSet: ruleSet).trace(Event(type: "order.placed", payload: ["total": 250], time: start))
+        #expect(steps.map(\.event.type) == ["order.placed", "order.review", "order.reminder"])
+        #expect(steps.map(\.at) == [start, start, start + .seconds(86_400)])
+        #expect(steps[1].rules.first?.actions.first?.derived?.type == "mail.reviewer")
+        let small = DryRun(ruleSet: ruleSet).trace(Event(type: "order.placed", payload: ["total": 5], time: start))
+        #expect(small.count == 1)
+        #expect(small[0].rules.first?.failure == "payload.total is 5, not > 100")
+    }
+}
+
+@Suite struct DurationAndTimeParsingTests {
+    @Test("durations", arguments: [
+        ("500ms", Duration.milliseconds(500)), ("30s", .seconds(30)), ("5m", .seconds(300)), ("24h", .seconds(86_400)),
+        ("2d", .seconds(172_800)), ("1h30m", .seconds(5_400)),
+    ])
+    func durations(text: String, expected: Duration) {
+        #expect(DurationParser.parse(text) == expected)
+    }
+
+    @Test("bad durations", arguments: ["", "5", "m", "5 minutes", "1x", "99999999999999999999s"])
+    func badDurations(text: String) {
+        #expect(DurationParser.parse(text) == nil)
+    }
+
+    @Test("RFC 3339 times")
+    func times() {
+        #expect(TimestampParser.parse("2026-12-01T09:00:00Z") == Timestamp(secondsSinceEpoch: 1_796_115_600))
+        #expect(TimestampParser.parse("2026-12-01T10:00:00.5+01:00") == Timestamp(nanosecondsSinceEpoch: 1_796_115_600_500_000_000))
+        #expect(TimestampParser.parse("1970-01-01T00:00:00Z") == Timestamp(nanosecondsSinceEpoch: 0))
+        #expect(TimestampParser.parse("2026-13-01T00:00:00Z") == nil)
+        #expect(TimestampParser.parse("tomorrow") == nil)
+        #expect(TimestampParser.parse("2026-12-01T09:00:00") == nil)
+    }
+}
