@@ -1,26 +1,59 @@
 import Glibc
 import SymphonyConcurrency
 
-/// Standard output shared by worker threads: lines are buffered under a lock and written in large blocks.
+/// Standard output shared by worker threads: lines are buffered and written in large blocks.
+///
+/// Output never waits long: a flusher thread writes buffered lines at most `latency` after the
+/// first of them arrived (it sleeps on a condition variable while the buffer is empty), so a
+/// stream such as `tail -F log | symphony run …` shows results promptly.
 final class OutputLines: Sendable {
-    private let buffer = Locked<[UInt8]>([])
+    static let latency: Duration = .milliseconds(50)
+
+    private let lock = ConditionLock()
+    // nonisolated(unsafe): guarded by `lock`.
+    nonisolated(unsafe) private var bytes: [UInt8] = []
+    nonisolated(unsafe) private var closed = false
+    private let flusher = Locked<WorkerThread?>(nil)
+
+    init() {
+        let thread = WorkerThread { [self] in runFlusher() }
+        flusher.withLock { $0 = thread }
+    }
 
     func write(_ line: String) {
-        buffer.withLock { bytes in
+        lock.withLock {
+            let wasEmpty = bytes.isEmpty
             bytes.append(contentsOf: line.utf8)
             bytes.append(UInt8(ascii: "\n"))
             if bytes.count >= 64 * 1024 {
                 writeAll(bytes, to: STDOUT_FILENO)
                 bytes.removeAll(keepingCapacity: true)
+            } else if wasEmpty {
+                lock.signal()
             }
         }
     }
 
+    /// Writes everything buffered now.
     func flush() {
-        buffer.withLock { bytes in
+        lock.withLock {
             writeAll(bytes, to: STDOUT_FILENO)
             bytes.removeAll(keepingCapacity: true)
         }
+    }
+
+    private func runFlusher() {
+        lock.lock()
+        while !closed {
+            if bytes.isEmpty {
+                lock.wait()
+                continue
+            }
+            _ = lock.wait(timeout: Self.latency)
+            writeAll(bytes, to: STDOUT_FILENO)
+            bytes.removeAll(keepingCapacity: true)
+        }
+        lock.unlock()
     }
 }
 

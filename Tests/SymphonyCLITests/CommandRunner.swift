@@ -21,9 +21,12 @@ enum CommandRunner {
         try run(arguments, stdinData: stdin.map { Data($0.utf8) }, environment: environment)
     }
 
-    /// Runs `symphony arguments…` with raw bytes as standard input.
-    static func run(_ arguments: [String], stdinData: Data?, environment: [String: String] = [:]) throws -> CommandResult {
+    /// Runs `symphony arguments…` with raw bytes as standard input, optionally in another working directory.
+    static func run(
+        _ arguments: [String], stdinData: Data?, environment: [String: String] = [:], directory: String? = nil
+    ) throws -> CommandResult {
         let process = Process()
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.executableURL = binary
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
@@ -79,4 +82,59 @@ func temporaryFile(named name: String, contents: Data) throws -> String {
     let path = directory + "/" + name
     try contents.write(to: URL(fileURLWithPath: path))
     return path
+}
+
+/// A `symphony` process the test talks to while it runs: write to its stdin, wait for output, signal it.
+final class RunningCommand: @unchecked Sendable {
+    // @unchecked Sendable: `output` is only touched while holding `condition`.
+    let process = Process()
+    private let input = Pipe()
+    private let outputPipe = Pipe()
+    private let errorPipe = Pipe()
+    private let condition = NSCondition()
+    private var output = Data()
+
+    init(_ arguments: [String]) throws {
+        process.executableURL = CommandRunner.binary
+        process.arguments = arguments
+        process.standardInput = input
+        process.standardOutput = outputPipe
+        process.standardError = errorPipe
+        outputPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            guard let self else { return }
+            let data = handle.availableData
+            condition.lock()
+            output.append(data)
+            condition.broadcast()
+            condition.unlock()
+        }
+        try process.run()
+    }
+
+    func write(_ text: String) { input.fileHandleForWriting.write(Data(text.utf8)) }
+
+    /// Waits until stdout contains `text`; the limit only bounds a failing test.
+    func waitForOutput(containing text: String, limit: TimeInterval = 30) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: limit)
+        condition.lock()
+        defer { condition.unlock() }
+        while !String(decoding: output, as: UTF8.self).contains(text) {
+            if !condition.wait(until: deadline) { return false }
+        }
+        return true
+    }
+
+    /// Sends `signal`, waits for exit, and returns the status, all of stdout and stderr.
+    func stop(with signal: Int32) -> (status: Int32, stdout: String, stderr: String) {
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        outputPipe.fileHandleForReading.readabilityHandler = nil
+        let rest = outputPipe.fileHandleForReading.readDataToEndOfFile()
+        condition.lock()
+        output.append(rest)
+        let stdout = String(decoding: output, as: UTF8.self)
+        condition.unlock()
+        let stderr = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (process.terminationStatus, stdout, stderr)
+    }
 }
