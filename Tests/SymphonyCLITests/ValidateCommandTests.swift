@@ -99,14 +99,14 @@ import Testing
 }
 
 @Suite(.timeLimit(.minutes(2))) struct FollowAndSignalTests {
-    func rulesFile() throws -> String {
+    func rulesFile(delay: String = "300ms") throws -> String {
         try temporaryFile(named: "rules.yaml", contents: Data("""
             rules:
               - name: later
                 on: ping
                 actions:
                   - emit: {type: pong.now, payload: {id: "{{ id }}"}}
-                  - delay: {after: 300ms, type: ping.later}
+                  - delay: {after: \(delay), type: ping.later}
               - name: fired
                 on: ping.later
                 actions:
@@ -127,7 +127,7 @@ import Testing
 
     @Test("SIGINT while reading a pipe stops reading, finishes in-flight work and exits 0")
     func interruptWhileReading() throws {
-        let command = try RunningCommand(["run", "--rules", try rulesFile()])
+        let command = try RunningCommand(["run", "--rules", try rulesFile(delay: "1h")])
         command.write(#"{"type":"ping","id":"p-2"}"# + "\n")
         #expect(command.waitForOutput(containing: "pong.now"))
         let result = command.stop(with: SIGINT)

@@ -32,11 +32,13 @@ import SymphonyConcurrency
         let queue = EventQueue<Int>(capacity: 1, whenFull: .wait)
         try queue.push(0, priority: 5)
         let pushed = Atomic<Int>(0)
+        let producerDone = DispatchSemaphore(value: 0)
         let producer = Thread {
             for value in 1...50 {
                 try? queue.push(value, priority: 5)
                 pushed.add(1, ordering: .relaxed)
             }
+            producerDone.signal()
         }
         producer.start()
         var received: [Int] = []
@@ -45,6 +47,7 @@ import SymphonyConcurrency
             received.append(value)
         }
         #expect(received == Array(0...50))
+        #expect(producerDone.wait(timeout: .now() + 30) == .success)
         #expect(pushed.load(ordering: .relaxed) == 50)
     }
 
