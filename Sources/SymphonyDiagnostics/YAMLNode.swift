@@ -87,6 +87,15 @@ public struct YAMLNode {
         return value
     }
 
+    /// Any number, or an error.
+    public func number(_ what: String, into diagnostics: inout Diagnostics) -> Double? {
+        guard case .scalar(let scalar) = node, scalar.style == .plain, let value = node.float ?? node.int.map(Double.init) else {
+            diagnostics.error(at: location, "\(what) must be a number, not \(kindDescription)")
+            return nil
+        }
+        return value
+    }
+
     /// A boolean, or an error.
     public func bool(_ what: String, into diagnostics: inout Diagnostics) -> Bool? {
         if case .scalar(let scalar) = node, scalar.style == .plain, let value = node.bool { return value }

@@ -35,6 +35,7 @@ public final class RuleEngine: Sendable {
         var outcomes: [ActionOutcome] = []
         for rule in ruleSet.rules(for: event.type) {
             let match = evaluator.evaluate(rule, on: event)
+            if !match.problems.isEmpty { counters.conditionProblems.add(match.problems.count, ordering: .relaxed) }
             guard match.matched else { continue }
             counters.rulesFired.add(1, ordering: .relaxed)
             let context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
@@ -140,10 +141,13 @@ public struct EngineStatistics: Sendable, Hashable {
     public var actions: [String: Int]
     /// Actions that failed.
     public var failures: Int
+    /// Regex conditions that stopped at their match limit (counted as not matching).
+    public var conditionProblems: Int
 }
 
 final class EngineCounters: Sendable {
     let rulesFired = Atomic<Int>(0)
+    let conditionProblems = Atomic<Int>(0)
     private let byKind = Locked<[String: Int]>([:])
     private let failures = Atomic<Int>(0)
 
@@ -157,6 +161,7 @@ final class EngineCounters: Sendable {
 
     func snapshot() -> EngineStatistics {
         EngineStatistics(
-            rulesFired: rulesFired.load(ordering: .relaxed), actions: byKind.withLock { $0 }, failures: failures.load(ordering: .relaxed))
+            rulesFired: rulesFired.load(ordering: .relaxed), actions: byKind.withLock { $0 }, failures: failures.load(ordering: .relaxed),
+            conditionProblems: conditionProblems.load(ordering: .relaxed))
     }
 }

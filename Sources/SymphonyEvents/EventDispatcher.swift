@@ -21,6 +21,8 @@ public final class EventDispatcher: Sendable {
     private let deadLetters: any DeadLetterSink
     private let liveCounters = AtomicEventCounters()
     private let workers = Locked<[WorkerThread]?>(nil)
+    private let idleLock = ConditionLock()
+    private let idleWaiters = Atomic<Int>(0)
     private let started = Atomic<Bool>(false)
 
     /// The default worker count: the number of cores.
@@ -105,6 +107,30 @@ public final class EventDispatcher: Sendable {
         return remaining.compactMap { open($0) }
     }
 
+    /// Waits until every published event has been handled (the queue is empty and nothing is in flight).
+    ///
+    /// Meaningful only while nothing else publishes; used at shutdown to let chains of derived events settle.
+    public func waitUntilIdle() {
+        idleWaiters.add(1, ordering: .sequentiallyConsistent)
+        defer { idleWaiters.subtract(1, ordering: .sequentiallyConsistent) }
+        idleLock.withLock {
+            while !isIdle {
+                _ = idleLock.wait(timeout: .milliseconds(100))  // a bound in case a wake-up is missed
+            }
+        }
+    }
+
+    private var isIdle: Bool {
+        let counters = liveCounters.snapshot(queueDepth: 0)
+        return counters.published == counters.delivered + counters.failed
+    }
+
+    private func noteProcessed() {
+        if idleWaiters.load(ordering: .sequentiallyConsistent) > 0 {
+            idleLock.withLock { idleLock.broadcast() }
+        }
+    }
+
     /// What the dispatcher has done so far.
     public var counters: EventCounters { liveCounters.snapshot(queueDepth: queue.count) }
 
@@ -125,6 +151,7 @@ public final class EventDispatcher: Sendable {
         while queue.pop(upTo: Self.batchSize, into: &batch) {
             for item in batch { deliver(item) }
             batch.removeAll(keepingCapacity: true)
+            noteProcessed()
         }
     }
 

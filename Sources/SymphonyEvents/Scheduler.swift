@@ -90,6 +90,7 @@ public final class Scheduler: Sendable {
         }
         let thread = WorkerThread { [self] in runTimer() }
         timer.withLock { $0 = thread }
+        fireDueEntries()  // stored entries already due fire before start returns
     }
 
     /// Stops the timer thread; pending entries stay in the store.
@@ -186,11 +187,12 @@ public final class Scheduler: Sendable {
         lock.unlock()
     }
 
-    /// Publishes every entry whose due time has come, in due order.
+    /// Publishes every entry whose due time has come, in due order. The timer thread calls it; call
+    /// it directly to fire what is due now without waiting for the timer (for example before stopping).
     ///
     /// An entry whose publish throws (the queue is closed because the system is stopping) is not
     /// retried by this scheduler; it stays in the store and fires after the next start.
-    func fireDueEntries() {
+    public func fireDueEntries() {
         firingRounds.withLock { rounds in
             rounds &+= 1
             let due = takeDueEntries()

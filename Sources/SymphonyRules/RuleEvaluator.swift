@@ -146,7 +146,7 @@ public struct RuleEvaluator {
         let scores = intentScores(for: field, text: text)
         guard let score = scores.first(where: { $0.name == name }), score.isRecognized else {
             let detail = scores.first(where: { $0.name == name }).map { score in
-                "score \(score.value), " + (score.rejection ?? "")
+                score.rejection ?? "score \(score.value)"
             } ?? "nothing fired"
             state.failure = "intent '\(name)' is not recognized in \(field) (\(detail))"
             return false

@@ -102,7 +102,8 @@ public enum RuleSetLoader {
             if let text = priority.scalarText, let value = Int(text), priority.kindDescription == "a number" {
                 salience = value
             } else {
-                diagnostics.error(at: priority.location, "'priority' (salience) must be a whole number, not \(priority.kindDescription)")
+                let found = priority.kindDescription == "a number" ? (priority.scalarText ?? "") : priority.kindDescription
+                diagnostics.error(at: priority.location, "'priority' (salience) must be a whole number, not \(found)")
             }
         }
         var scope = RuleScope()
@@ -125,11 +126,16 @@ public enum RuleSetLoader {
 
     static func condition(from node: YAMLNode, scope: inout RuleScope, context: inout LoadContext, into diagnostics: inout Diagnostics) -> Condition? {
         if let items = node.items {
+            if items.isEmpty { diagnostics.error(at: node.location, "'when' needs at least one condition") }
             let conditions = items.compactMap { condition(from: $0, scope: &scope, context: &context, into: &diagnostics) }
             return conditions.count == items.count ? .all(conditions, location: node.location) : nil
         }
         guard let entries = node.entries else {
             diagnostics.error(at: node.location, "a condition must be a mapping (or a list of conditions), not \(node.kindDescription)")
+            return nil
+        }
+        if entries.isEmpty {
+            diagnostics.error(at: node.location, "a condition must not be empty")
             return nil
         }
         let combinators = ["all", "any", "not", "intent"]
@@ -192,7 +198,7 @@ public enum RuleSetLoader {
                 return nil
             }
         default:
-            guard let number = operand.number("'\(keyword)'", in: -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude, into: &diagnostics) else { return nil }
+            guard let number = operand.number("'\(keyword)'", into: &diagnostics) else { return nil }
             switch keyword {
             case "gt": test = .greaterThan(number)
             case "gte": test = .greaterThanOrEqual(number)
@@ -431,7 +437,7 @@ public enum RuleSetLoader {
         if let items = node.items { return .array(items.map(jsonValue)) }
         switch node.kindDescription {
         case "nothing (null)": return .null
-        case "a boolean": return .bool(node.scalarText.map { ["true", "True", "TRUE", "yes", "Yes", "on", "On"].contains($0) } ?? false)
+        case "a boolean": return .bool(node.node.bool ?? false)
         case "a number":
             let text = node.scalarText ?? ""
             if let integer = Int64(text) { return .int(integer) }

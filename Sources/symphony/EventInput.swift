@@ -68,7 +68,10 @@ struct EventInput {
         } catch let error as InputLineError {
             return .failure(error)
         } catch {
-            if let rawLinesType { return .success(Event(type: rawLinesType, payload: ["message": .string(text)])) }
+            // With --lines, only text that is not JSON at all is wrapped; a JSON object that is not a valid event is rejected.
+            if let rawLinesType, case DecodingError.dataCorrupted(let context) = error, context.codingPath.isEmpty {
+                return .success(Event(type: rawLinesType, payload: ["message": .string(text)]))
+            }
             return .failure(InputLineError(reason: InputEvent.describe(error)))
         }
     }

@@ -1,12 +1,13 @@
 import SymphonyEvents
 
-/// One line of JSON Lines input, as users write it: `type` required; `payload`, `priority`, `id`, `source` optional.
+/// One line of JSON Lines input, as users write it: `type` required; `payload`, `priority`, `id`, `source`, `time` optional.
 struct InputEvent: Decodable {
     let type: String
     let payload: JSONValue?
     let priority: Int?
     let id: String?
     let source: String?
+    let time: String?
 
     /// The event this line describes; throws a readable reason when a field is out of range.
     func event() throws -> Event {
@@ -22,7 +23,14 @@ struct InputEvent: Decodable {
         } catch let error as EventsError {
             throw InputLineError(reason: error.message)
         }
-        return Event(type: type, payload: payload ?? [:], priority: priority, id: id, source: source)
+        var timestamp: Timestamp?
+        if let time {
+            guard let parsed = TimestampParser.parse(time) else {
+                throw InputLineError(reason: "'time' must be an RFC 3339 timestamp such as 2026-11-29T03:48:03Z")
+            }
+            timestamp = parsed
+        }
+        return Event(type: type, payload: payload ?? [:], priority: priority, id: id, source: source, time: timestamp)
     }
 }
 

@@ -65,7 +65,9 @@ struct RunCommand: ParsableCommand {
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, not \(workers).") }
         if hopLimit < 1 { throw ValidationError("--hop-limit must be at least 1, not \(hopLimit).") }
-        if let lines { try EventType.validate(lines) }
+        if let lines {
+            do { try EventType.validate(lines) } catch let error as EventsError { throw ValidationError("--lines: \(error.message)") }
+        }
     }
 
     func run() throws {
@@ -94,6 +96,7 @@ struct RunCommand: ParsableCommand {
         let input = EventInput(paths: events, rawLinesType: lines)
         let progress = Progress()
         let opened = try input.forEach { result, origin in
+            if run.stopping.load(ordering: .relaxed) { return false }  // a signal arrived: stop reading
             switch result {
             case .success(let event):
                 run.read.add(1, ordering: .relaxed)
@@ -153,6 +156,8 @@ final class RunState: Sendable {
     let rejected = Atomic<Int>(0)
     let unreadable = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
+    /// Set when finishing starts; the reading loop stops at the next line.
+    let stopping = Atomic<Bool>(false)
     private let started = Timestamp.now()
     private let signalled = DispatchSemaphore(value: 0)
     private let sources = Locked<[any DispatchSourceSignal]>([])
@@ -187,8 +192,16 @@ final class RunState: Sendable {
 
     /// Stops the system (draining queued events), prints the summary and exits with the run's code.
     func finish() -> Never {
+        stopping.store(true, ordering: .relaxed)
         if finished.exchange(true, ordering: .acquiringAndReleasing) {
             while true { pause() }  // another thread is finishing
+        }
+        // Let chains settle, firing delays that are already due (even without --follow), then drain and stop.
+        while true {
+            system.dispatcher.waitUntilIdle()
+            let fired = system.scheduler.firedCount
+            system.scheduler.fireDueEntries()
+            if system.scheduler.firedCount == fired { break }
         }
         system.stop()
         stdout.flush()
@@ -203,7 +216,9 @@ final class RunState: Sendable {
             printError(
                 "symphony: \(grouped(read)) events read, \(grouped(rejected)) rejected, \(grouped(counters.delivered + counters.failed)) processed, "
                     + "\(grouped(statistics.rulesFired)) rules fired; actions: \(kinds.joined(separator: ", ")); "
-                    + "\(grouped(statistics.failures + counters.failed)) errors; \(grouped(Int(Double(read) / seconds))) events/s"
+                    + "\(grouped(statistics.failures + counters.failed)) errors"
+                    + (statistics.conditionProblems > 0 ? " (and \(grouped(statistics.conditionProblems)) regex conditions stopped at their match limit)" : "")
+                    + "; \(grouped(Int(Double(read) / seconds))) events/s"
                     + (pending > 0 ? "; \(grouped(pending)) delayed event\(pending == 1 ? "" : "s") still pending (use --follow to wait for \(pending == 1 ? "it" : "them"))" : ""))
         }
         if unreadable.load(ordering: .relaxed) { exit(66) }

@@ -42,6 +42,9 @@ struct ValidateCommand: ParsableCommand {
 
     func validate() throws {
         if paths.isEmpty { throw ValidationError("Name at least one rule file or directory.") }
+        if let lines {
+            do { try EventType.validate(lines) } catch let error as EventsError { throw ValidationError("--lines: \(error.message)") }
+        }
     }
 
     func run() throws {

@@ -151,3 +151,42 @@ import Testing
         #expect(result.stderr.contains("ENCRYPTION IS OFF"))
     }
 }
+
+@Suite(.timeLimit(.minutes(2))) struct RunCommandReviewTests {
+    @Test("delays already due fire before the run ends, even without --follow; input 'time' is honoured")
+    func dueDelaysAndTime() throws {
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data("""
+            rules:
+              - name: now
+                on: start
+                actions: [{delay: {after: 0s, type: later, payload: {t: "{{ time }}"}}}]
+              - name: fired
+                on: later
+                actions: [{emit: {type: done, payload: {t: "{{ payload.t }}"}}}]
+            """.utf8))
+        let result = try CommandRunner.run(["run", "--rules", rules], stdin: #"{"type":"start","time":"2026-01-02T03:04:05Z"}"# + "\n")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains(#""payload":{"t":"2026-01-02T03:04:05.000000000Z"}"#))
+        let bad = try CommandRunner.run(["run", "--rules", rules], stdin: #"{"type":"start","time":"yesterday"}"# + "\n")
+        #expect(bad.status == 65)
+        #expect(bad.stderrLines.first == "<stdin>:1: rejected: 'time' must be an RFC 3339 timestamp such as 2026-11-29T03:48:03Z")
+    }
+
+    @Test("with --lines, a JSON object that is not a valid event is rejected, not wrapped; a bad --lines type is a usage error")
+    func linesRejectsBadJSON() throws {
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data("rules:\n  - {name: r, on: log, actions: [{emit: {type: seen}}]}\n".utf8))
+        let result = try CommandRunner.run(["run", "--rules", rules, "--lines", "log"], stdin: "{\"payload\":{}}\nplain text\n")
+        #expect(result.status == 65)
+        #expect(result.stdoutLines.count == 1)
+        #expect(result.stderrLines.first == "<stdin>:1: rejected: missing required field 'type'")
+        let usage = try CommandRunner.run(["run", "--rules", rules, "--lines", "bad..type"])
+        #expect(usage.status == 64)
+    }
+
+    @Test("capitalised YAML booleans compare as true")
+    func yamlBooleans() throws {
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data("rules:\n  - {name: r, on: t, when: {field: payload.v, equals: YES}, actions: [{emit: {type: yes}}]}\n".utf8))
+        let result = try CommandRunner.run(["run", "--rules", rules], stdin: "{\"type\":\"t\",\"payload\":{\"v\":true}}\n{\"type\":\"t\",\"payload\":{\"v\":false}}\n")
+        #expect(result.stdoutLines.count == 1)
+    }
+}
