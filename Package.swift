@@ -67,9 +67,16 @@ let package = Package(
             dependencies: ["SymphonyEvents", "SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .target(
+            name: "SymphonyStore",
+            dependencies: [
+                "CSQLite", "SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
+        .target(
             name: "SymphonyEngine",
             dependencies: [
-                "SymphonyRules", "SymphonyEvents", "SymphonyConcurrency",
+                "SymphonyRules", "SymphonyEvents", "SymphonyStore", "SymphonyConcurrency",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: strictSettings),
@@ -80,6 +87,8 @@ let package = Package(
                 "SymphonyIntents",
                 "SymphonyRules",
                 "SymphonyEngine",
+                "SymphonyStore",
+                "SymphonyCrypto",
                 "SymphonyDiagnostics",
                 "SymphonyConcurrency",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -16,7 +16,11 @@ public final class InMemoryScheduledEntryStore: ScheduledEntryStore {
         entries.withLock { $0[entry.id] = entry }
     }
 
-    public func remove(_ id: ScheduleID, fired: Bool) throws {
+    public func cancel(_ id: ScheduleID) throws {
         _ = entries.withLock { $0.removeValue(forKey: id) }
+    }
+
+    public func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws {
+        if entry.interval == nil { _ = entries.withLock { $0.removeValue(forKey: entry.id) } }
     }
 }

@@ -33,13 +33,15 @@ public struct ScheduledEntry: Sendable, Hashable {
 /// Where the scheduler keeps pending entries so that they survive a restart.
 ///
 /// The scheduler saves an entry before `schedule` returns, saves it again when a periodic entry
-/// moves to its next due time, and removes it once a one-shot entry has been published or an
-/// entry is cancelled. Calls come from any thread.
+/// moves to its next due time, reports each firing after the event was published, and cancels
+/// entries on request. Calls come from any thread.
 public protocol ScheduledEntryStore: Sendable {
     /// Every entry that has not fired or been cancelled.
     func loadPending() throws -> [ScheduledEntry]
     /// Inserts or replaces an entry.
     func save(_ entry: ScheduledEntry) throws
-    /// Removes an entry that fired (`fired` true) or was cancelled.
-    func remove(_ id: ScheduleID, fired: Bool) throws
+    /// Marks an entry cancelled.
+    func cancel(_ id: ScheduleID) throws
+    /// Records that `entry` fired at `time` and `event` was published; a one-shot entry is no longer pending.
+    func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws
 }

@@ -136,7 +136,7 @@ public final class Scheduler: Sendable {
             lock.signal()
             return true
         }
-        if removed { try store.remove(id, fired: false) }
+        if removed { try store.cancel(id) }
         return removed
     }
 
@@ -215,9 +215,8 @@ public final class Scheduler: Sendable {
                     if let next {
                         // A periodic entry cancelled while it fired must not come back.
                         if lock.withLock({ state.entries[entry.id] != nil }) { try store.save(next) }
-                    } else {
-                        try store.remove(entry.id, fired: true)
                     }
+                    try store.fired(entry, event: event, at: clock.now())
                 } catch {
                     logger.error(
                         "scheduled entry was published but the store could not record it; it may fire again after a restart",

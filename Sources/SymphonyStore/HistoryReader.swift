@@ -1,0 +1,209 @@
+import SymphonyCrypto
+import SymphonyEvents
+
+/// Filters for `symphony history`.
+public struct HistoryQuery: Sendable {
+    /// Only this rule's executions.
+    public var rule: String?
+    /// Only events whose type matches this pattern.
+    public var type: TypePattern?
+    /// Only this outcome (`ok`, `failed`, `denied`, `skipped`).
+    public var outcome: String?
+    /// Only executions that started at or after this time.
+    public var since: Timestamp?
+    /// Only executions that started before this time.
+    public var until: Timestamp?
+    /// Only this event's executions.
+    public var eventID: String?
+    /// At most this many rows (most recent first).
+    public var limit: Int = 50
+
+    /// No filters, 50 rows.
+    public init() {}
+}
+
+/// One execution as stored.
+public struct ExecutionRow: Sendable, Hashable {
+    public let sequence: Int64
+    public let eventID: String
+    public let eventType: String
+    public let rule: String
+    public let action: String
+    public let outcome: String
+    public let error: String?
+    public let started: Timestamp
+    public let durationMicroseconds: Int64
+    public let derivedEventID: String?
+}
+
+/// A scheduled entry as stored.
+public struct ScheduledRow: Sendable, Hashable {
+    public let id: String
+    public let due: Timestamp
+    public let eventID: String
+    public let eventType: String
+    public let originRule: String?
+    public let state: String
+    public let late: Bool
+}
+
+/// An event as stored, with its payload when the key could open it.
+public struct StoredEvent: Sendable, Hashable {
+    public let id: String
+    public let type: String
+    public let priority: Int
+    public let source: String?
+    public let received: Timestamp
+    public let parentID: String?
+    public let rule: String?
+    public let hop: Int
+    /// The event with its payload, when a key was given and opened the envelope.
+    public let event: Event?
+}
+
+/// A node of a causal trace: an event, what each rule did with it, and what that caused.
+public struct TraceNode: Sendable {
+    public let event: StoredEvent
+    public let executions: [(execution: ExecutionRow, child: TraceNode?)]
+}
+
+/// Per-rule, per-outcome counts and duration percentiles.
+public struct StatsRow: Sendable, Hashable {
+    public let rule: String
+    public let outcome: String
+    public let count: Int
+    public let p50Microseconds: Int64
+    public let p95Microseconds: Int64
+}
+
+/// Reads the history database (read-only; safe while a writer writes, thanks to WAL).
+public final class HistoryReader {
+    private let database: SQLiteDatabase
+    private let sealer: EnvelopeSealer?
+
+    /// Opens `path` read-only; with a sealer, payloads can be shown.
+    public init(path: String, sealer: EnvelopeSealer?) throws {
+        database = try SQLiteDatabase(path: path, readOnly: true, create: false)
+        let version = try database.userVersion
+        guard version == HistorySchema.currentVersion else {
+            throw StoreError(
+                code: -1,
+                message: "The database '\(path)' has schema version \(version); this build reads version \(HistorySchema.currentVersion). Run 'symphony run' once to migrate it.")
+        }
+        self.sealer = sealer
+    }
+
+    /// Executions matching `query`, most recent first.
+    public func executions(_ query: HistoryQuery) throws -> [ExecutionRow] {
+        var conditions: [String] = []
+        var values: [SQLiteValue] = []
+        if let rule = query.rule { conditions.append("x.rule = ?"); values.append(.text(rule)) }
+        if let outcome = query.outcome { conditions.append("x.outcome = ?"); values.append(.text(outcome)) }
+        if let since = query.since { conditions.append("x.started_ns >= ?"); values.append(.int(since.nanosecondsSinceEpoch)) }
+        if let until = query.until { conditions.append("x.started_ns < ?"); values.append(.int(until.nanosecondsSinceEpoch)) }
+        if let eventID = query.eventID { conditions.append("x.event_id = ?"); values.append(.text(eventID)) }
+        if let type = query.type, type.isExact { conditions.append("e.type = ?"); values.append(.text(type.text)) }
+        let filterInSwift = query.type.map { !$0.isExact } ?? false
+        let sql = """
+            SELECT x.seq, x.event_id, COALESCE(e.type, ''), x.rule, x.action, x.outcome, x.error, x.started_ns, x.duration_us, x.derived_event_id
+            FROM executions x LEFT JOIN events e ON e.id = x.event_id
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+            ORDER BY x.seq DESC
+            \(filterInSwift ? "" : "LIMIT \(max(0, query.limit))")
+            """
+        var rows = try database.prepare(sql).rows(values, Self.execution)
+        if filterInSwift, let type = query.type {
+            rows = Array(rows.filter { type.matches($0.eventType) }.prefix(max(0, query.limit)))
+        }
+        return rows
+    }
+
+    /// Scheduled entries, pending ones first by due time.
+    public func scheduled(state: String? = "pending", limit: Int = 50) throws -> [ScheduledRow] {
+        let sql = """
+            SELECT id, due_ns, event_id, event_type, origin_rule, state, late FROM scheduled
+            \(state == nil ? "" : "WHERE state = ?") ORDER BY due_ns LIMIT \(max(0, limit))
+            """
+        return try database.prepare(sql).rows(state.map { [.text($0)] } ?? []) { row in
+            ScheduledRow(
+                id: row.text(0) ?? "", due: Timestamp(nanosecondsSinceEpoch: row.int(1)), eventID: row.text(2) ?? "",
+                eventType: row.text(3) ?? "", originRule: row.text(4), state: row.text(5) ?? "", late: row.int(6) != 0)
+        }
+    }
+
+    /// One stored event.
+    public func event(id: String) throws -> StoredEvent? {
+        let statement = try database.prepare(
+            "SELECT id, type, priority, source, received_ns, parent_id, rule, hop, payload FROM events WHERE id = ?")
+        return try statement.rows([.text(id)]) { row in
+            let id = row.text(0) ?? ""
+            let type = row.text(1) ?? ""
+            let priority = Int(row.int(2))
+            var event: Event?
+            if let sealer, let envelope = row.blob(8),
+                let body = try? sealer.open(envelope, context: HistoryEnvelopes.event(id: id))
+            {
+                event = try? EventBodyCodec.decode(body, id: id, type: type, priority: priority)
+            }
+            return StoredEvent(
+                id: id, type: type, priority: priority, source: row.text(3), received: Timestamp(nanosecondsSinceEpoch: row.int(4)),
+                parentID: row.text(5), rule: row.text(6), hop: Int(row.int(7)), event: event)
+        }.first
+    }
+
+    /// The causal tree containing `eventID`, from its input event down (nil when the event is unknown).
+    public func trace(_ eventID: String) throws -> TraceNode? {
+        guard var root = try event(id: eventID) else { return nil }
+        var steps = 0
+        while let parent = root.parentID, steps < 1_000, let up = try event(id: parent) {
+            root = up
+            steps += 1
+        }
+        return try node(for: root, depth: 0)
+    }
+
+    private func node(for event: StoredEvent, depth: Int) throws -> TraceNode {
+        let executions = try database.prepare(
+            """
+            SELECT x.seq, x.event_id, ?, x.rule, x.action, x.outcome, x.error, x.started_ns, x.duration_us, x.derived_event_id
+            FROM executions x WHERE x.event_id = ? ORDER BY x.seq
+            """
+        ).rows([.text(event.type), .text(event.id)], Self.execution)
+        var children: [(ExecutionRow, TraceNode?)] = []
+        for execution in executions {
+            var child: TraceNode?
+            if let derived = execution.derivedEventID, depth < 64, let stored = try self.event(id: derived) {
+                child = try node(for: stored, depth: depth + 1)
+            }
+            children.append((execution, child))
+        }
+        return TraceNode(event: event, executions: children)
+    }
+
+    /// Counts and p50/p95 durations per rule and outcome for the executions matching `query` (its limit is ignored).
+    public func stats(_ query: HistoryQuery) throws -> [StatsRow] {
+        var unlimited = query
+        unlimited.limit = Int.max / 2
+        let rows = try executions(unlimited)
+        var groups: [String: [String: [Int64]]] = [:]
+        for row in rows { groups[row.rule, default: [:]][row.outcome, default: []].append(row.durationMicroseconds) }
+        var stats: [StatsRow] = []
+        for rule in groups.keys.sorted() {
+            for (outcome, durations) in groups[rule]!.sorted(by: { $0.key < $1.key }) {
+                let sorted = durations.sorted()
+                func percentile(_ fraction: Double) -> Int64 {
+                    sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * fraction).rounded(.up)) - 1))]
+                }
+                stats.append(StatsRow(rule: rule, outcome: outcome, count: sorted.count, p50Microseconds: percentile(0.5), p95Microseconds: percentile(0.95)))
+            }
+        }
+        return stats
+    }
+
+    private static func execution(_ row: SQLiteStatement) -> ExecutionRow {
+        ExecutionRow(
+            sequence: row.int(0), eventID: row.text(1) ?? "", eventType: row.text(2) ?? "", rule: row.text(3) ?? "",
+            action: row.text(4) ?? "", outcome: row.text(5) ?? "", error: row.text(6),
+            started: Timestamp(nanosecondsSinceEpoch: row.int(7)), durationMicroseconds: row.int(8), derivedEventID: row.text(9))
+    }
+}

@@ -1,0 +1,185 @@
+import Glibc
+import Logging
+import SymphonyConcurrency
+import SymphonyCrypto
+import SymphonyEvents
+
+/// The one thread that writes history: rows queue in a bounded buffer and are committed in
+/// batches, one transaction per batch (group commit), so writes never slow the event path.
+///
+/// When the buffer is full, `append` waits (back-pressure); nothing is dropped. `flush()` returns
+/// once everything appended before it is committed; `close()` commits the rest and stops.
+final class HistoryWriter: Sendable {
+    private static let notEmpty = 0
+    private static let notFull = 1
+    private static let committedCondition = 2
+
+    let capacity: Int
+    private let lock = ConditionLock(conditionCount: 3)
+    // nonisolated(unsafe): every access holds `lock`.
+    nonisolated(unsafe) private var pending: [HistoryRow] = []
+    nonisolated(unsafe) private var appended = 0
+    nonisolated(unsafe) private var committed = 0
+    nonisolated(unsafe) private var closed = false
+    nonisolated(unsafe) private var failure: StoreError?
+    private let thread = Locked<WorkerThread?>(nil)
+    private let statements: WriterStatements
+    private let logger: Logger
+
+    init(database: SQLiteDatabase, sealer: EnvelopeSealer?, capacity: Int = 16_384, logger: Logger) throws {
+        self.capacity = capacity
+        self.logger = logger
+        statements = try WriterStatements(database: database, sealer: sealer)
+        let worker = WorkerThread { [self] in run() }
+        thread.withLock { $0 = worker }
+    }
+
+    /// Queues a row, waiting while the buffer is full.
+    func append(_ row: HistoryRow) {
+        lock.withLock {
+            while pending.count >= capacity && !closed { lock.wait(Self.notFull) }
+            pending.append(row)
+            appended += 1
+            if pending.count == 1 { lock.signal(Self.notEmpty) }
+        }
+    }
+
+    /// Waits until every row appended so far is committed; throws the first write failure, if any.
+    func flush() throws(StoreError) {
+        let writeFailure: StoreError? = lock.withLock {
+            let target = appended
+            while committed < target && self.failure == nil { lock.wait(Self.committedCondition) }
+            return self.failure
+        }
+        if let writeFailure { throw writeFailure }
+    }
+
+    /// Commits what is queued and stops the thread.
+    func close() throws(StoreError) {
+        lock.withLock {
+            closed = true
+            lock.broadcast(Self.notEmpty)
+        }
+        let worker = thread.withLock { thread -> WorkerThread? in
+            defer { thread = nil }
+            return thread
+        }
+        worker?.join()
+        if let failure = lock.withLock({ self.failure }) { throw failure }
+    }
+
+    private func run() {
+        lock.lock()
+        while true {
+            while pending.isEmpty && !closed { lock.wait(Self.notEmpty) }
+            if pending.isEmpty && closed { break }
+            let batch = pending
+            pending.removeAll(keepingCapacity: true)
+            lock.broadcast(Self.notFull)
+            lock.unlock()
+            let result = write(batch)
+            lock.lock()
+            if let result, failure == nil { failure = result }
+            committed += batch.count
+            lock.broadcast(Self.committedCondition)
+        }
+        lock.unlock()
+    }
+
+    /// Writes a batch in one transaction, retrying a few times on transient errors; returns the failure if it could not.
+    private func write(_ batch: [HistoryRow]) -> StoreError? {
+        var lastError: StoreError?
+        for attempt in 0..<5 {
+            do {
+                try statements.database.transaction {
+                    for row in batch { try statements.write(row) }
+                }
+                return nil
+            } catch let error as StoreError {
+                lastError = error
+                logger.error("history write failed; retrying", metadata: ["attempt": "\(attempt + 1)", "error": "\(error)"])
+                usleep(UInt32(50_000 * (attempt + 1)))
+            } catch {
+                lastError = StoreError(code: -1, message: "\(error)")
+            }
+        }
+        logger.critical("history rows could not be written", metadata: ["rows": "\(batch.count)", "error": "\(lastError!)"])
+        return lastError
+    }
+}
+
+/// The writer's prepared statements and the sealing of payloads (used only on the writer thread).
+// @unchecked Sendable: used only by the writer thread after init.
+final class WriterStatements: @unchecked Sendable {
+    let database: SQLiteDatabase
+    private let sealer: EnvelopeSealer?
+    private let insertEvent: SQLiteStatement
+    private let insertExecution: SQLiteStatement
+    private let insertDeadLetter: SQLiteStatement
+    private let markFired: SQLiteStatement
+
+    init(database: SQLiteDatabase, sealer: EnvelopeSealer?) throws {
+        self.database = database
+        self.sealer = sealer
+        insertEvent = try database.prepare(
+            "INSERT OR IGNORE INTO events (id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        insertExecution = try database.prepare(
+            "INSERT INTO executions (event_id, rule, action, outcome, error, started_ns, finished_ns, duration_us, derived_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        insertDeadLetter = try database.prepare(
+            "INSERT INTO dead_letters (source, line, reason, received_ns, content) VALUES (?, ?, ?, ?, ?)")
+        markFired = try database.prepare("UPDATE scheduled SET state = 'done', fired_ns = ?, late = ? WHERE id = ? AND state = 'pending'")
+    }
+
+    func write(_ row: HistoryRow) throws {
+        switch row {
+        case .event(let event, let received):
+            try insert(event, received: received)
+        case .execution(let record):
+            if let derived = record.derivedEvent { try insert(derived, received: record.finished) }
+            try insertExecution.run([
+                .text(record.eventID), .text(record.rule), .text(record.action), .text(record.status),
+                record.error.map(SQLiteValue.text) ?? .null, .int(record.started.nanosecondsSinceEpoch),
+                .int(record.finished.nanosecondsSinceEpoch), .int(record.started.duration(to: record.finished).nanoseconds / 1_000),
+                record.derivedEvent.map { .text($0.id) } ?? .null,
+            ])
+        case .deadLetter(let source, let line, let reason, let content, let received):
+            let sealed = try sealer?.seal(content, context: HistoryEnvelopes.deadLetter(source: source, line: line, received: received))
+            try insertDeadLetter.run([
+                .text(source), line.map { .int(Int64($0)) } ?? .null, .text(reason), .int(received.nanosecondsSinceEpoch),
+                sealed.map(SQLiteValue.blob) ?? .null,
+            ])
+        case .scheduledFired(let id, let event, let firedAt, let late):
+            try insert(event, received: firedAt)
+            try markFired.run([.int(firedAt.nanosecondsSinceEpoch), .int(late ? 1 : 0), .text(id.rawValue)])
+        }
+    }
+
+    private func insert(_ event: Event, received: Timestamp) throws {
+        let payload = try sealer?.seal(EventBodyCodec.encode(event), context: HistoryEnvelopes.event(id: event.id))
+        try insertEvent.run([
+            .text(event.id), .text(event.type), .int(Int64(event.priority)), event.source.map(SQLiteValue.text) ?? .null,
+            .int(received.nanosecondsSinceEpoch), .int(event.time.nanosecondsSinceEpoch),
+            event.causation.map { .text($0.parentID) } ?? .null, event.causation.map { .text($0.rule) } ?? .null,
+            .int(Int64(event.causation?.hop ?? 0)), payload.map(SQLiteValue.blob) ?? .null,
+        ])
+    }
+}
+
+/// The envelope contexts of stored payloads (docs/history.md).
+public enum HistoryEnvelopes {
+    /// An event's stored body: domain `symphony.history.event.v1`, field: the event id.
+    public static func event(id: String) -> EnvelopeContext {
+        EnvelopeContext(domain: "symphony.history.event.v1", fields: [id])
+    }
+
+    /// A pending scheduled entry's event: domain `symphony.history.scheduled.v1`, fields: entry id, event id.
+    public static func scheduled(id: ScheduleID, eventID: String) -> EnvelopeContext {
+        EnvelopeContext(domain: "symphony.history.scheduled.v1", fields: [id.rawValue, eventID])
+    }
+
+    /// A rejected input line: domain `symphony.history.dead-letter.v1`, fields: source, line number, received time.
+    public static func deadLetter(source: String, line: Int?, received: Timestamp) -> EnvelopeContext {
+        EnvelopeContext(
+            domain: "symphony.history.dead-letter.v1", fields: [source, line.map(String.init) ?? "", String(received.nanosecondsSinceEpoch)])
+    }
+}

@@ -1,0 +1,164 @@
+import CSQLite
+
+/// A value bound to or read from a SQLite statement.
+enum SQLiteValue: Sendable, Hashable {
+    case null
+    case int(Int64)
+    case double(Double)
+    case text(String)
+    case blob([UInt8])
+}
+
+/// One SQLite connection. Not thread-safe: each is used by one thread at a time (the writer
+/// thread, or a reader). This file holds the module's only SQLite C calls.
+final class SQLiteDatabase {
+    private let handle: OpaquePointer
+    /// The database file.
+    let path: String
+
+    /// Opens (creating when `create`) the database at `path` with a busy timeout, so concurrent writers wait instead of failing.
+    init(path: String, readOnly: Bool = false, create: Bool = true) throws(StoreError) {
+        var handle: OpaquePointer?
+        var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
+        if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
+        flags |= SQLITE_OPEN_NOMUTEX
+        let result = sqlite3_open_v2(path, &handle, flags, nil)
+        guard result == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(handle)
+            throw StoreError(code: result, message: "Cannot open the database '\(path)': \(message).")
+        }
+        self.handle = handle
+        self.path = path
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, 10_000)
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs SQL that returns no rows (several statements allowed).
+    func execute(_ sql: String) throws(StoreError) {
+        var error: UnsafeMutablePointer<CChar>?
+        let result = sqlite3_exec(handle, sql, nil, nil, &error)
+        if result != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? lastMessage
+            sqlite3_free(error)
+            throw StoreError(code: result, message: message, sql: sql)
+        }
+    }
+
+    /// A prepared statement.
+    func prepare(_ sql: String) throws(StoreError) -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let result = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard result == SQLITE_OK, let statement else {
+            throw StoreError(code: result, message: lastMessage, sql: sql)
+        }
+        return SQLiteStatement(statement, database: self, sql: sql)
+    }
+
+    /// Runs `body` in one transaction (BEGIN IMMEDIATE … COMMIT), rolling back when it throws.
+    func transaction<Result>(_ body: () throws -> Result) throws -> Result {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The schema version (`PRAGMA user_version`).
+    var userVersion: Int {
+        get throws(StoreError) {
+            let statement = try prepare("PRAGMA user_version")
+            guard try statement.step() else { return 0 }
+            return Int(statement.int(0))
+        }
+    }
+
+    var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+}
+
+/// A prepared statement; finalized when released.
+final class SQLiteStatement {
+    private let handle: OpaquePointer
+    private let database: SQLiteDatabase
+    let sql: String
+
+    init(_ handle: OpaquePointer, database: SQLiteDatabase, sql: String) {
+        self.handle = handle
+        self.database = database
+        self.sql = sql
+    }
+
+    deinit {
+        sqlite3_finalize(handle)
+    }
+
+    /// Resets the statement and binds `values` to its parameters in order.
+    func bind(_ values: [SQLiteValue]) throws(StoreError) {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let result: Int32
+            switch value {
+            case .null: result = sqlite3_bind_null(handle, index)
+            case .int(let number): result = sqlite3_bind_int64(handle, index, number)
+            case .double(let number): result = sqlite3_bind_double(handle, index, number)
+            case .text(let text): result = sqlite3_bind_text(handle, index, text, -1, csqlite_transient())
+            case .blob(let bytes):
+                result = bytes.withUnsafeBytes { buffer in
+                    sqlite3_bind_blob(handle, index, buffer.baseAddress, Int32(buffer.count), csqlite_transient())
+                }
+            }
+            guard result == SQLITE_OK else { throw StoreError(code: result, message: database.lastMessage, sql: sql) }
+        }
+    }
+
+    /// Advances to the next row; false when done.
+    func step() throws(StoreError) -> Bool {
+        let result = sqlite3_step(handle)
+        switch result {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw StoreError(code: result, message: database.lastMessage, sql: sql)
+        }
+    }
+
+    /// Binds, runs to completion, and resets.
+    func run(_ values: [SQLiteValue] = []) throws(StoreError) {
+        try bind(values)
+        while try step() {}
+        sqlite3_reset(handle)
+    }
+
+    /// Every row of a query, read by `row`.
+    func rows<Row>(_ values: [SQLiteValue] = [], _ row: (SQLiteStatement) -> Row) throws(StoreError) -> [Row] {
+        try bind(values)
+        var rows: [Row] = []
+        while try step() { rows.append(row(self)) }
+        sqlite3_reset(handle)
+        return rows
+    }
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+    func text(_ column: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(handle, column) else { return nil }
+        return String(cString: pointer)
+    }
+    func blob(_ column: Int32) -> [UInt8]? {
+        guard let pointer = sqlite3_column_blob(handle, column) else { return isNull(column) ? nil : [] }
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+}
