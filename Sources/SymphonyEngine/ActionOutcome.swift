@@ -1,4 +1,5 @@
 import SymphonyEvents
+import SymphonyStore
 
 /// What one action did for one event: the record history stores and `--output ndjson` prints.
 public struct ActionOutcome: Sendable, Hashable {
@@ -65,5 +66,14 @@ public enum EventJSON {
             object["causation"] = ["parent": .string(causation.parentID), "rule": .string(causation.rule), "hop": .int(Int64(causation.hop))]
         }
         return .object(object)
+    }
+}
+
+extension ActionOutcome {
+    /// The outcome as history stores it.
+    public var executionRecord: ExecutionRecord {
+        ExecutionRecord(
+            eventID: eventID, eventType: eventType, rule: rule, action: action, status: status.rawValue, error: error, started: started,
+            finished: finished, derivedEvent: derivedEvent)
     }
 }

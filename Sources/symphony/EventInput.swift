@@ -41,9 +41,13 @@ struct EventInput {
                 let origin = Origin(source: source, line: line.number)
                 let result: Result<Event, InputLineError>
                 if line.tooLong {
-                    result = .failure(InputLineError(reason: "line is longer than \(reader.maximumLineLength) bytes"))
+                    result = .failure(InputLineError(reason: "line is longer than \(reader.maximumLineLength) bytes", content: line.bytes))
                 } else {
-                    result = parse(line.bytes)
+                    result = parse(line.bytes).mapError { problem in
+                        var problem = problem
+                        problem.content = line.bytes
+                        return problem
+                    }
                 }
                 guard try body(result, origin) else { return allOpened }
             }

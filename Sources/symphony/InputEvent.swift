@@ -52,7 +52,8 @@ extension InputEvent {
     }
 }
 
-/// Why an input line was rejected.
+/// Why an input line was rejected, and the line itself (kept, sealed, in history's dead letters).
 struct InputLineError: Error {
     let reason: String
+    var content: [UInt8] = []
 }

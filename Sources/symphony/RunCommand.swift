@@ -6,7 +6,9 @@ import SymphonyConcurrency
 import SymphonyDiagnostics
 import SymphonyEngine
 import SymphonyEvents
+import SymphonyCrypto
 import SymphonyRules
+import SymphonyStore
 import Synchronization
 
 /// `symphony run`: run a rule set over events from files or standard input.
@@ -28,8 +30,15 @@ struct RunCommand: ParsableCommand {
             --follow keeps running after the input ends, so delayed events fire, until SIGINT or SIGTERM. On \
             either signal Symphony stops reading, finishes in-flight work, prints the summary and exits.
 
-            Exit codes: 0 ok (failed actions are counted in the summary); 1 the rules have errors; \
-            64 usage error; 65 some input lines were rejected; 66 an input file could not be read.
+            History: every input event, action outcome and rejected line is recorded in a SQLite database \
+            (default ./.symphony/history.db; --db or $SYMPHONY_DB), payloads sealed with AES-256-GCM under the key \
+            file (default ./.symphony/key, created on first use; --key-file or $SYMPHONY_KEY_FILE). Delayed \
+            events are stored before they count as done; on start, pending ones that are due fire at once. \
+            --no-history keeps nothing.
+
+            Exit codes: 0 ok (failed actions are counted in the summary); 1 the rules (or the key or database) \
+            have errors; 64 usage error; 65 some input lines were rejected; 66 an input file could not be read; \
+            74 history could not be written.
             """)
 
     /// What goes to standard output.
@@ -61,6 +70,15 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Queue events in plaintext (debugging only; logs a warning).")
     var noEncryption = false
 
+    @Option(name: .long, help: ArgumentHelp("The history database (default $SYMPHONY_DB, else ./.symphony/history.db).", valueName: "PATH"))
+    var db: String?
+
+    @Flag(name: .long, help: "Keep no history: nothing is written, and delayed events do not survive the process.")
+    var noHistory = false
+
+    @Option(name: .long, help: ArgumentHelp("The AES-256 key file (default $SYMPHONY_KEY_FILE, else ./.symphony/key, created on first use).", valueName: "PATH"))
+    var keyFile: String?
+
     func validate() throws {
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, not \(workers).") }
@@ -78,19 +96,39 @@ struct RunCommand: ParsableCommand {
 
         var configuration = EventSystemConfiguration()
         if let workers { configuration.workerCount = workers }
+        var history: HistoryStore?
+        do {
+            if !noHistory {
+                guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
+                let path = StateLocation.database(db)
+                try StateLocation.ensureDirectory(for: path)
+                let store = try HistoryStore(path: path, sealer: EnvelopeSealer(key: key))
+                configuration.scheduleStore = store.scheduledEntries
+                configuration.encryption = .keyRing(KeyRing(active: key))
+                history = store
+            }
+        } catch let error as CryptoError {
+            printError("symphony: \(error.message)")
+            throw ExitCode(1)
+        } catch let error as StoreError {
+            printError("symphony: history: \(error.message)")
+            throw ExitCode(1)
+        }
         if noEncryption { configuration.encryption = .disabled }
         let system = try EventSystem(configuration: configuration)
+        let recorder = history
         let stdout = OutputLines()
         let effects = SystemEffects(system: system, output: output == .ndjson ? nil : stdout)
         let engine = RuleEngine(ruleSet: ruleSet, effects: effects, clock: configuration.clock, hopLimit: hopLimit)
         let ndjson = output == .ndjson
         try system.subscribe("**") { event in
             let outcomes = engine.process(event)
+            if let recorder { for outcome in outcomes { recorder.record(outcome.executionRecord) } }
             if ndjson { for outcome in outcomes { stdout.write(outcome.json.jsonText) } }
         }
         try system.start()
 
-        let run = RunState(system: system, engine: engine, stdout: stdout, printSummary: output != .quiet)
+        let run = RunState(system: system, engine: engine, stdout: stdout, history: recorder, printSummary: output != .quiet)
         run.installSignalHandlers()
 
         let input = EventInput(paths: events, rawLinesType: lines)
@@ -100,6 +138,7 @@ struct RunCommand: ParsableCommand {
             switch result {
             case .success(let event):
                 run.read.add(1, ordering: .relaxed)
+                recorder?.recordInput(event)
                 do {
                     try system.publish(event)
                 } catch {
@@ -108,6 +147,7 @@ struct RunCommand: ParsableCommand {
             case .failure(let problem):
                 run.read.add(1, ordering: .relaxed)
                 run.rejected.add(1, ordering: .relaxed)
+                recorder?.recordRejected(source: origin.source, line: origin.line, reason: problem.reason, content: problem.content)
                 progress.clear()
                 printError("\(origin): rejected: \(problem.reason)")
             }
@@ -151,6 +191,7 @@ final class RunState: Sendable {
     let system: EventSystem
     let engine: RuleEngine
     let stdout: OutputLines
+    let history: HistoryStore?
     let printSummary: Bool
     let read = Atomic<Int>(0)
     let rejected = Atomic<Int>(0)
@@ -162,10 +203,11 @@ final class RunState: Sendable {
     private let signalled = DispatchSemaphore(value: 0)
     private let sources = Locked<[any DispatchSourceSignal]>([])
 
-    init(system: EventSystem, engine: RuleEngine, stdout: OutputLines, printSummary: Bool) {
+    init(system: EventSystem, engine: RuleEngine, stdout: OutputLines, history: HistoryStore?, printSummary: Bool) {
         self.system = system
         self.engine = engine
         self.stdout = stdout
+        self.history = history
         self.printSummary = printSummary
     }
 
@@ -205,6 +247,13 @@ final class RunState: Sendable {
         }
         system.stop()
         stdout.flush()
+        var historyFailed = false
+        do {
+            try history?.close()
+        } catch {
+            historyFailed = true
+            printError("symphony: history: \(error)")
+        }
         let counters = system.counters
         let statistics = engine.statistics
         let read = self.read.load(ordering: .relaxed)
@@ -221,6 +270,7 @@ final class RunState: Sendable {
                     + "; \(grouped(Int(Double(read) / seconds))) events/s"
                     + (pending > 0 ? "; \(grouped(pending)) delayed event\(pending == 1 ? "" : "s") still pending (use --follow to wait for \(pending == 1 ? "it" : "them"))" : ""))
         }
+        if historyFailed { exit(74) }
         if unreadable.load(ordering: .relaxed) { exit(66) }
         exit(rejected > 0 ? 65 : 0)
     }

@@ -26,7 +26,8 @@ enum CommandRunner {
         _ arguments: [String], stdinData: Data?, environment: [String: String] = [:], directory: String? = nil
     ) throws -> CommandResult {
         let process = Process()
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        // Each run gets its own working directory, so default state (./.symphony) never leaks between tests.
+        process.currentDirectoryURL = URL(fileURLWithPath: try directory ?? freshDirectory())
         process.executableURL = binary
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
@@ -75,6 +76,13 @@ final class Collected: @unchecked Sendable {
     func setErr(_ data: Data) { err = data }
 }
 
+/// A new empty temporary directory.
+func freshDirectory() throws -> String {
+    let directory = NSTemporaryDirectory() + "symphony-cwd-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    return directory
+}
+
 /// A file with `contents` in a fresh temporary directory.
 func temporaryFile(named name: String, contents: Data) throws -> String {
     let directory = NSTemporaryDirectory() + "symphony-cli-" + UUID().uuidString
@@ -97,6 +105,7 @@ final class RunningCommand: @unchecked Sendable {
     init(_ arguments: [String]) throws {
         process.executableURL = CommandRunner.binary
         process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: try freshDirectory())
         process.standardInput = input
         process.standardOutput = outputPipe
         process.standardError = errorPipe

@@ -1,0 +1,226 @@
+import ArgumentParser
+import Foundation
+import SymphonyCrypto
+import SymphonyEvents
+import SymphonyRules
+import SymphonyStore
+
+/// `symphony history`: query what Symphony did.
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "Query execution history: filters, causal traces, statistics; table, JSON Lines or CSV.",
+        discussion: """
+            Reads the history database that 'symphony run' writes (default ./.symphony/history.db; --db or \
+            $SYMPHONY_DB). Rows are action executions, most recent first. --status pending lists scheduled \
+            entries that have not fired. --trace ID shows the causal tree from the input event through rules, \
+            actions and derived events. --stats counts executions and gives p50/p95 durations per rule and outcome.
+
+            --since and --until take a duration back from now (30m, 24h, 7d) or an RFC 3339 time. Payloads are \
+            shown (in --event, --trace and json output) only when the key file can open them.
+
+            Exit codes: 0 ok; 1 the database or key could not be read; 64 usage error.
+            """)
+
+    /// Output formats.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json, csv
+    }
+
+    @Option(name: .long, help: ArgumentHelp("The history database.", valueName: "PATH")) var db: String?
+    @Option(name: .long, help: ArgumentHelp("The key file, to show payloads.", valueName: "PATH")) var keyFile: String?
+    @Option(name: .long, help: "Only this rule's executions.") var rule: String?
+    @Option(name: .long, help: "Only events whose type matches this pattern (ticket.*, ssh.**).") var type: String?
+    @Option(name: .long, help: "ok, failed, denied, skipped, or pending (scheduled entries not yet fired).") var status: String?
+    @Option(name: .long, help: "Only executions since a duration ago (24h) or an RFC 3339 time.") var since: String?
+    @Option(name: .long, help: "Only executions before a duration ago or an RFC 3339 time.") var until: String?
+    @Option(name: .long, help: ArgumentHelp("Only this event's executions, with the event itself.", valueName: "ID")) var event: String?
+    @Option(name: .long, help: ArgumentHelp("The causal tree containing this event.", valueName: "ID")) var trace: String?
+    @Option(name: .long, help: "At most N rows (default 50).") var limit: Int = 50
+    @Option(name: .long, help: "table, json (JSON Lines) or csv.") var format: Format = .table
+    @Flag(name: .long, help: "Counts and p50/p95 durations per rule and outcome.") var stats = false
+
+    func validate() throws {
+        if let status, !["ok", "failed", "denied", "skipped", "pending"].contains(status) {
+            throw ValidationError("--status must be ok, failed, denied, skipped or pending, not '\(status)'.")
+        }
+        if limit < 0 { throw ValidationError("--limit must be 0 or more.") }
+        if let type { _ = try pattern(type) }
+        _ = try time(since, "--since")
+        _ = try time(until, "--until")
+    }
+
+    func pattern(_ text: String) throws -> TypePattern {
+        do { return try TypePattern(text) } catch let error as EventsError { throw ValidationError("--type: \(error.message)") }
+    }
+
+    func time(_ text: String?, _ flag: String) throws -> Timestamp? {
+        guard let text else { return nil }
+        if let duration = DurationParser.parse(text) { return Timestamp.now().advanced(by: .zero - duration) }
+        if let time = TimestampParser.parse(text) { return time }
+        throw ValidationError("\(flag) takes a duration (30m, 24h, 7d) or an RFC 3339 time, not '\(text)'.")
+    }
+
+    func run() throws {
+        let path = StateLocation.database(db)
+        guard FileManager.default.fileExists(atPath: path) else {
+            printError("symphony: no history database at '\(path)'; 'symphony run' creates it (or pass --db).")
+            throw ExitCode(1)
+        }
+        let reader: HistoryReader
+        do {
+            let key = try StateLocation.loadKey(keyFile, createIfMissing: false)
+            reader = try HistoryReader(path: path, sealer: key.map { EnvelopeSealer(key: $0) })
+        } catch let error as CryptoError {
+            printError("symphony: \(error.message)")
+            throw ExitCode(1)
+        } catch let error as StoreError {
+            printError("symphony: \(error.message)")
+            throw ExitCode(1)
+        }
+        let output = OutputLines()
+        defer { output.flush() }
+        do {
+            if let trace {
+                guard let root = try reader.trace(trace) else {
+                    printError("symphony: no event '\(trace)' in the history.")
+                    throw ExitCode(1)
+                }
+                switch format {
+                case .json: output.write(Self.json(root).jsonText)
+                case .table, .csv: for line in Self.lines(root, indent: "") { output.write(line) }
+                }
+                return
+            }
+            var query = HistoryQuery()
+            query.rule = rule
+            query.type = try type.map(pattern)
+            query.outcome = status == "pending" ? nil : status
+            query.since = try time(since, "--since")
+            query.until = try time(until, "--until")
+            query.eventID = event
+            query.limit = limit
+            if status == "pending" {
+                let rows = try reader.scheduled(state: "pending", limit: limit)
+                    .filter { row in query.type.map { $0.matches(row.eventType) } ?? true }
+                    .filter { row in rule.map { row.originRule == $0 } ?? true }
+                write(
+                    rows.map { ["id": .string($0.id), "due": .string($0.due.description), "event": .string($0.eventID), "type": .string($0.eventType), "rule": $0.originRule.map(JSONValue.string) ?? .null] },
+                    columns: ["due", "id", "type", "event", "rule"], to: output)
+                return
+            }
+            if stats {
+                let rows = try reader.stats(query)
+                write(
+                    rows.map { ["rule": .string($0.rule), "outcome": .string($0.outcome), "count": .int(Int64($0.count)), "p50_us": .int($0.p50Microseconds), "p95_us": .int($0.p95Microseconds)] },
+                    columns: ["rule", "outcome", "count", "p50_us", "p95_us"], to: output)
+                return
+            }
+            if let event, format != .csv, let stored = try reader.event(id: event) {
+                if format == .json { output.write(Self.json(stored).jsonText) } else { output.write(Self.describe(stored)) }
+            }
+            let rows = try reader.executions(query)
+            write(
+                rows.map { row in
+                    var object: [String: JSONValue] = [
+                        "started": .string(row.started.description), "event": .string(row.eventID), "type": .string(row.eventType),
+                        "rule": .string(row.rule), "action": .string(row.action), "outcome": .string(row.outcome),
+                        "duration_us": .int(row.durationMicroseconds),
+                    ]
+                    if let error = row.error { object["error"] = .string(error) }
+                    if let derived = row.derivedEventID { object["derived"] = .string(derived) }
+                    return object
+                },
+                columns: ["started", "event", "type", "rule", "action", "outcome", "duration_us", "error"], to: output)
+        } catch let error as StoreError {
+            printError("symphony: \(error.message)")
+            throw ExitCode(1)
+        }
+    }
+
+    private func write(_ rows: [[String: JSONValue]], columns: [String], to output: OutputLines) {
+        switch format {
+        case .json:
+            for row in rows { output.write(JSONValue.object(row).jsonText) }
+        case .csv:
+            output.write(columns.joined(separator: ","))
+            for row in rows { output.write(columns.map { Self.csv(row[$0]) }.joined(separator: ",")) }
+        case .table:
+            let cells = rows.map { row in columns.map { Self.text(row[$0]) } }
+            var widths = columns.map(\.count)
+            for row in cells { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+            // Fit the terminal: the last column takes what is left, clipped.
+            let terminal = Int(ProcessInfo.processInfo.environment["COLUMNS"] ?? "") ?? 120
+            let fixed = widths.dropLast().reduce(0) { $0 + $1 + 2 }
+            widths[widths.count - 1] = max(10, min(widths[widths.count - 1], terminal - fixed))
+            func line(_ values: [String]) -> String {
+                values.enumerated().map { index, value in
+                    let width = widths[index]
+                    let clipped = value.count > width ? String(value.prefix(max(1, width - 1))) + "…" : value
+                    return index == values.count - 1 ? clipped : clipped + String(repeating: " ", count: width - clipped.count)
+                }.joined(separator: "  ")
+            }
+            output.write(line(columns.map { $0.uppercased() }))
+            for row in cells { output.write(line(row)) }
+            if rows.isEmpty { output.write("(no rows)") }
+        }
+    }
+
+    static func text(_ value: JSONValue?) -> String {
+        switch value {
+        case nil, .null?: ""
+        case .string(let text)?: text
+        case let value?: value.jsonText
+        }
+    }
+
+    static func csv(_ value: JSONValue?) -> String {
+        let text = Self.text(value)
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    static func describe(_ stored: StoredEvent) -> String {
+        var text = "event \(stored.id) (\(stored.type), priority \(stored.priority)) received \(stored.received)"
+        if let parent = stored.parentID { text += ", from \(parent) by rule '\(stored.rule ?? "")' (hop \(stored.hop))" }
+        if let event = stored.event { text += " payload \(event.payload.jsonText)" }
+        return text
+    }
+
+    static func json(_ stored: StoredEvent) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .string(stored.id), "type": .string(stored.type), "priority": .int(Int64(stored.priority)),
+            "received": .string(stored.received.description), "hop": .int(Int64(stored.hop)),
+        ]
+        if let source = stored.source { object["source"] = .string(source) }
+        if let parent = stored.parentID { object["parent"] = .string(parent) }
+        if let rule = stored.rule { object["rule"] = .string(rule) }
+        if let event = stored.event { object["payload"] = event.payload }
+        return .object(object)
+    }
+
+    static func json(_ node: TraceNode) -> JSONValue {
+        var object = json(node.event).objectValue ?? [:]
+        object["executions"] = .array(node.executions.map { execution, child in
+            var entry: [String: JSONValue] = [
+                "rule": .string(execution.rule), "action": .string(execution.action), "outcome": .string(execution.outcome),
+                "duration_us": .int(execution.durationMicroseconds),
+            ]
+            if let error = execution.error { entry["error"] = .string(error) }
+            if let child { entry["derived"] = json(child) }
+            return .object(entry)
+        })
+        return .object(object)
+    }
+
+    static func lines(_ node: TraceNode, indent: String) -> [String] {
+        var lines = [indent + describe(node.event)]
+        for (execution, child) in node.executions {
+            var line = indent + "  \(execution.rule) → \(execution.action): \(execution.outcome) (\(execution.durationMicroseconds) µs)"
+            if let error = execution.error { line += " — \(error)" }
+            lines.append(line)
+            if let child { lines += Self.lines(child, indent: indent + "    ") }
+        }
+        return lines
+    }
+}
