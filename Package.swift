@@ -121,6 +121,10 @@ let package = Package(
             dependencies: ["SymphonyRules", "SymphonyEngine", "SymphonyEvents", "SymphonyDiagnostics", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .testTarget(
+            name: "SymphonyStoreTests",
+            dependencies: ["SymphonyStore", "SymphonyEvents", "SymphonyCrypto"],
+            swiftSettings: strictSettings),
+        .testTarget(
             name: "SystemLibrariesTests",
             dependencies: ["CPCRE2", "COpenSSL", "CSQLite"],
             swiftSettings: strictSettings),

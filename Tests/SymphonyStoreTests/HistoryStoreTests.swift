@@ -1,0 +1,201 @@
+import Foundation
+import SymphonyCrypto
+import SymphonyEvents
+import Testing
+@testable import SymphonyStore
+
+@Suite(.timeLimit(.minutes(2))) struct HistoryStoreTests {
+    let key: EncryptionKey
+    let directory: String
+
+    init() throws {
+        key = try EncryptionKey(bytes: [UInt8](repeating: 9, count: 32))
+        directory = NSTemporaryDirectory() + "symphony-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    var path: String { directory + "/history.db" }
+
+    func store() throws -> HistoryStore { try HistoryStore(path: path, sealer: EnvelopeSealer(key: key)) }
+
+    func execution(_ event: Event, rule: String, action: String = "publish", status: String = "ok", derived: Event? = nil, at seconds: Int64 = 100, micros: Int64 = 10) -> ExecutionRecord {
+        let started = Timestamp(secondsSinceEpoch: seconds)
+        return ExecutionRecord(
+            eventID: event.id, eventType: event.type, rule: rule, action: action, status: status, error: status == "failed" ? "boom" : nil,
+            started: started, finished: started.advanced(by: .microseconds(micros)), derivedEvent: derived)
+    }
+
+    @Test("a new file is migrated to the current schema version, in WAL mode")
+    func migrationFromEmpty() throws {
+        let store = try store()
+        try store.close()
+        let database = try SQLiteDatabase(path: path)
+        #expect(try database.userVersion == HistorySchema.currentVersion)
+        let mode = try database.prepare("PRAGMA journal_mode").rows { $0.text(0) }
+        #expect(mode == ["wal"])
+    }
+
+    @Test("a database at the previous schema version is migrated and keeps its rows")
+    func migrationFromPrevious() throws {
+        do {
+            let database = try SQLiteDatabase(path: path)
+            try HistorySchema.migrate(database, to: 1)
+            #expect(try database.userVersion == 1)
+            try database.prepare("INSERT INTO executions (event_id, rule, action, outcome, started_ns, finished_ns, duration_us) VALUES ('e-old', 'r', 'emit', 'ok', 1, 2, 0)").run()
+        }
+        let store = try store()
+        try store.close()
+        let reader = try HistoryReader(path: path, sealer: nil)
+        #expect(try reader.executions(HistoryQuery()).map(\.eventID) == ["e-old"])
+        let database = try SQLiteDatabase(path: path)
+        #expect(try database.userVersion == 2)
+        #expect(try database.prepare("SELECT count(*) FROM dead_letters").rows { $0.int(0) } == [0])
+    }
+
+    @Test("a database from a newer build is refused with a clear error")
+    func newerSchemaRefused() throws {
+        do {
+            let database = try SQLiteDatabase(path: path)
+            try database.execute("PRAGMA user_version = 99")
+        }
+        let error = #expect(throws: StoreError.self) { try store() }
+        #expect(error?.message == "The database '\(path)' has schema version 99, newer than this build's 2; upgrade Symphony.")
+    }
+
+    @Test("every filter, and most recent first")
+    func filters() throws {
+        let store = try store()
+        let ticket = Event(type: "ticket.created", payload: ["text": "hello"], id: "t-1")
+        let ssh = Event(type: "ssh.login.failed", id: "s-1")
+        store.recordInput(ticket)
+        store.recordInput(ssh)
+        store.record(execution(ticket, rule: "triage", at: 100))
+        store.record(execution(ticket, rule: "audit-all", action: "audit", at: 200))
+        store.record(execution(ssh, rule: "security", status: "failed", at: 300))
+        store.record(execution(ssh, rule: "audit-all", action: "audit", status: "denied", at: 400))
+        try store.close()
+        let reader = try HistoryReader(path: path, sealer: nil)
+        func rules(_ configure: (inout HistoryQuery) throws -> Void) throws -> [String] {
+            var query = HistoryQuery()
+            try configure(&query)
+            return try reader.executions(query).map(\.rule)
+        }
+        #expect(try rules { _ in } == ["audit-all", "security", "audit-all", "triage"])
+        #expect(try rules { $0.rule = "audit-all" } == ["audit-all", "audit-all"])
+        #expect(try rules { $0.type = try TypePattern("ticket.created") } == ["audit-all", "triage"])
+        #expect(try rules { $0.type = try TypePattern("ssh.**") } == ["audit-all", "security"])
+        #expect(try rules { $0.outcome = "failed" } == ["security"])
+        #expect(try rules { $0.outcome = "denied" } == ["audit-all"])
+        #expect(try rules { $0.since = Timestamp(secondsSinceEpoch: 200) } == ["audit-all", "security", "audit-all"])
+        #expect(try rules { $0.until = Timestamp(secondsSinceEpoch: 200) } == ["triage"])
+        #expect(try rules { $0.eventID = "s-1" } == ["audit-all", "security"])
+        #expect(try rules { $0.limit = 1 } == ["audit-all"])
+        #expect(try reader.executions(HistoryQuery()).first { $0.outcome == "failed" }?.error == "boom")
+    }
+
+    @Test("stats count executions and give p50/p95 durations per rule and outcome")
+    func stats() throws {
+        let store = try store()
+        let event = Event(type: "a.b", id: "e")
+        for micros in 1...20 { store.record(execution(event, rule: "r", micros: Int64(micros))) }
+        store.record(execution(event, rule: "r", status: "failed", micros: 7))
+        try store.close()
+        let stats = try HistoryReader(path: path, sealer: nil).stats(HistoryQuery())
+        #expect(stats == [
+            StatsRow(rule: "r", outcome: "failed", count: 1, p50Microseconds: 7, p95Microseconds: 7),
+            StatsRow(rule: "r", outcome: "ok", count: 20, p50Microseconds: 10, p95Microseconds: 19),
+        ])
+    }
+
+    @Test("a trace walks up to the input event and down through actions and derived events")
+    func trace() throws {
+        let store = try store()
+        let input = Event(type: "ticket.created", payload: ["text": "refund"], id: "in")
+        let child = Event(type: "billing.refund", id: "child", causation: Causation(parentID: "in", rule: "triage", hop: 1))
+        let grandchild = Event(type: "mail.sent", id: "grandchild", causation: Causation(parentID: "child", rule: "mailer", hop: 2))
+        store.recordInput(input)
+        store.record(execution(input, rule: "triage", derived: child))
+        store.record(execution(input, rule: "audit", action: "audit"))
+        store.record(execution(child, rule: "mailer", action: "emit", derived: grandchild))
+        try store.close()
+        let reader = try HistoryReader(path: path, sealer: EnvelopeSealer(key: key))
+        let root = try #require(try reader.trace("grandchild"))
+        #expect(root.event.id == "in")
+        #expect(root.event.event?.payload == ["text": "refund"])
+        #expect(root.executions.map(\.execution.rule) == ["triage", "audit"])
+        let childNode = try #require(root.executions.first?.child)
+        #expect(childNode.event.id == "child")
+        #expect(childNode.event.parentID == "in")
+        #expect(childNode.executions.first?.child?.event.id == "grandchild")
+        #expect(try reader.trace("missing") == nil)
+    }
+
+    @Test("payload plaintext appears nowhere in the database files; without the key it is not shown")
+    func encryptedAtRest() throws {
+        let store = try store()
+        let secret = "card 4111-1111-1111-1111 for ada"
+        let event = Event(type: "ticket.created", payload: ["text": .string(secret)], id: "secret-1")
+        store.recordInput(event)
+        store.record(execution(event, rule: "r", derived: Event(type: "x.y", payload: ["copy": .string(secret)], id: "secret-2")))
+        store.recordRejected(source: "in.jsonl", line: 3, reason: "not valid JSON", content: Array("{\(secret)".utf8))
+        let delayed = Event(type: "later", payload: ["text": .string(secret)], id: "secret-3")
+        try store.scheduledEntries.save(ScheduledEntry(id: ScheduleID(rawValue: "s-1"), event: delayed, due: Timestamp(secondsSinceEpoch: 5)))
+        try store.close()
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory) {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + file))
+            #expect(bytes.range(of: Data("4111-1111".utf8)) == nil, "plaintext found in \(file)")
+        }
+        #expect(try HistoryReader(path: path, sealer: nil).event(id: "secret-1")?.event == nil)
+        #expect(try HistoryReader(path: path, sealer: EnvelopeSealer(key: key)).event(id: "secret-1")?.event?.payload["text"] == .string(secret))
+    }
+
+    @Test("scheduled entries survive a reopen; a fired one-shot entry is marked done with its event recorded")
+    func durableScheduledEntries() throws {
+        let event = Event(type: "follow.up", payload: ["n": 1], id: "f-1")
+        let entry = ScheduledEntry(id: ScheduleID(rawValue: "s-1"), event: event, due: Timestamp(secondsSinceEpoch: 50))
+        do {
+            let store = try store()
+            try store.scheduledEntries.save(entry)
+            try store.scheduledEntries.save(ScheduledEntry(id: ScheduleID(rawValue: "s-2"), event: Event(type: "x", id: "x-1"), due: Timestamp(secondsSinceEpoch: 60)))
+            try store.scheduledEntries.cancel(ScheduleID(rawValue: "s-2"))
+            try store.close()
+        }
+        let reopened = try store()
+        let pending = try reopened.scheduledEntries.loadPending()
+        #expect(pending == [entry])
+        try reopened.scheduledEntries.fired(entry, event: event, at: Timestamp(secondsSinceEpoch: 55))
+        try reopened.close()
+        let again = try store()
+        #expect(try again.scheduledEntries.loadPending().isEmpty)
+        try again.close()
+        let reader = try HistoryReader(path: path, sealer: nil)
+        let rows = try reader.scheduled(state: nil)
+        #expect(rows.map(\.state) == ["done", "cancelled"])
+        #expect(rows.first?.late == true)
+        #expect(try reader.event(id: "f-1")?.type == "follow.up")
+    }
+
+    @Test("readers read while the writer writes; a small buffer applies back-pressure and loses nothing")
+    func readersDuringWrites() throws {
+        let store = try HistoryStore(path: path, sealer: EnvelopeSealer(key: key), bufferCapacity: 8)
+        let reader = try HistoryReader(path: path, sealer: nil)
+        let total = 3_000
+        let writing = DispatchSemaphore(value: 0)
+        Thread {
+            for index in 0..<total {
+                store.record(self.execution(Event(type: "load", id: "e\(index)"), rule: "r", at: Int64(index)))
+            }
+            writing.signal()
+        }.start()
+        var last = 0
+        var query = HistoryQuery()
+        query.limit = total
+        while writing.wait(timeout: .now()) == .timedOut {
+            let count = try reader.executions(query).count
+            #expect(count >= last)
+            last = count
+        }
+        try store.close()
+        #expect(try reader.executions(query).count == total)
+    }
+}
