@@ -133,6 +133,17 @@ final class RunningCommand: @unchecked Sendable {
         return true
     }
 
+    /// Waits until stdout contains `text` at least `count` times.
+    func waitForOutputCount(of text: String, count: Int, limit: TimeInterval = 30) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: limit)
+        condition.lock()
+        defer { condition.unlock() }
+        while String(decoding: output, as: UTF8.self).components(separatedBy: text).count - 1 < count {
+            if !condition.wait(until: deadline) { return false }
+        }
+        return true
+    }
+
     /// Sends `signal`, waits for exit, and returns the status, all of stdout and stderr.
     func stop(with signal: Int32) -> (status: Int32, stdout: String, stderr: String) {
         kill(process.processIdentifier, signal)

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+@Suite(.timeLimit(.minutes(3))) struct HistoryCommandTests {
+    static let rules = """
+        rules:
+          - name: schedule
+            on: ping
+            actions:
+              - delay: {after: 1500ms, type: pong.later, payload: {n: "{{ payload.n }}"}}
+          - name: answer
+            on: pong.later
+            actions:
+              - emit: {type: pong, payload: {n: "{{ payload.n }}"}}
+          - name: greet
+            on: hello
+            actions:
+              - emit: {type: hi}
+              - publish: {type: hello.done}
+          - name: fail
+            on: hello.done
+            actions:
+              - publish: {type: "bad.{{ payload.nothing }}"}
+        """
+
+    func jsonLines(_ text: String) -> [[String: Any]] {
+        text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    @Test("history records a run; filters, trace, stats and formats read it back; the key shows payloads")
+    func recordsAndQueries() throws {
+        let directory = try freshDirectory()
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data(Self.rules.utf8))
+        let db = directory + "/h.db"
+        let key = directory + "/k"
+        let run = try CommandRunner.run(["run", "--rules", rules, "--db", db, "--key-file", key], stdin: #"{"type":"hello","id":"h-1","payload":{"who":"ada"}}"# + "\n")
+        #expect(run.status == 1)  // an explicit --key-file must exist
+        #expect(run.stderrLines == ["symphony: Key file '\(key)' does not exist; create one with 'symphony keygen -o \(key)'."])
+
+        let ok = try CommandRunner.run(["run", "--rules", rules, "--db", db], stdin: #"{"type":"hello","id":"h-1","payload":{"who":"ada"}}"# + "\n")
+        #expect(ok.status == 0)
+        let all = try CommandRunner.run(["history", "--db", db, "--format", "json"])
+        #expect(all.status == 0)
+        let rows = jsonLines(all.stdout)
+        #expect(rows.compactMap { $0["rule"] as? String }.sorted() == ["fail", "greet", "greet"])
+        let failed = try CommandRunner.run(["history", "--db", db, "--status", "failed", "--format", "json"])
+        #expect(jsonLines(failed.stdout).compactMap { $0["rule"] as? String } == ["fail"])
+        let csv = try CommandRunner.run(["history", "--db", db, "--rule", "greet", "--format", "csv"])
+        #expect(csv.stdoutLines.first == "started,event,type,rule,action,outcome,duration_us,error")
+        #expect(csv.stdoutLines.count == 3)
+        let trace = try CommandRunner.run(["history", "--db", db, "--trace", "h-1"])
+        #expect(trace.stdoutLines.first?.hasPrefix("event h-1 (hello, priority 5) received ") == true)
+        #expect(!(trace.stdoutLines.first ?? "").contains("ada"))  // the key is not in ./.symphony here: no payloads
+        #expect(trace.stdout.contains("greet → publish: ok"))
+        #expect(trace.stdout.contains("fail → publish: failed"))
+        let stats = try CommandRunner.run(["history", "--db", db, "--stats", "--format", "json"])
+        #expect(Set(jsonLines(stats.stdout).compactMap { $0["rule"] as? String }) == ["fail", "greet"])
+        let missing = try CommandRunner.run(["history", "--db", directory + "/none.db"])
+        #expect(missing.status == 1)
+        let usage = try CommandRunner.run(["history", "--db", db, "--since", "yesterday"])
+        #expect(usage.status == 64)
+    }
+
+    @Test("pending delays survive kill -9: a restart fires every one exactly once, late, and never again")
+    func killNineRestart() throws {
+        let directory = try freshDirectory()
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data(Self.rules.utf8))
+        let db = directory + "/h.db"
+        let keyPath = directory + "/key"
+        let keygen = try CommandRunner.run(["keygen", "-o", keyPath])
+        #expect(keygen.status == 0)
+        #expect(keygen.stdout.hasPrefix("wrote \(keyPath) (key id "))
+        #expect(try CommandRunner.run(["keygen", "-o", keyPath]).status == 1)  // never overwritten
+        let command = try RunningCommand(["run", "--rules", rules, "--db", db, "--key-file", keyPath, "--follow", "--output", "ndjson"])
+        for n in 1...5 { command.write(#"{"type":"ping","payload":{"n":\#(n)}}"# + "\n") }
+        // An outcome line is printed only after its delay was stored.
+        #expect(command.waitForOutputCount(of: #""action":"delay""#, count: 5))
+        let killed = command.stop(with: SIGKILL)
+        #expect(killed.status == SIGKILL || killed.status == 9)
+
+        let pending = try CommandRunner.run(["history", "--db", db, "--status", "pending", "--format", "json", "--key-file", keyPath])
+        let dues = jsonLines(pending.stdout).compactMap { $0["due"] as? String }
+        #expect(dues.count == 5)
+        // Wait (bounded) until every entry is due; correctness does not depend on how long this takes.
+        Thread.sleep(forTimeInterval: 1.7)
+
+        let restart = try CommandRunner.run(["run", "--rules", rules, "--db", db, "--key-file", keyPath, "--output", "ndjson"], stdin: "")
+        #expect(restart.status == 0)
+        let emitted = jsonLines(restart.stdout).filter { $0["action"] as? String == "emit" }
+        let numbers = emitted.compactMap { (($0["derived"] as? [String: Any])?["payload"] as? [String: Any])?["n"] as? Int }
+        #expect(numbers.sorted() == [1, 2, 3, 4, 5])
+        let after = try CommandRunner.run(["history", "--db", db, "--status", "pending", "--format", "json"])
+        #expect(after.stdout == "")
+
+        let again = try CommandRunner.run(["run", "--rules", rules, "--db", db, "--key-file", keyPath, "--output", "ndjson"], stdin: "")
+        #expect(again.status == 0)
+        #expect(jsonLines(again.stdout).filter { $0["action"] as? String == "emit" }.isEmpty)
+        let answers = try CommandRunner.run(["history", "--db", db, "--rule", "answer", "--format", "json"])
+        #expect(jsonLines(answers.stdout).count == 5)
+    }
+}
