@@ -39,6 +39,7 @@ tsan: deps
 ## bench: release build, runtime benchmarks; writes .bench/results.json.
 bench: deps
 	$(SWIFT) build -c release --scratch-path $(RELEASE_PATH) --product symphony-bench
+	$(SWIFT) build -c release --scratch-path $(RELEASE_PATH) --product symphony
 	@mkdir -p .bench
 	$(RELEASE_PATH)/release/symphony-bench --output .bench/results.json
 

@@ -13,7 +13,7 @@ while let argument = arguments.popFirst() {
     case "--quick": scale = 0.1
     case "--only": only = arguments.popFirst() ?? ""
     default:
-        print("usage: symphony-bench [--output PATH] [--quick] [--only throughput|latency|scheduler|intents]")
+        print("usage: symphony-bench [--output PATH] [--quick] [--only throughput|latency|scheduler|intents|e2e]")
         exit(64)
     }
 }
@@ -29,6 +29,11 @@ do {
         for encrypted in [true, false] { try benchmarks.latency(encrypted: encrypted) }
     }
     if "scheduler".hasPrefix(only) || only.hasPrefix("scheduler") { try benchmarks.schedulerLateness() }
+    if "e2e".hasPrefix(only) || only.hasPrefix("e2e") {
+        let directory = CommandLine.arguments[0].split(separator: "/").dropLast().joined(separator: "/")
+        let binary = (CommandLine.arguments[0].hasPrefix("/") ? "/" : "") + (directory.isEmpty ? "." : directory) + "/symphony"
+        try EndToEndBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results)
+    }
     if "intents".hasPrefix(only) || only.hasPrefix("intents") {
         try IntentBenchmarks(scale: scale).run(intentCounts: [10, 100, 1_000], into: &benchmarks.results)
     }

@@ -1,0 +1,125 @@
+import Glibc
+
+/// End-to-end `symphony run` over a generated JSON Lines file: history on and off, encryption on.
+///
+/// The workload is seeded and mixed: HTTP requests (status and latency, ~3% 5xx, some slow, a few
+/// probes), support tickets with free text in several languages, and sshd-like log events; the
+/// rule set is `rules/http` plus `rules/support` shape rules written to `.bench/`.
+struct EndToEndBenchmarks {
+    let scale: Double
+
+    static let rules = """
+        intents:
+          - name: refund_request
+            patterns: ['(?:money back|refund)\\w*\\b.*?\\border\\s*#?\\s*(?<order>\\d{3,})']
+            keywords: [refund, {keyword: money back, weight: 0.4}]
+        rules:
+          - name: ignore-probes
+            on: http.request
+            priority: 50
+            when: {field: payload.path, in: ["/health", "/metrics"]}
+            actions: [stop]
+          - name: server-error
+            on: http.request
+            when: {field: payload.status, gte: 500}
+            actions:
+              - publish: {type: http.error, payload: {path: "{{ payload.path }}", status: "{{ payload.status }}"}}
+          - name: slow
+            on: http.request
+            when: {field: payload.latency_ms, gt: 1000}
+            actions: [{audit: "slow {{ payload.path }}"}]
+          - name: checkout-down
+            on: http.error
+            when: {field: payload.path, matches: '^/api/(?<area>checkout|payments)'}
+            actions:
+              - emit: {type: alert.page, payload: {area: "{{ captures.area }}"}}
+              - delay: {after: 1h, type: http.recheck}
+          - name: refund
+            on: ticket.created
+            when: {intent: refund_request}
+            actions:
+              - publish: {type: billing.refund, payload: {order: "{{ intent.slots.order }}"}}
+          - name: ssh-failed
+            on: ssh.log
+            when: {field: payload.message, matches: 'Failed password for (?<user>\\S+) from (?<ip>\\S+)'}
+            actions:
+              - publish: {type: security.failed_login, payload: {user: "{{ captures.user }}", ip: "{{ captures.ip }}"}}
+        """
+
+    static func writeEvents(count: Int, to path: String) {
+        var rng = SplitMix64(seed: 2026)
+        let paths = ["/api/orders", "/api/search", "/api/checkout", "/api/payments", "/health", "/api/users/42", "/metrics"]
+        let texts = [
+            "I want my money back for order 1234", "Where is my package? Order 77120 has not arrived",
+            "Je veux être remboursé pour la commande 5521", "Mein Passwort funktioniert nicht", "Hello, just saying hi",
+        ]
+        let users = ["root", "admin", "alice", "deploy"]
+        let file = fopen(path, "w")!
+        defer { fclose(file) }
+        for index in 0..<count {
+            let line: String
+            switch rng.next() % 10 {
+            case 0..<6:
+                let status = rng.next() % 100 < 3 ? 503 : 200
+                let latency = Double(rng.next() % 1500) + 0.5
+                line = #"{"type":"http.request","priority":\#(rng.next() % 10),"source":"web-\#(rng.next() % 4)","payload":{"method":"GET","path":"\#(paths[Int(rng.next() % 7)])","status":\#(status),"latency_ms":\#(latency)}}"#
+            case 6..<8:
+                line = #"{"type":"ticket.created","payload":{"customer":"c\#(index)","text":"\#(texts[Int(rng.next() % 5)])"}}"#
+            default:
+                line = #"{"type":"ssh.log","payload":{"message":"sshd[\#(index)]: Failed password for \#(users[Int(rng.next() % 4)]) from 203.0.113.\#(rng.next() % 255) port 22 ssh2"}}"#
+            }
+            fputs(line + "\n", file)
+        }
+    }
+
+    /// Runs the binary; returns wall seconds, or nil when it failed.
+    static func time(_ arguments: [String]) -> Double? {
+        let start = RuntimeBenchmarks.monotonicNanoseconds()
+        var pid: pid_t = 0
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return nil }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        guard status == 0 else { return nil }
+        return Double(RuntimeBenchmarks.monotonicNanoseconds() - start) / 1e9
+    }
+
+    func run(binary: String, into results: inout [BenchmarkResult]) throws {
+        let count = Int(500_000 * scale)
+        mkdir(".bench", 0o755)
+        let events = ".bench/e2e-events.jsonl"
+        let rules = ".bench/e2e-rules.yaml"
+        Self.writeEvents(count: count, to: events)
+        if let file = fopen(rules, "w") {
+            fputs(Self.rules, file)
+            fclose(file)
+        }
+        var best: [String: Double] = [:]
+        for round in 0..<3 {
+            for (name, extra) in [("history-off", ["--no-history"]), ("history-on", ["--db", ".bench/e2e-\(round).db"])] {
+                unlink(".bench/e2e-\(round).db")
+                let key = ".bench/e2e.key"
+                var arguments = [binary, "run", "--rules", rules, "--events", events, "--key-file", key] + extra
+                if name == "history-off" { arguments = [binary, "run", "--rules", rules, "--events", events] + extra }
+                if access(key, F_OK) != 0 { _ = Self.time([binary, "keygen", "-o", key]) }
+                guard let seconds = Self.time(arguments) else {
+                    print("symphony-bench: end-to-end run failed: \(arguments.joined(separator: " "))")
+                    continue
+                }
+                best[name] = min(best[name] ?? .infinity, seconds)
+            }
+        }
+        for (name, seconds) in best.sorted(by: { $0.key < $1.key }) {
+            results.append(BenchmarkResult(benchmark: "e2e/symphony-run/\(name)", metric: "events_per_second", value: Double(count) / seconds, unit: "events/s"))
+        }
+        if let on = best["history-on"], let off = best["history-off"] {
+            results.append(BenchmarkResult(benchmark: "e2e/symphony-run/history-overhead", metric: "percent", value: (on / off - 1) * 100, unit: "%"))
+        }
+    }
+}
