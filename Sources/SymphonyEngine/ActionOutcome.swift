@@ -70,6 +70,17 @@ public enum EventJSON {
 }
 
 extension ActionOutcome {
+    /// The outcome as an audit record: the rule's principal, `action.<kind>`, the derived type or the event id — no payload.
+    public var auditRecord: AuditRecord {
+        var details = "event \(eventID) (\(eventType))"
+        if let derivedEvent { details += " → \(derivedEvent.id)" }
+        if let error { details += ": \(error)" }
+        if let message { details += ": \(message)" }
+        return AuditRecord(
+            time: finished, principal: "rule:\(rule)", operation: "action.\(action)", target: derivedEvent?.type ?? eventID,
+            outcome: status.rawValue, details: details)
+    }
+
     /// The outcome as history stores it.
     public var executionRecord: ExecutionRecord {
         ExecutionRecord(

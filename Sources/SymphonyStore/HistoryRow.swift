@@ -10,6 +10,8 @@ enum HistoryRow: Sendable {
     case deadLetter(source: String, line: Int?, reason: String, content: [UInt8], received: Timestamp)
     /// A scheduled entry fired: its event is stored and the entry marked done in the same transaction.
     case scheduledFired(ScheduleID, event: Event, firedAt: Timestamp, late: Bool)
+    /// An audit record; the writer chains it (sequence and hash) and moves the authenticated head.
+    case audit(AuditRecord)
 }
 
 /// What an action did, as history stores it (SymphonyEngine's `ActionOutcome` converts to it).

@@ -62,6 +62,30 @@ enum HistorySchema {
         CREATE INDEX events_parent ON events (parent_id);
         CREATE INDEX executions_started ON executions (started_ns);
         """,
+        // 3: the hash-chained, append-only audit trail and its authenticated head.
+        """
+        CREATE TABLE audit (
+            seq       INTEGER PRIMARY KEY,
+            time_ns   INTEGER NOT NULL,
+            principal TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            target    TEXT NOT NULL,
+            outcome   TEXT NOT NULL,
+            details   TEXT NOT NULL,
+            prev_hash BLOB NOT NULL,
+            hash      BLOB NOT NULL
+        );
+        CREATE TABLE audit_head (
+            id     INTEGER PRIMARY KEY CHECK (id = 1),
+            seq    INTEGER NOT NULL,
+            hash   BLOB NOT NULL,
+            key_id TEXT NOT NULL,
+            mac    BLOB NOT NULL
+        );
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE INDEX audit_operation ON audit (operation, time_ns);
+        """,
     ]
 
     /// The version a fully migrated database has.

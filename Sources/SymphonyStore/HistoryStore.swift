@@ -15,13 +15,15 @@ public final class HistoryStore: Sendable {
     public let scheduledEntries: SQLiteScheduledEntryStore
     private let writer: HistoryWriter
 
-    /// Opens (creating and migrating when needed) the history database at `path`; payloads are sealed with `sealer`.
-    public init(path: String, sealer: EnvelopeSealer, bufferCapacity: Int = 16_384, logger: Logger = Logger(label: "symphony.history")) throws {
+    /// Opens (creating and migrating when needed) the history database at `path`; payloads are
+    /// sealed with `key` (and with retired keys still readable), and the audit head is authenticated with a key derived from it.
+    public init(path: String, key: EncryptionKey, retiredKeys: [EncryptionKey] = [], bufferCapacity: Int = 16_384, logger: Logger = Logger(label: "symphony.history")) throws {
         self.path = path
+        let sealer = EnvelopeSealer(keyRing: KeyRing(active: key, retired: retiredKeys))
         let database = try SQLiteDatabase(path: path)
         try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
         try HistorySchema.migrate(database)
-        writer = try HistoryWriter(database: database, sealer: sealer, capacity: bufferCapacity, logger: logger)
+        writer = try HistoryWriter(database: database, sealer: sealer, auditKey: key, capacity: bufferCapacity, logger: logger)
         scheduledEntries = try SQLiteScheduledEntryStore(path: path, sealer: sealer, writer: writer)
     }
 
@@ -38,6 +40,11 @@ public final class HistoryStore: Sendable {
     /// Records an input line that was not a valid event; its content is sealed.
     public func recordRejected(source: String, line: Int?, reason: String, content: [UInt8], received: Timestamp = .now()) {
         writer.append(.deadLetter(source: source, line: line, reason: reason, content: content, received: received))
+    }
+
+    /// Appends a record to the hash-chained audit trail.
+    public func audit(_ record: AuditRecord) {
+        writer.append(.audit(record))
     }
 
     /// Waits until everything recorded so far is committed.

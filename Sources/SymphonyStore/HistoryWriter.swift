@@ -26,10 +26,10 @@ final class HistoryWriter: Sendable {
     private let statements: WriterStatements
     private let logger: Logger
 
-    init(database: SQLiteDatabase, sealer: EnvelopeSealer?, capacity: Int = 16_384, logger: Logger) throws {
+    init(database: SQLiteDatabase, sealer: EnvelopeSealer?, auditKey: EncryptionKey?, capacity: Int = 16_384, logger: Logger) throws {
         self.capacity = capacity
         self.logger = logger
-        statements = try WriterStatements(database: database, sealer: sealer)
+        statements = try WriterStatements(database: database, sealer: sealer, auditKey: auditKey)
         let worker = WorkerThread { [self] in run() }
         thread.withLock { $0 = worker }
     }
@@ -91,9 +91,7 @@ final class HistoryWriter: Sendable {
         var lastError: StoreError?
         for attempt in 0..<5 {
             do {
-                try statements.database.transaction {
-                    for row in batch { try statements.write(row) }
-                }
+                try statements.writeBatch(batch)
                 return nil
             } catch let error as StoreError {
                 lastError = error
@@ -117,10 +115,23 @@ final class WriterStatements: @unchecked Sendable {
     private let insertExecution: SQLiteStatement
     private let insertDeadLetter: SQLiteStatement
     private let markFired: SQLiteStatement
+    private let insertAudit: SQLiteStatement
+    private let upsertAuditHead: SQLiteStatement
+    private let auditMACKey: [UInt8]?
+    private let auditKeyID: String
+    private var auditHead: (sequence: Int64, hash: [UInt8])
 
-    init(database: SQLiteDatabase, sealer: EnvelopeSealer?) throws {
+    init(database: SQLiteDatabase, sealer: EnvelopeSealer?, auditKey: EncryptionKey?) throws {
         self.database = database
         self.sealer = sealer
+        auditMACKey = auditKey.map(AuditChain.macKey)
+        auditKeyID = auditKey?.idString ?? ""
+        insertAudit = try database.prepare(
+            "INSERT INTO audit (seq, time_ns, principal, operation, target, outcome, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        upsertAuditHead = try database.prepare(
+            "INSERT INTO audit_head (id, seq, hash, key_id, mac) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, key_id = excluded.key_id, mac = excluded.mac")
+        let last = try database.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").rows { ($0.int(0), $0.blob(1) ?? []) }
+        auditHead = last.first.map { (sequence: $0.0, hash: $0.1) } ?? (0, AuditChain.genesis)
         insertEvent = try database.prepare(
             "INSERT OR IGNORE INTO events (id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         insertExecution = try database.prepare(
@@ -130,8 +141,37 @@ final class WriterStatements: @unchecked Sendable {
         markFired = try database.prepare("UPDATE scheduled SET state = 'done', fired_ns = ?, late = ? WHERE id = ? AND state = 'pending'")
     }
 
+    /// Writes a batch in one transaction; on failure the in-memory audit head is restored so a retry chains correctly.
+    func writeBatch(_ batch: [HistoryRow]) throws {
+        let head = auditHead
+        do {
+            try database.transaction {
+                var audited = false
+                for row in batch {
+                    try write(row)
+                    if case .audit = row { audited = true }
+                }
+                if audited {
+                    let mac = auditMACKey.map { AuditChain.headMAC(sequence: auditHead.sequence, hash: auditHead.hash, macKey: $0) } ?? []
+                    try upsertAuditHead.run([.int(auditHead.sequence), .blob(auditHead.hash), .text(auditKeyID), .blob(mac)])
+                }
+            }
+        } catch {
+            auditHead = head
+            throw error
+        }
+    }
+
     func write(_ row: HistoryRow) throws {
         switch row {
+        case .audit(var record):
+            record.sequence = auditHead.sequence + 1
+            let hash = AuditChain.hash(record, after: auditHead.hash)
+            try insertAudit.run([
+                .int(record.sequence), .int(record.time.nanosecondsSinceEpoch), .text(record.principal), .text(record.operation),
+                .text(record.target), .text(record.outcome), .text(record.details), .blob(auditHead.hash), .blob(hash),
+            ])
+            auditHead = (record.sequence, hash)
         case .event(let event, let received):
             try insert(event, received: received)
         case .execution(let record):

@@ -76,6 +76,11 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep no history: nothing is written, and delayed events do not survive the process.")
     var noHistory = false
 
+    @Option(name: .customLong("as"), help: ArgumentHelp("The principal this command acts as (default $USER).", valueName: "PRINCIPAL"))
+    var principalOption: String?
+
+    var principal: String { principalOption ?? StateLocation.defaultPrincipal }
+
     @Option(name: .long, help: ArgumentHelp("The AES-256 key file (default $SYMPHONY_KEY_FILE, else ./.symphony/key, created on first use).", valueName: "PATH"))
     var keyFile: String?
 
@@ -102,7 +107,11 @@ struct RunCommand: ParsableCommand {
                 guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
                 let path = StateLocation.database(db)
                 try StateLocation.ensureDirectory(for: path)
-                let store = try HistoryStore(path: path, sealer: EnvelopeSealer(key: key))
+                let store = try HistoryStore(path: path, key: key)
+                store.audit(AuditRecord(principal: principal, operation: "key.use", target: StateLocation.keyFile(keyFile).path, outcome: "ok", details: "key \(key.idString) opened the history"))
+                store.audit(AuditRecord(
+                    principal: principal, operation: "rules.load", target: rules.joined(separator: " "), outcome: "ok",
+                    details: "\(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents"))
                 configuration.scheduleStore = store.scheduledEntries
                 configuration.encryption = .keyRing(KeyRing(active: key))
                 history = store
@@ -123,7 +132,12 @@ struct RunCommand: ParsableCommand {
         let ndjson = output == .ndjson
         try system.subscribe("**") { event in
             let outcomes = engine.process(event)
-            if let recorder { for outcome in outcomes { recorder.record(outcome.executionRecord) } }
+            if let recorder {
+                for outcome in outcomes {
+                    recorder.record(outcome.executionRecord)
+                    recorder.audit(outcome.auditRecord)
+                }
+            }
             if ndjson { for outcome in outcomes { stdout.write(outcome.json.jsonText) } }
         }
         try system.start()

@@ -17,6 +17,11 @@ enum StateLocation {
         return (directory + "/key", true)
     }
 
+    /// The principal a command acts as without `--as`: `user:$USER`, else `user:unknown`.
+    static var defaultPrincipal: String {
+        "user:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown")
+    }
+
     /// Makes `./.symphony/` (mode 0700) when a default path needs it.
     static func ensureDirectory(for path: String) throws {
         let parent = (path as NSString).deletingLastPathComponent

@@ -88,3 +88,18 @@ import Testing
         #expect(SHA256.hash(Array("abc".utf8)) == hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
     }
 }
+
+@Suite struct HMACSHA256Tests {
+    @Test("RFC 4231 test cases 1, 2 and 6")
+    func rfc4231() {
+        #expect(
+            HMACSHA256.mac(Array("Hi There".utf8), key: [UInt8](repeating: 0x0b, count: 20))
+                == hex("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"))
+        #expect(
+            HMACSHA256.mac(Array("what do ya want for nothing?".utf8), key: Array("Jefe".utf8))
+                == hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"))
+        #expect(
+            HMACSHA256.mac(Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8), key: [UInt8](repeating: 0xaa, count: 131))
+                == hex("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"))
+    }
+}

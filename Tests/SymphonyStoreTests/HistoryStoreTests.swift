@@ -16,7 +16,7 @@ import Testing
 
     var path: String { directory + "/history.db" }
 
-    func store() throws -> HistoryStore { try HistoryStore(path: path, sealer: EnvelopeSealer(key: key)) }
+    func store() throws -> HistoryStore { try HistoryStore(path: path, key: key) }
 
     func execution(_ event: Event, rule: String, action: String = "publish", status: String = "ok", derived: Event? = nil, at seconds: Int64 = 100, micros: Int64 = 10) -> ExecutionRecord {
         let started = Timestamp(secondsSinceEpoch: seconds)
@@ -48,7 +48,7 @@ import Testing
         let reader = try HistoryReader(path: path, sealer: nil)
         #expect(try reader.executions(HistoryQuery()).map(\.eventID) == ["e-old"])
         let database = try SQLiteDatabase(path: path)
-        #expect(try database.userVersion == 2)
+        #expect(try database.userVersion == HistorySchema.currentVersion)
         #expect(try database.prepare("SELECT count(*) FROM dead_letters").rows { $0.int(0) } == [0])
     }
 
@@ -59,7 +59,7 @@ import Testing
             try database.execute("PRAGMA user_version = 99")
         }
         let error = #expect(throws: StoreError.self) { try store() }
-        #expect(error?.message == "The database '\(path)' has schema version 99, newer than this build's 2; upgrade Symphony.")
+        #expect(error?.message == "The database '\(path)' has schema version 99, newer than this build's \(HistorySchema.currentVersion); upgrade Symphony.")
     }
 
     @Test("every filter, and most recent first")
@@ -177,7 +177,7 @@ import Testing
 
     @Test("readers read while the writer writes; a small buffer applies back-pressure and loses nothing")
     func readersDuringWrites() throws {
-        let store = try HistoryStore(path: path, sealer: EnvelopeSealer(key: key), bufferCapacity: 8)
+        let store = try HistoryStore(path: path, key: key, bufferCapacity: 8)
         let reader = try HistoryReader(path: path, sealer: nil)
         let total = 3_000
         let writing = DispatchSemaphore(value: 0)

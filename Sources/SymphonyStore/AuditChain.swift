@@ -1,0 +1,73 @@
+import SymphonyCrypto
+import SymphonyEvents
+
+/// One entry of the audit trail: who did what to what, and how it ended — never secrets or payloads.
+public struct AuditRecord: Sendable, Hashable {
+    /// The gapless position in the chain (1, 2, 3, …); 0 until the writer assigns it.
+    public var sequence: Int64
+    /// When it happened.
+    public let time: Timestamp
+    /// Who did it (a CLI user, a rule's principal, an event's source).
+    public let principal: String
+    /// What was done, e.g. `rules.load`, `action.publish`, `access.denied`, `history.query`.
+    public let operation: String
+    /// What it was done to (a rule set path, an event id, a type).
+    public let target: String
+    /// `ok`, `failed` or `denied`.
+    public let outcome: String
+    /// Free text without payload data.
+    public let details: String
+
+    /// A record; the writer assigns its sequence number.
+    public init(time: Timestamp = .now(), principal: String, operation: String, target: String, outcome: String, details: String = "", sequence: Int64 = 0) {
+        self.sequence = sequence
+        self.time = time
+        self.principal = principal
+        self.operation = operation
+        self.target = target
+        self.outcome = outcome
+        self.details = details
+    }
+}
+
+/// The audit trail's hash chain (docs/security.md, "Audit chain").
+///
+/// `hash(n) = SHA-256(hash(n−1) ‖ encode(record n))`, with `hash(0)` = SHA-256("symphony.audit.genesis.v1").
+/// `encode` writes seven fields — sequence and time as decimal text, then principal, operation,
+/// target, outcome, details — each as a 4-byte big-endian length and its UTF-8 bytes. The head
+/// (last sequence and hash) is kept in `audit_head` with an HMAC-SHA-256 under a key derived from
+/// the encryption key, so deleting records from the end is caught too.
+public enum AuditChain {
+    /// hash(0).
+    public static let genesis = SHA256.hash(Array("symphony.audit.genesis.v1".utf8))
+
+    /// The canonical, length-prefixed encoding of a record's fields.
+    public static func encode(_ record: AuditRecord) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for field in [
+            String(record.sequence), String(record.time.nanosecondsSinceEpoch), record.principal, record.operation, record.target,
+            record.outcome, record.details,
+        ] {
+            let utf8 = Array(field.utf8)
+            let count = UInt32(utf8.count)
+            bytes += [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)]
+            bytes += utf8
+        }
+        return bytes
+    }
+
+    /// The hash of `record` chained after `previous`.
+    public static func hash(_ record: AuditRecord, after previous: [UInt8]) -> [UInt8] {
+        SHA256.hash(previous + encode(record))
+    }
+
+    /// The MAC key: SHA-256("symphony.audit.mac.v1" ‖ key), so the encryption key itself is never used twice.
+    public static func macKey(from key: EncryptionKey) -> [UInt8] {
+        key.withUnsafeKeyBytes { SHA256.hash(Array("symphony.audit.mac.v1".utf8) + Array($0)) }
+    }
+
+    /// HMAC-SHA-256 over the decimal head sequence, a `:` and the head hash.
+    public static func headMAC(sequence: Int64, hash: [UInt8], macKey: [UInt8]) -> [UInt8] {
+        HMACSHA256.mac(Array("\(sequence):".utf8) + hash, key: macKey)
+    }
+}

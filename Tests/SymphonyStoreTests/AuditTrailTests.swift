@@ -1,0 +1,90 @@
+import Foundation
+import SymphonyCrypto
+import SymphonyEvents
+import Testing
+@testable import SymphonyStore
+
+@Suite struct AuditTrailTests {
+    let key = try! EncryptionKey(bytes: [UInt8](repeating: 3, count: 32))
+    let path = NSTemporaryDirectory() + "symphony-audit-" + UUID().uuidString + ".db"
+
+    func writeTrail(_ count: Int = 5) throws {
+        let store = try HistoryStore(path: path, key: key)
+        for index in 1...count {
+            store.audit(AuditRecord(time: Timestamp(secondsSinceEpoch: Int64(index)), principal: "user:ada", operation: "test.op", target: "t\(index)", outcome: "ok", details: "n=\(index)"))
+        }
+        try store.close()
+    }
+
+    /// Runs SQL on the database with the append-only triggers removed, as an attacker with the file would.
+    func tamper(_ sql: String) throws {
+        let database = try SQLiteDatabase(path: path)
+        try database.execute("DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete; " + sql)
+    }
+
+    func verify() throws -> AuditVerification { try AuditReader(path: path).verify(key: key) }
+
+    @Test("an untouched trail verifies, chaining across separate sessions")
+    func intact() throws {
+        try writeTrail(3)
+        try writeTrail(2)
+        #expect(try verify() == .intact(count: 5))
+        #expect(try AuditReader(path: path).list(limit: 2).map(\.sequence) == [5, 4])
+    }
+
+    @Test("the hash is SHA-256 over the previous hash and the length-prefixed fields, from the documented genesis")
+    func documentedEncoding() throws {
+        let record = AuditRecord(time: Timestamp(nanosecondsSinceEpoch: 7), principal: "p", operation: "o", target: "t", outcome: "ok", details: "", sequence: 1)
+        #expect(AuditChain.encode(record) == [0, 0, 0, 1] + Array("1".utf8) + [0, 0, 0, 1] + Array("7".utf8) + [0, 0, 0, 1, 112] + [0, 0, 0, 1, 111] + [0, 0, 0, 1, 116] + [0, 0, 0, 2, 111, 107] + [0, 0, 0, 0])
+        #expect(AuditChain.genesis == SHA256.hash(Array("symphony.audit.genesis.v1".utf8)))
+        #expect(AuditChain.hash(record, after: AuditChain.genesis) == SHA256.hash(AuditChain.genesis + AuditChain.encode(record)))
+    }
+
+    @Test("the table refuses updates and deletes")
+    func appendOnly() throws {
+        try writeTrail(1)
+        let database = try SQLiteDatabase(path: path)
+        let error = #expect(throws: StoreError.self) { try database.execute("UPDATE audit SET details = 'x'") }
+        #expect(error?.message.contains("the audit trail is append-only") == true)
+    }
+
+    @Test("an edited record is named")
+    func edited() throws {
+        try writeTrail()
+        try tamper("UPDATE audit SET outcome = 'denied' WHERE seq = 3")
+        #expect(try verify() == .broken(sequence: 3, problem: "record 3 was altered (its hash does not match its contents)"))
+    }
+
+    @Test("a deleted record is named")
+    func deleted() throws {
+        try writeTrail()
+        try tamper("DELETE FROM audit WHERE seq = 2")
+        #expect(try verify() == .broken(sequence: 2, problem: "record 2 is missing (the sequence jumps from 1 to 3)"))
+    }
+
+    @Test("reordered records are caught")
+    func reordered() throws {
+        try writeTrail()
+        try tamper("""
+            UPDATE audit SET seq = -2 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -2;
+            """)
+        #expect(try verify() == .broken(sequence: 2, problem: "record 2 does not follow record 1 (its previous hash differs: reordered, replaced or inserted)"))
+    }
+
+    @Test("records cut from the end are caught by the authenticated head")
+    func truncated() throws {
+        try writeTrail()
+        try tamper("DELETE FROM audit WHERE seq >= 4")
+        #expect(try verify() == .broken(sequence: 4, problem: "records 4…5 were removed (the head says the trail ends at 5, the table at 3)"))
+    }
+
+    @Test("a forged head (or the wrong key) is caught")
+    func forgedHead() throws {
+        try writeTrail()
+        try tamper("DELETE FROM audit WHERE seq >= 4; UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit WHERE seq = 3)")
+        #expect(try verify() == .broken(sequence: 3, problem: "the head's MAC does not verify under this key (forged head, or the wrong key)"))
+        let other = try EncryptionKey(bytes: [UInt8](repeating: 4, count: 32))
+        try writeTrail()
+        #expect(try AuditReader(path: path).verify(key: other) != .intact(count: 5))
+    }
+}
