@@ -74,9 +74,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
         .target(
+            name: "SymphonyAccess",
+            dependencies: ["SymphonyEvents", "SymphonyDiagnostics"],
+            swiftSettings: strictSettings),
+        .target(
             name: "SymphonyEngine",
             dependencies: [
-                "SymphonyRules", "SymphonyEvents", "SymphonyStore", "SymphonyConcurrency",
+                "SymphonyRules", "SymphonyEvents", "SymphonyStore", "SymphonyAccess", "SymphonyConcurrency",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: strictSettings),
@@ -87,6 +91,7 @@ let package = Package(
                 "SymphonyIntents",
                 "SymphonyRules",
                 "SymphonyEngine",
+                "SymphonyAccess",
                 "SymphonyStore",
                 "SymphonyCrypto",
                 "SymphonyDiagnostics",

@@ -37,6 +37,8 @@ public struct ActionOutcome: Sendable, Hashable {
     public let due: Timestamp?
     /// The rendered audit message.
     public let message: String?
+    /// The principal the action ran as.
+    public var principal: String = "rules"
 
     /// The outcome as one compact JSON object (keys sorted).
     public var json: JSONValue {
@@ -72,12 +74,12 @@ public enum EventJSON {
 extension ActionOutcome {
     /// The outcome as an audit record: the rule's principal, `action.<kind>`, the derived type or the event id — no payload.
     public var auditRecord: AuditRecord {
-        var details = "event \(eventID) (\(eventType))"
+        var details = "rule \(rule), event \(eventID) (\(eventType))"
         if let derivedEvent { details += " → \(derivedEvent.id)" }
         if let error { details += ": \(error)" }
         if let message { details += ": \(message)" }
         return AuditRecord(
-            time: finished, principal: "rule:\(rule)", operation: "action.\(action)", target: derivedEvent?.type ?? eventID,
+            time: finished, principal: principal, operation: "action.\(action)", target: derivedEvent?.type ?? eventID,
             outcome: status.rawValue, details: details)
     }
 

@@ -1,3 +1,4 @@
+import SymphonyAccess
 import SymphonyConcurrency
 import SymphonyEvents
 import SymphonyRules
@@ -16,16 +17,31 @@ public final class RuleEngine: Sendable {
     public let ruleSet: RuleSet
     /// The longest chain of derived events.
     public let hopLimit: Int
+    /// Access control for the events actions publish.
+    public let access: AccessGuard
+    /// Who rules run as when neither `run_as` nor the rule set's `owner` says.
+    public let defaultPrincipal: String
     private let effects: any ActionEffects
     private let clock: any SchedulerClock
     private let counters = EngineCounters()
 
-    /// An engine that sends side effects to `effects` and reads the time from `clock`.
-    public init(ruleSet: RuleSet, effects: any ActionEffects, clock: any SchedulerClock = SystemClock(), hopLimit: Int = RuleEngine.defaultHopLimit) {
+    /// An engine that sends side effects to `effects`, reads the time from `clock`, and checks
+    /// each published or delayed event against `access` as the rule's principal.
+    public init(
+        ruleSet: RuleSet, effects: any ActionEffects, clock: any SchedulerClock = SystemClock(), hopLimit: Int = RuleEngine.defaultHopLimit,
+        access: AccessGuard = AccessGuard(policy: .allowAll), defaultPrincipal: String = "rules"
+    ) {
         self.ruleSet = ruleSet
         self.effects = effects
         self.clock = clock
         self.hopLimit = hopLimit
+        self.access = access
+        self.defaultPrincipal = defaultPrincipal
+    }
+
+    /// The principal `rule`'s actions run as: its `run_as`, else the rule set's owner, else the default.
+    public func principal(of rule: Rule) -> String {
+        rule.runAs ?? ruleSet.owner ?? defaultPrincipal
     }
 
     /// Evaluates every applicable rule on `event` and runs the actions of those that match.
@@ -55,15 +71,17 @@ public final class RuleEngine: Sendable {
     private func run(_ action: Action, of rule: Rule, context: TemplateContext) -> ActionOutcome {
         let started = clock.now()
         let event = context.event
+        let principal = principal(of: rule)
         func outcome(_ status: ActionOutcome.Status, error: String? = nil, derived: Event? = nil, due: Timestamp? = nil, message: String? = nil) -> ActionOutcome {
             ActionOutcome(
                 eventID: event.id, eventType: event.type, rule: rule.name, action: action.kind, status: status, error: error,
-                started: started, finished: clock.now(), derivedEvent: derived, due: due, message: message)
+                started: started, finished: clock.now(), derivedEvent: derived, due: due, message: message, principal: principal)
         }
         do {
             switch action {
             case .publish(let template, _):
                 let derived = try derive(template, context: context)
+                try access.check(.publish(type: derived.type), as: principal)
                 try effects.publish(derived)
                 return outcome(.ok, derived: derived)
             case .delay(let template, let after, let at, _):
@@ -78,6 +96,7 @@ public final class RuleEngine: Sendable {
                     }
                     due = parsed
                 }
+                try access.check(.publish(type: derived.type), as: principal)
                 try effects.schedule(derived, at: due)
                 return outcome(.ok, derived: derived, due: due)
             case .audit(let message, _):
@@ -91,6 +110,8 @@ public final class RuleEngine: Sendable {
             case .stop:
                 return outcome(.ok)
             }
+        } catch let denial as AccessDenied {
+            return outcome(.denied, error: denial.description)
         } catch let error as ActionError {
             return outcome(.failed, error: error.message)
         } catch let error as EventsError {
@@ -143,6 +164,8 @@ public struct EngineStatistics: Sendable, Hashable {
     public var failures: Int
     /// Regex conditions that stopped at their match limit (counted as not matching).
     public var conditionProblems: Int
+    /// Actions refused by access control.
+    public var denials: Int
 }
 
 final class EngineCounters: Sendable {
@@ -151,17 +174,19 @@ final class EngineCounters: Sendable {
     private let byKind = Locked<[String: Int]>([:])
     private let failures = Atomic<Int>(0)
 
+    private let denials = Atomic<Int>(0)
+
     func count(_ outcome: ActionOutcome) {
-        if outcome.status == .ok {
-            byKind.withLock { $0[outcome.action, default: 0] += 1 }
-        } else {
-            failures.add(1, ordering: .relaxed)
+        switch outcome.status {
+        case .ok: byKind.withLock { $0[outcome.action, default: 0] += 1 }
+        case .denied: denials.add(1, ordering: .relaxed)
+        default: failures.add(1, ordering: .relaxed)
         }
     }
 
     func snapshot() -> EngineStatistics {
         EngineStatistics(
             rulesFired: rulesFired.load(ordering: .relaxed), actions: byKind.withLock { $0 }, failures: failures.load(ordering: .relaxed),
-            conditionProblems: conditionProblems.load(ordering: .relaxed))
+            conditionProblems: conditionProblems.load(ordering: .relaxed), denials: denials.load(ordering: .relaxed))
     }
 }

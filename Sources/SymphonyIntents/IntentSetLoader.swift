@@ -3,11 +3,11 @@ import SymphonyRegex
 
 /// Reads the `intents:` sections of rule files into intent definitions, collecting every error.
 ///
-/// The format is in docs/intents.md. A file's top level may also hold `rules:` (read by the rule
-/// loader); any other top-level key is an error.
+/// The format is in docs/intents.md. A file's top level may also hold `rules:` and `owner:` (read
+/// by the rule loader); any other top-level key is an error.
 public enum IntentSetLoader {
     /// Top-level keys a rule file may have.
-    public static let topLevelKeys = ["intents", "rules"]
+    public static let topLevelKeys = ["intents", "rules", "owner"]
     static let intentKeys = ["name", "description", "patterns", "keywords", "require", "exclude", "threshold", "case_sensitive"]
 
     /// Loads the intents of every YAML file named by `paths` (files, or directories of files).

@@ -100,6 +100,8 @@ public struct Rule: Sendable {
     public let location: SourceLocation?
     /// The rule's position in the rule set (files in sorted order, then rules in file order).
     public let order: Int
+    /// The principal the rule's actions run as; nil means the rule set's owner.
+    public let runAs: String?
 
     /// True when the rule has a `stop` action.
     public var stops: Bool { actions.contains { if case .stop = $0 { true } else { false } } }

@@ -15,13 +15,16 @@ public final class RuleSet: Sendable {
     public let recognizer: IntentRecognizer
     /// Every `matches` regex and where it is written (for static checks).
     public let regexSources: [(source: String, location: SourceLocation?)]
+    /// The principal rules run as when they name none (`owner:` in the rule files); nil when unset.
+    public let owner: String?
 
     private let index: TypePatternIndex<Int>
     private let cache = Locked<[String: [Int]]>([:])
 
     /// A rule set of `rules` with the intents of `recognizer`.
-    public init(rules: [Rule], recognizer: IntentRecognizer, regexSources: [(source: String, location: SourceLocation?)] = []) {
+    public init(rules: [Rule], recognizer: IntentRecognizer, regexSources: [(source: String, location: SourceLocation?)] = [], owner: String? = nil) {
         self.rules = rules
+        self.owner = owner
         self.recognizer = recognizer
         self.regexSources = regexSources
         var index = TypePatternIndex<Int>()

@@ -9,7 +9,7 @@ import SymphonyRegex
 /// `IntentSetLoader`, then each rule is checked field by field here; `RuleSet` compiles what loaded
 /// and `StaticChecks` looks for cycles, shadowed rules and risky regexes.
 public enum RuleSetLoader {
-    static let ruleKeys = ["name", "description", "on", "when", "priority", "actions"]
+    static let ruleKeys = ["name", "description", "on", "when", "priority", "actions", "run_as"]
     static let eventKeys = ["type", "payload", "priority"]
     static let fieldRoots = ["id", "type", "priority", "source", "time", "payload"]
 
@@ -35,6 +35,17 @@ public enum RuleSetLoader {
             recognizer = (try? IntentRecognizer([])) ?? { fatalError("an empty recognizer always compiles") }()
         }
         var context = LoadContext(recognizer: recognizer)
+        var owner: (name: String, location: SourceLocation)?
+        for root in roots {
+            guard let node = root.entries?.first(where: { $0.key == "owner" })?.value,
+                let name = node.string("'owner'", into: &diagnostics)
+            else { continue }
+            if let first = owner, first.name != name {
+                diagnostics.error(at: node.location, "the rule set has two owners, '\(first.name)' (at \(first.location)) and '\(name)'; a rule set has one owner")
+            } else if owner == nil {
+                owner = (name, node.location)
+            }
+        }
         var rules: [Rule] = []
         var seen: [String: SourceLocation] = [:]
         for root in roots {
@@ -54,7 +65,7 @@ public enum RuleSetLoader {
                 }
             }
         }
-        let ruleSet = RuleSet(rules: rules, recognizer: recognizer, regexSources: context.regexSources)
+        let ruleSet = RuleSet(rules: rules, recognizer: recognizer, regexSources: context.regexSources, owner: owner?.name)
         StaticChecks.run(on: ruleSet, into: &diagnostics)
         return ruleSet
     }
@@ -118,8 +129,12 @@ public enum RuleSetLoader {
                 if let action = self.action(from: item, scope: scope, into: &diagnostics) { actions.append(action) }
             }
         }
+        var runAs: String?
+        if let node = fields["run_as"] { runAs = node.string("'run_as'", into: &diagnostics) }
         guard diagnostics.errors.count == errorsBefore else { return nil }
-        return Rule(name: name, on: patterns, when: condition, salience: salience, actions: actions, location: fields["name"]?.location, order: order)
+        return Rule(
+            name: name, on: patterns, when: condition, salience: salience, actions: actions, location: fields["name"]?.location, order: order,
+            runAs: runAs)
     }
 
     // MARK: Conditions

@@ -17,8 +17,7 @@ struct AuditCommand: ParsableCommand {
 struct AuditOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The history database.", valueName: "PATH")) var db: String?
     @Option(name: .long, help: ArgumentHelp("The key file (verify needs it).", valueName: "PATH")) var keyFile: String?
-    @Option(name: .customLong("as"), help: ArgumentHelp("The principal this command acts as (default $USER).", valueName: "PRINCIPAL"))
-    var principal: String?
+    @OptionGroup var accessOptions: AccessOptions
 
     func reader() throws -> AuditReader {
         let path = StateLocation.database(db)
@@ -39,7 +38,7 @@ struct AuditOptions: ParsableArguments {
         guard let key = try? StateLocation.loadKey(keyFile, createIfMissing: false),
             let store = try? HistoryStore(path: StateLocation.database(db), key: key)
         else { return }
-        store.audit(AuditRecord(principal: principal ?? StateLocation.defaultPrincipal, operation: operation, target: StateLocation.database(db), outcome: outcome, details: details))
+        store.audit(AuditRecord(principal: accessOptions.principal, operation: operation, target: StateLocation.database(db), outcome: outcome, details: details))
         try? store.close()
     }
 }
@@ -65,6 +64,8 @@ struct AuditListCommand: ParsableCommand {
     }
 
     func run() throws {
+        try options.accessOptions.require(
+            .readAudit, with: try options.accessOptions.accessGuard(), recordIn: StateLocation.database(options.db), keyFile: options.keyFile)
         let reader = try options.reader()
         let sinceTime = since.flatMap { text in
             DurationParser.parse(text).map { Timestamp.now().advanced(by: .zero - $0) } ?? TimestampParser.parse(text)
@@ -100,6 +101,8 @@ struct AuditVerifyCommand: ParsableCommand {
     @OptionGroup var options: AuditOptions
 
     func run() throws {
+        try options.accessOptions.require(
+            .verifyAudit, with: try options.accessOptions.accessGuard(), recordIn: StateLocation.database(options.db), keyFile: options.keyFile)
         let reader = try options.reader()
         let key: EncryptionKey
         do {

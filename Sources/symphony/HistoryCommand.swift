@@ -39,6 +39,7 @@ struct HistoryCommand: ParsableCommand {
     @Option(name: .long, help: "At most N rows (default 50).") var limit: Int = 50
     @Option(name: .long, help: "table, json (JSON Lines) or csv.") var format: Format = .table
     @Flag(name: .long, help: "Counts and p50/p95 durations per rule and outcome.") var stats = false
+    @OptionGroup var accessOptions: AccessOptions
 
     func validate() throws {
         if let status, !["ok", "failed", "denied", "skipped", "pending"].contains(status) {
@@ -62,6 +63,7 @@ struct HistoryCommand: ParsableCommand {
     }
 
     func run() throws {
+        try accessOptions.require(.readHistory, with: try accessOptions.accessGuard(), recordIn: StateLocation.database(db), keyFile: keyFile)
         let path = StateLocation.database(db)
         guard FileManager.default.fileExists(atPath: path) else {
             printError("symphony: no history database at '\(path)'; 'symphony run' creates it (or pass --db).")

@@ -40,12 +40,15 @@ struct IntentsCommand: ParsableCommand {
     @Argument(help: "Texts to classify (default: each line of standard input).")
     var texts: [String] = []
 
+    @OptionGroup var accessOptions: AccessOptions
+
     func validate() throws {
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
         if let top, top < 1 { throw ValidationError("--top must be at least 1, not \(top).") }
     }
 
     func run() throws {
+        try accessOptions.require(.analyzeIntents, with: try accessOptions.accessGuard(), recordIn: StateLocation.database(nil))
         let (definitions, diagnostics) = IntentSetLoader.load(paths: rules)
         var all = diagnostics
         var recognizer: IntentRecognizer?

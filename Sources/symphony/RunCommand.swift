@@ -1,4 +1,5 @@
 import ArgumentParser
+import SymphonyAccess
 import Dispatch
 import Glibc
 import Logging
@@ -36,9 +37,13 @@ struct RunCommand: ParsableCommand {
             events are stored before they count as done; on start, pending ones that are due fire at once. \
             --no-history keeps nothing.
 
-            Exit codes: 0 ok (failed actions are counted in the summary); 1 the rules (or the key or database) \
-            have errors; 64 usage error; 65 some input lines were rejected; 66 an input file could not be read; \
-            74 history could not be written.
+            Access: with --policy, every input event is checked as its 'source' principal (or --as) for \
+            events:publish:<type>, and every publish/delay action as the rule's run_as (or the rule set's owner, \
+            or --as). Denials are reported, recorded in history (outcome denied) and the audit trail, and do not run.
+
+            Exit codes: 0 ok (failed and denied actions are counted in the summary); 1 the rules (or the key, \
+            database or policy) have errors; 64 usage error; 65 some input lines were rejected; 66 an input \
+            file could not be read; 74 history could not be written; 77 --as may not load rules.
             """)
 
     /// What goes to standard output.
@@ -76,10 +81,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep no history: nothing is written, and delayed events do not survive the process.")
     var noHistory = false
 
-    @Option(name: .customLong("as"), help: ArgumentHelp("The principal this command acts as (default $USER).", valueName: "PRINCIPAL"))
-    var principalOption: String?
+    @OptionGroup var accessOptions: AccessOptions
 
-    var principal: String { principalOption ?? StateLocation.defaultPrincipal }
+    var principal: String { accessOptions.principal }
 
     @Option(name: .long, help: ArgumentHelp("The AES-256 key file (default $SYMPHONY_KEY_FILE, else ./.symphony/key, created on first use).", valueName: "PATH"))
     var keyFile: String?
@@ -95,6 +99,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let access = try accessOptions.accessGuard()
+        try accessOptions.require(.loadRules, with: access, recordIn: noHistory ? nil : StateLocation.database(db), keyFile: keyFile)
         let (loaded, diagnostics) = RuleSetLoader.load(paths: rules)
         report(diagnostics.sorted)
         guard let ruleSet = loaded else { throw ExitCode(1) }
@@ -128,7 +134,8 @@ struct RunCommand: ParsableCommand {
         let recorder = history
         let stdout = OutputLines()
         let effects = SystemEffects(system: system, output: output == .ndjson ? nil : stdout)
-        let engine = RuleEngine(ruleSet: ruleSet, effects: effects, clock: configuration.clock, hopLimit: hopLimit)
+        let engine = RuleEngine(
+            ruleSet: ruleSet, effects: effects, clock: configuration.clock, hopLimit: hopLimit, access: access, defaultPrincipal: principal)
         let ndjson = output == .ndjson
         try system.subscribe("**") { event in
             let outcomes = engine.process(event)
@@ -152,6 +159,21 @@ struct RunCommand: ParsableCommand {
             switch result {
             case .success(let event):
                 run.read.add(1, ordering: .relaxed)
+                // An input event is published as its source principal (or as the command's).
+                let publisher = event.source ?? principal
+                do {
+                    try access.check(.publish(type: event.type), as: publisher)
+                } catch let error as AccessDenied {
+                    run.denied.add(1, ordering: .relaxed)
+                    progress.clear()
+                    printError("\(origin): denied: \(error.description)")
+                    let now = Timestamp.now()
+                    recorder?.record(ExecutionRecord(
+                        eventID: event.id, eventType: event.type, rule: "(input)", action: "publish", status: "denied",
+                        error: error.description, started: now, finished: now, derivedEvent: nil))
+                    recorder?.audit(AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description))
+                    return true
+                }
                 recorder?.recordInput(event)
                 do {
                     try system.publish(event)
@@ -209,6 +231,7 @@ final class RunState: Sendable {
     let printSummary: Bool
     let read = Atomic<Int>(0)
     let rejected = Atomic<Int>(0)
+    let denied = Atomic<Int>(0)
     let unreadable = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
     /// Set when finishing starts; the reading loop stops at the next line.
@@ -277,7 +300,9 @@ final class RunState: Sendable {
             let kinds = ["publish", "delay", "audit", "emit", "stop"].map { "\($0) \(grouped(statistics.actions[$0, default: 0]))" }
             let pending = system.scheduler.pendingCount
             printError(
-                "symphony: \(grouped(read)) events read, \(grouped(rejected)) rejected, \(grouped(counters.delivered + counters.failed)) processed, "
+                "symphony: \(grouped(read)) events read, \(grouped(rejected)) rejected, "
+                    + (denied.load(ordering: .relaxed) + statistics.denials > 0 ? "\(grouped(denied.load(ordering: .relaxed) + statistics.denials)) denied, " : "")
+                    + "\(grouped(counters.delivered + counters.failed)) processed, "
                     + "\(grouped(statistics.rulesFired)) rules fired; actions: \(kinds.joined(separator: ", ")); "
                     + "\(grouped(statistics.failures + counters.failed)) errors"
                     + (statistics.conditionProblems > 0 ? " (and \(grouped(statistics.conditionProblems)) regex conditions stopped at their match limit)" : "")

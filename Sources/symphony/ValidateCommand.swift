@@ -40,6 +40,8 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Wrap event lines that are not JSON as events of this type.", valueName: "TYPE"))
     var lines: String?
 
+    @OptionGroup var accessOptions: AccessOptions
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("Name at least one rule file or directory.") }
         if let lines {
@@ -48,6 +50,7 @@ struct ValidateCommand: ParsableCommand {
     }
 
     func run() throws {
+        try accessOptions.require(.validateRules, with: try accessOptions.accessGuard())
         let (ruleSet, diagnostics) = RuleSetLoader.load(paths: paths)
         let stdout = OutputLines()
         if format == .json {

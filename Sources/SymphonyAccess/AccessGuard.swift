@@ -1,0 +1,32 @@
+/// The one place every engine operation is checked — the counterpart of a `@requires_permission` decorator.
+///
+/// Call sites wrap the operation: `try access.perform(.readHistory, as: principal) { … }`. A denied
+/// operation does not run; the guard reports it to `onDenial` (which records it in history and
+/// the audit trail) and throws `AccessDenied`. Reviewers can grep for `perform(` and `check(` to
+/// see that nothing bypasses it.
+public struct AccessGuard: Sendable {
+    /// The policy in force.
+    public let policy: AccessPolicy
+    private let onDenial: @Sendable (AccessDenied) -> Void
+
+    /// A guard enforcing `policy`; `onDenial` is called for each refusal.
+    public init(policy: AccessPolicy, onDenial: @escaping @Sendable (AccessDenied) -> Void = { _ in }) {
+        self.policy = policy
+        self.onDenial = onDenial
+    }
+
+    /// Throws `AccessDenied` (after reporting it) unless `principal` may perform `operation`.
+    public func check(_ operation: AccessOperation, as principal: String) throws(AccessDenied) {
+        guard policy.allows(principal, operation) else {
+            let denial = AccessDenied(principal: principal, operation: operation)
+            onDenial(denial)
+            throw denial
+        }
+    }
+
+    /// Runs `body` only if `principal` may perform `operation`.
+    public func perform<Result>(_ operation: AccessOperation, as principal: String, _ body: () throws -> Result) throws -> Result {
+        try check(operation, as: principal)
+        return try body()
+    }
+}
