@@ -123,11 +123,15 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyRulesTests",
-            dependencies: ["SymphonyRules", "SymphonyEngine", "SymphonyEvents", "SymphonyDiagnostics", "SymphonyConcurrency"],
+            dependencies: ["SymphonyRules", "SymphonyEngine", "SymphonyEvents", "SymphonyDiagnostics", "SymphonyConcurrency", "SymphonyAccess"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyStoreTests",
             dependencies: ["SymphonyStore", "SymphonyEvents", "SymphonyCrypto"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SymphonyAccessTests",
+            dependencies: ["SymphonyAccess", "SymphonyEvents"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibrariesTests",

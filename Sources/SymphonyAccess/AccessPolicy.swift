@@ -51,9 +51,10 @@ public struct AccessPolicy: Sendable {
             guard let texts = entry.value.stringList("the permissions of role '\(entry.key)'", into: &diagnostics) else { continue }
             roles[entry.key] = texts.compactMap { text, node in
                 guard let permission = Permission(text) else {
+                    let hint = NameSuggestion.hint(for: text, in: Permission.names)
                     diagnostics.error(
                         at: node.contentLocation,
-                        "unknown permission '\(text)'\(NameSuggestion.hint(for: text, in: Permission.names)); permissions are \(Permission.names.joined(separator: ", "))")
+                        "unknown permission '\(text)'" + (hint.isEmpty ? "; permissions are \(Permission.names.joined(separator: ", "))" : hint))
                     return nil
                 }
                 return permission

@@ -210,3 +210,34 @@ import Testing
         #expect(TimestampParser.parse("2026-12-01T09:00:00") == nil)
     }
 }
+
+import SymphonyAccess
+
+@Suite struct RuleEngineAccessTests {
+    @Test("actions run as run_as, else the owner; a denied publish is an outcome 'denied' and does not run")
+    func denials() throws {
+        let ruleSet = try validRules("""
+            owner: team:billing
+            rules:
+              - name: owned
+                on: t
+                actions: [{publish: {type: billing.charge}}, {publish: {type: alerts.page}}]
+              - name: delegated
+                on: t
+                run_as: bot:pager
+                actions: [{publish: {type: alerts.page}}, {delay: {after: 1m, type: billing.later}}]
+            """)
+        let policy = AccessPolicy(
+            roles: ["billing": [.publish(try .init("billing.*"))], "pager": [.publish(try .init("alerts.*"))]],
+            principals: ["team:billing": ["billing"], "bot:pager": ["pager"]])
+        let effects = RecordingEffects()
+        let engine = RuleEngine(ruleSet: ruleSet, effects: effects, clock: ManualClock(), access: AccessGuard(policy: policy))
+        let outcomes = engine.process(Event(type: "t"))
+        #expect(outcomes.map(\.status) == [.ok, .denied, .ok, .denied])
+        #expect(outcomes.map(\.principal) == ["team:billing", "team:billing", "bot:pager", "bot:pager"])
+        #expect(outcomes[1].error == "access denied: 'team:billing' lacks the permission 'events:publish:alerts.page'")
+        #expect(effects.published.map(\.type) == ["billing.charge", "alerts.page"])
+        #expect(effects.scheduled.isEmpty)
+        #expect(engine.statistics.denials == 2)
+    }
+}
