@@ -20,6 +20,13 @@ public enum IntentSetLoader {
         return (definitions(in: roots, into: &diagnostics), diagnostics)
     }
 
+    /// Loads the intents of already-read documents (file name for messages, text).
+    public static func load(documents: [(file: String, text: String)]) -> (definitions: [IntentDefinition], diagnostics: Diagnostics) {
+        var diagnostics = Diagnostics()
+        let roots = documents.compactMap { YAMLSource.parse($0.text, file: $0.file, into: &diagnostics) }
+        return (definitions(in: roots, into: &diagnostics), diagnostics)
+    }
+
     /// The intents of already-parsed files, with duplicate names across files reported.
     public static func definitions(in roots: [YAMLNode], into diagnostics: inout Diagnostics) -> [IntentDefinition] {
         var definitions: [IntentDefinition] = []

@@ -24,6 +24,14 @@ public enum RuleSetLoader {
         return (diagnostics.hasErrors ? nil : ruleSet, diagnostics)
     }
 
+    /// Loads the rule set made of already-read documents (file name for messages, text).
+    public static func load(documents: [(file: String, text: String)]) -> (ruleSet: RuleSet?, diagnostics: Diagnostics) {
+        var diagnostics = Diagnostics()
+        let roots = documents.compactMap { YAMLSource.parse($0.text, file: $0.file, into: &diagnostics) }
+        let ruleSet = load(roots: roots, into: &diagnostics)
+        return (diagnostics.hasErrors ? nil : ruleSet, diagnostics)
+    }
+
     /// Loads a rule set from parsed files; returns nil only when nothing usable could be built.
     public static func load(roots: [YAMLNode], into diagnostics: inout Diagnostics) -> RuleSet? {
         let definitions = IntentSetLoader.definitions(in: roots, into: &diagnostics)

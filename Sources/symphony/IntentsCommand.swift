@@ -42,6 +42,9 @@ struct IntentsCommand: ParsableCommand {
 
     @OptionGroup var accessOptions: AccessOptions
 
+    @Option(name: .long, help: ArgumentHelp("The key file, for sealed bundles.", valueName: "PATH"))
+    var keyFile: String?
+
     func validate() throws {
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
         if let top, top < 1 { throw ValidationError("--top must be at least 1, not \(top).") }
@@ -49,7 +52,10 @@ struct IntentsCommand: ParsableCommand {
 
     func run() throws {
         try accessOptions.require(.analyzeIntents, with: try accessOptions.accessGuard(), recordIn: StateLocation.database(nil))
-        let (definitions, diagnostics) = IntentSetLoader.load(paths: rules)
+        let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
+        let (definitions, loaded) = IntentSetLoader.load(documents: documents)
+        var diagnostics = readProblems
+        diagnostics.append(contentsOf: loaded)
         var all = diagnostics
         var recognizer: IntentRecognizer?
         if !diagnostics.hasErrors {

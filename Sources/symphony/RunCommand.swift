@@ -101,9 +101,10 @@ struct RunCommand: ParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let access = try accessOptions.accessGuard()
         try accessOptions.require(.loadRules, with: access, recordIn: noHistory ? nil : StateLocation.database(db), keyFile: keyFile)
-        let (loaded, diagnostics) = RuleSetLoader.load(paths: rules)
-        report(diagnostics.sorted)
-        guard let ruleSet = loaded else { throw ExitCode(1) }
+        let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
+        let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
+        report((readProblems.all + diagnostics.sorted).map { $0 as CustomStringConvertible })
+        guard let ruleSet = loaded, !readProblems.hasErrors else { throw ExitCode(1) }
 
         var configuration = EventSystemConfiguration()
         if let workers { configuration.workerCount = workers }

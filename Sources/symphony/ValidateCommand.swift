@@ -42,6 +42,9 @@ struct ValidateCommand: ParsableCommand {
 
     @OptionGroup var accessOptions: AccessOptions
 
+    @Option(name: .long, help: ArgumentHelp("The key file, for sealed bundles.", valueName: "PATH"))
+    var keyFile: String?
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("Name at least one rule file or directory.") }
         if let lines {
@@ -51,7 +54,12 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         try accessOptions.require(.validateRules, with: try accessOptions.accessGuard())
-        let (ruleSet, diagnostics) = RuleSetLoader.load(paths: paths)
+        let (documents, readProblems) = RuleDocuments.read(paths, keyFile: keyFile)
+        var (ruleSet, diagnostics) = RuleSetLoader.load(documents: documents)
+        if readProblems.hasErrors { ruleSet = nil }
+        var merged = readProblems
+        merged.append(contentsOf: diagnostics)
+        diagnostics = merged
         let stdout = OutputLines()
         if format == .json {
             stdout.write(

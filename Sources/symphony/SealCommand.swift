@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import SymphonyCrypto
+import SymphonyDiagnostics
+import SymphonyRules
+
+/// `symphony seal`: encrypt a rule set with its intents into one bundle.
+struct SealCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seal",
+        abstract: "Seal a rule set (rules and intents) into one AES-256-GCM bundle that run, validate and intents accept.",
+        discussion: """
+            The rule set is validated first; a set with errors is not sealed. The bundle is opened with the \
+            same key file (./.symphony/key, --key-file or $SYMPHONY_KEY_FILE); a bundle that was altered, \
+            or sealed under another key, is refused with a clear error.
+
+            Exit codes: 0 sealed; 1 the rules have errors, the key is missing, or the output exists; 64 usage error.
+            """)
+
+    @Argument(help: ArgumentHelp("Rule files or directories.", valueName: "RULES_PATH")) var paths: [String] = []
+    @Option(name: .shortAndLong, help: ArgumentHelp("The bundle to write.", valueName: "PATH")) var output: String
+    @Option(name: .long, help: ArgumentHelp("The key file.", valueName: "PATH")) var keyFile: String?
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("Name at least one rule file or directory to seal.") }
+    }
+
+    func run() throws {
+        let (documents, readProblems) = RuleDocuments.read(paths, keyFile: keyFile)
+        let (ruleSet, diagnostics) = RuleSetLoader.load(documents: documents)
+        report((readProblems.all + diagnostics.sorted).map { $0 as CustomStringConvertible })
+        guard ruleSet != nil, !readProblems.hasErrors else { throw ExitCode(1) }
+        guard !FileManager.default.fileExists(atPath: output) else {
+            printError("symphony: '\(output)' already exists; refusing to overwrite it.")
+            throw ExitCode(1)
+        }
+        do {
+            guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
+            let bundle = try RuleBundle.seal(documents.map { ($0.file, Array($0.text.utf8)) }, with: EnvelopeSealer(key: key))
+            guard FileManager.default.createFile(atPath: output, contents: Data(bundle), attributes: [.posixPermissions: 0o600]) else {
+                printError("symphony: cannot write '\(output)'.")
+                throw ExitCode(1)
+            }
+            print("sealed \(documents.count) file\(documents.count == 1 ? "" : "s") into \(output) (key id \(key.idString))")
+        } catch let error as CryptoError {
+            printError("symphony: \(error.message)")
+            throw ExitCode(1)
+        }
+    }
+}

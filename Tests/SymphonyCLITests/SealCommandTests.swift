@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+
+@Suite(.timeLimit(.minutes(2))) struct SealCommandTests {
+    @Test("a sealed bundle runs, validates and classifies like its source; plaintext is not in it; tampering and wrong keys are refused")
+    func sealedBundles() throws {
+        let directory = try freshDirectory()
+        let key = directory + "/key"
+        let other = directory + "/other"
+        #expect(try CommandRunner.run(["keygen", "-o", key]).status == 0)
+        #expect(try CommandRunner.run(["keygen", "-o", other]).status == 0)
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data("""
+            intents:
+              - {name: refund, keywords: [refund], threshold: 0.3}
+            rules:
+              - {name: r, on: t, when: {intent: refund}, actions: [{emit: {type: secret-sauce}}]}
+            """.utf8))
+        let bundle = directory + "/rules.sealed"
+        let seal = try CommandRunner.run(["seal", rules, "-o", bundle, "--key-file", key])
+        #expect(seal.status == 0)
+        #expect(seal.stdout.hasPrefix("sealed 1 file into \(bundle) (key id "))
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: bundle))
+        #expect(bytes.range(of: Data("secret-sauce".utf8)) == nil)
+        #expect(try CommandRunner.run(["seal", rules, "-o", bundle, "--key-file", key]).status == 1)  // never overwrites
+
+        let validate = try CommandRunner.run(["validate", bundle, "--key-file", key])
+        #expect(validate.status == 0)
+        #expect(validate.stdoutLines == ["\(bundle): valid: 1 rules, 1 intents"])
+        let intents = try CommandRunner.run(["intents", "--rules", bundle, "--key-file", key, "a refund"])
+        #expect(intents.stdout.contains(#""name":"refund""#))
+        let run = try CommandRunner.run(["run", "--rules", bundle, "--key-file", key, "--no-history"], stdin: #"{"type":"t","payload":{"text":"refund"}}"# + "\n")
+        #expect(run.stdout.contains("secret-sauce"))
+
+        var tampered = [UInt8](bytes)
+        tampered[tampered.count - 5] ^= 0x01
+        try Data(tampered).write(to: URL(fileURLWithPath: directory + "/bad.sealed"))
+        let bad = try CommandRunner.run(["validate", directory + "/bad.sealed", "--key-file", key])
+        #expect(bad.status == 1)
+        #expect(bad.stderrLines == ["\(directory)/bad.sealed:1:1: error: the bundle could not be opened: it was altered, or sealed with a key that is not in the key ring"])
+        let wrongKey = try CommandRunner.run(["validate", bundle, "--key-file", other])
+        #expect(wrongKey.status == 1)
+    }
+
+    @Test("a rule set with errors is not sealed")
+    func invalidNotSealed() throws {
+        let directory = try freshDirectory()
+        let key = directory + "/key"
+        #expect(try CommandRunner.run(["keygen", "-o", key]).status == 0)
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data("rules:\n  - {name: r, on: t, actoins: [stop]}\n".utf8))
+        let result = try CommandRunner.run(["seal", rules, "-o", directory + "/x.sealed", "--key-file", key])
+        #expect(result.status == 1)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/x.sealed"))
+    }
+}
