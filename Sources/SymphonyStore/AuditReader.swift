@@ -41,6 +41,11 @@ public final class AuditReader {
     /// in the sequence, or a previous-hash mismatch), records cut from the end (the head names a
     /// later record), and a forged head (its MAC does not verify under the key).
     public func verify(key: EncryptionKey) throws -> AuditVerification {
+        try verify(keys: [key])
+    }
+
+    /// Like `verify(key:)`, checking the head's MAC with whichever of `keys` wrote it (by key id), for rotated keys.
+    public func verify(keys: [EncryptionKey]) throws -> AuditVerification {
         let statement = try database.prepare("SELECT seq, time_ns, principal, operation, target, outcome, details, prev_hash, hash FROM audit ORDER BY seq")
         try statement.bind([])
         var previous = AuditChain.genesis
@@ -67,10 +72,13 @@ public final class AuditReader {
             expected += 1
             count += 1
         }
-        let head = try database.prepare("SELECT seq, hash, mac FROM audit_head WHERE id = 1").rows { ($0.int(0), $0.blob(1) ?? [], $0.blob(2) ?? []) }
-        guard let (headSequence, headHash, mac) = head.first else {
+        let head = try database.prepare("SELECT seq, hash, mac, key_id FROM audit_head WHERE id = 1").rows {
+            ($0.int(0), $0.blob(1) ?? [], $0.blob(2) ?? [], $0.text(3) ?? "")
+        }
+        guard let (headSequence, headHash, mac, keyID) = head.first else {
             return count == 0 ? .intact(count: 0) : .broken(sequence: 1, problem: "the authenticated head is missing")
         }
+        let key = keys.first { $0.idString == keyID } ?? keys[0]
         if AuditChain.headMAC(sequence: headSequence, hash: headHash, macKey: AuditChain.macKey(from: key)) != mac {
             return .broken(sequence: headSequence, problem: "the head's MAC does not verify under this key (forged head, or the wrong key)")
         }

@@ -17,6 +17,8 @@ struct AuditCommand: ParsableCommand {
 struct AuditOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The history database.", valueName: "PATH")) var db: String?
     @Option(name: .long, help: ArgumentHelp("The key file (verify needs it).", valueName: "PATH")) var keyFile: String?
+    @Option(name: .long, help: ArgumentHelp("A retired key (repeatable): verify uses the key that wrote the head.", valueName: "PATH"))
+    var retiredKeyFile: [String] = []
     @OptionGroup var accessOptions: AccessOptions
 
     func reader() throws -> AuditReader {
@@ -115,7 +117,12 @@ struct AuditVerifyCommand: ParsableCommand {
             printError("symphony: \(error.message)")
             throw ExitCode(1)
         }
-        switch try reader.verify(key: key) {
+        let retired: [EncryptionKey]
+        do { retired = try StateLocation.loadRetiredKeys(options.retiredKeyFile) } catch let error as CryptoError {
+            printError("symphony: \(error.message)")
+            throw ExitCode(1)
+        }
+        switch try reader.verify(keys: [key] + retired) {
         case .intact(let count):
             print("audit trail intact: \(count) records")
             options.note(operation: "audit.verify", outcome: "ok", details: "\(count) records intact")

@@ -29,6 +29,7 @@ struct HistoryCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("The history database.", valueName: "PATH")) var db: String?
     @Option(name: .long, help: ArgumentHelp("The key file, to show payloads.", valueName: "PATH")) var keyFile: String?
+    @Option(name: .long, help: ArgumentHelp("A retired key that opens older payloads (repeatable).", valueName: "PATH")) var retiredKeyFile: [String] = []
     @Option(name: .long, help: "Only this rule's executions.") var rule: String?
     @Option(name: .long, help: "Only events whose type matches this pattern (ticket.*, ssh.**).") var type: String?
     @Option(name: .long, help: "ok, failed, denied, skipped, or pending (scheduled entries not yet fired).") var status: String?
@@ -72,7 +73,8 @@ struct HistoryCommand: ParsableCommand {
         let reader: HistoryReader
         do {
             let key = try StateLocation.loadKey(keyFile, createIfMissing: false)
-            reader = try HistoryReader(path: path, sealer: key.map { EnvelopeSealer(key: $0) })
+            let retired = try StateLocation.loadRetiredKeys(retiredKeyFile)
+            reader = try HistoryReader(path: path, sealer: key.map { EnvelopeSealer(keyRing: KeyRing(active: $0, retired: retired)) })
         } catch let error as CryptoError {
             printError("symphony: \(error.message)")
             throw ExitCode(1)

@@ -88,6 +88,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The AES-256 key file (default $SYMPHONY_KEY_FILE, else ./.symphony/key, created on first use).", valueName: "PATH"))
     var keyFile: String?
 
+    @Option(name: .long, help: ArgumentHelp("A retired key that still opens older history (repeatable); new data uses --key-file.", valueName: "PATH"))
+    var retiredKeyFile: [String] = []
+
     func validate() throws {
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, not \(workers).") }
@@ -114,13 +117,14 @@ struct RunCommand: ParsableCommand {
                 guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
                 let path = StateLocation.database(db)
                 try StateLocation.ensureDirectory(for: path)
-                let store = try HistoryStore(path: path, key: key)
+                let retired = try StateLocation.loadRetiredKeys(retiredKeyFile)
+                let store = try HistoryStore(path: path, key: key, retiredKeys: retired)
                 store.audit(AuditRecord(principal: principal, operation: "key.use", target: StateLocation.keyFile(keyFile).path, outcome: "ok", details: "key \(key.idString) opened the history"))
                 store.audit(AuditRecord(
                     principal: principal, operation: "rules.load", target: rules.joined(separator: " "), outcome: "ok",
                     details: "\(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents"))
                 configuration.scheduleStore = store.scheduledEntries
-                configuration.encryption = .keyRing(KeyRing(active: key))
+                configuration.encryption = .keyRing(KeyRing(active: key, retired: retired))
                 history = store
             }
         } catch let error as CryptoError {

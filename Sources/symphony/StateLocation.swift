@@ -17,6 +17,11 @@ enum StateLocation {
         return (directory + "/key", true)
     }
 
+    /// Retired keys named by `--retired-key-file` (they open older data; new data uses the active key).
+    static func loadRetiredKeys(_ paths: [String]) throws -> [EncryptionKey] {
+        try paths.map { try KeyFile.read(from: $0) }
+    }
+
     /// The principal a command acts as without `--as`: `user:$USER`, else `user:unknown`.
     static var defaultPrincipal: String {
         "user:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown")

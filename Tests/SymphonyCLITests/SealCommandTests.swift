@@ -52,3 +52,26 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory + "/x.sealed"))
     }
 }
+
+@Suite(.timeLimit(.minutes(2))) struct KeyRotationTests {
+    @Test("after rotation, new history uses the new key while a retired key still opens older payloads, and the audit trail verifies")
+    func rotation() throws {
+        let directory = try freshDirectory()
+        let (old, new, db) = (directory + "/old.key", directory + "/new.key", directory + "/h.db")
+        #expect(try CommandRunner.run(["keygen", "-o", old]).status == 0)
+        #expect(try CommandRunner.run(["keygen", "-o", new]).status == 0)
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data("rules:\n  - {name: r, on: t, actions: [{audit: seen}]}\n".utf8))
+        _ = try CommandRunner.run(["run", "--rules", rules, "--db", db, "--key-file", old], stdin: #"{"type":"t","id":"before","payload":{"v":"old-secret"}}"# + "\n")
+        let rotated = try CommandRunner.run(
+            ["run", "--rules", rules, "--db", db, "--key-file", new, "--retired-key-file", old], stdin: #"{"type":"t","id":"after","payload":{"v":"new-secret"}}"# + "\n")
+        #expect(rotated.status == 0)
+        let both = try CommandRunner.run(["history", "--db", db, "--key-file", new, "--retired-key-file", old, "--trace", "before"])
+        #expect(both.stdout.contains("old-secret"))
+        let newOnly = try CommandRunner.run(["history", "--db", db, "--key-file", new, "--trace", "before"])
+        #expect(!newOnly.stdout.contains("old-secret"))
+        let after = try CommandRunner.run(["history", "--db", db, "--key-file", new, "--trace", "after"])
+        #expect(after.stdout.contains("new-secret"))
+        let verify = try CommandRunner.run(["audit", "verify", "--db", db, "--key-file", new, "--retired-key-file", old])
+        #expect(verify.status == 0)
+    }
+}
