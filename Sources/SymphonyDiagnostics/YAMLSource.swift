@@ -4,12 +4,26 @@ import Yams
 /// Reading YAML files into located nodes, with syntax errors as diagnostics.
 public enum YAMLSource {
     /// The largest YAML file Symphony reads.
-    public static let maximumFileBytes = 16 << 20
+    public static let maximumFileBytes = 4 << 20
+    /// The deepest nesting (flow brackets, or block indentation in columns / 2) accepted, so a hostile file cannot exhaust the stack.
+    public static let maximumDepth = 256
+    /// The most nodes a document may expand to (YAML aliases can make a small file huge: "billion laughs").
+    public static let maximumNodes = 200_000
 
-    /// Parses `text`, the contents of `file`; returns nil (with an error) when it is not valid YAML.
+    /// Parses `text`, the contents of `file`; returns nil (with an error) when it is not valid YAML,
+    /// nests deeper than `maximumDepth`, or expands (through aliases) past `maximumNodes` nodes.
     public static func parse(_ text: String, file: String, into diagnostics: inout Diagnostics) -> YAMLNode? {
+        let start = SourceLocation(file: file, line: 1, column: 1)
+        if let line = deepestLine(text) {
+            diagnostics.error(at: SourceLocation(file: file, line: line, column: 1), "the document nests deeper than \(maximumDepth) levels")
+            return nil
+        }
         do {
             guard let root = try Yams.compose(yaml: text) else { return nil }
+            guard nodeCount(root, limit: maximumNodes) <= maximumNodes else {
+                diagnostics.error(at: start, "the document expands to more than \(maximumNodes) YAML nodes (through aliases?); refusing to load it")
+                return nil
+            }
             return YAMLNode(root, file: file)
         } catch let error as YamlError {
             report(error, file: file, into: &diagnostics)
@@ -36,6 +50,66 @@ public enum YAMLSource {
             return nil
         }
         return parse(text, file: path, into: &diagnostics)
+    }
+
+    /// The first line where flow nesting or block indentation goes past `maximumDepth`, or nil.
+    static func deepestLine(_ text: String) -> Int? {
+        var depth = 0
+        var line = 1
+        var column = 0
+        var leading = true
+        var quote: UInt8?
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            defer { previous = byte }
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 0
+                leading = true
+                continue
+            }
+            column += 1
+            if leading {
+                if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "-") {
+                    if column > 2 * maximumDepth { return line }
+                    continue
+                }
+                leading = false
+            }
+            if let open = quote {
+                if byte == open && !(open == UInt8(ascii: "\"") && previous == UInt8(ascii: "\\")) { quote = nil }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = byte
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > maximumDepth { return line }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
+            default: break
+            }
+        }
+        return nil
+    }
+
+    /// The number of nodes in `root` with aliases expanded, counting no further than `limit + 1`.
+    static func nodeCount(_ root: Node, limit: Int) -> Int {
+        var count = 0
+        var stack = [root]
+        while let node = stack.popLast() {
+            count += 1
+            if count > limit { return count }
+            switch node {
+            case .mapping(let mapping):
+                for pair in mapping {
+                    stack.append(pair.key)
+                    stack.append(pair.value)
+                }
+            case .sequence(let sequence): stack.append(contentsOf: sequence)
+            case .scalar, .alias: break
+            }
+        }
+        return count
     }
 
     private static func report(_ error: YamlError, file: String, into diagnostics: inout Diagnostics) {

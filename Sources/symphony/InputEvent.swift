@@ -14,6 +14,9 @@ struct InputEvent: Decodable {
         if let payload, payload.objectValue == nil {
             throw InputLineError(reason: "'payload' must be a JSON object")
         }
+        if let payload, Self.depth(of: payload, limit: EventBodyCodec.maximumDepth) > EventBodyCodec.maximumDepth {
+            throw InputLineError(reason: "'payload' nests deeper than \(EventBodyCodec.maximumDepth) levels")
+        }
         let priority = self.priority ?? Event.defaultPriority
         guard Event.priorities.contains(priority) else {
             throw InputLineError(reason: "'priority' must be an integer from 0 to 9, not \(priority)")
@@ -35,6 +38,22 @@ struct InputEvent: Decodable {
 }
 
 extension InputEvent {
+    /// How deeply `value` nests, counting no further than `limit + 1`.
+    static func depth(of value: JSONValue, limit: Int) -> Int {
+        var deepest = 0
+        var stack: [(JSONValue, Int)] = [(value, 0)]
+        while let (node, depth) = stack.popLast() {
+            deepest = max(deepest, depth)
+            if deepest > limit { return deepest }
+            switch node {
+            case .array(let items): for item in items { stack.append((item, depth + 1)) }
+            case .object(let members): for member in members.values { stack.append((member, depth + 1)) }
+            default: break
+            }
+        }
+        return deepest
+    }
+
     /// A one-line reason for a decoding error, naming the field but never echoing the line's content.
     static func describe(_ error: any Error) -> String {
         switch error {

@@ -190,3 +190,22 @@ import Testing
         #expect(result.stdoutLines.count == 1)
     }
 }
+
+@Suite(.timeLimit(.minutes(2))) struct HostileInputLineTests {
+    @Test("deeply nested JSON, numbers out of range and payloads nesting past the codec's limit are rejected; the run goes on")
+    func hostileJSON() throws {
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data("rules:\n  - {name: r, on: a, actions: [{emit: {type: seen}}]}\n".utf8))
+        let deep = #"{"type":"a","payload":{"x":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}}"
+        let tooDeepForCodec = #"{"type":"a","payload":{"x":"# + String(repeating: "[", count: 300) + String(repeating: "]", count: 300) + "}}"
+        let huge = #"{"type":"a","payload":{"x":1e999999}}"#
+        let input = [deep, tooDeepForCodec, huge, #"{"type":"a","id":"ok"}"#].joined(separator: "\n") + "\n"
+        let result = try CommandRunner.run(["run", "--rules", rules, "--no-history"], stdin: input)
+        #expect(result.status == 65)
+        #expect(result.stdoutLines.count == 1)
+        #expect(result.stderrLines.prefix(3) == [
+            "<stdin>:1: rejected: not valid JSON",
+            "<stdin>:2: rejected: 'payload' nests deeper than 256 levels",
+            "<stdin>:3: rejected: field 'payload.x' has the wrong type",
+        ])
+    }
+}

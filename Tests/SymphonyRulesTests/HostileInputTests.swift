@@ -1,0 +1,54 @@
+import Foundation
+import SymphonyRules
+import Testing
+
+/// Hostile rule files get a clear error quickly; nothing crashes or hangs.
+@Suite(.timeLimit(.minutes(1))) struct HostileRuleFileTests {
+    @Test("a YAML alias bomb ('billion laughs') is refused before it expands")
+    func aliasBomb() throws {
+        var text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for level in 1...9 {
+            text += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
+        }
+        text += "rules:\n  - {name: r, on: t, when: {field: payload.x, in: *a9}, actions: [{emit: {type: b, payload: {x: *a9}}}]}\n"
+        let clock = ContinuousClock()
+        let started = clock.now
+        let (ruleSet, lines) = try loadRules(["bomb.yaml": text])
+        #expect(clock.now - started < .seconds(10))
+        #expect(ruleSet == nil)
+        #expect(lines == ["bomb.yaml:1:1: error: the document expands to more than 200000 YAML nodes (through aliases?); refusing to load it"])
+    }
+
+    @Test("deep flow nesting is refused without exhausting the stack")
+    func deepNesting() throws {
+        let text = "rules: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n"
+        let (ruleSet, lines) = try loadRules(["deep.yaml": text])
+        #expect(ruleSet == nil)
+        #expect(lines == ["deep.yaml:1:1: error: the document nests deeper than 256 levels"])
+    }
+
+    @Test("a catastrophic regex in a rule loads with a warning and stops at the match limit at run time")
+    func catastrophicRegex() throws {
+        let (ruleSet, lines) = try loadRules(["r.yaml": "rules:\n  - {name: r, on: t, when: {field: payload.s, matches: '^(a+)+$'}, actions: [stop]}\n"])
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("warning: regex '^(a+)+$' repeats a group") == true)
+        var evaluator = RuleEvaluator(recognizer: try #require(ruleSet).recognizer)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let match = evaluator.evaluate(try #require(ruleSet?.rules.first), on: .init(type: "t", payload: ["s": .string(String(repeating: "a", count: 40) + "b")]))
+        #expect(clock.now - started < .seconds(1))
+        #expect(!match.matched)
+        #expect(match.problems.count == 1)
+    }
+
+    @Test("a rule file that is not UTF-8, or binary garbage, is an error, not a crash")
+    func garbage() throws {
+        let directory = NSTemporaryDirectory() + "symphony-garbage-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Data([0xFF, 0x00, 0xFE, 0x41]).write(to: URL(fileURLWithPath: directory + "/a.yaml"))
+        try Data("rules: [\u{0}\u{1}\u{2}".utf8).write(to: URL(fileURLWithPath: directory + "/b.yaml"))
+        let (ruleSet, diagnostics) = RuleSetLoader.load(paths: [directory])
+        #expect(ruleSet == nil)
+        #expect(diagnostics.errors.count == 2)
+    }
+}
