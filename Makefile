@@ -6,7 +6,10 @@ APT_PACKAGES := libpcre2-dev libssl-dev libsqlite3-dev pkg-config
 TSAN_PATH    := .build-tsan
 RELEASE_PATH := .build-release
 
-.PHONY: all deps build run test tsan bench clean
+FUZZ_PATH    := .build-fuzz
+FUZZ_SECONDS ?= 30
+
+.PHONY: all deps build run test tsan bench fuzz clean
 
 all: build
 
@@ -43,5 +46,14 @@ bench: deps
 	@mkdir -p .bench
 	$(RELEASE_PATH)/release/symphony-bench --output .bench/results.json
 
+## fuzz: libFuzzer over the event decoder and the rule loader (FUZZ_SECONDS each, default 30).
+fuzz: deps
+	$(SWIFT) build --sanitize=fuzzer -Xswiftc -DFUZZING --scratch-path $(FUZZ_PATH) --product symphony-fuzz-events
+	$(SWIFT) build --sanitize=fuzzer -Xswiftc -DFUZZING --scratch-path $(FUZZ_PATH) --product symphony-fuzz-rules
+	@mkdir -p .bench/fuzz-corpus/events .bench/fuzz-corpus/rules .bench/fuzz-artifacts
+	@cp rules/*/*.yaml .bench/fuzz-corpus/rules/ 2>/dev/null || true
+	SWIFT_BACKTRACE=enable=no $(FUZZ_PATH)/debug/symphony-fuzz-events -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=.bench/fuzz-artifacts/ .bench/fuzz-corpus/events
+	SWIFT_BACKTRACE=enable=no $(FUZZ_PATH)/debug/symphony-fuzz-rules -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 -artifact_prefix=.bench/fuzz-artifacts/ .bench/fuzz-corpus/rules
+
 clean:
-	rm -rf .build $(TSAN_PATH) $(RELEASE_PATH) .bench
+	rm -rf .build $(TSAN_PATH) $(RELEASE_PATH) $(FUZZ_PATH) .bench

@@ -105,6 +105,16 @@ let package = Package(
             dependencies: ["SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency", "SymphonyIntents"],
             swiftSettings: strictSettings),
 
+        // libFuzzer targets: `make fuzz` builds them with --sanitize=fuzzer (libFuzzer provides main).
+        .executableTarget(
+            name: "symphony-fuzz-rules",
+            dependencies: ["SymphonyRules"],
+            swiftSettings: strictSettings + [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(
+            name: "symphony-fuzz-events",
+            dependencies: ["SymphonyEvents"],
+            swiftSettings: strictSettings + [.unsafeFlags(["-parse-as-library"])]),
+
         .testTarget(
             name: "SymphonyCryptoTests",
             dependencies: ["SymphonyCrypto", "SymphonyConcurrency"],

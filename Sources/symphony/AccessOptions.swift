@@ -31,12 +31,10 @@ struct AccessOptions: ParsableArguments {
             try access.check(operation, as: principal)
         } catch {
             printError("symphony: \(error.description)")
-            if let database, FileManager.default.fileExists(atPath: database),
-                let key = try? StateLocation.loadKey(keyFile, createIfMissing: false),
-                let store = try? HistoryStore(path: database, key: key)
-            {
-                store.audit(AuditRecord(principal: principal, operation: "access.denied", target: operation.requiredPermission, outcome: "denied", details: error.description))
-                try? store.close()
+            if let database {
+                CommandAudit.record(
+                    AuditRecord(principal: principal, operation: "access.denied", target: operation.requiredPermission, outcome: "denied", details: error.description),
+                    database: database, keyFile: keyFile)
             }
             throw ExitCode(77)
         }

@@ -37,11 +37,9 @@ struct AuditOptions: ParsableArguments {
 
     /// Appends a record of this command to the trail (when the key is available).
     func note(operation: String, outcome: String, details: String) {
-        guard let key = try? StateLocation.loadKey(keyFile, createIfMissing: false),
-            let store = try? HistoryStore(path: StateLocation.database(db), key: key)
-        else { return }
-        store.audit(AuditRecord(principal: accessOptions.principal, operation: operation, target: StateLocation.database(db), outcome: outcome, details: details))
-        try? store.close()
+        CommandAudit.record(
+            AuditRecord(principal: accessOptions.principal, operation: operation, target: StateLocation.database(db), outcome: outcome, details: details),
+            database: StateLocation.database(db), keyFile: keyFile)
     }
 }
 

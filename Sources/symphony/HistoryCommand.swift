@@ -84,6 +84,11 @@ struct HistoryCommand: ParsableCommand {
         }
         let output = OutputLines()
         defer { output.flush() }
+        let filters = [("rule", rule), ("type", type), ("status", status), ("since", since), ("until", until), ("event", event), ("trace", trace)]
+            .compactMap { name, value in value.map { "\(name)=\($0)" } } + (stats ? ["stats"] : [])
+        CommandAudit.record(
+            AuditRecord(principal: accessOptions.principal, operation: "history.query", target: path, outcome: "ok", details: filters.joined(separator: " ")),
+            database: path, keyFile: keyFile)
         do {
             if let trace {
                 guard let root = try reader.trace(trace) else {

@@ -2,6 +2,7 @@ import ArgumentParser
 import SymphonyDiagnostics
 import SymphonyEvents
 import SymphonyIntents
+import SymphonyStore
 
 /// `symphony intents`: classify text with the intents of a rule set.
 struct IntentsCommand: ParsableCommand {
@@ -72,7 +73,9 @@ struct IntentsCommand: ParsableCommand {
         let output = OutputLines()
         if format == .table { output.write(TableRow.header) }
         var rejected = 0
+        var analyzed = 0
         func classify(_ text: String, origin: String) {
+            analyzed += 1
             let (scores, problems) = recognizer.explain(text)
             for problem in problems {
                 printError("symphony: warning: \(origin): intent '\(problem.intent)' pattern '\(problem.pattern)': \(problem.error.message) It counted as no match.")
@@ -103,6 +106,9 @@ struct IntentsCommand: ParsableCommand {
             for (index, text) in texts.enumerated() { classify(text, origin: "argument \(index + 1)") }
         }
         output.flush()
+        CommandAudit.record(
+            AuditRecord(principal: accessOptions.principal, operation: "intents.analyze", target: rules.joined(separator: " "), outcome: "ok", details: "\(analyzed) texts analyzed"),
+            database: StateLocation.database(nil), keyFile: keyFile)
         if rejected > 0 { throw ExitCode.inputRejected }
     }
 

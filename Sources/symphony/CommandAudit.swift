@@ -1,0 +1,17 @@
+import Foundation
+import SymphonyStore
+
+/// Appends a record about a command to the audit trail of an existing history database (when the key can be read).
+///
+/// Commands that only read (`history`, `intents`, `audit`) never create a database for this;
+/// `validate` records nothing, since a dry run writes nothing.
+enum CommandAudit {
+    static func record(_ record: AuditRecord, database: String, keyFile: String?) {
+        guard FileManager.default.fileExists(atPath: database),
+            let key = try? StateLocation.loadKey(keyFile, createIfMissing: false),
+            let store = try? HistoryStore(path: database, key: key)
+        else { return }
+        store.audit(record)
+        try? store.close()
+    }
+}
