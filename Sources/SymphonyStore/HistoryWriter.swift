@@ -65,6 +65,8 @@ final class HistoryWriter: Sendable {
             return thread
         }
         worker?.join()
+        // Fold the write-ahead log into the database file, so history.db alone is a complete copy.
+        try? statements.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         if let failure = lock.withLock({ self.failure }) { throw failure }
     }
 
@@ -117,6 +119,7 @@ final class WriterStatements: @unchecked Sendable {
     private let markFired: SQLiteStatement
     private let insertAudit: SQLiteStatement
     private let upsertAuditHead: SQLiteStatement
+    private let readAuditHead: SQLiteStatement
     private let auditMACKey: [UInt8]?
     private let auditKeyID: String
     private var auditHead: (sequence: Int64, hash: [UInt8])
@@ -130,8 +133,8 @@ final class WriterStatements: @unchecked Sendable {
             "INSERT INTO audit (seq, time_ns, principal, operation, target, outcome, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         upsertAuditHead = try database.prepare(
             "INSERT INTO audit_head (id, seq, hash, key_id, mac) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, key_id = excluded.key_id, mac = excluded.mac")
-        let last = try database.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").rows { ($0.int(0), $0.blob(1) ?? []) }
-        auditHead = last.first.map { (sequence: $0.0, hash: $0.1) } ?? (0, AuditChain.genesis)
+        readAuditHead = try database.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        auditHead = (0, AuditChain.genesis)
         insertEvent = try database.prepare(
             "INSERT OR IGNORE INTO events (id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         insertExecution = try database.prepare(
@@ -146,6 +149,12 @@ final class WriterStatements: @unchecked Sendable {
         let head = auditHead
         do {
             try database.transaction {
+                // Another process (a second run, `symphony history`, `symphony audit`) may have appended
+                // since the last batch: read the chain's end inside this write transaction.
+                if batch.contains(where: { if case .audit = $0 { true } else { false } }) {
+                    let last = try readAuditHead.rows { ($0.int(0), $0.blob(1) ?? []) }
+                    auditHead = last.first.map { (sequence: $0.0, hash: $0.1) } ?? (0, AuditChain.genesis)
+                }
                 var audited = false
                 for row in batch {
                     try write(row)

@@ -36,7 +36,14 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
             var entries: [ScheduledEntry] = []
             for row in rows {
                 let id = ScheduleID(rawValue: row.id)
-                let body = try sealer.open(row.envelope, context: HistoryEnvelopes.scheduled(id: id, eventID: row.eventID))
+                let body: [UInt8]
+                do {
+                    body = try sealer.open(row.envelope, context: HistoryEnvelopes.scheduled(id: id, eventID: row.eventID))
+                } catch {
+                    throw StoreError(
+                        code: -1,
+                        message: "Pending scheduled entry \(row.id) cannot be opened with the keys given (\(error)); pass the key that wrote it with --key-file or --retired-key-file.")
+                }
                 let event = try EventBodyCodec.decode(body, id: row.eventID, type: row.type, priority: row.priority)
                 entries.append(
                     ScheduledEntry(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SymphonyAccess
 import Dispatch
+import Foundation
 import Glibc
 import Logging
 import SymphonyConcurrency
@@ -114,8 +115,15 @@ struct RunCommand: ParsableCommand {
         var history: HistoryStore?
         do {
             if !noHistory {
-                guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
                 let path = StateLocation.database(db)
+                let keyLocation = StateLocation.keyFile(keyFile)
+                if keyLocation.isDefault, FileManager.default.fileExists(atPath: path), !FileManager.default.fileExists(atPath: keyLocation.path) {
+                    printError(
+                        "symphony: the history database '\(path)' exists but its key '\(keyLocation.path)' is missing; restore the key, "
+                            + "or pass --key-file (and --retired-key-file for the old one), or use another --db.")
+                    throw ExitCode(1)
+                }
+                guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
                 try StateLocation.ensureDirectory(for: path)
                 let retired = try StateLocation.loadRetiredKeys(retiredKeyFile)
                 let store = try HistoryStore(path: path, key: key, retiredKeys: retired)

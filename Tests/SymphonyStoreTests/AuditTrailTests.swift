@@ -88,3 +88,21 @@ import Testing
         #expect(try AuditReader(path: path).verify(key: other) != .intact(count: 5))
     }
 }
+
+@Suite struct AuditConcurrentWritersTests {
+    @Test("two stores appending to one trail keep one gapless chain")
+    func twoWriters() throws {
+        let key = try EncryptionKey(bytes: [UInt8](repeating: 5, count: 32))
+        let path = NSTemporaryDirectory() + "symphony-audit2-" + UUID().uuidString + ".db"
+        let first = try HistoryStore(path: path, key: key)
+        first.audit(AuditRecord(principal: "a", operation: "op", target: "1", outcome: "ok"))
+        try first.flush()
+        let second = try HistoryStore(path: path, key: key)
+        second.audit(AuditRecord(principal: "b", operation: "op", target: "2", outcome: "ok"))
+        try second.close()
+        first.audit(AuditRecord(principal: "a", operation: "op", target: "3", outcome: "ok"))
+        try first.close()
+        #expect(try AuditReader(path: path).verify(key: key) == .intact(count: 3))
+        #expect(try AuditReader(path: path).list().map(\.target) == ["3", "2", "1"])
+    }
+}
