@@ -1,4 +1,3 @@
-import FoundationEssentials
 import SymphonyEvents
 
 /// Reads events from JSON Lines files or standard input, a line at a time, never a whole file.
@@ -16,7 +15,6 @@ struct EventInput {
 
     let paths: [String]
     let rawLinesType: String?
-    private let decoder = JSONDecoder()
 
     init(paths: [String], rawLinesType: String?) {
         self.paths = paths.isEmpty ? ["-"] : paths
@@ -59,24 +57,23 @@ struct EventInput {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             return .failure(InputLineError(reason: "not valid UTF-8"))
         }
-        if text.utf8.contains(0) {
+        if bytes.contains(0) {
             return .failure(InputLineError(reason: "contains a NUL byte"))
         }
-        let looksLikeJSON = text.utf8.first(where: { $0 != 0x20 && $0 != 0x09 }) == UInt8(ascii: "{")
-        if let rawLinesType, !looksLikeJSON {
-            return .success(Event(type: rawLinesType, payload: ["message": .string(text)]))
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            // With --lines, text that is not JSON is wrapped; a JSON object that is not a valid event is rejected below.
+            if let rawLinesType { return .success(Event(type: rawLinesType, payload: ["message": .string(text)])) }
+            return .failure(InputLineError(reason: "not valid JSON: \(error)"))
         }
         do {
-            let input = try decoder.decode(InputEvent.self, from: Data(bytes))
-            return .success(try input.event())
+            return .success(try InputEvent(json: value).event())
         } catch let error as InputLineError {
             return .failure(error)
         } catch {
-            // With --lines, only text that is not JSON at all is wrapped; a JSON object that is not a valid event is rejected.
-            if let rawLinesType, case DecodingError.dataCorrupted(let context) = error, context.codingPath.isEmpty {
-                return .success(Event(type: rawLinesType, payload: ["message": .string(text)]))
-            }
-            return .failure(InputLineError(reason: InputEvent.describe(error)))
+            return .failure(InputLineError(reason: "not a valid event"))
         }
     }
 }

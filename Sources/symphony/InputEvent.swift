@@ -1,13 +1,40 @@
 import SymphonyEvents
 
 /// One line of JSON Lines input, as users write it: `type` required; `payload`, `priority`, `id`, `source`, `time` optional.
-struct InputEvent: Decodable {
+struct InputEvent {
     let type: String
     let payload: JSONValue?
     let priority: Int?
     let id: String?
     let source: String?
     let time: String?
+
+    /// The fields of a parsed line; throws a readable reason naming the field (never its content).
+    init(json: JSONValue) throws {
+        guard case .object(let fields) = json else { throw InputLineError(reason: "not a JSON object") }
+        func string(_ key: String) throws -> String? {
+            switch fields[key] {
+            case nil, .null?: return nil
+            case .string(let text)?: return text
+            default: throw InputLineError(reason: "field '\(key)' has the wrong type")
+            }
+        }
+        guard fields["type"] != nil, fields["type"] != .null else { throw InputLineError(reason: "missing required field 'type'") }
+        type = try string("type")!
+        switch fields["payload"] {
+        case nil, .null?: payload = nil
+        case let value?: payload = value
+        }
+        switch fields["priority"] {
+        case nil, .null?: priority = nil
+        case .int(let number)?: priority = Int(clamping: number)
+        case .double(let number)? where number == number.rounded() && abs(number) < 1e9: priority = Int(number)
+        default: throw InputLineError(reason: "field 'priority' has the wrong type")
+        }
+        id = try string("id")
+        source = try string("source")
+        time = try string("time")
+    }
 
     /// The event this line describes; throws a readable reason when a field is out of range.
     func event() throws -> Event {
@@ -54,21 +81,6 @@ extension InputEvent {
         return deepest
     }
 
-    /// A one-line reason for a decoding error, naming the field but never echoing the line's content.
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, _):
-            return "missing required field '\(key.stringValue)'"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? "not a JSON object" : "field '\(path)' has the wrong type"
-        case DecodingError.dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? "not valid JSON" : "field '\(path)' is not valid"
-        default:
-            return "not a valid event"
-        }
-    }
 }
 
 /// Why an input line was rejected, and the line itself (kept, sealed, in history's dead letters).

@@ -61,7 +61,7 @@ import Testing
         #expect(result.stdoutLines.count == 2)  // one audit per accepted event
         #expect(
             Array(result.stderrLines.dropLast()) == [
-                "<stdin>:2: rejected: not valid JSON",
+                "<stdin>:2: rejected: not valid JSON: unexpected character at byte 1",
                 "<stdin>:3: rejected: missing required field 'type'",
                 "<stdin>:4: rejected: 'priority' must be an integer from 0 to 9, not 12",
                 "<stdin>:5: rejected: Invalid event type 'bad..type': it has an empty segment.",
@@ -203,9 +203,9 @@ import Testing
         #expect(result.status == 65)
         #expect(result.stdoutLines.count == 1)
         #expect(result.stderrLines.prefix(3) == [
-            "<stdin>:1: rejected: not valid JSON",
-            "<stdin>:2: rejected: 'payload' nests deeper than 256 levels",
-            "<stdin>:3: rejected: field 'payload.x' has the wrong type",
+            "<stdin>:1: rejected: not valid JSON: nesting deeper than 256 levels at byte 282",
+            "<stdin>:2: rejected: not valid JSON: nesting deeper than 256 levels at byte 282",
+            "<stdin>:3: rejected: not valid JSON: number out of range at byte 28",
         ])
     }
 }

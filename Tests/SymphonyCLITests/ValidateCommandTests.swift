@@ -84,7 +84,7 @@ import Testing
     func rejectedLines() throws {
         let result = try CommandRunner.run(["validate", try rulesFile(), "--events", "-"], stdin: "nope\n")
         #expect(result.status == 65)
-        #expect(result.stderrLines == ["<stdin>:1: rejected: not valid JSON"])
+        #expect(result.stderrLines == ["<stdin>:1: rejected: not valid JSON: unexpected character at byte 1"])
     }
 
     @Test("the shipped rule sets are valid")

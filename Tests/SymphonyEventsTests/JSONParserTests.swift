@@ -1,0 +1,57 @@
+import Foundation
+import SymphonyEvents
+import Testing
+
+@Suite struct JSONParserTests {
+    func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
+
+    @Test("values of every kind, with white space, escapes and surrogate pairs")
+    func values() throws {
+        #expect(try parse(#" {"a": [1, -2.5, 1e3, true, false, null], "b": {"c": "x\"y\\z\/\n\u00e9\ud83d\ude00"}} "#) == [
+            "a": [1, -2.5, 1000.0, true, false, nil], "b": ["c": "x\"y\\z/\né😀"],
+        ])
+        #expect(try parse("9223372036854775807") == .int(.max))
+        #expect(try parse("9223372036854775808") == .double(9_223_372_036_854_775_808))
+        #expect(try parse("-0") == .int(0))
+        #expect(try parse(#""""#) == "")
+        #expect(try parse(#"{"k": 1, "k": 2}"#) == ["k": 2])
+    }
+
+    @Test("invalid JSON is refused with the reason and the byte", arguments: [
+        ("", "unexpected end of input at byte 1"),
+        ("nope", "unexpected character at byte 1"),
+        ("[1,]", "unexpected character at byte 4"),
+        (#"{"a":1,}"#, "expected a string key at byte 8"),
+        ("01", "unexpected text after the JSON value at byte 2"),
+        ("1.", "invalid number at byte 3"),
+        ("1e999", "number out of range at byte 1"),
+        (#""a\x""#, "an invalid escape at byte 5"),
+        (#""\ud800""#, "a lone surrogate in a \\u escape at byte 8"),
+        ("\"a\u{1}\"", "control character in a string at byte 3"),
+        ("[1] [2]", "unexpected text after the JSON value at byte 5"),
+        ("\"unterminated", "unterminated string at byte 14"),
+    ])
+    func invalid(text: String, message: String) {
+        let error = #expect(throws: JSONParser.ParseError.self) { try parse(text) }
+        #expect(error?.description == message)
+    }
+
+    @Test("nesting past the limit is refused without recursion trouble")
+    func depth() throws {
+        #expect(throws: Never.self) { try parse(String(repeating: "[", count: 256) + String(repeating: "]", count: 256)) }
+        let error = #expect(throws: JSONParser.ParseError.self) { try parse(String(repeating: "[", count: 100_000)) }
+        #expect(error?.message == "nesting deeper than 256 levels")
+    }
+
+    @Test("agrees with Foundation's JSONSerialization on a mixed document")
+    func agreesWithFoundation() throws {
+        let text = #"{"type":"http.request","priority":3,"payload":{"path":"/api","status":503,"latency":12.75,"tags":["a","b"],"ok":false,"n":null,"text":"Je veux être remboursé €"}}"#
+        let ours = try parse(text)
+        let theirs = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        #expect(ours["type"]?.stringValue == theirs?["type"] as? String)
+        let payload = theirs?["payload"] as? [String: Any]
+        #expect(ours["payload"]?["text"]?.stringValue == payload?["text"] as? String)
+        #expect(ours["payload"]?["latency"]?.doubleValue == payload?["latency"] as? Double)
+        #expect(ours["payload"]?["status"] == .int(503))
+    }
+}
