@@ -8,10 +8,14 @@ public enum SHA256 {
         var length: UInt32 = 0
         let ok = bytes.withUnsafeBytes { input in
             digest.withUnsafeMutableBufferPointer { output in
-                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, EVP_sha256(), nil)
+                EVP_Digest(input.baseAddress, input.count, output.baseAddress, &length, sha256Algorithm, nil)
             }
         }
         precondition(ok == 1 && length == 32, "EVP_Digest(SHA-256) cannot fail on valid input")
         return digest
     }
 }
+
+/// SHA-256 fetched once: `EVP_sha256()` makes OpenSSL 3 look the algorithm up on every digest.
+// nonisolated(unsafe): a fetched EVP_MD is immutable and documented as safe to share between threads.
+nonisolated(unsafe) private let sha256Algorithm: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil)

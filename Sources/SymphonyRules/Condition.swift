@@ -11,9 +11,9 @@ public indirect enum Condition: Sendable {
     /// The condition does not hold (captures inside it are discarded).
     case not(Condition, location: SourceLocation?)
     /// A test on the value at a dotted path.
-    case field(path: String, test: FieldTest, location: SourceLocation?)
+    case field(path: FieldPath, test: FieldTest, location: SourceLocation?)
     /// The text at `field` is recognized as intent `name` with at least `minimumScore` (thousandths).
-    case intent(name: String, minimumScore: Int?, field: String, location: SourceLocation?)
+    case intent(name: String, minimumScore: Int?, field: FieldPath, location: SourceLocation?)
 
     /// Where the condition is written.
     public var location: SourceLocation? {
@@ -56,4 +56,20 @@ public enum FieldTest: Sendable {
 
     /// Every operator keyword.
     public static let keywords = ["equals", "not_equals", "in", "exists", "gt", "gte", "lt", "lte", "contains", "matches"]
+}
+
+/// A dotted path to an event field (`payload.user.name`), split once when the rule set loads.
+public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
+    /// The path as written.
+    public let text: String
+    /// Its segments.
+    public let segments: [String]
+
+    /// A path from its text.
+    public init(_ text: String) {
+        self.text = text
+        segments = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    public var description: String { text }
 }

@@ -88,8 +88,9 @@ public struct RuleEvaluator {
         }
     }
 
-    private func testField(_ path: String, _ fieldTest: FieldTest, _ event: Event, _ state: inout State) -> Bool {
-        let value = Self.value(at: path, in: event)
+    private func testField(_ fieldPath: FieldPath, _ fieldTest: FieldTest, _ event: Event, _ state: inout State) -> Bool {
+        let value = Self.value(at: fieldPath, in: event)
+        let path = fieldPath.text
         func fail(_ message: String) -> Bool {
             state.failure = message
             return false
@@ -138,8 +139,9 @@ public struct RuleEvaluator {
         }
     }
 
-    private mutating func testIntent(_ name: String, _ minimum: Int?, _ field: String, _ event: Event, _ state: inout State) -> Bool {
-        guard case .string(let text)? = Self.value(at: field, in: event) else {
+    private mutating func testIntent(_ name: String, _ minimum: Int?, _ fieldPath: FieldPath, _ event: Event, _ state: inout State) -> Bool {
+        let field = fieldPath.text
+        guard case .string(let text)? = Self.value(at: fieldPath, in: event) else {
             state.failure = "\(field) is not text, so intent '\(name)' cannot be recognized"
             return false
         }
@@ -168,7 +170,12 @@ public struct RuleEvaluator {
 
     /// The value at a dotted path of an event: `id`, `type`, `priority`, `source`, `time`, or `payload.…`.
     public static func value(at path: String, in event: Event) -> JSONValue? {
-        var segments = path.split(separator: ".", omittingEmptySubsequences: false)[...]
+        value(at: FieldPath(path), in: event)
+    }
+
+    /// The value at a pre-split path (what compiled conditions use: no string splitting per event).
+    public static func value(at path: FieldPath, in event: Event) -> JSONValue? {
+        var segments = path.segments[...]
         guard let root = segments.popFirst() else { return nil }
         switch root {
         case "id": return .string(event.id)
@@ -179,7 +186,7 @@ public struct RuleEvaluator {
         case "payload":
             var current = event.payload
             for segment in segments {
-                guard let next = current[String(segment)] else { return nil }
+                guard let next = current[segment] else { return nil }
                 current = next
             }
             return current

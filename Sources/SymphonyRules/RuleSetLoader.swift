@@ -229,7 +229,7 @@ public enum RuleSetLoader {
             default: test = .lessThanOrEqual(number)
             }
         }
-        return .field(path: path, test: test, location: node.location)
+        return .field(path: FieldPath(path), test: test, location: node.location)
     }
 
     static func intentCondition(
@@ -260,7 +260,7 @@ public enum RuleSetLoader {
             return nil
         }
         scope.intents.append(name)
-        return .intent(name: name, minimumScore: minimum, field: field, location: location)
+        return .intent(name: name, minimumScore: minimum, field: FieldPath(field), location: location)
     }
 
     static func checkFieldPath(_ path: String, at location: SourceLocation, into diagnostics: inout Diagnostics) -> Bool {

@@ -120,6 +120,7 @@ final class WriterStatements: @unchecked Sendable {
     private let insertAudit: SQLiteStatement
     private let upsertAuditHead: SQLiteStatement
     private let readAuditHead: SQLiteStatement
+    private let readSignedHead: SQLiteStatement
     private let auditMACKey: [UInt8]?
     private let auditKeyID: String
     private var auditHead: (sequence: Int64, hash: [UInt8])
@@ -134,6 +135,7 @@ final class WriterStatements: @unchecked Sendable {
         upsertAuditHead = try database.prepare(
             "INSERT INTO audit_head (id, seq, hash, key_id, mac) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, key_id = excluded.key_id, mac = excluded.mac")
         readAuditHead = try database.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        readSignedHead = try database.prepare("SELECT seq, hash, key_id, mac FROM audit_head WHERE id = 1")
         auditHead = (0, AuditChain.genesis)
         insertEvent = try database.prepare(
             "INSERT OR IGNORE INTO events (id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -154,6 +156,7 @@ final class WriterStatements: @unchecked Sendable {
                 if batch.contains(where: { if case .audit = $0 { true } else { false } }) {
                     let last = try readAuditHead.rows { ($0.int(0), $0.blob(1) ?? []) }
                     auditHead = last.first.map { (sequence: $0.0, hash: $0.1) } ?? (0, AuditChain.genesis)
+                    try checkSignedHead()
                 }
                 var audited = false
                 for row in batch {
@@ -168,6 +171,23 @@ final class WriterStatements: @unchecked Sendable {
         } catch {
             auditHead = head
             throw error
+        }
+    }
+
+    /// Refuses to extend a trail whose end no longer matches its authenticated head (records were
+    /// deleted or rewritten): appending would re-sign the tampered trail and hide the tampering.
+    private func checkSignedHead() throws {
+        let signed = try readSignedHead.rows { ($0.int(0), $0.blob(1) ?? [], $0.text(2) ?? "", $0.blob(3) ?? []) }
+        guard let (sequence, hash, keyID, mac) = signed.first else {
+            if auditHead.sequence == 0 { return }
+            throw StoreError(code: -1, message: "The audit trail has records but no authenticated head; run 'symphony audit verify' and investigate before writing.")
+        }
+        let matchesTable = sequence == auditHead.sequence && hash == auditHead.hash
+        let macValid = keyID != auditKeyID || auditMACKey.map { AuditChain.headMAC(sequence: sequence, hash: hash, macKey: $0) == mac } ?? true
+        guard matchesTable && macValid else {
+            throw StoreError(
+                code: -1,
+                message: "The audit trail does not match its authenticated head (records were removed or rewritten); refusing to extend it. Run 'symphony audit verify'.")
         }
     }
 

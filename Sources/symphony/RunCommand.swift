@@ -104,6 +104,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let access = try accessOptions.accessGuard()
+        let principal = self.principal  // read once: not per event
         try accessOptions.require(.loadRules, with: access, recordIn: noHistory ? nil : StateLocation.database(db), keyFile: keyFile)
         let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
         let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)

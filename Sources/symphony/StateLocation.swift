@@ -23,9 +23,7 @@ enum StateLocation {
     }
 
     /// The principal a command acts as without `--as`: `user:$USER`, else `user:unknown`.
-    static var defaultPrincipal: String {
-        "user:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown")
-    }
+    static let defaultPrincipal: String = "user:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown")
 
     /// Makes `./.symphony/` (mode 0700) when a default path needs it.
     static func ensureDirectory(for path: String) throws {

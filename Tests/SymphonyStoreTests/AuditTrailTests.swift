@@ -83,9 +83,13 @@ import Testing
         try writeTrail()
         try tamper("DELETE FROM audit WHERE seq >= 4; UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit WHERE seq = 3)")
         #expect(try verify() == .broken(sequence: 3, problem: "the head's MAC does not verify under this key (forged head, or the wrong key)"))
-        let other = try EncryptionKey(bytes: [UInt8](repeating: 4, count: 32))
+    }
+
+    @Test("the wrong key does not verify the head")
+    func wrongKey() throws {
         try writeTrail()
-        #expect(try AuditReader(path: path).verify(key: other) != .intact(count: 5))
+        let other = try EncryptionKey(bytes: [UInt8](repeating: 4, count: 32))
+        #expect(try AuditReader(path: path).verify(key: other) == .broken(sequence: 5, problem: "the head's MAC does not verify under this key (forged head, or the wrong key)"))
     }
 }
 
@@ -104,5 +108,25 @@ import Testing
         try first.close()
         #expect(try AuditReader(path: path).verify(key: key) == .intact(count: 3))
         #expect(try AuditReader(path: path).list().map(\.target) == ["3", "2", "1"])
+    }
+}
+
+@Suite struct AuditTamperPersistenceTests {
+    @Test("a tampered trail is not re-signed by the next write: appending fails and verify keeps failing")
+    func tamperStaysVisible() throws {
+        let key = try EncryptionKey(bytes: [UInt8](repeating: 6, count: 32))
+        let path = NSTemporaryDirectory() + "symphony-audit3-" + UUID().uuidString + ".db"
+        let store = try HistoryStore(path: path, key: key)
+        for index in 1...5 { store.audit(AuditRecord(principal: "p", operation: "op", target: "\(index)", outcome: "ok")) }
+        try store.close()
+        do {
+            let database = try SQLiteDatabase(path: path)
+            try database.execute("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq >= 4")
+        }
+        let next = try HistoryStore(path: path, key: key)
+        next.audit(AuditRecord(principal: "p", operation: "op", target: "6", outcome: "ok"))
+        let error = #expect(throws: StoreError.self) { try next.close() }
+        #expect(error?.message.hasPrefix("The audit trail does not match its authenticated head") == true)
+        #expect(try AuditReader(path: path).verify(key: key) != .intact(count: 3))
     }
 }
