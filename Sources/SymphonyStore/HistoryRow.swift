@@ -10,6 +10,10 @@ enum HistoryRow: Sendable {
     case deadLetter(source: String, line: Int?, reason: String, content: [UInt8], received: Timestamp)
     /// A scheduled entry fired: its event is stored and the entry marked done in the same transaction.
     case scheduledFired(ScheduleID, event: Event, firedAt: Timestamp, late: Bool)
+    /// A scheduled entry to keep (insert, or move a periodic entry to its next due time).
+    case scheduledSave(ScheduledEntry)
+    /// A scheduled entry cancelled.
+    case scheduledCancel(ScheduleID)
     /// An audit record; the writer chains it (sequence and hash) and moves the authenticated head.
     case audit(AuditRecord)
 }

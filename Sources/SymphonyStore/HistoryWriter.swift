@@ -118,6 +118,8 @@ final class WriterStatements: @unchecked Sendable {
     private let insertDeadLetter: SQLiteStatement
     private let markFired: SQLiteStatement
     private let insertAudit: SQLiteStatement
+    private let upsertScheduled: SQLiteStatement
+    private let cancelScheduled: SQLiteStatement
     private let upsertAuditHead: SQLiteStatement
     private let readAuditHead: SQLiteStatement
     private let readSignedHead: SQLiteStatement
@@ -134,6 +136,13 @@ final class WriterStatements: @unchecked Sendable {
             "INSERT INTO audit (seq, time_ns, principal, operation, target, outcome, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         upsertAuditHead = try database.prepare(
             "INSERT INTO audit_head (id, seq, hash, key_id, mac) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, key_id = excluded.key_id, mac = excluded.mac")
+        upsertScheduled = try database.prepare(
+            """
+            INSERT INTO scheduled (id, due_ns, interval_ns, event_id, event_type, priority, origin_rule, state, envelope)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+            ON CONFLICT (id) DO UPDATE SET due_ns = excluded.due_ns, envelope = excluded.envelope
+            """)
+        cancelScheduled = try database.prepare("UPDATE scheduled SET state = 'cancelled' WHERE id = ? AND state = 'pending'")
         readAuditHead = try database.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         readSignedHead = try database.prepare("SELECT seq, hash, key_id, mac FROM audit_head WHERE id = 1")
         auditHead = (0, AuditChain.genesis)
@@ -193,6 +202,17 @@ final class WriterStatements: @unchecked Sendable {
 
     func write(_ row: HistoryRow) throws {
         switch row {
+        case .scheduledSave(let entry):
+            guard let sealer else { return }
+            let envelope = try sealer.seal(
+                EventBodyCodec.encode(entry.event), context: HistoryEnvelopes.scheduled(id: entry.id, eventID: entry.event.id))
+            try upsertScheduled.run([
+                .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), entry.interval.map { .int($0.nanoseconds) } ?? .null,
+                .text(entry.event.id), .text(entry.event.type), .int(Int64(entry.event.priority)),
+                entry.event.causation.map { .text($0.rule) } ?? .null, .blob(envelope),
+            ])
+        case .scheduledCancel(let id):
+            try cancelScheduled.run([.text(id.rawValue)])
         case .audit(var record):
             record.sequence = auditHead.sequence + 1
             let hash = AuditChain.hash(record, after: auditHead.hash)

@@ -4,9 +4,10 @@ import SymphonyEvents
 
 /// Pending scheduled entries in the history database, so delayed events survive a crash or restart.
 ///
-/// `save` commits before it returns (a delay counts as done only once it is durable). A fired
-/// entry is marked done by the history writer in the same transaction that records its event, so
-/// after a restart it never fires twice; a cancelled entry is marked cancelled at once.
+/// Writes go through the history writer, in order: an entry is committed no later than the
+/// execution record of the delay that made it, so a delay counts as done only once it is durable,
+/// without a worker ever waiting for the disk. A fired entry is marked done in the same
+/// transaction that records its event, so after a restart it never fires twice.
 public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
     private let connection: Locked<SQLiteDatabase>
     private let sealer: EnvelopeSealer
@@ -53,28 +54,15 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
         }
     }
 
+    /// Queues the entry for the history writer. It is committed in the same batch as, or an
+    /// earlier batch than, the execution record of the delay action that made it (the writer is
+    /// first-in first-out), so a delay counts as done only once the entry is durable.
     public func save(_ entry: ScheduledEntry) throws {
-        let envelope = try sealer.seal(
-            EventBodyCodec.encode(entry.event), context: HistoryEnvelopes.scheduled(id: entry.id, eventID: entry.event.id))
-        try connection.withLock { database in
-            let statement = try database.prepare(
-                """
-                INSERT INTO scheduled (id, due_ns, interval_ns, event_id, event_type, priority, origin_rule, state, envelope)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)
-                ON CONFLICT (id) DO UPDATE SET due_ns = excluded.due_ns, envelope = excluded.envelope
-                """)
-            try statement.run([
-                .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), entry.interval.map { .int($0.nanoseconds) } ?? .null,
-                .text(entry.event.id), .text(entry.event.type), .int(Int64(entry.event.priority)),
-                entry.event.causation.map { .text($0.rule) } ?? .null, .blob(envelope),
-            ])
-        }
+        writer.append(.scheduledSave(entry))
     }
 
     public func cancel(_ id: ScheduleID) throws {
-        try connection.withLock { database in
-            try database.prepare("UPDATE scheduled SET state = 'cancelled' WHERE id = ? AND state = 'pending'").run([.text(id.rawValue)])
-        }
+        writer.append(.scheduledCancel(id))
     }
 
     public func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws {

@@ -159,7 +159,11 @@ struct RunCommand: ParsableCommand {
                     recorder.audit(outcome.auditRecord)
                 }
             }
-            if ndjson { for outcome in outcomes { stdout.write(outcome.json.jsonText) } }
+            if ndjson {
+                // A delay is reported done only once its scheduled entry is durable.
+                if let recorder, outcomes.contains(where: { $0.action == "delay" }) { try? recorder.flush() }
+                for outcome in outcomes { stdout.write(outcome.json.jsonText) }
+            }
         }
         try system.start()
 
