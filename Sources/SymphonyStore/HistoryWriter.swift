@@ -202,10 +202,7 @@ final class WriterStatements: @unchecked Sendable {
 
     func write(_ row: HistoryRow) throws {
         switch row {
-        case .scheduledSave(let entry):
-            guard let sealer else { return }
-            let envelope = try sealer.seal(
-                EventBodyCodec.encode(entry.event), context: HistoryEnvelopes.scheduled(id: entry.id, eventID: entry.event.id))
+        case .scheduledSave(let entry, let envelope):
             try upsertScheduled.run([
                 .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), entry.interval.map { .int($0.nanoseconds) } ?? .null,
                 .text(entry.event.id), .text(entry.event.type), .int(Int64(entry.event.priority)),
@@ -221,10 +218,10 @@ final class WriterStatements: @unchecked Sendable {
                 .text(record.target), .text(record.outcome), .text(record.details), .blob(auditHead.hash), .blob(hash),
             ])
             auditHead = (record.sequence, hash)
-        case .event(let event, let received):
-            try insert(event, received: received)
-        case .execution(let record):
-            if let derived = record.derivedEvent { try insert(derived, received: record.finished) }
+        case .event(let event, let received, let sealed):
+            try insert(event, received: received, sealed: sealed)
+        case .execution(let record, let sealedDerived):
+            if let derived = record.derivedEvent { try insert(derived, received: record.finished, sealed: sealedDerived) }
             try insertExecution.run([
                 .text(record.eventID), .text(record.rule), .text(record.action), .text(record.status),
                 record.error.map(SQLiteValue.text) ?? .null, .int(record.started.nanosecondsSinceEpoch),
@@ -237,14 +234,14 @@ final class WriterStatements: @unchecked Sendable {
                 .text(source), line.map { .int(Int64($0)) } ?? .null, .text(reason), .int(received.nanosecondsSinceEpoch),
                 sealed.map(SQLiteValue.blob) ?? .null,
             ])
-        case .scheduledFired(let id, let event, let firedAt, let late):
-            try insert(event, received: firedAt)
+        case .scheduledFired(let id, let event, let firedAt, let late, let sealed):
+            try insert(event, received: firedAt, sealed: sealed)
             try markFired.run([.int(firedAt.nanosecondsSinceEpoch), .int(late ? 1 : 0), .text(id.rawValue)])
         }
     }
 
-    private func insert(_ event: Event, received: Timestamp) throws {
-        let payload = try sealer?.seal(EventBodyCodec.encode(event), context: HistoryEnvelopes.event(id: event.id))
+    private func insert(_ event: Event, received: Timestamp, sealed: [UInt8]?) throws {
+        let payload = try sealed ?? sealer?.seal(EventBodyCodec.encode(event), context: HistoryEnvelopes.event(id: event.id))
         try insertEvent.run([
             .text(event.id), .text(event.type), .int(Int64(event.priority)), event.source.map(SQLiteValue.text) ?? .null,
             .int(received.nanosecondsSinceEpoch), .int(event.time.nanosecondsSinceEpoch),

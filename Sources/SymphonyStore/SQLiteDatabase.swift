@@ -18,6 +18,7 @@ final class SQLiteDatabase {
 
     /// Opens (creating when `create`) the database at `path` with a busy timeout, so concurrent writers wait instead of failing.
     init(path: String, readOnly: Bool = false, create: Bool = true) throws(StoreError) {
+        _ = Self.configured
         var handle: OpaquePointer?
         var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
         if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
@@ -37,6 +38,12 @@ final class SQLiteDatabase {
     deinit {
         sqlite3_close_v2(handle)
     }
+
+    /// Process-wide SQLite settings, applied once before the first connection.
+    private static let configured: Bool = {
+        csqlite_disable_memory_statistics()
+        return true
+    }()
 
     /// Runs SQL that returns no rows (several statements allowed).
     func execute(_ sql: String) throws(StoreError) {
@@ -113,7 +120,12 @@ final class SQLiteStatement {
             case .null: result = sqlite3_bind_null(handle, index)
             case .int(let number): result = sqlite3_bind_int64(handle, index, number)
             case .double(let number): result = sqlite3_bind_double(handle, index, number)
-            case .text(let text): result = sqlite3_bind_text(handle, index, text, -1, csqlite_transient())
+            case .text(var text):
+                result = text.withUTF8 { bytes in
+                    bytes.withMemoryRebound(to: CChar.self) { characters in
+                        sqlite3_bind_text(handle, index, characters.baseAddress, Int32(characters.count), csqlite_transient())
+                    }
+                }
             case .blob(let bytes):
                 result = bytes.withUnsafeBytes { buffer in
                     sqlite3_bind_blob(handle, index, buffer.baseAddress, Int32(buffer.count), csqlite_transient())

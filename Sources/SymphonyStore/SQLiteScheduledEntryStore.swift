@@ -58,7 +58,9 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
     /// earlier batch than, the execution record of the delay action that made it (the writer is
     /// first-in first-out), so a delay counts as done only once the entry is durable.
     public func save(_ entry: ScheduledEntry) throws {
-        writer.append(.scheduledSave(entry))
+        let envelope = try sealer.seal(
+            EventBodyCodec.encode(entry.event), context: HistoryEnvelopes.scheduled(id: entry.id, eventID: entry.event.id))
+        writer.append(.scheduledSave(entry, sealed: envelope))
     }
 
     public func cancel(_ id: ScheduleID) throws {
@@ -68,9 +70,11 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
     public func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws {
         if entry.interval != nil {
             // A periodic entry stays pending at its next due time (saved by the scheduler); record its event only.
-            writer.append(.event(event, received: time))
+            writer.append(.event(event, received: time, sealed: HistoryStore.seal(event, with: sealer)))
             return
         }
-        writer.append(.scheduledFired(entry.id, event: event, firedAt: time, late: entry.due.advanced(by: Self.lateness) < time))
+        writer.append(
+            .scheduledFired(
+                entry.id, event: event, firedAt: time, late: entry.due.advanced(by: Self.lateness) < time, sealed: HistoryStore.seal(event, with: sealer)))
     }
 }
