@@ -175,7 +175,12 @@ public struct RuleEvaluator {
 
     /// The value at a pre-split path (what compiled conditions use: no string splitting per event).
     public static func value(at path: FieldPath, in event: Event) -> JSONValue? {
-        var segments = path.segments[...]
+        value(at: path.segments[...], in: event)
+    }
+
+    /// The value at path segments; also what templates use for the event's own fields.
+    public static func value(at path: ArraySlice<String>, in event: Event) -> JSONValue? {
+        var segments = path
         guard let root = segments.popFirst() else { return nil }
         switch root {
         case "id": return .string(event.id)

@@ -129,19 +129,11 @@ public struct TemplateContext: Sendable {
         guard let root = path.first else { return nil }
         let rest = Array(path.dropFirst())
         switch root {
-        case "id": return rest.isEmpty ? .string(event.id) : nil
-        case "type": return rest.isEmpty ? .string(event.type) : nil
-        case "priority": return rest.isEmpty ? .int(Int64(event.priority)) : nil
-        case "source": return rest.isEmpty ? event.source.map(JSONValue.string) : nil
-        case "time": return rest.isEmpty ? .string(event.time.description) : nil
-        case "rule": return rest.isEmpty ? .string(rule) : nil
+        case "id", "type", "priority", "source", "time":
+            return rest.isEmpty ? RuleEvaluator.value(at: path[...], in: event) : nil
         case "payload":
-            var current = event.payload
-            for key in rest {
-                guard let next = current[key] else { return nil }
-                current = next
-            }
-            return current
+            return RuleEvaluator.value(at: path[...], in: event)
+        case "rule": return rest.isEmpty ? .string(rule) : nil
         case "captures":
             guard rest.count == 1, let value = captures[rest[0]] else { return nil }
             return .string(value)
