@@ -164,3 +164,38 @@ import Testing
         #expect(verify.stderrLines == ["symphony: audit trail broken at record 3: record 3 was altered (its hash does not match its contents)"])
     }
 }
+
+@Suite(.timeLimit(.minutes(2))) struct DelayedUnderNewPolicyTests {
+    @Test("a delay stored under one policy is checked again when it fires under a stricter one")
+    func recheckedAtFire() throws {
+        let directory = try freshDirectory()
+        let (db, key) = (directory + "/h.db", directory + "/key")
+        #expect(try CommandRunner.run(["keygen", "-o", key]).status == 0)
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data("""
+            owner: rule:bot
+            rules:
+              - {name: later, on: ping, actions: [{delay: {after: 1s, type: pong}}]}
+              - {name: answer, on: pong, actions: [{emit: {type: seen}}]}
+            """.utf8))
+        let strict = try temporaryFile(named: "strict.yaml", contents: Data("""
+            roles:
+              ops: ["rules:load", "events:publish:ping"]
+            principals:
+              user:ops: [ops]
+              rule:bot: [ops]
+            """.utf8))
+        // First run: no policy; the delay is stored (SIGKILL keeps it pending).
+        let first = try RunningCommand(["run", "--rules", rules, "--db", db, "--key-file", key, "--follow", "--output", "ndjson"])
+        first.write(#"{"type":"ping"}"# + "\n")
+        #expect(first.waitForOutput(containing: #""action":"delay""#))
+        _ = first.stop(with: SIGKILL)
+        Thread.sleep(forTimeInterval: 1.3)  // until the stored delay is due (a bound, not a race: it only has to have passed)
+        // Second run under the strict policy: 'pong' may not be published by rule:bot any more.
+        let second = try CommandRunner.run(
+            ["run", "--rules", rules, "--db", db, "--key-file", key, "--policy", strict, "--as", "user:ops", "--output", "ndjson"], stdin: "")
+        #expect(second.status == 0)
+        #expect(!second.stdout.contains(#""type":"seen""#))
+        let denied = try CommandRunner.run(["history", "--db", db, "--key-file", key, "--status", "denied", "--format", "json"])
+        #expect(denied.stdout.contains(#""type":"pong""#))
+    }
+}
