@@ -339,7 +339,10 @@ final class RunState: Sendable {
                     + "\(grouped(statistics.failures + counters.failed)) errors"
                     + (statistics.conditionProblems > 0 ? " (and \(grouped(statistics.conditionProblems)) regex conditions stopped at their match limit)" : "")
                     + "; \(grouped(Int(Double(read) / seconds))) events/s"
-                    + (pending > 0 ? "; \(grouped(pending)) delayed event\(pending == 1 ? "" : "s") still pending (use --follow to wait for \(pending == 1 ? "it" : "them"))" : ""))
+                    + (pending > 0
+                        ? "; \(grouped(pending)) delayed event\(pending == 1 ? "" : "s") still pending "
+                            + (history == nil ? "(lost at exit with --no-history; use --follow to wait)" : "(stored: a later run fires them when due, or use --follow)")
+                        : ""))
         }
         if historyFailed { exit(74) }
         if unreadable.load(ordering: .relaxed) { exit(66) }
