@@ -13,7 +13,7 @@ while let argument = arguments.popFirst() {
     case "--quick": scale = 0.1
     case "--only": only = arguments.popFirst() ?? ""
     default:
-        print("usage: symphony-bench [--output PATH] [--quick] [--only throughput|latency|scheduler|intents|e2e|history]")
+        print("usage: symphony-bench [--output PATH] [--quick] [--only throughput|latency|scheduler|intents|e2e|history|scale]")
         exit(64)
     }
 }
@@ -33,6 +33,11 @@ do {
         let directory = CommandLine.arguments[0].split(separator: "/").dropLast().joined(separator: "/")
         let binary = (CommandLine.arguments[0].hasPrefix("/") ? "/" : "") + (directory.isEmpty ? "." : directory) + "/symphony"
         try EndToEndBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results)
+    }
+    if only.hasPrefix("scale") {
+        let directory = CommandLine.arguments[0].split(separator: "/").dropLast().joined(separator: "/")
+        let binary = (CommandLine.arguments[0].hasPrefix("/") ? "/" : "") + (directory.isEmpty ? "." : directory) + "/symphony"
+        try ScalingBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results)
     }
     if only.hasPrefix("history") {
         try HistoryBenchmarks(scale: scale).run(into: &benchmarks.results)

@@ -1,0 +1,100 @@
+import Glibc
+
+/// How `symphony run`'s cost per event grows with the number of rules (20, 200, 2,000), and its
+/// peak memory on a long input — the measurements the end-to-end speed issue asks for.
+///
+/// Rules are spread over 100 event types (`svc<k>.event`), one in five with a regex condition and
+/// capture, the rest with numeric conditions; every event type has the same share of rules, so
+/// with more rules each event meets proportionally more candidate rules of its own type.
+struct ScalingBenchmarks {
+    let scale: Double
+
+    static func rules(count: Int) -> String {
+        var text = "rules:\n"
+        for index in 0..<count {
+            let type = "svc\(index % 100).event"
+            if index % 5 == 0 {
+                text += """
+                      - name: r\(index)
+                        on: \(type)
+                        when: {field: payload.message, matches: 'code (?<code>\\d+) from (?<host>\\S+)'}
+                        actions: [{emit: {type: out.r\(index), payload: {code: "{{ captures.code }}"}}}]
+
+                    """
+            } else {
+                text += """
+                      - name: r\(index)
+                        on: \(type)
+                        when: {field: payload.n, gt: \(990 + index % 10)}
+                        actions: [{emit: {type: out.r\(index)}}]
+
+                    """
+            }
+        }
+        return text
+    }
+
+    static func writeEvents(count: Int, to path: String) {
+        var rng = SplitMix64(seed: 99)
+        let file = fopen(path, "w")!
+        defer { fclose(file) }
+        for _ in 0..<count {
+            let n = rng.next() % 1000
+            fputs(#"{"type":"svc\#(rng.next() % 100).event","payload":{"n":\#(n),"message":"status code \#(n) from host-\#(rng.next() % 20)"}}"# + "\n", file)
+        }
+    }
+
+    /// Runs the binary; returns wall seconds and peak RSS in MiB.
+    static func measure(_ arguments: [String]) -> (seconds: Double, peakMiB: Double)? {
+        let start = RuntimeBenchmarks.monotonicNanoseconds()
+        var pid: pid_t = 0
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return nil }
+        var status: Int32 = 0
+        var usage = rusage()
+        wait4(pid, &status, 0, &usage)
+        guard status == 0 else { return nil }
+        return (Double(RuntimeBenchmarks.monotonicNanoseconds() - start) / 1e9, Double(usage.ru_maxrss) / 1024)
+    }
+
+    func run(binary: String, into results: inout [BenchmarkResult]) throws {
+        mkdir(".bench", 0o755)
+        let events = Int(200_000 * scale)
+        let eventsPath = ".bench/scale-events.jsonl"
+        Self.writeEvents(count: events, to: eventsPath)
+        for count in [20, 200, 2_000] {
+            let rulesPath = ".bench/scale-rules-\(count).yaml"
+            if let file = fopen(rulesPath, "w") {
+                fputs(Self.rules(count: count), file)
+                fclose(file)
+            }
+            var best = Double.infinity
+            for _ in 0..<3 {
+                if let run = Self.measure([binary, "run", "--rules", rulesPath, "--events", eventsPath, "--no-history"]) {
+                    best = min(best, run.seconds)
+                }
+            }
+            results.append(
+                BenchmarkResult(benchmark: "scale/\(count)-rules/no-history", metric: "events_per_second", value: Double(events) / best, unit: "events/s"))
+            results.append(
+                BenchmarkResult(benchmark: "scale/\(count)-rules/no-history", metric: "microseconds_per_event", value: best * 1e6 / Double(events), unit: "µs"))
+        }
+        // Peak memory on a long input (10× the events above), history off and on.
+        let long = ".bench/scale-long.jsonl"
+        Self.writeEvents(count: events * 10, to: long)
+        for (name, extra) in [("no-history", ["--no-history"]), ("history", ["--db", ".bench/scale.db", "--key-file", ".bench/e2e.key"])] {
+            unlink(".bench/scale.db")
+            if access(".bench/e2e.key", F_OK) != 0 { _ = Self.measure([binary, "keygen", "-o", ".bench/e2e.key"]) }
+            if let run = Self.measure([binary, "run", "--rules", ".bench/scale-rules-20.yaml", "--events", long] + extra) {
+                results.append(BenchmarkResult(benchmark: "rss/\(events * 10)-events/\(name)", metric: "peak_rss", value: run.peakMiB, unit: "MiB"))
+                results.append(BenchmarkResult(benchmark: "rss/\(events * 10)-events/\(name)", metric: "events_per_second", value: Double(events * 10) / run.seconds, unit: "events/s"))
+            }
+        }
+    }
+}
