@@ -102,11 +102,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     public func pop() -> Element? {
         lock.lock()
         defer { lock.unlock() }
-        while heap.isEmpty && !closed {
-            waitingConsumers += 1
-            lock.wait(Self.notEmpty)
-            waitingConsumers -= 1
-        }
+        waitWhileEmpty()
         return takeFirst()
     }
 
@@ -132,11 +128,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     public func pop(upTo maximum: Int, into batch: inout [Element]) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        while heap.isEmpty && !closed {
-            waitingConsumers += 1
-            lock.wait(Self.notEmpty)
-            waitingConsumers -= 1
-        }
+        waitWhileEmpty()
         guard !heap.isEmpty else { return false }
         for _ in 0..<maximum {
             guard let entry = heap.popMin() else { break }
@@ -171,6 +163,15 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
 
     /// True after `close()`.
     public var isClosed: Bool { lock.withLock { closed } }
+
+    /// Sleeps on `notEmpty` until there is an element or the queue is closed; the lock must be held.
+    private func waitWhileEmpty() {
+        while heap.isEmpty && !closed {
+            waitingConsumers += 1
+            lock.wait(Self.notEmpty)
+            waitingConsumers -= 1
+        }
+    }
 
     private func takeFirst() -> Element? {
         guard let entry = heap.popMin() else { return nil }

@@ -74,20 +74,7 @@ struct EndToEndBenchmarks {
 
     /// Runs the binary; returns wall seconds, or nil when it failed.
     static func time(_ arguments: [String]) -> Double? {
-        let start = RuntimeBenchmarks.monotonicNanoseconds()
-        var pid: pid_t = 0
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return nil }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        guard status == 0 else { return nil }
-        return Double(RuntimeBenchmarks.monotonicNanoseconds() - start) / 1e9
+        ScalingBenchmarks.measure(arguments)?.seconds
     }
 
     func run(binary: String, into results: inout [BenchmarkResult]) throws {
