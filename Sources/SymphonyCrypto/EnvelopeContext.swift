@@ -18,9 +18,9 @@ public struct EnvelopeContext: Sendable, Hashable {
 
     /// Appends the context's encoding (length-prefixed domain, then each length-prefixed field) to `buffer`.
     public func encode(into buffer: inout [UInt8]) {
-        Self.appendLengthPrefixed(domain, to: &buffer)
+        BigEndianBytes.appendLengthPrefixed(domain.utf8, to: &buffer)
         for field in fields {
-            Self.appendLengthPrefixed(field, to: &buffer)
+            BigEndianBytes.appendLengthPrefixed(field.utf8, to: &buffer)
         }
     }
 
@@ -31,13 +31,4 @@ public struct EnvelopeContext: Sendable, Hashable {
         return buffer
     }
 
-    private static func appendLengthPrefixed(_ string: String, to buffer: inout [UInt8]) {
-        let utf8 = string.utf8
-        let count = UInt32(truncatingIfNeeded: utf8.count)
-        buffer.append(UInt8(truncatingIfNeeded: count >> 24))
-        buffer.append(UInt8(truncatingIfNeeded: count >> 16))
-        buffer.append(UInt8(truncatingIfNeeded: count >> 8))
-        buffer.append(UInt8(truncatingIfNeeded: count))
-        buffer.append(contentsOf: utf8)
-    }
 }

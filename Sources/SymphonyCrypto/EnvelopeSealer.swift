@@ -39,7 +39,7 @@ public final class EnvelopeSealer: Sendable {
         var envelope = [UInt8]()
         envelope.reserveCapacity(EnvelopeFormat.overhead + plaintext.count)
         envelope.append(EnvelopeFormat.currentVersion)
-        appendBigEndian(key.id, to: &envelope)
+        BigEndianBytes.append(key.id, to: &envelope)
         try slot.nonces.next(into: &envelope) { try countNoncePrefix(for: key) }
         slot.associatedData.removeAll(keepingCapacity: true)
         slot.associatedData.append(contentsOf: envelope)
@@ -113,12 +113,6 @@ public final class EnvelopeSealer: Sendable {
         }
     }
 
-    private func appendBigEndian(_ value: UInt32, to buffer: inout [UInt8]) {
-        buffer.append(UInt8(truncatingIfNeeded: value >> 24))
-        buffer.append(UInt8(truncatingIfNeeded: value >> 16))
-        buffer.append(UInt8(truncatingIfNeeded: value >> 8))
-        buffer.append(UInt8(truncatingIfNeeded: value))
-    }
 }
 
 /// A cipher borrowed by one thread at a time.

@@ -1,3 +1,5 @@
+import SymphonyCrypto
+
 /// The binary encoding of an event's body: what an event envelope encrypts.
 ///
 /// The id, type and priority travel beside the envelope (they are its associated data); the body
@@ -65,7 +67,7 @@ public enum EventBodyCodec {
         mutating func byte(_ value: UInt8) { bytes.append(value) }
 
         mutating func uint32(_ value: UInt32) {
-            for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+            BigEndianBytes.append(value, to: &bytes)
         }
 
         mutating func int64(_ value: Int64) {
@@ -74,8 +76,7 @@ public enum EventBodyCodec {
         }
 
         mutating func string(_ value: String) {
-            uint32(UInt32(truncatingIfNeeded: value.utf8.count))
-            bytes.append(contentsOf: value.utf8)
+            BigEndianBytes.appendLengthPrefixed(value.utf8, to: &bytes)
         }
 
         mutating func value(_ value: JSONValue) {

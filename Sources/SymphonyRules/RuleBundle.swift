@@ -18,14 +18,9 @@ public enum RuleBundle {
     /// Seals `files` (path, contents) with `sealer`.
     public static func seal(_ files: [(path: String, contents: [UInt8])], with sealer: EnvelopeSealer) throws -> [UInt8] {
         var plaintext: [UInt8] = []
-        func append(_ bytes: [UInt8]) {
-            let count = UInt32(bytes.count)
-            plaintext += [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)]
-            plaintext += bytes
-        }
         for file in files {
-            append(Array(file.path.utf8))
-            append(file.contents)
+            BigEndianBytes.appendLengthPrefixed(file.path.utf8, to: &plaintext)
+            BigEndianBytes.appendLengthPrefixed(file.contents, to: &plaintext)
         }
         return magic + (try sealer.seal(plaintext, context: context))
     }

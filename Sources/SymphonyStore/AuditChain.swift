@@ -48,10 +48,7 @@ public enum AuditChain {
             String(record.sequence), String(record.time.nanosecondsSinceEpoch), record.principal, record.operation, record.target,
             record.outcome, record.details,
         ] {
-            let utf8 = Array(field.utf8)
-            let count = UInt32(utf8.count)
-            bytes += [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)]
-            bytes += utf8
+            BigEndianBytes.appendLengthPrefixed(field.utf8, to: &bytes)
         }
         return bytes
     }

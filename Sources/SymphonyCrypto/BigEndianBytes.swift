@@ -1,0 +1,19 @@
+/// Writing the big-endian integers and length-prefixed fields that every Symphony byte format
+/// uses (envelopes, their associated data, event bodies, the audit chain, rule bundles).
+public enum BigEndianBytes {
+    /// Appends `value` as 4 big-endian bytes.
+    @inlinable
+    public static func append(_ value: UInt32, to buffer: inout [UInt8]) {
+        buffer.append(UInt8(truncatingIfNeeded: value >> 24))
+        buffer.append(UInt8(truncatingIfNeeded: value >> 16))
+        buffer.append(UInt8(truncatingIfNeeded: value >> 8))
+        buffer.append(UInt8(truncatingIfNeeded: value))
+    }
+
+    /// Appends `bytes` preceded by their count as 4 big-endian bytes.
+    @inlinable
+    public static func appendLengthPrefixed(_ bytes: some Collection<UInt8>, to buffer: inout [UInt8]) {
+        append(UInt32(truncatingIfNeeded: bytes.count), to: &buffer)
+        buffer.append(contentsOf: bytes)
+    }
+}
