@@ -45,8 +45,15 @@ public final class RuleEngine: Sendable {
     }
 
     /// Evaluates every applicable rule on `event` and runs the actions of those that match.
+    ///
+    /// A derived event is first checked again as the principal of the rule that made it: one
+    /// delayed by an earlier run may arrive under a stricter policy. A refusal is the only outcome.
     @discardableResult
     public func process(_ event: Event) -> [ActionOutcome] {
+        if let refusal = recheck(event) {
+            counters.count(refusal)
+            return [refusal]
+        }
         var evaluator = RuleEvaluator(recognizer: ruleSet.recognizer)
         var outcomes: [ActionOutcome] = []
         for rule in ruleSet.rules(for: event.type) {
@@ -63,6 +70,21 @@ public final class RuleEngine: Sendable {
             if rule.stops { break }
         }
         return outcomes
+    }
+
+    /// A `denied` outcome when `event` was derived by a rule whose principal may no longer publish its type.
+    private func recheck(_ event: Event) -> ActionOutcome? {
+        guard let causation = event.causation, !access.policy.allowsEverything else { return nil }
+        let maker = ruleSet.rule(named: causation.rule).map(principal(of:)) ?? ruleSet.owner ?? defaultPrincipal
+        do {
+            try access.check(.publish(type: event.type), as: maker)
+            return nil
+        } catch {
+            let now = clock.now()
+            return ActionOutcome(
+                eventID: event.id, eventType: event.type, rule: causation.rule, action: "publish", status: .denied, error: error.description,
+                started: now, finished: now, derivedEvent: nil, due: nil, message: nil, principal: maker)
+        }
     }
 
     /// What the engine has done so far.

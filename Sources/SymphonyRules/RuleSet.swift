@@ -19,6 +19,7 @@ public final class RuleSet: Sendable {
     public let owner: String?
 
     private let index: TypePatternIndex<Int>
+    private let positionsByName: [String: Int]
     private let cache = Locked<[String: [Int]]>([:])
 
     /// A rule set of `rules` with the intents of `recognizer`.
@@ -32,6 +33,7 @@ public final class RuleSet: Sendable {
             for pattern in rule.on { index.insert(position, for: pattern) }
         }
         self.index = index
+        positionsByName = Dictionary(rules.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The rules that apply to events of `type`, highest salience first (ties in rule-set order).
@@ -48,5 +50,5 @@ public final class RuleSet: Sendable {
     }
 
     /// The rule named `name`.
-    public func rule(named name: String) -> Rule? { rules.first { $0.name == name } }
+    public func rule(named name: String) -> Rule? { positionsByName[name].map { rules[$0] } }
 }

@@ -152,20 +152,6 @@ struct RunCommand: ParsableCommand {
             ruleSet: ruleSet, effects: effects, clock: configuration.clock, hopLimit: hopLimit, access: access, defaultPrincipal: principal)
         let ndjson = output == .ndjson
         try system.subscribe("**") { event in
-            // A derived event that arrives from the scheduler may have been stored by an earlier run
-            // under another policy: check it again, as the principal of the rule that made it.
-            if let causation = event.causation, !access.policy.allowsEverything {
-                let maker = ruleSet.rule(named: causation.rule).map(engine.principal(of:)) ?? ruleSet.owner ?? principal
-                if !access.policy.allows(maker, .publish(type: event.type)) {
-                    let error = AccessDenied(principal: maker, operation: .publish(type: event.type))
-                    let now = Timestamp.now()
-                    recorder?.record(ExecutionRecord(
-                        eventID: event.id, eventType: event.type, rule: causation.rule, action: "publish", status: "denied",
-                        error: error.description, started: now, finished: now, derivedEvent: nil))
-                    recorder?.audit(AuditRecord(principal: maker, operation: "access.denied", target: event.type, outcome: "denied", details: error.description))
-                    return
-                }
-            }
             let outcomes = engine.process(event)
             if let recorder {
                 for outcome in outcomes {

@@ -239,5 +239,13 @@ import SymphonyAccess
         #expect(effects.published.map(\.type) == ["billing.charge", "alerts.page"])
         #expect(effects.scheduled.isEmpty)
         #expect(engine.statistics.denials == 2)
+
+        // A derived event arriving later (e.g. a stored delay) is checked again as its maker's principal.
+        let late = Event(type: "alerts.page", causation: Causation(parentID: "p", rule: "owned", hop: 1))
+        let refused = engine.process(late)
+        #expect(refused.map(\.status) == [.denied])
+        #expect(refused.first?.principal == "team:billing")
+        let allowed = Event(type: "billing.charge", causation: Causation(parentID: "p", rule: "owned", hop: 1))
+        #expect(engine.process(allowed).allSatisfy { $0.status != .denied })
     }
 }
