@@ -16,25 +16,27 @@ public enum Permission: Sendable, Hashable, CustomStringConvertible {
     /// Every permission.
     case all
 
-    /// The fixed permission names (publish takes a pattern).
-    public static let names = ["rules:load", "rules:validate", "intents:analyze", "history:read", "audit:read", "audit:verify", "events:publish:<pattern>", "*"]
+    /// The permissions without a pattern, by the name policy files use.
+    static let fixed: [String: Permission] = [
+        "*": .all, "rules:load": .loadRules, "rules:validate": .validateRules, "intents:analyze": .analyzeIntents,
+        "history:read": .readHistory, "audit:read": .readAudit, "audit:verify": .verifyAudit,
+    ]
+
+    /// Every permission name (publish takes a pattern).
+    public static let names = [
+        "rules:load", "rules:validate", "intents:analyze", "history:read", "audit:read", "audit:verify", "events:publish:<pattern>", "*",
+    ]
 
     /// Parses a permission; nil when it is not one.
     public init?(_ text: String) {
-        switch text {
-        case "*": self = .all
-        case "rules:load": self = .loadRules
-        case "rules:validate": self = .validateRules
-        case "intents:analyze": self = .analyzeIntents
-        case "history:read": self = .readHistory
-        case "audit:read": self = .readAudit
-        case "audit:verify": self = .verifyAudit
-        default:
-            guard text.hasPrefix("events:publish:"), let pattern = try? TypePattern(String(text.dropFirst("events:publish:".count))) else {
-                return nil
-            }
-            self = .publish(pattern)
+        if let permission = Self.fixed[text] {
+            self = permission
+            return
         }
+        guard text.hasPrefix("events:publish:"), let pattern = try? TypePattern(String(text.dropFirst("events:publish:".count))) else {
+            return nil
+        }
+        self = .publish(pattern)
     }
 
     /// True when holding `self` allows `operation`.
@@ -42,24 +44,13 @@ public enum Permission: Sendable, Hashable, CustomStringConvertible {
         switch (self, operation) {
         case (.all, _): true
         case (.publish(let pattern), .publish(let type)): pattern.matches(type)
-        case (.loadRules, .loadRules), (.validateRules, .validateRules), (.analyzeIntents, .analyzeIntents),
-            (.readHistory, .readHistory), (.readAudit, .readAudit), (.verifyAudit, .verifyAudit):
-            true
-        default: false
+        default: operation.fixedPermission == self
         }
     }
 
     public var description: String {
-        switch self {
-        case .publish(let pattern): "events:publish:\(pattern.text)"
-        case .loadRules: "rules:load"
-        case .validateRules: "rules:validate"
-        case .analyzeIntents: "intents:analyze"
-        case .readHistory: "history:read"
-        case .readAudit: "audit:read"
-        case .verifyAudit: "audit:verify"
-        case .all: "*"
-        }
+        if case .publish(let pattern) = self { return "events:publish:\(pattern.text)" }
+        return Self.fixed.first { $0.value == self }!.key
     }
 }
 
@@ -73,17 +64,23 @@ public enum AccessOperation: Sendable, Hashable, CustomStringConvertible {
     case readAudit
     case verifyAudit
 
+    /// The permission it needs, when that is not a publish pattern.
+    var fixedPermission: Permission? {
+        switch self {
+        case .publish: nil
+        case .loadRules: .loadRules
+        case .validateRules: .validateRules
+        case .analyzeIntents: .analyzeIntents
+        case .readHistory: .readHistory
+        case .readAudit: .readAudit
+        case .verifyAudit: .verifyAudit
+        }
+    }
+
     /// The permission it needs, as written in policy files.
     public var requiredPermission: String {
-        switch self {
-        case .publish(let type): "events:publish:\(type)"
-        case .loadRules: "rules:load"
-        case .validateRules: "rules:validate"
-        case .analyzeIntents: "intents:analyze"
-        case .readHistory: "history:read"
-        case .readAudit: "audit:read"
-        case .verifyAudit: "audit:verify"
-        }
+        if case .publish(let type) = self { return "events:publish:\(type)" }
+        return fixedPermission!.description
     }
 
     public var description: String { requiredPermission }

@@ -89,8 +89,6 @@ final class SQLiteDatabase {
     }
 
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
-
-    var changes: Int { Int(sqlite3_changes(handle)) }
 }
 
 /// A prepared statement; finalized when released.

@@ -12,7 +12,6 @@ final class OutputLines: Sendable {
     private let lock = ConditionLock()
     // nonisolated(unsafe): guarded by `lock`.
     nonisolated(unsafe) private var bytes: [UInt8] = []
-    nonisolated(unsafe) private var closed = false
     private let flusher = Locked<WorkerThread?>(nil)
 
     init() {
@@ -44,7 +43,7 @@ final class OutputLines: Sendable {
 
     private func runFlusher() {
         lock.lock()
-        while !closed {
+        while true {  // lives as long as the process
             if bytes.isEmpty {
                 lock.wait()
                 continue
@@ -53,7 +52,6 @@ final class OutputLines: Sendable {
             writeAll(bytes, to: STDOUT_FILENO)
             bytes.removeAll(keepingCapacity: true)
         }
-        lock.unlock()
     }
 }
 
@@ -98,7 +96,7 @@ func printError(_ line: String) {
     writeAll(Array((line + "\n").utf8), to: STDERR_FILENO)
 }
 
-/// Prints diagnostics to stderr; returns true when there were errors.
+/// Prints each diagnostic (or other line) to stderr.
 func report(_ diagnostics: some Sequence<CustomStringConvertible>) {
     for diagnostic in diagnostics { printError(diagnostic.description) }
 }

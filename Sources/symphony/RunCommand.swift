@@ -1,14 +1,13 @@
 import ArgumentParser
-import SymphonyAccess
 import Dispatch
 import Foundation
 import Glibc
 import Logging
+import SymphonyAccess
 import SymphonyConcurrency
-import SymphonyDiagnostics
+import SymphonyCrypto
 import SymphonyEngine
 import SymphonyEvents
-import SymphonyCrypto
 import SymphonyRules
 import SymphonyStore
 import Synchronization
