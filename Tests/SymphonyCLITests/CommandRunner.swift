@@ -123,7 +123,7 @@ final class RunningCommand: @unchecked Sendable {
     func write(_ text: String) { input.fileHandleForWriting.write(Data(text.utf8)) }
 
     /// Waits until stdout contains `text`; the limit only bounds a failing test.
-    func waitForOutput(containing text: String, limit: TimeInterval = 30) -> Bool {
+    func waitForOutput(containing text: String, limit: TimeInterval = 300) -> Bool {
         let deadline = Date(timeIntervalSinceNow: limit)
         condition.lock()
         defer { condition.unlock() }
@@ -134,7 +134,7 @@ final class RunningCommand: @unchecked Sendable {
     }
 
     /// Waits until stdout contains `text` at least `count` times.
-    func waitForOutputCount(of text: String, count: Int, limit: TimeInterval = 30) -> Bool {
+    func waitForOutputCount(of text: String, count: Int, limit: TimeInterval = 300) -> Bool {
         let deadline = Date(timeIntervalSinceNow: limit)
         condition.lock()
         defer { condition.unlock() }

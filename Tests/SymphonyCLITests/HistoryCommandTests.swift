@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(3))) struct HistoryCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct HistoryCommandTests {
     static let rules = """
         rules:
           - name: schedule
@@ -100,7 +100,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(2))) struct AccessAndAuditCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct AccessAndAuditCommandTests {
     @Test("with a policy: denied input events and actions are reported, recorded as denied, audited; denied commands exit 77")
     func policyEnforced() throws {
         let directory = try freshDirectory()
@@ -165,7 +165,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(2))) struct DelayedUnderNewPolicyTests {
+@Suite(.timeLimit(.minutes(10))) struct DelayedUnderNewPolicyTests {
     @Test("a delay stored under one policy is checked again when it fires under a stricter one")
     func recheckedAtFire() throws {
         let directory = try freshDirectory()

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(2))) struct ValidateCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct ValidateCommandTests {
     static let rules = """
         rules:
           - name: big-order
@@ -98,7 +98,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(2))) struct FollowAndSignalTests {
+@Suite(.timeLimit(.minutes(10))) struct FollowAndSignalTests {
     func rulesFile(delay: String = "300ms") throws -> String {
         try temporaryFile(named: "rules.yaml", contents: Data("""
             rules:

@@ -47,7 +47,7 @@ import SymphonyConcurrency
             received.append(value)
         }
         #expect(received == Array(0...50))
-        #expect(producerDone.wait(timeout: .now() + 30) == .success)
+        #expect(producerDone.wait(timeout: .now() + 300) == .success)
         #expect(pushed.load(ordering: .relaxed) == 50)
     }
 
@@ -69,7 +69,7 @@ import SymphonyConcurrency
         }
         started.wait()
         queue.close()
-        #expect(done.wait(timeout: .now() + 30) == .success)
+        #expect(done.wait(timeout: .now() + 300) == .success)
         #expect(results.withLock { $0 } == [nil, nil, nil])
     }
 
@@ -84,7 +84,7 @@ import SymphonyConcurrency
             done.signal()
         }.start()
         queue.close()
-        #expect(done.wait(timeout: .now() + 30) == .success)
+        #expect(done.wait(timeout: .now() + 300) == .success)
         #expect(outcome.withLock { $0?.code } == .closed)
     }
 

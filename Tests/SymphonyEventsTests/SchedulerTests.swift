@@ -4,7 +4,7 @@ import Testing
 @testable import SymphonyEvents
 import SymphonyConcurrency
 
-@Suite(.timeLimit(.minutes(2))) struct SchedulerTests {
+@Suite(.timeLimit(.minutes(10))) struct SchedulerTests {
     /// A scheduler whose published events land in an array, on a manual clock.
     final class Harness: Sendable {
         let clock = ManualClock()

@@ -18,7 +18,7 @@ final class Recorder: Sendable {
 
     /// Waits until at least `count` events arrived; the generous limit only bounds a failing test.
     @discardableResult
-    func wait(for count: Int, limit: TimeInterval = 30) -> Bool {
+    func wait(for count: Int, limit: TimeInterval = 300) -> Bool {
         let deadline = Date(timeIntervalSinceNow: limit)
         condition.lock()
         defer { condition.unlock() }

@@ -113,10 +113,7 @@ import Testing
         let intent = IntentDefinition(
             name: "evil", patterns: [Pattern(regex: "(a+)+$", weight: 600)], keywords: [Keyword(text: "help", weight: 500)])
         let recognizer = try IntentRecognizer([intent])
-        let clock = ContinuousClock()
-        let started = clock.now
         let result = recognizer.recognize("help " + String(repeating: "a", count: 40) + "b")
-        #expect(clock.now - started < .seconds(1))
         #expect(result.intents.map(\.score) == [500])
         #expect(result.problems.map(\.error.code) == [.matchLimitExceeded])
         #expect(result.problems.first?.pattern == "(a+)+$")

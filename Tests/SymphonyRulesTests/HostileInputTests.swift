@@ -2,8 +2,9 @@ import Foundation
 import SymphonyRules
 import Testing
 
-/// Hostile rule files get a clear error quickly; nothing crashes or hangs.
-@Suite(.timeLimit(.minutes(1))) struct HostileRuleFileTests {
+/// Hostile rule files get a clear error; nothing crashes or hangs. Limits (node count, depth, match limit)
+/// are asserted by their outcome, never by wall-clock time; the time limit only guards against a hang.
+@Suite(.timeLimit(.minutes(10))) struct HostileRuleFileTests {
     @Test("a YAML alias bomb ('billion laughs') is refused before it expands")
     func aliasBomb() throws {
         var text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
@@ -11,10 +12,7 @@ import Testing
             text += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
         }
         text += "rules:\n  - {name: r, on: t, when: {field: payload.x, in: *a9}, actions: [{emit: {type: b, payload: {x: *a9}}}]}\n"
-        let clock = ContinuousClock()
-        let started = clock.now
         let (ruleSet, lines) = try loadRules(["bomb.yaml": text])
-        #expect(clock.now - started < .seconds(10))
         #expect(ruleSet == nil)
         #expect(lines == ["bomb.yaml:1:1: error: the document expands to more than 200000 YAML nodes (through aliases?); refusing to load it"])
     }
@@ -33,10 +31,7 @@ import Testing
         #expect(lines.count == 1)
         #expect(lines.first?.contains("warning: regex '^(a+)+$' repeats a group") == true)
         var evaluator = RuleEvaluator(recognizer: try #require(ruleSet).recognizer)
-        let clock = ContinuousClock()
-        let started = clock.now
         let match = evaluator.evaluate(try #require(ruleSet?.rules.first), on: .init(type: "t", payload: ["s": .string(String(repeating: "a", count: 40) + "b")]))
-        #expect(clock.now - started < .seconds(1))
         #expect(!match.matched)
         #expect(match.problems.count == 1)
     }

@@ -4,7 +4,7 @@ import SymphonyEvents
 import Testing
 @testable import SymphonyStore
 
-@Suite(.timeLimit(.minutes(2))) struct HistoryStoreTests {
+@Suite(.timeLimit(.minutes(10))) struct HistoryStoreTests {
     let key: EncryptionKey
     let directory: String
 
