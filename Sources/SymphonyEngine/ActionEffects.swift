@@ -2,8 +2,9 @@ import SymphonyEvents
 
 /// Where actions' side effects go; the engine calls these from worker threads.
 public protocol ActionEffects: Sendable {
-    /// Queues a derived event now.
-    func publish(_ event: Event) throws
+    /// Queues a derived event now; returns its sealed form when the queue encrypts (history then
+    /// stores that envelope instead of sealing the event again), else nil.
+    func publish(_ event: Event) throws -> SealedEvent?
     /// Queues a derived event at `due`.
     func schedule(_ event: Event, at due: Timestamp) throws
     /// Appends an audit record.

@@ -39,6 +39,8 @@ public struct ActionOutcome: Sendable, Hashable {
     public let message: String?
     /// The principal the action ran as.
     public var principal: String = "rules"
+    /// The derived event as the queue sealed it (publish with encryption on), reused by history.
+    public var sealedDerivedEvent: SealedEvent? = nil
 
     /// The outcome as one compact JSON object (keys sorted).
     public var json: JSONValue {
@@ -87,6 +89,6 @@ extension ActionOutcome {
     public var executionRecord: ExecutionRecord {
         ExecutionRecord(
             eventID: eventID, eventType: eventType, rule: rule, action: action, status: status.rawValue, error: error, started: started,
-            finished: finished, derivedEvent: derivedEvent)
+            finished: finished, derivedEvent: derivedEvent, sealedDerivedEvent: sealedDerivedEvent)
     }
 }

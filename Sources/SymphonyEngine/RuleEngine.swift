@@ -104,8 +104,9 @@ public final class RuleEngine: Sendable {
             case .publish(let template, _):
                 let derived = try derive(template, context: context)
                 try access.check(.publish(type: derived.type), as: principal)
-                try effects.publish(derived)
-                return outcome(.ok, derived: derived)
+                var published = outcome(.ok, derived: derived)
+                published.sealedDerivedEvent = try effects.publish(derived)
+                return published
             case .delay(let template, let after, let at, _):
                 let derived = try derive(template, context: context)
                 let due: Timestamp

@@ -46,23 +46,22 @@ public final class EventDispatcher: Sendable {
     public var encryptsQueue: Bool { sealer != nil }
 
     /// Queues `event` (sealing it first when encryption is on); may wait or throw when the queue is full or closed.
+    /// Returns the sealed form the queue holds (nil when encryption is off), so a caller that also
+    /// stores the event — the history — can keep that envelope instead of sealing the event again.
     ///
     /// `fromHandler: true` is for events published by handlers on worker threads: those never wait
     /// for room (a worker waiting on its own queue could deadlock), may exceed the capacity, and
     /// are accepted while `stop()` drains the queue, so derived events of in-flight events are delivered too.
-    public func publish(_ event: Event, fromHandler: Bool = false) throws {
+    @discardableResult
+    public func publish(_ event: Event, fromHandler: Bool = false) throws -> SealedEvent? {
         guard Event.priorities.contains(event.priority) else {
             throw EventsError(.invalidPriority, "Priority \(event.priority) is outside 0…9.")
         }
         try EventType.validate(event.type)
-        let item: QueuedEvent
-        if let sealer {
-            item = .sealed(try SealedEvent(sealing: event, with: sealer))
-        } else {
-            item = .plain(event)
-        }
-        try queue.push(item, priority: event.priority, fromConsumer: fromHandler)
+        let sealed = try sealer.map { try SealedEvent(sealing: event, with: $0) }
+        try queue.push(sealed.map(QueuedEvent.sealed) ?? .plain(event), priority: event.priority, fromConsumer: fromHandler)
         liveCounters.published.add(1, ordering: .relaxed)
+        return sealed
     }
 
     /// Queues an event that is already sealed (for example one read back from storage) without re-encrypting it.
@@ -83,7 +82,7 @@ public final class EventDispatcher: Sendable {
             throw EventsError(.alreadyStarted, "The dispatcher was already started; make a new one to start again.")
         }
         let threads = (0..<workerCount).map { _ in
-            WorkerThread { [self] in runWorker() }
+            WorkerThread(name: "sym-worker") { [self] in runWorker() }
         }
         workers.withLock { $0 = threads }
     }

@@ -50,10 +50,14 @@ public final class EventSystem: Sendable {
     /// queue (a worker waiting on its own queue could deadlock), may exceed its capacity, and are
     /// still accepted while `stop()` drains, so what in-flight events derive is delivered too.
     /// Calling it with `fromHandler: true` from any thread other than a handler is a mistake.
-    public func publish(_ event: Event, priority: Int? = nil, fromHandler: Bool = false) throws {
+    ///
+    /// Returns the sealed form the queue holds (nil when encryption is off), for callers that store
+    /// the event too and would otherwise seal it a second time.
+    @discardableResult
+    public func publish(_ event: Event, priority: Int? = nil, fromHandler: Bool = false) throws -> SealedEvent? {
         var event = event
         if let priority { event.priority = priority }
-        try dispatcher.publish(event, fromHandler: fromHandler)
+        return try dispatcher.publish(event, fromHandler: fromHandler)
     }
 
     /// Calls `handler` on a worker thread for every event whose type matches `pattern` (`*` one segment, `**` any number).

@@ -88,7 +88,7 @@ public final class Scheduler: Sendable {
             for entry in pending where state.entries[entry.id] == nil { state.insert(entry) }
             state.running = true
         }
-        let thread = WorkerThread { [self] in runTimer() }
+        let thread = WorkerThread(name: "sym-scheduler") { [self] in runTimer() }
         timer.withLock { $0 = thread }
         fireDueEntries()  // stored entries already due fire before start returns
     }

@@ -1,20 +1,23 @@
 import SymphonyEvents
 
-/// One thing to remember, queued for the history writer. Payloads arrive already sealed (on the
-/// recording thread), so the single writer thread only binds and steps statements.
+/// One thing to remember, queued for the history writer.
+///
+/// Rows are flat — strings, integers and already-sealed bytes, built on the recording thread —
+/// so the single writer thread only binds and steps statements, and never pays for copying or
+/// freeing an event's payload tree.
 enum HistoryRow: Sendable {
     /// An input event (or any event first seen here); stored once per id.
-    case event(Event, received: Timestamp, sealed: [UInt8]?)
+    case event(EventInsert)
     /// What an action did; its derived event, if any, is stored too.
-    case execution(ExecutionRecord, sealedDerived: [UInt8]?)
-    /// An input line that was not a valid event.
-    case deadLetter(source: String, line: Int?, reason: String, content: [UInt8], received: Timestamp)
+    case execution(ExecutionInsert)
+    /// An input line that was not a valid event; `content` is already sealed.
+    case deadLetter(source: String, line: Int64?, reason: String, content: [UInt8]?, receivedNS: Int64)
     /// A scheduled entry fired: its event is stored and the entry marked done in the same transaction.
-    case scheduledFired(ScheduleID, event: Event, firedAt: Timestamp, late: Bool, sealed: [UInt8]?)
+    case scheduledFired(id: String, event: EventInsert, late: Bool)
     /// A scheduled entry to keep (insert, or move a periodic entry to its next due time).
-    case scheduledSave(ScheduledEntry, sealed: [UInt8])
+    case scheduledSave(ScheduledInsert)
     /// A scheduled entry cancelled.
-    case scheduledCancel(ScheduleID)
+    case scheduledCancel(id: String)
     /// An audit record; the writer chains it (sequence and hash) and moves the authenticated head.
     case audit(AuditRecord)
 }
@@ -30,11 +33,13 @@ public struct ExecutionRecord: Sendable, Hashable {
     public let started: Timestamp
     public let finished: Timestamp
     public let derivedEvent: Event?
+    /// The derived event as the queue sealed it, if it did: history stores that envelope rather than sealing again.
+    public let sealedDerivedEvent: SealedEvent?
 
     /// A record of one action's outcome.
     public init(
         eventID: String, eventType: String, rule: String, action: String, status: String, error: String?, started: Timestamp,
-        finished: Timestamp, derivedEvent: Event?
+        finished: Timestamp, derivedEvent: Event?, sealedDerivedEvent: SealedEvent? = nil
     ) {
         self.eventID = eventID
         self.eventType = eventType
@@ -45,5 +50,6 @@ public struct ExecutionRecord: Sendable, Hashable {
         self.started = started
         self.finished = finished
         self.derivedEvent = derivedEvent
+        self.sealedDerivedEvent = sealedDerivedEvent
     }
 }

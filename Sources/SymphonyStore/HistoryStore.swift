@@ -15,6 +15,8 @@ public final class HistoryStore: Sendable {
     public let scheduledEntries: SQLiteScheduledEntryStore
     private let writer: HistoryWriter
     private let sealer: EnvelopeSealer
+    private let logger: Logger
+    private let activeKeyID: UInt32
 
     /// Opens (creating and migrating when needed) the history database at `path`; payloads are
     /// sealed with `key` (and with retired keys still readable), and the audit head is authenticated with a key derived from it.
@@ -22,31 +24,72 @@ public final class HistoryStore: Sendable {
         self.path = path
         let sealer = EnvelopeSealer(keyRing: KeyRing(active: key, retired: retiredKeys))
         self.sealer = sealer
+        self.logger = logger
+        activeKeyID = key.id
         let database = try SQLiteDatabase(path: path)
         try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536")
         try HistorySchema.migrate(database)
-        writer = try HistoryWriter(database: database, sealer: sealer, auditKey: key, capacity: bufferCapacity, logger: logger)
-        scheduledEntries = try SQLiteScheduledEntryStore(path: path, sealer: sealer, writer: writer)
+        writer = try HistoryWriter(database: database, auditKey: key, capacity: bufferCapacity, logger: logger)
+        scheduledEntries = try SQLiteScheduledEntryStore(path: path, sealer: sealer, writer: writer, logger: logger)
     }
 
-    /// Records an input event.
-    public func recordInput(_ event: Event, received: Timestamp = .now()) {
-        writer.append(.event(event, received: received, sealed: Self.seal(event, with: sealer)))
+    /// Records an input event. `sealed` is the event as the queue sealed it, if it did: when that
+    /// envelope is under this store's active key, it is stored as is instead of sealing again.
+    public func recordInput(_ event: Event, sealed: SealedEvent? = nil, received: Timestamp = .now()) {
+        writer.append(.event(EventInsert(event, received: received, payload: envelope(for: event, reusing: sealed))))
     }
 
     /// Records what an action did (and the event it derived, if any).
     public func record(_ execution: ExecutionRecord) {
-        writer.append(.execution(execution, sealedDerived: execution.derivedEvent.flatMap { Self.seal($0, with: sealer) }))
+        writer.append(row(for: execution))
+    }
+
+    /// Records what several actions did, with their audit records, in one hand-off to the writer.
+    public func record(_ executions: [ExecutionRecord], audits: [AuditRecord]) {
+        var rows: [HistoryRow] = []
+        rows.reserveCapacity(executions.count + audits.count)
+        for execution in executions { rows.append(row(for: execution)) }
+        for record in audits { rows.append(.audit(record)) }
+        writer.append(contentsOf: rows)
+    }
+
+    private func row(for execution: ExecutionRecord) -> HistoryRow {
+        let sealedDerived = execution.derivedEvent.flatMap { envelope(for: $0, reusing: execution.sealedDerivedEvent) }
+        return .execution(ExecutionInsert(execution, sealedDerived: sealedDerived))
+    }
+
+    /// The stored envelope of `event`: the queue's, when it is this very event sealed under the active key; else a new one.
+    private func envelope(for event: Event, reusing sealed: SealedEvent?) -> [UInt8]? {
+        if let sealed, sealed.id == event.id, sealed.type == event.type, sealed.priority == event.priority,
+            EnvelopeFormat.keyID(of: sealed.envelope) == activeKeyID
+        {
+            return sealed.envelope
+        }
+        return Self.seal(event, with: sealer, logger: logger)
     }
 
     /// Records an input line that was not a valid event; its content is sealed.
     public func recordRejected(source: String, line: Int?, reason: String, content: [UInt8], received: Timestamp = .now()) {
-        writer.append(.deadLetter(source: source, line: line, reason: reason, content: content, received: received))
+        let context = HistoryEnvelopes.deadLetter(source: source, line: line, received: received)
+        let sealed = Self.seal(what: "a rejected line's content", logger: logger) { try sealer.seal(content, context: context) }
+        writer.append(
+            .deadLetter(source: source, line: line.map(Int64.init), reason: reason, content: sealed, receivedNS: received.nanosecondsSinceEpoch))
     }
 
-    /// An event's stored payload, sealed on the calling thread (the writer seals it itself if this fails).
-    static func seal(_ event: Event, with sealer: EnvelopeSealer) -> [UInt8]? {
-        try? sealer.seal(EventBodyCodec.encode(event), context: HistoryEnvelopes.event(id: event.id))
+    /// An event's stored envelope, sealed on the calling thread (so the writer thread only writes):
+    /// the queue's format (`SealedEvent`), bound to the event's id, type and priority.
+    static func seal(_ event: Event, with sealer: EnvelopeSealer, logger: Logger) -> [UInt8]? {
+        seal(what: "an event payload", logger: logger) { try SealedEvent(sealing: event, with: sealer).envelope }
+    }
+
+    /// Runs `sealing`; a failure (an OpenSSL error — never expected) is logged and stores NULL: plaintext is never written.
+    static func seal(what: String, logger: Logger, _ sealing: () throws -> [UInt8]) -> [UInt8]? {
+        do {
+            return try sealing()
+        } catch {
+            logger.error("could not seal \(what) for history; storing it as NULL", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 
     /// Appends a record to the hash-chained audit trail.

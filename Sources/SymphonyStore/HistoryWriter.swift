@@ -18,6 +18,8 @@ final class HistoryWriter: Sendable {
     private let lock = ConditionLock(conditionCount: 3)
     // nonisolated(unsafe): every access holds `lock`.
     nonisolated(unsafe) private var pending: [HistoryRow] = []
+    /// The writer thread's batch; swapped with `pending` so neither buffer is reallocated per batch.
+    nonisolated(unsafe) private var batch: [HistoryRow] = []
     nonisolated(unsafe) private var appended = 0
     nonisolated(unsafe) private var committed = 0
     nonisolated(unsafe) private var closed = false
@@ -26,11 +28,13 @@ final class HistoryWriter: Sendable {
     private let statements: WriterStatements
     private let logger: Logger
 
-    init(database: SQLiteDatabase, sealer: EnvelopeSealer?, auditKey: EncryptionKey?, capacity: Int = 16_384, logger: Logger) throws {
+    init(database: SQLiteDatabase, auditKey: EncryptionKey?, capacity: Int = 16_384, logger: Logger) throws {
         self.capacity = capacity
         self.logger = logger
-        statements = try WriterStatements(database: database, sealer: sealer, auditKey: auditKey)
-        let worker = WorkerThread { [self] in run() }
+        pending.reserveCapacity(capacity)
+        batch.reserveCapacity(capacity)
+        statements = try WriterStatements(database: database, auditKey: auditKey)
+        let worker = WorkerThread(name: "sym-history") { [self] in run() }
         thread.withLock { $0 = worker }
     }
 
@@ -41,6 +45,18 @@ final class HistoryWriter: Sendable {
             pending.append(row)
             appended += 1
             if pending.count == 1 { lock.signal(Self.notEmpty) }
+        }
+    }
+
+    /// Queues rows in order with one lock hand-off, waiting while the buffer is full.
+    func append(contentsOf rows: [HistoryRow]) {
+        guard !rows.isEmpty else { return }
+        lock.withLock {
+            while pending.count >= capacity && !closed { lock.wait(Self.notFull) }
+            let wasEmpty = pending.isEmpty
+            pending.append(contentsOf: rows)
+            appended += rows.count
+            if wasEmpty { lock.signal(Self.notEmpty) }
         }
     }
 
@@ -75,14 +91,15 @@ final class HistoryWriter: Sendable {
         while true {
             while pending.isEmpty && !closed { lock.wait(Self.notEmpty) }
             if pending.isEmpty && closed { break }
-            let batch = pending
-            pending.removeAll(keepingCapacity: true)
+            swap(&batch, &pending)
             lock.broadcast(Self.notFull)
             lock.unlock()
             let result = write(batch)
+            let count = batch.count
+            batch.removeAll(keepingCapacity: true)  // rows are freed here, outside the lock
             lock.lock()
             if let result, failure == nil { failure = result }
-            committed += batch.count
+            committed += count
             lock.broadcast(Self.committedCondition)
         }
         lock.unlock()
@@ -108,11 +125,10 @@ final class HistoryWriter: Sendable {
     }
 }
 
-/// The writer's prepared statements and the sealing of payloads (used only on the writer thread).
+/// The writer's prepared statements (used only on the writer thread).
 // @unchecked Sendable: used only by the writer thread after init.
 final class WriterStatements: @unchecked Sendable {
     let database: SQLiteDatabase
-    private let sealer: EnvelopeSealer?
     private let insertEvent: SQLiteStatement
     private let insertExecution: SQLiteStatement
     private let insertDeadLetter: SQLiteStatement
@@ -127,9 +143,8 @@ final class WriterStatements: @unchecked Sendable {
     private let auditKeyID: String
     private var auditHead: (sequence: Int64, hash: [UInt8])
 
-    init(database: SQLiteDatabase, sealer: EnvelopeSealer?, auditKey: EncryptionKey?) throws {
+    init(database: SQLiteDatabase, auditKey: EncryptionKey?) throws {
         self.database = database
-        self.sealer = sealer
         auditMACKey = auditKey.map(AuditChain.macKey)
         auditKeyID = auditKey?.idString ?? ""
         insertAudit = try database.prepare(
@@ -168,9 +183,11 @@ final class WriterStatements: @unchecked Sendable {
                     try checkSignedHead()
                 }
                 var audited = false
-                for row in batch {
-                    try write(row)
-                    if case .audit = row { audited = true }
+                try batch.withUnsafeBufferPointer { rows in
+                    for index in rows.indices {
+                        try write(rows[index])
+                        if case .audit = rows[index] { audited = true }
+                    }
                 }
                 if audited {
                     let mac = auditMACKey.map { AuditChain.headMAC(sequence: auditHead.sequence, hash: auditHead.hash, macKey: $0) } ?? []
@@ -202,59 +219,89 @@ final class WriterStatements: @unchecked Sendable {
 
     func write(_ row: HistoryRow) throws {
         switch row {
-        case .scheduledSave(let entry, let envelope):
-            try upsertScheduled.run([
-                .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), entry.interval.map { .int($0.nanoseconds) } ?? .null,
-                .text(entry.event.id), .text(entry.event.type), .int(Int64(entry.event.priority)),
-                entry.event.causation.map { .text($0.rule) } ?? .null, .blob(envelope),
-            ])
-        case .scheduledCancel(let id):
-            try cancelScheduled.run([.text(id.rawValue)])
+        case .event(let event):
+            try insert(event)
+        case .execution(let execution):
+            if let derived = execution.derived { try insert(derived) }
+            let statement = insertExecution
+            try statement.bind(1, execution.eventID)
+            try statement.bind(2, execution.rule)
+            try statement.bind(3, execution.action)
+            try statement.bind(4, execution.status)
+            try statement.bind(5, execution.error)
+            try statement.bind(6, execution.startedNS)
+            try statement.bind(7, execution.finishedNS)
+            try statement.bind(8, (execution.finishedNS - execution.startedNS) / 1_000)
+            try statement.bind(9, execution.derived?.id)
+            try statement.execute()
         case .audit(var record):
             record.sequence = auditHead.sequence + 1
             let hash = AuditChain.hash(record, after: auditHead.hash)
-            try insertAudit.run([
-                .int(record.sequence), .int(record.time.nanosecondsSinceEpoch), .text(record.principal), .text(record.operation),
-                .text(record.target), .text(record.outcome), .text(record.details), .blob(auditHead.hash), .blob(hash),
-            ])
+            let statement = insertAudit
+            try statement.bind(1, record.sequence)
+            try statement.bind(2, record.time.nanosecondsSinceEpoch)
+            try statement.bind(3, record.principal)
+            try statement.bind(4, record.operation)
+            try statement.bind(5, record.target)
+            try statement.bind(6, record.outcome)
+            try statement.bind(7, record.details)
+            try statement.bind(8, auditHead.hash)
+            try statement.bind(9, hash)
+            try statement.execute()
             auditHead = (record.sequence, hash)
-        case .event(let event, let received, let sealed):
-            try insert(event, received: received, sealed: sealed)
-        case .execution(let record, let sealedDerived):
-            if let derived = record.derivedEvent { try insert(derived, received: record.finished, sealed: sealedDerived) }
-            try insertExecution.run([
-                .text(record.eventID), .text(record.rule), .text(record.action), .text(record.status),
-                record.error.map(SQLiteValue.text) ?? .null, .int(record.started.nanosecondsSinceEpoch),
-                .int(record.finished.nanosecondsSinceEpoch), .int(record.started.duration(to: record.finished).nanoseconds / 1_000),
-                record.derivedEvent.map { .text($0.id) } ?? .null,
-            ])
-        case .deadLetter(let source, let line, let reason, let content, let received):
-            let sealed = try sealer?.seal(content, context: HistoryEnvelopes.deadLetter(source: source, line: line, received: received))
-            try insertDeadLetter.run([
-                .text(source), line.map { .int(Int64($0)) } ?? .null, .text(reason), .int(received.nanosecondsSinceEpoch),
-                sealed.map(SQLiteValue.blob) ?? .null,
-            ])
-        case .scheduledFired(let id, let event, let firedAt, let late, let sealed):
-            try insert(event, received: firedAt, sealed: sealed)
-            try markFired.run([.int(firedAt.nanosecondsSinceEpoch), .int(late ? 1 : 0), .text(id.rawValue)])
+        case .deadLetter(let source, let line, let reason, let content, let receivedNS):
+            let statement = insertDeadLetter
+            try statement.bind(1, source)
+            try statement.bind(2, line)
+            try statement.bind(3, reason)
+            try statement.bind(4, receivedNS)
+            try statement.bind(5, content)
+            try statement.execute()
+        case .scheduledSave(let entry):
+            let statement = upsertScheduled
+            try statement.bind(1, entry.id)
+            try statement.bind(2, entry.dueNS)
+            try statement.bind(3, entry.intervalNS)
+            try statement.bind(4, entry.eventID)
+            try statement.bind(5, entry.eventType)
+            try statement.bind(6, entry.priority)
+            try statement.bind(7, entry.originRule)
+            try statement.bind(8, entry.envelope)
+            try statement.execute()
+        case .scheduledCancel(let id):
+            try cancelScheduled.bind(1, id)
+            try cancelScheduled.execute()
+        case .scheduledFired(let id, let event, let late):
+            try insert(event)
+            try markFired.bind(1, event.receivedNS)
+            try markFired.bind(2, Int64(late ? 1 : 0))
+            try markFired.bind(3, id)
+            try markFired.execute()
         }
     }
 
-    private func insert(_ event: Event, received: Timestamp, sealed: [UInt8]?) throws {
-        let payload = try sealed ?? sealer?.seal(EventBodyCodec.encode(event), context: HistoryEnvelopes.event(id: event.id))
-        try insertEvent.run([
-            .text(event.id), .text(event.type), .int(Int64(event.priority)), event.source.map(SQLiteValue.text) ?? .null,
-            .int(received.nanosecondsSinceEpoch), .int(event.time.nanosecondsSinceEpoch),
-            event.causation.map { .text($0.parentID) } ?? .null, event.causation.map { .text($0.rule) } ?? .null,
-            .int(Int64(event.causation?.hop ?? 0)), payload.map(SQLiteValue.blob) ?? .null,
-        ])
+    private func insert(_ event: EventInsert) throws {
+        let statement = insertEvent
+        try statement.bind(1, event.id)
+        try statement.bind(2, event.type)
+        try statement.bind(3, event.priority)
+        try statement.bind(4, event.source)
+        try statement.bind(5, event.receivedNS)
+        try statement.bind(6, event.timeNS)
+        try statement.bind(7, event.parentID)
+        try statement.bind(8, event.rule)
+        try statement.bind(9, event.hop)
+        try statement.bind(10, event.payload)
+        try statement.execute()
     }
 }
 
 /// The envelope contexts of stored payloads (docs/history.md).
 public enum HistoryEnvelopes {
-    /// An event's stored body: domain `symphony.history.event.v1`, field: the event id.
-    public static func event(id: String) -> EnvelopeContext {
+    /// An event's stored envelope is the queue's: `SealedEvent.context(id:type:priority:)`.
+    /// Databases written before that change used this context (domain `symphony.history.event.v1`,
+    /// field: the event id); readers still open such envelopes.
+    public static func legacyEvent(id: String) -> EnvelopeContext {
         EnvelopeContext(domain: "symphony.history.event.v1", fields: [id])
     }
 

@@ -133,6 +133,57 @@ final class SQLiteStatement {
         }
     }
 
+    // The writer's path: bind each parameter by position, then `execute()`. Every parameter is
+    // bound on every use, so bindings are not cleared: SQLite keeps each parameter's buffer and
+    // copies the next value into it instead of allocating.
+
+    /// Binds an integer to parameter `index` (1-based).
+    func bind(_ index: Int32, _ value: Int64) throws(StoreError) {
+        try check(sqlite3_bind_int64(handle, index, value))
+    }
+
+    /// Binds an integer, or NULL.
+    func bind(_ index: Int32, _ value: Int64?) throws(StoreError) {
+        guard let value else { return try check(sqlite3_bind_null(handle, index)) }
+        try check(sqlite3_bind_int64(handle, index, value))
+    }
+
+    /// Binds text (copied by SQLite), or NULL.
+    func bind(_ index: Int32, _ value: String?) throws(StoreError) {
+        guard var value else { return try check(sqlite3_bind_null(handle, index)) }
+        let result = value.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { characters in
+                sqlite3_bind_text(handle, index, characters.baseAddress, Int32(characters.count), csqlite_transient())
+            }
+        }
+        try check(result)
+    }
+
+    /// Binds a blob (copied by SQLite), or NULL.
+    func bind(_ index: Int32, _ value: [UInt8]?) throws(StoreError) {
+        guard let value else { return try check(sqlite3_bind_null(handle, index)) }
+        let result = value.withUnsafeBytes { buffer in
+            // A non-null pointer even for an empty blob, so it is stored as an empty blob, not NULL.
+            sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count), csqlite_transient())
+        }
+        try check(result)
+    }
+
+    /// Runs the statement with the values bound so far, then resets it for the next use.
+    func execute() throws(StoreError) {
+        let result = sqlite3_step(handle)
+        guard result == SQLITE_DONE || result == SQLITE_ROW else {
+            let error = StoreError(code: result, message: database.lastMessage, sql: sql)
+            sqlite3_reset(handle)
+            throw error
+        }
+        sqlite3_reset(handle)
+    }
+
+    private func check(_ result: Int32) throws(StoreError) {
+        guard result == SQLITE_OK else { throw StoreError(code: result, message: database.lastMessage, sql: sql) }
+    }
+
     /// Advances to the next row; false when done.
     func step() throws(StoreError) -> Bool {
         let result = sqlite3_step(handle)

@@ -1,3 +1,4 @@
+import Logging
 import SymphonyConcurrency
 import SymphonyCrypto
 import SymphonyEvents
@@ -12,15 +13,17 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
     private let connection: Locked<SQLiteDatabase>
     private let sealer: EnvelopeSealer
     private let writer: HistoryWriter
+    private let logger: Logger
     /// How late a firing must be to be marked late.
     public static let lateness: Duration = .seconds(1)
 
-    init(path: String, sealer: EnvelopeSealer, writer: HistoryWriter) throws {
+    init(path: String, sealer: EnvelopeSealer, writer: HistoryWriter, logger: Logger) throws {
         let database = try SQLiteDatabase(path: path)
         try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
         connection = Locked(database)
         self.sealer = sealer
         self.writer = writer
+        self.logger = logger
     }
 
     public func loadPending() throws -> [ScheduledEntry] {
@@ -60,21 +63,20 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
     public func save(_ entry: ScheduledEntry) throws {
         let envelope = try sealer.seal(
             EventBodyCodec.encode(entry.event), context: HistoryEnvelopes.scheduled(id: entry.id, eventID: entry.event.id))
-        writer.append(.scheduledSave(entry, sealed: envelope))
+        writer.append(.scheduledSave(ScheduledInsert(entry, envelope: envelope)))
     }
 
     public func cancel(_ id: ScheduleID) throws {
-        writer.append(.scheduledCancel(id))
+        writer.append(.scheduledCancel(id: id.rawValue))
     }
 
     public func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws {
         if entry.interval != nil {
             // A periodic entry stays pending at its next due time (saved by the scheduler); record its event only.
-            writer.append(.event(event, received: time, sealed: HistoryStore.seal(event, with: sealer)))
+            writer.append(.event(EventInsert(event, received: time, payload: HistoryStore.seal(event, with: sealer, logger: logger))))
             return
         }
-        writer.append(
-            .scheduledFired(
-                entry.id, event: event, firedAt: time, late: entry.due.advanced(by: Self.lateness) < time, sealed: HistoryStore.seal(event, with: sealer)))
+        let row = EventInsert(event, received: time, payload: HistoryStore.seal(event, with: sealer, logger: logger))
+        writer.append(.scheduledFired(id: entry.id.rawValue, event: row, late: entry.due.advanced(by: Self.lateness) < time))
     }
 }

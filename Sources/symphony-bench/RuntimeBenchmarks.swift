@@ -73,7 +73,7 @@ struct RuntimeBenchmarks {
                 var next = start + Int64(publisher) * interval / Int64(publishers)
                 for _ in 0..<perPublisher {
                     Self.sleep(until: next)
-                    try? system.publish(Event(type: "latency.event", payload: ["sent": .int(Self.monotonicNanoseconds())]), priority: 5)
+                    _ = try? system.publish(Event(type: "latency.event", payload: ["sent": .int(Self.monotonicNanoseconds())]), priority: 5)
                     next += interval
                 }
             }

@@ -15,7 +15,7 @@ final class OutputLines: Sendable {
     private let flusher = Locked<WorkerThread?>(nil)
 
     init() {
-        let thread = WorkerThread { [self] in runFlusher() }
+        let thread = WorkerThread(name: "sym-output") { [self] in runFlusher() }
         flusher.withLock { $0 = thread }
     }
 

@@ -152,11 +152,8 @@ struct RunCommand: ParsableCommand {
         let ndjson = output == .ndjson
         try system.subscribe("**") { event in
             let outcomes = engine.process(event)
-            if let recorder {
-                for outcome in outcomes {
-                    recorder.record(outcome.executionRecord)
-                    recorder.audit(outcome.auditRecord)
-                }
+            if let recorder, !outcomes.isEmpty {
+                recorder.record(outcomes.map(\.executionRecord), audits: outcomes.map(\.auditRecord))
             }
             if ndjson {
                 // A delay is reported done only once its scheduled entry is durable.
@@ -191,12 +188,15 @@ struct RunCommand: ParsableCommand {
                     recorder?.audit(AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description))
                     return true
                 }
-                recorder?.recordInput(event)
+                let received = Timestamp.now()
+                let sealed: SealedEvent?
                 do {
-                    try system.publish(event)
+                    sealed = try system.publish(event)
                 } catch {
                     return false  // stopping: a signal arrived
                 }
+                // Recorded after publishing so the queue's envelope is stored as is, not sealed twice.
+                recorder?.recordInput(event, sealed: sealed, received: received)
             case .failure(let problem):
                 run.read.add(1, ordering: .relaxed)
                 run.rejected.add(1, ordering: .relaxed)
@@ -222,7 +222,7 @@ struct SystemEffects: ActionEffects {
     /// Where emitted events go; nil when outcomes are printed instead (ndjson).
     let output: OutputLines?
 
-    func publish(_ event: Event) throws {
+    func publish(_ event: Event) throws -> SealedEvent? {
         try system.publish(event, fromHandler: true)
     }
 
@@ -231,7 +231,7 @@ struct SystemEffects: ActionEffects {
     }
 
     func audit(rule: String, event: Event, message: String) throws {
-        // The SQLite audit trail arrives with the history work; until then the outcome records the message.
+        // Nothing to do here: the action's outcome carries the message, and the handler appends it to the audit trail.
     }
 
     func emit(_ event: Event) throws {

@@ -36,7 +36,7 @@ import SymphonyConcurrency
         let perPublisher = 2_000
         onThreads(10) { publisher in
             for index in 0..<perPublisher {
-                try? system.publish(
+                _ = try? system.publish(
                     Event(type: "pub.event", payload: ["publisher": .int(Int64(publisher)), "index": .int(Int64(index))]), priority: 4)
             }
         }

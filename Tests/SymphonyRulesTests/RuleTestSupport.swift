@@ -33,9 +33,10 @@ final class RecordingEffects: ActionEffects, @unchecked Sendable {
     let lock = Locked<(published: [Event], scheduled: [(Event, Timestamp)], audits: [String], emitted: [Event])>(([], [], [], []))
     var engine: RuleEngine?
 
-    func publish(_ event: Event) throws {
+    func publish(_ event: Event) throws -> SealedEvent? {
         lock.withLock { $0.published.append(event) }
-        engine?.process(event)
+        _ = engine?.process(event)
+        return nil
     }
     func schedule(_ event: Event, at due: Timestamp) throws { lock.withLock { $0.scheduled.append((event, due)) } }
     func audit(rule: String, event: Event, message: String) throws { lock.withLock { $0.audits.append(message) } }

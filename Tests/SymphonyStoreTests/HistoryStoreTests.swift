@@ -149,6 +149,46 @@ import Testing
         #expect(try HistoryReader(path: path, sealer: EnvelopeSealer(key: key)).event(id: "secret-1")?.event?.payload["text"] == .string(secret))
     }
 
+    @Test("the queue's envelope is stored as is when it is under the history key; any other is sealed anew; old-format envelopes still open")
+    func envelopeReuse() throws {
+        let store = try store()
+        let queueSealer = EnvelopeSealer(key: key)
+        let input = Event(type: "ticket.created", payload: ["n": 1], id: "in-1")
+        let sealedInput = try SealedEvent(sealing: input, with: queueSealer)
+        store.recordInput(input, sealed: sealedInput)
+        let derived = Event(type: "x.y", payload: ["n": 2], id: "d-1", causation: Causation(parentID: "in-1", rule: "r", hop: 1))
+        var record = execution(input, rule: "r", derived: derived)
+        record = ExecutionRecord(
+            eventID: record.eventID, eventType: record.eventType, rule: "r", action: "publish", status: "ok", error: nil, started: record.started,
+            finished: record.finished, derivedEvent: derived, sealedDerivedEvent: try SealedEvent(sealing: derived, with: queueSealer))
+        store.record(record)
+        // Sealed under another key (an ephemeral queue key): history must not keep that envelope.
+        let other = Event(type: "ticket.created", payload: ["n": 3], id: "in-2")
+        store.recordInput(other, sealed: try SealedEvent(sealing: other, with: EnvelopeSealer(key: try EncryptionKey.generate())))
+        // A row written by an earlier build, under the legacy history context.
+        let legacy = Event(type: "old.event", payload: ["n": 4], id: "old-1")
+        let legacyEnvelope = try queueSealer.seal(EventBodyCodec.encode(legacy), context: HistoryEnvelopes.legacyEvent(id: "old-1"))
+        try store.close()
+        let database = try SQLiteDatabase(path: path)
+        #expect(try HistoryReader(path: path, sealer: EnvelopeSealer(key: key)).event(id: "in-2")?.event?.payload == ["n": 3])
+        try database.execute("UPDATE events SET payload = x'\(legacyEnvelope.map { String(format: "%02x", $0) }.joined())' WHERE id = 'in-2'")
+        let payloads = try database.prepare("SELECT id, payload FROM events ORDER BY id").rows { ($0.text(0) ?? "", $0.blob(1) ?? []) }
+        #expect(payloads.first { $0.0 == "in-1" }?.1 == sealedInput.envelope)
+        #expect(payloads.first { $0.0 == "d-1" }?.1 == record.sealedDerivedEvent?.envelope)
+
+        let reader = try HistoryReader(path: path, sealer: EnvelopeSealer(key: key))
+        #expect(try reader.event(id: "in-1")?.event?.payload == ["n": 1])
+        #expect(try reader.event(id: "d-1")?.event?.causation == Causation(parentID: "in-1", rule: "r", hop: 1))
+        // in-2 now holds old-1's legacy envelope: bound to another id, it does not open.
+        #expect(try reader.event(id: "in-2")?.event == nil)
+        // The envelope binds type and priority too: editing either column makes it unreadable.
+        try database.execute("UPDATE events SET type = 'ticket.closed' WHERE id = 'in-1'")
+        #expect(try reader.event(id: "in-1")?.event == nil)
+        // A legacy envelope in the row it was made for opens.
+        try database.execute("UPDATE events SET id = 'old-1', type = 'old.event' WHERE id = 'in-2'")
+        #expect(try reader.event(id: "old-1")?.event?.payload == ["n": 4])
+    }
+
     @Test("scheduled entries survive a reopen; a fired one-shot entry is marked done with its event recorded")
     func durableScheduledEntries() throws {
         let event = Event(type: "follow.up", payload: ["n": 1], id: "f-1")
