@@ -39,8 +39,8 @@ import Testing
     func migrationFromPrevious() throws {
         do {
             let database = try SQLiteDatabase(path: path)
-            try HistorySchema.migrate(database, to: 1)
-            #expect(try database.userVersion == 1)
+            try HistorySchema.migrate(database, to: HistorySchema.currentVersion - 1)
+            #expect(try database.userVersion == HistorySchema.currentVersion - 1)
             try database.prepare("INSERT INTO executions (event_id, rule, action, outcome, started_ns, finished_ns, duration_us) VALUES ('e-old', 'r', 'emit', 'ok', 1, 2, 0)").run()
         }
         let store = try store()
@@ -50,6 +50,19 @@ import Testing
         let database = try SQLiteDatabase(path: path)
         #expect(try database.userVersion == HistorySchema.currentVersion)
         #expect(try database.prepare("SELECT count(*) FROM dead_letters").rows { $0.int(0) } == [0])
+        let indexes = try database.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").rows { $0.text(0) ?? "" }
+        #expect(indexes == ["audit_operation", "executions_event", "executions_rule", "executions_started", "scheduled_pending"])
+    }
+
+    @Test("every migration applies in order from version 1, each in its own step")
+    func migrationFromEachVersion() throws {
+        for start in 1..<HistorySchema.currentVersion {
+            let path = directory + "/from-\(start).db"
+            let database = try SQLiteDatabase(path: path)
+            try HistorySchema.migrate(database, to: start)
+            try HistorySchema.migrate(database)
+            #expect(try database.userVersion == HistorySchema.currentVersion)
+        }
     }
 
     @Test("a database from a newer build is refused with a clear error")
