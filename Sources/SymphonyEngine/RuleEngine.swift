@@ -57,13 +57,13 @@ public final class RuleEngine: Sendable {
         var evaluator = RuleEvaluator(recognizer: ruleSet.recognizer)
         var outcomes: [ActionOutcome] = []
         for rule in ruleSet.rules(for: event.type) {
-            let match = evaluator.evaluate(rule, on: event)
+            let match = StageTimes.shared.measure(.match) { evaluator.evaluate(rule, on: event) }
             if !match.problems.isEmpty { counters.conditionProblems.add(match.problems.count, ordering: .relaxed) }
             guard match.matched else { continue }
             counters.rulesFired.add(1, ordering: .relaxed)
             let context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
             for action in rule.actions {
-                let outcome = run(action, of: rule, context: context)
+                let outcome = StageTimes.shared.measure(.actions) { run(action, of: rule, context: context) }
                 counters.count(outcome)
                 outcomes.append(outcome)
             }

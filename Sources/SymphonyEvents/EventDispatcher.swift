@@ -58,7 +58,10 @@ public final class EventDispatcher: Sendable {
             throw EventsError(.invalidPriority, "Priority \(event.priority) is outside 0…9.")
         }
         try EventType.validate(event.type)
+        // A handler's publish is timed as part of its action (`actions`), not as `queue`: stages do not nest.
+        let start = fromHandler ? 0 : StageTimes.shared.mark()
         let sealed = try sealer.map { try SealedEvent(sealing: event, with: $0) }
+        StageTimes.shared.add(.queue, since: start)
         try queue.push(sealed.map(QueuedEvent.sealed) ?? .plain(event), priority: event.priority, fromConsumer: fromHandler)
         liveCounters.published.add(1, ordering: .relaxed)
         return sealed
@@ -194,7 +197,7 @@ public final class EventDispatcher: Sendable {
                 guard let sealer else {
                     throw CryptoError(.unknownKey, "A sealed event reached a dispatcher without a key.")
                 }
-                return try sealed.open(with: sealer)
+                return try StageTimes.shared.measure(.queue) { try sealed.open(with: sealer) }
             } catch {
                 liveCounters.failed.add(1, ordering: .relaxed)
                 deadLetters.receive(

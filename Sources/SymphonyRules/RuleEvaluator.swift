@@ -163,7 +163,9 @@ public struct RuleEvaluator {
 
     private mutating func intentScores(for field: String, text: String) -> [IntentScore] {
         if let cached = intentCache[field] { return cached }
-        let scores = mode == .explain ? recognizer.explain(text).scores : recognizer.recognize(text).intents
+        let scores = StageTimes.shared.measure(.intents) {
+            mode == .explain ? recognizer.explain(text).scores : recognizer.recognize(text).intents
+        }
         intentCache[field] = scores
         return scores
     }

@@ -36,7 +36,10 @@ public final class HistoryStore: Sendable {
     /// Records an input event. `sealed` is the event as the queue sealed it, if it did: when that
     /// envelope is under this store's active key, it is stored as is instead of sealing again.
     public func recordInput(_ event: Event, sealed: SealedEvent? = nil, received: Timestamp = .now()) {
-        writer.append(.event(EventInsert(event, received: received, payload: envelope(for: event, reusing: sealed))))
+        let start = StageTimes.shared.mark()
+        let row = HistoryRow.event(EventInsert(event, received: received, payload: envelope(for: event, reusing: sealed)))
+        StageTimes.shared.add(.historyRecord, since: start)  // preparing the row, not waiting for room in the buffer
+        writer.append(row)
     }
 
     /// Records what an action did (and the event it derived, if any).
@@ -46,10 +49,12 @@ public final class HistoryStore: Sendable {
 
     /// Records what several actions did, with their audit records, in one hand-off to the writer.
     public func record(_ executions: [ExecutionRecord], audits: [AuditRecord]) {
+        let start = StageTimes.shared.mark()
         var rows: [HistoryRow] = []
         rows.reserveCapacity(executions.count + audits.count)
         for execution in executions { rows.append(row(for: execution)) }
         for record in audits { rows.append(.audit(record)) }
+        StageTimes.shared.add(.historyRecord, since: start)  // preparing the rows, not waiting for room in the buffer
         writer.append(contentsOf: rows)
     }
 

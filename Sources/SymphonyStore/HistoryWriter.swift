@@ -94,7 +94,7 @@ final class HistoryWriter: Sendable {
             swap(&batch, &pending)
             lock.broadcast(Self.notFull)
             lock.unlock()
-            let result = write(batch)
+            let result = StageTimes.shared.measure(.historyWrite) { write(batch) }
             let count = batch.count
             batch.removeAll(keepingCapacity: true)  // rows are freed here, outside the lock
             lock.lock()

@@ -41,7 +41,7 @@ struct EventInput {
                 if line.tooLong {
                     result = .failure(InputLineError(reason: "line is longer than \(reader.maximumLineLength) bytes", content: line.bytes))
                 } else {
-                    result = parse(line.bytes).mapError { problem in
+                    result = StageTimes.shared.measure(.decode) { parse(line.bytes) }.mapError { problem in
                         var problem = problem
                         problem.content = line.bytes
                         return problem

@@ -72,6 +72,11 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "The longest chain of derived events (default 16).")
     var hopLimit: Int = RuleEngine.defaultHopLimit
 
+    @Flag(
+        name: .long,
+        help: "After the run, print on stderr how long each stage took (decode, queue, match, intents, actions, history), summed over threads.")
+    var stageTimes = false
+
     @Flag(name: .long, help: "Queue events in plaintext (debugging only; logs a warning).")
     var noEncryption = false
 
@@ -104,6 +109,7 @@ struct RunCommand: ParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let access = try accessOptions.accessGuard()
         let principal = self.principal  // read once: not per event
+        StageTimes.shared.setEnabled(stageTimes)
         try accessOptions.require(.loadRules, with: access, recordIn: noHistory ? nil : StateLocation.database(db), keyFile: keyFile)
         let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
         let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
@@ -163,7 +169,8 @@ struct RunCommand: ParsableCommand {
         }
         try system.start()
 
-        let run = RunState(system: system, engine: engine, stdout: stdout, history: recorder, printSummary: output != .quiet)
+        let run = RunState(
+            system: system, engine: engine, stdout: stdout, history: recorder, printSummary: output != .quiet, printStageTimes: stageTimes)
         run.installSignalHandlers()
 
         let input = EventInput(paths: events, rawLinesType: lines)
@@ -246,6 +253,7 @@ final class RunState: Sendable {
     let stdout: OutputLines
     let history: HistoryStore?
     let printSummary: Bool
+    let printStageTimes: Bool
     let read = Atomic<Int>(0)
     let rejected = Atomic<Int>(0)
     let denied = Atomic<Int>(0)
@@ -257,12 +265,13 @@ final class RunState: Sendable {
     private let signalled = DispatchSemaphore(value: 0)
     private let sources = Locked<[any DispatchSourceSignal]>([])
 
-    init(system: EventSystem, engine: RuleEngine, stdout: OutputLines, history: HistoryStore?, printSummary: Bool) {
+    init(system: EventSystem, engine: RuleEngine, stdout: OutputLines, history: HistoryStore?, printSummary: Bool, printStageTimes: Bool) {
         self.system = system
         self.engine = engine
         self.stdout = stdout
         self.history = history
         self.printSummary = printSummary
+        self.printStageTimes = printStageTimes
     }
 
     /// On SIGINT or SIGTERM: stop reading, finish in-flight work, print the summary, exit.
@@ -329,6 +338,7 @@ final class RunState: Sendable {
                             + (history == nil ? "(lost at exit with --no-history; use --follow to wait)" : "(stored: a later run fires them when due, or use --follow)")
                         : ""))
         }
+        if printStageTimes { printError(StageReport(times: StageTimes.shared.snapshot(), events: read).text) }
         if historyFailed { exit(74) }
         if unreadable.load(ordering: .relaxed) { exit(66) }
         exit(rejected > 0 ? 65 : 0)

@@ -52,6 +52,21 @@ import Testing
         #expect(outcomes.contains { $0?["message"] as? String == "saw http.request" })
     }
 
+    @Test("--stage-times prints one line per stage after the summary; without it there is none")
+    func stageTimes() throws {
+        let input = #"{"type": "http.request", "payload": {"path": "/a", "status": 503}}"# + "\n"
+        let timed = try CommandRunner.run(["run", "--rules", try rulesFile(), "--stage-times"], stdin: input)
+        #expect(timed.status == 0)
+        let stages = timed.stderr.split(separator: "\n").filter { $0.hasPrefix("stage ") }.map { $0.split(separator: " ") }
+        #expect(stages.map { String($0[1]) } == ["decode", "queue", "match", "intents", "actions", "history-(record)", "history-(write)"])
+        // `stage <name> <ms> ms <µs> µs/event <share>%`; the history writer committed at least one batch.
+        #expect(stages.allSatisfy { $0.count == 7 && $0[3] == "ms" && $0[5] == "µs/event" && $0[6].hasSuffix("%") && Double($0[2]) != nil })
+        #expect(stages.contains { $0[1] == "history-(write)" && (Double($0[2]) ?? 0) > 0 })
+        #expect(timed.stderr.contains("stage times over 1 input events"))
+        let untimed = try CommandRunner.run(["run", "--rules", try rulesFile()], stdin: input)
+        #expect(!untimed.stderr.contains("stage "))
+    }
+
     @Test("bad lines on stdin are reported with their line number and reason, counted, and the run goes on (exit 65)")
     func badLines() throws {
         let input = "{\"type\":\"a.b\",\"id\":\"ok-1\"}\r\nnot json\n{\"payload\":{}}\n{\"type\":\"x\",\"priority\":12}\n"

@@ -1,0 +1,46 @@
+import SymphonyEvents
+import Testing
+
+@Suite struct StageTimesTests {
+    @Test("off: nothing is measured and marks are 0; on: measured time is added to its stage")
+    func onAndOff() {
+        let times = StageTimes()
+        #expect(times.mark() == 0)
+        times.measure(.decode) { spin() }
+        #expect(times.snapshot()[.decode] == 0)
+        times.setEnabled(true)
+        #expect(times.mark() != 0)
+        times.measure(.decode) { spin() }
+        #expect(times.snapshot()[.decode]! > 0)
+        #expect(times.snapshot()[.queue] == 0)
+        times.reset()
+        #expect(times.snapshot()[.decode] == 0)
+    }
+
+    @Test("intents run inside match: the snapshot reports match without them")
+    func nesting() {
+        let times = StageTimes()
+        times.setEnabled(true)
+        times.measure(.match) { times.measure(.intents) { spin() } }
+        let snapshot = times.snapshot()
+        #expect(snapshot[.intents]! > 0)
+        #expect(snapshot[.match]! >= 0)  // the outer stage contains the inner one, so what is left is never negative
+    }
+
+    @Test("a throwing body is still measured and its error passes through")
+    func throwing() {
+        struct Boom: Error {}
+        let times = StageTimes()
+        times.setEnabled(true)
+        #expect(throws: Boom.self) { try times.measure(.actions) { spin(); throw Boom() } }
+        #expect(times.snapshot()[.actions]! > 0)
+    }
+}
+
+/// Busy work the optimizer cannot remove, so a measured stage takes some time.
+private func spin() {
+    var value: UInt64 = 1
+    for index in 0..<10_000 { value = value &* 6_364_136_223_846_793_005 &+ UInt64(index) }
+    precondition(value != 0 || value == 0)
+    withExtendedLifetime(value) {}
+}
