@@ -45,7 +45,8 @@ struct ScalingBenchmarks {
     }
 
     /// Runs the binary; returns wall seconds and peak RSS in MiB.
-    static func measure(_ arguments: [String]) -> (seconds: Double, peakMiB: Double)? {
+    /// Runs `arguments` (stdout to /dev/null, stderr to `stderrPath`); wall seconds, peak RSS and CPU seconds, or nil when it failed.
+    static func measure(_ arguments: [String], stderrPath: String = "/dev/null") -> (seconds: Double, peakMiB: Double, cpuSeconds: Double)? {
         let start = RuntimeBenchmarks.monotonicNanoseconds()
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
@@ -53,14 +54,15 @@ struct ScalingBenchmarks {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         defer { posix_spawn_file_actions_destroy(&actions) }
         guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return nil }
         var status: Int32 = 0
         var usage = rusage()
         wait4(pid, &status, 0, &usage)
         guard status == 0 else { return nil }
-        return (Double(RuntimeBenchmarks.monotonicNanoseconds() - start) / 1e9, Double(usage.ru_maxrss) / 1024)
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        return (Double(RuntimeBenchmarks.monotonicNanoseconds() - start) / 1e9, Double(usage.ru_maxrss) / 1024, cpu)
     }
 
     func run(binary: String, into results: inout [BenchmarkResult]) throws {

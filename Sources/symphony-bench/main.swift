@@ -13,7 +13,7 @@ while let argument = arguments.popFirst() {
     case "--quick": scale = 0.1
     case "--only": only = arguments.popFirst() ?? ""
     default:
-        print("usage: symphony-bench [--output PATH] [--quick] [--only throughput|latency|scheduler|intents|e2e|history|scale]")
+        print("usage: symphony-bench [--output PATH] [--quick] [--only throughput|latency|scheduler|intents|e2e|workload|workload-10m|history|scale]")
         exit(64)
     }
 }
@@ -38,6 +38,14 @@ do {
         let directory = CommandLine.arguments[0].split(separator: "/").dropLast().joined(separator: "/")
         let binary = (CommandLine.arguments[0].hasPrefix("/") ? "/" : "") + (directory.isEmpty ? "." : directory) + "/symphony"
         try ScalingBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results)
+    }
+    if "workload".hasPrefix(only) || only.hasPrefix("workload") {
+        let directory = CommandLine.arguments[0].split(separator: "/").dropLast().joined(separator: "/")
+        let binary = (CommandLine.arguments[0].hasPrefix("/") ? "/" : "") + (directory.isEmpty ? "." : directory) + "/symphony"
+        // `--only workload-10m` adds the 10M-event memory run (several minutes); `make bench` runs the 1M runs.
+        let long = only == "workload-10m" ? Int(10_000_000 * scale) : 0
+        try WorkloadBenchmarks(events: only == "workload-10m" ? 0 : Int(1_000_000 * scale), longEvents: long)
+            .run(binary: binary, into: &benchmarks.results)
     }
     if only.hasPrefix("history") {
         try HistoryBenchmarks(scale: scale).run(into: &benchmarks.results)
