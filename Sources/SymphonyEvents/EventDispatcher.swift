@@ -67,6 +67,33 @@ public final class EventDispatcher: Sendable {
         return sealed
     }
 
+    /// Queues `events` in order with one queue hand-off (sealing each first when encryption is on).
+    ///
+    /// Returns each event's sealed form (nil entries when encryption is off), for the events that
+    /// were queued: fewer than `events` when the queue closed part-way. Throws when none was queued,
+    /// or when one of them is invalid (then none is queued).
+    @discardableResult
+    public func publish(contentsOf events: [Event]) throws -> [SealedEvent?] {
+        var items: [(element: QueuedEvent, priority: Int)] = []
+        var sealedEvents: [SealedEvent?] = []
+        items.reserveCapacity(events.count)
+        sealedEvents.reserveCapacity(events.count)
+        let start = StageTimes.shared.mark()
+        for event in events {
+            guard Event.priorities.contains(event.priority) else {
+                throw EventsError(.invalidPriority, "Priority \(event.priority) is outside 0…9.")
+            }
+            try EventType.validate(event.type)
+            let sealed = try sealer.map { try SealedEvent(sealing: event, with: $0) }
+            items.append((sealed.map(QueuedEvent.sealed) ?? .plain(event), event.priority))
+            sealedEvents.append(sealed)
+        }
+        StageTimes.shared.add(.queue, since: start)
+        let added = try queue.push(contentsOf: items)
+        liveCounters.published.add(added, ordering: .relaxed)
+        return Array(sealedEvents.prefix(added))
+    }
+
     /// Queues an event that is already sealed (for example one read back from storage) without re-encrypting it.
     ///
     /// The envelope is not checked here: one that does not open reaches the dead-letter sink on a worker.

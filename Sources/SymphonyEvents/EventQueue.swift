@@ -98,6 +98,45 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         if waitingConsumers > 0 { lock.signal(Self.notEmpty) }
     }
 
+    /// Adds `elements` in order with one lock acquisition and one wake-up, waiting for room as `push` does.
+    ///
+    /// Returns how many were added: all of them, unless the queue was closed part-way (then the
+    /// rest were not added and `closed` is thrown only if none was). With the `.fail` policy, the
+    /// elements that fit are added and `full` is thrown for the rest only if none fit.
+    @discardableResult
+    public func push(contentsOf elements: [(element: Element, priority: Int)]) throws -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        var added = 0
+        defer {
+            // One wake-up for the whole batch: every sleeping consumer when there is work for more than one.
+            if added > 0 && waitingConsumers > 0 {
+                if added > 1 { lock.broadcast(Self.notEmpty) } else { lock.signal(Self.notEmpty) }
+            }
+        }
+        for (element, priority) in elements {
+            while !closed && heap.count >= capacity {
+                guard whenFull == .wait else {
+                    if added > 0 { return added }
+                    throw EventsError(.full, "The event queue is full (\(capacity) events); try again later or raise its capacity.")
+                }
+                // Let consumers drain what this batch added so far before waiting for room.
+                if waitingConsumers > 0 { lock.broadcast(Self.notEmpty) }
+                waitingProducers += 1
+                lock.wait(Self.notFull)
+                waitingProducers -= 1
+            }
+            guard !closed else {
+                if added > 0 { return added }
+                throw EventsError(.closed, "The event queue is closed; no more events are accepted.")
+            }
+            heap.insert(Entry(priority: priority, sequence: nextSequence, element: element))
+            nextSequence &+= 1
+            added += 1
+        }
+        return added
+    }
+
     /// The element with the lowest priority (oldest first), waiting as long as it takes; nil once closed and empty.
     public func pop() -> Element? {
         lock.lock()

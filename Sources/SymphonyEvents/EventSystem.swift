@@ -60,6 +60,13 @@ public final class EventSystem: Sendable {
         return try dispatcher.publish(event, fromHandler: fromHandler)
     }
 
+    /// Queues `events` in order with one queue hand-off; returns the sealed forms of those queued
+    /// (fewer than `events` if the queue closed part-way). Not for handlers: use `publish(_:fromHandler:)`.
+    @discardableResult
+    public func publish(contentsOf events: [Event]) throws -> [SealedEvent?] {
+        try dispatcher.publish(contentsOf: events)
+    }
+
     /// Calls `handler` on a worker thread for every event whose type matches `pattern` (`*` one segment, `**` any number).
     @discardableResult
     public func subscribe(_ pattern: String, handler: @escaping EventHandler) throws -> Subscription {

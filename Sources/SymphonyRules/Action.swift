@@ -85,7 +85,10 @@ public enum Action: Sendable {
 }
 
 /// A rule: when an event of a matching type satisfies the condition, run the actions.
-public struct Rule: Sendable {
+///
+/// A class, not a struct: the engine hands the same rules around for every event, and passing a
+/// reference costs one retain where copying a struct of arrays and strings retained each field.
+public final class Rule: Sendable {
     /// Unique name.
     public let name: String
     /// Type patterns the rule applies to.
@@ -104,5 +107,21 @@ public struct Rule: Sendable {
     public let runAs: String?
 
     /// True when the rule has a `stop` action.
-    public var stops: Bool { actions.contains { if case .stop = $0 { true } else { false } } }
+    public let stops: Bool
+
+    /// A rule; `order` is its position in the rule set.
+    public init(
+        name: String, on: [TypePattern], when: Condition?, salience: Int, actions: [Action], location: SourceLocation?, order: Int,
+        runAs: String?
+    ) {
+        self.name = name
+        self.on = on
+        self.when = when
+        self.salience = salience
+        self.actions = actions
+        self.location = location
+        self.order = order
+        self.runAs = runAs
+        stops = actions.contains { if case .stop = $0 { true } else { false } }
+    }
 }

@@ -20,7 +20,7 @@ public final class RuleSet: Sendable {
 
     private let index: TypePatternIndex<Int>
     private let positionsByName: [String: Int]
-    private let cache = Locked<[String: [Int]]>([:])
+    private let cache = Locked<[String: [Rule]]>([:])
 
     /// A rule set of `rules` with the intents of `recognizer`.
     public init(rules: [Rule], recognizer: IntentRecognizer, regexSources: [(source: String, location: SourceLocation?)] = [], owner: String? = nil) {
@@ -38,15 +38,15 @@ public final class RuleSet: Sendable {
 
     /// The rules that apply to events of `type`, highest salience first (ties in rule-set order).
     public func rules(for type: String) -> [Rule] {
-        let positions = cache.withLock { cache -> [Int] in
+        cache.withLock { cache -> [Rule] in
             if let cached = cache[type] { return cached }
             var positions = Array(Set(index.entries(matching: type).map(\.value)))
             positions.sort { rules[$0].salience != rules[$1].salience ? rules[$0].salience > rules[$1].salience : $0 < $1 }
             if cache.count >= HandlerRegistry.cacheLimit { cache.removeAll(keepingCapacity: true) }
-            cache[type] = positions
-            return positions
+            let applicable = positions.map { rules[$0] }
+            cache[type] = applicable
+            return applicable
         }
-        return positions.map { rules[$0] }
     }
 
     /// The rule named `name`.

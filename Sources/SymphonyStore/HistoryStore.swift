@@ -42,6 +42,20 @@ public final class HistoryStore: Sendable {
         writer.append(row)
     }
 
+    /// Records input events received at `received` (with the queue's sealed forms, as `recordInput`) in one hand-off to the writer.
+    public func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?]) {
+        let start = StageTimes.shared.mark()
+        var rows: [HistoryRow] = []
+        rows.reserveCapacity(events.count)
+        for (index, event) in events.enumerated() {
+            let queued = index < sealed.count ? sealed[index] : nil
+            let time = index < received.count ? received[index] : .now()
+            rows.append(.event(EventInsert(event, received: time, payload: envelope(for: event, reusing: queued))))
+        }
+        StageTimes.shared.add(.historyRecord, since: start)
+        writer.append(contentsOf: rows)
+    }
+
     /// Records what an action did (and the event it derived, if any).
     public func record(_ execution: ExecutionRecord) {
         writer.append(row(for: execution))

@@ -22,7 +22,8 @@ struct EventInput {
     }
 
     /// Calls `body` with each event or rejection, in input order; returns false if a file could not be opened.
-    func forEach(_ body: (Result<Event, InputLineError>, Origin) throws -> Bool) throws -> Bool {
+    /// `beforeRead` runs before each read that may block (and at the end of each file), so batched work is not held back waiting for input.
+    func forEach(beforeRead: @escaping () -> Void = {}, _ body: (Result<Event, InputLineError>, Origin) throws -> Bool) throws -> Bool {
         var allOpened = true
         for path in paths {
             let reader: LineReader
@@ -33,6 +34,7 @@ struct EventInput {
                 allOpened = false
                 continue
             }
+            reader.beforeRead = beforeRead
             let source = path == "-" ? "<stdin>" : path
             while let line = try reader.next() {
                 if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }

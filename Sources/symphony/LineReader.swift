@@ -19,6 +19,8 @@ final class LineReader {
     private var end = 0
     private var lineNumber = 0
     private var finished = false
+    /// Called before each `read(2)`, which may block on a pipe or terminal: callers flush batched work here.
+    var beforeRead: () -> Void = {}
 
     /// Opens `path`, or standard input for `-`.
     init(path: String, maximumLineLength: Int = 1 << 20) throws {
@@ -59,6 +61,7 @@ final class LineReader {
             if finished {
                 return line.isEmpty && !tooLong ? nil : finish(&line, tooLong: tooLong)
             }
+            beforeRead()
             let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
             if got < 0 {
                 if errno == EINTR { continue }

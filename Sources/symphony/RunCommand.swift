@@ -175,8 +175,12 @@ struct RunCommand: ParsableCommand {
 
         let input = EventInput(paths: events, rawLinesType: lines)
         let progress = Progress()
-        let opened = try input.forEach { result, origin in
-            if run.stopping.load(ordering: .relaxed) { return false }  // a signal arrived: stop reading
+        let batch = InputBatch(system: system, history: recorder)
+        let opened = try input.forEach(beforeRead: { batch.flush() }) { result, origin in
+            if run.stopping.load(ordering: .relaxed) {  // a signal arrived: stop reading
+                batch.flush()
+                return false
+            }
             switch result {
             case .success(let event):
                 run.read.add(1, ordering: .relaxed)
@@ -195,15 +199,7 @@ struct RunCommand: ParsableCommand {
                     recorder?.audit(AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description))
                     return true
                 }
-                let received = Timestamp.now()
-                let sealed: SealedEvent?
-                do {
-                    sealed = try system.publish(event)
-                } catch {
-                    return false  // stopping: a signal arrived
-                }
-                // Recorded after publishing so the queue's envelope is stored as is, not sealed twice.
-                recorder?.recordInput(event, sealed: sealed, received: received)
+                guard batch.add(event) else { return false }  // the queue closed: a signal arrived
             case .failure(let problem):
                 run.read.add(1, ordering: .relaxed)
                 run.rejected.add(1, ordering: .relaxed)
@@ -214,6 +210,7 @@ struct RunCommand: ParsableCommand {
             progress.update(run.read.load(ordering: .relaxed))
             return true
         }
+        batch.flush()
         progress.clear()
         if !opened { run.unreadable.store(true, ordering: .relaxed) }
         if follow {
