@@ -129,11 +129,11 @@ final class HistoryWriter: Sendable {
 // @unchecked Sendable: used only by the writer thread after init.
 final class WriterStatements: @unchecked Sendable {
     let database: SQLiteDatabase
-    private let insertEvent: SQLiteStatement
-    private let insertExecution: SQLiteStatement
+    private let events: BatchedInsert<EventInsert>
+    private let executions: BatchedInsert<ExecutionInsert>
     private let insertDeadLetter: SQLiteStatement
     private let markFired: SQLiteStatement
-    private let insertAudit: SQLiteStatement
+    private let audits: BatchedInsert<(record: AuditRecord, previousHash: [UInt8], hash: [UInt8])>
     private let upsertScheduled: SQLiteStatement
     private let cancelScheduled: SQLiteStatement
     private let upsertAuditHead: SQLiteStatement
@@ -147,8 +147,20 @@ final class WriterStatements: @unchecked Sendable {
         self.database = database
         auditMACKey = auditKey.map(AuditChain.macKey)
         auditKeyID = auditKey?.idString ?? ""
-        insertAudit = try database.prepare(
-            "INSERT INTO audit (seq, time_ns, principal, operation, target, outcome, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        audits = try BatchedInsert(
+            database: database, head: "INSERT INTO audit (seq, time_ns, principal, operation, target, outcome, details, prev_hash, hash) VALUES",
+            columns: 9
+        ) { statement, first, chained in
+            try statement.bind(first, chained.record.sequence)
+            try statement.bind(first + 1, chained.record.time.nanosecondsSinceEpoch)
+            try statement.bind(first + 2, chained.record.principal)
+            try statement.bind(first + 3, chained.record.operation)
+            try statement.bind(first + 4, chained.record.target)
+            try statement.bind(first + 5, chained.record.outcome)
+            try statement.bind(first + 6, chained.record.details)
+            try statement.bind(first + 7, chained.previousHash)
+            try statement.bind(first + 8, chained.hash)
+        }
         upsertAuditHead = try database.prepare(
             "INSERT INTO audit_head (id, seq, hash, key_id, mac) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, key_id = excluded.key_id, mac = excluded.mac")
         upsertScheduled = try database.prepare(
@@ -161,10 +173,36 @@ final class WriterStatements: @unchecked Sendable {
         readAuditHead = try database.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         readSignedHead = try database.prepare("SELECT seq, hash, key_id, mac FROM audit_head WHERE id = 1")
         auditHead = (0, AuditChain.genesis)
-        insertEvent = try database.prepare(
-            "INSERT OR IGNORE INTO events (id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        insertExecution = try database.prepare(
-            "INSERT INTO executions (event_id, rule, action, outcome, error, started_ns, finished_ns, duration_us, derived_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        events = try BatchedInsert(
+            database: database, head: "INSERT OR IGNORE INTO events (id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload) VALUES",
+            columns: 10
+        ) { statement, first, event in
+            try statement.bind(first, event.id)
+            try statement.bind(first + 1, event.type)
+            try statement.bind(first + 2, event.priority)
+            try statement.bind(first + 3, event.source)
+            try statement.bind(first + 4, event.receivedNS)
+            try statement.bind(first + 5, event.timeNS)
+            try statement.bind(first + 6, event.parentID)
+            try statement.bind(first + 7, event.rule)
+            try statement.bind(first + 8, event.hop)
+            try statement.bind(first + 9, event.payload)
+        }
+        executions = try BatchedInsert(
+            database: database,
+            head: "INSERT INTO executions (event_id, rule, action, outcome, error, started_ns, finished_ns, duration_us, derived_event_id) VALUES",
+            columns: 9
+        ) { statement, first, execution in
+            try statement.bind(first, execution.eventID)
+            try statement.bind(first + 1, execution.rule)
+            try statement.bind(first + 2, execution.action)
+            try statement.bind(first + 3, execution.status)
+            try statement.bind(first + 4, execution.error)
+            try statement.bind(first + 5, execution.startedNS)
+            try statement.bind(first + 6, execution.finishedNS)
+            try statement.bind(first + 7, (execution.finishedNS - execution.startedNS) / 1_000)
+            try statement.bind(first + 8, execution.derived?.id)
+        }
         insertDeadLetter = try database.prepare(
             "INSERT INTO dead_letters (source, line, reason, received_ns, content) VALUES (?, ?, ?, ?, ?)")
         markFired = try database.prepare("UPDATE scheduled SET state = 'done', fired_ns = ?, late = ? WHERE id = ? AND state = 'pending'")
@@ -189,6 +227,10 @@ final class WriterStatements: @unchecked Sendable {
                         if case .audit = rows[index] { audited = true }
                     }
                 }
+                // Events and executions go in groups (each table keeps its rows' order; no row of one refers to a later row of another).
+                try events.finish()
+                try executions.finish()
+                try audits.finish()
                 if audited {
                     let mac = auditMACKey.map { AuditChain.headMAC(sequence: auditHead.sequence, hash: auditHead.hash, macKey: $0) } ?? []
                     try upsertAuditHead.run([.int(auditHead.sequence), .blob(auditHead.hash), .text(auditKeyID), .blob(mac)])
@@ -196,6 +238,9 @@ final class WriterStatements: @unchecked Sendable {
             }
         } catch {
             auditHead = head
+            events.discard()
+            executions.discard()
+            audits.discard()
             throw error
         }
     }
@@ -220,34 +265,14 @@ final class WriterStatements: @unchecked Sendable {
     func write(_ row: HistoryRow) throws {
         switch row {
         case .event(let event):
-            try insert(event)
+            try events.add(event)
         case .execution(let execution):
-            if let derived = execution.derived { try insert(derived) }
-            let statement = insertExecution
-            try statement.bind(1, execution.eventID)
-            try statement.bind(2, execution.rule)
-            try statement.bind(3, execution.action)
-            try statement.bind(4, execution.status)
-            try statement.bind(5, execution.error)
-            try statement.bind(6, execution.startedNS)
-            try statement.bind(7, execution.finishedNS)
-            try statement.bind(8, (execution.finishedNS - execution.startedNS) / 1_000)
-            try statement.bind(9, execution.derived?.id)
-            try statement.execute()
+            if let derived = execution.derived { try events.add(derived) }
+            try executions.add(execution)
         case .audit(var record):
             record.sequence = auditHead.sequence + 1
             let hash = AuditChain.hash(record, after: auditHead.hash)
-            let statement = insertAudit
-            try statement.bind(1, record.sequence)
-            try statement.bind(2, record.time.nanosecondsSinceEpoch)
-            try statement.bind(3, record.principal)
-            try statement.bind(4, record.operation)
-            try statement.bind(5, record.target)
-            try statement.bind(6, record.outcome)
-            try statement.bind(7, record.details)
-            try statement.bind(8, auditHead.hash)
-            try statement.bind(9, hash)
-            try statement.execute()
+            try audits.add((record, auditHead.hash, hash))
             auditHead = (record.sequence, hash)
         case .deadLetter(let source, let line, let reason, let content, let receivedNS):
             let statement = insertDeadLetter
@@ -272,27 +297,12 @@ final class WriterStatements: @unchecked Sendable {
             try cancelScheduled.bind(1, id)
             try cancelScheduled.execute()
         case .scheduledFired(let id, let event, let late):
-            try insert(event)
+            try events.add(event)
             try markFired.bind(1, event.receivedNS)
             try markFired.bind(2, Int64(late ? 1 : 0))
             try markFired.bind(3, id)
             try markFired.execute()
         }
-    }
-
-    private func insert(_ event: EventInsert) throws {
-        let statement = insertEvent
-        try statement.bind(1, event.id)
-        try statement.bind(2, event.type)
-        try statement.bind(3, event.priority)
-        try statement.bind(4, event.source)
-        try statement.bind(5, event.receivedNS)
-        try statement.bind(6, event.timeNS)
-        try statement.bind(7, event.parentID)
-        try statement.bind(8, event.rule)
-        try statement.bind(9, event.hop)
-        try statement.bind(10, event.payload)
-        try statement.execute()
     }
 }
 
