@@ -27,7 +27,7 @@ public final class HistoryStore: Sendable {
         self.logger = logger
         activeKeyID = key.id
         let database = try SQLiteDatabase(path: path)
-        try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536")
+        try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384")
         try HistorySchema.migrate(database)
         writer = try HistoryWriter(database: database, auditKey: key, capacity: bufferCapacity, logger: logger)
         scheduledEntries = try SQLiteScheduledEntryStore(path: path, sealer: sealer, writer: writer, logger: logger)

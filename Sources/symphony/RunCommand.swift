@@ -96,6 +96,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A retired key that still opens older history (repeatable); new data uses --key-file.", valueName: "PATH"))
     var retiredKeyFile: [String] = []
 
+    /// The event queue's capacity in `symphony run`.
+    static let queueCapacity = 8_192
+
     func validate() throws {
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, not \(workers).") }
@@ -118,6 +121,10 @@ struct RunCommand: ParsableCommand {
 
         var configuration = EventSystemConfiguration()
         if let workers { configuration.workerCount = workers }
+        // Input arrives in batches of 64 and workers take 16 at a time, so a few thousand queued
+        // events keep them busy; a deeper queue would only hold more memory while a slower stage
+        // (the history writer) sets the pace.
+        configuration.queueCapacity = Self.queueCapacity
         var history: HistoryStore?
         do {
             if !noHistory {
