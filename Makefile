@@ -9,7 +9,7 @@ RELEASE_PATH := .build-release
 FUZZ_PATH    := .build-fuzz
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build run test tsan bench fuzz clean
+.PHONY: all deps build run test tsan bench bench-10m fuzz clean
 
 all: build
 
@@ -45,6 +45,13 @@ bench: deps
 	$(SWIFT) build -c release --scratch-path $(RELEASE_PATH) --product symphony
 	@mkdir -p .bench
 	$(RELEASE_PATH)/release/symphony-bench --output .bench/results.json
+
+## bench-10m: the 10,000,000-event workload run (peak memory; several minutes, ~6 GB of disk in .bench).
+bench-10m: deps
+	$(SWIFT) build -c release --scratch-path $(RELEASE_PATH) --product symphony-bench
+	$(SWIFT) build -c release --scratch-path $(RELEASE_PATH) --product symphony
+	@mkdir -p .bench
+	$(RELEASE_PATH)/release/symphony-bench --only workload-10m --output .bench/results-10m.json
 
 ## fuzz: libFuzzer over the event decoder and the rule loader (FUZZ_SECONDS each, default 30).
 fuzz: deps

@@ -34,13 +34,18 @@ struct ScalingBenchmarks {
         return text
     }
 
-    static func writeEvents(count: Int, to path: String) {
+    /// Writes `count` events; `padding` adds a `body` string of about that many bytes of words.
+    static func writeEvents(count: Int, to path: String, padding: Int = 0) {
         var rng = SplitMix64(seed: 99)
         let file = fopen(path, "w")!
         defer { fclose(file) }
+        let words = ["lorem", "ipsum", "dolor", "sit", "amet", "status", "host", "request", "latency", "order"]
         for _ in 0..<count {
             let n = rng.next() % 1000
-            fputs(#"{"type":"svc\#(rng.next() % 100).event","payload":{"n":\#(n),"message":"status code \#(n) from host-\#(rng.next() % 20)"}}"# + "\n", file)
+            var body = ""
+            while body.utf8.count < padding { body += words[Int(rng.next() % UInt64(words.count))] + " " }
+            let extra = padding > 0 ? #","body":"\#(body)""# : ""
+            fputs(#"{"type":"svc\#(rng.next() % 100).event","payload":{"n":\#(n),"message":"status code \#(n) from host-\#(rng.next() % 20)"\#(extra)}}"# + "\n", file)
         }
     }
 
@@ -86,6 +91,26 @@ struct ScalingBenchmarks {
                 BenchmarkResult(benchmark: "scale/\(count)-rules/no-history", metric: "events_per_second", value: Double(events) / best, unit: "events/s"))
             results.append(
                 BenchmarkResult(benchmark: "scale/\(count)-rules/no-history", metric: "microseconds_per_event", value: best * 1e6 / Double(events), unit: "µs"))
+        }
+        // Cost per event against event size: the 20-rule set over events padded to ~200 B, 2 KB and 20 KB.
+        for (size, count) in [(200, 100_000), (2_000, 40_000), (20_000, 8_000)] {
+            let sized = ".bench/scale-size-\(size).jsonl"
+            let events = max(1, Int(Double(count) * scale))
+            Self.writeEvents(count: events, to: sized, padding: max(0, size - 110))
+            for (name, extra) in [("no-history", ["--no-history"]), ("history", ["--db", ".bench/scale.db", "--key-file", ".bench/e2e.key"])] {
+                var best = Double.infinity
+                for _ in 0..<2 {
+                    for suffix in ["", "-wal", "-shm"] { unlink(".bench/scale.db" + suffix) }
+                    if access(".bench/e2e.key", F_OK) != 0 { _ = Self.measure([binary, "keygen", "-o", ".bench/e2e.key"]) }
+                    if let run = Self.measure([binary, "run", "--rules", ".bench/scale-rules-20.yaml", "--events", sized] + extra) {
+                        best = min(best, run.seconds)
+                    }
+                }
+                results.append(
+                    BenchmarkResult(
+                        benchmark: "size/\(size)-bytes/\(name)", metric: "microseconds_per_event", value: best * 1e6 / Double(events), unit: "µs"))
+            }
+            unlink(sized)
         }
         // Peak memory on a long input (10× the events above), history off and on.
         let long = ".bench/scale-long.jsonl"

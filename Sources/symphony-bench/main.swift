@@ -34,7 +34,7 @@ do {
         let binary = (CommandLine.arguments[0].hasPrefix("/") ? "/" : "") + (directory.isEmpty ? "." : directory) + "/symphony"
         try EndToEndBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results)
     }
-    if only.hasPrefix("scale") {
+    if "scale".hasPrefix(only) || only.hasPrefix("scale") {
         let directory = CommandLine.arguments[0].split(separator: "/").dropLast().joined(separator: "/")
         let binary = (CommandLine.arguments[0].hasPrefix("/") ? "/" : "") + (directory.isEmpty ? "." : directory) + "/symphony"
         try ScalingBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results)
@@ -47,7 +47,7 @@ do {
         try WorkloadBenchmarks(events: only == "workload-10m" ? 0 : Int(1_000_000 * scale), longEvents: long)
             .run(binary: binary, into: &benchmarks.results)
     }
-    if only.hasPrefix("history") {
+    if "history".hasPrefix(only) || only.hasPrefix("history") {
         try HistoryBenchmarks(scale: scale).run(into: &benchmarks.results)
     }
     if "intents".hasPrefix(only) || only.hasPrefix("intents") {
