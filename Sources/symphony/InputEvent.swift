@@ -12,28 +12,41 @@ struct InputEvent {
     /// The fields of a parsed line; throws a readable reason naming the field (never its content).
     init(json: JSONValue) throws {
         guard case .object(let fields) = json else { throw InputLineError(reason: "not a JSON object") }
-        func string(_ key: String) throws -> String? {
-            switch fields[key] {
+        // One pass over the members (no hashing per field looked up); unknown members are ignored.
+        var type: JSONValue?, payload: JSONValue?, priority: JSONValue?, id: JSONValue?, source: JSONValue?, time: JSONValue?
+        for (key, value) in fields {
+            switch key {
+            case "type": type = value
+            case "payload": payload = value
+            case "priority": priority = value
+            case "id": id = value
+            case "source": source = value
+            case "time": time = value
+            default: break
+            }
+        }
+        func string(_ value: JSONValue?, _ key: String) throws -> String? {
+            switch value {
             case nil, .null?: return nil
             case .string(let text)?: return text
             default: throw InputLineError(reason: "field '\(key)' has the wrong type")
             }
         }
-        guard fields["type"] != nil, fields["type"] != .null else { throw InputLineError(reason: "missing required field 'type'") }
-        type = try string("type")!
-        switch fields["payload"] {
-        case nil, .null?: payload = nil
-        case let value?: payload = value
+        guard let typeText = try string(type, "type") else { throw InputLineError(reason: "missing required field 'type'") }
+        self.type = typeText
+        switch payload {
+        case nil, .null?: self.payload = nil
+        case let value?: self.payload = value
         }
-        switch fields["priority"] {
-        case nil, .null?: priority = nil
-        case .int(let number)?: priority = Int(clamping: number)
-        case .double(let number)? where number == number.rounded() && abs(number) < 1e9: priority = Int(number)
+        switch priority {
+        case nil, .null?: self.priority = nil
+        case .int(let number)?: self.priority = Int(clamping: number)
+        case .double(let number)? where number == number.rounded() && abs(number) < 1e9: self.priority = Int(number)
         default: throw InputLineError(reason: "field 'priority' has the wrong type")
         }
-        id = try string("id")
-        source = try string("source")
-        time = try string("time")
+        self.id = try string(id, "id")
+        self.source = try string(source, "source")
+        self.time = try string(time, "time")
     }
 
     /// The event this line describes; throws a readable reason when a field is out of range.
@@ -41,9 +54,8 @@ struct InputEvent {
         if let payload, payload.objectValue == nil {
             throw InputLineError(reason: "'payload' must be a JSON object")
         }
-        if let payload, Self.depth(of: payload, limit: EventBodyCodec.maximumDepth) > EventBodyCodec.maximumDepth {
-            throw InputLineError(reason: "'payload' nests deeper than \(EventBodyCodec.maximumDepth) levels")
-        }
+        // No depth check here: `JSONParser.maximumDepth` is the codec's limit and the payload sits
+        // one level below the line's root, so every parsed payload fits `EventBodyCodec`.
         let priority = self.priority ?? Event.defaultPriority
         guard Event.priorities.contains(priority) else {
             throw InputLineError(reason: "'priority' must be an integer from 0 to 9, not \(priority)")
@@ -62,25 +74,6 @@ struct InputEvent {
         }
         return Event(type: type, payload: payload ?? [:], priority: priority, id: id, source: source, time: timestamp)
     }
-}
-
-extension InputEvent {
-    /// How deeply `value` nests, counting no further than `limit + 1`.
-    static func depth(of value: JSONValue, limit: Int) -> Int {
-        var deepest = 0
-        var stack: [(JSONValue, Int)] = [(value, 0)]
-        while let (node, depth) = stack.popLast() {
-            deepest = max(deepest, depth)
-            if deepest > limit { return deepest }
-            switch node {
-            case .array(let items): for item in items { stack.append((item, depth + 1)) }
-            case .object(let members): for member in members.values { stack.append((member, depth + 1)) }
-            default: break
-            }
-        }
-        return deepest
-    }
-
 }
 
 /// Why an input line was rejected, and the line itself (kept, sealed, in history's dead letters).

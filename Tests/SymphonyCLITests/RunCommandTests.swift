@@ -213,10 +213,13 @@ import Testing
         let deep = #"{"type":"a","payload":{"x":"# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}}"
         let tooDeepForCodec = #"{"type":"a","payload":{"x":"# + String(repeating: "[", count: 300) + String(repeating: "]", count: 300) + "}}"
         let huge = #"{"type":"a","payload":{"x":1e999999}}"#
-        let input = [deep, tooDeepForCodec, huge, #"{"type":"a","id":"ok"}"#].joined(separator: "\n") + "\n"
+        // The deepest line the parser accepts (256 levels: root, payload, 254 arrays) fits the event codec too.
+        let deepestAccepted = #"{"type":"a","payload":{"x":"# + String(repeating: "[", count: 254) + String(repeating: "]", count: 254) + "}}"
+        let input = [deep, tooDeepForCodec, huge, #"{"type":"a","id":"ok"}"#, deepestAccepted].joined(separator: "\n") + "\n"
         let result = try CommandRunner.run(["run", "--rules", rules, "--no-history"], stdin: input)
         #expect(result.status == 65)
-        #expect(result.stdoutLines.count == 1)
+        #expect(result.stdoutLines.count == 2)
+        #expect(!result.stderr.contains("<stdin>:5"))
         #expect(result.stderrLines.prefix(3) == [
             "<stdin>:1: rejected: not valid JSON: nesting deeper than 256 levels at byte 282",
             "<stdin>:2: rejected: not valid JSON: nesting deeper than 256 levels at byte 282",
