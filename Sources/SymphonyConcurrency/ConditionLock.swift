@@ -6,8 +6,8 @@ import Glibc
 // @unchecked Sendable: the mutex and conditions live at fixed heap addresses for the lock's whole
 // life and pthread guarantees their thread safety; nothing else is stored.
 package final class ConditionLock: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let conditions: UnsafeMutablePointer<pthread_cond_t>
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    @usableFromInline let conditions: UnsafeMutablePointer<pthread_cond_t>
     private let conditionCount: Int
 
     /// A lock with `conditionCount` condition variables, addressed by index.
@@ -31,12 +31,12 @@ package final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    package func lock() { pthread_mutex_lock(mutex) }
+    @inlinable package func lock() { pthread_mutex_lock(mutex) }
 
-    package func unlock() { pthread_mutex_unlock(mutex) }
+    @inlinable package func unlock() { pthread_mutex_unlock(mutex) }
 
     /// Runs `body` holding the lock.
-    @inline(__always)
+    @inlinable
     package func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
         lock()
         defer { unlock() }
@@ -79,8 +79,8 @@ package final class ConditionLock: @unchecked Sendable {
     }
 
     /// Wakes one waiter on condition `index`.
-    package func signal(_ index: Int = 0) { pthread_cond_signal(conditions + index) }
+    @inlinable package func signal(_ index: Int = 0) { pthread_cond_signal(conditions + index) }
 
     /// Wakes every waiter on condition `index`.
-    package func broadcast(_ index: Int = 0) { pthread_cond_broadcast(conditions + index) }
+    @inlinable package func broadcast(_ index: Int = 0) { pthread_cond_broadcast(conditions + index) }
 }

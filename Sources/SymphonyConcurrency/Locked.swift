@@ -9,8 +9,10 @@ import Glibc
 // @unchecked Sendable: `value` is only reachable inside `withLock`, which holds the mutex; like
 // `Mutex`, callers must not let a non-Sendable value escape the closure.
 package final class Locked<Value>: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
+    // Visible to other modules' inlined `withLock` (generic code across modules is otherwise
+    // called unspecialized, looking up type metadata on every call).
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    @usableFromInline var value: Value
 
     /// A lock guarding `value`.
     package init(_ value: Value) {
@@ -24,7 +26,7 @@ package final class Locked<Value>: @unchecked Sendable {
     }
 
     /// Runs `body` with exclusive access to the value.
-    @inline(__always)
+    @inlinable
     package func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }

@@ -44,12 +44,16 @@ public final class StageTimes: Sendable {
     /// The process-wide instance the event path reports to.
     public static let shared = StageTimes()
 
-    private final class Counter: Sendable {
-        let nanoseconds = Atomic<Int64>(0)
+    @usableFromInline
+    final class Counter: Sendable {
+        @usableFromInline let nanoseconds = Atomic<Int64>(0)
+        init() {}
     }
 
-    private let enabled = Atomic<Bool>(false)
-    private let counters: [Counter] = Stage.allCases.map { _ in Counter() }
+    // Inlinable (with what it touches), so measuring points in other modules compile to a load
+    // and a branch instead of an unspecialized generic call per event.
+    @usableFromInline let enabled = Atomic<Bool>(false)
+    @usableFromInline let counters: [Counter] = Stage.allCases.map { _ in Counter() }
 
     /// A recorder that starts switched off.
     public init() {}
@@ -63,20 +67,20 @@ public final class StageTimes: Sendable {
     public var isEnabled: Bool { enabled.load(ordering: .relaxed) }
 
     /// A start mark for `add(_:since:)`: the monotonic time when measuring, else 0.
-    @inline(__always)
+    @inlinable
     public func mark() -> Int64 {
         enabled.load(ordering: .relaxed) ? Self.now() : 0
     }
 
     /// Adds the time since `mark` (from `mark()`) to `stage`; nothing when `mark` is 0.
-    @inline(__always)
+    @inlinable
     public func add(_ stage: Stage, since mark: Int64) {
         guard mark != 0 else { return }
         counters[stage.rawValue].nanoseconds.add(Self.now() - mark, ordering: .relaxed)
     }
 
     /// Runs `body`, adding its duration to `stage` when measuring.
-    @inline(__always)
+    @inlinable
     public func measure<Result, Failure: Error>(_ stage: Stage, _ body: () throws(Failure) -> Result) throws(Failure) -> Result {
         let start = mark()
         defer { add(stage, since: start) }
@@ -96,7 +100,8 @@ public final class StageTimes: Sendable {
         for counter in counters { counter.nanoseconds.store(0, ordering: .relaxed) }
     }
 
-    private static func now() -> Int64 {
+    @usableFromInline
+    static func now() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return (Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)) | 1  // never 0, which means "not measuring"
