@@ -3,12 +3,14 @@ import SymphonyEvents
 /// Something a principal may be allowed to do.
 ///
 /// Written in policy files as `events:publish:<type-pattern>`, `rules:load`, `rules:validate`,
-/// `intents:analyze`, `history:read`, `audit:read`, `audit:verify`, or `*` for everything.
+/// `rules:seal`, `intents:analyze`, `history:read`, `audit:read`, `audit:verify`, or `*` for everything.
 public enum Permission: Sendable, Hashable, CustomStringConvertible {
     /// Publish events whose type matches the pattern (input events, and events rule actions derive).
     case publish(TypePattern)
     case loadRules
     case validateRules
+    /// Seal a rule set into a bundle under the key (`symphony seal`).
+    case sealRules
     case analyzeIntents
     case readHistory
     case readAudit
@@ -18,13 +20,13 @@ public enum Permission: Sendable, Hashable, CustomStringConvertible {
 
     /// The permissions without a pattern, by the name policy files use.
     static let fixed: [String: Permission] = [
-        "*": .all, "rules:load": .loadRules, "rules:validate": .validateRules, "intents:analyze": .analyzeIntents,
+        "*": .all, "rules:load": .loadRules, "rules:validate": .validateRules, "rules:seal": .sealRules, "intents:analyze": .analyzeIntents,
         "history:read": .readHistory, "audit:read": .readAudit, "audit:verify": .verifyAudit,
     ]
 
     /// Every permission name (publish takes a pattern).
     public static let names = [
-        "rules:load", "rules:validate", "intents:analyze", "history:read", "audit:read", "audit:verify", "events:publish:<pattern>", "*",
+        "rules:load", "rules:validate", "rules:seal", "intents:analyze", "history:read", "audit:read", "audit:verify", "events:publish:<pattern>", "*",
     ]
 
     /// Parses a permission; nil when it is not one.
@@ -59,6 +61,7 @@ public enum AccessOperation: Sendable, Hashable, CustomStringConvertible {
     case publish(type: String)
     case loadRules
     case validateRules
+    case sealRules
     case analyzeIntents
     case readHistory
     case readAudit
@@ -70,6 +73,7 @@ public enum AccessOperation: Sendable, Hashable, CustomStringConvertible {
         case .publish: nil
         case .loadRules: .loadRules
         case .validateRules: .validateRules
+        case .sealRules: .sealRules
         case .analyzeIntents: .analyzeIntents
         case .readHistory: .readHistory
         case .readAudit: .readAudit

@@ -3,6 +3,7 @@ import Foundation
 import SymphonyCrypto
 import SymphonyDiagnostics
 import SymphonyRules
+import SymphonyStore
 
 /// `symphony seal`: encrypt a rule set with its intents into one bundle.
 struct SealCommand: ParsableCommand {
@@ -14,18 +15,27 @@ struct SealCommand: ParsableCommand {
             same key file (./.symphony/key, --key-file or $SYMPHONY_KEY_FILE); a bundle that was altered, \
             or sealed under another key, is refused with a clear error.
 
-            Exit codes: 0 sealed; 1 the rules have errors, the key is missing, or the output exists; 64 usage error.
+            Needs rules:seal under --policy. With a history database (./.symphony/history.db or $SYMPHONY_DB) \
+            readable with the key, the sealing is recorded in its audit trail (operation rules.seal: the \
+            bundle, the files, the key id).
+
+            Exit codes: 0 sealed; 1 the rules have errors, the key is missing, or the output exists; 64 usage error; \
+            77 --as may not seal rules.
             """)
 
     @Argument(help: ArgumentHelp("Rule files or directories.", valueName: "RULES_PATH")) var paths: [String] = []
     @Option(name: .shortAndLong, help: ArgumentHelp("The bundle to write.", valueName: "PATH")) var output: String
     @Option(name: .long, help: ArgumentHelp("The key file.", valueName: "PATH")) var keyFile: String?
+    @OptionGroup var accessOptions: AccessOptions
 
     func validate() throws {
         if paths.isEmpty { throw ValidationError("Name at least one rule file or directory to seal.") }
     }
 
     func run() throws {
+        let access = try accessOptions.accessGuard()
+        let database = StateLocation.database(nil)
+        try accessOptions.require(.sealRules, with: access, recordIn: database, keyFile: keyFile)
         let (documents, readProblems) = RuleDocuments.read(paths, keyFile: keyFile)
         let (ruleSet, diagnostics) = RuleSetLoader.load(documents: documents)
         report((readProblems.all + diagnostics.sorted).map { $0 as CustomStringConvertible })
@@ -42,6 +52,11 @@ struct SealCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             print("sealed \(documents.count) file\(documents.count == 1 ? "" : "s") into \(output) (key id \(key.idString))")
+            CommandAudit.record(
+                AuditRecord(
+                    principal: accessOptions.principal, operation: "rules.seal", target: output, outcome: "ok",
+                    details: "\(documents.count) file\(documents.count == 1 ? "" : "s") (\(documents.map(\.file).joined(separator: ", "))) sealed under key \(key.idString)"),
+                database: database, keyFile: keyFile)
         } catch let error as CryptoError {
             printError("symphony: \(error.message)")
             throw ExitCode(1)

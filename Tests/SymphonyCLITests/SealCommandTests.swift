@@ -41,6 +41,38 @@ import Testing
         #expect(wrongKey.status == 1)
     }
 
+    @Test("sealing is recorded in the history's audit trail; under a policy it needs rules:seal (exit 77, denial audited)")
+    func sealIsAuditedAndChecked() throws {
+        let directory = try freshDirectory()
+        let key = directory + "/key"
+        let db = directory + "/h.db"
+        #expect(try CommandRunner.run(["keygen", "-o", key]).status == 0)
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data("rules:\n  - {name: r, on: t, actions: [stop]}\n".utf8))
+        // A run creates the history database the seal command then records into.
+        #expect(try CommandRunner.run(["run", "--rules", rules, "--db", db, "--key-file", key], stdin: "").status == 0)
+        let environment = ["SYMPHONY_DB": db]
+        let sealed = try CommandRunner.run(["seal", rules, "-o", directory + "/a.sealed", "--key-file", key, "--as", "user:ada"], environment: environment)
+        #expect(sealed.status == 0)
+        let policy = try temporaryFile(named: "policy.yaml", contents: Data("""
+            roles:
+              reader: ["rules:validate"]
+            principals:
+              user:bob: [reader]
+            """.utf8))
+        let refused = try CommandRunner.run(
+            ["seal", rules, "-o", directory + "/b.sealed", "--key-file", key, "--policy", policy, "--as", "user:bob"], environment: environment)
+        #expect(refused.status == 77)
+        #expect(refused.stderr.contains("rules:seal"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/b.sealed"))
+        let trail = try CommandRunner.run(["audit", "list", "--db", db, "--key-file", key, "--format", "json"])
+        let records = trail.stdoutLines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let seal = records.first { $0["operation"] as? String == "rules.seal" }
+        #expect(seal?["principal"] as? String == "user:ada")
+        #expect(seal?["target"] as? String == directory + "/a.sealed")
+        #expect(records.contains { $0["operation"] as? String == "access.denied" && $0["principal"] as? String == "user:bob" && $0["target"] as? String == "rules:seal" })
+        #expect(try CommandRunner.run(["audit", "verify", "--db", db, "--key-file", key]).status == 0)
+    }
+
     @Test("a rule set with errors is not sealed")
     func invalidNotSealed() throws {
         let directory = try freshDirectory()
