@@ -46,7 +46,7 @@ bench: deps
 	@mkdir -p .bench
 	$(RELEASE_PATH)/release/symphony-bench --output .bench/results.json
 
-## bench-10m: the 10,000,000-event workload run (peak memory; several minutes, ~6 GB of disk in .bench).
+## bench-10m: the 10,000,000-event workload run (peak memory; several minutes, ~8 GB of disk in .bench while it runs).
 bench-10m: deps
 	$(SWIFT) build -c release --scratch-path $(RELEASE_PATH) --product symphony-bench
 	$(SWIFT) build -c release --scratch-path $(RELEASE_PATH) --product symphony

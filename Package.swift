@@ -149,7 +149,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyCLITests",
-            dependencies: ["symphony", "SymphonyCrypto", "SymphonyEvents"],
+            dependencies: ["symphony", "SymphonyCrypto", "SymphonyEvents", "SymphonyStore"],
             swiftSettings: strictSettings),
     ]
 )

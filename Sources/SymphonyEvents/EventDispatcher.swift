@@ -70,8 +70,8 @@ public final class EventDispatcher: Sendable {
     /// Queues `events` in order with one queue hand-off (sealing each first when encryption is on).
     ///
     /// Returns each event's sealed form (nil entries when encryption is off), for the events that
-    /// were queued: fewer than `events` when the queue closed part-way. Throws when none was queued,
-    /// or when one of them is invalid (then none is queued).
+    /// were queued: fewer than `events` when the queue closed part-way or (with `.fail`) filled up.
+    /// Throws when none was queued, or when one of them is invalid (then none is queued).
     @discardableResult
     public func publish(contentsOf events: [Event]) throws -> [SealedEvent?] {
         var items: [(element: QueuedEvent, priority: Int)] = []

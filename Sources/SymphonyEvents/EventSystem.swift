@@ -60,8 +60,9 @@ public final class EventSystem: Sendable {
         return try dispatcher.publish(event, fromHandler: fromHandler)
     }
 
-    /// Queues `events` in order with one queue hand-off; returns the sealed forms of those queued
-    /// (fewer than `events` if the queue closed part-way). Not for handlers: use `publish(_:fromHandler:)`.
+    /// Queues `events` in order with one queue hand-off; returns the sealed forms of those queued:
+    /// fewer than `events` if the queue closed part-way, or — with `whenFull: .fail` — filled up.
+    /// Not for handlers: use `publish(_:fromHandler:)`.
     @discardableResult
     public func publish(contentsOf events: [Event]) throws -> [SealedEvent?] {
         try dispatcher.publish(contentsOf: events)

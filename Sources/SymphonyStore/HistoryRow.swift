@@ -39,7 +39,17 @@ public struct ExecutionRecord: Sendable, Hashable {
     /// A record of one action's outcome.
     public init(
         eventID: String, eventType: String, rule: String, action: String, status: String, error: String?, started: Timestamp,
-        finished: Timestamp, derivedEvent: Event?, sealedDerivedEvent: SealedEvent? = nil
+        finished: Timestamp, derivedEvent: Event?
+    ) {
+        self.init(
+            eventID: eventID, eventType: eventType, rule: rule, action: action, status: status, error: error, started: started,
+            finished: finished, derivedEvent: derivedEvent, sealedDerivedEvent: nil)
+    }
+
+    /// A record carrying the derived event as the queue sealed it (package API, see `HistoryStore.recordInput(_:sealed:received:)`).
+    package init(
+        eventID: String, eventType: String, rule: String, action: String, status: String, error: String?, started: Timestamp,
+        finished: Timestamp, derivedEvent: Event?, sealedDerivedEvent: SealedEvent?
     ) {
         self.eventID = eventID
         self.eventType = eventType

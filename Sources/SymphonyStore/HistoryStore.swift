@@ -33,9 +33,15 @@ public final class HistoryStore: Sendable {
         scheduledEntries = try SQLiteScheduledEntryStore(path: path, sealer: sealer, writer: writer, logger: logger)
     }
 
-    /// Records an input event. `sealed` is the event as the queue sealed it, if it did: when that
-    /// envelope is under this store's active key, it is stored as is instead of sealing again.
-    public func recordInput(_ event: Event, sealed: SealedEvent? = nil, received: Timestamp = .now()) {
+    /// Records an input event.
+    public func recordInput(_ event: Event, received: Timestamp = .now()) {
+        recordInput(event, sealed: nil, received: received)
+    }
+
+    /// Records an input event with the envelope the queue sealed it in: when that envelope is this
+    /// event under this store's active key, it is stored as is instead of sealing again. Package
+    /// API: only `symphony run`, whose queue seals with the history's own key, may pass envelopes.
+    package func recordInput(_ event: Event, sealed: SealedEvent?, received: Timestamp = .now()) {
         let start = StageTimes.shared.mark()
         let row = HistoryRow.event(EventInsert(event, received: received, payload: envelope(for: event, reusing: sealed)))
         StageTimes.shared.add(.historyRecord, since: start)  // preparing the row, not waiting for room in the buffer
@@ -43,7 +49,7 @@ public final class HistoryStore: Sendable {
     }
 
     /// Records input events received at `received` (with the queue's sealed forms, as `recordInput`) in one hand-off to the writer.
-    public func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?]) {
+    package func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?]) {
         let start = StageTimes.shared.mark()
         var rows: [HistoryRow] = []
         rows.reserveCapacity(events.count)

@@ -18,7 +18,8 @@ final class HistoryWriter: Sendable {
     private let lock = ConditionLock(conditionCount: 3)
     // nonisolated(unsafe): every access holds `lock`.
     nonisolated(unsafe) private var pending: [HistoryRow] = []
-    /// The writer thread's batch; swapped with `pending` so neither buffer is reallocated per batch.
+    /// The writer thread's batch (only the writer thread touches it, outside the lock); swapped
+    /// with `pending` under the lock, so neither buffer is reallocated per batch.
     nonisolated(unsafe) private var batch: [HistoryRow] = []
     nonisolated(unsafe) private var appended = 0
     nonisolated(unsafe) private var committed = 0
@@ -38,10 +39,12 @@ final class HistoryWriter: Sendable {
         thread.withLock { $0 = worker }
     }
 
-    /// Queues a row, waiting while the buffer is full.
+    /// Queues a row, waiting while the buffer is full. After `close()` nothing is written any more:
+    /// the row is dropped with an error in the log (callers must finish recording before closing).
     func append(_ row: HistoryRow) {
         lock.withLock {
             while pending.count >= capacity && !closed { lock.wait(Self.notFull) }
+            guard !closed else { return droppedAfterClose(1) }
             pending.append(row)
             appended += 1
             if pending.count == 1 { lock.signal(Self.notEmpty) }
@@ -53,11 +56,16 @@ final class HistoryWriter: Sendable {
         guard !rows.isEmpty else { return }
         lock.withLock {
             while pending.count >= capacity && !closed { lock.wait(Self.notFull) }
+            guard !closed else { return droppedAfterClose(rows.count) }
             let wasEmpty = pending.isEmpty
             pending.append(contentsOf: rows)
             appended += rows.count
             if wasEmpty { lock.signal(Self.notEmpty) }
         }
+    }
+
+    private func droppedAfterClose(_ count: Int) {
+        logger.error("history is closed; rows recorded after closing were not written", metadata: ["rows": "\(count)"])
     }
 
     /// Waits until every row appended so far is committed; throws the first write failure, if any.

@@ -1,52 +1,98 @@
+import SymphonyConcurrency
 import SymphonyEvents
 import SymphonyStore
+import Synchronization
 
 /// Input events waiting to be published together: one queue hand-off (one wake-up of the workers)
 /// and one history hand-off per batch instead of per event.
 ///
 /// `flush()` runs when the batch is full and before every read that may block, so an event typed
 /// on a terminal or written to a pipe is published at once, not held until more input arrives.
-final class InputBatch {
+/// A signal's finishing thread calls `close()`, which publishes and records what is held (waiting
+/// for a flush in progress) before the system is stopped, so no event that was read is dropped.
+final class InputBatch: Sendable {
     /// The most events held before publishing.
     static let capacity = 64
 
+    private struct State {
+        var events: [Event] = []
+        var origins: [String] = []
+        var received: [Timestamp] = []
+        var closed = false
+    }
+
     private let system: EventSystem
     private let history: HistoryStore?
-    private var events: [Event] = []
-    private var received: [Timestamp] = []
-    /// True once publishing failed because the queue closed (the run is stopping).
-    private(set) var closed = false
+    private let state = Locked(State())
+    private let refusedCount = Atomic<Int>(0)
+
+    /// Events the queue refused for a reason other than closing (each reported on stderr as rejected).
+    var refused: Int { refusedCount.load(ordering: .relaxed) }
 
     init(system: EventSystem, history: HistoryStore?) {
         self.system = system
         self.history = history
-        events.reserveCapacity(Self.capacity)
-        received.reserveCapacity(Self.capacity)
+        state.withLock { state in
+            state.events.reserveCapacity(Self.capacity)
+            state.origins.reserveCapacity(Self.capacity)
+            state.received.reserveCapacity(Self.capacity)
+        }
     }
 
-    /// Adds an event received now; publishes the batch when it is full. False once the queue has closed.
-    func add(_ event: Event) -> Bool {
-        events.append(event)
-        received.append(.now())
-        return events.count < Self.capacity || flush()
+    /// Adds an event received now (`origin` names its line); publishes the batch when it is full.
+    /// False once the batch is closed: the run is stopping and the event was not taken.
+    func add(_ event: Event, origin: String) -> Bool {
+        state.withLock { state in
+            guard !state.closed else { return false }
+            state.events.append(event)
+            state.origins.append(origin)
+            state.received.append(.now())
+            if state.events.count >= Self.capacity { publish(&state) }
+            return true
+        }
     }
 
-    /// Publishes what is held, then records it in history (after publishing, so the queue's envelope
-    /// is stored as is instead of sealing each event twice). False once the queue has closed.
-    @discardableResult
-    func flush() -> Bool {
-        guard !events.isEmpty else { return !closed }
+    /// Publishes and records what is held.
+    func flush() {
+        state.withLock { publish(&$0) }
+    }
+
+    /// Publishes and records what is held, then takes no more events.
+    func close() {
+        state.withLock { state in
+            publish(&state)
+            state.closed = true
+        }
+    }
+
+    /// Publishes the held events (then records them in history, with the envelopes the queue
+    /// sealed, so no event is sealed twice). Called with the lock held.
+    private func publish(_ state: inout State) {
+        guard !state.events.isEmpty else { return }
         defer {
-            events.removeAll(keepingCapacity: true)
-            received.removeAll(keepingCapacity: true)
+            state.events.removeAll(keepingCapacity: true)
+            state.origins.removeAll(keepingCapacity: true)
+            state.received.removeAll(keepingCapacity: true)
         }
         do {
-            let sealed = try system.publish(contentsOf: events)
-            history?.recordInputs(Array(events.prefix(sealed.count)), received: received, sealed: sealed)
-            if sealed.count < events.count { closed = true }
+            let sealed = try system.publish(contentsOf: state.events)
+            history?.recordInputs(Array(state.events.prefix(sealed.count)), received: state.received, sealed: sealed)
+            if sealed.count < state.events.count {
+                printError("symphony: \(state.events.count - sealed.count) events read were not processed: the queue closed")
+            }
+        } catch let error as EventsError where error.code == .closed {
+            printError("symphony: \(state.events.count) events read were not processed: the queue closed")
         } catch {
-            closed = true  // the queue closed: a signal arrived and the run is stopping
+            // Not expected (input lines are validated when read): publish one by one so one bad event costs only itself.
+            for (index, event) in state.events.enumerated() {
+                do {
+                    let sealed = try system.publish(event)
+                    history?.recordInputs([event], received: [state.received[index]], sealed: [sealed])
+                } catch {
+                    refusedCount.add(1, ordering: .relaxed)
+                    printError("\(state.origins[index]): rejected: \(error)")
+                }
+            }
         }
-        return !closed
     }
 }

@@ -176,26 +176,24 @@ struct RunCommand: ParsableCommand {
         }
         try system.start()
 
+        let batch = InputBatch(system: system, history: recorder)
         let run = RunState(
-            system: system, engine: engine, stdout: stdout, history: recorder, printSummary: output != .quiet, printStageTimes: stageTimes)
+            system: system, engine: engine, stdout: stdout, history: recorder, input: batch, printSummary: output != .quiet,
+            printStageTimes: stageTimes)
         run.installSignalHandlers()
 
         let input = EventInput(paths: events, rawLinesType: lines)
         let progress = Progress()
-        let batch = InputBatch(system: system, history: recorder)
         let opened = try input.forEach(beforeRead: { batch.flush() }) { result, origin in
-            if run.stopping.load(ordering: .relaxed) {  // a signal arrived: stop reading
-                batch.flush()
-                return false
-            }
+            if run.stopping.load(ordering: .relaxed) { return false }  // a signal arrived: stop reading
             switch result {
             case .success(let event):
-                run.read.add(1, ordering: .relaxed)
                 // An input event is published as its source principal (or as the command's).
                 let publisher = event.source ?? principal
                 do {
                     try access.check(.publish(type: event.type), as: publisher)
                 } catch let error as AccessDenied {
+                    run.read.add(1, ordering: .relaxed)
                     run.denied.add(1, ordering: .relaxed)
                     progress.clear()
                     printError("\(origin): denied: \(error.description)")
@@ -206,7 +204,9 @@ struct RunCommand: ParsableCommand {
                     recorder?.audit(AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description))
                     return true
                 }
-                guard batch.add(event) else { return false }  // the queue closed: a signal arrived
+                // Counted as read once taken: after a signal the batch is closed and the event is left unread.
+                guard batch.add(event, origin: origin.description) else { return false }
+                run.read.add(1, ordering: .relaxed)
             case .failure(let problem):
                 run.read.add(1, ordering: .relaxed)
                 run.rejected.add(1, ordering: .relaxed)
@@ -256,6 +256,7 @@ final class RunState: Sendable {
     let engine: RuleEngine
     let stdout: OutputLines
     let history: HistoryStore?
+    let input: InputBatch
     let printSummary: Bool
     let printStageTimes: Bool
     let read = Atomic<Int>(0)
@@ -269,11 +270,12 @@ final class RunState: Sendable {
     private let signalled = DispatchSemaphore(value: 0)
     private let sources = Locked<[any DispatchSourceSignal]>([])
 
-    init(system: EventSystem, engine: RuleEngine, stdout: OutputLines, history: HistoryStore?, printSummary: Bool, printStageTimes: Bool) {
+    init(system: EventSystem, engine: RuleEngine, stdout: OutputLines, history: HistoryStore?, input: InputBatch, printSummary: Bool, printStageTimes: Bool) {
         self.system = system
         self.engine = engine
         self.stdout = stdout
         self.history = history
+        self.input = input
         self.printSummary = printSummary
         self.printStageTimes = printStageTimes
     }
@@ -305,6 +307,8 @@ final class RunState: Sendable {
         if finished.exchange(true, ordering: .acquiringAndReleasing) {
             while true { pause() }  // another thread is finishing
         }
+        // Publish what the reader holds (waiting for a flush in progress) and take no more input.
+        input.close()
         // Let chains settle, firing delays that are already due (even without --follow), then drain and stop.
         while true {
             system.dispatcher.waitUntilIdle()
@@ -324,7 +328,7 @@ final class RunState: Sendable {
         let counters = system.counters
         let statistics = engine.statistics
         let read = self.read.load(ordering: .relaxed)
-        let rejected = self.rejected.load(ordering: .relaxed)
+        let rejected = self.rejected.load(ordering: .relaxed) + input.refused
         if printSummary {
             let seconds = max(1e-9, Double(started.duration(to: .now()).nanoseconds) / 1e9)
             let kinds = ["publish", "delay", "audit", "emit", "stop"].map { "\($0) \(grouped(statistics.actions[$0, default: 0]))" }

@@ -1,4 +1,5 @@
 import Foundation
+import SymphonyStore
 import Testing
 
 @Suite(.timeLimit(.minutes(10))) struct ValidateCommandTests {
@@ -123,6 +124,34 @@ import Testing
         let result = command.stop(with: SIGTERM)
         #expect(result.status == 0)
         #expect(result.stderr.contains("symphony: 1 events read, 0 rejected"))
+    }
+
+    @Test("SIGINT in the middle of a large file: every event counted as read was processed and recorded, and none after it")
+    func interruptMidFile() throws {
+        let directory = try freshDirectory()
+        let events = directory + "/events.jsonl"
+        let total = 200_000
+        try Data(((1...total).map { #"{"type":"tick","id":"t-\#($0)"}"# }.joined(separator: "\n") + "\n").utf8)
+            .write(to: URL(fileURLWithPath: events))
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data("rules:\n  - {name: answer, on: tick, actions: [{emit: {type: tock}}]}\n".utf8))
+        let db = directory + "/h.db"
+        let key = directory + "/key"
+        #expect(try CommandRunner.run(["keygen", "-o", key]).status == 0)
+        let command = try RunningCommand(["run", "--rules", rules, "--events", events, "--db", db, "--key-file", key])
+        #expect(command.waitForOutput(containing: "tock"))
+        let result = command.stop(with: SIGINT)
+        #expect(result.status == 0)
+        // Whenever the signal landed, the summary's count and the history agree.
+        let summary = try #require(result.stderr.split(separator: "\n").first { $0.hasPrefix("symphony: ") && $0.contains(" events read") })
+        let read = try #require(Int(summary.dropFirst("symphony: ".count).prefix { $0 != " " }.filter { $0 != "," }))
+        #expect(read > 0 && read <= total)
+        let reader = try HistoryReader(path: db, sealer: nil)
+        #expect(try reader.event(id: "t-1") != nil)
+        #expect(try reader.event(id: "t-\(read)") != nil)
+        var lastQuery = HistoryQuery()
+        lastQuery.eventID = "t-\(read)"
+        #expect(try reader.executions(lastQuery).map(\.rule) == ["answer"])
+        if read < total { #expect(try reader.event(id: "t-\(read + 1)") == nil) }
     }
 
     @Test("SIGINT while reading a pipe stops reading, finishes in-flight work and exits 0")

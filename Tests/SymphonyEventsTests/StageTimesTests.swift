@@ -1,4 +1,5 @@
 import SymphonyEvents
+import Synchronization
 import Testing
 
 @Suite struct StageTimesTests {
@@ -37,10 +38,11 @@ import Testing
     }
 }
 
-/// Busy work the optimizer cannot remove, so a measured stage takes some time.
+/// Busy work the optimizer cannot remove (its result is stored atomically), so a measured stage takes some time.
 private func spin() {
-    var value: UInt64 = 1
+    var value = spinSink.load(ordering: .relaxed) | 1
     for index in 0..<10_000 { value = value &* 6_364_136_223_846_793_005 &+ UInt64(index) }
-    precondition(value != 0 || value == 0)
-    withExtendedLifetime(value) {}
+    spinSink.store(value, ordering: .relaxed)
 }
+
+private let spinSink = Atomic<UInt64>(1)
