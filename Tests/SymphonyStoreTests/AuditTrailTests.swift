@@ -24,6 +24,31 @@ import Testing
 
     func verify() throws -> AuditVerification { try AuditReader(path: path).verify(key: key) }
 
+    @Test("a batch that cannot be written is rolled back whole; later batches chain on from the restored head and the trail verifies")
+    func failedBatchRollsBack() throws {
+        let store = try HistoryStore(path: path, key: key)
+        func audit(_ operation: String) { store.audit(AuditRecord(principal: "user:ada", operation: operation, target: "t", outcome: "ok")) }
+        audit("before")
+        try store.flush()
+        // An outcome the schema's CHECK refuses: its batch fails every attempt and is given up.
+        let now = Timestamp(secondsSinceEpoch: 1)
+        store.record(
+            ExecutionRecord(
+                eventID: "e-1", eventType: "t", rule: "r", action: "publish", status: "bogus", error: nil, started: now, finished: now,
+                derivedEvent: Event(type: "d", id: "d-1")))
+        audit("with-the-bad-row")
+        #expect(throws: StoreError.self) { try store.flush() }
+        audit("after")
+        #expect(throws: StoreError.self) { try store.close() }  // the first failure is reported at close too
+
+        let operations = try AuditReader(path: path).list(limit: 10).map(\.operation).sorted()
+        #expect(operations.contains("before") && operations.contains("after"))
+        #expect(try verify() == .intact(count: operations.count))
+        let database = try SQLiteDatabase(path: path)
+        #expect(try database.prepare("SELECT count(*) FROM executions").rows { $0.int(0) } == [0])
+        #expect(try database.prepare("SELECT count(*) FROM events WHERE id = 'd-1'").rows { $0.int(0) } == [0])
+    }
+
     @Test("an untouched trail verifies, chaining across separate sessions")
     func intact() throws {
         try writeTrail(3)
