@@ -56,10 +56,19 @@ struct EventInput {
     }
 
     private func parse(_ bytes: [UInt8]) -> Result<Event, InputLineError> {
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        // One pass for NUL bytes and non-ASCII; only a line with non-ASCII bytes needs a full UTF-8 check.
+        var orBits: UInt8 = 0
+        var hasNUL = false
+        bytes.withUnsafeBufferPointer { buffer in
+            for byte in buffer {
+                orBits |= byte
+                hasNUL = hasNUL || byte == 0
+            }
+        }
+        if orBits & 0x80 != 0, String(validating: bytes, as: UTF8.self) == nil {
             return .failure(InputLineError(reason: "not valid UTF-8"))
         }
-        if bytes.contains(0) {
+        if hasNUL {
             return .failure(InputLineError(reason: "contains a NUL byte"))
         }
         let value: JSONValue
@@ -67,7 +76,7 @@ struct EventInput {
             value = try JSONParser.parse(bytes)
         } catch {
             // With --lines, text that is not JSON is wrapped; a JSON object that is not a valid event is rejected below.
-            if let rawLinesType { return .success(Event(type: rawLinesType, payload: ["message": .string(text)])) }
+            if let rawLinesType { return .success(Event(type: rawLinesType, payload: ["message": .string(String(decoding: bytes, as: UTF8.self))])) }
             return .failure(InputLineError(reason: "not valid JSON: \(error)"))
         }
         do {
