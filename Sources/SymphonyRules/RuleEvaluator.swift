@@ -12,7 +12,8 @@ public struct RuleMatch: Sendable {
     public let captures: [String: String]
     /// The intent the rule's `intent` condition recognized (the first one that held).
     public let intent: IntentMatch?
-    /// For a rule that did not match: the first condition that failed, in words.
+    /// For a rule that did not match: the first condition that failed, in words — in `explain`
+    /// mode only (`run` mode skips composing messages nobody reads; the engine never shows them).
     public let failure: String?
     /// Regex resource-limit problems met while evaluating (the regex counted as not matching).
     public let problems: [String]
@@ -22,9 +23,9 @@ public struct RuleMatch: Sendable {
 public struct RuleEvaluator {
     /// Whether intent conditions record scores of intents below threshold (for explanations).
     public enum Mode: Sendable {
-        /// Fast: only recognized intents are computed.
+        /// Fast: only recognized intents are computed, and failures are not put into words.
         case run
-        /// Every intent's score is computed, so failures can say how close an intent came.
+        /// Every intent's score is computed, and each failure is described, saying how close an intent came.
         case explain
     }
 
@@ -40,7 +41,7 @@ public struct RuleEvaluator {
 
     /// Tests `rule`'s condition on `event`.
     public mutating func evaluate(_ rule: Rule, on event: Event) -> RuleMatch {
-        var state = State()
+        var state = State(explains: mode == .explain)
         let matched = rule.when.map { test($0, event, &state) } ?? true
         return RuleMatch(
             rule: rule, matched: matched, captures: matched ? state.captures : [:], intent: matched ? state.intent : nil,
@@ -48,10 +49,18 @@ public struct RuleEvaluator {
     }
 
     private struct State {
+        /// Whether failures are put into words (explain mode).
+        let explains: Bool
         var captures: [String: String] = [:]
         var intent: IntentMatch?
         var failure: String?
         var problems: [String] = []
+
+        /// Records why a condition failed, composing the message only when explaining; returns false.
+        mutating func fail(_ message: @autoclosure () -> String) -> Bool {
+            if explains { failure = message() }
+            return false
+        }
     }
 
     private mutating func test(_ condition: Condition, _ event: Event, _ state: inout State) -> Bool {
@@ -67,17 +76,15 @@ public struct RuleEvaluator {
                     state = branch
                     return true
                 }
-                failures.append(branch.failure ?? "a condition failed")
+                if state.explains { failures.append(branch.failure ?? "a condition failed") }
                 state.problems = branch.problems
             }
-            state.failure = "no 'any' branch held (\(failures.joined(separator: "; ")))"
-            return false
+            return state.fail("no 'any' branch held (\(failures.joined(separator: "; ")))")
         case .not(let inner, _):
             var scratch = state
             if test(inner, event, &scratch) {
                 state.problems = scratch.problems
-                state.failure = "the 'not' condition held"
-                return false
+                return state.fail("the 'not' condition held")
             }
             state.problems = scratch.problems
             return true
@@ -91,10 +98,7 @@ public struct RuleEvaluator {
     private func testField(_ fieldPath: FieldPath, _ fieldTest: FieldTest, _ event: Event, _ state: inout State) -> Bool {
         let value = Self.value(at: fieldPath, in: event)
         let path = fieldPath.text
-        func fail(_ message: String) -> Bool {
-            state.failure = message
-            return false
-        }
+        func fail(_ message: @autoclosure () -> String) -> Bool { state.fail(message()) }
         func shown(_ value: JSONValue?) -> String { value.map(\.jsonText) ?? "missing" }
         switch fieldTest {
         case .exists(let expected):
@@ -118,8 +122,8 @@ public struct RuleEvaluator {
                 case .lessThan: (number < bound, "<")
                 default: (number <= bound, "≤")
                 }
-            let boundText = bound == bound.rounded() && abs(bound) < 1e15 ? String(Int64(bound)) : String(bound)
-            return holds ? true : fail("\(path) is \(shown(value)), not \(symbol) \(boundText)")
+            if holds { return true }
+            return fail("\(path) is \(shown(value)), not \(symbol) \(bound == bound.rounded() && abs(bound) < 1e15 ? String(Int64(bound)) : String(bound))")
         case .contains(let needle):
             switch (value, needle) {
             case (.string(let text)?, .string(let part)) where text.contains(part): return true
@@ -142,20 +146,15 @@ public struct RuleEvaluator {
     private mutating func testIntent(_ name: String, _ minimum: Int?, _ fieldPath: FieldPath, _ event: Event, _ state: inout State) -> Bool {
         let field = fieldPath.text
         guard case .string(let text)? = Self.value(at: fieldPath, in: event) else {
-            state.failure = "\(field) is not text, so intent '\(name)' cannot be recognized"
-            return false
+            return state.fail("\(field) is not text, so intent '\(name)' cannot be recognized")
         }
         let scores = intentScores(for: field, text: text)
         guard let score = scores.first(where: { $0.name == name }), score.isRecognized else {
-            let detail = scores.first(where: { $0.name == name }).map { score in
-                score.rejection ?? "score \(score.value)"
-            } ?? "nothing fired"
-            state.failure = "intent '\(name)' is not recognized in \(field) (\(detail))"
-            return false
+            return state.fail(
+                "intent '\(name)' is not recognized in \(field) (\(scores.first(where: { $0.name == name }).map { $0.rejection ?? "score \($0.value)" } ?? "nothing fired"))")
         }
         if let minimum, score.score < minimum {
-            state.failure = "intent '\(name)' scored \(score.value), below min_score \(Double(minimum) / 1000)"
-            return false
+            return state.fail("intent '\(name)' scored \(score.value), below min_score \(Double(minimum) / 1000)")
         }
         if state.intent == nil { state.intent = IntentMatch(name: name, score: score.value, slots: score.slots) }
         return true
