@@ -142,9 +142,6 @@ public final class HistoryReader {
             var event: Event?
             if let sealer, let envelope = row.blob(8) {
                 event = try? SealedEvent(id: id, type: type, priority: priority, envelope: envelope).open(with: sealer)
-                if event == nil, let body = try? sealer.open(envelope, context: HistoryEnvelopes.legacyEvent(id: id)) {
-                    event = try? EventBodyCodec.decode(body, id: id, type: type, priority: priority)
-                }
             }
             return StoredEvent(
                 id: id, type: type, priority: priority, source: row.text(3), received: Timestamp(nanosecondsSinceEpoch: row.int(4)),

@@ -92,13 +92,21 @@ enum HistorySchema {
         DROP INDEX IF EXISTS events_type;
         DROP INDEX IF EXISTS events_parent;
         """,
+        // 5: event payloads sealed under the legacy context (symphony.history.event.v1, bound to
+        // the id only) are re-sealed under the queue's (id, type, priority). That needs the key,
+        // so the work is `HistoryStore`'s (`resealLegacyEventPayloads`), run in this step's transaction.
+        "",
     ]
+
+    /// The migration step that needs the key (see migration 5).
+    static let resealStep = 5
 
     /// The version a fully migrated database has.
     static var currentVersion: Int { migrations.count }
 
     /// Brings `database` to the current version, one transaction per migration; refuses a newer schema.
-    static func migrate(_ database: SQLiteDatabase, to target: Int = currentVersion) throws {
+    /// `reseal`, when given, runs inside the transaction of migration `resealStep`.
+    static func migrate(_ database: SQLiteDatabase, to target: Int = currentVersion, reseal: ((SQLiteDatabase) throws -> Void)? = nil) throws {
         let version = try database.userVersion
         guard version <= currentVersion else {
             throw StoreError(
@@ -108,6 +116,7 @@ enum HistorySchema {
         for next in version..<target {
             try database.transaction {
                 try database.execute(migrations[next])
+                if next + 1 == resealStep { try reseal?(database) }
                 try database.execute("PRAGMA user_version = \(next + 1)")
             }
         }

@@ -28,7 +28,7 @@ public final class HistoryStore: Sendable {
         activeKeyID = key.id
         let database = try SQLiteDatabase(path: path)
         try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384")
-        try HistorySchema.migrate(database)
+        try HistorySchema.migrate(database) { try Self.resealLegacyEventPayloads(in: $0, sealer: sealer, logger: logger) }
         writer = try HistoryWriter(database: database, auditKey: key, capacity: bufferCapacity, logger: logger)
         scheduledEntries = try SQLiteScheduledEntryStore(path: path, sealer: sealer, writer: writer, logger: logger)
     }
@@ -114,6 +114,37 @@ public final class HistoryStore: Sendable {
         } catch {
             logger.error("could not seal \(what) for history; storing it as NULL", metadata: ["error": "\(error)"])
             return nil
+        }
+    }
+
+    /// Re-seals event payloads written under the legacy context (`HistoryEnvelopes.legacyEvent`,
+    /// bound to the id only) under the queue's context (id, type, priority), so readers need not
+    /// accept the weaker format. Payloads no key in the ring opens are left as they are (and
+    /// counted in the log); they could not be read before either.
+    static func resealLegacyEventPayloads(in database: SQLiteDatabase, sealer: EnvelopeSealer, logger: Logger) throws {
+        let select = try database.prepare("SELECT rowid, id, type, priority, payload FROM events WHERE payload IS NOT NULL")
+        let update = try database.prepare("UPDATE events SET payload = ? WHERE rowid = ?")
+        var resealed = 0
+        var unreadable = 0
+        try select.bind([])
+        while try select.step() {
+            let (rowid, id, type, priority) = (select.int(0), select.text(1) ?? "", select.text(2) ?? "", Int(select.int(3)))
+            let envelope = select.blob(4) ?? []
+            let context = SealedEvent.context(id: id, type: type, priority: priority)
+            if (try? sealer.open(envelope, context: context)) != nil { continue }  // already in the current format
+            guard let body = try? sealer.open(envelope, context: HistoryEnvelopes.legacyEvent(id: id)) else {
+                unreadable += 1
+                continue
+            }
+            try update.bind(1, try sealer.seal(body, context: context))
+            try update.bind(2, rowid)
+            try update.execute()
+            resealed += 1
+        }
+        if resealed > 0 || unreadable > 0 {
+            logger.notice(
+                "history migration: event payloads re-sealed under the current envelope context",
+                metadata: ["resealed": "\(resealed)", "unopenable": "\(unreadable)"])
         }
     }
 

@@ -318,7 +318,7 @@ final class WriterStatements: @unchecked Sendable {
 public enum HistoryEnvelopes {
     /// An event's stored envelope is the queue's: `SealedEvent.context(id:type:priority:)`.
     /// Databases written before that change used this context (domain `symphony.history.event.v1`,
-    /// field: the event id); readers still open such envelopes.
+    /// field: the event id); migration 5 re-seals such payloads, and readers no longer accept it.
     public static func legacyEvent(id: String) -> EnvelopeContext {
         EnvelopeContext(domain: "symphony.history.event.v1", fields: [id])
     }

@@ -162,7 +162,7 @@ import Testing
         #expect(try HistoryReader(path: path, sealer: EnvelopeSealer(key: key)).event(id: "secret-1")?.event?.payload["text"] == .string(secret))
     }
 
-    @Test("the queue's envelope is stored as is when it is under the history key; any other is sealed anew; old-format envelopes still open")
+    @Test("the queue's envelope is stored as is when it is under the history key; any other is sealed anew; legacy envelopes are not accepted")
     func envelopeReuse() throws {
         let store = try store()
         let queueSealer = EnvelopeSealer(key: key)
@@ -178,28 +178,59 @@ import Testing
         // Sealed under another key (an ephemeral queue key): history must not keep that envelope.
         let other = Event(type: "ticket.created", payload: ["n": 3], id: "in-2")
         store.recordInput(other, sealed: try SealedEvent(sealing: other, with: EnvelopeSealer(key: try EncryptionKey.generate())))
-        // A row written by an earlier build, under the legacy history context.
-        let legacy = Event(type: "old.event", payload: ["n": 4], id: "old-1")
-        let legacyEnvelope = try queueSealer.seal(EventBodyCodec.encode(legacy), context: HistoryEnvelopes.legacyEvent(id: "old-1"))
+        // The same event, priority changed: not this event's envelope, so it is sealed anew.
+        let reprioritized = Event(type: "ticket.created", payload: ["n": 5], priority: 1, id: "in-3")
+        var wrongPriority = try SealedEvent(sealing: reprioritized, with: queueSealer)
+        wrongPriority.priority = 7
+        store.recordInput(reprioritized, sealed: wrongPriority)
         try store.close()
+
         let database = try SQLiteDatabase(path: path)
-        #expect(try HistoryReader(path: path, sealer: EnvelopeSealer(key: key)).event(id: "in-2")?.event?.payload == ["n": 3])
-        try database.execute("UPDATE events SET payload = x'\(legacyEnvelope.map { String(format: "%02x", $0) }.joined())' WHERE id = 'in-2'")
         let payloads = try database.prepare("SELECT id, payload FROM events ORDER BY id").rows { ($0.text(0) ?? "", $0.blob(1) ?? []) }
         #expect(payloads.first { $0.0 == "in-1" }?.1 == sealedInput.envelope)
         #expect(payloads.first { $0.0 == "d-1" }?.1 == record.sealedDerivedEvent?.envelope)
-
         let reader = try HistoryReader(path: path, sealer: EnvelopeSealer(key: key))
         #expect(try reader.event(id: "in-1")?.event?.payload == ["n": 1])
         #expect(try reader.event(id: "d-1")?.event?.causation == Causation(parentID: "in-1", rule: "r", hop: 1))
-        // in-2 now holds old-1's legacy envelope: bound to another id, it does not open.
-        #expect(try reader.event(id: "in-2")?.event == nil)
+        #expect(try reader.event(id: "in-2")?.event?.payload == ["n": 3])
+        #expect(try reader.event(id: "in-3")?.event?.payload == ["n": 5])
         // The envelope binds type and priority too: editing either column makes it unreadable.
         try database.execute("UPDATE events SET type = 'ticket.closed' WHERE id = 'in-1'")
         #expect(try reader.event(id: "in-1")?.event == nil)
-        // A legacy envelope in the row it was made for opens.
-        try database.execute("UPDATE events SET id = 'old-1', type = 'old.event' WHERE id = 'in-2'")
+        try database.execute("UPDATE events SET priority = 0 WHERE id = 'in-2'")
+        #expect(try reader.event(id: "in-2")?.event == nil)
+        // A legacy envelope (bound to the id only) put in place of a current one is not accepted.
+        let legacy = try queueSealer.seal(EventBodyCodec.encode(other), context: HistoryEnvelopes.legacyEvent(id: "in-3"))
+        try database.execute("UPDATE events SET payload = x'\(legacy.map { String(format: "%02x", $0) }.joined())' WHERE id = 'in-3'")
+        #expect(try reader.event(id: "in-3")?.event == nil)
+    }
+
+    @Test("migration 5 re-seals legacy event payloads under the current context, with retired keys too; after it, type and priority are bound")
+    func resealMigration() throws {
+        let retired = try EncryptionKey(bytes: [UInt8](repeating: 4, count: 32))
+        let old = Event(type: "old.event", payload: ["n": 4], priority: 2, id: "old-1", source: "web")
+        let older = Event(type: "older.event", payload: ["n": 5], id: "old-2")
+        do {
+            let database = try SQLiteDatabase(path: path)
+            try HistorySchema.migrate(database, to: HistorySchema.resealStep - 1)
+            for (event, sealKey) in [(old, key), (older, retired)] {
+                let envelope = try EnvelopeSealer(key: sealKey).seal(EventBodyCodec.encode(event), context: HistoryEnvelopes.legacyEvent(id: event.id))
+                try database.prepare("INSERT INTO events (id, type, priority, received_ns, time_ns, payload) VALUES (?, ?, ?, 1, 1, ?)")
+                    .run([.text(event.id), .text(event.type), .int(Int64(event.priority)), .blob(envelope)])
+            }
+            try database.prepare("INSERT INTO events (id, type, priority, received_ns, time_ns, payload) VALUES ('junk', 't', 5, 1, 1, x'00')").run()
+        }
+        try HistoryStore(path: path, key: key, retiredKeys: [retired]).close()
+
+        let database = try SQLiteDatabase(path: path)
+        #expect(try database.userVersion == HistorySchema.currentVersion)
+        let reader = try HistoryReader(path: path, sealer: EnvelopeSealer(key: key))
         #expect(try reader.event(id: "old-1")?.event?.payload == ["n": 4])
+        #expect(try reader.event(id: "old-1")?.event?.source == "web")
+        #expect(try reader.event(id: "old-2")?.event?.payload == ["n": 5])  // re-sealed under the active key
+        #expect(try reader.event(id: "junk")?.event == nil)  // left as it was
+        try database.execute("UPDATE events SET priority = 9 WHERE id = 'old-1'")
+        #expect(try reader.event(id: "old-1")?.event == nil)
     }
 
     @Test("scheduled entries survive a reopen; a fired one-shot entry is marked done with its event recorded")
