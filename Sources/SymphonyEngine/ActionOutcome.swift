@@ -71,6 +71,37 @@ public enum EventJSON {
         }
         return .object(object)
     }
+
+    /// `object(event).jsonText`, written directly (keys in the same sorted order) without building
+    /// the intermediate dictionary: what `emit` prints for every emitted event.
+    public static func text(_ event: Event) -> String {
+        var output = "{"
+        if let causation = event.causation {
+            output += #""causation":{"hop":"#
+            output += String(causation.hop)
+            output += #","parent":"#
+            JSONValue.writeString(causation.parentID, to: &output)
+            output += #","rule":"#
+            JSONValue.writeString(causation.rule, to: &output)
+            output += "},"
+        }
+        output += #""id":"#
+        JSONValue.writeString(event.id, to: &output)
+        output += #","payload":"#
+        event.payload.write(to: &output)
+        output += #","priority":"#
+        output += String(event.priority)
+        if let source = event.source {
+            output += #","source":"#
+            JSONValue.writeString(source, to: &output)
+        }
+        output += #","time":""#
+        output += event.time.description
+        output += #"","type":"#
+        JSONValue.writeString(event.type, to: &output)
+        output += "}"
+        return output
+    }
 }
 
 extension ActionOutcome {

@@ -32,11 +32,11 @@ extension JSONValue {
             output += "]"
         case .object(let members):
             output += "{"
-            for (index, key) in members.keys.sorted().enumerated() {
+            for (index, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
                 if index > 0 { output += "," }
-                Self.writeString(key, to: &output)
+                Self.writeString(member.key, to: &output)
                 output += ":"
-                members[key]!.write(to: &output)
+                member.value.write(to: &output)
             }
             output += "}"
         }
@@ -45,6 +45,11 @@ extension JSONValue {
     /// Appends `text` as a JSON string literal.
     public static func writeString(_ text: String, to output: inout String) {
         output += "\""
+        guard needsEscaping(text) else {
+            output += text  // the common case: one bulk append instead of one per scalar
+            output += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": output += "\\\""
@@ -60,5 +65,23 @@ extension JSONValue {
             }
         }
         output += "\""
+    }
+
+    /// True when `text` holds a quote, a backslash, a control character, or U+2028/U+2029 (which
+    /// `writeString` escapes): a scan of its UTF-8 bytes, without decoding scalars.
+    static func needsEscaping(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            for (index, byte) in bytes.enumerated() {
+                switch byte {
+                case 0x22, 0x5C, 0x00..<0x20: return true
+                // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8.
+                case 0xE2 where index + 2 < bytes.count && bytes[index + 1] == 0x80 && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9):
+                    return true
+                default: continue
+                }
+            }
+            return false
+        }
     }
 }

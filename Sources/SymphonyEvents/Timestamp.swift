@@ -51,6 +51,34 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
+        let year = Int(parts.tm_year) + 1900
+        if (0...9999).contains(year) {
+            // The usual case, written straight into the string's storage: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
+            return String(unsafeUninitializedCapacity: 30) { buffer in
+                func digits(_ value: Int, _ width: Int, at start: Int) {
+                    var value = value
+                    for index in stride(from: start + width - 1, through: start, by: -1) {
+                        buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                        value /= 10
+                    }
+                }
+                digits(year, 4, at: 0)
+                buffer[4] = UInt8(ascii: "-")
+                digits(Int(parts.tm_mon) + 1, 2, at: 5)
+                buffer[7] = UInt8(ascii: "-")
+                digits(Int(parts.tm_mday), 2, at: 8)
+                buffer[10] = UInt8(ascii: "T")
+                digits(Int(parts.tm_hour), 2, at: 11)
+                buffer[13] = UInt8(ascii: ":")
+                digits(Int(parts.tm_min), 2, at: 14)
+                buffer[16] = UInt8(ascii: ":")
+                digits(Int(parts.tm_sec), 2, at: 17)
+                buffer[19] = UInt8(ascii: ".")
+                digits(Int(nanos), 9, at: 20)
+                buffer[29] = UInt8(ascii: "Z")
+                return 30
+            }
+        }
         func pad(_ value: Int, _ width: Int) -> String {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits

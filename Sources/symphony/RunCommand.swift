@@ -246,7 +246,7 @@ struct SystemEffects: ActionEffects {
     }
 
     func emit(_ event: Event) throws {
-        output?.write(EventJSON.object(event).jsonText)
+        output?.write(EventJSON.text(event))
     }
 }
 

@@ -160,6 +160,13 @@ import SymphonyConcurrency
         #expect(Timestamp(nanosecondsSinceEpoch: 1_700_000_000_000_000_001).description == "2023-11-14T22:13:20.000000001Z")
         #expect(Timestamp(nanosecondsSinceEpoch: -1).description == "1969-12-31T23:59:59.999999999Z")
         #expect(Timestamp(nanosecondsSinceEpoch: .min).description == "1677-09-21T00:12:43.145224192Z")
+        #expect(Timestamp(nanosecondsSinceEpoch: 0).description == "1970-01-01T00:00:00.000000000Z")
+        #expect(Timestamp(nanosecondsSinceEpoch: .max).description == "2262-04-11T23:47:16.854775807Z")
+        #expect(Timestamp(secondsSinceEpoch: 951_782_400).description == "2000-02-29T00:00:00.000000000Z")
+        // Every printed time parses back to itself.
+        for nanoseconds: Int64 in [0, 1, 999_999_999, 1_700_000_000_123_456_789, -86_400_000_000_001] {
+            #expect(TimestampParser.parse(Timestamp(nanosecondsSinceEpoch: nanoseconds).description) == Timestamp(nanosecondsSinceEpoch: nanoseconds))
+        }
     }
 
     @Test("arithmetic saturates instead of wrapping into the past")
