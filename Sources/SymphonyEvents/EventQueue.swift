@@ -31,6 +31,9 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         let sequence: UInt64
         let element: Element
 
+        /// The element, moved out of the entry (no copy and release of what it references).
+        consuming func takeElement() -> Element { element }
+
         static func < (lhs: Entry, rhs: Entry) -> Bool {
             lhs.priority != rhs.priority ? lhs.priority < rhs.priority : lhs.sequence < rhs.sequence
         }
@@ -171,7 +174,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         guard !heap.isEmpty else { return false }
         for _ in 0..<maximum {
             guard let entry = heap.popMin() else { break }
-            batch.append(entry.element)
+            batch.append(entry.takeElement())
         }
         if waitingProducers > 0 { lock.broadcast(Self.notFull) }
         return true
@@ -191,7 +194,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         lock.withLock {
             var elements: [Element] = []
             elements.reserveCapacity(heap.count)
-            while let entry = heap.popMin() { elements.append(entry.element) }
+            while let entry = heap.popMin() { elements.append(entry.takeElement()) }
             if waitingProducers > 0 { lock.broadcast(Self.notFull) }
             return elements
         }
@@ -215,6 +218,6 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     private func takeFirst() -> Element? {
         guard let entry = heap.popMin() else { return nil }
         if waitingProducers > 0 { lock.signal(Self.notFull) }
-        return entry.element
+        return entry.takeElement()
     }
 }
