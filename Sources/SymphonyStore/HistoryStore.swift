@@ -28,9 +28,27 @@ public final class HistoryStore: Sendable {
         activeKeyID = key.id
         let database = try SQLiteDatabase(path: path)
         try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384")
-        try HistorySchema.migrate(database) { try Self.resealLegacyEventPayloads(in: $0, sealer: sealer, logger: logger) }
+        var resealed: [String] = []
+        try HistorySchema.migrate(database) { resealed = try Self.resealLegacyEventPayloads(in: $0, sealer: sealer, logger: logger) }
         writer = try HistoryWriter(database: database, auditKey: key, capacity: bufferCapacity, logger: logger)
         scheduledEntries = try SQLiteScheduledEntryStore(path: path, sealer: sealer, writer: writer, logger: logger)
+        if !resealed.isEmpty {
+            // The migration changed sealed payloads: the hash-chained trail says so (and which).
+            let shown = resealed.prefix(20).joined(separator: ", ") + (resealed.count > 20 ? ", …" : "")
+            writer.append(
+                .audit(
+                    AuditRecord(
+                        principal: "symphony", operation: "history.migrate", target: path, outcome: "ok",
+                        details: "schema 5: \(resealed.count) event payloads re-sealed under key \(key.idString) (\(shown))")))
+        }
+    }
+
+    /// True when the database at `path` exists and is at this build's schema version (so opening a
+    /// store on it runs no migration). Commands that only append an audit record check this first:
+    /// migrating is for `symphony run`, which is given every key (`--retired-key-file`).
+    public static func isCurrentSchema(path: String) -> Bool {
+        guard let database = try? SQLiteDatabase(path: path, readOnly: true, create: false) else { return false }
+        return (try? database.userVersion) == HistorySchema.currentVersion
     }
 
     /// Records an input event.
@@ -119,12 +137,15 @@ public final class HistoryStore: Sendable {
 
     /// Re-seals event payloads written under the legacy context (`HistoryEnvelopes.legacyEvent`,
     /// bound to the id only) under the queue's context (id, type, priority), so readers need not
-    /// accept the weaker format. Payloads no key in the ring opens are left as they are (and
-    /// counted in the log); they could not be read before either.
-    static func resealLegacyEventPayloads(in database: SQLiteDatabase, sealer: EnvelopeSealer, logger: Logger) throws {
+    /// accept the weaker format; returns the ids re-sealed.
+    ///
+    /// A payload sealed under a key that is not in the ring stops the migration (it is rolled back
+    /// and the database stays at its version): re-run with that key as a retired key. A payload
+    /// that no longer authenticates (damaged) is left as it is and counted in the log.
+    static func resealLegacyEventPayloads(in database: SQLiteDatabase, sealer: EnvelopeSealer, logger: Logger) throws -> [String] {
         let select = try database.prepare("SELECT rowid, id, type, priority, payload FROM events WHERE payload IS NOT NULL")
         let update = try database.prepare("UPDATE events SET payload = ? WHERE rowid = ?")
-        var resealed = 0
+        var resealed: [String] = []
         var unreadable = 0
         try select.bind([])
         while try select.step() {
@@ -132,20 +153,33 @@ public final class HistoryStore: Sendable {
             let envelope = select.blob(4) ?? []
             let context = SealedEvent.context(id: id, type: type, priority: priority)
             if (try? sealer.open(envelope, context: context)) != nil { continue }  // already in the current format
-            guard let body = try? sealer.open(envelope, context: HistoryEnvelopes.legacyEvent(id: id)) else {
-                unreadable += 1
+            let body: [UInt8]
+            do {
+                body = try sealer.open(envelope, context: HistoryEnvelopes.legacyEvent(id: id))
+            } catch let error as CryptoError where error.code == .unknownKey {
+                let keyID = EnvelopeFormat.keyID(of: envelope).map { id in
+                    let digits = String(id, radix: 16)
+                    return String(repeating: "0", count: 8 - digits.count) + digits
+                } ?? "?"
+                throw StoreError(
+                    code: -1,
+                    message: "Upgrading the history to schema 5 re-seals its event payloads, and event \(id)'s was sealed with key \(keyID), which was not given; "
+                        + "run 'symphony run' with that key (--key-file, or --retired-key-file after a rotation). Nothing was changed.")
+            } catch {
+                unreadable += 1  // damaged: it did not open before this migration either
                 continue
             }
             try update.bind(1, try sealer.seal(body, context: context))
             try update.bind(2, rowid)
             try update.execute()
-            resealed += 1
+            resealed.append(id)
         }
-        if resealed > 0 || unreadable > 0 {
+        if !resealed.isEmpty || unreadable > 0 {
             logger.notice(
                 "history migration: event payloads re-sealed under the current envelope context",
-                metadata: ["resealed": "\(resealed)", "unopenable": "\(unreadable)"])
+                metadata: ["resealed": "\(resealed.count)", "damaged": "\(unreadable)"])
         }
+        return resealed
     }
 
     /// Appends a record to the hash-chained audit trail.

@@ -7,7 +7,8 @@ import SymphonyStore
 /// `validate` records nothing, since a dry run writes nothing.
 enum CommandAudit {
     static func record(_ record: AuditRecord, database: String, keyFile: String?) {
-        guard FileManager.default.fileExists(atPath: database),
+        // Only a database already at this build's schema: migrating is `symphony run`'s job (it is given every key).
+        guard FileManager.default.fileExists(atPath: database), HistoryStore.isCurrentSchema(path: database),
             let key = try? StateLocation.loadKey(keyFile, createIfMissing: false),
             let store = try? HistoryStore(path: database, key: key)
         else { return }

@@ -25,6 +25,10 @@ final class InputBatch: Sendable {
     private let history: HistoryStore?
     private let state = Locked(State())
     private let refusedCount = Atomic<Int>(0)
+    private let acceptedCount = Atomic<Int>(0)
+
+    /// Events taken (each is published and recorded, or reported as refused).
+    var accepted: Int { acceptedCount.load(ordering: .relaxed) }
 
     /// Events the queue refused for a reason other than closing (each reported on stderr as rejected).
     var refused: Int { refusedCount.load(ordering: .relaxed) }
@@ -44,10 +48,22 @@ final class InputBatch: Sendable {
     func add(_ event: Event, origin: String) -> Bool {
         state.withLock { state in
             guard !state.closed else { return false }
+            acceptedCount.add(1, ordering: .relaxed)  // under the lock: counted exactly when taken
             state.events.append(event)
             state.origins.append(origin)
             state.received.append(.now())
             if state.events.count >= Self.capacity { publish(&state) }
+            return true
+        }
+    }
+
+    /// Runs `body` (recording a line that is not published: rejected or denied) while no signal has
+    /// closed the input — under the same lock, so it never lands after the history closed. False
+    /// once closed (then `body` does not run).
+    func whileOpen(_ body: () -> Void) -> Bool {
+        state.withLock { state in
+            guard !state.closed else { return false }
+            body()
             return true
         }
     }
@@ -78,7 +94,7 @@ final class InputBatch: Sendable {
             let sealed = try system.publish(contentsOf: state.events)
             history?.recordInputs(Array(state.events.prefix(sealed.count)), received: state.received, sealed: sealed)
             if sealed.count < state.events.count {
-                printError("symphony: \(state.events.count - sealed.count) events read were not processed: the queue closed")
+                printError("symphony: \(state.events.count - sealed.count) events read were not processed: the queue did not take them")
             }
         } catch let error as EventsError where error.code == .closed {
             printError("symphony: \(state.events.count) events read were not processed: the queue closed")

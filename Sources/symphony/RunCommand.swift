@@ -193,28 +193,33 @@ struct RunCommand: ParsableCommand {
                 do {
                     try access.check(.publish(type: event.type), as: publisher)
                 } catch let error as AccessDenied {
-                    run.read.add(1, ordering: .relaxed)
-                    run.denied.add(1, ordering: .relaxed)
-                    progress.clear()
-                    printError("\(origin): denied: \(error.description)")
-                    let now = Timestamp.now()
-                    recorder?.record(ExecutionRecord(
-                        eventID: event.id, eventType: event.type, rule: "(input)", action: "publish", status: "denied",
-                        error: error.description, started: now, finished: now, derivedEvent: nil))
-                    recorder?.audit(AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description))
-                    return true
+                    // Recorded while the input is open, so never after a signal closed the history.
+                    let taken = batch.whileOpen {
+                        run.read.add(1, ordering: .relaxed)
+                        run.denied.add(1, ordering: .relaxed)
+                        progress.clear()
+                        printError("\(origin): denied: \(error.description)")
+                        let now = Timestamp.now()
+                        recorder?.record(ExecutionRecord(
+                            eventID: event.id, eventType: event.type, rule: "(input)", action: "publish", status: "denied",
+                            error: error.description, started: now, finished: now, derivedEvent: nil))
+                        recorder?.audit(AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description))
+                    }
+                    return taken
                 }
-                // Counted as read once taken: after a signal the batch is closed and the event is left unread.
+                // The batch counts it as read once taken; after a signal it is closed and the event is left unread.
                 guard batch.add(event, origin: origin.description) else { return false }
-                run.read.add(1, ordering: .relaxed)
             case .failure(let problem):
-                run.read.add(1, ordering: .relaxed)
-                run.rejected.add(1, ordering: .relaxed)
-                recorder?.recordRejected(source: origin.source, line: origin.line, reason: problem.reason, content: problem.content)
-                progress.clear()
-                printError("\(origin): rejected: \(problem.reason)")
+                let taken = batch.whileOpen {
+                    run.read.add(1, ordering: .relaxed)
+                    run.rejected.add(1, ordering: .relaxed)
+                    recorder?.recordRejected(source: origin.source, line: origin.line, reason: problem.reason, content: problem.content)
+                    progress.clear()
+                    printError("\(origin): rejected: \(problem.reason)")
+                }
+                guard taken else { return false }
             }
-            progress.update(run.read.load(ordering: .relaxed))
+            progress.update(run.read.load(ordering: .relaxed) + batch.accepted)
             return true
         }
         batch.flush()
@@ -327,7 +332,7 @@ final class RunState: Sendable {
         }
         let counters = system.counters
         let statistics = engine.statistics
-        let read = self.read.load(ordering: .relaxed)
+        let read = self.read.load(ordering: .relaxed) + input.accepted
         let rejected = self.rejected.load(ordering: .relaxed) + input.refused
         if printSummary {
             let seconds = max(1e-9, Double(started.duration(to: .now()).nanoseconds) / 1e9)

@@ -220,10 +220,22 @@ import Testing
             }
             try database.prepare("INSERT INTO events (id, type, priority, received_ns, time_ns, payload) VALUES ('junk', 't', 5, 1, 1, x'00')").run()
         }
+        // Without the retired key the migration stops before changing anything, and says which key it needs.
+        let refused = #expect(throws: StoreError.self) { try HistoryStore(path: path, key: key) }
+        #expect(refused?.message.contains("event old-2's was sealed with key \(retired.idString), which was not given") == true)
+        #expect(try SQLiteDatabase(path: path).userVersion == HistorySchema.resealStep - 1)
+        #expect(!HistoryStore.isCurrentSchema(path: path))
         try HistoryStore(path: path, key: key, retiredKeys: [retired]).close()
+        #expect(HistoryStore.isCurrentSchema(path: path))
 
         let database = try SQLiteDatabase(path: path)
         #expect(try database.userVersion == HistorySchema.currentVersion)
+        // The re-seal is in the hash-chained audit trail, with the ids it changed.
+        let migration = try AuditReader(path: path).list(operation: "history.migrate")
+        #expect(migration.count == 1)
+        #expect(migration.first?.details.hasPrefix("schema 5: 2 event payloads re-sealed under key \(key.idString) (") == true)
+        #expect(migration.first?.details.contains("old-1") == true && migration.first?.details.contains("old-2") == true)
+        #expect(try AuditReader(path: path).verify(key: key) == .intact(count: 1))
         let reader = try HistoryReader(path: path, sealer: EnvelopeSealer(key: key))
         #expect(try reader.event(id: "old-1")?.event?.payload == ["n": 4])
         #expect(try reader.event(id: "old-1")?.event?.source == "web")
