@@ -57,9 +57,11 @@ package final class ConditionLock: @unchecked Sendable {
     package static func deadline(after timeout: Duration) -> Deadline {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
+        // Not only negative seconds: -5 ms has 0 seconds and negative attoseconds.
+        guard timeout > .zero else { return Deadline(spec: now) }
         let (seconds, attoseconds) = timeout.components
-        let cappedSeconds = min(max(seconds, 0), 100 * 365 * 86_400)
-        let nanoseconds = seconds < 0 ? 0 : attoseconds / 1_000_000_000
+        let cappedSeconds = min(seconds, 100 * 365 * 86_400)
+        let nanoseconds = attoseconds / 1_000_000_000
         let total = Int64(now.tv_nsec) + nanoseconds
         var deadline = timespec()
         deadline.tv_sec = now.tv_sec + Int(cappedSeconds) + Int(total / 1_000_000_000)

@@ -35,7 +35,10 @@ public final class EncryptionKey: Sendable, CustomStringConvertible {
     }
 
     /// The key id as eight hexadecimal digits, for messages and listings.
-    public var idString: String {
+    public var idString: String { Self.idString(id) }
+
+    /// A key id as eight hexadecimal digits (for ids read from envelopes, where there is no key).
+    public static func idString(_ id: UInt32) -> String {
         let digits = String(id, radix: 16)
         return String(repeating: "0", count: 8 - digits.count) + digits
     }

@@ -157,10 +157,7 @@ public final class HistoryStore: Sendable {
             do {
                 body = try sealer.open(envelope, context: HistoryEnvelopes.legacyEvent(id: id))
             } catch let error as CryptoError where error.code == .unknownKey {
-                let keyID = EnvelopeFormat.keyID(of: envelope).map { id in
-                    let digits = String(id, radix: 16)
-                    return String(repeating: "0", count: 8 - digits.count) + digits
-                } ?? "?"
+                let keyID = EnvelopeFormat.keyID(of: envelope).map(EncryptionKey.idString) ?? "?"
                 throw StoreError(
                     code: -1,
                     message: "Upgrading the history to schema 5 re-seals its event payloads, and event \(id)'s was sealed with key \(keyID), which was not given; "

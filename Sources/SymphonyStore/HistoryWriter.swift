@@ -29,7 +29,7 @@ final class HistoryWriter: Sendable {
     private let statements: WriterStatements
     private let logger: Logger
 
-    init(database: SQLiteDatabase, auditKey: EncryptionKey?, capacity: Int = 16_384, logger: Logger) throws {
+    init(database: SQLiteDatabase, auditKey: EncryptionKey, capacity: Int = 16_384, logger: Logger) throws {
         self.capacity = capacity
         self.logger = logger
         pending.reserveCapacity(capacity)
@@ -147,14 +147,14 @@ final class WriterStatements: @unchecked Sendable {
     private let upsertAuditHead: SQLiteStatement
     private let readAuditHead: SQLiteStatement
     private let readSignedHead: SQLiteStatement
-    private let auditMACKey: [UInt8]?
+    private let auditMACKey: [UInt8]
     private let auditKeyID: String
     private var auditHead: (sequence: Int64, hash: [UInt8])
 
-    init(database: SQLiteDatabase, auditKey: EncryptionKey?) throws {
+    init(database: SQLiteDatabase, auditKey: EncryptionKey) throws {
         self.database = database
-        auditMACKey = auditKey.map(AuditChain.macKey)
-        auditKeyID = auditKey?.idString ?? ""
+        auditMACKey = AuditChain.macKey(from: auditKey)
+        auditKeyID = auditKey.idString
         audits = try BatchedInsert(
             database: database, head: "INSERT INTO audit (seq, time_ns, principal, operation, target, outcome, details, prev_hash, hash) VALUES",
             columns: 9
@@ -240,7 +240,7 @@ final class WriterStatements: @unchecked Sendable {
                 try executions.finish()
                 try audits.finish()
                 if audited {
-                    let mac = auditMACKey.map { AuditChain.headMAC(sequence: auditHead.sequence, hash: auditHead.hash, macKey: $0) } ?? []
+                    let mac = AuditChain.headMAC(sequence: auditHead.sequence, hash: auditHead.hash, macKey: auditMACKey)
                     try upsertAuditHead.run([.int(auditHead.sequence), .blob(auditHead.hash), .text(auditKeyID), .blob(mac)])
                 }
             }
@@ -262,7 +262,7 @@ final class WriterStatements: @unchecked Sendable {
             throw StoreError(code: -1, message: "The audit trail has records but no authenticated head; run 'symphony audit verify' and investigate before writing.")
         }
         let matchesTable = sequence == auditHead.sequence && hash == auditHead.hash
-        let macValid = keyID != auditKeyID || auditMACKey.map { AuditChain.headMAC(sequence: sequence, hash: hash, macKey: $0) == mac } ?? true
+        let macValid = keyID != auditKeyID || AuditChain.headMAC(sequence: sequence, hash: hash, macKey: auditMACKey) == mac
         guard matchesTable && macValid else {
             throw StoreError(
                 code: -1,

@@ -4,7 +4,6 @@ import CSQLite
 enum SQLiteValue: Sendable, Hashable {
     case null
     case int(Int64)
-    case double(Double)
     case text(String)
     case blob([UInt8])
 }
@@ -107,29 +106,18 @@ final class SQLiteStatement {
         sqlite3_finalize(handle)
     }
 
-    /// Resets the statement and binds `values` to its parameters in order.
+    /// Resets the statement and binds `values` to its parameters in order (through the typed binds below).
     func bind(_ values: [SQLiteValue]) throws(StoreError) {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
-            let result: Int32
             switch value {
-            case .null: result = sqlite3_bind_null(handle, index)
-            case .int(let number): result = sqlite3_bind_int64(handle, index, number)
-            case .double(let number): result = sqlite3_bind_double(handle, index, number)
-            case .text(var text):
-                result = text.withUTF8 { bytes in
-                    bytes.withMemoryRebound(to: CChar.self) { characters in
-                        sqlite3_bind_text(handle, index, characters.baseAddress, Int32(characters.count), csqlite_transient())
-                    }
-                }
-            case .blob(let bytes):
-                result = bytes.withUnsafeBytes { buffer in
-                    sqlite3_bind_blob(handle, index, buffer.baseAddress, Int32(buffer.count), csqlite_transient())
-                }
+            case .null: try bind(index, nil as Int64?)
+            case .int(let number): try bind(index, number)
+            case .text(let text): try bind(index, text)
+            case .blob(let bytes): try bind(index, bytes)
             }
-            guard result == SQLITE_OK else { throw StoreError(code: result, message: database.lastMessage, sql: sql) }
         }
     }
 
@@ -212,7 +200,6 @@ final class SQLiteStatement {
 
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
     func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
-    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
     func text(_ column: Int32) -> String? {
         guard let pointer = sqlite3_column_text(handle, column) else { return nil }
         return String(cString: pointer)

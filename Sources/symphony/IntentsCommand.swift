@@ -52,7 +52,7 @@ struct IntentsCommand: ParsableCommand {
     }
 
     func run() throws {
-        try accessOptions.require(.analyzeIntents, with: try accessOptions.accessGuard(), recordIn: StateLocation.database(nil))
+        try accessOptions.require(.analyzeIntents, with: try accessOptions.accessGuard(), recordIn: StateLocation.database(nil), keyFile: keyFile)
         let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
         let (definitions, loaded) = IntentSetLoader.load(documents: documents)
         var diagnostics = readProblems

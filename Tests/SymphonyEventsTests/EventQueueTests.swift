@@ -114,6 +114,13 @@ import SymphonyConcurrency
             Issue.record("expected a time-out on an empty open queue")
             return
         }
+        // Negative timeouts mean "now" — also below a second, where Duration has 0 seconds and negative attoseconds.
+        for timeout in [Duration.milliseconds(-5), .seconds(-2), .zero] {
+            guard case .timedOut = queue.pop(timeout: timeout) else {
+                Issue.record("expected an immediate time-out for \(timeout)")
+                return
+            }
+        }
         queue.close()
         guard case .closed = queue.pop(timeout: .seconds(5)) else {
             Issue.record("expected closed")
