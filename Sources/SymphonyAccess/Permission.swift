@@ -18,16 +18,17 @@ public enum Permission: Sendable, Hashable, CustomStringConvertible {
     /// Every permission.
     case all
 
-    /// The permissions without a pattern, by the name policy files use.
-    static let fixed: [String: Permission] = [
-        "*": .all, "rules:load": .loadRules, "rules:validate": .validateRules, "rules:seal": .sealRules, "intents:analyze": .analyzeIntents,
-        "history:read": .readHistory, "audit:read": .readAudit, "audit:verify": .verifyAudit,
+    /// The permissions without a pattern, in the order they are listed, with the names policy files use.
+    static let named: [(name: String, permission: Permission)] = [
+        ("rules:load", .loadRules), ("rules:validate", .validateRules), ("rules:seal", .sealRules), ("intents:analyze", .analyzeIntents),
+        ("history:read", .readHistory), ("audit:read", .readAudit), ("audit:verify", .verifyAudit), ("*", .all),
     ]
 
+    /// The permissions without a pattern, by name.
+    static let fixed = Dictionary(uniqueKeysWithValues: named.map { ($0.name, $0.permission) })
+
     /// Every permission name (publish takes a pattern).
-    public static let names = [
-        "rules:load", "rules:validate", "rules:seal", "intents:analyze", "history:read", "audit:read", "audit:verify", "events:publish:<pattern>", "*",
-    ]
+    public static let names = named.dropLast().map(\.name) + ["events:publish:<pattern>", "*"]
 
     /// Parses a permission; nil when it is not one.
     public init?(_ text: String) {
@@ -52,7 +53,7 @@ public enum Permission: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         if case .publish(let pattern) = self { return "events:publish:\(pattern.text)" }
-        return Self.fixed.first { $0.value == self }!.key
+        return Self.named.first { $0.permission == self }!.name
     }
 }
 

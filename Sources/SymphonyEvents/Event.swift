@@ -20,6 +20,15 @@ public struct Event: Sendable, Hashable {
     /// The priority of events that do not say.
     public static let defaultPriority = 5
 
+    /// Throws `invalidPriority` for a priority outside 0…9 and `invalidType` for a type that is
+    /// not a dotted name: what every way into the queue checks.
+    public static func validate(type: String, priority: Int) throws {
+        guard priorities.contains(priority) else {
+            throw EventsError(.invalidPriority, "Priority \(priority) is outside 0…9.")
+        }
+        try EventType.validate(type)
+    }
+
     /// Makes an event; `id` and `time` default to a fresh id and the current time.
     public init(
         type: String, payload: JSONValue = [:], priority: Int = Event.defaultPriority, id: String? = nil,

@@ -54,10 +54,7 @@ public final class EventDispatcher: Sendable {
     /// are accepted while `stop()` drains the queue, so derived events of in-flight events are delivered too.
     @discardableResult
     public func publish(_ event: Event, fromHandler: Bool = false) throws -> SealedEvent? {
-        guard Event.priorities.contains(event.priority) else {
-            throw EventsError(.invalidPriority, "Priority \(event.priority) is outside 0…9.")
-        }
-        try EventType.validate(event.type)
+        try Event.validate(type: event.type, priority: event.priority)
         // A handler's publish is timed as part of its action (`actions`), not as `queue`: stages do not nest.
         let start = fromHandler ? 0 : StageTimes.shared.mark()
         let sealed = try sealer.map { try SealedEvent(sealing: event, with: $0) }
@@ -80,10 +77,7 @@ public final class EventDispatcher: Sendable {
         sealedEvents.reserveCapacity(events.count)
         let start = StageTimes.shared.mark()
         for event in events {
-            guard Event.priorities.contains(event.priority) else {
-                throw EventsError(.invalidPriority, "Priority \(event.priority) is outside 0…9.")
-            }
-            try EventType.validate(event.type)
+            try Event.validate(type: event.type, priority: event.priority)
             let sealed = try sealer.map { try SealedEvent(sealing: event, with: $0) }
             items.append((sealed.map(QueuedEvent.sealed) ?? .plain(event), event.priority))
             sealedEvents.append(sealed)
@@ -98,10 +92,7 @@ public final class EventDispatcher: Sendable {
     ///
     /// The envelope is not checked here: one that does not open reaches the dead-letter sink on a worker.
     public func publish(_ sealed: SealedEvent) throws {
-        guard Event.priorities.contains(sealed.priority) else {
-            throw EventsError(.invalidPriority, "Priority \(sealed.priority) is outside 0…9.")
-        }
-        try EventType.validate(sealed.type)
+        try Event.validate(type: sealed.type, priority: sealed.priority)
         try queue.push(.sealed(sealed), priority: sealed.priority)
         liveCounters.published.add(1, ordering: .relaxed)
     }

@@ -152,10 +152,7 @@ public final class Scheduler: Sendable {
     }
 
     private func add(_ event: Event, due: Timestamp, interval: Duration?) throws -> ScheduleID {
-        guard Event.priorities.contains(event.priority) else {
-            throw EventsError(.invalidPriority, "Priority \(event.priority) is outside 0…9.")
-        }
-        try EventType.validate(event.type)
+        try Event.validate(type: event.type, priority: event.priority)
         let entry = ScheduledEntry(id: ScheduleID(rawValue: "s-" + idGenerator.next()), event: event, due: due, interval: interval)
         try store.save(entry)
         lock.withLock {

@@ -139,7 +139,8 @@ public enum IntentSetLoader {
         return rounded
     }
 
-    static func isValidName(_ name: String) -> Bool {
+    /// A valid intent or rule name: letters, digits, `_`, `-` and `.` (the rule loader uses this too).
+    package static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name.unicodeScalars.allSatisfy { scalar in
             scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_" || scalar == "-" || scalar == "."
         }

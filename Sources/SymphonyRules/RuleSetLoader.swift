@@ -99,7 +99,7 @@ public enum RuleSetLoader {
         var name = ""
         if let nameNode = fields["name"], let text = nameNode.string("the rule name", into: &diagnostics) {
             name = text
-            if !isValidName(text) {
+            if !IntentSetLoader.isValidName(text) {  // rules and intents name themselves alike
                 diagnostics.error(at: nameNode.location, "rule name '\(text)' must be letters, digits, '_', '-' or '.'")
             }
         }
@@ -466,12 +466,6 @@ public enum RuleSetLoader {
             if let integer = Int64(text) { return .int(integer) }
             return .double(Double(text) ?? Double(text.replacingUnderscores) ?? 0)
         default: return .string(node.scalarText ?? "")
-        }
-    }
-
-    static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.unicodeScalars.allSatisfy { scalar in
-            scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_" || scalar == "-" || scalar == "."
         }
     }
 }

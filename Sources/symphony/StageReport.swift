@@ -25,13 +25,13 @@ struct StageReport {
         let total = Double(max(1, StageTimes.Stage.allCases.reduce(Int64(0)) { $0 + max(0, times[$1] ?? 0) }))
         var lines = [
             "symphony: stage times over \(events) input events (wall time inside each stage, summed over threads: "
-                + "\(Self.fixed(total / 1e9, 2)) s; process CPU time \(Self.fixed(Double(cpuNanoseconds) / 1e9, 2)) s):"
+                + "\(formatted(total / 1e9, decimals: 2)) s; process CPU time \(formatted(Double(cpuNanoseconds) / 1e9, decimals: 2)) s):"
         ]
         for stage in StageTimes.Stage.allCases {
             let nanoseconds = Double(max(0, times[stage] ?? 0))
             lines.append(
-                "stage \(stage.name.replacingOccurrences(of: " ", with: "-")) \(Self.fixed(nanoseconds / 1e6, 1)) ms "
-                    + "\(Self.fixed(nanoseconds / 1e3 / perEvent, 2)) µs/event \(Self.fixed(100 * nanoseconds / total, 1))%")
+                "stage \(stage.name.replacingOccurrences(of: " ", with: "-")) \(formatted(nanoseconds / 1e6, decimals: 1)) ms "
+                    + "\(formatted(nanoseconds / 1e3 / perEvent, decimals: 2)) µs/event \(formatted(100 * nanoseconds / total, decimals: 1))%")
         }
         return lines.joined(separator: "\n")
     }
@@ -41,14 +41,5 @@ struct StageReport {
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         func nanoseconds(_ time: timeval) -> Int64 { Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_usec) * 1_000 }
         return nanoseconds(usage.ru_utime) + nanoseconds(usage.ru_stime)
-    }
-
-    /// `value` with exactly `digits` decimals (1 or 2).
-    static func fixed(_ value: Double, _ digits: Int) -> String {
-        let scale = digits == 1 ? 10.0 : 100.0
-        let scaled = Int64((value * scale).rounded())
-        let whole = scaled / Int64(scale)
-        let fraction = String(abs(scaled % Int64(scale)))
-        return "\(scaled < 0 && whole == 0 ? "-" : "")\(whole)." + String(repeating: "0", count: digits - fraction.count) + fraction
     }
 }
