@@ -194,14 +194,16 @@ public struct EngineStatistics: Sendable, Hashable {
 final class EngineCounters: Sendable {
     let rulesFired = Atomic<Int>(0)
     let conditionProblems = Atomic<Int>(0)
-    private let byKind = Locked<[String: Int]>([:])
+    /// One counter per action kind, made up front: counting an action takes no lock.
+    private final class Counter: Sendable { let value = Atomic<Int>(0) }
+    private let byKind: [String: Counter] = Dictionary(uniqueKeysWithValues: Action.kinds.map { ($0, Counter()) })
     private let failures = Atomic<Int>(0)
 
     private let denials = Atomic<Int>(0)
 
     func count(_ outcome: ActionOutcome) {
         switch outcome.status {
-        case .ok: byKind.withLock { $0[outcome.action, default: 0] += 1 }
+        case .ok: byKind[outcome.action]?.value.add(1, ordering: .relaxed)
         case .denied: denials.add(1, ordering: .relaxed)
         default: failures.add(1, ordering: .relaxed)
         }
@@ -209,7 +211,10 @@ final class EngineCounters: Sendable {
 
     func snapshot() -> EngineStatistics {
         EngineStatistics(
-            rulesFired: rulesFired.load(ordering: .relaxed), actions: byKind.withLock { $0 }, failures: failures.load(ordering: .relaxed),
+            rulesFired: rulesFired.load(ordering: .relaxed), actions: byKind.compactMapValues { counter in
+                let count = counter.value.load(ordering: .relaxed)
+                return count > 0 ? count : nil
+            }, failures: failures.load(ordering: .relaxed),
             conditionProblems: conditionProblems.load(ordering: .relaxed), denials: denials.load(ordering: .relaxed))
     }
 }

@@ -7,7 +7,7 @@ import SymphonyEvents
 /// `{"type": rawLinesType, "payload": {"message": LINE}}`, so log files can be fed directly.
 struct EventInput {
     /// Where a line came from: `path:line`, or `<stdin>:line`.
-    struct Origin: CustomStringConvertible {
+    struct Origin: Sendable, CustomStringConvertible {
         let source: String
         let line: Int
         var description: String { "\(source):\(line)" }

@@ -16,7 +16,7 @@ final class InputBatch: Sendable {
 
     private struct State {
         var events: [Event] = []
-        var origins: [String] = []
+        var origins: [EventInput.Origin] = []  // formatted only if an event is refused
         var received: [Timestamp] = []
         var closed = false
     }
@@ -45,7 +45,7 @@ final class InputBatch: Sendable {
 
     /// Adds an event received now (`origin` names its line); publishes the batch when it is full.
     /// False once the batch is closed: the run is stopping and the event was not taken.
-    func add(_ event: Event, origin: String) -> Bool {
+    func add(_ event: Event, origin: EventInput.Origin) -> Bool {
         state.withLock { state in
             guard !state.closed else { return false }
             acceptedCount.add(1, ordering: .relaxed)  // under the lock: counted exactly when taken

@@ -208,7 +208,7 @@ struct RunCommand: ParsableCommand {
                     return taken
                 }
                 // The batch counts it as read once taken; after a signal it is closed and the event is left unread.
-                guard batch.add(event, origin: origin.description) else { return false }
+                guard batch.add(event, origin: origin) else { return false }
             case .failure(let problem):
                 let taken = batch.whileOpen {
                     run.read.add(1, ordering: .relaxed)
