@@ -72,40 +72,30 @@ struct EndToEndBenchmarks {
         }
     }
 
-    /// Runs the binary; returns wall seconds, or nil when it failed.
-    static func time(_ arguments: [String]) -> Double? {
-        ScalingBenchmarks.measure(arguments)?.seconds
-    }
-
     func run(binary: String, into results: inout [BenchmarkResult]) throws {
         let count = Int(500_000 * scale)
         mkdir(".bench", 0o755)
         let events = ".bench/e2e-events.jsonl"
         let rules = ".bench/e2e-rules.yaml"
         Self.writeEvents(count: count, to: events)
-        if let file = fopen(rules, "w") {
-            fputs(Self.rules, file)
-            fclose(file)
-        }
-        var best: [String: Double] = [:]
+        BenchProcess.write(Self.rules, to: rules)
+        let key = ".bench/e2e.key"
+        BenchProcess.ensureKey(binary: binary, at: key)
+        var best: [String: BenchProcess.Run] = [:]
         for round in 0..<3 {
-            for (name, extra) in [("history-off", ["--no-history"]), ("history-on", ["--db", ".bench/e2e-\(round).db"])] {
-                unlink(".bench/e2e-\(round).db")
-                let key = ".bench/e2e.key"
-                var arguments = [binary, "run", "--rules", rules, "--events", events, "--key-file", key] + extra
-                if name == "history-off" { arguments = [binary, "run", "--rules", rules, "--events", events] + extra }
-                if access(key, F_OK) != 0 { _ = Self.time([binary, "keygen", "-o", key]) }
-                guard let seconds = Self.time(arguments) else {
-                    print("symphony-bench: end-to-end run failed: \(arguments.joined(separator: " "))")
-                    continue
-                }
-                best[name] = min(best[name] ?? .infinity, seconds)
+            let database = ".bench/e2e-\(round).db"
+            for (name, extra) in [("history-off", ["--no-history"]), ("history-on", ["--db", database, "--key-file", key])] {
+                BenchProcess.removeDatabase(database)
+                guard let run = BenchProcess.best(of: 1, [binary, "run", "--rules", rules, "--events", events] + extra) else { continue }
+                if best[name].map({ run.seconds < $0.seconds }) ?? true { best[name] = run }
             }
         }
-        for (name, seconds) in best.sorted(by: { $0.key < $1.key }) {
-            results.append(BenchmarkResult(benchmark: "e2e/symphony-run/\(name)", metric: "events_per_second", value: Double(count) / seconds, unit: "events/s"))
+        for (name, run) in best.sorted(by: { $0.key < $1.key }) {
+            let benchmark = "e2e/symphony-run/\(name)"
+            results.append(BenchmarkResult(benchmark: benchmark, metric: "events_per_second", value: Double(count) / run.seconds, unit: "events/s"))
+            results.append(BenchmarkResult(benchmark: benchmark, metric: "cpu_seconds", value: run.cpuSeconds, unit: "s"))
         }
-        if let on = best["history-on"], let off = best["history-off"] {
+        if let on = best["history-on"]?.seconds, let off = best["history-off"]?.seconds {
             results.append(BenchmarkResult(benchmark: "e2e/symphony-run/history-overhead", metric: "percent", value: (on / off - 1) * 100, unit: "%"))
         }
     }

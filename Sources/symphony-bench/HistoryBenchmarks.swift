@@ -12,7 +12,7 @@ struct HistoryBenchmarks {
         let events = Int(200_000 * scale)
         mkdir(".bench", 0o755)
         let path = ".bench/history-bench.db"
-        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+        BenchProcess.removeDatabase(path)
         let store = try HistoryStore(path: path, key: try EncryptionKey(bytes: [UInt8](repeating: 1, count: 32)))
         let start = RuntimeBenchmarks.monotonicNanoseconds()
         var rows = 0

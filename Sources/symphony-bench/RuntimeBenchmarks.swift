@@ -82,6 +82,11 @@ struct RuntimeBenchmarks {
         system.stop()
         let sorted = latencies.withLock { $0.sorted() }
         let name = "latency/10-publishers-50k-per-s/encryption-\(encrypted ? "on" : "off")"
+        // Percentiles of what arrived mean nothing if not everything did (an empty list would even read as 0 µs).
+        guard sorted.count == perPublisher * publishers else {
+            print("symphony-bench: \(name): \(sorted.count) of \(perPublisher * publishers) events arrived; no result")
+            return
+        }
         for (metric, value) in [("p50", percentile(sorted, 0.50)), ("p99", percentile(sorted, 0.99)), ("max", Double(sorted.last ?? 0))] {
             results.append(BenchmarkResult(benchmark: name, metric: metric, value: value / 1_000, unit: "µs"))
         }

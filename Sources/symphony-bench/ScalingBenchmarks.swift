@@ -49,27 +49,6 @@ struct ScalingBenchmarks {
         }
     }
 
-    /// Runs the binary; returns wall seconds and peak RSS in MiB.
-    /// Runs `arguments` (stdout to /dev/null, stderr to `stderrPath`); wall seconds, peak RSS and CPU seconds, or nil when it failed.
-    static func measure(_ arguments: [String], stderrPath: String = "/dev/null") -> (seconds: Double, peakMiB: Double, cpuSeconds: Double)? {
-        let start = RuntimeBenchmarks.monotonicNanoseconds()
-        var pid: pid_t = 0
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return nil }
-        var status: Int32 = 0
-        var usage = rusage()
-        wait4(pid, &status, 0, &usage)
-        guard status == 0 else { return nil }
-        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-        return (Double(RuntimeBenchmarks.monotonicNanoseconds() - start) / 1e9, Double(usage.ru_maxrss) / 1024, cpu)
-    }
-
     func run(binary: String, into results: inout [BenchmarkResult]) throws {
         mkdir(".bench", 0o755)
         let events = Int(200_000 * scale)
@@ -77,35 +56,24 @@ struct ScalingBenchmarks {
         Self.writeEvents(count: events, to: eventsPath)
         for count in [20, 200, 2_000] {
             let rulesPath = ".bench/scale-rules-\(count).yaml"
-            if let file = fopen(rulesPath, "w") {
-                fputs(Self.rules(count: count), file)
-                fclose(file)
-            }
-            var best = Double.infinity
-            for _ in 0..<3 {
-                if let run = Self.measure([binary, "run", "--rules", rulesPath, "--events", eventsPath, "--no-history"]) {
-                    best = min(best, run.seconds)
-                }
-            }
+            BenchProcess.write(Self.rules(count: count), to: rulesPath)
+            guard let best = BenchProcess.best(of: 3, [binary, "run", "--rules", rulesPath, "--events", eventsPath, "--no-history"])?.seconds
+            else { continue }
             results.append(
                 BenchmarkResult(benchmark: "scale/\(count)-rules/no-history", metric: "events_per_second", value: Double(events) / best, unit: "events/s"))
             results.append(
                 BenchmarkResult(benchmark: "scale/\(count)-rules/no-history", metric: "microseconds_per_event", value: best * 1e6 / Double(events), unit: "µs"))
         }
         // Cost per event against event size: the 20-rule set over events padded to ~200 B, 2 KB and 20 KB.
+        BenchProcess.ensureKey(binary: binary, at: ".bench/e2e.key")
         for (size, count) in [(200, 100_000), (2_000, 40_000), (20_000, 8_000)] {
             let sized = ".bench/scale-size-\(size).jsonl"
             let events = max(1, Int(Double(count) * scale))
             Self.writeEvents(count: events, to: sized, padding: max(0, size - 110))
             for (name, extra) in [("no-history", ["--no-history"]), ("history", ["--db", ".bench/scale.db", "--key-file", ".bench/e2e.key"])] {
-                var best = Double.infinity
-                for _ in 0..<2 {
-                    for suffix in ["", "-wal", "-shm"] { unlink(".bench/scale.db" + suffix) }
-                    if access(".bench/e2e.key", F_OK) != 0 { _ = Self.measure([binary, "keygen", "-o", ".bench/e2e.key"]) }
-                    if let run = Self.measure([binary, "run", "--rules", ".bench/scale-rules-20.yaml", "--events", sized] + extra) {
-                        best = min(best, run.seconds)
-                    }
-                }
+                let arguments = [binary, "run", "--rules", ".bench/scale-rules-20.yaml", "--events", sized] + extra
+                guard let best = BenchProcess.best(of: 2, arguments, before: { BenchProcess.removeDatabase(".bench/scale.db") })?.seconds
+                else { continue }
                 results.append(
                     BenchmarkResult(
                         benchmark: "size/\(size)-bytes/\(name)", metric: "microseconds_per_event", value: best * 1e6 / Double(events), unit: "µs"))
@@ -116,9 +84,8 @@ struct ScalingBenchmarks {
         let long = ".bench/scale-long.jsonl"
         Self.writeEvents(count: events * 10, to: long)
         for (name, extra) in [("no-history", ["--no-history"]), ("history", ["--db", ".bench/scale.db", "--key-file", ".bench/e2e.key"])] {
-            unlink(".bench/scale.db")
-            if access(".bench/e2e.key", F_OK) != 0 { _ = Self.measure([binary, "keygen", "-o", ".bench/e2e.key"]) }
-            if let run = Self.measure([binary, "run", "--rules", ".bench/scale-rules-20.yaml", "--events", long] + extra) {
+            BenchProcess.removeDatabase(".bench/scale.db")
+            if let run = BenchProcess.measure([binary, "run", "--rules", ".bench/scale-rules-20.yaml", "--events", long] + extra) {
                 results.append(BenchmarkResult(benchmark: "rss/\(events * 10)-events/\(name)", metric: "peak_rss", value: run.peakMiB, unit: "MiB"))
                 results.append(BenchmarkResult(benchmark: "rss/\(events * 10)-events/\(name)", metric: "events_per_second", value: Double(events * 10) / run.seconds, unit: "events/s"))
             }

@@ -16,11 +16,8 @@ struct WorkloadBenchmarks {
     func run(binary: String, into results: inout [BenchmarkResult]) throws {
         mkdir(".bench", 0o755)
         let key = ".bench/workload.key"
-        if access(key, F_OK) != 0 { _ = ScalingBenchmarks.measure([binary, "keygen", "-o", key]) }
-        if let file = fopen(Self.rulesPath, "w") {
-            fputs(Self.rules, file)
-            fclose(file)
-        }
+        BenchProcess.ensureKey(binary: binary, at: key)
+        BenchProcess.write(Self.rules, to: Self.rulesPath)
         if events > 0 {
             let bytes = Self.writeEvents(count: events, to: Self.eventsPath)
             results.append(
@@ -32,16 +29,8 @@ struct WorkloadBenchmarks {
                 ("encryption-off/history-off", ["--no-history", "--no-encryption"]),
             ]
             for configuration in configurations {
-                var best: (seconds: Double, peakMiB: Double, cpuSeconds: Double)?
-                for _ in 0..<2 {
-                    for suffix in ["", "-wal", "-shm"] { unlink(".bench/workload.db" + suffix) }
-                    guard let run = ScalingBenchmarks.measure(self.arguments(binary, Self.eventsPath) + configuration.arguments) else {
-                        print("symphony-bench: workload run failed: \(configuration.name)")
-                        continue
-                    }
-                    if best == nil || run.seconds < best!.seconds { best = run }
-                }
-                guard let best else { continue }
+                let arguments = self.arguments(binary, Self.eventsPath) + configuration.arguments
+                guard let best = BenchProcess.best(of: 2, arguments, before: { BenchProcess.removeDatabase(".bench/workload.db") }) else { continue }
                 let name = "workload/\(events / 1_000_000 > 0 ? "\(events / 1_000_000)M" : "\(events / 1_000)k")/\(configuration.name)"
                 results.append(BenchmarkResult(benchmark: name, metric: "events_per_second", value: Double(events) / best.seconds, unit: "events/s"))
                 results.append(BenchmarkResult(benchmark: name, metric: "cpu_microseconds_per_event", value: best.cpuSeconds * 1e6 / Double(events), unit: "µs"))
@@ -53,17 +42,14 @@ struct WorkloadBenchmarks {
             let long = ".bench/workload-long.jsonl"
             _ = Self.writeEvents(count: longEvents, to: long)
             for (name, extra) in [("history-on", ["--db", ".bench/workload-long.db", "--key-file", key]), ("history-off", ["--no-history"])] {
-                for suffix in ["", "-wal", "-shm"] { unlink(".bench/workload-long.db" + suffix) }
-                guard let run = ScalingBenchmarks.measure(arguments(binary, long) + extra) else {
-                    print("symphony-bench: long workload run failed: \(name)")
-                    continue
-                }
+                BenchProcess.removeDatabase(".bench/workload-long.db")
+                guard let run = BenchProcess.best(of: 1, arguments(binary, long) + extra) else { continue }
                 let label = "workload/\(longEvents / 1_000_000)M/encryption-on/\(name)"
                 results.append(BenchmarkResult(benchmark: label, metric: "events_per_second", value: Double(longEvents) / run.seconds, unit: "events/s"))
                 results.append(BenchmarkResult(benchmark: label, metric: "peak_rss", value: run.peakMiB, unit: "MiB"))
             }
             unlink(long)
-            for suffix in ["", "-wal", "-shm"] { unlink(".bench/workload-long.db" + suffix) }
+            BenchProcess.removeDatabase(".bench/workload-long.db")
         }
     }
 
@@ -74,8 +60,8 @@ struct WorkloadBenchmarks {
     /// One more run with encryption and history on and `--stage-times`; each stage's share.
     private func stageShares(binary: String, key: String, into results: inout [BenchmarkResult]) {
         let report = ".bench/workload-stages.txt"
-        for suffix in ["", "-wal", "-shm"] { unlink(".bench/workload.db" + suffix) }
-        guard ScalingBenchmarks.measure(arguments(binary, Self.eventsPath) + ["--db", ".bench/workload.db", "--key-file", key, "--stage-times"], stderrPath: report) != nil,
+        BenchProcess.removeDatabase(".bench/workload.db")
+        guard BenchProcess.measure(arguments(binary, Self.eventsPath) + ["--db", ".bench/workload.db", "--key-file", key, "--stage-times"], stderrPath: report) != nil,
             let file = fopen(report, "r")
         else {
             print("symphony-bench: the --stage-times run failed")

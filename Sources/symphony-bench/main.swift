@@ -18,41 +18,36 @@ while let argument = arguments.popFirst() {
     }
 }
 
+/// True when the group `name` runs: every group with no `--only`, else the one named (a prefix is enough).
+@MainActor func selected(_ name: String) -> Bool { name.hasPrefix(only) || only.hasPrefix(name) }
+
+/// The `symphony` binary next to this one (both are built into the same folder).
+let binary: String = {
+    let directory = CommandLine.arguments[0].split(separator: "/").dropLast().joined(separator: "/")
+    return (CommandLine.arguments[0].hasPrefix("/") ? "/" : "") + (directory.isEmpty ? "." : directory) + "/symphony"
+}()
+
 var benchmarks = RuntimeBenchmarks(scale: scale)
 do {
-    if "throughput".hasPrefix(only) || only.hasPrefix("throughput") {
+    if selected("throughput") {
         for encrypted in [false, true] {
             for workers in [1, 2] { try benchmarks.throughput(workers: workers, encrypted: encrypted) }
         }
     }
-    if "latency".hasPrefix(only) || only.hasPrefix("latency") {
+    if selected("latency") {
         for encrypted in [true, false] { try benchmarks.latency(encrypted: encrypted) }
     }
-    if "scheduler".hasPrefix(only) || only.hasPrefix("scheduler") { try benchmarks.schedulerLateness() }
-    if "e2e".hasPrefix(only) || only.hasPrefix("e2e") {
-        let directory = CommandLine.arguments[0].split(separator: "/").dropLast().joined(separator: "/")
-        let binary = (CommandLine.arguments[0].hasPrefix("/") ? "/" : "") + (directory.isEmpty ? "." : directory) + "/symphony"
-        try EndToEndBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results)
-    }
-    if "scale".hasPrefix(only) || only.hasPrefix("scale") {
-        let directory = CommandLine.arguments[0].split(separator: "/").dropLast().joined(separator: "/")
-        let binary = (CommandLine.arguments[0].hasPrefix("/") ? "/" : "") + (directory.isEmpty ? "." : directory) + "/symphony"
-        try ScalingBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results)
-    }
-    if "workload".hasPrefix(only) || only.hasPrefix("workload") {
-        let directory = CommandLine.arguments[0].split(separator: "/").dropLast().joined(separator: "/")
-        let binary = (CommandLine.arguments[0].hasPrefix("/") ? "/" : "") + (directory.isEmpty ? "." : directory) + "/symphony"
-        // `--only workload-10m` adds the 10M-event memory run (several minutes); `make bench` runs the 1M runs.
+    if selected("scheduler") { try benchmarks.schedulerLateness() }
+    if selected("e2e") { try EndToEndBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results) }
+    if selected("scale") { try ScalingBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results) }
+    if selected("workload") {
+        // `--only workload-10m` runs only the 10M-event memory run (several minutes); `make bench` runs the 1M runs.
         let long = only == "workload-10m" ? Int(10_000_000 * scale) : 0
         try WorkloadBenchmarks(events: only == "workload-10m" ? 0 : Int(1_000_000 * scale), longEvents: long)
             .run(binary: binary, into: &benchmarks.results)
     }
-    if "history".hasPrefix(only) || only.hasPrefix("history") {
-        try HistoryBenchmarks(scale: scale).run(into: &benchmarks.results)
-    }
-    if "intents".hasPrefix(only) || only.hasPrefix("intents") {
-        try IntentBenchmarks(scale: scale).run(intentCounts: [10, 100, 1_000], into: &benchmarks.results)
-    }
+    if selected("history") { try HistoryBenchmarks(scale: scale).run(into: &benchmarks.results) }
+    if selected("intents") { try IntentBenchmarks(scale: scale).run(intentCounts: [10, 100, 1_000], into: &benchmarks.results) }
 } catch {
     print("symphony-bench: \(error)")
     exit(1)

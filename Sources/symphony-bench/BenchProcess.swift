@@ -1,0 +1,70 @@
+import Glibc
+
+/// Running the `symphony` binary from the benchmarks: one measured run, the best of several, and
+/// the files around it (key, database, rule file).
+enum BenchProcess {
+    /// One run of a child process.
+    struct Run {
+        /// Wall-clock seconds.
+        let seconds: Double
+        /// Peak resident memory (`ru_maxrss`), MiB.
+        let peakMiB: Double
+        /// User plus system CPU seconds.
+        let cpuSeconds: Double
+    }
+
+    /// Runs `arguments` (stdout to /dev/null, stderr to `stderrPath`); nil when it could not start or exited non-zero.
+    static func measure(_ arguments: [String], stderrPath: String = "/dev/null") -> Run? {
+        let start = RuntimeBenchmarks.monotonicNanoseconds()
+        var pid: pid_t = 0
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return nil }
+        var status: Int32 = 0
+        var usage = rusage()
+        wait4(pid, &status, 0, &usage)
+        guard status == 0 else { return nil }
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        return Run(seconds: Double(RuntimeBenchmarks.monotonicNanoseconds() - start) / 1e9, peakMiB: Double(usage.ru_maxrss) / 1024, cpuSeconds: cpu)
+    }
+
+    /// The fastest of `count` runs of `arguments`, `before` running ahead of each (for example to
+    /// remove a database); nil, with a message, when every run failed — so no result is reported.
+    static func best(of count: Int, _ arguments: [String], before: () -> Void = {}) -> Run? {
+        var best: Run?
+        for _ in 0..<count {
+            before()
+            guard let run = measure(arguments) else {
+                print("symphony-bench: run failed: \(arguments.joined(separator: " "))")
+                continue
+            }
+            if best.map({ run.seconds < $0.seconds }) ?? true { best = run }
+        }
+        return best
+    }
+
+    /// Makes the key file at `path` with `symphony keygen` unless it exists.
+    static func ensureKey(binary: String, at path: String) {
+        if access(path, F_OK) != 0 { _ = measure([binary, "keygen", "-o", path]) }
+    }
+
+    /// Removes a SQLite database with its write-ahead log and shared-memory files.
+    static func removeDatabase(_ path: String) {
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    }
+
+    /// Writes `text` to `path`, saying so when it cannot.
+    static func write(_ text: String, to path: String) {
+        guard let file = fopen(path, "w") else {
+            print("symphony-bench: cannot write \(path)")
+            return
+        }
+        fputs(text, file)
+        fclose(file)
+    }
+}
