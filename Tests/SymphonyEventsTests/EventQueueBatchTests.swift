@@ -85,12 +85,21 @@ import SymphonyConcurrency
             finished.enter()
             Thread {
                 var batch: [Int] = []
-                while queue.pop(upTo: 1, into: &batch) {}
-                received.withLock { $0 += batch }
+                while queue.pop(upTo: 1, into: &batch) {
+                    received.withLock { $0 += batch }
+                    batch.removeAll()
+                }
                 finished.leave()
             }.start()
         }
         #expect(try queue.push(contentsOf: (0..<30).map { ($0, 5) }) == 30)
+        // Delivered before any close: the batch itself woke the consumers (bounded wait).
+        var waited = 0
+        while received.withLock({ $0.count }) < 30 && waited < 300_000 {
+            usleep(100)
+            waited += 1
+        }
+        #expect(received.withLock { $0.count } == 30)
         queue.close()
         #expect(finished.wait(timeout: .now() + 300) == .success)
         #expect(received.withLock { $0.sorted() } == Array(0..<30))

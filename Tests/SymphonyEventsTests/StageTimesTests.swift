@@ -26,6 +26,12 @@ import Testing
         let snapshot = times.snapshot()
         #expect(snapshot[.intents]! > 0)
         #expect(snapshot[.match]! >= 0)  // the outer stage contains the inner one, so what is left is never negative
+        // The subtraction itself: intents measured alone leave match at minus their time.
+        let alone = StageTimes()
+        alone.setEnabled(true)
+        alone.measure(.intents) { spin() }
+        #expect(alone.snapshot()[.match]! == -alone.snapshot()[.intents]!)
+        #expect(alone.snapshot()[.intents]! > 0)
     }
 
     @Test("a throwing body is still measured and its error passes through")

@@ -30,20 +30,21 @@ import Testing
         func audit(_ operation: String) { store.audit(AuditRecord(principal: "user:ada", operation: operation, target: "t", outcome: "ok")) }
         audit("before")
         try store.flush()
-        // An outcome the schema's CHECK refuses: its batch fails every attempt and is given up.
+        // An outcome the schema's CHECK refuses, handed over with an audit record in one hand-off
+        // (so in one batch): the batch fails every attempt and is given up, audit record included.
         let now = Timestamp(secondsSinceEpoch: 1)
         store.record(
-            ExecutionRecord(
+            [ExecutionRecord(
                 eventID: "e-1", eventType: "t", rule: "r", action: "publish", status: "bogus", error: nil, started: now, finished: now,
-                derivedEvent: Event(type: "d", id: "d-1")))
-        audit("with-the-bad-row")
+                derivedEvent: Event(type: "d", id: "d-1"))],
+            audits: [AuditRecord(principal: "user:ada", operation: "with-the-bad-row", target: "t", outcome: "ok")])
         #expect(throws: StoreError.self) { try store.flush() }
         audit("after")
         #expect(throws: StoreError.self) { try store.close() }  // the first failure is reported at close too
 
         let operations = try AuditReader(path: path).list(limit: 10).map(\.operation).sorted()
-        #expect(operations.contains("before") && operations.contains("after"))
-        #expect(try verify() == .intact(count: operations.count))
+        #expect(operations == ["after", "before"])
+        #expect(try verify() == .intact(count: 2))
         let database = try SQLiteDatabase(path: path)
         #expect(try database.prepare("SELECT count(*) FROM executions").rows { $0.int(0) } == [0])
         #expect(try database.prepare("SELECT count(*) FROM events WHERE id = 'd-1'").rows { $0.int(0) } == [0])
@@ -152,6 +153,33 @@ import Testing
         next.audit(AuditRecord(principal: "p", operation: "op", target: "6", outcome: "ok"))
         let error = #expect(throws: StoreError.self) { try next.close() }
         #expect(error?.message.hasPrefix("The audit trail does not match its authenticated head") == true)
-        #expect(try AuditReader(path: path).verify(key: key) != .intact(count: 3))
+        // Exactly the truncation the head reveals: had the writer re-signed, this would read intact.
+        #expect(try AuditReader(path: path).verify(key: key) == .broken(sequence: 4, problem: "records 4…5 were removed (the head says the trail ends at 5, the table at 3)"))
+    }
+}
+
+/// The chain and head of docs/security.md's worked example, computed there with Python's hashlib
+/// and hmac: the writer and the verifier share this code, so only fixed vectors catch a change.
+@Suite struct AuditChainVectorTests {
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined() }
+
+    @Test("hash(0), hash(1), hash(2), the MAC key and the head MAC match the documented worked example")
+    func workedExample() throws {
+        let key = try EncryptionKey(bytes: Array(0...31))
+        #expect(key.idString == "6ec9b70d")
+        let first = AuditRecord(
+            time: Timestamp(nanosecondsSinceEpoch: 1_700_000_000_000_000_000), principal: "user:ada", operation: "rules.load",
+            target: "rules/support", outcome: "ok", details: "3 rules, 0 intents", sequence: 1)
+        let second = AuditRecord(
+            time: Timestamp(nanosecondsSinceEpoch: 1_700_000_000_250_000_000), principal: "rule:support", operation: "action.publish",
+            target: "alert.page", outcome: "ok", details: "rule triage, event t-1 (ticket.created) → e-2", sequence: 2)
+        #expect(Self.hex(AuditChain.genesis) == "38532cb3e0c58e82b46e3a615efad2b70b442cb7ce5a2dee4270726f61838b16")
+        let hash1 = AuditChain.hash(first, after: AuditChain.genesis)
+        #expect(Self.hex(hash1) == "f6ba71eba565777236a58cf9b5ac744fba4560c35d4e445abd9ce95184584401")
+        let hash2 = AuditChain.hash(second, after: hash1)
+        #expect(Self.hex(hash2) == "73b19ef6c7eec5b06db4d7a32eb45dfa907e9964c197ddc27a3ecbc3b617da67")
+        let macKey = AuditChain.macKey(from: key)
+        #expect(Self.hex(macKey) == "6f8a47bf044d8f9c5b3f29f93daa8d8aa27b64d0880be2e634da64f2c1b646df")
+        #expect(Self.hex(AuditChain.headMAC(sequence: 2, hash: hash2, macKey: macKey)) == "8500f7e3d66cb4a2893a186fc4c1e8d63d91595e8a6d84f15dfcf0293c9b495d")
     }
 }

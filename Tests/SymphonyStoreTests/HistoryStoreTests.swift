@@ -260,14 +260,18 @@ import Testing
         let pending = try reopened.scheduledEntries.loadPending()
         #expect(pending == [entry])
         try reopened.scheduledEntries.fired(entry, event: event, at: Timestamp(secondsSinceEpoch: 55))
+        // Fired within a second of its due time: not late.
+        let punctual = ScheduledEntry(id: ScheduleID(rawValue: "s-3"), event: Event(type: "on.time", id: "o-1"), due: Timestamp(secondsSinceEpoch: 70))
+        try reopened.scheduledEntries.save(punctual)
+        try reopened.scheduledEntries.fired(punctual, event: punctual.event, at: Timestamp(nanosecondsSinceEpoch: 70_500_000_000))
         try reopened.close()
         let again = try store()
         #expect(try again.scheduledEntries.loadPending().isEmpty)
         try again.close()
         let reader = try HistoryReader(path: path, sealer: nil)
         let rows = try reader.scheduled(state: nil)
-        #expect(rows.map(\.state) == ["done", "cancelled"])
-        #expect(rows.first?.late == true)
+        #expect(rows.map(\.state) == ["done", "cancelled", "done"])
+        #expect(rows.map(\.late) == [true, false, false])
         #expect(try reader.event(id: "f-1")?.type == "follow.up")
     }
 
