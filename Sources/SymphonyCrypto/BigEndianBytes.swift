@@ -10,6 +10,13 @@ public enum BigEndianBytes {
         buffer.append(UInt8(truncatingIfNeeded: value))
     }
 
+    /// Appends `value` as 8 big-endian bytes.
+    @inlinable
+    public static func append(_ value: UInt64, to buffer: inout [UInt8]) {
+        append(UInt32(truncatingIfNeeded: value >> 32), to: &buffer)
+        append(UInt32(truncatingIfNeeded: value), to: &buffer)
+    }
+
     /// Appends `bytes` preceded by their count as 4 big-endian bytes.
     @inlinable
     public static func appendLengthPrefixed(_ bytes: some Collection<UInt8>, to buffer: inout [UInt8]) {

@@ -33,8 +33,9 @@ public final class EnvelopeSealer: Sendable {
     /// Encrypts `plaintext` into a new envelope bound to `context`.
     public func seal(_ plaintext: [UInt8], context: EnvelopeContext) throws -> [UInt8] {
         let key = keyRing.activeKey
-        let slot = try pools[key.id]!.checkOut(onNewSlot: { try countNoncePrefix(for: key) })
-        defer { pools[key.id]!.checkIn(slot) }
+        let pool = pools[key.id]!
+        let slot = try pool.checkOut()
+        defer { pool.checkIn(slot) }
 
         var envelope = [UInt8]()
         envelope.reserveCapacity(EnvelopeFormat.overhead + plaintext.count)
@@ -77,7 +78,7 @@ public final class EnvelopeSealer: Sendable {
         guard let pool = pools[keyID] else {
             throw CryptoError(.unknownKey, "The envelope was sealed with a key that is not in the key ring.")
         }
-        let slot = try pool.checkOut(onNewSlot: {})
+        let slot = try pool.checkOut()
         defer { pool.checkIn(slot) }
 
         slot.associatedData.removeAll(keepingCapacity: true)
@@ -125,7 +126,7 @@ final class CipherSlot: @unchecked Sendable {
 
     init(key: EncryptionKey) throws {
         cipher = try AESGCMCipher(key: key)
-        nonces = try NonceSequence()
+        nonces = NonceSequence()
         associatedData.reserveCapacity(256)
     }
 }
@@ -140,12 +141,11 @@ final class CipherPool: Sendable {
         self.key = key
     }
 
-    /// An idle slot, or a new one after `onNewSlot` agreed to it (a new slot draws a nonce prefix).
-    func checkOut(onNewSlot: () throws -> Void) throws -> CipherSlot {
+    /// An idle slot, or a new one (its nonce prefix is drawn, and counted, on its first seal).
+    func checkOut() throws -> CipherSlot {
         if let slot = idle.withLock({ $0.popLast() }) {
             return slot
         }
-        try onNewSlot()
         return try CipherSlot(key: key)
     }
 
