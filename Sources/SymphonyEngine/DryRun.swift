@@ -114,15 +114,7 @@ public struct DryRun: Sendable {
                 }
                 var due = now
                 if case .delay(_, let after, let at, _) = action {
-                    if let after {
-                        due = now.advanced(by: after)
-                    } else {
-                        let text = at?.render(context) ?? ""
-                        guard let parsed = TimestampParser.parse(text) else {
-                            return report(error: "'at' rendered to '\(text)', which is not an RFC 3339 time")
-                        }
-                        due = parsed
-                    }
+                    due = try RuleEngine.due(after: after, at: at, context: context, now: now)
                 }
                 let event = try RuleEngine.derive(template, context: context, hop: hop, time: due)
                 if case .emit = action {

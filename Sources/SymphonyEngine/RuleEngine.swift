@@ -109,16 +109,7 @@ public final class RuleEngine: Sendable {
                 return published
             case .delay(let template, let after, let at, _):
                 let derived = try derive(template, context: context)
-                let due: Timestamp
-                if let after {
-                    due = clock.now().advanced(by: after)
-                } else {
-                    let text = at?.render(context) ?? ""
-                    guard let parsed = TimestampParser.parse(text) else {
-                        throw ActionError("'at' rendered to '\(text)', which is not an RFC 3339 time")
-                    }
-                    due = parsed
-                }
+                let due = try Self.due(after: after, at: at, context: context, now: clock.now())
                 try access.check(.publish(type: derived.type), as: principal)
                 try effects.schedule(derived, at: due)
                 return outcome(.ok, derived: derived, due: due)
@@ -152,6 +143,17 @@ public final class RuleEngine: Sendable {
                 "hop limit \(hopLimit) reached: event \(context.event.id) is already \(hop - 1) derivations from its input event; the chain stops here")
         }
         return try Self.derive(template, context: context, hop: hop, time: clock.now())
+    }
+
+    /// When a delay action's event is due: `after` from `now`, or the time `at` renders to (which
+    /// must be RFC 3339). Shared with the dry run.
+    static func due(after: Duration?, at: Template?, context: TemplateContext, now: Timestamp) throws -> Timestamp {
+        if let after { return now.advanced(by: after) }
+        let text = at?.render(context) ?? ""
+        guard let parsed = TimestampParser.parse(text) else {
+            throw ActionError("'at' rendered to '\(text)', which is not an RFC 3339 time")
+        }
+        return parsed
     }
 
     /// A derived event from a template (no hop check): shared with the dry run.
