@@ -25,12 +25,9 @@ public struct RegisteredHandler: Sendable {
 /// is cached until the next (un)subscribe, so after the first event of a type a lookup is one
 /// dictionary probe.
 public final class HandlerRegistry: Sendable {
-    /// The most event types whose handler lists are cached at once; past it the cache starts over.
-    public static let cacheLimit = 16_384
-
     private struct State {
         var index = TypePatternIndex<EventHandler>()
-        var cache: [String: [RegisteredHandler]] = [:]
+        var cache = TypeLookupCache<[RegisteredHandler]>()
     }
 
     private let state = Locked(State())
@@ -43,7 +40,7 @@ public final class HandlerRegistry: Sendable {
     public func add(_ pattern: TypePattern, handler: @escaping EventHandler) -> SubscriptionID {
         state.withLock { state in
             let id = state.index.insert(handler, for: pattern)
-            state.cache.removeAll(keepingCapacity: true)
+            state.cache.removeAll()
             return SubscriptionID(value: id)
         }
     }
@@ -53,7 +50,7 @@ public final class HandlerRegistry: Sendable {
     public func remove(_ id: SubscriptionID) -> Bool {
         state.withLock { state in
             guard state.index.remove(id: id.value) else { return false }
-            state.cache.removeAll(keepingCapacity: true)
+            state.cache.removeAll()
             return true
         }
     }
@@ -61,12 +58,11 @@ public final class HandlerRegistry: Sendable {
     /// The handlers whose pattern matches `type`, in subscription order.
     public func handlers(for type: String) -> [RegisteredHandler] {
         state.withLock { state in
-            if let cached = state.cache[type] { return cached }
+            if let cached = state.cache.cached(type) { return cached }
             let found = state.index.entries(matching: type).map {
                 RegisteredHandler(id: SubscriptionID(value: $0.id), pattern: $0.pattern, handler: $0.value)
             }
-            if state.cache.count >= Self.cacheLimit { state.cache.removeAll(keepingCapacity: true) }
-            state.cache[type] = found
+            state.cache.store(found, for: type)
             return found
         }
     }

@@ -20,7 +20,7 @@ public final class RuleSet: Sendable {
 
     private let index: TypePatternIndex<Int>
     private let positionsByName: [String: Int]
-    private let cache = Locked<[String: [Rule]]>([:])
+    private let cache = Locked(TypeLookupCache<[Rule]>())
 
     /// A rule set of `rules` with the intents of `recognizer`.
     public init(rules: [Rule], recognizer: IntentRecognizer, regexSources: [(source: String, location: SourceLocation?)] = [], owner: String? = nil) {
@@ -38,14 +38,12 @@ public final class RuleSet: Sendable {
 
     /// The rules that apply to events of `type`, highest salience first (ties in rule-set order).
     public func rules(for type: String) -> [Rule] {
-        cache.withLock { cache -> [Rule] in
-            if let cached = cache[type] { return cached }
-            var positions = Array(Set(index.entries(matching: type).map(\.value)))
-            positions.sort { rules[$0].salience != rules[$1].salience ? rules[$0].salience > rules[$1].salience : $0 < $1 }
-            if cache.count >= HandlerRegistry.cacheLimit { cache.removeAll(keepingCapacity: true) }
-            let applicable = positions.map { rules[$0] }
-            cache[type] = applicable
-            return applicable
+        cache.withLock { cache in
+            cache.value(for: type) {
+                var positions = Array(Set(index.entries(matching: type).map(\.value)))
+                positions.sort { rules[$0].salience != rules[$1].salience ? rules[$0].salience > rules[$1].salience : $0 < $1 }
+                return positions.map { rules[$0] }
+            }
         }
     }
 
