@@ -36,20 +36,27 @@ public enum YAMLSource {
 
     /// Reads and parses the file at `path`, reporting unreadable files, invalid UTF-8 and syntax errors.
     public static func load(path: String, into diagnostics: inout Diagnostics) -> YAMLNode? {
-        let start = SourceLocation(file: path, line: 1, column: 1)
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let text = text(of: FileManager.default.contents(atPath: path).map { Array($0) }, file: path, into: &diagnostics) else { return nil }
+        return parse(text, file: path, into: &diagnostics)
+    }
+
+    /// The text of a YAML file's bytes (nil: the file could not be read), or nil with an error for
+    /// an unreadable file, one over `maximumFileBytes`, or bytes that are not UTF-8.
+    public static func text(of contents: [UInt8]?, file: String, into diagnostics: inout Diagnostics) -> String? {
+        let start = SourceLocation(file: file, line: 1, column: 1)
+        guard let contents else {
             diagnostics.error(at: start, "cannot read the file")
             return nil
         }
-        guard data.count <= maximumFileBytes else {
+        guard contents.count <= maximumFileBytes else {
             diagnostics.error(at: start, "the file is larger than \(maximumFileBytes >> 20) MiB")
             return nil
         }
-        guard let text = String(validating: data, as: UTF8.self) else {
+        guard let text = String(validating: contents, as: UTF8.self) else {
             diagnostics.error(at: start, "the file is not valid UTF-8")
             return nil
         }
-        return parse(text, file: path, into: &diagnostics)
+        return text
     }
 
     /// The first line where flow nesting or block indentation goes past `maximumDepth`, or nil.

@@ -10,10 +10,11 @@ enum RuleDocuments {
         var diagnostics = Diagnostics()
         var documents: [(String, String)] = []
         var sealer: EnvelopeSealer?
-        for file in SourceFiles.yamlFiles(in: paths.filter { !isBundle($0) }, into: &diagnostics) {
+        let bundles = Set(paths.filter(isBundle))  // each path is probed once
+        for file in SourceFiles.yamlFiles(in: paths.filter { !bundles.contains($0) }, into: &diagnostics) {
             appendText(of: file, contents: FileManager.default.contents(atPath: file).map { Array($0) }, to: &documents, into: &diagnostics)
         }
-        for bundle in paths.filter(isBundle) {
+        for bundle in paths where bundles.contains(bundle) {
             let start = SourceLocation(file: bundle, line: 1, column: 1)
             do {
                 if sealer == nil {
@@ -47,19 +48,6 @@ enum RuleDocuments {
     }
 
     private static func appendText(of file: String, contents: [UInt8]?, to documents: inout [(String, String)], into diagnostics: inout Diagnostics) {
-        let start = SourceLocation(file: file, line: 1, column: 1)
-        guard let contents else {
-            diagnostics.error(at: start, "cannot read the file")
-            return
-        }
-        guard contents.count <= YAMLSource.maximumFileBytes else {
-            diagnostics.error(at: start, "the file is larger than \(YAMLSource.maximumFileBytes >> 20) MiB")
-            return
-        }
-        guard let text = String(validating: contents, as: UTF8.self) else {
-            diagnostics.error(at: start, "the file is not valid UTF-8")
-            return
-        }
-        documents.append((file, text))
+        if let text = YAMLSource.text(of: contents, file: file, into: &diagnostics) { documents.append((file, text)) }
     }
 }
