@@ -119,16 +119,26 @@ public final class HistoryReader {
     }
 
     /// Scheduled entries, pending ones first by due time.
-    public func scheduled(state: String? = "pending", limit: Int = 50) throws -> [ScheduledRow] {
+    public func scheduled(state: String? = "pending", rule: String? = nil, type: TypePattern? = nil, limit: Int = 50) throws -> [ScheduledRow] {
+        // Filtered in SQL like `executions(_:)`: the state, the origin rule, an exact type; a wildcard type in Swift.
+        var conditions: [String] = []
+        var values: [SQLiteValue] = []
+        if let state { conditions.append("state = ?"); values.append(.text(state)) }
+        if let rule { conditions.append("origin_rule = ?"); values.append(.text(rule)) }
+        if let type, type.isExact { conditions.append("event_type = ?"); values.append(.text(type.text)) }
+        let filterInSwift = type.map { !$0.isExact } ?? false
         let sql = """
             SELECT id, due_ns, event_id, event_type, origin_rule, state, late FROM scheduled
-            \(state == nil ? "" : "WHERE state = ?") ORDER BY due_ns LIMIT \(max(0, limit))
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY due_ns
+            \(filterInSwift ? "" : "LIMIT \(max(0, limit))")
             """
-        return try database.prepare(sql).rows(state.map { [.text($0)] } ?? []) { row in
+        let rows = try database.prepare(sql).rows(values) { row in
             ScheduledRow(
                 id: row.text(0) ?? "", due: Timestamp(nanosecondsSinceEpoch: row.int(1)), eventID: row.text(2) ?? "",
                 eventType: row.text(3) ?? "", originRule: row.text(4), state: row.text(5) ?? "", late: row.int(6) != 0)
         }
+        guard filterInSwift, let type else { return rows }
+        return Array(rows.filter { type.matches($0.eventType) }.prefix(max(0, limit)))
     }
 
     /// One stored event.

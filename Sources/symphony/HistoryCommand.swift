@@ -110,10 +110,7 @@ struct HistoryCommand: ParsableCommand {
             query.eventID = event
             query.limit = limit
             if status == "pending" {
-                let rows = try reader.scheduled(state: "pending", limit: Int.max / 2)
-                    .filter { row in query.type.map { $0.matches(row.eventType) } ?? true }
-                    .filter { row in rule.map { row.originRule == $0 } ?? true }
-                    .prefix(limit)
+                let rows = try reader.scheduled(state: "pending", rule: rule, type: query.type, limit: limit)
                 write(
                     rows.map { ["id": .string($0.id), "due": .string($0.due.description), "event": .string($0.eventID), "type": .string($0.eventType), "rule": $0.originRule.map(JSONValue.string) ?? .null] },
                     columns: ["due", "id", "type", "event", "rule"], to: output)

@@ -275,6 +275,23 @@ import Testing
         #expect(try reader.event(id: "f-1")?.type == "follow.up")
     }
 
+    @Test("pending entries filter by origin rule, exact and wildcard type, and limit, in due order")
+    func scheduledFilters() throws {
+        let store = try store()
+        for (index, (type, rule)) in [("ticket.follow_up", "a"), ("ticket.reminder", "b"), ("http.recheck", "a"), ("ticket.follow_up", "a")].enumerated() {
+            let event = Event(type: type, id: "e-\(index)", causation: Causation(parentID: "p", rule: rule, hop: 1))
+            try store.scheduledEntries.save(ScheduledEntry(id: ScheduleID(rawValue: "s-\(index)"), event: event, due: Timestamp(secondsSinceEpoch: Int64(100 + index))))
+        }
+        try store.close()
+        let reader = try HistoryReader(path: path, sealer: nil)
+        #expect(try reader.scheduled().map(\.id) == ["s-0", "s-1", "s-2", "s-3"])
+        #expect(try reader.scheduled(rule: "a").map(\.id) == ["s-0", "s-2", "s-3"])
+        #expect(try reader.scheduled(type: try TypePattern("ticket.follow_up")).map(\.id) == ["s-0", "s-3"])
+        #expect(try reader.scheduled(rule: "a", type: try TypePattern("ticket.*")).map(\.id) == ["s-0", "s-3"])
+        #expect(try reader.scheduled(type: try TypePattern("ticket.*"), limit: 2).map(\.id) == ["s-0", "s-1"])
+        #expect(try reader.scheduled(rule: "a", limit: 1).map(\.id) == ["s-0"])
+    }
+
     @Test("readers read while the writer writes; a small buffer applies back-pressure and loses nothing")
     func readersDuringWrites() throws {
         let store = try HistoryStore(path: path, key: key, bufferCapacity: 8)
