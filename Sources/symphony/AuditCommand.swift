@@ -58,18 +58,14 @@ struct AuditListCommand: ParsableCommand {
 
     func validate() throws {
         if !["table", "json"].contains(format) { throw ValidationError("--format must be table or json, not '\(format)'.") }
-        if let since, DurationParser.parse(since) == nil, TimestampParser.parse(since) == nil {
-            throw ValidationError("--since takes a duration (30m, 24h) or an RFC 3339 time, not '\(since)'.")
-        }
+        _ = try pointInTime(since, flag: "--since")
     }
 
     func run() throws {
         try options.accessOptions.require(
             .readAudit, with: try options.accessOptions.accessGuard(), recordIn: StateLocation.database(options.db), keyFile: options.keyFile)
         let reader = try options.reader()
-        let sinceTime = since.flatMap { text in
-            DurationParser.parse(text).map { Timestamp.now().advanced(by: .zero - $0) } ?? TimestampParser.parse(text)
-        }
+        let sinceTime = try pointInTime(since, flag: "--since")
         let records = try reader.list(principal: principalFilter, operation: operation, since: sinceTime, limit: limit)
         let output = OutputLines()
         for record in records {

@@ -48,19 +48,12 @@ struct HistoryCommand: ParsableCommand {
         }
         if limit < 0 { throw ValidationError("--limit must be 0 or more.") }
         if let type { _ = try pattern(type) }
-        _ = try time(since, "--since")
-        _ = try time(until, "--until")
+        _ = try pointInTime(since, flag: "--since")
+        _ = try pointInTime(until, flag: "--until")
     }
 
     func pattern(_ text: String) throws -> TypePattern {
         do { return try TypePattern(text) } catch let error as EventsError { throw ValidationError("--type: \(error.message)") }
-    }
-
-    func time(_ text: String?, _ flag: String) throws -> Timestamp? {
-        guard let text else { return nil }
-        if let duration = DurationParser.parse(text) { return Timestamp.now().advanced(by: .zero - duration) }
-        if let time = TimestampParser.parse(text) { return time }
-        throw ValidationError("\(flag) takes a duration (30m, 24h, 7d) or an RFC 3339 time, not '\(text)'.")
     }
 
     func run() throws {
@@ -105,8 +98,8 @@ struct HistoryCommand: ParsableCommand {
             query.rule = rule
             query.type = try type.map(pattern)
             query.outcome = status == "pending" ? nil : status
-            query.since = try time(since, "--since")
-            query.until = try time(until, "--until")
+            query.since = try pointInTime(since, flag: "--since")
+            query.until = try pointInTime(until, flag: "--until")
             query.eventID = event
             query.limit = limit
             if status == "pending" {
