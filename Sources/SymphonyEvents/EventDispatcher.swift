@@ -42,9 +42,6 @@ public final class EventDispatcher: Sendable {
         self.registry = registry
     }
 
-    /// True when events are sealed while queued.
-    public var encryptsQueue: Bool { sealer != nil }
-
     /// Queues `event` (sealing it first when encryption is on); may wait or throw when the queue is full or closed.
     /// Returns the sealed form the queue holds (nil when encryption is off), so a caller that also
     /// stores the event — the history — can keep that envelope instead of sealing the event again.

@@ -63,9 +63,6 @@ public final class StageTimes: Sendable {
         enabled.store(on, ordering: .relaxed)
     }
 
-    /// Whether measuring is on.
-    public var isEnabled: Bool { enabled.load(ordering: .relaxed) }
-
     /// A start mark for `add(_:since:)`: the monotonic time when measuring, else 0.
     @inlinable
     public func mark() -> Int64 {

@@ -18,16 +18,6 @@ public indirect enum PayloadTemplate: Sendable {
     case array([PayloadTemplate])
     case object([String: PayloadTemplate])
 
-    /// Every template in the tree.
-    public var templates: [Template] {
-        switch self {
-        case .value: []
-        case .template(let template): [template]
-        case .array(let items): items.flatMap(\.templates)
-        case .object(let members): members.values.flatMap(\.templates)
-        }
-    }
-
     /// The tree rendered to JSON.
     public func render(_ context: TemplateContext) -> JSONValue {
         switch self {
@@ -72,14 +62,6 @@ public enum Action: Sendable {
         case .publish(_, let location), .delay(_, _, _, let location), .audit(_, let location), .emit(_, let location),
             .stop(let location):
             location
-        }
-    }
-
-    /// The derived event this action makes, if any.
-    public var eventTemplate: EventTemplate? {
-        switch self {
-        case .publish(let template, _), .delay(let template, _, _, _), .emit(let template, _): template
-        case .audit, .stop: nil
         }
     }
 }

@@ -2,7 +2,8 @@ import SymphonyEvents
 
 /// libFuzzer entry point for the event decoders: any bytes must decode or be refused — never crash.
 /// Exercises `EventBodyCodec.decode` (what opened envelopes and stored payloads go through) and
-/// `JSONValue` decoding of input lines. Built and run by `make fuzz`; libFuzzer provides `main`.
+/// `JSONParser` (what input lines go through; what it accepts must print and parse back to the
+/// same value). Built and run by `make fuzz`; libFuzzer provides `main`.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func eventDecoderFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
@@ -12,6 +13,10 @@ public func eventDecoderFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32
         precondition(
             again.map { identical($0.payload, event.payload) && $0.time == event.time && $0.source == event.source && $0.causation == event.causation } == true,
             "EventBodyCodec round trip changed a decoded event")
+    }
+    if String(validating: bytes, as: UTF8.self) != nil, let value = try? JSONParser.parse(bytes) {
+        let reparsed = try? JSONParser.parse(Array(value.jsonText.utf8))
+        precondition(reparsed == value, "JSONParser: printing a parsed value and parsing it again changed it")  // == : JSON has no NaN, and -0.0 prints as 0.0
     }
     return 0
 }
