@@ -80,24 +80,10 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if fromConsumer {
-            heap.insert(Entry(priority: priority, sequence: nextSequence, element: element))
-            nextSequence &+= 1
-            if waitingConsumers > 0 { lock.signal(Self.notEmpty) }
-            return
+            insert(element, priority: priority)
+        } else {
+            _ = try waitAndInsert(element, priority: priority, addedBefore: 0)
         }
-        while !closed && heap.count >= capacity {
-            guard whenFull == .wait else {
-                throw EventsError(.full, "The event queue is full (\(capacity) events); try again later or raise its capacity.")
-            }
-            waitingProducers += 1
-            lock.wait(Self.notFull)
-            waitingProducers -= 1
-        }
-        guard !closed else {
-            throw EventsError(.closed, "The event queue is closed; no more events are accepted.")
-        }
-        heap.insert(Entry(priority: priority, sequence: nextSequence, element: element))
-        nextSequence &+= 1
         if waitingConsumers > 0 { lock.signal(Self.notEmpty) }
     }
 
@@ -118,26 +104,39 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
             }
         }
         for (element, priority) in elements {
-            while !closed && heap.count >= capacity {
-                guard whenFull == .wait else {
-                    if added > 0 { return added }
-                    throw EventsError(.full, "The event queue is full (\(capacity) events); try again later or raise its capacity.")
-                }
-                // Let consumers drain what this batch added so far before waiting for room.
-                if waitingConsumers > 0 { lock.broadcast(Self.notEmpty) }
-                waitingProducers += 1
-                lock.wait(Self.notFull)
-                waitingProducers -= 1
-            }
-            guard !closed else {
-                if added > 0 { return added }
-                throw EventsError(.closed, "The event queue is closed; no more events are accepted.")
-            }
-            heap.insert(Entry(priority: priority, sequence: nextSequence, element: element))
-            nextSequence &+= 1
+            guard try waitAndInsert(element, priority: priority, addedBefore: added) else { break }
             added += 1
         }
         return added
+    }
+
+    /// Waits (or, with `.fail`, does not) for room, then inserts; the lock must be held. When the
+    /// queue is closed or full, returns false if this push already added elements (`addedBefore`),
+    /// else throws `closed` or `full`.
+    private func waitAndInsert(_ element: Element, priority: Int, addedBefore: Int) throws -> Bool {
+        while !closed && heap.count >= capacity {
+            guard whenFull == .wait else {
+                if addedBefore > 0 { return false }
+                throw EventsError(.full, "The event queue is full (\(capacity) events); try again later or raise its capacity.")
+            }
+            // Let consumers drain what this push already added before waiting for room.
+            if addedBefore > 0 && waitingConsumers > 0 { lock.broadcast(Self.notEmpty) }
+            waitingProducers += 1
+            lock.wait(Self.notFull)
+            waitingProducers -= 1
+        }
+        guard !closed else {
+            if addedBefore > 0 { return false }
+            throw EventsError(.closed, "The event queue is closed; no more events are accepted.")
+        }
+        insert(element, priority: priority)
+        return true
+    }
+
+    /// Inserts with the next arrival number; the lock must be held.
+    private func insert(_ element: Element, priority: Int) {
+        heap.insert(Entry(priority: priority, sequence: nextSequence, element: element))
+        nextSequence &+= 1
     }
 
     /// The element with the lowest priority (oldest first), waiting as long as it takes; nil once closed and empty.
