@@ -458,20 +458,19 @@ public enum RuleSetLoader {
             return .object(Dictionary(entries.map { ($0.key, jsonValue($0.value)) }, uniquingKeysWith: { first, _ in first }))
         }
         if let items = node.items { return .array(items.map(jsonValue)) }
-        switch node.kindDescription {
-        case "nothing (null)": return .null
-        case "a boolean": return .bool(node.node.bool ?? false)
-        case "a number":
-            let text = node.scalarText ?? ""
-            if let integer = Int64(text) { return .int(integer) }
-            return .double(Double(text) ?? Double(text.replacingUnderscores) ?? 0)
-        default: return .string(node.scalarText ?? "")
+        // Plain scalars take the value YAML gives them (Yams' own reading, so 0x1F, 1_000 and 0o17
+        // are the numbers YAML means); quoted scalars stay strings.
+        if case .scalar(let scalar) = node.node, scalar.style == .plain {
+            if node.node.null != nil { return .null }
+            if let flag = node.node.bool { return .bool(flag) }
+            if let integer = node.node.int { return .int(Int64(integer)) }
+            if let number = node.node.float { return .double(number) }
         }
+        return .string(node.scalarText ?? "")
     }
 }
 
 extension String {
     var lowercasedFirst: String { prefix(1).lowercased() + dropFirst() }
     var droppingFinalPeriod: String { hasSuffix(".") ? String(dropLast()) : self }
-    var replacingUnderscores: String { String(filter { $0 != "_" }) }
 }

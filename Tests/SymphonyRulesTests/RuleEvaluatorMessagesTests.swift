@@ -51,3 +51,24 @@ import Testing
         #expect(messages.values.allSatisfy { $0 == nil })
     }
 }
+
+/// Literal values in rules are read as YAML reads them.
+@Suite struct RuleLiteralValueTests {
+    @Test("plain scalars are YAML values (hex, octal, underscores, floats, booleans, null); quoted ones stay strings")
+    func yamlValues() throws {
+        let ruleSet = try validRules("""
+            rules:
+              - {name: hex, on: t, when: {field: payload.n, equals: 0x1F}, actions: [stop]}
+              - {name: octal, on: t, when: {field: payload.n, equals: 0o37}, actions: [stop]}
+              - {name: grouped, on: t, when: {field: payload.big, equals: 1_000}, actions: [stop]}
+              - {name: float, on: t, when: {field: payload.x, equals: 2.5}, actions: [stop]}
+              - {name: flag, on: t, when: {field: payload.ok, equals: true}, actions: [stop]}
+              - {name: nothing, on: t, when: {field: payload.none, equals: null}, actions: [stop]}
+              - {name: quoted, on: t, when: {field: payload.s, equals: "31"}, actions: [stop]}
+            """)
+        var evaluator = RuleEvaluator(recognizer: ruleSet.recognizer)
+        let event = Event(type: "t", payload: ["n": 31, "big": 1000, "x": 2.5, "ok": true, "none": .null, "s": "31"])
+        let matched = ruleSet.rules.filter { evaluator.evaluate($0, on: event).matched }.map(\.name)
+        #expect(matched == ["hex", "octal", "grouped", "float", "flag", "nothing", "quoted"])
+    }
+}
