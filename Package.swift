@@ -102,7 +102,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .executableTarget(
             name: "symphony-bench",
-            dependencies: ["SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency", "SymphonyIntents", "SymphonyStore"],
+            dependencies: ["CSQLite", "SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency", "SymphonyIntents", "SymphonyStore"],
             swiftSettings: strictSettings),
 
         // libFuzzer targets: `make fuzz` builds them with --sanitize=fuzzer (libFuzzer provides main).

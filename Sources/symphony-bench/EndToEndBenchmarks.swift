@@ -98,5 +98,33 @@ struct EndToEndBenchmarks {
         if let on = best["history-on"]?.seconds, let off = best["history-off"]?.seconds {
             results.append(BenchmarkResult(benchmark: "e2e/symphony-run/history-overhead", metric: "percent", value: (on / off - 1) * 100, unit: "%"))
         }
+        if let on = best["history-on"], let off = best["history-off"] {
+            try historyBudget(on: on, off: off, count: count, database: ".bench/e2e-2.db", into: &results)
+        }
+    }
+
+    /// What history may cost for the run to stay within 25% of `--no-history`, what it costs, and
+    /// the floor: SQLite alone inserting the rows the run wrote (`HistoryFloorBenchmark`). All in
+    /// CPU µs per input event.
+    ///
+    /// The budget is generous: a history-on run that keeps both cores busy the whole time finishes in
+    /// (C_off + H) / 2 seconds, so H may be up to 2 × 1.25 × W_off − C_off (W: wall, C: CPU seconds).
+    private func historyBudget(
+        on: BenchProcess.Run, off: BenchProcess.Run, count: Int, database: String, into results: inout [BenchmarkResult]
+    ) throws {
+        let perEvent = 1e6 / Double(count)
+        let budget = (2 * 1.25 * off.seconds - off.cpuSeconds) * perEvent
+        results.append(BenchmarkResult(benchmark: "e2e/history/budget-within-25%", metric: "cpu_us_per_event", value: budget, unit: "µs"))
+        results.append(
+            BenchmarkResult(benchmark: "e2e/history/cost", metric: "cpu_us_per_event", value: (on.cpuSeconds - off.cpuSeconds) * perEvent, unit: "µs"))
+        guard let mix = HistoryFloorBenchmark.rowMix(of: database) else {
+            print("symphony-bench: could not read the row counts of \(database)")
+            return
+        }
+        for (name, indexes) in [("schema", true), ("no-secondary-indexes", false)] {
+            guard let seconds = try HistoryFloorBenchmark.cpuSeconds(inserting: mix, at: ".bench/e2e-floor.db", indexes: indexes) else { continue }
+            results.append(
+                BenchmarkResult(benchmark: "e2e/history/sqlite-floor/\(name)", metric: "cpu_us_per_event", value: seconds * perEvent, unit: "µs"))
+        }
     }
 }

@@ -37,6 +37,7 @@ struct WorkloadBenchmarks {
                 results.append(BenchmarkResult(benchmark: name, metric: "peak_rss", value: best.peakMiB, unit: "MiB"))
             }
             stageShares(binary: binary, key: key, into: &results)
+            try historyFloor(into: &results)
         }
         if longEvents > 0 {
             let long = ".bench/workload-long.jsonl"
@@ -55,6 +56,19 @@ struct WorkloadBenchmarks {
 
     private func arguments(_ binary: String, _ events: String) -> [String] {
         [binary, "run", "--rules", Self.rulesPath, "--events", events, "--output", "quiet"]
+    }
+
+    /// The CPU SQLite alone needs for the rows the stage-times run wrote (`HistoryFloorBenchmark`),
+    /// against the whole CPU budget of the 300,000 events/s target on two cores (6.7 µs per event).
+    private func historyFloor(into results: inout [BenchmarkResult]) throws {
+        guard let mix = HistoryFloorBenchmark.rowMix(of: ".bench/workload.db") else {
+            print("symphony-bench: could not read the row counts of .bench/workload.db")
+            return
+        }
+        guard let seconds = try HistoryFloorBenchmark.cpuSeconds(inserting: mix, at: ".bench/workload-floor.db", indexes: true) else { return }
+        results.append(
+            BenchmarkResult(
+                benchmark: "workload/history/sqlite-floor/schema", metric: "cpu_us_per_event", value: seconds * 1e6 / Double(events), unit: "µs"))
     }
 
     /// One more run with encryption and history on and `--stage-times`; each stage's share.
