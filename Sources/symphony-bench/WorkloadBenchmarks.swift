@@ -31,6 +31,13 @@ struct WorkloadBenchmarks {
             for configuration in configurations {
                 let arguments = self.arguments(binary, Self.eventsPath) + configuration.arguments
                 guard let best = BenchProcess.best(of: 2, arguments, before: { BenchProcess.removeDatabase(".bench/workload.db") }) else { continue }
+                // A run that fires no rule would be fast and wrong: the history-on runs must have recorded actions.
+                if configuration.arguments.contains("--db") {
+                    guard let mix = HistoryFloorBenchmark.rowMix(of: ".bench/workload.db"), mix.events >= events, mix.executions > 0 else {
+                        print("symphony-bench: workload \(configuration.name): the history-on run did not record every input event and some actions; not reported")
+                        continue
+                    }
+                }
                 let name = "workload/\(events / 1_000_000 > 0 ? "\(events / 1_000_000)M" : "\(events / 1_000)k")/\(configuration.name)"
                 results.append(BenchmarkResult(benchmark: name, metric: "events_per_second", value: Double(events) / best.seconds, unit: "events/s"))
                 results.append(BenchmarkResult(benchmark: name, metric: "cpu_microseconds_per_event", value: best.cpuSeconds * 1e6 / Double(events), unit: "µs"))
