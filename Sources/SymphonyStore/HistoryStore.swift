@@ -30,7 +30,7 @@ public final class HistoryStore: Sendable {
         try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384")
         var resealed: [String] = []
         try HistorySchema.migrate(database) { resealed = try Self.resealLegacyEventPayloads(in: $0, sealer: sealer, logger: logger) }
-        writer = try HistoryWriter(database: database, auditKey: key, capacity: bufferCapacity, logger: logger)
+        writer = try HistoryWriter(database: database, auditKey: key, retiredAuditKeys: retiredKeys, capacity: bufferCapacity, logger: logger)
         scheduledEntries = try SQLiteScheduledEntryStore(path: path, sealer: sealer, writer: writer, logger: logger)
         if !resealed.isEmpty {
             // The migration changed sealed payloads: the hash-chained trail says so (and which).

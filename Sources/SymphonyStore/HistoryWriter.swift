@@ -29,12 +29,15 @@ final class HistoryWriter: Sendable {
     private let statements: WriterStatements
     private let logger: Logger
 
-    init(database: SQLiteDatabase, auditKey: EncryptionKey, capacity: Int = 16_384, logger: Logger) throws {
+    /// `auditKey` signs the audit trail's head; a head signed earlier under one of `retiredAuditKeys`
+    /// is checked with that key. Throws when the trail does not match its head, or its head was
+    /// signed under a key not given (nothing is written then).
+    init(database: SQLiteDatabase, auditKey: EncryptionKey, retiredAuditKeys: [EncryptionKey] = [], capacity: Int = 16_384, logger: Logger) throws {
         self.capacity = capacity
         self.logger = logger
         pending.reserveCapacity(capacity)
         batch.reserveCapacity(capacity)
-        statements = try WriterStatements(database: database, auditKey: auditKey)
+        statements = try WriterStatements(database: database, auditKey: auditKey, retiredAuditKeys: retiredAuditKeys)
         let worker = WorkerThread(name: "sym-history") { [self] in run() }
         thread.withLock { $0 = worker }
     }
@@ -149,12 +152,18 @@ final class WriterStatements: @unchecked Sendable {
     private let readSignedHead: SQLiteStatement
     private let auditMACKey: [UInt8]
     private let auditKeyID: String
+    /// The MAC key of every key given (active and retired), by key id: a head is checked under the key that signed it.
+    private let headMACKeys: [String: [UInt8]]
     private var auditHead: (sequence: Int64, hash: [UInt8])
 
-    init(database: SQLiteDatabase, auditKey: EncryptionKey) throws {
+    init(database: SQLiteDatabase, auditKey: EncryptionKey, retiredAuditKeys: [EncryptionKey] = []) throws {
         self.database = database
         auditMACKey = AuditChain.macKey(from: auditKey)
         auditKeyID = auditKey.idString
+        var headMACKeys: [String: [UInt8]] = [:]
+        for key in retiredAuditKeys { headMACKeys[key.idString] = AuditChain.macKey(from: key) }
+        headMACKeys[auditKey.idString] = auditMACKey
+        self.headMACKeys = headMACKeys
         audits = try BatchedInsert(
             database: database, head: "INSERT INTO audit (seq, time_ns, principal, operation, target, outcome, details, prev_hash, hash) VALUES",
             columns: 9
@@ -214,6 +223,16 @@ final class WriterStatements: @unchecked Sendable {
         insertDeadLetter = try database.prepare(
             "INSERT INTO dead_letters (source, line, reason, received_ns, content) VALUES (?, ?, ?, ?, ?)")
         markFired = try database.prepare("UPDATE scheduled SET state = 'done', fired_ns = ?, late = ? WHERE id = ? AND state = 'pending'")
+        // Refuse at once, before any row is queued, a trail this writer could not extend: every
+        // later batch with an audit record would fail, and take its events and executions with it.
+        try database.transaction { try readAndCheckHead() }
+    }
+
+    /// Reads the chain's end and checks it against the authenticated head (inside a transaction).
+    private func readAndCheckHead() throws {
+        let last = try readAuditHead.rows { ($0.int(0), $0.blob(1) ?? []) }
+        auditHead = last.first.map { (sequence: $0.0, hash: $0.1) } ?? (0, AuditChain.genesis)
+        try checkSignedHead()
     }
 
     /// Writes a batch in one transaction; on failure the in-memory audit head is restored so a retry chains correctly.
@@ -224,9 +243,7 @@ final class WriterStatements: @unchecked Sendable {
                 // Another process (a second run, `symphony history`, `symphony audit`) may have appended
                 // since the last batch: read the chain's end inside this write transaction.
                 if batch.contains(where: { if case .audit = $0 { true } else { false } }) {
-                    let last = try readAuditHead.rows { ($0.int(0), $0.blob(1) ?? []) }
-                    auditHead = last.first.map { (sequence: $0.0, hash: $0.1) } ?? (0, AuditChain.genesis)
-                    try checkSignedHead()
+                    try readAndCheckHead()
                 }
                 var audited = false
                 try batch.withUnsafeBufferPointer { rows in
@@ -254,15 +271,22 @@ final class WriterStatements: @unchecked Sendable {
     }
 
     /// Refuses to extend a trail whose end no longer matches its authenticated head (records were
-    /// deleted or rewritten): appending would re-sign the tampered trail and hide the tampering.
+    /// deleted or rewritten), or whose head's MAC cannot be checked because it names a key not
+    /// given: appending would re-sign the trail under this key and hide any tampering.
     private func checkSignedHead() throws {
         let signed = try readSignedHead.rows { ($0.int(0), $0.blob(1) ?? [], $0.text(2) ?? "", $0.blob(3) ?? []) }
         guard let (sequence, hash, keyID, mac) = signed.first else {
             if auditHead.sequence == 0 { return }
             throw StoreError(code: -1, message: "The audit trail has records but no authenticated head; run 'symphony audit verify' and investigate before writing.")
         }
+        guard let macKey = headMACKeys[keyID] else {
+            throw StoreError(
+                code: -1,
+                message: "The audit trail's head is signed under key \(keyID), which was not given, so it cannot be checked; "
+                    + "pass that key (--retired-key-file after a rotation) or use another database. Nothing was written.")
+        }
         let matchesTable = sequence == auditHead.sequence && hash == auditHead.hash
-        let macValid = keyID != auditKeyID || AuditChain.headMAC(sequence: sequence, hash: hash, macKey: auditMACKey) == mac
+        let macValid = AuditChain.headMAC(sequence: sequence, hash: hash, macKey: macKey) == mac
         guard matchesTable && macValid else {
             throw StoreError(
                 code: -1,

@@ -105,5 +105,15 @@ import Testing
         #expect(after.stdout.contains("new-secret"))
         let verify = try CommandRunner.run(["audit", "verify", "--db", db, "--key-file", new, "--retired-key-file", old])
         #expect(verify.status == 0)
+
+        // A run with a key that did not sign the trail's head refuses to start instead of re-signing the trail.
+        let wrong = directory + "/wrong.key"
+        #expect(try CommandRunner.run(["keygen", "-o", wrong]).status == 0)
+        let refused = try CommandRunner.run(
+            ["run", "--rules", rules, "--db", db, "--key-file", wrong], stdin: #"{"type":"t","id":"wrong","payload":{"v":"wrong-secret"}}"# + "\n")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("The audit trail's head is signed under key"))
+        #expect(!refused.stderr.contains("wrong-secret"))
+        #expect(try CommandRunner.run(["audit", "verify", "--db", db, "--key-file", new, "--retired-key-file", old]).status == 0)
     }
 }

@@ -149,12 +149,76 @@ import Testing
             let database = try SQLiteDatabase(path: path)
             try database.execute("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq >= 4")
         }
-        let next = try HistoryStore(path: path, key: key)
-        next.audit(AuditRecord(principal: "p", operation: "op", target: "6", outcome: "ok"))
-        let error = #expect(throws: StoreError.self) { try next.close() }
+        let error = #expect(throws: StoreError.self) { try HistoryStore(path: path, key: key) }
         #expect(error?.message.hasPrefix("The audit trail does not match its authenticated head") == true)
         // Exactly the truncation the head reveals: had the writer re-signed, this would read intact.
         #expect(try AuditReader(path: path).verify(key: key) == .broken(sequence: 4, problem: "records 4…5 were removed (the head says the trail ends at 5, the table at 3)"))
+    }
+
+    @Test("a trail tampered with while a store is open is not re-signed either: the batch fails and verify keeps failing")
+    func tamperWhileOpen() throws {
+        let key = try EncryptionKey(bytes: [UInt8](repeating: 6, count: 32))
+        let path = NSTemporaryDirectory() + "symphony-audit3-" + UUID().uuidString + ".db"
+        let store = try HistoryStore(path: path, key: key)
+        for index in 1...5 { store.audit(AuditRecord(principal: "p", operation: "op", target: "\(index)", outcome: "ok")) }
+        try store.flush()
+        do {
+            let database = try SQLiteDatabase(path: path)
+            try database.execute("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq >= 4")
+        }
+        store.audit(AuditRecord(principal: "p", operation: "op", target: "6", outcome: "ok"))
+        let error = #expect(throws: StoreError.self) { try store.close() }
+        #expect(error?.message.hasPrefix("The audit trail does not match its authenticated head") == true)
+        #expect(try AuditReader(path: path).verify(key: key) == .broken(sequence: 4, problem: "records 4…5 were removed (the head says the trail ends at 5, the table at 3)"))
+    }
+}
+
+/// The head names the key that signed it; a writer checks it under that key, and refuses a head
+/// whose key it was not given rather than trusting it without its MAC and re-signing it.
+@Suite struct AuditHeadKeyTests {
+    let first = try! EncryptionKey(bytes: [UInt8](repeating: 7, count: 32))
+    let second = try! EncryptionKey(bytes: [UInt8](repeating: 8, count: 32))
+    let path = NSTemporaryDirectory() + "symphony-audit4-" + UUID().uuidString + ".db"
+
+    func writeTrail(key: EncryptionKey, retired: [EncryptionKey] = [], targets: ClosedRange<Int>) throws {
+        let store = try HistoryStore(path: path, key: key, retiredKeys: retired)
+        for index in targets { store.audit(AuditRecord(principal: "p", operation: "op", target: "\(index)", outcome: "ok")) }
+        try store.close()
+    }
+
+    func headKeyID() throws -> String? {
+        try SQLiteDatabase(path: path).prepare("SELECT key_id FROM audit_head").rows { $0.text(0) }.first ?? nil
+    }
+
+    @Test("a head signed under a key not given is refused before anything is written (run --key-file WRONG)")
+    func unknownKeyRefused() throws {
+        try writeTrail(key: first, targets: 1...5)
+        let error = #expect(throws: StoreError.self) { try HistoryStore(path: path, key: second) }
+        #expect(error?.message.hasPrefix("The audit trail's head is signed under key \(first.idString), which was not given") == true)
+        #expect(try AuditReader(path: path).verify(key: first) == .intact(count: 5))
+        #expect(try headKeyID() == first.idString)
+    }
+
+    @Test("after a rotation the retired key checks the head, and the new key signs the extended trail")
+    func rotation() throws {
+        try writeTrail(key: first, targets: 1...3)
+        try writeTrail(key: second, retired: [first], targets: 4...5)
+        #expect(try headKeyID() == second.idString)
+        #expect(try AuditReader(path: path).verify(keys: [second, first]) == .intact(count: 5))
+    }
+
+    @Test("a forged head under a made-up key id is refused (such a head used to be trusted without its MAC)")
+    func forgedForeignHead() throws {
+        try writeTrail(key: first, targets: 1...5)
+        do {
+            let database = try SQLiteDatabase(path: path)
+            try database.execute(
+                "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq >= 4; "
+                    + "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit WHERE seq = 3), key_id = 'deadbeef'")
+        }
+        let error = #expect(throws: StoreError.self) { try HistoryStore(path: path, key: first) }
+        #expect(error?.message.hasPrefix("The audit trail's head is signed under key deadbeef") == true)
+        #expect(try headKeyID() == "deadbeef")
     }
 }
 
