@@ -138,38 +138,41 @@ import Testing
 }
 
 @Suite struct AuditTamperPersistenceTests {
-    @Test("a tampered trail is not re-signed by the next write: appending fails and verify keeps failing")
-    func tamperStaysVisible() throws {
-        let key = try EncryptionKey(bytes: [UInt8](repeating: 6, count: 32))
-        let path = NSTemporaryDirectory() + "symphony-audit3-" + UUID().uuidString + ".db"
+    let key = try! EncryptionKey(bytes: [UInt8](repeating: 6, count: 32))
+    let path = NSTemporaryDirectory() + "symphony-audit3-" + UUID().uuidString + ".db"
+    static let cut = AuditVerification.broken(sequence: 4, problem: "records 4…5 were removed (the head says the trail ends at 5, the table at 3)")
+
+    /// An open store whose trail holds five committed records.
+    func storeWithFiveRecords() throws -> HistoryStore {
         let store = try HistoryStore(path: path, key: key)
         for index in 1...5 { store.audit(AuditRecord(principal: "p", operation: "op", target: "\(index)", outcome: "ok")) }
-        try store.close()
-        do {
-            let database = try SQLiteDatabase(path: path)
-            try database.execute("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq >= 4")
-        }
+        try store.flush()
+        return store
+    }
+
+    /// Deletes records 4 and 5, as someone with the file but not the key would.
+    func cutLastTwo() throws {
+        try SQLiteDatabase(path: path).execute("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq >= 4")
+    }
+
+    @Test("a tampered trail is not re-signed by the next store: opening it fails and verify keeps failing")
+    func tamperStaysVisible() throws {
+        try storeWithFiveRecords().close()
+        try cutLastTwo()
         let error = #expect(throws: StoreError.self) { try HistoryStore(path: path, key: key) }
         #expect(error?.message.hasPrefix("The audit trail does not match its authenticated head") == true)
         // Exactly the truncation the head reveals: had the writer re-signed, this would read intact.
-        #expect(try AuditReader(path: path).verify(key: key) == .broken(sequence: 4, problem: "records 4…5 were removed (the head says the trail ends at 5, the table at 3)"))
+        #expect(try AuditReader(path: path).verify(key: key) == Self.cut)
     }
 
     @Test("a trail tampered with while a store is open is not re-signed either: the batch fails and verify keeps failing")
     func tamperWhileOpen() throws {
-        let key = try EncryptionKey(bytes: [UInt8](repeating: 6, count: 32))
-        let path = NSTemporaryDirectory() + "symphony-audit3-" + UUID().uuidString + ".db"
-        let store = try HistoryStore(path: path, key: key)
-        for index in 1...5 { store.audit(AuditRecord(principal: "p", operation: "op", target: "\(index)", outcome: "ok")) }
-        try store.flush()
-        do {
-            let database = try SQLiteDatabase(path: path)
-            try database.execute("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq >= 4")
-        }
+        let store = try storeWithFiveRecords()
+        try cutLastTwo()
         store.audit(AuditRecord(principal: "p", operation: "op", target: "6", outcome: "ok"))
         let error = #expect(throws: StoreError.self) { try store.close() }
         #expect(error?.message.hasPrefix("The audit trail does not match its authenticated head") == true)
-        #expect(try AuditReader(path: path).verify(key: key) == .broken(sequence: 4, problem: "records 4…5 were removed (the head says the trail ends at 5, the table at 3)"))
+        #expect(try AuditReader(path: path).verify(key: key) == Self.cut)
     }
 }
 
