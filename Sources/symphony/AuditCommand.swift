@@ -47,7 +47,7 @@ struct AuditOptions: ParsableArguments {
 struct AuditListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List audit records, most recent first.",
-        discussion: "Exit codes: 0 ok; 1 the database could not be read; 64 usage error.")
+        discussion: "Exit codes: 0 ok; 1 the database could not be read; 64 usage error; 77 --policy does not grant audit:read.")
 
     @OptionGroup var options: AuditOptions
     @Option(name: .long, help: "Only this principal's records.") var principalFilter: String?
@@ -91,7 +91,7 @@ struct AuditVerifyCommand: ParsableCommand {
         commandName: "verify", abstract: "Recompute the hash chain and check the authenticated head.",
         discussion: """
             Exit codes: 0 the trail is intact; 2 it is not (the first bad record is named: edited, deleted, \
-            reordered or truncated); 1 the database or key could not be read; 64 usage error.
+            reordered or truncated); 1 the database or key could not be read; 64 usage error; 77 --policy does not grant audit:verify.
             """)
 
     @OptionGroup var options: AuditOptions

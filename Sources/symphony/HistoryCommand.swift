@@ -19,7 +19,7 @@ struct HistoryCommand: ParsableCommand {
             --since and --until take a duration back from now (30m, 24h, 7d) or an RFC 3339 time. Payloads are \
             shown (in --event, --trace and json output) only when the key file can open them.
 
-            Exit codes: 0 ok; 1 the database or key could not be read; 64 usage error.
+            Exit codes: 0 ok; 1 the database or key could not be read; 64 usage error; 77 --policy does not grant history:read.
             """)
 
     /// Output formats.
