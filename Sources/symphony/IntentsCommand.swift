@@ -17,7 +17,7 @@ struct IntentsCommand: ParsableCommand {
             "score", "slots", "evidence"}]}, best intent first. The scoring formula is in docs/intents.md.
 
             Exit codes: 0 ok; 1 the intent definitions have errors; 64 usage error; \
-            65 some input lines were rejected (not valid UTF-8, or too long).
+            65 some input lines were rejected (not valid UTF-8, or too long); 77 --policy does not grant intents:analyze.
             """)
 
     /// Output formats.

@@ -20,7 +20,7 @@ struct ValidateCommand: ParsableCommand {
             virtual clock so the whole chain is shown. A dry run executes nothing and writes nothing.
 
             Exit codes: 0 valid; 1 errors in the rules; 64 usage error; 65 some event lines were rejected; \
-            66 an events file could not be read.
+            66 an events file could not be read; 77 --policy does not grant rules:validate.
             """)
 
     /// Output formats.
