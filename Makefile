@@ -3,25 +3,36 @@
 
 SWIFT        ?= swift
 APT_PACKAGES := libpcre2-dev libssl-dev libsqlite3-dev pkg-config
+# The test suite also runs docs/examples' independent Python opener of the envelope format.
+TEST_PACKAGES := python3-cryptography
 TSAN_PATH    := .build-tsan
 RELEASE_PATH := .build-release
 
 FUZZ_PATH    := .build-fuzz
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build run test tsan bench bench-10m fuzz clean
+.PHONY: all deps test-deps build run test tsan bench bench-10m fuzz clean
 
 all: build
 
-## deps: install the system libraries (PCRE2, OpenSSL libcrypto, SQLite) when missing.
-deps:
+# apt-get installs those of the packages in $(1) that are missing.
+define install-missing
 	@missing=""; \
-	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "make: installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+endef
+
+## deps: install the system libraries (PCRE2, OpenSSL libcrypto, SQLite) when missing.
+deps:
+	$(call install-missing,$(APT_PACKAGES))
+
+## test-deps: deps, plus what the tests use (python3-cryptography).
+test-deps:
+	$(call install-missing,$(APT_PACKAGES) $(TEST_PACKAGES))
 
 ## build: debug build of every target.
 build: deps
@@ -32,11 +43,11 @@ run: build
 	$(SWIFT) run --skip-build symphony run --rules rules/support --events samples/tickets.jsonl
 
 ## test: the whole test suite.
-test: deps
+test: test-deps
 	$(SWIFT) test
 
 ## tsan: the whole test suite under ThreadSanitizer (its own build folder).
-tsan: deps
+tsan: test-deps
 	$(SWIFT) test --sanitize=thread --scratch-path $(TSAN_PATH)
 
 ## bench: release build, runtime benchmarks; writes .bench/results.json.
