@@ -14,10 +14,18 @@ public final class EnvelopeSealer: Sendable {
     public let keyRing: KeyRing
     private let pools: [UInt32: CipherPool]
     private let prefixesDrawn = Atomic<Int>(0)
+    /// `maximumNoncePrefixes`, or a smaller cap a test sets to reach it.
+    private let prefixLimit: Int
 
     /// A sealer over `keyRing`; it seals with the ring's active key.
-    public init(keyRing: KeyRing) {
+    public convenience init(keyRing: KeyRing) {
+        self.init(keyRing: keyRing, prefixLimit: Self.maximumNoncePrefixes)
+    }
+
+    /// A sealer that refuses to seal once it has drawn `prefixLimit` nonce prefixes (tests).
+    init(keyRing: KeyRing, prefixLimit: Int) {
         self.keyRing = keyRing
+        self.prefixLimit = prefixLimit
         var pools: [UInt32: CipherPool] = [:]
         for id in keyRing.keyIDs {
             pools[id] = CipherPool(key: keyRing.key(withID: id)!)
@@ -108,7 +116,7 @@ public final class EnvelopeSealer: Sendable {
 
     /// Counts one more nonce prefix drawn under the active key, refusing past the limit.
     private func countNoncePrefix(for key: EncryptionKey) throws {
-        if prefixesDrawn.add(1, ordering: .relaxed).newValue > Self.maximumNoncePrefixes {
+        if prefixesDrawn.add(1, ordering: .relaxed).newValue > prefixLimit {
             throw CryptoError(
                 .nonceSpaceExhausted, "Key \(key.idString) has sealed the most messages this process allows; rotate to a new key.")
         }

@@ -13,6 +13,13 @@ struct NonceSequence {
     /// A sequence that draws its prefix when it makes its first nonce.
     init() {}
 
+    /// A sequence already under `prefix` at `counter` (tests reach the counter's end this way
+    /// instead of making 2³² nonces).
+    init(prefix: UInt64, counter: UInt32) {
+        self.prefix = prefix
+        self.counter = counter
+    }
+
     /// Writes the next nonce (12 bytes) to `buffer`; `drawPrefix` is called before a prefix is drawn (the first, and each after the counter is used up) and may throw to refuse.
     mutating func next(into buffer: inout [UInt8], drawPrefix: () throws -> Void) throws {
         if prefix == nil || counter == UInt32.max {
