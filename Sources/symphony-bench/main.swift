@@ -57,10 +57,10 @@ func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }
 
-print(pad("benchmark", 52) + pad("metric", 28) + "value")
+print(pad("benchmark", 64) + pad("metric", 28) + "value")
 for result in benchmarks.results {
     let rounded = (result.value * 10).rounded() / 10
-    print(pad(result.benchmark, 52) + pad(result.metric, 28) + "\(rounded) \(result.unit)")
+    print(pad(result.benchmark, 64) + pad(result.metric, 28) + "\(rounded) \(result.unit)")
 }
 
 let json = "[\n" + benchmarks.results.map { "  " + $0.json }.joined(separator: ",\n") + "\n]\n"
