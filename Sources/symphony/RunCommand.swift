@@ -114,10 +114,7 @@ struct RunCommand: ParsableCommand {
         let principal = self.principal  // read once: not per event
         StageTimes.shared.setEnabled(stageTimes)
         try accessOptions.require(.loadRules, with: access, recordIn: noHistory ? nil : StateLocation.database(db), keyFile: keyFile)
-        let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
-        let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
-        report((readProblems.all + diagnostics.sorted).map { $0 as CustomStringConvertible })
-        guard let ruleSet = loaded, !readProblems.hasErrors else { throw ExitCode(1) }
+        let ruleSet = try loadRuleSet()
 
         var configuration = EventSystemConfiguration()
         if let workers { configuration.workerCount = workers }
@@ -125,29 +122,67 @@ struct RunCommand: ParsableCommand {
         // events keep them busy; a deeper queue would only hold more memory while a slower stage
         // (the history writer) sets the pace.
         configuration.queueCapacity = Self.queueCapacity
-        var history: HistoryStore?
+        let history = noHistory ? nil : try openHistory(ruleSet: ruleSet, principal: principal)
+        if let history {
+            configuration.scheduleStore = history.store.scheduledEntries
+            configuration.encryption = .keyRing(history.keyRing)
+        }
+        if noEncryption { configuration.encryption = .disabled }
+        let system = try EventSystem(configuration: configuration)
+        let recorder = history?.store
+        let stdout = OutputLines()
+        let effects = SystemEffects(system: system, output: output == .ndjson ? nil : stdout)
+        let engine = RuleEngine(
+            ruleSet: ruleSet, effects: effects, clock: configuration.clock, hopLimit: hopLimit, access: access, defaultPrincipal: principal)
+        try subscribe(engine, to: system, recorder: recorder, stdout: stdout)
+        try system.start()
+
+        let batch = InputBatch(system: system, history: recorder)
+        let run = RunState(
+            system: system, engine: engine, stdout: stdout, history: recorder, input: batch, printSummary: output != .quiet,
+            printStageTimes: stageTimes)
+        run.installSignalHandlers()
+        let opened = try read(into: batch, run: run, access: access, principal: principal, recorder: recorder)
+        if !opened { run.unreadable.store(true, ordering: .relaxed) }
+        if follow {
+            run.waitForSignal()
+        }
+        run.finish()
+    }
+
+    /// Reads and compiles the rule files; reports every problem, and exits 1 when there were errors.
+    private func loadRuleSet() throws -> RuleSet {
+        let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
+        let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
+        report((readProblems.all + diagnostics.sorted).map { $0 as CustomStringConvertible })
+        guard let ruleSet = loaded, !readProblems.hasErrors else { throw ExitCode(1) }
+        return ruleSet
+    }
+
+    /// Opens the history database and its key (creating both on first use) and records the key's
+    /// use and the rule load in the audit trail; says why and exits 1 when it cannot.
+    private func openHistory(ruleSet: RuleSet, principal: String) throws -> (store: HistoryStore, keyRing: KeyRing) {
         do {
-            if !noHistory {
-                let path = StateLocation.database(db)
-                let keyLocation = StateLocation.keyFile(keyFile)
-                if keyLocation.isDefault, FileManager.default.fileExists(atPath: path), !FileManager.default.fileExists(atPath: keyLocation.path) {
-                    printError(
-                        "symphony: the history database '\(path)' exists but its key '\(keyLocation.path)' is missing; restore the key, "
-                            + "or pass --key-file (and --retired-key-file for the old one), or use another --db.")
-                    throw ExitCode(1)
-                }
-                guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
-                try StateLocation.ensureDirectory(for: path)
-                let retired = try StateLocation.loadRetiredKeys(retiredKeyFile)
-                let store = try HistoryStore(path: path, key: key, retiredKeys: retired)
-                store.audit(AuditRecord(principal: principal, operation: "key.use", target: StateLocation.keyFile(keyFile).path, outcome: "ok", details: "key \(key.idString) opened the history"))
-                store.audit(AuditRecord(
+            let path = StateLocation.database(db)
+            let keyLocation = StateLocation.keyFile(keyFile)
+            if keyLocation.isDefault, FileManager.default.fileExists(atPath: path), !FileManager.default.fileExists(atPath: keyLocation.path) {
+                printError(
+                    "symphony: the history database '\(path)' exists but its key '\(keyLocation.path)' is missing; restore the key, "
+                        + "or pass --key-file (and --retired-key-file for the old one), or use another --db.")
+                throw ExitCode(1)
+            }
+            guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
+            try StateLocation.ensureDirectory(for: path)
+            let retired = try StateLocation.loadRetiredKeys(retiredKeyFile)
+            let store = try HistoryStore(path: path, key: key, retiredKeys: retired)
+            store.audit(
+                AuditRecord(
+                    principal: principal, operation: "key.use", target: keyLocation.path, outcome: "ok", details: "key \(key.idString) opened the history"))
+            store.audit(
+                AuditRecord(
                     principal: principal, operation: "rules.load", target: rules.joined(separator: " "), outcome: "ok",
                     details: "\(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents"))
-                configuration.scheduleStore = store.scheduledEntries
-                configuration.encryption = .keyRing(KeyRing(active: key, retired: retired))
-                history = store
-            }
+            return (store, KeyRing(active: key, retired: retired))
         } catch let error as CryptoError {
             printError("symphony: \(error.message)")
             throw ExitCode(1)
@@ -155,13 +190,10 @@ struct RunCommand: ParsableCommand {
             printError("symphony: history: \(error.message)")
             throw ExitCode(1)
         }
-        if noEncryption { configuration.encryption = .disabled }
-        let system = try EventSystem(configuration: configuration)
-        let recorder = history
-        let stdout = OutputLines()
-        let effects = SystemEffects(system: system, output: output == .ndjson ? nil : stdout)
-        let engine = RuleEngine(
-            ruleSet: ruleSet, effects: effects, clock: configuration.clock, hopLimit: hopLimit, access: access, defaultPrincipal: principal)
+    }
+
+    /// Runs the rule engine on every event the workers take, records its outcomes, and prints them with `--output ndjson`.
+    private func subscribe(_ engine: RuleEngine, to system: EventSystem, recorder: HistoryStore?, stdout: OutputLines) throws {
         let ndjson = output == .ndjson
         try system.subscribe("**") { event in
             let outcomes = engine.process(event)
@@ -174,14 +206,12 @@ struct RunCommand: ParsableCommand {
                 for outcome in outcomes { stdout.write(outcome.json.jsonText) }
             }
         }
-        try system.start()
+    }
 
-        let batch = InputBatch(system: system, history: recorder)
-        let run = RunState(
-            system: system, engine: engine, stdout: stdout, history: recorder, input: batch, printSummary: output != .quiet,
-            printStageTimes: stageTimes)
-        run.installSignalHandlers()
-
+    /// Reads every input line: a valid event the policy allows goes to `batch` (published 64 at a
+    /// time); a refused or rejected one is reported, counted and recorded. Stops early when a
+    /// signal arrives. False when an input could not be opened.
+    private func read(into batch: InputBatch, run: RunState, access: AccessGuard, principal: String, recorder: HistoryStore?) throws -> Bool {
         let input = EventInput(paths: events, rawLinesType: lines)
         let progress = Progress()
         let opened = try input.forEach(beforeRead: { batch.flush() }) { result, origin in
@@ -194,18 +224,19 @@ struct RunCommand: ParsableCommand {
                     try access.check(.publish(type: event.type), as: publisher)
                 } catch let error as AccessDenied {
                     // Recorded while the input is open, so never after a signal closed the history.
-                    let taken = batch.whileOpen {
+                    return batch.whileOpen {
                         run.read.add(1, ordering: .relaxed)
                         run.denied.add(1, ordering: .relaxed)
                         progress.clear()
                         printError("\(origin): denied: \(error.description)")
                         let now = Timestamp.now()
-                        recorder?.record(ExecutionRecord(
-                            eventID: event.id, eventType: event.type, rule: "(input)", action: "publish", status: "denied",
-                            error: error.description, started: now, finished: now, derivedEvent: nil))
-                        recorder?.audit(AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description))
+                        recorder?.record(
+                            ExecutionRecord(
+                                eventID: event.id, eventType: event.type, rule: "(input)", action: "publish", status: "denied",
+                                error: error.description, started: now, finished: now, derivedEvent: nil))
+                        recorder?.audit(
+                            AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description))
                     }
-                    return taken
                 }
                 // The batch counts it as read once taken; after a signal it is closed and the event is left unread.
                 guard batch.add(event, origin: origin) else { return false }
@@ -224,158 +255,7 @@ struct RunCommand: ParsableCommand {
         }
         batch.flush()
         progress.clear()
-        if !opened { run.unreadable.store(true, ordering: .relaxed) }
-        if follow {
-            run.waitForSignal()
-        }
-        run.finish()
+        return opened
     }
 }
 
-/// Side effects of a `symphony run`: into the event system and onto standard output.
-struct SystemEffects: ActionEffects {
-    let system: EventSystem
-    /// Where emitted events go; nil when outcomes are printed instead (ndjson).
-    let output: OutputLines?
-
-    func publish(_ event: Event) throws -> SealedEvent? {
-        try system.publish(event, fromHandler: true)
-    }
-
-    func schedule(_ event: Event, at due: Timestamp) throws {
-        try system.schedule(event, at: due)
-    }
-
-    func audit(rule: String, event: Event, message: String) throws {
-        // Nothing to do here: the action's outcome carries the message, and the handler appends it to the audit trail.
-    }
-
-    func emit(_ event: Event) throws {
-        output?.write(EventJSON.text(event))
-    }
-}
-
-/// The shared state of a run: counters, and the one-time finish (summary, exit code).
-final class RunState: Sendable {
-    let system: EventSystem
-    let engine: RuleEngine
-    let stdout: OutputLines
-    let history: HistoryStore?
-    let input: InputBatch
-    let printSummary: Bool
-    let printStageTimes: Bool
-    let read = Atomic<Int>(0)
-    let rejected = Atomic<Int>(0)
-    let denied = Atomic<Int>(0)
-    let unreadable = Atomic<Bool>(false)
-    private let finished = Atomic<Bool>(false)
-    /// Set when finishing starts; the reading loop stops at the next line.
-    let stopping = Atomic<Bool>(false)
-    private let started = Timestamp.now()
-    private let signalled = DispatchSemaphore(value: 0)
-    private let sources = Locked<[any DispatchSourceSignal]>([])
-
-    init(system: EventSystem, engine: RuleEngine, stdout: OutputLines, history: HistoryStore?, input: InputBatch, printSummary: Bool, printStageTimes: Bool) {
-        self.system = system
-        self.engine = engine
-        self.stdout = stdout
-        self.history = history
-        self.input = input
-        self.printSummary = printSummary
-        self.printStageTimes = printStageTimes
-    }
-
-    /// On SIGINT or SIGTERM: stop reading, finish in-flight work, print the summary, exit.
-    func installSignalHandlers() {
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in
-                signalled.signal()
-                // Finish on a fresh thread, so the signal queue is never blocked by the drain.
-                _ = WorkerThread { self.finish() }
-            }
-            source.resume()
-            sources.withLock { $0.append(source) }
-        }
-    }
-
-    /// Blocks until a signal arrives (the handler finishes the run and exits).
-    func waitForSignal() {
-        signalled.wait()
-        while true { pause() }
-    }
-
-    /// Stops the system (draining queued events), prints the summary and exits with the run's code.
-    func finish() -> Never {
-        stopping.store(true, ordering: .relaxed)
-        if finished.exchange(true, ordering: .acquiringAndReleasing) {
-            while true { pause() }  // another thread is finishing
-        }
-        // Publish what the reader holds (waiting for a flush in progress) and take no more input.
-        input.close()
-        // Let chains settle, firing delays that are already due (even without --follow), then drain and stop.
-        while true {
-            system.dispatcher.waitUntilIdle()
-            let fired = system.scheduler.firedCount
-            system.scheduler.fireDueEntries()
-            if system.scheduler.firedCount == fired { break }
-        }
-        system.stop()
-        stdout.flush()
-        var historyFailed = false
-        do {
-            try history?.close()
-        } catch {
-            historyFailed = true
-            printError("symphony: history: \(error)")
-        }
-        let counters = system.counters
-        let statistics = engine.statistics
-        let read = self.read.load(ordering: .relaxed) + input.accepted
-        let rejected = self.rejected.load(ordering: .relaxed) + input.refused
-        if printSummary {
-            let seconds = max(1e-9, Double(started.duration(to: .now()).nanoseconds) / 1e9)
-            let kinds = ["publish", "delay", "audit", "emit", "stop"].map { "\($0) \(grouped(statistics.actions[$0, default: 0]))" }
-            let pending = system.scheduler.pendingCount
-            printError(
-                "symphony: \(grouped(read)) events read, \(grouped(rejected)) rejected, "
-                    + (denied.load(ordering: .relaxed) + statistics.denials > 0 ? "\(grouped(denied.load(ordering: .relaxed) + statistics.denials)) denied, " : "")
-                    + "\(grouped(counters.delivered + counters.failed)) processed, "
-                    + "\(grouped(statistics.rulesFired)) rules fired; actions: \(kinds.joined(separator: ", ")); "
-                    + "\(grouped(statistics.failures + counters.failed)) errors"
-                    + (statistics.conditionProblems > 0 ? " (and \(grouped(statistics.conditionProblems)) regex conditions stopped at their match limit)" : "")
-                    + "; \(grouped(Int(Double(read) / seconds))) events/s"
-                    + (pending > 0
-                        ? "; \(grouped(pending)) delayed event\(pending == 1 ? "" : "s") still pending "
-                            + (history == nil ? "(lost at exit with --no-history; use --follow to wait)" : "(stored: a later run fires them when due, or use --follow)")
-                        : ""))
-        }
-        if printStageTimes { printError(StageReport(times: StageTimes.shared.snapshot(), events: read).text) }
-        if historyFailed { exit(74) }
-        if unreadable.load(ordering: .relaxed) { exit(66) }
-        exit(rejected > 0 ? 65 : 0)
-    }
-}
-
-/// A progress line on standard error, shown only when standard error is a terminal.
-final class Progress {
-    private let enabled = isatty(STDERR_FILENO) == 1
-    private var lastUpdate = Timestamp.now()
-    private var shown = false
-
-    func update(_ count: Int) {
-        guard enabled, count % 1024 == 0 else { return }
-        let now = Timestamp.now()
-        guard lastUpdate.duration(to: now) >= .milliseconds(500) else { return }
-        lastUpdate = now
-        shown = true
-        writeAll(Array("\r\u{1B}[K  \(grouped(count)) events read…".utf8), to: STDERR_FILENO)
-    }
-
-    func clear() {
-        guard shown else { return }
-        shown = false
-        writeAll(Array("\r\u{1B}[K".utf8), to: STDERR_FILENO)
-    }
-}

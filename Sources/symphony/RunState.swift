@@ -1,0 +1,110 @@
+import Dispatch
+import Glibc
+import SymphonyConcurrency
+import SymphonyEngine
+import SymphonyEvents
+import SymphonyStore
+import Synchronization
+
+/// The shared state of a run: counters, and the one-time finish (summary, exit code).
+final class RunState: Sendable {
+    let system: EventSystem
+    let engine: RuleEngine
+    let stdout: OutputLines
+    let history: HistoryStore?
+    let input: InputBatch
+    let printSummary: Bool
+    let printStageTimes: Bool
+    let read = Atomic<Int>(0)
+    let rejected = Atomic<Int>(0)
+    let denied = Atomic<Int>(0)
+    let unreadable = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    /// Set when finishing starts; the reading loop stops at the next line.
+    let stopping = Atomic<Bool>(false)
+    private let started = Timestamp.now()
+    private let signalled = DispatchSemaphore(value: 0)
+    private let sources = Locked<[any DispatchSourceSignal]>([])
+
+    init(system: EventSystem, engine: RuleEngine, stdout: OutputLines, history: HistoryStore?, input: InputBatch, printSummary: Bool, printStageTimes: Bool) {
+        self.system = system
+        self.engine = engine
+        self.stdout = stdout
+        self.history = history
+        self.input = input
+        self.printSummary = printSummary
+        self.printStageTimes = printStageTimes
+    }
+
+    /// On SIGINT or SIGTERM: stop reading, finish in-flight work, print the summary, exit.
+    func installSignalHandlers() {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in
+                signalled.signal()
+                // Finish on a fresh thread, so the signal queue is never blocked by the drain.
+                _ = WorkerThread { self.finish() }
+            }
+            source.resume()
+            sources.withLock { $0.append(source) }
+        }
+    }
+
+    /// Blocks until a signal arrives (the handler finishes the run and exits).
+    func waitForSignal() {
+        signalled.wait()
+        while true { pause() }
+    }
+
+    /// Stops the system (draining queued events), prints the summary and exits with the run's code.
+    func finish() -> Never {
+        stopping.store(true, ordering: .relaxed)
+        if finished.exchange(true, ordering: .acquiringAndReleasing) {
+            while true { pause() }  // another thread is finishing
+        }
+        // Publish what the reader holds (waiting for a flush in progress) and take no more input.
+        input.close()
+        // Let chains settle, firing delays that are already due (even without --follow), then drain and stop.
+        while true {
+            system.dispatcher.waitUntilIdle()
+            let fired = system.scheduler.firedCount
+            system.scheduler.fireDueEntries()
+            if system.scheduler.firedCount == fired { break }
+        }
+        system.stop()
+        stdout.flush()
+        var historyFailed = false
+        do {
+            try history?.close()
+        } catch {
+            historyFailed = true
+            printError("symphony: history: \(error)")
+        }
+        let counters = system.counters
+        let statistics = engine.statistics
+        let read = self.read.load(ordering: .relaxed) + input.accepted
+        let rejected = self.rejected.load(ordering: .relaxed) + input.refused
+        if printSummary {
+            let seconds = max(1e-9, Double(started.duration(to: .now()).nanoseconds) / 1e9)
+            let kinds = ["publish", "delay", "audit", "emit", "stop"].map { "\($0) \(grouped(statistics.actions[$0, default: 0]))" }
+            let pending = system.scheduler.pendingCount
+            printError(
+                "symphony: \(grouped(read)) events read, \(grouped(rejected)) rejected, "
+                    + (denied.load(ordering: .relaxed) + statistics.denials > 0 ? "\(grouped(denied.load(ordering: .relaxed) + statistics.denials)) denied, " : "")
+                    + "\(grouped(counters.delivered + counters.failed)) processed, "
+                    + "\(grouped(statistics.rulesFired)) rules fired; actions: \(kinds.joined(separator: ", ")); "
+                    + "\(grouped(statistics.failures + counters.failed)) errors"
+                    + (statistics.conditionProblems > 0 ? " (and \(grouped(statistics.conditionProblems)) regex conditions stopped at their match limit)" : "")
+                    + "; \(grouped(Int(Double(read) / seconds))) events/s"
+                    + (pending > 0
+                        ? "; \(grouped(pending)) delayed event\(pending == 1 ? "" : "s") still pending "
+                            + (history == nil ? "(lost at exit with --no-history; use --follow to wait)" : "(stored: a later run fires them when due, or use --follow)")
+                        : ""))
+        }
+        if printStageTimes { printError(StageReport(times: StageTimes.shared.snapshot(), events: read).text) }
+        if historyFailed { exit(74) }
+        if unreadable.load(ordering: .relaxed) { exit(66) }
+        exit(rejected > 0 ? 65 : 0)
+    }
+}
