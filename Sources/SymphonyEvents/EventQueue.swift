@@ -58,6 +58,11 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     private var waitingConsumers = 0
     private var waitingProducers = 0
 
+    /// Consumers blocked in `pop` right now (tests wait for them before closing the queue).
+    var blockedConsumers: Int { lock.withLock { waitingConsumers } }
+    /// Producers blocked in `push` waiting for room right now.
+    var blockedProducers: Int { lock.withLock { waitingProducers } }
+
     /// A queue holding at most `capacity` elements.
     public init(capacity: Int = 65_536, whenFull: WhenFull = .wait) {
         precondition(capacity > 0, "an EventQueue needs a capacity of at least 1")

@@ -30,9 +30,7 @@ enum CommandRunner {
         process.currentDirectoryURL = URL(fileURLWithPath: try directory ?? freshDirectory())
         process.executableURL = binary
         process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
+        process.environment = testEnvironment(environment)
         let output = Pipe()
         let errors = Pipe()
         let input = Pipe()
@@ -65,6 +63,14 @@ enum CommandRunner {
     static func run(_ arguments: [String], stdinBytes: [UInt8]) throws -> CommandResult {
         try run(arguments, stdinData: Data(stdinBytes))
     }
+}
+
+/// This process's environment without the variables that point `symphony` at state outside the
+/// test (`SYMPHONY_DB`, `SYMPHONY_KEY_FILE`: a developer's own history would be written to), plus `extra`.
+func testEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SYMPHONY_") }
+    for (key, value) in extra { environment[key] = value }
+    return environment
 }
 
 /// Output gathered by reader threads.
@@ -106,6 +112,7 @@ final class RunningCommand: @unchecked Sendable {
         process.executableURL = CommandRunner.binary
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: try freshDirectory())
+        process.environment = testEnvironment()
         process.standardInput = input
         process.standardOutput = outputPipe
         process.standardError = errorPipe

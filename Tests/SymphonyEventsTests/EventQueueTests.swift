@@ -68,6 +68,7 @@ import SymphonyConcurrency
             }.start()
         }
         started.wait()
+        #expect(waitUntil { queue.blockedConsumers == 3 })  // all three are inside pop(), asleep
         queue.close()
         #expect(done.wait(timeout: .now() + 300) == .success)
         #expect(results.withLock { $0 } == [nil, nil, nil])
@@ -83,9 +84,22 @@ import SymphonyConcurrency
             do { try queue.push(2, priority: 5) } catch let error as EventsError { outcome.withLock { $0 = error } } catch {}
             done.signal()
         }.start()
+        #expect(waitUntil { queue.blockedProducers == 1 })  // the producer is inside push(), asleep
         queue.close()
         #expect(done.wait(timeout: .now() + 300) == .success)
         #expect(outcome.withLock { $0?.code } == .closed)
+    }
+
+    @Test("a consumer's push never waits, may go past capacity, and is still accepted after close; the queue drains it")
+    func consumerPushes() throws {
+        let queue = EventQueue<Int>(capacity: 1)
+        try queue.push(1, priority: 5)
+        try queue.push(2, priority: 5, fromConsumer: true)  // full: past capacity instead of waiting
+        #expect(queue.count == 2)
+        queue.close()
+        #expect(throws: EventsError.self) { try queue.push(3, priority: 5) }
+        try queue.push(4, priority: 5, fromConsumer: true)
+        #expect([queue.pop(), queue.pop(), queue.pop(), queue.pop()] == [1, 2, 4, nil])
     }
 
     @Test("a closed queue refuses pushes but drains what it holds, then returns nil")
@@ -171,4 +185,15 @@ import SymphonyConcurrency
         consumers.wait()
         #expect(received.withLock { $0.sorted() } == Array(0..<20_000))
     }
+}
+
+/// Polls `condition` until it holds (true) or 300 s pass (false): for waiting on another thread's
+/// state, not on time.
+func waitUntil(_ condition: () -> Bool) -> Bool {
+    let deadline = ContinuousClock.now + .seconds(300)
+    while !condition() {
+        if ContinuousClock.now > deadline { return false }
+        usleep(1_000)
+    }
+    return true
 }

@@ -27,6 +27,23 @@ import SymphonyConcurrency
         #expect(system.counters == EventCounters(published: total, delivered: total, failed: 0, unmatched: 0, queueDepth: 0))
     }
 
+    @Test("a handler that publishes more events than the queue holds neither deadlocks nor loses any, even while stopping")
+    func handlerPublishesPastCapacity() throws {
+        var configuration = EventSystemConfiguration.testing(workers: 1)
+        configuration.queueCapacity = 1
+        let system = try EventSystem(configuration: configuration)
+        let recorder = Recorder()
+        try system.subscribe("fan.out") { _ in
+            for index in 0..<20 { _ = try system.publish(Event(type: "fan.in", payload: ["n": .int(Int64(index))]), fromHandler: true) }
+        }
+        try system.subscribe("fan.in") { recorder.record($0) }
+        try system.start()
+        try system.publish(Event(type: "fan.out"))
+        system.stop()
+        #expect(recorder.ids.count == 20)
+        #expect(system.counters.delivered == 21)
+    }
+
     @Test("test_concurrent_publishers: 10 publishers, every event exactly once, each publisher's events in order with one worker")
     func concurrentPublishers() throws {
         let system = try EventSystem(configuration: .testing(workers: 1))

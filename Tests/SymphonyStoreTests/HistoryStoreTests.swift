@@ -160,6 +160,15 @@ import Testing
         }
         #expect(try HistoryReader(path: path, sealer: nil).event(id: "secret-1")?.event == nil)
         #expect(try HistoryReader(path: path, sealer: EnvelopeSealer(key: key)).event(id: "secret-1")?.event?.payload["text"] == .string(secret))
+        // The rejected line is a row of its own, its bytes sealed under the dead-letter context.
+        let deadLetters = try SQLiteDatabase(path: path).prepare("SELECT source, line, reason, received_ns, content FROM dead_letters")
+            .rows { ($0.text(0), $0.int(1), $0.text(2), $0.int(3), $0.blob(4) ?? []) }
+        #expect(deadLetters.count == 1)
+        if let (source, line, reason, received, content) = deadLetters.first {
+            #expect(source == "in.jsonl" && line == 3 && reason == "not valid JSON")
+            let context = HistoryEnvelopes.deadLetter(source: "in.jsonl", line: 3, received: Timestamp(nanosecondsSinceEpoch: received))
+            #expect(try EnvelopeSealer(key: key).open(content, context: context) == Array("{\(secret)".utf8))
+        }
     }
 
     @Test("the queue's envelope is stored as is when it is under the history key; any other is sealed anew; legacy envelopes are not accepted")
