@@ -27,9 +27,18 @@ enum StateLocation {
 
     /// Makes `./.symphony/` (mode 0700) when a default path needs it.
     static func ensureDirectory(for path: String) throws {
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = parentDirectory(of: path)
         guard !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) else { return }
         try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
+
+    /// The directory part of `path`: "" for a bare file name, "/" for a file at the root.
+    ///
+    /// (Not `NSString.deletingLastPathComponent`: this toolchain's Foundation traps on a path
+    /// without a slash, such as `--db history.db`.)
+    static func parentDirectory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// The key at the key-file location; the default key file is created (0600) on first use.

@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+/// Documented exit codes and messages of failing commands, and file names without a directory.
+@Suite(.timeLimit(.minutes(10))) struct CommandErrorTests {
+    static let rules = "rules:\n  - {name: r, on: a.b, actions: [{audit: seen}]}\n"
+
+    /// A fresh directory holding `rules.yaml`, a key file `key` and, after one run, a history `h.db`.
+    func workspace(withHistory: Bool = true) throws -> String {
+        let directory = try freshDirectory()
+        try Data(Self.rules.utf8).write(to: URL(fileURLWithPath: directory + "/rules.yaml"))
+        #expect(try CommandRunner.run(["keygen", "-o", "key"], stdinData: nil, directory: directory).status == 0)
+        if withHistory {
+            let run = try CommandRunner.run(
+                ["run", "--rules", "rules.yaml", "--db", "h.db", "--key-file", "key"], stdinData: Data("{\"type\":\"a.b\"}\n".utf8), directory: directory)
+            #expect(run.status == 0)
+        }
+        return directory
+    }
+
+    @Test("bare file names (no directory part) work for keygen -o, --db and --key-file")
+    func bareFileNames() throws {
+        let directory = try workspace()
+        #expect(FileManager.default.fileExists(atPath: directory + "/key"))
+        #expect(FileManager.default.fileExists(atPath: directory + "/h.db"))
+        let history = try CommandRunner.run(["history", "--db", "h.db", "--key-file", "key", "--format", "json"], stdinData: nil, directory: directory)
+        #expect(history.status == 0)
+        #expect(history.stdoutLines.count == 1)
+    }
+
+    @Test("an events file that cannot be read exits 66 and names it")
+    func unreadableEvents() throws {
+        let directory = try workspace(withHistory: false)
+        let result = try CommandRunner.run(["validate", "rules.yaml", "--events", "/nonexistent.jsonl"], stdinData: nil, directory: directory)
+        #expect(result.status == 66)
+        #expect(result.stderr.contains("symphony: cannot read '/nonexistent.jsonl': No such file or directory"))
+    }
+
+    @Test("a policy file with errors stops run with exit 1 before any database is made")
+    func brokenPolicy() throws {
+        let directory = try workspace(withHistory: false)
+        try Data("roles: [bad\n".utf8).write(to: URL(fileURLWithPath: directory + "/policy.yaml"))
+        let result = try CommandRunner.run(
+            ["run", "--rules", "rules.yaml", "--policy", "policy.yaml", "--db", "new.db", "--key-file", "key"], stdinData: Data(), directory: directory)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("policy.yaml:2:1: error: YAML syntax error"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/new.db"))
+    }
+
+    @Test("audit and history on a database that does not exist exit 1 and say so")
+    func missingDatabase() throws {
+        let directory = try workspace(withHistory: false)
+        for arguments in [["audit", "list", "--db", "none.db"], ["audit", "verify", "--db", "none.db", "--key-file", "key"], ["history", "--db", "none.db"]] {
+            let result = try CommandRunner.run(arguments, stdinData: nil, directory: directory)
+            #expect(result.status == 1)
+            #expect(result.stderrLines == ["symphony: no history database at 'none.db'; 'symphony run' creates it (or pass --db)."])
+        }
+    }
+
+    @Test("audit verify without a key exits 1 and says where it looked")
+    func verifyNeedsKey() throws {
+        let directory = try workspace()
+        try FileManager.default.removeItem(atPath: directory + "/key")
+        let result = try CommandRunner.run(["audit", "verify", "--db", "h.db"], stdinData: nil, directory: directory)
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("symphony: audit verify needs the key file"))
+    }
+
+    @Test("a trace of an unknown event exits 1 and names it")
+    func unknownTrace() throws {
+        let directory = try workspace()
+        let result = try CommandRunner.run(["history", "--db", "h.db", "--key-file", "key", "--trace", "nope"], stdinData: nil, directory: directory)
+        #expect(result.status == 1)
+        #expect(result.stderrLines == ["symphony: no event 'nope' in the history."])
+    }
+
+    @Test("bad option values are usage errors (exit 64) with the reason")
+    func usageErrors() throws {
+        let directory = try workspace()
+        let cases: [([String], String)] = [
+            (["history", "--db", "h.db", "--status", "bogus"], "--status must be ok, failed, denied, skipped or pending, not 'bogus'."),
+            (["history", "--db", "h.db", "--limit=-1"], "--limit"),
+            (["run", "--rules", "rules.yaml", "--hop-limit", "0"], "--hop-limit must be at least 1, not 0."),
+        ]
+        for (arguments, reason) in cases {
+            let result = try CommandRunner.run(arguments, stdinData: Data(), directory: directory)
+            #expect(result.status == 64, "\(arguments)")
+            #expect(result.stderr.contains(reason), "\(arguments): \(result.stderr)")
+        }
+    }
+
+    @Test("validate refused by the policy exits 77 and names the missing permission")
+    func validateRefused() throws {
+        let directory = try workspace(withHistory: false)
+        try Data("roles:\n  reader: [\"history:read\"]\nprincipals:\n  user:x: [reader]\n".utf8).write(to: URL(fileURLWithPath: directory + "/policy.yaml"))
+        let result = try CommandRunner.run(["validate", "rules.yaml", "--policy", "policy.yaml", "--as", "user:x"], stdinData: nil, directory: directory)
+        #expect(result.status == 77)
+        #expect(result.stderrLines == ["symphony: access denied: 'user:x' lacks the permission 'rules:validate'"])
+    }
+}
