@@ -24,10 +24,6 @@ import Testing
               - publish: {type: "bad.{{ payload.nothing }}"}
         """
 
-    func jsonLines(_ text: String) -> [[String: Any]] {
-        text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-    }
-
     @Test("history records a run; filters, trace, stats and formats read it back; the key shows payloads")
     func recordsAndQueries() throws {
         let directory = try freshDirectory()
@@ -104,6 +100,36 @@ import Testing
         #expect(jsonLines(again.stdout).filter { $0["action"] as? String == "emit" }.isEmpty)
         let answers = try CommandRunner.run(["history", "--db", db, "--rule", "answer", "--format", "json"])
         #expect(jsonLines(answers.stdout).count == 5)
+    }
+}
+
+@Suite(.timeLimit(.minutes(10))) struct PendingAcrossRotationTests {
+    @Test("a delay stored under the old key fires after a rotation when the old key is given as retired; without it the run refuses")
+    func pendingAcrossRotation() throws {
+        let directory = try freshDirectory()
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data(HistoryCommandTests.rules.utf8))
+        let (db, old, new) = (directory + "/h.db", directory + "/old.key", directory + "/new.key")
+        #expect(try CommandRunner.run(["keygen", "-o", old]).status == 0)
+        #expect(try CommandRunner.run(["keygen", "-o", new]).status == 0)
+        let first = try RunningCommand(["run", "--rules", rules, "--db", db, "--key-file", old, "--follow", "--output", "ndjson"])
+        first.write(#"{"type":"ping","payload":{"n":7}}"# + "\n")
+        #expect(first.waitForOutput(containing: #""action":"delay""#))
+        _ = first.stop(with: SIGKILL)
+        let pending = try CommandRunner.run(["history", "--db", db, "--status", "pending", "--format", "json", "--key-file", old])
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let due = try #require(jsonLines(pending.stdout).compactMap { ($0["due"] as? String).flatMap(formatter.date(from:)) }.first)
+        Thread.sleep(forTimeInterval: max(0, due.timeIntervalSinceNow + 0.1))  // until it is due
+
+        let refused = try CommandRunner.run(["run", "--rules", rules, "--db", db, "--key-file", new, "--output", "ndjson"], stdin: "")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("--retired-key-file"))
+        let rotated = try CommandRunner.run(
+            ["run", "--rules", rules, "--db", db, "--key-file", new, "--retired-key-file", old, "--output", "ndjson"], stdin: "")
+        #expect(rotated.status == 0)
+        let emitted = jsonLines(rotated.stdout).filter { $0["action"] as? String == "emit" }
+        #expect(emitted.compactMap { (($0["derived"] as? [String: Any])?["payload"] as? [String: Any])?["n"] as? Int } == [7])
+        #expect(try HistoryReader(path: db, sealer: nil).scheduled(state: "pending").isEmpty)
     }
 }
 
@@ -205,4 +231,9 @@ import Testing
         let denied = try CommandRunner.run(["history", "--db", db, "--key-file", key, "--status", "denied", "--format", "json"])
         #expect(denied.stdout.contains(#""type":"pong""#))
     }
+}
+
+/// The JSON objects of JSON Lines output.
+func jsonLines(_ text: String) -> [[String: Any]] {
+    text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
 }
