@@ -6,7 +6,8 @@ import Glibc
 public enum KeyFile {
     /// Reads the key at `path`, refusing files that are not private to their owner or not 32 bytes long.
     public static func read(from path: String) throws -> EncryptionKey {
-        let fd = try retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer (it is refused below).
+        let fd = try retryingEINTR { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
         guard fd >= 0 else {
             throw CryptoError(.keyFileUnreadable, "Cannot open key file '\(path)': \(errnoDescription()).")
         }

@@ -39,12 +39,14 @@ public enum TimestampParser {
         } else if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
             let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
             index += 1
-            guard let offsetHours = number(2), expect(":"), let offsetMinutes = number(2) else { return nil }
+            guard let offsetHours = number(2), offsetHours < 24, expect(":"), let offsetMinutes = number(2), offsetMinutes < 60 else { return nil }
             offsetSeconds = sign * (offsetHours * 3600 + offsetMinutes * 60)
         } else {
             return nil
         }
-        guard index == bytes.count, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else {
+        guard index == bytes.count, (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60,
+            second < 61
+        else {
             return nil
         }
         // Days from civil (Howard Hinnant's algorithm).
@@ -55,6 +57,20 @@ public enum TimestampParser {
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         let days = era * 146_097 + dayOfEra - 719_468
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
-        return Timestamp(nanosecondsSinceEpoch: seconds * 1_000_000_000 + Int64(nanos))
+        // A timestamp is nanoseconds in an Int64: 1677-09-21 to 2262-04-11. Anything outside is not one.
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return nil }
+        let (nanoseconds, overflowAdding) = scaled.addingReportingOverflow(Int64(nanos))
+        guard !overflowAdding else { return nil }
+        return Timestamp(nanosecondsSinceEpoch: nanoseconds)
+    }
+
+    /// Days in `month` of `year` (proleptic Gregorian).
+    private static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 }

@@ -45,7 +45,14 @@ public final class AuditReader {
     }
 
     /// Like `verify(key:)`, checking the head's MAC with whichever of `keys` wrote it (by key id), for rotated keys.
+    ///
+    /// Reads the records and the head in one snapshot, so a writer committing meanwhile (a running
+    /// `symphony run`) never looks like a truncated trail.
     public func verify(keys: [EncryptionKey]) throws -> AuditVerification {
+        try database.readTransaction { try verifySnapshot(keys: keys) }
+    }
+
+    private func verifySnapshot(keys: [EncryptionKey]) throws -> AuditVerification {
         let statement = try database.prepare("SELECT seq, time_ns, principal, operation, target, outcome, details, prev_hash, hash FROM audit ORDER BY seq")
         try statement.bind([])
         var previous = AuditChain.genesis
@@ -78,7 +85,11 @@ public final class AuditReader {
         guard let (headSequence, headHash, mac, keyID) = head.first else {
             return count == 0 ? .intact(count: 0) : .broken(sequence: 1, problem: "the authenticated head is missing")
         }
-        let key = keys.first { $0.idString == keyID } ?? keys[0]
+        guard let key = keys.first(where: { $0.idString == keyID }) else {
+            return .broken(
+                sequence: headSequence,
+                problem: "the head is signed under key \(keyID), which was not given, so it cannot be checked (pass that key, with --retired-key-file after a rotation)")
+        }
         if AuditChain.headMAC(sequence: headSequence, hash: headHash, macKey: AuditChain.macKey(from: key)) != mac {
             return .broken(sequence: headSequence, problem: "the head's MAC does not verify under this key (forged head, or the wrong key)")
         }

@@ -78,6 +78,14 @@ final class SQLiteDatabase {
         }
     }
 
+    /// Runs `body` in one read transaction (`BEGIN` … `COMMIT`): every query in it sees the same
+    /// snapshot of the database, even while another connection commits.
+    func readTransaction<Result>(_ body: () throws -> Result) throws -> Result {
+        try execute("BEGIN")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
+
     /// The schema version (`PRAGMA user_version`).
     var userVersion: Int {
         get throws(StoreError) {

@@ -150,7 +150,7 @@ struct HistoryCommand: ParsableCommand {
             var widths = columns.map(\.count)
             for row in cells { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
             // Fit the terminal: the last column takes what is left, clipped.
-            let terminal = Int(ProcessInfo.processInfo.environment["COLUMNS"] ?? "") ?? 120
+            let terminal = Int(ProcessInfo.processInfo.environment["COLUMNS"] ?? "").map { min(max($0, 20), 10_000) } ?? 120
             let fixed = widths.dropLast().reduce(0) { $0 + $1 + 2 }
             widths[widths.count - 1] = max(10, min(widths[widths.count - 1], terminal - fixed))
             func line(_ values: [String]) -> String {

@@ -51,6 +51,18 @@ import Testing
         #expect(try KeyFile.read(from: path).id == first.id)
     }
 
+    @Test("a FIFO or a directory as the key file is refused at once (opening a FIFO must not wait for a writer)")
+    func notARegularFile() throws {
+        let directory = try makeTemporaryDirectory()
+        let fifo = directory + "/fifo.key"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for path in [fifo, directory] {
+            let error = #expect(throws: CryptoError.self) { try KeyFile.read(from: path) }
+            #expect(error?.code == .keyFileUnreadable)
+            #expect(error?.message == "Key file '\(path)' is not a regular file.")
+        }
+    }
+
     @Test("a missing key file gives a readable error")
     func missingFile() throws {
         let error = #expect(throws: CryptoError.self) { try KeyFile.read(from: "/nonexistent/symphony.key") }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SymphonyCrypto
 import SymphonyEvents
 import Testing
@@ -115,7 +116,11 @@ import Testing
     func wrongKey() throws {
         try writeTrail()
         let other = try EncryptionKey(bytes: [UInt8](repeating: 4, count: 32))
-        #expect(try AuditReader(path: path).verify(key: other) == .broken(sequence: 5, problem: "the head's MAC does not verify under this key (forged head, or the wrong key)"))
+        #expect(
+            try AuditReader(path: path).verify(key: other)
+                == .broken(
+                    sequence: 5,
+                    problem: "the head is signed under key \(key.idString), which was not given, so it cannot be checked (pass that key, with --retired-key-file after a rotation)"))
     }
 }
 
@@ -134,6 +139,35 @@ import Testing
         try first.close()
         #expect(try AuditReader(path: path).verify(key: key) == .intact(count: 3))
         #expect(try AuditReader(path: path).list().map(\.target) == ["3", "2", "1"])
+    }
+}
+
+@Suite struct AuditVerifyWhileWritingTests {
+    @Test("verify while a writer appends always finds the trail intact (records and head are read in one snapshot)")
+    func verifyDuringWrites() throws {
+        let key = try EncryptionKey(bytes: [UInt8](repeating: 9, count: 32))
+        let path = NSTemporaryDirectory() + "symphony-audit5-" + UUID().uuidString + ".db"
+        let store = try HistoryStore(path: path, key: key)
+        store.audit(AuditRecord(principal: "p", operation: "op", target: "0", outcome: "ok"))
+        try store.flush()
+        let writing = Atomic<Bool>(true)
+        let stopped = DispatchSemaphore(value: 0)
+        let writer = Thread {
+            var index = 1
+            while writing.load(ordering: .relaxed) {
+                store.audit(AuditRecord(principal: "p", operation: "op", target: "\(index)", outcome: "ok"))
+                try? store.flush()
+                index += 1
+            }
+            stopped.signal()
+        }
+        writer.start()
+        var verdicts: [AuditVerification] = []
+        for _ in 0..<50 { verdicts.append(try AuditReader(path: path).verify(key: key)) }
+        writing.store(false, ordering: .relaxed)
+        #expect(stopped.wait(timeout: .now() + 300) == .success)
+        try store.close()
+        #expect(verdicts.allSatisfy { if case .intact = $0 { true } else { false } }, "\(verdicts.filter { if case .intact = $0 { false } else { true } })")
     }
 }
 
