@@ -89,6 +89,33 @@ import Testing
         }
     }
 
+    @Test("an input time beyond 2262 or on a day that does not exist rejects its line; the run goes on and records the rest")
+    func outOfRangeTimes() throws {
+        let directory = try workspace(withHistory: false)
+        let input = "{\"type\":\"a.b\",\"id\":\"a-1\"}\n{\"type\":\"a.b\",\"id\":\"a-2\",\"time\":\"2300-01-01T00:00:00Z\"}\n"
+            + "{\"type\":\"a.b\",\"id\":\"a-3\",\"time\":\"2026-02-30T00:00:00Z\"}\n{\"type\":\"a.b\",\"id\":\"a-4\"}\n"
+        let result = try CommandRunner.run(["run", "--rules", "rules.yaml", "--db", "h.db", "--key-file", "key"], stdinData: Data(input.utf8), directory: directory)
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("<stdin>:2: rejected: 'time' must be an RFC 3339 timestamp"))
+        #expect(result.stderr.contains("<stdin>:3: rejected: 'time' must be an RFC 3339 timestamp"))
+        let history = try CommandRunner.run(["history", "--db", "h.db", "--key-file", "key", "--format", "json"], stdinData: nil, directory: directory)
+        #expect(Set(jsonLines(history.stdout).compactMap { $0["event"] as? String }) == ["a-1", "a-4"])
+        for arguments in [["history", "--db", "h.db", "--since", "2300-01-01T00:00:00Z"], ["audit", "list", "--db", "h.db", "--since", "9999-12-31T23:59:59Z"]] {
+            #expect(try CommandRunner.run(arguments + ["--key-file", "key"], stdinData: nil, directory: directory).status == 64, "\(arguments)")
+        }
+    }
+
+    @Test("the history table fits any COLUMNS value, however odd")
+    func oddColumns() throws {
+        let directory = try workspace()
+        for columns in ["-9223372036854775808", "0", "5", "999999999999"] {
+            let result = try CommandRunner.run(
+                ["history", "--db", "h.db", "--key-file", "key"], stdinData: nil, environment: ["COLUMNS": columns], directory: directory)
+            #expect(result.status == 0, "COLUMNS=\(columns)")
+            #expect(result.stdoutLines.count == 2, "COLUMNS=\(columns)")
+        }
+    }
+
     @Test("validate refused by the policy exits 77 and names the missing permission")
     func validateRefused() throws {
         let directory = try workspace(withHistory: false)

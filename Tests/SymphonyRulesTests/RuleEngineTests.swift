@@ -212,6 +212,19 @@ import Testing
         #expect(TimestampParser.parse("1970-01-01T00:00:00Z") == Timestamp(nanosecondsSinceEpoch: 0))
         #expect(TimestampParser.parse("2026-13-01T00:00:00Z") == nil)
         #expect(TimestampParser.parse("tomorrow") == nil)
+        // Outside what nanoseconds in an Int64 can hold (1677-09-21 … 2262-04-11): not a timestamp, not a crash.
+        #expect(TimestampParser.parse("2300-01-01T00:00:00Z") == nil)
+        #expect(TimestampParser.parse("1600-01-01T00:00:00Z") == nil)
+        #expect(TimestampParser.parse("9999-12-31T23:59:59Z") == nil)
+        #expect(TimestampParser.parse("2262-04-11T23:47:16Z") == Timestamp(nanosecondsSinceEpoch: 9_223_372_036_000_000_000))
+        // Days that do not exist, and offsets beyond 23:59.
+        #expect(TimestampParser.parse("2026-02-30T00:00:00Z") == nil)
+        #expect(TimestampParser.parse("2023-02-29T00:00:00Z") == nil)
+        #expect(TimestampParser.parse("2024-02-29T00:00:00Z") != nil)
+        #expect(TimestampParser.parse("2026-04-31T00:00:00Z") == nil)
+        #expect(TimestampParser.parse("2026-11-29T05:00:01+99:99") == nil)
+        #expect(TimestampParser.parse("2026-11-29T05:00:01+24:00") == nil)
+        #expect(TimestampParser.parse("2026-11-29T05:00:01-23:59") != nil)
         #expect(TimestampParser.parse("2026-12-01T09:00:00") == nil)
     }
 }
