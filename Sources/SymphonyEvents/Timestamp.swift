@@ -91,6 +91,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 extension Duration {
     /// The duration in whole nanoseconds (saturating at the bounds of Int64).
     public var nanoseconds: Int64 {
+        // `components` traps when the seconds do not fit an Int64: saturate before asking.
+        if self >= .nanoseconds(Int64.max) { return .max }
+        if self <= .nanoseconds(Int64.min) { return .min }
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? .min : .max }

@@ -23,23 +23,31 @@ public enum DurationParser {
                 unit.unicodeScalars.append(scalars[index])
                 index += 1
             }
-            let part: Duration
+            let millisecondsPerUnit: Int64
             switch unit {
-            case "ms": part = .milliseconds(value)
-            case "s": part = .seconds(value)
-            case "m": part = .seconds(value) * 60
-            case "h": part = .seconds(value) * 3600
-            case "d": part = .seconds(value) * 86_400
+            case "ms": millisecondsPerUnit = 1
+            case "s": millisecondsPerUnit = 1_000
+            case "m": millisecondsPerUnit = 60_000
+            case "h": millisecondsPerUnit = 3_600_000
+            case "d": millisecondsPerUnit = 86_400_000
             default: return nil
             }
-            total += part
+            // Each part is checked before it is scaled, and the sum after each part, so no value
+            // a rule can write overflows (`Duration` arithmetic traps on overflow).
+            guard value <= maximumMilliseconds / millisecondsPerUnit else { return nil }
+            total += .milliseconds(value * millisecondsPerUnit)
+            guard total <= maximum else { return nil }
         }
         return total
     }
 
+    /// The longest duration a rule may write: 100 years (36500d).
+    public static let maximum: Duration = .seconds(36_500 * 86_400)
+    private static let maximumMilliseconds: Int64 = 36_500 * 86_400_000
+
     /// The message for a duration that does not parse.
     public static func problem(_ text: String) -> String {
-        "invalid duration '\(text)': write a number and a unit (ms, s, m, h, d), e.g. 30s, 5m, 24h or 1h30m"
+        "invalid duration '\(text)': write a number and a unit (ms, s, m, h, d), e.g. 30s, 5m, 24h or 1h30m, of at most 36500d"
     }
 }
 

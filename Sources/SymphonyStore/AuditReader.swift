@@ -16,8 +16,14 @@ public final class AuditReader {
     /// Opens the history database at `path` read-only.
     public init(path: String) throws {
         database = try SQLiteDatabase(path: path, readOnly: true, create: false)
-        guard try database.userVersion >= 3 else {
+        let version = try database.userVersion
+        guard version >= 3 else {
             throw StoreError(code: -1, message: "The database '\(path)' has no audit trail yet; run 'symphony run' once to migrate it.")
+        }
+        guard version <= HistorySchema.currentVersion else {
+            throw StoreError(
+                code: -1,
+                message: "The database '\(path)' has schema version \(version), newer than this build's \(HistorySchema.currentVersion); upgrade Symphony.")
         }
     }
 

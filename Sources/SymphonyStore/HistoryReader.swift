@@ -88,7 +88,8 @@ public final class HistoryReader {
         guard version == HistorySchema.currentVersion else {
             throw StoreError(
                 code: -1,
-                message: "The database '\(path)' has schema version \(version); this build reads version \(HistorySchema.currentVersion). Run 'symphony run' once to migrate it.")
+                message: "The database '\(path)' has schema version \(version); this build reads version \(HistorySchema.currentVersion). "
+                    + (version > HistorySchema.currentVersion ? "Upgrade Symphony." : "Run 'symphony run' once to migrate it."))
         }
         self.sealer = sealer
     }

@@ -108,6 +108,11 @@ enum HistorySchema {
     /// `reseal`, when given, runs inside the transaction of migration `resealStep`.
     static func migrate(_ database: SQLiteDatabase, to target: Int = currentVersion, reseal: ((SQLiteDatabase) throws -> Void)? = nil) throws {
         let version = try database.userVersion
+        guard version >= 0 else {
+            throw StoreError(
+                code: -1,
+                message: "The database '\(database.path)' has schema version \(version), which no Symphony writes: it is not a history database, or it was altered.")
+        }
         guard version <= currentVersion else {
             throw StoreError(
                 code: -1,

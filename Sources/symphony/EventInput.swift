@@ -36,7 +36,18 @@ struct EventInput {
             }
             reader.beforeRead = beforeRead
             let source = path == "-" ? "<stdin>" : path
-            while let line = try reader.next() {
+            // A file that opens but cannot be read (a directory, an I/O error) counts as unreadable
+            // like one that does not open: reported, and the other inputs are still read.
+            func nextLine() -> LineReader.Line? {
+                do {
+                    return try reader.next()
+                } catch {
+                    printError("symphony: \(error)")
+                    allOpened = false
+                    return nil
+                }
+            }
+            while let line = nextLine() {
                 if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
                 let origin = Origin(source: source, line: line.number)
                 let result: Result<Event, InputLineError>

@@ -12,6 +12,8 @@ final class LineReader {
     }
 
     let maximumLineLength: Int
+    /// The path read (`-` for standard input), for error messages.
+    let path: String
     private let fd: Int32
     private let ownsDescriptor: Bool
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -25,6 +27,7 @@ final class LineReader {
     /// Opens `path`, or standard input for `-`.
     init(path: String, maximumLineLength: Int = 1 << 20) throws {
         self.maximumLineLength = maximumLineLength
+        self.path = path
         if path == "-" {
             fd = STDIN_FILENO
             ownsDescriptor = false
@@ -65,7 +68,7 @@ final class LineReader {
             let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
             if got < 0 {
                 if errno == EINTR { continue }
-                throw InputFileError(path: fd == STDIN_FILENO ? "-" : "input", reason: String(cString: strerror(errno)))
+                throw InputFileError(path: path, reason: String(cString: strerror(errno)))
             }
             start = 0
             end = got

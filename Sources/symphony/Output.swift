@@ -55,16 +55,18 @@ final class OutputLines: Sendable {
     }
 }
 
-/// Writes every byte to `fd`, retrying short writes and EINTR.
-func writeAll(_ bytes: [UInt8], to fd: Int32) {
+/// Writes every byte to `fd`, retrying short writes and EINTR; false when a write failed.
+@discardableResult
+func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
     bytes.withUnsafeBytes { buffer in
         var offset = 0
         while offset < buffer.count {
             let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
             if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
+            guard written > 0 else { return false }
             offset += written
         }
+        return true
     }
 }
 

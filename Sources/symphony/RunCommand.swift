@@ -60,7 +60,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "summary, ndjson or quiet.")
     var output: Output = .summary
 
-    @Option(name: .long, help: "Worker threads (default: the number of cores).")
+    @Option(name: .long, help: "Worker threads, 1 to 256 (default: the number of cores).")
     var workers: Int?
 
     @Flag(name: .long, help: "Keep running after the input ends (so delayed events fire) until SIGINT or SIGTERM.")
@@ -96,12 +96,18 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A retired key that still opens older history (repeatable); new data uses --key-file.", valueName: "PATH"))
     var retiredKeyFile: [String] = []
 
+    /// The most worker threads `--workers` may ask for (each is an OS thread; thousands only
+    /// contend for the queue and can exhaust the process's thread limit).
+    static let maximumWorkers = 256
+
     /// The event queue's capacity in `symphony run`.
     static let queueCapacity = 8_192
 
     func validate() throws {
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, not \(workers).") }
+        if let workers, !(1...Self.maximumWorkers).contains(workers) {
+            throw ValidationError("--workers must be from 1 to \(Self.maximumWorkers), not \(workers).")
+        }
         if hopLimit < 1 { throw ValidationError("--hop-limit must be at least 1, not \(hopLimit).") }
         if let lines {
             do { try EventType.validate(lines) } catch let error as EventsError { throw ValidationError("--lines: \(error.message)") }

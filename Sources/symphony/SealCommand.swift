@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Glibc
 import SymphonyCrypto
 import SymphonyDiagnostics
 import SymphonyRules
@@ -47,8 +48,8 @@ struct SealCommand: ParsableCommand {
         do {
             guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
             let bundle = try RuleBundle.seal(documents.map { ($0.file, Array($0.text.utf8)) }, with: EnvelopeSealer(key: key))
-            guard FileManager.default.createFile(atPath: output, contents: Data(bundle), attributes: [.posixPermissions: 0o600]) else {
-                printError("symphony: cannot write '\(output)'.")
+            if let problem = Self.createFile(output, holding: bundle) {
+                printError("symphony: \(problem)")
                 throw ExitCode(1)
             }
             print("sealed \(documents.count) file\(documents.count == 1 ? "" : "s") into \(output) (key id \(key.idString))")
@@ -61,5 +62,21 @@ struct SealCommand: ParsableCommand {
             printError("symphony: \(error.message)")
             throw ExitCode(1)
         }
+    }
+
+    /// Creates `path` with mode 0600 holding `bytes`, never replacing anything that exists (the
+    /// check and the creation are one `open(O_CREAT | O_EXCL)`); nil when written, else why not.
+    static func createFile(_ path: String, holding bytes: [UInt8]) -> String? {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            return errno == EEXIST ? "'\(path)' already exists; refusing to overwrite it." : "cannot write '\(path)': \(String(cString: strerror(errno)))."
+        }
+        let written = writeAll(bytes, to: fd)
+        let reason = String(cString: strerror(errno))
+        guard close(fd) == 0, written else {
+            unlink(path)
+            return "cannot write '\(path)': \(reason)."
+        }
+        return nil
     }
 }

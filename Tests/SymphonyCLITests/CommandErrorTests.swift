@@ -116,6 +116,58 @@ import Testing
         }
     }
 
+    @Test("an events path that opens but cannot be read (a directory) exits 66, names it, and the other inputs still run")
+    func eventsDirectory() throws {
+        let directory = try workspace(withHistory: false)
+        try FileManager.default.createDirectory(atPath: directory + "/evdir", withIntermediateDirectories: false)
+        try Data("{\"type\":\"a.b\"}\n{\"type\":\"a.b\"}\n".utf8).write(to: URL(fileURLWithPath: directory + "/ev.jsonl"))
+        let result = try CommandRunner.run(
+            ["run", "--rules", "rules.yaml", "--no-history", "--events", "ev.jsonl", "--events", "evdir"], stdinData: nil, directory: directory)
+        #expect(result.status == 66)
+        #expect(result.stderrLines.first == "symphony: cannot read 'evdir': Is a directory")
+        #expect(result.stderr.contains("symphony: 2 events read, 0 rejected"))
+        let dryRun = try CommandRunner.run(["validate", "rules.yaml", "--events", "evdir"], stdinData: nil, directory: directory)
+        #expect(dryRun.status == 66)
+        #expect(dryRun.stderr.contains("cannot read 'evdir': Is a directory"))
+    }
+
+    @Test("--workers is bounded (a huge value is a usage error, not thousands of threads)")
+    func workersBounded() throws {
+        let directory = try workspace(withHistory: false)
+        let result = try CommandRunner.run(["run", "--rules", "rules.yaml", "--no-history", "--workers", "100000"], stdinData: Data(), directory: directory)
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--workers must be from 1 to 256, not 100000."))
+    }
+
+    @Test("seal never replaces an existing file, and says why it cannot write")
+    func sealOutput() throws {
+        let directory = try workspace(withHistory: false)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: directory + "/out"))
+        let cases: [(String, String)] = [
+            ("out", "symphony: 'out' already exists; refusing to overwrite it."),
+            ("out/", "symphony: cannot write 'out/': "),
+            ("nodir/x.sealed", "symphony: cannot write 'nodir/x.sealed': No such file or directory."),
+        ]
+        for (output, message) in cases {
+            let result = try CommandRunner.run(["seal", "rules.yaml", "-o", output, "--key-file", "key"], stdinData: nil, directory: directory)
+            #expect(result.status == 1, "\(output)")
+            #expect(result.stderr.hasPrefix(message), "\(output): \(result.stderr)")
+        }
+        #expect(try String(contentsOfFile: directory + "/out", encoding: .utf8) == "x")
+    }
+
+    @Test("a delay longer than 100 years is a load error, not an overflow at run time")
+    func hugeDelay() throws {
+        let directory = try workspace(withHistory: false)
+        for after in ["9223372036854775807d", "2562047788015216h", "36501d"] {
+            try Data("rules:\n  - {name: w, on: a.b, actions: [{delay: {after: \(after), type: c.d}}]}\n".utf8)
+                .write(to: URL(fileURLWithPath: directory + "/delay.yaml"))
+            let result = try CommandRunner.run(["validate", "delay.yaml"], stdinData: nil, directory: directory)
+            #expect(result.status == 1, "\(after)")
+            #expect(result.stderr.contains("invalid duration '\(after)'"), "\(after): \(result.stderr)")
+        }
+    }
+
     @Test("validate refused by the policy exits 77 and names the missing permission")
     func validateRefused() throws {
         let directory = try workspace(withHistory: false)

@@ -70,7 +70,7 @@ import Testing
     @Test("bad durations explain the syntax")
     func badDuration() throws {
         #expect(try diagnostics("rules:\n  - name: r\n    on: a\n    actions:\n      - delay: {after: 5 minutes, type: b}\n") == [
-            "rules.yaml:5:24: error: invalid duration '5 minutes': write a number and a unit (ms, s, m, h, d), e.g. 30s, 5m, 24h or 1h30m"
+            "rules.yaml:5:24: error: invalid duration '5 minutes': write a number and a unit (ms, s, m, h, d), e.g. 30s, 5m, 24h or 1h30m, of at most 36500d"
         ])
     }
 

@@ -194,15 +194,26 @@ import Testing
 @Suite struct DurationAndTimeParsingTests {
     @Test("durations", arguments: [
         ("500ms", Duration.milliseconds(500)), ("30s", .seconds(30)), ("5m", .seconds(300)), ("24h", .seconds(86_400)),
-        ("2d", .seconds(172_800)), ("1h30m", .seconds(5_400)),
+        ("2d", .seconds(172_800)), ("1h30m", .seconds(5_400)), ("36500d", .seconds(36_500 * 86_400)),
     ])
     func durations(text: String, expected: Duration) {
         #expect(DurationParser.parse(text) == expected)
     }
 
-    @Test("bad durations", arguments: ["", "5", "m", "5 minutes", "1x", "99999999999999999999s"])
+    @Test("bad durations, and durations past 100 years (which would overflow)", arguments: [
+        "", "5", "m", "5 minutes", "1x", "99999999999999999999s", "36501d", "36500d1ms", "9223372036854775807d", "2562047788015216h",
+        "106751991167301d", "36500d36500d",
+    ])
     func badDurations(text: String) {
         #expect(DurationParser.parse(text) == nil)
+    }
+
+    @Test("a duration's nanoseconds saturate instead of trapping")
+    func saturatingNanoseconds() {
+        #expect(Duration.seconds(Int64.max).nanoseconds == .max)
+        #expect((Duration.seconds(Int64.max) * 10).nanoseconds == .max)  // seconds past Int64: components alone would trap
+        #expect((Duration.zero - .seconds(Int64.max) * 10).nanoseconds == .min)
+        #expect(Duration.milliseconds(1_500).nanoseconds == 1_500_000_000)
     }
 
     @Test("RFC 3339 times")

@@ -75,6 +75,16 @@ import Testing
         #expect(error?.message == "The database '\(path)' has schema version 99, newer than this build's \(HistorySchema.currentVersion); upgrade Symphony.")
     }
 
+    @Test("a negative schema version (not written by any Symphony) is refused with a clear error, not a crash")
+    func negativeSchemaRefused() throws {
+        do {
+            let database = try SQLiteDatabase(path: path)
+            try database.execute("PRAGMA user_version = -1")
+        }
+        let error = #expect(throws: StoreError.self) { try store() }
+        #expect(error?.message == "The database '\(path)' has schema version -1, which no Symphony writes: it is not a history database, or it was altered.")
+    }
+
     @Test("every filter, and most recent first")
     func filters() throws {
         let store = try store()
