@@ -61,11 +61,16 @@ public struct DryRun: Sendable {
 
     /// Traces `event` and everything it would cause, in virtual-time order.
     public func trace(_ event: Event) -> [Step] {
+        traceReport(event).steps
+    }
+
+    /// `trace(_:)`, and whether it stopped at `stepLimit` with events still to follow.
+    public func traceReport(_ event: Event) -> (steps: [Step], truncated: Bool) {
         var queue = Heap<Pending>()
         var sequence = 0
         queue.insert(Pending(at: event.time, sequence: sequence, event: event))
         var steps: [Step] = []
-        while let next = queue.popMin(), steps.count < stepLimit {
+        while steps.count < stepLimit, let next = queue.popMin() {
             let (step, derived) = evaluate(next.event, at: next.at)
             steps.append(step)
             for (event, due) in derived {
@@ -73,7 +78,7 @@ public struct DryRun: Sendable {
                 queue.insert(Pending(at: due, sequence: sequence, event: event))
             }
         }
-        return steps
+        return (steps, !queue.isEmpty)
     }
 
     private func evaluate(_ event: Event, at now: Timestamp) -> (Step, [(Event, Timestamp)]) {

@@ -164,8 +164,13 @@ public final class RuleEngine: Sendable {
         } catch let error as EventsError {
             throw ActionError("the derived event's type rendered to '\(type)': \(error.message.prefix(1).lowercased() + error.message.dropFirst())")
         }
+        let payload = template.payload.render(context)
+        // Checked here, where dry runs and runs meet: a queued event this deep could not be opened again.
+        guard !EventBodyCodec.exceedsMaximumDepth(payload) else {
+            throw ActionError("the derived event's payload nests deeper than \(EventBodyCodec.maximumDepth) levels")
+        }
         return Event(
-            type: type, payload: template.payload.render(context), priority: template.priority ?? context.event.priority,
+            type: type, payload: payload, priority: template.priority ?? context.event.priority,
             source: "rule:\(context.rule)", time: time,
             causation: Causation(parentID: context.event.id, rule: context.rule, hop: hop))
     }

@@ -42,6 +42,20 @@ public enum EventBodyCodec {
         return writer.bytes
     }
 
+    /// True when `payload` nests deeper than `maximumDepth`, so a body holding it could not be
+    /// decoded again (an event built from templates is checked before it is queued).
+    public static func exceedsMaximumDepth(_ payload: JSONValue) -> Bool {
+        func deeper(_ value: JSONValue, _ depth: Int) -> Bool {
+            if depth > maximumDepth { return true }
+            switch value {
+            case .array(let items): return items.contains { deeper($0, depth + 1) }
+            case .object(let members): return members.values.contains { deeper($0, depth + 1) }
+            default: return false
+            }
+        }
+        return deeper(payload, 0)
+    }
+
     /// Rebuilds an event from its id, type, priority and encoded body.
     public static func decode(_ body: [UInt8], id: String, type: String, priority: Int) throws -> Event {
         var reader = Reader(bytes: body)

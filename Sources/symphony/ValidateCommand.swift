@@ -97,10 +97,17 @@ struct ValidateCommand: ParsableCommand {
                 printError("\(origin): rejected: \(problem.reason)")
             case .success(let event):
                 number += 1
-                let steps = dryRun.trace(event)
+                let (steps, truncated) = dryRun.traceReport(event)
                 switch format {
-                case .json: stdout.write(DryRunFormatter.json(steps, origin: origin.description).jsonText)
-                case .text: for line in DryRunFormatter.text(steps, origin: origin.description) { stdout.write(line) }
+                case .json:
+                    guard case .object(var object) = DryRunFormatter.json(steps, origin: origin.description) else { break }
+                    if truncated { object["truncated"] = .bool(true) }
+                    stdout.write(JSONValue.object(object).jsonText)
+                case .text:
+                    for line in DryRunFormatter.text(steps, origin: origin.description) { stdout.write(line) }
+                    if truncated {
+                        stdout.write("  … the trace stops after \(dryRun.stepLimit) events; the chain goes on (a loop? the hop limit stops it in a run)")
+                    }
                 }
             }
             return true

@@ -116,6 +116,30 @@ import Testing
         #expect(outcomes.first?.error == "hop limit 4 reached: event e-4 is already 4 derivations from its input event; the chain stops here")
     }
 
+    @Test("a derived payload nesting deeper than a queued event may is a failed action, in runs and dry runs alike")
+    func derivedPayloadTooDeep() throws {
+        let rules = """
+            rules:
+              - name: wrap
+                on: t
+                actions:
+                  - publish: {type: t.b, payload: {a: {b: {c: {d: "{{ payload }}"}}}}}
+            """
+        let (engine, effects) = try engine(rules)
+        var nested: JSONValue = .int(1)
+        for _ in 0..<253 { nested = .array([nested]) }
+        let event = Event(type: "t", payload: ["x": nested])
+        let outcomes = engine.process(event)
+        #expect(outcomes.map(\.status) == [.failed])
+        #expect(outcomes.first?.error == "the derived event's payload nests deeper than 256 levels")
+        #expect(effects.published.isEmpty)
+        let steps = DryRun(ruleSet: try validRules(rules)).trace(event)
+        #expect(steps.count == 1)
+        #expect(steps.first?.rules.first?.actions.first?.error == "the derived event's payload nests deeper than 256 levels")
+        // Shallower payloads still pass.
+        #expect(engine.process(Event(type: "t", payload: ["x": [1]])).map(\.status) == [.ok])
+    }
+
     @Test("a derived type that renders invalid fails that action only")
     func invalidDerivedType() throws {
         let (engine, effects) = try engine("""
@@ -279,5 +303,22 @@ import SymphonyAccess
         #expect(refused.first?.principal == "team:billing")
         let allowed = Event(type: "billing.charge", causation: Causation(parentID: "p", rule: "owned", hop: 1))
         #expect(engine.process(allowed).map(\.status) == [.ok])  // passes the re-check, and rule 'charged' runs
+    }
+}
+
+@Suite struct DryRunLimitTests {
+    @Test("a trace cut at the step limit says so; one that ends does not")
+    func truncation() throws {
+        let publishes = Array(repeating: "{publish: {type: f.y}}", count: 20).joined(separator: ", ")
+        let fanOut = try validRules("rules:\n  - {name: many, on: f.x, actions: [\(publishes)]}\n")
+        let cut = DryRun(ruleSet: fanOut, stepLimit: 10).traceReport(Event(type: "f.x"))
+        #expect(cut.steps.count == 10)
+        #expect(cut.truncated)
+        let ends = try validRules("rules:\n  - {name: once, on: f.x, actions: [{publish: {type: f.y}}]}\n")
+        let whole = DryRun(ruleSet: ends, stepLimit: 10).traceReport(Event(type: "f.x"))
+        #expect(whole.steps.count == 2)
+        #expect(!whole.truncated)
+        // Exactly at the limit with nothing left is not cut.
+        #expect(!DryRun(ruleSet: ends, stepLimit: 2).traceReport(Event(type: "f.x")).truncated)
     }
 }
