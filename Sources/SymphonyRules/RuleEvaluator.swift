@@ -126,7 +126,8 @@ public struct RuleEvaluator {
             return fail("\(path) is \(shown(value)), not \(symbol) \(bound == bound.rounded() && abs(bound) < 1e15 ? String(Int64(bound)) : String(bound))")
         case .contains(let needle):
             switch (value, needle) {
-            case (.string(let text)?, .string(let part)) where text.contains(part): return true
+            // Bytes, not grapheme clusters: "e\u{301}" contains "e", and every string contains "".
+            case (.string(let text)?, .string(let part)) where part.isEmpty || text.utf8.firstRange(of: part.utf8) != nil: return true
             case (.array(let items)?, _) where items.contains(where: { Self.equal($0, needle) }): return true
             default: return fail("\(path) does not contain \(needle.jsonText)")
             }
@@ -201,8 +202,20 @@ public struct RuleEvaluator {
     }
 
     /// JSON equality where 5 equals 5.0.
+    /// JSON equality as docs/rules.md defines it: numbers by value, strings by their exact
+    /// characters (Unicode scalars, not canonical equivalence: "é" is not "e\u{301}"), arrays and
+    /// objects member by member with the same rules.
     static func equal(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {
         if let left = lhs.doubleValue, let right = rhs.doubleValue { return left == right }
-        return lhs == rhs
+        switch (lhs, rhs) {
+        case (.string(let left), .string(let right)):
+            return left.utf8.elementsEqual(right.utf8)
+        case (.array(let left), .array(let right)):
+            return left.count == right.count && zip(left, right).allSatisfy { equal($0, $1) }
+        case (.object(let left), .object(let right)):
+            return left.count == right.count && left.allSatisfy { key, value in right[key].map { equal(value, $0) } ?? false }
+        default:
+            return lhs == rhs
+        }
     }
 }

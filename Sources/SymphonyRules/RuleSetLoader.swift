@@ -198,15 +198,23 @@ public enum RuleSetLoader {
         guard checkFieldPath(path, at: pathNode.contentLocation, into: &diagnostics) else { return nil }
         let test: FieldTest
         switch keyword {
-        case "equals": test = .equals(jsonValue(operand))
-        case "not_equals": test = .notEquals(jsonValue(operand))
+        case "equals":
+            guard let value = jsonValue(operand, into: &diagnostics) else { return nil }
+            test = .equals(value)
+        case "not_equals":
+            guard let value = jsonValue(operand, into: &diagnostics) else { return nil }
+            test = .notEquals(value)
         case "in":
             guard let items = operand.list("'in'", into: &diagnostics) else { return nil }
-            test = .isIn(items.map(jsonValue))
+            let values = items.compactMap { jsonValue($0, into: &diagnostics) }
+            guard values.count == items.count else { return nil }
+            test = .isIn(values)
         case "exists":
             guard let flag = operand.bool("'exists'", into: &diagnostics) else { return nil }
             test = .exists(flag)
-        case "contains": test = .contains(jsonValue(operand))
+        case "contains":
+            guard let value = jsonValue(operand, into: &diagnostics) else { return nil }
+            test = .contains(value)
         case "matches":
             guard let source = operand.string("'matches'", into: &diagnostics) else { return nil }
             do {
@@ -285,6 +293,12 @@ public enum RuleSetLoader {
     static func action(from node: YAMLNode, scope: RuleScope, into diagnostics: inout Diagnostics) -> Action? {
         if let text = node.scalarText, node.entries == nil, node.items == nil {
             if text == "stop" { return .stop(location: node.location) }
+            if Action.kinds.contains(text) {
+                // A known action written bare, as `stop` may be: it needs its value.
+                let example = text == "audit" ? "audit: MESSAGE" : text == "delay" ? "delay: {after: 5m, type: TYPE}" : "\(text): {type: TYPE}"
+                diagnostics.error(at: node.location, "action '\(text)' needs a value: write '- \(example)'")
+                return nil
+            }
             diagnostics.error(at: node.location, "unknown action '\(text)'\(NameSuggestion.hint(for: text, in: Action.kinds))")
             return nil
         }
@@ -393,7 +407,7 @@ public enum RuleSetLoader {
         if case .string = jsonValue(node), let text = node.scalarText, text.contains("{{") {
             return template(node, what: "a payload value", scope: scope, into: &diagnostics).map(PayloadTemplate.template)
         }
-        return .value(jsonValue(node))
+        return jsonValue(node, into: &diagnostics).map(PayloadTemplate.value)
     }
 
     /// A template from a string node, with every placeholder checked against what the rule defines.
@@ -450,6 +464,23 @@ public enum RuleSetLoader {
         default:
             return path.count == 1 ? nil : "template references '\(text)', but '\(root)' has no fields"
         }
+    }
+
+    /// `jsonValue(_:)`, refusing YAML's `.inf`, `-.inf` and `.nan` (JSON has no such numbers)
+    /// with a located error.
+    static func jsonValue(_ node: YAMLNode, into diagnostics: inout Diagnostics) -> JSONValue? {
+        var finite = true
+        func check(_ node: YAMLNode) {
+            if let entries = node.entries { return entries.forEach { check($0.value) } }
+            if let items = node.items { return items.forEach(check) }
+            if case .scalar(let scalar) = node.node, scalar.style == .plain, node.node.int == nil, let number = node.node.float, !number.isFinite {
+                diagnostics.error(
+                    at: node.location, "'\(node.scalarText ?? "")' is not a JSON number (JSON has no infinity or NaN); quote it if you mean the text")
+                finite = false
+            }
+        }
+        check(node)
+        return finite ? jsonValue(node) : nil
     }
 
     /// A YAML node as JSON: plain scalars by YAML's rules (null, booleans, numbers), quoted scalars as strings.

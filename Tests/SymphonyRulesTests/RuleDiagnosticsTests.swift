@@ -99,6 +99,23 @@ import Testing
         ])
     }
 
+    @Test("a known action written bare says what it needs instead of suggesting itself")
+    func bareAction() throws {
+        #expect(try diagnostics("rules:\n  - name: r\n    on: a\n    actions:\n      - audit\n      - delay\n") == [
+            "rules.yaml:5:9: error: action 'audit' needs a value: write '- audit: MESSAGE'",
+            "rules.yaml:6:9: error: action 'delay' needs a value: write '- delay: {after: 5m, type: TYPE}'",
+        ])
+    }
+
+    @Test("YAML's .inf and .nan are refused as operands and payload values (JSON has no such numbers)")
+    func nonFiniteNumbers() throws {
+        #expect(try diagnostics("rules:\n  - name: r\n    on: a\n    when: {field: payload.x, equals: .inf}\n    actions: [{emit: {type: b, payload: {v: .nan}}}]\n") == [
+            "rules.yaml:4:38: error: '.inf' is not a JSON number (JSON has no infinity or NaN); quote it if you mean the text",
+            "rules.yaml:5:45: error: '.nan' is not a JSON number (JSON has no infinity or NaN); quote it if you mean the text",
+        ])
+        #expect(try diagnostics("rules:\n  - name: r\n    on: a\n    when: {field: payload.x, equals: '.inf'}\n    actions: [stop]\n") == [])
+    }
+
     @Test("every error in the set is reported in one pass")
     func allAtOnce() throws {
         let (ruleSet, lines) = try loadRules([

@@ -18,6 +18,13 @@ import Testing
 
     @Test("every field operator", arguments: [
         ("{field: payload.n, equals: 5}", ["n": 5.0], true),
+        ("{field: payload.s, equals: 'é'}", ["s": "e\u{301}"], false),
+        ("{field: payload.s, equals: 'é'}", ["s": "é"], true),
+        ("{field: payload.s, contains: 'e'}", ["s": "e\u{301}"], true),
+        ("{field: payload.s, contains: ''}", ["s": "anything"], true),
+        ("{field: payload.s, contains: ''}", ["s": ""], true),
+        ("{field: payload.l, equals: [[5]]}", ["l": [[5.0]]], true),
+        ("{field: payload.o, equals: {k: 'é'}}", ["o": ["k": "e\u{301}"]], false),
         ("{field: payload.n, equals: 5}", ["n": 6], false),
         ("{field: payload.s, equals: 'x'}", ["s": "x"], true),
         ("{field: payload.s, not_equals: 'x'}", ["s": "y"], true),
