@@ -147,7 +147,7 @@ import Testing
     func usage() throws {
         let bad = try CommandRunner.run(["run", "--rules", try rulesFile(), "--workers", "0"])
         #expect(bad.status == 64)
-        #expect(bad.stderr.contains("--workers must be at least 1, not 0."))
+        #expect(bad.stderr.contains("--workers must be from 1 to 256, not 0."))
         let noRules = try CommandRunner.run(["run"])
         #expect(noRules.status == 64)
         #expect(noRules.stderr.contains("Missing '--rules PATH'"))
