@@ -21,6 +21,10 @@ struct AuditOptions: ParsableArguments {
     var retiredKeyFile: [String] = []
     @OptionGroup var accessOptions: AccessOptions
 
+    func validate() throws {
+        try StateLocation.validatePaths(db: db, keyFile: keyFile, retiredKeyFiles: retiredKeyFile)
+    }
+
     func reader() throws -> AuditReader {
         let path = StateLocation.database(db)
         guard FileManager.default.fileExists(atPath: path) else {

@@ -43,6 +43,7 @@ struct HistoryCommand: ParsableCommand {
     @OptionGroup var accessOptions: AccessOptions
 
     func validate() throws {
+        try StateLocation.validatePaths(db: db, keyFile: keyFile, retiredKeyFiles: retiredKeyFile)
         if let status, !["ok", "failed", "denied", "skipped", "pending"].contains(status) {
             throw ValidationError("--status must be ok, failed, denied, skipped or pending, not '\(status)'.")
         }

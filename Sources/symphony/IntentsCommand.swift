@@ -47,6 +47,7 @@ struct IntentsCommand: ParsableCommand {
     var keyFile: String?
 
     func validate() throws {
+        try StateLocation.validatePaths(keyFile: keyFile)
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
         if let top, top < 1 { throw ValidationError("--top must be at least 1, not \(top).") }
     }

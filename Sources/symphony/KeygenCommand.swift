@@ -16,6 +16,12 @@ struct KeygenCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the key.", valueName: "PATH"))
     var output: String?
 
+    func validate() throws {
+        if let output, output.isEmpty || output.hasSuffix("/") {
+            throw ValidationError("-o names the key file to write, not '\(output)'.")
+        }
+    }
+
     func run() throws {
         let path = StateLocation.keyFile(output).path
         do {

@@ -104,6 +104,7 @@ struct RunCommand: ParsableCommand {
     static let queueCapacity = 8_192
 
     func validate() throws {
+        try StateLocation.validatePaths(db: db, keyFile: keyFile, retiredKeyFiles: retiredKeyFile)
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
         if let workers, !(1...Self.maximumWorkers).contains(workers) {
             throw ValidationError("--workers must be from 1 to \(Self.maximumWorkers), not \(workers).")

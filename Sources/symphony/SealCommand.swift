@@ -30,6 +30,7 @@ struct SealCommand: ParsableCommand {
     @OptionGroup var accessOptions: AccessOptions
 
     func validate() throws {
+        try StateLocation.validatePaths(keyFile: keyFile)
         if paths.isEmpty { throw ValidationError("Name at least one rule file or directory to seal.") }
     }
 

@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import Glibc
 import SymphonyCrypto
 
 /// Where Symphony keeps its state: `./.symphony/` by default, overridable by flags and environment.
@@ -7,14 +9,27 @@ enum StateLocation {
 
     /// The history database: `--db`, else `$SYMPHONY_DB`, else `./.symphony/history.db`.
     static func database(_ flag: String?) -> String {
-        flag ?? ProcessInfo.processInfo.environment["SYMPHONY_DB"] ?? directory + "/history.db"
+        flag ?? environment("SYMPHONY_DB") ?? directory + "/history.db"
     }
 
     /// The key file: `--key-file`, else `$SYMPHONY_KEY_FILE`, else `./.symphony/key`.
     static func keyFile(_ flag: String?) -> (path: String, isDefault: Bool) {
         if let flag { return (flag, false) }
-        if let environment = ProcessInfo.processInfo.environment["SYMPHONY_KEY_FILE"] { return (environment, false) }
+        if let path = environment("SYMPHONY_KEY_FILE") { return (path, false) }
         return (directory + "/key", true)
+    }
+
+    /// An environment variable's value; an empty one counts as unset.
+    private static func environment(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Refuses an empty `--db`, `--key-file` or `--retired-key-file` (SQLite would open a private
+    /// temporary database for an empty name, and a key file needs a name).
+    static func validatePaths(db: String? = nil, keyFile: String? = nil, retiredKeyFiles: [String] = []) throws {
+        if db?.isEmpty == true { throw ValidationError("--db needs a path, not an empty string.") }
+        if keyFile?.isEmpty == true { throw ValidationError("--key-file needs a path, not an empty string.") }
+        if retiredKeyFiles.contains("") { throw ValidationError("--retired-key-file needs a path, not an empty string.") }
     }
 
     /// Retired keys named by `--retired-key-file` (they open older data; new data uses the active key).
@@ -25,11 +40,26 @@ enum StateLocation {
     /// The principal a command acts as without `--as`: `user:$USER`, else `user:unknown`.
     static let defaultPrincipal: String = "user:" + (ProcessInfo.processInfo.environment["USER"] ?? "unknown")
 
-    /// Makes `./.symphony/` (mode 0700) when a default path needs it.
+    /// Makes the directories `path` lives in (mode 0700, like `./.symphony/`) when they are missing.
+    /// When it cannot, it says why and exits 1.
     static func ensureDirectory(for path: String) throws {
-        let parent = parentDirectory(of: path)
-        guard !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) else { return }
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        func make(_ directory: String) throws {
+            guard !directory.isEmpty else { return }
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else {
+                    printError("symphony: cannot use '\(path)': '\(directory)' is not a directory.")
+                    throw ExitCode(1)
+                }
+                return
+            }
+            try make(parentDirectory(of: directory))
+            guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
+                printError("symphony: cannot use '\(path)': cannot create the directory '\(directory)': \(String(cString: strerror(errno))).")
+                throw ExitCode(1)
+            }
+        }
+        try make(parentDirectory(of: path))
     }
 
     /// The directory part of `path`: "" for a bare file name, "/" for a file at the root.

@@ -46,6 +46,7 @@ struct ValidateCommand: ParsableCommand {
     var keyFile: String?
 
     func validate() throws {
+        try StateLocation.validatePaths(keyFile: keyFile)
         if paths.isEmpty { throw ValidationError("Name at least one rule file or directory.") }
         if let lines {
             do { try EventType.validate(lines) } catch let error as EventsError { throw ValidationError("--lines: \(error.message)") }

@@ -168,6 +168,40 @@ import Testing
         }
     }
 
+    @Test("empty paths are usage errors; empty SYMPHONY_DB and SYMPHONY_KEY_FILE count as unset")
+    func emptyPaths() throws {
+        let directory = try workspace(withHistory: false)
+        let cases: [([String], String)] = [
+            (["run", "--rules", "rules.yaml", "--db", ""], "--db needs a path, not an empty string."),
+            (["history", "--key-file", ""], "--key-file needs a path, not an empty string."),
+            (["audit", "list", "--db", ""], "--db needs a path, not an empty string."),
+            (["keygen", "-o", "dir/"], "-o names the key file to write, not 'dir/'."),
+        ]
+        for (arguments, message) in cases {
+            let result = try CommandRunner.run(arguments, stdinData: Data(), directory: directory)
+            #expect(result.status == 64, "\(arguments)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/dir"))
+        let unset = try CommandRunner.run(["history"], stdinData: nil, environment: ["SYMPHONY_DB": "", "SYMPHONY_KEY_FILE": ""], directory: directory)
+        #expect(unset.stderrLines == ["symphony: no history database at '.symphony/history.db'; 'symphony run' creates it (or pass --db)."])
+    }
+
+    @Test("a path through a regular file, or where no directory can be made, is refused with the reason")
+    func unusableDirectories() throws {
+        let directory = try workspace(withHistory: false)
+        try Data().write(to: URL(fileURLWithPath: directory + "/f"))
+        let keygen = try CommandRunner.run(["keygen", "-o", "f/sub/k"], stdinData: nil, directory: directory)
+        #expect(keygen.status == 1)
+        #expect(keygen.stderrLines == ["symphony: cannot use 'f/sub/k': 'f' is not a directory."])
+        let run = try CommandRunner.run(["run", "--rules", "rules.yaml", "--db", "f/x/h.db", "--key-file", "key"], stdinData: Data(), directory: directory)
+        #expect(run.status == 1)
+        #expect(run.stderrLines == ["symphony: cannot use 'f/x/h.db': 'f' is not a directory."])
+        let nested = try CommandRunner.run(["keygen", "-o", "a/b/c/k"], stdinData: nil, directory: directory)
+        #expect(nested.status == 0)
+        #expect(FileManager.default.fileExists(atPath: directory + "/a/b/c/k"))
+    }
+
     @Test("validate refused by the policy exits 77 and names the missing permission")
     func validateRefused() throws {
         let directory = try workspace(withHistory: false)
