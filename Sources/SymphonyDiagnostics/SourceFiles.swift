@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// Finding the YAML files a rule set is made of.
 public enum SourceFiles {
@@ -6,15 +7,25 @@ public enum SourceFiles {
     /// `.yaml` and `.yml` files in sorted order. A path that does not exist is an error.
     public static func yamlFiles(in paths: [String], into diagnostics: inout Diagnostics) -> [String] {
         var files: [String] = []
+        // A file reached twice (named, and inside a named directory) is read once.
+        var seen: Set<String> = []
+        func add(_ file: String) {
+            if seen.insert(canonical(file)).inserted { files.append(file) }
+        }
         let manager = FileManager.default
         for path in paths {
-            var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                diagnostics.error(at: nil, "'\(path)' does not exist")
+            var status = stat()
+            guard stat(path, &status) == 0 else {
+                let reason = errno
+                diagnostics.error(at: nil, reason == ENOENT ? "'\(path)' does not exist" : "cannot read '\(path)': \(String(cString: strerror(reason)))")
                 continue
             }
-            guard isDirectory.boolValue else {
-                files.append(path)
+            guard status.st_mode & S_IFMT == S_IFDIR else {
+                add(path)
+                continue
+            }
+            guard access(path, R_OK | X_OK) == 0 else {
+                diagnostics.error(at: nil, "cannot read directory '\(path)': \(String(cString: strerror(errno)))")
                 continue
             }
             let found = (manager.enumerator(atPath: path)?.compactMap { $0 as? String } ?? [])
@@ -22,8 +33,15 @@ public enum SourceFiles {
                 .sorted()
                 .map { path.hasSuffix("/") ? path + $0 : path + "/" + $0 }
             if found.isEmpty { diagnostics.error(at: nil, "directory '\(path)' holds no .yaml or .yml files") }
-            files += found
+            found.forEach(add)
         }
         return files
+    }
+
+    /// The file's real path (symbolic links and `.`/`..` resolved), or the path itself.
+    private static func canonical(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import FoundationEssentials
 import Yams
 
@@ -45,7 +46,10 @@ public enum YAMLSource {
     public static func text(of contents: [UInt8]?, file: String, into diagnostics: inout Diagnostics) -> String? {
         let start = SourceLocation(file: file, line: 1, column: 1)
         guard let contents else {
-            diagnostics.error(at: start, "cannot read the file")
+            let reason =
+                access(file, F_OK) != 0 ? "the file does not exist"
+                : access(file, R_OK) != 0 ? "cannot read the file: \(String(cString: strerror(errno)))" : "cannot read the file"
+            diagnostics.error(at: start, reason)
             return nil
         }
         guard contents.count <= maximumFileBytes else {

@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 
 /// A value bound to or read from a SQLite statement.
 enum SQLiteValue: Sendable, Hashable {
@@ -18,6 +19,10 @@ final class SQLiteDatabase {
     /// Opens (creating when `create`) the database at `path` with a busy timeout, so concurrent writers wait instead of failing.
     init(path: String, readOnly: Bool = false, create: Bool = true) throws(StoreError) {
         _ = Self.configured
+        var status = stat()
+        if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR {
+            throw StoreError(code: SQLITE_CANTOPEN, message: "'\(path)' is a directory, not a database file.")
+        }
         var handle: OpaquePointer?
         var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
         if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
@@ -32,6 +37,10 @@ final class SQLiteDatabase {
         self.path = path
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, 10_000)
+        // Read the header now, so a file that is not a database is named as such, with its path.
+        if sqlite3_exec(handle, "PRAGMA schema_version", nil, nil, nil) & 0xFF == SQLITE_NOTADB {
+            throw StoreError(code: SQLITE_NOTADB, message: "'\(path)' is not a SQLite database (a history database is made by 'symphony run').")
+        }
     }
 
     deinit {

@@ -105,6 +105,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         try StateLocation.validatePaths(db: db, keyFile: keyFile, retiredKeyFiles: retiredKeyFile)
+        if noHistory, let db { throw ValidationError("--db '\(db)' and --no-history contradict each other: --no-history keeps no database.") }
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
         if let workers, !(1...Self.maximumWorkers).contains(workers) {
             throw ValidationError("--workers must be from 1 to \(Self.maximumWorkers), not \(workers).")

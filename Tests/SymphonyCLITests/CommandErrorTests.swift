@@ -202,6 +202,38 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: directory + "/a/b/c/k"))
     }
 
+    @Test("a directory or a non-SQLite file as --db is named as such")
+    func unusableDatabases() throws {
+        let directory = try workspace(withHistory: false)
+        try FileManager.default.createDirectory(atPath: directory + "/dbdir", withIntermediateDirectories: false)
+        try Data("hello\n".utf8).write(to: URL(fileURLWithPath: directory + "/notes.txt"))
+        let cases: [([String], String)] = [
+            (["history", "--db", "dbdir"], "symphony: 'dbdir' is a directory, not a database file."),
+            (["run", "--rules", "rules.yaml", "--db", "dbdir", "--key-file", "key"], "symphony: history: 'dbdir' is a directory, not a database file."),
+            (["history", "--db", "notes.txt"], "symphony: 'notes.txt' is not a SQLite database (a history database is made by 'symphony run')."),
+            (["audit", "list", "--db", "notes.txt"], "symphony: 'notes.txt' is not a SQLite database (a history database is made by 'symphony run')."),
+        ]
+        for (arguments, message) in cases {
+            let result = try CommandRunner.run(arguments, stdinData: Data(), directory: directory)
+            #expect(result.status == 1, "\(arguments)")
+            #expect(result.stderrLines == [message], "\(arguments): \(result.stderr)")
+        }
+    }
+
+    @Test("a rule file named twice (directly and through its directory) is read once; a missing policy file says so")
+    func pathsNamedTwice() throws {
+        let directory = try workspace(withHistory: false)
+        let twice = try CommandRunner.run(["validate", "rules.yaml", "./rules.yaml", "."], stdinData: nil, directory: directory)
+        #expect(twice.status == 0, "\(twice.stderr)")
+        #expect(twice.stdout.contains("valid: 1 rules"))
+        let policy = try CommandRunner.run(["run", "--rules", "rules.yaml", "--policy", "nope.yaml", "--no-history"], stdinData: Data(), directory: directory)
+        #expect(policy.status == 1)
+        #expect(policy.stderrLines == ["nope.yaml:1:1: error: the file does not exist"])
+        let both = try CommandRunner.run(["run", "--rules", "rules.yaml", "--no-history", "--db", "x.db"], stdinData: Data(), directory: directory)
+        #expect(both.status == 64)
+        #expect(both.stderr.contains("--db 'x.db' and --no-history contradict each other"))
+    }
+
     @Test("validate refused by the policy exits 77 and names the missing permission")
     func validateRefused() throws {
         let directory = try workspace(withHistory: false)
