@@ -87,6 +87,8 @@ public enum RuleSetLoader {
     /// What a rule's templates may refer to.
     struct RuleScope {
         var captures: Set<String> = []
+        /// Names captured only inside `not` (discarded: the condition holds when the regex does not match).
+        var discardedCaptures: Set<String> = []
         var intents: [String] = []
     }
 
@@ -175,9 +177,14 @@ public enum RuleSetLoader {
                 guard conditions.count == items.count else { return nil }
                 return combinator.key == "all" ? .all(conditions, location: combinator.keyNode.location) : .any(conditions, location: combinator.keyNode.location)
             case "not":
+                if value.items != nil {
+                    diagnostics.error(at: value.location, "'not' takes one condition, not a list; wrap several in 'all' or 'any'")
+                    return nil
+                }
                 var inner = scope
                 guard let condition = condition(from: value, scope: &inner, context: &context, into: &diagnostics) else { return nil }
                 scope.intents = inner.intents  // captures under `not` are discarded, intent names are still checked
+                scope.discardedCaptures.formUnion(inner.captures.subtracting(scope.captures).union(inner.discardedCaptures))
                 return .not(condition, location: combinator.keyNode.location)
             default:
                 return intentCondition(from: value, at: combinator.keyNode.location, scope: &scope, context: context, into: &diagnostics)
@@ -443,6 +450,10 @@ public enum RuleSetLoader {
         case "captures":
             guard path.count == 2 else { return "template '\(text)' must name one capture, e.g. captures.ip" }
             guard scope.captures.contains(path[1]) else {
+                if scope.discardedCaptures.contains(path[1]) {
+                    return "template references '\(text)', but '\(path[1])' is captured only inside 'not', whose captures are discarded "
+                        + "(that condition holds only when its regex does not match)"
+                }
                 let known = scope.captures.sorted()
                 return known.isEmpty
                     ? "template references '\(text)', but the rule's conditions capture nothing (use a 'matches' regex with a named group such as (?<\(path[1])>…))"

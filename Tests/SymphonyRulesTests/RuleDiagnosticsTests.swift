@@ -116,6 +116,17 @@ import Testing
         #expect(try diagnostics("rules:\n  - name: r\n    on: a\n    when: {field: payload.x, equals: '.inf'}\n    actions: [stop]\n") == [])
     }
 
+    @Test("a capture used from inside 'not' and a list under 'not' get messages that say what is wrong")
+    func notMessages() throws {
+        #expect(
+            try diagnostics(
+                "rules:\n  - name: r\n    on: a\n    when: {not: {field: payload.s, matches: \"(?<word>secret)\"}}\n    actions: [{audit: \"{{ captures.word }}\"}]\n"
+                    + "  - name: q\n    on: a\n    when: {not: []}\n    actions: [stop]\n") == [
+                "rules.yaml:5:24: error: template references 'captures.word', but 'word' is captured only inside 'not', whose captures are discarded (that condition holds only when its regex does not match)",
+                "rules.yaml:8:17: error: 'not' takes one condition, not a list; wrap several in 'all' or 'any'",
+            ])
+    }
+
     @Test("every error in the set is reported in one pass")
     func allAtOnce() throws {
         let (ruleSet, lines) = try loadRules([
