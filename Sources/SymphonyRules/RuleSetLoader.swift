@@ -353,7 +353,7 @@ public enum RuleSetLoader {
             guard let message = template(messageNode, what: "the audit message", scope: scope, into: &diagnostics) else { return nil }
             return .audit(message: message, location: location)
         case "stop":
-            if !entry.value.isNull, entry.value.bool("'stop'", into: &diagnostics) != true {
+            if !entry.value.isNull, entry.value.node.bool != true {
                 diagnostics.error(at: entry.value.location, "'stop' takes no value (or 'true')")
                 return nil
             }

@@ -52,7 +52,8 @@ final class LineReader {
             if start < end {
                 let newline = buffer[start..<end].firstIndex(of: UInt8(ascii: "\n"))
                 let stop = newline ?? end
-                let room = maximumLineLength - line.count
+                // One byte beyond the limit, for the '\r' of a CRLF ending (stripped in `finish`).
+                let room = maximumLineLength + 1 - line.count
                 if room > 0 { line.append(contentsOf: buffer[start..<min(stop, start + room)]) }
                 if stop - start > room { tooLong = true }
                 start = stop
@@ -78,7 +79,12 @@ final class LineReader {
 
     private func finish(_ line: inout [UInt8], tooLong: Bool) -> Line {
         lineNumber += 1
-        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        var tooLong = tooLong
+        if !tooLong && line.last == UInt8(ascii: "\r") { line.removeLast() }
+        if line.count > maximumLineLength {
+            tooLong = true
+            line.removeLast(line.count - maximumLineLength)
+        }
         return Line(bytes: line, number: lineNumber, tooLong: tooLong)
     }
 }

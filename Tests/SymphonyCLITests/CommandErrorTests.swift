@@ -234,6 +234,21 @@ import Testing
         #expect(both.stderr.contains("--db 'x.db' and --no-history contradict each other"))
     }
 
+    @Test("a line of exactly 1 MiB is accepted with an LF or a CRLF ending; one byte more is rejected")
+    func lineLimitWithCRLF() throws {
+        let directory = try workspace(withHistory: false)
+        func line(bytes: Int) -> String {
+            let head = "{\"type\":\"a.b\",\"payload\":{\"s\":\""
+            let tail = "\"}}"
+            return head + String(repeating: "x", count: bytes - head.utf8.count - tail.utf8.count) + tail
+        }
+        let limit = 1 << 20
+        let input = line(bytes: limit) + "\r\n" + line(bytes: limit) + "\n" + line(bytes: limit + 1) + "\r\n"
+        let result = try CommandRunner.run(["run", "--rules", "rules.yaml", "--no-history", "--output", "quiet"], stdinData: Data(input.utf8), directory: directory)
+        #expect(result.status == 65)
+        #expect(result.stderrLines.filter { $0.contains("rejected") } == ["<stdin>:3: rejected: line is longer than 1048576 bytes"])
+    }
+
     @Test("validate refused by the policy exits 77 and names the missing permission")
     func validateRefused() throws {
         let directory = try workspace(withHistory: false)

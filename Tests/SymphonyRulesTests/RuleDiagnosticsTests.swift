@@ -127,6 +127,12 @@ import Testing
             ])
     }
 
+    @Test("'stop' with a value other than true is one error, not two")
+    func stopWithValue() throws {
+        #expect(try diagnostics("rules:\n  - name: r\n    on: a\n    actions: [{stop: 1}]\n") == ["rules.yaml:4:22: error: 'stop' takes no value (or 'true')"])
+        #expect(try diagnostics("rules:\n  - name: r\n    on: a\n    actions: [{stop: true}]\n") == [])
+    }
+
     @Test("every error in the set is reported in one pass")
     func allAtOnce() throws {
         let (ruleSet, lines) = try loadRules([
