@@ -24,6 +24,7 @@ public final class EventDispatcher: Sendable {
     private let idleLock = ConditionLock()
     private let idleWaiters = Atomic<Int>(0)
     private let started = Atomic<Bool>(false)
+    private let afterDelivery: (@Sendable (Event) -> Void)?
 
     /// The default worker count: the number of cores.
     public static var defaultWorkerCount: Int { max(1, ProcessorInfoLite.activeProcessorCount) }
@@ -32,7 +33,8 @@ public final class EventDispatcher: Sendable {
     public init(
         workerCount: Int = EventDispatcher.defaultWorkerCount, queueCapacity: Int = 65_536,
         whenFull: EventQueue<QueuedEvent>.WhenFull = .wait, sealer: EnvelopeSealer?,
-        deadLetters: any DeadLetterSink, registry: HandlerRegistry = HandlerRegistry()
+        deadLetters: any DeadLetterSink, registry: HandlerRegistry = HandlerRegistry(),
+        afterDelivery: (@Sendable (Event) -> Void)? = nil
     ) {
         precondition(workerCount > 0, "a dispatcher needs at least one worker")
         self.workerCount = workerCount
@@ -40,6 +42,7 @@ public final class EventDispatcher: Sendable {
         self.sealer = sealer
         self.deadLetters = deadLetters
         self.registry = registry
+        self.afterDelivery = afterDelivery
     }
 
     /// Queues `event` (sealing it first when encryption is on); may wait or throw when the queue is full or closed.
@@ -177,6 +180,7 @@ public final class EventDispatcher: Sendable {
 
     private func deliver(_ item: QueuedEvent) {
         guard let event = open(item) else { return }
+        defer { afterDelivery?(event) }
         let handlers = registry.handlers(for: event.type)
         if handlers.isEmpty {
             liveCounters.unmatched.add(1, ordering: .relaxed)

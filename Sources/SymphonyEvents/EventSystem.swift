@@ -34,9 +34,11 @@ public final class EventSystem: Sendable {
                 "ENCRYPTION IS OFF: queued events are held in plaintext memory. Use this only for debugging.")
         }
         let deadLetters = configuration.deadLetters ?? CollectingDeadLetterSink(logger: configuration.logger)
+        let store = configuration.scheduleStore
         let dispatcher = EventDispatcher(
             workerCount: configuration.workerCount, queueCapacity: configuration.queueCapacity,
-            whenFull: configuration.whenFull, sealer: sealer, deadLetters: deadLetters)
+            whenFull: configuration.whenFull, sealer: sealer, deadLetters: deadLetters,
+            afterDelivery: { store.processed(eventID: $0.id) })
         self.dispatcher = dispatcher
         self.deadLetters = deadLetters
         self.scheduler = Scheduler(clock: configuration.clock, store: configuration.scheduleStore, logger: configuration.logger) {

@@ -43,5 +43,16 @@ public protocol ScheduledEntryStore: Sendable {
     /// Marks an entry cancelled.
     func cancel(_ id: ScheduleID) throws
     /// Records that `entry` fired at `time` and `event` was published; a one-shot entry is no longer pending.
+    ///
+    /// A durable store may wait for `processed(eventID:)` before it marks the entry done, so an
+    /// event published but not yet handled when the process dies fires again after a restart.
     func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws
+    /// Called on the worker after every handler of the event `eventID` has run (for every
+    /// delivered event, fired by the scheduler or not).
+    func processed(eventID: String)
+}
+
+extension ScheduledEntryStore {
+    /// Nothing to complete: the entry was done when it fired.
+    public func processed(eventID: String) {}
 }

@@ -86,10 +86,14 @@ public final class HistoryStore: Sendable {
     }
 
     /// Records what several actions did, with their audit records, in one hand-off to the writer.
+    ///
+    /// When the executions handle an event a scheduled entry fired, the entry's `done` mark goes
+    /// in the same hand-off — so the same transaction: it never fires again once they are committed.
     public func record(_ executions: [ExecutionRecord], audits: [AuditRecord]) {
         let start = StageTimes.shared.mark()
         var rows: [HistoryRow] = []
-        rows.reserveCapacity(executions.count + audits.count)
+        rows.reserveCapacity(executions.count + audits.count + 1)
+        if let eventID = executions.first?.eventID, let done = scheduledEntries.takeFired(eventID: eventID) { rows.append(done) }
         for execution in executions { rows.append(row(for: execution)) }
         for record in audits { rows.append(.audit(record)) }
         StageTimes.shared.add(.historyRecord, since: start)  // preparing the rows, not waiting for room in the buffer

@@ -2,18 +2,28 @@ import Logging
 import SymphonyConcurrency
 import SymphonyCrypto
 import SymphonyEvents
+import Synchronization
 
 /// Pending scheduled entries in the history database, so delayed events survive a crash or restart.
 ///
 /// Writes go through the history writer, in order: an entry is committed no later than the
 /// execution record of the delay that made it, so a delay counts as done only once it is durable,
-/// without a worker ever waiting for the disk. A fired entry is marked done in the same
-/// transaction that records its event, so after a restart it never fires twice.
+/// without a worker ever waiting for the disk.
+///
+/// A fired one-shot entry is marked done only once its event was handled: in the same writer
+/// hand-off — so the same transaction — as the execution records of that handling
+/// (`HistoryStore.record(_:audits:)` takes it), or, for an event no rule acted on, when the
+/// worker reports it processed. An event published but not handled when the process dies stays
+/// pending and fires again after a restart; once its executions are committed, it never does.
 public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
     private let connection: Locked<SQLiteDatabase>
     private let sealer: EnvelopeSealer
     private let writer: HistoryWriter
     private let logger: Logger
+    /// Fired one-shot entries whose events are not handled yet, by event id: their `done` rows.
+    private let awaiting = Locked<[String: HistoryRow]>([:])
+    /// `awaiting.count`, read without the lock on every delivered event.
+    private let awaitingCount = Atomic<Int>(0)
     /// How late a firing must be to be marked late.
     public static let lateness: Duration = .seconds(1)
 
@@ -77,6 +87,24 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
             return
         }
         let row = EventInsert(event, received: time, payload: HistoryStore.seal(event, with: sealer, logger: logger))
-        writer.append(.scheduledFired(id: entry.id.rawValue, event: row, late: entry.due.advanced(by: Self.lateness) < time))
+        let done = HistoryRow.scheduledFired(id: entry.id.rawValue, event: row, late: entry.due.advanced(by: Self.lateness) < time)
+        awaiting.withLock { rows in
+            if rows.updateValue(done, forKey: event.id) == nil { awaitingCount.add(1, ordering: .relaxed) }
+        }
+    }
+
+    /// Commits the `done` mark of an event no handler recorded anything for.
+    public func processed(eventID: String) {
+        if let done = takeFired(eventID: eventID) { writer.append(done) }
+    }
+
+    /// The `done` row of the fired entry whose event is `eventID`, if it is still waiting (taken once).
+    func takeFired(eventID: String) -> HistoryRow? {
+        guard awaitingCount.load(ordering: .relaxed) > 0 else { return nil }
+        return awaiting.withLock { rows in
+            guard let done = rows.removeValue(forKey: eventID) else { return nil }
+            awaitingCount.subtract(1, ordering: .relaxed)
+            return done
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SymphonyCrypto
 import SymphonyEvents
+import SymphonyConcurrency
 import Testing
 @testable import SymphonyStore
 
@@ -283,6 +284,9 @@ import Testing
         let punctual = ScheduledEntry(id: ScheduleID(rawValue: "s-3"), event: Event(type: "on.time", id: "o-1"), due: Timestamp(secondsSinceEpoch: 70))
         try reopened.scheduledEntries.save(punctual)
         try reopened.scheduledEntries.fired(punctual, event: punctual.event, at: Timestamp(nanosecondsSinceEpoch: 70_500_000_000))
+        // s-1's event is handled with an action (its done mark goes with the execution); o-1's by no rule.
+        reopened.record([execution(event, rule: "r", derived: nil)], audits: [])
+        reopened.scheduledEntries.processed(eventID: "o-1")
         try reopened.close()
         let again = try store()
         #expect(try again.scheduledEntries.loadPending().isEmpty)
@@ -292,6 +296,47 @@ import Testing
         #expect(rows.map(\.state) == ["done", "cancelled", "done"])
         #expect(rows.map(\.late) == [true, false, false])
         #expect(try reader.event(id: "f-1")?.type == "follow.up")
+    }
+
+    @Test("a fired entry whose event was never handled (the process died first) stays pending and fires again")
+    func firedButNotHandled() throws {
+        let event = Event(type: "follow.up", id: "f-9")
+        let entry = ScheduledEntry(id: ScheduleID(rawValue: "s-9"), event: event, due: Timestamp(secondsSinceEpoch: 50))
+        let first = try store()
+        try first.scheduledEntries.save(entry)
+        try first.scheduledEntries.fired(entry, event: event, at: Timestamp(secondsSinceEpoch: 51))
+        try first.close()  // no handling was recorded: as after a crash between publishing and handling
+        let reopened = try store()
+        #expect(try reopened.scheduledEntries.loadPending().map(\.id.rawValue) == ["s-9"])
+        // Handled this time: the done mark and the execution are committed together.
+        try reopened.scheduledEntries.fired(entry, event: event, at: Timestamp(secondsSinceEpoch: 60))
+        reopened.record([execution(event, rule: "r", derived: nil)], audits: [])
+        try reopened.close()
+        let reader = try HistoryReader(path: path, sealer: nil)
+        #expect(try reader.scheduled(state: nil).map(\.state) == ["done"])
+        var query = HistoryQuery()
+        query.eventID = "f-9"
+        #expect(try reader.executions(query).count == 1)
+    }
+
+    @Test("in an event system, a fired entry whose event no handler records anything for is marked done once a worker delivered it")
+    func doneAfterDelivery() throws {
+        let store = try store()
+        var configuration = EventSystemConfiguration()
+        configuration.workerCount = 1
+        let clock = ManualClock()
+        configuration.clock = clock
+        configuration.scheduleStore = store.scheduledEntries
+        let system = try EventSystem(configuration: configuration)
+        let delivered = Locked<[String]>([])
+        try system.subscribe("later") { event in delivered.withLock { $0.append(event.id) } }  // records nothing in history
+        try system.start()
+        _ = try system.schedule(Event(type: "later", id: "l-1"), after: .seconds(5))
+        clock.advance(by: .seconds(5))
+        system.stop()
+        try store.close()
+        #expect(delivered.withLock { $0 } == ["l-1"])
+        #expect(try HistoryReader(path: path, sealer: nil).scheduled(state: nil).map(\.state) == ["done"])
     }
 
     @Test("pending entries filter by origin rule, exact and wildcard type, and limit, in due order")
