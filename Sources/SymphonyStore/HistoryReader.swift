@@ -114,7 +114,7 @@ public final class HistoryReader {
             """
         var rows = try database.prepare(sql).rows(values, Self.execution)
         if filterInSwift, let type = query.type {
-            rows = Array(rows.filter { type.matches($0.eventType) }.prefix(max(0, query.limit)))
+            rows = Array(rows.filter { !$0.eventType.isEmpty && type.matches($0.eventType) }.prefix(max(0, query.limit)))  // a refused input has no type
         }
         return rows
     }

@@ -81,7 +81,8 @@ struct AuditListCommand: ParsableCommand {
                         "details": .string(record.details),
                     ]).jsonText)
             } else {
-                output.write("\(record.sequence)  \(record.time)  \(record.principal)  \(record.operation)  \(record.target)  \(record.outcome)  \(record.details)")
+                output.write(
+                    displayText("\(record.sequence)  \(record.time)  \(record.principal)  \(record.operation)  \(record.target)  \(record.outcome)  \(record.details)"))
             }
         }
         output.flush()

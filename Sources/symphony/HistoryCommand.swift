@@ -91,7 +91,7 @@ struct HistoryCommand: ParsableCommand {
                 }
                 switch format {
                 case .json: output.write(Self.json(root).jsonText)
-                case .table, .csv: for line in Self.lines(root, indent: "") { output.write(line) }
+                case .table, .csv: for line in Self.lines(root, indent: "") { output.write(displayText(line)) }
                 }
                 return
             }
@@ -118,16 +118,18 @@ struct HistoryCommand: ParsableCommand {
                 return
             }
             if let event, format != .csv, let stored = try reader.event(id: event) {
-                if format == .json { output.write(Self.json(stored).jsonText) } else { output.write(Self.describe(stored)) }
+                if format == .json { output.write(Self.json(stored).jsonText) } else { output.write(displayText(Self.describe(stored))) }
             }
             let rows = try reader.executions(query)
             write(
                 rows.map { row in
                     var object: [String: JSONValue] = [
-                        "started": .string(row.started.description), "event": .string(row.eventID), "type": .string(row.eventType),
+                        "started": .string(row.started.description), "event": .string(row.eventID),
                         "rule": .string(row.rule), "action": .string(row.action), "outcome": .string(row.outcome),
                         "duration_us": .int(row.durationMicroseconds),
                     ]
+                    // A refused input event has no events row, so no type.
+                    if !row.eventType.isEmpty { object["type"] = .string(row.eventType) }
                     if let error = row.error { object["error"] = .string(error) }
                     if let derived = row.derivedEventID { object["derived"] = .string(derived) }
                     return object
@@ -147,7 +149,7 @@ struct HistoryCommand: ParsableCommand {
             output.write(columns.joined(separator: ","))
             for row in rows { output.write(columns.map { Self.csv(row[$0]) }.joined(separator: ",")) }
         case .table:
-            let cells = rows.map { row in columns.map { Self.text(row[$0]) } }
+            let cells = rows.map { row in columns.map { displayText(Self.text(row[$0])) } }
             var widths = columns.map(\.count)
             for row in cells { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
             // Fit the terminal: the last column takes what is left, clipped.
@@ -177,7 +179,8 @@ struct HistoryCommand: ParsableCommand {
 
     static func csv(_ value: JSONValue?) -> String {
         let text = Self.text(value)
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        // Bytes, not Characters: "\r\n" is one Character, equal to neither "\n" nor "\r".
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 

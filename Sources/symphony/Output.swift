@@ -102,3 +102,22 @@ func printError(_ line: String) {
 func report(_ diagnostics: some Sequence<CustomStringConvertible>) {
     for diagnostic in diagnostics { printError(diagnostic.description) }
 }
+
+/// `text` safe to show on a terminal: control characters (C0, DEL, C1) — which could break a
+/// row, forge a line or send escape sequences — are written as `\n`, `\r`, `\t` or `\u{XX}`.
+/// Text from events and rule output is shown through this in tables, traces and messages.
+func displayText(_ text: String) -> String {
+    func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) }
+    guard text.unicodeScalars.contains(where: isControl) else { return text }
+    var shown = ""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\n": shown += "\\n"
+        case "\r": shown += "\\r"
+        case "\t": shown += "\\t"
+        case _ where isControl(scalar): shown += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+        default: shown.unicodeScalars.append(scalar)
+        }
+    }
+    return shown
+}

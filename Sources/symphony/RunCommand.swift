@@ -236,7 +236,7 @@ struct RunCommand: ParsableCommand {
                         run.read.add(1, ordering: .relaxed)
                         run.denied.add(1, ordering: .relaxed)
                         progress.clear()
-                        printError("\(origin): denied: \(error.description)")
+                        printError("\(origin): denied: \(displayText(error.description))")
                         let now = Timestamp.now()
                         recorder?.record(
                             ExecutionRecord(
@@ -254,7 +254,7 @@ struct RunCommand: ParsableCommand {
                     run.rejected.add(1, ordering: .relaxed)
                     recorder?.recordRejected(source: origin.source, line: origin.line, reason: problem.reason, content: problem.content)
                     progress.clear()
-                    printError("\(origin): rejected: \(problem.reason)")
+                    printError("\(origin): rejected: \(displayText(problem.reason))")
                 }
                 guard taken else { return false }
             }

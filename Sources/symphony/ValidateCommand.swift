@@ -95,7 +95,7 @@ struct ValidateCommand: ParsableCommand {
             switch result {
             case .failure(let problem):
                 rejected += 1
-                printError("\(origin): rejected: \(problem.reason)")
+                printError("\(origin): rejected: \(displayText(problem.reason))")
             case .success(let event):
                 number += 1
                 let (steps, truncated) = dryRun.traceReport(event)
