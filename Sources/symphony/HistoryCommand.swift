@@ -211,7 +211,11 @@ struct HistoryCommand: ParsableCommand {
                 "duration_us": .int(execution.durationMicroseconds),
             ]
             if let error = execution.error { entry["error"] = .string(error) }
-            if let child { entry["derived"] = json(child) }
+            if let child {
+                entry["derived"] = json(child)
+            } else if let derived = execution.derivedEventID {
+                entry["derived_id"] = .string(derived)  // derived but not followed (depth limit, or not stored)
+            }
             return .object(entry)
         })
         return .object(object)
@@ -223,7 +227,12 @@ struct HistoryCommand: ParsableCommand {
             var line = indent + "  \(execution.rule) → \(execution.action): \(execution.outcome) (\(execution.durationMicroseconds) µs)"
             if let error = execution.error { line += " — \(error)" }
             lines.append(line)
-            if let child { lines += Self.lines(child, indent: indent + "    ") }
+            if let child {
+                lines += Self.lines(child, indent: indent + "    ")
+            } else if let derived = execution.derivedEventID {
+                // Derived, but not followed: the trace's depth limit (64), or an event not stored.
+                lines.append(indent + "    → \(derived) (not followed: the trace stops at depth 64, or the event is not in the history)")
+            }
         }
         return lines
     }

@@ -54,4 +54,18 @@ import Testing
         #expect(refused?["outcome"] as? String == "denied")
         #expect(refused?["type"] == nil)
     }
+
+    @Test("a trace deeper than 64 names the derived event where it stops")
+    func deepTrace() throws {
+        let directory = try freshDirectory()
+        let rules = "rules:\n" + (0..<70).map { "  - {name: c\($0), on: chain.s\($0), actions: [{publish: {type: chain.s\($0 + 1)}}]}\n" }.joined()
+        try Data(rules.utf8).write(to: URL(fileURLWithPath: directory + "/rules.yaml"))
+        let run = try CommandRunner.run(
+            ["run", "--rules", "rules.yaml", "--hop-limit", "100"], stdinData: Data(#"{"type":"chain.s0","id":"root"}"#.utf8 + [0x0A]), directory: directory)
+        #expect(run.status == 0)
+        let table = try CommandRunner.run(["history", "--trace", "root"], stdinData: nil, directory: directory)
+        #expect(table.stdoutLines.filter { $0.contains("(not followed: the trace stops at depth 64") }.count == 1)
+        let json = try CommandRunner.run(["history", "--trace", "root", "--format", "json"], stdinData: nil, directory: directory)
+        #expect(json.stdout.contains("\"derived_id\""))
+    }
 }
