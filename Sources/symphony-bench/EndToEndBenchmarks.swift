@@ -130,7 +130,7 @@ struct EndToEndBenchmarks {
         batchedAudits.audits = mix.audits / 64
         let variants: [(name: String, mix: HistoryFloorBenchmark.RowMix, indexes: Bool)] = [
             ("schema", mix, true), ("no-secondary-indexes", mix, false),
-            ("audit-per-64-actions", batchedAudits, true), ("audit-per-64-actions-no-secondary-indexes", batchedAudits, false),
+            ("audit-per-64-actions", batchedAudits, true), ("audit-per-64-no-indexes", batchedAudits, false),
         ]
         for (name, mix, indexes) in variants {
             guard let seconds = try HistoryFloorBenchmark.cpuSeconds(inserting: mix, at: ".bench/e2e-floor.db", indexes: indexes) else { continue }
