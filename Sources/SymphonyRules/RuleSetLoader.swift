@@ -177,8 +177,9 @@ public enum RuleSetLoader {
                 guard conditions.count == items.count else { return nil }
                 return combinator.key == "all" ? .all(conditions, location: combinator.keyNode.location) : .any(conditions, location: combinator.keyNode.location)
             case "not":
-                if value.items != nil {
-                    diagnostics.error(at: value.location, "'not' takes one condition, not a list; wrap several in 'all' or 'any'")
+                if let items = value.items, items.isEmpty {
+                    // A list under `not` means all of it; an empty one means nothing.
+                    diagnostics.error(at: value.location, "'not' needs at least one condition")
                     return nil
                 }
                 var inner = scope

@@ -116,15 +116,17 @@ import Testing
         #expect(try diagnostics("rules:\n  - name: r\n    on: a\n    when: {field: payload.x, equals: '.inf'}\n    actions: [stop]\n") == [])
     }
 
-    @Test("a capture used from inside 'not' and a list under 'not' get messages that say what is wrong")
+    @Test("a capture used from inside 'not' and an empty list under 'not' get messages that say what is wrong; a list under 'not' means all")
     func notMessages() throws {
         #expect(
             try diagnostics(
                 "rules:\n  - name: r\n    on: a\n    when: {not: {field: payload.s, matches: \"(?<word>secret)\"}}\n    actions: [{audit: \"{{ captures.word }}\"}]\n"
                     + "  - name: q\n    on: a\n    when: {not: []}\n    actions: [stop]\n") == [
                 "rules.yaml:5:24: error: template references 'captures.word', but 'word' is captured only inside 'not', whose captures are discarded (that condition holds only when its regex does not match)",
-                "rules.yaml:8:17: error: 'not' takes one condition, not a list; wrap several in 'all' or 'any'",
+                "rules.yaml:8:17: error: 'not' needs at least one condition",
             ])
+        // A non-empty list under `not` means all of it (rules.md).
+        #expect(try diagnostics("rules:\n  - name: r\n    on: a\n    when:\n      not:\n        - {field: payload.a, equals: 1}\n    actions: [stop]\n") == [])
     }
 
     @Test("'stop' with a value other than true is one error, not two")
