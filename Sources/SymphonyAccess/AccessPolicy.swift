@@ -42,7 +42,12 @@ public struct AccessPolicy: Sendable {
     /// Loads a policy file, reporting every problem with its location.
     public static func load(path: String) -> (AccessPolicy?, Diagnostics) {
         var diagnostics = Diagnostics()
-        guard let root = YAMLSource.load(path: path, into: &diagnostics) else { return (nil, diagnostics) }
+        guard let root = YAMLSource.load(path: path, into: &diagnostics) else {
+            if diagnostics.errors.isEmpty {  // an empty file, or one of comments only
+                diagnostics.error(at: SourceLocation(file: path, line: 1, column: 1), "the policy file is empty; it needs 'roles' and 'principals'")
+            }
+            return (nil, diagnostics)
+        }
         guard let fields = root.fields(of: "the policy file", allowed: ["roles", "principals"], required: ["roles", "principals"], into: &diagnostics) else {
             return (nil, diagnostics)
         }

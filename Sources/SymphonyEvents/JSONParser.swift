@@ -90,12 +90,17 @@ public struct JSONParser {
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let keyOffset = offset
             let key = try string()
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
             offset += 1
             skipWhitespace()
-            members[key] = try value(depth: depth)
+            // A repeated key is refused, not resolved: readers that keep the first and readers that
+            // keep the last would disagree about the event (its type, its source — its principal).
+            guard members.updateValue(try value(depth: depth), forKey: key) == nil else {
+                throw ParseError(message: "a key appears twice in one object", offset: keyOffset)
+            }
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): offset += 1

@@ -10,12 +10,23 @@ enum RuleDocuments {
         var diagnostics = Diagnostics()
         var documents: [(String, String)] = []
         var sealer: EnvelopeSealer?
-        let bundles = Set(paths.filter(isBundle))  // each path is probed once
-        for file in SourceFiles.yamlFiles(in: paths.filter { !bundles.contains($0) }, into: &diagnostics) {
-            appendText(of: file, contents: FileManager.default.contents(atPath: file).map { Array($0) }, to: &documents, into: &diagnostics)
+        // In the order given (rule-set order breaks salience ties and decides what `stop` skips):
+        // each path is a bundle, or plain files and directories (a run of them expanded together,
+        // so a file reached twice is still read once).
+        var plain: [String] = []
+        func readPlain() {
+            for file in SourceFiles.yamlFiles(in: plain, into: &diagnostics) {
+                appendText(of: file, contents: FileManager.default.contents(atPath: file).map { Array($0) }, to: &documents, into: &diagnostics)
+            }
+            plain.removeAll()
         }
-        for bundle in paths where bundles.contains(bundle) {
-            let start = SourceLocation(file: bundle, line: 1, column: 1)
+        for path in paths {
+            guard isBundle(path) else {
+                plain.append(path)
+                continue
+            }
+            readPlain()
+            let start = SourceLocation(file: path, line: 1, column: 1)
             do {
                 if sealer == nil {
                     guard let key = try StateLocation.loadKey(keyFile, createIfMissing: false) else {
@@ -24,9 +35,9 @@ enum RuleDocuments {
                     }
                     sealer = EnvelopeSealer(key: key)
                 }
-                let bytes = Array(FileManager.default.contents(atPath: bundle) ?? Data())
-                for (path, contents) in try RuleBundle.open(bytes, with: sealer!) {
-                    appendText(of: "\(bundle):\(path)", contents: contents, to: &documents, into: &diagnostics)
+                let bytes = Array(FileManager.default.contents(atPath: path) ?? Data())
+                for (file, contents) in try RuleBundle.open(bytes, with: sealer!) {
+                    appendText(of: "\(path):\(file)", contents: contents, to: &documents, into: &diagnostics)
                 }
             } catch let error as CryptoError {
                 diagnostics.error(at: start, error.message)
@@ -36,6 +47,7 @@ enum RuleDocuments {
                 diagnostics.error(at: start, "\(error)")
             }
         }
+        readPlain()
         return (documents, diagnostics)
     }
 

@@ -249,6 +249,43 @@ import Testing
         #expect(result.stderrLines.filter { $0.contains("rejected") } == ["<stdin>:3: rejected: line is longer than 1048576 bytes"])
     }
 
+    @Test("a repeated key in an input line rejects it (a second 'source' must not choose the principal)")
+    func duplicateKeys() throws {
+        let directory = try workspace(withHistory: false)
+        let input = "{\"type\":\"a.b\",\"source\":\"helpdesk\",\"source\":\"mallory\"}\n{\"type\":\"a.b\",\"payload\":{\"k\":1,\"k\":2}}\n"
+        let result = try CommandRunner.run(["run", "--rules", "rules.yaml", "--no-history"], stdinData: Data(input.utf8), directory: directory)
+        #expect(result.status == 65)
+        #expect(result.stderrLines.filter { $0.contains(": rejected: ") } == [
+            "<stdin>:1: rejected: not valid JSON: a key appears twice in one object at byte 35",
+            "<stdin>:2: rejected: not valid JSON: a key appears twice in one object at byte 32",
+        ])
+    }
+
+    @Test("an empty policy file is an error that says so")
+    func emptyPolicy() throws {
+        let directory = try workspace(withHistory: false)
+        try Data("# nothing yet\n".utf8).write(to: URL(fileURLWithPath: directory + "/policy.yaml"))
+        let result = try CommandRunner.run(["validate", "rules.yaml", "--policy", "policy.yaml", "--as", "user:a"], stdinData: nil, directory: directory)
+        #expect(result.status == 1)
+        #expect(result.stderrLines == ["policy.yaml:1:1: error: the policy file is empty; it needs 'roles' and 'principals'"])
+    }
+
+    @Test("a sealed bundle and plain files load in the order given (it decides salience ties and what stop skips)")
+    func bundleOrder() throws {
+        let directory = try workspace(withHistory: false)
+        let bundled = "rules:\n  - {name: from-bundle, on: q.r, actions: [{emit: {type: z.bundle}}, stop]}\n"
+        try Data(bundled.utf8).write(to: URL(fileURLWithPath: directory + "/b.yaml"))
+        try Data(bundled.replacingOccurrences(of: "bundle", with: "plain").utf8).write(to: URL(fileURLWithPath: directory + "/p.yaml"))
+        #expect(try CommandRunner.run(["seal", "b.yaml", "-o", "b.sealed", "--key-file", "key"], stdinData: nil, directory: directory).status == 0)
+        for (order, winner) in [(["b.sealed", "p.yaml"], "z.bundle"), (["p.yaml", "b.sealed"], "z.plain")] {
+            let result = try CommandRunner.run(
+                ["run", "--rules"] + order + ["--key-file", "key", "--no-history", "--output", "quiet"], stdinData: Data("{\"type\":\"q.r\"}\n".utf8),
+                directory: directory)
+            #expect(result.status == 0, "\(order): \(result.stderr)")
+            #expect(result.stdout.contains("\"type\":\"\(winner)\""), "\(order)")
+        }
+    }
+
     @Test("validate refused by the policy exits 77 and names the missing permission")
     func validateRefused() throws {
         let directory = try workspace(withHistory: false)

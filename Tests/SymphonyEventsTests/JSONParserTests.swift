@@ -14,7 +14,7 @@ import Testing
         #expect(try parse("9223372036854775808") == .double(9_223_372_036_854_775_808))
         #expect(try parse("-0") == .int(0))
         #expect(try parse(#""""#) == "")
-        #expect(try parse(#"{"k": 1, "k": 2}"#) == ["k": 2])
+        #expect(try parse(#"{"k": 1, "j": {"k": 2}}"#) == ["k": 1, "j": ["k": 2]])  // the same key in different objects is fine
     }
 
     @Test("invalid JSON is refused with the reason and the byte", arguments: [
@@ -23,6 +23,7 @@ import Testing
         ("[1,]", "unexpected character at byte 4"),
         (#"{"a":1,}"#, "expected a string key at byte 8"),
         ("01", "unexpected text after the JSON value at byte 2"),
+        (#"{"k": 1, "k": 2}"#, "a key appears twice in one object at byte 10"),
         ("1.", "invalid number at byte 3"),
         ("1e999", "number out of range at byte 1"),
         (#""a\x""#, "an invalid escape at byte 5"),
