@@ -113,7 +113,7 @@ public enum StaticChecks {
             switch scalars[position] {
             case "+", "*": return true
             case "{":
-                // {n,} or {n,m} with m > 1
+                // {n} with n > 1, {n,}, or {n,m} with m > 1
                 var cursor = position + 1
                 var text = ""
                 while cursor < scalars.count && scalars[cursor] != "}" {
@@ -121,12 +121,20 @@ public enum StaticChecks {
                     cursor += 1
                 }
                 let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+                if parts.count == 1 { return (Int(parts[0]) ?? 0) > 1 }
                 return parts.count == 2 && (parts[1].isEmpty || (Int(parts[1]) ?? 0) > 1)
             default: return false
             }
         }
         while index < scalars.count {
             let scalar = scalars[index]
+            if scalar == "\\" && index + 1 < scalars.count && scalars[index + 1] == "Q" {
+                // \Q…\E is literal text: nothing in it groups or repeats.
+                index += 2
+                while index < scalars.count && !(scalars[index] == "\\" && index + 1 < scalars.count && scalars[index + 1] == "E") { index += 1 }
+                index += 2
+                continue
+            }
             if scalar == "\\" {
                 index += 2
                 if isRepeat(at: index), !stack.isEmpty { stack[stack.count - 1] = true }

@@ -47,3 +47,13 @@ import Testing
         #expect(diagnostics.errors.count == 2)
     }
 }
+
+@Suite struct NestedQuantifierCheckTests {
+    @Test("repeated groups that repeat are found, exact counts included; literal text and single repeats are not", arguments: [
+        ("(a+)+", true), ("^(.*a){12}$", true), ("(a+){2}", true), ("(\\w+\\s?)*", true), ("(a+){1}", false), ("(ab){3}", false),
+        ("\\Q(a+)+\\E", false), ("\\Q(a+)\\E+", false), ("a+b*", false), ("(a|b)+", false), ("[(a+)]+", false),
+    ])
+    func nested(pattern: String, expected: Bool) {
+        #expect(StaticChecks.hasNestedQuantifiers(pattern) == expected)
+    }
+}
