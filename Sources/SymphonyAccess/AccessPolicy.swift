@@ -56,7 +56,14 @@ public struct AccessPolicy: Sendable {
             guard let texts = entry.value.stringList("the permissions of role '\(entry.key)'", into: &diagnostics) else { continue }
             roles[entry.key] = texts.compactMap { text, node in
                 guard let permission = Permission(text) else {
-                    let hint = NameSuggestion.hint(for: text, in: Permission.names)
+                    var hint = NameSuggestion.hint(for: text, in: Permission.names)
+                    // A misspelt publish permission: the pattern is fine, the prefix is not.
+                    let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+                    if hint.isEmpty, parts.count == 3, parts[0] + ":" + parts[1] != "events:publish",
+                        NameSuggestion.closest(to: parts[0] + ":" + parts[1], in: ["events:publish"]) != nil
+                    {
+                        hint = "; did you mean 'events:publish:\(parts[2])'?"
+                    }
                     diagnostics.error(
                         at: node.contentLocation,
                         "unknown permission '\(text)'" + (hint.isEmpty ? "; permissions are \(Permission.names.joined(separator: ", "))" : hint))

@@ -74,7 +74,9 @@ enum StateLocation {
     /// The key at the key-file location; the default key file is created (0600) on first use.
     static func loadKey(_ flag: String?, createIfMissing: Bool) throws -> EncryptionKey? {
         let (path, isDefault) = keyFile(flag)
-        if !FileManager.default.fileExists(atPath: path) {
+        // lstat, not fileExists: a dangling or looping symbolic link exists, and reading it says why it fails.
+        var status = stat()
+        if lstat(path, &status) != 0 {
             guard isDefault && createIfMissing else {
                 if isDefault { return nil }
                 throw CryptoError(.keyFileUnreadable, "Key file '\(path)' does not exist; create one with 'symphony keygen -o \(path)'.")

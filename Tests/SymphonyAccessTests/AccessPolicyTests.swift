@@ -54,6 +54,21 @@ import Testing
         #expect(lines[3] == "p:5:1: error: unknown key 'extra' in the policy file")
     }
 
+    @Test("a misspelt publish permission gets a suggestion that keeps its pattern")
+    func publishTypos() throws {
+        let path = try policyFile("""
+            roles:
+              r: ["events:publsh:a.b", "event:publish:a.*"]
+            principals:
+              user:ada: [r]
+            """)
+        let lines = AccessPolicy.load(path: path).1.sorted.map { $0.description.replacingOccurrences(of: path, with: "p") }
+        #expect(lines == [
+            "p:2:8: error: unknown permission 'events:publsh:a.b'; did you mean 'events:publish:a.b'?",
+            "p:2:29: error: unknown permission 'event:publish:a.*'; did you mean 'events:publish:a.*'?",
+        ])
+    }
+
     @Test("the guard runs allowed operations, refuses others without running them, and reports each denial")
     func guardPerforms() throws {
         let denials = Locked<[AccessDenied]>([])

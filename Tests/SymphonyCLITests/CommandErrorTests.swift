@@ -286,6 +286,20 @@ import Testing
         }
     }
 
+    @Test("a dangling or looping symbolic link as the key file says why it cannot be opened")
+    func symlinkKeys() throws {
+        let directory = try workspace(withHistory: false)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/dangling", withDestinationPath: "nowhere")
+        try FileManager.default.createSymbolicLink(atPath: directory + "/loop1", withDestinationPath: "loop2")
+        try FileManager.default.createSymbolicLink(atPath: directory + "/loop2", withDestinationPath: "loop1")
+        for (link, reason) in [("dangling", "No such file or directory"), ("loop1", "Too many levels of symbolic links")] {
+            let result = try CommandRunner.run(
+                ["run", "--rules", "rules.yaml", "--key-file", link, "--db", "h.db"], stdinData: Data(), directory: directory)
+            #expect(result.status == 1, "\(link)")
+            #expect(result.stderrLines == ["symphony: Cannot open key file '\(link)': \(reason)."], "\(link)")
+        }
+    }
+
     @Test("validate refused by the policy exits 77 and names the missing permission")
     func validateRefused() throws {
         let directory = try workspace(withHistory: false)
