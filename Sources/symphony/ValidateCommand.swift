@@ -99,16 +99,10 @@ struct ValidateCommand: ParsableCommand {
             case .success(let event):
                 number += 1
                 let (steps, truncated) = dryRun.traceReport(event)
+                let cutAfter = truncated ? dryRun.stepLimit : nil
                 switch format {
-                case .json:
-                    guard case .object(var object) = DryRunFormatter.json(steps, origin: origin.description) else { break }
-                    if truncated { object["truncated"] = .bool(true) }
-                    stdout.write(JSONValue.object(object).jsonText)
-                case .text:
-                    for line in DryRunFormatter.text(steps, origin: origin.description) { stdout.write(line) }
-                    if truncated {
-                        stdout.write("  … the trace stops after \(dryRun.stepLimit) events; the chain goes on (a loop? the hop limit stops it in a run)")
-                    }
+                case .json: stdout.write(DryRunFormatter.json(steps, origin: origin.description, cutAfter: cutAfter).jsonText)
+                case .text: for line in DryRunFormatter.text(steps, origin: origin.description, cutAfter: cutAfter) { stdout.write(line) }
                 }
             }
             return true
@@ -131,7 +125,8 @@ struct ValidateCommand: ParsableCommand {
 
 /// How dry-run traces print.
 enum DryRunFormatter {
-    static func text(_ steps: [DryRun.Step], origin: String) -> [String] {
+    /// The trace as text; `cutAfter`, when the trace stopped at its step limit, adds a line saying so.
+    static func text(_ steps: [DryRun.Step], origin: String, cutAfter: Int? = nil) -> [String] {
         var lines: [String] = []
         guard let first = steps.first else { return lines }
         for step in steps {
@@ -154,6 +149,7 @@ enum DryRunFormatter {
             }
             if let stopper = step.stoppedBy { lines.append(indent + "  (rule '\(stopper)' stops: lower-salience rules are not evaluated)") }
         }
+        if let cutAfter { lines.append("  … the trace stops after \(cutAfter) events; the chain goes on (a loop? the hop limit stops it in a run)") }
         return lines
     }
 
@@ -180,8 +176,15 @@ enum DryRunFormatter {
         return "\(duration.nanoseconds / 1_000_000)ms"
     }
 
-    static func json(_ steps: [DryRun.Step], origin: String) -> JSONValue {
-        .object([
+    /// The trace as one JSON object; `"truncated": true` when it stopped at its step limit (`cutAfter`).
+    static func json(_ steps: [DryRun.Step], origin: String, cutAfter: Int? = nil) -> JSONValue {
+        var object = traceObject(steps, origin: origin)
+        if cutAfter != nil { object["truncated"] = .bool(true) }
+        return .object(object)
+    }
+
+    private static func traceObject(_ steps: [DryRun.Step], origin: String) -> [String: JSONValue] {
+        [
             "input": .string(origin),
             "steps": .array(steps.map { step in
                 .object([
@@ -204,6 +207,6 @@ enum DryRunFormatter {
                     }),
                 ])
             }),
-        ])
+        ]
     }
 }

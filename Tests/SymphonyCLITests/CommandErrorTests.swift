@@ -300,6 +300,23 @@ import Testing
         }
     }
 
+    @Test("a dry run cut at its 1,000-event limit says so, in text and in JSON")
+    func dryRunCut() throws {
+        let directory = try workspace(withHistory: false)
+        // Two publishes per hop over 11 hops make 2¹¹ events: more than the trace follows.
+        let rules = "rules:\n" + (0..<11).map { "  - {name: f\($0), on: f.s\($0), actions: [{publish: {type: f.s\($0 + 1)}}, {publish: {type: f.s\($0 + 1)}}]}\n" }.joined()
+        try Data(rules.utf8).write(to: URL(fileURLWithPath: directory + "/fan.yaml"))
+        let input = Data("{\"type\":\"f.s0\"}\n".utf8)
+        let text = try CommandRunner.run(["validate", "fan.yaml", "--events", "-"], stdinData: input, directory: directory)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdoutLines.last == "  … the trace stops after 1000 events; the chain goes on (a loop? the hop limit stops it in a run)")
+        let json = try CommandRunner.run(["validate", "fan.yaml", "--events", "-", "--format", "json"], stdinData: input, directory: directory)
+        #expect(jsonLines(json.stdout).first { $0["input"] != nil }?["truncated"] as? Bool == true)
+        let whole = try CommandRunner.run(["validate", "rules.yaml", "--events", "-", "--format", "json"], stdinData: Data("{\"type\":\"a.b\"}\n".utf8), directory: directory)
+        let trace = try #require(jsonLines(whole.stdout).first { $0["input"] != nil })
+        #expect(trace["truncated"] == nil)
+    }
+
     @Test("validate refused by the policy exits 77 and names the missing permission")
     func validateRefused() throws {
         let directory = try workspace(withHistory: false)
