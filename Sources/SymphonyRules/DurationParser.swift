@@ -42,7 +42,7 @@ public enum DurationParser {
     }
 
     /// The longest duration a rule may write: 100 years (36500d).
-    public static let maximum: Duration = .seconds(36_500 * 86_400)
+    public static var maximum: Duration { .milliseconds(maximumMilliseconds) }
     private static let maximumMilliseconds: Int64 = 36_500 * 86_400_000
 
     /// The message for a duration that does not parse.

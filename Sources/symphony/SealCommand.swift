@@ -42,10 +42,6 @@ struct SealCommand: ParsableCommand {
         let (ruleSet, diagnostics) = RuleSetLoader.load(documents: documents)
         report((readProblems.all + diagnostics.sorted).map { $0 as CustomStringConvertible })
         guard ruleSet != nil, !readProblems.hasErrors else { throw ExitCode(1) }
-        guard !FileManager.default.fileExists(atPath: output) else {
-            printError("symphony: '\(output)' already exists; refusing to overwrite it.")
-            throw ExitCode(1)
-        }
         do {
             guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
             let bundle = try RuleBundle.seal(documents.map { ($0.file, Array($0.text.utf8)) }, with: EnvelopeSealer(key: key))
@@ -73,8 +69,10 @@ struct SealCommand: ParsableCommand {
             return errno == EEXIST ? "'\(path)' already exists; refusing to overwrite it." : "cannot write '\(path)': \(String(cString: strerror(errno)))."
         }
         let written = writeAll(bytes, to: fd)
-        let reason = String(cString: strerror(errno))
-        guard close(fd) == 0, written else {
+        let writeError = errno  // before close can change it
+        let closed = close(fd) == 0
+        guard written && closed else {
+            let reason = String(cString: strerror(written ? errno : writeError))
             unlink(path)
             return "cannot write '\(path)': \(reason)."
         }
