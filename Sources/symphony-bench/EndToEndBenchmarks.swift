@@ -82,7 +82,8 @@ struct EndToEndBenchmarks {
         let key = ".bench/e2e.key"
         BenchProcess.ensureKey(binary: binary, at: key)
         var best: [String: BenchProcess.Run] = [:]
-        for round in 0..<3 {
+        let rounds = 3
+        for round in 0..<rounds {
             let database = ".bench/e2e-\(round).db"
             for (name, extra) in [("history-off", ["--no-history"]), ("history-on", ["--db", database, "--key-file", key])] {
                 BenchProcess.removeDatabase(database)
@@ -91,7 +92,7 @@ struct EndToEndBenchmarks {
             }
         }
         // A run that fires no rule (a broken rule file, a renamed field) would be fast and wrong.
-        let database = ".bench/e2e-2.db"
+        let database = ".bench/e2e-\(rounds - 1).db"  // the last round's history-on run
         guard let mix = HistoryFloorBenchmark.rowMix(of: database), mix.events >= count, mix.executions > 0 else {
             print("symphony-bench: e2e: the history-on run did not record every input event and some actions; results not reported")
             return

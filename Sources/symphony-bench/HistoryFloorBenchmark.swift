@@ -25,13 +25,7 @@ struct HistoryFloorBenchmark {
     static func rowMix(of path: String) -> RowMix? {
         guard let database = open(path) else { return nil }
         defer { sqlite3_close(database) }
-        func integer(_ sql: String) -> Int? {
-            var statement: OpaquePointer?
-            guard sqlite3_prepare_v2(database, sql, -1, &statement, nil) == SQLITE_OK else { return nil }
-            defer { sqlite3_finalize(statement) }
-            guard sqlite3_step(statement) == SQLITE_ROW else { return nil }
-            return Int(sqlite3_column_int64(statement, 0))
-        }
+        func integer(_ sql: String) -> Int? { texts(database, sql).first.flatMap { Int($0) } }
         guard let events = integer("SELECT count(*) FROM events"),
             let payloadBytes = integer("SELECT CAST(coalesce(avg(length(payload)), 0) AS INTEGER) FROM events"),
             let executions = integer("SELECT count(*) FROM executions"),
@@ -62,9 +56,10 @@ struct HistoryFloorBenchmark {
                      randomblob(32) AS hash FROM c;
             """
         if !indexes {
-            setup += """
-                DROP INDEX executions_event; DROP INDEX executions_rule; DROP INDEX executions_started; DROP INDEX audit_operation;
-                """
+            // Every index the migrations made (primary-key autoindexes have no SQL and stay).
+            for name in texts(database, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL") {
+                setup += "DROP INDEX \"\(name)\";"
+            }
         }
         guard exec(database, setup) else { return nil }
         // Committed in groups of about `batchRows` rows, the three tables' rows interleaved
@@ -93,6 +88,18 @@ struct HistoryFloorBenchmark {
         }
         guard exec(database, "PRAGMA wal_checkpoint(TRUNCATE)") else { return nil }
         return processCPUSeconds() - before
+    }
+
+    /// The first column of every row `sql` returns, as text.
+    private static func texts(_ database: OpaquePointer, _ sql: String) -> [String] {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(database, sql, -1, &statement, nil) == SQLITE_OK else { return [] }
+        defer { sqlite3_finalize(statement) }
+        var values: [String] = []
+        while sqlite3_step(statement) == SQLITE_ROW {
+            if let text = sqlite3_column_text(statement, 0) { values.append(String(cString: text)) }
+        }
+        return values
     }
 
     private static func open(_ path: String) -> OpaquePointer? {
