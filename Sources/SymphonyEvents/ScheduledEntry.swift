@@ -42,10 +42,12 @@ public protocol ScheduledEntryStore: Sendable {
     func save(_ entry: ScheduledEntry) throws
     /// Marks an entry cancelled.
     func cancel(_ id: ScheduleID) throws
+    /// Called just before `event` is published for `entry` (so before any worker can handle it).
+    /// A durable store that marks a one-shot entry done only once its event was handled (see
+    /// `processed(eventID:)`) starts waiting for it here; if the publish then fails, `fired` is
+    /// not called and the entry stays pending.
+    func willFire(_ entry: ScheduledEntry, event: Event, at time: Timestamp)
     /// Records that `entry` fired at `time` and `event` was published; a one-shot entry is no longer pending.
-    ///
-    /// A durable store may wait for `processed(eventID:)` before it marks the entry done, so an
-    /// event published but not yet handled when the process dies fires again after a restart.
     func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws
     /// Called on the worker after every handler of the event `eventID` has run (for every
     /// delivered event, fired by the scheduler or not).
@@ -53,6 +55,8 @@ public protocol ScheduledEntryStore: Sendable {
 }
 
 extension ScheduledEntryStore {
+    /// Nothing to prepare: the entry is done when it fired.
+    public func willFire(_ entry: ScheduledEntry, event: Event, at time: Timestamp) {}
     /// Nothing to complete: the entry was done when it fired.
     public func processed(eventID: String) {}
 }

@@ -199,6 +199,8 @@ public final class Scheduler: Sendable {
                     event.id = idGenerator.next()
                     event.time = entry.due
                 }
+                let firedAt = clock.now()
+                store.willFire(entry, event: event, at: firedAt)  // before a worker can handle the event
                 do {
                     try publish(event)
                 } catch {
@@ -213,7 +215,7 @@ public final class Scheduler: Sendable {
                         // A periodic entry cancelled while it fired must not come back.
                         if lock.withLock({ state.entries[entry.id] != nil }) { try store.save(next) }
                     }
-                    try store.fired(entry, event: event, at: clock.now())
+                    try store.fired(entry, event: event, at: firedAt)
                 } catch {
                     logger.error(
                         "scheduled entry was published but the store could not record it; it may fire again after a restart",

@@ -80,17 +80,23 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
         writer.append(.scheduledCancel(id: id.rawValue))
     }
 
-    public func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws {
-        if entry.interval != nil {
-            // A periodic entry stays pending at its next due time (saved by the scheduler); record its event only.
-            writer.append(.event(EventInsert(event, received: time, payload: HistoryStore.seal(event, with: sealer, logger: logger))))
-            return
-        }
+    /// A one-shot entry starts waiting for its event's handling (before the event is published,
+    /// so a worker cannot handle it first). Should the publish fail, the entry stays pending in
+    /// the database and its waiting row is dropped with the process.
+    public func willFire(_ entry: ScheduledEntry, event: Event, at time: Timestamp) {
+        guard entry.interval == nil else { return }
         let row = EventInsert(event, received: time, payload: HistoryStore.seal(event, with: sealer, logger: logger))
         let done = HistoryRow.scheduledFired(id: entry.id.rawValue, event: row, late: entry.due.advanced(by: Self.lateness) < time)
         awaiting.withLock { rows in
             if rows.updateValue(done, forKey: event.id) == nil { awaitingCount.add(1, ordering: .relaxed) }
         }
+    }
+
+    /// A periodic entry stays pending at its next due time (saved by the scheduler): its event is
+    /// recorded. A one-shot entry's `done` mark already waits for the event's handling (`willFire`).
+    public func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws {
+        guard entry.interval != nil else { return }
+        writer.append(.event(EventInsert(event, received: time, payload: HistoryStore.seal(event, with: sealer, logger: logger))))
     }
 
     /// Commits the `done` mark of an event no handler recorded anything for.

@@ -106,7 +106,7 @@ final class InputBatch: Sendable {
                     history?.recordInputs([event], received: [state.received[index]], sealed: [sealed])
                 } catch {
                     refusedCount.add(1, ordering: .relaxed)
-                    printError("\(state.origins[index]): rejected: \(error)")
+                    printError("\(state.origins[index]): rejected: \(displayText("\(error)"))")
                 }
             }
         }

@@ -194,3 +194,28 @@ import SymphonyConcurrency
 extension Tag {
     @Tag static var realClock: Self
 }
+
+/// The store hears of a firing before its event is published, and of the publish after it.
+@Suite struct SchedulerStoreOrderTests {
+    final class OrderStore: ScheduledEntryStore, @unchecked Sendable {
+        // @unchecked Sendable: `calls` is a Locked.
+        let calls = Locked<[String]>([])
+        func loadPending() throws -> [ScheduledEntry] { [] }
+        func save(_ entry: ScheduledEntry) throws {}
+        func cancel(_ id: ScheduleID) throws {}
+        func willFire(_ entry: ScheduledEntry, event: Event, at time: Timestamp) { calls.withLock { $0.append("willFire \(event.id)") } }
+        func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws { calls.withLock { $0.append("fired \(event.id)") } }
+    }
+
+    @Test("willFire comes before the publish (so before any handling), fired after it")
+    func order() throws {
+        let store = OrderStore()
+        let clock = ManualClock()
+        let scheduler = Scheduler(clock: clock, store: store) { event in store.calls.withLock { $0.append("published \(event.id)") } }
+        try scheduler.start()
+        defer { scheduler.stop() }
+        _ = try scheduler.schedule(Event(type: "t", id: "e-1"), after: .seconds(1))
+        clock.advance(by: .seconds(1))
+        #expect(store.calls.withLock { $0 } == ["willFire e-1", "published e-1", "fired e-1"])
+    }
+}

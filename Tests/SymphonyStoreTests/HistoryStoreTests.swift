@@ -265,6 +265,12 @@ import Testing
         #expect(try reader.event(id: "old-1")?.event == nil)
     }
 
+    /// What the scheduler does around a publish: `willFire` before it, `fired` after.
+    func fire(_ entry: ScheduledEntry, in store: HistoryStore, at time: Timestamp) throws {
+        store.scheduledEntries.willFire(entry, event: entry.event, at: time)
+        try store.scheduledEntries.fired(entry, event: entry.event, at: time)
+    }
+
     @Test("scheduled entries survive a reopen; a fired one-shot entry is marked done with its event recorded")
     func durableScheduledEntries() throws {
         let event = Event(type: "follow.up", payload: ["n": 1], id: "f-1")
@@ -279,11 +285,11 @@ import Testing
         let reopened = try store()
         let pending = try reopened.scheduledEntries.loadPending()
         #expect(pending == [entry])
-        try reopened.scheduledEntries.fired(entry, event: event, at: Timestamp(secondsSinceEpoch: 55))
+        try fire(entry, in: reopened, at: Timestamp(secondsSinceEpoch: 55))
         // Fired within a second of its due time: not late.
         let punctual = ScheduledEntry(id: ScheduleID(rawValue: "s-3"), event: Event(type: "on.time", id: "o-1"), due: Timestamp(secondsSinceEpoch: 70))
         try reopened.scheduledEntries.save(punctual)
-        try reopened.scheduledEntries.fired(punctual, event: punctual.event, at: Timestamp(nanosecondsSinceEpoch: 70_500_000_000))
+        try fire(punctual, in: reopened, at: Timestamp(nanosecondsSinceEpoch: 70_500_000_000))
         // s-1's event is handled with an action (its done mark goes with the execution); o-1's by no rule.
         reopened.record([execution(event, rule: "r", derived: nil)], audits: [])
         reopened.scheduledEntries.processed(eventID: "o-1")
@@ -304,13 +310,15 @@ import Testing
         let entry = ScheduledEntry(id: ScheduleID(rawValue: "s-9"), event: event, due: Timestamp(secondsSinceEpoch: 50))
         let first = try store()
         try first.scheduledEntries.save(entry)
-        try first.scheduledEntries.fired(entry, event: event, at: Timestamp(secondsSinceEpoch: 51))
+        try fire(entry, in: first, at: Timestamp(secondsSinceEpoch: 51))
         try first.close()  // no handling was recorded: as after a crash between publishing and handling
         let reopened = try store()
         #expect(try reopened.scheduledEntries.loadPending().map(\.id.rawValue) == ["s-9"])
         // Handled this time: the done mark and the execution are committed together.
-        try reopened.scheduledEntries.fired(entry, event: event, at: Timestamp(secondsSinceEpoch: 60))
+        // Handled before the scheduler reports the firing (a fast worker): the done mark still follows.
+        reopened.scheduledEntries.willFire(entry, event: event, at: Timestamp(secondsSinceEpoch: 60))
         reopened.record([execution(event, rule: "r", derived: nil)], audits: [])
+        try reopened.scheduledEntries.fired(entry, event: event, at: Timestamp(secondsSinceEpoch: 60))
         try reopened.close()
         let reader = try HistoryReader(path: path, sealer: nil)
         #expect(try reader.scheduled(state: nil).map(\.state) == ["done"])
