@@ -225,7 +225,7 @@ final class WriterStatements: @unchecked Sendable {
         markFired = try database.prepare("UPDATE scheduled SET state = 'done', fired_ns = ?, late = ? WHERE id = ? AND state = 'pending'")
         // Refuse at once, before any row is queued, a trail this writer could not extend: every
         // later batch with an audit record would fail, and take its events and executions with it.
-        try database.transaction { try readAndCheckHead() }
+        try database.readTransaction { try readAndCheckHead() }  // one snapshot; no write lock needed
     }
 
     /// Reads the chain's end and checks it against the authenticated head (inside a transaction).
