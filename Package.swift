@@ -51,6 +51,10 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
         .target(
+            name: "SymphonyRecords",
+            dependencies: ["SymphonyEvents"],
+            swiftSettings: strictSettings),
+        .target(
             name: "SymphonyRegex",
             dependencies: ["CPCRE2"],
             swiftSettings: strictSettings),
@@ -64,12 +68,12 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyRules",
-            dependencies: ["SymphonyEvents", "SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyConcurrency"],
+            dependencies: ["SymphonyEvents", "SymphonyRecords", "SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyStore",
             dependencies: [
-                "CSQLite", "SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency",
+                "CSQLite", "SymphonyEvents", "SymphonyRecords", "SymphonyCrypto", "SymphonyConcurrency",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),
@@ -80,7 +84,7 @@ let package = Package(
         .target(
             name: "SymphonyEngine",
             dependencies: [
-                "SymphonyRules", "SymphonyEvents", "SymphonyStore", "SymphonyAccess", "SymphonyConcurrency",
+                "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyStore", "SymphonyAccess", "SymphonyConcurrency",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: strictSettings),
@@ -91,6 +95,7 @@ let package = Package(
                 "SymphonyIntents",
                 "SymphonyRules",
                 "SymphonyEngine",
+                "SymphonyRecords",
                 "SymphonyAccess",
                 "SymphonyStore",
                 "SymphonyCrypto",
@@ -102,7 +107,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .executableTarget(
             name: "symphony-bench",
-            dependencies: ["CSQLite", "SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency", "SymphonyIntents", "SymphonyStore"],
+            dependencies: ["CSQLite", "SymphonyEvents", "SymphonyRecords", "SymphonyCrypto", "SymphonyConcurrency", "SymphonyIntents", "SymphonyStore"],
             swiftSettings: strictSettings),
 
         // libFuzzer targets: `make fuzz` builds them with --sanitize=fuzzer (libFuzzer provides main).
@@ -133,11 +138,11 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyRulesTests",
-            dependencies: ["SymphonyRules", "SymphonyEngine", "SymphonyEvents", "SymphonyDiagnostics", "SymphonyConcurrency", "SymphonyAccess"],
+            dependencies: ["SymphonyRules", "SymphonyRecords", "SymphonyEngine", "SymphonyEvents", "SymphonyDiagnostics", "SymphonyConcurrency", "SymphonyAccess"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyStoreTests",
-            dependencies: ["SymphonyStore", "SymphonyEvents", "SymphonyCrypto"],
+            dependencies: ["SymphonyStore", "SymphonyRecords", "SymphonyEvents", "SymphonyCrypto"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyAccessTests",
@@ -149,7 +154,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyCLITests",
-            dependencies: ["symphony", "SymphonyCrypto", "SymphonyEvents", "SymphonyStore"],
+            dependencies: ["symphony", "SymphonyRecords", "SymphonyCrypto", "SymphonyEvents", "SymphonyStore"],
             swiftSettings: strictSettings),
     ]
 )

@@ -1,19 +1,11 @@
 import SymphonyEvents
 import SymphonyStore
+import SymphonyRecords
 
 /// What one action did for one event: the record history stores and `--output ndjson` prints.
 public struct ActionOutcome: Sendable, Hashable {
-    /// How an action ended.
-    public enum Status: String, Sendable, Hashable {
-        /// It ran.
-        case ok
-        /// It could not run (bad rendered type, hop limit, queue closed, …); `error` says why.
-        case failed
-        /// Access control refused it.
-        case denied
-        /// It was not run.
-        case skipped
-    }
+    /// How an action ended: `failed` when it could not run (bad rendered type, hop limit, queue closed, …; `error` says why).
+    public typealias Status = ExecutionOutcome
 
     /// The triggering event's id.
     public let eventID: String
@@ -21,8 +13,8 @@ public struct ActionOutcome: Sendable, Hashable {
     public let eventType: String
     /// The rule that ran the action.
     public let rule: String
-    /// `publish`, `delay`, `audit`, `emit` or `stop`.
-    public let action: String
+    /// What kind of action it was.
+    public let action: ActionKind
     /// How it ended.
     public let status: Status
     /// Why it failed, when it did.
@@ -45,8 +37,8 @@ public struct ActionOutcome: Sendable, Hashable {
     /// The outcome as one compact JSON object (keys sorted).
     public var json: JSONValue {
         var object: [String: JSONValue] = [
-            "event": .string(eventID), "type": .string(eventType), "rule": .string(rule), "action": .string(action),
-            "status": .string(status.rawValue), "started": .string(started.description),
+            "event": .string(eventID), "type": .string(eventType), "rule": .string(rule), "action": .string(action.name),
+            "status": .string(status.name), "started": .string(started.description),
             "duration_us": .int(started.duration(to: finished).nanoseconds / 1_000),
         ]
         if let error { object["error"] = .string(error) }
@@ -105,21 +97,22 @@ public enum EventJSON {
 }
 
 extension ActionOutcome {
-    /// The outcome as an audit record: the rule's principal, `action.<kind>`, the derived type or the event id — no payload.
-    public var auditRecord: AuditRecord {
-        var details = "rule \(rule), event \(eventID) (\(eventType))"
-        if let derivedEvent { details += " → \(derivedEvent.id)" }
+    /// The audit record of a denied action (`access.denied`: the rule's principal, the derived
+    /// type or the event id, the reason — no payload); nil for any other outcome. Actions that ran
+    /// need none: their execution records are chained like every history row.
+    public var denialRecord: AuditRecord? {
+        guard status == .denied else { return nil }
+        var details = "rule \(rule), action \(action.name), event \(eventID) (\(eventType))"
         if let error { details += ": \(error)" }
-        if let message { details += ": \(message)" }
         return AuditRecord(
-            time: finished, principal: principal, operation: "action.\(action)", target: derivedEvent?.type ?? eventID,
-            outcome: status.rawValue, details: details)
+            time: finished, principal: principal, operation: "access.denied", target: derivedEvent?.type ?? eventID, outcome: "denied",
+            details: details)
     }
 
     /// The outcome as history stores it.
     public var executionRecord: ExecutionRecord {
         ExecutionRecord(
-            eventID: eventID, eventType: eventType, rule: rule, action: action, status: status.rawValue, error: error, started: started,
+            eventID: eventID, eventType: eventType, rule: rule, kind: action, outcome: status, error: error, message: message, started: started,
             finished: finished, derivedEvent: derivedEvent, sealedDerivedEvent: sealedDerivedEvent)
     }
 }

@@ -1,6 +1,7 @@
 import HeapModule
 import SymphonyEvents
 import SymphonyRules
+import SymphonyRecords
 
 /// Shows what a rule set would do with events, executing nothing and writing nothing.
 ///
@@ -20,7 +21,7 @@ public struct DryRun: Sendable {
 
     /// An action that would run, rendered.
     public struct ActionReport: Sendable {
-        public let kind: String
+        public let kind: ActionKind
         public let derived: Event?
         public let due: Timestamp?
         public let message: String?
@@ -126,7 +127,7 @@ public struct DryRun: Sendable {
                     return report(derived: event)
                 }
                 derived.append((event, due))
-                return report(derived: event, due: action.kind == "delay" ? due : nil)
+                return report(derived: event, due: action.kind == .delay ? due : nil)
             case .audit(let message, _):
                 return report(message: message.render(context))
             case .stop:

@@ -3,6 +3,7 @@ import SymphonyConcurrency
 import SymphonyEvents
 import SymphonyRules
 import Synchronization
+import SymphonyRecords
 
 /// Runs a rule set on events: finds the rules for each event's type, tests their conditions in
 /// salience order, and runs the actions of those that match, returning one outcome per action.
@@ -82,7 +83,7 @@ public final class RuleEngine: Sendable {
         } catch {
             let now = clock.now()
             return ActionOutcome(
-                eventID: event.id, eventType: event.type, rule: causation.rule, action: "publish", status: .denied, error: error.description,
+                eventID: event.id, eventType: event.type, rule: causation.rule, action: .publish, status: .denied, error: error.description,
                 started: now, finished: now, derivedEvent: nil, due: nil, message: nil, principal: maker)
         }
     }
@@ -203,7 +204,7 @@ final class EngineCounters: Sendable {
     let conditionProblems = Atomic<Int>(0)
     /// One counter per action kind, made up front: counting an action takes no lock.
     private final class Counter: Sendable { let value = Atomic<Int>(0) }
-    private let byKind: [String: Counter] = Dictionary(uniqueKeysWithValues: Action.kinds.map { ($0, Counter()) })
+    private let byKind: [ActionKind: Counter] = Dictionary(uniqueKeysWithValues: ActionKind.allCases.map { ($0, Counter()) })
     private let failures = Atomic<Int>(0)
 
     private let denials = Atomic<Int>(0)
@@ -218,10 +219,12 @@ final class EngineCounters: Sendable {
 
     func snapshot() -> EngineStatistics {
         EngineStatistics(
-            rulesFired: rulesFired.load(ordering: .relaxed), actions: byKind.compactMapValues { counter in
-                let count = counter.value.load(ordering: .relaxed)
-                return count > 0 ? count : nil
-            }, failures: failures.load(ordering: .relaxed),
+            rulesFired: rulesFired.load(ordering: .relaxed),
+            actions: Dictionary(
+                uniqueKeysWithValues: byKind.compactMap { kind, counter in
+                    let count = counter.value.load(ordering: .relaxed)
+                    return count > 0 ? (kind.name, count) : nil
+                }), failures: failures.load(ordering: .relaxed),
             conditionProblems: conditionProblems.load(ordering: .relaxed), denials: denials.load(ordering: .relaxed))
     }
 }

@@ -1,5 +1,6 @@
 import SymphonyDiagnostics
 import SymphonyEvents
+import SymphonyRecords
 
 /// A derived event as an action describes it: type, payload and priority, all templated.
 public struct EventTemplate: Sendable {
@@ -42,19 +43,19 @@ public enum Action: Sendable {
     /// Run no lower-salience rules for this event.
     case stop(location: SourceLocation?)
 
-    /// The action's name as written in rule files.
-    public var kind: String {
+    /// The kind of action (its `name` is what rule files write).
+    public var kind: ActionKind {
         switch self {
-        case .publish: "publish"
-        case .delay: "delay"
-        case .audit: "audit"
-        case .emit: "emit"
-        case .stop: "stop"
+        case .publish: .publish
+        case .delay: .delay
+        case .audit: .audit
+        case .emit: .emit
+        case .stop: .stop
         }
     }
 
     /// Every action keyword.
-    public static let kinds = ["publish", "delay", "audit", "emit", "stop"]
+    public static let kinds = ActionKind.allCases.map(\.name)
 
     /// Where the action is written.
     public var location: SourceLocation? {

@@ -12,6 +12,9 @@ final class BatchedInsert<Row> {
     private let columns: Int32
     private let bind: (SQLiteStatement, Int32, Row) throws -> Void
     private var pending: [Row] = []
+    /// Rows the table took since `resetInserted()` (fewer than added when `OR IGNORE` skipped some).
+    private(set) var inserted = 0
+    private let database: SQLiteDatabase
 
     /// `head` is the statement up to `VALUES` (for example `INSERT INTO t (a, b) VALUES`);
     /// `bind(statement, first, row)` binds a row's `columns` values from parameter `first` on.
@@ -23,6 +26,7 @@ final class BatchedInsert<Row> {
         self.width = width
         self.columns = Int32(columns)
         self.bind = bind
+        self.database = database
         let tuple = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
         single = try database.prepare(head + " " + tuple)
         multiple = try database.prepare(head + " " + Array(repeating: tuple, count: width).joined(separator: ", "))
@@ -36,6 +40,7 @@ final class BatchedInsert<Row> {
         for (offset, row) in pending.enumerated() { try bind(multiple, Int32(offset) * columns + 1, row) }
         pending.removeAll(keepingCapacity: true)
         try multiple.execute()
+        inserted += database.changes
     }
 
     /// Writes the rows still queued.
@@ -43,8 +48,14 @@ final class BatchedInsert<Row> {
         for row in pending {
             try bind(single, 1, row)
             try single.execute()
+            inserted += database.changes
         }
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Starts counting inserted rows from zero.
+    func resetInserted() {
+        inserted = 0
     }
 
     /// Forgets queued rows (their transaction is being rolled back).

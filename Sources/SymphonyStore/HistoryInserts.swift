@@ -1,4 +1,5 @@
 import SymphonyEvents
+import SymphonyRecords
 
 // The flat rows the history writer inserts, built from events and records on the recording thread.
 
@@ -15,6 +16,22 @@ struct EventInsert: Sendable {
     let hop: Int64
     /// The sealed event body, or nil when it could not be sealed (logged; plaintext is never stored).
     let payload: [UInt8]?
+
+    init(
+        id: String, type: String, priority: Int64, source: String?, receivedNS: Int64, timeNS: Int64, parentID: String?, rule: String?, hop: Int64,
+        payload: [UInt8]?
+    ) {
+        self.id = id
+        self.type = type
+        self.priority = priority
+        self.source = source
+        self.receivedNS = receivedNS
+        self.timeNS = timeNS
+        self.parentID = parentID
+        self.rule = rule
+        self.hop = hop
+        self.payload = payload
+    }
 
     init(_ event: Event, received: Timestamp, payload: [UInt8]?) {
         id = event.id
@@ -34,23 +51,69 @@ struct EventInsert: Sendable {
 struct ExecutionInsert: Sendable {
     let eventID: String
     let rule: String
-    let action: String
-    let status: String
+    let kind: Int64
+    let outcome: Int64
     let error: String?
+    let message: String?
     let startedNS: Int64
-    let finishedNS: Int64
+    let durationMicroseconds: Int64
     let derived: EventInsert?
+    var derivedEventID: String? { derived?.id }
 
     init(_ record: ExecutionRecord, sealedDerived: [UInt8]?) {
         eventID = record.eventID
         rule = record.rule
-        action = record.action
-        status = record.status
+        kind = record.kind.rawValue
+        outcome = record.outcome.rawValue
         error = record.error
+        message = record.message
         startedNS = record.started.nanosecondsSinceEpoch
-        finishedNS = record.finished.nanosecondsSinceEpoch
+        durationMicroseconds = (record.finished.nanosecondsSinceEpoch - record.started.nanosecondsSinceEpoch) / 1_000
         derived = record.derivedEvent.map { EventInsert($0, received: record.finished, payload: sealedDerived) }
     }
+}
+
+/// A row of the `dead_letters` table: an input line that was not a valid event, its content sealed.
+struct DeadLetterInsert: Sendable {
+    let source: String
+    let line: Int64?
+    let reason: String
+    let receivedNS: Int64
+    let content: [UInt8]?
+}
+
+/// A row of the `scheduled_changes` table: a scheduled entry's state from this change on.
+struct ScheduledChange: Sendable {
+    /// A scheduled entry's state; stored as its code.
+    enum State: Int64, Sendable {
+        case pending = 0
+        case done = 1
+        case cancelled = 2
+
+        /// The `scheduled.state` text.
+        var name: String {
+            switch self {
+            case .pending: "pending"
+            case .done: "done"
+            case .cancelled: "cancelled"
+            }
+        }
+
+        init?(name: String) {
+            switch name {
+            case "pending": self = .pending
+            case "done": self = .done
+            case "cancelled": self = .cancelled
+            default: return nil
+            }
+        }
+    }
+
+    let entryID: String
+    let state: State
+    let dueNS: Int64
+    let firedNS: Int64?
+    let late: Bool
 }
 
 /// A row of the `scheduled` table (a pending entry).

@@ -1,5 +1,6 @@
 import SymphonyCrypto
 import SymphonyEvents
+import SymphonyRecords
 
 /// Filters for `symphony history`.
 public struct HistoryQuery: Sendable {
@@ -34,6 +35,8 @@ public struct ExecutionRow: Sendable, Hashable {
     public let started: Timestamp
     public let durationMicroseconds: Int64
     public let derivedEventID: String?
+    /// The rendered message of an `audit:` action.
+    public let message: String?
 }
 
 /// A scheduled entry as stored.
@@ -99,14 +102,14 @@ public final class HistoryReader {
         var conditions: [String] = []
         var values: [SQLiteValue] = []
         if let rule = query.rule { conditions.append("x.rule = ?"); values.append(.text(rule)) }
-        if let outcome = query.outcome { conditions.append("x.outcome = ?"); values.append(.text(outcome)) }
+        if let outcome = query.outcome { conditions.append("x.outcome = ?"); values.append(.int(ExecutionOutcome(name: outcome)?.rawValue ?? -1)) }
         if let since = query.since { conditions.append("x.started_ns >= ?"); values.append(.int(since.nanosecondsSinceEpoch)) }
         if let until = query.until { conditions.append("x.started_ns < ?"); values.append(.int(until.nanosecondsSinceEpoch)) }
         if let eventID = query.eventID { conditions.append("x.event_id = ?"); values.append(.text(eventID)) }
         if let type = query.type, type.isExact { conditions.append("e.type = ?"); values.append(.text(type.text)) }
         let filterInSwift = query.type.map { !$0.isExact } ?? false
         let sql = """
-            SELECT x.seq, x.event_id, COALESCE(e.type, ''), x.rule, x.action, x.outcome, x.error, x.started_ns, x.duration_us, x.derived_event_id
+            SELECT x.seq, x.event_id, COALESCE(e.type, ''), x.rule, x.kind, x.outcome, x.error, x.started_ns, x.duration_us, x.derived_event_id, x.message
             FROM executions x LEFT JOIN events e ON e.id = x.event_id
             \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
             ORDER BY x.seq DESC
@@ -174,7 +177,7 @@ public final class HistoryReader {
     private func node(for event: StoredEvent, depth: Int) throws -> TraceNode {
         let executions = try database.prepare(
             """
-            SELECT x.seq, x.event_id, ?, x.rule, x.action, x.outcome, x.error, x.started_ns, x.duration_us, x.derived_event_id
+            SELECT x.seq, x.event_id, ?, x.rule, x.kind, x.outcome, x.error, x.started_ns, x.duration_us, x.derived_event_id, x.message
             FROM executions x WHERE x.event_id = ? ORDER BY x.seq
             """
         ).rows([.text(event.type), .text(event.id)], Self.execution)
@@ -212,7 +215,8 @@ public final class HistoryReader {
     private static func execution(_ row: SQLiteStatement) -> ExecutionRow {
         ExecutionRow(
             sequence: row.int(0), eventID: row.text(1) ?? "", eventType: row.text(2) ?? "", rule: row.text(3) ?? "",
-            action: row.text(4) ?? "", outcome: row.text(5) ?? "", error: row.text(6),
-            started: Timestamp(nanosecondsSinceEpoch: row.int(7)), durationMicroseconds: row.int(8), derivedEventID: row.text(9))
+            action: ActionKind(rawValue: row.int(4))?.name ?? "unknown", outcome: ExecutionOutcome(rawValue: row.int(5))?.name ?? "unknown",
+            error: row.text(6), started: Timestamp(nanosecondsSinceEpoch: row.int(7)), durationMicroseconds: row.int(8), derivedEventID: row.text(9),
+            message: row.text(10))
     }
 }

@@ -96,17 +96,99 @@ enum HistorySchema {
         // the id only) are re-sealed under the queue's (id, type, priority). That needs the key,
         // so the work is `HistoryStore`'s (`resealLegacyEventPayloads`), run in this step's transaction.
         "",
+        // 6: history v2. Every row belongs to a link of the history chain (`link`; NULL for rows
+        // older than the chain, which the genesis link covers); action kinds and outcomes are
+        // integer codes, with lookup tables and the `execution_log` view for the sqlite3 shell;
+        // an `audit:` action's message is a column; scheduled entries' state changes are
+        // appended to `scheduled_changes` (`scheduled` keeps the current state); only the indexes
+        // a documented query needs remain. The genesis link is `HistoryStore`'s work (it needs the key).
+        """
+        ALTER TABLE events ADD COLUMN link INTEGER;
+        CREATE TABLE executions_v6 (
+            seq              INTEGER PRIMARY KEY,
+            link             INTEGER,
+            event_id         TEXT NOT NULL,
+            rule             TEXT NOT NULL,
+            kind             INTEGER NOT NULL,
+            outcome          INTEGER NOT NULL CHECK (outcome BETWEEN 0 AND 3),
+            error            TEXT,
+            message          TEXT,
+            started_ns       INTEGER NOT NULL,
+            duration_us      INTEGER NOT NULL,
+            derived_event_id TEXT
+        );
+        INSERT INTO executions_v6 (seq, link, event_id, rule, kind, outcome, error, message, started_ns, duration_us, derived_event_id)
+            SELECT seq, NULL, event_id, rule,
+                CASE action WHEN 'publish' THEN 1 WHEN 'delay' THEN 2 WHEN 'audit' THEN 3 WHEN 'emit' THEN 4 WHEN 'stop' THEN 5 ELSE 0 END,
+                CASE outcome WHEN 'ok' THEN 0 WHEN 'failed' THEN 1 WHEN 'denied' THEN 2 ELSE 3 END,
+                error, NULL, started_ns, duration_us, derived_event_id
+            FROM executions ORDER BY seq;
+        DROP TABLE executions;
+        ALTER TABLE executions_v6 RENAME TO executions;
+        CREATE INDEX executions_event ON executions (event_id);
+        ALTER TABLE scheduled ADD COLUMN link INTEGER;
+        CREATE TABLE scheduled_changes (
+            seq      INTEGER PRIMARY KEY,
+            link     INTEGER NOT NULL,
+            entry_id TEXT NOT NULL,
+            state    INTEGER NOT NULL CHECK (state BETWEEN 0 AND 2),
+            due_ns   INTEGER NOT NULL,
+            fired_ns INTEGER,
+            late     INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO scheduled_changes (link, entry_id, state, due_ns, fired_ns, late)
+            SELECT 1, id, CASE state WHEN 'pending' THEN 0 WHEN 'done' THEN 1 ELSE 2 END, due_ns, fired_ns, late
+            FROM scheduled ORDER BY rowid;
+        ALTER TABLE dead_letters ADD COLUMN link INTEGER;
+        ALTER TABLE audit ADD COLUMN link INTEGER;
+        DROP INDEX IF EXISTS audit_operation;
+        CREATE TABLE chain (
+            seq                 INTEGER PRIMARY KEY,
+            time_ns             INTEGER NOT NULL,
+            kind                INTEGER NOT NULL,
+            events_digest       BLOB NOT NULL,
+            executions_digest   BLOB NOT NULL,
+            scheduled_digest    BLOB NOT NULL,
+            dead_letters_digest BLOB NOT NULL,
+            audit_digest        BLOB NOT NULL,
+            note                TEXT NOT NULL,
+            prev_hash           BLOB NOT NULL,
+            hash                BLOB NOT NULL
+        );
+        CREATE TABLE chain_head (
+            id     INTEGER PRIMARY KEY CHECK (id = 1),
+            seq    INTEGER NOT NULL,
+            hash   BLOB NOT NULL,
+            key_id TEXT NOT NULL,
+            mac    BLOB NOT NULL
+        );
+        CREATE TRIGGER chain_no_update BEFORE UPDATE ON chain BEGIN SELECT RAISE(ABORT, 'the history chain is append-only'); END;
+        CREATE TRIGGER chain_no_delete BEFORE DELETE ON chain BEGIN SELECT RAISE(ABORT, 'the history chain is append-only'); END;
+        CREATE TABLE action_kinds (code INTEGER PRIMARY KEY, name TEXT NOT NULL);
+        INSERT INTO action_kinds VALUES (1, 'publish'), (2, 'delay'), (3, 'audit'), (4, 'emit'), (5, 'stop');
+        CREATE TABLE outcomes (code INTEGER PRIMARY KEY, name TEXT NOT NULL);
+        INSERT INTO outcomes VALUES (0, 'ok'), (1, 'failed'), (2, 'denied'), (3, 'skipped');
+        CREATE VIEW execution_log AS
+            SELECT x.seq, x.event_id, x.rule, k.name AS action, o.name AS outcome, x.error, x.message,
+                   x.started_ns, x.duration_us, x.derived_event_id, x.link
+            FROM executions x LEFT JOIN action_kinds k ON k.code = x.kind LEFT JOIN outcomes o ON o.code = x.outcome;
+        """,
     ]
 
     /// The migration step that needs the key (see migration 5).
     static let resealStep = 5
+    /// The migration step that writes the chain's genesis link (see migration 6); needs the key too.
+    static let chainStep = 6
 
     /// The version a fully migrated database has.
     static var currentVersion: Int { migrations.count }
 
     /// Brings `database` to the current version, one transaction per migration; refuses a newer schema.
-    /// `reseal`, when given, runs inside the transaction of migration `resealStep`.
-    static func migrate(_ database: SQLiteDatabase, to target: Int = currentVersion, reseal: ((SQLiteDatabase) throws -> Void)? = nil) throws {
+    /// `reseal` and `genesis`, when given, run inside the transactions of migrations `resealStep` and `chainStep`.
+    static func migrate(
+        _ database: SQLiteDatabase, to target: Int = currentVersion, reseal: ((SQLiteDatabase) throws -> Void)? = nil,
+        genesis: ((SQLiteDatabase) throws -> Void)? = nil
+    ) throws {
         let version = try database.userVersion
         guard version >= 0 else {
             throw StoreError(
@@ -122,6 +204,7 @@ enum HistorySchema {
             try database.transaction {
                 try database.execute(migrations[next])
                 if next + 1 == resealStep { try reseal?(database) }
+                if next + 1 == chainStep { try genesis?(database) }
                 try database.execute("PRAGMA user_version = \(next + 1)")
             }
         }

@@ -1,6 +1,7 @@
 import Logging
 import SymphonyCrypto
 import SymphonyEvents
+import SymphonyRecords
 
 /// Symphony's memory: input events, action outcomes, rejected lines and scheduled entries in a
 /// SQLite database (WAL mode, versioned migrations), with payloads sealed as envelopes.
@@ -17,6 +18,7 @@ public final class HistoryStore: Sendable {
     private let sealer: EnvelopeSealer
     private let logger: Logger
     private let activeKeyID: UInt32
+    private let key: EncryptionKey
 
     /// Opens (creating and migrating when needed) the history database at `path`; payloads are
     /// sealed with `key` (and with retired keys still readable), and the audit head is authenticated with a key derived from it.
@@ -26,11 +28,14 @@ public final class HistoryStore: Sendable {
         self.sealer = sealer
         self.logger = logger
         activeKeyID = key.id
+        self.key = key
         let database = try SQLiteDatabase(path: path)
         try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384")
         var resealed: [String] = []
-        try HistorySchema.migrate(database) { resealed = try Self.resealLegacyEventPayloads(in: $0, sealer: sealer, logger: logger) }
-        writer = try HistoryWriter(database: database, auditKey: key, retiredAuditKeys: retiredKeys, capacity: bufferCapacity, logger: logger)
+        try HistorySchema.migrate(
+            database, reseal: { resealed = try Self.resealLegacyEventPayloads(in: $0, sealer: sealer, logger: logger) },
+            genesis: { try Self.writeGenesisLink(in: $0, key: key) })
+        writer = try HistoryWriter(database: database, key: key, retiredKeys: retiredKeys, capacity: bufferCapacity, logger: logger)
         scheduledEntries = try SQLiteScheduledEntryStore(path: path, sealer: sealer, writer: writer, logger: logger)
         if !resealed.isEmpty {
             // The migration changed sealed payloads: the hash-chained trail says so (and which).
@@ -120,7 +125,9 @@ public final class HistoryStore: Sendable {
         let context = HistoryEnvelopes.deadLetter(source: source, line: line, received: received)
         let sealed = Self.seal(what: "a rejected line's content", logger: logger) { try sealer.seal(content, context: context) }
         writer.append(
-            .deadLetter(source: source, line: line.map(Int64.init), reason: reason, content: sealed, receivedNS: received.nanosecondsSinceEpoch))
+            .deadLetter(
+                DeadLetterInsert(
+                    source: source, line: line.map(Int64.init), reason: reason, receivedNS: received.nanosecondsSinceEpoch, content: sealed)))
     }
 
     /// An event's stored envelope, sealed on the calling thread (so the writer thread only writes):
@@ -181,6 +188,33 @@ public final class HistoryStore: Sendable {
                 metadata: ["resealed": "\(resealed.count)", "damaged": "\(unreadable)"])
         }
         return resealed
+    }
+
+    /// Writes link 1 of the history chain (migration 6): it names the database with a random id,
+    /// covers every row already there (written before the chain existed), and takes over the legacy
+    /// audit head; the chain's head is signed under `key`.
+    static func writeGenesisLink(in database: SQLiteDatabase, key: EncryptionKey) throws {
+        let digests = try ChainTableCursor.digests(of: 1, cursors: try ChainTableCursor.all(in: database))
+        var note = "database \(Hex.encode(try SecureRandom.bytes(16)))"
+        let legacyHead = try database.prepare("SELECT seq, hash FROM audit_head WHERE id = 1").rows { ($0.int(0), $0.blob(1) ?? []) }
+        if let (sequence, hash) = legacyHead.first { note += " legacy-audit-head \(sequence) \(Hex.encode(hash))" }
+        let link = ChainLink(sequence: 1, time: .now(), kind: .genesis, digests: digests, note: note, previousHash: HistoryChain.genesis)
+        try WriterStatements.insert(
+            link,
+            with: try database.prepare(
+                """
+                INSERT INTO chain (seq, time_ns, kind, events_digest, executions_digest, scheduled_digest, dead_letters_digest, audit_digest, note, prev_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """))
+        let mac = HistoryChain.headMAC(sequence: 1, hash: link.hash, macKey: HistoryChain.macKey(from: key))
+        try database.prepare("INSERT INTO chain_head (id, seq, hash, key_id, mac) VALUES (1, ?, ?, ?, ?)").run([
+            .int(1), .blob(link.hash), .text(key.idString), .blob(mac),
+        ])
+    }
+
+    /// The chain's head as a checkpoint signed under the active key (`run --checkpoint`); call after `close()`.
+    public func checkpoint() throws -> HistoryCheckpoint? {
+        try AuditReader(path: path).checkpoint(key: key)
     }
 
     /// Appends a record to the hash-chained audit trail.

@@ -105,6 +105,9 @@ final class SQLiteDatabase {
     }
 
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    /// Rows the last INSERT, UPDATE or DELETE on this connection changed.
+    var changes: Int { Int(sqlite3_changes(handle)) }
 }
 
 /// A prepared statement; finalized when released.
@@ -218,8 +221,10 @@ final class SQLiteStatement {
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
     func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
     func text(_ column: Int32) -> String? {
+        // Read by length, not up to the first NUL: text may hold U+0000.
         guard let pointer = sqlite3_column_text(handle, column) else { return nil }
-        return String(cString: pointer)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
     func blob(_ column: Int32) -> [UInt8]? {
         guard let pointer = sqlite3_column_blob(handle, column) else { return isNull(column) ? nil : [] }

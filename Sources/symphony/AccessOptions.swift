@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SymphonyAccess
 import SymphonyStore
+import SymphonyRecords
 
 /// `--policy` and `--as`, shared by every subcommand that checks access.
 struct AccessOptions: ParsableArguments {

@@ -4,6 +4,7 @@ import SymphonyCrypto
 import SymphonyEvents
 import SymphonyRules
 import SymphonyStore
+import SymphonyRecords
 
 /// `symphony audit`: list and verify the tamper-evident audit trail.
 struct AuditCommand: ParsableCommand {
@@ -93,13 +94,22 @@ struct AuditListCommand: ParsableCommand {
 /// `symphony audit verify`.
 struct AuditVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "verify", abstract: "Recompute the hash chain and check the authenticated head.",
+        commandName: "verify", abstract: "Recompute the history chain from every row and check its authenticated head.",
         discussion: """
-            Exit codes: 0 the trail is intact; 2 it is not (the first bad record is named: edited, deleted, \
-            reordered or truncated); 1 the database or key could not be read; 64 usage error; 77 --policy does not grant audit:verify.
+            Every commit to the history appends one link to a hash chain, covering every row it wrote (events, executions, \
+            scheduled entries and their changes, dead letters, audit records). verify recomputes each link from the rows: \
+            an edited, deleted, inserted or reordered row in any table, a removed or altered link, or links cut from the \
+            end are named. With --checkpoint FILE (written by 'symphony run --checkpoint FILE'), a history rolled back to \
+            an older copy, or erased and started afresh, is caught too.
+
+            Exit codes: 0 the history is intact; 2 it is not (the first bad link is named); 1 the database, key or \
+            checkpoint could not be read; 64 usage error; 77 --policy does not grant audit:verify.
             """)
 
     @OptionGroup var options: AuditOptions
+
+    @Option(name: .long, help: ArgumentHelp("A checkpoint file from 'symphony run --checkpoint': the history must still contain its head.", valueName: "PATH"))
+    var checkpoint: String?
 
     func run() throws {
         try options.accessOptions.require(
@@ -121,12 +131,24 @@ struct AuditVerifyCommand: ParsableCommand {
             printError("symphony: \(error.message)")
             throw ExitCode(1)
         }
-        switch try reader.verify(keys: [key] + retired) {
-        case .intact(let count):
-            print("audit trail intact: \(count) records")
-            options.note(operation: "audit.verify", outcome: "ok", details: "\(count) records intact")
+        var expected: HistoryCheckpoint?
+        if let checkpoint {
+            guard let text = try? String(contentsOfFile: checkpoint, encoding: .utf8) else {
+                printError("symphony: cannot read the checkpoint file '\(checkpoint)'.")
+                throw ExitCode(1)
+            }
+            guard let parsed = HistoryCheckpoint(text: text) else {
+                printError("symphony: '\(checkpoint)' is not a Symphony checkpoint (one line: symphony-checkpoint v1 …).")
+                throw ExitCode(1)
+            }
+            expected = parsed
+        }
+        switch try reader.verify(keys: [key] + retired, checkpoint: expected) {
+        case .intact(let links, let rows):
+            print("history intact: \(links) links covering \(rows) rows" + (expected.map { ", checkpoint at link \($0.sequence) found" } ?? ""))
+            options.note(operation: "audit.verify", outcome: "ok", details: "\(links) links, \(rows) rows intact")
         case .broken(let sequence, let problem):
-            printError("symphony: audit trail broken at record \(sequence): \(problem)")
+            printError("symphony: history broken at link \(sequence): \(problem)")
             throw ExitCode(2)
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SymphonyStore
+import SymphonyRecords
 
 /// Appends a record about a command to the audit trail of an existing history database (when the key can be read).
 ///

@@ -4,6 +4,7 @@ import SymphonyCrypto
 import SymphonyEvents
 import SymphonyRules
 import SymphonyStore
+import SymphonyRecords
 
 /// `symphony history`: query what Symphony did.
 struct HistoryCommand: ParsableCommand {
@@ -131,10 +132,11 @@ struct HistoryCommand: ParsableCommand {
                     // A refused input event has no events row, so no type.
                     if !row.eventType.isEmpty { object["type"] = .string(row.eventType) }
                     if let error = row.error { object["error"] = .string(error) }
+                    if let message = row.message { object["message"] = .string(message) }
                     if let derived = row.derivedEventID { object["derived"] = .string(derived) }
                     return object
                 },
-                columns: ["started", "event", "type", "rule", "action", "outcome", "duration_us", "error"], to: output)
+                columns: ["started", "event", "type", "rule", "action", "outcome", "duration_us", "message", "error"], to: output)
         } catch let error as StoreError {
             printError("symphony: \(error.message)")
             throw ExitCode(1)
@@ -211,6 +213,7 @@ struct HistoryCommand: ParsableCommand {
                 "duration_us": .int(execution.durationMicroseconds),
             ]
             if let error = execution.error { entry["error"] = .string(error) }
+            if let message = execution.message { entry["message"] = .string(message) }
             if let child {
                 entry["derived"] = json(child)
             } else if let derived = execution.derivedEventID {
@@ -225,6 +228,7 @@ struct HistoryCommand: ParsableCommand {
         var lines = [indent + describe(node.event)]
         for (execution, child) in node.executions {
             var line = indent + "  \(execution.rule) → \(execution.action): \(execution.outcome) (\(execution.durationMicroseconds) µs)"
+            if let message = execution.message { line += " “\(message)”" }
             if let error = execution.error { line += " — \(error)" }
             lines.append(line)
             if let child {

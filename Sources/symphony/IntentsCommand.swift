@@ -3,6 +3,7 @@ import SymphonyDiagnostics
 import SymphonyEvents
 import SymphonyIntents
 import SymphonyStore
+import SymphonyRecords
 
 /// `symphony intents`: classify text with the intents of a rule set.
 struct IntentsCommand: ParsableCommand {

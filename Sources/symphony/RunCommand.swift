@@ -11,6 +11,7 @@ import SymphonyEvents
 import SymphonyRules
 import SymphonyStore
 import Synchronization
+import SymphonyRecords
 
 /// `symphony run`: run a rule set over events from files or standard input.
 struct RunCommand: ParsableCommand {
@@ -206,11 +207,11 @@ struct RunCommand: ParsableCommand {
         try system.subscribe("**") { event in
             let outcomes = engine.process(event)
             if let recorder, !outcomes.isEmpty {
-                recorder.record(outcomes.map(\.executionRecord), audits: outcomes.map(\.auditRecord))
+                recorder.record(outcomes.map(\.executionRecord), audits: outcomes.compactMap(\.denialRecord))
             }
             if ndjson {
                 // A delay is reported done only once its scheduled entry is durable.
-                if let recorder, outcomes.contains(where: { $0.action == "delay" }) { try? recorder.flush() }
+                if let recorder, outcomes.contains(where: { $0.action == .delay }) { try? recorder.flush() }
                 for outcome in outcomes { stdout.write(outcome.json.jsonText) }
             }
         }
@@ -240,7 +241,7 @@ struct RunCommand: ParsableCommand {
                         let now = Timestamp.now()
                         recorder?.record(
                             ExecutionRecord(
-                                eventID: event.id, eventType: event.type, rule: "(input)", action: "publish", status: "denied",
+                                eventID: event.id, eventType: event.type, rule: "(input)", kind: .publish, outcome: .denied,
                                 error: error.description, started: now, finished: now, derivedEvent: nil))
                         recorder?.audit(
                             AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description))

@@ -5,6 +5,7 @@ import SymphonyEngine
 import SymphonyEvents
 import SymphonyStore
 import Synchronization
+import SymphonyRecords
 
 /// The shared state of a run: counters, and the one-time finish (summary, exit code).
 final class RunState: Sendable {

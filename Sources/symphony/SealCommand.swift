@@ -5,6 +5,7 @@ import SymphonyCrypto
 import SymphonyDiagnostics
 import SymphonyRules
 import SymphonyStore
+import SymphonyRecords
 
 /// `symphony seal`: encrypt a rule set with its intents into one bundle.
 struct SealCommand: ParsableCommand {

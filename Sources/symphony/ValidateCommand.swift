@@ -3,6 +3,7 @@ import SymphonyDiagnostics
 import SymphonyEngine
 import SymphonyEvents
 import SymphonyRules
+import SymphonyRecords
 
 /// `symphony validate`: check a rule set, and with --events show what it would do — executing nothing.
 struct ValidateCommand: ParsableCommand {
@@ -156,14 +157,14 @@ enum DryRunFormatter {
     static func describe(_ action: DryRun.ActionReport) -> String {
         if let error = action.error { return "\(action.kind): would fail: \(error)" }
         switch action.kind {
-        case "publish", "emit":
+        case .publish, .emit:
             return "\(action.kind) \(action.derived?.type ?? "") \(action.derived?.payload.jsonText ?? "{}")"
-        case "delay":
+        case .delay:
             return "delay \(action.derived?.type ?? "") \(action.derived?.payload.jsonText ?? "{}") until \(action.due?.description ?? "")"
-        case "audit":
+        case .audit:
             return "audit \"\(action.message ?? "")\""
-        default:
-            return action.kind
+        case .stop:
+            return action.kind.name
         }
     }
 
@@ -196,7 +197,7 @@ enum DryRunFormatter {
                             "rule": .string(rule.rule), "salience": .int(Int64(rule.salience)), "matched": .bool(rule.matched),
                             "failure": rule.failure.map(JSONValue.string) ?? .null,
                             "actions": .array(rule.actions.map { action in
-                                var object: [String: JSONValue] = ["kind": .string(action.kind)]
+                                var object: [String: JSONValue] = ["kind": .string(action.kind.name)]
                                 if let derived = action.derived { object["event"] = EventJSON.object(derived) }
                                 if let due = action.due { object["due"] = .string(due.description) }
                                 if let message = action.message { object["message"] = .string(message) }

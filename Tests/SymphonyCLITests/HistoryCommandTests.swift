@@ -43,7 +43,7 @@ import Testing
         let failed = try CommandRunner.run(["history", "--db", db, "--status", "failed", "--format", "json"])
         #expect(jsonLines(failed.stdout).compactMap { $0["rule"] as? String } == ["fail"])
         let csv = try CommandRunner.run(["history", "--db", db, "--rule", "greet", "--format", "csv"])
-        #expect(csv.stdoutLines.first == "started,event,type,rule,action,outcome,duration_us,error")
+        #expect(csv.stdoutLines.first == "started,event,type,rule,action,outcome,duration_us,message,error")
         #expect(csv.stdoutLines.count == 3)
         let trace = try CommandRunner.run(["history", "--db", db, "--trace", "h-1"])
         #expect(trace.stdoutLines.first?.hasPrefix("event h-1 (hello, priority 5) received ") == true)
@@ -177,24 +177,40 @@ import Testing
             records.contains {
                 $0["principal"] as? String == "user:mallory" && $0["operation"] as? String == "access.denied" && $0["target"] as? String == "history:read"
             })
-        #expect(operations.filter { $0 == "action.publish" }.count == 2)
+        // A denied action is audited as an access denial of the rule's principal (actions that ran need no audit record).
+        #expect(
+            records.contains {
+                $0["principal"] as? String == "rule:triage" && $0["operation"] as? String == "access.denied" && $0["target"] as? String == "ok-1"
+                    && ($0["details"] as? String ?? "").contains("'events:publish:alerts.page'")
+            })
+        #expect(!operations.contains { $0.hasPrefix("action.") })
         let verify = try CommandRunner.run(["audit", "verify", "--as", "user:ops"] + common)
         #expect(verify.status == 0)
-        #expect(verify.stdout.hasPrefix("audit trail intact: "))
+        #expect(verify.stdout.hasPrefix("history intact: "))
     }
 
-    @Test("audit verify exits 2 and names the first bad record of an edited trail")
+    @Test("audit verify exits 2 and names the link of an edited execution or audit record")
     func verifyDetectsEdits() throws {
-        let directory = try freshDirectory()
-        let db = directory + "/h.db"
-        let key = directory + "/key"
-        #expect(try CommandRunner.run(["keygen", "-o", key]).status == 0)
-        let rules = try temporaryFile(named: "rules.yaml", contents: Data("rules:\n  - {name: r, on: t, actions: [{audit: hello}]}\n".utf8))
-        _ = try CommandRunner.run(["run", "--rules", rules, "--db", db, "--key-file", key], stdin: "{\"type\":\"t\"}\n{\"type\":\"t\"}\n")
-        try SQLiteDatabase(path: db).execute("DROP TRIGGER audit_no_update; UPDATE audit SET details = 'nothing to see' WHERE seq = 3;")
-        let verify = try CommandRunner.run(["audit", "verify", "--db", db, "--key-file", key])
-        #expect(verify.status == 2)
-        #expect(verify.stderrLines == ["symphony: audit trail broken at record 3: record 3 was altered (its hash does not match its contents)"])
+        for (table, sql) in [
+            ("executions", "UPDATE executions SET message = 'nothing to see' WHERE seq = 1"),
+            ("audit", "DROP TRIGGER audit_no_update; UPDATE audit SET details = 'nothing to see' WHERE seq = 2"),
+        ] {
+            let directory = try freshDirectory()
+            let db = directory + "/h.db"
+            let key = directory + "/key"
+            #expect(try CommandRunner.run(["keygen", "-o", key]).status == 0)
+            let rules = try temporaryFile(named: "rules.yaml", contents: Data("rules:\n  - {name: r, on: t, actions: [{audit: hello}]}\n".utf8))
+            _ = try CommandRunner.run(["run", "--rules", rules, "--db", db, "--key-file", key], stdin: "{\"type\":\"t\"}\n{\"type\":\"t\"}\n")
+            let database = try SQLiteDatabase(path: db)
+            let link = try database.prepare("SELECT link FROM \(table) WHERE seq = \(table == "audit" ? 2 : 1)").rows { $0.int(0) }[0]
+            try database.execute(sql)
+            let verify = try CommandRunner.run(["audit", "verify", "--db", db, "--key-file", key])
+            #expect(verify.status == 2)
+            #expect(
+                verify.stderrLines == [
+                    "symphony: history broken at link \(link): the \(table) rows of link \(link) differ from what that commit wrote (a row was edited, deleted, inserted or reordered)"
+                ])
+        }
     }
 }
 

@@ -12,9 +12,8 @@ import Testing
         let key = directory + "/key"
         #expect(try CommandRunner.run(["keygen", "-o", key]).status == 0)
         let rules = try temporaryFile(named: "rules.yaml", contents: Data("rules:\n  - {name: r, on: t, actions: [stop]}\n".utf8))
-        #expect(try CommandRunner.run(["run", "--rules", rules, "--db", db, "--key-file", key], stdin: #"{"type":"t"}"# + "\n").status == 0)
         let older = HistorySchema.currentVersion - 1
-        try SQLiteDatabase(path: db).execute("PRAGMA user_version = \(older)")
+        try HistorySchema.migrate(SQLiteDatabase(path: db), to: older)
 
         let environment = ["SYMPHONY_DB": db, "SYMPHONY_KEY_FILE": key]
         #expect(try CommandRunner.run(["intents", "--rules", rules, "some text"], environment: environment).status == 0)

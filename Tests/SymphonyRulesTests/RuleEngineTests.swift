@@ -63,7 +63,7 @@ import Testing
             """)
         let outcomes = engine.process(Event(type: "t"))
         #expect(effects.audits == ["high", "first-tie", "second-tie"])
-        #expect(outcomes.map(\.action) == ["audit", "audit", "audit", "stop"])
+        #expect(outcomes.map(\.action) == [.audit, .audit, .audit, .stop])
         #expect(engine.statistics.rulesFired == 3)
     }
 

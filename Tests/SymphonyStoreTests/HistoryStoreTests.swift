@@ -4,6 +4,7 @@ import SymphonyEvents
 import SymphonyConcurrency
 import Testing
 @testable import SymphonyStore
+import SymphonyRecords
 
 @Suite(.timeLimit(.minutes(10))) struct HistoryStoreTests {
     let key: EncryptionKey
@@ -22,7 +23,8 @@ import Testing
     func execution(_ event: Event, rule: String, action: String = "publish", status: String = "ok", derived: Event? = nil, at seconds: Int64 = 100, micros: Int64 = 10) -> ExecutionRecord {
         let started = Timestamp(secondsSinceEpoch: seconds)
         return ExecutionRecord(
-            eventID: event.id, eventType: event.type, rule: rule, action: action, status: status, error: status == "failed" ? "boom" : nil,
+            eventID: event.id, eventType: event.type, rule: rule, kind: ActionKind(name: action)!, outcome: ExecutionOutcome(name: status)!,
+            error: status == "failed" ? "boom" : nil,
             started: started, finished: started.advanced(by: .microseconds(micros)), derivedEvent: derived)
     }
 
@@ -42,17 +44,21 @@ import Testing
             let database = try SQLiteDatabase(path: path)
             try HistorySchema.migrate(database, to: HistorySchema.currentVersion - 1)
             #expect(try database.userVersion == HistorySchema.currentVersion - 1)
-            try database.prepare("INSERT INTO executions (event_id, rule, action, outcome, started_ns, finished_ns, duration_us) VALUES ('e-old', 'r', 'emit', 'ok', 1, 2, 0)").run()
+            try database.prepare("INSERT INTO executions (event_id, rule, action, outcome, started_ns, finished_ns, duration_us) VALUES ('e-old', 'r', 'emit', 'denied', 1, 2, 0)").run()
         }
         let store = try store()
         try store.close()
         let reader = try HistoryReader(path: path, sealer: nil)
-        #expect(try reader.executions(HistoryQuery()).map(\.eventID) == ["e-old"])
+        let rows = try reader.executions(HistoryQuery())
+        #expect(rows.map(\.eventID) == ["e-old"])
+        #expect(rows.map(\.action) == ["emit"])
+        #expect(rows.map(\.outcome) == ["denied"])
         let database = try SQLiteDatabase(path: path)
         #expect(try database.userVersion == HistorySchema.currentVersion)
         #expect(try database.prepare("SELECT count(*) FROM dead_letters").rows { $0.int(0) } == [0])
         let indexes = try database.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").rows { $0.text(0) ?? "" }
-        #expect(indexes == ["audit_operation", "executions_event", "executions_rule", "executions_started", "scheduled_pending"])
+        #expect(indexes == ["executions_event", "scheduled_pending"])
+        #expect(try database.prepare("SELECT action, outcome FROM execution_log").rows { [$0.text(0) ?? "", $0.text(1) ?? ""] } == [["emit", "denied"]])
     }
 
     @Test("every migration applies in order from version 1, each in its own step")
@@ -192,7 +198,7 @@ import Testing
         let derived = Event(type: "x.y", payload: ["n": 2], id: "d-1", causation: Causation(parentID: "in-1", rule: "r", hop: 1))
         var record = execution(input, rule: "r", derived: derived)
         record = ExecutionRecord(
-            eventID: record.eventID, eventType: record.eventType, rule: "r", action: "publish", status: "ok", error: nil, started: record.started,
+            eventID: record.eventID, eventType: record.eventType, rule: "r", kind: .publish, outcome: .ok, error: nil, message: nil, started: record.started,
             finished: record.finished, derivedEvent: derived, sealedDerivedEvent: try SealedEvent(sealing: derived, with: queueSealer))
         store.record(record)
         // Sealed under another key (an ephemeral queue key): history must not keep that envelope.
@@ -255,7 +261,8 @@ import Testing
         #expect(migration.count == 1)
         #expect(migration.first?.details.hasPrefix("schema 5: 2 event payloads re-sealed under key \(key.idString) (") == true)
         #expect(migration.first?.details.contains("old-1") == true && migration.first?.details.contains("old-2") == true)
-        #expect(try AuditReader(path: path).verify(key: key) == .intact(count: 1))
+        // Three legacy events, covered by the genesis link; the migration record in the link after it.
+        #expect(try AuditReader(path: path).verify(keys: [key, retired]) == .intact(links: 2, rows: 4))
         let reader = try HistoryReader(path: path, sealer: EnvelopeSealer(key: key))
         #expect(try reader.event(id: "old-1")?.event?.payload == ["n": 4])
         #expect(try reader.event(id: "old-1")?.event?.source == "web")

@@ -1,0 +1,32 @@
+/// What kind of action an execution record is about; stored as its integer code (`executions.kind`).
+public enum ActionKind: Int64, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// A derived event re-published at once.
+    case publish = 1
+    /// A derived event scheduled for later.
+    case delay = 2
+    /// A message written to the history (`audit:` actions).
+    case audit = 3
+    /// An event printed on standard output.
+    case emit = 4
+    /// Lower-salience rules skipped for this event.
+    case stop = 5
+
+    /// The name users write in rules and read in `symphony history` (`publish`, `delay`, …).
+    public var name: String {
+        switch self {
+        case .publish: "publish"
+        case .delay: "delay"
+        case .audit: "audit"
+        case .emit: "emit"
+        case .stop: "stop"
+        }
+    }
+
+    /// The kind named `name`, if any.
+    public init?(name: String) {
+        guard let kind = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = kind
+    }
+
+    public var description: String { name }
+}

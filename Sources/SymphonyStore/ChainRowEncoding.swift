@@ -1,0 +1,121 @@
+import SymphonyCrypto
+import SymphonyRecords
+
+/// The canonical bytes of a history row, which a chain link's digests cover (docs/history.md,
+/// "The chain"). The writer encodes the values it binds and `ChainVerifier` the values it reads
+/// back, through these same functions, so the two agree byte for byte.
+///
+/// Each column is one tagged field: `0x00` for NULL; `0x01` and 8 big-endian bytes (two's
+/// complement) for an integer; `0x02`, a 4-byte big-endian length and the UTF-8 bytes for text;
+/// `0x03`, a 4-byte length and the bytes for a blob. A row is its columns in the documented
+/// order, with no separator: every field says its own length.
+struct ChainRowEncoding {
+    /// The bytes so far.
+    private(set) var bytes: [UInt8] = []
+
+    init(reservingCapacity capacity: Int = 0) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    mutating func integer(_ value: Int64?) {
+        guard let value else { return bytes.append(0) }
+        bytes.append(1)
+        BigEndianBytes.append(UInt64(bitPattern: value), to: &bytes)
+    }
+
+    mutating func text(_ value: String?) {
+        guard let value else { return bytes.append(0) }
+        bytes.append(2)
+        BigEndianBytes.appendLengthPrefixed(value.utf8, to: &bytes)
+    }
+
+    mutating func blob(_ value: [UInt8]?) {
+        guard let value else { return bytes.append(0) }
+        bytes.append(3)
+        BigEndianBytes.appendLengthPrefixed(value, to: &bytes)
+    }
+
+    /// Forgets the bytes, keeping the buffer.
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// SHA-256 of the bytes.
+    var digest: [UInt8] { SHA256.hash(bytes) }
+
+    /// SHA-256 of these bytes followed by `other`'s (the `scheduled` digest: entries, then changes).
+    func digest(followedBy other: ChainRowEncoding) -> [UInt8] { SHA256.hash(bytes + other.bytes) }
+
+    // One function per table, columns in the documented order. The link column is not encoded: a
+    // row belongs to the link whose digest covers it.
+
+    /// `events`: id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload.
+    mutating func event(_ row: EventInsert) {
+        text(row.id)
+        text(row.type)
+        integer(row.priority)
+        text(row.source)
+        integer(row.receivedNS)
+        integer(row.timeNS)
+        text(row.parentID)
+        text(row.rule)
+        integer(row.hop)
+        blob(row.payload)
+    }
+
+    /// `executions`: seq, event_id, rule, kind, outcome, error, message, started_ns, duration_us, derived_event_id.
+    mutating func execution(sequence: Int64, _ row: ExecutionInsert) {
+        integer(sequence)
+        text(row.eventID)
+        text(row.rule)
+        integer(row.kind)
+        integer(row.outcome)
+        text(row.error)
+        text(row.message)
+        integer(row.startedNS)
+        integer(row.durationMicroseconds)
+        text(row.derivedEventID)
+    }
+
+    /// `scheduled` (the columns that never change): id, interval_ns, event_id, event_type, priority, origin_rule, envelope.
+    mutating func scheduledEntry(_ row: ScheduledInsert) {
+        text(row.id)
+        integer(row.intervalNS)
+        text(row.eventID)
+        text(row.eventType)
+        integer(row.priority)
+        text(row.originRule)
+        blob(row.envelope)
+    }
+
+    /// `scheduled_changes`: seq, entry_id, state, due_ns, fired_ns, late.
+    mutating func scheduledChange(sequence: Int64, _ row: ScheduledChange) {
+        integer(sequence)
+        text(row.entryID)
+        integer(row.state.rawValue)
+        integer(row.dueNS)
+        integer(row.firedNS)
+        integer(row.late ? 1 : 0)
+    }
+
+    /// `dead_letters`: seq, source, line, reason, received_ns, content.
+    mutating func deadLetter(sequence: Int64, _ row: DeadLetterInsert) {
+        integer(sequence)
+        text(row.source)
+        integer(row.line)
+        text(row.reason)
+        integer(row.receivedNS)
+        blob(row.content)
+    }
+
+    /// `audit`: seq, time_ns, principal, operation, target, outcome, details.
+    mutating func audit(_ record: AuditRecord) {
+        integer(record.sequence)
+        integer(record.time.nanosecondsSinceEpoch)
+        text(record.principal)
+        text(record.operation)
+        text(record.target)
+        text(record.outcome)
+        text(record.details)
+    }
+}

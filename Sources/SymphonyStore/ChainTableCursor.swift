@@ -1,0 +1,101 @@
+/// Walks one history table in row order and digests, link by link, the rows each link covers
+/// (for `ChainVerifier` and the genesis link). Rows without a link (written before the chain)
+/// belong to link 1.
+final class ChainTableCursor {
+    /// A column's declared type, which decides its canonical encoding.
+    enum Column {
+        case integer, text, blob
+    }
+
+    /// The table, as messages name it.
+    let table: String
+    private let statement: SQLiteStatement
+    private let columns: [Column]
+    private(set) var hasRow: Bool
+    /// Rows digested so far.
+    private(set) var consumed = 0
+
+    /// `select` reads the link first, then `columns` in their documented order, in row order.
+    init(database: SQLiteDatabase, table: String, select: String, columns: [Column]) throws {
+        self.table = table
+        self.columns = columns
+        statement = try database.prepare(select)
+        try statement.bind([])
+        hasRow = try statement.step()
+    }
+
+    /// The link of the current row (1 when it has none).
+    var currentLink: Int64 { statement.isNull(0) ? 1 : statement.int(0) }
+
+    /// Encodes the rows of `link` into `encoding`. Throws `ChainTableCursor.OutOfOrder` when a row
+    /// of an earlier link follows (rows were moved or inserted).
+    func encodeRows(of link: Int64, into encoding: inout ChainRowEncoding) throws {
+        while hasRow {
+            let rowLink = currentLink
+            if rowLink > link { return }
+            if rowLink < link { throw OutOfOrder(table: table, rowLink: rowLink, link: link) }
+            for (offset, column) in columns.enumerated() {
+                let index = Int32(offset + 1)
+                switch column {
+                case .integer: encoding.integer(statement.isNull(index) ? nil : statement.int(index))
+                case .text: encoding.text(statement.text(index))
+                case .blob: encoding.blob(statement.blob(index))
+                }
+            }
+            consumed += 1
+            hasRow = try statement.step()
+        }
+    }
+
+    /// A row of an earlier link found after the rows of a later one.
+    struct OutOfOrder: Error {
+        let table: String
+        let rowLink: Int64
+        let link: Int64
+    }
+
+    /// The cursors over every chained table, in the order a link's digests take them (`scheduled`
+    /// has two: its entries, then its changes).
+    static func all(in database: SQLiteDatabase) throws -> [ChainTableCursor] {
+        [
+            try ChainTableCursor(
+                database: database, table: "events",
+                select: "SELECT link, id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload FROM events ORDER BY rowid",
+                columns: [.text, .text, .integer, .text, .integer, .integer, .text, .text, .integer, .blob]),
+            try ChainTableCursor(
+                database: database, table: "executions",
+                select:
+                    "SELECT link, seq, event_id, rule, kind, outcome, error, message, started_ns, duration_us, derived_event_id FROM executions ORDER BY seq",
+                columns: [.integer, .text, .text, .integer, .integer, .text, .text, .integer, .integer, .text]),
+            try ChainTableCursor(
+                database: database, table: "scheduled",
+                select: "SELECT link, id, interval_ns, event_id, event_type, priority, origin_rule, envelope FROM scheduled ORDER BY rowid",
+                columns: [.text, .integer, .text, .text, .integer, .text, .blob]),
+            try ChainTableCursor(
+                database: database, table: "scheduled_changes",
+                select: "SELECT link, seq, entry_id, state, due_ns, fired_ns, late FROM scheduled_changes ORDER BY seq",
+                columns: [.integer, .text, .integer, .integer, .integer, .integer]),
+            try ChainTableCursor(
+                database: database, table: "dead_letters",
+                select: "SELECT link, seq, source, line, reason, received_ns, content FROM dead_letters ORDER BY seq",
+                columns: [.integer, .text, .integer, .text, .integer, .blob]),
+            try ChainTableCursor(
+                database: database, table: "audit",
+                select: "SELECT link, seq, time_ns, principal, operation, target, outcome, details FROM audit ORDER BY seq",
+                columns: [.integer, .integer, .text, .text, .text, .text, .text]),
+        ]
+    }
+
+    /// The digests of `link`'s rows, from the cursors `all(in:)` made (advancing them).
+    static func digests(of link: Int64, cursors: [ChainTableCursor]) throws -> TableDigests {
+        var encodings: [ChainRowEncoding] = []
+        for cursor in cursors {
+            var encoding = ChainRowEncoding()
+            try cursor.encodeRows(of: link, into: &encoding)
+            encodings.append(encoding)
+        }
+        return TableDigests(
+            events: encodings[0].digest, executions: encodings[1].digest, scheduled: encodings[2].digest(followedBy: encodings[3]),
+            deadLetters: encodings[4].digest, audit: encodings[5].digest)
+    }
+}

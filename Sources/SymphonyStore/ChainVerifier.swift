@@ -1,0 +1,172 @@
+import SymphonyCrypto
+import SymphonyEvents
+
+/// Recomputes the history chain from the rows and checks its authenticated head (docs/history.md,
+/// "The chain"): an edited, deleted, inserted or reordered row of any chained table changes its
+/// link's digest; a removed, altered or reordered link breaks the hash chain; links cut from the end
+/// no longer match the head; a rollback or a fresh start is caught against a checkpoint.
+///
+/// Runs inside the caller's read transaction, so a writer committing meanwhile is never seen half-way.
+struct ChainVerifier {
+    /// How much to recompute.
+    enum Scope {
+        /// Every row of every table: `symphony audit verify`.
+        case everything
+        /// The links, the head and the audit records: what a writer checks when it opens the history,
+        /// cheap however many events the history holds.
+        case operations
+    }
+
+    let database: SQLiteDatabase
+    /// Every key given: the head is checked under the one whose id it names.
+    let keys: [EncryptionKey]
+    let scope: Scope
+
+    /// The first problem, or `.intact` with the number of links and rows checked.
+    func verify(checkpoint: HistoryCheckpoint? = nil) throws -> AuditVerification {
+        let links = try database.prepare(
+            """
+            SELECT seq, time_ns, kind, events_digest, executions_digest, scheduled_digest, dead_letters_digest, audit_digest, note, prev_hash, hash
+            FROM chain ORDER BY seq
+            """)
+        try links.bind([])
+        let cursors = try ChainTableCursor.all(in: database)
+        var previous = HistoryChain.genesis
+        var expected: Int64 = 1
+        var genesis: ChainLink?
+        var hashes: [Int64: [UInt8]] = [:]
+        var lastLink: ChainLink?
+        while try links.step() {
+            guard let kind = ChainLink.Kind(rawValue: links.int(2)) else {
+                return .broken(sequence: links.int(0), problem: "link \(links.int(0)) has an unknown kind \(links.int(2)) (altered)")
+            }
+            let link = ChainLink(
+                sequence: links.int(0), time: Timestamp(nanosecondsSinceEpoch: links.int(1)), kind: kind,
+                digests: TableDigests(
+                    events: links.blob(3) ?? [], executions: links.blob(4) ?? [], scheduled: links.blob(5) ?? [], deadLetters: links.blob(6) ?? [],
+                    audit: links.blob(7) ?? []),
+                note: links.text(8) ?? "", previousHash: links.blob(9) ?? [], hash: links.blob(10) ?? [])
+            if link.sequence != expected {
+                return .broken(
+                    sequence: min(expected, link.sequence),
+                    problem: link.sequence > expected
+                        ? "link \(expected) is missing (the chain jumps from \(expected - 1) to \(link.sequence))" : "link \(link.sequence) is out of order")
+            }
+            if (link.sequence == 1) != (link.kind == .genesis) {
+                return .broken(
+                    sequence: link.sequence,
+                    problem: link.sequence == 1 ? "link 1 is not a genesis link (altered)" : "link \(link.sequence) claims to be a genesis link (altered)")
+            }
+            if link.previousHash != previous {
+                return .broken(
+                    sequence: link.sequence,
+                    problem: "link \(link.sequence) does not follow link \(link.sequence - 1) (its previous hash differs: replaced or inserted)")
+            }
+            let recomputed = HistoryChain.hash(
+                sequence: link.sequence, time: link.time, kind: link.kind, digests: link.digests, note: link.note, after: previous)
+            if recomputed != link.hash {
+                return .broken(sequence: link.sequence, problem: "link \(link.sequence) was altered (its hash does not match its contents)")
+            }
+            if let problem = try checkRows(of: link, cursors: cursors) { return .broken(sequence: link.sequence, problem: problem) }
+            if link.kind == .genesis { genesis = link }
+            hashes[link.sequence] = link.hash
+            previous = link.hash
+            lastLink = link
+            expected += 1
+        }
+        guard let lastLink, let genesis else {
+            return .broken(
+                sequence: 1,
+                problem: "the history has no genesis link: its chain was erased (every history made by Symphony starts with one), or it was never opened by 'symphony run'")
+        }
+        if let problem = try checkHead(last: lastLink) { return .broken(sequence: lastLink.sequence, problem: problem) }
+        if let cursor = cursors.first(where: { $0.hasRow && (scope == .everything || $0.table == "audit") }) {
+            return .broken(
+                sequence: lastLink.sequence + 1,
+                problem: "the \(cursor.table) table has rows after link \(lastLink.sequence), which no link covers (inserted, or a link was removed)")
+        }
+        if let problem = try LegacyAuditVerifier(database: database).problem(keys: keys) { return .broken(sequence: 1, problem: problem) }
+        if scope == .everything, let problem = try checkScheduledState() { return .broken(sequence: lastLink.sequence, problem: problem) }
+        if let checkpoint, let problem = check(checkpoint, genesis: genesis, last: lastLink, hashes: hashes) {
+            return .broken(sequence: min(checkpoint.sequence, lastLink.sequence + 1), problem: problem)
+        }
+        let rows = cursors.reduce(0) { $0 + $1.consumed }
+        return .intact(links: Int(lastLink.sequence), rows: rows)
+    }
+
+    /// Recomputes the digests of the rows `link` covers (only the audit records' in `.operations` scope).
+    private func checkRows(of link: ChainLink, cursors: [ChainTableCursor]) throws -> String? {
+        let recomputed: TableDigests
+        do {
+            if scope == .everything {
+                recomputed = try ChainTableCursor.digests(of: link.sequence, cursors: cursors)
+            } else {
+                var encoding = ChainRowEncoding()
+                try cursors[cursors.count - 1].encodeRows(of: link.sequence, into: &encoding)
+                var only = link.digests
+                only.audit = encoding.digest
+                recomputed = only
+            }
+        } catch let error as ChainTableCursor.OutOfOrder {
+            return "a row of the \(error.table) table names link \(error.rowLink) but follows the rows of link \(error.link) (moved or inserted)"
+        }
+        for ((table, stored), (_, computed)) in zip(link.digests.named, recomputed.named) where stored != computed {
+            return "the \(table) rows of link \(link.sequence) differ from what that commit wrote (a row was edited, deleted, inserted or reordered)"
+        }
+        return nil
+    }
+
+    /// The head must name the last link, with a MAC under the key whose id it names.
+    private func checkHead(last: ChainLink) throws -> String? {
+        let head = try database.prepare("SELECT seq, hash, key_id, mac FROM chain_head WHERE id = 1").rows {
+            ($0.int(0), $0.blob(1) ?? [], $0.text(2) ?? "", $0.blob(3) ?? [])
+        }
+        guard let (sequence, hash, keyID, mac) = head.first else { return "the authenticated head is missing" }
+        guard let key = keys.first(where: { $0.idString == keyID }) else {
+            return "the head is signed under key \(keyID), which was not given, so it cannot be checked (pass that key, with --retired-key-file after a rotation)"
+        }
+        if HistoryChain.headMAC(sequence: sequence, hash: hash, macKey: HistoryChain.macKey(from: key)) != mac {
+            return "the head's MAC does not verify under key \(keyID) (a forged head)"
+        }
+        if sequence > last.sequence {
+            return "links \(last.sequence + 1)…\(sequence) were removed (the head says the chain ends at link \(sequence), the table at \(last.sequence))"
+        }
+        if sequence < last.sequence || hash != last.hash {
+            return "links after \(sequence) are not covered by the authenticated head"
+        }
+        return nil
+    }
+
+    /// `scheduled`'s state columns must be what its changes, replayed, leave.
+    private func checkScheduledState() throws -> String? {
+        let mismatched = try database.prepare(
+            """
+            SELECT s.id FROM scheduled s
+            LEFT JOIN (SELECT entry_id, state, due_ns, fired_ns, late, MAX(seq) FROM scheduled_changes GROUP BY entry_id) c ON c.entry_id = s.id
+            WHERE c.entry_id IS NULL
+               OR s.state IS NOT (CASE c.state WHEN 0 THEN 'pending' WHEN 1 THEN 'done' ELSE 'cancelled' END)
+               OR s.due_ns IS NOT c.due_ns OR s.fired_ns IS NOT c.fired_ns OR s.late IS NOT c.late
+            LIMIT 1
+            """
+        ).rows { $0.text(0) ?? "" }
+        guard let id = mismatched.first else { return nil }
+        return "scheduled entry \(id) does not have the state its recorded changes give it (its state, due, fired or late column was edited)"
+    }
+
+    private func check(_ checkpoint: HistoryCheckpoint, genesis: ChainLink, last: ChainLink, hashes: [Int64: [UInt8]]) -> String? {
+        guard let key = keys.first(where: { $0.idString == checkpoint.keyID }) else {
+            return "the checkpoint is signed under key \(checkpoint.keyID), which was not given"
+        }
+        guard checkpoint.isAuthentic(under: key) else { return "the checkpoint's MAC does not verify (it was altered)" }
+        guard checkpoint.databaseID == genesis.databaseID else {
+            return "the checkpoint is of database \(checkpoint.databaseID), this history is database \(genesis.databaseID ?? "?"): it was erased and started afresh, or it is another database"
+        }
+        guard checkpoint.sequence <= last.sequence else {
+            return "the checkpoint names link \(checkpoint.sequence), the history ends at link \(last.sequence): it was rolled back to an older copy, or links were removed"
+        }
+        guard hashes[checkpoint.sequence] == checkpoint.hash else {
+            return "link \(checkpoint.sequence) is not the link the checkpoint names (the history was rewritten since)"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,23 @@
+import SymphonyCrypto
+import SymphonyEvents
+
+/// The envelope contexts of stored payloads (docs/history.md).
+public enum HistoryEnvelopes {
+    /// An event's stored envelope is the queue's: `SealedEvent.context(id:type:priority:)`.
+    /// Databases written before that change used this context (domain `symphony.history.event.v1`,
+    /// field: the event id); migration 5 re-seals such payloads, and readers no longer accept it.
+    public static func legacyEvent(id: String) -> EnvelopeContext {
+        EnvelopeContext(domain: "symphony.history.event.v1", fields: [id])
+    }
+
+    /// A pending scheduled entry's event: domain `symphony.history.scheduled.v1`, fields: entry id, event id.
+    public static func scheduled(id: ScheduleID, eventID: String) -> EnvelopeContext {
+        EnvelopeContext(domain: "symphony.history.scheduled.v1", fields: [id.rawValue, eventID])
+    }
+
+    /// A rejected input line: domain `symphony.history.dead-letter.v1`, fields: source, line number, received time.
+    public static func deadLetter(source: String, line: Int?, received: Timestamp) -> EnvelopeContext {
+        EnvelopeContext(
+            domain: "symphony.history.dead-letter.v1", fields: [source, line.map(String.init) ?? "", String(received.nanosecondsSinceEpoch)])
+    }
+}

@@ -1,0 +1,314 @@
+import SymphonyCrypto
+import SymphonyEvents
+import SymphonyRecords
+
+/// The history writer's prepared statements and the link it is writing (used only on the writer
+/// thread). Each batch is one transaction and one link of the history chain: every row the batch
+/// writes carries the link's number, and the link's digests cover exactly those rows
+/// (docs/history.md, "The chain").
+// @unchecked Sendable: used only by the writer thread after init.
+final class WriterStatements: @unchecked Sendable {
+    let database: SQLiteDatabase
+    private let events: BatchedInsert<(link: Int64, row: EventInsert)>
+    private let executions: BatchedInsert<(link: Int64, sequence: Int64, row: ExecutionInsert)>
+    private let audits: BatchedInsert<(link: Int64, record: AuditRecord)>
+    private let insertDeadLetter: SQLiteStatement
+    private let insertScheduled: SQLiteStatement
+    private let moveScheduled: SQLiteStatement
+    private let markFired: SQLiteStatement
+    private let cancelScheduled: SQLiteStatement
+    private let insertChange: SQLiteStatement
+    private let insertLink: SQLiteStatement
+    private let upsertHead: SQLiteStatement
+    private let readLastLink: SQLiteStatement
+    private let readSignedHead: SQLiteStatement
+    private let readNextSequences: SQLiteStatement
+    private let readEventsSince: SQLiteStatement
+    private let macKey: [UInt8]
+    private let keyID: String
+    /// The MAC key of every key given (active and retired), by key id: a head is checked under the key that signed it.
+    private let headMACKeys: [String: [UInt8]]
+
+    // The link being written (valid between `beginLink` and `endLink`).
+    private var link: Int64 = 0
+    private var previousHash: [UInt8] = []
+    private var nextExecution: Int64 = 0
+    private var nextDeadLetter: Int64 = 0
+    private var nextChange: Int64 = 0
+    private var nextAudit: Int64 = 0
+    private var lastEventRowIDBefore: Int64 = 0
+    private var eventsAdded = 0
+    private var encodedEvents = ChainRowEncoding(reservingCapacity: 1 << 20)
+    private var encodedExecutions = ChainRowEncoding(reservingCapacity: 1 << 18)
+    private var encodedEntries = ChainRowEncoding()
+    private var encodedChanges = ChainRowEncoding()
+    private var encodedDeadLetters = ChainRowEncoding()
+    private var encodedAudits = ChainRowEncoding()
+
+    /// Checks, before anything is queued, that the chain can be extended: its links chain from the
+    /// genesis link, the audit records match their links, and the head is signed under a key given.
+    init(database: SQLiteDatabase, key: EncryptionKey, retiredKeys: [EncryptionKey] = []) throws {
+        self.database = database
+        macKey = HistoryChain.macKey(from: key)
+        keyID = key.idString
+        var headMACKeys: [String: [UInt8]] = [:]
+        for key in retiredKeys { headMACKeys[key.idString] = HistoryChain.macKey(from: key) }
+        headMACKeys[key.idString] = macKey
+        self.headMACKeys = headMACKeys
+        events = try BatchedInsert(
+            database: database,
+            head: "INSERT OR IGNORE INTO events (link, id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload) VALUES",
+            columns: 11
+        ) { statement, first, item in
+            let event = item.row
+            try statement.bind(first, item.link)
+            try statement.bind(first + 1, event.id)
+            try statement.bind(first + 2, event.type)
+            try statement.bind(first + 3, event.priority)
+            try statement.bind(first + 4, event.source)
+            try statement.bind(first + 5, event.receivedNS)
+            try statement.bind(first + 6, event.timeNS)
+            try statement.bind(first + 7, event.parentID)
+            try statement.bind(first + 8, event.rule)
+            try statement.bind(first + 9, event.hop)
+            try statement.bind(first + 10, event.payload)
+        }
+        executions = try BatchedInsert(
+            database: database,
+            head:
+                "INSERT INTO executions (seq, link, event_id, rule, kind, outcome, error, message, started_ns, duration_us, derived_event_id) VALUES",
+            columns: 11
+        ) { statement, first, item in
+            let execution = item.row
+            try statement.bind(first, item.sequence)
+            try statement.bind(first + 1, item.link)
+            try statement.bind(first + 2, execution.eventID)
+            try statement.bind(first + 3, execution.rule)
+            try statement.bind(first + 4, execution.kind)
+            try statement.bind(first + 5, execution.outcome)
+            try statement.bind(first + 6, execution.error)
+            try statement.bind(first + 7, execution.message)
+            try statement.bind(first + 8, execution.startedNS)
+            try statement.bind(first + 9, execution.durationMicroseconds)
+            try statement.bind(first + 10, execution.derivedEventID)
+        }
+        audits = try BatchedInsert(
+            database: database,
+            head: "INSERT INTO audit (seq, link, time_ns, principal, operation, target, outcome, details, prev_hash, hash) VALUES",
+            columns: 10
+        ) { statement, first, item in
+            let record = item.record
+            try statement.bind(first, record.sequence)
+            try statement.bind(first + 1, item.link)
+            try statement.bind(first + 2, record.time.nanosecondsSinceEpoch)
+            try statement.bind(first + 3, record.principal)
+            try statement.bind(first + 4, record.operation)
+            try statement.bind(first + 5, record.target)
+            try statement.bind(first + 6, record.outcome)
+            try statement.bind(first + 7, record.details)
+            // The per-record chain of schema 5 and older; the link's digest covers records now.
+            try statement.bind(first + 8, [UInt8]())
+            try statement.bind(first + 9, [UInt8]())
+        }
+        insertDeadLetter = try database.prepare(
+            "INSERT INTO dead_letters (seq, link, source, line, reason, received_ns, content) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        insertScheduled = try database.prepare(
+            """
+            INSERT INTO scheduled (id, link, due_ns, interval_ns, event_id, event_type, priority, origin_rule, state, envelope)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (id) DO NOTHING
+            """)
+        moveScheduled = try database.prepare("UPDATE scheduled SET due_ns = ?, state = 'pending' WHERE id = ?")
+        markFired = try database.prepare(
+            "UPDATE scheduled SET state = 'done', fired_ns = ?, late = ? WHERE id = ? AND state = 'pending' RETURNING due_ns")
+        cancelScheduled = try database.prepare("UPDATE scheduled SET state = 'cancelled' WHERE id = ? AND state = 'pending' RETURNING due_ns")
+        insertChange = try database.prepare(
+            "INSERT INTO scheduled_changes (seq, link, entry_id, state, due_ns, fired_ns, late) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        insertLink = try database.prepare(
+            """
+            INSERT INTO chain (seq, time_ns, kind, events_digest, executions_digest, scheduled_digest, dead_letters_digest, audit_digest, note, prev_hash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        upsertHead = try database.prepare(
+            "INSERT INTO chain_head (id, seq, hash, key_id, mac) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, key_id = excluded.key_id, mac = excluded.mac"
+        )
+        readLastLink = try database.prepare("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1")
+        readSignedHead = try database.prepare("SELECT seq, hash, key_id, mac FROM chain_head WHERE id = 1")
+        readNextSequences = try database.prepare(
+            """
+            SELECT (SELECT COALESCE(MAX(seq), 0) FROM executions), (SELECT COALESCE(MAX(seq), 0) FROM dead_letters),
+                   (SELECT COALESCE(MAX(seq), 0) FROM scheduled_changes), (SELECT COALESCE(MAX(seq), 0) FROM audit),
+                   (SELECT COALESCE(MAX(rowid), 0) FROM events)
+            """)
+        readEventsSince = try database.prepare(
+            "SELECT id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload FROM events WHERE rowid > ? ORDER BY rowid")
+        // Refuse at once, before any row is queued, a chain this writer could not extend: every
+        // later batch would fail, and take its events and executions with it.
+        let keys = [key] + retiredKeys
+        let verification = try database.readTransaction { try ChainVerifier(database: database, keys: keys, scope: .operations).verify() }
+        if case .broken(let sequence, let problem) = verification {
+            throw StoreError(
+                code: -1,
+                message: "The history chain is broken at link \(sequence): \(problem). Refusing to extend it; run 'symphony audit verify' and investigate.")
+        }
+    }
+
+    /// Writes a batch in one transaction, as one link.
+    func writeBatch(_ batch: [HistoryRow]) throws {
+        do {
+            try database.transaction {
+                // Another process (a second run, `symphony history`, `symphony audit`) may have
+                // appended since the last batch: read the chain's end inside this write transaction.
+                try beginLink()
+                try batch.withUnsafeBufferPointer { rows in
+                    for index in rows.indices { try write(rows[index]) }
+                }
+                try events.finish()
+                try executions.finish()
+                try audits.finish()
+                try endLink()
+            }
+        } catch {
+            events.discard()
+            executions.discard()
+            audits.discard()
+            throw error
+        }
+    }
+
+    /// Reads and checks the chain's end, and where each table's sequence numbers go on.
+    private func beginLink() throws {
+        guard let last = try readLastLink.rows([], { ($0.int(0), $0.blob(1) ?? []) }).first else {
+            throw StoreError(code: -1, message: "The history chain has no genesis link (it was erased); refusing to write. Run 'symphony audit verify'.")
+        }
+        try checkSignedHead(sequence: last.0, hash: last.1)
+        link = last.0 + 1
+        previousHash = last.1
+        let next = try readNextSequences.rows { ($0.int(0), $0.int(1), $0.int(2), $0.int(3), $0.int(4)) }[0]
+        (nextExecution, nextDeadLetter, nextChange, nextAudit, lastEventRowIDBefore) = (next.0 + 1, next.1 + 1, next.2 + 1, next.3 + 1, next.4)
+        eventsAdded = 0
+        events.resetInserted()
+        encodedEvents.removeAll()
+        encodedExecutions.removeAll()
+        encodedEntries.removeAll()
+        encodedChanges.removeAll()
+        encodedDeadLetters.removeAll()
+        encodedAudits.removeAll()
+    }
+
+    /// Appends the link covering what this batch wrote, and moves the authenticated head to it.
+    private func endLink() throws {
+        if events.inserted != eventsAdded {
+            // Some events were already stored (INSERT OR IGNORE skipped them): digest what was written.
+            encodedEvents.removeAll()
+            try readEventsSince.bind([.int(lastEventRowIDBefore)])
+            while try readEventsSince.step() {
+                let row = readEventsSince
+                encodedEvents.event(
+                    EventInsert(
+                        id: row.text(0) ?? "", type: row.text(1) ?? "", priority: row.int(2), source: row.text(3), receivedNS: row.int(4),
+                        timeNS: row.int(5), parentID: row.text(6), rule: row.text(7), hop: row.int(8), payload: row.blob(9)))
+            }
+        }
+        let digests = TableDigests(
+            events: encodedEvents.digest, executions: encodedExecutions.digest, scheduled: encodedEntries.digest(followedBy: encodedChanges),
+            deadLetters: encodedDeadLetters.digest, audit: encodedAudits.digest)
+        let chained = ChainLink(sequence: link, time: .now(), kind: .commit, digests: digests, note: "", previousHash: previousHash)
+        try Self.insert(chained, with: insertLink)
+        let mac = HistoryChain.headMAC(sequence: chained.sequence, hash: chained.hash, macKey: macKey)
+        try upsertHead.run([.int(chained.sequence), .blob(chained.hash), .text(keyID), .blob(mac)])
+    }
+
+    /// Stores a link (the writer's, and the genesis link).
+    static func insert(_ link: ChainLink, with statement: SQLiteStatement) throws {
+        try statement.run([
+            .int(link.sequence), .int(link.time.nanosecondsSinceEpoch), .int(link.kind.rawValue), .blob(link.digests.events),
+            .blob(link.digests.executions), .blob(link.digests.scheduled), .blob(link.digests.deadLetters), .blob(link.digests.audit),
+            .text(link.note), .blob(link.previousHash), .blob(link.hash),
+        ])
+    }
+
+    /// Refuses to extend a chain whose end no longer matches its authenticated head (links were
+    /// removed or rewritten), or whose head's MAC cannot be checked because it names a key not
+    /// given: appending would re-sign the chain under this key and hide any tampering.
+    private func checkSignedHead(sequence lastSequence: Int64, hash lastHash: [UInt8]) throws {
+        guard let (sequence, hash, keyID, mac) = try readSignedHead.rows([], { ($0.int(0), $0.blob(1) ?? [], $0.text(2) ?? "", $0.blob(3) ?? []) }).first
+        else {
+            throw StoreError(code: -1, message: "The history chain has no authenticated head; run 'symphony audit verify' and investigate before writing.")
+        }
+        guard let macKey = headMACKeys[keyID] else {
+            throw StoreError(
+                code: -1,
+                message: "The history chain's head is signed under key \(keyID), which was not given, so it cannot be checked; "
+                    + "pass that key (--retired-key-file after a rotation) or use another database. Nothing was written.")
+        }
+        let matchesTable = sequence == lastSequence && hash == lastHash
+        let macValid = HistoryChain.headMAC(sequence: sequence, hash: hash, macKey: macKey) == mac
+        guard matchesTable && macValid else {
+            throw StoreError(
+                code: -1,
+                message: "The history chain does not match its authenticated head (links were removed or rewritten); refusing to extend it. Run 'symphony audit verify'.")
+        }
+    }
+
+    private func addEvent(_ event: EventInsert) throws {
+        try events.add((link, event))
+        encodedEvents.event(event)
+        eventsAdded += 1
+    }
+
+    private func addChange(_ change: ScheduledChange) throws {
+        let sequence = nextChange
+        nextChange += 1
+        try insertChange.run([
+            .int(sequence), .int(link), .text(change.entryID), .int(change.state.rawValue), .int(change.dueNS),
+            change.firedNS.map { .int($0) } ?? .null, .int(change.late ? 1 : 0),
+        ])
+        encodedChanges.scheduledChange(sequence: sequence, change)
+    }
+
+    func write(_ row: HistoryRow) throws {
+        switch row {
+        case .event(let event):
+            try addEvent(event)
+        case .execution(let execution):
+            if let derived = execution.derived { try addEvent(derived) }
+            let sequence = nextExecution
+            nextExecution += 1
+            try executions.add((link, sequence, execution))
+            encodedExecutions.execution(sequence: sequence, execution)
+        case .audit(var record):
+            record.sequence = nextAudit
+            nextAudit += 1
+            try audits.add((link, record))
+            encodedAudits.audit(record)
+        case .deadLetter(let letter):
+            let sequence = nextDeadLetter
+            nextDeadLetter += 1
+            try insertDeadLetter.run([
+                .int(sequence), .int(link), .text(letter.source), letter.line.map { .int($0) } ?? .null, .text(letter.reason),
+                .int(letter.receivedNS), letter.content.map { .blob($0) } ?? .null,
+            ])
+            encodedDeadLetters.deadLetter(sequence: sequence, letter)
+        case .scheduledSave(let entry):
+            try insertScheduled.run([
+                .text(entry.id), .int(link), .int(entry.dueNS), entry.intervalNS.map { .int($0) } ?? .null, .text(entry.eventID),
+                .text(entry.eventType), .int(entry.priority), entry.originRule.map { .text($0) } ?? .null, .blob(entry.envelope),
+            ])
+            if database.changes == 1 {
+                encodedEntries.scheduledEntry(entry)
+            } else {
+                try moveScheduled.run([.int(entry.dueNS), .text(entry.id)])  // a periodic entry's next due time
+            }
+            try addChange(ScheduledChange(entryID: entry.id, state: .pending, dueNS: entry.dueNS, firedNS: nil, late: false))
+        case .scheduledCancel(let id):
+            if let due = try cancelScheduled.rows([.text(id)], { $0.int(0) }).first {
+                try addChange(ScheduledChange(entryID: id, state: .cancelled, dueNS: due, firedNS: nil, late: false))
+            }
+        case .scheduledFired(let id, let event, let late):
+            try addEvent(event)
+            if let due = try markFired.rows([.int(event.receivedNS), .int(late ? 1 : 0), .text(id)], { $0.int(0) }).first {
+                try addChange(ScheduledChange(entryID: id, state: .done, dueNS: due, firedNS: event.receivedNS, late: late))
+            }
+        }
+    }
+}

@@ -1,0 +1,444 @@
+import Foundation
+import Synchronization
+import SymphonyCrypto
+import SymphonyEvents
+import SymphonyRecords
+import Testing
+
+@testable import SymphonyStore
+
+/// A history with rows in every chained table, written over two store sessions (so several links),
+/// and the tampering an attacker with the file (but not the key) could do to it.
+struct ChainedHistory {
+    let key = try! EncryptionKey(bytes: [UInt8](repeating: 3, count: 32))
+    let directory: String
+    var path: String { directory + "/history.db" }
+
+    init() throws {
+        directory = NSTemporaryDirectory() + "symphony-chain-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// One session: an input event with two actions (one deriving an event), an audit record, a
+    /// rejected line, a delay saved and another fired and handled, each in its own commit.
+    func writeSession(_ tag: String) throws {
+        let store = try HistoryStore(path: path, key: key)
+        let input = Event(type: "ticket.created", payload: ["n": .string(tag)], id: "in-\(tag)")
+        store.recordInput(input)
+        let now = Timestamp(secondsSinceEpoch: 100)
+        let derived = Event(type: "billing.refund", payload: ["order": 7], id: "d-\(tag)", causation: Causation(parentID: input.id, rule: "r", hop: 1))
+        store.record(
+            [
+                ExecutionRecord(
+                    eventID: input.id, eventType: input.type, rule: "r", kind: .publish, outcome: .ok, started: now, finished: now, derivedEvent: derived),
+                ExecutionRecord(
+                    eventID: input.id, eventType: input.type, rule: "r", kind: .audit, outcome: .ok, message: "refund for \(tag)", started: now,
+                    finished: now),
+            ], audits: [])
+        try store.flush()
+        store.audit(AuditRecord(principal: "user:ada", operation: "rules.load", target: "rules/\(tag)", outcome: "ok", details: "2 rules"))
+        store.recordRejected(source: "input", line: 3, reason: "not JSON", content: Array("garbage \(tag)".utf8))
+        try store.flush()
+        let later = ScheduledEntry(
+            id: ScheduleID(rawValue: "s-later-\(tag)"), event: Event(type: "reminder", id: "r-later-\(tag)"), due: Timestamp(secondsSinceEpoch: 9_000))
+        let soon = ScheduledEntry(
+            id: ScheduleID(rawValue: "s-soon-\(tag)"), event: Event(type: "reminder", id: "r-soon-\(tag)"), due: Timestamp(secondsSinceEpoch: 200))
+        try store.scheduledEntries.save(later)
+        try store.scheduledEntries.save(soon)
+        try store.flush()
+        store.scheduledEntries.willFire(soon, event: soon.event, at: Timestamp(secondsSinceEpoch: 201))
+        store.record([ExecutionRecord(eventID: soon.event.id, eventType: "reminder", rule: "remind", kind: .emit, outcome: .ok, started: now, finished: now)], audits: [])
+        try store.close()
+    }
+
+    func verify(checkpoint: HistoryCheckpoint? = nil) throws -> AuditVerification {
+        try AuditReader(path: path).verify(key: key, checkpoint: checkpoint)
+    }
+
+    /// Runs SQL on the database with the append-only triggers removed, as an attacker with the file would.
+    func tamper(_ sql: String) throws {
+        let database = try SQLiteDatabase(path: path)
+        try database.execute(
+            "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete; DROP TRIGGER IF EXISTS chain_no_update; DROP TRIGGER IF EXISTS chain_no_delete; "
+                + sql)
+    }
+
+    func count(_ sql: String) throws -> Int64 {
+        try SQLiteDatabase(path: path).prepare(sql).rows { $0.int(0) }[0]
+    }
+}
+
+@Suite(.timeLimit(.minutes(10))) struct HistoryChainTests {
+    @Test("an untouched history verifies: one link per commit across sessions, covering every row")
+    func intact() throws {
+        let history = try ChainedHistory()
+        try history.writeSession("a")
+        try history.writeSession("b")
+        let links = try history.count("SELECT count(*) FROM chain")
+        let rows = try history.count(
+            "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM executions) + (SELECT count(*) FROM scheduled) + (SELECT count(*) FROM scheduled_changes) + (SELECT count(*) FROM dead_letters) + (SELECT count(*) FROM audit)"
+        )
+        #expect(try history.verify() == .intact(links: Int(links), rows: Int(rows)))
+        #expect(links >= 9)  // the genesis link and at least four commits per session
+        #expect(try history.count("SELECT count(*) FROM events WHERE link IS NULL") == 0)
+        #expect(try history.count("SELECT count(*) FROM executions WHERE message = 'refund for a'") == 1)
+    }
+
+    /// One way to tamper with a table, and the SQL that does it.
+    struct Tampering: CustomTestStringConvertible, Sendable {
+        let table: String
+        let what: String
+        let sql: String
+        var testDescription: String { "\(what) row of \(table)" }
+    }
+
+    static let tamperings: [Tampering] = [
+        // events (a rowid table): edit, delete, insert, and move a row to the end (reorder).
+        Tampering(table: "events", what: "an edited", sql: "UPDATE events SET type = 'forged' WHERE id = 'd-a'"),
+        Tampering(table: "events", what: "a deleted", sql: "DELETE FROM events WHERE id = 'in-a'"),
+        Tampering(
+            table: "events", what: "an inserted",
+            sql: "INSERT INTO events (link, id, type, priority, received_ns, time_ns, hop) VALUES ((SELECT MAX(seq) FROM chain), 'forged', 't', 5, 0, 0, 0)"),
+        Tampering(
+            table: "events", what: "a reordered",
+            sql: "CREATE TEMP TABLE moved AS SELECT * FROM events WHERE id = 'in-a'; DELETE FROM events WHERE id = 'in-a'; INSERT INTO events SELECT * FROM moved"),
+        // executions (sequence-numbered): edit, delete, insert, swap two rows' positions.
+        Tampering(table: "executions", what: "an edited", sql: "UPDATE executions SET outcome = 1 WHERE seq = 1"),
+        Tampering(table: "executions", what: "a deleted", sql: "DELETE FROM executions WHERE seq = 2"),
+        Tampering(
+            table: "executions", what: "an inserted",
+            sql:
+                "INSERT INTO executions (link, event_id, rule, kind, outcome, started_ns, duration_us) VALUES ((SELECT MAX(seq) FROM chain), 'x', 'r', 1, 0, 0, 0)"),
+        Tampering(
+            table: "executions", what: "a reordered",
+            sql: "UPDATE executions SET seq = -1 WHERE seq = 1; UPDATE executions SET seq = 1 WHERE seq = 2; UPDATE executions SET seq = 2 WHERE seq = -1"),
+        // scheduled entries and their changes.
+        Tampering(table: "scheduled", what: "an edited", sql: "UPDATE scheduled SET event_type = 'forged' WHERE id = 's-later-a'"),
+        Tampering(table: "scheduled", what: "an edited state of a", sql: "UPDATE scheduled SET state = 'cancelled' WHERE id = 's-later-b'"),
+        Tampering(table: "scheduled", what: "a deleted", sql: "DELETE FROM scheduled WHERE id = 's-soon-b'"),
+        Tampering(
+            table: "scheduled", what: "an inserted",
+            sql:
+                "INSERT INTO scheduled (id, link, due_ns, event_id, event_type, priority, state, envelope) VALUES ('forged', (SELECT MAX(seq) FROM chain), 0, 'e', 't', 5, 'pending', x'00')"
+        ),
+        Tampering(
+            table: "scheduled", what: "a reordered",
+            sql:
+                "CREATE TEMP TABLE moved AS SELECT * FROM scheduled WHERE id = 's-later-a'; DELETE FROM scheduled WHERE id = 's-later-a'; INSERT INTO scheduled SELECT * FROM moved"
+        ),
+        Tampering(table: "scheduled_changes", what: "an edited", sql: "UPDATE scheduled_changes SET fired_ns = 1 WHERE state = 1 AND entry_id = 's-soon-a'"),
+        Tampering(table: "scheduled_changes", what: "a deleted", sql: "DELETE FROM scheduled_changes WHERE entry_id = 's-soon-a' AND state = 1"),
+        Tampering(
+            table: "scheduled_changes", what: "a reordered",
+            sql:
+                "UPDATE scheduled_changes SET seq = -1 WHERE seq = 1; UPDATE scheduled_changes SET seq = 1 WHERE seq = 2; UPDATE scheduled_changes SET seq = 2 WHERE seq = -1"
+        ),
+        // dead letters.
+        Tampering(table: "dead_letters", what: "an edited", sql: "UPDATE dead_letters SET reason = 'fine' WHERE seq = 1"),
+        Tampering(table: "dead_letters", what: "a deleted", sql: "DELETE FROM dead_letters WHERE seq = 2"),
+        Tampering(
+            table: "dead_letters", what: "an inserted",
+            sql: "INSERT INTO dead_letters (link, source, reason, received_ns) VALUES ((SELECT MAX(seq) FROM chain), 'x', 'y', 0)"),
+        Tampering(
+            table: "dead_letters", what: "a reordered",
+            sql: "UPDATE dead_letters SET seq = -1 WHERE seq = 1; UPDATE dead_letters SET seq = 1 WHERE seq = 2; UPDATE dead_letters SET seq = 2 WHERE seq = -1"),
+        // audit records.
+        Tampering(table: "audit", what: "an edited", sql: "UPDATE audit SET outcome = 'denied' WHERE seq = 1"),
+        Tampering(table: "audit", what: "a deleted", sql: "DELETE FROM audit WHERE seq = 1"),
+        Tampering(
+            table: "audit", what: "an inserted",
+            sql:
+                "INSERT INTO audit (link, time_ns, principal, operation, target, outcome, details, prev_hash, hash) VALUES ((SELECT MAX(seq) FROM chain), 0, 'p', 'o', 't', 'ok', '', x'', x'')"
+        ),
+        Tampering(
+            table: "audit", what: "a reordered", sql: "UPDATE audit SET seq = -1 WHERE seq = 1; UPDATE audit SET seq = 1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = -1"),
+    ]
+
+    @Test("any edited, deleted, inserted or reordered row of any chained table is named", arguments: tamperings)
+    func tampered(_ tampering: Tampering) throws {
+        let history = try ChainedHistory()
+        try history.writeSession("a")
+        try history.writeSession("b")
+        try history.tamper(tampering.sql)
+        guard case .broken(_, let problem) = try history.verify() else {
+            Issue.record("\(tampering.testDescription) went unnoticed")
+            return
+        }
+        let named = tampering.table == "scheduled_changes" ? "scheduled" : tampering.table
+        #expect(problem.contains(named), "\(problem)")
+        // A store refuses to extend a history whose operations or chain were tampered with; for
+        // other tables the next writer appends, and verify keeps naming the damage.
+        if tampering.table == "audit" {
+            #expect(throws: StoreError.self) { try HistoryStore(path: history.path, key: history.key) }
+        }
+        #expect(try { if case .broken = try history.verify() { true } else { false } }())
+    }
+
+    @Test("links cut from the end are caught by the authenticated head; a removed middle link breaks the chain")
+    func truncated() throws {
+        let history = try ChainedHistory()
+        try history.writeSession("a")
+        let last = try history.count("SELECT MAX(seq) FROM chain")
+        try history.tamper("DELETE FROM chain WHERE seq = \(last)")
+        #expect(
+            try history.verify()
+                == .broken(
+                    sequence: last - 1, problem: "links \(last)…\(last) were removed (the head says the chain ends at link \(last), the table at \(last - 1))"))
+        #expect(throws: StoreError.self) { try HistoryStore(path: history.path, key: history.key) }
+
+        let other = try ChainedHistory()
+        try other.writeSession("a")
+        try other.tamper("DELETE FROM chain WHERE seq = 2")
+        #expect(try other.verify() == .broken(sequence: 2, problem: "link 2 is missing (the chain jumps from 1 to 3)"))
+    }
+
+    @Test("an erased chain is named, and no store writes a fresh one over it")
+    func erased() throws {
+        let history = try ChainedHistory()
+        try history.writeSession("a")
+        try history.tamper("DELETE FROM chain; DELETE FROM chain_head; DELETE FROM audit")
+        guard case .broken(_, let problem) = try history.verify() else {
+            Issue.record("an erased chain verified")
+            return
+        }
+        #expect(problem.contains("no genesis link"))
+        #expect(throws: StoreError.self) { try HistoryStore(path: history.path, key: history.key) }
+    }
+
+    @Test("a forged head, or one under a key not given, is refused")
+    func forgedHead() throws {
+        let history = try ChainedHistory()
+        try history.writeSession("a")
+        try history.tamper("UPDATE chain_head SET mac = zeroblob(32)")
+        #expect(try history.verify() == .broken(sequence: try history.count("SELECT MAX(seq) FROM chain"), problem: "the head's MAC does not verify under key \(history.key.idString) (a forged head)"))
+        let other = try EncryptionKey(bytes: [UInt8](repeating: 4, count: 32))
+        #expect(throws: StoreError.self) { try HistoryStore(path: history.path, key: other) }
+    }
+
+    @Test("a checkpoint catches a rollback to an older copy and a history erased and started afresh")
+    func checkpoints() throws {
+        let history = try ChainedHistory()
+        try history.writeSession("a")
+        let copy = history.directory + "/copy.db"
+        try FileManager.default.copyItem(atPath: history.path, toPath: copy)
+        try history.writeSession("b")
+        let checkpoint = try #require(try AuditReader(path: history.path).checkpoint(key: history.key))
+        #expect(HistoryCheckpoint(text: checkpoint.text) == checkpoint)
+        guard case .intact = try history.verify(checkpoint: checkpoint) else {
+            Issue.record("the current history does not contain its own checkpoint")
+            return
+        }
+        // Rolled back to the copy: the chain is intact by itself, but shorter than the checkpoint.
+        try FileManager.default.removeItem(atPath: history.path)
+        try FileManager.default.copyItem(atPath: copy, toPath: history.path)
+        guard case .intact = try history.verify() else {
+            Issue.record("the older copy should verify by itself")
+            return
+        }
+        guard case .broken(_, let rolledBack) = try history.verify(checkpoint: checkpoint) else {
+            Issue.record("a rollback went unnoticed")
+            return
+        }
+        #expect(rolledBack.contains("rolled back"))
+        // Erased and started afresh: another database id.
+        try FileManager.default.removeItem(atPath: history.path)
+        try history.writeSession("c")
+        guard case .broken(_, let fresh) = try history.verify(checkpoint: checkpoint) else {
+            Issue.record("a fresh start went unnoticed")
+            return
+        }
+        #expect(fresh.contains("started afresh"))
+        // A checkpoint whose MAC does not verify is refused.
+        let forged = try #require(HistoryCheckpoint(text: checkpoint.text.replacingOccurrences(of: " \(checkpoint.sequence) ", with: " 1 ")))
+        guard case .broken(_, let altered) = try history.verify(checkpoint: forged) else {
+            Issue.record("an altered checkpoint was accepted")
+            return
+        }
+        #expect(altered.contains("altered"))
+        #expect(HistoryCheckpoint(text: "not a checkpoint") == nil)
+    }
+
+    @Test("a batch that cannot be written is rolled back whole, and later batches chain on")
+    func failedBatchRollsBack() throws {
+        let history = try ChainedHistory()
+        let store = try HistoryStore(path: history.path, key: history.key)
+        store.audit(AuditRecord(principal: "user:ada", operation: "before", target: "t", outcome: "ok"))
+        try store.flush()
+        try SQLiteDatabase(path: history.path).execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON executions WHEN NEW.rule = 'boom' BEGIN SELECT RAISE(ABORT, 'refused'); END")
+        // A row the database refuses, handed over with an audit record in one hand-off (so in one batch).
+        let now = Timestamp(secondsSinceEpoch: 1)
+        store.record(
+            [ExecutionRecord(eventID: "e-1", eventType: "t", rule: "boom", kind: .publish, outcome: .ok, started: now, finished: now, derivedEvent: Event(type: "d", id: "d-1"))],
+            audits: [AuditRecord(principal: "user:ada", operation: "with-the-bad-row", target: "t", outcome: "ok")])
+        #expect(throws: StoreError.self) { try store.flush() }
+        try SQLiteDatabase(path: history.path).execute("DROP TRIGGER refuse")
+        store.audit(AuditRecord(principal: "user:ada", operation: "after", target: "t", outcome: "ok"))
+        #expect(throws: StoreError.self) { try store.close() }  // the first failure is reported at close too
+        let operations = try AuditReader(path: history.path).list(limit: 10).map(\.operation)
+        #expect(operations == ["after", "before"])
+        #expect(try history.count("SELECT count(*) FROM events WHERE id = 'd-1'") == 0)
+        guard case .intact = try history.verify() else {
+            Issue.record("the history does not verify after a failed batch")
+            return
+        }
+    }
+
+    @Test("two stores appending to one history keep one gapless chain")
+    func twoWriters() throws {
+        let history = try ChainedHistory()
+        let first = try HistoryStore(path: history.path, key: history.key)
+        first.audit(AuditRecord(principal: "a", operation: "op", target: "1", outcome: "ok"))
+        try first.flush()
+        let second = try HistoryStore(path: history.path, key: history.key)
+        second.audit(AuditRecord(principal: "b", operation: "op", target: "2", outcome: "ok"))
+        try second.close()
+        first.audit(AuditRecord(principal: "a", operation: "op", target: "3", outcome: "ok"))
+        try first.close()
+        #expect(try history.verify() == .intact(links: 4, rows: 3))
+        #expect(try AuditReader(path: history.path).list().map(\.target) == ["3", "2", "1"])
+    }
+
+    @Test("verify while a writer appends always finds the history intact (one snapshot)")
+    func verifyDuringWrites() throws {
+        let history = try ChainedHistory()
+        let store = try HistoryStore(path: history.path, key: history.key)
+        store.recordInput(Event(type: "t", id: "e-0"))
+        try store.flush()
+        let writing = Atomic<Bool>(true)
+        let stopped = DispatchSemaphore(value: 0)
+        let writer = Thread {
+            var index = 1
+            while writing.load(ordering: .relaxed) {
+                store.recordInput(Event(type: "t", id: "e-\(index)"))
+                try? store.flush()
+                index += 1
+            }
+            stopped.signal()
+        }
+        writer.start()
+        var verdicts: [AuditVerification] = []
+        for _ in 0..<30 { verdicts.append(try history.verify()) }
+        writing.store(false, ordering: .relaxed)
+        #expect(stopped.wait(timeout: .now() + 300) == .success)
+        try store.close()
+        #expect(verdicts.allSatisfy { if case .intact = $0 { true } else { false } }, "\(verdicts)")
+    }
+
+    @Test("an event id repeated in one commit or a later one is stored once, and the chain covers what was stored")
+    func repeatedEventIDs() throws {
+        let history = try ChainedHistory()
+        let store = try HistoryStore(path: history.path, key: history.key)
+        store.recordInputs(
+            [Event(type: "t", id: "same"), Event(type: "t", id: "other"), Event(type: "t", id: "same")], received: [.now(), .now(), .now()],
+            sealed: [nil, nil, nil])
+        try store.flush()
+        store.recordInput(Event(type: "t", id: "same"))
+        try store.close()
+        #expect(try history.count("SELECT count(*) FROM events") == 2)
+        guard case .intact = try history.verify() else {
+            Issue.record("repeated ids broke the chain")
+            return
+        }
+    }
+
+    @Test("text with U+0000 is stored and read back whole")
+    func nulInText() throws {
+        let history = try ChainedHistory()
+        let store = try HistoryStore(path: history.path, key: history.key)
+        store.audit(AuditRecord(principal: "p", operation: "op", target: "a\u{0}b", outcome: "ok"))
+        try store.close()
+        #expect(try AuditReader(path: history.path).list().map(\.target) == ["a\u{0}b"])
+        guard case .intact = try history.verify() else {
+            Issue.record("U+0000 broke the chain")
+            return
+        }
+    }
+}
+
+/// Databases written before the chain (schema 5): their rows, and the audit records of one per
+/// action with their own hash chain, are taken over by the genesis link.
+@Suite(.timeLimit(.minutes(10))) struct HistoryChainMigrationTests {
+    /// A schema-5 database with legacy rows: an event, an execution, and two chained audit records with their head.
+    static func legacyDatabase(_ history: ChainedHistory) throws {
+        let database = try SQLiteDatabase(path: history.path)
+        try HistorySchema.migrate(database, to: 5)
+        try database.execute(
+            """
+            INSERT INTO events (id, type, priority, received_ns, time_ns, hop) VALUES ('old-1', 'ticket.created', 5, 1, 1, 0);
+            INSERT INTO executions (event_id, rule, action, outcome, started_ns, finished_ns, duration_us) VALUES ('old-1', 'r', 'publish', 'ok', 1, 2, 0);
+            """)
+        var previous = AuditChain.genesis
+        for sequence in Int64(1)...2 {
+            let record = AuditRecord(
+                time: Timestamp(nanosecondsSinceEpoch: sequence), principal: "rules", operation: "action.publish", target: "x", outcome: "ok",
+                details: "legacy \(sequence)", sequence: sequence)
+            let hash = AuditChain.hash(record, after: previous)
+            try database.prepare(
+                "INSERT INTO audit (seq, time_ns, principal, operation, target, outcome, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ).run([.int(sequence), .int(sequence), .text("rules"), .text("action.publish"), .text("x"), .text("ok"), .text(record.details), .blob(previous), .blob(hash)])
+            previous = hash
+        }
+        let mac = AuditChain.headMAC(sequence: 2, hash: previous, macKey: AuditChain.macKey(from: history.key))
+        try database.prepare("INSERT INTO audit_head (id, seq, hash, key_id, mac) VALUES (1, 2, ?, ?, ?)").run([
+            .blob(previous), .text(history.key.idString), .blob(mac),
+        ])
+    }
+
+    @Test("migration 6 keeps every legacy row, covers them with the genesis link, and new commits chain on")
+    func migrates() throws {
+        let history = try ChainedHistory()
+        try Self.legacyDatabase(history)
+        try history.writeSession("new")
+        guard case .intact = try history.verify() else {
+            Issue.record("a migrated history does not verify")
+            return
+        }
+        #expect(try history.count("SELECT count(*) FROM events WHERE link IS NULL") == 1)
+        #expect(try history.count("SELECT count(*) FROM audit WHERE link IS NULL") == 2)
+        #expect(try history.count("SELECT kind FROM executions WHERE event_id = 'old-1'") == ActionKind.publish.rawValue)
+        let note = try SQLiteDatabase(path: history.path).prepare("SELECT note FROM chain WHERE seq = 1").rows { $0.text(0) ?? "" }[0]
+        #expect(note.contains("legacy-audit-head 2 "))
+    }
+
+    @Test("an altered legacy audit record or legacy execution is named after the migration")
+    func legacyTampering() throws {
+        for sql in ["UPDATE audit SET details = 'forged' WHERE seq = 1", "UPDATE executions SET outcome = 2 WHERE event_id = 'old-1'"] {
+            let history = try ChainedHistory()
+            try Self.legacyDatabase(history)
+            try history.writeSession("new")
+            try history.tamper(sql)
+            guard case .broken(let link, _) = try history.verify() else {
+                Issue.record("'\(sql)' went unnoticed")
+                continue
+            }
+            #expect(link == 1)
+        }
+    }
+}
+
+/// The audit chain of schema 5 and older (docs/history.md's worked example, computed with Python's
+/// hashlib and hmac): legacy records are still checked with it.
+@Suite struct AuditChainVectorTests {
+    static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
+
+    @Test("hash(0), hash(1), hash(2), the MAC key and the head MAC match the documented worked example")
+    func workedExample() throws {
+        let key = try EncryptionKey(bytes: Array(0...31))
+        #expect(key.idString == "6ec9b70d")
+        let first = AuditRecord(
+            time: Timestamp(nanosecondsSinceEpoch: 1_700_000_000_000_000_000), principal: "user:ada", operation: "rules.load",
+            target: "rules/support", outcome: "ok", details: "3 rules, 0 intents", sequence: 1)
+        let second = AuditRecord(
+            time: Timestamp(nanosecondsSinceEpoch: 1_700_000_000_250_000_000), principal: "rule:support", operation: "action.publish",
+            target: "alert.page", outcome: "ok", details: "rule triage, event t-1 (ticket.created) → e-2", sequence: 2)
+        #expect(Self.hex(AuditChain.genesis) == "38532cb3e0c58e82b46e3a615efad2b70b442cb7ce5a2dee4270726f61838b16")
+        let hash1 = AuditChain.hash(first, after: AuditChain.genesis)
+        #expect(Self.hex(hash1) == "f6ba71eba565777236a58cf9b5ac744fba4560c35d4e445abd9ce95184584401")
+        let hash2 = AuditChain.hash(second, after: hash1)
+        #expect(Self.hex(hash2) == "73b19ef6c7eec5b06db4d7a32eb45dfa907e9964c197ddc27a3ecbc3b617da67")
+        let macKey = AuditChain.macKey(from: key)
+        #expect(Self.hex(macKey) == "6f8a47bf044d8f9c5b3f29f93daa8d8aa27b64d0880be2e634da64f2c1b646df")
+        #expect(Self.hex(AuditChain.headMAC(sequence: 2, hash: hash2, macKey: macKey)) == "8500f7e3d66cb4a2893a186fc4c1e8d63d91595e8a6d84f15dfcf0293c9b495d")
+    }
+}
