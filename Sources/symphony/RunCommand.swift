@@ -87,6 +87,12 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep no history: nothing is written, and delayed events do not survive the process.")
     var noHistory = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "After the run, write the history chain's signed head to this file (0600), for 'symphony audit verify --checkpoint'.", valueName: "PATH"))
+    var checkpoint: String?
+
     @OptionGroup var accessOptions: AccessOptions
 
     var principal: String { accessOptions.principal }
@@ -107,6 +113,8 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         try StateLocation.validatePaths(db: db, keyFile: keyFile, retiredKeyFiles: retiredKeyFile)
         if noHistory, let db { throw ValidationError("--db '\(db)' and --no-history contradict each other: --no-history keeps no database.") }
+        if noHistory, let checkpoint { throw ValidationError("--checkpoint '\(checkpoint)' needs a history: it cannot be used with --no-history.") }
+        if checkpoint?.isEmpty == true { throw ValidationError("--checkpoint needs a file path.") }
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
         if let workers, !(1...Self.maximumWorkers).contains(workers) {
             throw ValidationError("--workers must be from 1 to \(Self.maximumWorkers), not \(workers).")
@@ -149,7 +157,7 @@ struct RunCommand: ParsableCommand {
         let batch = InputBatch(system: system, history: recorder)
         let run = RunState(
             system: system, engine: engine, stdout: stdout, history: recorder, input: batch, printSummary: output != .quiet,
-            printStageTimes: stageTimes)
+            printStageTimes: stageTimes, checkpointPath: checkpoint)
         run.installSignalHandlers()
         let opened = try read(into: batch, run: run, access: access, principal: principal, recorder: recorder)
         if !opened { run.unreadable.store(true, ordering: .relaxed) }

@@ -16,6 +16,8 @@ final class RunState: Sendable {
     let input: InputBatch
     let printSummary: Bool
     let printStageTimes: Bool
+    /// Where `--checkpoint` writes the history chain's signed head once history is closed.
+    let checkpointPath: String?
     let read = Atomic<Int>(0)
     let rejected = Atomic<Int>(0)
     let denied = Atomic<Int>(0)
@@ -27,7 +29,11 @@ final class RunState: Sendable {
     private let signalled = DispatchSemaphore(value: 0)
     private let sources = Locked<[any DispatchSourceSignal]>([])
 
-    init(system: EventSystem, engine: RuleEngine, stdout: OutputLines, history: HistoryStore?, input: InputBatch, printSummary: Bool, printStageTimes: Bool) {
+    init(
+        system: EventSystem, engine: RuleEngine, stdout: OutputLines, history: HistoryStore?, input: InputBatch, printSummary: Bool,
+        printStageTimes: Bool, checkpointPath: String? = nil
+    ) {
+        self.checkpointPath = checkpointPath
         self.system = system
         self.engine = engine
         self.stdout = stdout
@@ -81,6 +87,15 @@ final class RunState: Sendable {
         } catch {
             historyFailed = true
             printError("symphony: history: \(error)")
+        }
+        if let checkpointPath, let history, !historyFailed {
+            do {
+                guard let checkpoint = try history.checkpoint() else { throw StoreError(code: -1, message: "the history has no chain") }
+                try CheckpointFile.write(checkpoint, to: checkpointPath)
+            } catch {
+                historyFailed = true
+                printError("symphony: could not write the checkpoint '\(checkpointPath)': \(error)")
+            }
         }
         let counters = system.counters
         let statistics = engine.statistics
