@@ -17,22 +17,34 @@ struct ChainRowEncoding {
         bytes.reserveCapacity(capacity)
     }
 
+    // The writer thread encodes every row it writes: these append whole byte runs, never one
+    // byte at a time through a generic collection.
+
     mutating func integer(_ value: Int64?) {
         guard let value else { return bytes.append(0) }
         bytes.append(1)
-        BigEndianBytes.append(UInt64(bitPattern: value), to: &bytes)
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     mutating func text(_ value: String?) {
-        guard let value else { return bytes.append(0) }
-        bytes.append(2)
-        BigEndianBytes.appendLengthPrefixed(value.utf8, to: &bytes)
+        guard var value else { return bytes.append(0) }
+        value.withUTF8 { utf8 in
+            bytes.append(2)
+            withUnsafeBytes(of: UInt32(truncatingIfNeeded: utf8.count).bigEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(contentsOf: utf8)
+        }
     }
 
     mutating func blob(_ value: [UInt8]?) {
         guard let value else { return bytes.append(0) }
         bytes.append(3)
-        BigEndianBytes.appendLengthPrefixed(value, to: &bytes)
+        withUnsafeBytes(of: UInt32(truncatingIfNeeded: value.count).bigEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: value)
+    }
+
+    /// Appends bytes another encoding made (a row encoded on the thread that recorded it).
+    mutating func append(encoded: [UInt8]) {
+        bytes.append(contentsOf: encoded)
     }
 
     /// Forgets the bytes, keeping the buffer.
@@ -63,9 +75,10 @@ struct ChainRowEncoding {
         blob(row.payload)
     }
 
-    /// `executions`: seq, event_id, rule, kind, outcome, error, message, started_ns, duration_us, derived_event_id.
-    mutating func execution(sequence: Int64, _ row: ExecutionInsert) {
-        integer(sequence)
+    /// `executions`: event_id, rule, kind, outcome, error, message, started_ns, duration_us,
+    /// derived_event_id. Not `seq`: the rows' order in the digest is theirs by `seq`, so
+    /// renumbering or swapping rows still changes the digest.
+    mutating func execution(_ row: ExecutionInsert) {
         text(row.eventID)
         text(row.rule)
         integer(row.kind)

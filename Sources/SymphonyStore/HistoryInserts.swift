@@ -16,6 +16,8 @@ struct EventInsert: Sendable {
     let hop: Int64
     /// The sealed event body, or nil when it could not be sealed (logged; plaintext is never stored).
     let payload: [UInt8]?
+    /// The row's canonical bytes for the history chain, encoded on the recording thread.
+    private(set) var encoded: [UInt8] = []
 
     init(
         id: String, type: String, priority: Int64, source: String?, receivedNS: Int64, timeNS: Int64, parentID: String?, rule: String?, hop: Int64,
@@ -31,6 +33,13 @@ struct EventInsert: Sendable {
         self.rule = rule
         self.hop = hop
         self.payload = payload
+        encoded = Self.encode(self)
+    }
+
+    private static func encode(_ row: EventInsert) -> [UInt8] {
+        var encoding = ChainRowEncoding(reservingCapacity: 96 + (row.payload?.count ?? 0))
+        encoding.event(row)
+        return encoding.bytes
     }
 
     init(_ event: Event, received: Timestamp, payload: [UInt8]?) {
@@ -44,6 +53,7 @@ struct EventInsert: Sendable {
         rule = event.causation?.rule
         hop = Int64(event.causation?.hop ?? 0)
         self.payload = payload
+        encoded = Self.encode(self)
     }
 }
 
@@ -58,7 +68,9 @@ struct ExecutionInsert: Sendable {
     let startedNS: Int64
     let durationMicroseconds: Int64
     let derived: EventInsert?
-    var derivedEventID: String? { derived?.id }
+    let derivedEventID: String?
+    /// The row's canonical bytes for the history chain, encoded on the recording thread.
+    private(set) var encoded: [UInt8] = []
 
     init(_ record: ExecutionRecord, sealedDerived: [UInt8]?) {
         eventID = record.eventID
@@ -70,6 +82,10 @@ struct ExecutionInsert: Sendable {
         startedNS = record.started.nanosecondsSinceEpoch
         durationMicroseconds = (record.finished.nanosecondsSinceEpoch - record.started.nanosecondsSinceEpoch) / 1_000
         derived = record.derivedEvent.map { EventInsert($0, received: record.finished, payload: sealedDerived) }
+        derivedEventID = derived?.id
+        var encoding = ChainRowEncoding(reservingCapacity: 128)
+        encoding.execution(self)
+        encoded = encoding.bytes
     }
 }
 

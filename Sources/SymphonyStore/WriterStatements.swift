@@ -9,9 +9,11 @@ import SymphonyRecords
 // @unchecked Sendable: used only by the writer thread after init.
 final class WriterStatements: @unchecked Sendable {
     let database: SQLiteDatabase
-    private let events: BatchedInsert<(link: Int64, row: EventInsert)>
-    private let executions: BatchedInsert<(link: Int64, sequence: Int64, row: ExecutionInsert)>
-    private let audits: BatchedInsert<(link: Int64, record: AuditRecord)>
+    private let events: BatchedInsert<EventInsert>
+    private let executions: BatchedInsert<SequencedExecution>
+    private let audits: BatchedInsert<AuditRecord>
+    /// The link being written, read by the batched inserts' bind closures.
+    private let current = CurrentLink()
     private let insertDeadLetter: SQLiteStatement
     private let insertScheduled: SQLiteStatement
     private let moveScheduled: SQLiteStatement
@@ -30,7 +32,10 @@ final class WriterStatements: @unchecked Sendable {
     private let headMACKeys: [String: [UInt8]]
 
     // The link being written (valid between `beginLink` and `endLink`).
-    private var link: Int64 = 0
+    private var link: Int64 {
+        get { current.number }
+        set { current.number = newValue }
+    }
     private var previousHash: [UInt8] = []
     private var nextExecution: Int64 = 0
     private var nextDeadLetter: Int64 = 0
@@ -55,13 +60,13 @@ final class WriterStatements: @unchecked Sendable {
         for key in retiredKeys { headMACKeys[key.idString] = HistoryChain.macKey(from: key) }
         headMACKeys[key.idString] = macKey
         self.headMACKeys = headMACKeys
+        let current = self.current
         events = try BatchedInsert(
             database: database,
             head: "INSERT OR IGNORE INTO events (link, id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload) VALUES",
             columns: 11
-        ) { statement, first, item in
-            let event = item.row
-            try statement.bind(first, item.link)
+        ) { statement, first, event in
+            try statement.bind(first, current.number)
             try statement.bind(first + 1, event.id)
             try statement.bind(first + 2, event.type)
             try statement.bind(first + 3, event.priority)
@@ -81,7 +86,7 @@ final class WriterStatements: @unchecked Sendable {
         ) { statement, first, item in
             let execution = item.row
             try statement.bind(first, item.sequence)
-            try statement.bind(first + 1, item.link)
+            try statement.bind(first + 1, current.number)
             try statement.bind(first + 2, execution.eventID)
             try statement.bind(first + 3, execution.rule)
             try statement.bind(first + 4, execution.kind)
@@ -96,10 +101,9 @@ final class WriterStatements: @unchecked Sendable {
             database: database,
             head: "INSERT INTO audit (seq, link, time_ns, principal, operation, target, outcome, details, prev_hash, hash) VALUES",
             columns: 10
-        ) { statement, first, item in
-            let record = item.record
+        ) { statement, first, record in
             try statement.bind(first, record.sequence)
-            try statement.bind(first + 1, item.link)
+            try statement.bind(first + 1, current.number)
             try statement.bind(first + 2, record.time.nanosecondsSinceEpoch)
             try statement.bind(first + 3, record.principal)
             try statement.bind(first + 4, record.operation)
@@ -203,10 +207,10 @@ final class WriterStatements: @unchecked Sendable {
             try readEventsSince.bind([.int(lastEventRowIDBefore)])
             while try readEventsSince.step() {
                 let row = readEventsSince
-                encodedEvents.event(
-                    EventInsert(
-                        id: row.text(0) ?? "", type: row.text(1) ?? "", priority: row.int(2), source: row.text(3), receivedNS: row.int(4),
-                        timeNS: row.int(5), parentID: row.text(6), rule: row.text(7), hop: row.int(8), payload: row.blob(9)))
+                let stored = EventInsert(
+                    id: row.text(0) ?? "", type: row.text(1) ?? "", priority: row.int(2), source: row.text(3), receivedNS: row.int(4),
+                    timeNS: row.int(5), parentID: row.text(6), rule: row.text(7), hop: row.int(8), payload: row.blob(9))
+                encodedEvents.append(encoded: stored.encoded)
             }
         }
         let digests = TableDigests(
@@ -251,8 +255,8 @@ final class WriterStatements: @unchecked Sendable {
     }
 
     private func addEvent(_ event: EventInsert) throws {
-        try events.add((link, event))
-        encodedEvents.event(event)
+        try events.add(event)
+        encodedEvents.append(encoded: event.encoded)
         eventsAdded += 1
     }
 
@@ -272,14 +276,13 @@ final class WriterStatements: @unchecked Sendable {
             try addEvent(event)
         case .execution(let execution):
             if let derived = execution.derived { try addEvent(derived) }
-            let sequence = nextExecution
+            try executions.add(SequencedExecution(sequence: nextExecution, row: execution))
             nextExecution += 1
-            try executions.add((link, sequence, execution))
-            encodedExecutions.execution(sequence: sequence, execution)
+            encodedExecutions.append(encoded: execution.encoded)
         case .audit(var record):
             record.sequence = nextAudit
             nextAudit += 1
-            try audits.add((link, record))
+            try audits.add(record)
             encodedAudits.audit(record)
         case .deadLetter(let letter):
             let sequence = nextDeadLetter
@@ -311,4 +314,16 @@ final class WriterStatements: @unchecked Sendable {
             }
         }
     }
+}
+
+/// An `executions` row with the sequence number the writer gave it.
+struct SequencedExecution {
+    let sequence: Int64
+    let row: ExecutionInsert
+}
+
+/// The number of the link a writer is writing, shared with its statements' bind closures.
+// @unchecked Sendable: read and written only on the writer thread.
+final class CurrentLink: @unchecked Sendable {
+    var number: Int64 = 0
 }

@@ -124,14 +124,9 @@ struct EndToEndBenchmarks {
         results.append(BenchmarkResult(benchmark: "e2e/history/budget-within-25%", metric: "cpu_us_per_event", value: budget, unit: "µs"))
         results.append(
             BenchmarkResult(benchmark: "e2e/history/cost", metric: "cpu_us_per_event", value: (on.cpuSeconds - off.cpuSeconds) * perEvent, unit: "µs"))
-        // The schema as it is, then the storage options docs/performance.md weighs: no secondary
-        // indexes while writing; one audit record per batch of actions instead of per action
-        // (about one per 64); both.
-        var batchedAudits = mix
-        batchedAudits.audits = mix.audits / 64
+        // The schema as it is, and with no secondary index at all (the bare tables).
         let variants: [(name: String, mix: HistoryFloorBenchmark.RowMix, indexes: Bool)] = [
             ("schema", mix, true), ("no-secondary-indexes", mix, false),
-            ("audit-per-64-actions", batchedAudits, true), ("audit-per-64-no-indexes", batchedAudits, false),
         ]
         for (name, mix, indexes) in variants {
             guard let seconds = try HistoryFloorBenchmark.cpuSeconds(inserting: mix, at: ".bench/e2e-floor.db", indexes: indexes) else { continue }
