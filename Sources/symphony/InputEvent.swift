@@ -62,6 +62,8 @@ struct InputEvent {
         }
         do {
             try EventType.validate(type)
+            // The queue checks these too; checked here so the line is rejected (and recorded as such), not refused later.
+            try Event.validate(id: id, source: source)
         } catch let error as EventsError {
             throw InputLineError(reason: error.message)
         }

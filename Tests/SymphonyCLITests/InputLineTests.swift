@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+
+/// How `symphony run` and `symphony validate --events` read input lines: which are events, which
+/// are rejected (and why), and what `--lines` makes of raw text.
+@Suite(.timeLimit(.minutes(10))) struct InputLineTests {
+    /// A rule set that emits one `seen` event (carrying the input's id and message) per input event of type `a.b` or `log`.
+    func rulesFile() throws -> String {
+        try temporaryFile(
+            named: "rules.yaml",
+            contents: Data(
+                """
+                rules:
+                  - {name: r, on: a.b, actions: [{emit: {type: seen, payload: {id: "{{ id }}"}}}]}
+                  - {name: l, on: log, actions: [{emit: {type: seen, payload: {message: "{{ payload.message }}"}}}]}
+
+                """.utf8))
+    }
+
+    /// The `id` of each emitted `seen` event, in output order.
+    func seenIDs(_ result: CommandResult) -> [String] {
+        result.stdoutLines.compactMap { line in
+            ((try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["payload"] as? [String: Any])?["id"] as? String
+        }
+    }
+
+    @Test("an id or source holding a control character rejects its line, naming the field")
+    func controlCharacters() throws {
+        let input = [
+            #"{"type":"a.b","id":"ok-1"}"#, #"{"type":"a.b","id":"cut\u0000here"}"#, #"{"type":"a.b","id":"line\nbreak"}"#,
+            #"{"type":"a.b","id":"tab\there"}"#, #"{"type":"a.b","id":"del\u007f"}"#, #"{"type":"a.b","source":"ops\u001b[2J"}"#,
+            #"{"type":"a.b","id":"ok-2","source":"user:ada lovelace"}"#,
+        ].joined(separator: "\n") + "\n"
+        let result = try CommandRunner.run(["run", "--rules", try rulesFile(), "--workers", "1"], stdin: input)
+        #expect(result.status == 65)
+        #expect(seenIDs(result) == ["ok-1", "ok-2"])
+        let id = "rejected: 'id' must not contain control characters (U+0000–U+001F, U+007F)."
+        #expect(Array(result.stderrLines.dropLast()) == [
+            "<stdin>:2: \(id)", "<stdin>:3: \(id)", "<stdin>:4: \(id)", "<stdin>:5: \(id)",
+            "<stdin>:6: rejected: 'source' must not contain control characters (U+0000–U+001F, U+007F).",
+        ])
+        #expect(result.stderrLines.last?.hasPrefix("symphony: 7 events read, 5 rejected, 2 processed") == true)
+        // A dry run reads lines the same way.
+        let dryRun = try CommandRunner.run(["validate", try rulesFile(), "--events", "-"], stdin: input)
+        #expect(dryRun.status == 65)
+        #expect(dryRun.stderrLines.count == 5)
+        #expect(dryRun.stderrLines.first == "<stdin>:2: \(id)")
+    }
+}
