@@ -3,7 +3,7 @@ import SymphonyEvents
 /// Reads events from JSON Lines files or standard input, a line at a time, never a whole file.
 ///
 /// A line that is not a valid event is reported as a rejection (with its origin and reason) and
-/// skipped. With `rawLinesType`, a line that is not JSON becomes
+/// skipped. With `rawLinesType`, every line is text, JSON or not: it becomes
 /// `{"type": rawLinesType, "payload": {"message": LINE}}`, so log files can be fed directly.
 struct EventInput {
     /// Where a line came from: `path:line`, or `<stdin>:line`.
@@ -82,12 +82,15 @@ struct EventInput {
         if hasNUL {
             return .failure(InputLineError(reason: "contains a NUL byte"))
         }
+        // With --lines, every line is text, never parsed: a log line that looks like a JSON event
+        // must not become one (anyone who can write to the log would choose its type and source).
+        if let rawLinesType {
+            return .success(Event(type: rawLinesType, payload: ["message": .string(String(decoding: bytes, as: UTF8.self))]))
+        }
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)
         } catch {
-            // With --lines, text that is not JSON is wrapped; a JSON object that is not a valid event is rejected below.
-            if let rawLinesType { return .success(Event(type: rawLinesType, payload: ["message": .string(String(decoding: bytes, as: UTF8.self))])) }
             return .failure(InputLineError(reason: "not valid JSON: \(error)"))
         }
         do {

@@ -20,8 +20,8 @@ struct RunCommand: ParsableCommand {
         abstract: "Run rules over events from JSON Lines files or standard input.",
         discussion: """
             Each input line is one JSON object: {"type": "ticket.created", "payload": {...}, "priority": 0-9, \
-            "id": "...", "source": "..."}. Only "type" is required. With --lines TYPE, lines that are not JSON \
-            (sshd or syslog lines) become {"type": TYPE, "payload": {"message": LINE}}.
+            "id": "...", "source": "..."}. Only "type" is required. With --lines TYPE, every line is raw text \
+            (sshd or syslog lines), never parsed as JSON: each becomes {"type": TYPE, "payload": {"message": LINE}}.
 
             A line that is not a valid event is reported on standard error with its line number and reason, \
             counted and skipped; the run goes on. Input is streamed, so 'tail -F app.log | symphony run ...' works.
@@ -67,7 +67,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep running after the input ends (so delayed events fire) until SIGINT or SIGTERM.")
     var follow = false
 
-    @Option(name: .long, help: ArgumentHelp("Wrap lines that are not JSON as events of this type.", valueName: "TYPE"))
+    @Option(name: .long, help: ArgumentHelp("Read every line as raw text, wrapped as an event of this type (no JSON parsing).", valueName: "TYPE"))
     var lines: String?
 
     @Option(name: .long, help: "The longest chain of derived events (default 16).")

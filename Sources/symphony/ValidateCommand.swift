@@ -38,7 +38,7 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .long, help: "text or json.")
     var format: Format = .text
 
-    @Option(name: .long, help: ArgumentHelp("Wrap event lines that are not JSON as events of this type.", valueName: "TYPE"))
+    @Option(name: .long, help: ArgumentHelp("Read every event line as raw text, wrapped as an event of this type (no JSON parsing).", valueName: "TYPE"))
     var lines: String?
 
     @OptionGroup var accessOptions: AccessOptions

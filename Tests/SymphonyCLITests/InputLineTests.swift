@@ -46,4 +46,34 @@ import Testing
         #expect(dryRun.stderrLines.count == 5)
         #expect(dryRun.stderrLines.first == "<stdin>:2: \(id)")
     }
+
+    /// The `message` of each emitted `seen` event, in output order.
+    func seenMessages(_ result: CommandResult) -> [String] {
+        result.stdoutLines.compactMap { line in
+            ((try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["payload"] as? [String: Any])?["message"] as? String
+        }
+    }
+
+    @Test("with --lines every line is raw text of that type, JSON-looking or not: a log line cannot inject a typed event")
+    func linesAreAlwaysText() throws {
+        let lines = [
+            #"Nov 29 sshd[1]: {"type":"alert.ssh.root_attempt"}"#, #"{"type":"alert.ssh.root_attempt","source":"helpdesk"}"#,
+            #"{"type":"a.b","id":"x"}"#, #"{"payload":{}}"#, "42", "[1,2]", "plain text",
+        ]
+        let input = lines.joined(separator: "\n") + "\n"
+        let result = try CommandRunner.run(["run", "--rules", try rulesFile(), "--lines", "log", "--workers", "1", "--no-history"], stdin: input)
+        #expect(result.status == 0)
+        #expect(seenMessages(result) == lines)
+        #expect(seenIDs(result) == [])
+        #expect(result.stderrLines.count == 1)
+        #expect(result.stderrLines.last?.hasPrefix("symphony: 7 events read, 0 rejected, 7 processed, 7 rules fired;") == true)
+        // The dry run reads lines the same way: every line is a 'log' event.
+        let dryRun = try CommandRunner.run(["validate", try rulesFile(), "--lines", "log", "--events", "-", "--format", "json"], stdin: input)
+        #expect(dryRun.status == 0)
+        let types = dryRun.stdoutLines.compactMap { line -> String? in
+            let trace = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return ((trace?["steps"] as? [[String: Any]])?.first?["event"] as? [String: Any])?["type"] as? String
+        }
+        #expect(types == Array(repeating: "log", count: 7))
+    }
 }
