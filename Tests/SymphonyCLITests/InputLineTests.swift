@@ -76,4 +76,32 @@ import Testing
         }
         #expect(types == Array(repeating: "log", count: 7))
     }
+
+    @Test("with --lines, invalid UTF-8 bytes are replaced by U+FFFD and counted in the summary; JSON input still rejects them")
+    func linesReplaceInvalidUTF8() throws {
+        var bytes = Array("Nov 29 sshd[1]: Failed password for r".utf8) + [0xFF] + Array("oot from 203.0.113.7\n".utf8)
+        bytes += Array("plain\n".utf8)
+        bytes += Array("caf".utf8) + [0xC3, 0x0A]  // a sequence cut short
+        bytes += Array("café \u{FFFD} ok\n".utf8)  // valid, U+FFFD included: not counted
+        let result = try CommandRunner.run(["run", "--rules", try rulesFile(), "--lines", "log", "--workers", "1", "--no-history"], stdinBytes: bytes)
+        #expect(result.status == 0)
+        #expect(seenMessages(result) == ["Nov 29 sshd[1]: Failed password for r\u{FFFD}oot from 203.0.113.7", "plain", "caf\u{FFFD}", "café \u{FFFD} ok"])
+        #expect(result.stderrLines.count == 1)
+        #expect(
+            result.stderrLines.last?.hasPrefix(
+                "symphony: 4 events read (2 with invalid UTF-8 replaced by U+FFFD), 0 rejected, 4 processed, 4 rules fired;") == true)
+        // Without invalid bytes the summary does not mention them.
+        let clean = try CommandRunner.run(["run", "--rules", try rulesFile(), "--lines", "log", "--no-history"], stdin: "café\n")
+        #expect(clean.stderrLines.last?.hasPrefix("symphony: 1 events read, 0 rejected, 1 processed,") == true)
+        // The dry run keeps the line too, and says how many were repaired.
+        let dryRun = try CommandRunner.run(["validate", try rulesFile(), "--lines", "log", "--events", "-"], stdinBytes: bytes)
+        #expect(dryRun.status == 0)
+        #expect(dryRun.stdoutLines.filter { $0.hasPrefix("<stdin>:") }.count == 4)
+        #expect(dryRun.stderrLines == ["symphony: 2 event lines had invalid UTF-8 replaced by U+FFFD"])
+        // JSON Lines input still rejects a line with invalid UTF-8.
+        let json = try CommandRunner.run(
+            ["run", "--rules", try rulesFile(), "--no-history"], stdinBytes: Array(#"{"type":"a.b","id":"r"#.utf8) + [0xFF] + Array("\"}\n".utf8))
+        #expect(json.status == 65)
+        #expect(json.stderrLines.first == "<stdin>:1: rejected: not valid UTF-8")
+    }
 }
