@@ -1,6 +1,6 @@
 /// Something that happened: a dotted type, a JSON payload, a priority and where it came from.
 public struct Event: Sendable, Hashable {
-    /// A unique id; generated when not given.
+    /// A unique id; generated when not given. Without control characters (`validate(id:source:)`).
     public var id: String
     /// A dotted name such as `ticket.created`.
     public var type: String
@@ -8,7 +8,7 @@ public struct Event: Sendable, Hashable {
     public var priority: Int
     /// The event's data.
     public var payload: JSONValue
-    /// The principal that produced the event, if known.
+    /// The principal that produced the event, if known. Without control characters (`validate(id:source:)`).
     public var source: String?
     /// When the event happened (by default, when it was made).
     public var time: Timestamp

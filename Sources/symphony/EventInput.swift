@@ -79,6 +79,13 @@ struct EventInput {
         return allOpened
     }
 
+    /// A parse error as a rejection reason, naming the event field it is in (`in 'payload'`); a
+    /// key that is not an event field is not named: it is the line's content, which reasons never quote.
+    private static func describe(_ error: JSONParser.ParseError) -> String {
+        guard let key = error.topLevelKey, InputEvent.fieldNames.contains(key) else { return error.description }
+        return "\(error.message) in '\(key)' at byte \(error.offset + 1)"
+    }
+
     /// The line's event or why it is rejected, and whether invalid UTF-8 was replaced to make it.
     private func parse(_ bytes: [UInt8]) -> (result: Result<Event, InputLineError>, replacedInvalidUTF8: Bool) {
         // One pass for NUL bytes and non-ASCII; only a line with non-ASCII bytes needs a full UTF-8 check.
@@ -108,7 +115,7 @@ struct EventInput {
         do {
             value = try JSONParser.parse(bytes)
         } catch {
-            return (.failure(InputLineError(reason: "not valid JSON: \(error)")), false)
+            return (.failure(InputLineError(reason: "not valid JSON: \(Self.describe(error))")), false)
         }
         do {
             return (.success(try InputEvent(json: value).event()), false)

@@ -104,4 +104,33 @@ import Testing
         #expect(json.status == 65)
         #expect(json.stderrLines.first == "<stdin>:1: rejected: not valid UTF-8")
     }
+
+    @Test("null fields, numbers that would read as 0 and integers beyond 64 bits reject their line, naming the field")
+    func strictFields() throws {
+        let lines = [
+            #"{"type":"a.b","priority":null}"#, #"{"type":"a.b","id":null}"#, #"{"type":"a.b","source":null}"#,
+            #"{"type":"a.b","time":null}"#, #"{"type":"a.b","payload":null}"#, #"{"type":null}"#,
+            #"{"type":"a.b","payload":{"x":1e-400}}"#, #"{"type":"a.b","priority":1e-400}"#,
+            #"{"type":"a.b","payload":{"n":[9223372036854775808]}}"#, #"{"type":"a.b","priority":-9223372036854775809}"#,
+            #"{"type":"a.b","secret-looking key":1e-400}"#,
+            #"{"type":"a.b","id":"ok","payload":{"min":-9223372036854775808,"max":9223372036854775807,"small":1e-300,"zero":0e-400,"n":null}}"#,
+        ]
+        let result = try CommandRunner.run(["run", "--rules", try rulesFile(), "--no-history"], stdin: lines.joined(separator: "\n") + "\n")
+        #expect(result.status == 65)
+        #expect(seenIDs(result) == ["ok"])
+        #expect(Array(result.stderrLines.dropLast()) == [
+            "<stdin>:1: rejected: 'priority' must be an integer from 0 to 9, not null",
+            "<stdin>:2: rejected: 'id' must be a string, not null",
+            "<stdin>:3: rejected: 'source' must be a string, not null",
+            "<stdin>:4: rejected: 'time' must be a string, not null",
+            "<stdin>:5: rejected: 'payload' must be a JSON object, not null",
+            "<stdin>:6: rejected: 'type' must be a string, not null",
+            "<stdin>:7: rejected: not valid JSON: number too close to zero to represent in 'payload' at byte 30",
+            "<stdin>:8: rejected: not valid JSON: number too close to zero to represent in 'priority' at byte 26",
+            "<stdin>:9: rejected: not valid JSON: integer out of range in 'payload' at byte 31",
+            "<stdin>:10: rejected: not valid JSON: integer out of range in 'priority' at byte 26",
+            "<stdin>:11: rejected: not valid JSON: number too close to zero to represent at byte 36",  // not an event field: not named
+        ])
+        #expect(result.stderrLines.last?.hasPrefix("symphony: 12 events read, 11 rejected, 1 processed") == true)
+    }
 }

@@ -217,9 +217,9 @@ import Testing
         #expect(result.stdoutLines.count == 2)
         #expect(!result.stderr.contains("<stdin>:5"))
         #expect(result.stderrLines.prefix(3) == [
-            "<stdin>:1: rejected: not valid JSON: nesting deeper than 256 levels at byte 282",
-            "<stdin>:2: rejected: not valid JSON: nesting deeper than 256 levels at byte 282",
-            "<stdin>:3: rejected: not valid JSON: number out of range at byte 28",
+            "<stdin>:1: rejected: not valid JSON: nesting deeper than 256 levels in 'payload' at byte 282",
+            "<stdin>:2: rejected: not valid JSON: nesting deeper than 256 levels in 'payload' at byte 282",
+            "<stdin>:3: rejected: not valid JSON: number out of range in 'payload' at byte 28",
         ])
     }
 }
