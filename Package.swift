@@ -7,9 +7,10 @@ let strictSettings: [SwiftSetting] = [
     .treatAllWarnings(as: .error),
 ]
 
+// Linux only (tested on Debian 12): the code imports Glibc and uses /proc and
+// PTHREAD_MUTEX_ADAPTIVE_NP, so no Apple platform is declared.
 let package = Package(
     name: "Symphony",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "SymphonyEvents", targets: ["SymphonyEvents"]),
         .library(name: "SymphonyCrypto", targets: ["SymphonyCrypto"]),
@@ -68,7 +69,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyRules",
-            dependencies: ["SymphonyEvents", "SymphonyRecords", "SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyConcurrency"],
+            dependencies: ["SymphonyEvents", "SymphonyRecords", "SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyConcurrency", "SymphonyCrypto"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyStore",
@@ -126,7 +127,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyEventsTests",
-            dependencies: ["SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency"],
+            dependencies: ["SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyRegexTests",
@@ -146,7 +147,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyAccessTests",
-            dependencies: ["SymphonyAccess", "SymphonyEvents"],
+            dependencies: ["SymphonyAccess", "SymphonyEvents", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SystemLibrariesTests",

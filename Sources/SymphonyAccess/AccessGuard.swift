@@ -1,9 +1,9 @@
 /// The one place every engine operation is checked — the counterpart of a `@requires_permission` decorator.
 ///
-/// Call sites wrap the operation: `try access.perform(.readHistory, as: principal) { … }`. A denied
-/// operation does not run; the guard reports it to `onDenial` (which records it in history and
-/// the audit trail) and throws `AccessDenied`. Reviewers can grep for `perform(` and `check(` to
-/// see that nothing bypasses it.
+/// Call sites check before they act: `try access.check(.readHistory, as: principal)` throws
+/// `AccessDenied` after passing it to `onDenial`; `perform(_:as:_:)` wraps a body in that check.
+/// The CLI and the engine call `check` (grep for `.check(` and `require(`) and record a denial
+/// themselves, in history and the audit trail, where it happens; they give no `onDenial`.
 public struct AccessGuard: Sendable {
     /// The policy in force.
     public let policy: AccessPolicy

@@ -1,10 +1,13 @@
 import Glibc
 
-/// A pthread mutex with condition variables on the monotonic clock: the runtime's blocking primitive.
+/// A pthread mutex (adaptive, from `PThreadMutex`) with condition variables on the monotonic
+/// clock: the runtime's blocking primitive.
 ///
-/// With `WorkerThread.swift` and `Locked.swift`, the package's only unsafe pthread code.
+/// With `Locked.swift`, `PThreadMutex.swift` and `WorkerThread.swift`, this module's unsafe
+/// pthread code (outside it, only SymphonyRegex's `MatchScratch` and the benchmarks' threads).
 // @unchecked Sendable: the mutex and conditions live at fixed heap addresses for the lock's whole
-// life and pthread guarantees their thread safety; nothing else is stored.
+// life and pthread guarantees their thread safety; the only other stored property, the number of
+// conditions, never changes.
 package final class ConditionLock: @unchecked Sendable {
     @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
     @usableFromInline let conditions: UnsafeMutablePointer<pthread_cond_t>

@@ -1,6 +1,6 @@
 /// Something that happened: a dotted type, a JSON payload, a priority and where it came from.
 public struct Event: Sendable, Hashable {
-    /// A unique id; generated when not given.
+    /// A unique id; generated when not given. Without control characters (`validate(id:source:)`).
     public var id: String
     /// A dotted name such as `ticket.created`.
     public var type: String
@@ -8,7 +8,7 @@ public struct Event: Sendable, Hashable {
     public var priority: Int
     /// The event's data.
     public var payload: JSONValue
-    /// The principal that produced the event, if known.
+    /// The principal that produced the event, if known. Without control characters (`validate(id:source:)`).
     public var source: String?
     /// When the event happened (by default, when it was made).
     public var time: Timestamp
@@ -21,12 +21,37 @@ public struct Event: Sendable, Hashable {
     public static let defaultPriority = 5
 
     /// Throws `invalidPriority` for a priority outside 0…9 and `invalidType` for a type that is
-    /// not a dotted name: what every way into the queue checks.
+    /// not a dotted name (every way into the queue checks it, with `validate(id:source:)`).
     public static func validate(type: String, priority: Int) throws {
         guard priorities.contains(priority) else {
             throw EventsError(.invalidPriority, "Priority \(priority) is outside 0…9.")
         }
         try EventType.validate(type)
+    }
+
+    /// Throws `invalidID` or `invalidSource` when the id or the source holds a control character
+    /// (U+0000–U+001F or U+007F). Both are names — history keys, principals, table cells — where a
+    /// NUL could cut one (C strings) and a line break forge a row. Every way into the queue checks it.
+    public static func validate(id: String?, source: String?) throws {
+        if let id, containsControlCharacter(id) {
+            throw EventsError(.invalidID, "'id' must not contain control characters (U+0000–U+001F, U+007F).")
+        }
+        if let source, containsControlCharacter(source) {
+            throw EventsError(.invalidSource, "'source' must not contain control characters (U+0000–U+001F, U+007F).")
+        }
+    }
+
+    /// `validate(type:priority:)` and `validate(id:source:)` for `event`: what the dispatcher and the scheduler check.
+    public static func validate(_ event: Event) throws {
+        try validate(type: event.type, priority: event.priority)
+        try validate(id: event.id, source: event.source)
+    }
+
+    /// True when `text` holds U+0000–U+001F or U+007F. One pass over the UTF-8 bytes: those code
+    /// points are single bytes there, and every byte of a longer scalar is 0x80 or above.
+    private static func containsControlCharacter(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in bytes.contains { $0 < 0x20 || $0 == 0x7F } }
     }
 
     /// Makes an event; `id` and `time` default to a fresh id and the current time.

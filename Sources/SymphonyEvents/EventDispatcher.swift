@@ -54,7 +54,7 @@ public final class EventDispatcher: Sendable {
     /// are accepted while `stop()` drains the queue, so derived events of in-flight events are delivered too.
     @discardableResult
     public func publish(_ event: Event, fromHandler: Bool = false) throws -> SealedEvent? {
-        try Event.validate(type: event.type, priority: event.priority)
+        try Event.validate(event)
         // A handler's publish is timed as part of its action (`actions`), not as `queue`: stages do not nest.
         let start = fromHandler ? 0 : StageTimes.shared.mark()
         let sealed = try sealer.map { try SealedEvent(sealing: event, with: $0) }
@@ -77,7 +77,7 @@ public final class EventDispatcher: Sendable {
         sealedEvents.reserveCapacity(events.count)
         let start = StageTimes.shared.mark()
         for event in events {
-            try Event.validate(type: event.type, priority: event.priority)
+            try Event.validate(event)
             let sealed = try sealer.map { try SealedEvent(sealing: event, with: $0) }
             items.append((sealed.map(QueuedEvent.sealed) ?? .plain(event), event.priority))
             sealedEvents.append(sealed)
@@ -93,6 +93,7 @@ public final class EventDispatcher: Sendable {
     /// The envelope is not checked here: one that does not open reaches the dead-letter sink on a worker.
     public func publish(_ sealed: SealedEvent) throws {
         try Event.validate(type: sealed.type, priority: sealed.priority)
+        try Event.validate(id: sealed.id, source: nil)  // the source is inside the envelope, not opened here
         try queue.push(.sealed(sealed), priority: sealed.priority)
         liveCounters.published.add(1, ordering: .relaxed)
     }

@@ -3,7 +3,7 @@ public struct EventsError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
-            case closed, full, invalidPriority, invalidType, invalidPattern, malformedEventBody
+            case closed, full, invalidPriority, invalidType, invalidID, invalidSource, invalidPattern, malformedEventBody
             case invalidSchedule, alreadyStarted
         }
         private let value: Value
@@ -17,6 +17,10 @@ public struct EventsError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidPriority = Code(.invalidPriority)
         /// An event type that is not a dotted name.
         public static let invalidType = Code(.invalidType)
+        /// An event id holding a control character (U+0000–U+001F or U+007F).
+        public static let invalidID = Code(.invalidID)
+        /// An event source holding a control character (U+0000–U+001F or U+007F).
+        public static let invalidSource = Code(.invalidSource)
         /// A type pattern that is not valid.
         public static let invalidPattern = Code(.invalidPattern)
         /// Encoded event bytes that cannot be decoded.

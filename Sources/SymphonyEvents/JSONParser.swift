@@ -1,10 +1,12 @@
 /// A strict RFC 8259 JSON parser into `JSONValue`, built for event lines: one pass over UTF-8
 /// bytes, no Foundation, bounded nesting.
 ///
-/// Whole numbers that fit in 64 bits become `.int`, other numbers `.double`; a number too large
-/// for a Double is an error, as are control characters in strings, lone surrogates in `\u`
-/// escapes, trailing commas, and anything after the top-level value. Duplicate object keys keep
-/// the last value. The input must already be valid UTF-8 (string contents are not re-validated).
+/// Integer literals become `.int` and must fit in 64 bits; other numbers become `.double` and
+/// must be representable: too large for a Double, or not zero but so close to it that it would
+/// read as 0 (`1e-400`), is an error. So are control characters in strings, lone surrogates in
+/// `\u` escapes, trailing commas, anything after the top-level value, and a key repeated in one
+/// object (refused, not resolved). The input must already be valid UTF-8 (string contents are not
+/// re-validated).
 public struct JSONParser {
     /// Why the bytes are not JSON, and where.
     public struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -12,7 +14,16 @@ public struct JSONParser {
         public let message: String
         /// The byte offset where it was found.
         public let offset: Int
+        /// The key of the top-level object's member whose value holds the problem, when there is
+        /// one (for an event line: which field). Not part of `description`: callers decide
+        /// whether a key read from the input may be shown.
+        public internal(set) var topLevelKey: String?
         public var description: String { "\(message) at byte \(offset + 1)" }
+
+        init(message: String, offset: Int) {
+            self.message = message
+            self.offset = offset
+        }
     }
 
     /// The deepest nesting of arrays and objects accepted.
@@ -96,9 +107,17 @@ public struct JSONParser {
             guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
             offset += 1
             skipWhitespace()
+            let member: JSONValue
+            do {
+                member = try value(depth: depth)
+            } catch {
+                var error = error
+                if depth == 1 { error.topLevelKey = key }  // the root object (depth 1): name its member
+                throw error
+            }
             // A repeated key is refused, not resolved: readers that keep the first and readers that
             // keep the last would disagree about the event (its type, its source — its principal).
-            guard members.updateValue(try value(depth: depth), forKey: key) == nil else {
+            guard members.updateValue(member, forKey: key) == nil else {
                 throw ParseError(message: "a key appears twice in one object", offset: keyOffset)
             }
             skipWhitespace()
@@ -236,10 +255,24 @@ public struct JSONParser {
             while let byte = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { offset += 1 }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
-        if integral, let integer = Int64(text) { return .int(integer) }
+        if integral {
+            // Not silently widened to a Double, which would change its value.
+            guard let integer = Int64(text) else {
+                offset = start
+                throw error("integer out of range")
+            }
+            return .int(integer)
+        }
         guard let double = Double(text), double.isFinite else {
             offset = start
             throw error("number out of range")
+        }
+        // Underflow: a zero result from a mantissa with a non-zero digit (`1e-400`) is not the number written.
+        if double == 0, bytes[start..<offset].prefix(while: { $0 != UInt8(ascii: "e") && $0 != UInt8(ascii: "E") })
+            .contains(where: { (UInt8(ascii: "1")...UInt8(ascii: "9")).contains($0) })
+        {
+            offset = start
+            throw error("number too close to zero to represent")
         }
         return .double(double)
     }

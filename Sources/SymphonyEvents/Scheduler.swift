@@ -152,7 +152,7 @@ public final class Scheduler: Sendable {
     }
 
     private func add(_ event: Event, due: Timestamp, interval: Duration?) throws -> ScheduleID {
-        try Event.validate(type: event.type, priority: event.priority)
+        try Event.validate(event)
         let entry = ScheduledEntry(id: ScheduleID(rawValue: "s-" + idGenerator.next()), event: event, due: due, interval: interval)
         try store.save(entry)
         lock.withLock {

@@ -3,14 +3,23 @@ import SymphonyEvents
 /// Reads events from JSON Lines files or standard input, a line at a time, never a whole file.
 ///
 /// A line that is not a valid event is reported as a rejection (with its origin and reason) and
-/// skipped. With `rawLinesType`, a line that is not JSON becomes
-/// `{"type": rawLinesType, "payload": {"message": LINE}}`, so log files can be fed directly.
+/// skipped. With `rawLinesType`, every line is text, JSON or not: it becomes
+/// `{"type": rawLinesType, "payload": {"message": LINE}}`, so log files can be fed directly; invalid
+/// UTF-8 in such a line is replaced by U+FFFD (and reported as such) instead of rejecting it.
 struct EventInput {
     /// Where a line came from: `path:line`, or `<stdin>:line`.
     struct Origin: Sendable, CustomStringConvertible {
         let source: String
         let line: Int
         var description: String { "\(source):\(line)" }
+    }
+
+    /// One line read: its event or why it was rejected, where it came from, and whether invalid
+    /// UTF-8 in it was replaced by U+FFFD (only with `rawLinesType`; JSON lines are rejected instead).
+    struct Line {
+        let result: Result<Event, InputLineError>
+        let origin: Origin
+        let replacedInvalidUTF8: Bool
     }
 
     let paths: [String]
@@ -21,9 +30,10 @@ struct EventInput {
         self.rawLinesType = rawLinesType
     }
 
-    /// Calls `body` with each event or rejection, in input order; returns false if a file could not be opened.
-    /// `beforeRead` runs before each read that may block (and at the end of each file), so batched work is not held back waiting for input.
-    func forEach(beforeRead: @escaping () -> Void = {}, _ body: (Result<Event, InputLineError>, Origin) throws -> Bool) throws -> Bool {
+    /// Calls `body` with each line read (an event or a rejection), in input order, until it returns false;
+    /// returns false if a file could not be opened. `beforeRead` runs before each read that may
+    /// block (and at the end of each file), so batched work is not held back waiting for input.
+    func forEach(beforeRead: @escaping () -> Void = {}, _ body: (Line) throws -> Bool) throws -> Bool {
         var allOpened = true
         for path in paths {
             let reader: LineReader
@@ -51,22 +61,33 @@ struct EventInput {
                 if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
                 let origin = Origin(source: source, line: line.number)
                 let result: Result<Event, InputLineError>
+                var replaced = false
                 if line.tooLong {
                     result = .failure(InputLineError(reason: "line is longer than \(reader.maximumLineLength) bytes", content: line.bytes))
                 } else {
-                    result = StageTimes.shared.measure(.decode) { parse(line.bytes) }.mapError { problem in
+                    let parsed = StageTimes.shared.measure(.decode) { parse(line.bytes) }
+                    replaced = parsed.replacedInvalidUTF8
+                    result = parsed.result.mapError { problem in
                         var problem = problem
                         problem.content = line.bytes
                         return problem
                     }
                 }
-                guard try body(result, origin) else { return allOpened }
+                guard try body(Line(result: result, origin: origin, replacedInvalidUTF8: replaced)) else { return allOpened }
             }
         }
         return allOpened
     }
 
-    private func parse(_ bytes: [UInt8]) -> Result<Event, InputLineError> {
+    /// A parse error as a rejection reason, naming the event field it is in (`in 'payload'`); a
+    /// key that is not an event field is not named: it is the line's content, which reasons never quote.
+    private static func describe(_ error: JSONParser.ParseError) -> String {
+        guard let key = error.topLevelKey, InputEvent.fieldNames.contains(key) else { return error.description }
+        return "\(error.message) in '\(key)' at byte \(error.offset + 1)"
+    }
+
+    /// The line's event or why it is rejected, and whether invalid UTF-8 was replaced to make it.
+    private func parse(_ bytes: [UInt8]) -> (result: Result<Event, InputLineError>, replacedInvalidUTF8: Bool) {
         // One pass for NUL bytes and non-ASCII; only a line with non-ASCII bytes needs a full UTF-8 check.
         var orBits: UInt8 = 0
         var hasNUL = false
@@ -76,26 +97,32 @@ struct EventInput {
                 hasNUL = hasNUL || byte == 0
             }
         }
-        if orBits & 0x80 != 0, String(validating: bytes, as: UTF8.self) == nil {
-            return .failure(InputLineError(reason: "not valid UTF-8"))
+        let invalidUTF8 = orBits & 0x80 != 0 && String(validating: bytes, as: UTF8.self) == nil
+        if invalidUTF8 && rawLinesType == nil {
+            return (.failure(InputLineError(reason: "not valid UTF-8")), false)
         }
         if hasNUL {
-            return .failure(InputLineError(reason: "contains a NUL byte"))
+            return (.failure(InputLineError(reason: "contains a NUL byte")), false)
+        }
+        // With --lines, every line is text, never parsed: a log line that looks like a JSON event
+        // must not become one (anyone who can write to the log would choose its type and source).
+        // Invalid bytes become U+FFFD, as log matchers such as fail2ban read them, rather than losing the line.
+        if let rawLinesType {
+            let message = String(decoding: bytes, as: UTF8.self)
+            return (.success(Event(type: rawLinesType, payload: ["message": .string(message)])), invalidUTF8)
         }
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)
         } catch {
-            // With --lines, text that is not JSON is wrapped; a JSON object that is not a valid event is rejected below.
-            if let rawLinesType { return .success(Event(type: rawLinesType, payload: ["message": .string(String(decoding: bytes, as: UTF8.self))])) }
-            return .failure(InputLineError(reason: "not valid JSON: \(error)"))
+            return (.failure(InputLineError(reason: "not valid JSON: \(Self.describe(error))")), false)
         }
         do {
-            return .success(try InputEvent(json: value).event())
+            return (.success(try InputEvent(json: value).event()), false)
         } catch let error as InputLineError {
-            return .failure(error)
+            return (.failure(error), false)
         } catch {
-            return .failure(InputLineError(reason: "not a valid event"))
+            return (.failure(InputLineError(reason: "not a valid event")), false)
         }
     }
 }

@@ -26,9 +26,13 @@ final class InputBatch: Sendable {
     private let state = Locked(State())
     private let refusedCount = Atomic<Int>(0)
     private let acceptedCount = Atomic<Int>(0)
+    private let replacedCount = Atomic<Int>(0)
 
     /// Events taken (each is published and recorded, or reported as refused).
     var accepted: Int { acceptedCount.load(ordering: .relaxed) }
+
+    /// Events taken whose line had invalid UTF-8 replaced by U+FFFD (`--lines`).
+    var acceptedWithReplacedUTF8: Int { replacedCount.load(ordering: .relaxed) }
 
     /// Events the queue refused for a reason other than closing (each reported on stderr as rejected).
     var refused: Int { refusedCount.load(ordering: .relaxed) }
@@ -43,12 +47,14 @@ final class InputBatch: Sendable {
         }
     }
 
-    /// Adds an event received now (`origin` names its line); publishes the batch when it is full.
+    /// Adds an event received now (`origin` names its line; `replacedInvalidUTF8` says its line
+    /// had invalid UTF-8 replaced); publishes the batch when it is full.
     /// False once the batch is closed: the run is stopping and the event was not taken.
-    func add(_ event: Event, origin: EventInput.Origin) -> Bool {
+    func add(_ event: Event, origin: EventInput.Origin, replacedInvalidUTF8: Bool = false) -> Bool {
         state.withLock { state in
             guard !state.closed else { return false }
             acceptedCount.add(1, ordering: .relaxed)  // under the lock: counted exactly when taken
+            if replacedInvalidUTF8 { replacedCount.add(1, ordering: .relaxed) }
             state.events.append(event)
             state.origins.append(origin)
             state.received.append(.now())

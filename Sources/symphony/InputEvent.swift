@@ -9,6 +9,9 @@ struct InputEvent {
     let source: String?
     let time: String?
 
+    /// The members a line may set; others are ignored.
+    static let fieldNames: Set<String> = ["type", "payload", "priority", "id", "source", "time"]
+
     /// The fields of a parsed line; throws a readable reason naming the field (never its content).
     init(json: JSONValue) throws {
         guard case .object(let fields) = json else { throw InputLineError(reason: "not a JSON object") }
@@ -25,21 +28,25 @@ struct InputEvent {
             default: break
             }
         }
+        // A field is given or left out: `null` is neither, and is refused rather than read as absent.
         func string(_ value: JSONValue?, _ key: String) throws -> String? {
             switch value {
-            case nil, .null?: return nil
+            case nil: return nil
             case .string(let text)?: return text
+            case .null?: throw InputLineError(reason: "'\(key)' must be a string, not null")
             default: throw InputLineError(reason: "field '\(key)' has the wrong type")
             }
         }
         guard let typeText = try string(type, "type") else { throw InputLineError(reason: "missing required field 'type'") }
         self.type = typeText
         switch payload {
-        case nil, .null?: self.payload = nil
+        case nil: self.payload = nil
+        case .null?: throw InputLineError(reason: "'payload' must be a JSON object, not null")
         case let value?: self.payload = value
         }
         switch priority {
-        case nil, .null?: self.priority = nil
+        case nil: self.priority = nil
+        case .null?: throw InputLineError(reason: "'priority' must be an integer from 0 to 9, not null")
         case .int(let number)?: self.priority = Int(clamping: number)
         case .double(let number)? where number == number.rounded() && abs(number) < 1e9: self.priority = Int(number)
         default: throw InputLineError(reason: "field 'priority' has the wrong type")
@@ -62,6 +69,8 @@ struct InputEvent {
         }
         do {
             try EventType.validate(type)
+            // The queue checks these too; checked here so the line is rejected (and recorded as such), not refused later.
+            try Event.validate(id: id, source: source)
         } catch let error as EventsError {
             throw InputLineError(reason: error.message)
         }

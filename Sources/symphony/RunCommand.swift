@@ -20,8 +20,9 @@ struct RunCommand: ParsableCommand {
         abstract: "Run rules over events from JSON Lines files or standard input.",
         discussion: """
             Each input line is one JSON object: {"type": "ticket.created", "payload": {...}, "priority": 0-9, \
-            "id": "...", "source": "..."}. Only "type" is required. With --lines TYPE, lines that are not JSON \
-            (sshd or syslog lines) become {"type": TYPE, "payload": {"message": LINE}}.
+            "id": "...", "source": "..."}. Only "type" is required. With --lines TYPE, every line is raw text \
+            (sshd or syslog lines), never parsed as JSON: each becomes {"type": TYPE, "payload": {"message": LINE}}, \
+            invalid UTF-8 replaced by U+FFFD (counted in the summary).
 
             A line that is not a valid event is reported on standard error with its line number and reason, \
             counted and skipped; the run goes on. Input is streamed, so 'tail -F app.log | symphony run ...' works.
@@ -67,7 +68,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep running after the input ends (so delayed events fire) until SIGINT or SIGTERM.")
     var follow = false
 
-    @Option(name: .long, help: ArgumentHelp("Wrap lines that are not JSON as events of this type.", valueName: "TYPE"))
+    @Option(name: .long, help: ArgumentHelp("Read every line as raw text, wrapped as an event of this type (no JSON parsing).", valueName: "TYPE"))
     var lines: String?
 
     @Option(name: .long, help: "The longest chain of derived events (default 16).")
@@ -231,9 +232,10 @@ struct RunCommand: ParsableCommand {
     private func read(into batch: InputBatch, run: RunState, access: AccessGuard, principal: String, recorder: HistoryStore?) throws -> Bool {
         let input = EventInput(paths: events, rawLinesType: lines)
         let progress = Progress()
-        let opened = try input.forEach(beforeRead: { batch.flush() }) { result, origin in
+        let opened = try input.forEach(beforeRead: { batch.flush() }) { line in
             if run.stopping.load(ordering: .relaxed) { return false }  // a signal arrived: stop reading
-            switch result {
+            let origin = line.origin
+            switch line.result {
             case .success(let event):
                 // An input event is published as its source principal (or as the command's).
                 let publisher = event.source ?? principal
@@ -243,6 +245,7 @@ struct RunCommand: ParsableCommand {
                     // Recorded while the input is open, so never after a signal closed the history.
                     return batch.whileOpen {
                         run.read.add(1, ordering: .relaxed)
+                        if line.replacedInvalidUTF8 { run.replacedUTF8.add(1, ordering: .relaxed) }
                         run.denied.add(1, ordering: .relaxed)
                         progress.clear()
                         printError("\(origin): denied: \(displayText(error.description))")
@@ -256,7 +259,7 @@ struct RunCommand: ParsableCommand {
                     }
                 }
                 // The batch counts it as read once taken; after a signal it is closed and the event is left unread.
-                guard batch.add(event, origin: origin) else { return false }
+                guard batch.add(event, origin: origin, replacedInvalidUTF8: line.replacedInvalidUTF8) else { return false }
             case .failure(let problem):
                 let taken = batch.whileOpen {
                     run.read.add(1, ordering: .relaxed)

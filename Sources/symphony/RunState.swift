@@ -21,6 +21,8 @@ final class RunState: Sendable {
     let read = Atomic<Int>(0)
     let rejected = Atomic<Int>(0)
     let denied = Atomic<Int>(0)
+    /// Lines counted in `read` (denied ones) whose invalid UTF-8 was replaced; the batch counts those it took.
+    let replacedUTF8 = Atomic<Int>(0)
     let unreadable = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
     /// Set when finishing starts; the reading loop stops at the next line.
@@ -101,12 +103,15 @@ final class RunState: Sendable {
         let statistics = engine.statistics
         let read = self.read.load(ordering: .relaxed) + input.accepted
         let rejected = self.rejected.load(ordering: .relaxed) + input.refused
+        let replaced = replacedUTF8.load(ordering: .relaxed) + input.acceptedWithReplacedUTF8
         if printSummary {
             let seconds = max(1e-9, Double(started.duration(to: .now()).nanoseconds) / 1e9)
             let kinds = ["publish", "delay", "audit", "emit", "stop"].map { "\($0) \(grouped(statistics.actions[$0, default: 0]))" }
             let pending = system.scheduler.pendingCount
             printError(
-                "symphony: \(grouped(read)) events read, \(grouped(rejected)) rejected, "
+                "symphony: \(grouped(read)) events read"
+                    + (replaced > 0 ? " (\(grouped(replaced)) with invalid UTF-8 replaced by U+FFFD)" : "")
+                    + ", \(grouped(rejected)) rejected, "
                     + (denied.load(ordering: .relaxed) + statistics.denials > 0 ? "\(grouped(denied.load(ordering: .relaxed) + statistics.denials)) denied, " : "")
                     + "\(grouped(counters.delivered + counters.failed)) processed, "
                     + "\(grouped(statistics.rulesFired)) rules fired; actions: \(kinds.joined(separator: ", ")); "

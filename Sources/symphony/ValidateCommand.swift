@@ -38,7 +38,7 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .long, help: "text or json.")
     var format: Format = .text
 
-    @Option(name: .long, help: ArgumentHelp("Wrap event lines that are not JSON as events of this type.", valueName: "TYPE"))
+    @Option(name: .long, help: ArgumentHelp("Read every event line as raw text, wrapped as an event of this type (no JSON parsing; invalid UTF-8 replaced by U+FFFD).", valueName: "TYPE"))
     var lines: String?
 
     @OptionGroup var accessOptions: AccessOptions
@@ -91,9 +91,12 @@ struct ValidateCommand: ParsableCommand {
 
         let dryRun = DryRun(ruleSet: ruleSet)
         var rejected = 0
+        var replaced = 0
         var number = 0
-        let opened = try EventInput(paths: [events], rawLinesType: lines).forEach { result, origin in
-            switch result {
+        let opened = try EventInput(paths: [events], rawLinesType: lines).forEach { line in
+            let origin = line.origin
+            if line.replacedInvalidUTF8 { replaced += 1 }
+            switch line.result {
             case .failure(let problem):
                 rejected += 1
                 printError("\(origin): rejected: \(displayText(problem.reason))")
@@ -109,6 +112,7 @@ struct ValidateCommand: ParsableCommand {
             return true
         }
         stdout.flush()
+        if replaced > 0 { printError("symphony: \(replaced) event line\(replaced == 1 ? "" : "s") had invalid UTF-8 replaced by U+FFFD") }
         if !opened { throw ExitCode.noInput }
         if rejected > 0 { throw ExitCode.inputRejected }
     }

@@ -257,7 +257,7 @@ import Testing
         #expect(result.status == 65)
         #expect(result.stderrLines.filter { $0.contains(": rejected: ") } == [
             "<stdin>:1: rejected: not valid JSON: a key appears twice in one object at byte 35",
-            "<stdin>:2: rejected: not valid JSON: a key appears twice in one object at byte 32",
+            "<stdin>:2: rejected: not valid JSON: a key appears twice in one object in 'payload' at byte 32",
         ])
     }
 

@@ -4,11 +4,12 @@ import Testing
 /// Text from input events reaches tables, traces, CSV and messages: it must not break their
 /// structure or reach the terminal as control characters.
 @Suite(.timeLimit(.minutes(10))) struct UntrustedTextTests {
-    /// A workspace whose history holds events with hostile ids, each audited with its id.
-    func workspace(_ lines: [String], policy: String? = nil) throws -> (directory: String, run: CommandResult) {
+    /// A workspace whose history holds `lines`, run through `rules` (by default, one audit of each event's id).
+    func workspace(
+        _ lines: [String], rules: String = "rules:\n  - {name: note, on: '**', actions: [{audit: 'saw {{ id }}'}]}\n", policy: String? = nil
+    ) throws -> (directory: String, run: CommandResult) {
         let directory = try freshDirectory()
-        try Data("rules:\n  - {name: note, on: '**', actions: [{audit: 'saw {{ id }}'}]}\n".utf8)
-            .write(to: URL(fileURLWithPath: directory + "/rules.yaml"))
+        try Data(rules.utf8).write(to: URL(fileURLWithPath: directory + "/rules.yaml"))
         var arguments = ["run", "--rules", "rules.yaml"]
         if let policy {
             try Data(policy.utf8).write(to: URL(fileURLWithPath: directory + "/policy.yaml"))
@@ -18,14 +19,18 @@ import Testing
         return (directory, run)
     }
 
-    @Test("control characters in ids are escaped in the history table, traces and the audit list; CSV quotes CRLF")
+    @Test("control characters in texts are escaped in the history table, traces and the audit list; CSV quotes CRLF")
     func controlCharacters() throws {
-        let (directory, run) = try workspace([
-            #"{"type":"a.b","id":"x\n2026-11-29T09:00:00Z  FORGED  ok"}"#, #"{"type":"a.b","id":"\u001b[31mred"}"#,
-            #"{"type":"a.b","id":"crlf\r\nx"}"#,
-        ])
+        // Ids and sources cannot hold control characters (such lines are rejected), but payload text
+        // can, and reaches the audit message and a failed delay's error (its 'at' is not a time).
+        let rules = "rules:\n  - {name: note, on: '**', actions: [{audit: 'saw {{ payload.text }}'}, {delay: {at: '{{ payload.text }}', type: later}}]}\n"
+        let (directory, run) = try workspace(
+            [
+                #"{"type":"a.b","id":"forged","payload":{"text":"x\n2026-11-29T09:00:00Z  FORGED  ok"}}"#,
+                #"{"type":"a.b","id":"red","payload":{"text":"\u001b[31mred"}}"#, #"{"type":"a.b","id":"crlf","payload":{"text":"crlf\r\nx"}}"#,
+            ], rules: rules)
         #expect(run.status == 0)
-        for arguments in [["history"], ["audit", "list"], ["history", "--trace", "\u{1B}[31mred"]] {
+        for arguments in [["history"], ["audit", "list"], ["history", "--trace", "red"]] {
             let result = try CommandRunner.run(arguments, stdinData: nil, directory: directory)
             #expect(result.status == 0, "\(arguments)")
             #expect(!result.stdout.unicodeScalars.contains { $0.value == 0x1B || $0 == "\r" }, "\(arguments)")
@@ -33,7 +38,7 @@ import Testing
             if arguments != ["audit", "list"] { #expect(result.stdout.contains("\\u{1B}[31mred"), "\(arguments)") }
         }
         let csv = try CommandRunner.run(["history", "--format", "csv"], stdinData: nil, directory: directory)
-        #expect(csv.stdout.contains("\"crlf\r\nx\""))
+        #expect(csv.stdout.contains(",\"'at' rendered to 'crlf\r\nx', which is not an RFC 3339 time\"\n"))
         // A rejected line's reason quotes its type escaped.
         let rejected = try CommandRunner.run(
             ["run", "--rules", "rules.yaml", "--no-history"], stdinData: Data(#"{"type":"a\u001b[2Jb"}"#.utf8 + [0x0A]), directory: directory)

@@ -331,4 +331,32 @@ import SymphonyConcurrency
         }
         #expect(error?.code == .invalidType)
     }
+
+    @Test("an id or source holding a control character is refused on every way into the queue, naming the field")
+    func controlCharactersInIDAndSource() throws {
+        let system = try EventSystem(configuration: .testing())
+        for id in ["cut\u{0}here", "line\nbreak", "tab\there", "\u{1F}", "del\u{7F}"] {
+            let error = #expect(throws: EventsError.self) { try system.publish(Event(type: "a.b", id: id)) }
+            #expect(error?.code == .invalidID)
+            #expect(error?.message == "'id' must not contain control characters (U+0000–U+001F, U+007F).")
+        }
+        let source = #expect(throws: EventsError.self) { try system.publish(Event(type: "a.b", source: "user:ada\u{1B}[2J")) }
+        #expect(source?.code == .invalidSource)
+        #expect(source?.message == "'source' must not contain control characters (U+0000–U+001F, U+007F).")
+        let batch = #expect(throws: EventsError.self) {
+            try system.publish(contentsOf: [Event(type: "a.b", id: "fine"), Event(type: "a.b", id: "x\u{0}")])
+        }
+        #expect(batch?.code == .invalidID)
+        let sealed = #expect(throws: EventsError.self) {
+            try system.dispatcher.publish(SealedEvent(id: "x\u{0}", type: "a.b", priority: 1, envelope: []))
+        }
+        #expect(sealed?.code == .invalidID)
+        let scheduled = #expect(throws: EventsError.self) { try system.scheduler.schedule(Event(type: "a.b", id: "x\ry"), after: .seconds(60)) }
+        #expect(scheduled?.code == .invalidID)
+        #expect(system.scheduler.pendingCount == 0)
+        #expect(system.counters.published == 0)
+        // Other characters, U+0080 and beyond included, are fine.
+        try system.publish(Event(type: "a.b", id: "ünïcode 🎉 \u{80}", source: "user:ada lovelace"))
+        #expect(system.counters.published == 1)
+    }
 }

@@ -11,8 +11,14 @@ import Testing
             "a": [1, -2.5, 1000.0, true, false, nil], "b": ["c": "x\"y\\z/\né😀"],
         ])
         #expect(try parse("9223372036854775807") == .int(.max))
-        #expect(try parse("9223372036854775808") == .double(9_223_372_036_854_775_808))
+        #expect(try parse("-9223372036854775808") == .int(.min))
+        #expect(try parse("9223372036854775808.0") == .double(9_223_372_036_854_775_808))  // not an integer literal: a Double
         #expect(try parse("-0") == .int(0))
+        #expect(try parse("0e-400") == .double(0))  // zero written small is still zero
+        #expect(try parse("-0.000e-999") == .double(-0.0))
+        let subnormal = try #require(Double("1e-320"))
+        #expect(subnormal > 0 && !subnormal.isNormal)
+        #expect(try parse("1e-320") == .double(subnormal))  // subnormal, but not zero: accepted
         #expect(try parse(#""""#) == "")
         #expect(try parse(#"{"k": 1, "j": {"k": 2}}"#) == ["k": 1, "j": ["k": 2]])  // the same key in different objects is fine
     }
@@ -26,6 +32,11 @@ import Testing
         (#"{"k": 1, "k": 2}"#, "a key appears twice in one object at byte 10"),
         ("1.", "invalid number at byte 3"),
         ("1e999", "number out of range at byte 1"),
+        ("[1, -1E+400]", "number out of range at byte 5"),
+        ("9223372036854775808", "integer out of range at byte 1"),
+        ("[-9223372036854775809]", "integer out of range at byte 2"),
+        ("1e-400", "number too close to zero to represent at byte 1"),
+        ("[0.5, -0.0001e-330]", "number too close to zero to represent at byte 7"),
         (#""a\x""#, "an invalid escape at byte 5"),
         (#""\ud800""#, "a lone surrogate in a \\u escape at byte 8"),
         ("\"a\u{1}\"", "control character in a string at byte 3"),
@@ -35,6 +46,19 @@ import Testing
     func invalid(text: String, message: String) {
         let error = #expect(throws: JSONParser.ParseError.self) { try parse(text) }
         #expect(error?.description == message)
+    }
+
+    @Test("an error inside a member of the top-level object names that member; deeper keys and other roots name none")
+    func topLevelKey() throws {
+        func failure(_ text: String) -> JSONParser.ParseError? { #expect(throws: JSONParser.ParseError.self) { try parse(text) } }
+        let inPayload = failure(#"{"type": "a", "payload": {"x": [1, 1e-400]}}"#)
+        #expect(inPayload?.topLevelKey == "payload")
+        #expect(inPayload?.description == "number too close to zero to represent at byte 36")
+        #expect(failure(#"{"type": "a", "priority": 9223372036854775808}"#)?.topLevelKey == "priority")
+        #expect(failure(#"{"payload": {"k": 1, "k": 2}}"#)?.topLevelKey == "payload")
+        #expect(failure(#"{"type": "a", "type": "b"}"#)?.topLevelKey == nil)  // the object itself, not a member's value
+        #expect(failure(#"{"type": "a",}"#)?.topLevelKey == nil)
+        #expect(failure(#"[{"payload": 1e-400}]"#)?.topLevelKey == nil)
     }
 
     @Test("nesting past the limit is refused without recursion trouble")
