@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "SymphonyEngine",
             dependencies: [
-                "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyStore", "SymphonyAccess", "SymphonyConcurrency",
+                "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess", "SymphonyConcurrency",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: strictSettings),

@@ -1,5 +1,4 @@
 import SymphonyEvents
-import SymphonyStore
 import SymphonyRecords
 
 /// What one action did for one event: the record history stores and `--output ndjson` prints.
