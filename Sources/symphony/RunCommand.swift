@@ -72,6 +72,13 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "The longest chain of derived events (default 16).")
     var hopLimit: Int = RuleEngine.defaultHopLimit
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The most events one input event may derive, by publish and delay at any depth (default 10000); past it such actions fail.",
+            valueName: "N"))
+    var maxDerived: Int = RuleEngine.defaultDerivedEventBudget
+
     @Flag(
         name: .long,
         help: "After the run, print on stderr how long each stage took (decode, queue, match, intents, actions, history), summed over threads.")
@@ -111,6 +118,7 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--workers must be from 1 to \(Self.maximumWorkers), not \(workers).")
         }
         if hopLimit < 1 { throw ValidationError("--hop-limit must be at least 1, not \(hopLimit).") }
+        if maxDerived < 1 { throw ValidationError("--max-derived must be at least 1, not \(maxDerived).") }
         if let lines {
             do { try EventType.validate(lines) } catch let error as EventsError { throw ValidationError("--lines: \(error.message)") }
         }
@@ -141,7 +149,8 @@ struct RunCommand: ParsableCommand {
         let stdout = OutputLines()
         let effects = SystemEffects(system: system, output: output == .ndjson ? nil : stdout)
         let engine = RuleEngine(
-            ruleSet: ruleSet, effects: effects, clock: configuration.clock, hopLimit: hopLimit, access: access, defaultPrincipal: principal)
+            ruleSet: ruleSet, effects: effects, clock: configuration.clock, hopLimit: hopLimit, derivedEventBudget: maxDerived, access: access,
+            defaultPrincipal: principal)
         try subscribe(engine, to: system, recorder: recorder, stdout: stdout)
         try system.start()
 
