@@ -11,8 +11,9 @@ struct ValidateCommand: ParsableCommand {
         abstract: "Check rule files; with --events, a dry run that shows which rules would fire and why.",
         discussion: """
             Without --events: loads the rule set, reports every error and warning as file:line:column, and runs \
-            the static checks (re-publish cycles without a delay, rules shadowed by a higher-salience 'stop', \
-            regexes at risk of catastrophic backtracking).
+            the static checks (re-publish cycles without a delay, templated publish/delay types that can \
+            re-trigger their own rule, rules shadowed by a higher-salience 'stop', regexes at risk of \
+            catastrophic backtracking).
 
             With --events FILE (or - for standard input): for each event, every rule that applies to its type, \
             whether it matches and, if not, the first condition that failed (with intent scores); the actions \

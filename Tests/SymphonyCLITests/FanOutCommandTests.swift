@@ -2,8 +2,9 @@ import Foundation
 import SymphonyStore
 import Testing
 
-/// `symphony run` and `validate` with a rule that re-publishes its own type: the derived-event budget ends it.
-@Suite(.timeLimit(.minutes(10))) struct DerivedBudgetCommandTests {
+/// `symphony run` and `validate` with a rule that re-publishes its own type: `validate` warns, and
+/// the derived-event budget ends the run.
+@Suite(.timeLimit(.minutes(10))) struct FanOutCommandTests {
     static let fanOut = """
         rules:
           - name: fan
@@ -17,6 +18,19 @@ import Testing
 
     func summary(_ result: CommandResult) -> String? {
         result.stderrLines.first { $0.hasPrefix("symphony: ") && $0.contains(" events read") }
+    }
+
+    @Test("validate warns at each templated publish that can re-trigger its own rule; the rules stay valid")
+    func validateWarns() throws {
+        let rules = try temporaryFile(named: "fan.yaml", contents: Data(Self.fanOut.utf8))
+        let result = try CommandRunner.run(["validate", rules])
+        #expect(result.status == 0)
+        #expect(result.stdoutLines == ["\(rules): valid: 1 rules, 0 intents, 4 warnings"])
+        #expect(result.stderrLines == (5...8).map { line in
+            "\(rules):\(line):9: warning: rule 'fan' publishes type '{{ type }}', a template that can render to a type its own 'on' matches, "
+                + "so it can re-trigger its own rule; the cycle check cannot follow templated types, and at run time only the hop limit "
+                + "and the derived-event budget end such a chain"
+        })
     }
 
     @Test("one input event, four re-publishes of its own type: 10,000 derived events, then every publish fails and is recorded")
