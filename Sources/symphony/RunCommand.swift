@@ -29,8 +29,9 @@ struct RunCommand: ParsableCommand {
             error; ndjson prints one JSON line per action outcome instead; quiet prints emitted events only.
 
             --follow keeps running after the input ends, so delayed events fire, until SIGINT or SIGTERM. On \
-            either signal Symphony reads no more input but handles every line it already read, finishes in-flight \
-            work, prints the summary and exits with the usual code.
+            either signal Symphony reads no more input but handles every line it already read; rules still run on \
+            the events already read or queued, but their publish actions fail ("the run is stopping"), so no new \
+            work starts (delays are stored for a later run); then it prints the summary and exits with the usual code.
 
             History: every input event, action outcome and rejected line is recorded in a SQLite database \
             (default ./.symphony/history.db; --db or $SYMPHONY_DB), payloads sealed with AES-256-GCM under the key \
@@ -155,7 +156,7 @@ struct RunCommand: ParsableCommand {
             printError("symphony: \(error)")
             throw ExitCode(1)
         }
-        let effects = SystemEffects(system: system, output: output == .ndjson ? nil : stdout)
+        let effects = SystemEffects(system: system, output: output == .ndjson ? nil : stdout, stop: stop)
         let engine = RuleEngine(
             ruleSet: ruleSet, effects: effects, clock: configuration.clock, hopLimit: hopLimit, derivedEventBudget: maxDerived, access: access,
             defaultPrincipal: principal)

@@ -9,8 +9,8 @@ import Synchronization
 /// The shared state of a run: counters, the stop a signal requests, and the finish (summary, exit code).
 ///
 /// A signal does not finish the run itself: it requests the stop, which wakes the reader (it reads
-/// no more input and hands what it already read to the rules); the reading thread then finishes,
-/// as at the end of the input.
+/// no more input and hands what it already read to the rules) and makes derived publishes fail;
+/// the reading thread then finishes, as at the end of the input.
 final class RunState: Sendable {
     let system: EventSystem
     let engine: RuleEngine
@@ -44,7 +44,7 @@ final class RunState: Sendable {
     }
 
     /// On SIGINT or SIGTERM: request the stop (the reader ends the input after what it already
-    /// read) and wake a `--follow` wait.
+    /// read, derived publishes fail) and wake a `--follow` wait.
     func installSignalHandlers() {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
@@ -67,8 +67,10 @@ final class RunState: Sendable {
     /// stops the system (draining queued events), prints the summary and exits with the run's code.
     func finish() -> Never {
         input.flush()  // the reader flushed when its input ended; nothing read may stay behind
-        // Let chains settle, firing delays that are already due (even without --follow), then drain and stop.
-        while true {
+        // At the end of the input, let chains settle, firing delays that are already due (even
+        // without --follow). After a signal, start nothing more: derived publishes fail, the
+        // scheduler stops (stored entries stay pending) and the queue drains.
+        while !stop.isRequested {
             system.dispatcher.waitUntilIdle()
             let fired = system.scheduler.firedCount
             system.scheduler.fireDueEntries()

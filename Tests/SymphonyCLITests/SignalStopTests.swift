@@ -2,9 +2,10 @@ import Foundation
 import SymphonyStore
 import Testing
 
-/// SIGINT and SIGTERM during `symphony run`: every line read is processed or reported. Nothing
-/// here waits on timing luck: each test waits for a condition (the input read, an output line)
-/// before it signals, and its time limits only bound a test that fails by hanging.
+/// SIGINT and SIGTERM during `symphony run`: every line read is processed or reported, and a run
+/// whose events keep deriving still stops. Nothing here waits on timing luck: each test waits for
+/// a condition (the input read, an output line) before it signals, and its time limits only bound
+/// a test that fails by hanging.
 @Suite(.timeLimit(.minutes(10))) struct SignalStopTests {
     /// A fresh directory with a key for `--db`/`--key-file`.
     func state() throws -> (directory: String, db: String, key: String) {
@@ -61,5 +62,53 @@ import Testing
         // Not a line read (its end never was), so not counted; but reported, with where it stopped.
         #expect(result.stderr.hasPrefix("<stdin>:2: not processed: a signal stopped the input after 11 bytes of this line, before its end\n"))
         #expect(summary(result.stderr)?.hasPrefix("symphony: 1 events read, 0 rejected, 1 processed") == true, "\(result.stderr)")
+    }
+
+    @Test("SIGTERM while events keep deriving: publishes are refused from then on, the queue drains, the run exits 0")
+    func stopsWhileDeriving() throws {
+        let (_, db, key) = try state()
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data("""
+            rules:
+              - name: start
+                on: loop.start
+                actions:
+                  - publish: {type: loop.tick}
+                  - emit: {type: loop.started}
+              - name: tick
+                on: loop.tick
+                actions:
+                  - publish: {type: "{{ type }}"}
+            """.utf8))
+        // Limits far beyond reach: only the signal ends this chain.
+        let command = try RunningCommand(
+            ["run", "--rules", rules, "--db", db, "--key-file", key, "--hop-limit", "1000000000", "--max-derived", "1000000000"])
+        command.write(#"{"type":"loop.start","id":"s-1"}"# + "\n")
+        #expect(command.waitForOutput(containing: "loop.started"))
+        let stopped = command.stop(with: SIGTERM, within: 120)
+        let result = try #require(stopped, "SIGTERM did not end a run whose events keep deriving")
+        #expect(result.status == 0)
+        let line = try #require(summary(result.stderr))
+        #expect(line.hasPrefix("symphony: 1 events read, 0 rejected, "))
+        // The one event in flight had its publish refused; every other publish went out and was processed.
+        let numbers = line.split(separator: " ").compactMap { Int($0.filter { $0 != "," && $0 != ";" }) }
+        let processed = numbers[2]
+        #expect(line.contains(" processed, \(grouped(processed)) rules fired; actions: publish \(grouped(processed - 1)), delay 0,"), "\(line)")
+        #expect(line.contains("; 1 errors;"), "\(line)")
+        var failed = HistoryQuery()
+        failed.outcome = "failed"
+        let failures = try HistoryReader(path: db, sealer: nil).executions(failed)
+        #expect(failures.map(\.rule) == ["tick"])
+        #expect(failures.map(\.error) == ["the run is stopping (SIGINT or SIGTERM); derived events are no longer published"])
+    }
+
+    /// `value` with thousands separators, as the summary prints it.
+    func grouped(_ value: Int) -> String {
+        let digits = String(value)
+        var output = ""
+        for (index, character) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { output += "," }
+            output.append(character)
+        }
+        return output
     }
 }
