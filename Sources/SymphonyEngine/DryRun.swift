@@ -9,6 +9,8 @@ import SymphonyRecords
 /// first failing condition), and the actions that would run with their templates rendered.
 /// Re-published and delayed events are followed on a virtual clock — a delay moves the clock, it
 /// never sleeps — until the chain ends, the hop limit stops it, or `stepLimit` events were traced.
+/// The input event's derived-event budget applies as in a run: past `derivedEventBudget` events
+/// derived by `publish` and `delay`, such actions would fail.
 public struct DryRun: Sendable {
     /// One rule's verdict on one event.
     public struct RuleReport: Sendable {
@@ -44,12 +46,18 @@ public struct DryRun: Sendable {
     public let hopLimit: Int
     /// The most events traced from one input event.
     public let stepLimit: Int
+    /// The most events one input event may derive by `publish` and `delay` (as in `RuleEngine`).
+    public let derivedEventBudget: Int
 
     /// A dry run of `ruleSet`.
-    public init(ruleSet: RuleSet, hopLimit: Int = RuleEngine.defaultHopLimit, stepLimit: Int = 1_000) {
+    public init(
+        ruleSet: RuleSet, hopLimit: Int = RuleEngine.defaultHopLimit, stepLimit: Int = 1_000,
+        derivedEventBudget: Int = RuleEngine.defaultDerivedEventBudget
+    ) {
         self.ruleSet = ruleSet
         self.hopLimit = hopLimit
         self.stepLimit = stepLimit
+        self.derivedEventBudget = derivedEventBudget
     }
 
     private struct Pending: Comparable {
@@ -71,8 +79,9 @@ public struct DryRun: Sendable {
         var sequence = 0
         queue.insert(Pending(at: event.time, sequence: sequence, event: event))
         var steps: [Step] = []
+        var budget = Budget(rootID: event.id, limit: derivedEventBudget)
         while steps.count < stepLimit, let next = queue.popMin() {
-            let (step, derived) = evaluate(next.event, at: next.at)
+            let (step, derived) = evaluate(next.event, at: next.at, budget: &budget)
             steps.append(step)
             for (event, due) in derived {
                 sequence += 1
@@ -82,7 +91,14 @@ public struct DryRun: Sendable {
         return (steps, !queue.isEmpty)
     }
 
-    private func evaluate(_ event: Event, at now: Timestamp) -> (Step, [(Event, Timestamp)]) {
+    /// The input event's derived-event budget, counted along one trace.
+    private struct Budget {
+        let rootID: String
+        let limit: Int
+        var used = 0
+    }
+
+    private func evaluate(_ event: Event, at now: Timestamp, budget: inout Budget) -> (Step, [(Event, Timestamp)]) {
         var evaluator = RuleEvaluator(recognizer: ruleSet.recognizer, mode: .explain)
         var reports: [RuleReport] = []
         var derived: [(Event, Timestamp)] = []
@@ -96,7 +112,7 @@ public struct DryRun: Sendable {
             let context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
             var actions: [ActionReport] = []
             for action in rule.actions {
-                actions.append(render(action, context: context, now: now, derived: &derived))
+                actions.append(render(action, context: context, now: now, derived: &derived, budget: &budget))
             }
             reports.append(RuleReport(rule: rule.name, salience: rule.salience, matched: true, failure: nil, actions: actions))
             if rule.stops {
@@ -107,7 +123,9 @@ public struct DryRun: Sendable {
         return (Step(event: event, at: now, rules: reports, stoppedBy: stoppedBy), derived)
     }
 
-    private func render(_ action: Action, context: TemplateContext, now: Timestamp, derived: inout [(Event, Timestamp)]) -> ActionReport {
+    private func render(
+        _ action: Action, context: TemplateContext, now: Timestamp, derived: inout [(Event, Timestamp)], budget: inout Budget
+    ) -> ActionReport {
         let hop = (context.event.causation?.hop ?? 0) + 1
         func report(derived event: Event? = nil, due: Timestamp? = nil, message: String? = nil, error: String? = nil) -> ActionReport {
             ActionReport(kind: action.kind, derived: event, due: due, message: message, error: error)
@@ -126,6 +144,10 @@ public struct DryRun: Sendable {
                 if case .emit = action {
                     return report(derived: event)
                 }
+                guard budget.used < budget.limit else {
+                    return report(error: DerivationLedger.exhaustedMessage(limit: budget.limit, rootID: budget.rootID))
+                }
+                budget.used += 1
                 derived.append((event, due))
                 return report(derived: event, due: action.kind == .delay ? due : nil)
             case .audit(let message, _):

@@ -9,15 +9,21 @@ import SymphonyRecords
 /// salience order, and runs the actions of those that match, returning one outcome per action.
 ///
 /// Derived events carry a causation link (parent id, rule) and a hop count; an action that would
-/// derive an event beyond `hopLimit` hops fails instead, so a loop cannot run forever.
+/// derive an event beyond `hopLimit` hops fails instead, so a loop cannot run forever. Nor can a
+/// fan-out: all the events derived from one input event, at any depth, by `publish` and `delay`,
+/// draw on that input event's budget of `derivedEventBudget`; an action past it fails.
 public final class RuleEngine: Sendable {
     /// The default longest chain of derived events.
     public static let defaultHopLimit = 16
+    /// The default number of events one input event may derive, directly or transitively.
+    public static let defaultDerivedEventBudget = 10_000
 
     /// The rules.
     public let ruleSet: RuleSet
     /// The longest chain of derived events.
     public let hopLimit: Int
+    /// The most events one input event may derive (by `publish` and `delay`, at any depth).
+    public var derivedEventBudget: Int { ledger.limit }
     /// Access control for the events actions publish.
     public let access: AccessGuard
     /// Who rules run as when neither `run_as` nor the rule set's `owner` says.
@@ -25,20 +31,27 @@ public final class RuleEngine: Sendable {
     private let effects: any ActionEffects
     private let clock: any SchedulerClock
     private let counters = EngineCounters()
+    private let ledger: DerivationLedger
 
     /// An engine that sends side effects to `effects`, reads the time from `clock`, and checks
     /// each published or delayed event against `access` as the rule's principal.
     public init(
         ruleSet: RuleSet, effects: any ActionEffects, clock: any SchedulerClock = SystemClock(), hopLimit: Int = RuleEngine.defaultHopLimit,
-        access: AccessGuard = AccessGuard(policy: .allowAll), defaultPrincipal: String = "rules"
+        derivedEventBudget: Int = RuleEngine.defaultDerivedEventBudget, access: AccessGuard = AccessGuard(policy: .allowAll),
+        defaultPrincipal: String = "rules"
     ) {
         self.ruleSet = ruleSet
         self.effects = effects
         self.clock = clock
         self.hopLimit = hopLimit
+        self.ledger = DerivationLedger(limit: derivedEventBudget)
         self.access = access
         self.defaultPrincipal = defaultPrincipal
     }
+
+    /// Derived events published or scheduled but not yet processed. Each holds its input event's
+    /// budget; when none is left, nothing is held for any input event.
+    public var derivedEventsAwaitingProcessing: Int { ledger.awaitingCount }
 
     /// The principal `rule`'s actions run as: its `run_as`, else the rule set's owner, else the default.
     public func principal(of rule: Rule) -> String {
@@ -51,6 +64,9 @@ public final class RuleEngine: Sendable {
     /// delayed by an earlier run may arrive under a stricter policy. A refusal is the only outcome.
     @discardableResult
     public func process(_ event: Event) -> [ActionOutcome] {
+        // The budget this event's derived events draw on: the one it was entered with, or (input
+        // events, and derived ones without an entry) a fresh one, made when first needed.
+        var budget = ledger.take(event)
         if let refusal = recheck(event) {
             counters.count(refusal)
             return [refusal]
@@ -64,7 +80,7 @@ public final class RuleEngine: Sendable {
             counters.rulesFired.add(1, ordering: .relaxed)
             let context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
             for action in rule.actions {
-                let outcome = StageTimes.shared.measure(.actions) { run(action, of: rule, context: context) }
+                let outcome = StageTimes.shared.measure(.actions) { run(action, of: rule, context: context, budget: &budget) }
                 counters.count(outcome)
                 outcomes.append(outcome)
             }
@@ -91,9 +107,21 @@ public final class RuleEngine: Sendable {
     /// What the engine has done so far.
     public var statistics: EngineStatistics { counters.snapshot() }
 
-    private func run(_ action: Action, of rule: Rule, context: TemplateContext) -> ActionOutcome {
+    private func run(_ action: Action, of rule: Rule, context: TemplateContext, budget: inout DerivationLedger.Budget?) -> ActionOutcome {
         let started = clock.now()
         let event = context.event
+        /// Draws a unit for `derived` and runs `effect`; the unit and the entry go back if `effect` throws.
+        func withinBudget<T>(_ derived: Event, _ effect: () throws -> T) throws -> T {
+            let drawn = budget ?? DerivationLedger.Budget(rootID: event.id)
+            budget = drawn
+            try ledger.enter(derived, drawingOn: drawn)
+            do {
+                return try effect()
+            } catch {
+                ledger.withdraw(derived, from: drawn)
+                throw error
+            }
+        }
         let principal = principal(of: rule)
         func outcome(_ status: ActionOutcome.Status, error: String? = nil, derived: Event? = nil, due: Timestamp? = nil, message: String? = nil) -> ActionOutcome {
             ActionOutcome(
@@ -106,13 +134,13 @@ public final class RuleEngine: Sendable {
                 let derived = try derive(template, context: context)
                 try access.check(.publish(type: derived.type), as: principal)
                 var published = outcome(.ok, derived: derived)
-                published.sealedDerivedEvent = try effects.publish(derived)
+                published.sealedDerivedEvent = try withinBudget(derived) { try effects.publish(derived) }
                 return published
             case .delay(let template, let after, let at, _):
                 let derived = try derive(template, context: context)
                 let due = try Self.due(after: after, at: at, context: context, now: clock.now())
                 try access.check(.publish(type: derived.type), as: principal)
-                try effects.schedule(derived, at: due)
+                try withinBudget(derived) { try effects.schedule(derived, at: due) }
                 return outcome(.ok, derived: derived, due: due)
             case .audit(let message, _):
                 let text = message.render(context)

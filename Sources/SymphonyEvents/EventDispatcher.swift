@@ -99,7 +99,11 @@ public final class EventDispatcher: Sendable {
     }
 
     /// Starts the worker threads; throws `alreadyStarted` on a second call.
-    public func start() throws {
+    ///
+    /// Returns the handle a scheduler needs to start publishing into this dispatcher
+    /// (`Scheduler.start(publishingThrough:)`): the workers exist before anything it fires is queued.
+    @discardableResult
+    public func start() throws -> RunningDispatcher {
         guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
             throw EventsError(.alreadyStarted, "The dispatcher was already started; make a new one to start again.")
         }
@@ -107,13 +111,14 @@ public final class EventDispatcher: Sendable {
             WorkerThread(name: "sym-worker") { [self] in runWorker() }
         }
         workers.withLock { $0 = threads }
+        return RunningDispatcher(self)
     }
 
     /// Stops accepting events, lets the workers finish everything queued and in flight, and waits for them.
     ///
     /// A dispatcher that was never started starts its workers first, so queued events are still delivered.
     public func stop() {
-        if !started.load(ordering: .acquiring) { try? start() }
+        if !started.load(ordering: .acquiring) { _ = try? start() }
         queue.close()
         joinWorkers()
     }

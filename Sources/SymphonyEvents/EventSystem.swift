@@ -41,9 +41,8 @@ public final class EventSystem: Sendable {
             afterDelivery: { store.processed(eventID: $0.id) })
         self.dispatcher = dispatcher
         self.deadLetters = deadLetters
-        self.scheduler = Scheduler(clock: configuration.clock, store: configuration.scheduleStore, logger: configuration.logger) {
-            try dispatcher.publish($0)
-        }
+        // Started with the handle the started dispatcher returns (see `start()`).
+        self.scheduler = Scheduler(clock: configuration.clock, store: configuration.scheduleStore, logger: configuration.logger)
     }
 
     /// Queues `event`, with `priority` (0…9, lower first) replacing the event's own when given.
@@ -102,10 +101,17 @@ public final class EventSystem: Sendable {
         try scheduler.cancel(id)
     }
 
-    /// Starts the workers and the scheduler (which fires stored entries that are already due).
+    /// Starts the workers, then the scheduler, which publishes the stored entries that are already
+    /// due before this returns — into a queue the workers already drain, however many there are.
+    ///
+    /// A handler that stops the system while this runs leaves the scheduler stopped, not started.
     public func start() throws {
-        try scheduler.start()
-        try dispatcher.start()
+        let running = try dispatcher.start()
+        do {
+            try scheduler.start(publishingThrough: running)
+        } catch let error as EventsError where error.code == .alreadyStarted && scheduler.isStopped {
+            return  // stop() ran meanwhile (a handler of an event queued before start)
+        }
     }
 
     /// Stops the scheduler, then lets the workers finish every queued and in-flight event; later publishes throw `closed`.

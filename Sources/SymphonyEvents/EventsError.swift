@@ -4,7 +4,7 @@ public struct EventsError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
             case closed, full, invalidPriority, invalidType, invalidID, invalidSource, invalidPattern, malformedEventBody
-            case invalidSchedule, alreadyStarted
+            case invalidSchedule, alreadyStarted, wrongStart
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -29,6 +29,8 @@ public struct EventsError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidSchedule = Code(.invalidSchedule)
         /// The component was already started once.
         public static let alreadyStarted = Code(.alreadyStarted)
+        /// A scheduler was started the way that does not fit how it was made (see `Scheduler.start()`).
+        public static let wrongStart = Code(.wrongStart)
 
         public var description: String { "\(value)" }
     }

@@ -11,6 +11,11 @@ import SymphonyConcurrency
 /// workers. An entry is saved to the `ScheduledEntryStore` before `schedule` returns and removed
 /// only after it was published, so a store that survives restarts loses nothing.
 ///
+/// A scheduler made with a `publish` closure starts with `start()`. One made without publishes
+/// into a dispatcher and starts with `start(publishingThrough:)`, whose argument only a started
+/// `EventDispatcher` returns: the overdue entries that start-up fires can never wait for room in
+/// a queue that no worker drains yet.
+///
 /// A periodic entry that falls behind (the process was stopped, or time jumped) fires once and
 /// moves to its next due time after now; it does not fire once per missed period.
 public final class Scheduler: Sendable {
@@ -48,36 +53,87 @@ public final class Scheduler: Sendable {
         }
     }
 
+    /// Where due events go, and how many firing rounds have run.
+    private struct Firing {
+        var rounds: UInt64 = 0
+        /// Nil until a scheduler made without a closure starts publishing through a dispatcher.
+        var publish: Publish?
+    }
+
     /// The clock due times are read from.
     public let clock: any SchedulerClock
     private let store: any ScheduledEntryStore
-    private let publish: Publish
+    /// True when `publish` came with `init`: then `start()` starts it, else `start(publishingThrough:)`.
+    private let hasOwnPublish: Bool
     private let logger: Logger
     private let lock = ConditionLock()
     // nonisolated(unsafe): every access holds `lock`; it is a ConditionLock because the timer
     // thread must wait on a condition variable, which `Locked` does not offer.
     nonisolated(unsafe) private var state = State()
     // Serialises whole firing rounds (and counts them), so a manual clock's `advance` returns only
-    // after the due events were published.
-    private let firingRounds = Locked<UInt64>(0)
+    // after the due events were published; holds the publish target.
+    private let firing: Locked<Firing>
     private let timer = Locked<WorkerThread?>(nil)
     private let idGenerator = EventIDGenerator()
 
-    /// A scheduler that reads time from `clock`, keeps entries in `store` and publishes due events with `publish`.
+    /// A scheduler that reads time from `clock`, keeps entries in `store` and publishes due events with `publish`; start it with `start()`.
     public init(
         clock: any SchedulerClock = SystemClock(), store: any ScheduledEntryStore = InMemoryScheduledEntryStore(),
         logger: Logger = Logger(label: "symphony.scheduler"), publish: @escaping Publish
     ) {
         self.clock = clock
         self.store = store
-        self.publish = publish
+        self.hasOwnPublish = true
+        self.firing = Locked(Firing(publish: publish))
         self.logger = logger
         clock.onAdvance { [weak self] in self?.fireDueEntries() }
     }
 
-    /// Loads the store's pending entries (those already due fire at once) and starts the timer thread.
+    /// A scheduler that publishes due events into a dispatcher; start it with `start(publishingThrough:)`.
+    public init(
+        clock: any SchedulerClock = SystemClock(), store: any ScheduledEntryStore = InMemoryScheduledEntryStore(),
+        logger: Logger = Logger(label: "symphony.scheduler")
+    ) {
+        self.clock = clock
+        self.store = store
+        self.hasOwnPublish = false
+        self.firing = Locked(Firing(publish: nil))
+        self.logger = logger
+        clock.onAdvance { [weak self] in self?.fireDueEntries() }
+    }
+
+    /// Starts a scheduler made with a `publish` closure: loads the store's pending entries (those
+    /// already due are published before it returns) and starts the timer thread.
+    ///
+    /// Throws `wrongStart` for a scheduler made without a closure, and `alreadyStarted` on a second call.
     public func start() throws {
+        guard hasOwnPublish else {
+            throw EventsError(
+                .wrongStart, "This scheduler publishes into a dispatcher; start it with start(publishingThrough:) and the handle the started dispatcher returned.")
+        }
+        try begin()
+    }
+
+    /// Starts a scheduler made without a closure, publishing through `running` — the handle
+    /// `EventDispatcher.start()` returned, so workers already drain the queue when the overdue
+    /// entries loaded from the store are published (before this returns).
+    ///
+    /// Throws `wrongStart` for a scheduler made with its own `publish` closure, and `alreadyStarted` on a second call.
+    public func start(publishingThrough running: RunningDispatcher) throws {
+        guard !hasOwnPublish else {
+            throw EventsError(.wrongStart, "This scheduler publishes through its own closure; start it with start().")
+        }
+        try begin(publishingWith: { try running.publish($0) })
+    }
+
+    /// Loads the pending entries, sets the publish target (when given) and starts the timer thread.
+    private func begin(publishingWith publish: Publish? = nil) throws {
         let pending = try store.loadPending()
+        if let publish {
+            // Set before `running` (no round fires while not running), outside `lock` (a firing
+            // round takes `firing`, then `lock`); a first target is never replaced.
+            firing.withLock { if $0.publish == nil { $0.publish = publish } }
+        }
         try lock.withLock {
             guard !state.running else {
                 throw EventsError(.alreadyStarted, "The scheduler was already started.")
@@ -140,6 +196,9 @@ public final class Scheduler: Sendable {
         return removed
     }
 
+    /// True once `stop()` was called.
+    var isStopped: Bool { lock.withLock { state.stopped } }
+
     /// Entries that have not fired (one-shot) or been cancelled.
     public var pendingCount: Int { lock.withLock { state.entries.count } }
 
@@ -190,8 +249,9 @@ public final class Scheduler: Sendable {
     /// An entry whose publish throws (the queue is closed because the system is stopping) is not
     /// retried by this scheduler; it stays in the store and fires after the next start.
     public func fireDueEntries() {
-        firingRounds.withLock { rounds in
-            rounds &+= 1
+        firing.withLock { firing in
+            firing.rounds &+= 1
+            guard let publish = firing.publish else { return }  // not started: nothing is running yet
             let due = takeDueEntries()
             for (entry, next) in due {
                 var event = entry.event

@@ -1,11 +1,13 @@
 import SymphonyDiagnostics
 import SymphonyEvents
 
-/// Checks over a whole rule set: re-publish cycles, rules shadowed by a `stop`, risky regexes.
+/// Checks over a whole rule set: re-publish cycles, templated types that can re-trigger their own
+/// rule, rules shadowed by a `stop`, risky regexes.
 public enum StaticChecks {
     /// Runs every check and records its findings.
     public static func run(on ruleSet: RuleSet, into diagnostics: inout Diagnostics) {
         findCycles(in: ruleSet, into: &diagnostics)
+        findTemplatedSelfTriggers(in: ruleSet, into: &diagnostics)
         findShadowedRules(in: ruleSet, into: &diagnostics)
         for (source, location) in ruleSet.regexSources where hasNestedQuantifiers(source) {
             diagnostics.warning(at: location, nestedQuantifierWarning(source))
@@ -64,6 +66,36 @@ public enum StaticChecks {
             finished.insert(rule)
         }
         for index in ruleSet.rules.indices where !finished.contains(index) { visit(index) }
+    }
+
+    // MARK: Templated self-triggers
+
+    /// A `publish` or `delay` whose type is a template that can render to a type the rule's own
+    /// `on` matches: the cycle check follows literal types only, so this is the warning for
+    /// `type: "{{ type }}"` and its kin (a fan-out that only the run-time limits end).
+    static func findTemplatedSelfTriggers(in ruleSet: RuleSet, into diagnostics: inout Diagnostics) {
+        for rule in ruleSet.rules {
+            for action in rule.actions {
+                let template: EventTemplate
+                let verb: String
+                switch action {
+                case .publish(let published, _):
+                    (template, verb) = (published, "publishes")
+                case .delay(let delayed, _, _, _):
+                    (template, verb) = (delayed, "delays")
+                default:
+                    continue
+                }
+                guard !template.type.isLiteral,
+                    rule.on.contains(where: { TemplateTypeOverlap.canRender(template.type, toMatch: $0) })
+                else { continue }
+                diagnostics.warning(
+                    at: action.location,
+                    "rule '\(rule.name)' \(verb) type '\(template.type.source)', a template that can render to a type its own 'on' matches, "
+                        + "so it can re-trigger its own rule; the cycle check cannot follow templated types, and at run time only the hop limit "
+                        + "and the derived-event budget end such a chain")
+            }
+        }
     }
 
     // MARK: Shadowing

@@ -33,9 +33,13 @@ struct EventInput {
     /// Calls `body` with each line read (an event or a rejection), in input order, until it returns false;
     /// returns false if a file could not be opened. `beforeRead` runs before each read that may
     /// block (and at the end of each file), so batched work is not held back waiting for input.
-    func forEach(beforeRead: @escaping () -> Void = {}, _ body: (Line) throws -> Bool) throws -> Bool {
+    /// Once `stop` is requested no more input is read (nor another file opened); the lines already
+    /// read still reach `body`. The start of a line whose end was not read is no line: it does not
+    /// reach `body` but is reported on stderr (`path:line: not processed: …`).
+    func forEach(beforeRead: @escaping () -> Void = {}, stop: StopRequest? = nil, _ body: (Line) throws -> Bool) throws -> Bool {
         var allOpened = true
         for path in paths {
+            if stop?.isRequested == true { break }
             let reader: LineReader
             do {
                 reader = try LineReader(path: path)
@@ -45,6 +49,7 @@ struct EventInput {
                 continue
             }
             reader.beforeRead = beforeRead
+            reader.stop = stop
             let source = path == "-" ? "<stdin>" : path
             // A file that opens but cannot be read (a directory, an I/O error) counts as unreadable
             // like one that does not open: reported, and the other inputs are still read.
@@ -60,6 +65,11 @@ struct EventInput {
             while let line = nextLine() {
                 if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
                 let origin = Origin(source: source, line: line.number)
+                if line.incomplete {
+                    let count = line.tooLong ? "more than \(reader.maximumLineLength)" : "\(line.bytes.count)"
+                    printError("\(origin): not processed: a signal stopped the input after \(count) bytes of this line, before its end")
+                    return allOpened
+                }
                 let result: Result<Event, InputLineError>
                 var replaced = false
                 if line.tooLong {

@@ -7,9 +7,9 @@ import Synchronization
 /// and one history hand-off per batch instead of per event.
 ///
 /// `flush()` runs when the batch is full and before every read that may block, so an event typed
-/// on a terminal or written to a pipe is published at once, not held until more input arrives.
-/// A signal's finishing thread calls `close()`, which publishes and records what is held (waiting
-/// for a flush in progress) before the system is stopped, so no event that was read is dropped.
+/// on a terminal or written to a pipe is published at once, not held until more input arrives;
+/// the reading thread flushes once more when the input ends (also when a signal ended it), before
+/// the run finishes, so no event that was read is dropped.
 final class InputBatch: Sendable {
     /// The most events held before publishing.
     static let capacity = 64
@@ -18,7 +18,6 @@ final class InputBatch: Sendable {
         var events: [Event] = []
         var origins: [EventInput.Origin] = []  // formatted only if an event is refused
         var received: [Timestamp] = []
-        var closed = false
     }
 
     private let system: EventSystem
@@ -49,42 +48,20 @@ final class InputBatch: Sendable {
 
     /// Adds an event received now (`origin` names its line; `replacedInvalidUTF8` says its line
     /// had invalid UTF-8 replaced); publishes the batch when it is full.
-    /// False once the batch is closed: the run is stopping and the event was not taken.
-    func add(_ event: Event, origin: EventInput.Origin, replacedInvalidUTF8: Bool = false) -> Bool {
+    func add(_ event: Event, origin: EventInput.Origin, replacedInvalidUTF8: Bool = false) {
         state.withLock { state in
-            guard !state.closed else { return false }
             acceptedCount.add(1, ordering: .relaxed)  // under the lock: counted exactly when taken
             if replacedInvalidUTF8 { replacedCount.add(1, ordering: .relaxed) }
             state.events.append(event)
             state.origins.append(origin)
             state.received.append(.now())
             if state.events.count >= Self.capacity { publish(&state) }
-            return true
-        }
-    }
-
-    /// Runs `body` (recording a line that is not published: rejected or denied) while no signal has
-    /// closed the input — under the same lock, so it never lands after the history closed. False
-    /// once closed (then `body` does not run).
-    func whileOpen(_ body: () -> Void) -> Bool {
-        state.withLock { state in
-            guard !state.closed else { return false }
-            body()
-            return true
         }
     }
 
     /// Publishes and records what is held.
     func flush() {
         state.withLock { publish(&$0) }
-    }
-
-    /// Publishes and records what is held, then takes no more events.
-    func close() {
-        state.withLock { state in
-            publish(&state)
-            state.closed = true
-        }
     }
 
     /// Publishes the held events (then records them in history, with the envelopes the queue

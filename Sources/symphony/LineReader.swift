@@ -4,11 +4,18 @@ import Glibc
 ///
 /// Handles LF and CRLF endings and a missing final newline. A line longer than `maximumLineLength`
 /// is returned truncated with `tooLong` set, and the rest of it is skipped.
+///
+/// With a `stop` request, the reader waits for input with `poll` on both the input and the
+/// request's pipe, and once a stop is requested it reads no more: the lines already in its buffer
+/// are still returned, then input ends there — the start of a line whose end was not read yet
+/// comes back with `incomplete` set, so that the caller reports it instead of losing it silently.
 final class LineReader {
     struct Line {
         var bytes: [UInt8]
         var number: Int
         var tooLong: Bool
+        /// True for the start of a line a stop request cut off: its end was never read.
+        var incomplete = false
     }
 
     let maximumLineLength: Int
@@ -23,6 +30,8 @@ final class LineReader {
     private var finished = false
     /// Called before each `read(2)`, which may block on a pipe or terminal: callers flush batched work here.
     var beforeRead: () -> Void = {}
+    /// Once requested, no more `read(2)`: the input ends after what was already read.
+    var stop: StopRequest?
 
     /// Opens `path`, or standard input for `-`.
     init(path: String, maximumLineLength: Int = 1 << 20) throws {
@@ -66,6 +75,13 @@ final class LineReader {
                 return line.isEmpty && !tooLong ? nil : finish(&line, tooLong: tooLong)
             }
             beforeRead()
+            if let stop, !waitForInput(or: stop) {
+                finished = true
+                if line.isEmpty && !tooLong { return nil }
+                var cut = finish(&line, tooLong: tooLong)
+                cut.incomplete = true
+                return cut
+            }
             let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
             if got < 0 {
                 if errno == EINTR { continue }
@@ -75,6 +91,20 @@ final class LineReader {
             end = got
             if got == 0 { finished = true }
         }
+    }
+
+    /// Waits until the input can be read (or is at its end, or failed: `read` tells which); false
+    /// when a stop was requested first — then nothing more is read.
+    private func waitForInput(or stop: StopRequest) -> Bool {
+        while !stop.isRequested {
+            var descriptors = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: stop.wakeDescriptor, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&descriptors, 2, -1)
+            if ready < 0 && errno == EINTR { continue }
+            if ready < 0 { return true }  // let `read` report the problem
+            if descriptors[1].revents != 0 { return false }
+            if descriptors[0].revents != 0 { return true }
+        }
+        return false
     }
 
     private func finish(_ line: inout [UInt8], tooLong: Bool) -> Line {

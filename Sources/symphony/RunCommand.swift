@@ -31,7 +31,9 @@ struct RunCommand: ParsableCommand {
             error; ndjson prints one JSON line per action outcome instead; quiet prints emitted events only.
 
             --follow keeps running after the input ends, so delayed events fire, until SIGINT or SIGTERM. On \
-            either signal Symphony stops reading, finishes in-flight work, prints the summary and exits.
+            either signal Symphony reads no more input but handles every line it already read; rules still run on \
+            the events already read or queued, but their publish actions fail ("the run is stopping"), so no new \
+            work starts (delays are stored for a later run); then it prints the summary and exits with the usual code.
 
             History: every input event, action outcome and rejected line is recorded in a SQLite database \
             (default ./.symphony/history.db; --db or $SYMPHONY_DB), payloads sealed with AES-256-GCM under the key \
@@ -73,6 +75,13 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .long, help: "The longest chain of derived events (default 16).")
     var hopLimit: Int = RuleEngine.defaultHopLimit
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The most events one input event may derive, by publish and delay at any depth (default 10000); past it such actions fail.",
+            valueName: "N"))
+    var maxDerived: Int = RuleEngine.defaultDerivedEventBudget
 
     @Flag(
         name: .long,
@@ -121,6 +130,7 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--workers must be from 1 to \(Self.maximumWorkers), not \(workers).")
         }
         if hopLimit < 1 { throw ValidationError("--hop-limit must be at least 1, not \(hopLimit).") }
+        if maxDerived < 1 { throw ValidationError("--max-derived must be at least 1, not \(maxDerived).") }
         if let lines {
             do { try EventType.validate(lines) } catch let error as EventsError { throw ValidationError("--lines: \(error.message)") }
         }
@@ -149,17 +159,26 @@ struct RunCommand: ParsableCommand {
         let system = try EventSystem(configuration: configuration)
         let recorder = history?.store
         let stdout = OutputLines()
-        let effects = SystemEffects(system: system, output: output == .ndjson ? nil : stdout)
+        let stop: StopRequest
+        do {
+            stop = try StopRequest()
+        } catch {
+            printError("symphony: \(error)")
+            throw ExitCode(1)
+        }
+        let effects = SystemEffects(system: system, output: output == .ndjson ? nil : stdout, stop: stop)
         let engine = RuleEngine(
-            ruleSet: ruleSet, effects: effects, clock: configuration.clock, hopLimit: hopLimit, access: access, defaultPrincipal: principal)
+            ruleSet: ruleSet, effects: effects, clock: configuration.clock, hopLimit: hopLimit, derivedEventBudget: maxDerived, access: access,
+            defaultPrincipal: principal)
         try subscribe(engine, to: system, recorder: recorder, stdout: stdout)
         try system.start()
 
         let batch = InputBatch(system: system, history: recorder)
         let run = RunState(
-            system: system, engine: engine, stdout: stdout, history: recorder, input: batch, printSummary: output != .quiet,
+            system: system, engine: engine, stdout: stdout, history: recorder, input: batch, stop: stop, printSummary: output != .quiet,
             printStageTimes: stageTimes, checkpointPath: checkpoint)
         run.installSignalHandlers()
+        // Returns at the end of the input, or after a signal once every line already read was handled.
         let opened = try read(into: batch, run: run, access: access, principal: principal, recorder: recorder)
         if !opened { run.unreadable.store(true, ordering: .relaxed) }
         if follow {
@@ -227,13 +246,13 @@ struct RunCommand: ParsableCommand {
     }
 
     /// Reads every input line: a valid event the policy allows goes to `batch` (published 64 at a
-    /// time); a refused or rejected one is reported, counted and recorded. Stops early when a
-    /// signal arrives. False when an input could not be opened.
+    /// time); a refused or rejected one is reported, counted and recorded. After a signal it reads
+    /// no more, but every line already read is handled like the others (the start of a line cut
+    /// off by the stop is reported as not processed). False when an input could not be opened.
     private func read(into batch: InputBatch, run: RunState, access: AccessGuard, principal: String, recorder: HistoryStore?) throws -> Bool {
         let input = EventInput(paths: events, rawLinesType: lines)
         let progress = Progress()
-        let opened = try input.forEach(beforeRead: { batch.flush() }) { line in
-            if run.stopping.load(ordering: .relaxed) { return false }  // a signal arrived: stop reading
+        let opened = try input.forEach(beforeRead: { batch.flush() }, stop: run.stop) { line in
             let origin = line.origin
             switch line.result {
             case .success(let event):
@@ -242,33 +261,27 @@ struct RunCommand: ParsableCommand {
                 do {
                     try access.check(.publish(type: event.type), as: publisher)
                 } catch let error as AccessDenied {
-                    // Recorded while the input is open, so never after a signal closed the history.
-                    return batch.whileOpen {
-                        run.read.add(1, ordering: .relaxed)
-                        if line.replacedInvalidUTF8 { run.replacedUTF8.add(1, ordering: .relaxed) }
-                        run.denied.add(1, ordering: .relaxed)
-                        progress.clear()
-                        printError("\(origin): denied: \(displayText(error.description))")
-                        let now = Timestamp.now()
-                        recorder?.record(
-                            ExecutionRecord(
-                                eventID: event.id, eventType: event.type, rule: "(input)", kind: .publish, outcome: .denied,
-                                error: error.description, started: now, finished: now, derivedEvent: nil))
-                        recorder?.audit(
-                            AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description))
-                    }
-                }
-                // The batch counts it as read once taken; after a signal it is closed and the event is left unread.
-                guard batch.add(event, origin: origin, replacedInvalidUTF8: line.replacedInvalidUTF8) else { return false }
-            case .failure(let problem):
-                let taken = batch.whileOpen {
                     run.read.add(1, ordering: .relaxed)
-                    run.rejected.add(1, ordering: .relaxed)
-                    recorder?.recordRejected(source: origin.source, line: origin.line, reason: problem.reason, content: problem.content)
+                    if line.replacedInvalidUTF8 { run.replacedUTF8.add(1, ordering: .relaxed) }
+                    run.denied.add(1, ordering: .relaxed)
                     progress.clear()
-                    printError("\(origin): rejected: \(displayText(problem.reason))")
+                    printError("\(origin): denied: \(displayText(error.description))")
+                    let now = Timestamp.now()
+                    recorder?.record(
+                        ExecutionRecord(
+                            eventID: event.id, eventType: event.type, rule: "(input)", kind: .publish, outcome: .denied,
+                            error: error.description, started: now, finished: now, derivedEvent: nil))
+                    recorder?.audit(
+                        AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description))
+                    return true
                 }
-                guard taken else { return false }
+                batch.add(event, origin: origin, replacedInvalidUTF8: line.replacedInvalidUTF8)  // counted as read by the batch
+            case .failure(let problem):
+                run.read.add(1, ordering: .relaxed)
+                run.rejected.add(1, ordering: .relaxed)
+                recorder?.recordRejected(source: origin.source, line: origin.line, reason: problem.reason, content: problem.content)
+                progress.clear()
+                printError("\(origin): rejected: \(displayText(problem.reason))")
             }
             progress.update(run.read.load(ordering: .relaxed) + batch.accepted)
             return true

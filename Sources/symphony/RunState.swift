@@ -7,13 +7,19 @@ import SymphonyStore
 import Synchronization
 import SymphonyRecords
 
-/// The shared state of a run: counters, and the one-time finish (summary, exit code).
+/// The shared state of a run: counters, the stop a signal requests, and the finish (summary, exit code).
+///
+/// A signal does not finish the run itself: it requests the stop, which wakes the reader (it reads
+/// no more input and hands what it already read to the rules) and makes derived publishes fail;
+/// the reading thread then finishes, as at the end of the input.
 final class RunState: Sendable {
     let system: EventSystem
     let engine: RuleEngine
     let stdout: OutputLines
     let history: HistoryStore?
     let input: InputBatch
+    /// Requested by SIGINT or SIGTERM.
+    let stop: StopRequest
     let printSummary: Bool
     let printStageTimes: Bool
     /// Where `--checkpoint` writes the history chain's signed head once history is closed.
@@ -24,16 +30,13 @@ final class RunState: Sendable {
     /// Lines counted in `read` (denied ones) whose invalid UTF-8 was replaced; the batch counts those it took.
     let replacedUTF8 = Atomic<Int>(0)
     let unreadable = Atomic<Bool>(false)
-    private let finished = Atomic<Bool>(false)
-    /// Set when finishing starts; the reading loop stops at the next line.
-    let stopping = Atomic<Bool>(false)
     private let started = Timestamp.now()
     private let signalled = DispatchSemaphore(value: 0)
     private let sources = Locked<[any DispatchSourceSignal]>([])
 
     init(
-        system: EventSystem, engine: RuleEngine, stdout: OutputLines, history: HistoryStore?, input: InputBatch, printSummary: Bool,
-        printStageTimes: Bool, checkpointPath: String? = nil
+        system: EventSystem, engine: RuleEngine, stdout: OutputLines, history: HistoryStore?, input: InputBatch, stop: StopRequest,
+        printSummary: Bool, printStageTimes: Bool, checkpointPath: String? = nil
     ) {
         self.checkpointPath = checkpointPath
         self.system = system
@@ -41,41 +44,39 @@ final class RunState: Sendable {
         self.stdout = stdout
         self.history = history
         self.input = input
+        self.stop = stop
         self.printSummary = printSummary
         self.printStageTimes = printStageTimes
     }
 
-    /// On SIGINT or SIGTERM: stop reading, finish in-flight work, print the summary, exit.
+    /// On SIGINT or SIGTERM: request the stop (the reader ends the input after what it already
+    /// read, derived publishes fail) and wake a `--follow` wait.
     func installSignalHandlers() {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [self] in
+                stop.request()
                 signalled.signal()
-                // Finish on a fresh thread, so the signal queue is never blocked by the drain.
-                _ = WorkerThread { self.finish() }
             }
             source.resume()
             sources.withLock { $0.append(source) }
         }
     }
 
-    /// Blocks until a signal arrives (the handler finishes the run and exits).
+    /// Blocks until a signal arrives (`--follow`, after the input ended).
     func waitForSignal() {
         signalled.wait()
-        while true { pause() }
     }
 
-    /// Stops the system (draining queued events), prints the summary and exits with the run's code.
+    /// Called once by the reading thread when the input ended (at its end, or after a signal):
+    /// stops the system (draining queued events), prints the summary and exits with the run's code.
     func finish() -> Never {
-        stopping.store(true, ordering: .relaxed)
-        if finished.exchange(true, ordering: .acquiringAndReleasing) {
-            while true { pause() }  // another thread is finishing
-        }
-        // Publish what the reader holds (waiting for a flush in progress) and take no more input.
-        input.close()
-        // Let chains settle, firing delays that are already due (even without --follow), then drain and stop.
-        while true {
+        input.flush()  // the reader flushed when its input ended; nothing read may stay behind
+        // At the end of the input, let chains settle, firing delays that are already due (even
+        // without --follow). After a signal, start nothing more: derived publishes fail, the
+        // scheduler stops (stored entries stay pending) and the queue drains.
+        while !stop.isRequested {
             system.dispatcher.waitUntilIdle()
             let fired = system.scheduler.firedCount
             system.scheduler.fireDueEntries()

@@ -2,13 +2,25 @@ import SymphonyEngine
 import SymphonyEvents
 
 /// Side effects of a `symphony run`: into the event system and onto standard output.
+///
+/// Once a stop was requested (SIGINT, SIGTERM) no derived event is published any more: the
+/// action fails instead, so the events already queued drain without deriving new work. Delays
+/// are still stored (they fire in a later run).
 struct SystemEffects: ActionEffects {
+    /// Why a derived event was not published.
+    struct Stopping: Error, CustomStringConvertible {
+        var description: String { "the run is stopping (SIGINT or SIGTERM); derived events are no longer published" }
+    }
+
     let system: EventSystem
     /// Where emitted events go; nil when outcomes are printed instead (ndjson).
     let output: OutputLines?
+    /// Set by a signal.
+    let stop: StopRequest
 
     func publish(_ event: Event) throws -> SealedEvent? {
-        try system.publish(event, fromHandler: true)
+        guard !stop.isRequested else { throw Stopping() }
+        return try system.publish(event, fromHandler: true)
     }
 
     func schedule(_ event: Event, at due: Timestamp) throws {

@@ -12,13 +12,15 @@ struct ValidateCommand: ParsableCommand {
         abstract: "Check rule files; with --events, a dry run that shows which rules would fire and why.",
         discussion: """
             Without --events: loads the rule set, reports every error and warning as file:line:column, and runs \
-            the static checks (re-publish cycles without a delay, rules shadowed by a higher-salience 'stop', \
-            regexes at risk of catastrophic backtracking).
+            the static checks (re-publish cycles without a delay, templated publish/delay types that can \
+            re-trigger their own rule, rules shadowed by a higher-salience 'stop', regexes at risk of \
+            catastrophic backtracking).
 
             With --events FILE (or - for standard input): for each event, every rule that applies to its type, \
             whether it matches and, if not, the first condition that failed (with intent scores); the actions \
             that would run, with their templates rendered. Re-published and delayed events are followed on a \
-            virtual clock so the whole chain is shown. A dry run executes nothing and writes nothing.
+            virtual clock so the whole chain is shown, up to the hop limit (16), the input event's derived-event \
+            budget (--max-derived, as in run) and 1000 traced events. A dry run executes nothing and writes nothing.
 
             Exit codes: 0 valid; 1 errors in the rules; 64 usage error; 65 some event lines were rejected; \
             66 an events file could not be read; 77 --policy does not grant rules:validate.
@@ -41,6 +43,12 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Read every event line as raw text, wrapped as an event of this type (no JSON parsing; invalid UTF-8 replaced by U+FFFD).", valueName: "TYPE"))
     var lines: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "In a dry run, the most events one input event may derive by publish and delay (default 10000, as in run).", valueName: "N"))
+    var maxDerived: Int = RuleEngine.defaultDerivedEventBudget
+
     @OptionGroup var accessOptions: AccessOptions
 
     @Option(name: .long, help: ArgumentHelp("The key file, for sealed bundles.", valueName: "PATH"))
@@ -49,6 +57,7 @@ struct ValidateCommand: ParsableCommand {
     func validate() throws {
         try StateLocation.validatePaths(keyFile: keyFile)
         if paths.isEmpty { throw ValidationError("Name at least one rule file or directory.") }
+        if maxDerived < 1 { throw ValidationError("--max-derived must be at least 1, not \(maxDerived).") }
         if let lines {
             do { try EventType.validate(lines) } catch let error as EventsError { throw ValidationError("--lines: \(error.message)") }
         }
@@ -89,7 +98,7 @@ struct ValidateCommand: ParsableCommand {
             return
         }
 
-        let dryRun = DryRun(ruleSet: ruleSet)
+        let dryRun = DryRun(ruleSet: ruleSet, derivedEventBudget: maxDerived)
         var rejected = 0
         var replaced = 0
         var number = 0

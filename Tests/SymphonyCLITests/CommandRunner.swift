@@ -108,6 +108,8 @@ final class RunningCommand: @unchecked Sendable {
     private let condition = NSCondition()
     private var output = Data()
 
+    private let exited = DispatchSemaphore(value: 0)
+
     init(_ arguments: [String]) throws {
         process.executableURL = CommandRunner.binary
         process.arguments = arguments
@@ -116,6 +118,7 @@ final class RunningCommand: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = outputPipe
         process.standardError = errorPipe
+        process.terminationHandler = { [exited] _ in exited.signal() }
         outputPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             guard let self else { return }
             let data = handle.availableData
@@ -154,6 +157,23 @@ final class RunningCommand: @unchecked Sendable {
     /// Sends `signal`, waits for exit, and returns the status, all of stdout and stderr.
     func stop(with signal: Int32) -> (status: Int32, stdout: String, stderr: String) {
         kill(process.processIdentifier, signal)
+        exited.wait()
+        return collect()
+    }
+
+    /// Sends `signal` and waits at most `limit` for the exit (only a hang guard); on a timeout the
+    /// process is killed and the result is nil.
+    func stop(with signal: Int32, within limit: TimeInterval) -> (status: Int32, stdout: String, stderr: String)? {
+        kill(process.processIdentifier, signal)
+        guard exited.wait(timeout: .now() + limit) == .success else {
+            kill(process.processIdentifier, SIGKILL)
+            exited.wait()
+            return nil
+        }
+        return collect()
+    }
+
+    private func collect() -> (status: Int32, stdout: String, stderr: String) {
         process.waitUntilExit()
         outputPipe.fileHandleForReading.readabilityHandler = nil
         let rest = outputPipe.fileHandleForReading.readDataToEndOfFile()
@@ -163,5 +183,79 @@ final class RunningCommand: @unchecked Sendable {
         condition.unlock()
         let stderr = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         return (process.terminationStatus, stdout, stderr)
+    }
+}
+
+/// A `symphony` process whose standard input is filled before it starts (and kept open) and whose
+/// standard output nobody reads until `finish`: a run that emits enough backs up behind it, so
+/// what it has read but not yet handled stays in its buffers for as long as the test wants.
+final class HeldOutputCommand: @unchecked Sendable {
+    // @unchecked Sendable: `Collected` is written by one reader thread each, read after `group.wait()`.
+    let process = Process()
+    private let input = Pipe()
+    private let outputPipe = Pipe()
+    private let errorPipe = Pipe()
+    private let collected = Collected()
+    private let group = DispatchGroup()
+    private let exited = DispatchSemaphore(value: 0)
+
+    /// Starts `symphony arguments…` with `stdin` already in its input pipe (at most 64 KiB, what a pipe holds).
+    init(_ arguments: [String], stdin: Data, directory: String) throws {
+        process.executableURL = CommandRunner.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.environment = testEnvironment()
+        process.standardInput = input
+        process.standardOutput = outputPipe
+        process.standardError = errorPipe
+        process.terminationHandler = { [exited] _ in exited.signal() }
+        // A pipe holds 64 KiB unless the system is short of pipe pages; make sure, so the write below cannot block.
+        guard stdin.count <= 65_536, fcntl(input.fileHandleForWriting.fileDescriptor, 1031 /* F_SETPIPE_SZ */, 65_536) >= stdin.count else {
+            throw CocoaError(.fileWriteOutOfSpace)
+        }
+        input.fileHandleForWriting.write(stdin)  // before the process exists: it reads it all in its first read
+        group.enter()
+        DispatchQueue.global().async { [self] in
+            collected.setErr(errorPipe.fileHandleForReading.readDataToEndOfFile())
+            group.leave()
+        }
+        try process.run()
+    }
+
+    /// Input bytes still in the pipe, not yet read by the process.
+    var unreadInput: Int {
+        var count: Int32 = 0
+        return ioctl(input.fileHandleForWriting.fileDescriptor, 0x541B /* FIONREAD */, &count) == 0 ? Int(count) : -1
+    }
+
+    /// Waits until the process has read every input byte; the limit only bounds a failing test.
+    func waitUntilInputRead(limit: TimeInterval = 300) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: limit)
+        while unreadInput != 0 {
+            if Date() > deadline { return false }
+            usleep(1_000)
+        }
+        return true
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Starts reading stdout, waits at most `limit` for the exit (a hang guard: on a timeout the
+    /// process is killed and the result is nil), and returns the status, stdout and stderr.
+    func finish(within limit: TimeInterval = 300) -> (status: Int32, stdout: String, stderr: String)? {
+        group.enter()
+        DispatchQueue.global().async { [self] in
+            collected.setOut(outputPipe.fileHandleForReading.readDataToEndOfFile())
+            group.leave()
+        }
+        let inTime = exited.wait(timeout: .now() + limit) == .success
+        if !inTime {
+            kill(process.processIdentifier, SIGKILL)
+            exited.wait()
+        }
+        try? input.fileHandleForWriting.close()
+        group.wait()
+        guard inTime else { return nil }
+        return (process.terminationStatus, String(decoding: collected.out, as: UTF8.self), String(decoding: collected.err, as: UTF8.self))
     }
 }

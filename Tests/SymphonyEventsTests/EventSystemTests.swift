@@ -294,6 +294,78 @@ import SymphonyConcurrency
     }
 }
 
+/// Starting with more overdue stored entries than the queue holds.
+@Suite(.timeLimit(.minutes(10))) struct OverdueAtStartTests {
+    @Test("more overdue entries than the queue holds: start returns and every entry is delivered, in due order")
+    func overdueBeyondCapacity() throws {
+        let clock = ManualClock()
+        let store = InMemoryScheduledEntryStore()
+        let total = 50
+        for index in 0..<total {
+            let due = clock.now().advanced(by: .seconds(Int64(index - 100)))  // all in the past, e-0 the oldest
+            try store.save(ScheduledEntry(id: ScheduleID(rawValue: "s-\(index)"), event: Event(type: "overdue.tick", id: "e-\(index)"), due: due))
+        }
+        var configuration = EventSystemConfiguration.testing(workers: 1, clock: clock)
+        configuration.queueCapacity = 4
+        configuration.scheduleStore = store
+        let system = try EventSystem(configuration: configuration)
+        let recorder = Recorder()
+        try system.subscribe("overdue.*") { recorder.record($0) }
+
+        // `start()` publishes the overdue entries before it returns. It used to do so before any
+        // worker existed, waiting forever for room in the full queue; the wait below only bounds that.
+        let started = DispatchSemaphore(value: 0)
+        let startError = Locked<String?>(nil)
+        Thread {
+            do { try system.start() } catch { startError.withLock { $0 = "\(error)" } }
+            started.signal()
+        }.start()
+        let returned = started.wait(timeout: .now() + 120) == .success
+        #expect(returned, "start() did not return: the overdue entries were published into a queue no worker drains")
+        guard returned else { return }  // stop() would wait for the stuck start
+        #expect(startError.withLock { $0 } == nil)
+        system.stop()
+
+        #expect(recorder.ids == (0..<total).map { "e-\($0)" })
+        #expect(system.scheduler.firedCount == total)
+        #expect(system.scheduler.pendingCount == 0)
+        #expect(try store.loadPending().isEmpty)
+        #expect(system.counters == EventCounters(published: total, delivered: total, failed: 0, unmatched: 0, queueDepth: 0))
+    }
+
+    @Test("a scheduler starts only the way it was made: with its closure, or through a started dispatcher's handle")
+    func wrongStart() throws {
+        let dispatcher = EventDispatcher(workerCount: 1, sealer: nil, deadLetters: CollectingDeadLetterSink())
+        let recorder = Recorder()
+        _ = dispatcher.registry.add(try TypePattern("**")) { recorder.record($0) }
+        let running = try dispatcher.start()
+
+        let withClosure = Scheduler(clock: ManualClock()) { _ in }
+        let closureError = #expect(throws: EventsError.self) { try withClosure.start(publishingThrough: running) }
+        #expect(closureError?.code == .wrongStart)
+        #expect(closureError?.message == "This scheduler publishes through its own closure; start it with start().")
+
+        let clock = ManualClock()
+        let intoDispatcher = Scheduler(clock: clock)
+        let dispatcherError = #expect(throws: EventsError.self) { try intoDispatcher.start() }
+        #expect(dispatcherError?.code == .wrongStart)
+        #expect(
+            dispatcherError?.message
+                == "This scheduler publishes into a dispatcher; start it with start(publishingThrough:) and the handle the started dispatcher returned.")
+        try intoDispatcher.schedule(Event(type: "later.tick", id: "t-1"), after: .seconds(5))
+        clock.advance(by: .seconds(5))  // not started: nothing fires
+        #expect(intoDispatcher.firedCount == 0)
+
+        try intoDispatcher.start(publishingThrough: running)
+        #expect(intoDispatcher.firedCount == 1)  // the overdue entry, published before start returned
+        let again = #expect(throws: EventsError.self) { try intoDispatcher.start(publishingThrough: running) }
+        #expect(again?.code == .alreadyStarted)
+        intoDispatcher.stop()
+        dispatcher.stop()
+        #expect(recorder.ids == ["t-1"])
+    }
+}
+
 @Suite struct StopWithoutStartTests {
     @Test("stop on a system that was never started still delivers what was queued")
     func stopWithoutStart() throws {

@@ -36,6 +36,21 @@ import Testing
         #expect(match.problems.count == 1)
     }
 
+    @Test("templated types and patterns built to make the self-trigger check search widely load with a warning, not a stall")
+    func wideSelfTriggerSearch() throws {
+        // 128 one-character segments against 128 placeholders each followed by one letter: many
+        // state pairs to visit; the check stops at its search limit and warns ("can re-trigger").
+        let pattern = Array(repeating: "*", count: 128).joined(separator: ".")
+        let type = String(repeating: "{{ payload.p }}x", count: 128)
+        let tooLong = "{{ type }}" + String(repeating: "y", count: 257)  // can never render to a valid type: no warning
+        let (ruleSet, lines) = try loadRules([
+            "wide.yaml": "rules:\n  - {name: wide, on: '\(pattern)', actions: [{publish: {type: '\(type)'}}, {publish: {type: '\(tooLong)'}}]}\n"
+        ])
+        #expect(ruleSet != nil)
+        #expect(lines.count == 1)
+        #expect(lines.first?.contains("warning: rule 'wide' publishes type '{{ payload.p }}x{{ payload.p }}x") == true)
+    }
+
     @Test("a rule file that is not UTF-8, or binary garbage, is an error, not a crash")
     func garbage() throws {
         let directory = NSTemporaryDirectory() + "symphony-garbage-" + UUID().uuidString

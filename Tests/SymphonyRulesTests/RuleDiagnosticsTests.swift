@@ -175,4 +175,33 @@ import Testing
             "rules.yaml:4:63: warning: regex '(a+)+$' repeats a group that itself repeats, which risks catastrophic backtracking; such matches stop at the match limit and count as no match",
         ])
     }
+
+    @Test("a publish or delay whose templated type can match its own rule's 'on' is a warning: it can re-trigger its own rule")
+    func templatedSelfTrigger() throws {
+        let text = """
+            rules:
+              - {name: fan, on: "fan.**", actions: [{publish: {type: "{{ type }}"}}, {publish: {type: "{{ type }}"}}]}
+              - {name: retry, on: job.failed, actions: [{delay: {after: 1m, type: "job.{{ payload.state }}"}}]}
+              - {name: glued, on: "a.*.z", actions: [{publish: {type: "a.x{{ payload.n }}.z"}}]}
+              - {name: other-prefix, on: "a.*.z", actions: [{publish: {type: "b.{{ payload.n }}.z"}}]}
+              - {name: elsewhere, on: "alert.**", actions: [{publish: {type: "page.{{ payload.kind }}"}}]}
+              - {name: no-room, on: "ssh.*", actions: [{publish: {type: "ssh.x{{ payload.n }}.y"}}]}
+              - {name: in-the-middle, on: "x.y", actions: [{emit: {type: "{{ type }}"}}, {publish: {type: "x{{ payload.n }}"}}]}
+              - {name: literal, on: "log.*", actions: [{delay: {after: 1s, type: log.again}}]}
+            """
+        let (ruleSet, lines) = try loadRules(["rules.yaml": text])
+        #expect(ruleSet != nil)  // warnings only
+        func warning(_ position: String, _ rule: String, _ verb: String, _ type: String) -> String {
+            "rules.yaml:\(position): warning: rule '\(rule)' \(verb) type '\(type)', a template that can render to a type its own 'on' matches, "
+                + "so it can re-trigger its own rule; the cycle check cannot follow templated types, and at run time only the hop limit "
+                + "and the derived-event budget end such a chain"
+        }
+        #expect(lines == [
+            warning("2:42", "fan", "publishes", "{{ type }}"),
+            warning("2:75", "fan", "publishes", "{{ type }}"),
+            warning("3:46", "retry", "delays", "job.{{ payload.state }}"),
+            warning("4:43", "glued", "publishes", "a.x{{ payload.n }}.z"),
+            warning("8:79", "in-the-middle", "publishes", "x{{ payload.n }}"),
+        ])
+    }
 }

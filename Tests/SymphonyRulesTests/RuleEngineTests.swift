@@ -329,3 +329,119 @@ import SymphonyAccess
         #expect(!DryRun(ruleSet: ends, stepLimit: 2).traceReport(Event(type: "f.x")).truncated)
     }
 }
+
+@Suite(.timeLimit(.minutes(10))) struct DerivedEventBudgetTests {
+    static let fanOut = """
+        rules:
+          - name: fan
+            on: "fan.**"
+            actions:
+              - publish: {type: "{{ type }}"}
+              - publish: {type: "{{ type }}"}
+              - publish: {type: "{{ type }}"}
+              - publish: {type: "{{ type }}"}
+        """
+
+    @Test("every event derived from one input event, at any depth, draws on its budget; past it the action fails and says so")
+    func budgetStopsFanOut() throws {
+        let effects = RecordingEffects()
+        let engine = RuleEngine(ruleSet: try validRules(Self.fanOut), effects: effects, clock: ManualClock(), derivedEventBudget: 10)
+        effects.engine = engine  // published events are processed at once, depth first
+        engine.process(Event(type: "fan.out", id: "in-1"))
+        // 10 derived events, then every later publish fails: 11 events processed × 4 actions.
+        #expect(effects.published.count == 10)
+        #expect(engine.statistics.actions["publish"] == 10)
+        #expect(engine.statistics.failures == 34)
+        #expect(engine.derivedEventBudget == 10)
+        // Nothing derived is waiting, so nothing is held for the input event any more.
+        #expect(engine.derivedEventsAwaitingProcessing == 0)
+
+        // Another input event has a budget of its own.
+        let outcomes = engine.process(Event(type: "fan.out", id: "in-2"))
+        #expect(effects.published.count == 20)
+        #expect(outcomes.map(\.status) == [.ok, .failed, .failed, .failed])
+        #expect(outcomes[1].error == "derived-event budget of 10 for input event in-2 exhausted")
+        #expect(engine.statistics.failures == 68)
+    }
+
+    @Test("delays draw on the budget too, and a delayed event still carries it when it fires")
+    func delaysCount() throws {
+        let effects = RecordingEffects()
+        let engine = RuleEngine(
+            ruleSet: try validRules("""
+                rules:
+                  - name: later
+                    on: "d.**"
+                    actions:
+                      - delay: {after: 1m, type: "{{ type }}"}
+                      - delay: {after: 1m, type: "{{ type }}"}
+                """), effects: effects, clock: ManualClock(), derivedEventBudget: 3)
+        #expect(engine.process(Event(type: "d.x", id: "in-1")).map(\.status) == [.ok, .ok])
+        #expect(engine.derivedEventsAwaitingProcessing == 2)  // scheduled, not yet processed
+        let firstDelayed = effects.scheduled[0].0
+        let outcomes = engine.process(firstDelayed)
+        #expect(outcomes.map(\.status) == [.ok, .failed])
+        #expect(outcomes[1].error == "derived-event budget of 3 for input event in-1 exhausted")
+        #expect(engine.derivedEventsAwaitingProcessing == 2)  // one taken, one entered
+        // Processing the rest releases every entry; the budget is used up for all of them.
+        for (event, _) in effects.scheduled.dropFirst() {
+            #expect(engine.process(event).map(\.status) == [.failed, .failed])
+        }
+        #expect(engine.derivedEventsAwaitingProcessing == 0)
+        // A derived event the engine never entered (fired after a restart) starts a budget of its own.
+        let restarted = Event(type: "d.x", id: "late-1", causation: Causation(parentID: "gone", rule: "later", hop: 1))
+        #expect(engine.process(restarted).map(\.status) == [.ok, .ok])
+    }
+
+    @Test("a refused publish gives its unit back: only events that went out count")
+    func refusedPublishRefunds() throws {
+        struct Refusing: ActionEffects {
+            struct Full: Error {}
+            func publish(_ event: Event) throws -> SealedEvent? { throw Full() }
+            func schedule(_ event: Event, at due: Timestamp) throws {}
+            func audit(rule: String, event: Event, message: String) throws {}
+            func emit(_ event: Event) throws {}
+        }
+        let engine = RuleEngine(
+            ruleSet: try validRules("rules:\n  - {name: r, on: t, actions: [{publish: {type: t.a}}, {publish: {type: t.b}}, {delay: {after: 1s, type: t.c}}]}\n"),
+            effects: Refusing(), clock: ManualClock(), derivedEventBudget: 1)
+        let outcomes = engine.process(Event(type: "t", id: "in-1"))
+        #expect(outcomes.map(\.status) == [.failed, .failed, .ok])  // the delay still finds the unit unused
+        #expect(engine.derivedEventsAwaitingProcessing == 1)
+    }
+
+    @Test("workers processing one input event's derived events at once share its budget exactly")
+    func concurrentWorkers() throws {
+        var configuration = EventSystemConfiguration()
+        configuration.workerCount = 4
+        configuration.clock = ManualClock()
+        let system = try EventSystem(configuration: configuration)
+        struct Effects: ActionEffects {
+            let system: EventSystem
+            func publish(_ event: Event) throws -> SealedEvent? { try system.publish(event, fromHandler: true) }
+            func schedule(_ event: Event, at due: Timestamp) throws {}
+            func audit(rule: String, event: Event, message: String) throws {}
+            func emit(_ event: Event) throws {}
+        }
+        let engine = RuleEngine(ruleSet: try validRules(Self.fanOut), effects: Effects(system: system), derivedEventBudget: 1_000)
+        try system.subscribe("**") { engine.process($0) }
+        try system.start()
+        try system.publish(Event(type: "fan.out", id: "in-1"))
+        system.dispatcher.waitUntilIdle()
+        system.stop()
+        #expect(engine.statistics.actions["publish"] == 1_000)
+        #expect(engine.statistics.failures == 4 * 1_001 - 1_000)
+        #expect(system.counters.delivered == 1_001)
+        #expect(engine.derivedEventsAwaitingProcessing == 0)
+    }
+
+    @Test("a dry run applies the same budget")
+    func dryRun() throws {
+        let report = DryRun(ruleSet: try validRules(Self.fanOut), derivedEventBudget: 5).traceReport(Event(type: "fan.out", id: "in-1"))
+        #expect(!report.truncated)
+        #expect(report.steps.count == 6)  // the input event and 5 derived ones
+        let actions = report.steps.flatMap { $0.rules.flatMap(\.actions) }
+        #expect(actions.filter { $0.error == nil }.count == 5)
+        #expect(actions.filter { $0.error == "derived-event budget of 5 for input event in-1 exhausted" }.count == 19)
+    }
+}

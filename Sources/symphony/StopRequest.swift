@@ -1,0 +1,44 @@
+import Glibc
+import Synchronization
+
+/// A stop asked for by SIGINT or SIGTERM during `symphony run`: requested once, then seen by the
+/// reader (which reads no more input, but handles what it already read), by the run's effects
+/// (which publish no more derived events) and by the finish.
+///
+/// A reader blocked waiting for input must notice at once, so the request also makes a pipe
+/// readable: `LineReader` polls it together with its input.
+final class StopRequest: Sendable {
+    private let requested = Atomic<Bool>(false)
+    /// The pipe's read end, readable once a stop was requested; the write end gets one byte then.
+    let wakeDescriptor: Int32
+    private let wakeWriter: Int32
+
+    /// Why the stop request could not be set up.
+    struct SetupError: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { "cannot set up signal handling: \(reason)" }
+    }
+
+    init() throws {
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { throw SetupError(reason: String(cString: strerror(errno))) }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }  // not inherited by anything the run starts
+        wakeDescriptor = ends[0]
+        wakeWriter = ends[1]  // written once, one byte: never fills, never blocks
+    }
+
+    deinit {
+        close(wakeDescriptor)
+        close(wakeWriter)
+    }
+
+    /// True once a stop was requested.
+    var isRequested: Bool { requested.load(ordering: .acquiring) }
+
+    /// Requests the stop (a second request changes nothing) and wakes a reader waiting for input.
+    func request() {
+        guard !requested.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        var byte: UInt8 = 1
+        _ = write(wakeWriter, &byte, 1)
+    }
+}
