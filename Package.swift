@@ -53,7 +53,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyRecords",
-            dependencies: ["SymphonyEvents"],
+            dependencies: ["SymphonyEvents", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyRegex",
@@ -89,9 +89,16 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: strictSettings),
+        .target(
+            name: "SymphonyPipeline",
+            dependencies: [
+                "SymphonyEngine", "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess", "SymphonyConcurrency",
+            ],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "symphony",
             dependencies: [
+                "SymphonyPipeline",
                 "SymphonyEvents",
                 "SymphonyIntents",
                 "SymphonyRules",
@@ -152,6 +159,13 @@ let package = Package(
         .testTarget(
             name: "SystemLibrariesTests",
             dependencies: ["CPCRE2", "COpenSSL", "CSQLite"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SymphonyPipelineTests",
+            dependencies: [
+                "SymphonyPipeline", "SymphonyStore", "SymphonyRules", "SymphonyEngine", "SymphonyRecords", "SymphonyEvents", "SymphonyCrypto",
+                "SymphonyAccess",
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyCLITests",

@@ -9,11 +9,13 @@ import SymphonyRecords
 /// Recording never blocks the event path for a disk write: rows go to a bounded buffer that one
 /// writer thread commits in batches (see `HistoryWriter`); when the buffer is full, recording
 /// waits — nothing is dropped. `close()` commits every row before it returns.
-public final class HistoryStore: Sendable {
+public final class HistoryStore: HistoryRecorder {
     /// The database file.
     public let path: String
     /// The durable store for the scheduler's pending entries.
-    public let scheduledEntries: SQLiteScheduledEntryStore
+    public let sqliteScheduledEntries: SQLiteScheduledEntryStore
+    /// The durable store for the scheduler's pending entries (`HistoryRecorder`).
+    public var scheduledEntries: any ScheduledEntryStore { sqliteScheduledEntries }
     private let writer: HistoryWriter
     private let sealer: EnvelopeSealer
     private let logger: Logger
@@ -40,7 +42,7 @@ public final class HistoryStore: Sendable {
             database, reseal: { resealed = try Self.resealLegacyEventPayloads(in: $0, sealer: sealer, logger: logger) },
             genesis: { try Self.writeGenesisLink(in: $0, key: key) })
         writer = try HistoryWriter(database: database, key: key, retiredKeys: retiredKeys, capacity: bufferCapacity, logger: logger)
-        scheduledEntries = try SQLiteScheduledEntryStore(path: path, sealer: sealer, writer: writer, logger: logger)
+        sqliteScheduledEntries = try SQLiteScheduledEntryStore(path: path, sealer: sealer, writer: writer, logger: logger)
         if !resealed.isEmpty {
             // The migration changed sealed payloads: the hash-chained trail says so (and which).
             let shown = resealed.prefix(20).joined(separator: ", ") + (resealed.count > 20 ? ", …" : "")
@@ -76,7 +78,7 @@ public final class HistoryStore: Sendable {
     }
 
     /// Records input events received at `received` (with the queue's sealed forms, as `recordInput`) in one hand-off to the writer.
-    package func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?]) {
+    public func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?]) {
         let start = StageTimes.shared.mark()
         var rows: [HistoryRow] = []
         rows.reserveCapacity(events.count)
@@ -102,7 +104,7 @@ public final class HistoryStore: Sendable {
         let start = StageTimes.shared.mark()
         var rows: [HistoryRow] = []
         rows.reserveCapacity(executions.count + audits.count + 1)
-        if let eventID = executions.first?.eventID, let done = scheduledEntries.takeFired(eventID: eventID) { rows.append(done) }
+        if let eventID = executions.first?.eventID, let done = sqliteScheduledEntries.takeFired(eventID: eventID) { rows.append(done) }
         for execution in executions { rows.append(row(for: execution)) }
         for record in audits { rows.append(.audit(record)) }
         StageTimes.shared.add(.historyRecord, since: start)  // preparing the rows, not waiting for room in the buffer
@@ -124,8 +126,13 @@ public final class HistoryStore: Sendable {
         return Self.seal(event, with: sealer, logger: logger)
     }
 
-    /// Records an input line that was not a valid event; its content is sealed.
-    public func recordRejected(source: String, line: Int?, reason: String, content: [UInt8], received: Timestamp = .now()) {
+    /// Records an input line that was not a valid event, received now; its content is sealed.
+    public func recordRejected(source: String, line: Int?, reason: String, content: [UInt8]) {
+        recordRejected(source: source, line: line, reason: reason, content: content, received: .now())
+    }
+
+    /// Records an input line that was not a valid event, received at `received`; its content is sealed.
+    public func recordRejected(source: String, line: Int?, reason: String, content: [UInt8], received: Timestamp) {
         let context = HistoryEnvelopes.deadLetter(source: source, line: line, received: received)
         let sealed = Self.seal(what: "a rejected line's content", logger: logger) { try sealer.seal(content, context: context) }
         writer.append(

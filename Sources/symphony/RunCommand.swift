@@ -8,6 +8,7 @@ import SymphonyConcurrency
 import SymphonyCrypto
 import SymphonyEngine
 import SymphonyEvents
+import SymphonyPipeline
 import SymphonyRules
 import SymphonyStore
 import Synchronization
@@ -144,21 +145,20 @@ struct RunCommand: ParsableCommand {
         try accessOptions.require(.loadRules, with: access, recordIn: noHistory ? nil : StateLocation.database(db), keyFile: keyFile)
         let ruleSet = try loadRuleSet()
 
-        var configuration = EventSystemConfiguration()
+        var configuration = RunConfiguration(ruleSet: ruleSet, access: access, principal: principal)
         if let workers { configuration.workerCount = workers }
         // Input arrives in batches of 64 and workers take 16 at a time, so a few thousand queued
         // events keep them busy; a deeper queue would only hold more memory while a slower stage
         // (the history writer) sets the pace.
         configuration.queueCapacity = Self.queueCapacity
+        configuration.hopLimit = hopLimit
+        configuration.derivedEventBudget = maxDerived
         let history = noHistory ? nil : try openHistory(ruleSet: ruleSet, principal: principal)
         if let history {
-            configuration.scheduleStore = history.store.scheduledEntries
+            configuration.history = history.store
             configuration.encryption = .keyRing(history.keyRing)
         }
         if noEncryption { configuration.encryption = .disabled }
-        let system = try EventSystem(configuration: configuration)
-        let recorder = history?.store
-        let stdout = OutputLines()
         let stop: StopRequest
         do {
             stop = try StopRequest()
@@ -166,25 +166,29 @@ struct RunCommand: ParsableCommand {
             printError("symphony: \(error)")
             throw ExitCode(1)
         }
-        let effects = SystemEffects(system: system, output: output == .ndjson ? nil : stdout, stop: stop)
-        let engine = RuleEngine(
-            ruleSet: ruleSet, effects: effects, clock: configuration.clock, hopLimit: hopLimit, derivedEventBudget: maxDerived, access: access,
-            defaultPrincipal: principal)
-        try subscribe(engine, to: system, recorder: recorder, stdout: stdout)
-        try system.start()
-
-        let batch = InputBatch(system: system, history: recorder)
-        let run = RunState(
-            system: system, engine: engine, stdout: stdout, history: recorder, input: batch, stop: stop, printSummary: output != .quiet,
-            printStageTimes: stageTimes, checkpointPath: checkpoint)
-        run.installSignalHandlers()
+        let stdout = OutputLines()
+        let sink: any OutputSink = output == .ndjson ? TerminalOutcomesOutput(stdout: stdout) : TerminalEventsOutput(stdout: stdout)
+        let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
+        let signals = RunSignals(stop: stop)
+        signals.install()
         // Returns at the end of the input, or after a signal once every line already read was handled.
-        let opened = try read(into: batch, run: run, access: access, principal: principal, recorder: recorder)
-        if !opened { run.unreadable.store(true, ordering: .relaxed) }
-        if follow {
-            run.waitForSignal()
+        try pipeline.feed(LineEventSource(paths: events, rawLinesType: lines))
+        if follow { signals.waitForSignal() }
+        let summary = pipeline.finish()
+        if let failure = summary.historyFailure { printError("symphony: history: \(failure)") }
+        var checkpointFailed = false
+        if let checkpoint, let store = history?.store, summary.historyFailure == nil {
+            do {
+                guard let head = try store.checkpoint() else { throw StoreError(code: -1, message: "the history has no chain") }
+                try CheckpointFile.write(head, to: checkpoint)
+            } catch {
+                checkpointFailed = true
+                printError("symphony: could not write the checkpoint '\(checkpoint)': \(error)")
+            }
         }
-        run.finish()
+        if output != .quiet { printError(RunReport.line(summary, historyKept: history != nil)) }
+        if stageTimes { printError(StageReport(times: StageTimes.shared.snapshot(), events: summary.read).text) }
+        throw ExitCode(RunReport.exitStatus(summary, checkpointFailed: checkpointFailed))
     }
 
     /// Reads and compiles the rule files; reports every problem, and exits 1 when there were errors.
@@ -227,68 +231,6 @@ struct RunCommand: ParsableCommand {
             printError("symphony: history: \(error.message)")
             throw ExitCode(1)
         }
-    }
-
-    /// Runs the rule engine on every event the workers take, records its outcomes, and prints them with `--output ndjson`.
-    private func subscribe(_ engine: RuleEngine, to system: EventSystem, recorder: HistoryStore?, stdout: OutputLines) throws {
-        let ndjson = output == .ndjson
-        try system.subscribe("**") { event in
-            let outcomes = engine.process(event)
-            if let recorder, !outcomes.isEmpty {
-                recorder.record(outcomes.map(\.executionRecord), audits: outcomes.compactMap(\.denialRecord))
-            }
-            if ndjson {
-                // A delay is reported done only once its scheduled entry is durable.
-                if let recorder, outcomes.contains(where: { $0.action == .delay }) { try? recorder.flush() }
-                for outcome in outcomes { stdout.write(outcome.json.jsonText) }
-            }
-        }
-    }
-
-    /// Reads every input line: a valid event the policy allows goes to `batch` (published 64 at a
-    /// time); a refused or rejected one is reported, counted and recorded. After a signal it reads
-    /// no more, but every line already read is handled like the others (the start of a line cut
-    /// off by the stop is reported as not processed). False when an input could not be opened.
-    private func read(into batch: InputBatch, run: RunState, access: AccessGuard, principal: String, recorder: HistoryStore?) throws -> Bool {
-        let input = EventInput(paths: events, rawLinesType: lines)
-        let progress = Progress()
-        let opened = try input.forEach(beforeRead: { batch.flush() }, stop: run.stop) { line in
-            let origin = line.origin
-            switch line.result {
-            case .success(let event):
-                // An input event is published as its source principal (or as the command's).
-                let publisher = event.source ?? principal
-                do {
-                    try access.check(.publish(type: event.type), as: publisher)
-                } catch let error as AccessDenied {
-                    run.read.add(1, ordering: .relaxed)
-                    if line.replacedInvalidUTF8 { run.replacedUTF8.add(1, ordering: .relaxed) }
-                    run.denied.add(1, ordering: .relaxed)
-                    progress.clear()
-                    printError("\(origin): denied: \(displayText(error.description))")
-                    let now = Timestamp.now()
-                    recorder?.record(
-                        ExecutionRecord(
-                            eventID: event.id, eventType: event.type, rule: "(input)", kind: .publish, outcome: .denied,
-                            error: error.description, started: now, finished: now, derivedEvent: nil))
-                    recorder?.audit(
-                        AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description))
-                    return true
-                }
-                batch.add(event, origin: origin, replacedInvalidUTF8: line.replacedInvalidUTF8)  // counted as read by the batch
-            case .failure(let problem):
-                run.read.add(1, ordering: .relaxed)
-                run.rejected.add(1, ordering: .relaxed)
-                recorder?.recordRejected(source: origin.source, line: origin.line, reason: problem.reason, content: problem.content)
-                progress.clear()
-                printError("\(origin): rejected: \(displayText(problem.reason))")
-            }
-            progress.update(run.read.load(ordering: .relaxed) + batch.accepted)
-            return true
-        }
-        batch.flush()
-        progress.clear()
-        return opened
     }
 }
 

@@ -1,3 +1,4 @@
+import SymphonyPipeline
 import Glibc
 import SymphonyEvents
 

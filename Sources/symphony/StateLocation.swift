@@ -1,3 +1,4 @@
+import SymphonyPipeline
 import ArgumentParser
 import Foundation
 import Glibc

@@ -1,3 +1,4 @@
+import SymphonyPipeline
 import ArgumentParser
 import SymphonyDiagnostics
 import SymphonyEngine
@@ -102,7 +103,7 @@ struct ValidateCommand: ParsableCommand {
         var rejected = 0
         var replaced = 0
         var number = 0
-        let opened = try EventInput(paths: [events], rawLinesType: lines).forEach { line in
+        let opened = try LineEventSource(paths: [events], rawLinesType: lines).forEach { line in
             let origin = line.origin
             if line.replacedInvalidUTF8 { replaced += 1 }
             switch line.result {

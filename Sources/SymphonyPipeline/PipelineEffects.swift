@@ -1,20 +1,20 @@
 import SymphonyEngine
 import SymphonyEvents
 
-/// Side effects of a `symphony run`: into the event system and onto standard output.
+/// Side effects of a run's actions: into the event system and onto the run's output.
 ///
 /// Once a stop was requested (SIGINT, SIGTERM) no derived event is published any more: the
 /// action fails instead, so the events already queued drain without deriving new work. Delays
 /// are still stored (they fire in a later run).
-struct SystemEffects: ActionEffects {
+struct PipelineEffects: ActionEffects {
     /// Why a derived event was not published.
     struct Stopping: Error, CustomStringConvertible {
         var description: String { "the run is stopping (SIGINT or SIGTERM); derived events are no longer published" }
     }
 
     let system: EventSystem
-    /// Where emitted events go; nil when outcomes are printed instead (ndjson).
-    let output: OutputLines?
+    /// Where emitted events go.
+    let output: any OutputSink
     /// Set by a signal.
     let stop: StopRequest
 
@@ -32,6 +32,6 @@ struct SystemEffects: ActionEffects {
     }
 
     func emit(_ event: Event) throws {
-        output?.write(EventJSON.text(event))
+        output.emitted(event)
     }
 }

@@ -86,7 +86,15 @@ struct InputEvent {
 }
 
 /// Why an input line was rejected, and the line itself (kept, sealed, in history's dead letters).
-struct InputLineError: Error {
-    let reason: String
-    var content: [UInt8] = []
+public struct InputLineError: Error, Sendable {
+    /// One sentence: why the line is not an event (never quoting its content).
+    public let reason: String
+    /// The line's bytes.
+    public var content: [UInt8] = []
+
+    /// A rejection for `reason`, of a line holding `content`.
+    public init(reason: String, content: [UInt8] = []) {
+        self.reason = reason
+        self.content = content
+    }
 }

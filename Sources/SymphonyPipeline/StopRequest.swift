@@ -7,19 +7,20 @@ import Synchronization
 ///
 /// A reader blocked waiting for input must notice at once, so the request also makes a pipe
 /// readable: `LineReader` polls it together with its input.
-final class StopRequest: Sendable {
+public final class StopRequest: Sendable {
     private let requested = Atomic<Bool>(false)
     /// The pipe's read end, readable once a stop was requested; the write end gets one byte then.
-    let wakeDescriptor: Int32
+    package let wakeDescriptor: Int32
     private let wakeWriter: Int32
 
     /// Why the stop request could not be set up.
-    struct SetupError: Error, CustomStringConvertible {
+    public struct SetupError: Error, CustomStringConvertible {
         let reason: String
-        var description: String { "cannot set up signal handling: \(reason)" }
+        public var description: String { "cannot set up signal handling: \(reason)" }
     }
 
-    init() throws {
+    /// A stop not yet requested, with its wake-up pipe.
+    public init() throws {
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else { throw SetupError(reason: String(cString: strerror(errno))) }
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }  // not inherited by anything the run starts
@@ -33,10 +34,10 @@ final class StopRequest: Sendable {
     }
 
     /// True once a stop was requested.
-    var isRequested: Bool { requested.load(ordering: .acquiring) }
+    public var isRequested: Bool { requested.load(ordering: .acquiring) }
 
     /// Requests the stop (a second request changes nothing) and wakes a reader waiting for input.
-    func request() {
+    public func request() {
         guard !requested.exchange(true, ordering: .acquiringAndReleasing) else { return }
         var byte: UInt8 = 1
         _ = write(wakeWriter, &byte, 1)

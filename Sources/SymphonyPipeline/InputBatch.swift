@@ -1,6 +1,6 @@
 import SymphonyConcurrency
 import SymphonyEvents
-import SymphonyStore
+import SymphonyRecords
 import Synchronization
 
 /// Input events waiting to be published together: one queue hand-off (one wake-up of the workers)
@@ -16,12 +16,13 @@ final class InputBatch: Sendable {
 
     private struct State {
         var events: [Event] = []
-        var origins: [EventInput.Origin] = []  // formatted only if an event is refused
+        var origins: [SourceOrigin] = []  // formatted only if an event is refused
         var received: [Timestamp] = []
     }
 
     private let system: EventSystem
-    private let history: HistoryStore?
+    private let history: (any HistoryRecorder)?
+    private let output: any OutputSink
     private let state = Locked(State())
     private let refusedCount = Atomic<Int>(0)
     private let acceptedCount = Atomic<Int>(0)
@@ -36,9 +37,10 @@ final class InputBatch: Sendable {
     /// Events the queue refused for a reason other than closing (each reported on stderr as rejected).
     var refused: Int { refusedCount.load(ordering: .relaxed) }
 
-    init(system: EventSystem, history: HistoryStore?) {
+    init(system: EventSystem, history: (any HistoryRecorder)?, output: any OutputSink) {
         self.system = system
         self.history = history
+        self.output = output
         state.withLock { state in
             state.events.reserveCapacity(Self.capacity)
             state.origins.reserveCapacity(Self.capacity)
@@ -48,7 +50,7 @@ final class InputBatch: Sendable {
 
     /// Adds an event received now (`origin` names its line; `replacedInvalidUTF8` says its line
     /// had invalid UTF-8 replaced); publishes the batch when it is full.
-    func add(_ event: Event, origin: EventInput.Origin, replacedInvalidUTF8: Bool = false) {
+    func add(_ event: Event, origin: SourceOrigin, replacedInvalidUTF8: Bool = false) {
         state.withLock { state in
             acceptedCount.add(1, ordering: .relaxed)  // under the lock: counted exactly when taken
             if replacedInvalidUTF8 { replacedCount.add(1, ordering: .relaxed) }
@@ -77,10 +79,10 @@ final class InputBatch: Sendable {
             let sealed = try system.publish(contentsOf: state.events)
             history?.recordInputs(Array(state.events.prefix(sealed.count)), received: state.received, sealed: sealed)
             if sealed.count < state.events.count {
-                printError("symphony: \(state.events.count - sealed.count) events read were not processed: the queue did not take them")
+                output.problem("symphony: \(state.events.count - sealed.count) events read were not processed: the queue did not take them")
             }
         } catch let error as EventsError where error.code == .closed {
-            printError("symphony: \(state.events.count) events read were not processed: the queue closed")
+            output.problem("symphony: \(state.events.count) events read were not processed: the queue closed")
         } catch {
             // Not expected (input lines are validated when read): publish one by one so one bad event costs only itself.
             for (index, event) in state.events.enumerated() {
@@ -89,7 +91,7 @@ final class InputBatch: Sendable {
                     history?.recordInputs([event], received: [state.received[index]], sealed: [sealed])
                 } catch {
                     refusedCount.add(1, ordering: .relaxed)
-                    printError("\(state.origins[index]): rejected: \(displayText("\(error)"))")
+                    output.problem("\(state.origins[index]): rejected: \(error)")
                 }
             }
         }

@@ -6,20 +6,20 @@ import SymphonyConcurrency
 /// Output never waits long: a flusher thread writes buffered lines at most `latency` after the
 /// first of them arrived (it sleeps on a condition variable while the buffer is empty), so a
 /// stream such as `tail -F log | symphony run …` shows results promptly.
-final class OutputLines: Sendable {
-    static let latency: Duration = .milliseconds(50)
+package final class OutputLines: Sendable {
+    package static let latency: Duration = .milliseconds(50)
 
     private let lock = ConditionLock()
     // nonisolated(unsafe): guarded by `lock`.
     nonisolated(unsafe) private var bytes: [UInt8] = []
     private let flusher = Locked<WorkerThread?>(nil)
 
-    init() {
+    package init() {
         let thread = WorkerThread(name: "sym-output") { [self] in runFlusher() }
         flusher.withLock { $0 = thread }
     }
 
-    func write(_ line: String) {
+    package func write(_ line: String) {
         lock.withLock {
             let wasEmpty = bytes.isEmpty
             bytes.append(contentsOf: line.utf8)
@@ -34,7 +34,7 @@ final class OutputLines: Sendable {
     }
 
     /// Writes everything buffered now.
-    func flush() {
+    package func flush() {
         lock.withLock {
             writeAll(bytes, to: STDOUT_FILENO)
             bytes.removeAll(keepingCapacity: true)
@@ -57,7 +57,7 @@ final class OutputLines: Sendable {
 
 /// Writes every byte to `fd`, retrying short writes and EINTR; false when a write failed.
 @discardableResult
-func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
+package func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
     bytes.withUnsafeBytes { buffer in
         var offset = 0
         while offset < buffer.count {
@@ -71,7 +71,7 @@ func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
 }
 
 /// `value` with a fixed number of decimals (FoundationEssentials has no `String(format:)`).
-func formatted(_ value: Double, decimals: Int) -> String {
+package func formatted(_ value: Double, decimals: Int) -> String {
     var scale = 1.0
     for _ in 0..<decimals { scale *= 10 }
     let scaled = Int64((abs(value) * scale).rounded())
@@ -83,7 +83,7 @@ func formatted(_ value: Double, decimals: Int) -> String {
 }
 
 /// A whole number with thousands separators: 1234567 → "1,234,567".
-func grouped(_ value: Int) -> String {
+package func grouped(_ value: Int) -> String {
     let digits = String(abs(value))
     var output = ""
     for (index, character) in digits.enumerated() {
@@ -94,19 +94,19 @@ func grouped(_ value: Int) -> String {
 }
 
 /// Writes one line to standard error.
-func printError(_ line: String) {
+package func printError(_ line: String) {
     writeAll(Array((line + "\n").utf8), to: STDERR_FILENO)
 }
 
 /// Prints each diagnostic (or other line) to stderr.
-func report(_ diagnostics: some Sequence<CustomStringConvertible>) {
+package func report(_ diagnostics: some Sequence<CustomStringConvertible>) {
     for diagnostic in diagnostics { printError(diagnostic.description) }
 }
 
 /// `text` safe to show on a terminal: control characters (C0, DEL, C1) — which could break a
 /// row, forge a line or send escape sequences — are written as `\n`, `\r`, `\t` or `\u{XX}`.
 /// Text from events and rule output is shown through this in tables, traces and messages.
-func displayText(_ text: String) -> String {
+package func displayText(_ text: String) -> String {
     func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) }
     guard text.unicodeScalars.contains(where: isControl) else { return text }
     var shown = ""

@@ -6,26 +6,14 @@ import SymphonyEvents
 /// skipped. With `rawLinesType`, every line is text, JSON or not: it becomes
 /// `{"type": rawLinesType, "payload": {"message": LINE}}`, so log files can be fed directly; invalid
 /// UTF-8 in such a line is replaced by U+FFFD (and reported as such) instead of rejecting it.
-struct EventInput {
-    /// Where a line came from: `path:line`, or `<stdin>:line`.
-    struct Origin: Sendable, CustomStringConvertible {
-        let source: String
-        let line: Int
-        var description: String { "\(source):\(line)" }
-    }
+public struct LineEventSource: EventSource {
+    /// The files to read in order; `-` is standard input.
+    public let paths: [String]
+    /// With a type, every line is raw text of that type (`--lines`).
+    public let rawLinesType: String?
 
-    /// One line read: its event or why it was rejected, where it came from, and whether invalid
-    /// UTF-8 in it was replaced by U+FFFD (only with `rawLinesType`; JSON lines are rejected instead).
-    struct Line {
-        let result: Result<Event, InputLineError>
-        let origin: Origin
-        let replacedInvalidUTF8: Bool
-    }
-
-    let paths: [String]
-    let rawLinesType: String?
-
-    init(paths: [String], rawLinesType: String?) {
+    /// Reads `paths` in order (standard input when empty).
+    public init(paths: [String], rawLinesType: String?) {
         self.paths = paths.isEmpty ? ["-"] : paths
         self.rawLinesType = rawLinesType
     }
@@ -36,7 +24,7 @@ struct EventInput {
     /// Once `stop` is requested no more input is read (nor another file opened); the lines already
     /// read still reach `body`. The start of a line whose end was not read is no line: it does not
     /// reach `body` but is reported on stderr (`path:line: not processed: …`).
-    func forEach(beforeRead: @escaping () -> Void = {}, stop: StopRequest? = nil, _ body: (Line) throws -> Bool) throws -> Bool {
+    public func forEach(beforeRead: @escaping () -> Void = {}, stop: StopRequest? = nil, _ body: (SourceItem) throws -> Bool) throws -> Bool {
         var allOpened = true
         for path in paths {
             if stop?.isRequested == true { break }
@@ -64,7 +52,7 @@ struct EventInput {
             }
             while let line = nextLine() {
                 if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                let origin = Origin(source: source, line: line.number)
+                let origin = SourceOrigin(source: source, line: line.number)
                 if line.incomplete {
                     let count = line.tooLong ? "more than \(reader.maximumLineLength)" : "\(line.bytes.count)"
                     printError("\(origin): not processed: a signal stopped the input after \(count) bytes of this line, before its end")
@@ -83,7 +71,7 @@ struct EventInput {
                         return problem
                     }
                 }
-                guard try body(Line(result: result, origin: origin, replacedInvalidUTF8: replaced)) else { return allOpened }
+                guard try body(SourceItem(result: result, origin: origin, replacedInvalidUTF8: replaced)) else { return allOpened }
             }
         }
         return allOpened

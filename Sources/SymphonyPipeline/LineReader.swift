@@ -9,18 +9,18 @@ import Glibc
 /// request's pipe, and once a stop is requested it reads no more: the lines already in its buffer
 /// are still returned, then input ends there — the start of a line whose end was not read yet
 /// comes back with `incomplete` set, so that the caller reports it instead of losing it silently.
-final class LineReader {
-    struct Line {
-        var bytes: [UInt8]
-        var number: Int
-        var tooLong: Bool
+package final class LineReader {
+    package struct Line {
+        package var bytes: [UInt8]
+        package var number: Int
+        package var tooLong: Bool
         /// True for the start of a line a stop request cut off: its end was never read.
-        var incomplete = false
+        package var incomplete = false
     }
 
-    let maximumLineLength: Int
+    package let maximumLineLength: Int
     /// The path read (`-` for standard input), for error messages.
-    let path: String
+    package let path: String
     private let fd: Int32
     private let ownsDescriptor: Bool
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -34,7 +34,7 @@ final class LineReader {
     var stop: StopRequest?
 
     /// Opens `path`, or standard input for `-`.
-    init(path: String, maximumLineLength: Int = 1 << 20) throws {
+    package init(path: String, maximumLineLength: Int = 1 << 20) throws {
         self.maximumLineLength = maximumLineLength
         self.path = path
         if path == "-" {
@@ -54,7 +54,7 @@ final class LineReader {
     }
 
     /// The next line without its ending, or nil at end of input.
-    func next() throws -> Line? {
+    package func next() throws -> Line? {
         var line: [UInt8] = []
         var tooLong = false
         while true {
@@ -120,8 +120,8 @@ final class LineReader {
 }
 
 /// An input file that could not be opened or read.
-struct InputFileError: Error, CustomStringConvertible {
+package struct InputFileError: Error, CustomStringConvertible {
     let path: String
     let reason: String
-    var description: String { "cannot read '\(path)': \(reason)" }
+    package var description: String { "cannot read '\(path)': \(reason)" }
 }

@@ -1,0 +1,36 @@
+import SymphonyAccess
+import SymphonyEngine
+import SymphonyEvents
+import SymphonyRecords
+import SymphonyRules
+
+/// What a run needs: the rules, who runs them, the runtime's sizes, and where history goes.
+public struct RunConfiguration: Sendable {
+    /// The compiled rule set.
+    public var ruleSet: RuleSet
+    /// Checks every input event as its source and every derived one as its rule's principal.
+    public var access: AccessGuard
+    /// The principal of the run (input events without a `source` are published as it).
+    public var principal: String
+    /// Worker threads (default: the number of cores).
+    public var workerCount: Int = EventDispatcher.defaultWorkerCount
+    /// Events the queue holds before input waits.
+    public var queueCapacity: Int = 8_192
+    /// The longest chain of derived events.
+    public var hopLimit: Int = RuleEngine.defaultHopLimit
+    /// Derived events one input event may cause in all.
+    public var derivedEventBudget: Int = RuleEngine.defaultDerivedEventBudget
+    /// How queued events are sealed.
+    public var encryption: EventSystemConfiguration.Encryption = .ephemeralKey
+    /// Where the run is recorded (and its delayed events kept); nil keeps nothing.
+    public var history: (any HistoryRecorder)?
+    /// The clock delays run on.
+    public var clock: any SchedulerClock = SystemClock()
+
+    /// A run of `ruleSet` as `principal`, allowed everything unless `access` says otherwise.
+    public init(ruleSet: RuleSet, access: AccessGuard = AccessGuard(policy: .allowAll), principal: String) {
+        self.ruleSet = ruleSet
+        self.access = access
+        self.principal = principal
+    }
+}

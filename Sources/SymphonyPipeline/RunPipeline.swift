@@ -1,0 +1,157 @@
+import SymphonyAccess
+import SymphonyConcurrency
+import SymphonyEngine
+import SymphonyEvents
+import SymphonyRecords
+import SymphonyRules
+import Synchronization
+
+/// A run of a rule set: reads events from sources, publishes them in batches, runs the rules on
+/// worker threads, records everything in the history, and ends with a summary.
+///
+/// ```
+/// EventSource ──▶ feed: policy check, InputBatch (64) ──▶ EventSystem (sealed queue, workers)
+///                     │ rejected / denied lines                 │ RuleEngine.process
+///                     ▼                                         ▼
+///               OutputSink.problem             HistoryRecorder.record ──▶ OutputSink.handled
+/// ```
+///
+/// Built in a usable order: the constructor starts the workers (and then the scheduler, which may
+/// publish overdue delays at once); `feed` may be called for several sources; `finish` ends the
+/// run once.
+public final class RunPipeline: Sendable {
+    /// The event system the run publishes into.
+    public let system: EventSystem
+    /// The rule engine the workers run.
+    public let engine: RuleEngine
+    /// Requested by a signal (or by the embedder): input stops, derived publishes fail, the queue drains.
+    public let stop: StopRequest
+    private let configuration: RunConfiguration
+    private let output: any OutputSink
+    private let batch: InputBatch
+    private let read = Atomic<Int>(0)
+    private let rejected = Atomic<Int>(0)
+    private let denied = Atomic<Int>(0)
+    private let replacedUTF8 = Atomic<Int>(0)
+    private let unreadable = Atomic<Bool>(false)
+    private let finished = Atomic<Bool>(false)
+    private let started = Timestamp.now()
+
+    /// Builds the event system and the engine, subscribes the rules and starts the workers and
+    /// the scheduler. Throws when the event system cannot start.
+    public init(configuration: RunConfiguration, output: any OutputSink, stop: StopRequest) throws {
+        self.configuration = configuration
+        self.output = output
+        self.stop = stop
+        var systemConfiguration = EventSystemConfiguration()
+        systemConfiguration.workerCount = configuration.workerCount
+        systemConfiguration.queueCapacity = configuration.queueCapacity
+        systemConfiguration.encryption = configuration.encryption
+        systemConfiguration.clock = configuration.clock
+        if let history = configuration.history { systemConfiguration.scheduleStore = history.scheduledEntries }
+        system = try EventSystem(configuration: systemConfiguration)
+        let effects = PipelineEffects(system: system, output: output, stop: stop)
+        engine = RuleEngine(
+            ruleSet: configuration.ruleSet, effects: effects, clock: configuration.clock, hopLimit: configuration.hopLimit,
+            derivedEventBudget: configuration.derivedEventBudget, access: configuration.access, defaultPrincipal: configuration.principal)
+        batch = InputBatch(system: system, history: configuration.history, output: output)
+        let (engine, history) = (engine, configuration.history)
+        try system.subscribe("**") { event in
+            let outcomes = engine.process(event)
+            if let history, !outcomes.isEmpty {
+                history.record(outcomes.map(\.executionRecord), audits: outcomes.compactMap(\.denialRecord))
+            }
+            if output.reportsOutcomes {
+                // A delay is reported done only once its scheduled entry is durable.
+                if let history, outcomes.contains(where: { $0.action == .delay }) { try? history.flush() }
+                output.handled(outcomes)
+            }
+        }
+        try system.start()
+    }
+
+    /// Reads `source` to its end, or until a stop is requested: each event the policy allows is
+    /// published (64 at a time, and before any read that may block); a rejected or denied line is
+    /// reported, counted and recorded. Every line read is handled, also after a stop.
+    /// Returns false when part of the input could not be read.
+    @discardableResult
+    public func feed(_ source: any EventSource) throws -> Bool {
+        let (access, principal, history) = (configuration.access, configuration.principal, configuration.history)
+        let opened = try source.forEach(beforeRead: { [batch] in batch.flush() }, stop: stop) { item in
+            let origin = item.origin
+            switch item.result {
+            case .success(let event):
+                // An input event is published as its source principal (or as the run's).
+                let publisher = event.source ?? principal
+                do {
+                    try access.check(.publish(type: event.type), as: publisher)
+                } catch let error as AccessDenied {
+                    read.add(1, ordering: .relaxed)
+                    if item.replacedInvalidUTF8 { replacedUTF8.add(1, ordering: .relaxed) }
+                    denied.add(1, ordering: .relaxed)
+                    output.problem("\(origin): denied: \(error.description)")
+                    let now = Timestamp.now()
+                    history?.record(
+                        [
+                            ExecutionRecord(
+                                eventID: event.id, eventType: event.type, rule: "(input)", kind: .publish, outcome: .denied, error: error.description,
+                                started: now, finished: now)
+                        ],
+                        audits: [
+                            AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description)
+                        ])
+                    return true
+                }
+                batch.add(event, origin: origin, replacedInvalidUTF8: item.replacedInvalidUTF8)  // counted as read by the batch
+            case .failure(let problem):
+                read.add(1, ordering: .relaxed)
+                rejected.add(1, ordering: .relaxed)
+                history?.recordRejected(source: origin.source, line: origin.line, reason: problem.reason, content: problem.content)
+                output.problem("\(origin): rejected: \(problem.reason)")
+            }
+            output.progress(read.load(ordering: .relaxed) + batch.accepted)
+            return true
+        }
+        batch.flush()
+        if !opened { unreadable.store(true, ordering: .relaxed) }
+        return opened
+    }
+
+    /// Ends the run, once: publishes what the batch holds; at the end of the input, lets chains
+    /// settle and fires delays that are already due (after a stop it starts nothing more); stops
+    /// the system (scheduler, then a draining queue); closes the history, committing every row.
+    public func finish() -> RunSummary {
+        precondition(!finished.exchange(true, ordering: .acquiringAndReleasing), "RunPipeline.finish() called twice")
+        batch.flush()
+        while !stop.isRequested {
+            system.dispatcher.waitUntilIdle()
+            let fired = system.scheduler.firedCount
+            system.scheduler.fireDueEntries()
+            if system.scheduler.firedCount == fired { break }
+        }
+        system.stop()
+        output.flush()
+        var summary = RunSummary()
+        do {
+            try configuration.history?.close()
+        } catch {
+            summary.historyFailure = "\(error)"
+        }
+        let counters = system.counters
+        let statistics = engine.statistics
+        summary.read = read.load(ordering: .relaxed) + batch.accepted
+        summary.replacedInvalidUTF8 = replacedUTF8.load(ordering: .relaxed) + batch.acceptedWithReplacedUTF8
+        summary.rejected = rejected.load(ordering: .relaxed) + batch.refused
+        summary.denied = denied.load(ordering: .relaxed) + statistics.denials
+        summary.processed = counters.delivered + counters.failed
+        summary.rulesFired = statistics.rulesFired
+        summary.actions = statistics.actions
+        summary.errors = statistics.failures + counters.failed
+        summary.conditionProblems = statistics.conditionProblems
+        summary.pending = system.scheduler.pendingCount
+        summary.inputUnreadable = unreadable.load(ordering: .relaxed)
+        summary.stopped = stop.isRequested
+        summary.duration = started.duration(to: .now())
+        return summary
+    }
+}

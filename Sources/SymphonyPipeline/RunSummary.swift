@@ -1,0 +1,33 @@
+import SymphonyEvents
+
+/// What a run did, for its summary line and exit status.
+public struct RunSummary: Sendable {
+    /// Input lines read (events taken, rejected and denied ones).
+    public var read = 0
+    /// Of those, lines whose invalid UTF-8 was replaced by U+FFFD.
+    public var replacedInvalidUTF8 = 0
+    /// Input lines that were not valid events (or that the queue refused).
+    public var rejected = 0
+    /// Input events and actions refused by access control.
+    public var denied = 0
+    /// Events delivered to the rules (input, derived and fired ones).
+    public var processed = 0
+    /// Rules whose conditions matched.
+    public var rulesFired = 0
+    /// Actions that ran, by kind name.
+    public var actions: [String: Int] = [:]
+    /// Actions that failed, and events whose handling failed.
+    public var errors = 0
+    /// Regex conditions that stopped at their match limit.
+    public var conditionProblems = 0
+    /// Delayed events still pending when the run ended.
+    public var pending = 0
+    /// Part of the input could not be read (a file that did not open).
+    public var inputUnreadable = false
+    /// A stop (SIGINT, SIGTERM) ended the run before its input did.
+    public var stopped = false
+    /// Why history could not be written, if it could not.
+    public var historyFailure: String?
+    /// How long the run took.
+    public var duration: Duration = .zero
+}

@@ -1,0 +1,32 @@
+import SymphonyEvents
+
+/// Where a run records what happened: input events, action outcomes, rejected lines and audit
+/// records, and where its delayed events are kept.
+///
+/// The SQLite history (`HistoryStore`) and `InMemoryHistory` implement it; the run pipeline knows
+/// only this protocol. Recording never blocks on the disk for long: an implementation may buffer,
+/// but `flush()` returns only once everything recorded before it is durable, and `close()` once
+/// everything is.
+public protocol HistoryRecorder: AnyObject, Sendable {
+    /// Where the scheduler keeps pending delayed events, so they outlive the process when the history does.
+    var scheduledEntries: any ScheduledEntryStore { get }
+
+    /// Records input events received at `received`, with the envelopes the queue sealed them in
+    /// (`sealed[i]` is `events[i]`'s, or nil) so an implementation that stores envelopes need not seal again.
+    func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?])
+
+    /// Records what the actions run for one event did, and the audit records they call for (denials).
+    func record(_ executions: [ExecutionRecord], audits: [AuditRecord])
+
+    /// Records an input line that was not a valid event; `content` is the line's bytes.
+    func recordRejected(source: String, line: Int?, reason: String, content: [UInt8])
+
+    /// Appends an operation's audit record.
+    func audit(_ record: AuditRecord)
+
+    /// Waits until everything recorded so far is durable; throws the first write failure.
+    func flush() throws
+
+    /// Makes everything durable and stops recording; throws the first write failure.
+    func close() throws
+}

@@ -1,0 +1,66 @@
+import SymphonyConcurrency
+import SymphonyEvents
+
+/// A history kept in memory: what a run recorded, for tests and for embedders that query it
+/// in-process. Nothing survives the process; delayed events live in an `InMemoryScheduledEntryStore`.
+public final class InMemoryHistory: HistoryRecorder {
+    /// A rejected input line as recorded.
+    public struct Rejected: Sendable, Hashable {
+        public let source: String
+        public let line: Int?
+        public let reason: String
+        public let content: [UInt8]
+    }
+
+    private struct State {
+        var inputs: [Event] = []
+        var executions: [ExecutionRecord] = []
+        var audits: [AuditRecord] = []
+        var rejected: [Rejected] = []
+        var closed = false
+    }
+
+    private let state = Locked(State())
+    public let scheduledEntries: any ScheduledEntryStore
+
+    /// An empty history with its own in-memory scheduled-entry store.
+    public init(scheduledEntries: any ScheduledEntryStore = InMemoryScheduledEntryStore()) {
+        self.scheduledEntries = scheduledEntries
+    }
+
+    /// Input events, in the order recorded.
+    public var inputs: [Event] { state.withLock { $0.inputs } }
+    /// Action outcomes, in the order recorded.
+    public var executions: [ExecutionRecord] { state.withLock { $0.executions } }
+    /// Audit records, in the order recorded.
+    public var audits: [AuditRecord] { state.withLock { $0.audits } }
+    /// Rejected input lines, in the order recorded.
+    public var rejected: [Rejected] { state.withLock { $0.rejected } }
+    /// True once closed.
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    public func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?]) {
+        state.withLock { $0.inputs.append(contentsOf: events) }
+    }
+
+    public func record(_ executions: [ExecutionRecord], audits: [AuditRecord]) {
+        state.withLock { state in
+            state.executions.append(contentsOf: executions)
+            state.audits.append(contentsOf: audits)
+        }
+    }
+
+    public func recordRejected(source: String, line: Int?, reason: String, content: [UInt8]) {
+        state.withLock { $0.rejected.append(Rejected(source: source, line: line, reason: reason, content: content)) }
+    }
+
+    public func audit(_ record: AuditRecord) {
+        state.withLock { $0.audits.append(record) }
+    }
+
+    public func flush() throws {}
+
+    public func close() throws {
+        state.withLock { $0.closed = true }
+    }
+}

@@ -1,0 +1,34 @@
+import SymphonyEvents
+import SymphonyPipeline
+
+/// `symphony run`'s summary line on standard error and its exit status.
+enum RunReport {
+    /// The summary line.
+    static func line(_ summary: RunSummary, historyKept: Bool) -> String {
+        let seconds = max(1e-9, Double(summary.duration.nanoseconds) / 1e9)
+        let kinds = ["publish", "delay", "audit", "emit", "stop"].map { "\($0) \(grouped(summary.actions[$0, default: 0]))" }
+        return "symphony: \(grouped(summary.read)) events read"
+            + (summary.replacedInvalidUTF8 > 0 ? " (\(grouped(summary.replacedInvalidUTF8)) with invalid UTF-8 replaced by U+FFFD)" : "")
+            + ", \(grouped(summary.rejected)) rejected, "
+            + (summary.denied > 0 ? "\(grouped(summary.denied)) denied, " : "")
+            + "\(grouped(summary.processed)) processed, "
+            + "\(grouped(summary.rulesFired)) rules fired; actions: \(kinds.joined(separator: ", ")); "
+            + "\(grouped(summary.errors)) errors"
+            + (summary.conditionProblems > 0 ? " (and \(grouped(summary.conditionProblems)) regex conditions stopped at their match limit)" : "")
+            + "; \(grouped(Int(Double(summary.read) / seconds))) events/s"
+            + (summary.pending > 0
+                ? "; \(grouped(summary.pending)) delayed event\(summary.pending == 1 ? "" : "s") still pending "
+                    + (historyKept
+                        ? (summary.historyFailure == nil ? "(stored: a later run fires them when due, or use --follow)" : "(not all stored: history failed)")
+                        : "(lost at exit with --no-history; use --follow to wait)")
+                : "")
+    }
+
+    /// 74 when history (or the checkpoint) could not be written, 66 when an input could not be
+    /// read, 65 when lines were rejected, else 0.
+    static func exitStatus(_ summary: RunSummary, checkpointFailed: Bool) -> Int32 {
+        if summary.historyFailure != nil || checkpointFailed { return 74 }
+        if summary.inputUnreadable { return 66 }
+        return summary.rejected > 0 ? 65 : 0
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import SymphonyAccess
+import SymphonyConcurrency
+import SymphonyCrypto
+import SymphonyEngine
+import SymphonyEvents
+import SymphonyPipeline
+import SymphonyRecords
+import SymphonyRules
+import Testing
+
+@testable import SymphonyStore
+
+/// Collects what a run shows.
+final class CollectingOutput: OutputSink {
+    private let state = Locked<(emitted: [Event], outcomes: [ActionOutcome], problems: [String])>(([], [], []))
+    var reportsOutcomes: Bool { true }
+    var emitted: [Event] { state.withLock { $0.emitted } }
+    var outcomes: [ActionOutcome] { state.withLock { $0.outcomes } }
+    var problems: [String] { state.withLock { $0.problems } }
+    func emitted(_ event: Event) { state.withLock { $0.emitted.append(event) } }
+    func handled(_ outcomes: [ActionOutcome]) { state.withLock { $0.outcomes.append(contentsOf: outcomes) } }
+    func problem(_ line: String) { state.withLock { $0.problems.append(line) } }
+    func flush() {}
+}
+
+/// A history backend under test, and how to read back what a run recorded in it.
+struct Backend: CustomTestStringConvertible, Sendable {
+    let name: String
+    /// Makes an empty history; returns it and a reader of what it holds after `close()`.
+    let make: @Sendable () throws -> (recorder: any HistoryRecorder, recorded: @Sendable () throws -> Recorded)
+    var testDescription: String { name }
+
+    /// What a run recorded, in a form both backends give.
+    struct Recorded: Equatable {
+        /// Input and derived events stored, by type.
+        var eventTypes: [String: Int]
+        /// (rule, action, outcome, message) for every execution, sorted.
+        var executions: [String]
+        /// Rejected lines' reasons.
+        var rejected: [String]
+        /// Audit operations (without the run's own key.use / rules.load, which the CLI writes).
+        var auditOperations: [String]
+    }
+
+    static let inMemory = Backend(name: "in-memory") {
+        let history = InMemoryHistory()
+        return (
+            history,
+            {
+                var types: [String: Int] = [:]
+                for event in history.inputs { types[event.type, default: 0] += 1 }
+                for execution in history.executions { if let derived = execution.derivedEvent { types[derived.type, default: 0] += 1 } }
+                return Recorded(
+                    eventTypes: types,
+                    executions: history.executions.map { "\($0.rule) \($0.kind.name) \($0.outcome.name) \($0.message ?? "-")" }.sorted(),
+                    rejected: history.rejected.map(\.reason), auditOperations: history.audits.map(\.operation).sorted())
+            }
+        )
+    }
+
+    static let sqlite = Backend(name: "SQLite") {
+        let path = NSTemporaryDirectory() + "symphony-pipeline-" + UUID().uuidString + ".db"
+        let key = try EncryptionKey(bytes: [UInt8](repeating: 7, count: 32))
+        let store = try HistoryStore(path: path, key: key)
+        return (
+            store,
+            {
+                let reader = try HistoryReader(path: path, sealer: EnvelopeSealer(key: key))
+                var query = HistoryQuery()
+                query.limit = 10_000
+                let rows = try reader.executions(query)
+                let database = try SQLiteDatabase(path: path, readOnly: true, create: false)
+                var types: [String: Int] = [:]
+                for (type, count) in try database.prepare("SELECT type, count(*) FROM events GROUP BY type").rows([], { ($0.text(0) ?? "", Int($0.int(1))) }) {
+                    types[type] = count
+                }
+                return Recorded(
+                    eventTypes: types, executions: rows.map { "\($0.rule) \($0.action) \($0.outcome) \($0.message ?? "-")" }.sorted(),
+                    rejected: try database.prepare("SELECT reason FROM dead_letters ORDER BY seq").rows { $0.text(0) ?? "" },
+                    auditOperations: try AuditReader(path: path).list(limit: 1_000).map(\.operation).sorted())
+            }
+        )
+    }
+}
+
+@Suite(.timeLimit(.minutes(10))) struct RunPipelineTests {
+    static let rules = """
+        rules:
+          - name: refund
+            on: ticket.created
+            when: {field: payload.text, contains: refund}
+            actions:
+              - publish: {type: billing.refund, payload: {customer: "{{ payload.customer }}"}}
+              - audit: "refund for {{ payload.customer }}"
+              - delay: {after: 1h, type: ticket.follow_up}
+          - name: bill
+            on: billing.refund
+            actions:
+              - emit: {type: billing.queued, payload: {customer: "{{ payload.customer }}"}}
+          - name: page
+            on: billing.refund
+            actions:
+              - publish: {type: alerts.page}
+        """
+
+    static func ruleSet() throws -> RuleSet {
+        let (ruleSet, diagnostics) = RuleSetLoader.load(documents: [(file: "rules.yaml", text: rules)])
+        return try #require(ruleSet, "\(diagnostics.sorted)")
+    }
+
+    static func input() -> [Result<Event, InputLineError>] {
+        [
+            .success(Event(type: "ticket.created", payload: ["customer": "ada", "text": "I want a refund"], id: "t-1")),
+            .failure(InputLineError(reason: "not valid JSON", content: Array("{oops".utf8))),
+            .success(Event(type: "ticket.created", payload: ["customer": "bo", "text": "hello"], id: "t-2")),
+            .success(Event(type: "alerts.page", id: "a-1")),  // refused by the policy
+        ]
+    }
+
+    @Test("a run records the same history in every backend and shows outcomes, emitted events and problems", arguments: [Backend.inMemory, Backend.sqlite])
+    func run(_ backend: Backend) throws {
+        let (recorder, recorded) = try backend.make()
+        let policy = AccessPolicy(
+            roles: ["everything": [.publish(try TypePattern("ticket.*")), .publish(try TypePattern("billing.*"))]], principals: ["user:test": ["everything"]])
+        var configuration = RunConfiguration(ruleSet: try Self.ruleSet(), access: AccessGuard(policy: policy), principal: "user:test")
+        configuration.history = recorder
+        configuration.workerCount = 2
+        let output = CollectingOutput()
+        let pipeline = try RunPipeline(configuration: configuration, output: output, stop: try StopRequest())
+        #expect(try pipeline.feed(ArrayEventSource(name: "test", events: Self.input())))
+        let summary = pipeline.finish()
+
+        #expect(summary.read == 4)
+        #expect(summary.rejected == 1)
+        #expect(summary.denied == 2)  // the input event, and 'page' publishing alerts.page
+        #expect(summary.pending == 1)
+        #expect(summary.historyFailure == nil)
+        #expect(summary.actions == ["publish": 1, "audit": 1, "delay": 1, "emit": 1])
+        #expect(output.emitted.map(\.type) == ["billing.queued"])
+        #expect(output.problems == ["test:2: rejected: not valid JSON", "test:4: denied: access denied: 'user:test' lacks the permission 'events:publish:alerts.page'"])
+        #expect(output.outcomes.count == 5)  // the refused input event is no action outcome
+
+        let history = try recorded()
+        #expect(history.eventTypes == ["ticket.created": 2, "billing.refund": 1, "ticket.follow_up": 1, "billing.queued": 1])
+        #expect(
+            history.executions == [
+                "(input) publish denied -", "bill emit ok -", "page publish denied -", "refund audit ok refund for ada", "refund delay ok -",
+                "refund publish ok -",
+            ])
+        #expect(history.rejected == ["not valid JSON"])
+        #expect(history.auditOperations == ["access.denied", "access.denied"])
+    }
+
+    @Test("a stop requested before feeding reads nothing and starts nothing; the history still closes", arguments: [Backend.inMemory, Backend.sqlite])
+    func stoppedBeforeInput(_ backend: Backend) throws {
+        let (recorder, recorded) = try backend.make()
+        var configuration = RunConfiguration(ruleSet: try Self.ruleSet(), principal: "user:test")
+        configuration.history = recorder
+        let stop = try StopRequest()
+        let pipeline = try RunPipeline(configuration: configuration, output: DiscardingOutput(), stop: stop)
+        stop.request()
+        #expect(try pipeline.feed(ArrayEventSource(events: Self.input())))
+        let summary = pipeline.finish()
+        #expect(summary.read == 0)
+        #expect(summary.stopped)
+        #expect(try recorded().executions.isEmpty)
+    }
+}
