@@ -36,6 +36,7 @@ public final class RunPipeline: Sendable {
     private let unreadable = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
     private let started = Timestamp.now()
+    private let scheduledEntries: RuleSetScheduledEntries?
 
     /// Builds the event system and the engine, subscribes the rules and starts the workers and
     /// the scheduler. Throws when the event system cannot start.
@@ -48,7 +49,11 @@ public final class RunPipeline: Sendable {
         systemConfiguration.queueCapacity = configuration.queueCapacity
         systemConfiguration.encryption = configuration.encryption
         systemConfiguration.clock = configuration.clock
-        if let history = configuration.history { systemConfiguration.scheduleStore = history.scheduledEntries }
+        // Pending delays belong to the rule set whose rules made them: another rule set's stay pending.
+        scheduledEntries = configuration.history.map {
+            RuleSetScheduledEntries($0.scheduledEntries, rules: Set(configuration.ruleSet.rules.map(\.name)))
+        }
+        if let scheduledEntries { systemConfiguration.scheduleStore = scheduledEntries }
         system = try EventSystem(configuration: systemConfiguration)
         let effects = PipelineEffects(system: system, output: output, stop: stop)
         engine = RuleEngine(
@@ -149,6 +154,7 @@ public final class RunPipeline: Sendable {
         summary.errors = statistics.failures + counters.failed
         summary.conditionProblems = statistics.conditionProblems
         summary.pending = system.scheduler.pendingCount
+        summary.pendingOfOtherRuleSets = scheduledEntries?.otherRuleSets ?? [:]
         summary.inputUnreadable = unreadable.load(ordering: .relaxed)
         summary.stopped = stop.isRequested
         summary.duration = started.duration(to: .now())

@@ -22,6 +22,9 @@ public struct RunSummary: Sendable {
     public var conditionProblems = 0
     /// Delayed events still pending when the run ended.
     public var pending = 0
+    /// Delayed events in the history made by rules not in this rule set, by rule: left pending for
+    /// the rule set that made them.
+    public var pendingOfOtherRuleSets: [String: Int] = [:]
     /// Part of the input could not be read (a file that did not open).
     public var inputUnreadable = false
     /// A stop (SIGINT, SIGTERM) ended the run before its input did.

@@ -22,6 +22,16 @@ enum RunReport {
                         ? (summary.historyFailure == nil ? "(stored: a later run fires them when due, or use --follow)" : "(not all stored: history failed)")
                         : "(lost at exit with --no-history; use --follow to wait)")
                 : "")
+            + otherRuleSets(summary.pendingOfOtherRuleSets)
+    }
+
+    /// "; 3 delayed events of rules not in this rule set left pending (remind: 2, escalate: 1)".
+    private static func otherRuleSets(_ pending: [String: Int]) -> String {
+        let total = pending.values.reduce(0, +)
+        guard total > 0 else { return "" }
+        let rules = pending.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.prefix(5).map { "\(displayText($0.key)): \(grouped($0.value))" }
+        return "; \(grouped(total)) delayed event\(total == 1 ? "" : "s") of rules not in this rule set left pending ("
+            + rules.joined(separator: ", ") + (pending.count > 5 ? ", …" : "") + ")"
     }
 
     /// 74 when history (or the checkpoint) could not be written, 66 when an input could not be

@@ -166,4 +166,26 @@ struct Backend: CustomTestStringConvertible, Sendable {
         #expect(summary.stopped)
         #expect(try recorded().executions.isEmpty)
     }
+
+    @Test("pending delays made by another rule set's rules stay pending; this rule set's fire", arguments: [Backend.inMemory, Backend.sqlite])
+    func pendingBelongsToItsRuleSet(_ backend: Backend) throws {
+        let (recorder, _) = try backend.make()
+        let past = Timestamp(secondsSinceEpoch: 1_000)
+        func entry(_ id: String, rule: String) -> ScheduledEntry {
+            ScheduledEntry(
+                id: ScheduleID(rawValue: id), event: Event(type: "ticket.follow_up", id: "e-\(id)", causation: Causation(parentID: "t-0", rule: rule, hop: 1)),
+                due: past)
+        }
+        try recorder.scheduledEntries.save(entry("mine", rule: "refund"))
+        try recorder.scheduledEntries.save(entry("theirs", rule: "remind-someone-else"))
+        try recorder.flush()
+        var configuration = RunConfiguration(ruleSet: try Self.ruleSet(), principal: "user:test")
+        configuration.history = recorder
+        let pipeline = try RunPipeline(configuration: configuration, output: DiscardingOutput(), stop: try StopRequest())
+        try pipeline.feed(ArrayEventSource(events: []))
+        let summary = pipeline.finish()
+        #expect(summary.processed == 1)
+        #expect(summary.pendingOfOtherRuleSets == ["remind-someone-else": 1])
+        #expect(try recorder.scheduledEntries.loadPending().map(\.id.rawValue) == ["theirs"])
+    }
 }
