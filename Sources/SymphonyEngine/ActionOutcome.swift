@@ -108,6 +108,15 @@ extension ActionOutcome {
             details: details)
     }
 
+    /// This outcome, failed for `reason` (a delay whose scheduled entry could not be made durable).
+    public func failed(_ reason: String) -> ActionOutcome {
+        var failed = ActionOutcome(
+            eventID: eventID, eventType: eventType, rule: rule, action: action, status: .failed, error: reason, started: started,
+            finished: finished, derivedEvent: derivedEvent, due: due, message: message, principal: principal)
+        failed.sealedDerivedEvent = sealedDerivedEvent
+        return failed
+    }
+
     /// The outcome as history stores it.
     public var executionRecord: ExecutionRecord {
         ExecutionRecord(

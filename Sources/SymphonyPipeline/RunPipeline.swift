@@ -68,8 +68,15 @@ public final class RunPipeline: Sendable {
             }
             if output.reportsOutcomes {
                 // A delay is reported done only once its scheduled entry is durable.
-                if let history, outcomes.contains(where: { $0.action == .delay }) { try? history.flush() }
-                output.handled(outcomes)
+                var shown = outcomes
+                if let history, outcomes.contains(where: { $0.action == .delay && $0.status == .ok }) {
+                    do {
+                        try history.flush()
+                    } catch {
+                        shown = outcomes.map { $0.action == .delay && $0.status == .ok ? $0.failed("history could not be written: \(error)") : $0 }
+                    }
+                }
+                output.handled(shown)
             }
         }
         try system.start()
@@ -83,6 +90,11 @@ public final class RunPipeline: Sendable {
     public func feed(_ source: any EventSource) throws -> Bool {
         let (access, principal, history) = (configuration.access, configuration.principal, configuration.history)
         let opened = try source.forEach(beforeRead: { [batch] in batch.flush() }, stop: stop) { item in
+            if let history, history.hasFailed, !stop.isRequested {
+                // Rows were lost: take no more input than was already read, and derive nothing more.
+                output.problem("symphony: history could not be written; reading no more input")
+                stop.request()
+            }
             let origin = item.origin
             switch item.result {
             case .success(let event):
@@ -142,6 +154,7 @@ public final class RunPipeline: Sendable {
         } catch {
             summary.historyFailure = "\(error)"
         }
+        summary.historyLostRows = configuration.history?.lostRows ?? 0
         let counters = system.counters
         let statistics = engine.statistics
         summary.read = read.load(ordering: .relaxed) + batch.accepted

@@ -31,6 +31,8 @@ public struct RunSummary: Sendable {
     public var stopped = false
     /// Why history could not be written, if it could not.
     public var historyFailure: String?
+    /// Rows (events, executions, audit records, …) history could not write: they are lost.
+    public var historyLostRows = 0
     /// How long the run took.
     public var duration: Duration = .zero
 }

@@ -24,6 +24,12 @@ public protocol HistoryRecorder: AnyObject, Sendable {
     /// Appends an operation's audit record.
     func audit(_ record: AuditRecord)
 
+    /// True once a write failed for good: rows were lost, and whoever records should stop taking input.
+    var hasFailed: Bool { get }
+
+    /// Rows that could not be written (lost), so far.
+    var lostRows: Int { get }
+
     /// Waits until everything recorded so far is durable; throws the first write failure.
     func flush() throws
 

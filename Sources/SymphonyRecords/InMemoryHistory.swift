@@ -58,6 +58,10 @@ public final class InMemoryHistory: HistoryRecorder {
         state.withLock { $0.audits.append(record) }
     }
 
+    /// Never: memory does not fail to take a row.
+    public var hasFailed: Bool { false }
+    public var lostRows: Int { 0 }
+
     public func flush() throws {}
 
     public func close() throws {

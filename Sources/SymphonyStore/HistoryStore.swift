@@ -233,6 +233,12 @@ public final class HistoryStore: HistoryRecorder {
         writer.append(.audit(record))
     }
 
+    /// True once a batch of rows could not be written (after retries): they are lost.
+    public var hasFailed: Bool { writer.hasFailed }
+
+    /// Rows that could not be written, so far.
+    public var lostRows: Int { writer.lostRows }
+
     /// Waits until everything recorded so far is committed.
     public func flush() throws {
         try writer.flush()

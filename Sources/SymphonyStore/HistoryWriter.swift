@@ -3,6 +3,7 @@ import Logging
 import SymphonyConcurrency
 import SymphonyCrypto
 import SymphonyEvents
+import Synchronization
 
 /// The one thread that writes history: rows queue in a bounded buffer and are committed in
 /// batches, one transaction per batch (group commit), so writes never slow the event path.
@@ -25,6 +26,9 @@ final class HistoryWriter: Sendable {
     nonisolated(unsafe) private var committed = 0
     nonisolated(unsafe) private var closed = false
     nonisolated(unsafe) private var failure: StoreError?
+    /// Set with `failure`, read without the lock by the recording side on every input line.
+    private let failed = Atomic<Bool>(false)
+    private let lost = Atomic<Int>(0)
     private let thread = Locked<WorkerThread?>(nil)
     private let statements: WriterStatements
     private let logger: Logger
@@ -71,6 +75,12 @@ final class HistoryWriter: Sendable {
         logger.error("history is closed; rows recorded after closing were not written", metadata: ["rows": "\(count)"])
     }
 
+    /// True once a batch could not be written (its rows are lost).
+    var hasFailed: Bool { failed.load(ordering: .acquiring) }
+
+    /// Rows of batches that could not be written.
+    var lostRows: Int { lost.load(ordering: .relaxed) }
+
     /// Waits until every row appended so far is committed; throws the first write failure, if any.
     func flush() throws(StoreError) {
         let writeFailure: StoreError? = lock.withLock {
@@ -109,7 +119,11 @@ final class HistoryWriter: Sendable {
             let count = batch.count
             batch.removeAll(keepingCapacity: true)  // rows are freed here, outside the lock
             lock.lock()
-            if let result, failure == nil { failure = result }
+            if let result {
+                if failure == nil { failure = result }
+                lost.add(count, ordering: .relaxed)
+                failed.store(true, ordering: .releasing)
+            }
             committed += count
             lock.broadcast(Self.committedCondition)
         }

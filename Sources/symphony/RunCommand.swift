@@ -175,7 +175,11 @@ struct RunCommand: ParsableCommand {
         try pipeline.feed(LineEventSource(paths: events, rawLinesType: lines))
         if follow { signals.waitForSignal() }
         let summary = pipeline.finish()
-        if let failure = summary.historyFailure { printError("symphony: history: \(failure)") }
+        if let failure = summary.historyFailure {
+            printError(
+                "symphony: history: \(failure); \(grouped(summary.historyLostRows)) rows were not written (events, outcomes or delays "
+                    + "recorded after the last commit that succeeded), and no more input was read once that was known")
+        }
         var checkpointFailed = false
         if let checkpoint, let store = history?.store, summary.historyFailure == nil {
             do {

@@ -188,4 +188,30 @@ struct Backend: CustomTestStringConvertible, Sendable {
         #expect(summary.pendingOfOtherRuleSets == ["remind-someone-else": 1])
         #expect(try recorder.scheduledEntries.loadPending().map(\.id.rawValue) == ["theirs"])
     }
+
+    @Test("when history cannot commit, a delay is not shown as ok, input stops, and the summary counts the lost rows")
+    func writeFailure() throws {
+        let path = NSTemporaryDirectory() + "symphony-pipeline-fail-" + UUID().uuidString + ".db"
+        let store = try HistoryStore(path: path, key: try EncryptionKey(bytes: [UInt8](repeating: 7, count: 32)))
+        // As a full disk would: every commit that stores a delayed event fails.
+        try SQLiteDatabase(path: path).execute("CREATE TRIGGER refuse BEFORE INSERT ON scheduled BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+        var configuration = RunConfiguration(ruleSet: try Self.ruleSet(), principal: "user:test")
+        configuration.history = store
+        configuration.workerCount = 1
+        let output = CollectingOutput()
+        let pipeline = try RunPipeline(configuration: configuration, output: output, stop: try StopRequest())
+        try pipeline.feed(ArrayEventSource(events: [.success(Event(type: "ticket.created", payload: ["customer": "ada", "text": "refund please"], id: "t-1"))]))
+        // The failure is known once the delay's commit failed (the worker waited for it): input after that is not read.
+        pipeline.system.dispatcher.waitUntilIdle()
+        try pipeline.feed(ArrayEventSource(name: "later", events: Self.input()))
+        let summary = pipeline.finish()
+        let delay = try #require(output.outcomes.first { $0.action == .delay })
+        #expect(delay.status == .failed)
+        #expect(delay.error?.hasPrefix("history could not be written: ") == true)
+        #expect(summary.historyFailure != nil)
+        #expect(summary.historyLostRows > 0)
+        #expect(summary.read == 2)  // the first event, and the line in hand when the failure was seen
+        #expect(summary.stopped)
+        #expect(output.problems.contains("symphony: history could not be written; reading no more input"))
+    }
 }
