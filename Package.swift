@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SymphonyEvents", targets: ["SymphonyEvents"]),
         .library(name: "SymphonyCrypto", targets: ["SymphonyCrypto"]),
         .library(name: "SymphonyIntents", targets: ["SymphonyIntents"]),
+        .library(name: "SymphonyPipeline", targets: ["SymphonyPipeline"]),
         .executable(name: "symphony", targets: ["symphony"]),
     ],
     dependencies: [

@@ -34,7 +34,7 @@ final class InputBatch: Sendable {
     /// Events taken whose line had invalid UTF-8 replaced by U+FFFD (`--lines`).
     var acceptedWithReplacedUTF8: Int { replacedCount.load(ordering: .relaxed) }
 
-    /// Events the queue refused for a reason other than closing (each reported on stderr as rejected).
+    /// Events the queue refused for a reason other than closing (each reported to the output sink as rejected).
     var refused: Int { refusedCount.load(ordering: .relaxed) }
 
     init(system: EventSystem, history: (any HistoryRecorder)?, output: any OutputSink) {

@@ -11,9 +11,17 @@ public struct LineEventSource: EventSource {
     public let paths: [String]
     /// With a type, every line is raw text of that type (`--lines`).
     public let rawLinesType: String?
+    /// Where problems with the input itself go: a file that cannot be read, a line a stop cut off.
+    private let report: @Sendable (String) -> Void
 
-    /// Reads `paths` in order (standard input when empty).
+    /// Reads `paths` in order (standard input when empty); problems with the input go to standard error.
     public init(paths: [String], rawLinesType: String?) {
+        self.init(paths: paths, rawLinesType: rawLinesType, report: { printError($0) })
+    }
+
+    /// Reads `paths` in order (standard input when empty); problems with the input go to `report`.
+    public init(paths: [String], rawLinesType: String?, report: @escaping @Sendable (String) -> Void) {
+        self.report = report
         self.paths = paths.isEmpty ? ["-"] : paths
         self.rawLinesType = rawLinesType
     }
@@ -32,7 +40,7 @@ public struct LineEventSource: EventSource {
             do {
                 reader = try LineReader(path: path)
             } catch {
-                printError("symphony: \(error)")
+                report("symphony: \(error)")
                 allOpened = false
                 continue
             }
@@ -45,7 +53,7 @@ public struct LineEventSource: EventSource {
                 do {
                     return try reader.next()
                 } catch {
-                    printError("symphony: \(error)")
+                    report("symphony: \(error)")
                     allOpened = false
                     return nil
                 }
@@ -55,7 +63,7 @@ public struct LineEventSource: EventSource {
                 let origin = SourceOrigin(source: source, line: line.number)
                 if line.incomplete {
                     let count = line.tooLong ? "more than \(reader.maximumLineLength)" : "\(line.bytes.count)"
-                    printError("\(origin): not processed: a signal stopped the input after \(count) bytes of this line, before its end")
+                    report("\(origin): not processed: a signal stopped the input after \(count) bytes of this line, before its end")
                     return allOpened
                 }
                 let result: Result<Event, InputLineError>

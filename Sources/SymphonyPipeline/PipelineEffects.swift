@@ -28,7 +28,7 @@ struct PipelineEffects: ActionEffects {
     }
 
     func audit(rule: String, event: Event, message: String) throws {
-        // Nothing to do here: the action's outcome carries the message, and the handler appends it to the audit trail.
+        // Nothing to do here: the action's outcome carries the message, and history stores it with the execution (`executions.message`).
     }
 
     func emit(_ event: Event) throws {

@@ -25,7 +25,7 @@ public struct RunSummary: Sendable {
     /// Delayed events in the history made by rules not in this rule set, by rule: left pending for
     /// the rule set that made them.
     public var pendingOfOtherRuleSets: [String: Int] = [:]
-    /// Part of the input could not be read (a file that did not open).
+    /// Part of the input could not be read (a file that did not open, or a read that failed).
     public var inputUnreadable = false
     /// A stop (SIGINT, SIGTERM) ended the run before its input did.
     public var stopped = false

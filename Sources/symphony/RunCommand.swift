@@ -172,7 +172,7 @@ struct RunCommand: ParsableCommand {
         let signals = RunSignals(stop: stop)
         signals.install()
         // Returns at the end of the input, or after a signal once every line already read was handled.
-        try pipeline.feed(LineEventSource(paths: events, rawLinesType: lines))
+        try pipeline.feed(LineEventSource(paths: events, rawLinesType: lines, report: { sink.problem($0) }))
         if follow { signals.waitForSignal() }
         let summary = pipeline.finish()
         if let failure = summary.historyFailure {
