@@ -63,6 +63,9 @@ public final class RunPipeline: Sendable {
         let (engine, history) = (engine, configuration.history)
         try system.subscribe("**") { event in
             let outcomes = engine.process(event)
+            // Output is at-least-once across a crash: an emitted line is written out before its
+            // outcome can be committed, so history never says `emit ok` for a line that was lost.
+            if history != nil, outcomes.contains(where: { $0.action == .emit && $0.status == .ok }) { output.flush() }
             if let history, !outcomes.isEmpty {
                 history.record(outcomes.map(\.executionRecord), audits: outcomes.compactMap(\.denialRecord))
             }

@@ -214,4 +214,50 @@ struct Backend: CustomTestStringConvertible, Sendable {
         #expect(summary.stopped)
         #expect(output.problems.contains("symphony: history could not be written; reading no more input"))
     }
+
+    /// Logs, in order, what the output and the history were asked to do.
+    final class OrderLog: Sendable {
+        let entries = Locked<[String]>([])
+        func add(_ entry: String) { entries.withLock { $0.append(entry) } }
+    }
+
+    final class LoggingOutput: OutputSink {
+        let log: OrderLog
+        init(log: OrderLog) { self.log = log }
+        var reportsOutcomes: Bool { false }
+        func emitted(_ event: Event) { log.add("emit \(event.type)") }
+        func handled(_ outcomes: [ActionOutcome]) {}
+        func problem(_ line: String) {}
+        func flush() { log.add("flush") }
+    }
+
+    final class LoggingHistory: HistoryRecorder {
+        let log: OrderLog
+        let inner = InMemoryHistory()
+        init(log: OrderLog) { self.log = log }
+        var scheduledEntries: any ScheduledEntryStore { inner.scheduledEntries }
+        var hasFailed: Bool { false }
+        var lostRows: Int { 0 }
+        func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?]) {}
+        func record(_ executions: [ExecutionRecord], audits: [AuditRecord]) { log.add("record " + executions.map(\.kind.name).joined(separator: ",")) }
+        func recordRejected(source: String, line: Int?, reason: String, content: [UInt8]) {}
+        func audit(_ record: AuditRecord) {}
+        func flush() throws {}
+        func close() throws {}
+    }
+
+    @Test("an emitted line is written out before its outcome is recorded (output is at-least-once across a crash)")
+    func emitFlushedBeforeRecord() throws {
+        let log = OrderLog()
+        var configuration = RunConfiguration(ruleSet: try Self.ruleSet(), principal: "user:test")
+        configuration.history = LoggingHistory(log: log)
+        configuration.workerCount = 1
+        let pipeline = try RunPipeline(configuration: configuration, output: LoggingOutput(log: log), stop: try StopRequest())
+        try pipeline.feed(ArrayEventSource(events: [.success(Event(type: "billing.refund", payload: ["customer": "ada"], id: "b-1"))]))
+        _ = pipeline.finish()
+        let entries = log.entries.withLock { $0 }
+        let emitted = try #require(entries.firstIndex(of: "emit billing.queued"))
+        let recorded = try #require(entries.firstIndex(of: "record emit,publish"))
+        #expect(entries[emitted..<recorded].contains("flush"), "\(entries)")
+    }
 }
