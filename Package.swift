@@ -40,12 +40,15 @@ let package = Package(
             name: "SymphonyConcurrency",
             swiftSettings: strictSettings),
         .target(
+            name: "SymphonyJSON",
+            swiftSettings: strictSettings),
+        .target(
             name: "SymphonyCrypto",
             dependencies: ["COpenSSL", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyEvents",
-            dependencies: [
+            dependencies: ["SymphonyJSON", 
                 "SymphonyCrypto",
                 "SymphonyConcurrency",
                 .product(name: "HeapModule", package: "swift-collections"),
@@ -70,7 +73,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyRules",
-            dependencies: ["SymphonyEvents", "SymphonyRecords", "SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyConcurrency", "SymphonyCrypto"],
+            dependencies: ["SymphonyJSON", "SymphonyEvents", "SymphonyRecords", "SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyConcurrency", "SymphonyCrypto"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyStore",
@@ -85,20 +88,20 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyEngine",
-            dependencies: [
+            dependencies: ["SymphonyJSON", 
                 "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess", "SymphonyConcurrency",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyPipeline",
-            dependencies: [
+            dependencies: ["SymphonyJSON", 
                 "SymphonyEngine", "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess", "SymphonyConcurrency",
             ],
             swiftSettings: strictSettings),
         .executableTarget(
             name: "symphony",
-            dependencies: [
+            dependencies: ["SymphonyJSON", 
                 "SymphonyPipeline",
                 "SymphonyEvents",
                 "SymphonyIntents",
@@ -116,7 +119,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .executableTarget(
             name: "symphony-bench",
-            dependencies: ["CSQLite", "SymphonyEvents", "SymphonyRecords", "SymphonyCrypto", "SymphonyConcurrency", "SymphonyIntents", "SymphonyStore"],
+            dependencies: ["SymphonyJSON", "CSQLite", "SymphonyEvents", "SymphonyRecords", "SymphonyCrypto", "SymphonyConcurrency", "SymphonyIntents", "SymphonyStore"],
             swiftSettings: strictSettings),
 
         // libFuzzer targets: `make fuzz` builds them with --sanitize=fuzzer (libFuzzer provides main).
@@ -126,7 +129,7 @@ let package = Package(
             swiftSettings: strictSettings + [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(
             name: "symphony-fuzz-events",
-            dependencies: ["SymphonyEvents"],
+            dependencies: ["SymphonyJSON", "SymphonyEvents"],
             swiftSettings: strictSettings + [.unsafeFlags(["-parse-as-library"])]),
 
         .testTarget(
@@ -135,7 +138,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyEventsTests",
-            dependencies: ["SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SymphonyJSON", "SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyRegexTests",
@@ -147,7 +150,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyRulesTests",
-            dependencies: ["SymphonyRules", "SymphonyRecords", "SymphonyEngine", "SymphonyEvents", "SymphonyDiagnostics", "SymphonyConcurrency", "SymphonyAccess"],
+            dependencies: ["SymphonyJSON", "SymphonyRules", "SymphonyRecords", "SymphonyEngine", "SymphonyEvents", "SymphonyDiagnostics", "SymphonyConcurrency", "SymphonyAccess"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyStoreTests",
@@ -163,14 +166,14 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyPipelineTests",
-            dependencies: [
+            dependencies: ["SymphonyJSON", 
                 "SymphonyPipeline", "SymphonyStore", "SymphonyRules", "SymphonyEngine", "SymphonyRecords", "SymphonyEvents", "SymphonyCrypto",
                 "SymphonyAccess",
             ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyCLITests",
-            dependencies: ["symphony", "SymphonyRecords", "SymphonyCrypto", "SymphonyEvents", "SymphonyStore"],
+            dependencies: ["SymphonyJSON", "symphony", "SymphonyRecords", "SymphonyCrypto", "SymphonyEvents", "SymphonyStore"],
             swiftSettings: strictSettings),
     ]
 )

@@ -1,3 +1,4 @@
+import SymphonyJSON
 import SymphonyEvents
 import SymphonyRecords
 

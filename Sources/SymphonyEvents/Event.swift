@@ -1,3 +1,4 @@
+import SymphonyJSON
 /// Something that happened: a dotted type, a JSON payload, a priority and where it came from.
 public struct Event: Sendable, Hashable {
     /// A unique id; generated when not given. Without control characters (`validate(id:source:)`).

@@ -1,3 +1,4 @@
+import SymphonyJSON
 import SymphonyCrypto
 
 /// The binary encoding of an event's body: what an event envelope encrypts.
@@ -15,7 +16,7 @@ import SymphonyCrypto
 /// decoders must not depend on it.
 public enum EventBodyCodec {
     /// The deepest nesting of arrays and objects the decoder accepts.
-    public static let maximumDepth = 256
+    public static let maximumDepth = JSONParser.maximumDepth
     static let version: UInt8 = 1
 
     /// Encodes everything but the id, type and priority of `event`.

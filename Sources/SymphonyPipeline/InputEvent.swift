@@ -1,3 +1,4 @@
+import SymphonyJSON
 import SymphonyEvents
 
 /// One line of JSON Lines input, as users write it: `type` required; `payload`, `priority`, `id`, `source`, `time` optional.

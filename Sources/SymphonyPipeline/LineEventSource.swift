@@ -1,3 +1,4 @@
+import SymphonyJSON
 import SymphonyEvents
 
 /// Reads events from JSON Lines files or standard input, a line at a time, never a whole file.

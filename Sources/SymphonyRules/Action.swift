@@ -1,3 +1,4 @@
+import SymphonyJSON
 import SymphonyDiagnostics
 import SymphonyEvents
 import SymphonyRecords

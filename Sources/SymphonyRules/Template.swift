@@ -1,3 +1,4 @@
+import SymphonyJSON
 import SymphonyEvents
 
 /// A string with `{{ path }}` placeholders, filled in from the triggering event, regex captures and intent slots.

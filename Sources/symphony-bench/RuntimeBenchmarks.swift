@@ -1,3 +1,4 @@
+import SymphonyJSON
 import Glibc
 import Logging
 import Synchronization

@@ -1,3 +1,4 @@
+import SymphonyJSON
 import SymphonyEvents
 
 /// libFuzzer entry point for the event decoders: any bytes must decode or be refused — never crash.

@@ -1,3 +1,4 @@
+import SymphonyJSON
 import SymphonyPipeline
 import ArgumentParser
 import Foundation

@@ -1,3 +1,4 @@
+import SymphonyJSON
 import Foundation
 import SymphonyEvents
 import Testing

@@ -1,3 +1,4 @@
+import SymphonyJSON
 import SymphonyEngine
 import SymphonyEvents
 import SymphonyRules

@@ -26,8 +26,8 @@ public struct JSONParser {
         }
     }
 
-    /// The deepest nesting of arrays and objects accepted.
-    public static let maximumDepth = EventBodyCodec.maximumDepth
+    /// The deepest nesting of arrays and objects accepted (an event body's limit, `EventBodyCodec.maximumDepth`).
+    public static let maximumDepth = 256
 
     /// Parses one JSON value that must span all of `bytes` (surrounding white space allowed).
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(ParseError) -> JSONValue {
