@@ -13,7 +13,7 @@ while let argument = arguments.popFirst() {
     case "--quick": scale = 0.1
     case "--only": only = arguments.popFirst() ?? ""
     default:
-        print("usage: symphony-bench [--output PATH] [--quick] [--only throughput|latency|scheduler|intents|e2e|workload|workload-10m|history|scale]")
+        print("usage: symphony-bench [--output PATH] [--quick] [--only peak-rss-check|throughput|latency|scheduler|intents|e2e|workload|workload-10m|history|scale]")
         exit(64)
     }
 }
@@ -28,26 +28,39 @@ let binary: String = {
 }()
 
 var benchmarks = RuntimeBenchmarks(scale: scale)
+/// Runs one benchmark group and records the CPU steal next to its results.
+@MainActor func group(_ name: String, _ body: () throws -> Void) rethrows {
+    guard selected(name) else { return }
+    let start = CPUSteal()
+    try body()
+    benchmarks.results.append(BenchmarkResult(benchmark: "host/\(name)", metric: "cpu_steal", value: CPUSteal.percent(since: start), unit: "%"))
+}
 do {
-    if selected("throughput") {
+    group("peak-rss-check") {
+        // A child that uses little memory must report little (the parent's size must not leak into it).
+        if let run = BenchProcess.measure(["/bin/sleep", "0.2"]) {
+            benchmarks.results.append(BenchmarkResult(benchmark: "peak-rss-check/sleep", metric: "peak_rss", value: run.peakMiB, unit: "MiB"))
+        }
+    }
+    try group("throughput") {
         for encrypted in [false, true] {
             for workers in [1, 2] { try benchmarks.throughput(workers: workers, encrypted: encrypted) }
         }
     }
-    if selected("latency") {
+    try group("latency") {
         for encrypted in [true, false] { try benchmarks.latency(encrypted: encrypted) }
     }
-    if selected("scheduler") { try benchmarks.schedulerLateness() }
-    if selected("e2e") { try EndToEndBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results) }
-    if selected("scale") { try ScalingBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results) }
-    if selected("workload") {
+    try group("scheduler") { try benchmarks.schedulerLateness() }
+    try group("e2e") { try EndToEndBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results) }
+    try group("scale") { try ScalingBenchmarks(scale: scale).run(binary: binary, into: &benchmarks.results) }
+    try group("workload") {
         // `--only workload-10m` runs only the 10M-event memory run (several minutes); `make bench` runs the 1M runs.
         let long = only == "workload-10m" ? Int(10_000_000 * scale) : 0
         try WorkloadBenchmarks(events: only == "workload-10m" ? 0 : Int(1_000_000 * scale), longEvents: long)
             .run(binary: binary, into: &benchmarks.results)
     }
-    if selected("history") { try HistoryBenchmarks(scale: scale).run(into: &benchmarks.results) }
-    if selected("intents") { try IntentBenchmarks(scale: scale).run(intentCounts: [10, 100, 1_000], into: &benchmarks.results) }
+    try group("history") { try HistoryBenchmarks(scale: scale).run(into: &benchmarks.results) }
+    try group("intents") { try IntentBenchmarks(scale: scale).run(intentCounts: [10, 100, 1_000], into: &benchmarks.results) }
 } catch {
     print("symphony-bench: \(error)")
     exit(1)
