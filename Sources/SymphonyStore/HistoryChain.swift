@@ -46,13 +46,9 @@ public struct ChainLink: Sendable, Hashable {
 
     /// A link chained after `previousHash`; its hash is computed.
     init(sequence: Int64, time: Timestamp, kind: Kind, digests: TableDigests, note: String, previousHash: [UInt8]) {
-        self.sequence = sequence
-        self.time = time
-        self.kind = kind
-        self.digests = digests
-        self.note = note
-        self.previousHash = previousHash
-        hash = HistoryChain.hash(sequence: sequence, time: time, kind: kind, digests: digests, note: note, after: previousHash)
+        self.init(
+            sequence: sequence, time: time, kind: kind, digests: digests, note: note, previousHash: previousHash,
+            hash: HistoryChain.hash(sequence: sequence, time: time, kind: kind, digests: digests, note: note, after: previousHash))
     }
 
     /// A link as stored (its hash as stored, to be checked).

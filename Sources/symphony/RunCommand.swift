@@ -167,7 +167,7 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let stdout = OutputLines()
-        let sink: any OutputSink = output == .ndjson ? TerminalOutcomesOutput(stdout: stdout) : TerminalEventsOutput(stdout: stdout)
+        let sink = TerminalOutput(stdout: stdout, lines: output == .ndjson ? .outcomes : .emittedEvents)
         let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
         let signals = RunSignals(stop: stop)
         signals.install()
