@@ -105,7 +105,7 @@ extension ActionOutcome {
         var details = "rule \(rule), action \(action.name), event \(eventID) (\(eventType))"
         if let error { details += ": \(error)" }
         return AuditRecord(
-            time: finished, principal: principal, operation: "access.denied", target: derivedEvent?.type ?? eventID, outcome: "denied",
+            time: finished, principal: principal, operation: .accessDenied, target: derivedEvent?.type ?? eventID, outcome: "denied",
             details: details)
     }
 

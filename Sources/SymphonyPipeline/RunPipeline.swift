@@ -118,7 +118,7 @@ public final class RunPipeline: Sendable {
                                 started: now, finished: now)
                         ],
                         audits: [
-                            AuditRecord(principal: publisher, operation: "access.denied", target: event.type, outcome: "denied", details: error.description)
+                            AuditRecord(principal: publisher, operation: .accessDenied, target: event.type, outcome: "denied", details: error.description)
                         ])
                     return true
                 }

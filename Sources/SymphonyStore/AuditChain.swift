@@ -17,7 +17,7 @@ public enum AuditChain {
     public static func encode(_ record: AuditRecord) -> [UInt8] {
         var bytes: [UInt8] = []
         for field in [
-            String(record.sequence), String(record.time.nanosecondsSinceEpoch), record.principal, record.operation, record.target,
+            String(record.sequence), String(record.time.nanosecondsSinceEpoch), record.principal, record.operation.rawValue, record.target,
             record.outcome, record.details,
         ] {
             BigEndianBytes.appendLengthPrefixed(field.utf8, to: &bytes)

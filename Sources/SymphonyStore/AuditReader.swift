@@ -75,7 +75,7 @@ public final class AuditReader {
 
     static func record(_ row: SQLiteStatement) -> AuditRecord {
         AuditRecord(
-            time: Timestamp(nanosecondsSinceEpoch: row.int(1)), principal: row.text(2) ?? "", operation: row.text(3) ?? "",
+            time: Timestamp(nanosecondsSinceEpoch: row.int(1)), principal: row.text(2) ?? "", operation: AuditOperation(rawValue: row.text(3) ?? ""),
             target: row.text(4) ?? "", outcome: row.text(5) ?? "", details: row.text(6) ?? "", sequence: row.int(0))
     }
 }

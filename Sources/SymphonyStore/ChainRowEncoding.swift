@@ -126,7 +126,7 @@ struct ChainRowEncoding {
         integer(record.sequence)
         integer(record.time.nanosecondsSinceEpoch)
         text(record.principal)
-        text(record.operation)
+        text(record.operation.rawValue)
         text(record.target)
         text(record.outcome)
         text(record.details)

@@ -49,7 +49,7 @@ public final class HistoryStore: HistoryRecorder {
             writer.append(
                 .audit(
                     AuditRecord(
-                        principal: "symphony", operation: "history.migrate", target: path, outcome: "ok",
+                        principal: "symphony", operation: .historyMigrate, target: path, outcome: "ok",
                         details: "schema 5: \(resealed.count) event payloads re-sealed under key \(key.idString) (\(shown))")))
         }
     }

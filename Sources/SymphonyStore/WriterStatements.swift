@@ -106,7 +106,7 @@ final class WriterStatements: @unchecked Sendable {
             try statement.bind(first + 1, current.number)
             try statement.bind(first + 2, record.time.nanosecondsSinceEpoch)
             try statement.bind(first + 3, record.principal)
-            try statement.bind(first + 4, record.operation)
+            try statement.bind(first + 4, record.operation.rawValue)
             try statement.bind(first + 5, record.target)
             try statement.bind(first + 6, record.outcome)
             try statement.bind(first + 7, record.details)

@@ -35,7 +35,7 @@ struct AccessOptions: ParsableArguments {
             printError("symphony: \(error.description)")
             if let database {
                 CommandAudit.record(
-                    AuditRecord(principal: principal, operation: "access.denied", target: operation.requiredPermission, outcome: "denied", details: error.description),
+                    AuditRecord(principal: principal, operation: .accessDenied, target: operation.requiredPermission, outcome: "denied", details: error.description),
                     database: database, keyFile: keyFile)
             }
             throw ExitCode(77)

@@ -43,7 +43,7 @@ struct AuditOptions: ParsableArguments {
     }
 
     /// Appends a record of this command to the trail (when the key is available).
-    func note(operation: String, outcome: String, details: String) {
+    func note(operation: AuditOperation, outcome: String, details: String) {
         CommandAudit.record(
             AuditRecord(principal: accessOptions.principal, operation: operation, target: StateLocation.database(db), outcome: outcome, details: details),
             database: StateLocation.database(db), keyFile: keyFile)
@@ -58,7 +58,7 @@ struct AuditListCommand: ParsableCommand {
 
     @OptionGroup var options: AuditOptions
     @Option(name: .long, help: "Only this principal's records.") var principalFilter: String?
-    @Option(name: .long, help: "Only this operation (rules.load, action.publish, key.use, history.query, …).") var operation: String?
+    @Option(name: .long, help: "Only this operation (key.use, rules.load, access.denied, history.query, audit.verify, …; action.publish and the like in records from before schema 6).") var operation: String?
     @Option(name: .long, help: "Only records since a duration ago (24h) or an RFC 3339 time.") var since: String?
     @Option(name: .long, help: "At most N records (default 50).") var limit: Int = 50
     @Option(name: .long, help: "table or json.") var format: String = "table"
@@ -80,7 +80,7 @@ struct AuditListCommand: ParsableCommand {
                 output.write(
                     JSONValue.object([
                         "seq": .int(record.sequence), "time": .string(record.time.description), "principal": .string(record.principal),
-                        "operation": .string(record.operation), "target": .string(record.target), "outcome": .string(record.outcome),
+                        "operation": .string(record.operation.rawValue), "target": .string(record.target), "outcome": .string(record.outcome),
                         "details": .string(record.details),
                     ]).jsonText)
             } else {
@@ -89,7 +89,7 @@ struct AuditListCommand: ParsableCommand {
             }
         }
         output.flush()
-        options.note(operation: "audit.read", outcome: "ok", details: "\(records.count) records listed")
+        options.note(operation: .auditRead, outcome: "ok", details: "\(records.count) records listed")
     }
 }
 
@@ -148,7 +148,7 @@ struct AuditVerifyCommand: ParsableCommand {
         switch try reader.verify(keys: [key] + retired, checkpoint: expected) {
         case .intact(let links, let rows):
             print("history intact: \(links) links covering \(rows) rows" + (expected.map { ", checkpoint at link \($0.sequence) found" } ?? ""))
-            options.note(operation: "audit.verify", outcome: "ok", details: "\(links) links, \(rows) rows intact")
+            options.note(operation: .auditVerify, outcome: "ok", details: "\(links) links, \(rows) rows intact")
         case .broken(let sequence, let problem):
             printError("symphony: history broken at link \(sequence): \(problem)")
             throw ExitCode(2)

@@ -84,7 +84,7 @@ struct HistoryCommand: ParsableCommand {
         let filters = [("rule", rule), ("type", type), ("status", status), ("since", since), ("until", until), ("event", event), ("trace", trace)]
             .compactMap { name, value in value.map { "\(name)=\($0)" } } + (stats ? ["stats"] : [])
         CommandAudit.record(
-            AuditRecord(principal: accessOptions.principal, operation: "history.query", target: path, outcome: "ok", details: filters.joined(separator: " ")),
+            AuditRecord(principal: accessOptions.principal, operation: .historyQuery, target: path, outcome: "ok", details: filters.joined(separator: " ")),
             database: path, keyFile: keyFile)
         do {
             if let trace {

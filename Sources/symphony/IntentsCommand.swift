@@ -111,7 +111,7 @@ struct IntentsCommand: ParsableCommand {
         }
         output.flush()
         CommandAudit.record(
-            AuditRecord(principal: accessOptions.principal, operation: "intents.analyze", target: rules.joined(separator: " "), outcome: "ok", details: "\(analyzed) texts analyzed"),
+            AuditRecord(principal: accessOptions.principal, operation: .intentsAnalyze, target: rules.joined(separator: " "), outcome: "ok", details: "\(analyzed) texts analyzed"),
             database: StateLocation.database(nil), keyFile: keyFile)
         if rejected > 0 { throw ExitCode.inputRejected }
     }

@@ -222,10 +222,10 @@ struct RunCommand: ParsableCommand {
             let store = try HistoryStore(path: path, key: key, retiredKeys: retired)
             store.audit(
                 AuditRecord(
-                    principal: principal, operation: "key.use", target: keyLocation.path, outcome: "ok", details: "key \(key.idString) opened the history"))
+                    principal: principal, operation: .keyUse, target: keyLocation.path, outcome: "ok", details: "key \(key.idString) opened the history"))
             store.audit(
                 AuditRecord(
-                    principal: principal, operation: "rules.load", target: rules.joined(separator: " "), outcome: "ok",
+                    principal: principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "ok",
                     details: "\(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents"))
             return (store, KeyRing(active: key, retired: retired))
         } catch let error as CryptoError {

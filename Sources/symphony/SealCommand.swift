@@ -54,7 +54,7 @@ struct SealCommand: ParsableCommand {
             print("sealed \(documents.count) file\(documents.count == 1 ? "" : "s") into \(output) (key id \(key.idString))")
             CommandAudit.record(
                 AuditRecord(
-                    principal: accessOptions.principal, operation: "rules.seal", target: output, outcome: "ok",
+                    principal: accessOptions.principal, operation: .rulesSeal, target: output, outcome: "ok",
                     details: "\(documents.count) file\(documents.count == 1 ? "" : "s") (\(documents.map(\.file).joined(separator: ", "))) sealed under key \(key.idString)"),
                 database: database, keyFile: keyFile)
         } catch let error as CryptoError {

@@ -23,7 +23,7 @@ import Testing
 
         #expect(try CommandRunner.run(["run", "--rules", rules, "--db", db, "--key-file", key], stdin: "").status == 0)
         #expect(HistoryStore.isCurrentSchema(path: db))
-        let operations = try AuditReader(path: db).list(limit: 100).map(\.operation)
+        let operations = try AuditReader(path: db).list(limit: 100).map(\.operation.rawValue)
         #expect(!operations.contains("intents.analyze") && !operations.contains("rules.seal"))
         #expect(try CommandRunner.run(["audit", "verify", "--db", db, "--key-file", key]).status == 0)
     }

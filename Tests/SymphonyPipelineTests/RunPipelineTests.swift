@@ -54,7 +54,7 @@ struct Backend: CustomTestStringConvertible, Sendable {
                 return Recorded(
                     eventTypes: types,
                     executions: history.executions.map { "\($0.rule) \($0.kind.name) \($0.outcome.name) \($0.message ?? "-")" }.sorted(),
-                    rejected: history.rejected.map(\.reason), auditOperations: history.audits.map(\.operation).sorted())
+                    rejected: history.rejected.map(\.reason), auditOperations: history.audits.map(\.operation.rawValue).sorted())
             }
         )
     }
@@ -78,7 +78,7 @@ struct Backend: CustomTestStringConvertible, Sendable {
                 return Recorded(
                     eventTypes: types, executions: rows.map { "\($0.rule) \($0.action) \($0.outcome) \($0.message ?? "-")" }.sorted(),
                     rejected: try database.prepare("SELECT reason FROM dead_letters ORDER BY seq").rows { $0.text(0) ?? "" },
-                    auditOperations: try AuditReader(path: path).list(limit: 1_000).map(\.operation).sorted())
+                    auditOperations: try AuditReader(path: path).list(limit: 1_000).map(\.operation.rawValue).sorted())
             }
         )
     }
