@@ -1,3 +1,5 @@
+import SymphonyCrypto
+
 /// Walks one history table in row order and digests, link by link, the rows each link covers
 /// (for `ChainVerifier` and the genesis link). Rows without a link (written before the chain)
 /// belong to link 1.
@@ -27,21 +29,30 @@ final class ChainTableCursor {
     /// The link of the current row (1 when it has none).
     var currentLink: Int64 { statement.isNull(0) ? 1 : statement.int(0) }
 
-    /// Encodes the rows of `link` into `encoding`. Throws `ChainTableCursor.OutOfOrder` when a row
-    /// of an earlier link follows (rows were moved or inserted).
-    func encodeRows(of link: Int64, into encoding: inout ChainRowEncoding) throws {
+    /// Feeds the canonical bytes of the rows of `link` to `digest`, a row at a time (a link may
+    /// cover a whole legacy history). Throws `OutOfOrder` when a row of an earlier link follows
+    /// (rows were moved or inserted), `WrongType` when a value is not stored as its column
+    /// declares (a text id rewritten as a blob of the same bytes would otherwise digest the same).
+    func digestRows(of link: Int64, into digest: SHA256Stream) throws {
+        var encoding = ChainRowEncoding(reservingCapacity: 4_096)
         while hasRow {
+            guard statement.storage(0) == .integer || statement.storage(0) == .null else { throw WrongType(table: table, column: "link") }
             let rowLink = currentLink
             if rowLink > link { return }
             if rowLink < link { throw OutOfOrder(table: table, rowLink: rowLink, link: link) }
+            encoding.removeAll()
             for (offset, column) in columns.enumerated() {
                 let index = Int32(offset + 1)
-                switch column {
-                case .integer: encoding.integer(statement.isNull(index) ? nil : statement.int(index))
-                case .text: encoding.text(statement.text(index))
-                case .blob: encoding.blob(statement.blob(index))
+                let stored = statement.storage(index)
+                switch (column, stored) {
+                case (_, .null): encoding.integer(nil)  // every NULL encodes as one tag byte, whatever the column
+                case (.integer, .integer): encoding.integer(statement.int(index))
+                case (.text, .text): encoding.text(statement.text(index))
+                case (.blob, .blob): encoding.blob(statement.blob(index))
+                default: throw WrongType(table: table, column: "column \(offset + 1)")
                 }
             }
+            digest.update(encoding.bytes)
             consumed += 1
             hasRow = try statement.step()
         }
@@ -52,6 +63,12 @@ final class ChainTableCursor {
         let table: String
         let rowLink: Int64
         let link: Int64
+    }
+
+    /// A value stored with another type than its column declares.
+    struct WrongType: Error {
+        let table: String
+        let column: String
     }
 
     /// The cursors over every chained table, in the order a link's digests take them (`scheduled`
@@ -88,14 +105,13 @@ final class ChainTableCursor {
 
     /// The digests of `link`'s rows, from the cursors `all(in:)` made (advancing them).
     static func digests(of link: Int64, cursors: [ChainTableCursor]) throws -> TableDigests {
-        var encodings: [ChainRowEncoding] = []
-        for cursor in cursors {
-            var encoding = ChainRowEncoding()
-            try cursor.encodeRows(of: link, into: &encoding)
-            encodings.append(encoding)
+        func digest(_ tables: ArraySlice<ChainTableCursor>) throws -> [UInt8] {
+            let stream = SHA256Stream()
+            for cursor in tables { try cursor.digestRows(of: link, into: stream) }
+            return stream.finish()
         }
         return TableDigests(
-            events: encodings[0].digest, executions: encodings[1].digest, scheduled: encodings[2].digest(followedBy: encodings[3]),
-            deadLetters: encodings[4].digest, audit: encodings[5].digest)
+            events: try digest(cursors[0...0]), executions: try digest(cursors[1...1]), scheduled: try digest(cursors[2...3]),
+            deadLetters: try digest(cursors[4...4]), audit: try digest(cursors[5...5]))
     }
 }

@@ -101,14 +101,16 @@ struct ChainVerifier {
             if scope == .everything {
                 recomputed = try ChainTableCursor.digests(of: link.sequence, cursors: cursors)
             } else {
-                var encoding = ChainRowEncoding()
-                try cursors[cursors.count - 1].encodeRows(of: link.sequence, into: &encoding)
+                let stream = SHA256Stream()
+                try cursors[cursors.count - 1].digestRows(of: link.sequence, into: stream)
                 var only = link.digests
-                only.audit = encoding.digest
+                only.audit = stream.finish()
                 recomputed = only
             }
         } catch let error as ChainTableCursor.OutOfOrder {
             return "a row of the \(error.table) table names link \(error.rowLink) but follows the rows of link \(error.link) (moved or inserted)"
+        } catch let error as ChainTableCursor.WrongType {
+            return "a row of the \(error.table) table of link \(link.sequence) holds a value of another type than its \(error.column) declares (altered)"
         }
         for ((table, stored), (_, computed)) in zip(link.digests.named, recomputed.named) where stored != computed {
             return "the \(table) rows of link \(link.sequence) differ from what that commit wrote (a row was edited, deleted, inserted or reordered)"

@@ -9,6 +9,11 @@ enum SQLiteValue: Sendable, Hashable {
     case blob([UInt8])
 }
 
+/// A value's storage class as SQLite reports it.
+enum SQLiteStorage {
+    case null, integer, real, text, blob
+}
+
 /// One SQLite connection. Not thread-safe: each is used by one thread at a time (the writer
 /// thread, or a reader). This file holds the module's only SQLite C calls.
 final class SQLiteDatabase {
@@ -219,6 +224,16 @@ final class SQLiteStatement {
     }
 
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+    /// How a value is stored: SQLite keeps whatever type was written, whatever the column declares.
+    func storage(_ column: Int32) -> SQLiteStorage {
+        switch sqlite3_column_type(handle, column) {
+        case SQLITE_NULL: .null
+        case SQLITE_INTEGER: .integer
+        case SQLITE_FLOAT: .real
+        case SQLITE_TEXT: .text
+        default: .blob
+        }
+    }
     func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
     func text(_ column: Int32) -> String? {
         // Read by length, not up to the first NUL: text may hold U+0000.

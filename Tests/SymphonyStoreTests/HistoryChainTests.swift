@@ -96,6 +96,8 @@ struct ChainedHistory {
         // events (a rowid table): edit, delete, insert, and move a row to the end (reorder).
         Tampering(table: "events", what: "an edited", sql: "UPDATE events SET type = 'forged' WHERE id = 'd-a'"),
         Tampering(table: "events", what: "a deleted", sql: "DELETE FROM events WHERE id = 'in-a'"),
+        Tampering(table: "events", what: "a retyped (text stored as a blob of the same bytes)", sql: "UPDATE events SET id = CAST(id AS BLOB) WHERE id = 'd-a'"),
+        Tampering(table: "events", what: "a retyped (integer stored as a real)", sql: "UPDATE events SET priority = priority + 0.25 WHERE id = 'd-a'"),
         Tampering(
             table: "events", what: "an inserted",
             sql: "INSERT INTO events (link, id, type, priority, received_ns, time_ns, hop) VALUES ((SELECT MAX(seq) FROM chain), 'forged', 't', 5, 0, 0, 0)"),

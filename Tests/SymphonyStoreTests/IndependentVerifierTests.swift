@@ -40,6 +40,7 @@ import Testing
         for sql in [
             "UPDATE executions SET message = 'x' WHERE seq = 2", "DELETE FROM events WHERE id = 'd-b'",
             "UPDATE scheduled SET state = 'done' WHERE id = 's-later-a'", "UPDATE audit SET details = 'x' WHERE seq = 1",
+            "UPDATE events SET id = CAST(id AS BLOB) WHERE id = 'd-b'",
         ] {
             let copy = try ChainedHistory()
             try FileManager.default.copyItem(atPath: history.path, toPath: copy.path)

@@ -44,13 +44,18 @@ TABLES = [
 DIGESTS = ["events", "executions", "scheduled", "dead_letters", "audit"]
 
 
-def field(kind, value):
-    """One tagged field of the canonical encoding."""
+STORED = {INTEGER: int, TEXT: str, BLOB: bytes}
+
+
+def field(kind, value, table="chain"):
+    """One tagged field of the canonical encoding; a value not stored as its column declares is an alteration."""
     if value is None:
         return b"\x00"
+    if type(value) is not STORED[kind]:
+        raise Broken(f"a row of the {table} table holds a value of another type than its column declares (altered)")
     if kind == INTEGER:
         return b"\x01" + struct.pack(">q", value)
-    data = value.encode("utf-8") if isinstance(value, str) else bytes(value)
+    data = value.encode("utf-8") if kind == TEXT else bytes(value)
     return (b"\x02" if kind == TEXT else b"\x03") + struct.pack(">I", len(data)) + data
 
 
@@ -64,13 +69,15 @@ def table_digests(db, links):
     for table, digest, select, kinds in TABLES:
         latest = 1
         for row in db.execute(select):
+            if row[0] is not None and type(row[0]) is not int:
+                raise Broken(f"a row of the {table} table holds a link that is not an integer (altered)")
             link = 1 if row[0] is None else row[0]
             if link < latest:
                 raise Broken(f"a row of the {table} table names link {link} but follows the rows of link {latest}")
             if link > links:
                 raise Broken(f"the {table} table has rows after link {links}, which no link covers")
             latest = link
-            encoded = b"".join(field(kind, value) for kind, value in zip(kinds, row[1:]))
+            encoded = b"".join(field(kind, value, table) for kind, value in zip(kinds, row[1:]))
             hashers[digest].setdefault(link, hashlib.sha256()).update(encoded)
     return hashers
 
