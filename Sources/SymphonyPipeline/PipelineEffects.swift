@@ -9,7 +9,8 @@ import SymphonyEvents
 struct PipelineEffects: ActionEffects {
     /// Why a derived event was not published.
     struct Stopping: Error, CustomStringConvertible {
-        var description: String { "the run is stopping (SIGINT or SIGTERM); derived events are no longer published" }
+        let reason: String
+        var description: String { "the run is stopping (\(reason)); derived events are no longer published" }
     }
 
     let system: EventSystem
@@ -19,7 +20,7 @@ struct PipelineEffects: ActionEffects {
     let stop: StopRequest
 
     func publish(_ event: Event) throws -> SealedEvent? {
-        guard !stop.isRequested else { throw Stopping() }
+        guard !stop.isRequested else { throw Stopping(reason: stop.reason) }
         return try system.publish(event, fromHandler: true)
     }
 

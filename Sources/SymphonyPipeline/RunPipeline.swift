@@ -62,27 +62,39 @@ public final class RunPipeline: Sendable {
         batch = InputBatch(system: system, history: configuration.history, output: output)
         let (engine, history) = (engine, configuration.history)
         try system.subscribe("**") { event in
-            let outcomes = engine.process(event)
-            // Output is at-least-once across a crash: an emitted line is written out before its
-            // outcome can be committed, so history never says `emit ok` for a line that was lost.
-            if history != nil, outcomes.contains(where: { $0.action == .emit && $0.status == .ok }) { output.flush() }
-            if let history, !outcomes.isEmpty {
-                history.record(outcomes.map(\.executionRecord), audits: outcomes.compactMap(\.denialRecord))
-            }
-            if output.reportsOutcomes {
-                // A delay is reported done only once its scheduled entry is durable.
-                var shown = outcomes
-                if let history, outcomes.contains(where: { $0.action == .delay && $0.status == .ok }) {
-                    do {
-                        try history.flush()
-                    } catch {
-                        shown = outcomes.map { $0.action == .delay && $0.status == .ok ? $0.failed("history could not be written: \(error)") : $0 }
-                    }
-                }
-                output.handled(shown)
-            }
+            Self.handle(engine.process(event), history: history, output: output)
         }
         try system.start()
+    }
+
+    /// Shows and records one event's outcomes. Output is at least once across a crash: a line
+    /// about an action that ran is written out before its outcome is recorded, so history never
+    /// says `ok` for a line that was lost — except a delay's, which is shown only once its scheduled
+    /// entry is committed (and shown failed if it cannot be), after the event's other outcomes.
+    private static func handle(_ outcomes: [ActionOutcome], history: (any HistoryRecorder)?, output: any OutputSink) {
+        guard let history else {
+            if output.reportsOutcomes { output.handled(outcomes) }
+            return
+        }
+        guard !outcomes.isEmpty else { return }
+        let delays = outcomes.filter { $0.action == .delay && $0.status == .ok }
+        if output.reportsOutcomes {
+            let others = delays.isEmpty ? outcomes : outcomes.filter { !($0.action == .delay && $0.status == .ok) }
+            if !others.isEmpty {
+                output.handled(others)
+                output.flush()
+            }
+        } else if outcomes.contains(where: { $0.action == .emit && $0.status == .ok }) {
+            output.flush()  // the emitted lines `PipelineEffects` wrote
+        }
+        history.record(outcomes.map(\.executionRecord), audits: outcomes.compactMap(\.denialRecord))
+        guard output.reportsOutcomes, !delays.isEmpty else { return }
+        do {
+            try history.flush()
+            output.handled(delays)
+        } catch {
+            output.handled(delays.map { $0.failed("history could not be written: \(error)") })
+        }
     }
 
     /// Reads `source` to its end, or until a stop is requested: each event the policy allows is
@@ -96,7 +108,7 @@ public final class RunPipeline: Sendable {
             if let history, history.hasFailed, !stop.isRequested {
                 // Rows were lost: take no more input than was already read, and derive nothing more.
                 output.problem("symphony: history could not be written; reading no more input")
-                stop.request()
+                stop.request(because: "history could not be written")
             }
             let origin = item.origin
             switch item.result {

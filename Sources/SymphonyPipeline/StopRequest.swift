@@ -9,6 +9,7 @@ import Synchronization
 /// readable: `LineReader` polls it together with its input.
 public final class StopRequest: Sendable {
     private let requested = Atomic<Bool>(false)
+    private let why = Mutex<String>("")
     /// The pipe's read end, readable once a stop was requested; the write end gets one byte then.
     package let wakeDescriptor: Int32
     private let wakeWriter: Int32
@@ -36,8 +37,20 @@ public final class StopRequest: Sendable {
     /// True once a stop was requested.
     public var isRequested: Bool { requested.load(ordering: .acquiring) }
 
+    /// Why the stop was requested (the first reason given), e.g. `SIGINT or SIGTERM`.
+    public var reason: String { why.withLock { $0 } }
+
+    /// Waits until a stop is requested.
+    public func wait() {
+        while !isRequested {
+            var descriptor = pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
+            _ = poll(&descriptor, 1, 1_000)
+        }
+    }
+
     /// Requests the stop (a second request changes nothing) and wakes a reader waiting for input.
-    public func request() {
+    public func request(because reason: String = "SIGINT or SIGTERM") {
+        why.withLock { if $0.isEmpty { $0 = reason } }
         guard !requested.exchange(true, ordering: .acquiringAndReleasing) else { return }
         var byte: UInt8 = 1
         _ = write(wakeWriter, &byte, 1)

@@ -202,6 +202,8 @@ enum HistorySchema {
         }
         for next in version..<target {
             try database.transaction {
+                // Another process may have migrated since the version was read: only the write lock says.
+                guard try database.userVersion == next else { return }
                 try database.execute(migrations[next])
                 if next + 1 == resealStep { try reseal?(database) }
                 if next + 1 == chainStep { try genesis?(database) }

@@ -121,7 +121,7 @@ final class WriterStatements: @unchecked Sendable {
             INSERT INTO scheduled (id, link, due_ns, interval_ns, event_id, event_type, priority, origin_rule, state, envelope)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (id) DO NOTHING
             """)
-        moveScheduled = try database.prepare("UPDATE scheduled SET due_ns = ?, state = 'pending' WHERE id = ?")
+        moveScheduled = try database.prepare("UPDATE scheduled SET due_ns = ? WHERE id = ? AND state = 'pending' RETURNING due_ns")
         markFired = try database.prepare(
             "UPDATE scheduled SET state = 'done', fired_ns = ?, late = ? WHERE id = ? AND state = 'pending' RETURNING due_ns")
         cancelScheduled = try database.prepare("UPDATE scheduled SET state = 'cancelled' WHERE id = ? AND state = 'pending' RETURNING due_ns")
@@ -299,10 +299,11 @@ final class WriterStatements: @unchecked Sendable {
             ])
             if database.changes == 1 {
                 encodedEntries.scheduledEntry(entry)
-            } else {
-                try moveScheduled.run([.int(entry.dueNS), .text(entry.id)])  // a periodic entry's next due time
+                try addChange(ScheduledChange(entryID: entry.id, state: .pending, dueNS: entry.dueNS, firedNS: nil, late: false))
+            } else if try !moveScheduled.rows([.int(entry.dueNS), .text(entry.id)], { $0.int(0) }).isEmpty {
+                // A periodic entry's next due time; an entry cancelled meanwhile stays cancelled.
+                try addChange(ScheduledChange(entryID: entry.id, state: .pending, dueNS: entry.dueNS, firedNS: nil, late: false))
             }
-            try addChange(ScheduledChange(entryID: entry.id, state: .pending, dueNS: entry.dueNS, firedNS: nil, late: false))
         case .scheduledCancel(let id):
             if let due = try cancelScheduled.rows([.text(id)], { $0.int(0) }).first {
                 try addChange(ScheduledChange(entryID: id, state: .cancelled, dueNS: due, firedNS: nil, late: false))

@@ -166,19 +166,21 @@ struct RunCommand: ParsableCommand {
             printError("symphony: \(error)")
             throw ExitCode(1)
         }
+        // Before the pipeline starts: starting fires overdue delays, and a signal then must stop, not kill, the run.
+        let signals = RunSignals(stop: stop)
+        signals.install()
         let stdout = OutputLines()
         let sink = TerminalOutput(stdout: stdout, lines: output == .ndjson ? .outcomes : .emittedEvents)
         let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
-        let signals = RunSignals(stop: stop)
-        signals.install()
         // Returns at the end of the input, or after a signal once every line already read was handled.
         try pipeline.feed(LineEventSource(paths: events, rawLinesType: lines, report: { sink.problem($0) }))
-        if follow { signals.waitForSignal() }
+        if follow { stop.wait() }  // a signal, or a history failure, ends it
         let summary = pipeline.finish()
+        withExtendedLifetime(signals) {}  // its signal sources live until the run is over
         if let failure = summary.historyFailure {
             printError(
-                "symphony: history: \(failure); \(grouped(summary.historyLostRows)) rows were not written (events, outcomes or delays "
-                    + "recorded after the last commit that succeeded), and no more input was read once that was known")
+                "symphony: history: \(failure); \(grouped(summary.historyLostRows)) rows were not written (the batches that could "
+                    + "not be committed), and no more input was read once that was known")
         }
         var checkpointFailed = false
         if let checkpoint, let store = history?.store, summary.historyFailure == nil {

@@ -4,11 +4,10 @@ import SymphonyConcurrency
 import SymphonyPipeline
 
 /// SIGINT and SIGTERM during `symphony run`: each requests the pipeline's stop (the reader reads
-/// no more input but hands on what it already read; derived publishes fail) and wakes a
-/// `--follow` wait. The reading thread then finishes the run, as at the end of the input.
+/// no more input but hands on what it already read; derived publishes fail; a `--follow` wait
+/// ends). The reading thread then finishes the run, as at the end of the input.
 final class RunSignals: Sendable {
     private let stop: StopRequest
-    private let signalled = DispatchSemaphore(value: 0)
     private let sources = Locked<[any DispatchSourceSignal]>([])
 
     init(stop: StopRequest) {
@@ -20,17 +19,9 @@ final class RunSignals: Sendable {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [stop, signalled] in
-                stop.request()
-                signalled.signal()
-            }
+            source.setEventHandler { [stop] in stop.request() }
             source.resume()
             sources.withLock { $0.append(source) }
         }
-    }
-
-    /// Blocks until a signal arrives (`--follow`, after the input ended).
-    func waitForSignal() {
-        signalled.wait()
     }
 }

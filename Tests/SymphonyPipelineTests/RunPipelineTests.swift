@@ -223,10 +223,13 @@ struct Backend: CustomTestStringConvertible, Sendable {
 
     final class LoggingOutput: OutputSink {
         let log: OrderLog
-        init(log: OrderLog) { self.log = log }
-        var reportsOutcomes: Bool { false }
+        let reportsOutcomes: Bool
+        init(log: OrderLog, reportsOutcomes: Bool = false) {
+            self.log = log
+            self.reportsOutcomes = reportsOutcomes
+        }
         func emitted(_ event: Event) { log.add("emit \(event.type)") }
-        func handled(_ outcomes: [ActionOutcome]) {}
+        func handled(_ outcomes: [ActionOutcome]) { log.add("show " + outcomes.map(\.action.name).joined(separator: ",")) }
         func problem(_ line: String) {}
         func flush() { log.add("flush") }
     }
@@ -259,5 +262,44 @@ struct Backend: CustomTestStringConvertible, Sendable {
         let emitted = try #require(entries.firstIndex(of: "emit billing.queued"))
         let recorded = try #require(entries.firstIndex(of: "record emit,publish"))
         #expect(entries[emitted..<recorded].contains("flush"), "\(entries)")
+    }
+
+    @Test("a stop request wakes whoever waits for it, and keeps its first reason")
+    func stopWakesWaiter() throws {
+        let stop = try StopRequest()
+        let woke = Locked(false)
+        let waiter = Thread {
+            stop.wait()
+            woke.withLock { $0 = true }
+        }
+        waiter.start()
+        stop.request(because: "history could not be written")
+        stop.request()
+        while !woke.withLock({ $0 }) { usleep(1_000) }  // bounded by the suite's time limit
+        #expect(stop.reason == "history could not be written")
+    }
+
+    @Test("with outcomes shown, an emit's line is written before it is recorded, and a delay's only after its commit")
+    func outcomesOrder() throws {
+        let log = OrderLog()
+        var configuration = RunConfiguration(ruleSet: try Self.ruleSet(), principal: "user:test")
+        configuration.history = LoggingHistory(log: log)
+        configuration.workerCount = 1
+        let pipeline = try RunPipeline(configuration: configuration, output: LoggingOutput(log: log, reportsOutcomes: true), stop: try StopRequest())
+        try pipeline.feed(
+            ArrayEventSource(events: [
+                .success(Event(type: "billing.refund", payload: ["customer": "ada"], id: "b-1")),
+                .success(Event(type: "ticket.created", payload: ["customer": "bo", "text": "refund"], id: "t-1")),
+            ]))
+        _ = pipeline.finish()
+        let entries = log.entries.withLock { $0 }
+        // billing.refund: emit and publish shown and flushed, then recorded.
+        let shownEmit = try #require(entries.firstIndex(of: "show emit,publish"))
+        #expect(entries[shownEmit + 1] == "flush")
+        #expect(entries[shownEmit + 2] == "record emit,publish")
+        // ticket.created: publish and audit shown first, recorded, then the delay once committed.
+        let recordedTicket = try #require(entries.firstIndex(of: "record publish,audit,delay"))
+        #expect(entries[recordedTicket - 2] == "show publish,audit")
+        #expect(entries[recordedTicket + 1] == "show delay")
     }
 }

@@ -344,6 +344,27 @@ struct ChainedHistory {
         }
     }
 
+    @Test("a periodic entry re-saved after it was cancelled stays cancelled, and the history verifies")
+    func cancelledStaysCancelled() throws {
+        let history = try ChainedHistory()
+        let store = try HistoryStore(path: history.path, key: history.key)
+        let entry = ScheduledEntry(
+            id: ScheduleID(rawValue: "every"), event: Event(type: "tick", id: "tick-1"), due: Timestamp(secondsSinceEpoch: 100), interval: .seconds(60))
+        try store.scheduledEntries.save(entry)
+        try store.scheduledEntries.cancel(entry.id)
+        // The scheduler moving the entry to its next due time, having checked it before the cancel.
+        try store.scheduledEntries.save(
+            ScheduledEntry(id: entry.id, event: entry.event, due: Timestamp(secondsSinceEpoch: 160), interval: .seconds(60)))
+        try store.close()
+        let reopened = try HistoryStore(path: history.path, key: history.key)
+        #expect(try reopened.scheduledEntries.loadPending().isEmpty)
+        try reopened.close()
+        guard case .intact = try history.verify() else {
+            Issue.record("the history does not verify")
+            return
+        }
+    }
+
     @Test("text with U+0000 is stored and read back whole")
     func nulInText() throws {
         let history = try ChainedHistory()
