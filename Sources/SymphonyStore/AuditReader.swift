@@ -61,16 +61,43 @@ public final class AuditReader {
         try database.readTransaction { try ChainVerifier(database: database, keys: keys, scope: .everything).verify(checkpoint: checkpoint) }
     }
 
-    /// The head as a checkpoint signed under `key`, or nil when the history has no chain yet.
+    /// The authenticated head as a checkpoint signed under `key`, or nil when the history has no
+    /// chain yet. Throws when the head is not the chain's last link or its MAC does not verify
+    /// under `key`: a checkpoint must never vouch for links written by someone without the key.
     public func checkpoint(key: EncryptionKey) throws -> HistoryCheckpoint? {
         try database.readTransaction {
-            let genesis = try database.prepare("SELECT note FROM chain WHERE seq = 1").rows { $0.text(0) ?? "" }
-            let head = try database.prepare("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").rows { ($0.int(0), $0.blob(1) ?? []) }
-            guard let note = genesis.first, let (sequence, hash) = head.first else { return nil }
-            let words = note.split(separator: " ")
-            guard words.count >= 2 else { return nil }
-            return HistoryCheckpoint(databaseID: String(words[1]), sequence: sequence, hash: hash, key: key)
+            guard let databaseID = try databaseID() else { return nil }
+            let last = try database.prepare("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").rows { ($0.int(0), $0.blob(1) ?? []) }
+            let head = try database.prepare("SELECT seq, hash, key_id, mac FROM chain_head WHERE id = 1").rows {
+                ($0.int(0), $0.blob(1) ?? [], $0.text(2) ?? "", $0.blob(3) ?? [])
+            }
+            guard let (sequence, hash, keyID, mac) = head.first, let (lastSequence, lastHash) = last.first, keyID == key.idString,
+                sequence == lastSequence, hash == lastHash,
+                HistoryChain.headMAC(sequence: sequence, hash: hash, macKey: HistoryChain.macKey(from: key)) == mac
+            else {
+                throw StoreError(
+                    code: -1, message: "The history chain's head does not verify under key \(key.idString); run 'symphony audit verify'. No checkpoint was written.")
+            }
+            return HistoryCheckpoint(databaseID: databaseID, sequence: sequence, hash: hash, key: key)
         }
+    }
+
+    /// True when this history is the checkpoint's database and still holds the link it names (a
+    /// quick check of the place, not of the rows: `verify(keys:checkpoint:)` does both).
+    public func contains(_ checkpoint: HistoryCheckpoint) throws -> Bool {
+        try database.readTransaction {
+            guard try databaseID() == checkpoint.databaseID else { return false }
+            let hash = try database.prepare("SELECT hash FROM chain WHERE seq = ?").rows([.int(checkpoint.sequence)]) { $0.blob(0) ?? [] }
+            return hash.first == checkpoint.hash
+        }
+    }
+
+    /// The database id its genesis link names.
+    private func databaseID() throws -> String? {
+        let note = try database.prepare("SELECT note FROM chain WHERE seq = 1").rows { $0.text(0) ?? "" }
+        let words = note.first?.split(separator: " ") ?? []
+        guard words.count >= 2, words[0] == "database" else { return nil }
+        return String(words[1])
     }
 
     static func record(_ row: SQLiteStatement) -> AuditRecord {

@@ -186,7 +186,7 @@ struct RunCommand: ParsableCommand {
         if let checkpoint, let store = history?.store, summary.historyFailure == nil {
             do {
                 guard let head = try store.checkpoint() else { throw StoreError(code: -1, message: "the history has no chain") }
-                try CheckpointFile.write(head, to: checkpoint)
+                try CheckpointFile.replace(checkpoint, with: head, history: store.path)
             } catch {
                 checkpointFailed = true
                 printError("symphony: could not write the checkpoint '\(checkpoint)': \(error)")

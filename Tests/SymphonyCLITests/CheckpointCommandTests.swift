@@ -30,6 +30,17 @@ import Testing
         #expect(rolledBack.status == 2)
         #expect(rolledBack.stderr.contains("it was rolled back to an older copy"))
 
+        // A run on the rolled-back history must not replace the checkpoint that shows the rollback.
+        let rerun = try CommandRunner.run(run, stdin: #"{"type":"t"}"# + "\n")
+        #expect(rerun.status == 74)
+        #expect(rerun.stderr.contains("which this history does not hold: it was rolled back or replaced since"))
+        #expect(try String(contentsOfFile: checkpoint, encoding: .utf8) == line)
+        let notACheckpoint = try temporaryFile(named: "notes.txt", contents: Data("my notes\n".utf8))
+        let clobber = try CommandRunner.run(
+            ["run", "--rules", rules, "--db", db, "--key-file", key, "--checkpoint", notACheckpoint], stdin: #"{"type":"t"}"# + "\n")
+        #expect(clobber.status == 74)
+        #expect(try String(contentsOfFile: notACheckpoint, encoding: .utf8) == "my notes\n")
+
         let garbage = try temporaryFile(named: "not-a-checkpoint", contents: Data("hello\n".utf8))
         let refused = try CommandRunner.run(["audit", "verify", "--db", db, "--key-file", key, "--checkpoint", garbage])
         #expect(refused.status == 1)
