@@ -23,6 +23,7 @@ final class InputBatch: Sendable {
     private let system: EventSystem
     private let history: (any HistoryRecorder)?
     private let output: any OutputSink
+    private let intake: IntakeTracker?
     private let state = Locked(State())
     private let refusedCount = Atomic<Int>(0)
     private let acceptedCount = Atomic<Int>(0)
@@ -37,10 +38,11 @@ final class InputBatch: Sendable {
     /// Events the queue refused for a reason other than closing (each reported to the output sink as rejected).
     var refused: Int { refusedCount.load(ordering: .relaxed) }
 
-    init(system: EventSystem, history: (any HistoryRecorder)?, output: any OutputSink) {
+    init(system: EventSystem, history: (any HistoryRecorder)?, output: any OutputSink, intake: IntakeTracker?) {
         self.system = system
         self.history = history
         self.output = output
+        self.intake = intake
         state.withLock { state in
             state.events.reserveCapacity(Self.capacity)
             state.origins.reserveCapacity(Self.capacity)
@@ -75,13 +77,17 @@ final class InputBatch: Sendable {
             state.origins.removeAll(keepingCapacity: true)
             state.received.removeAll(keepingCapacity: true)
         }
+        intake?.admit(state.events.map(\.id))  // before a worker can handle them
         do {
             let sealed = try system.publish(contentsOf: state.events)
             history?.recordInputs(Array(state.events.prefix(sealed.count)), received: state.received, sealed: sealed)
+            intake?.recorded(sealed.count)
+            intake?.dropped(state.events.count - sealed.count)
             if sealed.count < state.events.count {
                 output.problem("symphony: \(state.events.count - sealed.count) events read were not processed: the queue did not take them")
             }
         } catch let error as EventsError where error.code == .closed {
+            intake?.dropped(state.events.count)
             output.problem("symphony: \(state.events.count) events read were not processed: the queue closed")
         } catch {
             // Not expected (input lines are validated when read): publish one by one so one bad event costs only itself.
@@ -89,7 +95,9 @@ final class InputBatch: Sendable {
                 do {
                     let sealed = try system.publish(event)
                     history?.recordInputs([event], received: [state.received[index]], sealed: [sealed])
+                    intake?.recorded(1)
                 } catch {
+                    intake?.dropped(1)
                     refusedCount.add(1, ordering: .relaxed)
                     output.problem("\(state.origins[index]): rejected: \(error)")
                 }

@@ -37,6 +37,8 @@ public final class RunPipeline: Sendable {
     private let finished = Atomic<Bool>(false)
     private let started = Timestamp.now()
     private let scheduledEntries: RuleSetScheduledEntries?
+    /// Input events an earlier run recorded but did not handle, handled by this one before its input.
+    private let recovered: Int
 
     /// Builds the event system and the engine, subscribes the rules and starts the workers and
     /// the scheduler. Throws when the event system cannot start.
@@ -59,12 +61,27 @@ public final class RunPipeline: Sendable {
         engine = RuleEngine(
             ruleSet: configuration.ruleSet, effects: effects, clock: configuration.clock, hopLimit: configuration.hopLimit,
             derivedEventBudget: configuration.derivedEventBudget, access: configuration.access, defaultPrincipal: configuration.principal)
-        batch = InputBatch(system: system, history: configuration.history, output: output)
-        let (engine, history) = (engine, configuration.history)
+        let history = configuration.history
+        let intake = history.map { history in IntakeTracker { history.handled(through: $0) } }
+        batch = InputBatch(system: system, history: history, output: output, intake: intake)
+        let engine = engine
         try system.subscribe("**") { event in
             Self.handle(engine.process(event), history: history, output: output)
+            intake?.handled(event.id)
         }
         try system.start()
+        // Recorded input is an intake log: what an earlier run recorded but was killed before
+        // handling is handled first (already recorded, so only published), then marked.
+        var recovered = 0
+        if let history {
+            let unhandled = try history.unhandledInputs()
+            if !unhandled.isEmpty {
+                recovered = try system.publish(contentsOf: unhandled).count
+                system.dispatcher.waitUntilIdle()
+            }
+            try history.markRecordedHandled()
+        }
+        self.recovered = recovered
     }
 
     /// Shows and records one event's outcomes. Output is at least once across a crash: a line
@@ -185,6 +202,7 @@ public final class RunPipeline: Sendable {
         summary.pendingOfOtherRuleSets = scheduledEntries?.otherRuleSets ?? [:]
         summary.inputUnreadable = unreadable.load(ordering: .relaxed)
         summary.stopped = stop.isRequested
+        summary.recovered = recovered
         summary.duration = started.duration(to: .now())
         return summary
     }

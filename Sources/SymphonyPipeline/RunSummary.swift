@@ -4,6 +4,8 @@ import SymphonyEvents
 public struct RunSummary: Sendable {
     /// Input lines read (events taken, rejected and denied ones).
     public var read = 0
+    /// Input events an earlier run recorded but was stopped (killed) before handling, handled first by this run.
+    public var recovered = 0
     /// Of those, lines whose invalid UTF-8 was replaced by U+FFFD.
     public var replacedInvalidUTF8 = 0
     /// Input lines that were not valid events (or that the queue refused).

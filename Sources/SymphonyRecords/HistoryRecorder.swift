@@ -24,6 +24,17 @@ public protocol HistoryRecorder: AnyObject, Sendable {
     /// Appends an operation's audit record.
     func audit(_ record: AuditRecord)
 
+    /// Every input event recorded up to `eventID` (in recording order) is handled, its outcomes
+    /// recorded: the next commit carries this intake mark.
+    func handled(through eventID: String)
+
+    /// Input events an earlier run recorded but did not get to handle (it was killed), in
+    /// recording order: past the last intake mark, with no outcome recorded.
+    func unhandledInputs() throws -> [Event]
+
+    /// Marks every input event recorded so far as handled (once the unhandled ones were).
+    func markRecordedHandled() throws
+
     /// True once a write failed for good: rows were lost, and whoever records should stop taking input.
     var hasFailed: Bool { get }
 

@@ -18,6 +18,8 @@ public final class InMemoryHistory: HistoryRecorder {
         var audits: [AuditRecord] = []
         var rejected: [Rejected] = []
         var closed = false
+        /// How many inputs the intake mark covers.
+        var handledInputs = 0
     }
 
     private let state = Locked(State())
@@ -56,6 +58,23 @@ public final class InMemoryHistory: HistoryRecorder {
 
     public func audit(_ record: AuditRecord) {
         state.withLock { $0.audits.append(record) }
+    }
+
+    public func handled(through eventID: String) {
+        state.withLock { state in
+            if let index = state.inputs.lastIndex(where: { $0.id == eventID }) { state.handledInputs = max(state.handledInputs, index + 1) }
+        }
+    }
+
+    public func unhandledInputs() throws -> [Event] {
+        state.withLock { state in
+            let handled = Set(state.executions.map(\.eventID))
+            return state.inputs.dropFirst(state.handledInputs).filter { !handled.contains($0.id) }
+        }
+    }
+
+    public func markRecordedHandled() throws {
+        state.withLock { $0.handledInputs = $0.inputs.count }
     }
 
     /// Never: memory does not fail to take a row.

@@ -39,7 +39,8 @@ public struct ChainLink: Sendable, Hashable {
     public let kind: Kind
     /// What the commit wrote, table by table.
     public let digests: TableDigests
-    /// Genesis: `database <id>`, and the legacy audit head it took over, if any. Empty for commits.
+    /// Genesis: `database <id>`, and the legacy audit head it took over, if any. Commits:
+    /// `handled <event id>` (the intake mark), or empty.
     public let note: String
     public let previousHash: [UInt8]
     public let hash: [UInt8]
@@ -61,6 +62,9 @@ public struct ChainLink: Sendable, Hashable {
         self.previousHash = previousHash
         self.hash = hash
     }
+
+    /// How a commit's note begins when it carries the intake mark.
+    static let intakeNotePrefix = "handled "
 
     /// The database id a genesis link names (`database <id>` in its note).
     var databaseID: String? {

@@ -233,6 +233,52 @@ public final class HistoryStore: HistoryRecorder {
         writer.append(.audit(record))
     }
 
+    public func handled(through eventID: String) {
+        writer.handled(through: eventID)
+    }
+
+    public func unhandledInputs() throws -> [Event] {
+        let database = try SQLiteDatabase(path: path, readOnly: true, create: false)
+        return try database.readTransaction {
+            let notes = try database.prepare(
+                "SELECT note FROM chain WHERE note LIKE '\(ChainLink.intakeNotePrefix)%' ORDER BY seq DESC LIMIT 1"
+            ).rows { $0.text(0) ?? "" }
+            guard let note = notes.first else { return [] }  // no run has marked its intake yet
+            let markID = String(note.dropFirst(ChainLink.intakeNotePrefix.count))
+            guard let markRow = try database.prepare("SELECT rowid FROM events WHERE id = ?").rows([.text(markID)], { $0.int(0) }).first else {
+                return []
+            }
+            let statement = try database.prepare(
+                """
+                SELECT id, type, priority, payload FROM events e
+                WHERE e.rowid > ? AND e.parent_id IS NULL AND e.rule IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM executions x WHERE x.event_id = e.id)
+                ORDER BY e.rowid
+                """)
+            var events: [Event] = []
+            try statement.bind([.int(markRow)])
+            while try statement.step() {
+                let (id, type, priority) = (statement.text(0) ?? "", statement.text(1) ?? "", Int(statement.int(2)))
+                guard let envelope = statement.blob(3),
+                    let event = try? SealedEvent(id: id, type: type, priority: priority, envelope: envelope).open(with: sealer)
+                else {
+                    logger.error("an unhandled input event cannot be opened with the keys given; it is left as it is", metadata: ["event": "\(id)"])
+                    continue
+                }
+                events.append(event)
+            }
+            return events
+        }
+    }
+
+    public func markRecordedHandled() throws {
+        let database = try SQLiteDatabase(path: path, readOnly: true, create: false)
+        let last = try database.prepare("SELECT id FROM events WHERE parent_id IS NULL AND rule IS NULL ORDER BY rowid DESC LIMIT 1").rows {
+            $0.text(0) ?? ""
+        }
+        if let id = last.first { writer.handled(through: id) }
+    }
+
     /// True once a batch of rows could not be written (after retries): they are lost.
     public var hasFailed: Bool { writer.hasFailed }
 

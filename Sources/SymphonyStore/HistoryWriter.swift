@@ -28,6 +28,9 @@ final class HistoryWriter: Sendable {
     nonisolated(unsafe) private var failure: StoreError?
     /// Set with `failure`, read without the lock by the recording side on every input line.
     private let failed = Atomic<Bool>(false)
+    /// The intake mark (`HistoryRecorder.handled(through:)`), guarded by `lock`: a batch's link
+    /// carries the mark as it was when the batch was taken, so it never covers rows still queued.
+    nonisolated(unsafe) private var intakeMark: String?
     private let lost = Atomic<Int>(0)
     private let thread = Locked<WorkerThread?>(nil)
     private let statements: WriterStatements
@@ -75,6 +78,11 @@ final class HistoryWriter: Sendable {
         logger.error("history is closed; rows recorded after closing were not written", metadata: ["rows": "\(count)"])
     }
 
+    /// Sets the intake mark the next batch's link carries.
+    func handled(through eventID: String) {
+        lock.withLock { intakeMark = eventID }
+    }
+
     /// True once a batch could not be written (its rows are lost).
     var hasFailed: Bool { failed.load(ordering: .acquiring) }
 
@@ -113,9 +121,10 @@ final class HistoryWriter: Sendable {
             while pending.isEmpty && !closed { lock.wait(Self.notEmpty) }
             if pending.isEmpty && closed { break }
             swap(&batch, &pending)
+            let mark = intakeMark
             lock.broadcast(Self.notFull)
             lock.unlock()
-            let result = StageTimes.shared.measure(.historyWrite) { write(batch) }
+            let result = StageTimes.shared.measure(.historyWrite) { write(batch, intakeMark: mark) }
             let count = batch.count
             batch.removeAll(keepingCapacity: true)  // rows are freed here, outside the lock
             lock.lock()
@@ -131,11 +140,11 @@ final class HistoryWriter: Sendable {
     }
 
     /// Writes a batch in one transaction, retrying a few times on transient errors; returns the failure if it could not.
-    private func write(_ batch: [HistoryRow]) -> StoreError? {
+    private func write(_ batch: [HistoryRow], intakeMark: String?) -> StoreError? {
         var lastError: StoreError?
         for attempt in 0..<5 {
             do {
-                try statements.writeBatch(batch)
+                try statements.writeBatch(batch, intakeMark: intakeMark)
                 return nil
             } catch let error as StoreError {
                 lastError = error

@@ -157,7 +157,7 @@ final class WriterStatements: @unchecked Sendable {
     }
 
     /// Writes a batch in one transaction, as one link.
-    func writeBatch(_ batch: [HistoryRow]) throws {
+    func writeBatch(_ batch: [HistoryRow], intakeMark: String? = nil) throws {
         do {
             try database.transaction {
                 // Another process (a second run, `symphony history`, `symphony audit`) may have
@@ -169,7 +169,7 @@ final class WriterStatements: @unchecked Sendable {
                 try events.finish()
                 try executions.finish()
                 try audits.finish()
-                try endLink()
+                try endLink(intakeMark: intakeMark)
             }
         } catch {
             events.discard()
@@ -200,7 +200,7 @@ final class WriterStatements: @unchecked Sendable {
     }
 
     /// Appends the link covering what this batch wrote, and moves the authenticated head to it.
-    private func endLink() throws {
+    private func endLink(intakeMark: String?) throws {
         if events.inserted != eventsAdded {
             // Some events were already stored (INSERT OR IGNORE skipped them): digest what was written.
             encodedEvents.removeAll()
@@ -216,7 +216,8 @@ final class WriterStatements: @unchecked Sendable {
         let digests = TableDigests(
             events: encodedEvents.digest, executions: encodedExecutions.digest, scheduled: encodedEntries.digest(followedBy: encodedChanges),
             deadLetters: encodedDeadLetters.digest, audit: encodedAudits.digest)
-        let chained = ChainLink(sequence: link, time: .now(), kind: .commit, digests: digests, note: "", previousHash: previousHash)
+        let note = intakeMark.map { ChainLink.intakeNotePrefix + $0 } ?? ""
+        let chained = ChainLink(sequence: link, time: .now(), kind: .commit, digests: digests, note: note, previousHash: previousHash)
         try Self.insert(chained, with: insertLink)
         let mac = HistoryChain.headMAC(sequence: chained.sequence, hash: chained.hash, macKey: macKey)
         try upsertHead.run([.int(chained.sequence), .blob(chained.hash), .text(keyID), .blob(mac)])

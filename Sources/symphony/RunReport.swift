@@ -7,7 +7,9 @@ enum RunReport {
     static func line(_ summary: RunSummary, historyKept: Bool) -> String {
         let seconds = max(1e-9, Double(summary.duration.nanoseconds) / 1e9)
         let kinds = ["publish", "delay", "audit", "emit", "stop"].map { "\($0) \(grouped(summary.actions[$0, default: 0]))" }
-        return "symphony: \(grouped(summary.read)) events read"
+        return "symphony: "
+            + (summary.recovered > 0 ? "\(grouped(summary.recovered)) events recorded by an earlier run that stopped before handling them were handled first; " : "")
+            + "\(grouped(summary.read)) events read"
             + (summary.replacedInvalidUTF8 > 0 ? " (\(grouped(summary.replacedInvalidUTF8)) with invalid UTF-8 replaced by U+FFFD)" : "")
             + ", \(grouped(summary.rejected)) rejected, "
             + (summary.denied > 0 ? "\(grouped(summary.denied)) denied, " : "")

@@ -245,6 +245,9 @@ struct Backend: CustomTestStringConvertible, Sendable {
         func record(_ executions: [ExecutionRecord], audits: [AuditRecord]) { log.add("record " + executions.map(\.kind.name).joined(separator: ",")) }
         func recordRejected(source: String, line: Int?, reason: String, content: [UInt8]) {}
         func audit(_ record: AuditRecord) {}
+        func handled(through eventID: String) {}
+        func unhandledInputs() throws -> [Event] { [] }
+        func markRecordedHandled() throws {}
         func flush() throws {}
         func close() throws {}
     }
@@ -301,5 +304,40 @@ struct Backend: CustomTestStringConvertible, Sendable {
         let recordedTicket = try #require(entries.firstIndex(of: "record publish,audit,delay"))
         #expect(entries[recordedTicket - 2] == "show publish,audit")
         #expect(entries[recordedTicket + 1] == "show delay")
+    }
+
+    @Test("input an earlier run recorded but did not handle is handled first, once; what it handled is not", arguments: [Backend.inMemory, Backend.sqlite])
+    func intakeLog(_ backend: Backend) throws {
+        let (recorder, recorded) = try backend.make()
+        // As a run killed mid-way leaves it: four inputs recorded, the first marked handled, the
+        // third handled past the mark (its outcome recorded), the second and fourth not handled.
+        let inputs: [Event] = (1...4).map { (number: Int) -> Event in
+            Event(type: "ticket.created", payload: ["customer": .string("c\(number)"), "text": "hello"], id: "t-\(number)")
+        }
+        recorder.recordInputs(inputs, received: inputs.map { _ in Timestamp.now() }, sealed: inputs.map { _ -> SealedEvent? in nil })
+        recorder.record(
+            [ExecutionRecord(eventID: "t-3", eventType: "ticket.created", rule: "greet", kind: .audit, outcome: .ok, message: "hi c3", started: .now(), finished: .now())],
+            audits: [])
+        recorder.handled(through: "t-1")
+        try recorder.flush()
+        #expect(try recorder.unhandledInputs().map(\.id) == ["t-2", "t-4"])
+
+        let rules = """
+            rules:
+              - name: greet
+                on: ticket.created
+                actions: [{audit: "hi {{ payload.customer }}"}]
+            """
+        let (ruleSet, diagnostics) = RuleSetLoader.load(documents: [(file: "rules.yaml", text: rules)])
+        var configuration = RunConfiguration(ruleSet: try #require(ruleSet, "\(diagnostics.sorted)"), principal: "user:test")
+        configuration.history = recorder
+        let pipeline = try RunPipeline(configuration: configuration, output: DiscardingOutput(), stop: try StopRequest())
+        try pipeline.feed(ArrayEventSource(events: [.success(Event(type: "ticket.created", payload: ["customer": "c5", "text": "x"], id: "t-5"))]))
+        let summary = pipeline.finish()
+        #expect(summary.recovered == 2)
+        #expect(summary.read == 1)
+        #expect(try recorded().executions == ["greet audit ok hi c2", "greet audit ok hi c3", "greet audit ok hi c4", "greet audit ok hi c5"])
+        // Nothing is left to recover for the next run.
+        if backend.name == "in-memory" { #expect(try recorder.unhandledInputs().isEmpty) }
     }
 }
