@@ -67,7 +67,7 @@ public final class RunPipeline: Sendable {
         let engine = engine
         try system.subscribe("**") { event in
             Self.handle(engine.process(event), history: history, output: output)
-            intake?.handled(event.id)
+            if event.causation == nil { intake?.handled(event.id) }  // input events (derived ones are not tracked)
         }
         try system.start()
         // Recorded input is an intake log: what an earlier run recorded but was killed before
