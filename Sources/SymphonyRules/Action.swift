@@ -37,7 +37,7 @@ public enum Action: Sendable {
     case publish(EventTemplate, location: SourceLocation?)
     /// Publish a derived event later: `after` a duration, or `at` a time (an RFC 3339 template).
     case delay(EventTemplate, after: Duration?, at: Template?, location: SourceLocation?)
-    /// Append a record to the audit trail.
+    /// Record a rendered message with the action's outcome (`executions.message`).
     case audit(message: Template, location: SourceLocation?)
     /// Write the derived event to standard output as JSON.
     case emit(EventTemplate, location: SourceLocation?)

@@ -10,7 +10,7 @@ public enum AuditVerification: Sendable, Hashable {
     case broken(sequence: Int64, problem: String)
 }
 
-/// Reads and verifies the audit trail.
+/// Lists audit records, and verifies the history chain that covers every row.
 public final class AuditReader {
     private let database: SQLiteDatabase
 

@@ -23,7 +23,7 @@ public final class HistoryStore: HistoryRecorder {
     private let key: EncryptionKey
 
     /// Opens (creating and migrating when needed) the history database at `path`; payloads are
-    /// sealed with `key` (and with retired keys still readable), and the audit head is authenticated with a key derived from it.
+    /// sealed with `key` (and with retired keys still readable), and the history chain's head is authenticated with a key derived from it.
     public init(path: String, key: EncryptionKey, retiredKeys: [EncryptionKey] = [], bufferCapacity: Int = 16_384, logger: Logger = Logger(label: "symphony.history")) throws {
         self.path = path
         let sealer = EnvelopeSealer(keyRing: KeyRing(active: key, retired: retiredKeys))
@@ -228,7 +228,7 @@ public final class HistoryStore: HistoryRecorder {
         try AuditReader(path: path).checkpoint(key: key)
     }
 
-    /// Appends a record to the hash-chained audit trail.
+    /// Appends an operation's audit record (chained with the rest of its commit).
     public func audit(_ record: AuditRecord) {
         writer.append(.audit(record))
     }

@@ -8,11 +8,11 @@ import SymphonyRules
 import SymphonyStore
 import SymphonyRecords
 
-/// `symphony audit`: list and verify the tamper-evident audit trail.
+/// `symphony audit`: list the audit records and verify the tamper-evident history chain.
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "List and verify the hash-chained audit trail.",
+        abstract: "List audit records, and verify that no history row was changed (the history chain).",
         subcommands: [AuditListCommand.self, AuditVerifyCommand.self])
 }
 
