@@ -21,4 +21,6 @@ enum HistoryRow: Sendable {
     case scheduledCancel(id: String)
     /// An audit record; the writer chains it (sequence and hash) and moves the authenticated head.
     case audit(AuditRecord)
+    /// No row: makes the writer commit a link that carries the current intake mark.
+    case intakeMark
 }

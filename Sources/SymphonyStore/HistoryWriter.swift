@@ -31,6 +31,8 @@ final class HistoryWriter: Sendable {
     /// The intake mark (`HistoryRecorder.handled(through:)`), guarded by `lock`: a batch's link
     /// carries the mark as it was when the batch was taken, so it never covers rows still queued.
     nonisolated(unsafe) private var intakeMark: String?
+    /// The mark the last batch taken carried (guarded by `lock`).
+    nonisolated(unsafe) private var markTaken: String?
     private let lost = Atomic<Int>(0)
     private let thread = Locked<WorkerThread?>(nil)
     private let statements: WriterStatements
@@ -83,6 +85,15 @@ final class HistoryWriter: Sendable {
         lock.withLock { intakeMark = eventID }
     }
 
+    /// When the intake mark moved after the last batch was taken, queues a row that carries it
+    /// (marks otherwise ride on the batches the run writes anyway). Called with `lock` held.
+    private func queueMarkIfMoved() {
+        guard !closed, intakeMark != markTaken else { return }
+        pending.append(.intakeMark)
+        appended += 1
+        if pending.count == 1 { lock.signal(Self.notEmpty) }
+    }
+
     /// True once a batch could not be written (its rows are lost).
     var hasFailed: Bool { failed.load(ordering: .acquiring) }
 
@@ -92,6 +103,7 @@ final class HistoryWriter: Sendable {
     /// Waits until every row appended so far is committed; throws the first write failure, if any.
     func flush() throws(StoreError) {
         let writeFailure: StoreError? = lock.withLock {
+            queueMarkIfMoved()
             let target = appended
             while committed < target && self.failure == nil { lock.wait(Self.committedCondition) }
             return self.failure
@@ -102,6 +114,7 @@ final class HistoryWriter: Sendable {
     /// Commits what is queued and stops the thread.
     func close() throws(StoreError) {
         lock.withLock {
+            queueMarkIfMoved()
             closed = true
             lock.broadcast(Self.notEmpty)
         }
@@ -122,6 +135,7 @@ final class HistoryWriter: Sendable {
             if pending.isEmpty && closed { break }
             swap(&batch, &pending)
             let mark = intakeMark
+            markTaken = mark
             lock.broadcast(Self.notFull)
             lock.unlock()
             let result = StageTimes.shared.measure(.historyWrite) { write(batch, intakeMark: mark) }

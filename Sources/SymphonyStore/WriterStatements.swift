@@ -309,6 +309,8 @@ final class WriterStatements: @unchecked Sendable {
             if let due = try cancelScheduled.rows([.text(id)], { $0.int(0) }).first {
                 try addChange(ScheduledChange(entryID: id, state: .cancelled, dueNS: due, firedNS: nil, late: false))
             }
+        case .intakeMark:
+            break  // the link itself carries the mark
         case .scheduledFired(let id, let event, let late):
             try addEvent(event)
             if let due = try markFired.rows([.int(event.receivedNS), .int(late ? 1 : 0), .text(id)], { $0.int(0) }).first {

@@ -340,4 +340,19 @@ struct Backend: CustomTestStringConvertible, Sendable {
         // Nothing is left to recover for the next run.
         if backend.name == "in-memory" { #expect(try recorder.unhandledInputs().isEmpty) }
     }
+
+    @Test("after a clean run whose last events no rule acted on, the next run recovers nothing")
+    func cleanRunLeavesNothingToRecover() throws {
+        let path = NSTemporaryDirectory() + "symphony-pipeline-clean-" + UUID().uuidString + ".db"
+        let key = try EncryptionKey(bytes: [UInt8](repeating: 7, count: 32))
+        for round in 1...2 {
+            var configuration = RunConfiguration(ruleSet: try Self.ruleSet(), principal: "user:test")
+            configuration.history = try HistoryStore(path: path, key: key)
+            let pipeline = try RunPipeline(configuration: configuration, output: DiscardingOutput(), stop: try StopRequest())
+            // No rule acts on these: nothing but the intake mark says they were handled.
+            try pipeline.feed(ArrayEventSource(events: (1...100).map { .success(Event(type: "ignored", id: "r\(round)-\($0)")) }))
+            let summary = pipeline.finish()
+            #expect(summary.recovered == 0, "round \(round)")
+        }
+    }
 }
