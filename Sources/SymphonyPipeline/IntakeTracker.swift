@@ -1,4 +1,4 @@
-import Synchronization
+import SymphonyConcurrency
 
 /// Which input events are both recorded and handled, in the order they were read: the history's
 /// intake mark. Every event up to the mark is durable with its outcomes once the commit that
@@ -25,7 +25,7 @@ final class IntakeTracker: Sendable {
         var waiting: [String: [Int]] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let onAdvance: @Sendable (String) -> Void
 
     /// `onAdvance` receives the id of the latest event up to which every event is recorded and handled.

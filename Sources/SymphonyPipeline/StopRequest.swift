@@ -1,4 +1,5 @@
 import Glibc
+import SymphonyConcurrency
 import Synchronization
 
 /// A stop asked for by SIGINT or SIGTERM during `symphony run`: requested once, then seen by the
@@ -9,7 +10,7 @@ import Synchronization
 /// readable: `LineReader` polls it together with its input.
 public final class StopRequest: Sendable {
     private let requested = Atomic<Bool>(false)
-    private let why = Mutex<String>("")
+    private let why = Locked<String>("")
     /// The pipe's read end, readable once a stop was requested; the write end gets one byte then.
     package let wakeDescriptor: Int32
     private let wakeWriter: Int32
