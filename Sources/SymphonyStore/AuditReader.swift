@@ -95,9 +95,7 @@ public final class AuditReader {
     /// The database id its genesis link names.
     private func databaseID() throws -> String? {
         let note = try database.prepare("SELECT note FROM chain WHERE seq = 1").rows { $0.text(0) ?? "" }
-        let words = note.first?.split(separator: " ") ?? []
-        guard words.count >= 2, words[0] == "database" else { return nil }
-        return String(words[1])
+        return note.first.flatMap(ChainLink.databaseID(inGenesisNote:))
     }
 
     static func record(_ row: SQLiteStatement) -> AuditRecord {

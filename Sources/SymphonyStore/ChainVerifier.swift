@@ -34,7 +34,7 @@ struct ChainVerifier {
         var previous = HistoryChain.genesis
         var expected: Int64 = 1
         var genesis: ChainLink?
-        var hashes: [Int64: [UInt8]] = [:]
+        var checkpointedHash: [UInt8]?  // the hash of the link a checkpoint names
         var lastLink: ChainLink?
         while try links.step() {
             guard let kind = ChainLink.Kind(rawValue: links.int(2)) else {
@@ -69,7 +69,7 @@ struct ChainVerifier {
             }
             if let problem = try checkRows(of: link, cursors: cursors) { return .broken(sequence: link.sequence, problem: problem) }
             if link.kind == .genesis { genesis = link }
-            hashes[link.sequence] = link.hash
+            if link.sequence == checkpoint?.sequence { checkpointedHash = link.hash }
             previous = link.hash
             lastLink = link
             expected += 1
@@ -87,7 +87,7 @@ struct ChainVerifier {
         }
         if let problem = try LegacyAuditVerifier(database: database).problem(keys: keys) { return .broken(sequence: 1, problem: problem) }
         if scope == .everything, let problem = try checkScheduledState() { return .broken(sequence: lastLink.sequence, problem: problem) }
-        if let checkpoint, let problem = check(checkpoint, genesis: genesis, last: lastLink, hashes: hashes) {
+        if let checkpoint, let problem = check(checkpoint, genesis: genesis, last: lastLink, linkHash: checkpointedHash) {
             return .broken(sequence: min(checkpoint.sequence, lastLink.sequence + 1), problem: problem)
         }
         let rows = cursors.reduce(0) { $0 + $1.consumed }
@@ -155,7 +155,7 @@ struct ChainVerifier {
         return "scheduled entry \(id) does not have the state its recorded changes give it (its state, due, fired or late column was edited)"
     }
 
-    private func check(_ checkpoint: HistoryCheckpoint, genesis: ChainLink, last: ChainLink, hashes: [Int64: [UInt8]]) -> String? {
+    private func check(_ checkpoint: HistoryCheckpoint, genesis: ChainLink, last: ChainLink, linkHash: [UInt8]?) -> String? {
         guard let key = keys.first(where: { $0.idString == checkpoint.keyID }) else {
             return "the checkpoint is signed under key \(checkpoint.keyID), which was not given"
         }
@@ -166,7 +166,7 @@ struct ChainVerifier {
         guard checkpoint.sequence <= last.sequence else {
             return "the checkpoint names link \(checkpoint.sequence), the history ends at link \(last.sequence): it was rolled back to an older copy, or links were removed"
         }
-        guard hashes[checkpoint.sequence] == checkpoint.hash else {
+        guard linkHash == checkpoint.hash else {
             return "link \(checkpoint.sequence) is not the link the checkpoint names (the history was rewritten since)"
         }
         return nil

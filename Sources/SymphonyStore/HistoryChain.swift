@@ -68,7 +68,11 @@ public struct ChainLink: Sendable, Hashable {
 
     /// The database id a genesis link names (`database <id>` in its note).
     var databaseID: String? {
-        guard kind == .genesis else { return nil }
+        kind == .genesis ? Self.databaseID(inGenesisNote: note) : nil
+    }
+
+    /// The id in a genesis link's note (`database <id> …`).
+    static func databaseID(inGenesisNote note: String) -> String? {
         let words = note.split(separator: " ")
         guard words.count >= 2, words[0] == "database" else { return nil }
         return String(words[1])

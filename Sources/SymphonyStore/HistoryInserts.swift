@@ -68,7 +68,7 @@ struct ExecutionInsert: Sendable {
     let startedNS: Int64
     let durationMicroseconds: Int64
     let derived: EventInsert?
-    let derivedEventID: String?
+    var derivedEventID: String? { derived?.id }
     /// The row's canonical bytes for the history chain, encoded on the recording thread.
     private(set) var encoded: [UInt8] = []
 
@@ -82,7 +82,6 @@ struct ExecutionInsert: Sendable {
         startedNS = record.started.nanosecondsSinceEpoch
         durationMicroseconds = (record.finished.nanosecondsSinceEpoch - record.started.nanosecondsSinceEpoch) / 1_000
         derived = record.derivedEvent.map { EventInsert($0, received: record.finished, payload: sealedDerived) }
-        derivedEventID = derived?.id
         var encoding = ChainRowEncoding(reservingCapacity: 128)
         encoding.execution(self)
         encoded = encoding.bytes

@@ -210,17 +210,9 @@ public final class HistoryStore: HistoryRecorder {
         let legacyHead = try database.prepare("SELECT seq, hash FROM audit_head WHERE id = 1").rows { ($0.int(0), $0.blob(1) ?? []) }
         if let (sequence, hash) = legacyHead.first { note += " legacy-audit-head \(sequence) \(Hex.encode(hash))" }
         let link = ChainLink(sequence: 1, time: .now(), kind: .genesis, digests: digests, note: note, previousHash: HistoryChain.genesis)
-        try WriterStatements.insert(
-            link,
-            with: try database.prepare(
-                """
-                INSERT INTO chain (seq, time_ns, kind, events_digest, executions_digest, scheduled_digest, dead_letters_digest, audit_digest, note, prev_hash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """))
+        try WriterStatements.insert(link, with: try database.prepare(WriterStatements.insertLinkSQL))
         let mac = HistoryChain.headMAC(sequence: 1, hash: link.hash, macKey: HistoryChain.macKey(from: key))
-        try database.prepare("INSERT INTO chain_head (id, seq, hash, key_id, mac) VALUES (1, ?, ?, ?, ?)").run([
-            .int(1), .blob(link.hash), .text(key.idString), .blob(mac),
-        ])
+        try database.prepare(WriterStatements.upsertHeadSQL).run([.int(1), .blob(link.hash), .text(key.idString), .blob(mac)])
     }
 
     /// The chain's head as a checkpoint signed under the active key (`run --checkpoint`); call after `close()`.

@@ -127,14 +127,8 @@ final class WriterStatements: @unchecked Sendable {
         cancelScheduled = try database.prepare("UPDATE scheduled SET state = 'cancelled' WHERE id = ? AND state = 'pending' RETURNING due_ns")
         insertChange = try database.prepare(
             "INSERT INTO scheduled_changes (seq, link, entry_id, state, due_ns, fired_ns, late) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        insertLink = try database.prepare(
-            """
-            INSERT INTO chain (seq, time_ns, kind, events_digest, executions_digest, scheduled_digest, dead_letters_digest, audit_digest, note, prev_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        upsertHead = try database.prepare(
-            "INSERT INTO chain_head (id, seq, hash, key_id, mac) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, key_id = excluded.key_id, mac = excluded.mac"
-        )
+        insertLink = try database.prepare(Self.insertLinkSQL)
+        upsertHead = try database.prepare(Self.upsertHeadSQL)
         readLastLink = try database.prepare("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1")
         readSignedHead = try database.prepare("SELECT seq, hash, key_id, mac FROM chain_head WHERE id = 1")
         readNextSequences = try database.prepare(
@@ -222,6 +216,18 @@ final class WriterStatements: @unchecked Sendable {
         let mac = HistoryChain.headMAC(sequence: chained.sequence, hash: chained.hash, macKey: macKey)
         try upsertHead.run([.int(chained.sequence), .blob(chained.hash), .text(keyID), .blob(mac)])
     }
+
+    /// Stores a link: bind `insert(_:with:)`'s values.
+    static let insertLinkSQL = """
+        INSERT INTO chain (seq, time_ns, kind, events_digest, executions_digest, scheduled_digest, dead_letters_digest, audit_digest, note, prev_hash, hash)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    /// Moves the signed head: seq, hash, key id, MAC.
+    static let upsertHeadSQL = """
+        INSERT INTO chain_head (id, seq, hash, key_id, mac) VALUES (1, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, key_id = excluded.key_id, mac = excluded.mac
+        """
 
     /// Stores a link (the writer's, and the genesis link).
     static func insert(_ link: ChainLink, with statement: SQLiteStatement) throws {

@@ -1,4 +1,5 @@
 import SymphonyEvents
+import SymphonyRecords
 import SymphonyPipeline
 
 /// `symphony run`'s summary line on standard error and its exit status.
@@ -6,7 +7,7 @@ enum RunReport {
     /// The summary line.
     static func line(_ summary: RunSummary, historyKept: Bool) -> String {
         let seconds = max(1e-9, Double(summary.duration.nanoseconds) / 1e9)
-        let kinds = ["publish", "delay", "audit", "emit", "stop"].map { "\($0) \(grouped(summary.actions[$0, default: 0]))" }
+        let kinds = ActionKind.allCases.map { "\($0.name) \(grouped(summary.actions[$0.name, default: 0]))" }
         return "symphony: "
             + (summary.recovered > 0 ? "\(grouped(summary.recovered)) events recorded by an earlier run that stopped before handling them were handled first; " : "")
             + "\(grouped(summary.read)) events read"
