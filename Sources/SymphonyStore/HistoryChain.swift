@@ -11,11 +11,6 @@ public struct TableDigests: Sendable, Hashable {
     public var deadLetters: [UInt8]
     public var audit: [UInt8]
 
-    /// The digests of a link that covers no row.
-    public static let empty = TableDigests(
-        events: HistoryChain.emptyDigest, executions: HistoryChain.emptyDigest, scheduled: HistoryChain.emptyDigest,
-        deadLetters: HistoryChain.emptyDigest, audit: HistoryChain.emptyDigest)
-
     /// The tables in the order the link hash takes them, with their names.
     var named: [(table: String, digest: [UInt8])] {
         [("events", events), ("executions", executions), ("scheduled", scheduled), ("dead_letters", deadLetters), ("audit", audit)]
@@ -89,8 +84,6 @@ public struct ChainLink: Sendable, Hashable {
 public enum HistoryChain {
     /// hash(0).
     public static let genesis = SHA256.hash(Array("symphony.chain.genesis.v1".utf8))
-    /// SHA-256 of no bytes: the digest of a table a link wrote nothing to.
-    public static let emptyDigest = SHA256.hash([])
 
     /// The hash of a link with these fields chained after `previous`.
     public static func hash(sequence: Int64, time: Timestamp, kind: ChainLink.Kind, digests: TableDigests, note: String, after previous: [UInt8])

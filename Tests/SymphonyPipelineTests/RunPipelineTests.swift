@@ -165,6 +165,7 @@ struct Backend: CustomTestStringConvertible, Sendable {
         #expect(summary.read == 0)
         #expect(summary.stopped)
         #expect(try recorded().executions.isEmpty)
+        if let memory = recorder as? InMemoryHistory { #expect(memory.isClosed) }
     }
 
     @Test("pending delays made by another rule set's rules stay pending; this rule set's fire", arguments: [Backend.inMemory, Backend.sqlite])
