@@ -48,6 +48,8 @@ public struct DryRun: Sendable {
     public let stepLimit: Int
     /// The most events one input event may derive by `publish` and `delay` (as in `RuleEngine`).
     public let derivedEventBudget: Int
+    /// The `count:` and `throttle:` state, kept across the traced events (on their event times).
+    public let gates: RuleGates
 
     /// A dry run of `ruleSet`.
     public init(
@@ -58,6 +60,7 @@ public struct DryRun: Sendable {
         self.hopLimit = hopLimit
         self.stepLimit = stepLimit
         self.derivedEventBudget = derivedEventBudget
+        self.gates = RuleGates(ruleSet: ruleSet)
     }
 
     private struct Pending: Comparable {
@@ -109,7 +112,16 @@ public struct DryRun: Sendable {
                 reports.append(RuleReport(rule: rule.name, salience: rule.salience, matched: false, failure: match.failure, actions: []))
                 continue
             }
-            let context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
+            var context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
+            if rule.isStateful {
+                switch gates.admit(rule, context: context) {
+                case .hold(let reason, _):
+                    reports.append(RuleReport(rule: rule.name, salience: rule.salience, matched: false, failure: reason, actions: []))
+                    continue
+                case .fire(let fields):
+                    context.gates = fields
+                }
+            }
             var actions: [ActionReport] = []
             for action in rule.actions {
                 actions.append(render(action, context: context, now: now, derived: &derived, budget: &budget))

@@ -32,6 +32,8 @@ public final class RuleEngine: Sendable {
     private let clock: any SchedulerClock
     private let counters = EngineCounters()
     private let ledger: DerivationLedger
+    /// The state of the rules' `count:` and `throttle:` gates.
+    public let gates: RuleGates
 
     /// An engine that sends side effects to `effects`, reads the time from `clock`, and checks
     /// each published or delayed event against `access` as the rule's principal.
@@ -45,6 +47,7 @@ public final class RuleEngine: Sendable {
         self.clock = clock
         self.hopLimit = hopLimit
         self.ledger = DerivationLedger(limit: derivedEventBudget)
+        self.gates = RuleGates(ruleSet: ruleSet)
         self.access = access
         self.defaultPrincipal = defaultPrincipal
     }
@@ -77,8 +80,14 @@ public final class RuleEngine: Sendable {
             let match = StageTimes.shared.measure(.match) { evaluator.evaluate(rule, on: event) }
             if !match.problems.isEmpty { counters.conditionProblems.add(match.problems.count, ordering: .relaxed) }
             guard match.matched else { continue }
+            var context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
+            if rule.isStateful {
+                switch gates.admit(rule, context: context) {
+                case .hold: continue
+                case .fire(let fields): context.gates = fields
+                }
+            }
             counters.rulesFired.add(1, ordering: .relaxed)
-            let context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
             for action in rule.actions {
                 let outcome = StageTimes.shared.measure(.actions) { run(action, of: rule, context: context, budget: &budget) }
                 counters.count(outcome)

@@ -198,6 +198,7 @@ public final class RunPipeline: Sendable {
         summary.actions = statistics.actions
         summary.errors = statistics.failures + counters.failed
         summary.conditionProblems = statistics.conditionProblems
+        summary.gates = engine.gates.statistics
         summary.pending = system.scheduler.pendingCount
         summary.pendingOfOtherRuleSets = scheduledEntries?.otherRuleSets ?? [:]
         summary.inputUnreadable = unreadable.load(ordering: .relaxed)

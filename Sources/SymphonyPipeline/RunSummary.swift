@@ -1,3 +1,4 @@
+import SymphonyEngine
 import SymphonyEvents
 
 /// What a run did, for its summary line and exit status.
@@ -22,6 +23,8 @@ public struct RunSummary: Sendable {
     public var errors = 0
     /// Regex conditions that stopped at their match limit.
     public var conditionProblems = 0
+    /// Matching events that `count:` and `throttle:` gates held back, and keys they evicted.
+    public var gates = GateStatistics()
     /// Delayed events still pending when the run ended.
     public var pending = 0
     /// Delayed events in the history made by rules not in this rule set, by rule: left pending for

@@ -89,14 +89,20 @@ public final class Rule: Sendable {
     public let order: Int
     /// The principal the rule's actions run as; nil means the rule set's owner.
     public let runAs: String?
+    /// The `count:` gate: fire only at the Nth matching event of a key within a window.
+    public let count: CountWindow?
+    /// The `throttle:` gate: fire at most once per key per period.
+    public let throttle: Throttle?
 
     /// True when the rule has a `stop` action.
     public let stops: Bool
+    /// True when the rule has a `count:` or `throttle:` gate (it keeps state per key).
+    public var isStateful: Bool { count != nil || throttle != nil }
 
     /// A rule; `order` is its position in the rule set.
     public init(
         name: String, on: [TypePattern], when: Condition?, salience: Int, actions: [Action], location: SourceLocation?, order: Int,
-        runAs: String?
+        runAs: String?, count: CountWindow? = nil, throttle: Throttle? = nil
     ) {
         self.name = name
         self.on = on
@@ -106,6 +112,8 @@ public final class Rule: Sendable {
         self.location = location
         self.order = order
         self.runAs = runAs
+        self.count = count
+        self.throttle = throttle
         stops = actions.contains { if case .stop = $0 { true } else { false } }
     }
 }

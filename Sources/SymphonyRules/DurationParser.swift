@@ -1,3 +1,4 @@
+import SymphonyEvents
 /// Durations as rule files write them: `500ms`, `30s`, `5m`, `24h`, `2d`, or combinations such as `1h30m`.
 public enum DurationParser {
     /// The duration `text` names, or nil when it is not one.
@@ -57,5 +58,17 @@ extension String {
         while scalars.first == " " { scalars = scalars.dropFirst() }
         while scalars.last == " " { scalars = scalars.dropLast() }
         return String(scalars)
+    }
+}
+
+extension DurationParser {
+    /// `duration` as rule files write it, in its largest whole unit: `10m`, `2d`, `90s`, `500ms`.
+    public static func text(_ duration: Duration) -> String {
+        let seconds = duration.nanoseconds / 1_000_000_000
+        if seconds >= 86_400 && seconds % 86_400 == 0 { return "\(seconds / 86_400)d" }
+        if seconds >= 3600 && seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        if seconds >= 60 && seconds % 60 == 0 { return "\(seconds / 60)m" }
+        if seconds > 0 && duration.nanoseconds % 1_000_000_000 == 0 { return "\(seconds)s" }
+        return "\(duration.nanoseconds / 1_000_000)ms"
     }
 }

@@ -10,7 +10,7 @@ import SymphonyRegex
 /// `IntentSetLoader`, then each rule is checked field by field here; `RuleSet` compiles what loaded
 /// and `StaticChecks` looks for cycles, shadowed rules and risky regexes.
 public enum RuleSetLoader {
-    static let ruleKeys = ["name", "description", "on", "when", "priority", "actions", "run_as"]
+    static let ruleKeys = ["name", "description", "on", "when", "count", "throttle", "priority", "actions", "run_as"]
     static let eventKeys = ["type", "payload", "priority"]
     static let fieldRoots = ["id", "type", "priority", "source", "time", "payload"]
 
@@ -91,6 +91,8 @@ public enum RuleSetLoader {
         /// Names captured only inside `not` (discarded: the condition holds when the regex does not match).
         var discardedCaptures: Set<String> = []
         var intents: [String] = []
+        /// `window` and/or `throttle`, when the rule has those gates.
+        var gates: Set<String> = []
     }
 
     static func rule(from node: YAMLNode, order: Int, context: inout LoadContext, into diagnostics: inout Diagnostics) -> Rule? {
@@ -133,6 +135,11 @@ public enum RuleSetLoader {
         if let when = fields["when"] {
             condition = self.condition(from: when, scope: &scope, context: &context, into: &diagnostics)
         }
+        // The gates' keys see what the conditions define; the actions also see the gates' fields.
+        let count = fields["count"].flatMap { countWindow(from: $0, scope: scope, into: &diagnostics) }
+        if count != nil { scope.gates.insert("window") }
+        let throttle = fields["throttle"].flatMap { self.throttle(from: $0, scope: scope, into: &diagnostics) }
+        if throttle != nil { scope.gates.insert("throttle") }
         var actions: [Action] = []
         if let actionsNode = fields["actions"], let items = actionsNode.list("'actions'", into: &diagnostics) {
             if items.isEmpty { diagnostics.error(at: actionsNode.location, "'actions' needs at least one action") }
@@ -145,7 +152,7 @@ public enum RuleSetLoader {
         guard diagnostics.errors.count == errorsBefore else { return nil }
         return Rule(
             name: name, on: patterns, when: condition, salience: salience, actions: actions, location: fields["name"]?.location, order: order,
-            runAs: runAs)
+            runAs: runAs, count: count, throttle: throttle)
     }
 
     // MARK: Conditions
@@ -449,6 +456,8 @@ public enum RuleSetLoader {
         switch root {
         case "payload":
             return nil
+        case "window", "throttle":
+            return gateProblem(path, scope: scope)
         case "captures":
             guard path.count == 2 else { return "template '\(text)' must name one capture, e.g. captures.ip" }
             guard scope.captures.contains(path[1]) else {

@@ -4,7 +4,9 @@ import SymphonyEvents
 /// A string with `{{ path }}` placeholders, filled in from the triggering event, regex captures and intent slots.
 ///
 /// Paths: `id`, `type`, `priority`, `source`, `time`, `rule`, `payload.<field>…`,
-/// `captures.<name>`, `intent.name`, `intent.score`, `intent.slots.<name>`. A template that is
+/// `captures.<name>`, `intent.name`, `intent.score`, `intent.slots.<name>`, and in rules with a
+/// `count:` or `throttle:` gate `window.<key|count|first|last|ids>` and
+/// `throttle.<key|suppressed>`. A template that is
 /// exactly one placeholder keeps the value's JSON type when used as a payload value (a number
 /// stays a number); otherwise values are written into the text (strings as they are, other JSON
 /// as compact JSON). A path that has no value renders as an empty string.
@@ -21,7 +23,7 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     public let parts: [Part]
 
     /// The roots a placeholder path may start with.
-    public static let roots = ["id", "type", "priority", "source", "time", "rule", "payload", "captures", "intent"]
+    public static let roots = ["id", "type", "priority", "source", "time", "rule", "payload", "captures", "intent", "window", "throttle"]
 
     /// Parses `source`; returns the problem (and its character offset) when a `{{` is not closed or a path is malformed.
     public static func parse(_ source: String) -> Result<Template, TemplateProblem> {
@@ -116,6 +118,8 @@ public struct TemplateContext: Sendable {
     public let captures: [String: String]
     /// The intent the rule's `intent` condition recognized, if any.
     public let intent: IntentMatch?
+    /// The fields under `window.` and `throttle.` when the rule's gates let it fire (empty otherwise).
+    public var gates: [String: [String: JSONValue]] = [:]
 
     /// A context.
     public init(event: Event, rule: String, captures: [String: String], intent: IntentMatch?) {
@@ -148,6 +152,9 @@ public struct TemplateContext: Sendable {
                 return .string(value)
             default: return nil
             }
+        case "window", "throttle":
+            guard rest.count == 1 else { return nil }
+            return gates[root]?[rest[0]]
         default:
             return nil
         }

@@ -1,3 +1,4 @@
+import SymphonyEngine
 import SymphonyEvents
 import SymphonyRecords
 import SymphonyPipeline
@@ -18,6 +19,7 @@ enum RunReport {
             + "\(grouped(summary.rulesFired)) rules fired; actions: \(kinds.joined(separator: ", ")); "
             + "\(grouped(summary.errors)) errors"
             + (summary.conditionProblems > 0 ? " (and \(grouped(summary.conditionProblems)) regex conditions stopped at their match limit)" : "")
+            + gates(summary.gates)
             + "; \(grouped(Int(Double(summary.read) / seconds))) events/s"
             + (summary.pending > 0
                 ? "; \(grouped(summary.pending)) delayed event\(summary.pending == 1 ? "" : "s") still pending "
@@ -26,6 +28,16 @@ enum RunReport {
                         : "(lost at exit with --no-history; use --follow to wait)")
                 : "")
             + otherRuleSets(summary.pendingOfOtherRuleSets)
+    }
+
+    /// "; gates held 12 matching events (count windows 9, of them 1 late; throttles 3), 0 keys evicted", or nothing without gates.
+    private static func gates(_ gates: GateStatistics) -> String {
+        let held = gates.counting + gates.late + gates.suppressed
+        guard held + gates.evictedKeys > 0 else { return "" }
+        return "; gates held \(grouped(held)) matching events (count windows \(grouped(gates.counting + gates.late))"
+            + (gates.late > 0 ? ", of them \(grouped(gates.late)) late" : "")
+            + "; throttles \(grouped(gates.suppressed)))"
+            + (gates.evictedKeys > 0 ? ", \(grouped(gates.evictedKeys)) keys evicted (max_keys)" : "")
     }
 
     /// "; 3 delayed events of rules not in this rule set left pending (remind: 2, escalate: 1)".

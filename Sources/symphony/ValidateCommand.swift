@@ -183,14 +183,7 @@ enum DryRunFormatter {
         }
     }
 
-    static func describe(_ duration: Duration) -> String {
-        let seconds = duration.nanoseconds / 1_000_000_000
-        if seconds >= 86_400 && seconds % 86_400 == 0 { return "\(seconds / 86_400)d" }
-        if seconds >= 3600 && seconds % 3600 == 0 { return "\(seconds / 3600)h" }
-        if seconds >= 60 && seconds % 60 == 0 { return "\(seconds / 60)m" }
-        if seconds > 0 { return "\(seconds)s" }
-        return "\(duration.nanoseconds / 1_000_000)ms"
-    }
+    static func describe(_ duration: Duration) -> String { DurationParser.text(duration) }
 
     /// The trace as one JSON object; `"truncated": true` when it stopped at its step limit (`cutAfter`).
     static func json(_ steps: [DryRun.Step], origin: String, cutAfter: Int? = nil) -> JSONValue {

@@ -1,0 +1,111 @@
+import SymphonyConcurrency
+import SymphonyEvents
+import SymphonyRules
+
+/// One `count:` rule's windows, one per key: the event times (and, with `keep_ids`, the ids) of
+/// the matching events that still fall within `within` of the key's newest event.
+///
+/// Times are event times, so a replayed file counts as the live stream did. An event more than
+/// `within` older than its key's newest is late: it cannot share a window with the newest, and
+/// is counted and left out. When the rule holds `maxKeys` keys and a new one arrives, windows
+/// that can no longer fire are dropped first, then the least recently seen tenth of the keys is
+/// evicted (counted).
+final class KeyedCountWindows: Sendable {
+    /// What adding one event did.
+    enum Step: Equatable {
+        /// The window reached `atLeast`: it is emptied, and these are its contents.
+        case fired(count: Int, first: Timestamp, last: Timestamp, ids: [String])
+        /// The window holds `count` events, fewer than `atLeast`.
+        case counting(count: Int)
+        /// The event is older than the key's newest by more than `within`.
+        case late(newest: Timestamp)
+    }
+
+    private struct Window {
+        var times: [Int64] = []
+        var ids: [String] = []
+        var lastSeen: UInt64 = 0
+    }
+
+    private struct State {
+        var windows: [String: Window] = [:]
+        var tick: UInt64 = 0
+        var newest = Int64.min
+        var evicted = 0
+    }
+
+    let gate: CountWindow
+    private let withinNanoseconds: Int64
+    private let state = Locked(State())
+
+    init(_ gate: CountWindow) {
+        self.gate = gate
+        withinNanoseconds = gate.within.nanoseconds
+    }
+
+    /// Keys evicted so far to stay within `maxKeys`.
+    var evicted: Int { state.withLock { $0.evicted } }
+
+    /// Keys holding a window now.
+    var keyCount: Int { state.withLock { $0.windows.count } }
+
+    /// Counts the event `id` at `time` under `key`.
+    func add(key: String, time: Timestamp, id: String) -> Step {
+        let t = time.nanosecondsSinceEpoch
+        return state.withLock { state in
+            state.tick &+= 1
+            state.newest = max(state.newest, t)
+            var window: Window
+            if let existing = state.windows.removeValue(forKey: key) {
+                window = existing
+            } else {
+                if state.windows.count >= gate.maxKeys { makeRoom(&state) }
+                window = Window()
+            }
+            defer { if !window.times.isEmpty { state.windows[key] = window } }
+            window.lastSeen = state.tick
+            let newest = max(window.times.last ?? t, t)
+            let oldestAllowed = newest.subtractingSaturating(withinNanoseconds)
+            if t < oldestAllowed { return .late(newest: Timestamp(nanosecondsSinceEpoch: newest)) }
+            // Insert in time order (nearly always at the end).
+            var index = window.times.count
+            while index > 0 && window.times[index - 1] > t { index -= 1 }
+            window.times.insert(t, at: index)
+            if gate.keepIDs { window.ids.insert(id, at: index) }
+            // Drop what fell out of the window (inclusive bound: exactly `within` apart still counts).
+            var drop = 0
+            while drop < window.times.count && window.times[drop] < oldestAllowed { drop += 1 }
+            if drop > 0 {
+                window.times.removeFirst(drop)
+                if gate.keepIDs { window.ids.removeFirst(drop) }
+            }
+            guard window.times.count >= gate.atLeast else { return .counting(count: window.times.count) }
+            let fired = Step.fired(
+                count: window.times.count, first: Timestamp(nanosecondsSinceEpoch: window.times[0]),
+                last: Timestamp(nanosecondsSinceEpoch: window.times[window.times.count - 1]), ids: window.ids)
+            window = Window()
+            return fired
+        }
+    }
+
+    /// Drops windows that can never fire again (every time older than `within` before the newest
+    /// event of any key), then, if still full, the least recently seen tenth of the keys.
+    private func makeRoom(_ state: inout State) {
+        let horizon = state.newest.subtractingSaturating(withinNanoseconds)
+        state.windows = state.windows.filter { ($0.value.times.last ?? .min) >= horizon }
+        guard state.windows.count >= gate.maxKeys else { return }
+        let excess = state.windows.count - gate.maxKeys + 1
+        let victims = max(excess, gate.maxKeys / 10)
+        let oldest = state.windows.sorted { $0.value.lastSeen < $1.value.lastSeen }.prefix(victims).map(\.key)
+        for key in oldest { state.windows.removeValue(forKey: key) }
+        state.evicted += oldest.count
+    }
+}
+
+extension Int64 {
+    /// `self - other`, stopping at `Int64.min` instead of trapping.
+    func subtractingSaturating(_ other: Int64) -> Int64 {
+        let (result, overflow) = subtractingReportingOverflow(other)
+        return overflow ? .min : result
+    }
+}

@@ -1,0 +1,81 @@
+import SymphonyConcurrency
+import SymphonyEvents
+import SymphonyRules
+
+/// One `throttle:` rule's memory, one entry per key: when the rule last fired for the key, and
+/// how many matching events it suppressed since.
+///
+/// Times are event times: an event less than `per` from the key's last firing (before or after
+/// it) is suppressed. Keys whose quiet period is over are forgotten first when the rule holds
+/// `maxKeys` keys; then the least recently seen tenth is evicted (counted).
+final class KeyedThrottles: Sendable {
+    /// What one event did.
+    enum Step: Equatable {
+        /// The rule fires; `suppressed` events were held back since its last firing for the key.
+        case fired(suppressed: Int)
+        /// Suppressed: the key fired at `lastFired`, and this is its `suppressed`th held-back event.
+        case suppressed(lastFired: Timestamp, suppressed: Int)
+    }
+
+    private struct Entry {
+        var lastFired: Int64
+        var suppressed: Int
+        var lastSeen: UInt64
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var tick: UInt64 = 0
+        var newest = Int64.min
+        var evicted = 0
+    }
+
+    let gate: Throttle
+    private let perNanoseconds: Int64
+    private let state = Locked(State())
+
+    init(_ gate: Throttle) {
+        self.gate = gate
+        perNanoseconds = gate.per.nanoseconds
+    }
+
+    /// Keys evicted so far to stay within `maxKeys`.
+    var evicted: Int { state.withLock { $0.evicted } }
+
+    /// Keys remembered now.
+    var keyCount: Int { state.withLock { $0.entries.count } }
+
+    /// Decides for one matching event of `key` at `time`.
+    func add(key: String, time: Timestamp) -> Step {
+        let t = time.nanosecondsSinceEpoch
+        return state.withLock { state in
+            state.tick &+= 1
+            state.newest = max(state.newest, t)
+            if var entry = state.entries[key] {
+                entry.lastSeen = state.tick
+                let distance = t >= entry.lastFired ? t.subtractingSaturating(entry.lastFired) : entry.lastFired.subtractingSaturating(t)
+                if distance < perNanoseconds {
+                    entry.suppressed += 1
+                    state.entries[key] = entry
+                    return .suppressed(lastFired: Timestamp(nanosecondsSinceEpoch: entry.lastFired), suppressed: entry.suppressed)
+                }
+                state.entries[key] = Entry(lastFired: t, suppressed: 0, lastSeen: state.tick)
+                return .fired(suppressed: entry.suppressed)
+            }
+            if state.entries.count >= gate.maxKeys { makeRoom(&state) }
+            state.entries[key] = Entry(lastFired: t, suppressed: 0, lastSeen: state.tick)
+            return .fired(suppressed: 0)
+        }
+    }
+
+    private func makeRoom(_ state: inout State) {
+        let horizon = state.newest.subtractingSaturating(perNanoseconds)
+        state.entries = state.entries.filter { $0.value.lastFired > horizon }
+        guard state.entries.count >= gate.maxKeys else { return }
+        let excess = state.entries.count - gate.maxKeys + 1
+        let victims = max(excess, gate.maxKeys / 10)
+        let oldest = state.entries.sorted { $0.value.lastSeen < $1.value.lastSeen }.prefix(victims).map(\.key)
+        for key in oldest { state.entries.removeValue(forKey: key) }
+        state.evicted += oldest.count
+    }
+}

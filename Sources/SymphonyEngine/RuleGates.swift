@@ -1,0 +1,108 @@
+import SymphonyConcurrency
+import SymphonyEvents
+import SymphonyJSON
+import SymphonyRules
+import Synchronization
+
+/// The state of a rule set's `count:` and `throttle:` gates, and the decision for each matching event.
+///
+/// A rule whose condition holds passes its `count` gate (if any), then its `throttle` gate (if
+/// any); only then do its actions run. State is kept per rule and per key in memory, on event
+/// time; one instance serves every worker (each rule's state has its own lock).
+public final class RuleGates: Sendable {
+    /// What the gates decided for one matching event.
+    public enum Verdict: Sendable {
+        /// The actions run; `fields` are what `{{ window.… }}` and `{{ throttle.… }}` render.
+        case fire(fields: [String: [String: JSONValue]])
+        /// The actions do not run, and why (e.g. "3 of 5 events for key 203.0.113.9 within 10m; needs 2 more").
+        case hold(reason: String, kind: HoldKind)
+    }
+
+    /// Why a matching event did not fire its rule.
+    public enum HoldKind: Sendable, Equatable {
+        /// Its key's window holds fewer than `at_least` events.
+        case counting
+        /// Too old for its key's window.
+        case late
+        /// The rule fired for the key within the throttle period.
+        case suppressed
+    }
+
+    private let counts: [String: KeyedCountWindows]
+    private let throttles: [String: KeyedThrottles]
+    private let heldCounting = Atomic<Int>(0)
+    private let heldLate = Atomic<Int>(0)
+    private let heldSuppressed = Atomic<Int>(0)
+
+    /// Empty state for the gates of `ruleSet`'s rules.
+    public init(ruleSet: RuleSet) {
+        var counts: [String: KeyedCountWindows] = [:]
+        var throttles: [String: KeyedThrottles] = [:]
+        for rule in ruleSet.rules {
+            if let count = rule.count { counts[rule.name] = KeyedCountWindows(count) }
+            if let throttle = rule.throttle { throttles[rule.name] = KeyedThrottles(throttle) }
+        }
+        self.counts = counts
+        self.throttles = throttles
+    }
+
+    /// Passes one event that matched `rule` through the rule's gates (a rule without gates fires).
+    public func admit(_ rule: Rule, context: TemplateContext) -> Verdict {
+        var fields: [String: [String: JSONValue]] = [:]
+        let time = context.event.time
+        if let windows = counts[rule.name] {
+            let gate = windows.gate
+            let key = gate.key.render(context)
+            switch windows.add(key: key, time: time, id: context.event.id) {
+            case .counting(let count):
+                heldCounting.add(1, ordering: .relaxed)
+                let missing = gate.atLeast - count
+                return .hold(
+                    reason: "count: \(count) of \(gate.atLeast) events for key \(Self.quoted(key)) within \(DurationParser.text(gate.within)); "
+                        + "needs \(missing) more", kind: .counting)
+            case .late(let newest):
+                heldLate.add(1, ordering: .relaxed)
+                return .hold(
+                    reason: "count: late for key \(Self.quoted(key)): its time \(time) is more than \(DurationParser.text(gate.within)) "
+                        + "before the key's newest event (\(newest))", kind: .late)
+            case .fired(let count, let first, let last, let ids):
+                var window: [String: JSONValue] = [
+                    "key": .string(key), "count": .int(Int64(count)), "first": .string(first.description), "last": .string(last.description),
+                ]
+                if gate.keepIDs { window["ids"] = .array(ids.map(JSONValue.string)) }
+                fields["window"] = window
+            }
+        }
+        if let limiter = throttles[rule.name] {
+            let gate = limiter.gate
+            var gateContext = context
+            gateContext.gates = fields
+            let key = gate.key.render(gateContext)
+            switch limiter.add(key: key, time: time) {
+            case .suppressed(let lastFired, let suppressed):
+                heldSuppressed.add(1, ordering: .relaxed)
+                return .hold(
+                    reason: "throttle: fired for key \(Self.quoted(key)) at \(lastFired), at most once per \(DurationParser.text(gate.per)) "
+                        + "(\(suppressed) suppressed since)", kind: .suppressed)
+            case .fired(let suppressed):
+                fields["throttle"] = ["key": .string(key), "suppressed": .int(Int64(suppressed))]
+            }
+        }
+        return .fire(fields: fields)
+    }
+
+    /// Counts so far: matching events held by a window, late, suppressed, and keys evicted.
+    public var statistics: GateStatistics {
+        GateStatistics(
+            counting: heldCounting.load(ordering: .relaxed), late: heldLate.load(ordering: .relaxed),
+            suppressed: heldSuppressed.load(ordering: .relaxed),
+            evictedKeys: counts.values.reduce(0) { $0 + $1.evicted } + throttles.values.reduce(0) { $0 + $1.evicted })
+    }
+
+    /// The keys `rule` holds state for now (0 for a rule without gates).
+    public func keyCount(of rule: String) -> Int {
+        (counts[rule]?.keyCount ?? 0) + (throttles[rule]?.keyCount ?? 0)
+    }
+
+    private static func quoted(_ key: String) -> String { key.isEmpty ? "''" : key }
+}

@@ -1,0 +1,196 @@
+import SymphonyEngine
+import SymphonyEvents
+import SymphonyJSON
+import SymphonyRules
+import Testing
+
+/// `count:` and `throttle:` gates, on event time (no test waits in real time).
+@Suite struct RuleGatesTests {
+    static let base = Timestamp(secondsSinceEpoch: 1_764_000_000)
+
+    func makeEngine(_ text: String) throws -> (RuleEngine, RecordingEffects) {
+        let effects = RecordingEffects()
+        let engine = RuleEngine(ruleSet: try validRules(text), effects: effects, clock: ManualClock())
+        effects.engine = engine
+        return (engine, effects)
+    }
+
+    func failure(_ id: String, ip: String, at seconds: Int64, nanoseconds: Int64 = 0) -> Event {
+        Event(
+            type: "ssh.failure", payload: ["ip": .string(ip)], id: id,
+            time: Timestamp(nanosecondsSinceEpoch: Self.base.nanosecondsSinceEpoch + seconds * 1_000_000_000 + nanoseconds))
+    }
+
+    static let countRules = """
+        rules:
+          - name: ban
+            on: ssh.failure
+            count: {key: "{{ payload.ip }}", at_least: 3, within: 10m, keep_ids: true}
+            actions:
+              - emit: {type: ssh.ban, payload: {ip: "{{ window.key }}", n: "{{ window.count }}", first: "{{ window.first }}", last: "{{ window.last }}", ids: "{{ window.ids }}"}}
+        """
+
+    @Test("exactly at_least events exactly 'within' apart fire; one nanosecond more does not")
+    func windowEdges() throws {
+        let (engine, effects) = try makeEngine(Self.countRules)
+        engine.process(failure("a1", ip: "1", at: 0))
+        engine.process(failure("a2", ip: "1", at: 300))
+        engine.process(failure("a3", ip: "1", at: 600))
+        #expect(effects.emitted.count == 1)
+        let ban = try #require(effects.emitted.first)
+        #expect(ban.payload["n"] == .int(3))
+        #expect(ban.payload["ip"] == "1")
+        #expect(ban.payload["ids"] == ["a1", "a2", "a3"])
+        #expect(ban.payload["first"] == .string(Self.base.description))
+        #expect(ban.payload["last"] == .string(Self.base.advanced(by: .seconds(600)).description))
+
+        let (late, lateEffects) = try makeEngine(Self.countRules)
+        late.process(failure("b1", ip: "1", at: 0))
+        late.process(failure("b2", ip: "1", at: 300))
+        late.process(failure("b3", ip: "1", at: 600, nanoseconds: 1))
+        #expect(lateEffects.emitted.isEmpty)
+        #expect(late.gates.statistics.counting == 3)
+    }
+
+    @Test("keys count apart, a firing empties its key's window, and counting starts again")
+    func keysAndReset() throws {
+        let (engine, effects) = try makeEngine(Self.countRules)
+        for (index, ip) in ["1", "2", "1", "2", "1"].enumerated() {
+            engine.process(failure("e\(index)", ip: ip, at: Int64(index)))
+        }
+        #expect(effects.emitted.map { $0.payload["ip"] } == ["1"])
+        engine.process(failure("e5", ip: "1", at: 5))
+        engine.process(failure("e6", ip: "1", at: 6))
+        #expect(effects.emitted.count == 1, "the window of key 1 restarted after its firing")
+        engine.process(failure("e7", ip: "1", at: 7))
+        engine.process(failure("e8", ip: "2", at: 8))
+        #expect(effects.emitted.map { $0.payload["ip"] } == ["1", "1", "2"])
+        #expect(effects.emitted[1].payload["ids"] == ["e5", "e6", "e7"])
+    }
+
+    @Test("out-of-order events inside the window count; one older than the window is late")
+    func outOfOrder() throws {
+        let (engine, effects) = try makeEngine(Self.countRules)
+        engine.process(failure("c1", ip: "1", at: 1_000))
+        engine.process(failure("c2", ip: "1", at: 100))  // 900 s before the newest: late
+        #expect(engine.gates.statistics.late == 1)
+        engine.process(failure("c3", ip: "1", at: 700))  // 300 s before: counts
+        engine.process(failure("c4", ip: "1", at: 1_200))
+        #expect(effects.emitted.count == 1)
+        #expect(effects.emitted.first?.payload["ids"] == ["c3", "c1", "c4"], "ids in event-time order")
+        #expect(effects.emitted.first?.payload["first"] == .string(Self.base.advanced(by: .seconds(700)).description))
+    }
+
+    @Test("past max_keys, windows that can no longer fire go first, then the least recently seen keys (counted)")
+    func eviction() throws {
+        let (engine, _) = try makeEngine("""
+            rules:
+              - name: ban
+                on: ssh.failure
+                count: {key: "{{ payload.ip }}", at_least: 2, within: 1m, max_keys: 10}
+                actions: [stop]
+            """)
+        for index in 0..<10 { engine.process(failure("old\(index)", ip: "old\(index)", at: 0)) }
+        engine.process(failure("new", ip: "new", at: 3_600))  // the ten old windows expired: dropped, not evicted
+        #expect(engine.gates.keyCount(of: "ban") == 1)
+        #expect(engine.gates.statistics.evictedKeys == 0)
+        for index in 0..<20 { engine.process(failure("k\(index)", ip: "k\(index)", at: 3_600)) }
+        #expect(engine.gates.keyCount(of: "ban") <= 10)
+        #expect(engine.gates.statistics.evictedKeys >= 11)
+        // The most recently seen key survived and still completes its window.
+        let fired = engine.process(failure("k19-again", ip: "k19", at: 3_601))
+        #expect(fired.count == 1)
+    }
+
+    static let throttleRules = """
+        rules:
+          - name: page
+            on: http.error
+            throttle: {key: "{{ payload.path }}", per: 1h}
+            actions:
+              - emit: {type: page, payload: {path: "{{ throttle.key }}", held: "{{ throttle.suppressed }}"}}
+        """
+
+    func error(_ path: String, at seconds: Int64) -> Event {
+        Event(type: "http.error", payload: ["path": .string(path)], time: Self.base.advanced(by: .seconds(seconds)))
+    }
+
+    @Test("a throttle fires once per key per period and reports what it suppressed on the next firing")
+    func throttle() throws {
+        let (engine, effects) = try makeEngine(Self.throttleRules)
+        engine.process(error("/a", at: 0))
+        engine.process(error("/a", at: 1_800))
+        engine.process(error("/b", at: 1_801))
+        engine.process(error("/a", at: 3_599))
+        engine.process(error("/a", at: 3_600))  // exactly one period after the firing: fires
+        engine.process(error("/a", at: 3_000))  // out of order, within the period of the new firing
+        #expect(effects.emitted.map { $0.payload["path"] } == ["/a", "/b", "/a"])
+        #expect(effects.emitted.map { $0.payload["held"] } == [0, 0, 2])
+        #expect(engine.gates.statistics.suppressed == 3)
+        #expect(engine.statistics.rulesFired == 3, "suppressed events are not firings")
+    }
+
+    @Test("count then throttle: the throttle sees only the count's firings and may use window fields in its key")
+    func countThenThrottle() throws {
+        let (engine, effects) = try makeEngine("""
+            rules:
+              - name: ban
+                on: ssh.failure
+                count: {key: "{{ payload.ip }}", at_least: 2, within: 1h}
+                throttle: {key: "{{ window.key }}", per: 1d}
+                actions: [{emit: {type: ban, payload: {ip: "{{ throttle.key }}"}}}]
+            """)
+        for second in Int64(0)..<6 { engine.process(failure("x\(second)", ip: "9", at: second)) }
+        #expect(effects.emitted.count == 1)
+        #expect(engine.gates.statistics.counting == 3)
+        #expect(engine.gates.statistics.suppressed == 2)
+    }
+
+    @Test("the dry run explains a window that has not fired yet and a suppressed event")
+    func dryRunExplains() throws {
+        let dryRun = DryRun(ruleSet: try validRules(Self.countRules))
+        let first = dryRun.trace(failure("d1", ip: "203.0.113.9", at: 0))
+        #expect(first.first?.rules.first?.failure == "count: 1 of 3 events for key 203.0.113.9 within 10m; needs 2 more")
+        _ = dryRun.trace(failure("d2", ip: "203.0.113.9", at: 1))
+        let third = dryRun.trace(failure("d3", ip: "203.0.113.9", at: 2))
+        #expect(third.first?.rules.first?.matched == true)
+        #expect(third.count == 1, "emit derives nothing to trace")
+
+        let throttled = DryRun(ruleSet: try validRules(Self.throttleRules))
+        _ = throttled.trace(error("/a", at: 0))
+        let held = throttled.trace(error("/a", at: 60))
+        let reason = try #require(held.first?.rules.first?.failure)
+        #expect(reason.hasPrefix("throttle: fired for key /a at "))
+        #expect(reason.hasSuffix("at most once per 1h (1 suppressed since)"))
+    }
+
+    @Test("rule files with wrong gates get located errors", arguments: [
+        ("count: {key: '{{ payload.ip }}', within: 10m}", "rules.yaml:4:12: error: missing required key 'at_least' in 'count'"),
+        ("count: {key: '{{ payload.ip }}', at_least: 0, within: 10m}", "'at_least' must be a whole number from 1 to 1000000, not 0"),
+        ("count: {key: '{{ payload.ip }}', at_least: 2.5, within: 10m}", "'at_least' must be a whole number from 1 to 1000000, not 2.5"),
+        ("count: {key: '{{ payload.ip }}', at_least: 2, within: 10 minutes}", "10 minutes"),
+        ("count: {key: '{{ payload.ip }}', at_least: 2, within: 0s}", "'within' must be longer than zero"),
+        ("count: {key: '{{ capture.ip }}', at_least: 2, within: 1m}", "did you mean 'captures'"),
+        ("count: {key: '{{ payload.ip }}', at_least: 2, within: 1m, keep_id: true}", "unknown key 'keep_id' in 'count'; did you mean 'keep_ids'?"),
+        ("throttle: {key: '{{ payload.ip }}'}", "missing required key 'per' in 'throttle'"),
+        ("throttle: {key: '{{ window.key }}', per: 1m}", "template references 'window.key', but the rule has no 'count' gate"),
+    ])
+    func diagnostics(gate: String, expected: String) throws {
+        let (ruleSet, lines) = try loadRules(["rules.yaml": "rules:\n  - name: r\n    on: t\n    \(gate)\n    actions: [stop]\n"])
+        #expect(ruleSet == nil)
+        #expect(lines.contains { $0.contains(expected) }, "\(lines)")
+    }
+
+    @Test("actions may name only the gate fields their rule has")
+    func gateFieldsInActions() throws {
+        let (_, lines) = try loadRules(["rules.yaml": """
+            rules:
+              - name: r
+                on: t
+                throttle: {key: x, per: 1m}
+                actions: [{audit: "{{ window.count }} {{ throttle.nope }}"}]
+            """])
+        #expect(lines.contains { $0.contains("template references 'window.count', but the rule has no 'count' gate") }, "\(lines)")
+        #expect(lines.contains { $0.contains("template references 'throttle.nope', which is nothing: use throttle.key, throttle.suppressed") }, "\(lines)")
+    }
+}
