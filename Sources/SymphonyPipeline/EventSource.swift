@@ -27,16 +27,20 @@ public struct SourceOrigin: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(source):\(line)" }
 }
 
-/// One item read: its event or why it was rejected, where it came from, and whether invalid
-/// UTF-8 in it was replaced by U+FFFD (raw text lines only; JSON lines are rejected instead).
+/// One item read: its event or why it was rejected, where it came from, whether invalid UTF-8
+/// in it was replaced by U+FFFD (raw text lines only; JSON lines are rejected instead), and what
+/// a line parser could not read from it (the event is kept).
 public struct SourceItem: Sendable {
     public let result: Result<Event, InputLineError>
     public let origin: SourceOrigin
     public let replacedInvalidUTF8: Bool
+    /// Why a rule set's line parser read the line only in part (no match, a time or typed field that did not parse).
+    public let parseProblem: String?
 
-    public init(result: Result<Event, InputLineError>, origin: SourceOrigin, replacedInvalidUTF8: Bool = false) {
+    public init(result: Result<Event, InputLineError>, origin: SourceOrigin, replacedInvalidUTF8: Bool = false, parseProblem: String? = nil) {
         self.result = result
         self.origin = origin
         self.replacedInvalidUTF8 = replacedInvalidUTF8
+        self.parseProblem = parseProblem
     }
 }

@@ -1,5 +1,6 @@
 import SymphonyJSON
 import SymphonyEvents
+import SymphonyRules
 
 /// Reads events from JSON Lines files or standard input, a line at a time, never a whole file.
 ///
@@ -12,19 +13,24 @@ public struct LineEventSource: EventSource {
     public let paths: [String]
     /// With a type, every line is raw text of that type (`--lines`).
     public let rawLinesType: String?
+    /// The rule set's parser for `rawLinesType` lines, if it declares one: captures become
+    /// payload fields and the line's time the event time.
+    public let lineParser: LineParser?
     /// Where problems with the input itself go: a file that cannot be read, a line a stop cut off.
     private let report: @Sendable (String) -> Void
 
     /// Reads `paths` in order (standard input when empty); problems with the input go to standard error.
-    public init(paths: [String], rawLinesType: String?) {
-        self.init(paths: paths, rawLinesType: rawLinesType, report: { printError($0) })
+    public init(paths: [String], rawLinesType: String?, lineParser: LineParser? = nil) {
+        self.init(paths: paths, rawLinesType: rawLinesType, lineParser: lineParser, report: { printError($0) })
     }
 
     /// Reads `paths` in order (standard input when empty); problems with the input go to `report`.
-    public init(paths: [String], rawLinesType: String?, report: @escaping @Sendable (String) -> Void) {
+    /// `lineParser` applies only with `rawLinesType`.
+    public init(paths: [String], rawLinesType: String?, lineParser: LineParser? = nil, report: @escaping @Sendable (String) -> Void) {
         self.report = report
         self.paths = paths.isEmpty ? ["-"] : paths
         self.rawLinesType = rawLinesType
+        self.lineParser = rawLinesType == nil ? nil : lineParser
     }
 
     /// Calls `body` with each line read (an event or a rejection), in input order, until it returns false;
@@ -69,18 +75,20 @@ public struct LineEventSource: EventSource {
                 }
                 let result: Result<Event, InputLineError>
                 var replaced = false
+                var parseProblem: String?
                 if line.tooLong {
                     result = .failure(InputLineError(reason: "line is longer than \(reader.maximumLineLength) bytes", content: line.bytes))
                 } else {
                     let parsed = StageTimes.shared.measure(.decode) { parse(line.bytes) }
                     replaced = parsed.replacedInvalidUTF8
+                    parseProblem = parsed.parseProblem
                     result = parsed.result.mapError { problem in
                         var problem = problem
                         problem.content = line.bytes
                         return problem
                     }
                 }
-                guard try body(SourceItem(result: result, origin: origin, replacedInvalidUTF8: replaced)) else { return allOpened }
+                guard try body(SourceItem(result: result, origin: origin, replacedInvalidUTF8: replaced, parseProblem: parseProblem)) else { return allOpened }
             }
         }
         return allOpened
@@ -94,7 +102,7 @@ public struct LineEventSource: EventSource {
     }
 
     /// The line's event or why it is rejected, and whether invalid UTF-8 was replaced to make it.
-    private func parse(_ bytes: [UInt8]) -> (result: Result<Event, InputLineError>, replacedInvalidUTF8: Bool) {
+    private func parse(_ bytes: [UInt8]) -> (result: Result<Event, InputLineError>, replacedInvalidUTF8: Bool, parseProblem: String?) {
         // One pass for NUL bytes and non-ASCII; only a line with non-ASCII bytes needs a full UTF-8 check.
         var orBits: UInt8 = 0
         var hasNUL = false
@@ -106,30 +114,35 @@ public struct LineEventSource: EventSource {
         }
         let invalidUTF8 = orBits & 0x80 != 0 && String(validating: bytes, as: UTF8.self) == nil
         if invalidUTF8 && rawLinesType == nil {
-            return (.failure(InputLineError(reason: "not valid UTF-8")), false)
+            return (.failure(InputLineError(reason: "not valid UTF-8")), false, nil)
         }
         if hasNUL {
-            return (.failure(InputLineError(reason: "contains a NUL byte")), false)
+            return (.failure(InputLineError(reason: "contains a NUL byte")), false, nil)
         }
         // With --lines, every line is text, never parsed: a log line that looks like a JSON event
         // must not become one (anyone who can write to the log would choose its type and source).
         // Invalid bytes become U+FFFD, as log matchers such as fail2ban read them, rather than losing the line.
         if let rawLinesType {
             let message = String(decoding: bytes, as: UTF8.self)
-            return (.success(Event(type: rawLinesType, payload: ["message": .string(message)])), invalidUTF8)
+            guard let lineParser else {
+                return (.success(Event(type: rawLinesType, payload: ["message": .string(message)])), invalidUTF8, nil)
+            }
+            let now = Timestamp.now()
+            let decoded = lineParser.decode(message, reference: now)
+            return (.success(Event(type: rawLinesType, payload: decoded.payload, time: decoded.time ?? now)), invalidUTF8, decoded.problem)
         }
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)
         } catch {
-            return (.failure(InputLineError(reason: "not valid JSON: \(Self.describe(error))")), false)
+            return (.failure(InputLineError(reason: "not valid JSON: \(Self.describe(error))")), false, nil)
         }
         do {
-            return (.success(try InputEvent(json: value).event()), false)
+            return (.success(try InputEvent(json: value).event()), false, nil)
         } catch let error as InputLineError {
-            return (.failure(error), false)
+            return (.failure(error), false, nil)
         } catch {
-            return (.failure(InputLineError(reason: "not a valid event")), false)
+            return (.failure(InputLineError(reason: "not a valid event")), false, nil)
         }
     }
 }

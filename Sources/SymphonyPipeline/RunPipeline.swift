@@ -33,6 +33,7 @@ public final class RunPipeline: Sendable {
     private let rejected = Atomic<Int>(0)
     private let denied = Atomic<Int>(0)
     private let replacedUTF8 = Atomic<Int>(0)
+    private let partlyParsed = Atomic<Int>(0)
     private let unreadable = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
     private let started = Timestamp.now()
@@ -128,6 +129,10 @@ public final class RunPipeline: Sendable {
                 stop.request(because: "history could not be written")
             }
             let origin = item.origin
+            if let problem = item.parseProblem, case .success = item.result {
+                partlyParsed.add(1, ordering: .relaxed)
+                output.problem("\(origin): \(problem)")
+            }
             switch item.result {
             case .success(let event):
                 // An input event is published as its source principal (or as the run's).
@@ -192,6 +197,7 @@ public final class RunPipeline: Sendable {
         summary.read = read.load(ordering: .relaxed) + batch.accepted
         summary.replacedInvalidUTF8 = replacedUTF8.load(ordering: .relaxed) + batch.acceptedWithReplacedUTF8
         summary.rejected = rejected.load(ordering: .relaxed) + batch.refused
+        summary.partlyParsed = partlyParsed.load(ordering: .relaxed)
         summary.denied = denied.load(ordering: .relaxed) + statistics.denials
         summary.processed = counters.delivered + counters.failed
         summary.rulesFired = statistics.rulesFired

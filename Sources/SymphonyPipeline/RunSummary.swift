@@ -9,6 +9,8 @@ public struct RunSummary: Sendable {
     public var recovered = 0
     /// Of those, lines whose invalid UTF-8 was replaced by U+FFFD.
     public var replacedInvalidUTF8 = 0
+    /// Raw lines the rule set's line parser read only in part (kept, with what could be read).
+    public var partlyParsed = 0
     /// Input lines that were not valid events (or that the queue refused).
     public var rejected = 0
     /// Input events and actions refused by access control.

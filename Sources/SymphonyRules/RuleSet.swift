@@ -17,14 +17,20 @@ public final class RuleSet: Sendable {
     public let regexSources: [(source: String, location: SourceLocation?)]
     /// The principal rules run as when they name none (`owner:` in the rule files); nil when unset.
     public let owner: String?
+    /// Parsers for raw lines (`lines:` in the rule files), by the `--lines` type they read.
+    public let lineParsers: [String: LineParser]
 
     private let index: TypePatternIndex<Int>
     private let positionsByName: [String: Int]
     private let cache = Locked(TypeLookupCache<[Rule]>())
 
     /// A rule set of `rules` with the intents of `recognizer`.
-    public init(rules: [Rule], recognizer: IntentRecognizer, regexSources: [(source: String, location: SourceLocation?)] = [], owner: String? = nil) {
+    public init(
+        rules: [Rule], recognizer: IntentRecognizer, regexSources: [(source: String, location: SourceLocation?)] = [], owner: String? = nil,
+        lineParsers: [String: LineParser] = [:]
+    ) {
         self.rules = rules
+        self.lineParsers = lineParsers
         self.owner = owner
         self.recognizer = recognizer
         self.regexSources = regexSources

@@ -43,7 +43,9 @@ public enum RuleSetLoader {
             diagnostics.append(contentsOf: error.diagnostics)
             recognizer = (try? IntentRecognizer([])) ?? { fatalError("an empty recognizer always compiles") }()
         }
-        var context = LoadContext(recognizer: recognizer)
+        let patterns = patternLibrary(in: roots, into: &diagnostics)
+        let lineParsers = lineParsers(in: roots, library: patterns, into: &diagnostics)
+        var context = LoadContext(recognizer: recognizer, patterns: patterns)
         var owner: (name: String, location: SourceLocation)?
         for root in roots {
             guard let node = root.entries?.first(where: { $0.key == "owner" })?.value,
@@ -74,7 +76,8 @@ public enum RuleSetLoader {
                 }
             }
         }
-        let ruleSet = RuleSet(rules: rules, recognizer: recognizer, regexSources: context.regexSources, owner: owner?.name)
+        let ruleSet = RuleSet(
+            rules: rules, recognizer: recognizer, regexSources: context.regexSources, owner: owner?.name, lineParsers: lineParsers)
         StaticChecks.run(on: ruleSet, into: &diagnostics)
         return ruleSet
     }
@@ -82,6 +85,8 @@ public enum RuleSetLoader {
     /// What loading one rule needs to know about the rest of the set.
     struct LoadContext {
         let recognizer: IntentRecognizer
+        /// Named regex fragments (`%{NAME}`).
+        let patterns: PatternLibrary
         var regexSources: [(source: String, location: SourceLocation?)] = []
     }
 
@@ -232,18 +237,15 @@ public enum RuleSetLoader {
             guard let value = jsonValue(operand, into: &diagnostics) else { return nil }
             test = .contains(value)
         case "matches":
-            guard let source = operand.string("'matches'", into: &diagnostics) else { return nil }
-            do {
-                let regex = try RegularExpression(source)
-                for case let name? in regex.groupNames { scope.captures.insert(name) }
-                context.regexSources.append((source, operand.contentLocation))
-                test = .matches(regex)
-            } catch {
-                diagnostics.error(
-                    at: operand.contentLocation.advanced(byColumns: error.offset ?? 0),
-                    "invalid regex: \(error.message)" + (error.offset.map { " (at offset \($0))" } ?? ""))
-                return nil
+            guard let (regex, types) = compile(operand, what: "'matches'", library: context.patterns, into: &diagnostics) else { return nil }
+            if !types.isEmpty {
+                diagnostics.warning(
+                    at: operand.contentLocation,
+                    "capture types (%{NAME:field:type}) apply in line parsers only: the captures of a 'matches' condition are text")
             }
+            for case let name? in regex.groupNames { scope.captures.insert(name) }
+            context.regexSources.append((regex.pattern, operand.contentLocation))
+            test = .matches(regex)
         default:
             guard let number = operand.number("'\(keyword)'", into: &diagnostics) else { return nil }
             switch keyword {

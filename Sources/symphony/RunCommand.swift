@@ -173,7 +173,7 @@ struct RunCommand: ParsableCommand {
         let sink = TerminalOutput(stdout: stdout, lines: output == .ndjson ? .outcomes : .emittedEvents)
         let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
         // Returns at the end of the input, or after a signal once every line already read was handled.
-        try pipeline.feed(LineEventSource(paths: events, rawLinesType: lines, report: { sink.problem($0) }))
+        try pipeline.feed(LineEventSource(paths: events, rawLinesType: lines, lineParser: lines.flatMap { ruleSet.lineParsers[$0] }, report: { sink.problem($0) }))
         if follow { stop.wait() }  // a signal, or a history failure, ends it
         let summary = pipeline.finish()
         withExtendedLifetime(signals) {}  // its signal sources live until the run is over

@@ -13,6 +13,7 @@ enum RunReport {
             + (summary.recovered > 0 ? "\(grouped(summary.recovered)) events recorded by an earlier run that stopped before handling them were handled first; " : "")
             + "\(grouped(summary.read)) events read"
             + (summary.replacedInvalidUTF8 > 0 ? " (\(grouped(summary.replacedInvalidUTF8)) with invalid UTF-8 replaced by U+FFFD)" : "")
+            + (summary.partlyParsed > 0 ? " (\(grouped(summary.partlyParsed)) only partly parsed by the line parser, kept)" : "")
             + ", \(grouped(summary.rejected)) rejected, "
             + (summary.denied > 0 ? "\(grouped(summary.denied)) denied, " : "")
             + "\(grouped(summary.processed)) processed, "

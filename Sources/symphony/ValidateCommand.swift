@@ -104,9 +104,11 @@ struct ValidateCommand: ParsableCommand {
         var rejected = 0
         var replaced = 0
         var number = 0
-        let opened = try LineEventSource(paths: [events], rawLinesType: lines).forEach { line in
+        let parser = lines.flatMap { ruleSet.lineParsers[$0] }
+        let opened = try LineEventSource(paths: [events], rawLinesType: lines, lineParser: parser).forEach { line in
             let origin = line.origin
             if line.replacedInvalidUTF8 { replaced += 1 }
+            if let problem = line.parseProblem { printError("\(origin): \(problem)") }
             switch line.result {
             case .failure(let problem):
                 rejected += 1
