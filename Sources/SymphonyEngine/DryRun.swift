@@ -132,6 +132,7 @@ public struct DryRun: Sendable {
                 break
             }
         }
+        gates.observe(event)
         return (Step(event: event, at: now, rules: reports, stoppedBy: stoppedBy), derived)
     }
 

@@ -95,6 +95,7 @@ public final class RuleEngine: Sendable {
             }
             if rule.stops { break }
         }
+        gates.observe(event)
         return outcomes
     }
 

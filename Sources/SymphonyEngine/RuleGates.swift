@@ -6,8 +6,8 @@ import Synchronization
 
 /// The state of a rule set's `count:` and `throttle:` gates, and the decision for each matching event.
 ///
-/// A rule whose condition holds passes its `count` gate (if any), then its `throttle` gate (if
-/// any); only then do its actions run. State is kept per rule and per key in memory, on event
+/// A rule whose condition holds passes its `after` gate (if any), its `count` gate (if any), then
+/// its `throttle` gate (if any); only then do its actions run. State is kept per rule and per key in memory, on event
 /// time; one instance serves every worker (each rule's state has its own lock).
 public final class RuleGates: Sendable {
     /// What the gates decided for one matching event.
@@ -26,10 +26,18 @@ public final class RuleGates: Sendable {
         case late
         /// The rule fired for the key within the throttle period.
         case suppressed
+        /// No earlier event with the same key came within the `after:` window.
+        case unpaired
     }
 
     private let counts: [String: KeyedCountWindows]
     private let throttles: [String: KeyedThrottles]
+    private let sequences: [String: KeyedSequences]
+    /// Which `after:` gates observe events of a type (a type's list is cached on first use).
+    private let observers: TypePatternIndex<Int>
+    private let sequenceList: [KeyedSequences]
+    private let observerCache = Locked(TypeLookupCache<[Int]>())
+    private let heldUnpaired = Atomic<Int>(0)
     private let heldCounting = Atomic<Int>(0)
     private let heldLate = Atomic<Int>(0)
     private let heldSuppressed = Atomic<Int>(0)
@@ -38,18 +46,56 @@ public final class RuleGates: Sendable {
     public init(ruleSet: RuleSet) {
         var counts: [String: KeyedCountWindows] = [:]
         var throttles: [String: KeyedThrottles] = [:]
+        var sequences: [String: KeyedSequences] = [:]
+        var sequenceList: [KeyedSequences] = []
+        var observers = TypePatternIndex<Int>()
         for rule in ruleSet.rules {
             if let count = rule.count { counts[rule.name] = KeyedCountWindows(count) }
             if let throttle = rule.throttle { throttles[rule.name] = KeyedThrottles(throttle) }
+            if let after = rule.after {
+                let memory = KeyedSequences(after)
+                sequences[rule.name] = memory
+                for pattern in after.on { observers.insert(sequenceList.count, for: pattern) }
+                sequenceList.append(memory)
+            }
         }
         self.counts = counts
         self.throttles = throttles
+        self.sequences = sequences
+        self.sequenceList = sequenceList
+        self.observers = observers
+    }
+
+    /// Remembers `event` for every `after:` gate whose `on` matches its type (call it after the
+    /// event's own rules ran, so an event never pairs with itself).
+    public func observe(_ event: Event) {
+        guard !sequenceList.isEmpty else { return }
+        let positions = observerCache.withLock { cache in
+            cache.value(for: event.type) { Array(Set(observers.entries(matching: event.type).map(\.value))).sorted() }
+        }
+        guard !positions.isEmpty else { return }
+        let context = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
+        for position in positions {
+            let memory = sequenceList[position]
+            memory.observe(key: memory.gate.key.render(context), time: event.time, id: event.id)
+        }
     }
 
     /// Passes one event that matched `rule` through the rule's gates (a rule without gates fires).
     public func admit(_ rule: Rule, context: TemplateContext) -> Verdict {
         var fields: [String: [String: JSONValue]] = [:]
         let time = context.event.time
+        if let memory = sequences[rule.name] {
+            let gate = memory.gate
+            let key = gate.key.render(context)
+            guard let earlier = memory.pair(key: key, time: time) else {
+                heldUnpaired.add(1, ordering: .relaxed)
+                return .hold(
+                    reason: "after: no \(gate.on.map(\.text).joined(separator: " or ")) event for key \(Self.quoted(key)) "
+                        + "within \(DurationParser.text(gate.within)) before", kind: .unpaired)
+            }
+            fields["after"] = ["key": .string(key), "id": .string(earlier.id), "time": .string(earlier.time.description)]
+        }
         if let windows = counts[rule.name] {
             let gate = windows.gate
             let key = gate.key.render(context)
@@ -95,13 +141,14 @@ public final class RuleGates: Sendable {
     public var statistics: GateStatistics {
         GateStatistics(
             counting: heldCounting.load(ordering: .relaxed), late: heldLate.load(ordering: .relaxed),
-            suppressed: heldSuppressed.load(ordering: .relaxed),
-            evictedKeys: counts.values.reduce(0) { $0 + $1.evicted } + throttles.values.reduce(0) { $0 + $1.evicted })
+            suppressed: heldSuppressed.load(ordering: .relaxed), unpaired: heldUnpaired.load(ordering: .relaxed),
+            evictedKeys: counts.values.reduce(0) { $0 + $1.evicted } + throttles.values.reduce(0) { $0 + $1.evicted }
+                + sequences.values.reduce(0) { $0 + $1.evicted })
     }
 
     /// The keys `rule` holds state for now (0 for a rule without gates).
     public func keyCount(of rule: String) -> Int {
-        (counts[rule]?.keyCount ?? 0) + (throttles[rule]?.keyCount ?? 0)
+        (counts[rule]?.keyCount ?? 0) + (throttles[rule]?.keyCount ?? 0) + (sequences[rule]?.keyCount ?? 0)
     }
 
     private static func quoted(_ key: String) -> String { key.isEmpty ? "''" : key }

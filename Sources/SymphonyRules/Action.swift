@@ -93,16 +93,18 @@ public final class Rule: Sendable {
     public let count: CountWindow?
     /// The `throttle:` gate: fire at most once per key per period.
     public let throttle: Throttle?
+    /// The `after:` gate: fire only when an earlier event of another type with the same key came shortly before.
+    public let after: SequenceGate?
 
     /// True when the rule has a `stop` action.
     public let stops: Bool
-    /// True when the rule has a `count:` or `throttle:` gate (it keeps state per key).
-    public var isStateful: Bool { count != nil || throttle != nil }
+    /// True when the rule has a `count:`, `throttle:` or `after:` gate (it keeps state per key).
+    public var isStateful: Bool { count != nil || throttle != nil || after != nil }
 
     /// A rule; `order` is its position in the rule set.
     public init(
         name: String, on: [TypePattern], when: Condition?, salience: Int, actions: [Action], location: SourceLocation?, order: Int,
-        runAs: String?, count: CountWindow? = nil, throttle: Throttle? = nil
+        runAs: String?, count: CountWindow? = nil, throttle: Throttle? = nil, after: SequenceGate? = nil
     ) {
         self.name = name
         self.on = on
@@ -114,6 +116,7 @@ public final class Rule: Sendable {
         self.runAs = runAs
         self.count = count
         self.throttle = throttle
+        self.after = after
         stops = actions.contains { if case .stop = $0 { true } else { false } }
     }
 }

@@ -1,11 +1,13 @@
 import SymphonyDiagnostics
+import SymphonyEvents
 
 /// Reading a rule's `count:` and `throttle:` gates.
 extension RuleSetLoader {
     static let countKeys = ["key", "at_least", "within", "keep_ids", "max_keys"]
     static let throttleKeys = ["key", "per", "max_keys"]
     /// What `{{ window.… }}` and `{{ throttle.… }}` may name.
-    static let gateFields = ["window": ["key", "count", "first", "last", "ids"], "throttle": ["key", "suppressed"]]
+    static let afterKeys = ["on", "key", "within", "max_keys"]
+    static let gateFields = ["window": ["key", "count", "first", "last", "ids"], "throttle": ["key", "suppressed"], "after": ["key", "id", "time"]]
 
     /// The `count:` gate written in `node`, or nil after reporting what is wrong.
     static func countWindow(from node: YAMLNode, scope: RuleScope, into diagnostics: inout Diagnostics) -> CountWindow? {
@@ -42,14 +44,38 @@ extension RuleSetLoader {
         return Throttle(key: key, per: per, maxKeys: maxKeys)
     }
 
-    /// The problem with a `window.…` or `throttle.…` placeholder, or nil when the rule defines it.
+    /// The `after:` gate written in `node`, or nil after reporting what is wrong. Its key is
+    /// rendered on both events, so it may name only event fields (no captures, intents or gates).
+    static func sequenceGate(from node: YAMLNode, into diagnostics: inout Diagnostics) -> SequenceGate? {
+        guard let fields = node.fields(of: "'after'", allowed: afterKeys, required: ["on", "key", "within"], into: &diagnostics) else {
+            return nil
+        }
+        let errorsBefore = diagnostics.errors.count
+        var patterns: [TypePattern] = []
+        if let on = fields["on"], let entries = on.stringList("'on'", into: &diagnostics) {
+            if entries.isEmpty { diagnostics.error(at: on.location, "'on' needs at least one type pattern") }
+            for (text, entryNode) in entries {
+                do {
+                    patterns.append(try TypePattern(text))
+                } catch let error as EventsError {
+                    diagnostics.error(at: entryNode.contentLocation, error.message.lowercasedFirst.droppingFinalPeriod)
+                } catch {}
+            }
+        }
+        let key = fields["key"].flatMap { template($0, what: "'key'", scope: RuleScope(), into: &diagnostics) }
+        let within = fields["within"].flatMap { positiveDuration($0, what: "'within'", into: &diagnostics) }
+        let maxKeys = fields["max_keys"].map { wholeNumber($0, what: "'max_keys'", in: 1...100_000_000, into: &diagnostics) }
+            ?? CountWindow.defaultMaxKeys
+        guard diagnostics.errors.count == errorsBefore, let key, let within, let maxKeys else { return nil }
+        return SequenceGate(on: patterns, key: key, within: within, maxKeys: maxKeys)
+    }
+
+    /// The problem with a `window.…`, `throttle.…` or `after.…` placeholder, or nil when the rule defines it.
     static func gateProblem(_ path: [String], scope: RuleScope) -> String? {
         let text = path.joined(separator: ".")
         let root = path[0]
         guard scope.gates.contains(root) else {
-            return root == "window"
-                ? "template references '\(text)', but the rule has no 'count' gate"
-                : "template references '\(text)', but the rule has no 'throttle' gate"
+            return "template references '\(text)', but the rule has no '\(root == "window" ? "count" : root)' gate"
         }
         let known = gateFields[root] ?? []
         guard path.count == 2, known.contains(path[1]) else {

@@ -10,7 +10,7 @@ import SymphonyRegex
 /// `IntentSetLoader`, then each rule is checked field by field here; `RuleSet` compiles what loaded
 /// and `StaticChecks` looks for cycles, shadowed rules and risky regexes.
 public enum RuleSetLoader {
-    static let ruleKeys = ["name", "description", "on", "when", "count", "throttle", "priority", "actions", "run_as"]
+    static let ruleKeys = ["name", "description", "on", "when", "after", "count", "throttle", "priority", "actions", "run_as"]
     static let eventKeys = ["type", "payload", "priority"]
     static let fieldRoots = ["id", "type", "priority", "source", "time", "payload"]
 
@@ -141,6 +141,8 @@ public enum RuleSetLoader {
             condition = self.condition(from: when, scope: &scope, context: &context, into: &diagnostics)
         }
         // The gates' keys see what the conditions define; the actions also see the gates' fields.
+        let after = fields["after"].flatMap { sequenceGate(from: $0, into: &diagnostics) }
+        if after != nil { scope.gates.insert("after") }
         let count = fields["count"].flatMap { countWindow(from: $0, scope: scope, into: &diagnostics) }
         if count != nil { scope.gates.insert("window") }
         let throttle = fields["throttle"].flatMap { self.throttle(from: $0, scope: scope, into: &diagnostics) }
@@ -157,7 +159,7 @@ public enum RuleSetLoader {
         guard diagnostics.errors.count == errorsBefore else { return nil }
         return Rule(
             name: name, on: patterns, when: condition, salience: salience, actions: actions, location: fields["name"]?.location, order: order,
-            runAs: runAs, count: count, throttle: throttle)
+            runAs: runAs, count: count, throttle: throttle, after: after)
     }
 
     // MARK: Conditions
@@ -458,7 +460,7 @@ public enum RuleSetLoader {
         switch root {
         case "payload":
             return nil
-        case "window", "throttle":
+        case "window", "throttle", "after":
             return gateProblem(path, scope: scope)
         case "captures":
             guard path.count == 2 else { return "template '\(text)' must name one capture, e.g. captures.ip" }

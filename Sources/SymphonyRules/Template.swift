@@ -5,8 +5,8 @@ import SymphonyEvents
 ///
 /// Paths: `id`, `type`, `priority`, `source`, `time`, `rule`, `payload.<field>…`,
 /// `captures.<name>`, `intent.name`, `intent.score`, `intent.slots.<name>`, and in rules with a
-/// `count:` or `throttle:` gate `window.<key|count|first|last|ids>` and
-/// `throttle.<key|suppressed>`. A template that is
+/// `count:`, `throttle:` or `after:` gate `window.<key|count|first|last|ids>`,
+/// `throttle.<key|suppressed>` and `after.<key|id|time>`. A template that is
 /// exactly one placeholder keeps the value's JSON type when used as a payload value (a number
 /// stays a number); otherwise values are written into the text (strings as they are, other JSON
 /// as compact JSON). A path that has no value renders as an empty string.
@@ -23,7 +23,7 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     public let parts: [Part]
 
     /// The roots a placeholder path may start with.
-    public static let roots = ["id", "type", "priority", "source", "time", "rule", "payload", "captures", "intent", "window", "throttle"]
+    public static let roots = ["id", "type", "priority", "source", "time", "rule", "payload", "captures", "intent", "window", "throttle", "after"]
 
     /// Parses `source`; returns the problem (and its character offset) when a `{{` is not closed or a path is malformed.
     public static func parse(_ source: String) -> Result<Template, TemplateProblem> {
@@ -118,7 +118,7 @@ public struct TemplateContext: Sendable {
     public let captures: [String: String]
     /// The intent the rule's `intent` condition recognized, if any.
     public let intent: IntentMatch?
-    /// The fields under `window.` and `throttle.` when the rule's gates let it fire (empty otherwise).
+    /// The fields under `window.`, `throttle.` and `after.` when the rule's gates let it fire (empty otherwise).
     public var gates: [String: [String: JSONValue]] = [:]
 
     /// A context.
@@ -152,7 +152,7 @@ public struct TemplateContext: Sendable {
                 return .string(value)
             default: return nil
             }
-        case "window", "throttle":
+        case "window", "throttle", "after":
             guard rest.count == 1 else { return nil }
             return gates[root]?[rest[0]]
         default:

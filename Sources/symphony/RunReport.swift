@@ -33,11 +33,12 @@ enum RunReport {
 
     /// "; gates held 12 matching events (count windows 9, of them 1 late; throttles 3), 0 keys evicted", or nothing without gates.
     private static func gates(_ gates: GateStatistics) -> String {
-        let held = gates.counting + gates.late + gates.suppressed
+        let held = gates.counting + gates.late + gates.suppressed + gates.unpaired
         guard held + gates.evictedKeys > 0 else { return "" }
         return "; gates held \(grouped(held)) matching events (count windows \(grouped(gates.counting + gates.late))"
             + (gates.late > 0 ? ", of them \(grouped(gates.late)) late" : "")
-            + "; throttles \(grouped(gates.suppressed)))"
+            + "; throttles \(grouped(gates.suppressed))"
+            + (gates.unpaired > 0 ? "; unpaired 'after' \(grouped(gates.unpaired))" : "") + ")"
             + (gates.evictedKeys > 0 ? ", \(grouped(gates.evictedKeys)) keys evicted (max_keys)" : "")
     }
 

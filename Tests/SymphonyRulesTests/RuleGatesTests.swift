@@ -193,4 +193,69 @@ import Testing
         #expect(lines.contains { $0.contains("template references 'window.count', but the rule has no 'count' gate") }, "\(lines)")
         #expect(lines.contains { $0.contains("template references 'throttle.nope', which is nothing: use throttle.key, throttle.suppressed") }, "\(lines)")
     }
+
+    static let sequenceRules = """
+        rules:
+          - name: login-after-failure
+            on: ssh.accepted
+            after: {on: ssh.failure, key: "{{ payload.ip }}", within: 5m}
+            actions:
+              - emit: {type: suspicious.login, payload: {ip: "{{ after.key }}", failure: "{{ after.id }}", at: "{{ after.time }}"}}
+        """
+
+    func accepted(_ id: String, ip: String, at seconds: Int64) -> Event {
+        Event(type: "ssh.accepted", payload: ["ip": .string(ip)], id: id, time: Self.base.advanced(by: .seconds(seconds)))
+    }
+
+    @Test("after: fires when an earlier event of the key came within the window, and each earlier event pairs once")
+    func sequences() throws {
+        let (engine, effects) = try makeEngine(Self.sequenceRules)
+        engine.process(accepted("s0", ip: "1", at: 0))  // nothing before it
+        engine.process(failure("f1", ip: "1", at: 10))
+        engine.process(failure("f2", ip: "2", at: 20))
+        engine.process(accepted("s1", ip: "1", at: 310))  // exactly 5 minutes after f1: pairs
+        engine.process(accepted("s2", ip: "1", at: 320))  // f1 is used up
+        engine.process(accepted("s3", ip: "2", at: 321))  // 301 s after f2: too late
+        engine.process(failure("f3", ip: "3", at: 400))
+        engine.process(accepted("s4", ip: "3", at: 399))  // before f3 in event time: no pair
+        #expect(effects.emitted.map { $0.payload["failure"] } == ["f1"])
+        #expect(effects.emitted.first?.payload["at"] == .string(Self.base.advanced(by: .seconds(10)).description))
+        #expect(engine.gates.statistics.unpaired == 4)
+    }
+
+    @Test("an event of a type that is both the earlier and the later one never pairs with itself")
+    func sequenceOfOneType() throws {
+        let (engine, effects) = try makeEngine("""
+            rules:
+              - name: twice
+                on: ssh.failure
+                after: {on: ssh.failure, key: "{{ payload.ip }}", within: 1m}
+                actions: [{emit: {type: twice, payload: {first: "{{ after.id }}", second: "{{ id }}"}}}]
+            """)
+        engine.process(failure("a", ip: "1", at: 0))
+        engine.process(failure("b", ip: "1", at: 1))
+        engine.process(failure("c", ip: "1", at: 2))
+        #expect(effects.emitted.map { $0.payload["first"] } == ["a", "b"])
+        #expect(effects.emitted.map { $0.payload["second"] } == ["b", "c"])
+    }
+
+    @Test("the dry run explains an unpaired event")
+    func dryRunUnpaired() throws {
+        let dryRun = DryRun(ruleSet: try validRules(Self.sequenceRules))
+        let steps = dryRun.trace(accepted("s", ip: "203.0.113.9", at: 0))
+        #expect(steps.first?.rules.first?.failure == "after: no ssh.failure event for key 203.0.113.9 within 5m before")
+    }
+
+    @Test("an after: key may name only event fields: it is rendered on both events")
+    func sequenceKeyScope() throws {
+        let (_, lines) = try loadRules(["rules.yaml": """
+            rules:
+              - name: r
+                on: t
+                when: {field: payload.m, matches: '(?<ip>\\S+)'}
+                after: {on: u, key: "{{ captures.ip }}", within: 1m}
+                actions: [stop]
+            """])
+        #expect(lines.contains { $0.contains("template references 'captures.ip', but the rule's conditions capture nothing") }, "\(lines)")
+    }
 }

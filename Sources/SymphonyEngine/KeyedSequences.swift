@@ -1,0 +1,86 @@
+import SymphonyConcurrency
+import SymphonyEvents
+import SymphonyRules
+
+/// One `after:` rule's memory: per key, the earlier events (time and id) not yet paired and
+/// still within `within` of the newest event seen.
+final class KeyedSequences: Sendable {
+    /// An earlier event waiting for its pair.
+    struct Earlier: Equatable {
+        let time: Timestamp
+        let id: String
+    }
+
+    private struct Entry {
+        var earlier: [Earlier] = []
+        var lastSeen: UInt64 = 0
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var tick: UInt64 = 0
+        var newest = Int64.min
+        var evicted = 0
+    }
+
+    let gate: SequenceGate
+    private let withinNanoseconds: Int64
+    private let state = Locked(State())
+
+    init(_ gate: SequenceGate) {
+        self.gate = gate
+        withinNanoseconds = gate.within.nanoseconds
+    }
+
+    /// Keys evicted so far to stay within `maxKeys`.
+    var evicted: Int { state.withLock { $0.evicted } }
+
+    /// Keys with earlier events waiting now.
+    var keyCount: Int { state.withLock { $0.entries.count } }
+
+    /// Remembers an earlier event of `key`.
+    func observe(key: String, time: Timestamp, id: String) {
+        let t = time.nanosecondsSinceEpoch
+        state.withLock { state in
+            state.tick &+= 1
+            state.newest = max(state.newest, t)
+            var entry = state.entries.removeValue(forKey: key) ?? {
+                if state.entries.count >= gate.maxKeys { makeRoom(&state) }
+                return Entry()
+            }()
+            entry.lastSeen = state.tick
+            var index = entry.earlier.count
+            while index > 0 && entry.earlier[index - 1].time > time { index -= 1 }
+            entry.earlier.insert(Earlier(time: time, id: id), at: index)
+            let horizon = state.newest.subtractingSaturating(withinNanoseconds)
+            entry.earlier.removeAll { $0.time.nanosecondsSinceEpoch < horizon }
+            if !entry.earlier.isEmpty { state.entries[key] = entry }
+        }
+    }
+
+    /// The earliest earlier event of `key` at most `within` before `time` (and not after it), used up; nil when there is none.
+    func pair(key: String, time: Timestamp) -> Earlier? {
+        let t = time.nanosecondsSinceEpoch
+        return state.withLock { state in
+            guard var entry = state.entries[key] else { return nil }
+            let oldest = t.subtractingSaturating(withinNanoseconds)
+            guard let index = entry.earlier.firstIndex(where: { $0.time.nanosecondsSinceEpoch >= oldest && $0.time.nanosecondsSinceEpoch <= t })
+            else { return nil }
+            let earlier = entry.earlier.remove(at: index)
+            state.tick &+= 1
+            entry.lastSeen = state.tick
+            state.entries[key] = entry.earlier.isEmpty ? nil : entry
+            return earlier
+        }
+    }
+
+    private func makeRoom(_ state: inout State) {
+        let horizon = state.newest.subtractingSaturating(withinNanoseconds)
+        state.entries = state.entries.filter { ($0.value.earlier.last?.time.nanosecondsSinceEpoch ?? .min) >= horizon }
+        guard state.entries.count >= gate.maxKeys else { return }
+        let victims = max(state.entries.count - gate.maxKeys + 1, gate.maxKeys / 10)
+        let oldest = state.entries.sorted { $0.value.lastSeen < $1.value.lastSeen }.prefix(victims).map(\.key)
+        for key in oldest { state.entries.removeValue(forKey: key) }
+        state.evicted += oldest.count
+    }
+}
