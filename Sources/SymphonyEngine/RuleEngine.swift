@@ -99,6 +99,35 @@ public final class RuleEngine: Sendable {
         return outcomes
     }
 
+    /// The longest window, period or `after` window among the rules' gates: how far back in
+    /// event time `restoreGates(from:)` needs events. Nil when no rule has a gate.
+    public var gateHorizon: Duration? {
+        ruleSet.rules.compactMap { rule -> Duration? in
+            [rule.count?.within, rule.throttle?.per, rule.after?.within].compactMap { $0 }.max()
+        }.max()
+    }
+
+    /// Rebuilds the gates' state by passing `events` (recorded by earlier runs, in the order they
+    /// were recorded) through the rules' conditions and gates without running any action: the
+    /// state a run had when it stopped, under the current rules.
+    public func restoreGates(from events: [Event]) {
+        for event in events { restoreGates(with: event) }
+    }
+
+    private func restoreGates(with event: Event) {
+        var evaluator = RuleEvaluator(recognizer: ruleSet.recognizer)
+        for rule in ruleSet.rules(for: event.type) {
+            let match = evaluator.evaluate(rule, on: event)
+            guard match.matched else { continue }
+            if rule.isStateful {
+                let context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
+                guard case .fire = gates.admit(rule, context: context, counting: false) else { continue }
+            }
+            if rule.stops { break }
+        }
+        gates.observe(event)
+    }
+
     /// A `denied` outcome when `event` was derived by a rule whose principal may no longer publish its type.
     private func recheck(_ event: Event) -> ActionOutcome? {
         guard let causation = event.causation, !access.policy.allowsEverything else { return nil }

@@ -82,14 +82,15 @@ public final class RuleGates: Sendable {
     }
 
     /// Passes one event that matched `rule` through the rule's gates (a rule without gates fires).
-    public func admit(_ rule: Rule, context: TemplateContext) -> Verdict {
+    /// `counting: false` updates the state without counting holds (restoring state from history).
+    public func admit(_ rule: Rule, context: TemplateContext, counting: Bool = true) -> Verdict {
         var fields: [String: [String: JSONValue]] = [:]
         let time = context.event.time
         if let memory = sequences[rule.name] {
             let gate = memory.gate
             let key = gate.key.render(context)
             guard let earlier = memory.pair(key: key, time: time) else {
-                heldUnpaired.add(1, ordering: .relaxed)
+                if counting { heldUnpaired.add(1, ordering: .relaxed) }
                 return .hold(
                     reason: "after: no \(gate.on.map(\.text).joined(separator: " or ")) event for key \(Self.quoted(key)) "
                         + "within \(DurationParser.text(gate.within)) before", kind: .unpaired)
@@ -101,13 +102,13 @@ public final class RuleGates: Sendable {
             let key = gate.key.render(context)
             switch windows.add(key: key, time: time, id: context.event.id) {
             case .counting(let count):
-                heldCounting.add(1, ordering: .relaxed)
+                if counting { heldCounting.add(1, ordering: .relaxed) }
                 let missing = gate.atLeast - count
                 return .hold(
                     reason: "count: \(count) of \(gate.atLeast) events for key \(Self.quoted(key)) within \(DurationParser.text(gate.within)); "
                         + "needs \(missing) more", kind: .counting)
             case .late(let newest):
-                heldLate.add(1, ordering: .relaxed)
+                if counting { heldLate.add(1, ordering: .relaxed) }
                 return .hold(
                     reason: "count: late for key \(Self.quoted(key)): its time \(time) is more than \(DurationParser.text(gate.within)) "
                         + "before the key's newest event (\(newest))", kind: .late)
@@ -126,7 +127,7 @@ public final class RuleGates: Sendable {
             let key = gate.key.render(gateContext)
             switch limiter.add(key: key, time: time) {
             case .suppressed(let lastFired, let suppressed):
-                heldSuppressed.add(1, ordering: .relaxed)
+                if counting { heldSuppressed.add(1, ordering: .relaxed) }
                 return .hold(
                     reason: "throttle: fired for key \(Self.quoted(key)) at \(lastFired), at most once per \(DurationParser.text(gate.per)) "
                         + "(\(suppressed) suppressed since)", kind: .suppressed)
