@@ -179,8 +179,9 @@ public final class RuleEngine: Sendable {
                 let derived = try derive(template, context: context)
                 let due = try Self.due(after: after, at: at, context: context, now: clock.now())
                 try access.check(.publish(type: derived.type), as: principal)
-                try withinBudget(derived) { try effects.schedule(derived, at: due) }
-                return outcome(.ok, derived: derived, due: due)
+                var delayed = outcome(.ok, derived: derived, due: due)
+                delayed.sealedDerivedEvent = try withinBudget(derived) { try effects.schedule(derived, at: due) }
+                return delayed
             case .audit(let message, _):
                 let text = message.render(context)
                 try effects.audit(rule: rule.name, event: event, message: text)

@@ -24,17 +24,20 @@ public final class EventDispatcher: Sendable {
     private let idleLock = ConditionLock()
     private let idleWaiters = Atomic<Int>(0)
     private let started = Atomic<Bool>(false)
-    private let afterDelivery: (@Sendable (Event) -> Void)?
+    private let completeFired: (@Sendable (FiredEntry, Event) -> Void)?
 
     /// The default worker count: the number of cores.
     public static var defaultWorkerCount: Int { max(1, ProcessorInfoLite.activeProcessorCount) }
 
     /// A dispatcher over a new queue; `sealer` nil means events are queued in plaintext.
+    ///
+    /// `completeFired` completes the fired scheduled entry of an event no handler subscribed with
+    /// `completingFiredEntries` matched, after every handler of the event ran.
     public init(
         workerCount: Int = EventDispatcher.defaultWorkerCount, queueCapacity: Int = 65_536,
         whenFull: EventQueue<QueuedEvent>.WhenFull = .wait, sealer: EnvelopeSealer?,
         deadLetters: any DeadLetterSink, registry: HandlerRegistry = HandlerRegistry(),
-        afterDelivery: (@Sendable (Event) -> Void)? = nil
+        completeFired: (@Sendable (FiredEntry, Event) -> Void)? = nil
     ) {
         precondition(workerCount > 0, "a dispatcher needs at least one worker")
         self.workerCount = workerCount
@@ -42,7 +45,7 @@ public final class EventDispatcher: Sendable {
         self.sealer = sealer
         self.deadLetters = deadLetters
         self.registry = registry
-        self.afterDelivery = afterDelivery
+        self.completeFired = completeFired
     }
 
     /// Queues `event` (sealing it first when encryption is on); may wait or throw when the queue is full or closed.
@@ -86,6 +89,29 @@ public final class EventDispatcher: Sendable {
         let added = try queue.push(contentsOf: items)
         liveCounters.published.add(added, ordering: .relaxed)
         return Array(sealedEvents.prefix(added))
+    }
+
+    /// Queues the event a one-shot scheduled entry fired (`fired`; nil for a periodic entry's copy):
+    /// `sealed`, its envelope made when it was scheduled, is queued as is when it is this event
+    /// sealed under this dispatcher's active key, else the event is sealed here (when encryption
+    /// is on). Returns the sealed form queued. The entry is completed once the event was handled.
+    @discardableResult
+    public func publish(fired event: Event, sealed: SealedEvent?, entry fired: FiredEntry?) throws -> SealedEvent? {
+        try Event.validate(event)
+        var queued: SealedEvent?
+        if let sealer {
+            if let sealed, sealed.id == event.id, sealed.type == event.type, sealed.priority == event.priority,
+                EnvelopeFormat.keyID(of: sealed.envelope) == sealer.keyRing.activeKey.id
+            {
+                queued = sealed
+            } else {
+                queued = try SealedEvent(sealing: event, with: sealer)
+            }
+        }
+        let item = queued.map(QueuedEvent.sealed) ?? .plain(event)
+        try queue.push(fired.map { .fired(item, $0) } ?? item, priority: event.priority)
+        liveCounters.published.add(1, ordering: .relaxed)
+        return queued
     }
 
     /// Queues an event that is already sealed (for example one read back from storage) without re-encrypting it.
@@ -186,8 +212,15 @@ public final class EventDispatcher: Sendable {
 
     private func deliver(_ item: QueuedEvent) {
         guard let event = open(item) else { return }
-        defer { afterDelivery?(event) }
+        var fired: FiredEntry?
+        if case .fired(_, let entry) = item { fired = entry }
         let handlers = registry.handlers(for: event.type)
+        run(handlers, for: event, fired: fired)
+        // After every handler ran; a handler subscribed with `completingFiredEntries` completes it itself.
+        if let fired, let completeFired, !handlers.contains(where: \.completesFiredEntries) { completeFired(fired, event) }
+    }
+
+    private func run(_ handlers: [RegisteredHandler], for event: Event, fired: FiredEntry?) {
         if handlers.isEmpty {
             liveCounters.unmatched.add(1, ordering: .relaxed)
             liveCounters.delivered.add(1, ordering: .relaxed)
@@ -196,7 +229,7 @@ public final class EventDispatcher: Sendable {
         var anyFailed = false
         for registered in handlers {
             do {
-                try registered.handler(event)
+                try registered.deliver(event, fired)
             } catch {
                 anyFailed = true
                 deadLetters.receive(
@@ -217,6 +250,8 @@ public final class EventDispatcher: Sendable {
         switch item {
         case .plain(let event):
             return event
+        case .fired(let queued, _):
+            return open(queued)
         case .sealed(let sealed):
             do {
                 guard let sealer else {

@@ -35,14 +35,23 @@ public final class EventSystem: Sendable {
         }
         let deadLetters = configuration.deadLetters ?? CollectingDeadLetterSink(logger: configuration.logger)
         let store = configuration.scheduleStore
+        let logger = configuration.logger
         let dispatcher = EventDispatcher(
             workerCount: configuration.workerCount, queueCapacity: configuration.queueCapacity,
             whenFull: configuration.whenFull, sealer: sealer, deadLetters: deadLetters,
-            afterDelivery: { store.processed(eventID: $0.id) })
+            completeFired: { fired, event in
+                do {
+                    try store.completeFired(fired, event: event)
+                } catch {
+                    logger.error(
+                        "a fired scheduled entry could not be marked done; it may fire again after a restart",
+                        metadata: ["entry": "\(fired.id)", "error": "\(error)"])
+                }
+            })
         self.dispatcher = dispatcher
         self.deadLetters = deadLetters
         // Started with the handle the started dispatcher returns (see `start()`).
-        self.scheduler = Scheduler(clock: configuration.clock, store: configuration.scheduleStore, logger: configuration.logger)
+        self.scheduler = Scheduler(clock: configuration.clock, store: store, logger: logger, sealer: sealer)
     }
 
     /// Queues `event`, with `priority` (0…9, lower first) replacing the event's own when given.
@@ -77,6 +86,21 @@ public final class EventSystem: Sendable {
         return Subscription(pattern: parsed, id: id, registry: dispatcher.registry)
     }
 
+    /// Calls `handler` on a worker thread for every event whose type matches `pattern`, with the
+    /// fired scheduled entry of an event a one-shot entry published (nil for other events).
+    ///
+    /// The handler takes over completing those entries: once it handled the event it must call
+    /// `ScheduledEntryStore.completeFired(_:event:)` — or hand the entry to
+    /// `HistoryRecorder.record(_:audits:completing:)`, which commits the mark with the handling's
+    /// records. An entry it does not complete stays pending and fires again after a restart. For an
+    /// event no such handler matches, the system completes the entry after every handler ran.
+    @discardableResult
+    public func subscribe(_ pattern: String, completingFiredEntries handler: @escaping FiredEntryHandler) throws -> Subscription {
+        let parsed = try TypePattern(pattern)
+        let id = dispatcher.registry.add(parsed, completingFiredEntries: handler)
+        return Subscription(pattern: parsed, id: id, registry: dispatcher.registry)
+    }
+
     /// Publishes `event` once, `delay` from now.
     @discardableResult
     public func schedule(_ event: Event, after delay: Duration) throws -> ScheduleID {
@@ -87,6 +111,15 @@ public final class EventSystem: Sendable {
     @discardableResult
     public func schedule(_ event: Event, at time: Timestamp) throws -> ScheduleID {
         try scheduler.schedule(event, at: time)
+    }
+
+    /// Publishes `event` once at `time`; returns the entry's id and the event's sealed form (nil
+    /// when encryption is off). The event is sealed once: the store keeps that envelope and the
+    /// queue takes it when the entry fires, and a caller that stores the event too (the history)
+    /// can keep it rather than seal the event again.
+    public func scheduleSealed(_ event: Event, at time: Timestamp) throws -> (id: ScheduleID, sealed: SealedEvent?) {
+        let entry = try scheduler.scheduleEntry(event, at: time)
+        return (entry.id, entry.sealed)
     }
 
     /// Publishes a copy of `event` every `period`.

@@ -3,6 +3,10 @@ import SymphonyConcurrency
 /// A function that handles an event on a dispatcher worker thread; throwing sends the event to the dead-letter sink.
 public typealias EventHandler = @Sendable (Event) throws -> Void
 
+/// A handler that also takes the fired scheduled entry that published the event, if one did, and
+/// completes it once it handled the event (see `EventSystem.subscribe(_:completingFiredEntries:)`).
+public typealias FiredEntryHandler = @Sendable (Event, FiredEntry?) throws -> Void
+
 /// The id of one subscription in a `HandlerRegistry`.
 public struct SubscriptionID: Sendable, Hashable, Comparable {
     let value: UInt64
@@ -15,8 +19,20 @@ public struct RegisteredHandler: Sendable {
     public let id: SubscriptionID
     /// The type pattern of the subscription.
     public let pattern: TypePattern
+    /// The handler, with the fired entry of an event a scheduled entry published.
+    public let deliver: FiredEntryHandler
+    /// True when the handler completes the fired entries it is given; for an event no such handler
+    /// matches, the dispatcher completes the entry after every handler ran.
+    public let completesFiredEntries: Bool
+
     /// The handler.
-    public let handler: EventHandler
+    public var handler: EventHandler { { [deliver] in try deliver($0, nil) } }
+}
+
+/// What the registry's index holds for one subscription.
+struct Subscribed: Sendable {
+    let deliver: FiredEntryHandler
+    let completesFiredEntries: Bool
 }
 
 /// Handlers by type pattern, resolved for an event type without scanning every handler.
@@ -26,7 +42,7 @@ public struct RegisteredHandler: Sendable {
 /// dictionary probe.
 public final class HandlerRegistry: Sendable {
     private struct State {
-        var index = TypePatternIndex<EventHandler>()
+        var index = TypePatternIndex<Subscribed>()
         var cache = TypeLookupCache<[RegisteredHandler]>()
     }
 
@@ -38,8 +54,18 @@ public final class HandlerRegistry: Sendable {
     /// Adds `handler` for event types matching `pattern`.
     @discardableResult
     public func add(_ pattern: TypePattern, handler: @escaping EventHandler) -> SubscriptionID {
+        add(Subscribed(deliver: { event, _ in try handler(event) }, completesFiredEntries: false), for: pattern)
+    }
+
+    /// Adds `handler` for event types matching `pattern`; it completes the fired entries it is given.
+    @discardableResult
+    public func add(_ pattern: TypePattern, completingFiredEntries handler: @escaping FiredEntryHandler) -> SubscriptionID {
+        add(Subscribed(deliver: handler, completesFiredEntries: true), for: pattern)
+    }
+
+    private func add(_ subscribed: Subscribed, for pattern: TypePattern) -> SubscriptionID {
         state.withLock { state in
-            let id = state.index.insert(handler, for: pattern)
+            let id = state.index.insert(subscribed, for: pattern)
             state.cache.removeAll()
             return SubscriptionID(value: id)
         }
@@ -60,7 +86,9 @@ public final class HandlerRegistry: Sendable {
         state.withLock { state in
             if let cached = state.cache.cached(type) { return cached }
             let found = state.index.entries(matching: type).map {
-                RegisteredHandler(id: SubscriptionID(value: $0.id), pattern: $0.pattern, handler: $0.value)
+                RegisteredHandler(
+                    id: SubscriptionID(value: $0.id), pattern: $0.pattern, deliver: $0.value.deliver,
+                    completesFiredEntries: $0.value.completesFiredEntries)
             }
             state.cache.store(found, for: type)
             return found

@@ -1,4 +1,3 @@
-import Synchronization
 import SymphonyConcurrency
 
 /// A scheduled-entry store that lives only as long as the process (the default until a durable store is configured).
@@ -20,7 +19,11 @@ public final class InMemoryScheduledEntryStore: ScheduledEntryStore {
         _ = entries.withLock { $0.removeValue(forKey: id) }
     }
 
-    public func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws {
-        if entry.interval == nil { _ = entries.withLock { $0.removeValue(forKey: entry.id) } }
+    /// Nothing to record: the entry stays pending at its next due time.
+    public func firedPeriodic(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws {}
+
+    /// The entry is no longer pending.
+    public func completeFired(_ fired: FiredEntry, event: Event) throws {
+        _ = entries.withLock { $0.removeValue(forKey: fired.id) }
     }
 }

@@ -16,4 +16,9 @@ public struct RunningDispatcher: Sendable {
     public func publish(_ event: Event) throws {
         try dispatcher.publish(event)
     }
+
+    /// Queues the event a scheduled entry fired (see `EventDispatcher.publish(fired:sealed:entry:)`).
+    func publish(fired event: Event, sealed: SealedEvent?, entry fired: FiredEntry?) throws {
+        try dispatcher.publish(fired: event, sealed: sealed, entry: fired)
+    }
 }

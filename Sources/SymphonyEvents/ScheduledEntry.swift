@@ -20,21 +20,46 @@ public struct ScheduledEntry: Sendable, Hashable {
     public var due: Timestamp
     /// The period of a periodic entry; nil for a one-shot entry.
     public var interval: Duration?
+    /// A one-shot entry's event sealed once (`SealedEvent`), when it was: a durable store keeps
+    /// this envelope, the history stores it as the event's payload, and the queue takes it as is
+    /// when the entry fires, instead of each sealing the event again. Not part of equality: it is
+    /// another form of `event`.
+    public var sealed: SealedEvent?
 
     /// An entry.
-    public init(id: ScheduleID, event: Event, due: Timestamp, interval: Duration? = nil) {
+    public init(id: ScheduleID, event: Event, due: Timestamp, interval: Duration? = nil, sealed: SealedEvent? = nil) {
         self.id = id
         self.event = event
         self.due = due
         self.interval = interval
+        self.sealed = sealed
+    }
+
+    public static func == (lhs: ScheduledEntry, rhs: ScheduledEntry) -> Bool {
+        lhs.id == rhs.id && lhs.event == rhs.event && lhs.due == rhs.due && lhs.interval == rhs.interval
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(event)
+        hasher.combine(due)
+        hasher.combine(interval)
+    }
+
+    /// `sealed` when it is this entry's event sealed (same id, type and priority), else nil.
+    public var sealedEvent: SealedEvent? {
+        guard let sealed, sealed.id == event.id, sealed.type == event.type, sealed.priority == event.priority else { return nil }
+        return sealed
     }
 }
 
 /// Where the scheduler keeps pending entries so that they survive a restart.
 ///
 /// The scheduler saves an entry before `schedule` returns, saves it again when a periodic entry
-/// moves to its next due time, reports each firing after the event was published, and cancels
-/// entries on request. Calls come from any thread.
+/// moves to its next due time, reports each periodic firing, and cancels entries on request. A
+/// one-shot entry that fired stays pending until `completeFired` is called for it — once its
+/// event was handled — so an entry whose event was published but never handled (the process
+/// died) fires again after a restart. Calls come from any thread.
 public protocol ScheduledEntryStore: Sendable {
     /// Every entry that has not fired or been cancelled.
     func loadPending() throws -> [ScheduledEntry]
@@ -42,21 +67,11 @@ public protocol ScheduledEntryStore: Sendable {
     func save(_ entry: ScheduledEntry) throws
     /// Marks an entry cancelled.
     func cancel(_ id: ScheduleID) throws
-    /// Called just before `event` is published for `entry` (so before any worker can handle it).
-    /// A durable store that marks a one-shot entry done only once its event was handled (see
-    /// `processed(eventID:)`) starts waiting for it here; if the publish then fails, `fired` is
-    /// not called and the entry stays pending.
-    func willFire(_ entry: ScheduledEntry, event: Event, at time: Timestamp)
-    /// Records that `entry` fired at `time` and `event` was published; a one-shot entry is no longer pending.
-    func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws
-    /// Called on the worker after every handler of the event `eventID` has run (for every
-    /// delivered event, fired by the scheduler or not).
-    func processed(eventID: String)
-}
-
-extension ScheduledEntryStore {
-    /// Nothing to prepare: the entry is done when it fired.
-    public func willFire(_ entry: ScheduledEntry, event: Event, at time: Timestamp) {}
-    /// Nothing to complete: the entry was done when it fired.
-    public func processed(eventID: String) {}
+    /// Records that the periodic `entry` fired at `time` and `event` (a copy with a fresh id) was
+    /// published; the entry stays pending (its next due time comes with `save`).
+    func firedPeriodic(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws
+    /// Marks the fired one-shot entry `fired` done: `event`, which it published, was handled, so
+    /// it never fires again. Whoever records that handling calls it (a `HistoryRecorder` commits
+    /// the mark together with the handling's records); completing an entry twice does nothing.
+    func completeFired(_ fired: FiredEntry, event: Event) throws
 }

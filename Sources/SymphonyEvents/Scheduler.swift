@@ -1,15 +1,18 @@
 import HeapModule
 import Logging
-import Synchronization
 import SymphonyConcurrency
+import SymphonyCrypto
 
 /// Publishes events later: after a duration, at a time, or every period.
 ///
 /// One timer thread sleeps on a condition variable until the earliest due time in a heap (or
 /// until an entry is added, cancelled, or the clock is advanced by hand), then publishes every
 /// due entry through `publish` — into the dispatcher's queue, so scheduled events share its
-/// workers. An entry is saved to the `ScheduledEntryStore` before `schedule` returns and removed
-/// only after it was published, so a store that survives restarts loses nothing.
+/// workers. An entry is saved to the `ScheduledEntryStore` before `schedule` returns and is
+/// completed only after its event was handled — by the dispatcher's worker, or by the handler
+/// that records the handling (`EventSystem.subscribe(_:completingFiredEntries:)`) — so a store
+/// that survives restarts loses nothing. A scheduler publishing through its own closure cannot
+/// know when an event is handled: it completes a one-shot entry once its event was published.
 ///
 /// A scheduler made with a `publish` closure starts with `start()`. One made without publishes
 /// into a dispatcher and starts with `start(publishingThrough:)`, whose argument only a started
@@ -53,11 +56,17 @@ public final class Scheduler: Sendable {
         }
     }
 
+    /// Where due events go.
+    private enum Target {
+        case closure(Publish)
+        case dispatcher(RunningDispatcher)
+    }
+
     /// Where due events go, and how many firing rounds have run.
     private struct Firing {
         var rounds: UInt64 = 0
         /// Nil until a scheduler made without a closure starts publishing through a dispatcher.
-        var publish: Publish?
+        var target: Target?
     }
 
     /// The clock due times are read from.
@@ -75,6 +84,8 @@ public final class Scheduler: Sendable {
     private let firing: Locked<Firing>
     private let timer = Locked<WorkerThread?>(nil)
     private let idGenerator = EventIDGenerator()
+    /// Seals a one-shot entry's event once, when it is scheduled (the dispatcher's sealer).
+    private let sealer: EnvelopeSealer?
 
     /// A scheduler that reads time from `clock`, keeps entries in `store` and publishes due events with `publish`; start it with `start()`.
     public init(
@@ -84,21 +95,30 @@ public final class Scheduler: Sendable {
         self.clock = clock
         self.store = store
         self.hasOwnPublish = true
-        self.firing = Locked(Firing(publish: publish))
+        self.firing = Locked(Firing(target: .closure(publish)))
         self.logger = logger
+        self.sealer = nil
         clock.onAdvance { [weak self] in self?.fireDueEntries() }
     }
 
     /// A scheduler that publishes due events into a dispatcher; start it with `start(publishingThrough:)`.
-    public init(
+    public convenience init(
         clock: any SchedulerClock = SystemClock(), store: any ScheduledEntryStore = InMemoryScheduledEntryStore(),
         logger: Logger = Logger(label: "symphony.scheduler")
     ) {
+        self.init(clock: clock, store: store, logger: logger, sealer: nil)
+    }
+
+    /// A scheduler that publishes due events into a dispatcher whose queue seals with `sealer`:
+    /// a one-shot entry's event is sealed once when it is scheduled, and that envelope is stored
+    /// and queued when it fires.
+    init(clock: any SchedulerClock, store: any ScheduledEntryStore, logger: Logger, sealer: EnvelopeSealer?) {
         self.clock = clock
         self.store = store
         self.hasOwnPublish = false
-        self.firing = Locked(Firing(publish: nil))
+        self.firing = Locked(Firing(target: nil))
         self.logger = logger
+        self.sealer = sealer
         clock.onAdvance { [weak self] in self?.fireDueEntries() }
     }
 
@@ -123,16 +143,16 @@ public final class Scheduler: Sendable {
         guard !hasOwnPublish else {
             throw EventsError(.wrongStart, "This scheduler publishes through its own closure; start it with start().")
         }
-        try begin(publishingWith: { try running.publish($0) })
+        try begin(publishingThrough: running)
     }
 
-    /// Loads the pending entries, sets the publish target (when given) and starts the timer thread.
-    private func begin(publishingWith publish: Publish? = nil) throws {
+    /// Loads the pending entries, sets the dispatcher to publish through (when given) and starts the timer thread.
+    private func begin(publishingThrough running: RunningDispatcher? = nil) throws {
         let pending = try store.loadPending()
-        if let publish {
+        if let running {
             // Set before `running` (no round fires while not running), outside `lock` (a firing
             // round takes `firing`, then `lock`); a first target is never replaced.
-            firing.withLock { if $0.publish == nil { $0.publish = publish } }
+            firing.withLock { if $0.target == nil { $0.target = .dispatcher(running) } }
         }
         try lock.withLock {
             guard !state.running else {
@@ -175,6 +195,12 @@ public final class Scheduler: Sendable {
         try add(event, due: time, interval: nil)
     }
 
+    /// Publishes `event` once at `time`; returns the entry, with the event's envelope when this
+    /// scheduler seals (see `ScheduledEntry.sealed`).
+    func scheduleEntry(_ event: Event, at time: Timestamp) throws -> ScheduledEntry {
+        try addEntry(event, due: time, interval: nil)
+    }
+
     /// Publishes a copy of `event` (with a fresh id) every `period`, the first time one period from now.
     @discardableResult
     public func schedule(_ event: Event, every period: Duration) throws -> ScheduleID {
@@ -211,14 +237,21 @@ public final class Scheduler: Sendable {
     }
 
     private func add(_ event: Event, due: Timestamp, interval: Duration?) throws -> ScheduleID {
+        try addEntry(event, due: due, interval: interval).id
+    }
+
+    private func addEntry(_ event: Event, due: Timestamp, interval: Duration?) throws -> ScheduledEntry {
         try Event.validate(event)
-        let entry = ScheduledEntry(id: ScheduleID(rawValue: "s-" + idGenerator.next()), event: event, due: due, interval: interval)
+        var entry = ScheduledEntry(id: ScheduleID(rawValue: "s-" + idGenerator.next()), event: event, due: due, interval: interval)
+        // Sealed once: the store keeps this envelope and the queue takes it when the entry fires.
+        // A periodic entry publishes a copy with a fresh id each time, so it is sealed then.
+        if interval == nil, let sealer { entry.sealed = try SealedEvent(sealing: event, with: sealer) }
         try store.save(entry)
         lock.withLock {
             state.insert(entry)
             lock.signal()
         }
-        return entry.id
+        return entry
     }
 
     private func runTimer() {
@@ -251,7 +284,7 @@ public final class Scheduler: Sendable {
     public func fireDueEntries() {
         firing.withLock { firing in
             firing.rounds &+= 1
-            guard let publish = firing.publish else { return }  // not started: nothing is running yet
+            guard let target = firing.target else { return }  // not started: nothing is running yet
             let due = takeDueEntries()
             for (entry, next) in due {
                 var event = entry.event
@@ -260,9 +293,13 @@ public final class Scheduler: Sendable {
                     event.time = entry.due
                 }
                 let firedAt = clock.now()
-                store.willFire(entry, event: event, at: firedAt)  // before a worker can handle the event
+                let fired = entry.interval == nil
+                    ? FiredEntry(id: entry.id, eventID: event.id, due: entry.due, firedAt: firedAt, sealed: entry.sealedEvent) : nil
                 do {
-                    try publish(event)
+                    switch target {
+                    case .closure(let publish): try publish(event)
+                    case .dispatcher(let running): try running.publish(fired: event, sealed: fired?.sealed, entry: fired)
+                    }
                 } catch {
                     logger.error(
                         "scheduled entry could not be published; it stays pending in the store",
@@ -274,8 +311,10 @@ public final class Scheduler: Sendable {
                     if let next {
                         // A periodic entry cancelled while it fired must not come back.
                         if lock.withLock({ state.entries[entry.id] != nil }) { try store.save(next) }
+                        try store.firedPeriodic(entry, event: event, at: firedAt)
+                    } else if case .closure = target, let fired {
+                        try store.completeFired(fired, event: event)  // published is all this scheduler can know
                     }
-                    try store.fired(entry, event: event, at: firedAt)
                 } catch {
                     logger.error(
                         "scheduled entry was published but the store could not record it; it may fire again after a restart",

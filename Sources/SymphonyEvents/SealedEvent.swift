@@ -52,12 +52,15 @@ private let priorityText = Event.priorities.map(String.init)
 public enum QueuedEvent: Sendable {
     case plain(Event)
     case sealed(SealedEvent)
+    /// An event a one-shot scheduled entry published: once it was handled, the entry is completed.
+    indirect case fired(QueuedEvent, FiredEntry)
 
     /// The event's id, readable without opening it.
     public var id: String {
         switch self {
         case .plain(let event): event.id
         case .sealed(let sealed): sealed.id
+        case .fired(let event, _): event.id
         }
     }
 
@@ -66,6 +69,7 @@ public enum QueuedEvent: Sendable {
         switch self {
         case .plain(let event): event.type
         case .sealed(let sealed): sealed.type
+        case .fired(let event, _): event.type
         }
     }
 
@@ -74,6 +78,7 @@ public enum QueuedEvent: Sendable {
         switch self {
         case .plain(let event): event.priority
         case .sealed(let sealed): sealed.priority
+        case .fired(let event, _): event.priority
         }
     }
 }

@@ -24,8 +24,8 @@ struct PipelineEffects: ActionEffects {
         return try system.publish(event, fromHandler: true)
     }
 
-    func schedule(_ event: Event, at due: Timestamp) throws {
-        try system.schedule(event, at: due)
+    func schedule(_ event: Event, at due: Timestamp) throws -> SealedEvent? {
+        try system.scheduleSealed(event, at: due).sealed
     }
 
     func audit(rule: String, event: Event, message: String) throws {

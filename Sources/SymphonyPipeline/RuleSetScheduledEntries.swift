@@ -35,7 +35,6 @@ final class RuleSetScheduledEntries: ScheduledEntryStore {
 
     func save(_ entry: ScheduledEntry) throws { try store.save(entry) }
     func cancel(_ id: ScheduleID) throws { try store.cancel(id) }
-    func willFire(_ entry: ScheduledEntry, event: Event, at time: Timestamp) { store.willFire(entry, event: event, at: time) }
-    func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws { try store.fired(entry, event: event, at: time) }
-    func processed(eventID: String) { store.processed(eventID: eventID) }
+    func firedPeriodic(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws { try store.firedPeriodic(entry, event: event, at: time) }
+    func completeFired(_ fired: FiredEntry, event: Event) throws { try store.completeFired(fired, event: event) }
 }

@@ -66,10 +66,13 @@ public final class RunPipeline: Sendable {
         let intake = history.map { history in IntakeTracker { history.handled(through: $0) } }
         batch = InputBatch(system: system, history: history, output: output, intake: intake)
         let engine = engine
-        try system.subscribe("**") { event in
-            Self.handle(engine.process(event), history: history, output: output)
+        let store = systemConfiguration.scheduleStore
+        // The handler records each event's handling, and so completes the scheduled entry that
+        // fired it in the same commit: a delayed event is done once its outcomes are recorded.
+        try system.subscribe("**", completingFiredEntries: { event, fired in
+            Self.handle(engine.process(event), of: event, fired: fired, history: history, output: output, store: store)
             if event.causation == nil { intake?.handled(event.id) }  // input events (derived ones are not tracked)
-        }
+        })
         try system.start()
         // Recorded input is an intake log: what an earlier run recorded but was killed before
         // handling is handled first (already recorded, so only published), then marked.
@@ -89,12 +92,23 @@ public final class RunPipeline: Sendable {
     /// about an action that ran is written out before its outcome is recorded, so history never
     /// says `ok` for a line that was lost — except a delay's, which is shown only once its scheduled
     /// entry is committed (and shown failed if it cannot be), after the event's other outcomes.
-    private static func handle(_ outcomes: [ActionOutcome], history: (any HistoryRecorder)?, output: any OutputSink) {
+    ///
+    /// A scheduled entry that fired the event (`fired`) is completed with the event's records, also
+    /// when no rule acted on it; without a history, in the scheduler's store once handled.
+    private static func handle(
+        _ outcomes: [ActionOutcome], of event: Event, fired: FiredEntry?, history: (any HistoryRecorder)?, output: any OutputSink,
+        store: any ScheduledEntryStore
+    ) {
         guard let history else {
             if output.reportsOutcomes { output.handled(outcomes) }
+            if let fired { try? store.completeFired(fired, event: event) }
             return
         }
-        guard !outcomes.isEmpty else { return }
+        let completing = fired.map { (entry: $0, event: event) }
+        guard !outcomes.isEmpty else {
+            if let completing { history.record([], audits: [], completing: completing) }
+            return
+        }
         let delays = outcomes.filter { $0.action == .delay && $0.status == .ok }
         if output.reportsOutcomes {
             let others = delays.isEmpty ? outcomes : outcomes.filter { !($0.action == .delay && $0.status == .ok) }
@@ -105,7 +119,7 @@ public final class RunPipeline: Sendable {
         } else if outcomes.contains(where: { $0.action == .emit && $0.status == .ok }) {
             output.flush()  // the emitted lines `PipelineEffects` wrote
         }
-        history.record(outcomes.map(\.executionRecord), audits: outcomes.compactMap(\.denialRecord))
+        history.record(outcomes.map(\.executionRecord), audits: outcomes.compactMap(\.denialRecord), completing: completing)
         guard output.reportsOutcomes, !delays.isEmpty else { return }
         do {
             try history.flush()

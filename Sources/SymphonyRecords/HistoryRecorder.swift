@@ -15,8 +15,12 @@ public protocol HistoryRecorder: AnyObject, Sendable {
     /// (`sealed[i]` is `events[i]`'s, or nil) so an implementation that stores envelopes need not seal again.
     func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?])
 
-    /// Records what the actions run for one event did, and the audit records they call for (denials).
-    func record(_ executions: [ExecutionRecord], audits: [AuditRecord])
+    /// Records what the actions run for one event did, and the audit records they call for
+    /// (denials). When that event was published by a scheduled entry, `fired` is that entry: it is
+    /// completed (`ScheduledEntryStore.completeFired(_:event:)`) together with these records — in
+    /// the same commit for a durable history — so it never fires again once they are recorded, and
+    /// fires again after a restart if they were not. `executions` may be empty (no rule acted on it).
+    func record(_ executions: [ExecutionRecord], audits: [AuditRecord], completing fired: (entry: FiredEntry, event: Event)?)
 
     /// Records an input line that was not a valid event; `content` is the line's bytes.
     func recordRejected(source: String, line: Int?, reason: String, content: [UInt8])
@@ -46,4 +50,11 @@ public protocol HistoryRecorder: AnyObject, Sendable {
 
     /// Makes everything durable and stops recording; throws the first write failure.
     func close() throws
+}
+
+extension HistoryRecorder {
+    /// Records what the actions run for one event did, and the audit records they call for (denials).
+    public func record(_ executions: [ExecutionRecord], audits: [AuditRecord]) {
+        record(executions, audits: audits, completing: nil)
+    }
 }

@@ -45,11 +45,14 @@ public final class InMemoryHistory: HistoryRecorder {
         state.withLock { $0.inputs.append(contentsOf: events) }
     }
 
-    public func record(_ executions: [ExecutionRecord], audits: [AuditRecord]) {
+    /// Records executions and audits; a fired entry is then completed in `scheduledEntries`
+    /// (an error completing it leaves it pending, as a lost commit would).
+    public func record(_ executions: [ExecutionRecord], audits: [AuditRecord], completing fired: (entry: FiredEntry, event: Event)?) {
         state.withLock { state in
             state.executions.append(contentsOf: executions)
             state.audits.append(contentsOf: audits)
         }
+        if let fired { try? scheduledEntries.completeFired(fired.entry, event: fired.event) }
     }
 
     public func recordRejected(source: String, line: Int?, reason: String, content: [UInt8]) {

@@ -10,7 +10,9 @@ public enum HistoryEnvelopes {
         EnvelopeContext(domain: "symphony.history.event.v1", fields: [id])
     }
 
-    /// A pending scheduled entry's event: domain `symphony.history.scheduled.v1`, fields: entry id, event id.
+    /// The context scheduled entries' events were stored under before they shared the event's own
+    /// envelope (`SealedEvent.context(id:type:priority:)`): domain `symphony.history.scheduled.v1`,
+    /// fields: entry id, event id. Pending entries stored under it still open; new ones never use it.
     public static func scheduled(id: ScheduleID, eventID: String) -> EnvelopeContext {
         EnvelopeContext(domain: "symphony.history.scheduled.v1", fields: [id.rawValue, eventID])
     }

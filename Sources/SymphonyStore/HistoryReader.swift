@@ -68,6 +68,10 @@ public struct StoredEvent: Sendable, Hashable {
 public struct TraceNode: Sendable {
     public let event: StoredEvent
     public let executions: [(execution: ExecutionRow, child: TraceNode?)]
+    /// Delayed events this event caused whose `delay` execution is not recorded (the process died
+    /// after the scheduled entry was committed, before the execution was), found through their
+    /// fired entry in `scheduled`, with what they caused.
+    public let unrecordedDelays: [TraceNode]
 }
 
 /// Per-rule, per-outcome counts and duration percentiles.
@@ -164,6 +168,11 @@ public final class HistoryReader {
     }
 
     /// The causal tree containing `eventID`, from its input event down (nil when the event is unknown).
+    ///
+    /// An event's children are the events its executions derived and the delayed events that fired
+    /// with it as their parent (`events.parent_id`) although no execution of it records deriving
+    /// them (`TraceNode.unrecordedDelays`): those are read once per trace from the fired entries in
+    /// `scheduled`.
     public func trace(_ eventID: String) throws -> TraceNode? {
         guard var root = try event(id: eventID) else { return nil }
         var steps = 0
@@ -171,10 +180,18 @@ public final class HistoryReader {
             root = up
             steps += 1
         }
-        return try node(for: root, depth: 0)
+        var firedDelays: [String: [String]] = [:]
+        let fired = try database.prepare(
+            """
+            SELECT e.parent_id, e.id FROM scheduled s JOIN events e ON e.id = s.event_id
+            WHERE s.state = 'done' AND e.parent_id IS NOT NULL ORDER BY s.fired_ns, s.id
+            """
+        ).rows { ($0.text(0) ?? "", $0.text(1) ?? "") }
+        for (parent, child) in fired { firedDelays[parent, default: []].append(child) }
+        return try node(for: root, depth: 0, firedDelays: firedDelays)
     }
 
-    private func node(for event: StoredEvent, depth: Int) throws -> TraceNode {
+    private func node(for event: StoredEvent, depth: Int, firedDelays: [String: [String]]) throws -> TraceNode {
         let executions = try database.prepare(
             """
             SELECT x.seq, x.event_id, ?, x.rule, x.kind, x.outcome, x.error, x.started_ns, x.duration_us, x.derived_event_id, x.message
@@ -185,11 +202,18 @@ public final class HistoryReader {
         for execution in executions {
             var child: TraceNode?
             if let derived = execution.derivedEventID, depth < 64, let stored = try self.event(id: derived) {
-                child = try node(for: stored, depth: depth + 1)
+                child = try node(for: stored, depth: depth + 1, firedDelays: firedDelays)
             }
             children.append((execution, child))
         }
-        return TraceNode(event: event, executions: children)
+        var unrecorded: [TraceNode] = []
+        if depth < 64, let delayed = firedDelays[event.id] {
+            let derived = Set(executions.compactMap(\.derivedEventID))
+            for id in delayed where !derived.contains(id) {
+                if let stored = try self.event(id: id) { unrecorded.append(try node(for: stored, depth: depth + 1, firedDelays: firedDelays)) }
+            }
+        }
+        return TraceNode(event: event, executions: children, unrecordedDelays: unrecorded)
     }
 
     /// Counts and p50/p95 durations per rule and outcome for the executions matching `query` (its limit is ignored).

@@ -98,13 +98,14 @@ public final class HistoryStore: HistoryRecorder {
 
     /// Records what several actions did, with their audit records, in one hand-off to the writer.
     ///
-    /// When the executions handle an event a scheduled entry fired, the entry's `done` mark goes
-    /// in the same hand-off — so the same transaction: it never fires again once they are committed.
-    public func record(_ executions: [ExecutionRecord], audits: [AuditRecord]) {
+    /// When the executions handle an event a scheduled entry fired (`fired`), the entry's `done`
+    /// mark goes in the same hand-off — so the same transaction: it never fires again once they are
+    /// committed, and fires again after a restart if they were not.
+    public func record(_ executions: [ExecutionRecord], audits: [AuditRecord], completing fired: (entry: FiredEntry, event: Event)?) {
         let start = StageTimes.shared.mark()
         var rows: [HistoryRow] = []
         rows.reserveCapacity(executions.count + audits.count + 1)
-        if let eventID = executions.first?.eventID, let done = sqliteScheduledEntries.takeFired(eventID: eventID) { rows.append(done) }
+        if let fired { rows.append(sqliteScheduledEntries.doneRow(for: fired.entry, event: fired.event)) }
         for execution in executions { rows.append(row(for: execution)) }
         for record in audits { rows.append(.audit(record)) }
         StageTimes.shared.add(.historyRecord, since: start)  // preparing the rows, not waiting for room in the buffer
@@ -118,12 +119,15 @@ public final class HistoryStore: HistoryRecorder {
 
     /// The stored envelope of `event`: the queue's, when it is this very event sealed under the active key; else a new one.
     private func envelope(for event: Event, reusing sealed: SealedEvent?) -> [UInt8]? {
-        if let sealed, sealed.id == event.id, sealed.type == event.type, sealed.priority == event.priority,
+        Self.reusable(sealed, of: event, activeKeyID: activeKeyID)?.envelope ?? Self.seal(event, with: sealer, logger: logger)
+    }
+
+    /// `sealed` when it is `event` (same id, type and priority) sealed under the key `activeKeyID`, so it can be stored as is.
+    static func reusable(_ sealed: SealedEvent?, of event: Event, activeKeyID: UInt32) -> SealedEvent? {
+        guard let sealed, sealed.id == event.id, sealed.type == event.type, sealed.priority == event.priority,
             EnvelopeFormat.keyID(of: sealed.envelope) == activeKeyID
-        {
-            return sealed.envelope
-        }
-        return Self.seal(event, with: sealer, logger: logger)
+        else { return nil }
+        return sealed
     }
 
     /// Records an input line that was not a valid event, received now; its content is sealed.

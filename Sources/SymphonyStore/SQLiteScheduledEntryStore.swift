@@ -2,7 +2,6 @@ import Logging
 import SymphonyConcurrency
 import SymphonyCrypto
 import SymphonyEvents
-import Synchronization
 
 /// Pending scheduled entries in the history database, so delayed events survive a crash or restart.
 ///
@@ -10,22 +9,20 @@ import Synchronization
 /// execution record of the delay that made it, so a delay counts as done only once it is durable,
 /// without a worker ever waiting for the disk.
 ///
-/// A fired one-shot entry is marked done only once its event was handled: in the same writer
-/// hand-off — so the same transaction — as the execution records of that handling
-/// (`HistoryStore.record(_:audits:)` takes it), or, for an event no rule acted on, when the
-/// worker reports it processed. An event published but not handled when the process dies stays
-/// pending and fires again after a restart; once its executions are committed, it never does.
+/// A fired one-shot entry is marked done only when `completeFired(_:event:)` is called once its
+/// event was handled — by `HistoryStore.record(_:audits:completing:)`, in the same writer hand-off
+/// (so the same transaction) as the execution records of that handling. An event published but
+/// not handled when the process dies stays pending and fires again after a restart; once its
+/// executions are committed, it never does.
+///
+/// An entry's event is stored as the queue's envelope (`SealedEvent`, context `symphony.event.v1`):
+/// the one the scheduler sealed, when it is under this store's active key. Entries stored before
+/// under the legacy context (`HistoryEnvelopes.scheduled`) still open.
 public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
     private let connection: Locked<SQLiteDatabase>
     private let sealer: EnvelopeSealer
     private let writer: HistoryWriter
     private let logger: Logger
-    /// Fired one-shot entries whose events are not handled yet, by event id: their `done` rows.
-    private let awaiting = Locked<[String: HistoryRow]>([:])
-    /// `awaiting.count`, read without the lock on every delivered event.
-    private let awaitingCount = Atomic<Int>(0)
-    /// How late a firing must be to be marked late.
-    public static let lateness: Duration = .seconds(1)
 
     init(path: String, sealer: EnvelopeSealer, writer: HistoryWriter, logger: Logger) throws {
         let database = try SQLiteDatabase(path: path)
@@ -50,18 +47,27 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
             var entries: [ScheduledEntry] = []
             for row in rows {
                 let id = ScheduleID(rawValue: row.id)
-                let body: [UInt8]
+                let sealed = SealedEvent(id: row.eventID, type: row.type, priority: row.priority, envelope: row.envelope)
+                let event: Event
+                var reusable: SealedEvent?
                 do {
-                    body = try sealer.open(row.envelope, context: HistoryEnvelopes.scheduled(id: id, eventID: row.eventID))
+                    if let opened = try? sealed.open(with: sealer) {
+                        event = opened
+                        reusable = row.interval == nil ? sealed : nil
+                    } else {
+                        // Stored before entries shared the event's envelope.
+                        let body = try sealer.open(row.envelope, context: HistoryEnvelopes.scheduled(id: id, eventID: row.eventID))
+                        event = try EventBodyCodec.decode(body, id: row.eventID, type: row.type, priority: row.priority)
+                    }
                 } catch {
                     throw StoreError(
                         code: -1,
                         message: "Pending scheduled entry \(row.id) cannot be opened with the keys given (\(error)); pass the key that wrote it with --key-file or --retired-key-file.")
                 }
-                let event = try EventBodyCodec.decode(body, id: row.eventID, type: row.type, priority: row.priority)
                 entries.append(
                     ScheduledEntry(
-                        id: id, event: event, due: Timestamp(nanosecondsSinceEpoch: row.due), interval: row.interval.map { .nanoseconds($0) }))
+                        id: id, event: event, due: Timestamp(nanosecondsSinceEpoch: row.due), interval: row.interval.map { .nanoseconds($0) },
+                        sealed: reusable))
             }
             return entries
         }
@@ -71,8 +77,12 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
     /// earlier batch than, the execution record of the delay action that made it (the writer is
     /// first-in first-out), so a delay counts as done only once the entry is durable.
     public func save(_ entry: ScheduledEntry) throws {
-        let envelope = try sealer.seal(
-            EventBodyCodec.encode(entry.event), context: HistoryEnvelopes.scheduled(id: entry.id, eventID: entry.event.id))
+        let envelope: [UInt8]
+        if let sealed = HistoryStore.reusable(entry.sealed, of: entry.event, activeKeyID: sealer.keyRing.activeKey.id) {
+            envelope = sealed.envelope
+        } else {
+            envelope = try SealedEvent(sealing: entry.event, with: sealer).envelope
+        }
         writer.append(.scheduledSave(ScheduledInsert(entry, envelope: envelope)))
     }
 
@@ -80,37 +90,23 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
         writer.append(.scheduledCancel(id: id.rawValue))
     }
 
-    /// A one-shot entry starts waiting for its event's handling (before the event is published,
-    /// so a worker cannot handle it first). Should the publish fail, the entry stays pending in
-    /// the database and its waiting row is dropped with the process.
-    public func willFire(_ entry: ScheduledEntry, event: Event, at time: Timestamp) {
-        guard entry.interval == nil else { return }
-        let row = EventInsert(event, received: time, payload: HistoryStore.seal(event, with: sealer, logger: logger))
-        let done = HistoryRow.scheduledFired(id: entry.id.rawValue, event: row, late: entry.due.advanced(by: Self.lateness) < time)
-        awaiting.withLock { rows in
-            if rows.updateValue(done, forKey: event.id) == nil { awaitingCount.add(1, ordering: .relaxed) }
-        }
-    }
-
-    /// A periodic entry stays pending at its next due time (saved by the scheduler): its event is
-    /// recorded. A one-shot entry's `done` mark already waits for the event's handling (`willFire`).
-    public func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws {
-        guard entry.interval != nil else { return }
+    /// A periodic entry stays pending at its next due time (saved by the scheduler): its event is recorded.
+    public func firedPeriodic(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws {
         writer.append(.event(EventInsert(event, received: time, payload: HistoryStore.seal(event, with: sealer, logger: logger))))
     }
 
-    /// Commits the `done` mark of an event no handler recorded anything for.
-    public func processed(eventID: String) {
-        if let done = takeFired(eventID: eventID) { writer.append(done) }
+    /// Commits the `done` mark of an entry whose event was handled with nothing to record along
+    /// (`HistoryStore.record(_:audits:completing:)` commits it with the handling's records).
+    public func completeFired(_ fired: FiredEntry, event: Event) throws {
+        writer.append(doneRow(for: fired, event: event))
     }
 
-    /// The `done` row of the fired entry whose event is `eventID`, if it is still waiting (taken once).
-    func takeFired(eventID: String) -> HistoryRow? {
-        guard awaitingCount.load(ordering: .relaxed) > 0 else { return nil }
-        return awaiting.withLock { rows in
-            guard let done = rows.removeValue(forKey: eventID) else { return nil }
-            awaitingCount.subtract(1, ordering: .relaxed)
-            return done
-        }
+    /// The row that marks `fired` done and stores its event if it is not stored yet (with the
+    /// entry's envelope when it is under the active key), received when it fired.
+    func doneRow(for fired: FiredEntry, event: Event) -> HistoryRow {
+        let payload =
+            HistoryStore.reusable(fired.sealed, of: event, activeKeyID: sealer.keyRing.activeKey.id)?.envelope
+            ?? HistoryStore.seal(event, with: sealer, logger: logger)
+        return .scheduledFired(id: fired.id.rawValue, event: EventInsert(event, received: fired.firedAt, payload: payload), late: fired.isLate)
     }
 }

@@ -223,6 +223,7 @@ struct HistoryCommand: ParsableCommand {
             }
             return .object(entry)
         })
+        if !node.unrecordedDelays.isEmpty { object["unrecorded_delays"] = .array(node.unrecordedDelays.map { json($0) }) }
         return .object(object)
     }
 
@@ -239,6 +240,11 @@ struct HistoryCommand: ParsableCommand {
                 // Derived, but not followed: the trace's depth limit (64), or an event not stored.
                 lines.append(indent + "    → \(derived) (not followed: the trace stops at depth 64, or the event is not in the history)")
             }
+        }
+        for child in node.unrecordedDelays {
+            // Its scheduled entry was committed and fired, but the execution of the delay that made it was lost.
+            lines.append(indent + "  (delay not recorded; its scheduled entry fired)")
+            lines += Self.lines(child, indent: indent + "    ")
         }
         return lines
     }

@@ -101,6 +101,38 @@ import Testing
         let answers = try CommandRunner.run(["history", "--db", db, "--rule", "answer", "--format", "json"])
         #expect(jsonLines(answers.stdout).count == 5)
     }
+
+    @Test("a trace shows a delayed event that fired although the delay execution that made it was lost (killed after the entry was committed)")
+    func traceFiredWithoutDelayExecution() throws {
+        let directory = try freshDirectory()
+        let rules = try temporaryFile(named: "rules.yaml", contents: Data(Self.rules.utf8))
+        let db = directory + "/h.db"
+        let keyPath = directory + "/key"
+        #expect(try CommandRunner.run(["keygen", "-o", keyPath]).status == 0)
+        let first = try CommandRunner.run(["run", "--rules", rules, "--db", db, "--key-file", keyPath], stdin: #"{"type":"ping","id":"p-1","payload":{"n":7}}"# + "\n")
+        #expect(first.status == 0)
+        // As a kill -9 leaves it: the scheduled entry was committed, the delay's execution (and the
+        // delayed event stored with it) were not.
+        let database = try SQLiteDatabase(path: db)
+        let delayed = try #require(try database.prepare("SELECT event_id FROM scheduled").rows { $0.text(0) ?? "" }.first)
+        try database.execute("DELETE FROM executions WHERE event_id = 'p-1'; DELETE FROM events WHERE id = '\(delayed)'")
+        let due = try #require(try HistoryReader(path: db, sealer: nil).scheduled().first?.due)
+        Thread.sleep(forTimeInterval: max(0, Double(due.nanosecondsSinceEpoch) / 1e9 - Date().timeIntervalSince1970 + 0.1))  // until it is due
+
+        let restart = try CommandRunner.run(["run", "--rules", rules, "--db", db, "--key-file", keyPath], stdin: "")
+        #expect(restart.status == 0)
+        let trace = try CommandRunner.run(["history", "--db", db, "--key-file", keyPath, "--trace", "p-1"])
+        #expect(trace.status == 0)
+        #expect(trace.stdoutLines.count == 5, "\(trace.stdout)")
+        #expect(trace.stdoutLines.dropFirst().first == "  (delay not recorded; its scheduled entry fired)")
+        #expect(trace.stdoutLines.dropFirst(2).first?.hasPrefix("    event \(delayed) (pong.later, priority 5) received ") == true)
+        #expect(trace.stdoutLines.dropFirst(2).first?.contains("from p-1 by rule 'schedule' (hop 1) payload {\"n\":7}") == true, "\(trace.stdout)")
+        #expect(trace.stdoutLines.dropFirst(3).first?.hasPrefix("      answer → emit: ok (") == true)
+        let json = try CommandRunner.run(["history", "--db", db, "--trace", "p-1", "--format", "json"])
+        let tree = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let children = try #require(tree["unrecorded_delays"] as? [[String: Any]])
+        #expect(children.map { $0["id"] as? String } == [delayed])
+    }
 }
 
 @Suite(.timeLimit(.minutes(10))) struct PendingAcrossRotationTests {

@@ -333,6 +333,42 @@ import SymphonyConcurrency
         #expect(system.counters == EventCounters(published: total, delivered: total, failed: 0, unmatched: 0, queueDepth: 0))
     }
 
+    @Test("a delayed event is sealed once, when it is scheduled: the entry keeps that envelope and the queue takes it as is when it fires")
+    func delayedEventSealedOnce() throws {
+        let key = try EncryptionKey.generate()
+        var configuration = EventSystemConfiguration()
+        configuration.workerCount = 1
+        configuration.encryption = .keyRing(KeyRing(active: key))
+        let clock = ManualClock()
+        configuration.clock = clock
+        let system = try EventSystem(configuration: configuration)
+        let handed = Locked<[SealedEvent?]>([])
+        try system.subscribe("later", completingFiredEntries: { _, fired in handed.withLock { $0.append(fired?.sealed) } })
+        try system.start()
+        let (id, sealed) = try system.scheduleSealed(Event(type: "later", payload: ["n": 1], id: "l-1"), at: clock.now().advanced(by: .seconds(5)))
+        let envelope = try #require(sealed)
+        #expect(system.scheduler.pending.first { $0.id == id }?.sealed == envelope)
+        clock.advance(by: .seconds(5))
+        system.stop()
+        #expect(handed.withLock { $0 } == [envelope])  // handed over with the queued event, not sealed again
+
+        // The queue takes a fired event's envelope as is when it is under its active key, else seals the event itself.
+        let dispatcher = EventDispatcher(workerCount: 1, sealer: EnvelopeSealer(key: key), deadLetters: CollectingDeadLetterSink())
+        let event = Event(type: "later", payload: ["n": 2], id: "l-2")
+        let own = try SealedEvent(sealing: event, with: EnvelopeSealer(key: key))
+        let fired = FiredEntry(id: ScheduleID(rawValue: "s-1"), eventID: "l-2", due: clock.now(), firedAt: clock.now(), sealed: own)
+        #expect(try dispatcher.publish(fired: event, sealed: own, entry: fired) == own)
+        let other = try SealedEvent(sealing: event, with: EnvelopeSealer(key: try EncryptionKey.generate()))
+        let resealed = try #require(try dispatcher.publish(fired: event, sealed: other, entry: nil))
+        #expect(resealed != other && EnvelopeFormat.keyID(of: resealed.envelope) == key.id)
+        let queued = dispatcher.queue.removeAll()
+        guard queued.count == 2, case .fired(.sealed(let first), let entry) = queued[0], case .sealed(let second) = queued[1] else {
+            Issue.record("unexpected queue: \(queued)")
+            return
+        }
+        #expect(first == own && entry == fired && second == resealed)
+    }
+
     @Test("a scheduler starts only the way it was made: with its closure, or through a started dispatcher's handle")
     func wrongStart() throws {
         let dispatcher = EventDispatcher(workerCount: 1, sealer: nil, deadLetters: CollectingDeadLetterSink())

@@ -195,7 +195,7 @@ extension Tag {
     @Tag static var realClock: Self
 }
 
-/// The store hears of a firing before its event is published, and of the publish after it.
+/// A one-shot entry is completed in the store only once its event was handled.
 @Suite struct SchedulerStoreOrderTests {
     final class OrderStore: ScheduledEntryStore, @unchecked Sendable {
         // @unchecked Sendable: `calls` is a Locked.
@@ -203,12 +203,15 @@ extension Tag {
         func loadPending() throws -> [ScheduledEntry] { [] }
         func save(_ entry: ScheduledEntry) throws {}
         func cancel(_ id: ScheduleID) throws {}
-        func willFire(_ entry: ScheduledEntry, event: Event, at time: Timestamp) { calls.withLock { $0.append("willFire \(event.id)") } }
-        func fired(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws { calls.withLock { $0.append("fired \(event.id)") } }
+        func firedPeriodic(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws { calls.withLock { $0.append("fired \(event.id)") } }
+        func completeFired(_ fired: FiredEntry, event: Event) throws {
+            #expect(fired.eventID == event.id)
+            calls.withLock { $0.append("complete \(event.id)") }
+        }
     }
 
-    @Test("willFire comes before the publish (so before any handling), fired after it")
-    func order() throws {
+    @Test("a scheduler with its own publish closure completes a one-shot entry once its event was published")
+    func closure() throws {
         let store = OrderStore()
         let clock = ManualClock()
         let scheduler = Scheduler(clock: clock, store: store) { event in store.calls.withLock { $0.append("published \(event.id)") } }
@@ -216,6 +219,48 @@ extension Tag {
         defer { scheduler.stop() }
         _ = try scheduler.schedule(Event(type: "t", id: "e-1"), after: .seconds(1))
         clock.advance(by: .seconds(1))
-        #expect(store.calls.withLock { $0 } == ["willFire e-1", "published e-1", "fired e-1"])
+        #expect(store.calls.withLock { $0 } == ["published e-1", "complete e-1"])
+    }
+
+    @Test("in an event system, a fired entry is completed after every handler of its event ran, and only then")
+    func afterHandling() throws {
+        let store = OrderStore()
+        var configuration = EventSystemConfiguration()
+        configuration.workerCount = 1
+        let clock = ManualClock()
+        configuration.clock = clock
+        configuration.scheduleStore = store
+        let system = try EventSystem(configuration: configuration)
+        try system.subscribe("t") { event in store.calls.withLock { $0.append("handled \(event.id)") } }
+        try system.subscribe("**") { event in store.calls.withLock { $0.append("handled again \(event.id)") } }
+        try system.start()
+        _ = try system.schedule(Event(type: "t", id: "e-1"), after: .seconds(1))
+        try system.publish(Event(type: "t", id: "p-1"))  // not fired by an entry: nothing to complete
+        clock.advance(by: .seconds(1))
+        system.stop()
+        #expect(store.calls.withLock { $0 } == ["handled p-1", "handled again p-1", "handled e-1", "handled again e-1", "complete e-1"])
+    }
+
+    @Test("a handler subscribed to complete fired entries is given the entry; the system then leaves completing it to that handler")
+    func handedOver() throws {
+        let store = OrderStore()
+        var configuration = EventSystemConfiguration()
+        configuration.workerCount = 1
+        let clock = ManualClock()
+        configuration.clock = clock
+        configuration.scheduleStore = store
+        let system = try EventSystem(configuration: configuration)
+        let given = Locked<[String]>([])
+        try system.subscribe("**", completingFiredEntries: { event, fired in
+            given.withLock { $0.append("\(event.id) \(fired.map { "\($0.id.rawValue.hasPrefix("s-")) \($0.eventID)" } ?? "nil")") }
+        })
+        try system.start()
+        let id = try system.schedule(Event(type: "t", id: "e-1"), after: .seconds(1))
+        try system.publish(Event(type: "t", id: "p-1"))
+        clock.advance(by: .seconds(1))
+        system.stop()
+        #expect(given.withLock { $0 } == ["p-1 nil", "e-1 true e-1"])
+        #expect(id.rawValue.hasPrefix("s-"))
+        #expect(store.calls.withLock { $0 }.isEmpty)  // the handler did not complete it: it stays pending
     }
 }

@@ -243,7 +243,10 @@ struct Backend: CustomTestStringConvertible, Sendable {
         var hasFailed: Bool { false }
         var lostRows: Int { 0 }
         func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?]) {}
-        func record(_ executions: [ExecutionRecord], audits: [AuditRecord]) { log.add("record " + executions.map(\.kind.name).joined(separator: ",")) }
+        func record(_ executions: [ExecutionRecord], audits: [AuditRecord], completing fired: (entry: FiredEntry, event: Event)?) {
+            log.add("record " + executions.map(\.kind.name).joined(separator: ","))
+            inner.record(executions, audits: audits, completing: fired)
+        }
         func recordRejected(source: String, line: Int?, reason: String, content: [UInt8]) {}
         func audit(_ record: AuditRecord) {}
         func handled(through eventID: String) {}
@@ -355,5 +358,101 @@ struct Backend: CustomTestStringConvertible, Sendable {
             let summary = pipeline.finish()
             #expect(summary.recovered == 0, "round \(round)")
         }
+    }
+
+    /// A history that holds back the record that completes a fired entry until the test opens its gate.
+    final class GatedHistory: HistoryRecorder {
+        let inner: any HistoryRecorder
+        /// Signalled when a record completing a fired entry arrives.
+        let arrived = DispatchSemaphore(value: 0)
+        /// Signalled by the test to let such a record through.
+        let gate = DispatchSemaphore(value: 0)
+        /// "entry-id rule,rule" for each record that completed an entry, in order.
+        let completed = Locked<[String]>([])
+        init(_ inner: any HistoryRecorder) { self.inner = inner }
+        var scheduledEntries: any ScheduledEntryStore { inner.scheduledEntries }
+        var hasFailed: Bool { inner.hasFailed }
+        var lostRows: Int { inner.lostRows }
+        func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?]) { inner.recordInputs(events, received: received, sealed: sealed) }
+        func record(_ executions: [ExecutionRecord], audits: [AuditRecord], completing fired: (entry: FiredEntry, event: Event)?) {
+            if let fired {
+                arrived.signal()
+                gate.wait()
+                completed.withLock { $0.append("\(fired.entry.id.rawValue) \(executions.map(\.rule).joined(separator: ","))") }
+            }
+            inner.record(executions, audits: audits, completing: fired)
+        }
+        func recordRejected(source: String, line: Int?, reason: String, content: [UInt8]) {
+            inner.recordRejected(source: source, line: line, reason: reason, content: content)
+        }
+        func audit(_ record: AuditRecord) { inner.audit(record) }
+        func handled(through eventID: String) { inner.handled(through: eventID) }
+        func unhandledInputs() throws -> [Event] { try inner.unhandledInputs() }
+        func markRecordedHandled() throws { try inner.markRecordedHandled() }
+        func flush() throws { try inner.flush() }
+        func close() throws { try inner.close() }
+    }
+
+    @Test(
+        "a fired delayed event's entry stays pending until its handling is recorded, and is completed with that record (also when no rule acted)",
+        arguments: [Backend.inMemory, Backend.sqlite])
+    func firedEntryCompletedWithItsRecord(_ backend: Backend) throws {
+        let (inner, _) = try backend.make()
+        let past = Timestamp(secondsSinceEpoch: 1_000)
+        let causation = Causation(parentID: "t-0", rule: "refund", hop: 1)
+        // Overdue delays the `refund` rule made: they fire as the run starts. Rules act on the first only.
+        try inner.scheduledEntries.save(
+            ScheduledEntry(
+                id: ScheduleID(rawValue: "s-acted"), event: Event(type: "billing.refund", payload: ["customer": "ada"], id: "d-1", causation: causation),
+                due: past))
+        try inner.scheduledEntries.save(
+            ScheduledEntry(id: ScheduleID(rawValue: "s-quiet"), event: Event(type: "ticket.follow_up", id: "d-2", causation: causation), due: past))
+        try inner.flush()
+        let history = GatedHistory(inner)
+        var configuration = RunConfiguration(ruleSet: try Self.ruleSet(), principal: "user:test")
+        configuration.history = history
+        configuration.workerCount = 1
+        let pipeline = try RunPipeline(configuration: configuration, output: DiscardingOutput(), stop: try StopRequest())
+        // The first fired event was handled; its record waits at the gate: the entries are still pending.
+        history.arrived.wait()
+        try inner.flush()
+        #expect(try inner.scheduledEntries.loadPending().map(\.id.rawValue).sorted() == ["s-acted", "s-quiet"])
+        history.gate.signal()
+        history.gate.signal()
+        try pipeline.feed(ArrayEventSource(events: []))
+        let summary = pipeline.finish()
+        #expect(summary.processed == 3)  // the two fired events and the alert `page` published
+        #expect(history.completed.withLock { $0 } == ["s-acted bill,page", "s-quiet "])
+        #expect(try inner.scheduledEntries.loadPending().isEmpty)
+    }
+
+    @Test("a delayed event is sealed once: its scheduled entry, its events row and the envelope the queue gets when it fires are the same bytes")
+    func delayedEventSealedOnce() throws {
+        let path = NSTemporaryDirectory() + "symphony-pipeline-sealed-" + UUID().uuidString + ".db"
+        let key = try EncryptionKey(bytes: [UInt8](repeating: 7, count: 32))
+        let store = try HistoryStore(path: path, key: key)
+        let clock = ManualClock(start: Timestamp(secondsSinceEpoch: 1_000))
+        var configuration = RunConfiguration(ruleSet: try Self.ruleSet(), principal: "user:test")
+        configuration.history = store
+        configuration.encryption = .keyRing(KeyRing(active: key))  // the queue seals under the history's key, as `symphony run` does
+        configuration.clock = clock
+        configuration.workerCount = 1
+        let pipeline = try RunPipeline(configuration: configuration, output: DiscardingOutput(), stop: try StopRequest())
+        let queued = Locked<[UInt8]?>(nil)  // the envelope handed over with the queued event when the entry fires
+        try pipeline.system.subscribe("ticket.follow_up", completingFiredEntries: { _, fired in queued.withLock { $0 = fired?.sealed?.envelope } })
+        try pipeline.feed(ArrayEventSource(events: [.success(Event(type: "ticket.created", payload: ["customer": "ada", "text": "refund"], id: "t-1"))]))
+        pipeline.system.dispatcher.waitUntilIdle()
+        clock.advance(by: .seconds(3_600))  // the follow-up fires
+        let summary = pipeline.finish()
+        #expect(summary.pending == 0)
+        let database = try SQLiteDatabase(path: path, readOnly: true, create: false)
+        let rows = try database.prepare(
+            "SELECT s.state, s.envelope, e.payload, e.type FROM scheduled s JOIN events e ON e.id = s.event_id"
+        ).rows { ($0.text(0) ?? "", $0.blob(1) ?? [], $0.blob(2) ?? [], $0.text(3) ?? "") }
+        let (state, stored, payload, type) = try #require(rows.first)
+        #expect(rows.count == 1 && state == "done" && type == "ticket.follow_up")
+        #expect(!stored.isEmpty && stored == payload)
+        #expect(queued.withLock { $0 } == stored)
+        #expect(EnvelopeFormat.keyID(of: stored) == key.id)
     }
 }

@@ -399,7 +399,7 @@ import SymphonyAccess
         struct Refusing: ActionEffects {
             struct Full: Error {}
             func publish(_ event: Event) throws -> SealedEvent? { throw Full() }
-            func schedule(_ event: Event, at due: Timestamp) throws {}
+            func schedule(_ event: Event, at due: Timestamp) throws -> SealedEvent? { nil }
             func audit(rule: String, event: Event, message: String) throws {}
             func emit(_ event: Event) throws {}
         }
@@ -420,7 +420,7 @@ import SymphonyAccess
         struct Effects: ActionEffects {
             let system: EventSystem
             func publish(_ event: Event) throws -> SealedEvent? { try system.publish(event, fromHandler: true) }
-            func schedule(_ event: Event, at due: Timestamp) throws {}
+            func schedule(_ event: Event, at due: Timestamp) throws -> SealedEvent? { nil }
             func audit(rule: String, event: Event, message: String) throws {}
             func emit(_ event: Event) throws {}
         }

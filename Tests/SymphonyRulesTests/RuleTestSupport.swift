@@ -38,7 +38,10 @@ final class RecordingEffects: ActionEffects, @unchecked Sendable {
         _ = engine?.process(event)
         return nil
     }
-    func schedule(_ event: Event, at due: Timestamp) throws { lock.withLock { $0.scheduled.append((event, due)) } }
+    func schedule(_ event: Event, at due: Timestamp) throws -> SealedEvent? {
+        lock.withLock { $0.scheduled.append((event, due)) }
+        return nil
+    }
     func audit(rule: String, event: Event, message: String) throws { lock.withLock { $0.audits.append(message) } }
     func emit(_ event: Event) throws { lock.withLock { $0.emitted.append(event) } }
 

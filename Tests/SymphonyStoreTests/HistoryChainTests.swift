@@ -46,8 +46,10 @@ struct ChainedHistory {
         try store.scheduledEntries.save(later)
         try store.scheduledEntries.save(soon)
         try store.flush()
-        store.scheduledEntries.willFire(soon, event: soon.event, at: Timestamp(secondsSinceEpoch: 201))
-        store.record([ExecutionRecord(eventID: soon.event.id, eventType: "reminder", rule: "remind", kind: .emit, outcome: .ok, started: now, finished: now)], audits: [])
+        let fired = FiredEntry(id: soon.id, eventID: soon.event.id, due: soon.due, firedAt: Timestamp(secondsSinceEpoch: 201))
+        store.record(
+            [ExecutionRecord(eventID: soon.event.id, eventType: "reminder", rule: "remind", kind: .emit, outcome: .ok, started: now, finished: now)], audits: [],
+            completing: (fired, soon.event))
         try store.close()
     }
 

@@ -272,10 +272,9 @@ import SymphonyRecords
         #expect(try reader.event(id: "old-1")?.event == nil)
     }
 
-    /// What the scheduler does around a publish: `willFire` before it, `fired` after.
-    func fire(_ entry: ScheduledEntry, in store: HistoryStore, at time: Timestamp) throws {
-        store.scheduledEntries.willFire(entry, event: entry.event, at: time)
-        try store.scheduledEntries.fired(entry, event: entry.event, at: time)
+    /// What the scheduler hands over with a one-shot entry's event when it publishes it: nothing is written until it is completed.
+    func fire(_ entry: ScheduledEntry, at time: Timestamp) -> FiredEntry {
+        FiredEntry(id: entry.id, eventID: entry.event.id, due: entry.due, firedAt: time, sealed: entry.sealed)
     }
 
     @Test("scheduled entries survive a reopen; a fired one-shot entry is marked done with its event recorded")
@@ -292,14 +291,14 @@ import SymphonyRecords
         let reopened = try store()
         let pending = try reopened.scheduledEntries.loadPending()
         #expect(pending == [entry])
-        try fire(entry, in: reopened, at: Timestamp(secondsSinceEpoch: 55))
+        let late = fire(entry, at: Timestamp(secondsSinceEpoch: 55))
         // Fired within a second of its due time: not late.
         let punctual = ScheduledEntry(id: ScheduleID(rawValue: "s-3"), event: Event(type: "on.time", id: "o-1"), due: Timestamp(secondsSinceEpoch: 70))
         try reopened.scheduledEntries.save(punctual)
-        try fire(punctual, in: reopened, at: Timestamp(nanosecondsSinceEpoch: 70_500_000_000))
+        let onTime = fire(punctual, at: Timestamp(nanosecondsSinceEpoch: 70_500_000_000))
         // s-1's event is handled with an action (its done mark goes with the execution); o-1's by no rule.
-        reopened.record([execution(event, rule: "r", derived: nil)], audits: [])
-        reopened.scheduledEntries.processed(eventID: "o-1")
+        reopened.record([execution(event, rule: "r", derived: nil)], audits: [], completing: (late, event))
+        try reopened.scheduledEntries.completeFired(onTime, event: punctual.event)
         try reopened.close()
         let again = try store()
         #expect(try again.scheduledEntries.loadPending().isEmpty)
@@ -311,21 +310,46 @@ import SymphonyRecords
         #expect(try reader.event(id: "f-1")?.type == "follow.up")
     }
 
+    @Test("an entry stores its event's own envelope (the one it was scheduled with, when under the active key); one stored under the legacy entry context still opens")
+    func scheduledEnvelopes() throws {
+        let event = Event(type: "follow.up", payload: ["n": 1], id: "f-1")
+        let sealed = try SealedEvent(sealing: event, with: EnvelopeSealer(key: key))
+        let entry = ScheduledEntry(id: ScheduleID(rawValue: "s-1"), event: event, due: Timestamp(secondsSinceEpoch: 50), sealed: sealed)
+        let legacyEvent = Event(type: "follow.up", payload: ["n": 2], id: "f-2")
+        let legacy = ScheduledEntry(id: ScheduleID(rawValue: "s-2"), event: legacyEvent, due: Timestamp(secondsSinceEpoch: 60))
+        let store = try store()
+        try store.scheduledEntries.save(entry)
+        try store.scheduledEntries.save(legacy)
+        try store.close()
+        // As a build before entries shared the event's envelope stored it.
+        let database = try SQLiteDatabase(path: path)
+        let legacyEnvelope = try EnvelopeSealer(key: key).seal(
+            EventBodyCodec.encode(legacyEvent), context: HistoryEnvelopes.scheduled(id: legacy.id, eventID: legacyEvent.id))
+        try database.prepare("UPDATE scheduled SET envelope = ? WHERE id = 's-2'").run([.blob(legacyEnvelope)])
+        let stored = try database.prepare("SELECT envelope FROM scheduled WHERE id = 's-1'").rows { $0.blob(0) ?? [] }
+        #expect(stored == [sealed.envelope])  // kept, not sealed again
+
+        let reopened = try self.store()
+        let pending = try reopened.scheduledEntries.loadPending()
+        try reopened.close()
+        #expect(pending == [entry, legacy])
+        #expect(pending.map(\.sealed) == [sealed, nil])  // only the event's own envelope is handed on to the queue
+    }
+
     @Test("a fired entry whose event was never handled (the process died first) stays pending and fires again")
     func firedButNotHandled() throws {
         let event = Event(type: "follow.up", id: "f-9")
         let entry = ScheduledEntry(id: ScheduleID(rawValue: "s-9"), event: event, due: Timestamp(secondsSinceEpoch: 50))
         let first = try store()
         try first.scheduledEntries.save(entry)
-        try fire(entry, in: first, at: Timestamp(secondsSinceEpoch: 51))
+        _ = fire(entry, at: Timestamp(secondsSinceEpoch: 51))
         try first.close()  // no handling was recorded: as after a crash between publishing and handling
         let reopened = try store()
-        #expect(try reopened.scheduledEntries.loadPending().map(\.id.rawValue) == ["s-9"])
+        let pending = try reopened.scheduledEntries.loadPending()
+        #expect(pending.map(\.id.rawValue) == ["s-9"])
         // Handled this time: the done mark and the execution are committed together.
-        // Handled before the scheduler reports the firing (a fast worker): the done mark still follows.
-        reopened.scheduledEntries.willFire(entry, event: event, at: Timestamp(secondsSinceEpoch: 60))
-        reopened.record([execution(event, rule: "r", derived: nil)], audits: [])
-        try reopened.scheduledEntries.fired(entry, event: event, at: Timestamp(secondsSinceEpoch: 60))
+        let again = fire(try #require(pending.first), at: Timestamp(secondsSinceEpoch: 60))
+        reopened.record([execution(event, rule: "r", derived: nil)], audits: [], completing: (again, event))
         try reopened.close()
         let reader = try HistoryReader(path: path, sealer: nil)
         #expect(try reader.scheduled(state: nil).map(\.state) == ["done"])
