@@ -176,8 +176,8 @@ public final class RuleEngine: Sendable {
                 published.sealedDerivedEvent = try withinBudget(derived) { try effects.publish(derived) }
                 return published
             case .delay(let template, let after, let at, _):
-                let derived = try derive(template, context: context)
                 let due = try Self.due(after: after, at: at, context: context, now: clock.now())
+                let derived = try derive(template, context: context, at: due)
                 try access.check(.publish(type: derived.type), as: principal)
                 var delayed = outcome(.ok, derived: derived, due: due)
                 delayed.sealedDerivedEvent = try withinBudget(derived) { try effects.schedule(derived, at: due) }
@@ -205,13 +205,15 @@ public final class RuleEngine: Sendable {
     }
 
     /// The derived event an action template describes, linked to its parent; throws past the hop limit.
-    func derive(_ template: EventTemplate, context: TemplateContext) throws -> Event {
+    /// Its time is the parent's event time (a derived event happens when its cause did), or for a
+    /// delay the time it is due, so rules with memory see replayed input as they saw it live.
+    func derive(_ template: EventTemplate, context: TemplateContext, at time: Timestamp? = nil) throws -> Event {
         let hop = (context.event.causation?.hop ?? 0) + 1
         guard hop <= hopLimit else {
             throw ActionError(
                 "hop limit \(hopLimit) reached: event \(context.event.id) is already \(hop - 1) derivations from its input event; the chain stops here")
         }
-        return try Self.derive(template, context: context, hop: hop, time: clock.now())
+        return try Self.derive(template, context: context, hop: hop, time: time ?? context.event.time)
     }
 
     /// When a delay action's event is due: `after` from `now`, or the time `at` renders to (which

@@ -66,13 +66,21 @@ public final class RuleGates: Sendable {
         self.observers = observers
     }
 
+    /// True when an `after:` gate remembers events of `type`.
+    public func observes(_ type: String) -> Bool { !observerPositions(for: type).isEmpty }
+
+    /// The positions in `sequenceList` of the `after:` gates whose `on` matches `type`.
+    private func observerPositions(for type: String) -> [Int] {
+        guard !sequenceList.isEmpty else { return [] }
+        return observerCache.withLock { cache in
+            cache.value(for: type) { Array(Set(observers.entries(matching: type).map(\.value))).sorted() }
+        }
+    }
+
     /// Remembers `event` for every `after:` gate whose `on` matches its type (call it after the
     /// event's own rules ran, so an event never pairs with itself).
     public func observe(_ event: Event) {
-        guard !sequenceList.isEmpty else { return }
-        let positions = observerCache.withLock { cache in
-            cache.value(for: event.type) { Array(Set(observers.entries(matching: event.type).map(\.value))).sorted() }
-        }
+        let positions = observerPositions(for: event.type)
         guard !positions.isEmpty else { return }
         let context = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
         for position in positions {

@@ -40,6 +40,8 @@ public final class RunPipeline: Sendable {
     private let scheduledEntries: RuleSetScheduledEntries?
     /// Input events an earlier run recorded but did not handle, handled by this one before its input.
     private let recovered: Int
+    /// Recorded events replayed through the rules' gates at start.
+    private let restoredEvents: Int
 
     /// Builds the event system and the engine, subscribes the rules and starts the workers and
     /// the scheduler. Throws when the event system cannot start.
@@ -63,6 +65,7 @@ public final class RunPipeline: Sendable {
             ruleSet: configuration.ruleSet, effects: effects, clock: configuration.clock, hopLimit: configuration.hopLimit,
             derivedEventBudget: configuration.derivedEventBudget, access: configuration.access, defaultPrincipal: configuration.principal)
         let history = configuration.history
+        var restoredEvents = 0
         let intake = history.map { history in IntakeTracker { history.handled(through: $0) } }
         batch = InputBatch(system: system, history: history, output: output, intake: intake)
         let engine = engine
@@ -73,6 +76,17 @@ public final class RunPipeline: Sendable {
             Self.handle(engine.process(event), of: event, fired: fired, history: history, output: output, store: store)
             if event.causation == nil { intake?.handled(event.id) }  // input events (derived ones are not tracked)
         })
+        // Rules with memory (count, throttle, after) rebuild their state from the events earlier
+        // runs recorded and handled, before any new event reaches them.
+        if let history, let horizon = engine.gateHorizon {
+            let ruleSet = configuration.ruleSet
+            let gates = engine.gates
+            let events = try history.handledEvents(within: horizon) { type in
+                ruleSet.rules(for: type).contains(where: \.isStateful) || gates.observes(type)
+            }
+            engine.restoreGates(from: events)
+            restoredEvents = events.count
+        }
         try system.start()
         // Recorded input is an intake log: what an earlier run recorded but was killed before
         // handling is handled first (already recorded, so only published), then marked.
@@ -86,6 +100,7 @@ public final class RunPipeline: Sendable {
             try history.markRecordedHandled()
         }
         self.recovered = recovered
+        self.restoredEvents = restoredEvents
     }
 
     /// Shows and records one event's outcomes. Output is at least once across a crash: a line
@@ -224,6 +239,7 @@ public final class RunPipeline: Sendable {
         summary.inputUnreadable = unreadable.load(ordering: .relaxed)
         summary.stopped = stop.isRequested
         summary.recovered = recovered
+        summary.restoredGateEvents = restoredEvents
         summary.duration = started.duration(to: .now())
         return summary
     }

@@ -25,6 +25,8 @@ public struct RunSummary: Sendable {
     public var errors = 0
     /// Regex conditions that stopped at their match limit.
     public var conditionProblems = 0
+    /// Recorded events passed through the rules' gates at start to rebuild their state.
+    public var restoredGateEvents = 0
     /// Matching events that `count:` and `throttle:` gates held back, and keys they evicted.
     public var gates = GateStatistics()
     /// Delayed events still pending when the run ended.

@@ -39,6 +39,12 @@ public protocol HistoryRecorder: AnyObject, Sendable {
     /// Marks every input event recorded so far as handled (once the unhandled ones were).
     func markRecordedHandled() throws
 
+    /// Events earlier runs recorded and handled (input and derived; not the unhandled inputs, nor
+    /// delayed events still pending), whose event time is at most `horizon` before the newest
+    /// recorded event time, in recording order. Only events whose type `isRelevant` accepts are
+    /// opened and returned. Rules with memory rebuild their state from these at start.
+    func handledEvents(within horizon: Duration, isRelevant: (String) -> Bool) throws -> [Event]
+
     /// True once a write failed for good: rows were lost, and whoever records should stop taking input.
     var hasFailed: Bool { get }
 

@@ -80,6 +80,18 @@ public final class InMemoryHistory: HistoryRecorder {
         state.withLock { $0.handledInputs = $0.inputs.count }
     }
 
+    /// The handled input events and the events the recorded actions derived (publish and emit
+    /// only: delayed events are handled when they fire), within `horizon` of the newest.
+    public func handledEvents(within horizon: Duration, isRelevant: (String) -> Bool) throws -> [Event] {
+        let (inputs, derived) = state.withLock { state in
+            (Array(state.inputs.prefix(state.handledInputs)), state.executions.filter { $0.kind == .publish }.compactMap(\.derivedEvent))
+        }
+        let events = inputs + derived
+        guard let newest = events.map(\.time).max() else { return [] }
+        let oldest = newest.advanced(by: .zero - horizon)
+        return events.filter { $0.time >= oldest && isRelevant($0.type) }
+    }
+
     /// Never: memory does not fail to take a row.
     public var hasFailed: Bool { false }
     public var lostRows: Int { 0 }

@@ -11,6 +11,8 @@ enum RunReport {
         let kinds = ActionKind.allCases.map { "\($0.name) \(grouped(summary.actions[$0.name, default: 0]))" }
         return "symphony: "
             + (summary.recovered > 0 ? "\(grouped(summary.recovered)) events recorded by an earlier run that stopped before handling them were handled first; " : "")
+            + (summary.restoredGateEvents > 0
+                ? "rules with memory restored their state from \(grouped(summary.restoredGateEvents)) recorded events; " : "")
             + "\(grouped(summary.read)) events read"
             + (summary.replacedInvalidUTF8 > 0 ? " (\(grouped(summary.replacedInvalidUTF8)) with invalid UTF-8 replaced by U+FFFD)" : "")
             + (summary.partlyParsed > 0 ? " (\(grouped(summary.partlyParsed)) only partly parsed by the line parser, kept)" : "")

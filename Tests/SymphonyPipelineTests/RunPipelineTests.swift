@@ -252,6 +252,7 @@ struct Backend: CustomTestStringConvertible, Sendable {
         func handled(through eventID: String) {}
         func unhandledInputs() throws -> [Event] { [] }
         func markRecordedHandled() throws {}
+        func handledEvents(within horizon: Duration, isRelevant: (String) -> Bool) throws -> [Event] { [] }
         func flush() throws {}
         func close() throws {}
     }
@@ -389,6 +390,9 @@ struct Backend: CustomTestStringConvertible, Sendable {
         func handled(through eventID: String) { inner.handled(through: eventID) }
         func unhandledInputs() throws -> [Event] { try inner.unhandledInputs() }
         func markRecordedHandled() throws { try inner.markRecordedHandled() }
+        func handledEvents(within horizon: Duration, isRelevant: (String) -> Bool) throws -> [Event] {
+            try inner.handledEvents(within: horizon, isRelevant: isRelevant)
+        }
         func flush() throws { try inner.flush() }
         func close() throws { try inner.close() }
     }

@@ -1,0 +1,94 @@
+import Foundation
+import SymphonyCrypto
+import SymphonyEvents
+import SymphonyJSON
+import SymphonyPipeline
+import SymphonyRecords
+import SymphonyRules
+import SymphonyStore
+import Testing
+
+/// Rules with memory keep their state across runs on the same history: a restart rebuilds it
+/// from the events earlier runs recorded and handled.
+@Suite(.timeLimit(.minutes(10))) struct GateRestoreTests {
+    static let rules = """
+        rules:
+          - name: ban
+            on: ssh.failure
+            count: {key: "{{ payload.ip }}", at_least: 3, within: 10m}
+            actions: [{emit: {type: ssh.ban, payload: {ip: "{{ window.key }}", n: "{{ window.count }}"}}}]
+          - name: page
+            on: http.error
+            throttle: {key: "{{ payload.path }}", per: 1h}
+            actions: [{emit: {type: page, payload: {path: "{{ throttle.key }}"}}}]
+        """
+
+    /// Opens the history each run uses: the same in-memory history, or the SQLite file again.
+    struct Store: CustomTestStringConvertible, Sendable {
+        let name: String
+        let open: @Sendable () throws -> any HistoryRecorder
+        var testDescription: String { name }
+
+        static func inMemory() -> Store {
+            let history = InMemoryHistory()
+            return Store(name: "in-memory") { history }
+        }
+
+        static func sqlite() -> Store {
+            let path = NSTemporaryDirectory() + "symphony-gates-" + UUID().uuidString + ".db"
+            return Store(name: "SQLite") { try HistoryStore(path: path, key: try EncryptionKey(bytes: [UInt8](repeating: 9, count: 32))) }
+        }
+    }
+
+    static let start = Timestamp(secondsSinceEpoch: 1_764_000_000)
+
+    func run(_ store: Store, _ events: [Event]) throws -> (emitted: [Event], summary: RunSummary) {
+        let (ruleSet, diagnostics) = RuleSetLoader.load(documents: [(file: "rules.yaml", text: Self.rules)])
+        var configuration = RunConfiguration(ruleSet: try #require(ruleSet, "\(diagnostics.sorted)"), principal: "user:test")
+        configuration.history = try store.open()
+        configuration.workerCount = 1
+        let output = CollectingOutput()
+        let pipeline = try RunPipeline(configuration: configuration, output: output, stop: try StopRequest())
+        _ = try pipeline.feed(ArrayEventSource(events: events.map { .success($0) }))
+        let summary = pipeline.finish()
+        return (output.emitted, summary)
+    }
+
+    func failure(_ id: String, minute: Int) -> Event {
+        Event(type: "ssh.failure", payload: ["ip": "203.0.113.9"], id: id, time: Self.start.advanced(by: .seconds(60 * minute)))
+    }
+
+    func error(_ id: String, minute: Int) -> Event {
+        Event(type: "http.error", payload: ["path": "/pay"], id: id, time: Self.start.advanced(by: .seconds(60 * minute)))
+    }
+
+    @Test("a window and a throttle carry over to the next run on the same history", arguments: [Store.inMemory(), Store.sqlite()])
+    func carriesOver(_ store: Store) throws {
+        let first = try run(store, [failure("f1", minute: 0), error("e1", minute: 0), failure("f2", minute: 1)])
+        #expect(first.emitted.map(\.type) == ["page"])
+        #expect(first.summary.restoredGateEvents == 0)
+
+        let second = try run(store, [failure("f3", minute: 2), error("e2", minute: 30)])
+        #expect(second.emitted.map(\.type) == ["ssh.ban"], "the third failure completes the window; the error is within the hour")
+        #expect(second.emitted.first?.payload["n"] == .int(3))
+        #expect(second.summary.restoredGateEvents == 3)
+        #expect(second.summary.gates.suppressed == 1)
+
+        // The ban emptied the window; that too is rebuilt: one more failure does not ban again.
+        let third = try run(store, [failure("f4", minute: 3), error("e3", minute: 61)])
+        #expect(third.emitted.map(\.type) == ["page"])
+        #expect(third.summary.gates.counting == 1)
+    }
+
+    @Test("events older than the longest window are not read back")
+    func horizon() throws {
+        let store = Store.sqlite()
+        _ = try run(store, [failure("old", minute: 0)])
+        let later = try run(store, [failure("new1", minute: 120), failure("new2", minute: 121)])
+        #expect(later.emitted.isEmpty)
+        #expect(later.summary.restoredGateEvents == 1, "'old' is the newest recorded event then")
+        let last = try run(store, [failure("new3", minute: 200)])
+        #expect(last.summary.restoredGateEvents == 2, "new1 and new2 are within the longest gate period (1 h) of the newest; old is not")
+        #expect(last.emitted.isEmpty)
+    }
+}
