@@ -122,6 +122,11 @@ public final class EventSystem: Sendable {
         return (entry.id, entry.sealed)
     }
 
+    /// Publishes `event` once at `time` under `key` (see `Scheduler.schedule(_:at:key:whenPending:)`).
+    public func schedule(_ event: Event, at time: Timestamp, key: String, whenPending: Scheduler.WhenPending) throws -> Scheduler.KeyedOutcome {
+        try scheduler.schedule(event, at: time, key: key, whenPending: whenPending)
+    }
+
     /// Publishes a copy of `event` every `period`.
     @discardableResult
     public func schedule(_ event: Event, every period: Duration) throws -> ScheduleID {

@@ -25,18 +25,22 @@ public struct ScheduledEntry: Sendable, Hashable {
     /// when the entry fires, instead of each sealing the event again. Not part of equality: it is
     /// another form of `event`.
     public var sealed: SealedEvent?
+    /// The key of a keyed one-shot entry (a `delay` with `key:`): at most one pending entry per
+    /// key, and `cancel(key:)` finds it.
+    public var key: String?
 
     /// An entry.
-    public init(id: ScheduleID, event: Event, due: Timestamp, interval: Duration? = nil, sealed: SealedEvent? = nil) {
+    public init(id: ScheduleID, event: Event, due: Timestamp, interval: Duration? = nil, sealed: SealedEvent? = nil, key: String? = nil) {
         self.id = id
         self.event = event
         self.due = due
         self.interval = interval
         self.sealed = sealed
+        self.key = key
     }
 
     public static func == (lhs: ScheduledEntry, rhs: ScheduledEntry) -> Bool {
-        lhs.id == rhs.id && lhs.event == rhs.event && lhs.due == rhs.due && lhs.interval == rhs.interval
+        lhs.id == rhs.id && lhs.event == rhs.event && lhs.due == rhs.due && lhs.interval == rhs.interval && lhs.key == rhs.key
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -44,6 +48,7 @@ public struct ScheduledEntry: Sendable, Hashable {
         hasher.combine(event)
         hasher.combine(due)
         hasher.combine(interval)
+        hasher.combine(key)
     }
 
     /// `sealed` when it is this entry's event sealed (same id, type and priority), else nil.

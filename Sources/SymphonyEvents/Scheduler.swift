@@ -34,6 +34,8 @@ public final class Scheduler: Sendable {
 
     private struct State {
         var entries: [ScheduleID: ScheduledEntry] = [:]
+        /// The pending keyed entry of each key.
+        var keys: [String: ScheduleID] = [:]
         var heap = Heap<DueKey>()
         var sequence: UInt64 = 0
         var running = false
@@ -51,8 +53,17 @@ public final class Scheduler: Sendable {
 
         mutating func insert(_ entry: ScheduledEntry) {
             entries[entry.id] = entry
+            if let key = entry.key { keys[key] = entry.id }
             heap.insert(DueKey(due: entry.due, sequence: sequence, id: entry.id))
             sequence &+= 1
+        }
+
+        /// Removes a pending entry (and its key); nil when it was not pending.
+        @discardableResult
+        mutating func remove(_ id: ScheduleID) -> ScheduledEntry? {
+            guard let entry = entries.removeValue(forKey: id) else { return nil }
+            if let key = entry.key, keys[key] == id { keys[key] = nil }
+            return entry
         }
     }
 
@@ -83,6 +94,8 @@ public final class Scheduler: Sendable {
     // after the due events were published; holds the publish target.
     private let firing: Locked<Firing>
     private let timer = Locked<WorkerThread?>(nil)
+    /// Serialises keyed schedules and cancels (look-up, then store, then heap).
+    private let keyed = Locked(())
     private let idGenerator = EventIDGenerator()
     /// Seals a one-shot entry's event once, when it is scheduled (the dispatcher's sealer).
     private let sealer: EnvelopeSealer?
@@ -201,6 +214,49 @@ public final class Scheduler: Sendable {
         try addEntry(event, due: time, interval: nil)
     }
 
+    /// What a keyed `schedule` did.
+    public enum KeyedOutcome: Sendable {
+        /// The entry was scheduled; no entry of its key was pending.
+        case scheduled(ScheduledEntry)
+        /// The entry was scheduled in place of the key's pending entry, which was cancelled.
+        case replaced(ScheduledEntry, cancelled: ScheduledEntry)
+        /// The key's pending entry was kept and nothing was scheduled.
+        case kept(ScheduledEntry)
+    }
+
+    /// What a keyed schedule does when its key already has a pending entry.
+    public enum WhenPending: String, Sendable, CaseIterable {
+        /// Cancel the pending entry and schedule the new one.
+        case replace
+        /// Keep the pending entry; schedule nothing.
+        case keep
+    }
+
+    /// Publishes `event` once at `time` under `key`: at most one entry per key is pending, and
+    /// `whenPending` says which one stays.
+    public func schedule(_ event: Event, at time: Timestamp, key: String, whenPending: WhenPending) throws -> KeyedOutcome {
+        // One keyed schedule at a time, so two events of one key cannot both find it free.
+        try keyed.withLock { _ in
+            let pending = lock.withLock { state.keys[key].flatMap { state.entries[$0] } }
+            if let pending {
+                if whenPending == .keep { return .kept(pending) }
+                let entry = try addEntry(event, due: time, interval: nil, key: key)
+                _ = try cancel(pending.id)
+                return .replaced(entry, cancelled: pending)
+            }
+            return .scheduled(try addEntry(event, due: time, interval: nil, key: key))
+        }
+    }
+
+    /// Cancels the pending entry of `key` when `accept` agrees (e.g. it was made by a given rule);
+    /// returns it, or nil when there was none.
+    public func cancel(key: String, where accept: (ScheduledEntry) -> Bool = { _ in true }) throws -> ScheduledEntry? {
+        try keyed.withLock { _ in
+            guard let pending = lock.withLock({ state.keys[key].flatMap { state.entries[$0] } }), accept(pending) else { return nil }
+            return try cancel(pending.id) ? pending : nil
+        }
+    }
+
     /// Publishes a copy of `event` (with a fresh id) every `period`, the first time one period from now.
     @discardableResult
     public func schedule(_ event: Event, every period: Duration) throws -> ScheduleID {
@@ -214,7 +270,7 @@ public final class Scheduler: Sendable {
     @discardableResult
     public func cancel(_ id: ScheduleID) throws -> Bool {
         let removed = lock.withLock { () -> Bool in
-            guard state.entries.removeValue(forKey: id) != nil else { return false }
+            guard state.remove(id) != nil else { return false }
             lock.signal()
             return true
         }
@@ -240,9 +296,9 @@ public final class Scheduler: Sendable {
         try addEntry(event, due: due, interval: interval).id
     }
 
-    private func addEntry(_ event: Event, due: Timestamp, interval: Duration?) throws -> ScheduledEntry {
+    private func addEntry(_ event: Event, due: Timestamp, interval: Duration?, key: String? = nil) throws -> ScheduledEntry {
         try Event.validate(event)
-        var entry = ScheduledEntry(id: ScheduleID(rawValue: "s-" + idGenerator.next()), event: event, due: due, interval: interval)
+        var entry = ScheduledEntry(id: ScheduleID(rawValue: "s-" + idGenerator.next()), event: event, due: due, interval: interval, key: key)
         // Sealed once: the store keeps this envelope and the queue takes it when the entry fires.
         // A periodic entry publishes a copy with a fresh id each time, so it is sealed then.
         if interval == nil, let sealer { entry.sealed = try SealedEvent(sealing: event, with: sealer) }
@@ -342,7 +398,7 @@ public final class Scheduler: Sendable {
                     state.insert(next)
                     due.append((entry, next))
                 } else {
-                    state.entries[key.id] = nil
+                    state.remove(key.id)
                     due.append((entry, nil))
                 }
             }

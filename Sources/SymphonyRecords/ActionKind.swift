@@ -10,6 +10,8 @@ public enum ActionKind: Int64, Sendable, Hashable, CaseIterable, CustomStringCon
     case emit = 4
     /// Lower-salience rules skipped for this event.
     case stop = 5
+    /// A pending keyed delay cancelled (`cancel:` actions and `unless:` of delays).
+    case cancel = 6
 
     /// The name users write in rules and read in `symphony history` (`publish`, `delay`, …).
     public var name: String {
@@ -19,6 +21,7 @@ public enum ActionKind: Int64, Sendable, Hashable, CaseIterable, CustomStringCon
         case .audit: "audit"
         case .emit: "emit"
         case .stop: "stop"
+        case .cancel: "cancel"
         }
     }
 

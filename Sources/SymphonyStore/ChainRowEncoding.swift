@@ -90,7 +90,8 @@ struct ChainRowEncoding {
         text(row.derivedEventID)
     }
 
-    /// `scheduled` (the columns that never change): id, interval_ns, event_id, event_type, priority, origin_rule, envelope.
+    /// `scheduled` (the columns that never change): id, interval_ns, event_id, event_type, priority, origin_rule, envelope,
+    /// and key only when it is not NULL (a column added in schema 7: rows without one encode as before).
     mutating func scheduledEntry(_ row: ScheduledInsert) {
         text(row.id)
         integer(row.intervalNS)
@@ -99,6 +100,7 @@ struct ChainRowEncoding {
         integer(row.priority)
         text(row.originRule)
         blob(row.envelope)
+        if let key = row.key { text(key) }
     }
 
     /// `scheduled_changes`: seq, entry_id, state, due_ns, fired_ns, late.

@@ -7,6 +7,9 @@ final class ChainTableCursor {
     /// A column's declared type, which decides its canonical encoding.
     enum Column {
         case integer, text, blob
+        /// A text column added after rows were written: NULL adds no bytes (so older rows encode
+        /// as they did), a value encodes as text.
+        case addedText
     }
 
     /// The table, as messages name it.
@@ -45,7 +48,9 @@ final class ChainTableCursor {
                 let index = Int32(offset + 1)
                 let stored = statement.storage(index)
                 switch (column, stored) {
+                case (.addedText, .null): break
                 case (_, .null): encoding.integer(nil)  // every NULL encodes as one tag byte, whatever the column
+                case (.addedText, .text): encoding.text(statement.text(index))
                 case (.integer, .integer): encoding.integer(statement.int(index))
                 case (.text, .text): encoding.text(statement.text(index))
                 case (.blob, .blob): encoding.blob(statement.blob(index))
@@ -74,7 +79,9 @@ final class ChainTableCursor {
     /// The cursors over every chained table, in the order a link's digests take them (`scheduled`
     /// has two: its entries, then its changes).
     static func all(in database: SQLiteDatabase) throws -> [ChainTableCursor] {
-        [
+        // A schema 6 database (not yet migrated by a run) has no `scheduled.key`: as if all NULL.
+        let key = try database.hasColumn("key", in: "scheduled") ? "key" : "NULL"
+        return [
             try ChainTableCursor(
                 database: database, table: "events",
                 select: "SELECT link, id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload FROM events ORDER BY rowid",
@@ -86,8 +93,8 @@ final class ChainTableCursor {
                 columns: [.text, .text, .integer, .integer, .text, .text, .integer, .integer, .text]),
             try ChainTableCursor(
                 database: database, table: "scheduled",
-                select: "SELECT link, id, interval_ns, event_id, event_type, priority, origin_rule, envelope FROM scheduled ORDER BY rowid",
-                columns: [.text, .integer, .text, .text, .integer, .text, .blob]),
+                select: "SELECT link, id, interval_ns, event_id, event_type, priority, origin_rule, envelope, \(key) FROM scheduled ORDER BY rowid",
+                columns: [.text, .integer, .text, .text, .integer, .text, .blob, .addedText]),
             try ChainTableCursor(
                 database: database, table: "scheduled_changes",
                 select: "SELECT link, seq, entry_id, state, due_ns, fired_ns, late FROM scheduled_changes ORDER BY seq",

@@ -141,6 +141,8 @@ struct ScheduledInsert: Sendable {
     let priority: Int64
     let originRule: String?
     let envelope: [UInt8]
+    /// The key of a keyed delay (`scheduled.key`, schema 7).
+    let key: String?
 
     init(_ entry: ScheduledEntry, envelope: [UInt8]) {
         id = entry.id.rawValue
@@ -151,5 +153,6 @@ struct ScheduledInsert: Sendable {
         priority = Int64(entry.event.priority)
         originRule = entry.event.causation?.rule
         self.envelope = envelope
+        key = entry.key
     }
 }

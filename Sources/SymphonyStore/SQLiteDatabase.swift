@@ -101,6 +101,11 @@ final class SQLiteDatabase {
     }
 
     /// The schema version (`PRAGMA user_version`).
+    /// True when `table` has a column named `column`.
+    func hasColumn(_ column: String, in table: String) throws -> Bool {
+        !(try prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = ?").rows([.text(table), .text(column)], { $0.int(0) }).isEmpty)
+    }
+
     var userVersion: Int {
         get throws(StoreError) {
             let statement = try prepare("PRAGMA user_version")

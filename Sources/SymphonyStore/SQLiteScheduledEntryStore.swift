@@ -36,12 +36,14 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
     public func loadPending() throws -> [ScheduledEntry] {
         try connection.withLock { database in
             let statement = try database.prepare(
-                "SELECT id, due_ns, interval_ns, event_id, event_type, priority, envelope FROM scheduled WHERE state = 'pending' ORDER BY due_ns, id")
-            typealias Row = (id: String, due: Int64, interval: Int64?, eventID: String, type: String, priority: Int, envelope: [UInt8])
+                "SELECT id, due_ns, interval_ns, event_id, event_type, priority, envelope, key FROM scheduled WHERE state = 'pending' ORDER BY due_ns, id")
+            typealias Row = (
+                id: String, due: Int64, interval: Int64?, eventID: String, type: String, priority: Int, envelope: [UInt8], key: String?
+            )
             let rows: [Row] = try statement.rows([]) { row in
                 (
                     id: row.text(0) ?? "", due: row.int(1), interval: row.isNull(2) ? nil : row.int(2), eventID: row.text(3) ?? "",
-                    type: row.text(4) ?? "", priority: Int(row.int(5)), envelope: row.blob(6) ?? []
+                    type: row.text(4) ?? "", priority: Int(row.int(5)), envelope: row.blob(6) ?? [], key: row.text(7)
                 )
             }
             var entries: [ScheduledEntry] = []
@@ -67,7 +69,7 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
                 entries.append(
                     ScheduledEntry(
                         id: id, event: event, due: Timestamp(nanosecondsSinceEpoch: row.due), interval: row.interval.map { .nanoseconds($0) },
-                        sealed: reusable))
+                        sealed: reusable, key: row.key))
             }
             return entries
         }

@@ -118,8 +118,8 @@ final class WriterStatements: @unchecked Sendable {
             "INSERT INTO dead_letters (seq, link, source, line, reason, received_ns, content) VALUES (?, ?, ?, ?, ?, ?, ?)")
         insertScheduled = try database.prepare(
             """
-            INSERT INTO scheduled (id, link, due_ns, interval_ns, event_id, event_type, priority, origin_rule, state, envelope)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (id) DO NOTHING
+            INSERT INTO scheduled (id, link, due_ns, interval_ns, event_id, event_type, priority, origin_rule, state, envelope, key)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING
             """)
         moveScheduled = try database.prepare("UPDATE scheduled SET due_ns = ? WHERE id = ? AND state = 'pending' RETURNING due_ns")
         markFired = try database.prepare(
@@ -303,6 +303,7 @@ final class WriterStatements: @unchecked Sendable {
             try insertScheduled.run([
                 .text(entry.id), .int(link), .int(entry.dueNS), entry.intervalNS.map { .int($0) } ?? .null, .text(entry.eventID),
                 .text(entry.eventType), .int(entry.priority), entry.originRule.map { .text($0) } ?? .null, .blob(entry.envelope),
+                entry.key.map { .text($0) } ?? .null,
             ])
             if database.changes == 1 {
                 encodedEntries.scheduledEntry(entry)

@@ -8,7 +8,9 @@ enum RunReport {
     /// The summary line.
     static func line(_ summary: RunSummary, historyKept: Bool) -> String {
         let seconds = max(1e-9, Double(summary.duration.nanoseconds) / 1e9)
-        let kinds = ActionKind.allCases.map { "\($0.name) \(grouped(summary.actions[$0.name, default: 0]))" }
+        // Every kind, except `cancel` in runs that cancel nothing (most rule sets have none).
+        let kinds = ActionKind.allCases.filter { $0 != .cancel || summary.actions[$0.name, default: 0] > 0 }
+            .map { "\($0.name) \(grouped(summary.actions[$0.name, default: 0]))" }
         return "symphony: "
             + (summary.recovered > 0 ? "\(grouped(summary.recovered)) events recorded by an earlier run that stopped before handling them were handled first; " : "")
             + (summary.restoredGateEvents > 0

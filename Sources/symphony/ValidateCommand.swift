@@ -182,6 +182,8 @@ enum DryRunFormatter {
             return "audit \"\(action.message ?? "")\""
         case .stop:
             return action.kind.name
+        case .cancel:
+            return "cancel \(action.message ?? "")"
         }
     }
 

@@ -12,7 +12,7 @@ import Testing
         let key = directory + "/key"
         #expect(try CommandRunner.run(["keygen", "-o", key]).status == 0)
         let rules = try temporaryFile(named: "rules.yaml", contents: Data("rules:\n  - {name: r, on: t, actions: [stop]}\n".utf8))
-        let older = HistorySchema.currentVersion - 1
+        let older = HistorySchema.chainStep - 1  // before the chain: only a run, with the key, migrates it
         try HistorySchema.migrate(SQLiteDatabase(path: db), to: older)
 
         let environment = ["SYMPHONY_DB": db, "SYMPHONY_KEY_FILE": key]

@@ -38,12 +38,12 @@ import SymphonyRecords
         #expect(mode == ["wal"])
     }
 
-    @Test("a database at the previous schema version is migrated and keeps its rows")
+    @Test("a database from before the chain (schema 5) is migrated and keeps its rows")
     func migrationFromPrevious() throws {
         do {
             let database = try SQLiteDatabase(path: path)
-            try HistorySchema.migrate(database, to: HistorySchema.currentVersion - 1)
-            #expect(try database.userVersion == HistorySchema.currentVersion - 1)
+            try HistorySchema.migrate(database, to: HistorySchema.chainStep - 1)
+            #expect(try database.userVersion == HistorySchema.chainStep - 1)
             try database.prepare("INSERT INTO executions (event_id, rule, action, outcome, started_ns, finished_ns, duration_us) VALUES ('e-old', 'r', 'emit', 'denied', 1, 2, 0)").run()
         }
         let store = try store()
@@ -59,6 +59,31 @@ import SymphonyRecords
         let indexes = try database.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").rows { $0.text(0) ?? "" }
         #expect(indexes == ["executions_event", "scheduled_pending"])
         #expect(try database.prepare("SELECT action, outcome FROM execution_log").rows { [$0.text(0) ?? "", $0.text(1) ?? ""] } == [["emit", "denied"]])
+    }
+
+    @Test("schema 6 gains the keys of keyed delays and the cancel action; its chain still verifies, and keyed rows are chained")
+    func migrationToKeyedDelays() throws {
+        do {
+            let database = try SQLiteDatabase(path: path)
+            try HistorySchema.migrate(database, to: 6, genesis: { try HistoryStore.writeGenesisLink(in: $0, key: key) })
+            #expect(try !database.hasColumn("key", in: "scheduled"))
+        }
+        let store = try store()
+        try store.scheduledEntries.save(ScheduledEntry(id: ScheduleID(rawValue: "s-keyed"), event: Event(type: "remind", id: "r-1"), due: .now(), key: "pr-7"))
+        try store.close()
+        let database = try SQLiteDatabase(path: path)
+        #expect(try database.userVersion == 7)
+        #expect(try database.prepare("SELECT name FROM action_kinds WHERE code = 6").rows { $0.text(0) ?? "" } == ["cancel"])
+        #expect(try store.scheduledEntries.loadPending().map(\.key) == ["pr-7"])
+        func intact() throws -> Bool { if case .intact = try AuditReader(path: path).verify(key: key) { true } else { false } }
+        #expect(try intact())
+        // The key is chained: changing it, or clearing it, breaks the link that wrote it.
+        try database.execute("UPDATE scheduled SET key = 'pr-8' WHERE id = 's-keyed'")
+        #expect(try !intact())
+        try database.execute("UPDATE scheduled SET key = NULL WHERE id = 's-keyed'")
+        #expect(try !intact())
+        try database.execute("UPDATE scheduled SET key = 'pr-7' WHERE id = 's-keyed'")
+        #expect(try intact())
     }
 
     @Test("every migration applies in order from version 1, each in its own step")

@@ -24,6 +24,8 @@ import struct
 import sys
 
 INTEGER, TEXT, BLOB = "integer", "text", "blob"
+# A text column added after rows were written (scheduled.key, schema 7): NULL adds no bytes.
+ADDED_TEXT = "added-text"
 
 # Each table's columns in canonical order and its row order; `link` is read first and not encoded.
 # `scheduled` and `scheduled_changes` share one digest: the entries' bytes, then the changes'.
@@ -32,8 +34,8 @@ TABLES = [
      " FROM events ORDER BY rowid", [TEXT, TEXT, INTEGER, TEXT, INTEGER, INTEGER, TEXT, TEXT, INTEGER, BLOB]),
     ("executions", "executions", "SELECT link, event_id, rule, kind, outcome, error, message, started_ns, duration_us,"
      " derived_event_id FROM executions ORDER BY seq", [TEXT, TEXT, INTEGER, INTEGER, TEXT, TEXT, INTEGER, INTEGER, TEXT]),
-    ("scheduled", "scheduled", "SELECT link, id, interval_ns, event_id, event_type, priority, origin_rule, envelope"
-     " FROM scheduled ORDER BY rowid", [TEXT, INTEGER, TEXT, TEXT, INTEGER, TEXT, BLOB]),
+    ("scheduled", "scheduled", "SELECT link, id, interval_ns, event_id, event_type, priority, origin_rule, envelope, key"
+     " FROM scheduled ORDER BY rowid", [TEXT, INTEGER, TEXT, TEXT, INTEGER, TEXT, BLOB, ADDED_TEXT]),
     ("scheduled_changes", "scheduled", "SELECT link, seq, entry_id, state, due_ns, fired_ns, late FROM scheduled_changes ORDER BY seq",
      [INTEGER, TEXT, INTEGER, INTEGER, INTEGER, INTEGER]),
     ("dead_letters", "dead_letters", "SELECT link, seq, source, line, reason, received_ns, content FROM dead_letters ORDER BY seq",
@@ -44,19 +46,20 @@ TABLES = [
 DIGESTS = ["events", "executions", "scheduled", "dead_letters", "audit"]
 
 
-STORED = {INTEGER: int, TEXT: str, BLOB: bytes}
+STORED = {INTEGER: int, TEXT: str, BLOB: bytes, ADDED_TEXT: str}
 
 
 def field(kind, value, table="chain"):
     """One tagged field of the canonical encoding; a value not stored as its column declares is an alteration."""
     if value is None:
-        return b"\x00"
+        return b"" if kind == ADDED_TEXT else b"\x00"
     if type(value) is not STORED[kind]:
         raise Broken(f"a row of the {table} table holds a value of another type than its column declares (altered)")
     if kind == INTEGER:
         return b"\x01" + struct.pack(">q", value)
-    data = value.encode("utf-8") if kind == TEXT else bytes(value)
-    return (b"\x02" if kind == TEXT else b"\x03") + struct.pack(">I", len(data)) + data
+    text = kind in (TEXT, ADDED_TEXT)
+    data = value.encode("utf-8") if text else bytes(value)
+    return (b"\x02" if text else b"\x03") + struct.pack(">I", len(data)) + data
 
 
 class Broken(Exception):
@@ -66,7 +69,10 @@ class Broken(Exception):
 def table_digests(db, links):
     """SHA-256 of each link's rows, per digest name: {name: {link: hasher}}."""
     hashers = {name: {} for name in DIGESTS}
+    has_key = any(column[1] == "key" for column in db.execute("PRAGMA table_info(scheduled)"))
     for table, digest, select, kinds in TABLES:
+        if table == "scheduled" and not has_key:
+            select = select.replace(", key FROM", ", NULL FROM")  # schema 6: no key column yet
         latest = 1
         for row in db.execute(select):
             if row[0] is not None and type(row[0]) is not int:
@@ -184,8 +190,8 @@ def main():
         checkpoint = open(sys.argv[3], encoding="utf-8").read() if len(sys.argv) == 4 else None
         db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
         db.execute("BEGIN")  # one snapshot: a writer committing meanwhile is not seen half-way
-        if db.execute("PRAGMA user_version").fetchone()[0] != 6:
-            raise ValueError("not a schema-6 history database")
+        if db.execute("PRAGMA user_version").fetchone()[0] not in (6, 7):
+            raise ValueError("not a schema-6 or schema-7 history database")
         print(verify(db, keys, checkpoint))
     except Broken as problem:
         print(f"broken: {problem}", file=sys.stderr)
