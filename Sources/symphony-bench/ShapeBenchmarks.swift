@@ -268,7 +268,7 @@ struct ShapeBenchmarks {
         let subjects = ["Billing", "Access", "Question", "Urgent", "Feedback", "Account"]
         let metrics = [
             "disk.io_wait.p99", "mem.rss.p99", "cpu.user.p50", "cpu.system.p50", "net.rx_bytes.sum", "net.tx_bytes.sum", "disk.free_pct.min",
-            "cpu.steal.max", "http.requests.rate", "gc.pause_ms.p50", "mem.page_faults.rate", "queue.depth.max", "disk.queue_len.p50",
+            "cpu.steal.max", "mem.swap_used.p99", "http.requests.rate", "gc.pause_ms.p50", "mem.page_faults.rate", "queue.depth.max", "disk.queue_len.p50",
         ]
         let services = ["billing-api", "search-indexer", "auth-gateway", "notifications", "ledger", "web-frontend"]
         let regions = ["eu-central-1", "us-east-2", "ap-south-1"]
@@ -286,7 +286,7 @@ struct ShapeBenchmarks {
                 let codeRoll = percent()
                 let code = codeRoll < 4 ? pick([500, 502, 503, 504]) : codeRoll < 7 ? 401 : codeRoll < 10 ? 403 : codeRoll < 15 ? 404 : pick([200, 200, 200, 201, 304])
                 let duration = percent() < 5 ? 2_500 + Double(rng.next() % 9_000) / 4 : Double(rng.next() % 8_000) / 4
-                let agent = percent() < 7 ? pick(scanners) : pick(agents)
+                let agent = percent() < 8 ? pick(scanners) : pick(agents)
                 line = #"{"type":"web.access","priority":\#(priority),"source":"edge-\#(rng.next() % 6)","payload":{"verb":"\#(pick(["GET", "GET", "GET", "POST", "DELETE"]))","uri":"\#(uri.hasSuffix("/") || uri.hasSuffix("=") ? uri + String(rng.next() % 100_000) : uri)","code":\#(code),"duration_ms":\#(duration),"remote":"\#(address())","ua":"\#(agent)","bytes":\#(rng.next() % 90_000)}}"#
             case 33..<55:
                 let ip = address()
@@ -294,8 +294,8 @@ struct ShapeBenchmarks {
                 let user = pick(users)
                 let message: String
                 switch percent() {
-                case 0..<33: message = "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=\(ip)  user=\(user)"
-                case 33..<58: message = "Disconnected from invalid user \(user)\(rng.next() % 100) \(ip) port \(port) [preauth]"
+                case 0..<35: message = "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=\(ip)  user=\(user)"
+                case 35..<58: message = "Disconnected from invalid user \(user)\(rng.next() % 100) \(ip) port \(port) [preauth]"
                 case 58..<73: message = "error: maximum authentication attempts exceeded for invalid user \(user) from \(ip) port \(port) ssh2 [preauth]"
                 case 73..<87: message = "Received disconnect from \(ip) port \(port):11: Bye Bye [preauth]"
                 default: message = "Accepted publickey for \(user) from \(ip) port \(port) ssh2: ED25519 SHA256:p4XkQ\(rng.next() % 10_000)"
