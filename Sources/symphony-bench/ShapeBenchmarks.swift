@@ -370,18 +370,35 @@ extension ShapeBenchmarks {
     struct Measured {
         let run: BenchProcess.Run
         let steal: Double
+        /// CPU time other processes used while it ran, in percent of the machine's cores.
+        let otherLoad: Double
         let stderr: String
+    }
+
+    /// Busy CPU seconds of the whole machine so far (user, nice, system, irq, softirq in
+    /// /proc/stat): minus a child's own CPU time, what other processes took while it ran.
+    static func machineBusySeconds() -> Double {
+        guard let file = fopen("/proc/stat", "r") else { return 0 }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 512)
+        guard fgets(&line, Int32(line.count), file) != nil else { return 0 }
+        // cpu  user nice system idle iowait irq softirq steal …
+        let fields = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard fields.count >= 7 else { return 0 }
+        return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6]) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// One run of `arguments` (stdout and stderr kept in `.bench/shape-NAME.*`) with the CPU steal while it ran.
     private func measure(_ arguments: [String], name: String) -> Measured? {
         let stderrPath = ".bench/shape-\(name).stderr"
         let steal = CPUSteal()
+        let busy = Self.machineBusySeconds()
         guard let run = BenchProcess.measure(arguments, stdoutPath: ".bench/shape-\(name).stdout", stderrPath: stderrPath) else {
             print("symphony-bench: shape: run failed: \(arguments.joined(separator: " "))")
             return nil
         }
-        return Measured(run: run, steal: CPUSteal.percent(since: steal), stderr: BenchProcess.read(stderrPath))
+        let others = max(0, Self.machineBusySeconds() - busy - run.cpuSeconds) / (run.seconds * Double(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return Measured(run: run, steal: CPUSteal.percent(since: steal), otherLoad: others * 100, stderr: BenchProcess.read(stderrPath))
     }
 
     private var label: String { "shape/" + (events / 1_000_000 > 0 ? "\(events / 1_000_000)M" : "\(events / 1_000)k") }
@@ -445,6 +462,7 @@ extension ShapeBenchmarks {
             record(benchmark, "cpu_microseconds_per_event", measured.run.cpuSeconds * perEvent, "µs")
             record(benchmark, "peak_rss", measured.run.peakMiB, "MiB")
             record(benchmark, "cpu_steal", measured.steal, "%")
+            record(benchmark, "other_processes_cpu", measured.otherLoad, "%")
             if name == "floor", let lines = Double(BenchProcess.read(".bench/shape-floor.stdout").filter(\.isNumber)) {
                 record(benchmark, "matching_lines_share", lines / Double(events) * 100, "%")
             }
@@ -476,14 +494,11 @@ extension ShapeBenchmarks {
     /// process's CPU per input event in that run.
     private func stageTimes(_ arguments: [String], name: String, into results: inout [BenchmarkResult]) {
         BenchProcess.removeDatabase(Self.databasePath)
-        let report = ".bench/shape-stages-\(name).txt"
-        guard let run = BenchProcess.measure(arguments + ["--stage-times"], stderrPath: report) else {
-            print("symphony-bench: shape: the --stage-times run (\(name)) failed")
-            return
-        }
+        guard let measured = measure(arguments + ["--stage-times"], name: "stages-\(name)") else { return }
+        let run = measured.run
         let benchmark = "\(label)/stages/\(name)"
         var sum = 0.0
-        for line in BenchProcess.read(report).split(separator: "\n") {
+        for line in measured.stderr.split(separator: "\n") {
             // stage <name> <ms> ms <µs> µs/event <share>%
             let fields = line.split(separator: " ").map(String.init)
             guard fields.count == 7, fields[0] == "stage", let micros = Double(fields[4]), let share = Double(fields[6].dropLast()) else { continue }
@@ -494,5 +509,6 @@ extension ShapeBenchmarks {
         results.append(BenchmarkResult(benchmark: "\(benchmark)/sum", metric: "microseconds_per_event", value: sum, unit: "µs"))
         results.append(
             BenchmarkResult(benchmark: "\(benchmark)/process-cpu", metric: "microseconds_per_event", value: run.cpuSeconds * 1e6 / Double(events), unit: "µs"))
+        results.append(BenchmarkResult(benchmark: "\(benchmark)/process-cpu", metric: "other_processes_cpu", value: measured.otherLoad, unit: "%"))
     }
 }
