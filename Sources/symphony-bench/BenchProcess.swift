@@ -13,15 +13,15 @@ enum BenchProcess {
         let cpuSeconds: Double
     }
 
-    /// Runs `arguments` (stdout to /dev/null, stderr to `stderrPath`); nil when it could not start or exited non-zero.
-    static func measure(_ arguments: [String], stderrPath: String = "/dev/null") -> Run? {
+    /// Runs `arguments` (stdout to `stdoutPath`, stderr to `stderrPath`); nil when it could not start or exited non-zero.
+    static func measure(_ arguments: [String], stdoutPath: String = "/dev/null", stderrPath: String = "/dev/null") -> Run? {
         let start = RuntimeBenchmarks.monotonicNanoseconds()
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         defer { posix_spawn_file_actions_destroy(&actions) }
         guard posix_spawn(&pid, arguments[0], &actions, nil, argv, environ) == 0 else { return nil }
@@ -75,6 +75,29 @@ enum BenchProcess {
     /// Makes the key file at `path` with `symphony keygen` unless it exists.
     static func ensureKey(binary: String, at path: String) {
         if access(path, F_OK) != 0 { _ = measure([binary, "keygen", "-o", path]) }
+    }
+
+    /// The full path of `name` found on `PATH` (posix_spawn does not search it), or nil.
+    static func executable(_ name: String) -> String? {
+        guard let path = getenv("PATH") else { return nil }
+        for directory in String(cString: path).split(separator: ":") where access("\(directory)/\(name)", X_OK) == 0 {
+            return "\(directory)/\(name)"
+        }
+        return nil
+    }
+
+    /// The whole text of the file at `path` ("" when it cannot be read).
+    static func read(_ path: String) -> String {
+        guard let file = fopen(path, "r") else { return "" }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = fread(&buffer, 1, buffer.count, file)
+            if count <= 0 { break }
+            bytes += buffer[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Removes a SQLite database with its write-ahead log and shared-memory files.

@@ -1,19 +1,29 @@
 import Glibc
 
-// symphony-bench: runtime and intent benchmarks. Usage: symphony-bench [--output PATH] [--quick] [--only PREFIX]
-// --quick runs a tenth of the work (for smoke tests); numbers are then noisier.
+// symphony-bench: runtime and intent benchmarks. Usage: symphony-bench [--output PATH] [--quick] [--only PREFIX] [--shape-events N]
+// --quick runs a tenth of the work (for smoke tests); numbers are then noisier. --shape-events sets
+// the input size of the held-out-shape workload (default 1,000,000, a tenth with --quick).
 
 var outputPath = ".bench/results.json"
 var scale = 1.0
 var only = ""
+var shapeEvents: Int?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
     case "--output": outputPath = arguments.popFirst() ?? outputPath
     case "--quick": scale = 0.1
     case "--only": only = arguments.popFirst() ?? ""
+    case "--shape-events":
+        guard let count = arguments.popFirst().flatMap({ Int($0) }), count >= 1_000 else {
+            print("symphony-bench: --shape-events needs a whole number of at least 1000")
+            exit(64)
+        }
+        shapeEvents = count
     default:
-        print("usage: symphony-bench [--output PATH] [--quick] [--only peak-rss-check|throughput|latency|scheduler|intents|e2e|workload|workload-10m|history|scale]")
+        print(
+            "usage: symphony-bench [--output PATH] [--quick] [--only peak-rss-check|throughput|latency|scheduler|intents|e2e|workload|workload-10m|shape|history|scale] [--shape-events N]"
+        )
         exit(64)
     }
 }
@@ -59,6 +69,7 @@ do {
         try WorkloadBenchmarks(events: only == "workload-10m" ? 0 : Int(1_000_000 * scale), longEvents: long)
             .run(binary: binary, into: &benchmarks.results)
     }
+    group("shape") { ShapeBenchmarks(events: shapeEvents ?? Int(1_000_000 * scale)).run(binary: binary, into: &benchmarks.results) }
     try group("history") { try HistoryBenchmarks(scale: scale).run(into: &benchmarks.results) }
     try group("intents") { try IntentBenchmarks(scale: scale).run(intentCounts: [10, 100, 1_000], into: &benchmarks.results) }
 } catch {
@@ -72,7 +83,8 @@ func pad(_ text: String, _ width: Int) -> String {
 
 print(pad("benchmark", 64) + pad("metric", 28) + "value")
 for result in benchmarks.results {
-    let rounded = (result.value * 10).rounded() / 10
+    // Two decimals below 10 (ratios, per-event rates), one above.
+    let rounded = abs(result.value) < 10 ? (result.value * 100).rounded() / 100 : (result.value * 10).rounded() / 10
     print(pad(result.benchmark, 64) + pad(result.metric, 28) + "\(rounded) \(result.unit)")
 }
 
