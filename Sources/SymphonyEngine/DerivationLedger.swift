@@ -78,6 +78,13 @@ final class DerivationLedger: Sendable {
         budget.refund()
     }
 
+    /// Takes out the entry of a delayed event that was cancelled (it will never be processed),
+    /// with its unit; nothing when it has none (scheduled by an earlier run).
+    func discard(_ cancelled: Event) {
+        guard let budget = awaiting.withLock({ $0.removeValue(forKey: cancelled.id) }) else { return }
+        budget.refund()
+    }
+
     /// Derived events entered and not yet taken: published or scheduled, waiting to be processed.
     var awaitingCount: Int { awaiting.withLock { $0.count } }
 

@@ -145,12 +145,12 @@ public struct DryRun: Sendable {
         }
         do {
             switch action {
-            case .publish(let template, _), .emit(let template, _), .delay(let template, _, _, _):
+            case .publish(let template, _), .emit(let template, _), .delay(let template, _, _, _, _):
                 guard hop <= hopLimit else {
                     return report(error: "hop limit \(hopLimit) reached; the chain stops here")
                 }
                 var due = now
-                if case .delay(_, let after, let at, _) = action {
+                if case .delay(_, let after, let at, _, _) = action {
                     due = try RuleEngine.due(after: after, at: at, context: context, now: now)
                 }
                 let event = try RuleEngine.derive(template, context: context, hop: hop, time: due)
@@ -165,6 +165,8 @@ public struct DryRun: Sendable {
                 return report(derived: event, due: action.kind == .delay ? due : nil)
             case .audit(let message, _):
                 return report(message: message.render(context))
+            case .cancel(let key, let rule, _):
+                return report(message: "the pending delay of key \(key.render(context))\(rule.map { " made by rule '\($0)'" } ?? ""), if any")
             case .stop:
                 return report()
             }

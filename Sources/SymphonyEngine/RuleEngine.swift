@@ -34,6 +34,7 @@ public final class RuleEngine: Sendable {
     private let ledger: DerivationLedger
     /// The state of the rules' `count:` and `throttle:` gates.
     public let gates: RuleGates
+    private let unlessWatchers: UnlessWatchers
 
     /// An engine that sends side effects to `effects`, reads the time from `clock`, and checks
     /// each published or delayed event against `access` as the rule's principal.
@@ -48,6 +49,7 @@ public final class RuleEngine: Sendable {
         self.hopLimit = hopLimit
         self.ledger = DerivationLedger(limit: derivedEventBudget)
         self.gates = RuleGates(ruleSet: ruleSet)
+        self.unlessWatchers = UnlessWatchers(ruleSet: ruleSet)
         self.access = access
         self.defaultPrincipal = defaultPrincipal
     }
@@ -96,6 +98,35 @@ public final class RuleEngine: Sendable {
             if rule.stops { break }
         }
         gates.observe(event)
+        outcomes += cancelUnless(for: event)
+        return outcomes
+    }
+
+    /// Cancels the pending keyed delays whose `unless:` `event` meets (same key); one `cancel`
+    /// outcome, recorded under the delaying rule, per delay cancelled.
+    private func cancelUnless(for event: Event) -> [ActionOutcome] {
+        let watches = unlessWatchers.watches(for: event.type)
+        guard !watches.isEmpty else { return [] }
+        let context = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
+        var outcomes: [ActionOutcome] = []
+        for watch in watches {
+            let key = watch.key.render(context)
+            let started = clock.now()
+            func outcome(_ status: ActionOutcome.Status, message: String?, error: String?) -> ActionOutcome {
+                ActionOutcome(
+                    eventID: event.id, eventType: event.type, rule: watch.rule, action: .cancel, status: status, error: error,
+                    started: started, finished: clock.now(), derivedEvent: nil, due: nil, message: message,
+                    principal: ruleSet.rule(named: watch.rule).map(principal(of:)) ?? defaultPrincipal)
+            }
+            do {
+                guard let cancelled = try effects.cancelDelay(key: key, madeBy: watch.rule) else { continue }
+                ledger.discard(cancelled)
+                outcomes.append(outcome(.ok, message: "unless \(watch.on): key \(key): cancelled \(cancelled.id)", error: nil))
+            } catch {
+                outcomes.append(outcome(.failed, message: nil, error: "unless \(watch.on): key \(key): \(error)"))
+            }
+        }
+        for outcome in outcomes { counters.count(outcome) }
         return outcomes
     }
 
@@ -175,13 +206,38 @@ public final class RuleEngine: Sendable {
                 var published = outcome(.ok, derived: derived)
                 published.sealedDerivedEvent = try withinBudget(derived) { try effects.publish(derived) }
                 return published
-            case .delay(let template, let after, let at, _):
+            case .delay(let template, let after, let at, let keyed, _):
                 let due = try Self.due(after: after, at: at, context: context, now: clock.now())
                 let derived = try derive(template, context: context, at: due)
                 try access.check(.publish(type: derived.type), as: principal)
-                var delayed = outcome(.ok, derived: derived, due: due)
-                delayed.sealedDerivedEvent = try withinBudget(derived) { try effects.schedule(derived, at: due) }
-                return delayed
+                guard let keyed else {
+                    var delayed = outcome(.ok, derived: derived, due: due)
+                    delayed.sealedDerivedEvent = try withinBudget(derived) { try effects.schedule(derived, at: due) }
+                    return delayed
+                }
+                let key = keyed.key.render(context)
+                let result = try withinBudget(derived) { try effects.schedule(derived, at: due, key: key, whenPending: keyed.whenPending) }
+                switch result {
+                case .scheduled(let sealed):
+                    var delayed = outcome(.ok, derived: derived, due: due, message: "key \(key)")
+                    delayed.sealedDerivedEvent = sealed
+                    return delayed
+                case .replaced(let sealed, let cancelled):
+                    ledger.discard(cancelled)
+                    var delayed = outcome(.ok, derived: derived, due: due, message: "key \(key): replaced the pending \(cancelled.id)")
+                    delayed.sealedDerivedEvent = sealed
+                    return delayed
+                case .kept(let pending):
+                    ledger.discard(derived)  // entered for nothing: it was never scheduled
+                    return outcome(.ok, message: "key \(key): kept the pending \(pending.id); nothing scheduled")
+                }
+            case .cancel(let keyTemplate, let madeBy, _):
+                let key = keyTemplate.render(context)
+                guard let cancelled = try effects.cancelDelay(key: key, madeBy: madeBy) else {
+                    return outcome(.ok, message: "key \(key): nothing pending")
+                }
+                ledger.discard(cancelled)
+                return outcome(.ok, message: "key \(key): cancelled \(cancelled.id)")
             case .audit(let message, _):
                 let text = message.render(context)
                 try effects.audit(rule: rule.name, event: event, message: text)

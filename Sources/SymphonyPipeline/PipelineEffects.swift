@@ -28,6 +28,18 @@ struct PipelineEffects: ActionEffects {
         try system.scheduleSealed(event, at: due).sealed
     }
 
+    func schedule(_ event: Event, at due: Timestamp, key: String, whenPending: Scheduler.WhenPending) throws -> KeyedDelay {
+        switch try system.schedule(event, at: due, key: key, whenPending: whenPending) {
+        case .scheduled(let entry): .scheduled(sealed: entry.sealed)
+        case .replaced(let entry, let cancelled): .replaced(sealed: entry.sealed, cancelled: cancelled.event)
+        case .kept(let pending): .kept(pending: pending.event)
+        }
+    }
+
+    func cancelDelay(key: String, madeBy rule: String?) throws -> Event? {
+        try system.scheduler.cancel(key: key) { entry in rule == nil || entry.event.causation?.rule == rule }?.event
+    }
+
     func audit(rule: String, event: Event, message: String) throws {
         // Nothing to do here: the action's outcome carries the message, and history stores it with the execution (`executions.message`).
     }

@@ -200,6 +200,12 @@ public final class RunPipeline: Sendable {
         return opened
     }
 
+    /// Waits until every event fed so far, and everything they derived, was handled (what a
+    /// manual clock made due included). Meaningful only while no other thread feeds.
+    public func waitUntilIdle() {
+        system.dispatcher.waitUntilIdle()
+    }
+
     /// Ends the run, once: publishes what the batch holds; at the end of the input, lets chains
     /// settle and fires delays that are already due (after a stop it starts nothing more); stops
     /// the system (scheduler, then a draining queue); closes the history, committing every row.

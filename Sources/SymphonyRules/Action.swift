@@ -35,14 +35,17 @@ public indirect enum PayloadTemplate: Sendable {
 public enum Action: Sendable {
     /// Re-publish a derived event into the queue.
     case publish(EventTemplate, location: SourceLocation?)
-    /// Publish a derived event later: `after` a duration, or `at` a time (an RFC 3339 template).
-    case delay(EventTemplate, after: Duration?, at: Template?, location: SourceLocation?)
+    /// Publish a derived event later: `after` a duration, or `at` a time (an RFC 3339 template);
+    /// with a `key`, at most one such event per key is pending (see `DelayKey`).
+    case delay(EventTemplate, after: Duration?, at: Template?, key: DelayKey?, location: SourceLocation?)
     /// Record a rendered message with the action's outcome (`executions.message`).
     case audit(message: Template, location: SourceLocation?)
     /// Write the derived event to standard output as JSON.
     case emit(EventTemplate, location: SourceLocation?)
     /// Run no lower-salience rules for this event.
     case stop(location: SourceLocation?)
+    /// Remove the pending delayed event of a key (made by `rule` only, when given).
+    case cancel(key: Template, rule: String?, location: SourceLocation?)
 
     /// The kind of action (its `name` is what rule files write).
     public var kind: ActionKind {
@@ -52,6 +55,7 @@ public enum Action: Sendable {
         case .audit: .audit
         case .emit: .emit
         case .stop: .stop
+        case .cancel: .cancel
         }
     }
 
@@ -61,8 +65,8 @@ public enum Action: Sendable {
     /// Where the action is written.
     public var location: SourceLocation? {
         switch self {
-        case .publish(_, let location), .delay(_, _, _, let location), .audit(_, let location), .emit(_, let location),
-            .stop(let location):
+        case .publish(_, let location), .delay(_, _, _, _, let location), .audit(_, let location), .emit(_, let location),
+            .stop(let location), .cancel(_, _, let location):
             location
         }
     }

@@ -332,7 +332,11 @@ public enum RuleSetLoader {
             guard let template = eventTemplate(from: entry.value, extraKeys: [], scope: scope, into: &diagnostics)?.template else { return nil }
             return entry.key == "publish" ? .publish(template, location: location) : .emit(template, location: location)
         case "delay":
-            guard let (template, fields) = eventTemplate(from: entry.value, extraKeys: ["after", "at"], scope: scope, into: &diagnostics) else { return nil }
+            guard let (template, fields) = eventTemplate(
+                from: entry.value, extraKeys: ["after", "at"] + delayKeyKeys, scope: scope, into: &diagnostics)
+            else { return nil }
+            let keyed = delayKey(fields, scope: scope, into: &diagnostics)
+            if keyed == nil, fields["key"] != nil { return nil }
             let after = fields["after"]
             let at = fields["at"]
             if (after == nil) == (at == nil) {
@@ -345,14 +349,14 @@ public enum RuleSetLoader {
                     diagnostics.error(at: after.contentLocation, DurationParser.problem(text))
                     return nil
                 }
-                return .delay(template, after: duration, at: nil, location: location)
+                return .delay(template, after: duration, at: nil, key: keyed, location: location)
             }
             guard let atNode = at, let time = self.template(atNode, what: "'at'", scope: scope, into: &diagnostics) else { return nil }
             if time.isLiteral, TimestampParser.parse(time.source) == nil {
                 diagnostics.error(at: atNode.contentLocation, "'at' must be an RFC 3339 time such as 2026-12-01T09:00:00Z, not '\(time.source)'")
                 return nil
             }
-            return .delay(template, after: nil, at: time, location: location)
+            return .delay(template, after: nil, at: time, key: keyed, location: location)
         case "audit":
             let messageNode: YAMLNode
             if entry.value.entries != nil {
@@ -365,6 +369,8 @@ public enum RuleSetLoader {
             }
             guard let message = template(messageNode, what: "the audit message", scope: scope, into: &diagnostics) else { return nil }
             return .audit(message: message, location: location)
+        case "cancel":
+            return cancelAction(entry.value, scope: scope, location: location, into: &diagnostics)
         case "stop":
             if !entry.value.isNull, entry.value.node.bool != true {
                 diagnostics.error(at: entry.value.location, "'stop' takes no value (or 'true')")

@@ -81,7 +81,7 @@ public enum StaticChecks {
                 switch action {
                 case .publish(let published, _):
                     (template, verb) = (published, "publishes")
-                case .delay(let delayed, _, _, _):
+                case .delay(let delayed, _, _, _, _):
                     (template, verb) = (delayed, "delays")
                 default:
                     continue

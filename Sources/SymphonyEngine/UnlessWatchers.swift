@@ -1,0 +1,43 @@
+import SymphonyConcurrency
+import SymphonyEvents
+import SymphonyRules
+
+/// The `unless:` clauses of a rule set's keyed delays, indexed by the types that trigger them:
+/// which (rule, key template) pairs an event of a type may cancel.
+final class UnlessWatchers: Sendable {
+    /// One `unless:` clause: events of its types cancel `rule`'s pending delay of the key `key` renders.
+    struct Watch: Sendable {
+        let rule: String
+        let key: Template
+        let on: String
+    }
+
+    private let watches: [Watch]
+    private let index: TypePatternIndex<Int>
+    private let cache = Locked(TypeLookupCache<[Int]>())
+
+    init(ruleSet: RuleSet) {
+        var watches: [Watch] = []
+        var index = TypePatternIndex<Int>()
+        for rule in ruleSet.rules {
+            for action in rule.actions {
+                guard case .delay(_, _, _, let keyed?, _) = action, let unless = keyed.unless else { continue }
+                for pattern in unless.on {
+                    index.insert(watches.count, for: pattern)
+                    watches.append(Watch(rule: rule.name, key: unless.key, on: pattern.text))
+                }
+            }
+        }
+        self.watches = watches
+        self.index = index
+    }
+
+    /// The clauses an event of `type` triggers.
+    func watches(for type: String) -> [Watch] {
+        guard !watches.isEmpty else { return [] }
+        let positions = cache.withLock { cache in
+            cache.value(for: type) { Array(Set(index.entries(matching: type).map(\.value))).sorted() }
+        }
+        return positions.map { watches[$0] }
+    }
+}
