@@ -23,7 +23,8 @@ struct RunCommand: ParsableCommand {
             Each input line is one JSON object: {"type": "ticket.created", "payload": {...}, "priority": 0-9, \
             "id": "...", "source": "..."}. Only "type" is required. With --lines TYPE, every line is raw text \
             (sshd or syslog lines), never parsed as JSON: each becomes {"type": TYPE, "payload": {"message": LINE}}, \
-            invalid UTF-8 replaced by U+FFFD (counted in the summary).
+            invalid UTF-8 replaced by U+FFFD (counted in the summary); when the rule set has a 'lines:' parser for TYPE, \
+            its captures become payload fields and the line's own time the event time.
 
             A line that is not a valid event is reported on standard error with its line number and reason, \
             counted and skipped; the run goes on. Input is streamed, so 'tail -F app.log | symphony run ...' works.
@@ -71,7 +72,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep running after the input ends (so delayed events fire) until SIGINT or SIGTERM.")
     var follow = false
 
-    @Option(name: .long, help: ArgumentHelp("Read every line as raw text, wrapped as an event of this type (no JSON parsing).", valueName: "TYPE"))
+    @Option(name: .long, help: ArgumentHelp("Read every line as raw text, wrapped as an event of this type (no JSON parsing; the rule set's 'lines:' parser for the type, if any, reads fields and time).", valueName: "TYPE"))
     var lines: String?
 
     @Option(name: .long, help: "The longest chain of derived events (default 16).")

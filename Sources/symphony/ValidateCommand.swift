@@ -42,7 +42,7 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .long, help: "text or json.")
     var format: Format = .text
 
-    @Option(name: .long, help: ArgumentHelp("Read every event line as raw text, wrapped as an event of this type (no JSON parsing; invalid UTF-8 replaced by U+FFFD).", valueName: "TYPE"))
+    @Option(name: .long, help: ArgumentHelp("Read every event line as raw text, wrapped as an event of this type (no JSON parsing; invalid UTF-8 replaced by U+FFFD; the rule set's 'lines:' parser for the type, if any, reads fields and time).", valueName: "TYPE"))
     var lines: String?
 
     @Option(
