@@ -54,6 +54,7 @@ public struct LineEventSource: EventSource {
             reader.beforeRead = beforeRead
             reader.stop = stop
             let source = path == "-" ? "<stdin>" : path
+            var previousTime: Timestamp?  // the last time the line parser read in this file
             // A file that opens but cannot be read (a directory, an I/O error) counts as unreadable
             // like one that does not open: reported, and the other inputs are still read.
             func nextLine() -> LineReader.Line? {
@@ -79,7 +80,7 @@ public struct LineEventSource: EventSource {
                 if line.tooLong {
                     result = .failure(InputLineError(reason: "line is longer than \(reader.maximumLineLength) bytes", content: line.bytes))
                 } else {
-                    let parsed = StageTimes.shared.measure(.decode) { parse(line.bytes) }
+                    let parsed = StageTimes.shared.measure(.decode) { parse(line.bytes, previousTime: &previousTime) }
                     replaced = parsed.replacedInvalidUTF8
                     parseProblem = parsed.parseProblem
                     result = parsed.result.mapError { problem in
@@ -102,7 +103,9 @@ public struct LineEventSource: EventSource {
     }
 
     /// The line's event or why it is rejected, and whether invalid UTF-8 was replaced to make it.
-    private func parse(_ bytes: [UInt8]) -> (result: Result<Event, InputLineError>, replacedInvalidUTF8: Bool, parseProblem: String?) {
+    private func parse(
+        _ bytes: [UInt8], previousTime: inout Timestamp?
+    ) -> (result: Result<Event, InputLineError>, replacedInvalidUTF8: Bool, parseProblem: String?) {
         // One pass for NUL bytes and non-ASCII; only a line with non-ASCII bytes needs a full UTF-8 check.
         var orBits: UInt8 = 0
         var hasNUL = false
@@ -129,7 +132,16 @@ public struct LineEventSource: EventSource {
             }
             let now = Timestamp.now()
             let decoded = lineParser.decode(message, reference: now)
-            return (.success(Event(type: rawLinesType, payload: decoded.payload, time: decoded.time ?? now)), invalidUTF8, decoded.problem)
+            var problem = decoded.problem
+            // A line without a readable time takes the time of the line before it: logs are
+            // written in time order, and its reading time would make it the newest event of its key.
+            if let time = decoded.time {
+                previousTime = time
+            } else if lineParser.time != nil {
+                problem = (problem ?? "no time") + (previousTime == nil ? "; it keeps its reading time" : "; it takes the time of the line before it")
+            }
+            let time = decoded.time ?? (lineParser.time == nil ? nil : previousTime) ?? now
+            return (.success(Event(type: rawLinesType, payload: decoded.payload, time: time)), invalidUTF8, problem)
         }
         let value: JSONValue
         do {

@@ -49,7 +49,8 @@ public struct LineParser: Sendable {
             return Decoded(payload: .object(payload), time: nil, problem: "does not match the '\(type)' line pattern; kept as message only")
         }
         var problems: [String] = []
-        for (name, text) in match.namedGroups where name != "message" {
+        for case let name? in regex.groupNames where name != "message" {  // in the pattern's order
+            guard let text = match.namedGroups[name] else { continue }
             let type = types[name] ?? .string
             if let value = type.value(text) {
                 payload[name] = value

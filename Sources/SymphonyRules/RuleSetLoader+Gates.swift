@@ -74,14 +74,30 @@ extension RuleSetLoader {
     static func gateProblem(_ path: [String], scope: RuleScope) -> String? {
         let text = path.joined(separator: ".")
         let root = path[0]
+        let gate = root == "window" ? "count" : root
         guard scope.gates.contains(root) else {
-            return "template references '\(text)', but the rule has no '\(root == "window" ? "count" : root)' gate"
+            if scope.declaredGates.contains(root) {
+                return "template references '\(text)', which exists only after the '\(gate)' gate: in the gates after it and in the actions"
+            }
+            return "template references '\(text)', but the rule has no '\(gate)' gate"
+        }
+        if root == "window", path.count == 2, path[1] == "ids", !scope.windowKeepsIDs {
+            return "template references 'window.ids', but the 'count' gate does not keep them: add 'keep_ids: true'"
         }
         let known = gateFields[root] ?? []
         guard path.count == 2, known.contains(path[1]) else {
             return "template references '\(text)', which is nothing: use \(known.map { "\(root).\($0)" }.joined(separator: ", "))"
         }
         return nil
+    }
+
+    /// Reports each `cancel:` whose `rule:` names no rule of the set (`names`: every rule name written).
+    static func checkCancelledRules(_ rules: [Rule], names: [String], into diagnostics: inout Diagnostics) {
+        for rule in rules {
+            for case .cancel(_, let named?, let location) in rule.actions where !names.contains(named) {
+                diagnostics.error(at: location, "'cancel' names rule '\(named)', which is not in the rule set\(NameSuggestion.hint(for: named, in: names))")
+            }
+        }
     }
 
     private static func wholeNumber(_ node: YAMLNode, what: String, in range: ClosedRange<Int>, into diagnostics: inout Diagnostics) -> Int? {

@@ -8,7 +8,10 @@ extension RuleSetLoader {
     static let lineTimeKeys = ["field", "format"]
 
     /// The built-in fragments plus every file's `patterns:`.
-    static func patternLibrary(in roots: [YAMLNode], into diagnostics: inout Diagnostics) -> PatternLibrary {
+    /// `sources` receives each user pattern as written, for the static checks.
+    static func patternLibrary(
+        in roots: [YAMLNode], sources: inout [(source: String, location: SourceLocation?)], into diagnostics: inout Diagnostics
+    ) -> PatternLibrary {
         var library = PatternLibrary()
         var defined: [String: SourceLocation] = [:]
         for root in roots {
@@ -29,6 +32,7 @@ extension RuleSetLoader {
                 guard let source = entry.value.string("pattern '\(entry.key)'", into: &diagnostics) else { continue }
                 defined[entry.key] = entry.keyNode.location
                 library.define(entry.key, as: source)
+                sources.append((source, entry.value.contentLocation))
             }
         }
         // Each user pattern must expand and compile on its own, so a mistake is reported where it is written.

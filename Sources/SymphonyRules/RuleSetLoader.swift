@@ -43,9 +43,11 @@ public enum RuleSetLoader {
             diagnostics.append(contentsOf: error.diagnostics)
             recognizer = (try? IntentRecognizer([])) ?? { fatalError("an empty recognizer always compiles") }()
         }
-        let patterns = patternLibrary(in: roots, into: &diagnostics)
+        var patternSources: [(source: String, location: SourceLocation?)] = []
+        let patterns = patternLibrary(in: roots, sources: &patternSources, into: &diagnostics)
         let lineParsers = lineParsers(in: roots, library: patterns, into: &diagnostics)
         var context = LoadContext(recognizer: recognizer, patterns: patterns)
+        context.regexSources = patternSources
         var owner: (name: String, location: SourceLocation)?
         for root in roots {
             guard let node = root.entries?.first(where: { $0.key == "owner" })?.value,
@@ -76,6 +78,7 @@ public enum RuleSetLoader {
                 }
             }
         }
+        checkCancelledRules(rules, names: seen.keys.sorted(), into: &diagnostics)
         let ruleSet = RuleSet(
             rules: rules, recognizer: recognizer, regexSources: context.regexSources, owner: owner?.name, lineParsers: lineParsers)
         StaticChecks.run(on: ruleSet, into: &diagnostics)
@@ -96,8 +99,12 @@ public enum RuleSetLoader {
         /// Names captured only inside `not` (discarded: the condition holds when the regex does not match).
         var discardedCaptures: Set<String> = []
         var intents: [String] = []
-        /// `window` and/or `throttle`, when the rule has those gates.
+        /// `window`, `throttle` and/or `after`: the gates whose fields are defined at this point.
         var gates: Set<String> = []
+        /// The same for every gate the rule declares (defined or not yet).
+        var declaredGates: Set<String> = []
+        /// Whether the count gate keeps the window's event ids (`window.ids`).
+        var windowKeepsIDs = false
     }
 
     static func rule(from node: YAMLNode, order: Int, context: inout LoadContext, into diagnostics: inout Diagnostics) -> Rule? {
@@ -141,10 +148,16 @@ public enum RuleSetLoader {
             condition = self.condition(from: when, scope: &scope, context: &context, into: &diagnostics)
         }
         // The gates' keys see what the conditions define; the actions also see the gates' fields.
+        for (key, root) in [("after", "after"), ("count", "window"), ("throttle", "throttle")] where fields[key] != nil {
+            scope.declaredGates.insert(root)
+        }
         let after = fields["after"].flatMap { sequenceGate(from: $0, into: &diagnostics) }
         if after != nil { scope.gates.insert("after") }
         let count = fields["count"].flatMap { countWindow(from: $0, scope: scope, into: &diagnostics) }
-        if count != nil { scope.gates.insert("window") }
+        if let count {
+            scope.gates.insert("window")
+            scope.windowKeepsIDs = count.keepIDs
+        }
         let throttle = fields["throttle"].flatMap { self.throttle(from: $0, scope: scope, into: &diagnostics) }
         if throttle != nil { scope.gates.insert("throttle") }
         var actions: [Action] = []
@@ -246,7 +259,8 @@ public enum RuleSetLoader {
                     "capture types (%{NAME:field:type}) apply in line parsers only: the captures of a 'matches' condition are text")
             }
             for case let name? in regex.groupNames { scope.captures.insert(name) }
-            context.regexSources.append((regex.pattern, operand.contentLocation))
+            // Checked as written: the built-in %{…} fragments are vetted, and a user's own are checked where they are defined.
+            context.regexSources.append((operand.scalarText ?? regex.pattern, operand.contentLocation))
             test = .matches(regex)
         default:
             guard let number = operand.number("'\(keyword)'", into: &diagnostics) else { return nil }

@@ -258,4 +258,25 @@ import Testing
             """])
         #expect(lines.contains { $0.contains("template references 'captures.ip', but the rule's conditions capture nothing") }, "\(lines)")
     }
+
+    @Test("gate fields are checked where they are used", arguments: [
+        ("count: {key: '{{ window.key }}', at_least: 2, within: 1m}", "[{stop: true}]",
+         "template references 'window.key', which exists only after the 'count' gate: in the gates after it and in the actions"),
+        ("count: {key: '{{ payload.ip }}', at_least: 2, within: 1m}", "[{audit: '{{ window.ids }}'}]",
+         "template references 'window.ids', but the 'count' gate does not keep them: add 'keep_ids: true'"),
+        ("after: {on: u, key: '{{ id }}', within: 1m}", "[{cancel: {key: x, rule: remind-mee}}]",
+         "'cancel' names rule 'remind-mee', which is not in the rule set; did you mean 'remind-me'?"),
+    ])
+    func gateFieldChecks(gate: String, actions: String, expected: String) throws {
+        let (ruleSet, lines) = try loadRules(["rules.yaml": """
+            rules:
+              - name: r
+                on: t
+                \(gate)
+                actions: \(actions)
+              - {name: remind-me, on: t, actions: [stop]}
+            """])
+        #expect(ruleSet == nil)
+        #expect(lines.contains { $0.contains(expected) }, "\(lines)")
+    }
 }
