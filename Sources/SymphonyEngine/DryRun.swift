@@ -38,6 +38,8 @@ public struct DryRun: Sendable {
         public let rules: [RuleReport]
         /// The rule whose `stop` ended evaluation, if any.
         public let stoppedBy: String?
+        /// What else the event did: keyed delays its `unless:` cancelled.
+        public let notes: [String]
     }
 
     /// The rules.
@@ -50,6 +52,9 @@ public struct DryRun: Sendable {
     public let derivedEventBudget: Int
     /// The `count:` and `throttle:` state, kept across the traced events (on their event times).
     public let gates: RuleGates
+    /// Keyed delays not yet fired, kept across the traced events.
+    private let keyedDelays = DryRunKeyedDelays()
+    private let unlessWatchers: UnlessWatchers
 
     /// A dry run of `ruleSet`.
     public init(
@@ -61,6 +66,7 @@ public struct DryRun: Sendable {
         self.stepLimit = stepLimit
         self.derivedEventBudget = derivedEventBudget
         self.gates = RuleGates(ruleSet: ruleSet)
+        self.unlessWatchers = UnlessWatchers(ruleSet: ruleSet)
     }
 
     private struct Pending: Comparable {
@@ -77,12 +83,33 @@ public struct DryRun: Sendable {
     }
 
     /// `trace(_:)`, and whether it stopped at `stepLimit` with events still to follow.
+    /// Keyed delays that came due before `event` (on the virtual clock) are traced first.
     public func traceReport(_ event: Event) -> (steps: [Step], truncated: Bool) {
         var queue = Heap<Pending>()
         var sequence = 0
         queue.insert(Pending(at: event.time, sequence: sequence, event: event))
+        for due in keyedDelays.takeDue(upTo: event.time) {
+            sequence += 1
+            queue.insert(Pending(at: due.due, sequence: sequence, event: due.event))
+        }
+        return follow(queue, sequence: sequence, rootID: event.id)
+    }
+
+    /// Traces every keyed delay still pending, each with what it causes, as the run would when
+    /// they come due (call it once the input has ended).
+    public func tracePendingKeyedDelays() -> [(steps: [Step], truncated: Bool)] {
+        keyedDelays.takeDue(upTo: nil).map { due in
+            var queue = Heap<Pending>()
+            queue.insert(Pending(at: due.due, sequence: 0, event: due.event))
+            return follow(queue, sequence: 0, rootID: due.event.id)
+        }
+    }
+
+    private func follow(_ start: Heap<Pending>, sequence start0: Int, rootID: String) -> (steps: [Step], truncated: Bool) {
+        var queue = start
+        var sequence = start0
         var steps: [Step] = []
-        var budget = Budget(rootID: event.id, limit: derivedEventBudget)
+        var budget = Budget(rootID: rootID, limit: derivedEventBudget)
         while steps.count < stepLimit, let next = queue.popMin() {
             let (step, derived) = evaluate(next.event, at: next.at, budget: &budget)
             steps.append(step)
@@ -133,7 +160,15 @@ public struct DryRun: Sendable {
             }
         }
         gates.observe(event)
-        return (Step(event: event, at: now, rules: reports, stoppedBy: stoppedBy), derived)
+        var notes: [String] = []
+        let unlessContext = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
+        for watch in unlessWatchers.watches(for: event.type) {
+            let key = watch.key.render(unlessContext)
+            if let cancelled = keyedDelays.cancel(key: key, madeBy: watch.rule) {
+                notes.append("unless \(watch.on): cancels the pending delay of key \(key) (\(cancelled.type) \(cancelled.id), rule '\(watch.rule)')")
+            }
+        }
+        return (Step(event: event, at: now, rules: reports, stoppedBy: stoppedBy, notes: notes), derived)
     }
 
     private func render(
@@ -161,12 +196,24 @@ public struct DryRun: Sendable {
                     return report(error: DerivationLedger.exhaustedMessage(limit: budget.limit, rootID: budget.rootID))
                 }
                 budget.used += 1
+                if case .delay(_, _, _, let keyed?, _) = action {
+                    // Kept on the virtual clock until it is due: a later event may cancel or replace it.
+                    let key = keyed.key.render(context)
+                    let (replaced, kept) = keyedDelays.schedule(event, due: due, key: key, rule: context.rule, whenPending: keyed.whenPending)
+                    if let kept {
+                        budget.used -= 1
+                        return report(message: "key \(key): kept the pending \(kept.id); nothing scheduled")
+                    }
+                    return report(derived: event, due: due, message: "key \(key)" + (replaced.map { ": replaced the pending \($0.id)" } ?? ""))
+                }
                 derived.append((event, due))
                 return report(derived: event, due: action.kind == .delay ? due : nil)
             case .audit(let message, _):
                 return report(message: message.render(context))
-            case .cancel(let key, let rule, _):
-                return report(message: "the pending delay of key \(key.render(context))\(rule.map { " made by rule '\($0)'" } ?? ""), if any")
+            case .cancel(let keyTemplate, let rule, _):
+                let key = keyTemplate.render(context)
+                guard let cancelled = keyedDelays.cancel(key: key, madeBy: rule) else { return report(message: "key \(key): nothing pending") }
+                return report(message: "key \(key): cancelled \(cancelled.id)")
             case .stop:
                 return report()
             }

@@ -124,6 +124,15 @@ struct ValidateCommand: ParsableCommand {
             }
             return true
         }
+        // Keyed delays still pending at the end of the input fire on the virtual clock, as they would in a run once due.
+        for (steps, truncated) in dryRun.tracePendingKeyedDelays() {
+            let origin = "(end of input: a keyed delay still pending, fired on the virtual clock)"
+            let cutAfter = truncated ? dryRun.stepLimit : nil
+            switch format {
+            case .json: stdout.write(DryRunFormatter.json(steps, origin: origin, cutAfter: cutAfter).jsonText)
+            case .text: for line in DryRunFormatter.text(steps, origin: origin, cutAfter: cutAfter) { stdout.write(line) }
+            }
+        }
         stdout.flush()
         if replaced > 0 { printError("symphony: \(replaced) event line\(replaced == 1 ? "" : "s") had invalid UTF-8 replaced by U+FFFD") }
         if !opened { throw ExitCode.noInput }
@@ -147,14 +156,26 @@ enum DryRunFormatter {
     static func text(_ steps: [DryRun.Step], origin: String, cutAfter: Int? = nil) -> [String] {
         var lines: [String] = []
         guard let first = steps.first else { return lines }
+        // Offsets are from the input event; keyed delays that came due before it are traced first.
+        let start = steps.first { ($0.event.causation?.hop ?? 0) == 0 }?.at ?? first.at
+        if (first.event.causation?.hop ?? 0) > 0 { lines.append(origin.hasPrefix("(") ? origin : "\(origin): first, what came due before it:") }
+        var traced: Set<String> = []
         for step in steps {
-            let hop = step.event.causation?.hop ?? 0
+            defer { traced.insert(step.event.id) }
+            var hop = step.event.causation?.hop ?? 0
+            let offset = start.duration(to: step.at)
+            let when = offset > .zero ? " at +\(describe(offset))" : offset < .zero ? " at -\(describe(.zero - offset))" : ""
+            let header: String
+            if hop == 0 {
+                header = "\(origin): \(step.event.type) (id \(step.event.id), priority \(step.event.priority))"
+            } else if let causation = step.event.causation, !traced.contains(causation.parentID) {
+                // A keyed delay scheduled by an earlier event of the input, due now on the virtual clock.
+                hop = 1
+                header = "⏲ \(step.event.type) (keyed delay of rule '\(causation.rule)', due \(step.at))"
+            } else {
+                header = "→ \(step.event.type) (hop \(hop), from rule '\(step.event.causation?.rule ?? "")'\(when))"
+            }
             let indent = String(repeating: "  ", count: hop)
-            let offset = first.at.duration(to: step.at)
-            let when = offset > .zero ? " at +\(describe(offset))" : ""
-            let header = hop == 0
-                ? "\(origin): \(step.event.type) (id \(step.event.id), priority \(step.event.priority))"
-                : "→ \(step.event.type) (hop \(hop), from rule '\(step.event.causation?.rule ?? "")'\(when))"
             lines.append(indent + header)
             if step.rules.isEmpty { lines.append(indent + "  (no rule applies to this type)") }
             for rule in step.rules {
@@ -166,6 +187,7 @@ enum DryRunFormatter {
                 }
             }
             if let stopper = step.stoppedBy { lines.append(indent + "  (rule '\(stopper)' stops: lower-salience rules are not evaluated)") }
+            for note in step.notes { lines.append(indent + "  ↳ " + note) }
         }
         if let cutAfter { lines.append("  … the trace stops after \(cutAfter) events; the chain goes on (a loop? the hop limit stops it in a run)") }
         return lines
@@ -177,7 +199,9 @@ enum DryRunFormatter {
         case .publish, .emit:
             return "\(action.kind) \(action.derived?.type ?? "") \(action.derived?.payload.jsonText ?? "{}")"
         case .delay:
-            return "delay \(action.derived?.type ?? "") \(action.derived?.payload.jsonText ?? "{}") until \(action.due?.description ?? "")"
+            guard let derived = action.derived else { return "delay: \(action.message ?? "")" }  // a kept keyed delay
+            return "delay \(derived.type) \(derived.payload.jsonText) until \(action.due?.description ?? "")"
+                + (action.message.map { " (\($0))" } ?? "")
         case .audit:
             return "audit \"\(action.message ?? "")\""
         case .stop:
@@ -204,6 +228,7 @@ enum DryRunFormatter {
                     "event": EventJSON.object(step.event),
                     "at": .string(step.at.description),
                     "stopped_by": step.stoppedBy.map(JSONValue.string) ?? .null,
+                    "notes": .array(step.notes.map(JSONValue.string)),
                     "rules": .array(step.rules.map { rule in
                         .object([
                             "rule": .string(rule.rule), "salience": .int(Int64(rule.salience)), "matched": .bool(rule.matched),
