@@ -33,6 +33,8 @@ public struct ActionOutcome: Sendable, Hashable {
     public var principal: String = "rules"
     /// The derived event as the queue sealed it (publish with encryption on), reused by history.
     public var sealedDerivedEvent: SealedEvent? = nil
+    /// The key the action ran under (see `ExecutionRecord.key`).
+    public var key: String? = nil
 
     /// The outcome as one compact JSON object (keys sorted).
     public var json: JSONValue {
@@ -45,6 +47,7 @@ public struct ActionOutcome: Sendable, Hashable {
         if let derivedEvent { object["derived"] = EventJSON.object(derivedEvent) }
         if let due { object["due"] = .string(due.description) }
         if let message { object["message"] = .string(message) }
+        if let key { object["key"] = .string(key) }
         return .object(object)
     }
 }
@@ -120,8 +123,10 @@ extension ActionOutcome {
 
     /// The outcome as history stores it.
     public var executionRecord: ExecutionRecord {
-        ExecutionRecord(
+        var record = ExecutionRecord(
             eventID: eventID, eventType: eventType, rule: rule, kind: action, outcome: status, error: error, message: message, started: started,
             finished: finished, derivedEvent: derivedEvent, sealedDerivedEvent: sealedDerivedEvent)
+        record.key = key
+        return record
     }
 }

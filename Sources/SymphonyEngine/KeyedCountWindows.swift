@@ -49,6 +49,16 @@ final class KeyedCountWindows: Sendable {
     /// Keys holding a window now.
     var keyCount: Int { state.withLock { $0.windows.count } }
 
+    /// Every key's window: its event count and first and last times, most recently seen first.
+    func snapshot() -> [(key: String, count: Int, first: Timestamp, last: Timestamp)] {
+        state.withLock { state in
+            state.windows.sorted { $0.value.lastSeen > $1.value.lastSeen }.compactMap { key, window in
+                guard let first = window.times.first, let last = window.times.last else { return nil }
+                return (key, window.times.count, Timestamp(nanosecondsSinceEpoch: first), Timestamp(nanosecondsSinceEpoch: last))
+            }
+        }
+    }
+
     /// Counts the event `id` at `time` under `key`.
     func add(key: String, time: Timestamp, id: String) -> Step {
         let t = time.nanosecondsSinceEpoch

@@ -38,6 +38,13 @@ final class KeyedSequences: Sendable {
     /// Keys with earlier events waiting now.
     var keyCount: Int { state.withLock { $0.entries.count } }
 
+    /// Every key's earlier events waiting for a pair, most recently seen first.
+    func snapshot() -> [(key: String, earlier: [Earlier])] {
+        state.withLock { state in
+            state.entries.sorted { $0.value.lastSeen > $1.value.lastSeen }.map { ($0.key, $0.value.earlier) }
+        }
+    }
+
     /// Remembers an earlier event of `key`.
     func observe(key: String, time: Timestamp, id: String) {
         let t = time.nanosecondsSinceEpoch

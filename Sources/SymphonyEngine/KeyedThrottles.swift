@@ -45,6 +45,15 @@ final class KeyedThrottles: Sendable {
     /// Keys remembered now.
     var keyCount: Int { state.withLock { $0.entries.count } }
 
+    /// Every key's last firing and suppressed count, most recently seen first.
+    func snapshot() -> [(key: String, lastFired: Timestamp, suppressed: Int)] {
+        state.withLock { state in
+            state.entries.sorted { $0.value.lastSeen > $1.value.lastSeen }.map { key, entry in
+                (key, Timestamp(nanosecondsSinceEpoch: entry.lastFired), entry.suppressed)
+            }
+        }
+    }
+
     /// Decides for one matching event of `key` at `time`.
     func add(key: String, time: Timestamp) -> Step {
         let t = time.nanosecondsSinceEpoch

@@ -1,6 +1,7 @@
 import SymphonyAccess
 import SymphonyConcurrency
 import SymphonyEvents
+import SymphonyJSON
 import SymphonyRules
 import Synchronization
 import SymphonyRecords
@@ -90,8 +91,10 @@ public final class RuleEngine: Sendable {
                 }
             }
             counters.rulesFired.add(1, ordering: .relaxed)
+            let gateKey = Self.gateKey(context.gates)
             for action in rule.actions {
-                let outcome = StageTimes.shared.measure(.actions) { run(action, of: rule, context: context, budget: &budget) }
+                var outcome = StageTimes.shared.measure(.actions) { run(action, of: rule, context: context, budget: &budget) }
+                if outcome.key == nil { outcome.key = gateKey }
                 counters.count(outcome)
                 outcomes.append(outcome)
             }
@@ -100,6 +103,14 @@ public final class RuleEngine: Sendable {
         gates.observe(event)
         outcomes += cancelUnless(for: event)
         return outcomes
+    }
+
+    /// The key a gated rule fired under: its throttle's, else its window's, else its pairing's.
+    static func gateKey(_ gates: [String: [String: JSONValue]]) -> String? {
+        for gate in ["throttle", "window", "after"] {
+            if case .string(let key)? = gates[gate]?["key"] { return key }
+        }
+        return nil
     }
 
     /// Cancels the pending keyed delays whose `unless:` `event` meets (same key); one `cancel`
@@ -121,7 +132,9 @@ public final class RuleEngine: Sendable {
             do {
                 guard let cancelled = try effects.cancelDelay(key: key, madeBy: watch.rule) else { continue }
                 ledger.discard(cancelled)
-                outcomes.append(outcome(.ok, message: "unless \(watch.on): key \(key): cancelled \(cancelled.id)", error: nil))
+                var cancel = outcome(.ok, message: "unless \(watch.on): key \(key): cancelled \(cancelled.id)", error: nil)
+                cancel.key = key
+                outcomes.append(cancel)
             } catch {
                 outcomes.append(outcome(.failed, message: nil, error: "unless \(watch.on): key \(key): \(error)"))
             }
@@ -217,27 +230,28 @@ public final class RuleEngine: Sendable {
                 }
                 let key = keyed.key.render(context)
                 let result = try withinBudget(derived) { try effects.schedule(derived, at: due, key: key, whenPending: keyed.whenPending) }
+                var delayed: ActionOutcome
                 switch result {
                 case .scheduled(let sealed):
-                    var delayed = outcome(.ok, derived: derived, due: due, message: "key \(key)")
+                    delayed = outcome(.ok, derived: derived, due: due, message: "key \(key)")
                     delayed.sealedDerivedEvent = sealed
-                    return delayed
                 case .replaced(let sealed, let cancelled):
                     ledger.discard(cancelled)
-                    var delayed = outcome(.ok, derived: derived, due: due, message: "key \(key): replaced the pending \(cancelled.id)")
+                    delayed = outcome(.ok, derived: derived, due: due, message: "key \(key): replaced the pending \(cancelled.id)")
                     delayed.sealedDerivedEvent = sealed
-                    return delayed
                 case .kept(let pending):
                     ledger.discard(derived)  // entered for nothing: it was never scheduled
-                    return outcome(.ok, message: "key \(key): kept the pending \(pending.id); nothing scheduled")
+                    delayed = outcome(.ok, message: "key \(key): kept the pending \(pending.id); nothing scheduled")
                 }
+                delayed.key = key
+                return delayed
             case .cancel(let keyTemplate, let madeBy, _):
                 let key = keyTemplate.render(context)
-                guard let cancelled = try effects.cancelDelay(key: key, madeBy: madeBy) else {
-                    return outcome(.ok, message: "key \(key): nothing pending")
-                }
-                ledger.discard(cancelled)
-                return outcome(.ok, message: "key \(key): cancelled \(cancelled.id)")
+                let cancelled = try effects.cancelDelay(key: key, madeBy: madeBy)
+                if let cancelled { ledger.discard(cancelled) }
+                var result = outcome(.ok, message: cancelled.map { "key \(key): cancelled \($0.id)" } ?? "key \(key): nothing pending")
+                result.key = key
+                return result
             case .audit(let message, _):
                 let text = message.render(context)
                 try effects.audit(rule: rule.name, event: event, message: text)

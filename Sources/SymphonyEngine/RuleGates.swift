@@ -155,6 +155,35 @@ public final class RuleGates: Sendable {
                 + sequences.values.reduce(0) { $0 + $1.evicted })
     }
 
+    /// What `rule`'s gates hold now, one entry per gate and key, most recently seen keys first.
+    public func state(of rule: String) -> [GateKeyState] {
+        var states: [GateKeyState] = []
+        for (key, earlier) in sequences[rule]?.snapshot() ?? [] {
+            states.append(
+                GateKeyState(
+                    gate: "after", key: key, events: earlier.count, first: earlier.first?.time, last: earlier.last?.time,
+                    detail: "waiting to pair: " + earlier.map(\.id).joined(separator: ", ")))
+        }
+        if let windows = counts[rule] {
+            for (key, count, first, last) in windows.snapshot() {
+                let missing = windows.gate.atLeast - count
+                states.append(
+                    GateKeyState(
+                        gate: "count", key: key, events: count, first: first, last: last,
+                        detail: "\(count) of \(windows.gate.atLeast) within \(DurationParser.text(windows.gate.within)); needs \(missing) more"))
+            }
+        }
+        if let limiter = throttles[rule] {
+            for (key, lastFired, suppressed) in limiter.snapshot() {
+                states.append(
+                    GateKeyState(
+                        gate: "throttle", key: key, events: suppressed, first: lastFired, last: nil,
+                        detail: "fired at \(lastFired); quiet until \(lastFired.advanced(by: limiter.gate.per)); \(suppressed) suppressed since"))
+            }
+        }
+        return states
+    }
+
     /// The keys `rule` holds state for now (0 for a rule without gates).
     public func keyCount(of rule: String) -> Int {
         (counts[rule]?.keyCount ?? 0) + (throttles[rule]?.keyCount ?? 0) + (sequences[rule]?.keyCount ?? 0)

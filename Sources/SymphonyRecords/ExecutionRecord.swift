@@ -24,6 +24,9 @@ public struct ExecutionRecord: Sendable, Hashable {
     public let derivedEvent: Event?
     /// The derived event as the queue sealed it, if it did: history stores that envelope rather than sealing again.
     public let sealedDerivedEvent: SealedEvent?
+    /// The key the action ran under: its rule's gate key (`count:`, `throttle:`, `after:`), or
+    /// the key of a keyed `delay` or a `cancel`; nil otherwise.
+    public var key: String?
 
     /// A record of one action's outcome.
     public init(

@@ -88,6 +88,7 @@ struct ChainRowEncoding {
         integer(row.startedNS)
         integer(row.durationMicroseconds)
         text(row.derivedEventID)
+        if let key = row.key { text(key) }  // added in schema 7: NULL adds nothing
     }
 
     /// `scheduled` (the columns that never change): id, interval_ns, event_id, event_type, priority, origin_rule, envelope,

@@ -89,8 +89,8 @@ final class ChainTableCursor {
             try ChainTableCursor(
                 database: database, table: "executions",
                 select:
-                    "SELECT link, event_id, rule, kind, outcome, error, message, started_ns, duration_us, derived_event_id FROM executions ORDER BY seq",
-                columns: [.text, .text, .integer, .integer, .text, .text, .integer, .integer, .text]),
+                    "SELECT link, event_id, rule, kind, outcome, error, message, started_ns, duration_us, derived_event_id, \(key) FROM executions ORDER BY seq",
+                columns: [.text, .text, .integer, .integer, .text, .text, .integer, .integer, .text, .addedText]),
             try ChainTableCursor(
                 database: database, table: "scheduled",
                 select: "SELECT link, id, interval_ns, event_id, event_type, priority, origin_rule, envelope, \(key) FROM scheduled ORDER BY rowid",

@@ -69,6 +69,8 @@ struct ExecutionInsert: Sendable {
     let durationMicroseconds: Int64
     let derived: EventInsert?
     var derivedEventID: String? { derived?.id }
+    /// `executions.key` (schema 7).
+    let key: String?
     /// The row's canonical bytes for the history chain, encoded on the recording thread.
     private(set) var encoded: [UInt8] = []
 
@@ -82,6 +84,7 @@ struct ExecutionInsert: Sendable {
         startedNS = record.started.nanosecondsSinceEpoch
         durationMicroseconds = (record.finished.nanosecondsSinceEpoch - record.started.nanosecondsSinceEpoch) / 1_000
         derived = record.derivedEvent.map { EventInsert($0, received: record.finished, payload: sealedDerived) }
+        key = record.key
         var encoding = ChainRowEncoding(reservingCapacity: 128)
         encoding.execution(self)
         encoded = encoding.bytes

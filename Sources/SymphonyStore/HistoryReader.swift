@@ -16,6 +16,8 @@ public struct HistoryQuery: Sendable {
     public var until: Timestamp?
     /// Only this event's executions.
     public var eventID: String?
+    /// Only executions under this key (a gate's key, or a keyed delay's or cancel's).
+    public var key: String?
     /// At most this many rows (most recent first).
     public var limit: Int = 50
 
@@ -37,6 +39,8 @@ public struct ExecutionRow: Sendable, Hashable {
     public let derivedEventID: String?
     /// The rendered message of an `audit:` action.
     public let message: String?
+    /// The key it ran under (`ExecutionRecord.key`).
+    public var key: String? = nil
 }
 
 /// A scheduled entry as stored.
@@ -48,6 +52,8 @@ public struct ScheduledRow: Sendable, Hashable {
     public let originRule: String?
     public let state: String
     public let late: Bool
+    /// The key of a keyed delay.
+    public var key: String? = nil
 }
 
 /// An event as stored, with its payload when the key could open it.
@@ -110,10 +116,12 @@ public final class HistoryReader {
         if let since = query.since { conditions.append("x.started_ns >= ?"); values.append(.int(since.nanosecondsSinceEpoch)) }
         if let until = query.until { conditions.append("x.started_ns < ?"); values.append(.int(until.nanosecondsSinceEpoch)) }
         if let eventID = query.eventID { conditions.append("x.event_id = ?"); values.append(.text(eventID)) }
+        if let key = query.key { conditions.append("x.key = ?"); values.append(.text(key)) }
         if let type = query.type, type.isExact { conditions.append("e.type = ?"); values.append(.text(type.text)) }
         let filterInSwift = query.type.map { !$0.isExact } ?? false
         let sql = """
-            SELECT x.seq, x.event_id, COALESCE(e.type, ''), x.rule, x.kind, x.outcome, x.error, x.started_ns, x.duration_us, x.derived_event_id, x.message
+            SELECT x.seq, x.event_id, COALESCE(e.type, ''), x.rule, x.kind, x.outcome, x.error, x.started_ns, x.duration_us, x.derived_event_id, x.message,
+                   x.key
             FROM executions x LEFT JOIN events e ON e.id = x.event_id
             \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
             ORDER BY x.seq DESC
@@ -126,24 +134,38 @@ public final class HistoryReader {
         return rows
     }
 
+    /// The events a run would rebuild its rules' memory from (`HistoryRecorder.handledEvents`);
+    /// inputs recorded but not handled are included. Needs the key.
+    public func handledEvents(within horizon: Duration, isRelevant: (String) -> Bool) throws -> (events: [Event], unopenable: Int) {
+        guard let sealer else { throw StoreError(code: -1, message: "Reading back recorded events needs the key file.") }
+        var unopenable = 0
+        let events = try database.readTransaction {
+            try HistoryReplay.handledEvents(in: database, sealer: sealer, excluding: [], within: horizon, isRelevant: isRelevant) { _ in
+                unopenable += 1
+            }
+        }
+        return (events, unopenable)
+    }
+
     /// Scheduled entries, pending ones first by due time.
-    public func scheduled(state: String? = "pending", rule: String? = nil, type: TypePattern? = nil, limit: Int = 50) throws -> [ScheduledRow] {
+    public func scheduled(state: String? = "pending", rule: String? = nil, type: TypePattern? = nil, key: String? = nil, limit: Int = 50) throws -> [ScheduledRow] {
         // Filtered in SQL like `executions(_:)`: the state, the origin rule, an exact type; a wildcard type in Swift.
         var conditions: [String] = []
         var values: [SQLiteValue] = []
         if let state { conditions.append("state = ?"); values.append(.text(state)) }
         if let rule { conditions.append("origin_rule = ?"); values.append(.text(rule)) }
+        if let key { conditions.append("key = ?"); values.append(.text(key)) }
         if let type, type.isExact { conditions.append("event_type = ?"); values.append(.text(type.text)) }
         let filterInSwift = type.map { !$0.isExact } ?? false
         let sql = """
-            SELECT id, due_ns, event_id, event_type, origin_rule, state, late FROM scheduled
+            SELECT id, due_ns, event_id, event_type, origin_rule, state, late, key FROM scheduled
             \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY due_ns
             \(filterInSwift ? "" : "LIMIT \(max(0, limit))")
             """
         let rows = try database.prepare(sql).rows(values) { row in
             ScheduledRow(
                 id: row.text(0) ?? "", due: Timestamp(nanosecondsSinceEpoch: row.int(1)), eventID: row.text(2) ?? "",
-                eventType: row.text(3) ?? "", originRule: row.text(4), state: row.text(5) ?? "", late: row.int(6) != 0)
+                eventType: row.text(3) ?? "", originRule: row.text(4), state: row.text(5) ?? "", late: row.int(6) != 0, key: row.text(7))
         }
         guard filterInSwift, let type else { return rows }
         return Array(rows.filter { type.matches($0.eventType) }.prefix(max(0, limit)))
@@ -241,6 +263,6 @@ public final class HistoryReader {
             sequence: row.int(0), eventID: row.text(1) ?? "", eventType: row.text(2) ?? "", rule: row.text(3) ?? "",
             action: ActionKind(rawValue: row.int(4))?.name ?? "unknown", outcome: ExecutionOutcome(rawValue: row.int(5))?.name ?? "unknown",
             error: row.text(6), started: Timestamp(nanosecondsSinceEpoch: row.int(7)), durationMicroseconds: row.int(8), derivedEventID: row.text(9),
-            message: row.text(10))
+            message: row.text(10), key: row.text(11))
     }
 }

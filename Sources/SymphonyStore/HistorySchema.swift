@@ -173,9 +173,10 @@ enum HistorySchema {
                    x.started_ns, x.duration_us, x.derived_event_id, x.link
             FROM executions x LEFT JOIN action_kinds k ON k.code = x.kind LEFT JOIN outcomes o ON o.code = x.outcome;
         """,
-        // 7: keyed delays (`delay` with `key:`) and the `cancel` action.
+        // 7: keys — of keyed delays (`delay` with `key:`) and of the gates an execution ran under — and the `cancel` action.
         """
         ALTER TABLE scheduled ADD COLUMN key TEXT;
+        ALTER TABLE executions ADD COLUMN key TEXT;
         INSERT INTO action_kinds VALUES (6, 'cancel');
         """,
     ]

@@ -271,33 +271,9 @@ public final class HistoryStore: HistoryRecorder {
         let unhandled = Set(try unhandledInputs().map(\.id))
         let database = try SQLiteDatabase(path: path, readOnly: true, create: false)
         return try database.readTransaction {
-            // First the relevant events' times (small columns), for the newest; then open only those within the horizon.
-            let candidates = try database.prepare(
-                """
-                SELECT rowid, id, type, time_ns FROM events
-                WHERE payload IS NOT NULL AND id NOT IN (SELECT event_id FROM scheduled WHERE state = 'pending')
-                ORDER BY rowid
-                """
-            ).rows([]) { (rowid: $0.int(0), id: $0.text(1) ?? "", type: $0.text(2) ?? "", time: $0.int(3)) }
-            let relevant = candidates.filter { isRelevant($0.type) && !unhandled.contains($0.id) }
-            guard let newest = relevant.map(\.time).max() else { return [] }
-            let (oldest, overflow) = newest.subtractingReportingOverflow(horizon.nanoseconds)
-            let statement = try database.prepare("SELECT id, type, priority, payload FROM events WHERE rowid = ?")
-            var events: [Event] = []
-            for candidate in relevant where overflow || candidate.time >= oldest {
-                try statement.bind([.int(candidate.rowid)])
-                guard try statement.step() else { continue }
-                guard let envelope = statement.blob(3),
-                    let event = try? SealedEvent(
-                        id: candidate.id, type: candidate.type, priority: Int(statement.int(2)), envelope: envelope
-                    ).open(with: sealer)
-                else {
-                    logger.warning("a recorded event cannot be opened with the keys given; rules with memory start without it", metadata: ["event": "\(candidate.id)"])
-                    continue
-                }
-                events.append(event)
+            try HistoryReplay.handledEvents(in: database, sealer: sealer, excluding: unhandled, within: horizon, isRelevant: isRelevant) { id in
+                logger.warning("a recorded event cannot be opened with the keys given; rules with memory start without it", metadata: ["event": "\(id)"])
             }
-            return events
         }
     }
 

@@ -81,8 +81,8 @@ final class WriterStatements: @unchecked Sendable {
         executions = try BatchedInsert(
             database: database,
             head:
-                "INSERT INTO executions (seq, link, event_id, rule, kind, outcome, error, message, started_ns, duration_us, derived_event_id) VALUES",
-            columns: 11
+                "INSERT INTO executions (seq, link, event_id, rule, kind, outcome, error, message, started_ns, duration_us, derived_event_id, key) VALUES",
+            columns: 12
         ) { statement, first, item in
             let execution = item.row
             try statement.bind(first, item.sequence)
@@ -96,6 +96,7 @@ final class WriterStatements: @unchecked Sendable {
             try statement.bind(first + 8, execution.startedNS)
             try statement.bind(first + 9, execution.durationMicroseconds)
             try statement.bind(first + 10, execution.derivedEventID)
+            try statement.bind(first + 11, execution.key)
         }
         audits = try BatchedInsert(
             database: database,

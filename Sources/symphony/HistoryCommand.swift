@@ -38,6 +38,11 @@ struct HistoryCommand: ParsableCommand {
     @Option(name: .long, help: "ok, failed, denied, skipped, or pending (scheduled entries not yet fired).") var status: String?
     @Option(name: .long, help: "Only executions since a duration ago (24h) or an RFC 3339 time.") var since: String?
     @Option(name: .long, help: "Only executions before a duration ago or an RFC 3339 time.") var until: String?
+    @Option(name: .long, help: "Only executions under this key (a gate's key, or a keyed delay's or cancel's); with --status pending, only delays of this key.")
+    var key: String?
+    @Option(name: .long, help: ArgumentHelp("What this rule's count:, throttle: or after: gates hold now, per key (needs --rules and the key file).", valueName: "RULE"))
+    var state: String?
+    @Option(name: .long, help: ArgumentHelp("The rule set, for --state.", valueName: "PATH")) var rules: [String] = []
     @Option(name: .long, help: ArgumentHelp("Only this event's executions, with the event itself.", valueName: "ID")) var event: String?
     @Option(name: .long, help: ArgumentHelp("The causal tree containing this event.", valueName: "ID")) var trace: String?
     @Option(name: .long, help: "At most N rows (default 50).") var limit: Int = 50
@@ -51,6 +56,8 @@ struct HistoryCommand: ParsableCommand {
             throw ValidationError("--status must be ok, failed, denied, skipped or pending, not '\(status)'.")
         }
         if limit < 0 { throw ValidationError("--limit must be 0 or more.") }
+        if state != nil && rules.isEmpty { throw ValidationError("--state needs --rules: the rule set whose gates to rebuild.") }
+        if state == nil && !rules.isEmpty { throw ValidationError("--rules applies to --state only.") }
         if let type { _ = try pattern(type) }
         _ = try pointInTime(since, flag: "--since")
         _ = try pointInTime(until, flag: "--until")
@@ -81,12 +88,29 @@ struct HistoryCommand: ParsableCommand {
         }
         let output = OutputLines()
         defer { output.flush() }
-        let filters = [("rule", rule), ("type", type), ("status", status), ("since", since), ("until", until), ("event", event), ("trace", trace)]
+        let filters = [
+            ("rule", rule), ("type", type), ("status", status), ("since", since), ("until", until), ("event", event), ("trace", trace), ("key", key),
+            ("state", state),
+        ]
             .compactMap { name, value in value.map { "\(name)=\($0)" } } + (stats ? ["stats"] : [])
         CommandAudit.record(
             AuditRecord(principal: accessOptions.principal, operation: .historyQuery, target: path, outcome: "ok", details: filters.joined(separator: " ")),
             database: path, keyFile: keyFile)
         do {
+            if let state {
+                let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
+                let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
+                for problem in readProblems.all + diagnostics.sorted where problem.severity == .error { printError(problem.description) }
+                guard let ruleSet = loaded, !readProblems.hasErrors else { throw ExitCode(1) }
+                switch try GateStateReport.rows(rule: state, ruleSet: ruleSet, reader: reader) {
+                case .failure(let problem):
+                    printError("symphony: \(problem.message)")
+                    throw ExitCode(1)
+                case .success(let rows):
+                    write(rows, columns: ["gate", "key", "events", "first", "last", "detail"], to: output)
+                }
+                return
+            }
             if let trace {
                 guard let root = try reader.trace(trace) else {
                     printError("symphony: no event '\(trace)' in the history.")
@@ -105,12 +129,18 @@ struct HistoryCommand: ParsableCommand {
             query.since = try pointInTime(since, flag: "--since")
             query.until = try pointInTime(until, flag: "--until")
             query.eventID = event
+            query.key = key
             query.limit = limit
             if status == "pending" {
-                let rows = try reader.scheduled(state: "pending", rule: rule, type: query.type, limit: limit)
+                let rows = try reader.scheduled(state: "pending", rule: rule, type: query.type, key: key, limit: limit)
                 write(
-                    rows.map { ["id": .string($0.id), "due": .string($0.due.description), "event": .string($0.eventID), "type": .string($0.eventType), "rule": $0.originRule.map(JSONValue.string) ?? .null] },
-                    columns: ["due", "id", "type", "event", "rule"], to: output)
+                    rows.map {
+                        [
+                            "id": .string($0.id), "due": .string($0.due.description), "event": .string($0.eventID), "type": .string($0.eventType),
+                            "rule": $0.originRule.map(JSONValue.string) ?? .null, "key": $0.key.map(JSONValue.string) ?? .null,
+                        ]
+                    },
+                    columns: ["due", "id", "type", "event", "rule"] + (rows.contains { $0.key != nil } ? ["key"] : []), to: output)
                 return
             }
             if stats {
@@ -136,9 +166,12 @@ struct HistoryCommand: ParsableCommand {
                     if let error = row.error { object["error"] = .string(error) }
                     if let message = row.message { object["message"] = .string(message) }
                     if let derived = row.derivedEventID { object["derived"] = .string(derived) }
+                    if let key = row.key { object["key"] = .string(key) }
                     return object
                 },
-                columns: ["started", "event", "type", "rule", "action", "outcome", "duration_us", "message", "error"], to: output)
+                columns: ["started", "event", "type", "rule", "action", "outcome", "duration_us"] + (rows.contains { $0.key != nil } ? ["key"] : [])
+                    + ["message", "error"],
+                to: output)
         } catch let error as StoreError {
             printError("symphony: \(error.message)")
             throw ExitCode(1)

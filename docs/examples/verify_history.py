@@ -24,7 +24,7 @@ import struct
 import sys
 
 INTEGER, TEXT, BLOB = "integer", "text", "blob"
-# A text column added after rows were written (scheduled.key, schema 7): NULL adds no bytes.
+# A text column added after rows were written (scheduled.key and executions.key, schema 7): NULL adds no bytes.
 ADDED_TEXT = "added-text"
 
 # Each table's columns in canonical order and its row order; `link` is read first and not encoded.
@@ -33,7 +33,7 @@ TABLES = [
     ("events", "events", "SELECT link, id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload"
      " FROM events ORDER BY rowid", [TEXT, TEXT, INTEGER, TEXT, INTEGER, INTEGER, TEXT, TEXT, INTEGER, BLOB]),
     ("executions", "executions", "SELECT link, event_id, rule, kind, outcome, error, message, started_ns, duration_us,"
-     " derived_event_id FROM executions ORDER BY seq", [TEXT, TEXT, INTEGER, INTEGER, TEXT, TEXT, INTEGER, INTEGER, TEXT]),
+     " derived_event_id, key FROM executions ORDER BY seq", [TEXT, TEXT, INTEGER, INTEGER, TEXT, TEXT, INTEGER, INTEGER, TEXT, ADDED_TEXT]),
     ("scheduled", "scheduled", "SELECT link, id, interval_ns, event_id, event_type, priority, origin_rule, envelope, key"
      " FROM scheduled ORDER BY rowid", [TEXT, INTEGER, TEXT, TEXT, INTEGER, TEXT, BLOB, ADDED_TEXT]),
     ("scheduled_changes", "scheduled", "SELECT link, seq, entry_id, state, due_ns, fired_ns, late FROM scheduled_changes ORDER BY seq",
@@ -71,8 +71,8 @@ def table_digests(db, links):
     hashers = {name: {} for name in DIGESTS}
     has_key = any(column[1] == "key" for column in db.execute("PRAGMA table_info(scheduled)"))
     for table, digest, select, kinds in TABLES:
-        if table == "scheduled" and not has_key:
-            select = select.replace(", key FROM", ", NULL FROM")  # schema 6: no key column yet
+        if table in ("scheduled", "executions") and not has_key:
+            select = select.replace(", key FROM", ", NULL FROM")  # schema 6: no key columns yet
         latest = 1
         for row in db.execute(select):
             if row[0] is not None and type(row[0]) is not int:

@@ -1,0 +1,46 @@
+import SymphonyDiagnostics
+import SymphonyEngine
+import SymphonyEvents
+import SymphonyJSON
+import SymphonyRules
+import SymphonyStore
+
+/// `symphony history --state RULE --rules PATH`: what a rule's gates hold now, rebuilt from the
+/// history the way `symphony run` rebuilds it at start.
+enum GateStateReport {
+    /// Effects that do nothing: rebuilding the gates runs no action.
+    private struct NoEffects: ActionEffects {
+        func publish(_ event: Event) throws -> SealedEvent? { nil }
+        func schedule(_ event: Event, at due: Timestamp) throws -> SealedEvent? { nil }
+        func audit(rule: String, event: Event, message: String) throws {}
+        func emit(_ event: Event) throws {}
+    }
+
+    /// Why there are no rows for a rule.
+    struct NoState: Error {
+        let message: String
+    }
+
+    /// The rows for `rule`, or why there are none.
+    static func rows(rule name: String, ruleSet: RuleSet, reader: HistoryReader) throws -> Result<[[String: JSONValue]], NoState> {
+        guard let rule = ruleSet.rule(named: name) else {
+            return .failure(NoState(message: "the rule set has no rule '\(name)'\(NameSuggestion.hint(for: name, in: ruleSet.rules.map(\.name)))"))
+        }
+        guard rule.isStateful else { return .failure(NoState(message: "rule '\(name)' has no count:, throttle: or after: gate, so it keeps no state")) }
+        let engine = RuleEngine(ruleSet: ruleSet, effects: NoEffects())
+        guard let horizon = engine.gateHorizon else { return .success([]) }
+        let (events, _) = try reader.handledEvents(within: horizon) { type in
+            ruleSet.rules(for: type).contains(where: \.isStateful) || engine.gates.observes(type)
+        }
+        engine.restoreGates(from: events)
+        return .success(
+            engine.gates.state(of: name).map { state in
+                var row: [String: JSONValue] = [
+                    "gate": .string(state.gate), "key": .string(state.key), "events": .int(Int64(state.events)), "detail": .string(state.detail),
+                ]
+                if let first = state.first { row["first"] = .string(first.description) }
+                if let last = state.last { row["last"] = .string(last.description) }
+                return row
+            })
+    }
+}
