@@ -17,7 +17,9 @@ struct HistoryCommand: ParsableCommand {
             Reads the history database that 'symphony run' writes (default ./.symphony/history.db; --db or \
             $SYMPHONY_DB). Rows are action executions, most recent first. --status pending lists scheduled \
             entries that have not fired. --trace ID shows the causal tree from the input event through rules, \
-            actions and derived events. --stats counts executions and gives p50/p95 durations per rule and outcome.
+            actions and derived events. --stats counts executions and gives p50/p95 durations per rule and outcome. \
+            --state RULE --rules PATH shows what a rule's count:, throttle: and after: gates hold now, per key; \
+            --key KEY finds the executions (and pending delays) of a key.
 
             --since and --until take a duration back from now (30m, 24h, 7d) or an RFC 3339 time. Payloads are \
             shown (in --event, --trace and json output) only when the key file can open them.
