@@ -91,4 +91,66 @@ import Testing
         #expect(last.summary.restoredGateEvents == 2, "new1 and new2 are within the longest gate period (1 h) of the newest; old is not")
         #expect(last.emitted.isEmpty)
     }
+
+    @Test("replay = live: feeding a day of events at once gives the gates' firings that feeding them as they happened gives")
+    func replayEqualsLive() throws {
+        let rules = """
+            rules:
+              - name: ban
+                on: ssh.failure
+                count: {key: "{{ payload.ip }}", at_least: 3, within: 10m}
+                throttle: {key: "{{ window.key }}", per: 1h}
+                actions: [{emit: {type: ssh.ban, payload: {ip: "{{ window.key }}", n: "{{ window.count }}", at: "{{ time }}"}}}]
+              - name: login-after-failure
+                on: ssh.accepted
+                after: {on: ssh.failure, key: "{{ payload.ip }}", within: 5m}
+                actions: [{emit: {type: suspicious.login, payload: {ip: "{{ after.key }}", failure: "{{ after.id }}"}}}]
+            """
+        var events: [Event] = []
+        var generator = SplitMix64(seed: 20_261_203)  // fixed: the same day of events every run
+        var seconds: Int64 = 0
+        for index in 0..<600 {
+            seconds += Int64.random(in: 1...120, using: &generator)
+            let ip = "10.0.0.\(Int.random(in: 1...6, using: &generator))"
+            let type = Int.random(in: 0..<10, using: &generator) < 8 ? "ssh.failure" : "ssh.accepted"
+            events.append(Event(type: type, payload: ["ip": .string(ip)], id: "e\(index)", time: Self.start.advanced(by: .seconds(seconds))))
+        }
+        func run(live: Bool) throws -> [String] {
+            let (ruleSet, diagnostics) = RuleSetLoader.load(documents: [(file: "rules.yaml", text: rules)])
+            var configuration = RunConfiguration(ruleSet: try #require(ruleSet, "\(diagnostics.sorted)"), principal: "user:test")
+            let clock = ManualClock(start: Self.start)
+            configuration.clock = clock
+            configuration.workerCount = 1
+            let output = CollectingOutput()
+            let pipeline = try RunPipeline(configuration: configuration, output: output, stop: try StopRequest())
+            if live {
+                for event in events {
+                    clock.advance(to: event.time)
+                    _ = try pipeline.feed(ArrayEventSource(events: [.success(event)]))
+                    pipeline.waitUntilIdle()
+                }
+            } else {
+                clock.advance(to: events.last!.time)
+                _ = try pipeline.feed(ArrayEventSource(events: events.map { .success($0) }))
+            }
+            _ = pipeline.finish()
+            return output.emitted.map { "\($0.type) \($0.payload.jsonText) \($0.time)" }
+        }
+        let live = try run(live: true)
+        #expect(live.count > 5)
+        #expect(try run(live: false) == live)
+    }
+}
+
+/// A small seeded generator (SplitMix64), so generated test input is the same every run.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
