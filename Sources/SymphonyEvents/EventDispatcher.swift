@@ -96,7 +96,8 @@ public final class EventDispatcher: Sendable {
     /// sealed under this dispatcher's active key, else the event is sealed here (when encryption
     /// is on). Returns the sealed form queued. The entry is completed once the event was handled.
     @discardableResult
-    public func publish(fired event: Event, sealed: SealedEvent?, entry fired: FiredEntry?) throws -> SealedEvent? {
+    /// `fromHandler` as for `publish(_:fromHandler:)`: a worker firing a due entry itself never waits for room.
+    public func publish(fired event: Event, sealed: SealedEvent?, entry fired: FiredEntry?, fromHandler: Bool = false) throws -> SealedEvent? {
         try Event.validate(event)
         var queued: SealedEvent?
         if let sealer {
@@ -109,7 +110,7 @@ public final class EventDispatcher: Sendable {
             }
         }
         let item = queued.map(QueuedEvent.sealed) ?? .plain(event)
-        try queue.push(fired.map { .fired(item, $0) } ?? item, priority: event.priority)
+        try queue.push(fired.map { .fired(item, $0) } ?? item, priority: event.priority, fromConsumer: fromHandler)
         liveCounters.published.add(1, ordering: .relaxed)
         return queued
     }

@@ -117,14 +117,19 @@ public final class EventSystem: Sendable {
     /// when encryption is off). The event is sealed once: the store keeps that envelope and the
     /// queue takes it when the entry fires, and a caller that stores the event too (the history)
     /// can keep it rather than seal the event again.
-    public func scheduleSealed(_ event: Event, at time: Timestamp) throws -> (id: ScheduleID, sealed: SealedEvent?) {
-        let entry = try scheduler.scheduleEntry(event, at: time)
+    ///
+    /// `fromHandler: true` is for handlers on worker threads: an entry already due is then queued
+    /// at once from the calling thread instead of through the scheduler's timer thread.
+    public func scheduleSealed(_ event: Event, at time: Timestamp, fromHandler: Bool = false) throws -> (id: ScheduleID, sealed: SealedEvent?) {
+        let entry = try scheduler.scheduleEntry(event, at: time, fromHandler: fromHandler)
         return (entry.id, entry.sealed)
     }
 
-    /// Publishes `event` once at `time` under `key` (see `Scheduler.schedule(_:at:key:whenPending:)`).
-    public func schedule(_ event: Event, at time: Timestamp, key: String, whenPending: Scheduler.WhenPending) throws -> Scheduler.KeyedOutcome {
-        try scheduler.schedule(event, at: time, key: key, whenPending: whenPending)
+    /// Publishes `event` once at `time` under `key` (see `Scheduler.schedule(_:at:key:whenPending:fromHandler:)`).
+    public func schedule(
+        _ event: Event, at time: Timestamp, key: String, whenPending: Scheduler.WhenPending, fromHandler: Bool = false
+    ) throws -> Scheduler.KeyedOutcome {
+        try scheduler.schedule(event, at: time, key: key, whenPending: whenPending, fromHandler: fromHandler)
     }
 
     /// Publishes a copy of `event` every `period`.

@@ -18,7 +18,7 @@ public struct RunningDispatcher: Sendable {
     }
 
     /// Queues the event a scheduled entry fired (see `EventDispatcher.publish(fired:sealed:entry:)`).
-    func publish(fired event: Event, sealed: SealedEvent?, entry fired: FiredEntry?) throws {
-        try dispatcher.publish(fired: event, sealed: sealed, entry: fired)
+    func publish(fired event: Event, sealed: SealedEvent?, entry fired: FiredEntry?, fromHandler: Bool = false) throws {
+        try dispatcher.publish(fired: event, sealed: sealed, entry: fired, fromHandler: fromHandler)
     }
 }

@@ -94,6 +94,9 @@ public final class Scheduler: Sendable {
     // after the due events were published; holds the publish target.
     private let firing: Locked<Firing>
     private let timer = Locked<WorkerThread?>(nil)
+    /// The dispatcher a worker may queue an entry that is already due into (`fireAtOnce`); read
+    /// without the `firing` lock, which a firing round holds while it may wait for room in the queue.
+    private let directTarget = Locked<RunningDispatcher?>(nil)
     /// Serialises keyed schedules and cancels (look-up, then store, then heap).
     private let keyed = Locked(())
     private let idGenerator = EventIDGenerator()
@@ -166,6 +169,7 @@ public final class Scheduler: Sendable {
             // Set before `running` (no round fires while not running), outside `lock` (a firing
             // round takes `firing`, then `lock`); a first target is never replaced.
             firing.withLock { if $0.target == nil { $0.target = .dispatcher(running) } }
+            directTarget.withLock { if $0 == nil { $0 = running } }
         }
         try lock.withLock {
             guard !state.running else {
@@ -210,8 +214,9 @@ public final class Scheduler: Sendable {
 
     /// Publishes `event` once at `time`; returns the entry, with the event's envelope when this
     /// scheduler seals (see `ScheduledEntry.sealed`).
-    func scheduleEntry(_ event: Event, at time: Timestamp) throws -> ScheduledEntry {
-        try addEntry(event, due: time, interval: nil)
+    /// `fromHandler: true` (a worker thread): an entry already due is queued at once from here.
+    func scheduleEntry(_ event: Event, at time: Timestamp, fromHandler: Bool = false) throws -> ScheduledEntry {
+        try addEntry(event, due: time, interval: nil, fromHandler: fromHandler)
     }
 
     /// What a keyed `schedule` did.
@@ -234,17 +239,17 @@ public final class Scheduler: Sendable {
 
     /// Publishes `event` once at `time` under `key`: at most one entry per key is pending, and
     /// `whenPending` says which one stays.
-    public func schedule(_ event: Event, at time: Timestamp, key: String, whenPending: WhenPending) throws -> KeyedOutcome {
+    public func schedule(_ event: Event, at time: Timestamp, key: String, whenPending: WhenPending, fromHandler: Bool = false) throws -> KeyedOutcome {
         // One keyed schedule at a time, so two events of one key cannot both find it free.
         try keyed.withLock { _ in
             let pending = lock.withLock { state.keys[key].flatMap { state.entries[$0] } }
             if let pending {
                 if whenPending == .keep { return .kept(pending) }
-                let entry = try addEntry(event, due: time, interval: nil, key: key)
+                let entry = try addEntry(event, due: time, interval: nil, key: key, fromHandler: fromHandler)
                 _ = try cancel(pending.id)
                 return .replaced(entry, cancelled: pending)
             }
-            return .scheduled(try addEntry(event, due: time, interval: nil, key: key))
+            return .scheduled(try addEntry(event, due: time, interval: nil, key: key, fromHandler: fromHandler))
         }
     }
 
@@ -296,18 +301,36 @@ public final class Scheduler: Sendable {
         try addEntry(event, due: due, interval: interval).id
     }
 
-    private func addEntry(_ event: Event, due: Timestamp, interval: Duration?, key: String? = nil) throws -> ScheduledEntry {
+    private func addEntry(_ event: Event, due: Timestamp, interval: Duration?, key: String? = nil, fromHandler: Bool = false) throws -> ScheduledEntry {
         try Event.validate(event)
         var entry = ScheduledEntry(id: ScheduleID(rawValue: "s-" + idGenerator.next()), event: event, due: due, interval: interval, key: key)
         // Sealed once: the store keeps this envelope and the queue takes it when the entry fires.
         // A periodic entry publishes a copy with a fresh id each time, so it is sealed then.
         if interval == nil, let sealer { entry.sealed = try SealedEvent(sealing: event, with: sealer) }
         try store.save(entry)
+        if fromHandler, interval == nil, try fireAtOnce(entry) { return entry }
         lock.withLock {
             state.insert(entry)
             lock.signal()
         }
         return entry
+    }
+
+    /// Queues a one-shot entry that is already due straight from the calling worker — no wake-up
+    /// of the timer thread, no second hand-off — and completes it like any fired entry. False
+    /// (nothing done) when it is not due, this scheduler is not running into a dispatcher, or the
+    /// queue refused it (closing): the caller then keeps it pending as usual.
+    private func fireAtOnce(_ entry: ScheduledEntry) throws -> Bool {
+        let firedAt = clock.now()
+        guard entry.due <= firedAt, let running = directTarget.withLock({ $0 }), lock.withLock({ state.running }) else { return false }
+        let fired = FiredEntry(id: entry.id, eventID: entry.event.id, due: entry.due, firedAt: firedAt, sealed: entry.sealedEvent)
+        do {
+            try running.publish(fired: entry.event, sealed: fired.sealed, entry: fired, fromHandler: true)
+        } catch {
+            return false
+        }
+        lock.withLock { state.fired += 1 }
+        return true
     }
 
     private func runTimer() {

@@ -25,11 +25,13 @@ struct PipelineEffects: ActionEffects {
     }
 
     func schedule(_ event: Event, at due: Timestamp) throws -> SealedEvent? {
-        try system.scheduleSealed(event, at: due).sealed
+        // A delay already due goes into the queue from this worker, unless the run is stopping
+        // (then it stays stored, for a later run, like any delay).
+        try system.scheduleSealed(event, at: due, fromHandler: !stop.isRequested).sealed
     }
 
     func schedule(_ event: Event, at due: Timestamp, key: String, whenPending: Scheduler.WhenPending) throws -> KeyedDelay {
-        switch try system.schedule(event, at: due, key: key, whenPending: whenPending) {
+        switch try system.schedule(event, at: due, key: key, whenPending: whenPending, fromHandler: !stop.isRequested) {
         case .scheduled(let entry): .scheduled(sealed: entry.sealed)
         case .replaced(let entry, let cancelled): .replaced(sealed: entry.sealed, cancelled: cancelled.event)
         case .kept(let pending): .kept(pending: pending.event)

@@ -468,3 +468,36 @@ import SymphonyConcurrency
         #expect(system.counters.published == 1)
     }
 }
+
+/// A handler's delay that is already due goes into the queue from the handler's own thread.
+@Suite(.timeLimit(.minutes(10))) struct DueDelayFromHandlerTests {
+    /// A clock whose timer never fires anything: only a worker can queue a due entry.
+    final class TimerlessClock: SchedulerClock {
+        let fixed = Timestamp(secondsSinceEpoch: 1_700_000_000)
+        func now() -> Timestamp { fixed }
+        func sleepInterval(until deadline: Timestamp) -> Duration? { nil }
+        func onAdvance(_ callback: @escaping @Sendable () -> Void) {}
+    }
+
+    @Test("a due delay scheduled by a handler is queued from the handler's thread (fired, never pending); one not yet due stays pending")
+    func dueDelayQueuedAtOnce() throws {
+        let clock = TimerlessClock()
+        let system = try EventSystem(configuration: .testing(workers: 1, clock: clock))
+        let recorder = Recorder()
+        let pending = Locked<[Int]>([])
+        try system.subscribe("a") { event in
+            _ = try system.scheduleSealed(Event(type: "b.due", id: "due-\(event.id)"), at: clock.now(), fromHandler: true)
+            _ = try system.scheduleSealed(Event(type: "b.later", id: "later-\(event.id)"), at: clock.now().advanced(by: .seconds(60)), fromHandler: true)
+            _ = try system.scheduleSealed(Event(type: "b.timer", id: "timer-\(event.id)"), at: clock.now())  // not from a handler: the timer's
+            pending.withLock { $0.append(system.scheduler.pendingCount) }
+        }
+        try system.subscribe("b.*") { recorder.record($0) }
+        try system.start()
+        try system.publish(Event(type: "a", id: "x"))
+        system.dispatcher.waitUntilIdle()
+        #expect(recorder.ids == ["due-x"])
+        #expect(pending.withLock { $0 } == [2])
+        #expect(system.scheduler.firedCount == 1)
+        system.stop()
+    }
+}
