@@ -42,6 +42,8 @@ public final class RunPipeline: Sendable {
     private let recovered: Int
     /// Recorded events replayed through the rules' gates at start.
     private let restoredEvents: Int
+    /// The input's clock in a replay (`RunConfiguration.replay`).
+    private let replayClock: ReplayClock?
 
     /// Builds the event system and the engine, subscribes the rules and starts the workers and
     /// the scheduler. Throws when the event system cannot start.
@@ -53,7 +55,10 @@ public final class RunPipeline: Sendable {
         systemConfiguration.workerCount = configuration.workerCount
         systemConfiguration.queueCapacity = configuration.queueCapacity
         systemConfiguration.encryption = configuration.encryption
-        systemConfiguration.clock = configuration.clock
+        let replayClock = configuration.replay ? ReplayClock() : nil
+        self.replayClock = replayClock
+        let clock = replayClock ?? configuration.clock
+        systemConfiguration.clock = clock
         // Pending delays belong to the rule set whose rules made them: another rule set's stay pending.
         scheduledEntries = configuration.history.map {
             RuleSetScheduledEntries($0.scheduledEntries, rules: Set(configuration.ruleSet.rules.map(\.name)))
@@ -62,7 +67,7 @@ public final class RunPipeline: Sendable {
         system = try EventSystem(configuration: systemConfiguration)
         let effects = PipelineEffects(system: system, output: output, stop: stop)
         engine = RuleEngine(
-            ruleSet: configuration.ruleSet, effects: effects, clock: configuration.clock, hopLimit: configuration.hopLimit,
+            ruleSet: configuration.ruleSet, effects: effects, clock: clock, hopLimit: configuration.hopLimit,
             derivedEventBudget: configuration.derivedEventBudget, access: configuration.access, defaultPrincipal: configuration.principal)
         let history = configuration.history
         var restoredEvents = 0
@@ -184,6 +189,13 @@ public final class RunPipeline: Sendable {
                             AuditRecord(principal: publisher, operation: .accessDenied, target: event.type, outcome: "denied", details: error.description)
                         ])
                     return true
+                }
+                if let replayClock, replayClock.wouldMove(to: event.time) {
+                    // Everything before this event is handled, then its time comes: delays due by then fire first.
+                    batch.flush()
+                    system.dispatcher.waitUntilIdle()
+                    replayClock.advance(to: event.time)
+                    system.dispatcher.waitUntilIdle()
                 }
                 batch.add(event, origin: origin, replacedInvalidUTF8: item.replacedInvalidUTF8)  // counted as read by the batch
             case .failure(let problem):

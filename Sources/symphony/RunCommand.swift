@@ -71,6 +71,10 @@ struct RunCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Keep running after the input ends (so delayed events fire) until SIGINT or SIGTERM.")
     var follow = false
+    @Flag(
+        name: .long,
+        help: "Replay the input on its own time: event times are the clock, so delays come due as the input's time passes them and each event is handled after the ones before it (for logs; slower).")
+    var replay = false
 
     @Option(name: .long, help: ArgumentHelp("Read every line as raw text, wrapped as an event of this type (no JSON parsing; the rule set's 'lines:' parser for the type, if any, reads fields and time).", valueName: "TYPE"))
     var lines: String?
@@ -128,6 +132,7 @@ struct RunCommand: ParsableCommand {
         if noHistory, let checkpoint { throw ValidationError("--checkpoint '\(checkpoint)' needs a history: it cannot be used with --no-history.") }
         if checkpoint?.isEmpty == true { throw ValidationError("--checkpoint needs a file path.") }
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
+        if replay && follow { throw ValidationError("--replay and --follow contradict each other: a replay's clock is its input, which has ended.") }
         if let workers, !(1...Self.maximumWorkers).contains(workers) {
             throw ValidationError("--workers must be from 1 to \(Self.maximumWorkers), not \(workers).")
         }
@@ -154,6 +159,7 @@ struct RunCommand: ParsableCommand {
         configuration.queueCapacity = Self.queueCapacity
         configuration.hopLimit = hopLimit
         configuration.derivedEventBudget = maxDerived
+        configuration.replay = replay
         let history = noHistory ? nil : try openHistory(ruleSet: ruleSet, principal: principal)
         if let history {
             configuration.history = history.store

@@ -134,4 +134,46 @@ import Testing
         #expect(second.outcomes.filter { $0.action == .cancel }.count == 1)
         #expect(second.summary.pending == 0)
     }
+
+    @Test("replay = live for delays: replaying the input on its own time gives the reminders and cancels of running it live")
+    func replayEqualsLive() throws {
+        var events: [Event] = []
+        var generator = SplitMix64(seed: 7)
+        var hours: Int64 = 0
+        for index in 0..<300 {
+            hours += Int64.random(in: 0...6, using: &generator)
+            let pr = Int.random(in: 1...25, using: &generator)
+            let type = ["pr.opened", "pr.opened", "pr.merged", "pr.closed", "pr.reopened"][Int.random(in: 0..<5, using: &generator)]
+            events.append(Event(type: type, payload: ["pr": .int(Int64(pr))], id: "e\(index)", time: Self.start.advanced(by: .seconds(hours * 3_600))))
+        }
+        let (ruleSet, diagnostics) = RuleSetLoader.load(documents: [(file: "rules.yaml", text: Self.rules)])
+        let rules = try #require(ruleSet, "\(diagnostics.sorted)")
+        func run(replay: Bool) throws -> (emitted: [String], actions: [String]) {
+            var configuration = RunConfiguration(ruleSet: rules, principal: "user:test")
+            configuration.workerCount = 1
+            let clock = ManualClock(start: Self.start)
+            configuration.clock = clock
+            configuration.replay = replay
+            let output = CollectingOutput()
+            let pipeline = try RunPipeline(configuration: configuration, output: output, stop: try StopRequest())
+            if replay {
+                _ = try pipeline.feed(ArrayEventSource(events: events.map { .success($0) }))
+            } else {
+                for event in events {
+                    clock.advance(to: event.time)
+                    pipeline.waitUntilIdle()
+                    _ = try pipeline.feed(ArrayEventSource(events: [.success(event)]))
+                    pipeline.waitUntilIdle()
+                }
+            }
+            _ = pipeline.finish()
+            let actions = output.outcomes.map { "\($0.eventID) \($0.rule) \($0.action) \($0.key ?? "-")" }
+            return (output.emitted.map { "\($0.payload.jsonText) \($0.time)" }, actions.filter { $0.hasPrefix("e") })
+        }
+        let live = try run(replay: false)
+        #expect(live.emitted.count > 5)
+        let replayed = try run(replay: true)
+        #expect(replayed.emitted == live.emitted)
+        #expect(replayed.actions == live.actions)
+    }
 }
