@@ -51,17 +51,7 @@ extension RuleSetLoader {
             return nil
         }
         let errorsBefore = diagnostics.errors.count
-        var patterns: [TypePattern] = []
-        if let on = fields["on"], let entries = on.stringList("'on'", into: &diagnostics) {
-            if entries.isEmpty { diagnostics.error(at: on.location, "'on' needs at least one type pattern") }
-            for (text, entryNode) in entries {
-                do {
-                    patterns.append(try TypePattern(text))
-                } catch let error as EventsError {
-                    diagnostics.error(at: entryNode.contentLocation, error.message.lowercasedFirst.droppingFinalPeriod)
-                } catch {}
-            }
-        }
+        let patterns = fields["on"].map { typePatterns($0, into: &diagnostics) } ?? []
         let key = fields["key"].flatMap { template($0, what: "'key'", scope: RuleScope(), into: &diagnostics) }
         let within = fields["within"].flatMap { positiveDuration($0, what: "'within'", into: &diagnostics) }
         let maxKeys = fields["max_keys"].map { wholeNumber($0, what: "'max_keys'", in: 1...100_000_000, into: &diagnostics) }

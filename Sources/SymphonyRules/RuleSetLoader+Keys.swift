@@ -41,17 +41,7 @@ extension RuleSetLoader {
 
     private static func unless(_ node: YAMLNode, delayKey: Template, keyNode: YAMLNode, into diagnostics: inout Diagnostics) -> DelayKey.Unless? {
         guard let fields = node.fields(of: "'unless'", allowed: unlessKeys, required: ["on"], into: &diagnostics) else { return nil }
-        var patterns: [TypePattern] = []
-        if let on = fields["on"], let entries = on.stringList("'on'", into: &diagnostics) {
-            if entries.isEmpty { diagnostics.error(at: on.location, "'on' needs at least one type pattern") }
-            for (text, entryNode) in entries {
-                do {
-                    patterns.append(try TypePattern(text))
-                } catch let error as EventsError {
-                    diagnostics.error(at: entryNode.contentLocation, error.message.lowercasedFirst.droppingFinalPeriod)
-                } catch {}
-            }
-        }
+        let patterns = fields["on"].map { typePatterns($0, into: &diagnostics) } ?? []
         // Rendered on the cancelling event: only its own fields exist there.
         if let own = fields["key"] {
             guard let key = template(own, what: "'key'", scope: RuleScope(), into: &diagnostics) else { return nil }

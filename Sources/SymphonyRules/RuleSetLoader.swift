@@ -122,17 +122,7 @@ public enum RuleSetLoader {
         }
         if let description = fields["description"] { _ = description.string("'description'", into: &diagnostics) }
 
-        var patterns: [TypePattern] = []
-        if let on = fields["on"], let entries = on.stringList("'on'", into: &diagnostics) {
-            if entries.isEmpty { diagnostics.error(at: on.location, "'on' needs at least one type pattern") }
-            for (text, entryNode) in entries {
-                do {
-                    patterns.append(try TypePattern(text))
-                } catch let error as EventsError {
-                    diagnostics.error(at: entryNode.contentLocation, error.message.lowercasedFirst.droppingFinalPeriod)
-                } catch {}
-            }
-        }
+        let patterns = fields["on"].map { typePatterns($0, into: &diagnostics) } ?? []
         var salience = 0
         if let priority = fields["priority"] {
             if let text = priority.scalarText, let value = Int(text), priority.kindDescription == "a number" {
@@ -303,6 +293,21 @@ public enum RuleSetLoader {
         }
         scope.intents.append(name)
         return .intent(name: name, minimumScore: minimum, field: FieldPath(field), location: location)
+    }
+
+    /// The type patterns of an `on:` (one pattern or a list), each invalid one reported where it is written.
+    static func typePatterns(_ on: YAMLNode, into diagnostics: inout Diagnostics) -> [TypePattern] {
+        guard let entries = on.stringList("'on'", into: &diagnostics) else { return [] }
+        if entries.isEmpty { diagnostics.error(at: on.location, "'on' needs at least one type pattern") }
+        var patterns: [TypePattern] = []
+        for (text, entryNode) in entries {
+            do {
+                patterns.append(try TypePattern(text))
+            } catch let error as EventsError {
+                diagnostics.error(at: entryNode.contentLocation, error.message.lowercasedFirst.droppingFinalPeriod)
+            } catch {}
+        }
+        return patterns
     }
 
     static func checkFieldPath(_ path: String, at location: SourceLocation, into diagnostics: inout Diagnostics) -> Bool {

@@ -23,26 +23,10 @@ import Testing
             actions: [{emit: {type: page, payload: {path: "{{ throttle.key }}"}}}]
         """
 
-    /// Opens the history each run uses: the same in-memory history, or the SQLite file again.
-    struct Store: CustomTestStringConvertible, Sendable {
-        let name: String
-        let open: @Sendable () throws -> any HistoryRecorder
-        var testDescription: String { name }
-
-        static func inMemory() -> Store {
-            let history = InMemoryHistory()
-            return Store(name: "in-memory") { history }
-        }
-
-        static func sqlite() -> Store {
-            let path = NSTemporaryDirectory() + "symphony-gates-" + UUID().uuidString + ".db"
-            return Store(name: "SQLite") { try HistoryStore(path: path, key: try EncryptionKey(bytes: [UInt8](repeating: 9, count: 32))) }
-        }
-    }
 
     static let start = Timestamp(secondsSinceEpoch: 1_764_000_000)
 
-    func run(_ store: Store, _ events: [Event]) throws -> (emitted: [Event], summary: RunSummary) {
+    func run(_ store: ReopenableHistory, _ events: [Event]) throws -> (emitted: [Event], summary: RunSummary) {
         let (ruleSet, diagnostics) = RuleSetLoader.load(documents: [(file: "rules.yaml", text: Self.rules)])
         var configuration = RunConfiguration(ruleSet: try #require(ruleSet, "\(diagnostics.sorted)"), principal: "user:test")
         configuration.history = try store.open()
@@ -62,8 +46,8 @@ import Testing
         Event(type: "http.error", payload: ["path": "/pay"], id: id, time: Self.start.advanced(by: .seconds(60 * minute)))
     }
 
-    @Test("a window and a throttle carry over to the next run on the same history", arguments: [Store.inMemory(), Store.sqlite()])
-    func carriesOver(_ store: Store) throws {
+    @Test("a window and a throttle carry over to the next run on the same history", arguments: [ReopenableHistory.inMemory(), ReopenableHistory.sqlite()])
+    func carriesOver(_ store: ReopenableHistory) throws {
         let first = try run(store, [failure("f1", minute: 0), error("e1", minute: 0), failure("f2", minute: 1)])
         #expect(first.emitted.map(\.type) == ["page"])
         #expect(first.summary.restoredGateEvents == 0)
@@ -82,7 +66,7 @@ import Testing
 
     @Test("events older than the longest window are not read back")
     func horizon() throws {
-        let store = Store.sqlite()
+        let store = ReopenableHistory.sqlite()
         _ = try run(store, [failure("old", minute: 0)])
         let later = try run(store, [failure("new1", minute: 120), failure("new2", minute: 121)])
         #expect(later.emitted.isEmpty)

@@ -31,25 +31,10 @@ import Testing
             actions: [{emit: {type: reminded, payload: {pr: "{{ payload.pr }}"}}}]
         """
 
-    struct Store: CustomTestStringConvertible, Sendable {
-        let name: String
-        let open: @Sendable () throws -> any HistoryRecorder
-        var testDescription: String { name }
-
-        static func inMemory() -> Store {
-            let history = InMemoryHistory()
-            return Store(name: "in-memory") { history }
-        }
-
-        static func sqlite() -> Store {
-            let path = NSTemporaryDirectory() + "symphony-keyed-" + UUID().uuidString + ".db"
-            return Store(name: "SQLite") { try HistoryStore(path: path, key: try EncryptionKey(bytes: [UInt8](repeating: 3, count: 32))) }
-        }
-    }
 
     /// One run: feeds `events` (each published when the clock reads its time), then moves the
     /// clock to `end` so what is due fires, and returns what it emitted, its outcomes and summary.
-    func run(_ store: Store, clock: ManualClock, _ steps: [(at: Duration, event: Event)], end: Duration) throws
+    func run(_ store: ReopenableHistory, clock: ManualClock, _ steps: [(at: Duration, event: Event)], end: Duration) throws
         -> (emitted: [JSONValue], outcomes: [ActionOutcome], summary: RunSummary)
     {
         let (ruleSet, diagnostics) = RuleSetLoader.load(documents: [(file: "rules.yaml", text: Self.rules)])
@@ -74,8 +59,8 @@ import Testing
 
     func event(_ type: String, pr: Int) -> Event { Event(type: type, payload: ["pr": .int(Int64(pr))]) }
 
-    @Test("remind in 2 days unless merged: a merge before the due time cancels; an unmerged PR is reminded once", arguments: [Store.inMemory(), Store.sqlite()])
-    func unlessMerged(_ store: Store) throws {
+    @Test("remind in 2 days unless merged: a merge before the due time cancels; an unmerged PR is reminded once", arguments: [ReopenableHistory.inMemory(), ReopenableHistory.sqlite()])
+    func unlessMerged(_ store: ReopenableHistory) throws {
         let clock = ManualClock(start: Self.start)
         let result = try run(
             store, clock: clock,
@@ -90,8 +75,8 @@ import Testing
         #expect(result.summary.pending == 0)
     }
 
-    @Test("a second delay of a key replaces the pending one by default, or keeps it with if_pending: keep", arguments: [Store.inMemory(), Store.sqlite()])
-    func replaceOrKeep(_ store: Store) throws {
+    @Test("a second delay of a key replaces the pending one by default, or keeps it with if_pending: keep", arguments: [ReopenableHistory.inMemory(), ReopenableHistory.sqlite()])
+    func replaceOrKeep(_ store: ReopenableHistory) throws {
         let clock = ManualClock(start: Self.start)
         let result = try run(
             store, clock: clock,
@@ -106,8 +91,8 @@ import Testing
         #expect(result.summary.pending == 1)
     }
 
-    @Test("cancel: before the due time removes the pending delay; after it fired there is nothing left to cancel", arguments: [Store.inMemory(), Store.sqlite()])
-    func cancelBeforeAndAfter(_ store: Store) throws {
+    @Test("cancel: before the due time removes the pending delay; after it fired there is nothing left to cancel", arguments: [ReopenableHistory.inMemory(), ReopenableHistory.sqlite()])
+    func cancelBeforeAndAfter(_ store: ReopenableHistory) throws {
         let clock = ManualClock(start: Self.start)
         let result = try run(
             store, clock: clock,
@@ -125,7 +110,7 @@ import Testing
 
     @Test("a keyed delay outlives the run that made it: the next run on the same history finds its key")
     func keyedSurvivesRestart() throws {
-        let store = Store.sqlite()
+        let store = ReopenableHistory.sqlite()
         let clock = ManualClock(start: Self.start)
         let first = try run(store, clock: clock, [(.zero, event("pr.opened", pr: 9))], end: .seconds(60))
         #expect(first.summary.pending == 1)
