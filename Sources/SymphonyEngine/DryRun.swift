@@ -142,7 +142,7 @@ public struct DryRun: Sendable {
             var context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
             if rule.isStateful {
                 switch gates.admit(rule, context: context) {
-                case .hold(let reason, _):
+                case .hold(let reason, _, _):
                     reports.append(RuleReport(rule: rule.name, salience: rule.salience, matched: false, failure: reason, actions: []))
                     continue
                 case .fire(let fields):

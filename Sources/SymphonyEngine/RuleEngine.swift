@@ -86,6 +86,15 @@ public final class RuleEngine: Sendable {
             var context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
             if rule.isStateful {
                 switch gates.admit(rule, context: context) {
+                case .hold(let reason, .suppressed, let key):
+                    // A throttled event is visible in history: a `skipped` outcome of the rule's first action.
+                    let now = clock.now()
+                    var skipped = ActionOutcome(
+                        eventID: event.id, eventType: event.type, rule: rule.name, action: rule.actions.first?.kind ?? .stop, status: .skipped,
+                        error: nil, started: now, finished: now, derivedEvent: nil, due: nil, message: reason, principal: principal(of: rule))
+                    skipped.key = key
+                    outcomes.append(skipped)
+                    continue
                 case .hold: continue
                 case .fire(let fields): context.gates = fields
                 }

@@ -14,8 +14,8 @@ public final class RuleGates: Sendable {
     public enum Verdict: Sendable {
         /// The actions run; `fields` are what `{{ window.… }}` and `{{ throttle.… }}` render.
         case fire(fields: [String: [String: JSONValue]])
-        /// The actions do not run, and why (e.g. "3 of 5 events for key 203.0.113.9 within 10m; needs 2 more").
-        case hold(reason: String, kind: HoldKind)
+        /// The actions do not run, and why (e.g. "3 of 5 events for key 203.0.113.9 within 10m; needs 2 more"), for `key`.
+        case hold(reason: String, kind: HoldKind, key: String)
     }
 
     /// Why a matching event did not fire its rule.
@@ -101,7 +101,7 @@ public final class RuleGates: Sendable {
                 if counting { heldUnpaired.add(1, ordering: .relaxed) }
                 return .hold(
                     reason: "after: no \(gate.on.map(\.text).joined(separator: " or ")) event for key \(Self.quoted(key)) "
-                        + "within \(DurationParser.text(gate.within)) before", kind: .unpaired)
+                        + "within \(DurationParser.text(gate.within)) before", kind: .unpaired, key: key)
             }
             fields["after"] = ["key": .string(key), "id": .string(earlier.id), "time": .string(earlier.time.description)]
         }
@@ -114,12 +114,12 @@ public final class RuleGates: Sendable {
                 let missing = gate.atLeast - count
                 return .hold(
                     reason: "count: \(count) of \(gate.atLeast) events for key \(Self.quoted(key)) within \(DurationParser.text(gate.within)); "
-                        + "needs \(missing) more", kind: .counting)
+                        + "needs \(missing) more", kind: .counting, key: key)
             case .late(let newest):
                 if counting { heldLate.add(1, ordering: .relaxed) }
                 return .hold(
                     reason: "count: late for key \(Self.quoted(key)): its time \(time) is more than \(DurationParser.text(gate.within)) "
-                        + "before the key's newest event (\(newest))", kind: .late)
+                        + "before the key's newest event (\(newest))", kind: .late, key: key)
             case .fired(let count, let first, let last, let ids):
                 var window: [String: JSONValue] = [
                     "key": .string(key), "count": .int(Int64(count)), "first": .string(first.description), "last": .string(last.description),
@@ -138,7 +138,7 @@ public final class RuleGates: Sendable {
                 if counting { heldSuppressed.add(1, ordering: .relaxed) }
                 return .hold(
                     reason: "throttle: fired for key \(Self.quoted(key)) at \(lastFired), at most once per \(DurationParser.text(gate.per)) "
-                        + "(\(suppressed) suppressed since)", kind: .suppressed)
+                        + "(\(suppressed) suppressed since)", kind: .suppressed, key: key)
             case .fired(let suppressed):
                 fields["throttle"] = ["key": .string(key), "suppressed": .int(Int64(suppressed))]
             }

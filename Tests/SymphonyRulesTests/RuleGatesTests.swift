@@ -128,6 +128,13 @@ import Testing
         #expect(effects.emitted.map { $0.payload["held"] } == [0, 0, 2])
         #expect(engine.gates.statistics.suppressed == 3)
         #expect(engine.statistics.rulesFired == 3, "suppressed events are not firings")
+        // Each suppressed event leaves a `skipped` outcome of the rule's first action, with the reason and the key.
+        let suppressed = engine.process(error("/a", at: 3_700))
+        #expect(suppressed.map(\.status) == [.skipped])
+        #expect(suppressed.first?.action == .emit)
+        #expect(suppressed.first?.key == "/a")
+        #expect(suppressed.first?.message?.hasPrefix("throttle: fired for key /a at ") == true)
+        #expect(engine.statistics.failures == 0)
     }
 
     @Test("count then throttle: the throttle sees only the count's firings and may use window fields in its key")
