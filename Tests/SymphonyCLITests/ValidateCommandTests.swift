@@ -91,7 +91,7 @@ import Testing
     @Test("the shipped rule sets are valid")
     func shippedRuleSets() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for name in ["support", "sshd", "http"] {
+        for name in ["support", "sshd", "http", "github"] {
             let result = try CommandRunner.run(["validate", root.appendingPathComponent("rules/\(name)").path])
             #expect(result.status == 0, "\(name): \(result.stderr)")
             #expect(result.stderr == "")
