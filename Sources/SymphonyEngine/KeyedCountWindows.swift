@@ -65,37 +65,45 @@ final class KeyedCountWindows: Sendable {
         return state.withLock { state in
             state.tick &+= 1
             state.newest = max(state.newest, t)
-            var window: Window
-            if let existing = state.windows.removeValue(forKey: key) {
-                window = existing
+            // One hash lookup for a key already counting; the window is changed in place.
+            let index: [String: Window].Index
+            if let existing = state.windows.index(forKey: key) {
+                index = existing
             } else {
                 if state.windows.count >= gate.maxKeys { makeRoom(&state) }
-                window = Window()
+                state.windows[key] = Window()
+                index = state.windows.index(forKey: key)!
             }
-            defer { if !window.times.isEmpty { state.windows[key] = window } }
-            window.lastSeen = state.tick
-            let newest = max(window.times.last ?? t, t)
-            let oldestAllowed = newest.subtractingSaturating(withinNanoseconds)
-            if t < oldestAllowed { return .late(newest: Timestamp(nanosecondsSinceEpoch: newest)) }
-            // Insert in time order (nearly always at the end).
-            var index = window.times.count
-            while index > 0 && window.times[index - 1] > t { index -= 1 }
-            window.times.insert(t, at: index)
-            if gate.keepIDs { window.ids.insert(id, at: index) }
-            // Drop what fell out of the window (inclusive bound: exactly `within` apart still counts).
-            var drop = 0
-            while drop < window.times.count && window.times[drop] < oldestAllowed { drop += 1 }
-            if drop > 0 {
-                window.times.removeFirst(drop)
-                if gate.keepIDs { window.ids.removeFirst(drop) }
-            }
-            guard window.times.count >= gate.atLeast else { return .counting(count: window.times.count) }
-            let fired = Step.fired(
-                count: window.times.count, first: Timestamp(nanosecondsSinceEpoch: window.times[0]),
-                last: Timestamp(nanosecondsSinceEpoch: window.times[window.times.count - 1]), ids: window.ids)
-            window = Window()
-            return fired
+            let step = add(t, id: id, tick: state.tick, to: &state.windows.values[index])
+            if state.windows.values[index].times.isEmpty { state.windows.remove(at: index) }
+            return step
         }
+    }
+
+    /// Adds one event to `window`; empties it when it fires.
+    private func add(_ t: Int64, id: String, tick: UInt64, to window: inout Window) -> Step {
+        window.lastSeen = tick
+        let newest = max(window.times.last ?? t, t)
+        let oldestAllowed = newest.subtractingSaturating(withinNanoseconds)
+        if t < oldestAllowed { return .late(newest: Timestamp(nanosecondsSinceEpoch: newest)) }
+        // Insert in time order (nearly always at the end).
+        var index = window.times.count
+        while index > 0 && window.times[index - 1] > t { index -= 1 }
+        window.times.insert(t, at: index)
+        if gate.keepIDs { window.ids.insert(id, at: index) }
+        // Drop what fell out of the window (inclusive bound: exactly `within` apart still counts).
+        var drop = 0
+        while drop < window.times.count && window.times[drop] < oldestAllowed { drop += 1 }
+        if drop > 0 {
+            window.times.removeFirst(drop)
+            if gate.keepIDs { window.ids.removeFirst(drop) }
+        }
+        guard window.times.count >= gate.atLeast else { return .counting(count: window.times.count) }
+        let fired = Step.fired(
+            count: window.times.count, first: Timestamp(nanosecondsSinceEpoch: window.times[0]),
+            last: Timestamp(nanosecondsSinceEpoch: window.times[window.times.count - 1]), ids: window.ids)
+        window = Window()
+        return fired
     }
 
     /// Drops windows that can never fire again (every time older than `within` before the newest

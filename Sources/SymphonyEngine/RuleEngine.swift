@@ -85,7 +85,7 @@ public final class RuleEngine: Sendable {
             guard match.matched else { continue }
             var context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
             if rule.isStateful {
-                switch gates.admit(rule, context: context) {
+                switch gates.admit(rule, context: context, explain: false) {
                 case .hold(let reason, .suppressed, let key):
                     // A throttled event is visible in history: a `skipped` outcome of the rule's first action.
                     let now = clock.now()
@@ -174,7 +174,7 @@ public final class RuleEngine: Sendable {
             guard match.matched else { continue }
             if rule.isStateful {
                 let context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
-                guard case .fire = gates.admit(rule, context: context, counting: false) else { continue }
+                guard case .fire = gates.admit(rule, context: context, counting: false, explain: false) else { continue }
             }
             if rule.stops { break }
         }

@@ -90,8 +90,10 @@ public final class RuleGates: Sendable {
     }
 
     /// Passes one event that matched `rule` through the rule's gates (a rule without gates fires).
-    /// `counting: false` updates the state without counting holds (restoring state from history).
-    public func admit(_ rule: Rule, context: TemplateContext, counting: Bool = true) -> Verdict {
+    /// `counting: false` updates the state without counting holds (restoring state from history);
+    /// `explain: false` leaves the reason of a held event empty (a run shows it nowhere) except
+    /// for a suppressed one, whose reason is recorded.
+    public func admit(_ rule: Rule, context: TemplateContext, counting: Bool = true, explain: Bool = true) -> Verdict {
         var fields: [String: [String: JSONValue]] = [:]
         let time = context.event.time
         if let memory = sequences[rule.name] {
@@ -100,8 +102,9 @@ public final class RuleGates: Sendable {
             guard let earlier = memory.pair(key: key, time: time) else {
                 if counting { heldUnpaired.add(1, ordering: .relaxed) }
                 return .hold(
-                    reason: "after: no \(gate.on.map(\.text).joined(separator: " or ")) event for key \(Self.quoted(key)) "
-                        + "within \(DurationParser.text(gate.within)) before", kind: .unpaired, key: key)
+                    reason: explain
+                        ? "after: no \(gate.on.map(\.text).joined(separator: " or ")) event for key \(Self.quoted(key)) "
+                            + "within \(DurationParser.text(gate.within)) before" : "", kind: .unpaired, key: key)
             }
             fields["after"] = ["key": .string(key), "id": .string(earlier.id), "time": .string(earlier.time.description)]
         }
@@ -113,13 +116,15 @@ public final class RuleGates: Sendable {
                 if counting { heldCounting.add(1, ordering: .relaxed) }
                 let missing = gate.atLeast - count
                 return .hold(
-                    reason: "count: \(count) of \(gate.atLeast) events for key \(Self.quoted(key)) within \(DurationParser.text(gate.within)); "
-                        + "needs \(missing) more", kind: .counting, key: key)
+                    reason: explain
+                        ? "count: \(count) of \(gate.atLeast) events for key \(Self.quoted(key)) within \(DurationParser.text(gate.within)); "
+                            + "needs \(missing) more" : "", kind: .counting, key: key)
             case .late(let newest):
                 if counting { heldLate.add(1, ordering: .relaxed) }
                 return .hold(
-                    reason: "count: late for key \(Self.quoted(key)): its time \(time) is more than \(DurationParser.text(gate.within)) "
-                        + "before the key's newest event (\(newest))", kind: .late, key: key)
+                    reason: explain
+                        ? "count: late for key \(Self.quoted(key)): its time \(time) is more than \(DurationParser.text(gate.within)) "
+                            + "before the key's newest event (\(newest))" : "", kind: .late, key: key)
             case .fired(let count, let first, let last, let ids):
                 var window: [String: JSONValue] = [
                     "key": .string(key), "count": .int(Int64(count)), "first": .string(first.description), "last": .string(last.description),
