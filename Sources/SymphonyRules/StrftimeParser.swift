@@ -4,13 +4,24 @@ import SymphonyEvents
 ///
 /// `%Y` year, `%y` two-digit year (69–99 → 19xx, else 20xx), `%m` month, `%b`/`%h` English month
 /// abbreviation, `%B` English month name, `%d`/`%e` day (`%e` may be space-padded), `%H` hour,
-/// `%M` minute, `%S` second, `%f` fraction of a second (1–9 digits), `%z` offset (`+0100`,
+/// `%M` minute, `%S` second (a leap second, 60, reads as 59), `%f` fraction of a second (1–9 digits), `%z` offset (`+0100`,
 /// `+01:00`, `Z`), `%T` = `%H:%M:%S`, `%F` = `%Y-%m-%d`, `%s` seconds since 1970, `%%` a `%`.
 /// A space in the format matches one or more spaces; other characters match themselves. Without
 /// `%z` the time is UTC. A field the format lacks defaults to its lowest value (year 1970).
 public enum StrftimeParser {
     /// The directives understood, for messages.
     public static let directives = "%Y %y %m %b %h %B %d %e %H %M %S %f %z %T %F %s %%"
+
+    /// The directive letters `format` uses (`%%` is no directive).
+    public static func usedDirectives(in format: String) -> Set<Character> {
+        var used: Set<Character> = []
+        var characters = format.makeIterator()
+        while let character = characters.next() {
+            guard character == "%", let directive = characters.next() else { continue }
+            if directive != "%" { used.insert(directive) }
+        }
+        return used
+    }
 
     /// Nil when every directive in `format` is understood, else the first one that is not.
     public static func unsupportedDirective(in format: String) -> String? {
@@ -35,6 +46,7 @@ public enum StrftimeParser {
         var position = 0
         var year = defaultYear, month = 1, day = 1, hour = 0, minute = 0, second = 0, nanos = 0, offset = 0
         var epoch: Int64?
+        var epochIsNegative = false  // "-1.5": the sign applies to the fraction too
 
         func digits(min: Int, max: Int, allowLeadingSpace: Bool = false) -> Int? {
             if allowLeadingSpace { while position < input.count && input[position] == 0x20 { position += 1 } }
@@ -102,6 +114,7 @@ public enum StrftimeParser {
                 }
                 guard let value = digits(min: 1, max: 12) else { return false }
                 epoch = Int64(negative ? -value : value)
+                epochIsNegative = negative
             case "%": return literal(0x25)
             default: return false
             }
@@ -125,10 +138,18 @@ public enum StrftimeParser {
             }
         }
         guard position == input.count else { return nil }
-        if let epoch { return Timestamp(nanosecondsSinceEpoch: epoch * 1_000_000_000 + Int64(nanos)) }
+        if let epoch { return timestamp(seconds: epoch, nanoseconds: epochIsNegative ? -nanos : nanos) }
         guard (1...9999).contains(year), day <= daysIn(month: month, year: year) else { return nil }
         let seconds = Int64(daysFromCivil(year: year, month: month, day: day)) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offset)
-        return Timestamp(nanosecondsSinceEpoch: seconds * 1_000_000_000 + Int64(nanos))
+        return timestamp(seconds: seconds, nanoseconds: nanos)
+    }
+
+    /// `seconds` and `nanoseconds` since 1970 as a timestamp, or nil beyond what one holds
+    /// (nanoseconds in 64 bits: the years 1678 to 2261), so no time a log writes can trap.
+    static func timestamp(seconds: Int64, nanoseconds: Int) -> Timestamp? {
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, overflowAdding) = scaled.addingReportingOverflow(Int64(nanoseconds))
+        return overflow || overflowAdding ? nil : Timestamp(nanosecondsSinceEpoch: total)
     }
 
     static func daysIn(month: Int, year: Int) -> Int {

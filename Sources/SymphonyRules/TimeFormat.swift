@@ -39,25 +39,28 @@ public enum TimeFormat: Sendable, Hashable {
         case .rfc3339:
             return TimestampParser.parse(text)
         case .epochSeconds:
-            guard let seconds = Double(text), seconds.isFinite, abs(seconds) < 1e11 else { return nil }
+            // Within what a timestamp holds (nanoseconds in 64 bits), so no log line can trap the conversion.
+            guard let seconds = Double(text), seconds.isFinite, abs(seconds) < 9.2e9 else { return nil }
             return Timestamp(nanosecondsSinceEpoch: Int64((seconds * 1e9).rounded()))
         case .epochMilliseconds:
-            guard let milliseconds = Int64(text), abs(milliseconds) < 100_000_000_000_000 else { return nil }
-            return Timestamp(nanosecondsSinceEpoch: milliseconds * 1_000_000)
+            guard let milliseconds = Int64(text) else { return nil }
+            let (nanoseconds, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)
+            return overflow ? nil : Timestamp(nanosecondsSinceEpoch: nanoseconds)
         case .syslog:
             return Self.inferringYear(text, format: "%b %e %T", reference: reference)
         case .strftime(let format):
-            let hasYear = ["%Y", "%y", "%s", "%F"].contains { format.contains($0) }
-            return hasYear
+            return !StrftimeParser.usedDirectives(in: format).isDisjoint(with: "YysF")
                 ? StrftimeParser.parse(text, format: format) : Self.inferringYear(text, format: format, reference: reference)
         }
     }
 
-    /// A time written without its year: in the reading time's year, or the year before when that
-    /// would put it more than a day after the reading time.
+    /// A time written without its year: the latest of next year, this year and last year (the
+    /// reading time's) that is not more than a day after the reading time — so December lines
+    /// read in January land in the year before, and a log a little ahead of the clock (Jan 1
+    /// 00:30 read on Dec 31 at 23:00) in the year after.
     private static func inferringYear(_ text: String, format: String, reference: Timestamp) -> Timestamp? {
         let year = Self.year(of: reference)
-        for candidateYear in [year, year - 1] {
+        for candidateYear in [year + 1, year, year - 1] {
             guard let time = StrftimeParser.parse(text, format: format, defaultYear: candidateYear) else { continue }
             if time.nanosecondsSinceEpoch <= reference.nanosecondsSinceEpoch + 86_400 * 1_000_000_000 { return time }
         }

@@ -132,4 +132,23 @@ import Testing
         #expect(ruleSet == nil)
         #expect(lines.contains { $0.contains(expected) }, "\(lines)")
     }
+
+    @Test("times a 64-bit nanosecond timestamp cannot hold are refused, never a crash", arguments: [
+        ("epoch", "10000000000"), ("epoch", "-9300000000"), ("epoch_ms", "9223372036854775807"), ("%s", "999999999999"),
+        ("%F %T", "2300-01-01 00:00:00"), ("%F %T", "1600-01-01 00:00:00"),
+    ])
+    func outOfRange(format: String, text: String) throws {
+        let parsed = try #require(TimeFormat(name: format)).parse(text, reference: Self.time("2026-12-03T00:00:00Z"))
+        #expect(parsed == nil)
+    }
+
+    @Test("year inference also takes the year after for a log a little ahead of the clock; %% is no directive; a negative epoch keeps its fraction's sign")
+    func yearAfterAndEdges() throws {
+        let newYearsEve = Self.time("2026-12-31T23:00:00Z")
+        #expect(TimeFormat.syslog.parse("Jan  1 00:30:00", reference: newYearsEve) == Self.time("2027-01-01T00:30:00Z"))
+        #expect(TimeFormat.syslog.parse("Dec 31 22:00:00", reference: newYearsEve) == Self.time("2026-12-31T22:00:00Z"))
+        let literalPercent = try #require(TimeFormat(name: "%%Y %b %e %T"))
+        #expect(literalPercent.parse("%Y Dec  1 10:00:00", reference: newYearsEve) == Self.time("2026-12-01T10:00:00Z"), "%%Y is a literal: the year is inferred")
+        #expect(StrftimeParser.parse("-1.5", format: "%s.%f") == Timestamp(nanosecondsSinceEpoch: -1_500_000_000))
+    }
 }
