@@ -11,8 +11,9 @@ public protocol ActionEffects: Sendable {
     /// Queues a derived event at `due` under `key` (at most one pending per key; `whenPending` says
     /// which stays).
     func schedule(_ event: Event, at due: Timestamp, key: String, whenPending: Scheduler.WhenPending) throws -> KeyedDelay
-    /// Removes the pending delayed event of `key` (only one made by `rule`, when given); returns it, or nil.
-    func cancelDelay(key: String, madeBy rule: String?) throws -> Event?
+    /// Removes the pending delayed event of `key` (only one made by `rule`, when given, and not
+    /// one derived from the event `sparing`); returns it, or nil.
+    func cancelDelay(key: String, madeBy rule: String?, sparing parentID: String?) throws -> Event?
     /// Appends an audit record.
     func audit(rule: String, event: Event, message: String) throws
     /// Writes a derived event to the output.
@@ -26,7 +27,7 @@ extension ActionEffects {
     }
 
     /// Effects without a scheduler of their own refuse cancels: the action fails.
-    public func cancelDelay(key: String, madeBy rule: String?) throws -> Event? {
+    public func cancelDelay(key: String, madeBy rule: String?, sparing parentID: String?) throws -> Event? {
         throw ActionError("cancelling a keyed delay needs a scheduler; these action effects have none")
     }
 }

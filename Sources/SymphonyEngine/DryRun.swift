@@ -164,7 +164,7 @@ public struct DryRun: Sendable {
         let unlessContext = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
         for watch in unlessWatchers.watches(for: event.type) {
             let key = watch.key.render(unlessContext)
-            if let cancelled = keyedDelays.cancel(key: key, madeBy: watch.rule) {
+            if let cancelled = keyedDelays.cancel(key: key, madeBy: watch.rule, sparing: event.id) {
                 notes.append("unless \(watch.on): cancels the pending delay of key \(key) (\(cancelled.type) \(cancelled.id), rule '\(watch.rule)')")
             }
         }

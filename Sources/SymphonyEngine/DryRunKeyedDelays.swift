@@ -26,10 +26,12 @@ final class DryRunKeyedDelays: Sendable {
         }
     }
 
-    /// Removes the pending delay of `key` (made by `rule`, when given); returns its event.
-    func cancel(key: String, madeBy rule: String?) -> Event? {
+    /// Removes the pending delay of `key` (made by `rule`, when given, and not derived from `sparing`); returns its event.
+    func cancel(key: String, madeBy rule: String?, sparing parentID: String? = nil) -> Event? {
         pending.withLock { pending in
-            guard let existing = pending[key], rule == nil || existing.rule == rule else { return nil }
+            guard let existing = pending[key], rule == nil || existing.rule == rule,
+                parentID == nil || existing.event.causation?.parentID != parentID
+            else { return nil }
             pending[key] = nil
             return existing.event
         }

@@ -68,7 +68,8 @@ final class KeyedThrottles: Sendable {
                     state.entries[key] = entry
                     return .suppressed(lastFired: Timestamp(nanosecondsSinceEpoch: entry.lastFired), suppressed: entry.suppressed)
                 }
-                state.entries[key] = Entry(lastFired: t, suppressed: 0, lastSeen: state.tick)
+                // An event far out of order fires, but never moves the key's last firing back.
+                state.entries[key] = Entry(lastFired: max(t, entry.lastFired), suppressed: 0, lastSeen: state.tick)
                 return .fired(suppressed: entry.suppressed)
             }
             if state.entries.count >= gate.maxKeys { makeRoom(&state) }

@@ -139,7 +139,8 @@ public final class RuleEngine: Sendable {
                     principal: ruleSet.rule(named: watch.rule).map(principal(of:)) ?? defaultPrincipal)
             }
             do {
-                guard let cancelled = try effects.cancelDelay(key: key, madeBy: watch.rule) else { continue }
+                // An event never cancels a delay it made itself (its type may match both `on` and `unless`).
+                guard let cancelled = try effects.cancelDelay(key: key, madeBy: watch.rule, sparing: event.id) else { continue }
                 ledger.discard(cancelled)
                 var cancel = outcome(.ok, message: "unless \(watch.on): key \(key): cancelled \(cancelled.id)", error: nil)
                 cancel.key = key
@@ -256,7 +257,7 @@ public final class RuleEngine: Sendable {
                 return delayed
             case .cancel(let keyTemplate, let madeBy, _):
                 let key = keyTemplate.render(context)
-                let cancelled = try effects.cancelDelay(key: key, madeBy: madeBy)
+                let cancelled = try effects.cancelDelay(key: key, madeBy: madeBy, sparing: nil)
                 if let cancelled { ledger.discard(cancelled) }
                 var result = outcome(.ok, message: cancelled.map { "key \(key): cancelled \($0.id)" } ?? "key \(key): nothing pending")
                 result.key = key

@@ -246,8 +246,8 @@ public final class Scheduler: Sendable {
             if let pending {
                 if whenPending == .keep { return .kept(pending) }
                 let entry = try addEntry(event, due: time, interval: nil, key: key, fromHandler: fromHandler)
-                _ = try cancel(pending.id)
-                return .replaced(entry, cancelled: pending)
+                // The pending one may have fired meanwhile (it was due): then nothing was replaced.
+                return try cancel(pending.id) ? .replaced(entry, cancelled: pending) : .scheduled(entry)
             }
             return .scheduled(try addEntry(event, due: time, interval: nil, key: key, fromHandler: fromHandler))
         }
@@ -285,6 +285,9 @@ public final class Scheduler: Sendable {
 
     /// True once `stop()` was called.
     var isStopped: Bool { lock.withLock { state.stopped } }
+
+    /// The earliest due time of the pending entries, if any.
+    public var nextDue: Timestamp? { lock.withLock { state.earliestDue() } }
 
     /// Entries that have not fired (one-shot) or been cancelled.
     public var pendingCount: Int { lock.withLock { state.entries.count } }

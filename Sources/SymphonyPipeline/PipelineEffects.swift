@@ -38,8 +38,10 @@ struct PipelineEffects: ActionEffects {
         }
     }
 
-    func cancelDelay(key: String, madeBy rule: String?) throws -> Event? {
-        try system.scheduler.cancel(key: key) { entry in rule == nil || entry.event.causation?.rule == rule }?.event
+    func cancelDelay(key: String, madeBy rule: String?, sparing parentID: String?) throws -> Event? {
+        try system.scheduler.cancel(key: key) { entry in
+            (rule == nil || entry.event.causation?.rule == rule) && (parentID == nil || entry.event.causation?.parentID != parentID)
+        }?.event
     }
 
     func audit(rule: String, event: Event, message: String) throws {

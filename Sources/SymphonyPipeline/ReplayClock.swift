@@ -2,8 +2,9 @@ import SymphonyConcurrency
 import SymphonyEvents
 
 /// The clock of a replay (`symphony run --replay`): it reads the time of the input, not of the
-/// machine. The first input event sets it (forward or back); later ones only move it forward, and
-/// each move lets the scheduler fire what came due. Before any input it reads the machine's time.
+/// machine. The first input event sets it; later ones only move it forward, and each move lets
+/// the scheduler fire what came due. Before any input it reads the earliest time there is, so
+/// nothing stored by an earlier run is due before the input's time passes it.
 final class ReplayClock: SchedulerClock {
     private struct State {
         var now: Timestamp?
@@ -12,7 +13,7 @@ final class ReplayClock: SchedulerClock {
 
     private let state = Locked(State())
 
-    func now() -> Timestamp { state.withLock { $0.now } ?? .now() }
+    func now() -> Timestamp { state.withLock { $0.now } ?? Timestamp(nanosecondsSinceEpoch: .min) }
 
     func sleepInterval(until deadline: Timestamp) -> Duration? {
         deadline <= now() ? .zero : nil  // only the input moves this clock: sleep until it does

@@ -190,12 +190,11 @@ public final class RunPipeline: Sendable {
                         ])
                     return true
                 }
-                if let replayClock, replayClock.wouldMove(to: event.time) {
+                if let replayClock {
                     // Everything before this event is handled, then its time comes: delays due by then fire first.
                     batch.flush()
                     system.dispatcher.waitUntilIdle()
-                    replayClock.advance(to: event.time)
-                    system.dispatcher.waitUntilIdle()
+                    replay(to: event.time, on: replayClock)
                 }
                 batch.add(event, origin: origin, replacedInvalidUTF8: item.replacedInvalidUTF8)  // counted as read by the batch
             case .failure(let problem):
@@ -210,6 +209,26 @@ public final class RunPipeline: Sendable {
         batch.flush()
         if !opened { unreadable.store(true, ordering: .relaxed) }
         return opened
+    }
+
+    /// Moves a replay's clock to `time` through every due time on the way, handling what fires at
+    /// each before the next: a delay made by a fired delayed event is due from its own due time,
+    /// as it would be live, not from `time`.
+    private func replay(to time: Timestamp, on clock: ReplayClock) {
+        var fired = system.scheduler.firedCount
+        while let due = system.scheduler.nextDue, due <= time {
+            if clock.wouldMove(to: due) {
+                clock.advance(to: due)  // fires what is due by then
+            } else {
+                system.scheduler.fireDueEntries()
+            }
+            system.dispatcher.waitUntilIdle()
+            // An entry that could not be published (the run is stopping) stays: do not spin on it.
+            guard system.scheduler.firedCount > fired else { break }
+            fired = system.scheduler.firedCount
+        }
+        clock.advance(to: time)
+        system.dispatcher.waitUntilIdle()
     }
 
     /// Waits until every event fed so far, and everything they derived, was handled (what a

@@ -286,4 +286,14 @@ import Testing
         #expect(ruleSet == nil)
         #expect(lines.contains { $0.contains(expected) }, "\(lines)")
     }
+
+    @Test("an event far out of order fires a throttle but never moves the key's last firing back")
+    func throttleOutOfOrder() throws {
+        let (engine, effects) = try makeEngine(Self.throttleRules)
+        engine.process(error("/a", at: 7_200))  // 12:00 fires
+        engine.process(error("/a", at: 0))  // 10:00, two hours before: fires
+        engine.process(error("/a", at: 7_500))  // 12:05: within the hour of 12:00
+        #expect(effects.emitted.count == 2)
+        #expect(engine.gates.statistics.suppressed == 1)
+    }
 }
