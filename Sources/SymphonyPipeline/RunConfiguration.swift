@@ -29,7 +29,7 @@ public struct RunConfiguration: Sendable {
     /// Replay the input on its own time (`symphony run --replay`): the input's event times are the
     /// clock (`clock` is not used), each input event is handled only once everything before it
     /// was, and delays come due as the input's time passes them — so a week of logs replayed in a
-    /// second gives what running live for the week gave. Slower: events are not handled in parallel.
+    /// second gives what running live for the week gave. Slower: input events are handled one after another.
     public var replay = false
 
     /// A run of `ruleSet` as `principal`, allowed everything unless `access` says otherwise.
