@@ -66,7 +66,8 @@ public struct ScheduledEntry: Sendable, Hashable {
 /// event was handled — so an entry whose event was published but never handled (the process
 /// died) fires again after a restart. Calls come from any thread.
 public protocol ScheduledEntryStore: Sendable {
-    /// Every entry that has not fired or been cancelled.
+    /// Every entry that has not fired or been cancelled, in the order they were stored where the
+    /// store can tell (of two pending entries with one key, the scheduler keeps the later).
     func loadPending() throws -> [ScheduledEntry]
     /// Inserts or replaces an entry.
     func save(_ entry: ScheduledEntry) throws

@@ -171,15 +171,26 @@ public final class Scheduler: Sendable {
             firing.withLock { if $0.target == nil { $0.target = .dispatcher(running) } }
             directTarget.withLock { if $0 == nil { $0 = running } }
         }
-        try lock.withLock {
+        // At most one pending entry per key: a crash between storing a replacing keyed entry and
+        // cancelling the one it replaced leaves both; the one stored later (the replacement) stays.
+        let replaced = try lock.withLock { () -> [ScheduleID] in
             guard !state.running else {
                 throw EventsError(.alreadyStarted, "The scheduler was already started.")
             }
             guard !state.stopped else {
                 throw EventsError(.alreadyStarted, "The scheduler was stopped; make a new one to start again.")
             }
-            for entry in pending where state.entries[entry.id] == nil { state.insert(entry) }
+            var replaced: [ScheduleID] = []
+            for entry in pending where state.entries[entry.id] == nil {
+                if let key = entry.key, let earlier = state.keys[key], state.remove(earlier) != nil { replaced.append(earlier) }
+                state.insert(entry)
+            }
             state.running = true
+            return replaced
+        }
+        for id in replaced {
+            logger.warning("two pending entries had one key; the earlier is cancelled", metadata: ["entry": "\(id)"])
+            try store.cancel(id)
         }
         let thread = WorkerThread(name: "sym-scheduler") { [self] in runTimer() }
         timer.withLock { $0 = thread }

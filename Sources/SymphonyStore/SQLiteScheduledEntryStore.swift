@@ -36,7 +36,7 @@ public final class SQLiteScheduledEntryStore: ScheduledEntryStore {
     public func loadPending() throws -> [ScheduledEntry] {
         try connection.withLock { database in
             let statement = try database.prepare(
-                "SELECT id, due_ns, interval_ns, event_id, event_type, priority, envelope, key FROM scheduled WHERE state = 'pending' ORDER BY due_ns, id")
+                "SELECT id, due_ns, interval_ns, event_id, event_type, priority, envelope, key FROM scheduled WHERE state = 'pending' ORDER BY rowid")
             typealias Row = (
                 id: String, due: Int64, interval: Int64?, eventID: String, type: String, priority: Int, envelope: [UInt8], key: String?
             )

@@ -86,6 +86,26 @@ import SymphonyRecords
         #expect(try intact())
     }
 
+    @Test("two pending entries with one key (a crash between storing a replacement and cancelling the replaced): a start keeps the later and cancels the earlier")
+    func duplicateKeysAtStart() throws {
+        do {
+            let store = try store()
+            let clock = ManualClock()
+            for (id, due) in [("s-old", 120), ("s-new", 60)] {
+                try store.scheduledEntries.save(
+                    ScheduledEntry(id: ScheduleID(rawValue: id), event: Event(type: "remind", id: "e-\(id)"), due: clock.now().advanced(by: .seconds(Int64(due))), key: "pr-1"))
+            }
+            try store.close()
+        }
+        let store = try store()
+        let scheduler = Scheduler(clock: ManualClock(), store: store.scheduledEntries) { _ in }
+        try scheduler.start()
+        #expect(scheduler.pending.map(\.id.rawValue) == ["s-new"])
+        scheduler.stop()
+        try store.close()
+        #expect(try store.scheduledEntries.loadPending().map(\.id.rawValue) == ["s-new"])
+    }
+
     @Test("every migration applies in order from version 1, each in its own step")
     func migrationFromEachVersion() throws {
         for start in 1..<HistorySchema.currentVersion {
