@@ -62,13 +62,21 @@ extension String {
 }
 
 extension DurationParser {
-    /// `duration` as rule files write it, in its largest whole unit: `10m`, `2d`, `90s`, `500ms`.
+    /// `duration` as rule files write it: in its largest whole unit (`10m`, `2d`, `90s`, `500ms`),
+    /// else in parts (`28d3h29m4s`, `1s250ms`); a negative one with a `-`.
     public static func text(_ duration: Duration) -> String {
-        let seconds = duration.nanoseconds / 1_000_000_000
-        if seconds >= 86_400 && seconds % 86_400 == 0 { return "\(seconds / 86_400)d" }
-        if seconds >= 3600 && seconds % 3600 == 0 { return "\(seconds / 3600)h" }
-        if seconds >= 60 && seconds % 60 == 0 { return "\(seconds / 60)m" }
-        if seconds > 0 && duration.nanoseconds % 1_000_000_000 == 0 { return "\(seconds)s" }
-        return "\(duration.nanoseconds / 1_000_000)ms"
+        let total = duration.nanoseconds
+        if total < 0 { return "-" + text(.nanoseconds(total == .min ? .max : -total)) }
+        let milliseconds = total / 1_000_000
+        let units: [(String, Int64)] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)]
+        for (name, size) in units where milliseconds >= size && milliseconds % size == 0 { return "\(milliseconds / size)\(name)" }
+        guard milliseconds >= 1_000 else { return "\(milliseconds)ms" }
+        var rest = milliseconds
+        var parts = ""
+        for (name, size) in units + [("ms", 1)] where rest >= size {
+            parts += "\(rest / size)\(name)"
+            rest %= size
+        }
+        return parts
     }
 }

@@ -52,7 +52,7 @@ extension RuleSetLoader {
         }
         let errorsBefore = diagnostics.errors.count
         let patterns = fields["on"].map { typePatterns($0, into: &diagnostics) } ?? []
-        let key = fields["key"].flatMap { template($0, what: "'key'", scope: RuleScope(), into: &diagnostics) }
+        let key = fields["key"].flatMap { eventKeyTemplate($0, what: "'after'", into: &diagnostics) }
         let within = fields["within"].flatMap { positiveDuration($0, what: "'within'", into: &diagnostics) }
         let maxKeys = fields["max_keys"].map { wholeNumber($0, what: "'max_keys'", in: 1...100_000_000, into: &diagnostics) }
             ?? CountWindow.defaultMaxKeys

@@ -44,16 +44,35 @@ extension RuleSetLoader {
         let patterns = fields["on"].map { typePatterns($0, into: &diagnostics) } ?? []
         // Rendered on the cancelling event: only its own fields exist there.
         if let own = fields["key"] {
-            guard let key = template(own, what: "'key'", scope: RuleScope(), into: &diagnostics) else { return nil }
+            guard let key = eventKeyTemplate(own, what: "'unless'", into: &diagnostics) else { return nil }
             return patterns.isEmpty ? nil : DelayKey.Unless(on: patterns, key: key)
         }
-        for path in delayKey.paths where placeholderProblem(path, scope: RuleScope()) != nil {
+        for path in delayKey.paths where !eventFieldRoots.contains(path[0]) || placeholderProblem(path, scope: RuleScope()) != nil {
             diagnostics.error(
                 at: keyNode.contentLocation,
                 "'unless' renders the delay's key on the cancelling event, where '\(path.joined(separator: "."))' does not exist: give 'unless' its own 'key'")
             return nil
         }
         return patterns.isEmpty ? nil : DelayKey.Unless(on: patterns, key: delayKey)
+    }
+
+    /// The roots a key rendered on another event may use: that event's own fields.
+    static let eventFieldRoots: Set<String> = ["id", "type", "priority", "source", "time", "payload"]
+
+    /// A key template rendered on an event other than the rule's (`after:`, `unless:`): only
+    /// event fields, reported with what `gate` says.
+    static func eventKeyTemplate(_ node: YAMLNode, what gate: String, into diagnostics: inout Diagnostics) -> Template? {
+        // Roots first, so a capture or intent gets this explanation rather than "the rule captures nothing".
+        if let text = node.scalarText, case .success(let parsed) = Template.parse(text) {
+            for case .placeholder(let path, let column) in parsed.parts where !eventFieldRoots.contains(path[0]) {
+                diagnostics.error(
+                    at: node.contentLocation.advanced(byColumns: column),
+                    "\(gate) renders its 'key' on another event too, where only event fields exist (id, type, priority, source, time, "
+                        + "payload…), not '\(path.joined(separator: "."))'")
+                return nil
+            }
+        }
+        return template(node, what: "'key'", scope: RuleScope(), into: &diagnostics)
     }
 
     /// `cancel: {key: TEMPLATE, rule: NAME}` (or `cancel: TEMPLATE`).

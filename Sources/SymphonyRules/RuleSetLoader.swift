@@ -141,15 +141,17 @@ public enum RuleSetLoader {
         for (key, root) in [("after", "after"), ("count", "window"), ("throttle", "throttle")] where fields[key] != nil {
             scope.declaredGates.insert(root)
         }
+        // A gate that fails to load still defines its fields for what follows: its own error is
+        // the one to fix, not one per use of its fields.
         let after = fields["after"].flatMap { sequenceGate(from: $0, into: &diagnostics) }
-        if after != nil { scope.gates.insert("after") }
+        if fields["after"] != nil { scope.gates.insert("after") }
         let count = fields["count"].flatMap { countWindow(from: $0, scope: scope, into: &diagnostics) }
-        if let count {
+        if fields["count"] != nil {
             scope.gates.insert("window")
-            scope.windowKeepsIDs = count.keepIDs
+            scope.windowKeepsIDs = count?.keepIDs ?? true
         }
         let throttle = fields["throttle"].flatMap { self.throttle(from: $0, scope: scope, into: &diagnostics) }
-        if throttle != nil { scope.gates.insert("throttle") }
+        if fields["throttle"] != nil { scope.gates.insert("throttle") }
         var actions: [Action] = []
         if let actionsNode = fields["actions"], let items = actionsNode.list("'actions'", into: &diagnostics) {
             if items.isEmpty { diagnostics.error(at: actionsNode.location, "'actions' needs at least one action") }

@@ -39,9 +39,8 @@ public enum TimeFormat: Sendable, Hashable {
         case .rfc3339:
             return TimestampParser.parse(text)
         case .epochSeconds:
-            // Within what a timestamp holds (nanoseconds in 64 bits), so no log line can trap the conversion.
-            guard let seconds = Double(text), seconds.isFinite, abs(seconds) < 9.2e9 else { return nil }
-            return Timestamp(nanosecondsSinceEpoch: Int64((seconds * 1e9).rounded()))
+            // Decimal digits only, the fraction read exactly (no binary floating point), within what a timestamp holds.
+            return StrftimeParser.parse(text, format: text.contains(".") ? "%s.%f" : "%s")
         case .epochMilliseconds:
             guard let milliseconds = Int64(text) else { return nil }
             let (nanoseconds, overflow) = milliseconds.multipliedReportingOverflow(by: 1_000_000)

@@ -151,4 +151,13 @@ import Testing
         #expect(literalPercent.parse("%Y Dec  1 10:00:00", reference: newYearsEve) == Self.time("2026-12-01T10:00:00Z"), "%%Y is a literal: the year is inferred")
         #expect(StrftimeParser.parse("-1.5", format: "%s.%f") == Timestamp(nanosecondsSinceEpoch: -1_500_000_000))
     }
+
+    @Test("epoch seconds are decimal, their fraction exact")
+    func epochExact() throws {
+        let reference = Self.time("2026-12-03T00:00:00Z")
+        #expect(TimeFormat.epochSeconds.parse("1765349746.25", reference: reference) == Self.time("2025-12-10T06:55:46.25Z"))
+        #expect(TimeFormat.epochSeconds.parse("1765349746.123456789", reference: reference)?.nanosecondsSinceEpoch == 1_765_349_746_123_456_789)
+        #expect(TimeFormat.epochSeconds.parse("0x10", reference: reference) == nil)
+        #expect(TimeFormat.epochSeconds.parse("1e9", reference: reference) == nil)
+    }
 }

@@ -263,7 +263,7 @@ import Testing
                 after: {on: u, key: "{{ captures.ip }}", within: 1m}
                 actions: [stop]
             """])
-        #expect(lines.contains { $0.contains("template references 'captures.ip', but the rule's conditions capture nothing") }, "\(lines)")
+        #expect(lines.contains { $0.contains("'after' renders its 'key' on another event too, where only event fields exist") && $0.contains("not 'captures.ip'") }, "\(lines)")
     }
 
     @Test("gate fields are checked where they are used", arguments: [
@@ -295,5 +295,30 @@ import Testing
         engine.process(error("/a", at: 7_500))  // 12:05: within the hour of 12:00
         #expect(effects.emitted.count == 2)
         #expect(engine.gates.statistics.suppressed == 1)
+    }
+
+    @Test("an unless: that reuses a delay key naming the rule is refused: the cancelling event has no rule")
+    func unlessKeyWithRule() throws {
+        let (ruleSet, lines) = try loadRules(["rules.yaml": """
+            rules:
+              - name: b
+                on: x.y
+                actions: [{delay: {after: 1h, key: "j-{{ rule }}", unless: {on: x.done}, type: x.later}}]
+            """])
+        #expect(ruleSet == nil)
+        #expect(lines.contains { $0.contains("'unless' renders the delay's key on the cancelling event, where 'rule' does not exist") }, "\(lines)")
+    }
+
+    @Test("a gate that fails to load gets one error, not one more per use of its fields")
+    func oneErrorPerBrokenGate() throws {
+        let (_, lines) = try loadRules(["rules.yaml": """
+            rules:
+              - name: r
+                on: t
+                count: {key: "{{ payload.ip }}", at_least: 3, within: 10 min}
+                throttle: {key: "{{ window.key }}", per: 1h}
+                actions: [{audit: "{{ window.count }}"}]
+            """])
+        #expect(lines.filter { $0.contains("error:") }.count == 1, "\(lines)")
     }
 }
