@@ -109,7 +109,8 @@ struct HistoryCommand: ParsableCommand {
                     printError("symphony: \(problem.message)")
                     throw ExitCode(1)
                 case .success(let rows):
-                    write(rows, columns: ["gate", "key", "events", "first", "last", "detail"], to: output)
+                    let shown = key.map { key in rows.filter { $0["key"] == .string(key) } } ?? rows
+                    write(shown, columns: ["gate", "key", "events", "first", "last", "detail"], to: output)
                 }
                 return
             }
