@@ -110,13 +110,8 @@ final class KeyedCountWindows: Sendable {
     /// event of any key), then, if still full, the least recently seen tenth of the keys.
     private func makeRoom(_ state: inout State) {
         let horizon = state.newest.subtractingSaturating(withinNanoseconds)
-        state.windows = state.windows.filter { ($0.value.times.last ?? .min) >= horizon }
-        guard state.windows.count >= gate.maxKeys else { return }
-        let excess = state.windows.count - gate.maxKeys + 1
-        let victims = max(excess, gate.maxKeys / 10)
-        let oldest = state.windows.sorted { $0.value.lastSeen < $1.value.lastSeen }.prefix(victims).map(\.key)
-        for key in oldest { state.windows.removeValue(forKey: key) }
-        state.evicted += oldest.count
+        state.evicted += KeyEviction.makeRoom(
+            in: &state.windows, maxKeys: gate.maxKeys, isLive: { entry in (entry.times.last ?? .min) >= horizon }, lastSeen: \.lastSeen)
     }
 }
 

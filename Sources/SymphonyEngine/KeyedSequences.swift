@@ -83,11 +83,7 @@ final class KeyedSequences: Sendable {
 
     private func makeRoom(_ state: inout State) {
         let horizon = state.newest.subtractingSaturating(withinNanoseconds)
-        state.entries = state.entries.filter { ($0.value.earlier.last?.time.nanosecondsSinceEpoch ?? .min) >= horizon }
-        guard state.entries.count >= gate.maxKeys else { return }
-        let victims = max(state.entries.count - gate.maxKeys + 1, gate.maxKeys / 10)
-        let oldest = state.entries.sorted { $0.value.lastSeen < $1.value.lastSeen }.prefix(victims).map(\.key)
-        for key in oldest { state.entries.removeValue(forKey: key) }
-        state.evicted += oldest.count
+        state.evicted += KeyEviction.makeRoom(
+            in: &state.entries, maxKeys: gate.maxKeys, isLive: { entry in (entry.earlier.last?.time.nanosecondsSinceEpoch ?? .min) >= horizon }, lastSeen: \.lastSeen)
     }
 }

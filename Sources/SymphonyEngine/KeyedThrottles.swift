@@ -80,12 +80,7 @@ final class KeyedThrottles: Sendable {
 
     private func makeRoom(_ state: inout State) {
         let horizon = state.newest.subtractingSaturating(perNanoseconds)
-        state.entries = state.entries.filter { $0.value.lastFired > horizon }
-        guard state.entries.count >= gate.maxKeys else { return }
-        let excess = state.entries.count - gate.maxKeys + 1
-        let victims = max(excess, gate.maxKeys / 10)
-        let oldest = state.entries.sorted { $0.value.lastSeen < $1.value.lastSeen }.prefix(victims).map(\.key)
-        for key in oldest { state.entries.removeValue(forKey: key) }
-        state.evicted += oldest.count
+        state.evicted += KeyEviction.makeRoom(
+            in: &state.entries, maxKeys: gate.maxKeys, isLive: { entry in entry.lastFired > horizon }, lastSeen: \.lastSeen)
     }
 }
