@@ -100,7 +100,7 @@ public final class RuleEngine: Sendable {
                 }
             }
             counters.rulesFired.add(1, ordering: .relaxed)
-            let gateKey = Self.gateKey(context.gates)
+            let gateKey = rule.isStateful ? Self.gateKey(context.gates) : nil
             for action in rule.actions {
                 var outcome = StageTimes.shared.measure(.actions) { run(action, of: rule, context: context, budget: &budget) }
                 if outcome.key == nil { outcome.key = gateKey }
