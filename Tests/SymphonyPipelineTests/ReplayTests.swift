@@ -67,8 +67,13 @@ import Testing
         var events: [Event] = []
         for index in 0..<200 {
             let ip: JSONValue = .string("10.0.\(index / 250).\(index % 250)")
-            events.append(at(Int64(index), "ssh.failure", ["ip": ip]))
-            events.append(at(Int64(index), "ssh.accepted", ["ip": ip]))
+            // The login is served first whenever both wait in the queue together (priority 0 against
+            // 9): only handling one input event after the other pairs every login.
+            var failure = at(Int64(index), "ssh.failure", ["ip": ip])
+            failure.priority = 9
+            var accepted = at(Int64(index), "ssh.accepted", ["ip": ip])
+            accepted.priority = 0
+            events += [failure, accepted]
         }
         #expect(try run(rules, events, workers: 2).count == 200)
     }
