@@ -236,42 +236,45 @@ public final class HistoryStore: HistoryRecorder {
     public func unhandledInputs() throws -> [Event] {
         let database = try SQLiteDatabase(path: path, readOnly: true, create: false)
         return try database.readTransaction {
-            let notes = try database.prepare(
-                "SELECT note FROM chain WHERE note LIKE '\(ChainLink.intakeNotePrefix)%' ORDER BY seq DESC LIMIT 1"
-            ).rows { $0.text(0) ?? "" }
-            guard let note = notes.first else { return [] }  // no run has marked its intake yet
-            let markID = String(note.dropFirst(ChainLink.intakeNotePrefix.count))
-            guard let markRow = try database.prepare("SELECT rowid FROM events WHERE id = ?").rows([.text(markID)], { $0.int(0) }).first else {
-                return []
-            }
-            let statement = try database.prepare(
-                """
-                SELECT id, type, priority, payload FROM events e
-                WHERE e.rowid > ? AND e.parent_id IS NULL AND e.rule IS NULL
-                  AND NOT EXISTS (SELECT 1 FROM executions x WHERE x.event_id = e.id)
-                ORDER BY e.rowid
-                """)
-            var events: [Event] = []
-            try statement.bind([.int(markRow)])
-            while try statement.step() {
-                let (id, type, priority) = (statement.text(0) ?? "", statement.text(1) ?? "", Int(statement.int(2)))
-                guard let envelope = statement.blob(3),
-                    let event = try? SealedEvent(id: id, type: type, priority: priority, envelope: envelope).open(with: sealer)
+            try Self.unhandledInputRows(in: database).compactMap { row in
+                guard let envelope = row.envelope,
+                    let event = try? SealedEvent(id: row.id, type: row.type, priority: row.priority, envelope: envelope).open(with: sealer)
                 else {
-                    logger.error("an unhandled input event cannot be opened with the keys given; it is left as it is", metadata: ["event": "\(id)"])
-                    continue
+                    logger.error("an unhandled input event cannot be opened with the keys given; it is left as it is", metadata: ["event": "\(row.id)"])
+                    return nil
                 }
-                events.append(event)
+                return event
             }
-            return events
         }
     }
 
+    /// The input events past the last intake mark with no outcome recorded, in recording order
+    /// (their envelopes unopened).
+    private static func unhandledInputRows(in database: SQLiteDatabase) throws -> [(id: String, type: String, priority: Int, envelope: [UInt8]?)] {
+        let notes = try database.prepare(
+            "SELECT note FROM chain WHERE note LIKE '\(ChainLink.intakeNotePrefix)%' ORDER BY seq DESC LIMIT 1"
+        ).rows { $0.text(0) ?? "" }
+        guard let note = notes.first else { return [] }  // no run has marked its intake yet
+        let markID = String(note.dropFirst(ChainLink.intakeNotePrefix.count))
+        guard let markRow = try database.prepare("SELECT rowid FROM events WHERE id = ?").rows([.text(markID)], { $0.int(0) }).first else {
+            return []
+        }
+        return try database.prepare(
+            """
+            SELECT id, type, priority, payload FROM events e
+            WHERE e.rowid > ? AND e.parent_id IS NULL AND e.rule IS NULL
+              AND NOT EXISTS (SELECT 1 FROM executions x WHERE x.event_id = e.id)
+            ORDER BY e.rowid
+            """
+        ).rows([.int(markRow)]) { (id: $0.text(0) ?? "", type: $0.text(1) ?? "", priority: Int($0.int(2)), envelope: $0.blob(3)) }
+    }
+
     public func handledEvents(within horizon: Duration, isRelevant: (String) -> Bool) throws -> [Event] {
-        let unhandled = Set(try unhandledInputs().map(\.id))
         let database = try SQLiteDatabase(path: path, readOnly: true, create: false)
         return try database.readTransaction {
-            try HistoryReplay.handledEvents(in: database, sealer: sealer, excluding: unhandled, within: horizon, isRelevant: isRelevant) { id in
+            // Inputs recorded but not handled are handled again by this run (recovery): not read back here.
+            let unhandled = Set(try Self.unhandledInputRows(in: database).map(\.id))
+            return try HistoryReplay.handledEvents(in: database, sealer: sealer, excluding: unhandled, within: horizon, isRelevant: isRelevant) { id in
                 logger.warning("a recorded event cannot be opened with the keys given; rules with memory start without it", metadata: ["event": "\(id)"])
             }
         }
