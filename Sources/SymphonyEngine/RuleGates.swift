@@ -1,4 +1,3 @@
-import SymphonyConcurrency
 import SymphonyEvents
 import SymphonyJSON
 import SymphonyRules
@@ -33,10 +32,8 @@ public final class RuleGates: Sendable {
     private let counts: [String: KeyedCountWindows]
     private let throttles: [String: KeyedThrottles]
     private let sequences: [String: KeyedSequences]
-    /// Which `after:` gates observe events of a type (a type's list is cached on first use).
-    private let observers: TypePatternIndex<Int>
-    private let sequenceList: [KeyedSequences]
-    private let observerCache = Locked(TypeLookupCache<[Int]>())
+    /// The `after:` gates that remember events of a type.
+    private let observers: TypeIndexedValues<KeyedSequences>
     private let heldUnpaired = Atomic<Int>(0)
     private let heldCounting = Atomic<Int>(0)
     private let heldLate = Atomic<Int>(0)
@@ -47,44 +44,32 @@ public final class RuleGates: Sendable {
         var counts: [String: KeyedCountWindows] = [:]
         var throttles: [String: KeyedThrottles] = [:]
         var sequences: [String: KeyedSequences] = [:]
-        var sequenceList: [KeyedSequences] = []
-        var observers = TypePatternIndex<Int>()
+        var observers: [(value: KeyedSequences, patterns: [TypePattern])] = []
         for rule in ruleSet.rules {
             if let count = rule.count { counts[rule.name] = KeyedCountWindows(count) }
             if let throttle = rule.throttle { throttles[rule.name] = KeyedThrottles(throttle) }
             if let after = rule.after {
                 let memory = KeyedSequences(after)
                 sequences[rule.name] = memory
-                for pattern in after.on { observers.insert(sequenceList.count, for: pattern) }
-                sequenceList.append(memory)
+                observers.append((memory, after.on))
             }
         }
         self.counts = counts
         self.throttles = throttles
         self.sequences = sequences
-        self.sequenceList = sequenceList
-        self.observers = observers
+        self.observers = TypeIndexedValues(observers)
     }
 
     /// True when an `after:` gate remembers events of `type`.
-    public func observes(_ type: String) -> Bool { !observerPositions(for: type).isEmpty }
-
-    /// The positions in `sequenceList` of the `after:` gates whose `on` matches `type`.
-    private func observerPositions(for type: String) -> [Int] {
-        guard !sequenceList.isEmpty else { return [] }
-        return observerCache.withLock { cache in
-            cache.value(for: type) { Array(Set(observers.entries(matching: type).map(\.value))).sorted() }
-        }
-    }
+    public func observes(_ type: String) -> Bool { !observers.values(for: type).isEmpty }
 
     /// Remembers `event` for every `after:` gate whose `on` matches its type (call it after the
     /// event's own rules ran, so an event never pairs with itself).
     public func observe(_ event: Event) {
-        let positions = observerPositions(for: event.type)
-        guard !positions.isEmpty else { return }
+        let memories = observers.values(for: event.type)
+        guard !memories.isEmpty else { return }
         let context = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
-        for position in positions {
-            let memory = sequenceList[position]
+        for memory in memories {
             memory.observe(key: memory.gate.key.render(context), time: event.time, id: event.id)
         }
     }

@@ -1,4 +1,3 @@
-import SymphonyConcurrency
 import SymphonyEvents
 import SymphonyRules
 
@@ -12,32 +11,19 @@ final class UnlessWatchers: Sendable {
         let on: String
     }
 
-    private let watches: [Watch]
-    private let index: TypePatternIndex<Int>
-    private let cache = Locked(TypeLookupCache<[Int]>())
+    private let watches: TypeIndexedValues<Watch>
 
     init(ruleSet: RuleSet) {
-        var watches: [Watch] = []
-        var index = TypePatternIndex<Int>()
+        var watches: [(value: Watch, patterns: [TypePattern])] = []
         for rule in ruleSet.rules {
             for action in rule.actions {
                 guard case .delay(_, _, _, let keyed?, _) = action, let unless = keyed.unless else { continue }
-                for pattern in unless.on {
-                    index.insert(watches.count, for: pattern)
-                    watches.append(Watch(rule: rule.name, key: unless.key, on: pattern.text))
-                }
+                for pattern in unless.on { watches.append((Watch(rule: rule.name, key: unless.key, on: pattern.text), [pattern])) }
             }
         }
-        self.watches = watches
-        self.index = index
+        self.watches = TypeIndexedValues(watches)
     }
 
     /// The clauses an event of `type` triggers.
-    func watches(for type: String) -> [Watch] {
-        guard !watches.isEmpty else { return [] }
-        let positions = cache.withLock { cache in
-            cache.value(for: type) { Array(Set(index.entries(matching: type).map(\.value))).sorted() }
-        }
-        return positions.map { watches[$0] }
-    }
+    func watches(for type: String) -> [Watch] { watches.values(for: type) }
 }
