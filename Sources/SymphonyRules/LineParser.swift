@@ -70,16 +70,3 @@ public struct LineParser: Sendable {
         return Decoded(payload: .object(payload), time: time, problem: problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
 }
-
-extension TimeFormat {
-    /// The format as rule files write it.
-    public var name: String {
-        switch self {
-        case .rfc3339: "rfc3339"
-        case .syslog: "syslog"
-        case .epochSeconds: "epoch"
-        case .epochMilliseconds: "epoch_ms"
-        case .strftime(let format): "'\(format)'"
-        }
-    }
-}

@@ -74,3 +74,16 @@ public enum TimeFormat: Sendable, Hashable {
         return year
     }
 }
+
+extension TimeFormat {
+    /// The format as rule files write it.
+    public var name: String {
+        switch self {
+        case .rfc3339: "rfc3339"
+        case .syslog: "syslog"
+        case .epochSeconds: "epoch"
+        case .epochMilliseconds: "epoch_ms"
+        case .strftime(let format): "'\(format)'"
+        }
+    }
+}
