@@ -43,7 +43,12 @@ public struct PatternLibrary: Sendable {
     /// True when `name` is a valid fragment name (letters, digits and `_`, starting with a letter).
     public static func isValidName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first.properties.isAlphabetic else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
+        return isWord(name)
+    }
+
+    /// True when `text` is ASCII letters, digits and `_` only (and not empty).
+    private static func isWord(_ text: String) -> Bool {
+        !text.isEmpty && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
     }
 
     /// `source` with every `%{…}` replaced, and the types of the typed captures; or why not.
@@ -93,9 +98,7 @@ public struct PatternLibrary: Sendable {
             }
             if parts.count >= 2 {
                 let field = parts[1]
-                guard !field.isEmpty, field.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }),
-                    !("0"..."9").contains(field.unicodeScalars.first!)
-                else {
+                guard Self.isWord(field), !("0"..."9").contains(field.unicodeScalars.first!) else {
                     return .failure(PatternProblem(message: "capture name '\(field)' must be letters, digits and '_', not starting with a digit", offset: index))
                 }
                 if parts.count == 3 {
