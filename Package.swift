@@ -94,8 +94,15 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
         .target(
+            name: "SymphonyDelivery",
+            dependencies: [
+                "SymphonyRecords", "SymphonyEvents", "SymphonyRules", "SymphonyConcurrency",
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
+            swiftSettings: strictSettings),
+        .target(
             name: "SymphonyPipeline",
-            dependencies: ["SymphonyJSON", 
+            dependencies: ["SymphonyJSON", "SymphonyDelivery",
                 "SymphonyEngine", "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess", "SymphonyConcurrency",
             ],
             swiftSettings: strictSettings),
@@ -168,7 +175,7 @@ let package = Package(
             name: "SymphonyPipelineTests",
             dependencies: ["SymphonyJSON", 
                 "SymphonyPipeline", "SymphonyStore", "SymphonyRules", "SymphonyEngine", "SymphonyRecords", "SymphonyEvents", "SymphonyCrypto",
-                "SymphonyAccess",
+                "SymphonyAccess", "SymphonyDelivery", "SymphonyConcurrency",
             ],
             swiftSettings: strictSettings),
         .testTarget(

@@ -11,7 +11,8 @@ import SymphonyEvents
 ///   user:ada: [operator]
 ///   source:helpdesk: [helpdesk]
 /// ```
-/// `AccessPolicy.allowAll` is what Symphony uses without `--policy` (documented in docs/security.md).
+/// `AccessPolicy.allowAll` is what Symphony uses without `--policy` (documented in docs/security.md):
+/// everything but running programs — `exec` actions need a policy that grants `actions:exec`.
 public struct AccessPolicy: Sendable {
     /// Permissions by role.
     public let roles: [String: [Permission]]
@@ -20,7 +21,7 @@ public struct AccessPolicy: Sendable {
     /// True for the permissive default.
     public let allowsEverything: Bool
 
-    /// Everything is allowed: the default without a policy file.
+    /// Everything but `actions:exec` is allowed: the default without a policy file.
     public static let allowAll = AccessPolicy(roles: [:], principals: [:], allowsEverything: true)
 
     /// A policy from roles and principals.
@@ -32,7 +33,10 @@ public struct AccessPolicy: Sendable {
 
     /// True when `principal` may perform `operation`.
     public func allows(_ principal: String, _ operation: AccessOperation) -> Bool {
-        if allowsEverything { return true }
+        if allowsEverything {
+            if case .runProgram = operation { return false }
+            return true
+        }
         for role in principals[principal] ?? [] {
             if roles[role]?.contains(where: { $0.allows(operation) }) == true { return true }
         }

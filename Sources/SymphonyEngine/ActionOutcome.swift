@@ -35,6 +35,9 @@ public struct ActionOutcome: Sendable, Hashable {
     public var sealedDerivedEvent: SealedEvent? = nil
     /// The key the action ran under (see `ExecutionRecord.key`).
     public var key: String? = nil
+    /// A side effect (`exec`, `http`, `file`) queued to run once recorded: the outbox entry. Its
+    /// outcome is not final — each try is recorded when it ends.
+    public var queued: OutboxEntry? = nil
 
     /// The outcome as one compact JSON object (keys sorted).
     public var json: JSONValue {
@@ -48,6 +51,7 @@ public struct ActionOutcome: Sendable, Hashable {
         if let due { object["due"] = .string(due.description) }
         if let message { object["message"] = .string(message) }
         if let key { object["key"] = .string(key) }
+        if let queued { object["queued"] = .string(queued.key) }
         return .object(object)
     }
 }
@@ -100,6 +104,14 @@ public enum EventJSON {
 }
 
 extension ActionOutcome {
+    /// The outcome of one try of a queued side effect, as output shows it.
+    public init(attempt record: ExecutionRecord, principal: String = "rules") {
+        self.init(
+            eventID: record.eventID, eventType: record.eventType, rule: record.rule, action: record.kind, status: record.outcome, error: record.error,
+            started: record.started, finished: record.finished, derivedEvent: nil, due: nil, message: record.message, principal: principal)
+        key = record.key
+    }
+
     /// The audit record of a denied action (`access.denied`: the rule's principal, the derived
     /// type or the event id, the reason — no payload); nil for any other outcome. Actions that ran
     /// need none: their execution records are chained like every history row.

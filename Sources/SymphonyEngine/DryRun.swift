@@ -28,6 +28,8 @@ public struct DryRun: Sendable {
         public let due: Timestamp?
         public let message: String?
         public let error: String?
+        /// What a side effect (`exec`, `http`, `file`) would run — shown, never run.
+        public var request: ActionRequest? = nil
     }
 
     /// One traced event: the input event (hop 0) or a derived one.
@@ -216,6 +218,10 @@ public struct DryRun: Sendable {
                 return report(message: "key \(key): cancelled \(cancelled.id)")
             case .stop:
                 return report()
+            case .exec, .http, .file:
+                var shown = report(message: "not run (dry run)")
+                shown.request = try RuleEngine.sideEffectRequest(action, context: context)
+                return shown
             }
         } catch {
             return report(error: "\(error)")

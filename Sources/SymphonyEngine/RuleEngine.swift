@@ -29,6 +29,9 @@ public final class RuleEngine: Sendable {
     public let access: AccessGuard
     /// Who rules run as when neither `run_as` nor the rule set's `owner` says.
     public let defaultPrincipal: String
+    /// Whether `exec`, `http` and `file` actions are queued to run, or only rendered and recorded
+    /// as skipped (`symphony run --no-actions`).
+    public let runsSideEffects: Bool
     private let effects: any ActionEffects
     private let clock: any SchedulerClock
     private let counters = EngineCounters()
@@ -42,8 +45,9 @@ public final class RuleEngine: Sendable {
     public init(
         ruleSet: RuleSet, effects: any ActionEffects, clock: any SchedulerClock = SystemClock(), hopLimit: Int = RuleEngine.defaultHopLimit,
         derivedEventBudget: Int = RuleEngine.defaultDerivedEventBudget, access: AccessGuard = AccessGuard(policy: .allowAll),
-        defaultPrincipal: String = "rules"
+        defaultPrincipal: String = "rules", runsSideEffects: Bool = true
     ) {
+        self.runsSideEffects = runsSideEffects
         self.ruleSet = ruleSet
         self.effects = effects
         self.clock = clock
@@ -101,10 +105,11 @@ public final class RuleEngine: Sendable {
             }
             counters.rulesFired.add(1, ordering: .relaxed)
             let gateKey = rule.isStateful ? Self.gateKey(context.gates) : nil
-            for action in rule.actions {
-                var outcome = StageTimes.shared.measure(.actions) { run(action, of: rule, context: context, budget: &budget) }
+            for (index, action) in rule.actions.enumerated() {
+                var outcome = StageTimes.shared.measure(.actions) { run(action, at: index, of: rule, context: context, budget: &budget) }
                 if outcome.key == nil { outcome.key = gateKey }
-                counters.count(outcome)
+                outcome.queued?.gateKey = outcome.key
+                if outcome.queued == nil { counters.count(outcome) }  // a queued side effect counts when it ends
                 outcomes.append(outcome)
             }
             if rule.stops { break }
@@ -200,7 +205,7 @@ public final class RuleEngine: Sendable {
     /// What the engine has done so far.
     public var statistics: EngineStatistics { counters.snapshot() }
 
-    private func run(_ action: Action, of rule: Rule, context: TemplateContext, budget: inout DerivationLedger.Budget?) -> ActionOutcome {
+    private func run(_ action: Action, at index: Int, of rule: Rule, context: TemplateContext, budget: inout DerivationLedger.Budget?) -> ActionOutcome {
         let started = clock.now()
         let event = context.event
         /// Draws a unit for `derived` and runs `effect`; the unit and the entry go back if `effect` throws.
@@ -272,8 +277,21 @@ public final class RuleEngine: Sendable {
                 return outcome(.ok, derived: derived)
             case .stop:
                 return outcome(.ok)
+            case .exec, .http, .file:
+                let request = try Self.sideEffectRequest(action, context: context)
+                try checkSideEffect(request, as: principal)
+                guard runsSideEffects else { return outcome(.skipped, message: "not run (--no-actions): \(request.summary)") }
+                var queued = outcome(.ok, message: request.summary)
+                queued.queued = OutboxEntry(
+                    eventID: event.id, eventType: event.type, rule: rule.name, actionIndex: index, request: request, retry: rule.retry,
+                    gateKey: nil, queued: started)
+                return queued
             }
         } catch let denial as AccessDenied {
+            if case .runProgram = denial.operation, access.policy.allowsEverything {
+                return outcome(
+                    .denied, error: denial.description + " (without --policy, exec actions are refused: run with a policy that grants actions:exec)")
+            }
             return outcome(.denied, error: denial.description)
         } catch let error as ActionError {
             return outcome(.failed, error: error.message)
@@ -281,6 +299,39 @@ public final class RuleEngine: Sendable {
             return outcome(.failed, error: error.message)
         } catch {
             return outcome(.failed, error: "\(error)")
+        }
+    }
+
+    /// The request a side-effect action renders to for one event; throws when it cannot be made
+    /// (an HTTP URL without a host, a file path with `..`, an empty program). Shared with the dry run.
+    public static func sideEffectRequest(_ action: Action, context: TemplateContext) throws -> ActionRequest {
+        switch action {
+        case .exec(let template, _):
+            let spec = template.render(context)
+            guard let program = spec.command.first, !program.isEmpty else { throw ActionError("the program rendered to an empty string") }
+            return .exec(spec)
+        case .http(let template, _):
+            let spec = template.render(context)
+            guard spec.host.map({ !$0.isEmpty }) == true else { throw ActionError("the URL rendered to one without a host") }
+            return .http(spec)
+        case .file(let template, _):
+            let spec = template.render(context)
+            guard !spec.path.isEmpty else { throw ActionError("the path rendered to an empty string") }
+            guard !spec.path.split(separator: "/").contains("..") else {
+                throw ActionError("the path rendered to one with '..' (\(spec.path)); a file action may not leave the directories it names")
+            }
+            return .file(spec)
+        default:
+            throw ActionError("\(action.kind.name) is not a side effect")
+        }
+    }
+
+    /// The permission check of a side effect: `actions:exec`, `actions:http:<host>` or `actions:file:<path>`.
+    func checkSideEffect(_ request: ActionRequest, as principal: String) throws(AccessDenied) {
+        switch request {
+        case .exec(let spec): try access.check(.runProgram(spec.command.first ?? ""), as: principal)
+        case .http(let spec): try access.check(.httpRequest(host: spec.host ?? ""), as: principal)
+        case .file(let spec): try access.check(.appendFile(path: spec.path), as: principal)
         }
     }
 

@@ -7,7 +7,7 @@ import SymphonyRegex
 /// by the rule loader); any other top-level key is an error.
 public enum IntentSetLoader {
     /// Top-level keys a rule file may have.
-    public static let topLevelKeys = ["intents", "rules", "owner", "patterns", "lines"]
+    public static let topLevelKeys = ["intents", "rules", "owner", "patterns", "lines", "pools", "targets"]
     static let intentKeys = ["name", "description", "patterns", "keywords", "require", "exclude", "threshold", "case_sensitive"]
 
     /// Loads the intents of every YAML file named by `paths` (files, or directories of files).

@@ -1,4 +1,5 @@
 import SymphonyAccess
+import SymphonyDelivery
 import SymphonyEngine
 import SymphonyEvents
 import SymphonyRecords
@@ -31,6 +32,15 @@ public struct RunConfiguration: Sendable {
     /// was, and delays come due as the input's time passes them — so a week of logs replayed in a
     /// second gives what running live for the week gave. Slower: input events are handled one after another.
     public var replay = false
+    /// Whether `exec`, `http` and `file` actions run (`--no-actions`: rendered, checked and
+    /// recorded as skipped, never run).
+    public var runsSideEffects = true
+    /// What runs side effects: programs, HTTP requests and file appends, for real.
+    public var sideEffectRunner: any SideEffectRunner = StandardSideEffectRunner()
+    /// The clock side effects' backoffs and rate limits run on (nil: the run's clock).
+    public var sideEffectClock: (any SchedulerClock)?
+    /// A number in 0…1 for each retry's jitter.
+    public var jitter: @Sendable () -> Double = { Double.random(in: 0...1) }
 
     /// A run of `ruleSet` as `principal`, allowed everything unless `access` says otherwise.
     public init(ruleSet: RuleSet, access: AccessGuard = AccessGuard(policy: .allowAll), principal: String) {

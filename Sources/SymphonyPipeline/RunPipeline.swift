@@ -1,5 +1,6 @@
 import SymphonyAccess
 import SymphonyConcurrency
+import SymphonyDelivery
 import SymphonyEngine
 import SymphonyEvents
 import SymphonyRecords
@@ -44,6 +45,11 @@ public final class RunPipeline: Sendable {
     private let restoredEvents: Int
     /// The input's clock in a replay (`RunConfiguration.replay`).
     private let replayClock: ReplayClock?
+    /// Runs side effects (`exec`, `http`, `file`) on their pools; nil when the rule set has none
+    /// and the history holds none pending.
+    public let dispatcher: ActionDispatcher?
+    /// Side effects an earlier run queued but did not finish, queued again at start.
+    private let resumedActions: Int
 
     /// Builds the event system and the engine, subscribes the rules and starts the workers and
     /// the scheduler. Throws when the event system cannot start.
@@ -68,8 +74,23 @@ public final class RunPipeline: Sendable {
         let effects = PipelineEffects(system: system, output: output, stop: stop)
         engine = RuleEngine(
             ruleSet: configuration.ruleSet, effects: effects, clock: clock, hopLimit: configuration.hopLimit,
-            derivedEventBudget: configuration.derivedEventBudget, access: configuration.access, defaultPrincipal: configuration.principal)
+            derivedEventBudget: configuration.derivedEventBudget, access: configuration.access, defaultPrincipal: configuration.principal,
+            runsSideEffects: configuration.runsSideEffects)
         let history = configuration.history
+        // Side effects an earlier run queued and did not finish run again (at least once).
+        let pendingActions = configuration.runsSideEffects ? try history?.pendingActions() ?? [] : []
+        let dispatcher: ActionDispatcher?
+        if configuration.runsSideEffects && (configuration.ruleSet.rules.contains(where: \.hasSideEffects) || !pendingActions.isEmpty) {
+            var deliveryConfiguration = ActionDispatcher.Configuration(ruleSet: configuration.ruleSet, clock: configuration.sideEffectClock ?? clock)
+            deliveryConfiguration.jitter = configuration.jitter
+            dispatcher = ActionDispatcher(configuration: deliveryConfiguration, runner: configuration.sideEffectRunner, history: history) { record, _ in
+                if output.reportsOutcomes { output.handled([ActionOutcome(attempt: record)]) }
+            }
+        } else {
+            dispatcher = nil
+        }
+        self.dispatcher = dispatcher
+        resumedActions = pendingActions.count
         var restoredEvents = 0
         let intake = history.map { history in IntakeTracker { history.handled(through: $0) } }
         batch = InputBatch(system: system, history: history, output: output, intake: intake)
@@ -78,7 +99,7 @@ public final class RunPipeline: Sendable {
         // The handler records each event's handling, and so completes the scheduled entry that
         // fired it in the same commit: a delayed event is done once its outcomes are recorded.
         try system.subscribe("**", completingFiredEntries: { event, fired in
-            Self.handle(engine.process(event), of: event, fired: fired, history: history, output: output, store: store)
+            Self.handle(engine.process(event), of: event, fired: fired, history: history, output: output, store: store, dispatcher: dispatcher)
             if event.causation == nil { intake?.handled(event.id) }  // input events (derived ones are not tracked)
         })
         // Rules with memory (count, throttle, after) rebuild their state from the events earlier
@@ -93,6 +114,7 @@ public final class RunPipeline: Sendable {
             restoredEvents = events.count
         }
         try system.start()
+        dispatcher?.submit(pendingActions)
         // Recorded input is an intake log: what an earlier run recorded but was killed before
         // handling is handled first (already recorded, so only published), then marked.
         var recovered = 0
@@ -116,16 +138,24 @@ public final class RunPipeline: Sendable {
     /// A scheduled entry that fired the event (`fired`) is completed with the event's records, also
     /// when no rule acted on it; without a history, in the scheduler's store once handled.
     private static func handle(
-        _ outcomes: [ActionOutcome], of event: Event, fired: FiredEntry?, history: (any HistoryRecorder)?, output: any OutputSink,
-        store: any ScheduledEntryStore
+        _ handled: [ActionOutcome], of event: Event, fired: FiredEntry?, history: (any HistoryRecorder)?, output: any OutputSink,
+        store: any ScheduledEntryStore, dispatcher: ActionDispatcher?
     ) {
+        // Side effects are queued, not done: each try is recorded and shown when it ends.
+        var outcomes = handled
+        var queued: [OutboxEntry] = []
+        if handled.contains(where: { $0.queued != nil }) {
+            queued = handled.compactMap(\.queued)
+            outcomes = handled.filter { $0.queued == nil }
+        }
         guard let history else {
-            if output.reportsOutcomes { output.handled(outcomes) }
+            if output.reportsOutcomes, !outcomes.isEmpty { output.handled(outcomes) }
             if let fired { try? store.completeFired(fired, event: event) }
+            dispatcher?.submit(queued)
             return
         }
         let completing = fired.map { (entry: $0, event: event) }
-        guard !outcomes.isEmpty else {
+        guard !outcomes.isEmpty || !queued.isEmpty else {
             if let completing { history.record([], audits: [], completing: completing) }
             return
         }
@@ -139,7 +169,13 @@ public final class RunPipeline: Sendable {
         } else if outcomes.contains(where: { $0.action == .emit && $0.status == .ok }) {
             output.flush()  // the emitted lines `PipelineEffects` wrote
         }
-        history.record(outcomes.map(\.executionRecord), audits: outcomes.compactMap(\.denialRecord), completing: completing)
+        if queued.isEmpty {
+            history.record(outcomes.map(\.executionRecord), audits: outcomes.compactMap(\.denialRecord), completing: completing)
+        } else {
+            history.record(
+                outcomes.map(\.executionRecord), audits: outcomes.compactMap(\.denialRecord), queuing: queued, completing: completing,
+                whenDurable: { dispatcher?.submit($0) })
+        }
         guard output.reportsOutcomes, !delays.isEmpty else { return }
         do {
             try history.flush()
@@ -237,6 +273,15 @@ public final class RunPipeline: Sendable {
         system.dispatcher.waitUntilIdle()
     }
 
+    /// Waits until every side effect queued so far is recorded and no try is running, ready or
+    /// due (retries due later wait for the clock). Meaningful only while no other thread feeds.
+    public func waitUntilSideEffectsIdle() {
+        system.dispatcher.waitUntilIdle()
+        try? configuration.history?.flush()
+        dispatcher?.waitUntilIdle()
+        try? configuration.history?.flush()
+    }
+
     /// Ends the run, once: publishes what the batch holds; at the end of the input, lets chains
     /// settle and fires delays that are already due (after a stop it starts nothing more); stops
     /// the system (scheduler, then a draining queue); closes the history, committing every row.
@@ -250,8 +295,16 @@ public final class RunPipeline: Sendable {
             if system.scheduler.firedCount == fired { break }
         }
         system.stop()
-        output.flush()
         var summary = RunSummary()
+        if let dispatcher {
+            // Every queued side effect is committed (and so submitted) once history is flushed;
+            // a stopping run starts no more tries and leaves the rest pending in the history.
+            try? configuration.history?.flush()
+            if !stop.isRequested { dispatcher.drain() }
+            dispatcher.stop()
+            summary.sideEffects = dispatcher.statistics
+        }
+        output.flush()
         do {
             try configuration.history?.close()
         } catch {
@@ -267,8 +320,9 @@ public final class RunPipeline: Sendable {
         summary.denied = denied.load(ordering: .relaxed) + statistics.denials
         summary.processed = counters.delivered + counters.failed
         summary.rulesFired = statistics.rulesFired
-        summary.actions = statistics.actions
-        summary.errors = statistics.failures + counters.failed
+        summary.actions = statistics.actions.merging(summary.sideEffects.succeeded, uniquingKeysWith: +)
+        summary.errors = statistics.failures + counters.failed + summary.sideEffects.deadLettered
+        summary.resumedActions = resumedActions
         summary.conditionProblems = statistics.conditionProblems
         summary.gates = engine.gates.statistics
         summary.pending = system.scheduler.pendingCount

@@ -1,3 +1,4 @@
+import SymphonyDelivery
 import SymphonyEngine
 import SymphonyEvents
 
@@ -29,6 +30,10 @@ public struct RunSummary: Sendable {
     public var restoredGateEvents = 0
     /// Matching events that `count:` and `throttle:` gates held back, and keys they evicted.
     public var gates = GateStatistics()
+    /// What became of side effects (`exec`, `http`, `file`): successes, retries, dead letters, waits, left pending.
+    public var sideEffects = DeliveryStatistics()
+    /// Side effects an earlier run queued and did not finish, run again by this one.
+    public var resumedActions = 0
     /// Delayed events still pending when the run ended.
     public var pending = 0
     /// Delayed events in the history made by rules not in this rule set, by rule: left pending for

@@ -12,6 +12,12 @@ public enum ActionKind: Int64, Sendable, Hashable, CaseIterable, CustomStringCon
     case stop = 5
     /// A pending keyed delay cancelled (`cancel:` actions and `unless:` of delays).
     case cancel = 6
+    /// A program run with an argument list (`exec:` actions).
+    case exec = 7
+    /// An HTTP request (`http:` actions).
+    case http = 8
+    /// A line appended to a file (`file:` actions).
+    case file = 9
 
     /// The name users write in rules and read in `symphony history` (`publish`, `delay`, …).
     public var name: String {
@@ -22,6 +28,9 @@ public enum ActionKind: Int64, Sendable, Hashable, CaseIterable, CustomStringCon
         case .emit: "emit"
         case .stop: "stop"
         case .cancel: "cancel"
+        case .exec: "exec"
+        case .http: "http"
+        case .file: "file"
         }
     }
 
@@ -30,6 +39,10 @@ public enum ActionKind: Int64, Sendable, Hashable, CaseIterable, CustomStringCon
         guard let kind = Self.allCases.first(where: { $0.name == name }) else { return nil }
         self = kind
     }
+
+    /// True for the kinds that act outside Symphony (`exec`, `http`, `file`): they go through the
+    /// outbox, run on their kind's pool, and are retried.
+    public var isSideEffect: Bool { self == .exec || self == .http || self == .file }
 
     public var description: String { name }
 }

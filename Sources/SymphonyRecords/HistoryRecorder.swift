@@ -22,6 +22,21 @@ public protocol HistoryRecorder: AnyObject, Sendable {
     /// fires again after a restart if they were not. `executions` may be empty (no rule acted on it).
     func record(_ executions: [ExecutionRecord], audits: [AuditRecord], completing fired: (entry: FiredEntry, event: Event)?)
 
+    /// Records the executions for one event (as `record(_:audits:completing:)`) together with the
+    /// side effects its rules queued — the outbox — in the same commit for a durable history; then
+    /// calls `whenDurable` with those entries (on whatever thread made them durable), so nothing
+    /// runs before it is recorded, and whatever was recorded runs, after a crash too.
+    func record(
+        _ executions: [ExecutionRecord], audits: [AuditRecord], queuing actions: [OutboxEntry], completing fired: (entry: FiredEntry, event: Event)?,
+        whenDurable: @escaping @Sendable ([OutboxEntry]) -> Void)
+
+    /// Records one try of a queued side effect: its execution record and the entry's new state,
+    /// in one commit (`.done` and `.dead` take it off the pending list).
+    func recordAttempt(_ execution: ExecutionRecord, of entry: OutboxEntry, state: OutboxState)
+
+    /// Side effects queued by earlier runs and not finished (pending, or awaiting a retry), in queue order.
+    func pendingActions() throws -> [OutboxEntry]
+
     /// Records an input line that was not a valid event; `content` is the line's bytes.
     func recordRejected(source: String, line: Int?, reason: String, content: [UInt8])
 
@@ -59,6 +74,24 @@ public protocol HistoryRecorder: AnyObject, Sendable {
 }
 
 extension HistoryRecorder {
+    /// A recorder without an outbox records the executions, waits until they are durable, and hands the actions back.
+    public func record(
+        _ executions: [ExecutionRecord], audits: [AuditRecord], queuing actions: [OutboxEntry], completing fired: (entry: FiredEntry, event: Event)?,
+        whenDurable: @escaping @Sendable ([OutboxEntry]) -> Void
+    ) {
+        record(executions, audits: audits, completing: fired)
+        guard !actions.isEmpty, (try? flush()) != nil else { return }
+        whenDurable(actions)
+    }
+
+    /// A recorder without an outbox records the try's execution only.
+    public func recordAttempt(_ execution: ExecutionRecord, of entry: OutboxEntry, state: OutboxState) {
+        record([execution], audits: [], completing: nil)
+    }
+
+    /// A recorder without an outbox has nothing pending.
+    public func pendingActions() throws -> [OutboxEntry] { [] }
+
     /// Records what the actions run for one event did, and the audit records they call for (denials).
     public func record(_ executions: [ExecutionRecord], audits: [AuditRecord]) {
         record(executions, audits: audits, completing: nil)

@@ -17,6 +17,8 @@ public final class InMemoryHistory: HistoryRecorder {
         var executions: [ExecutionRecord] = []
         var audits: [AuditRecord] = []
         var rejected: [Rejected] = []
+        /// Queued side effects by key, with their state, in queue order.
+        var outbox: [(entry: OutboxEntry, state: OutboxState?)] = []
         var closed = false
         /// How many inputs the intake mark covers.
         var handledInputs = 0
@@ -53,6 +55,45 @@ public final class InMemoryHistory: HistoryRecorder {
             state.audits.append(contentsOf: audits)
         }
         if let fired { try? scheduledEntries.completeFired(fired.entry, event: fired.event) }
+    }
+
+    /// Records executions and queues `actions` (see `HistoryRecorder`); memory is as durable as it gets, so `whenDurable` runs at once.
+    public func record(
+        _ executions: [ExecutionRecord], audits: [AuditRecord], queuing actions: [OutboxEntry], completing fired: (entry: FiredEntry, event: Event)?,
+        whenDurable: @escaping @Sendable ([OutboxEntry]) -> Void
+    ) {
+        state.withLock { state in
+            state.executions.append(contentsOf: executions)
+            state.audits.append(contentsOf: audits)
+            for entry in actions where !state.outbox.contains(where: { $0.entry.key == entry.key }) { state.outbox.append((entry, nil)) }
+        }
+        if let fired { try? scheduledEntries.completeFired(fired.entry, event: fired.event) }
+        if !actions.isEmpty { whenDurable(actions) }
+    }
+
+    public func recordAttempt(_ execution: ExecutionRecord, of entry: OutboxEntry, state outboxState: OutboxState) {
+        state.withLock { state in
+            state.executions.append(execution)
+            var updated = entry
+            updated.attempts = entry.attempts + 1
+            if case .retry(let at) = outboxState { updated.nextAttempt = at }
+            if let index = state.outbox.firstIndex(where: { $0.entry.key == entry.key }) {
+                state.outbox[index] = (updated, outboxState)
+            } else {
+                state.outbox.append((updated, outboxState))
+            }
+        }
+    }
+
+    public func pendingActions() throws -> [OutboxEntry] {
+        state.withLock { state in
+            state.outbox.filter { if case .done = $0.state { false } else if case .dead = $0.state { false } else { true } }.map(\.entry)
+        }
+    }
+
+    /// Side effects that gave up, with why.
+    public var deadActions: [(entry: OutboxEntry, reason: String)] {
+        state.withLock { state in state.outbox.compactMap { if case .dead(let reason) = $0.state { ($0.entry, reason) } else { nil } } }
     }
 
     public func recordRejected(source: String, line: Int?, reason: String, content: [UInt8]) {

@@ -46,6 +46,12 @@ public enum Action: Sendable {
     case stop(location: SourceLocation?)
     /// Remove the pending delayed event of a key (made by `rule` only, when given).
     case cancel(key: Template, rule: String?, location: SourceLocation?)
+    /// Run a program (queued in the outbox, run on the exec pool, retried).
+    case exec(ExecTemplate, location: SourceLocation?)
+    /// Send an HTTP request (queued in the outbox, run on the http pool, retried).
+    case http(HTTPTemplate, location: SourceLocation?)
+    /// Append a line to a file (queued in the outbox, run on the file pool, retried).
+    case file(FileTemplate, location: SourceLocation?)
 
     /// The kind of action (its `name` is what rule files write).
     public var kind: ActionKind {
@@ -56,6 +62,9 @@ public enum Action: Sendable {
         case .emit: .emit
         case .stop: .stop
         case .cancel: .cancel
+        case .exec: .exec
+        case .http: .http
+        case .file: .file
         }
     }
 
@@ -66,7 +75,7 @@ public enum Action: Sendable {
     public var location: SourceLocation? {
         switch self {
         case .publish(_, let location), .delay(_, _, _, _, let location), .audit(_, let location), .emit(_, let location),
-            .stop(let location), .cancel(_, _, let location):
+            .stop(let location), .cancel(_, _, let location), .exec(_, let location), .http(_, let location), .file(_, let location):
             location
         }
     }
@@ -99,6 +108,13 @@ public final class Rule: Sendable {
     public let throttle: Throttle?
     /// The `after:` gate: fire only when an earlier event of another type with the same key came shortly before.
     public let after: SequenceGate?
+    /// How the rule's side effects (`exec`, `http`, `file`) are retried.
+    public let retry: RetryPolicy
+    /// At most this many of the rule's side effects run at once (nil: only the pools' sizes limit them).
+    public let concurrency: Int?
+
+    /// True when the rule has an `exec`, `http` or `file` action.
+    public var hasSideEffects: Bool { actions.contains { $0.kind.isSideEffect } }
 
     /// True when the rule has a `stop` action.
     public let stops: Bool
@@ -108,8 +124,11 @@ public final class Rule: Sendable {
     /// A rule; `order` is its position in the rule set.
     public init(
         name: String, on: [TypePattern], when: Condition?, salience: Int, actions: [Action], location: SourceLocation?, order: Int,
-        runAs: String?, count: CountWindow? = nil, throttle: Throttle? = nil, after: SequenceGate? = nil
+        runAs: String?, count: CountWindow? = nil, throttle: Throttle? = nil, after: SequenceGate? = nil, retry: RetryPolicy = .default,
+        concurrency: Int? = nil
     ) {
+        self.retry = retry
+        self.concurrency = concurrency
         self.name = name
         self.on = on
         self.when = when

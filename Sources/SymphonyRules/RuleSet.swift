@@ -19,6 +19,8 @@ public final class RuleSet: Sendable {
     public let owner: String?
     /// Parsers for raw lines (`lines:` in the rule files), by the `--lines` type they read.
     public let lineParsers: [String: LineParser]
+    /// Pool sizes and per-target limits for `exec`, `http` and `file` actions.
+    public let sideEffects: SideEffectSettings
 
     private let index: TypePatternIndex<Int>
     private let positionsByName: [String: Int]
@@ -27,8 +29,9 @@ public final class RuleSet: Sendable {
     /// A rule set of `rules` with the intents of `recognizer`.
     public init(
         rules: [Rule], recognizer: IntentRecognizer, regexSources: [(source: String, location: SourceLocation?)] = [], owner: String? = nil,
-        lineParsers: [String: LineParser] = [:]
+        lineParsers: [String: LineParser] = [:], sideEffects: SideEffectSettings = SideEffectSettings()
     ) {
+        self.sideEffects = sideEffects
         self.rules = rules
         self.lineParsers = lineParsers
         self.owner = owner

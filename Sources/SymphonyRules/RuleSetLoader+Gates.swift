@@ -90,7 +90,7 @@ extension RuleSetLoader {
         }
     }
 
-    private static func wholeNumber(_ node: YAMLNode, what: String, in range: ClosedRange<Int>, into diagnostics: inout Diagnostics) -> Int? {
+    static func wholeNumber(_ node: YAMLNode, what: String, in range: ClosedRange<Int>, into diagnostics: inout Diagnostics) -> Int? {
         guard node.kindDescription == "a number", let text = node.scalarText, let value = Int(text), range.contains(value) else {
             let found = node.kindDescription == "a number" ? (node.scalarText ?? "") : node.kindDescription
             diagnostics.error(at: node.location, "\(what) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \(found)")
@@ -99,7 +99,7 @@ extension RuleSetLoader {
         return value
     }
 
-    private static func positiveDuration(_ node: YAMLNode, what: String, into diagnostics: inout Diagnostics) -> Duration? {
+    static func positiveDuration(_ node: YAMLNode, what: String, into diagnostics: inout Diagnostics) -> Duration? {
         guard let text = node.string(what, into: &diagnostics) else { return nil }
         guard let duration = DurationParser.parse(text) else {
             diagnostics.error(at: node.contentLocation, DurationParser.problem(text))

@@ -64,7 +64,7 @@ extension RuleSetLoader {
     static func eventKeyTemplate(_ node: YAMLNode, what gate: String, into diagnostics: inout Diagnostics) -> Template? {
         // Roots first, so a capture or intent gets this explanation rather than "the rule captures nothing".
         if let text = node.scalarText, case .success(let parsed) = Template.parse(text) {
-            for case .placeholder(let path, let column) in parsed.parts where !eventFieldRoots.contains(path[0]) {
+            for case .placeholder(let path, let column, _) in parsed.parts where !eventFieldRoots.contains(path[0]) {
                 diagnostics.error(
                     at: node.contentLocation.advanced(byColumns: column),
                     "\(gate) renders its 'key' on another event too, where only event fields exist (id, type, priority, source, time, "

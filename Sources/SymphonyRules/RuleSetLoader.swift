@@ -10,7 +10,7 @@ import SymphonyRegex
 /// `IntentSetLoader`, then each rule is checked field by field here; `RuleSet` compiles what loaded
 /// and `StaticChecks` looks for cycles, shadowed rules and risky regexes.
 public enum RuleSetLoader {
-    static let ruleKeys = ["name", "description", "on", "when", "after", "count", "throttle", "priority", "actions", "run_as"]
+    static let ruleKeys = ["name", "description", "on", "when", "after", "count", "throttle", "priority", "actions", "run_as", "retry", "concurrency"]
     static let eventKeys = ["type", "payload", "priority"]
     static let fieldRoots = ["id", "type", "priority", "source", "time", "payload"]
 
@@ -79,8 +79,10 @@ public enum RuleSetLoader {
             }
         }
         checkCancelledRules(rules, names: seen.keys.sorted(), into: &diagnostics)
+        let sideEffects = sideEffectSettings(in: roots, into: &diagnostics)
         let ruleSet = RuleSet(
-            rules: rules, recognizer: recognizer, regexSources: context.regexSources, owner: owner?.name, lineParsers: lineParsers)
+            rules: rules, recognizer: recognizer, regexSources: context.regexSources, owner: owner?.name, lineParsers: lineParsers,
+            sideEffects: sideEffects)
         StaticChecks.run(on: ruleSet, into: &diagnostics)
         return ruleSet
     }
@@ -161,10 +163,15 @@ public enum RuleSetLoader {
         }
         var runAs: String?
         if let node = fields["run_as"] { runAs = node.string("'run_as'", into: &diagnostics) }
-        guard diagnostics.errors.count == errorsBefore else { return nil }
+        let retry = fields["retry"].map { retryPolicy($0, into: &diagnostics) } ?? .default
+        let concurrency = fields["concurrency"].flatMap { wholeNumber($0, what: "'concurrency'", in: 1...256, into: &diagnostics) }
+        for key in ["retry", "concurrency"] where fields[key] != nil && !actions.contains(where: { $0.kind.isSideEffect }) {
+            diagnostics.warning(at: fields[key]!.location, "'\(key)' applies to exec, http and file actions; this rule has none")
+        }
+        guard diagnostics.errors.count == errorsBefore, let retry else { return nil }
         return Rule(
             name: name, on: patterns, when: condition, salience: salience, actions: actions, location: fields["name"]?.location, order: order,
-            runAs: runAs, count: count, throttle: throttle, after: after)
+            runAs: runAs, count: count, throttle: throttle, after: after, retry: retry, concurrency: concurrency)
     }
 
     // MARK: Conditions
@@ -392,6 +399,12 @@ public enum RuleSetLoader {
             return .audit(message: message, location: location)
         case "cancel":
             return cancelAction(entry.value, scope: scope, location: location, into: &diagnostics)
+        case "exec":
+            return execAction(entry.value, scope: scope, location: location, into: &diagnostics)
+        case "http":
+            return httpAction(entry.value, scope: scope, location: location, into: &diagnostics)
+        case "file":
+            return fileAction(entry.value, scope: scope, location: location, into: &diagnostics)
         case "stop":
             if !entry.value.isNull, entry.value.node.bool != true {
                 diagnostics.error(at: entry.value.location, "'stop' takes no value (or 'true')")
@@ -469,7 +482,7 @@ public enum RuleSetLoader {
         }
         var ok = true
         for part in template.parts {
-            guard case .placeholder(let path, let column) = part else { continue }
+            guard case .placeholder(let path, let column, _) = part else { continue }
             if let problem = placeholderProblem(path, scope: scope) {
                 diagnostics.error(at: node.contentLocation.advanced(byColumns: column), problem)
                 ok = false

@@ -10,11 +10,26 @@ import SymphonyEvents
 /// exactly one placeholder keeps the value's JSON type when used as a payload value (a number
 /// stays a number); otherwise values are written into the text (strings as they are, other JSON
 /// as compact JSON). A path that has no value renders as an empty string.
+///
+/// The `json` filter (`{{ payload | json }}`) writes the value as JSON text whatever its type (a
+/// string in quotes, a missing value as `null`). Where the text goes decides the escaping
+/// (`Escaping`): a JSON body escapes each value for where it stands, a URL percent-encodes it.
 public struct Template: Sendable, Hashable, CustomStringConvertible {
     /// One piece of a template.
     public enum Part: Sendable, Hashable {
         case text(String)
-        case placeholder(path: [String], column: Int)
+        /// `{{ path }}`, or `{{ path | json }}` when `json` is true.
+        case placeholder(path: [String], column: Int, json: Bool)
+    }
+
+    /// How placeholder values are written into the text, by where it goes.
+    public enum Escaping: Sendable {
+        /// As they are (event types, audit messages, arguments, lines).
+        case none
+        /// Into JSON text: inside a string literal escaped as string contents, elsewhere as a JSON value.
+        case json
+        /// Into a URL: percent-encoded, except unreserved characters.
+        case url
     }
 
     /// The template as written.
@@ -45,7 +60,16 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
             guard end < characters.count else {
                 return .failure(TemplateProblem(message: "'{{' is not closed with '}}'", offset: start))
             }
-            let inner = String(characters[(start + 2)..<end]).trimmingSpaces
+            var inner = String(characters[(start + 2)..<end]).trimmingSpaces
+            var json = false
+            if let bar = inner.firstIndex(of: "|") {
+                let filter = String(inner[inner.index(after: bar)...]).trimmingSpaces
+                guard filter == "json" else {
+                    return .failure(TemplateProblem(message: "unknown filter '\(filter)' in '{{ \(inner) }}'; the only filter is 'json'", offset: start))
+                }
+                json = true
+                inner = String(inner[..<bar]).trimmingSpaces
+            }
             let path = inner.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             let valid = !inner.isEmpty && path.allSatisfy { segment in
                 !segment.isEmpty && segment.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
@@ -57,7 +81,7 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
                 parts.append(.text(text))
                 text = ""
             }
-            parts.append(.placeholder(path: path, column: start))
+            parts.append(.placeholder(path: path, column: start, json: json))
             index = end + 2
         }
         if !text.isEmpty { parts.append(.text(text)) }
@@ -66,7 +90,7 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
 
     /// The placeholder paths, in order.
     public var paths: [[String]] {
-        parts.compactMap { if case .placeholder(let path, _) = $0 { path } else { nil } }
+        parts.compactMap { if case .placeholder(let path, _, _) = $0 { path } else { nil } }
     }
 
     /// True when the template has no placeholders.
@@ -78,8 +102,13 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
         for part in parts {
             switch part {
             case .text(let text): output += text
-            case .placeholder(let path, _):
-                switch context.value(at: path) {
+            case .placeholder(let path, _, let json):
+                let value = context.value(at: path)
+                if json {
+                    output += (value ?? .null).jsonText
+                    continue
+                }
+                switch value {
                 case .string(let text)?: output += text
                 case nil, .null?: break
                 case let value?: output += value.jsonText
@@ -89,12 +118,96 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
         return output
     }
 
+    /// The template rendered for where its text goes (see `Escaping`).
+    public func render(_ context: TemplateContext, escaping: Escaping) -> String {
+        switch escaping {
+        case .none:
+            return render(context)
+        case .url:
+            var output = ""
+            for part in parts {
+                switch part {
+                case .text(let text): output += text
+                case .placeholder(let path, let column, let json):
+                    output += Self.percentEncoded(Template(source: "", parts: [.placeholder(path: path, column: column, json: json)]).render(context))
+                }
+            }
+            return output
+        case .json:
+            var output = ""
+            var inString = false
+            for part in parts {
+                switch part {
+                case .text(let text):
+                    output += text
+                    inString = Self.endsInsideString(text, startingInside: inString)
+                case .placeholder(let path, _, let json):
+                    let value = context.value(at: path)
+                    if inString {
+                        // String contents: the text the value renders to, escaped (no quotes).
+                        let text: String
+                        switch value {
+                        case .string(let string)? where !json: text = string
+                        case nil where !json, .null? where !json: text = ""
+                        default: text = (value ?? .null).jsonText
+                        }
+                        var quoted = ""
+                        JSONValue.writeString(text, to: &quoted)
+                        output += quoted.dropFirst().dropLast()
+                    } else {
+                        output += (value ?? .null).jsonText
+                    }
+                }
+            }
+            return output
+        }
+    }
+
+    /// Whether JSON text that starts inside (or outside) a string literal ends inside one.
+    static func endsInsideString(_ text: String, startingInside: Bool) -> Bool {
+        var inside = startingInside
+        var escaped = false
+        for character in text.unicodeScalars {
+            if escaped {
+                escaped = false
+            } else if inside && character == "\\" {
+                escaped = true
+            } else if character == "\"" {
+                inside.toggle()
+            }
+        }
+        return inside
+    }
+
+    /// `text` with every byte but RFC 3986's unreserved characters percent-encoded.
+    static func percentEncoded(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF")
+        var output = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                output.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                output += "%"
+                output.append(hex[Int(byte >> 4)])
+                output.append(hex[Int(byte & 0x0F)])
+            }
+        }
+        return output
+    }
+
     /// The template rendered as a JSON value: a lone placeholder keeps its type, anything else is a string.
     public func renderValue(_ context: TemplateContext) -> JSONValue {
-        if parts.count == 1, case .placeholder(let path, _) = parts[0] {
-            return context.value(at: path) ?? .string("")
+        if parts.count == 1, case .placeholder(let path, _, _) = parts[0] {
+            return context.value(at: path) ?? (parts.count == 1 && isJSONFiltered ? .null : .string(""))
         }
         return .string(render(context))
+    }
+
+    private var isJSONFiltered: Bool {
+        if case .placeholder(_, _, true)? = parts.first { return true }
+        return false
     }
 
     public var description: String { source }

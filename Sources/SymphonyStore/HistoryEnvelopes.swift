@@ -22,4 +22,9 @@ public enum HistoryEnvelopes {
         EnvelopeContext(
             domain: "symphony.history.dead-letter.v1", fields: [source, line.map(String.init) ?? "", String(received.nanosecondsSinceEpoch)])
     }
+
+    /// A queued side effect's request: domain `symphony.history.outbox.v1`, field: the action key.
+    public static func outbox(actionKey: String) -> EnvelopeContext {
+        EnvelopeContext(domain: "symphony.history.outbox.v1", fields: [actionKey])
+    }
 }

@@ -159,3 +159,16 @@ struct ScheduledInsert: Sendable {
         key = entry.key
     }
 }
+
+/// A row of the `outbox` table (its request already sealed).
+struct OutboxInsert: Sendable {
+    let key: String
+    let eventID: String
+    let eventType: String
+    let rule: String
+    let kind: Int64
+    let gateKey: String?
+    let request: [UInt8]
+    let queuedNS: Int64
+    let nextNS: Int64
+}

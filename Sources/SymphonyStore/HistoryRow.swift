@@ -23,4 +23,12 @@ enum HistoryRow: Sendable {
     case audit(AuditRecord)
     /// No row: makes the writer commit a link that carries the current intake mark.
     case intakeMark
+    /// A side effect queued in the outbox (ignored when its key is already there).
+    case outboxQueued(OutboxInsert)
+    /// A side effect's state after a try (or `symphony retry` queueing a dead letter again).
+    case outboxUpdate(key: String, state: Int64, attempts: Int64, nextNS: Int64, lastError: String?)
+    /// A dead letter queued again (`symphony retry`): pending, no tries, its time budget from now.
+    case outboxRequeue(key: String, nowNS: Int64)
+    /// No row: called once the batch that carries it is committed (never when it fails).
+    case afterCommit(@Sendable () -> Void)
 }

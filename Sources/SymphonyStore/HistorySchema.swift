@@ -179,6 +179,28 @@ enum HistorySchema {
         ALTER TABLE executions ADD COLUMN key TEXT;
         INSERT INTO action_kinds VALUES (6, 'cancel');
         """,
+        // 8: side effects. `exec`, `http` and `file` actions; the outbox of side effects queued
+        // and not yet done (`state` 0 pending, 1 done, 2 dead letter). The outbox is a work list,
+        // not a record: each try is an `executions` row, which the history chain covers.
+        """
+        INSERT INTO action_kinds VALUES (7, 'exec'), (8, 'http'), (9, 'file');
+        CREATE TABLE outbox (
+            action_key  TEXT PRIMARY KEY,
+            event_id    TEXT NOT NULL,
+            event_type  TEXT NOT NULL,
+            rule        TEXT NOT NULL,
+            kind        INTEGER NOT NULL,
+            gate_key    TEXT,
+            request     BLOB NOT NULL,
+            state       INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2),
+            attempts    INTEGER NOT NULL DEFAULT 0,
+            queued_ns   INTEGER NOT NULL,
+            next_ns     INTEGER NOT NULL,
+            last_error  TEXT,
+            queue_seq   INTEGER NOT NULL
+        );
+        CREATE INDEX outbox_state ON outbox (state, queue_seq);
+        """,
     ]
 
     /// The migration step that needs the key (see migration 5).

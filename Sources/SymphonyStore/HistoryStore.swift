@@ -16,9 +16,9 @@ public final class HistoryStore: HistoryRecorder {
     public let sqliteScheduledEntries: SQLiteScheduledEntryStore
     /// The durable store for the scheduler's pending entries (`HistoryRecorder`).
     public var scheduledEntries: any ScheduledEntryStore { sqliteScheduledEntries }
-    private let writer: HistoryWriter
-    private let sealer: EnvelopeSealer
-    private let logger: Logger
+    let writer: HistoryWriter
+    let sealer: EnvelopeSealer
+    let logger: Logger
     private let activeKeyID: UInt32
     private let key: EncryptionKey
 
@@ -111,6 +111,8 @@ public final class HistoryStore: HistoryRecorder {
         StageTimes.shared.add(.historyRecord, since: start)  // preparing the rows, not waiting for room in the buffer
         writer.append(contentsOf: rows)
     }
+
+    func executionRow(for execution: ExecutionRecord) -> HistoryRow { row(for: execution) }
 
     private func row(for execution: ExecutionRecord) -> HistoryRow {
         let sealedDerived = execution.derivedEvent.flatMap { envelope(for: $0, reusing: execution.sealedDerivedEvent) }

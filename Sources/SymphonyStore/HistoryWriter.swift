@@ -140,6 +140,9 @@ final class HistoryWriter: Sendable {
             lock.unlock()
             let result = StageTimes.shared.measure(.historyWrite) { write(batch, intakeMark: mark) }
             let count = batch.count
+            if result == nil {
+                for row in batch { if case .afterCommit(let callback) = row { callback() } }
+            }
             batch.removeAll(keepingCapacity: true)  // rows are freed here, outside the lock
             lock.lock()
             if let result {

@@ -15,6 +15,9 @@ final class WriterStatements: @unchecked Sendable {
     /// The link being written, read by the batched inserts' bind closures.
     private let current = CurrentLink()
     private let insertDeadLetter: SQLiteStatement
+    private let insertOutbox: SQLiteStatement
+    private let updateOutbox: SQLiteStatement
+    private let requeueOutbox: SQLiteStatement
     private let insertScheduled: SQLiteStatement
     private let moveScheduled: SQLiteStatement
     private let markFired: SQLiteStatement
@@ -115,6 +118,14 @@ final class WriterStatements: @unchecked Sendable {
             try statement.bind(first + 8, [UInt8]())
             try statement.bind(first + 9, [UInt8]())
         }
+        insertOutbox = try database.prepare(
+            """
+            INSERT INTO outbox (action_key, event_id, event_type, rule, kind, gate_key, request, queued_ns, next_ns, queue_seq)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(queue_seq), 0) + 1 FROM outbox)) ON CONFLICT (action_key) DO NOTHING
+            """)
+        updateOutbox = try database.prepare("UPDATE outbox SET state = ?, attempts = ?, next_ns = ?, last_error = ? WHERE action_key = ?")
+        requeueOutbox = try database.prepare(
+            "UPDATE outbox SET state = 0, attempts = 0, next_ns = ?, queued_ns = ?, last_error = NULL WHERE action_key = ? AND state = 2")
         insertDeadLetter = try database.prepare(
             "INSERT INTO dead_letters (seq, link, source, line, reason, received_ns, content) VALUES (?, ?, ?, ?, ?, ?, ?)")
         insertScheduled = try database.prepare(
@@ -317,8 +328,17 @@ final class WriterStatements: @unchecked Sendable {
             if let due = try cancelScheduled.rows([.text(id)], { $0.int(0) }).first {
                 try addChange(ScheduledChange(entryID: id, state: .cancelled, dueNS: due, firedNS: nil, late: false))
             }
-        case .intakeMark:
-            break  // the link itself carries the mark
+        case .intakeMark, .afterCommit:
+            break  // the link itself carries the mark; callbacks run after the commit
+        case .outboxQueued(let entry):
+            try insertOutbox.run([
+                .text(entry.key), .text(entry.eventID), .text(entry.eventType), .text(entry.rule), .int(entry.kind),
+                entry.gateKey.map { .text($0) } ?? .null, .blob(entry.request), .int(entry.queuedNS), .int(entry.nextNS),
+            ])
+        case .outboxRequeue(let key, let nowNS):
+            try requeueOutbox.run([.int(nowNS), .int(nowNS), .text(key)])
+        case .outboxUpdate(let key, let state, let attempts, let nextNS, let lastError):
+            try updateOutbox.run([.int(state), .int(attempts), .int(nextNS), lastError.map { .text($0) } ?? .null, .text(key)])
         case .scheduledFired(let id, let event, let late):
             try addEvent(event)
             if let due = try markFired.rows([.int(event.receivedNS), .int(late ? 1 : 0), .text(id)], { $0.int(0) }).first {

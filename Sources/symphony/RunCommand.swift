@@ -94,6 +94,9 @@ struct RunCommand: ParsableCommand {
         help: "After the run, print on stderr how long each stage took (decode, queue, match, intents, actions, history), summed over threads.")
     var stageTimes = false
 
+    @Flag(name: .long, help: "Run no exec, http or file actions: each is rendered, checked and recorded as skipped; everything else runs.")
+    var noActions = false
+
     @Flag(name: .long, help: "Queue events in plaintext (debugging only; logs a warning).")
     var noEncryption = false
 
@@ -160,6 +163,7 @@ struct RunCommand: ParsableCommand {
         configuration.hopLimit = hopLimit
         configuration.derivedEventBudget = maxDerived
         configuration.replay = replay
+        configuration.runsSideEffects = !noActions
         let history = noHistory ? nil : try openHistory(ruleSet: ruleSet, principal: principal)
         if let history {
             configuration.history = history.store

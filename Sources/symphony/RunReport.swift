@@ -9,7 +9,7 @@ enum RunReport {
     static func line(_ summary: RunSummary, historyKept: Bool) -> String {
         let seconds = max(1e-9, Double(summary.duration.nanoseconds) / 1e9)
         // Every kind, except `cancel` in runs that cancel nothing (most rule sets have none).
-        let kinds = ActionKind.allCases.filter { $0 != .cancel || summary.actions[$0.name, default: 0] > 0 }
+        let kinds = ActionKind.allCases.filter { ($0 != .cancel && !$0.isSideEffect) || summary.actions[$0.name, default: 0] > 0 }
             .map { "\($0.name) \(grouped(summary.actions[$0.name, default: 0]))" }
         return "symphony: "
             + (summary.recovered > 0 ? "\(grouped(summary.recovered)) events recorded by an earlier run that stopped before handling them were handled first; " : "")
@@ -25,6 +25,7 @@ enum RunReport {
             + "\(grouped(summary.errors)) errors"
             + (summary.conditionProblems > 0 ? " (and \(grouped(summary.conditionProblems)) regex conditions stopped at their match limit)" : "")
             + gates(summary.gates)
+            + sideEffects(summary, historyKept: historyKept)
             + "; \(grouped(Int(Double(summary.read) / seconds))) events/s"
             + (summary.pending > 0
                 ? "; \(grouped(summary.pending)) delayed event\(summary.pending == 1 ? "" : "s") still pending "
@@ -33,6 +34,24 @@ enum RunReport {
                         : "(lost at exit with --no-history; use --follow to wait)")
                 : "")
             + otherRuleSets(summary.pendingOfOtherRuleSets)
+    }
+
+    /// "; side effects: 2 retried, 1 dead letter (symphony retry), 5 waited for a free slot, 3 left pending", or nothing.
+    private static func sideEffects(_ summary: RunSummary, historyKept: Bool) -> String {
+        let delivery = summary.sideEffects
+        var parts: [String] = []
+        if summary.resumedActions > 0 { parts.append("\(grouped(summary.resumedActions)) queued by an earlier run resumed") }
+        if delivery.retried > 0 { parts.append("\(grouped(delivery.retried)) tries retried") }
+        if delivery.deadLettered > 0 {
+            parts.append("\(grouped(delivery.deadLettered)) gave up (dead letter\(delivery.deadLettered == 1 ? "" : "s"); 'symphony retry' runs them again)")
+        }
+        if delivery.waited > 0 { parts.append("\(grouped(delivery.waited)) waited for a free slot") }
+        if delivery.pending > 0 {
+            parts.append(
+                "\(grouped(delivery.pending)) not finished "
+                    + (historyKept ? "(kept in the history: the next run resumes them)" : "(lost at exit with --no-history)"))
+        }
+        return parts.isEmpty ? "" : "; side effects: " + parts.joined(separator: ", ")
     }
 
     /// "; gates held 12 matching events (count windows 9, of them 1 late; throttles 3), 0 keys evicted", or nothing without gates.

@@ -208,6 +208,8 @@ enum DryRunFormatter {
             return action.kind.name
         case .cancel:
             return "cancel \(action.message ?? "")"
+        case .exec, .http, .file:
+            return action.request?.shown ?? action.kind.name
         }
     }
 
@@ -239,6 +241,7 @@ enum DryRunFormatter {
                                 if let due = action.due { object["due"] = .string(due.description) }
                                 if let message = action.message { object["message"] = .string(message) }
                                 if let error = action.error { object["error"] = .string(error) }
+                                if let request = action.request { object["request"] = request.maskedJSON }
                                 return .object(object)
                             }),
                         ])

@@ -1,0 +1,357 @@
+import HeapModule
+import SymphonyConcurrency
+import SymphonyEvents
+import SymphonyRecords
+import SymphonyRules
+
+/// Runs queued side effects (`exec`, `http`, `file`) on their own bounded thread pools, one pool
+/// per kind, so a hanging webhook never stalls event processing, nor programs or file appends.
+///
+/// ```
+/// outbox entry (durable) ──▶ submit ──▶ ready queue per kind, FIFO per rule ──▶ pool thread ──▶ SideEffectRunner
+///                                          ▲                                        │ result
+///                                          └──── retry at now + backoff ◀───────────┤ recordAttempt (history)
+///                                                                                   └ .done / .dead
+/// ```
+///
+/// A pool thread takes, round-robin over rules, the oldest entry whose rule (`concurrency:`) and
+/// target (`targets:`) limits let it start; a rule at its limit waits without holding back other
+/// rules. A failed try that is worth retrying comes back after an exponential backoff with jitter
+/// (or the receiver's Retry-After), until the rule's `retry:` attempts or time run out; then the
+/// entry is a dead letter. Time is the injected clock's: tests move it by hand.
+public final class ActionDispatcher: Sendable {
+    /// What the dispatcher needs to know.
+    public struct Configuration: Sendable {
+        /// Pool sizes and per-target limits.
+        public var settings: SideEffectSettings
+        /// Per-rule limits on side effects in flight (`concurrency:`).
+        public var ruleConcurrency: [String: Int]
+        /// The clock backoffs and rate limits run on.
+        public var clock: any SchedulerClock
+        /// A number in 0…1 for each backoff's jitter.
+        public var jitter: @Sendable () -> Double
+
+        /// A configuration for `ruleSet`.
+        public init(ruleSet: RuleSet, clock: any SchedulerClock = SystemClock(), jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
+            settings = ruleSet.sideEffects
+            ruleConcurrency = Dictionary(uniqueKeysWithValues: ruleSet.rules.compactMap { rule in rule.concurrency.map { (rule.name, $0) } })
+            self.clock = clock
+            self.jitter = jitter
+        }
+    }
+
+    /// One try's end, as history records it and output shows it.
+    public typealias AttemptObserver = @Sendable (_ execution: ExecutionRecord, _ state: OutboxState) -> Void
+
+    private struct Waiting: Comparable {
+        let due: Timestamp
+        let sequence: Int
+        let entry: OutboxEntry
+        static func < (lhs: Waiting, rhs: Waiting) -> Bool { (lhs.due, lhs.sequence) < (rhs.due, rhs.sequence) }
+        static func == (lhs: Waiting, rhs: Waiting) -> Bool { lhs.sequence == rhs.sequence }
+    }
+
+    /// Ready entries of one kind: a FIFO per rule, taken round-robin.
+    private struct ReadyQueue {
+        var byRule: [String: [OutboxEntry]] = [:]
+        var heads: [String: Int] = [:]
+        var rules: [String] = []
+        var next = 0
+        var count = 0
+
+        mutating func append(_ entry: OutboxEntry) {
+            if byRule[entry.rule] == nil {
+                byRule[entry.rule] = []
+                heads[entry.rule] = 0
+                rules.append(entry.rule)
+            }
+            byRule[entry.rule]!.append(entry)
+            count += 1
+        }
+
+        /// Removes and returns the first head (round-robin from where the last take stopped) that `mayStart` accepts.
+        mutating func take(where mayStart: (OutboxEntry) -> Bool) -> OutboxEntry? {
+            guard count > 0 else { return nil }
+            for step in 0..<rules.count {
+                let rule = rules[(next + step) % rules.count]
+                guard let head = heads[rule], let queue = byRule[rule], head < queue.count else { continue }
+                let entry = queue[head]
+                guard mayStart(entry) else { continue }
+                heads[rule] = head + 1
+                if head + 1 == queue.count || head + 1 > 1_024 {
+                    byRule[rule]!.removeFirst(head + 1)
+                    heads[rule] = 0
+                }
+                next = (next + step + 1) % rules.count
+                count -= 1
+                return entry
+            }
+            return nil
+        }
+
+        /// Every entry left, in rule order.
+        func remaining() -> [OutboxEntry] {
+            rules.flatMap { rule in Array(byRule[rule]!.dropFirst(heads[rule]!)) }
+        }
+    }
+
+    private struct State {
+        var ready: [ActionKind: ReadyQueue] = [:]
+        var waiting = Heap<Waiting>()
+        var sequence = 0
+        var inFlight = 0
+        var inFlightByRule: [String: Int] = [:]
+        var idleWorkers: [ActionKind: Int] = [:]
+        var limiter: TargetLimiter
+        /// The earliest time a rate-limited entry may start.
+        var rateLimitedUntil: Timestamp?
+        var stopping = false
+        var statistics = DeliveryStatistics()
+    }
+
+    private static let work = 0
+    private static let idle = 1
+    private static let timer = 2
+
+    private let configuration: Configuration
+    private let runner: any SideEffectRunner
+    private let history: (any HistoryRecorder)?
+    private let observe: AttemptObserver
+    private let lock = ConditionLock(conditionCount: 3)
+    // nonisolated(unsafe): every access holds `lock`.
+    nonisolated(unsafe) private var state: State
+    private let threads = Locked<[WorkerThread]>([])
+
+    /// A dispatcher that runs entries with `runner`, records each try in `history` (when there is
+    /// one), and tells `observe` about it. Its threads start at once.
+    public init(configuration: Configuration, runner: any SideEffectRunner, history: (any HistoryRecorder)?, observe: @escaping AttemptObserver = { _, _ in }) {
+        self.configuration = configuration
+        self.runner = runner
+        self.history = history
+        self.observe = observe
+        state = State(limiter: TargetLimiter(settings: configuration.settings))
+        var started: [WorkerThread] = []
+        for kind in [ActionKind.exec, .http, .file] {
+            let size = max(configuration.settings.poolSizes[kind] ?? 1, 1)
+            state.idleWorkers[kind] = size
+            state.ready[kind] = ReadyQueue()
+            for index in 0..<size {
+                started.append(WorkerThread(name: "sym-\(kind.name)-\(index)") { [self] in work(kind) })
+            }
+        }
+        started.append(WorkerThread(name: "sym-retry") { [self] in timerLoop() })
+        threads.withLock { $0 = started }
+        configuration.clock.onAdvance { [weak self] in self?.wakeTimer() }
+    }
+
+    /// Queues entries that are recorded (durable); those whose next try is later wait for it.
+    public func submit(_ entries: [OutboxEntry]) {
+        guard !entries.isEmpty else { return }
+        let now = configuration.clock.now()
+        lock.withLock {
+            for entry in entries {
+                if entry.nextAttempt > now {
+                    state.sequence += 1
+                    state.waiting.insert(Waiting(due: entry.nextAttempt, sequence: state.sequence, entry: entry))
+                    lock.signal(Self.timer)
+                } else {
+                    makeReady(entry)
+                }
+            }
+        }
+    }
+
+    /// Called with `lock` held.
+    private func makeReady(_ entry: OutboxEntry) {
+        let kind = entry.kind
+        let ruleBusy = configuration.ruleConcurrency[entry.rule].map { state.inFlightByRule[entry.rule, default: 0] >= $0 } ?? false
+        if state.idleWorkers[kind, default: 0] == 0 || ruleBusy { state.statistics.waited += 1 }
+        state.ready[kind]!.append(entry)
+        lock.broadcast(Self.work)
+    }
+
+    /// Waits until every submitted entry is done or dead (retries included: their waits pass on
+    /// the clock). Returns at once after `stop()`.
+    public func drain() {
+        lock.withLock {
+            while !state.stopping && (state.inFlight > 0 || !state.waiting.isEmpty || state.ready.values.contains { $0.count > 0 }) {
+                lock.wait(Self.idle)
+            }
+        }
+    }
+
+    /// Waits until no try is running and none is ready or due by the clock's time (retries due
+    /// later may wait): what tests on a manual clock wait for after moving it.
+    public func waitUntilIdle() {
+        lock.withLock {
+            while !state.stopping {
+                let now = configuration.clock.now()
+                let due = state.waiting.min.map { $0.due <= now } ?? false
+                let limited = state.rateLimitedUntil.map { $0 <= now } ?? false
+                guard state.inFlight > 0 || due || limited || state.ready.values.contains(where: { $0.count > 0 }) else { break }
+                if due || limited { lock.broadcast(Self.timer) }
+                _ = lock.wait(Self.idle, timeout: .milliseconds(50))
+            }
+        }
+    }
+
+    /// Starts no more tries: waits for those running, then stops the threads. Entries not done stay
+    /// pending in the history (the next run, or `symphony retry`, runs them); returns how many.
+    @discardableResult
+    public func stop() -> Int {
+        lock.withLock {
+            state.stopping = true
+            lock.broadcast(Self.work)
+            lock.broadcast(Self.timer)
+            lock.broadcast(Self.idle)
+        }
+        let workers = threads.withLock { threads -> [WorkerThread] in
+            defer { threads = [] }
+            return threads
+        }
+        for worker in workers { worker.join() }
+        return lock.withLock {
+            let left = state.waiting.count + state.ready.values.reduce(0) { $0 + $1.count }
+            state.statistics.pending = left
+            return left
+        }
+    }
+
+    /// What the dispatcher did so far.
+    public var statistics: DeliveryStatistics {
+        lock.withLock {
+            var statistics = state.statistics
+            if !state.stopping { statistics.pending = state.inFlight + state.waiting.count + state.ready.values.reduce(0) { $0 + $1.count } }
+            return statistics
+        }
+    }
+
+    private func wakeTimer() {
+        lock.withLock {
+            lock.broadcast(Self.timer)
+            lock.broadcast(Self.work)
+        }
+    }
+
+    /// Moves retries that came due to the ready queues; sleeps until the next one.
+    private func timerLoop() {
+        lock.lock()
+        while !state.stopping {
+            let now = configuration.clock.now()
+            while let first = state.waiting.min, first.due <= now {
+                _ = state.waiting.removeMin()
+                makeReady(first.entry)
+            }
+            if let limited = state.rateLimitedUntil, limited <= now {
+                state.rateLimitedUntil = nil
+                lock.broadcast(Self.work)
+            }
+            let next = [state.waiting.min?.due, state.rateLimitedUntil].compactMap { $0 }.min()
+            guard let next, let interval = configuration.clock.sleepInterval(until: next) else {
+                lock.wait(Self.timer)
+                continue
+            }
+            if interval > .zero { _ = lock.wait(Self.timer, timeout: interval) }
+        }
+        lock.unlock()
+    }
+
+    private func work(_ kind: ActionKind) {
+        lock.lock()
+        while true {
+            if state.stopping { break }
+            let now = configuration.clock.now()
+            var rateLimitedAt: Timestamp?
+            // The queue is taken out of the state while it is searched: the search reads the state's limits.
+            var queue = state.ready.removeValue(forKey: kind) ?? ReadyQueue()
+            let taken = queue.take { entry in
+                if let limit = configuration.ruleConcurrency[entry.rule], state.inFlightByRule[entry.rule, default: 0] >= limit { return false }
+                let verdict = state.limiter.mayStart(entry.request.target, kind: kind, now: now)
+                if let at = verdict.retryAt { rateLimitedAt = min(rateLimitedAt ?? at, at) }
+                return verdict.allowed
+            }
+            state.ready[kind] = queue
+            if let rateLimitedAt {
+                state.rateLimitedUntil = min(state.rateLimitedUntil ?? rateLimitedAt, rateLimitedAt)
+                lock.signal(Self.timer)
+            }
+            guard let entry = taken else {
+                lock.wait(Self.work)
+                continue
+            }
+            state.limiter.start(entry.request.target, kind: kind)
+            state.inFlight += 1
+            state.inFlightByRule[entry.rule, default: 0] += 1
+            state.idleWorkers[kind, default: 1] -= 1
+            lock.unlock()
+            let started = configuration.clock.now()
+            let result = runner.attempt(entry)
+            let finished = configuration.clock.now()
+            let (record, next) = conclude(entry, result: result, started: started, finished: finished)
+            history?.recordAttempt(record, of: entry, state: next)
+            observe(record, next)
+            lock.lock()
+            state.limiter.finish(entry.request.target, kind: kind)
+            state.inFlight -= 1
+            state.inFlightByRule[entry.rule, default: 1] -= 1
+            state.idleWorkers[kind, default: 0] += 1
+            switch next {
+            case .done:
+                if result.verdict == .ok { state.statistics.succeeded[kind.name, default: 0] += 1 }
+            case .retry(let at):
+                state.statistics.retried += 1
+                var again = entry
+                again.attempts += 1
+                again.nextAttempt = at
+                state.sequence += 1
+                state.waiting.insert(Waiting(due: at, sequence: state.sequence, entry: again))
+                lock.signal(Self.timer)
+            case .dead:
+                state.statistics.deadLettered += 1
+            }
+            lock.broadcast(Self.work)  // a rule or target limit may have freed up
+            lock.broadcast(Self.idle)
+        }
+        lock.unlock()
+    }
+
+    /// The execution record of a try and where its entry goes next.
+    func conclude(_ entry: OutboxEntry, result: AttemptResult, started: Timestamp, finished: Timestamp) -> (ExecutionRecord, OutboxState) {
+        let attempt = entry.attempts + 1
+        let policy = entry.retry
+        let tries = "try \(attempt) of \(policy.attempts), action \(entry.key)"
+        var next: OutboxState
+        var error = result.error
+        switch result.verdict {
+        case .ok:
+            next = .done
+        case .fail:
+            next = .dead(reason: "not retried: \(result.error ?? result.message)")
+            error = "\(result.error ?? result.message); not worth retrying: a dead letter (symphony retry runs it again)"
+        case .retry(let asked):
+            let backoff = policy.delay(afterAttempt: attempt, jitter: configuration.jitter())
+            let wait = max(backoff, asked ?? .zero)
+            let at = finished.advanced(by: wait)
+            if attempt >= policy.attempts {
+                next = .dead(reason: "gave up after \(attempt) tries: \(result.error ?? result.message)")
+                error = "\(result.error ?? result.message); gave up after \(attempt) tries: a dead letter (symphony retry runs it again)"
+            } else if entry.queued.duration(to: at) > policy.within {
+                next = .dead(reason: "gave up: the next try would start after 'within' (\(policy.within)): \(result.error ?? result.message)")
+                error = "\(result.error ?? result.message); gave up: the next try would come later than \(policy.within) after it was queued (a dead letter)"
+            } else {
+                next = .retry(at: at)
+                error = "\(result.error ?? result.message); retrying in \(Self.describe(wait))"
+            }
+        }
+        var record = ExecutionRecord(
+            eventID: entry.eventID, eventType: entry.eventType, rule: entry.rule, kind: entry.kind, outcome: result.verdict == .ok ? .ok : .failed,
+            error: result.verdict == .ok ? nil : error, message: "\(result.message) (\(tries))", started: started, finished: finished)
+        record.key = entry.gateKey
+        return (record, next)
+    }
+
+    static func describe(_ duration: Duration) -> String {
+        let milliseconds = duration.milliseconds
+        return milliseconds < 1_000 ? "\(milliseconds) ms" : "\(Double(milliseconds / 100) / 10) s"
+    }
+}
