@@ -129,13 +129,15 @@ public final class ActionDispatcher: Sendable {
         self.runner = runner
         self.history = history
         self.observe = observe
-        state = State(limiter: TargetLimiter(settings: configuration.settings))
+        let kinds = [ActionKind.exec, .http, .file]
+        let sizes = Dictionary(uniqueKeysWithValues: kinds.map { ($0, max(configuration.settings.poolSizes[$0] ?? 1, 1)) })
+        var initial = State(limiter: TargetLimiter(settings: configuration.settings))
+        initial.idleWorkers = sizes
+        initial.ready = Dictionary(uniqueKeysWithValues: kinds.map { ($0, ReadyQueue()) })
+        state = initial  // complete before the first thread starts
         var started: [WorkerThread] = []
-        for kind in [ActionKind.exec, .http, .file] {
-            let size = max(configuration.settings.poolSizes[kind] ?? 1, 1)
-            state.idleWorkers[kind] = size
-            state.ready[kind] = ReadyQueue()
-            for index in 0..<size {
+        for kind in kinds {
+            for index in 0..<sizes[kind]! {
                 started.append(WorkerThread(name: "sym-\(kind.name)-\(index)") { [self] in work(kind) })
             }
         }
