@@ -120,6 +120,7 @@ let package = Package(
                 "SymphonyCrypto",
                 "SymphonyDiagnostics",
                 "SymphonyConcurrency",
+                "SymphonyDelivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

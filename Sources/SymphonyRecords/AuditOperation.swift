@@ -28,6 +28,8 @@ public struct AuditOperation: RawRepresentable, Hashable, Sendable, CustomString
     public static let intentsAnalyze = AuditOperation(rawValue: "intents.analyze")
     /// `symphony seal` wrote a sealed rule bundle.
     public static let rulesSeal = AuditOperation(rawValue: "rules.seal")
+    /// `symphony retry` queued dead side effects again.
+    public static let actionsRetry = AuditOperation(rawValue: "actions.retry")
     /// A migration changed stored data (schema 5 re-sealed event payloads).
     public static let historyMigrate = AuditOperation(rawValue: "history.migrate")
 }

@@ -24,6 +24,11 @@ struct ValidateCommand: ParsableCommand {
             virtual clock so the whole chain is shown, up to the hop limit (16), the input event's derived-event \
             budget (--max-derived, as in run) and 1000 traced events. A dry run executes nothing and writes nothing.
 
+            Without --events, also lists the permissions the actions need (events:publish:<type>, \
+            actions:exec, actions:http:<host>, actions:file:<path>); without --policy, a run allows all of \
+            them but actions:exec. Side effects (exec, http, file) are shown in a dry run — argument list, \
+            URL, headers with values read from the environment masked, body — and never run.
+
             Exit codes: 0 valid; 1 errors in the rules; 64 usage error; 65 some event lines were rejected; \
             66 an events file could not be read; 77 --policy does not grant rules:validate.
             """)
@@ -81,6 +86,7 @@ struct ValidateCommand: ParsableCommand {
                     "rules": .int(Int64(ruleSet?.rules.count ?? 0)),
                     "intents": .int(Int64(ruleSet?.recognizer.definitions.count ?? 0)),
                     "diagnostics": .array(diagnostics.sorted.map(Self.json)),
+                    "permissions": .array((ruleSet.map(RequiredPermissions.of) ?? []).map(JSONValue.string)),
                 ]).jsonText)
         } else {
             report(diagnostics.sorted)
@@ -95,6 +101,8 @@ struct ValidateCommand: ParsableCommand {
                 stdout.write(
                     "\(paths.joined(separator: " ")): valid: \(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents"
                         + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
+                let needed = RequiredPermissions.of(ruleSet)
+                if !needed.isEmpty { stdout.write("its actions need these permissions (a --policy must grant them): " + needed.joined(separator: ", ")) }
             }
             stdout.flush()
             return
