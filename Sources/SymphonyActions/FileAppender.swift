@@ -26,6 +26,11 @@ public final class FileAppender: Sendable {
         }
         let (descriptor, created) = try open(path, mode: mode, shownPath: shownPath)
         defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw failure("cannot read the status of", path: shownPath, error: errno) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw FileAppendError(message: "cannot append to \(shownPath): not a regular file")
+        }
         while flock(descriptor, LOCK_EX) != 0 {
             guard errno == EINTR else { throw failure("cannot lock", path: shownPath, error: errno) }
         }
@@ -53,7 +58,8 @@ public final class FileAppender: Sendable {
 
     /// Opens `path` for appending, creating it with exactly `mode` when missing; returns whether it was created.
     private func open(_ path: String, mode: mode_t, shownPath: String) throws(FileAppendError) -> (Int32, Bool) {
-        let flags = O_WRONLY | O_APPEND | O_CLOEXEC
+        // O_NONBLOCK: opening a FIFO without a reader fails (then is refused as not a regular file) instead of hanging.
+        let flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK
         // Twice at most: the file may appear or vanish between the two opens.
         for _ in 0..<2 {
             let created = Glibc.open(path, flags | O_CREAT | O_EXCL, mode & 0o777)
@@ -85,7 +91,10 @@ public final class FileAppender: Sendable {
         let descriptor = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw failure("cannot open the directory of", path: shownPath, error: errno) }
         defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw failure("cannot flush the directory of", path: shownPath, error: errno) }
+        // EINVAL: a file system whose directories cannot be synced; the line itself is durable.
+        guard fsync(descriptor) == 0 || errno == EINVAL else {
+            throw failure("cannot flush the directory of", path: shownPath, error: errno)
+        }
     }
 
     private func failure(_ action: String, path: String, error: Int32) -> FileAppendError {

@@ -38,14 +38,16 @@ public final class HTTPTransport: Sendable {
         if let caFile = request.caFile, caFile.isEmpty || caFile.utf8.contains(0) {
             throw .invalidRequest("the CA file path is empty or contains a NUL byte")
         }
+        // "Expect:" stops libcurl's 100-continue wait (a server that never says "100 Continue" would
+        // cost a second); "Content-Type:" stops it labelling every body as a form unless the caller chose a type.
+        headerLines.append("Expect:")
+        if !request.headers.contains(where: { $0.name.lowercased() == "content-type" }) { headerLines.append("Content-Type:") }
         guard Self.globalInitialization == CURLE_OK else { throw .connectionFailed("\(target.origin): libcurl could not be initialised") }
-        guard let handle = curl_easy_init() else { throw .connectionFailed("\(target.origin): libcurl could not create a handle") }
-        defer { curl_easy_cleanup(handle) }
 
-        // Stop libcurl's 100-continue wait: a server that never says "100 Continue" would cost a second.
+        // Made before the handle, so they are freed after it.
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
-        for line in headerLines + ["Expect:"] {
+        for line in headerLines {
             guard let appended = curl_slist_append(headerList, line) else {
                 throw .connectionFailed("\(target.origin): out of memory")
             }
@@ -54,6 +56,9 @@ public final class HTTPTransport: Sendable {
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: symphony_curl_error_size())
         errorBuffer.initialize(repeating: 0, count: symphony_curl_error_size())
         defer { errorBuffer.deallocate() }
+
+        guard let handle = curl_easy_init() else { throw .connectionFailed("\(target.origin): libcurl could not create a handle") }
+        defer { curl_easy_cleanup(handle) }
         let collector = ResponseCollector(limit: request.responseLimit)
         let context = Unmanaged.passUnretained(collector).toOpaque()
 

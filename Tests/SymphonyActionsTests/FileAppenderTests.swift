@@ -81,6 +81,16 @@ import Testing
         #expect(throws: FileAppendError.self) { try appender.append(line: "x", to: directory) }
     }
 
+    @Test("a FIFO or other non-regular file is refused without hanging")
+    func notRegularFile() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fifo = directory + "/fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: FileAppendError.self) { try appender.append(line: "x", to: fifo) }
+        #expect(throws: FileAppendError.self) { try appender.append(line: "x", to: "/dev/null") }
+    }
+
     @Test("a line with a newline is refused and nothing is written")
     func newline() throws {
         let directory = try temporaryDirectory()

@@ -43,6 +43,8 @@ import Testing
         #expect(requests.map(\.method) == ["GET", "PUT", "POST"])
         #expect(requests[0].body.isEmpty)
         #expect(requests[1].body == binary)
+        // No Content-Type unless the caller gives one (libcurl would say it is a form).
+        #expect(requests[1].header("Content-Type") == nil)
         #expect(requests[2].body == large)
     }
 
