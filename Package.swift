@@ -35,6 +35,9 @@ let package = Package(
         .systemLibrary(
             name: "CSQLite", pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
 
         .target(
             name: "SymphonyConcurrency",
@@ -105,6 +108,16 @@ let package = Package(
             dependencies: ["SymphonyJSON", "SymphonyDelivery",
                 "SymphonyEngine", "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess", "SymphonyConcurrency",
             ],
+            swiftSettings: strictSettings),
+        // Side effects (child processes, HTTP requests, file appends) and a scripted HTTP server
+        // that only test targets use.
+        .target(
+            name: "SymphonyActions",
+            dependencies: ["CCurl", "SymphonyConcurrency"],
+            swiftSettings: strictSettings),
+        .target(
+            name: "SymphonyTestHTTPServer",
+            dependencies: ["SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .executableTarget(
             name: "symphony",
@@ -178,6 +191,10 @@ let package = Package(
                 "SymphonyPipeline", "SymphonyStore", "SymphonyRules", "SymphonyEngine", "SymphonyRecords", "SymphonyEvents", "SymphonyCrypto",
                 "SymphonyAccess", "SymphonyDelivery", "SymphonyConcurrency",
             ],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SymphonyActionsTests",
+            dependencies: ["SymphonyActions", "SymphonyTestHTTPServer", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyCLITests",
