@@ -99,7 +99,7 @@ let package = Package(
         .target(
             name: "SymphonyDelivery",
             dependencies: [
-                "SymphonyRecords", "SymphonyEvents", "SymphonyRules", "SymphonyConcurrency",
+                "SymphonyActions", "SymphonyRecords", "SymphonyEvents", "SymphonyRules", "SymphonyConcurrency",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: strictSettings),
