@@ -189,7 +189,7 @@ let package = Package(
             name: "SymphonyPipelineTests",
             dependencies: ["SymphonyJSON", 
                 "SymphonyPipeline", "SymphonyStore", "SymphonyRules", "SymphonyEngine", "SymphonyRecords", "SymphonyEvents", "SymphonyCrypto",
-                "SymphonyAccess", "SymphonyDelivery", "SymphonyConcurrency",
+                "SymphonyAccess", "SymphonyDelivery", "SymphonyConcurrency", "SymphonyTestHTTPServer",
             ],
             swiftSettings: strictSettings),
         .testTarget(
