@@ -62,13 +62,16 @@ public final class InMemoryHistory: HistoryRecorder {
         _ executions: [ExecutionRecord], audits: [AuditRecord], queuing actions: [OutboxEntry], completing fired: (entry: FiredEntry, event: Event)?,
         whenDurable: @escaping @Sendable ([OutboxEntry]) -> Void
     ) {
-        state.withLock { state in
+        let new = state.withLock { state -> [OutboxEntry] in
             state.executions.append(contentsOf: executions)
             state.audits.append(contentsOf: audits)
-            for entry in actions where !state.outbox.contains(where: { $0.entry.key == entry.key }) { state.outbox.append((entry, nil)) }
+            // An entry queued before (its event handled again) runs from the outbox already.
+            let new = actions.filter { entry in !state.outbox.contains(where: { $0.entry.key == entry.key }) }
+            state.outbox.append(contentsOf: new.map { ($0, nil) })
+            return new
         }
         if let fired { try? scheduledEntries.completeFired(fired.entry, event: fired.event) }
-        if !actions.isEmpty { whenDurable(actions) }
+        if !new.isEmpty { whenDurable(new) }
     }
 
     public func recordAttempt(_ execution: ExecutionRecord, of entry: OutboxEntry, state outboxState: OutboxState) {

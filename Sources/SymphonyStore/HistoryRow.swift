@@ -29,6 +29,7 @@ enum HistoryRow: Sendable {
     case outboxUpdate(key: String, state: Int64, attempts: Int64, nextNS: Int64, lastError: String?)
     /// A dead letter queued again (`symphony retry`): pending, no tries, its time budget from now.
     case outboxRequeue(key: String, nowNS: Int64)
-    /// No row: called once the batch that carries it is committed (never when it fails).
-    case afterCommit(@Sendable () -> Void)
+    /// No row: called once the batch that carries it is committed (never when it fails), with the
+    /// action keys of that batch whose outbox entries were there already.
+    case afterCommit(@Sendable (_ alreadyQueued: Set<String>) -> Void)
 }

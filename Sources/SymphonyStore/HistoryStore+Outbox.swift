@@ -24,7 +24,12 @@ extension HistoryStore {
             queued.append(entry)
         }
         let durable = queued
-        rows.append(.afterCommit { whenDurable(durable) })
+        rows.append(
+            .afterCommit { alreadyQueued in
+                // An entry queued before (its event handled again after a crash) runs from the outbox already.
+                let new = alreadyQueued.isEmpty ? durable : durable.filter { !alreadyQueued.contains($0.key) }
+                if !new.isEmpty { whenDurable(new) }
+            })
         writer.append(contentsOf: rows)
     }
 

@@ -141,7 +141,8 @@ final class HistoryWriter: Sendable {
             let result = StageTimes.shared.measure(.historyWrite) { write(batch, intakeMark: mark) }
             let count = batch.count
             if result == nil {
-                for row in batch { if case .afterCommit(let callback) = row { callback() } }
+                let alreadyQueued = statements.alreadyQueued
+                for row in batch { if case .afterCommit(let callback) = row { callback(alreadyQueued) } }
             }
             batch.removeAll(keepingCapacity: true)  // rows are freed here, outside the lock
             lock.lock()

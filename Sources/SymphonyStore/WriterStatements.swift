@@ -16,6 +16,8 @@ final class WriterStatements: @unchecked Sendable {
     private let current = CurrentLink()
     private let insertDeadLetter: SQLiteStatement
     private let insertOutbox: SQLiteStatement
+    /// Action keys of the last batch whose outbox entry was there already (not queued again).
+    private(set) var alreadyQueued: Set<String> = []
     private let updateOutbox: SQLiteStatement
     private let requeueOutbox: SQLiteStatement
     private let insertScheduled: SQLiteStatement
@@ -196,6 +198,7 @@ final class WriterStatements: @unchecked Sendable {
         let next = try readNextSequences.rows { ($0.int(0), $0.int(1), $0.int(2), $0.int(3), $0.int(4)) }[0]
         (nextExecution, nextDeadLetter, nextChange, nextAudit, lastEventRowIDBefore) = (next.0 + 1, next.1 + 1, next.2 + 1, next.3 + 1, next.4)
         eventsAdded = 0
+        alreadyQueued.removeAll()
         events.resetInserted()
         encodedEvents.removeAll()
         encodedExecutions.removeAll()
@@ -335,6 +338,8 @@ final class WriterStatements: @unchecked Sendable {
                 .text(entry.key), .text(entry.eventID), .text(entry.eventType), .text(entry.rule), .int(entry.kind),
                 entry.gateKey.map { .text($0) } ?? .null, .blob(entry.request), .int(entry.queuedNS), .int(entry.nextNS),
             ])
+            // Already queued (an event handled again after a crash): whoever queued it runs it.
+            if database.changes == 0 { alreadyQueued.insert(entry.key) }
         case .outboxRequeue(let key, let nowNS):
             try requeueOutbox.run([.int(nowNS), .int(nowNS), .text(key)])
         case .outboxUpdate(let key, let state, let attempts, let nextNS, let lastError):
