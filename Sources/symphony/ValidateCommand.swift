@@ -24,7 +24,7 @@ struct ValidateCommand: ParsableCommand {
             virtual clock so the whole chain is shown, up to the hop limit (16), the input event's derived-event \
             budget (--max-derived, as in run) and 1000 traced events. A dry run executes nothing and writes nothing.
 
-            Without --events, also lists the permissions the actions need (events:publish:<type>, \
+            Without --events, a rule set with side effects also gets the list of permissions its actions need (events:publish:<type>, \
             actions:exec, actions:http:<host>, actions:file:<path>); without --policy, a run allows all of \
             them but actions:exec. Side effects (exec, http, file) are shown in a dry run — argument list, \
             URL, headers with values read from the environment masked, body — and never run.
@@ -101,8 +101,9 @@ struct ValidateCommand: ParsableCommand {
                 stdout.write(
                     "\(paths.joined(separator: " ")): valid: \(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents"
                         + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
+                // Worth a line when the rule set acts on the world; publish permissions alone are in --format json.
                 let needed = RequiredPermissions.of(ruleSet)
-                if !needed.isEmpty { stdout.write("its actions need these permissions (a --policy must grant them): " + needed.joined(separator: ", ")) }
+                if ruleSet.rules.contains(where: \.hasSideEffects) { stdout.write("its actions need these permissions (a --policy must grant them): " + needed.joined(separator: ", ")) }
             }
             stdout.flush()
             return

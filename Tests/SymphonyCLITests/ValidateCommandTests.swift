@@ -28,7 +28,7 @@ import Testing
         #expect(result.status == 0)
         #expect(result.stdoutLines == ["\(rules): valid: 2 rules, 0 intents"])
         let json = try CommandRunner.run(["validate", rules, "--format", "json"])
-        #expect(json.stdoutLines == [#"{"diagnostics":[],"intents":0,"rules":2,"valid":true}"#])
+        #expect(json.stdoutLines == [#"{"diagnostics":[],"intents":0,"permissions":["events:publish:order.reminder","events:publish:order.review"],"rules":2,"valid":true}"#])
     }
 
     @Test("rules with errors: every diagnostic on stderr, exit 1; json lists them")

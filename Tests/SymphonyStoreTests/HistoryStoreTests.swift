@@ -57,7 +57,7 @@ import SymphonyRecords
         #expect(try database.userVersion == HistorySchema.currentVersion)
         #expect(try database.prepare("SELECT count(*) FROM dead_letters").rows { $0.int(0) } == [0])
         let indexes = try database.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").rows { $0.text(0) ?? "" }
-        #expect(indexes == ["executions_event", "scheduled_pending"])
+        #expect(indexes == ["executions_event", "outbox_state", "scheduled_pending"])
         #expect(try database.prepare("SELECT action, outcome FROM execution_log").rows { [$0.text(0) ?? "", $0.text(1) ?? ""] } == [["emit", "denied"]])
     }
 
@@ -72,7 +72,7 @@ import SymphonyRecords
         try store.scheduledEntries.save(ScheduledEntry(id: ScheduleID(rawValue: "s-keyed"), event: Event(type: "remind", id: "r-1"), due: .now(), key: "pr-7"))
         try store.close()
         let database = try SQLiteDatabase(path: path)
-        #expect(try database.userVersion == 7)
+        #expect(try database.userVersion == HistorySchema.currentVersion)
         #expect(try database.prepare("SELECT name FROM action_kinds WHERE code = 6").rows { $0.text(0) ?? "" } == ["cancel"])
         #expect(try store.scheduledEntries.loadPending().map(\.key) == ["pr-7"])
         func intact() throws -> Bool { if case .intact = try AuditReader(path: path).verify(key: key) { true } else { false } }
