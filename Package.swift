@@ -198,7 +198,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyCLITests",
-            dependencies: ["SymphonyJSON", "symphony", "SymphonyRecords", "SymphonyCrypto", "SymphonyEvents", "SymphonyStore"],
+            dependencies: ["SymphonyJSON", "symphony", "SymphonyTestHTTPServer", "SymphonyRecords", "SymphonyCrypto", "SymphonyEvents", "SymphonyStore"],
             swiftSettings: strictSettings),
     ]
 )

@@ -171,6 +171,24 @@ public final class HistoryReader {
         return Array(rows.filter { type.matches($0.eventType) }.prefix(max(0, limit)))
     }
 
+    /// Side effects in the outbox in `state` (0 queued or awaiting a retry, 2 dead letters), oldest first.
+    public func outbox(state: Int64, rule: String? = nil, limit: Int = 50) throws -> [OutboxRow] {
+        var conditions = ["state = ?"]
+        var values: [SQLiteValue] = [.int(state)]
+        if let rule { conditions.append("rule = ?"); values.append(.text(rule)) }
+        let sql = """
+            SELECT o.action_key, o.rule, k.name, o.event_id, o.event_type, o.attempts, o.queued_ns, o.next_ns, o.last_error
+            FROM outbox o LEFT JOIN action_kinds k ON k.code = o.kind
+            WHERE \(conditions.joined(separator: " AND ")) ORDER BY o.queue_seq LIMIT \(max(0, limit))
+            """
+        return try database.prepare(sql).rows(values) { row in
+            OutboxRow(
+                key: row.text(0) ?? "", rule: row.text(1) ?? "", action: row.text(2) ?? "", eventID: row.text(3) ?? "", eventType: row.text(4) ?? "",
+                attempts: Int(row.int(5)), queued: Timestamp(nanosecondsSinceEpoch: row.int(6)), next: Timestamp(nanosecondsSinceEpoch: row.int(7)),
+                lastError: row.text(8))
+        }
+    }
+
     /// One stored event.
     public func event(id: String) throws -> StoredEvent? {
         let statement = try database.prepare(

@@ -15,7 +15,9 @@ struct HistoryCommand: ParsableCommand {
         abstract: "Query execution history: filters, causal traces, statistics; table, JSON Lines or CSV.",
         discussion: """
             Reads the history database that 'symphony run' writes (default ./.symphony/history.db; --db or \
-            $SYMPHONY_DB). Rows are action executions, most recent first. --status pending lists scheduled \
+            $SYMPHONY_DB). Rows are action executions, most recent first (a side effect has one per try). \
+            --status queued lists side effects not finished, --status dead those that gave up (dead \
+            letters: 'symphony retry' runs them again). --status pending lists scheduled \
             entries that have not fired. --trace ID shows the causal tree from the input event through rules, \
             actions and derived events. --stats counts executions and gives p50/p95 durations per rule and outcome. \
             --state RULE --rules PATH shows what a rule's count:, throttle: and after: gates hold now, per key; \
@@ -37,7 +39,7 @@ struct HistoryCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A retired key that opens older payloads (repeatable).", valueName: "PATH")) var retiredKeyFile: [String] = []
     @Option(name: .long, help: "Only this rule's executions.") var rule: String?
     @Option(name: .long, help: "Only events whose type matches this pattern (ticket.*, ssh.**).") var type: String?
-    @Option(name: .long, help: "ok, failed, denied, skipped, or pending (scheduled entries not yet fired).") var status: String?
+    @Option(name: .long, help: "ok, failed, denied, skipped; pending (scheduled entries not yet fired); queued (side effects not finished) or dead (side effects that gave up).") var status: String?
     @Option(name: .long, help: "Only executions since a duration ago (24h) or an RFC 3339 time.") var since: String?
     @Option(name: .long, help: "Only executions before a duration ago or an RFC 3339 time.") var until: String?
     @Option(name: .long, help: "Only executions under this key (a gate's key, or a keyed delay's or cancel's); with --status pending, only delays of this key.")
@@ -54,8 +56,8 @@ struct HistoryCommand: ParsableCommand {
 
     func validate() throws {
         try StateLocation.validatePaths(db: db, keyFile: keyFile, retiredKeyFiles: retiredKeyFile)
-        if let status, !["ok", "failed", "denied", "skipped", "pending"].contains(status) {
-            throw ValidationError("--status must be ok, failed, denied, skipped or pending, not '\(status)'.")
+        if let status, !["ok", "failed", "denied", "skipped", "pending", "queued", "dead"].contains(status) {
+            throw ValidationError("--status must be ok, failed, denied, skipped, pending, queued or dead, not '\(status)'.")
         }
         if limit < 0 { throw ValidationError("--limit must be 0 or more.") }
         if state != nil && rules.isEmpty { throw ValidationError("--state needs --rules: the rule set whose gates to rebuild.") }
@@ -128,7 +130,7 @@ struct HistoryCommand: ParsableCommand {
             var query = HistoryQuery()
             query.rule = rule
             query.type = try type.map(pattern)
-            query.outcome = status == "pending" ? nil : status
+            query.outcome = ["pending", "queued", "dead"].contains(status ?? "") ? nil : status
             query.since = try pointInTime(since, flag: "--since")
             query.until = try pointInTime(until, flag: "--until")
             query.eventID = event
@@ -144,6 +146,22 @@ struct HistoryCommand: ParsableCommand {
                         ]
                     },
                     columns: ["due", "id", "type", "event", "rule"] + (rows.contains { $0.key != nil } ? ["key"] : []), to: output)
+                return
+            }
+            if status == "queued" || status == "dead" {
+                let rows = try reader.outbox(state: status == "dead" ? 2 : 0, rule: rule, limit: limit)
+                write(
+                    rows.map { row in
+                        var object: [String: JSONValue] = [
+                            "queued": .string(row.queued.description), "action_key": .string(row.key), "rule": .string(row.rule),
+                            "action": .string(row.action), "event": .string(row.eventID), "type": .string(row.eventType),
+                            "tries": .int(Int64(row.attempts)),
+                        ]
+                        if status == "queued" { object["next_try"] = .string(row.next.description) }
+                        if let error = row.lastError { object["error"] = .string(error) }
+                        return object
+                    },
+                    columns: ["queued", "action_key", "action", "tries"] + (status == "queued" ? ["next_try"] : []) + ["error"], to: output)
                 return
             }
             if stats {
