@@ -90,7 +90,11 @@ public final class HTTPTransport: Sendable {
         }
 
         let started = ContinuousClock.now
+        // libcurl sends with MSG_NOSIGNAL, but with CURLOPT_NOSIGNAL it leaves SIGPIPE to the
+        // application; blocking it on this thread covers any TLS path that writes differently.
+        let brokenPipeBlock = BrokenPipeSignalBlock()
         let result = withExtendedLifetime((collector, target)) { curl_easy_perform(handle) }
+        brokenPipeBlock.end()
         let duration = ContinuousClock.now - started
         // A write error after the limit was passed is the body being cut short on purpose.
         guard result == CURLE_OK || (result == CURLE_WRITE_ERROR && collector.body.truncated) else {
