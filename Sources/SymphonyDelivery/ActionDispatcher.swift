@@ -190,7 +190,10 @@ public final class ActionDispatcher: Sendable {
                 let now = configuration.clock.now()
                 let due = state.waiting.min.map { $0.due <= now } ?? false
                 let limited = state.rateLimitedUntil.map { $0 <= now } ?? false
-                guard state.inFlight > 0 || due || limited || state.ready.values.contains(where: { $0.count > 0 }) else { break }
+                // Ready entries held back by a rate limit until a later time wait for the clock, like retries.
+                let heldByRate = state.rateLimitedUntil.map { $0 > now } ?? false
+                let runnable = !heldByRate && state.ready.values.contains(where: { $0.count > 0 })
+                guard state.inFlight > 0 || due || limited || runnable else { break }
                 if due || limited { lock.broadcast(Self.timer) }
                 _ = lock.wait(Self.idle, timeout: .milliseconds(50))
             }

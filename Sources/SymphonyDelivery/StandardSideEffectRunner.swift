@@ -94,7 +94,7 @@ public struct StandardSideEffectRunner: SideEffectRunner {
             response = try http.send(request)
         } catch {
             switch error {
-            case .invalidURL: return AttemptResult(verdict: .fail, message: "not sent", error: error.description)
+            case .invalidURL, .invalidRequest: return AttemptResult(verdict: .fail, message: "not sent", error: error.description)
             default: return AttemptResult(verdict: .retry(after: nil), message: "no response", error: error.description)
             }
         }

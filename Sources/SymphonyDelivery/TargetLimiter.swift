@@ -29,9 +29,10 @@ struct TargetLimiter {
         bucket.tokens = min(max(rate, 1), bucket.tokens + max(elapsed, 0) * rate)
         bucket.refilled = now
         buckets[target] = bucket
-        guard bucket.tokens >= 1 else {
+        // A token is due at the instant the rate says (rounding must not push it a nanosecond later).
+        guard bucket.tokens >= 1 - 1e-9 else {
             let wait = (1 - bucket.tokens) / rate
-            return (false, now.advanced(by: .nanoseconds(Int64(wait * 1e9) + 1)))
+            return (false, now.advanced(by: .nanoseconds(Int64((wait * 1e9).rounded(.up)))))
         }
         return (true, nil)
     }
@@ -40,7 +41,10 @@ struct TargetLimiter {
     mutating func start(_ target: String, kind: ActionKind) {
         guard let limit = settings.limit(for: target, kind: kind) else { return }
         if limit.concurrency != nil { inFlight[target, default: 0] += 1 }
-        if limit.perSecond != nil { buckets[target]?.tokens -= 1 }
+        if limit.perSecond != nil, var bucket = buckets[target] {
+            bucket.tokens = max(bucket.tokens - 1, 0)
+            buckets[target] = bucket
+        }
     }
 
     /// A call to `target` ended.

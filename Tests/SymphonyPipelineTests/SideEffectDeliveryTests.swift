@@ -235,6 +235,22 @@ final class ConditionGate: Sendable {
         #expect(ids == (1...20).map(String.init))
     }
 
+    @Test("targets: per_second spreads calls to a host over time on the clock (a burst of one second's worth, then the rate)")
+    func rateLimit() throws {
+        let runner = ScriptedRunner()
+        let run = try start("targets: {hooks.example.com: {per_second: 2}}\n" + Self.rules(), runner: runner)
+        _ = try run.pipeline.feed(ArrayEventSource(events: (1...5).map { .success(alert($0)) }))
+        run.pipeline.waitUntilSideEffectsIdle()
+        #expect(runner.tries.count == 2)
+        run.clock.advance(by: .milliseconds(500))
+        run.pipeline.waitUntilSideEffectsIdle()
+        #expect(runner.tries.count == 3)
+        run.clock.advance(by: .seconds(1))
+        run.pipeline.waitUntilSideEffectsIdle()
+        #expect(runner.tries.count == 5)
+        _ = run.pipeline.finish()
+    }
+
     @Test("a stop leaves what is not finished pending in the history; the next run resumes it with the same key", arguments: [ReopenableHistory.inMemory(), ReopenableHistory.sqlite()])
     func resumesAfterRestart(_ store: ReopenableHistory) throws {
         let first = ScriptedRunner(fallback: .retry(after: nil))
