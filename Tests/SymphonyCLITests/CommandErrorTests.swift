@@ -78,7 +78,7 @@ import Testing
     func usageErrors() throws {
         let directory = try workspace()
         let cases: [([String], String)] = [
-            (["history", "--db", "h.db", "--status", "bogus"], "--status must be ok, failed, denied, skipped or pending, not 'bogus'."),
+            (["history", "--db", "h.db", "--status", "bogus"], "--status must be ok, failed, denied, skipped, pending, queued or dead, not 'bogus'."),
             (["history", "--db", "h.db", "--limit=-1"], "--limit"),
             (["run", "--rules", "rules.yaml", "--hop-limit", "0"], "--hop-limit must be at least 1, not 0."),
         ]
