@@ -30,6 +30,9 @@ public final class ActionDispatcher: Sendable {
         public var clock: any SchedulerClock
         /// A number in 0…1 for each backoff's jitter.
         public var jitter: @Sendable () -> Double
+        /// At most this many side effects are held in memory (queued, awaiting a retry, running);
+        /// with a history, more wait in its outbox and are read back as these drain.
+        public var memoryLimit = 10_000
 
         /// A configuration for `ruleSet`.
         public init(ruleSet: RuleSet, clock: any SchedulerClock = SystemClock(), jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
@@ -107,6 +110,14 @@ public final class ActionDispatcher: Sendable {
         var rateLimitedUntil: Timestamp?
         var stopping = false
         var statistics = DeliveryStatistics()
+        /// Keys of the entries held in memory: ready, waiting for a retry, or running.
+        var held: Set<String> = []
+        /// Entries left in the history's outbox because memory was at its limit.
+        var spilled = 0
+        /// A thread is reading spilled entries back.
+        var reloading = false
+        /// Keys of entries that finished (done or dead) while a reload read the outbox.
+        var finishedWhileReloading: Set<String> = []
     }
 
     private static let work = 0
@@ -149,9 +160,20 @@ public final class ActionDispatcher: Sendable {
     /// Queues entries that are recorded (durable); those whose next try is later wait for it.
     public func submit(_ entries: [OutboxEntry]) {
         guard !entries.isEmpty else { return }
+        lock.withLock { hold(entries, reloaded: false) }
+    }
+
+    /// Holds `entries` in memory, or — with a history, at the memory limit — leaves them in its
+    /// outbox for `reloadSpilled()`. Called with `lock` held.
+    private func hold(_ entries: [OutboxEntry], reloaded: Bool) {
         let now = configuration.clock.now()
-        lock.withLock {
-            for entry in entries {
+        for entry in entries where !state.held.contains(entry.key) {
+            if history != nil, !reloaded, state.held.count >= configuration.memoryLimit {
+                state.spilled += 1
+                continue
+            }
+            state.held.insert(entry.key)
+            do {
                 if entry.nextAttempt > now {
                     state.sequence += 1
                     state.waiting.insert(Waiting(due: entry.nextAttempt, sequence: state.sequence, entry: entry))
@@ -160,6 +182,27 @@ public final class ActionDispatcher: Sendable {
                     makeReady(entry)
                 }
             }
+        }
+    }
+
+    /// Reads entries left in the outbox back into memory, oldest first, up to the memory limit.
+    /// Called without `lock`, by the thread that set `state.reloading`.
+    private func reloadSpilled() {
+        try? history?.flush()  // the states of finished tries are committed: they do not read back as pending
+        let (wanted, skip) = lock.withLock { (configuration.memoryLimit - state.held.count, state.held.count) }
+        let pending = (try? history?.pendingActions(limit: wanted + skip)) ?? []
+        lock.withLock {
+            // Not those held, nor those that finished while the outbox was read (read as pending, done since).
+            let fresh = pending.filter { !state.held.contains($0.key) && !state.finishedWhileReloading.contains($0.key) }
+            let room = max(0, configuration.memoryLimit - state.held.count)
+            let taken = Array(fresh.prefix(room))
+            hold(taken, reloaded: true)
+            // The outbox is the truth: a read that came back short of what was asked for read it all.
+            let exhausted = pending.count < wanted + skip
+            state.spilled = exhausted && fresh.count <= room ? 0 : max(1, state.spilled - taken.count)
+            state.finishedWhileReloading.removeAll()
+            state.reloading = false
+            lock.broadcast(Self.idle)
         }
     }
 
@@ -176,7 +219,10 @@ public final class ActionDispatcher: Sendable {
     /// the clock). Returns at once after `stop()`.
     public func drain() {
         lock.withLock {
-            while !state.stopping && (state.inFlight > 0 || !state.waiting.isEmpty || state.ready.values.contains { $0.count > 0 }) {
+            while !state.stopping
+                && (state.inFlight > 0 || !state.waiting.isEmpty || state.spilled > 0 || state.reloading
+                    || state.ready.values.contains { $0.count > 0 })
+            {
                 lock.wait(Self.idle)
             }
         }
@@ -216,7 +262,7 @@ public final class ActionDispatcher: Sendable {
         }
         for worker in workers { worker.join() }
         return lock.withLock {
-            let left = state.waiting.count + state.ready.values.reduce(0) { $0 + $1.count }
+            let left = state.waiting.count + state.ready.values.reduce(0) { $0 + $1.count } + state.spilled
             state.statistics.pending = left
             return left
         }
@@ -226,7 +272,9 @@ public final class ActionDispatcher: Sendable {
     public var statistics: DeliveryStatistics {
         lock.withLock {
             var statistics = state.statistics
-            if !state.stopping { statistics.pending = state.inFlight + state.waiting.count + state.ready.values.reduce(0) { $0 + $1.count } }
+            if !state.stopping {
+                statistics.pending = state.inFlight + state.waiting.count + state.ready.values.reduce(0) { $0 + $1.count } + state.spilled
+            }
             return statistics
         }
     }
@@ -302,6 +350,8 @@ public final class ActionDispatcher: Sendable {
             state.idleWorkers[kind, default: 0] += 1
             switch next {
             case .done:
+                state.held.remove(entry.key)
+                if state.reloading { state.finishedWhileReloading.insert(entry.key) }
                 if result.verdict == .ok { state.statistics.succeeded[kind.name, default: 0] += 1 }
             case .retry(let at):
                 state.statistics.retried += 1
@@ -312,7 +362,15 @@ public final class ActionDispatcher: Sendable {
                 state.waiting.insert(Waiting(due: at, sequence: state.sequence, entry: again))
                 lock.signal(Self.timer)
             case .dead:
+                state.held.remove(entry.key)
+                if state.reloading { state.finishedWhileReloading.insert(entry.key) }
                 state.statistics.deadLettered += 1
+            }
+            if state.spilled > 0, !state.reloading, !state.stopping, state.held.count <= configuration.memoryLimit / 2 {
+                state.reloading = true
+                lock.unlock()
+                reloadSpilled()
+                lock.lock()
             }
             lock.broadcast(Self.work)  // a rule or target limit may have freed up
             lock.broadcast(Self.idle)

@@ -39,6 +39,8 @@ public struct RunConfiguration: Sendable {
     public var sideEffectRunner: any SideEffectRunner = StandardSideEffectRunner()
     /// The clock side effects' backoffs and rate limits run on (nil: the run's clock).
     public var sideEffectClock: (any SchedulerClock)?
+    /// Side effects held in memory at most; with a history, more wait in its outbox.
+    public var sideEffectMemoryLimit = 10_000
     /// A number in 0…1 for each retry's jitter.
     public var jitter: @Sendable () -> Double = { Double.random(in: 0...1) }
 

@@ -83,6 +83,7 @@ public final class RunPipeline: Sendable {
         if configuration.runsSideEffects && (configuration.ruleSet.rules.contains(where: \.hasSideEffects) || !pendingActions.isEmpty) {
             var deliveryConfiguration = ActionDispatcher.Configuration(ruleSet: configuration.ruleSet, clock: configuration.sideEffectClock ?? clock)
             deliveryConfiguration.jitter = configuration.jitter
+            deliveryConfiguration.memoryLimit = configuration.sideEffectMemoryLimit
             dispatcher = ActionDispatcher(configuration: deliveryConfiguration, runner: configuration.sideEffectRunner, history: history) { record, _ in
                 if output.reportsOutcomes { output.handled([ActionOutcome(attempt: record)]) }
             }

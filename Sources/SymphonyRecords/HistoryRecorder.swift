@@ -37,6 +37,9 @@ public protocol HistoryRecorder: AnyObject, Sendable {
     /// Side effects queued by earlier runs and not finished (pending, or awaiting a retry), in queue order.
     func pendingActions() throws -> [OutboxEntry]
 
+    /// The first `limit` of `pendingActions()`.
+    func pendingActions(limit: Int) throws -> [OutboxEntry]
+
     /// Records an input line that was not a valid event; `content` is the line's bytes.
     func recordRejected(source: String, line: Int?, reason: String, content: [UInt8])
 
@@ -91,6 +94,9 @@ extension HistoryRecorder {
 
     /// A recorder without an outbox has nothing pending.
     public func pendingActions() throws -> [OutboxEntry] { [] }
+
+    /// The first `limit` pending actions, by default taken from all of them.
+    public func pendingActions(limit: Int) throws -> [OutboxEntry] { Array(try pendingActions().prefix(max(0, limit))) }
 
     /// Records what the actions run for one event did, and the audit records they call for (denials).
     public func record(_ executions: [ExecutionRecord], audits: [AuditRecord]) {

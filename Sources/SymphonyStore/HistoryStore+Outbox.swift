@@ -62,6 +62,11 @@ extension HistoryStore {
         try outboxEntries(state: 0).map(\.entry)
     }
 
+    /// The first `limit` side effects queued and not finished, in queue order.
+    public func pendingActions(limit: Int) throws -> [OutboxEntry] {
+        try outboxEntries(state: 0, limit: limit).map(\.entry)
+    }
+
     /// Side effects that gave up, oldest first, with why.
     public func deadActions() throws -> [(entry: OutboxEntry, reason: String)] {
         try outboxEntries(state: 2).map { ($0.entry, $0.lastError ?? "") }
@@ -82,13 +87,13 @@ extension HistoryStore {
         return requeued
     }
 
-    private func outboxEntries(state: Int64) throws -> [(entry: OutboxEntry, lastError: String?)] {
+    private func outboxEntries(state: Int64, limit: Int? = nil) throws -> [(entry: OutboxEntry, lastError: String?)] {
         let database = try SQLiteDatabase(path: path, readOnly: true, create: false)
         let rows = try database.readTransaction {
             try database.prepare(
                 """
                 SELECT action_key, event_id, event_type, rule, gate_key, request, attempts, queued_ns, next_ns, last_error
-                FROM outbox WHERE state = ? ORDER BY queue_seq
+                FROM outbox WHERE state = ? ORDER BY queue_seq\(limit.map { " LIMIT \(max(0, $0))" } ?? "")
                 """
             ).rows([.int(state)]) { row in
                 (

@@ -83,7 +83,7 @@ final class ConditionGate: Sendable {
 
     func start(
         _ text: String = rules(), runner: any SideEffectRunner, history: any HistoryRecorder = InMemoryHistory(), clock: ManualClock = ManualClock(start: start),
-        access: AccessGuard = everything, runsSideEffects: Bool = true
+        access: AccessGuard = everything, runsSideEffects: Bool = true, memoryLimit: Int = 10_000
     ) throws -> Run {
         let (ruleSet, diagnostics) = RuleSetLoader.load(documents: [(file: "rules.yaml", text: text)])
         var configuration = RunConfiguration(ruleSet: try #require(ruleSet, "\(diagnostics.sorted)"), access: access, principal: "user:test")
@@ -93,6 +93,7 @@ final class ConditionGate: Sendable {
         configuration.sideEffectRunner = runner
         configuration.jitter = { 1 }
         configuration.runsSideEffects = runsSideEffects
+        configuration.sideEffectMemoryLimit = memoryLimit
         let output = CollectingOutput()
         return Run(pipeline: try RunPipeline(configuration: configuration, output: output, stop: try StopRequest()), output: output, clock: clock, history: history)
     }
@@ -220,6 +221,23 @@ final class ConditionGate: Sendable {
         #expect(runner.tries.count == 50)
         #expect(summary.sideEffects.succeeded["http"] == 50)
         #expect(summary.sideEffects.waited > 0, "50 requests on a pool of 8: most waited")
+    }
+
+    @Test("past the memory limit, side effects wait in the history's outbox and are read back as others finish: each runs once", arguments: [ReopenableHistory.inMemory(), ReopenableHistory.sqlite()])
+    func boundedMemory(_ store: ReopenableHistory) throws {
+        let gate = ConditionGate()
+        let runner = ScriptedRunner(gate: gate)
+        let run = try start(runner: runner, history: try store.open(), memoryLimit: 4)
+        _ = try run.pipeline.feed(ArrayEventSource(events: (1...40).map { .success(alert($0)) }))
+        run.pipeline.waitUntilIdle()
+        try run.history.flush()  // every entry committed, so handed to the dispatcher (4 held, the rest left in the outbox)
+        #expect(run.pipeline.dispatcher?.statistics.pending == 40)
+        gate.openGate()
+        let summary = run.pipeline.finish()
+        #expect(runner.tries.count == 40)
+        #expect(Set(runner.tries.map(\.key)).count == 40, "none ran twice")
+        #expect(summary.sideEffects.succeeded["http"] == 40)
+        #expect(summary.sideEffects.pending == 0)
     }
 
     @Test("a rule's concurrency: 1 runs its side effects one at a time, in order")
