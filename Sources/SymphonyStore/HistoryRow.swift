@@ -30,6 +30,7 @@ enum HistoryRow: Sendable {
     /// A dead letter queued again (`symphony retry`): pending, no tries, its time budget from now.
     case outboxRequeue(key: String, nowNS: Int64)
     /// No row: called once the batch that carries it is committed (never when it fails), with the
-    /// action keys of that batch whose outbox entries were there already.
+    /// action keys of the outbox rows queued with it (after the batch's previous `afterCommit`) whose
+    /// entries were there already: queued before the batch, or by an earlier row of the same batch.
     case afterCommit(@Sendable (_ alreadyQueued: Set<String>) -> Void)
 }

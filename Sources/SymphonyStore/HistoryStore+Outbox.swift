@@ -26,7 +26,8 @@ extension HistoryStore {
         let durable = queued
         rows.append(
             .afterCommit { alreadyQueued in
-                // An entry queued before (its event handled again after a crash) runs from the outbox already.
+                // An entry queued before (its event handled again after a crash, or twice in one run)
+                // runs from the outbox already, or from the hand-off that queued it first.
                 let new = alreadyQueued.isEmpty ? durable : durable.filter { !alreadyQueued.contains($0.key) }
                 if !new.isEmpty { whenDurable(new) }
             })

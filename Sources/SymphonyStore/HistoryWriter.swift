@@ -141,8 +141,8 @@ final class HistoryWriter: Sendable {
             let result = StageTimes.shared.measure(.historyWrite) { write(batch, intakeMark: mark) }
             let count = batch.count
             if result == nil {
-                let alreadyQueued = statements.alreadyQueued
-                for row in batch { if case .afterCommit(let callback) = row { callback(alreadyQueued) } }
+                var alreadyQueued = statements.alreadyQueued.makeIterator()  // one set per callback, in batch order
+                for row in batch { if case .afterCommit(let callback) = row { callback(alreadyQueued.next() ?? []) } }
             }
             batch.removeAll(keepingCapacity: true)  // rows are freed here, outside the lock
             lock.lock()

@@ -16,8 +16,12 @@ final class WriterStatements: @unchecked Sendable {
     private let current = CurrentLink()
     private let insertDeadLetter: SQLiteStatement
     private let insertOutbox: SQLiteStatement
-    /// Action keys of the last batch whose outbox entry was there already (not queued again).
-    private(set) var alreadyQueued: Set<String> = []
+    /// For each `.afterCommit` row of the last batch, in order: the action keys of the outbox rows
+    /// queued with it (after the previous `.afterCommit`) whose entry was there already — queued
+    /// before the batch, or by an earlier row of the same batch — and so was not queued again.
+    private(set) var alreadyQueued: [Set<String>] = []
+    /// Keys found already queued since the last `.afterCommit` row of the batch being written.
+    private var alreadyQueuedSinceCallback: Set<String> = []
     private let updateOutbox: SQLiteStatement
     private let requeueOutbox: SQLiteStatement
     private let insertScheduled: SQLiteStatement
@@ -199,6 +203,7 @@ final class WriterStatements: @unchecked Sendable {
         (nextExecution, nextDeadLetter, nextChange, nextAudit, lastEventRowIDBefore) = (next.0 + 1, next.1 + 1, next.2 + 1, next.3 + 1, next.4)
         eventsAdded = 0
         alreadyQueued.removeAll()
+        alreadyQueuedSinceCallback.removeAll()
         events.resetInserted()
         encodedEvents.removeAll()
         encodedExecutions.removeAll()
@@ -331,15 +336,19 @@ final class WriterStatements: @unchecked Sendable {
             if let due = try cancelScheduled.rows([.text(id)], { $0.int(0) }).first {
                 try addChange(ScheduledChange(entryID: id, state: .cancelled, dueNS: due, firedNS: nil, late: false))
             }
-        case .intakeMark, .afterCommit:
-            break  // the link itself carries the mark; callbacks run after the commit
+        case .intakeMark:
+            break  // the link itself carries the mark
+        case .afterCommit:
+            // Callbacks run after the commit, each told about the rows queued with it.
+            alreadyQueued.append(alreadyQueuedSinceCallback)
+            alreadyQueuedSinceCallback.removeAll()
         case .outboxQueued(let entry):
             try insertOutbox.run([
                 .text(entry.key), .text(entry.eventID), .text(entry.eventType), .text(entry.rule), .int(entry.kind),
                 entry.gateKey.map { .text($0) } ?? .null, .blob(entry.request), .int(entry.queuedNS), .int(entry.nextNS),
             ])
-            // Already queued (an event handled again after a crash): whoever queued it runs it.
-            if database.changes == 0 { alreadyQueued.insert(entry.key) }
+            // Already queued (an event handled again after a crash, or twice in this batch): whoever queued it first runs it.
+            if database.changes == 0 { alreadyQueuedSinceCallback.insert(entry.key) }
         case .outboxRequeue(let key, let nowNS):
             try requeueOutbox.run([.int(nowNS), .int(nowNS), .text(key)])
         case .outboxUpdate(let key, let state, let attempts, let nextNS, let lastError):
