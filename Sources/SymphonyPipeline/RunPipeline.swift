@@ -233,7 +233,7 @@ public final class RunPipeline: Sendable {
                     system.dispatcher.waitUntilIdle()
                     replay(to: event.time, on: replayClock)
                 }
-                batch.add(event, origin: origin, replacedInvalidUTF8: item.replacedInvalidUTF8)  // counted as read by the batch
+                batch.add(event, origin: origin, replacedInvalidUTF8: item.replacedInvalidUTF8, position: item.position)  // counted as read by the batch
             case .failure(let problem):
                 read.add(1, ordering: .relaxed)
                 rejected.add(1, ordering: .relaxed)

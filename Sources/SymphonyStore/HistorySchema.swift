@@ -201,6 +201,16 @@ enum HistorySchema {
         );
         CREATE INDEX outbox_state ON outbox (state, queue_seq);
         """,
+        // 9: followed files (`--follow`): how far each was read, committed with the events read from it.
+        """
+        CREATE TABLE followed_files (
+            path       TEXT PRIMARY KEY,
+            device     INTEGER NOT NULL,
+            inode      INTEGER NOT NULL,
+            offset     INTEGER NOT NULL,
+            updated_ns INTEGER NOT NULL
+        );
+        """,
     ]
 
     /// The migration step that needs the key (see migration 5).

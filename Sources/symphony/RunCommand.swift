@@ -32,7 +32,11 @@ struct RunCommand: ParsableCommand {
             Output: --output summary (default) prints emitted events on standard output and a summary on standard \
             error; ndjson prints one JSON line per action outcome instead; quiet prints emitted events only.
 
-            --follow keeps running after the input ends, so delayed events fire, until SIGINT or SIGTERM. On \
+            --follow keeps running until SIGINT or SIGTERM, so delayed events fire, and reads the --events files \
+            as they grow, like 'tail -F': appended lines as they come, a rotated file to its end and then the new \
+            one from its start, a truncated one again from its start. With history, how far each file was read is \
+            stored with the events read from it, and the next --follow run of the same file goes on from there \
+            (a different file at the path is read from its start). On \
             either signal Symphony reads no more input but handles every line it already read; rules still run on \
             the events already read or queued, but their publish actions fail ("the run is stopping"), so no new \
             work starts (delays are stored for a later run); then it prints the summary and exits with the usual code.
@@ -69,7 +73,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Worker threads, 1 to 256 (default: the number of cores).")
     var workers: Int?
 
-    @Flag(name: .long, help: "Keep running after the input ends (so delayed events fire) until SIGINT or SIGTERM.")
+    @Flag(name: .long, help: "Keep running until SIGINT or SIGTERM: read the --events files as they grow (tail -F, resuming where the last run stopped) and fire delays when due.")
     var follow = false
     @Flag(
         name: .long,
@@ -183,9 +187,28 @@ struct RunCommand: ParsableCommand {
         let stdout = OutputLines()
         let sink = TerminalOutput(stdout: stdout, lines: output == .ndjson ? .outcomes : .emittedEvents)
         let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
-        // Returns at the end of the input, or after a signal once every line already read was handled.
-        try pipeline.feed(LineEventSource(paths: events, rawLinesType: lines, lineParser: lines.flatMap { ruleSet.lineParsers[$0] }, report: { sink.problem($0) }))
-        if follow { stop.wait() }  // a signal, or a history failure, ends it
+        let lineParser = lines.flatMap { ruleSet.lineParsers[$0] }
+        if follow {
+            // Each input on its own thread: followed files never end; a signal (or a history failure) ends them all.
+            let store = history?.store
+            let sources: [any EventSource] = try (events.isEmpty ? ["-"] : events).map { path in
+                guard path != "-" else { return LineEventSource(paths: ["-"], rawLinesType: lines, lineParser: lineParser, report: { sink.problem($0) }) }
+                let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+                return FollowedFileSource(
+                    path: absolute, rawLinesType: lines, lineParser: lineParser, resume: try store?.filePosition(for: absolute),
+                    report: { sink.problem($0) })
+            }
+            let feeders = sources.map { source in
+                WorkerThread(name: "sym-follow") {
+                    do { try pipeline.feed(source) } catch { sink.problem("symphony: \(error)") }
+                }
+            }
+            stop.wait()
+            for feeder in feeders { feeder.join() }
+        } else {
+            // Returns at the end of the input, or after a signal once every line already read was handled.
+            try pipeline.feed(LineEventSource(paths: events, rawLinesType: lines, lineParser: lineParser, report: { sink.problem($0) }))
+        }
         let summary = pipeline.finish()
         withExtendedLifetime(signals) {}  // its signal sources live until the run is over
         if let failure = summary.historyFailure {
