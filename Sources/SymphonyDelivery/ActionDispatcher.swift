@@ -120,15 +120,18 @@ public final class ActionDispatcher: Sendable {
         var finishedWhileReloading: Set<String> = []
     }
 
-    private static let work = 0
-    private static let idle = 1
-    private static let timer = 2
+    private static let idle = 0
+    private static let timer = 1
+    /// Each kind's pool threads wait on a condition of their own: queueing a webhook wakes one
+    /// http thread, not every idle thread of every pool.
+    private static let workConditions: [ActionKind: Int] = [.exec: 2, .http: 3, .file: 4]
+    private static func work(_ kind: ActionKind) -> Int { workConditions[kind] ?? 2 }
 
     private let configuration: Configuration
     private let runner: any SideEffectRunner
     private let history: (any HistoryRecorder)?
     private let observe: AttemptObserver
-    private let lock = ConditionLock(conditionCount: 3)
+    private let lock = ConditionLock(conditionCount: 5)
     // nonisolated(unsafe): every access holds `lock`.
     nonisolated(unsafe) private var state: State
     private let threads = Locked<[WorkerThread]>([])
@@ -212,7 +215,7 @@ public final class ActionDispatcher: Sendable {
         let ruleBusy = configuration.ruleConcurrency[entry.rule].map { state.inFlightByRule[entry.rule, default: 0] >= $0 } ?? false
         if state.idleWorkers[kind, default: 0] == 0 || ruleBusy { state.statistics.waited += 1 }
         state.ready[kind]!.append(entry)
-        lock.broadcast(Self.work)
+        lock.signal(Self.work(kind))
     }
 
     /// Waits until every submitted entry is done or dead (retries included: their waits pass on
@@ -252,7 +255,7 @@ public final class ActionDispatcher: Sendable {
     public func stop() -> Int {
         lock.withLock {
             state.stopping = true
-            lock.broadcast(Self.work)
+            broadcastWork()
             lock.broadcast(Self.timer)
             lock.broadcast(Self.idle)
         }
@@ -279,10 +282,15 @@ public final class ActionDispatcher: Sendable {
         }
     }
 
+    /// Wakes every pool thread (with `lock` held).
+    private func broadcastWork() {
+        for condition in Self.workConditions.values { lock.broadcast(condition) }
+    }
+
     private func wakeTimer() {
         lock.withLock {
             lock.broadcast(Self.timer)
-            lock.broadcast(Self.work)
+            broadcastWork()
         }
     }
 
@@ -297,7 +305,7 @@ public final class ActionDispatcher: Sendable {
             }
             if let limited = state.rateLimitedUntil, limited <= now {
                 state.rateLimitedUntil = nil
-                lock.broadcast(Self.work)
+                broadcastWork()
             }
             let next = [state.waiting.min?.due, state.rateLimitedUntil].compactMap { $0 }.min()
             guard let next, let interval = configuration.clock.sleepInterval(until: next) else {
@@ -329,7 +337,7 @@ public final class ActionDispatcher: Sendable {
                 lock.signal(Self.timer)
             }
             guard let entry = taken else {
-                lock.wait(Self.work)
+                lock.wait(Self.work(kind))
                 continue
             }
             state.limiter.start(entry.request.target, kind: kind)
@@ -372,7 +380,10 @@ public final class ActionDispatcher: Sendable {
                 reloadSpilled()
                 lock.lock()
             }
-            lock.broadcast(Self.work)  // a rule or target limit may have freed up
+            // A rule or target limit may have freed up: threads of every kind look again (this one loops anyway).
+            if configuration.ruleConcurrency[entry.rule] != nil || configuration.settings.limit(for: entry.request.target, kind: kind) != nil {
+                broadcastWork()
+            }
             lock.broadcast(Self.idle)
         }
         lock.unlock()

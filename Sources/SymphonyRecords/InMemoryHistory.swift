@@ -128,7 +128,7 @@ public final class InMemoryHistory: HistoryRecorder {
 
     public func unhandledInputs() throws -> [Event] {
         state.withLock { state in
-            let handled = Set(state.executions.map(\.eventID))
+            let handled = Set(state.executions.map(\.eventID)).union(state.outbox.map(\.entry.eventID))
             return state.inputs.dropFirst(state.handledInputs).filter { !handled.contains($0.id) }
         }
     }

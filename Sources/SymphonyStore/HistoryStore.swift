@@ -273,6 +273,7 @@ public final class HistoryStore: HistoryRecorder {
             SELECT id, type, priority, payload FROM events e
             WHERE e.rowid > ? AND e.parent_id IS NULL AND e.rule IS NULL
               AND NOT EXISTS (SELECT 1 FROM executions x WHERE x.event_id = e.id)
+              AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = e.id)
             ORDER BY e.rowid
             """
         ).rows([.int(markRow)]) { (id: $0.text(0) ?? "", type: $0.text(1) ?? "", priority: Int($0.int(2)), envelope: $0.blob(3)) }

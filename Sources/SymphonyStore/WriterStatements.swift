@@ -128,7 +128,7 @@ final class WriterStatements: @unchecked Sendable {
         insertOutbox = try database.prepare(
             """
             INSERT INTO outbox (action_key, event_id, event_type, rule, kind, gate_key, request, queued_ns, next_ns, queue_seq)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(queue_seq), 0) + 1 FROM outbox)) ON CONFLICT (action_key) DO NOTHING
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(rowid), 0) + 1 FROM outbox)) ON CONFLICT (action_key) DO NOTHING
             """)
         updateOutbox = try database.prepare("UPDATE outbox SET state = ?, attempts = ?, next_ns = ?, last_error = ? WHERE action_key = ?")
         upsertFilePosition = try database.prepare(
