@@ -414,6 +414,7 @@ final class EngineCounters: Sendable {
         switch outcome.status {
         case .ok: byKind[outcome.action]?.value.add(1, ordering: .relaxed)
         case .denied: denials.add(1, ordering: .relaxed)
+        case .skipped: break  // not run on purpose (`--no-actions`): neither done nor failed
         default: failures.add(1, ordering: .relaxed)
         }
     }

@@ -65,11 +65,15 @@ struct SideEffectBenchmarks {
             """
     }
 
-    static let configurations: [(name: String, rules: String, slow: Bool)] = [
-        ("fast", fastRules, false),
-        ("slow", slowRules(), true),
-        ("slow-idle-pools-1", slowRules(pools: "{exec: 4, http: 1, file: 1}"), true),
-        ("slow-pool-32", slowRules(pools: "{exec: 32}"), true),
+    /// `runs`: whether side effects run; `slow-no-actions` is the slow rule set with its exec
+    /// rendered and recorded as skipped (`--no-actions`): the cost of the extra rule itself, so
+    /// the slow runs can also be compared with what differs only by running the program.
+    static let configurations: [(name: String, rules: String, slow: Bool, runs: Bool)] = [
+        ("fast", fastRules, false, true),
+        ("slow-no-actions", slowRules(), true, false),
+        ("slow", slowRules(), true, true),
+        ("slow-idle-pools-1", slowRules(pools: "{exec: 4, http: 1, file: 1}"), true, true),
+        ("slow-pool-32", slowRules(pools: "{exec: 32}"), true, true),
     ]
 
     /// What `symphony run --policy` would have to grant: everything, exec included.
@@ -98,11 +102,12 @@ struct SideEffectBenchmarks {
     }
 
     /// One run of `rules` over `path`; with `drain`, until every side effect ran.
-    func measure(rules: String, path: String, history: Bool, drain: Bool) throws -> Timing {
+    func measure(rules: String, path: String, history: Bool, drain: Bool, runsSideEffects: Bool = true) throws -> Timing {
         let (loaded, diagnostics) = RuleSetLoader.load(documents: [(file: "sidefx.yaml", text: rules)])
         guard let ruleSet = loaded else { throw BenchError("sidefx: the rule set does not load: \(diagnostics.sorted)") }
         var configuration = RunConfiguration(ruleSet: ruleSet, access: Self.access, principal: "user:bench")
         configuration.queueCapacity = 8_192  // as `symphony run`
+        configuration.runsSideEffects = runsSideEffects
         var store: HistoryStore?
         if history {
             BenchProcess.removeDatabase(Self.databasePath)
@@ -127,14 +132,14 @@ struct SideEffectBenchmarks {
     }
 
     /// Why a run does not count, or nil when its summary is what the rule set should give.
-    func problem(_ summary: RunSummary, events: Int, slow: Bool, drained: Bool) -> String? {
+    func problem(_ summary: RunSummary, events: Int, slow: Bool, drained: Bool, runs: Bool = true) -> String? {
         let slowEvents = events / Self.slowEvery
         let fired = 2 * events + (slow ? slowEvents : 0)
         if summary.read != events || summary.processed != 2 * events { return "read \(summary.read), processed \(summary.processed) of \(events) events" }
         if summary.rulesFired != fired { return "\(summary.rulesFired) rules fired, not \(fired)" }
         if summary.errors != 0 { return "\(summary.errors) errors" }
         let execs = summary.sideEffects.succeeded["exec", default: 0]
-        if slow && drained && execs != slowEvents { return "\(execs) execs succeeded, not \(slowEvents)" }
+        if slow && runs && drained && execs != slowEvents { return "\(execs) execs succeeded, not \(slowEvents)" }
         return nil
     }
 
@@ -148,14 +153,16 @@ struct SideEffectBenchmarks {
             for history in [false, true] {
                 for configuration in Self.configurations {
                     let name = "\(history ? "history-on" : "history-off")/\(configuration.name)"
-                    let timing = try measure(rules: configuration.rules, path: Self.eventsPath, history: history, drain: false)
-                    if let problem = problem(timing.summary, events: events, slow: configuration.slow, drained: false) {
+                    let timing = try measure(
+                        rules: configuration.rules, path: Self.eventsPath, history: history, drain: false, runsSideEffects: configuration.runs)
+                    if let problem = problem(timing.summary, events: events, slow: configuration.slow, drained: false, runs: configuration.runs) {
                         throw BenchError("sidefx: \(name): \(problem); results not reported")
                     }
                     if handled[name].map({ timing.handled < $0.handled }) ?? true { handled[name] = timing }
                     guard round == 0 else { continue }  // the drained runs mostly wait for sleeps: one round
-                    let drained = try measure(rules: configuration.rules, path: Self.drainedEventsPath, history: history, drain: true)
-                    if let problem = problem(drained.summary, events: drainedEvents, slow: configuration.slow, drained: true) {
+                    let drained = try measure(
+                        rules: configuration.rules, path: Self.drainedEventsPath, history: history, drain: true, runsSideEffects: configuration.runs)
+                    if let problem = problem(drained.summary, events: drainedEvents, slow: configuration.slow, drained: true, runs: configuration.runs) {
                         throw BenchError("sidefx: \(name), drained: \(problem); results not reported")
                     }
                     completed[name] = drained.completed
@@ -180,6 +187,11 @@ struct SideEffectBenchmarks {
                         let ratio = fast.handled / timing.handled
                         results.append(BenchmarkResult(benchmark: benchmark, metric: "handled_ratio_to_fast", value: ratio, unit: "ratio"))
                         results.append(BenchmarkResult(benchmark: benchmark, metric: "target_met_within_10%", value: ratio >= 0.9 ? 1 : 0, unit: "bool"))
+                        if configuration.runs, let rendered = handled["\(history)/slow-no-actions"] {
+                            results.append(
+                                BenchmarkResult(
+                                    benchmark: benchmark, metric: "handled_ratio_to_slow_no_actions", value: rendered.handled / timing.handled, unit: "ratio"))
+                        }
                     }
                 }
                 if let seconds = completed[name] {

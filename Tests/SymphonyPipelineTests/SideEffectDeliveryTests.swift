@@ -325,6 +325,7 @@ final class ConditionGate: Sendable {
         #expect(skipped.outcome == .skipped)
         #expect(skipped.message == "not run (--no-actions): POST https://hooks.example.com/alert/3")
         #expect(summary.actions["publish"] == 1)
+        #expect(summary.errors == 0, "a side effect not run on purpose is no error")
     }
 
     @Test("without a policy, exec is refused (and audited); http and file are allowed; a policy can grant actions:exec")
