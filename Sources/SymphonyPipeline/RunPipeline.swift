@@ -330,6 +330,7 @@ public final class RunPipeline: Sendable {
         summary.pendingOfOtherRuleSets = scheduledEntries?.otherRuleSets ?? [:]
         summary.inputUnreadable = unreadable.load(ordering: .relaxed)
         summary.stopped = stop.isRequested
+        summary.stopReason = stop.isRequested ? stop.reason : nil
         summary.recovered = recovered
         summary.restoredGateEvents = restoredEvents
         summary.duration = started.duration(to: .now())

@@ -53,7 +53,10 @@ struct RunCommand: ParsableCommand {
 
             Exit codes: 0 ok (failed and denied actions are counted in the summary); 1 the rules (or the key, \
             database or policy) have errors; 64 usage error; 65 some input lines were rejected; 66 an input \
-            file could not be read; 74 history could not be written; 77 --as may not load rules.
+            file could not be read; 74 history could not be written; 77 --as may not load rules; 130 and 143 \
+            SIGINT and SIGTERM ended the run (everything read was handled and recorded first; the summary ends \
+            with 'interrupted by SIGTERM'). A --follow run ends only by a signal: run it as a service with \
+            143 counted as success (systemd: SuccessExitStatus=143).
             """)
 
     /// What goes to standard output.

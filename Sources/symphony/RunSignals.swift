@@ -16,10 +16,10 @@ final class RunSignals: Sendable {
 
     /// Replaces the default handlers (which would kill the process) with a stop request.
     func install() {
-        for number in [SIGINT, SIGTERM] {
+        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [stop] in stop.request() }
+            source.setEventHandler { [stop] in stop.request(because: name) }
             source.resume()
             sources.withLock { $0.append(source) }
         }
