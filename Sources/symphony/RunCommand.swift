@@ -36,7 +36,9 @@ struct RunCommand: ParsableCommand {
             as they grow, like 'tail -F': appended lines as they come, a rotated file to its end and then the new \
             one from its start, a truncated one again from its start. With history, how far each file was read is \
             stored with the events read from it, and the next --follow run of the same file goes on from there \
-            (a different file at the path is read from its start). On \
+            (a different file at the path is read from its start). SIGHUP re-reads the rule files: a rule set \
+            without errors replaces the running one (queued events, pending delays and the state of rules with \
+            memory that kept their settings carry over); one with errors is refused, with its diagnostics. On \
             either signal Symphony reads no more input but handles every line it already read; rules still run on \
             the events already read or queued, but their publish actions fail ("the run is stopping"), so no new \
             work starts (delays are stored for a later run); then it prints the summary and exits with the usual code.
@@ -190,6 +192,29 @@ struct RunCommand: ParsableCommand {
         let stdout = OutputLines()
         let sink = TerminalOutput(stdout: stdout, lines: output == .ndjson ? .outcomes : .emittedEvents)
         let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
+        // SIGHUP re-reads the rule set; one with errors is refused and the running rules stay.
+        let reloadRules: @Sendable () -> Void = { [rules, keyFile] in
+            let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
+            let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
+            let problems = readProblems.all + diagnostics.sorted
+            guard let ruleSet = loaded, !readProblems.hasErrors else {
+                sink.problem("symphony: SIGHUP: the rule set has errors; the running rules stay in force")
+                let errors = problems.filter { $0.severity == .error }
+                for problem in errors { sink.problem(problem.description) }
+                history?.store.audit(
+                    AuditRecord(
+                        principal: principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "failed",
+                        details: "reload on SIGHUP refused: \(errors.count) errors; the running rules stay in force"))
+                return
+            }
+            pipeline.reload(ruleSet)
+            history?.store.audit(
+                AuditRecord(
+                    principal: principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "ok",
+                    details: "reloaded on SIGHUP: \(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents"))
+            sink.problem("symphony: SIGHUP: reloaded the rule set (\(ruleSet.rules.count) rules); rules with memory that kept their settings keep their state")
+        }
+        signals.onHangUp(reloadRules)
         let lineParser = lines.flatMap { ruleSet.lineParsers[$0] }
         if follow {
             // Each input on its own thread: followed files never end; a signal (or a history failure) ends them all.

@@ -59,3 +59,66 @@ import Testing
         #expect(seen(again.stdout) == [7, 8, 9, 10], "the restart read on from its stored position: no line twice, none lost")
     }
 }
+
+/// SIGHUP reloads the rule set of a running `symphony run --follow`.
+@Suite(.timeLimit(.minutes(10))) struct ReloadCommandTests {
+    func rules(_ version: String) -> String {
+        """
+        rules:
+          - name: see
+            on: log.line
+            actions: [{audit: "\(version) {{ payload.n }}"}]
+          - name: alarm
+            on: log.line
+            count: {key: "{{ payload.k }}", at_least: 3, within: 1h}
+            actions: [{audit: "alarm {{ window.count }}"}]
+        """
+    }
+
+    /// Waits until the audit trail has a `rules.load` record whose details start with `prefix`.
+    func waitForAudit(_ db: String, _ prefix: String) -> Bool {
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let result = try? CommandRunner.run(["audit", "list", "--db", db, "--operation", "rules.load"])
+            if result?.stdout.contains(prefix) == true { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    @Test("SIGHUP swaps in an edited rule set — a count window of an unchanged rule goes on — and refuses a broken one, keeping the running rules")
+    func reloads() throws {
+        let directory = try freshDirectory()
+        let log = directory + "/app.log"
+        let rulesPath = directory + "/rules.yaml"
+        let db = directory + "/h.db"
+        #expect(FileManager.default.createFile(atPath: log, contents: nil))
+        try rules("v1").write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
+        let command = try RunningCommand(
+            ["run", "--rules", rulesPath, "--events", log, "--follow", "--db", db, "--key-file", directory + "/key", "--output", "ndjson"])
+        func append(_ n: Int) throws {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data((#"{"type": "log.line", "payload": {"n": \#(n), "k": "a"}}"# + "\n").utf8))
+            try handle.close()
+        }
+        try append(1)
+        try append(2)
+        #expect(command.waitForOutput(containing: #""v1 2""#))
+        try rules("v2").write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        kill(command.process.processIdentifier, SIGHUP)
+        #expect(waitForAudit(db, "reloaded on SIGHUP"))
+        try append(3)
+        #expect(command.waitForOutput(containing: #""v2 3""#))
+        #expect(command.waitForOutput(containing: #""alarm 3""#), "the unchanged count rule kept its window across the reload")
+        try "rules: [{name: broken}]".write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        kill(command.process.processIdentifier, SIGHUP)
+        #expect(waitForAudit(db, "reload on SIGHUP refused"))
+        try append(4)
+        #expect(command.waitForOutput(containing: #""v2 4""#))
+        let result = command.stop(with: SIGTERM)
+        #expect(result.stderr.contains("symphony: SIGHUP: the rule set has errors; the running rules stay in force"))
+        #expect(!result.stdout.contains(#""v1 3""#))
+    }
+}
