@@ -116,6 +116,8 @@ public final class ActionDispatcher: Sendable {
         var spilled = 0
         /// A thread is reading spilled entries back.
         var reloading = false
+        /// The kinds whose pools run (started with their first side effect).
+        var startedPools: Set<ActionKind> = []
         /// Keys of entries that finished (done or dead) while a reload read the outbox.
         var finishedWhileReloading: Set<String> = []
     }
@@ -137,7 +139,8 @@ public final class ActionDispatcher: Sendable {
     private let threads = Locked<[WorkerThread]>([])
 
     /// A dispatcher that runs entries with `runner`, records each try in `history` (when there is
-    /// one), and tells `observe` about it. Its threads start at once.
+    /// one), and tells `observe` about it. Its timer thread starts at once, each pool with the
+    /// first side effect of its kind.
     public init(configuration: Configuration, runner: any SideEffectRunner, history: (any HistoryRecorder)?, observe: @escaping AttemptObserver = { _, _ in }) {
         self.configuration = configuration
         self.runner = runner
@@ -149,14 +152,9 @@ public final class ActionDispatcher: Sendable {
         initial.idleWorkers = sizes
         initial.ready = Dictionary(uniqueKeysWithValues: kinds.map { ($0, ReadyQueue()) })
         state = initial  // complete before the first thread starts
-        var started: [WorkerThread] = []
-        for kind in kinds {
-            for index in 0..<sizes[kind]! {
-                started.append(WorkerThread(name: "sym-\(kind.name)-\(index)") { [self] in work(kind) })
-            }
-        }
-        started.append(WorkerThread(name: "sym-retry") { [self] in timerLoop() })
-        threads.withLock { $0 = started }
+        // A kind's pool starts with its first side effect: a rule set with webhooks only runs no exec or file threads.
+        let timer = WorkerThread(name: "sym-retry") { [self] in timerLoop() }
+        threads.withLock { $0 = [timer] }
         configuration.clock.onAdvance { [weak self] in self?.wakeTimer() }
     }
 
@@ -212,6 +210,12 @@ public final class ActionDispatcher: Sendable {
     /// Called with `lock` held.
     private func makeReady(_ entry: OutboxEntry) {
         let kind = entry.kind
+        if !state.startedPools.contains(kind), !state.stopping {
+            state.startedPools.insert(kind)
+            let size = state.idleWorkers[kind, default: 1]
+            let started = (0..<size).map { index in WorkerThread(name: "sym-\(kind.name)-\(index)") { [self] in work(kind) } }
+            threads.withLock { $0 += started }
+        }
         let ruleBusy = configuration.ruleConcurrency[entry.rule].map { state.inFlightByRule[entry.rule, default: 0] >= $0 } ?? false
         if state.idleWorkers[kind, default: 0] == 0 || ruleBusy { state.statistics.waited += 1 }
         state.ready[kind]!.append(entry)
