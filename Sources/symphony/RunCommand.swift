@@ -53,7 +53,8 @@ struct RunCommand: ParsableCommand {
             events:publish:<type>, and every publish/delay action as the rule's run_as (or the rule set's owner, \
             or --as). Denials are reported, recorded in history (outcome denied) and the audit trail, and do not run.
 
-            Exit codes: 0 ok (failed and denied actions are counted in the summary); 1 the rules (or the key, \
+            Exit codes: 0 ok (failed and denied actions are counted in the summary); 2 with --strict, some action \
+            failed or was denied; 1 the rules (or the key, \
             database or policy) have errors; 64 usage error; 65 some input lines were rejected; 66 an input \
             file could not be read; 74 history could not be written; 77 --as may not load rules; 130 and 143 \
             SIGINT and SIGTERM ended the run (everything read was handled and recorded first; the summary ends \
@@ -105,6 +106,9 @@ struct RunCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Run no exec, http or file actions: each is rendered, checked and recorded as skipped; everything else runs.")
     var noActions = false
+
+    @Flag(name: .long, help: "Exit 2 when any action failed or was denied, or a side effect gave up (by default those are counted in the summary and the run exits 0).")
+    var strict = false
 
     @Flag(name: .long, help: "Queue events in plaintext (debugging only; logs a warning).")
     var noEncryption = false
@@ -216,6 +220,9 @@ struct RunCommand: ParsableCommand {
         }
         signals.onHangUp(reloadRules)
         let lineParser = lines.flatMap { ruleSet.lineParsers[$0] }
+        if (events.isEmpty || events.contains("-")) && isatty(STDIN_FILENO) == 1 && output != .quiet {
+            printError("symphony: reading events from standard input (one JSON object per line; Ctrl-D ends the input)")
+        }
         if follow {
             // Each input on its own thread: followed files never end; a signal (or a history failure) ends them all.
             let store = history?.store
@@ -256,7 +263,12 @@ struct RunCommand: ParsableCommand {
         }
         if output != .quiet { printError(RunReport.line(summary, historyKept: history != nil)) }
         if stageTimes { printError(StageReport(times: StageTimes.shared.snapshot(), events: summary.read).text) }
-        throw ExitCode(RunReport.exitStatus(summary, checkpointFailed: checkpointFailed))
+        let status = RunReport.exitStatus(summary, checkpointFailed: checkpointFailed)
+        if strict, status == 0, summary.errors + summary.denied > 0 {
+            printError("symphony: --strict: \(grouped(summary.errors)) errors and \(grouped(summary.denied)) denials")
+            throw ExitCode(2)
+        }
+        throw ExitCode(status)
     }
 
     /// Reads and compiles the rule files; reports every problem, and exits 1 when there were errors.
