@@ -177,7 +177,15 @@ struct RunCommand: ParsableCommand {
         configuration.derivedEventBudget = maxDerived
         configuration.replay = replay
         configuration.runsSideEffects = !noActions
+        // Nothing to read (every --events file is missing): say so before any state is created.
+        let files = events.filter { $0 != "-" }
+        if !follow, !files.isEmpty, files.count == events.count, files.allSatisfy({ !FileManager.default.fileExists(atPath: $0) }) {
+            for file in files { printError("symphony: cannot read '\(file)': No such file or directory") }
+            throw ExitCode.noInput
+        }
+        let createsDatabase = !noHistory && !FileManager.default.fileExists(atPath: StateLocation.database(db))
         let history = noHistory ? nil : try openHistory(ruleSet: ruleSet, principal: principal)
+        if createsDatabase, let history { printError("symphony: created the history database '\(history.store.path)'") }
         if let history {
             configuration.history = history.store
             configuration.encryption = .keyRing(history.keyRing)
