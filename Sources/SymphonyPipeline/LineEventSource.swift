@@ -103,7 +103,7 @@ public struct LineEventSource: EventSource {
     }
 
     /// The line's event or why it is rejected, and whether invalid UTF-8 was replaced to make it.
-    private func parse(
+    func parse(
         _ bytes: [UInt8], previousTime: inout Timestamp?
     ) -> (result: Result<Event, InputLineError>, replacedInvalidUTF8: Bool, parseProblem: String?) {
         // One pass for NUL bytes and non-ASCII; only a line with non-ASCII bytes needs a full UTF-8 check.

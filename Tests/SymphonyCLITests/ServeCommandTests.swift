@@ -1,0 +1,278 @@
+import Foundation
+import FoundationNetworking
+import SymphonyCrypto
+import SymphonyStore
+import Testing
+
+/// A `symphony serve` process on an ephemeral loopback port: started, waited for until it says
+/// where it listens, talked to over real HTTP, stopped with a signal.
+final class ServingCommand: @unchecked Sendable {
+    // @unchecked Sendable: `errors` is only touched while holding `condition`.
+    let process = Process()
+    private let errorPipe = Pipe()
+    private let outputPipe = Pipe()
+    private let condition = NSCondition()
+    private var errors = Data()
+    private let exited = DispatchSemaphore(value: 0)
+    private(set) var port = 0
+
+    init(_ arguments: [String], directory: String) throws {
+        process.executableURL = CommandRunner.binary
+        process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.environment = testEnvironment()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = outputPipe
+        process.standardError = errorPipe
+        process.terminationHandler = { [exited] _ in exited.signal() }
+        outputPipe.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+        errorPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            guard let self else { return }
+            let data = handle.availableData
+            condition.lock()
+            errors.append(data)
+            condition.broadcast()
+            condition.unlock()
+            if data.isEmpty { handle.readabilityHandler = nil }
+        }
+        try process.run()
+        let prefix = "symphony: listening on 127.0.0.1:"
+        let deadline = Date(timeIntervalSinceNow: 120)
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            let text = String(decoding: errors, as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }), let port = Int(line.dropFirst(prefix.count)) {
+                self.port = port
+                break
+            }
+            if !process.isRunning || !condition.wait(until: deadline) { break }
+        }
+    }
+
+    var stderr: String {
+        condition.lock()
+        defer { condition.unlock() }
+        return String(decoding: errors, as: UTF8.self)
+    }
+
+    /// Sends `signal` and waits (bounded) for the exit; the exit status, or nil if it did not exit.
+    func stop(with signal: Int32 = SIGTERM) -> Int32? {
+        kill(process.processIdentifier, signal)
+        guard exited.wait(timeout: .now() + 120) == .success else {
+            process.terminate()
+            return nil
+        }
+        // Let the reader take what is left.
+        Thread.sleep(forTimeInterval: 0.05)
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// One request; the status, the body and the headers.
+    func request(
+        _ method: String, _ path: String, body: Data? = nil, token: String? = nil
+    ) async throws -> (status: Int, body: Data, headers: [AnyHashable: Any]) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        request.httpBody = body
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = try #require(response as? HTTPURLResponse)
+        return (http.statusCode, data, http.allHeaderFields)
+    }
+}
+
+@Suite(.timeLimit(.minutes(10))) struct ServeCommandTests {
+    static let rules = """
+        intents:
+          - name: refund_request
+            patterns:
+              - regex: 'refund\\w*\\b.*?order\\s*(?<order>\\d+)'
+                weight: 0.6
+            keywords: [refund]
+        rules:
+          - {name: answer, on: tick, actions: [{emit: {type: tock}}]}
+        """
+
+    static let policy = """
+        roles:
+          ingest: ["rules:load", "events:publish:tick"]
+          reader: ["intents:analyze", "metrics:read"]
+        principals:
+          service:ingest: [ingest]
+          service:reader: [reader]
+        """
+
+    /// A directory with rules, a policy, a key and a tokens file for two principals.
+    func setUp() throws -> (directory: String, arguments: [String]) {
+        let directory = try freshDirectory()
+        try Data(Self.rules.utf8).write(to: URL(fileURLWithPath: directory + "/rules.yaml"))
+        try Data(Self.policy.utf8).write(to: URL(fileURLWithPath: directory + "/policy.yaml"))
+        let tokens = """
+            # principal sha256(token)
+            service:ingest \(sha256Hex("ingest-token"))
+            service:reader \(sha256Hex("reader-token"))
+            """
+        try Data(tokens.utf8).write(to: URL(fileURLWithPath: directory + "/tokens"))
+        #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
+        return (
+            directory,
+            [
+                "--rules", directory + "/rules.yaml", "--policy", directory + "/policy.yaml", "--tokens", directory + "/tokens",
+                "--db", directory + "/h.db", "--key-file", directory + "/key", "--as", "service:ingest",
+            ]
+        )
+    }
+
+    func sha256Hex(_ text: String) -> String {
+        SHA256.hash(Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    func json(_ data: Data) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test("POST /v1/events: good lines accepted, malformed ones rejected with their line; 413 over --max-body; auth 401/403; probes")
+    func eventsAuthAndLimits() async throws {
+        let (directory, arguments) = try setUp()
+        let server = try ServingCommand(arguments + ["--max-body", "4096"], directory: directory)
+        try #require(server.port > 0, "\(server.stderr)")
+
+        let body = Data(
+            """
+            {"type":"tick","id":"a-1"}
+            not json
+            {"type":"tick","id":"a-2","payload":{"n":2}}
+            {"payload":{}}
+
+            """.utf8)
+        let ingest = try await server.request("POST", "/v1/events", body: body, token: "ingest-token")
+        #expect(ingest.status == 200)
+        let answer = try json(ingest.body)
+        #expect(answer["accepted"] as? Int == 2)
+        #expect(answer["rejected"] as? Int == 2)
+        let errors = try #require(answer["errors"] as? [[String: Any]])
+        #expect(errors.map { $0["line"] as? Int } == [2, 4])
+        #expect((errors[1]["reason"] as? String) == "missing required field 'type'")
+
+        // One JSON event (no newline) is one line.
+        let single = try await server.request("POST", "/v1/events", body: Data(#"{"type":"tick","id":"a-3"}"#.utf8), token: "ingest-token")
+        #expect(single.status == 200)
+        #expect(try json(single.body)["accepted"] as? Int == 1)
+
+        // Authentication and access.
+        #expect(try await server.request("POST", "/v1/events", body: body).status == 401)
+        #expect(try await server.request("POST", "/v1/events", body: body, token: "wrong").status == 401)
+        let refused = try await server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8), token: "reader-token")
+        #expect(refused.status == 403)
+        #expect(try json(refused.body)["denied"] as? Int == 1)
+        let otherType = try await server.request("POST", "/v1/events", body: Data(#"{"type":"tock"}"#.utf8), token: "ingest-token")
+        #expect(otherType.status == 403)
+        #expect(try await server.request("GET", "/metrics", token: "ingest-token").status == 403)
+        #expect(try await server.request("POST", "/v1/intents", body: Data(#"{"text":"x"}"#.utf8), token: "ingest-token").status == 403)
+
+        // Over the body limit.
+        let large = Data(String(repeating: #"{"type":"tick"}"# + "\n", count: 400).utf8)
+        #expect(try await server.request("POST", "/v1/events", body: large, token: "ingest-token").status == 413)
+
+        // Probes need no token.
+        #expect(try await server.request("GET", "/healthz").status == 200)
+        #expect(try await server.request("GET", "/readyz").status == 200)
+
+        #expect(server.stop(with: SIGINT) == 130)
+        #expect(!server.stderr.contains("ingest-token"))
+        #expect(server.stderr.contains("symphony: 7 events read, 2 rejected, 2 denied, 3 processed"), "\(server.stderr)")
+        // The denials are audited.
+        let audit = try CommandRunner.run(["audit", "list", "--db", directory + "/h.db", "--key-file", directory + "/key"])
+        #expect(audit.stdout.contains("access.denied"), "\(audit.stdout)")
+    }
+
+    @Test("POST /v1/intents ranks intents with scores, slots and evidence; GET /metrics parses and its counters move after ingest")
+    func intentsAndMetrics() async throws {
+        let (directory, arguments) = try setUp()
+        let server = try ServingCommand(arguments, directory: directory)
+        try #require(server.port > 0, "\(server.stderr)")
+        let intents = try await server.request("POST", "/v1/intents", body: Data(#"{"text":"please refund order 1234"}"#.utf8), token: "reader-token")
+        #expect(intents.status == 200)
+        let answer = try json(intents.body)
+        let first = try #require((answer["intents"] as? [[String: Any]])?.first)
+        #expect(first["name"] as? String == "refund_request")
+        #expect(first["score"] as? Double == 0.9)
+        #expect((first["slots"] as? [String: String]) == ["order": "1234"])
+        #expect((first["evidence"] as? [[String: Any]])?.count == 2)
+        #expect(try await server.request("POST", "/v1/intents", body: Data("{".utf8), token: "reader-token").status == 400)
+
+        func metrics() async throws -> [String: Double] {
+            let scrape = try await server.request("GET", "/metrics", token: "reader-token")
+            #expect(scrape.status == 200)
+            var values: [String: Double] = [:]
+            for line in String(decoding: scrape.body, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+                let parts = line.split(separator: " ")
+                if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
+            }
+            return values
+        }
+        let before = try await metrics()
+        #expect(before["symphony_events_read_total"] == 0)
+        let posted = try await server.request(
+            "POST", "/v1/events", body: Data((1...5).map { #"{"type":"tick","id":"m-\#($0)"}"# }.joined(separator: "\n").utf8), token: "ingest-token")
+        #expect(posted.status == 200)
+        let after = try await metrics()
+        #expect(after["symphony_events_read_total"] == 5)
+        #expect(after["symphony_http_events_accepted_total"] == 5)
+        #expect(after["symphony_queue_depth"] != nil)
+        #expect(after["symphony_scheduler_pending"] == 0)
+        #expect(server.stop() == 143)
+    }
+
+    @Test("SIGTERM with submissions in flight: every event a 200 answer counted as accepted is in the history")
+    func gracefulShutdown() async throws {
+        let (directory, arguments) = try setUp()
+        let server = try ServingCommand(arguments, directory: directory)
+        try #require(server.port > 0, "\(server.stderr)")
+        let accepted = try await withThrowingTaskGroup(of: Int.self) { group in
+            for client in 0..<8 {
+                group.addTask {
+                    var total = 0
+                    for batch in 0..<400 {
+                        let lines = (0..<50).map { #"{"type":"tick","id":"c\#(client)-\#(batch)-\#($0)"}"# }.joined(separator: "\n")
+                        guard let answer = try? await server.request("POST", "/v1/events", body: Data(lines.utf8), token: "ingest-token"),
+                            answer.status == 200, let object = try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any]
+                        else { break }
+                        total += object["accepted"] as? Int ?? 0
+                    }
+                    return total
+                }
+            }
+            // Signal once submissions are known to be flowing (the limit only bounds a failing test).
+            group.addTask {
+                let deadline = ContinuousClock.now + .seconds(120)
+                while ContinuousClock.now < deadline {
+                    if let scrape = try? await server.request("GET", "/metrics", token: "reader-token"),
+                        let line = String(decoding: scrape.body, as: UTF8.self).split(separator: "\n").first(where: {
+                            $0.hasPrefix("symphony_http_events_accepted_total ")
+                        }), let value = Double(line.split(separator: " ")[1]), value > 0
+                    {
+                        break
+                    }
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                kill(server.process.processIdentifier, SIGTERM)
+                return 0
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(server.stop() == 143)
+        #expect(accepted > 0)
+        let reader = try HistoryReader(path: directory + "/h.db", sealer: nil)
+        var query = HistoryQuery()
+        query.rule = "answer"
+        query.limit = 1_000_000
+        let handled = Set(try reader.executions(query).map(\.eventID))
+        #expect(handled.count >= accepted, "\(server.stderr)")
+    }
+}
