@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import FoundationNetworking
 import SymphonyCrypto
 import SymphonyStore
@@ -274,5 +275,55 @@ final class ServingCommand: @unchecked Sendable {
         query.limit = 1_000_000
         let handled = Set(try reader.executions(query).map(\.eventID))
         #expect(handled.count >= accepted, "\(server.stderr)")
+    }
+}
+
+/// Back-pressure: a request holding the only slot (its body not yet sent) makes the next ones 503.
+@Suite(.timeLimit(.minutes(5))) struct ServeBackPressureTests {
+    @Test("with --max-in-flight 1 taken by a slow upload, a request gets 503 with Retry-After; once it ends, 200 again")
+    func overload() async throws {
+        let directory = try freshDirectory()
+        try Data("rules:\n  - {name: answer, on: tick, actions: [{emit: {type: tock}}]}\n".utf8).write(to: URL(fileURLWithPath: directory + "/rules.yaml"))
+        let server = try ServingCommand(["--rules", directory + "/rules.yaml", "--no-history", "--max-in-flight", "1"], directory: directory)
+        try #require(server.port > 0, "\(server.stderr)")
+        // A connection that sends its head and part of its body, then waits: it holds the slot.
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(socket >= 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(server.port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0)
+        let head = "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"type\":"
+        _ = head.withCString { send(socket, $0, strlen($0), 0) }
+        // The held request reaches its handler at some point: wait (bounded) until a request is refused.
+        var refused: (status: Int, body: Data, headers: [AnyHashable: Any])?
+        for _ in 0..<2_000 {
+            let answer = try await server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8))
+            if answer.status == 503 {
+                refused = answer
+                break
+            }
+            #expect(answer.status == 200)
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let answer = try #require(refused, "no request was refused while the only slot was held")
+        #expect(answer.headers["Retry-After"] as? String == "1")
+        // The held request ends (its connection closes): the slot is free again.
+        close(socket)
+        var accepted = false
+        for _ in 0..<2_000 {
+            if try await server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8)).status == 200 {
+                accepted = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(accepted)
+        #expect(server.stop() == 143)
     }
 }
