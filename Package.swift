@@ -220,7 +220,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyCLITests",
-            dependencies: ["SymphonyJSON", "symphony", "SymphonyTestHTTPServer", "SymphonyRecords", "SymphonyCrypto", "SymphonyEvents", "SymphonyStore"],
+            dependencies: ["SymphonyJSON", "symphony", "SymphonyActions", "SymphonyConcurrency", "SymphonyTestHTTPServer", "SymphonyRecords", "SymphonyCrypto", "SymphonyEvents", "SymphonyStore"],
             swiftSettings: strictSettings),
     ]
 )

@@ -34,7 +34,7 @@ final class ServerMetrics: Sendable {
     }
 
     /// The text of a scrape: the run's counts as of now.
-    func scrape(_ pipeline: RunPipeline) -> [UInt8] {
+    func scrape(_ pipeline: RunPipeline, inFlight: Int) -> [UInt8] {
         scraping.withLock { _ in
             let progress = pipeline.progress
             advance("symphony_events_read_total", to: progress.read)
@@ -52,6 +52,7 @@ final class ServerMetrics: Sendable {
             gauge("symphony_queue_depth", to: pipeline.system.counters.queueDepth)
             gauge("symphony_scheduler_pending", to: progress.pending)
             gauge("symphony_ready", to: pipeline.isTakingInput ? 1 : 0)
+            gauge("symphony_http_requests_in_flight", to: inFlight)
             return registry.emitToBuffer()
         }
     }

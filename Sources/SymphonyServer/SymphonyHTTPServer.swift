@@ -54,7 +54,7 @@ public final class SymphonyHTTPServer: Sendable {
         }
         router.get("metrics") { [self] request, _ in
             if let refusal = authorize(request, .readMetrics, target: "GET /metrics").refusal { return refusal }
-            var response = Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.scrape(pipeline))))
+            var response = Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.scrape(pipeline, inFlight: gate.count))))
             response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return response
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
-import FoundationNetworking
+import SymphonyActions
+import SymphonyConcurrency
 import SymphonyCrypto
 import SymphonyStore
 import Testing
@@ -73,17 +74,16 @@ final class ServingCommand: @unchecked Sendable {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
-    /// One request; the status, the body and the headers.
-    func request(
-        _ method: String, _ path: String, body: Data? = nil, token: String? = nil
-    ) async throws -> (status: Int, body: Data, headers: [AnyHashable: Any]) {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
-        request.httpMethod = method
-        request.httpBody = body
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let http = try #require(response as? HTTPURLResponse)
-        return (http.statusCode, data, http.allHeaderFields)
+    /// One request over a real HTTP client (libcurl, as `http` actions use); the status, the body
+    /// and the response. Blocking: call it from a thread, not from many tasks at once.
+    func request(_ method: String, _ path: String, body: Data? = nil, token: String? = nil) throws -> (status: Int, body: Data, response: HTTPResponseSummary) {
+        var headers: [HTTPHeader] = []
+        if let token { headers.append(HTTPHeader(name: "Authorization", value: "Bearer \(token)")) }
+        let spec = HTTPRequestSpec(
+            method: method, url: "http://127.0.0.1:\(port)\(path)", headers: headers, body: body.map { Array($0) } ?? [], timeout: .seconds(60),
+            responseLimit: 1 << 22)
+        let response = try HTTPTransport().send(spec)
+        return (response.status, Data(response.body), response)
     }
 }
 
@@ -138,7 +138,7 @@ final class ServingCommand: @unchecked Sendable {
     }
 
     @Test("POST /v1/events: good lines accepted, malformed ones rejected with their line; 413 over --max-body; auth 401/403; probes")
-    func eventsAuthAndLimits() async throws {
+    func eventsAuthAndLimits() throws {
         let (directory, arguments) = try setUp()
         let server = try ServingCommand(arguments + ["--max-body", "4096"], directory: directory)
         try #require(server.port > 0, "\(server.stderr)")
@@ -151,7 +151,7 @@ final class ServingCommand: @unchecked Sendable {
             {"payload":{}}
 
             """.utf8)
-        let ingest = try await server.request("POST", "/v1/events", body: body, token: "ingest-token")
+        let ingest = try server.request("POST", "/v1/events", body: body, token: "ingest-token")
         #expect(ingest.status == 200)
         let answer = try json(ingest.body)
         #expect(answer["accepted"] as? Int == 2)
@@ -161,28 +161,28 @@ final class ServingCommand: @unchecked Sendable {
         #expect((errors[1]["reason"] as? String) == "missing required field 'type'")
 
         // One JSON event (no newline) is one line.
-        let single = try await server.request("POST", "/v1/events", body: Data(#"{"type":"tick","id":"a-3"}"#.utf8), token: "ingest-token")
+        let single = try server.request("POST", "/v1/events", body: Data(#"{"type":"tick","id":"a-3"}"#.utf8), token: "ingest-token")
         #expect(single.status == 200)
         #expect(try json(single.body)["accepted"] as? Int == 1)
 
         // Authentication and access.
-        #expect(try await server.request("POST", "/v1/events", body: body).status == 401)
-        #expect(try await server.request("POST", "/v1/events", body: body, token: "wrong").status == 401)
-        let refused = try await server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8), token: "reader-token")
+        #expect(try server.request("POST", "/v1/events", body: body).status == 401)
+        #expect(try server.request("POST", "/v1/events", body: body, token: "wrong").status == 401)
+        let refused = try server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8), token: "reader-token")
         #expect(refused.status == 403)
         #expect(try json(refused.body)["denied"] as? Int == 1)
-        let otherType = try await server.request("POST", "/v1/events", body: Data(#"{"type":"tock"}"#.utf8), token: "ingest-token")
+        let otherType = try server.request("POST", "/v1/events", body: Data(#"{"type":"tock"}"#.utf8), token: "ingest-token")
         #expect(otherType.status == 403)
-        #expect(try await server.request("GET", "/metrics", token: "ingest-token").status == 403)
-        #expect(try await server.request("POST", "/v1/intents", body: Data(#"{"text":"x"}"#.utf8), token: "ingest-token").status == 403)
+        #expect(try server.request("GET", "/metrics", token: "ingest-token").status == 403)
+        #expect(try server.request("POST", "/v1/intents", body: Data(#"{"text":"x"}"#.utf8), token: "ingest-token").status == 403)
 
         // Over the body limit.
         let large = Data(String(repeating: #"{"type":"tick"}"# + "\n", count: 400).utf8)
-        #expect(try await server.request("POST", "/v1/events", body: large, token: "ingest-token").status == 413)
+        #expect(try server.request("POST", "/v1/events", body: large, token: "ingest-token").status == 413)
 
         // Probes need no token.
-        #expect(try await server.request("GET", "/healthz").status == 200)
-        #expect(try await server.request("GET", "/readyz").status == 200)
+        #expect(try server.request("GET", "/healthz").status == 200)
+        #expect(try server.request("GET", "/readyz").status == 200)
 
         #expect(server.stop(with: SIGINT) == 130)
         #expect(!server.stderr.contains("ingest-token"))
@@ -193,11 +193,11 @@ final class ServingCommand: @unchecked Sendable {
     }
 
     @Test("POST /v1/intents ranks intents with scores, slots and evidence; GET /metrics parses and its counters move after ingest")
-    func intentsAndMetrics() async throws {
+    func intentsAndMetrics() throws {
         let (directory, arguments) = try setUp()
         let server = try ServingCommand(arguments, directory: directory)
         try #require(server.port > 0, "\(server.stderr)")
-        let intents = try await server.request("POST", "/v1/intents", body: Data(#"{"text":"please refund order 1234"}"#.utf8), token: "reader-token")
+        let intents = try server.request("POST", "/v1/intents", body: Data(#"{"text":"please refund order 1234"}"#.utf8), token: "reader-token")
         #expect(intents.status == 200)
         let answer = try json(intents.body)
         let first = try #require((answer["intents"] as? [[String: Any]])?.first)
@@ -205,10 +205,10 @@ final class ServingCommand: @unchecked Sendable {
         #expect(first["score"] as? Double == 0.9)
         #expect((first["slots"] as? [String: String]) == ["order": "1234"])
         #expect((first["evidence"] as? [[String: Any]])?.count == 2)
-        #expect(try await server.request("POST", "/v1/intents", body: Data("{".utf8), token: "reader-token").status == 400)
+        #expect(try server.request("POST", "/v1/intents", body: Data("{".utf8), token: "reader-token").status == 400)
 
-        func metrics() async throws -> [String: Double] {
-            let scrape = try await server.request("GET", "/metrics", token: "reader-token")
+        func metrics() throws -> [String: Double] {
+            let scrape = try server.request("GET", "/metrics", token: "reader-token")
             #expect(scrape.status == 200)
             var values: [String: Double] = [:]
             for line in String(decoding: scrape.body, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
@@ -217,12 +217,12 @@ final class ServingCommand: @unchecked Sendable {
             }
             return values
         }
-        let before = try await metrics()
+        let before = try metrics()
         #expect(before["symphony_events_read_total"] == 0)
-        let posted = try await server.request(
+        let posted = try server.request(
             "POST", "/v1/events", body: Data((1...5).map { #"{"type":"tick","id":"m-\#($0)"}"# }.joined(separator: "\n").utf8), token: "ingest-token")
         #expect(posted.status == 200)
-        let after = try await metrics()
+        let after = try metrics()
         #expect(after["symphony_events_read_total"] == 5)
         #expect(after["symphony_http_events_accepted_total"] == 5)
         #expect(after["symphony_queue_depth"] != nil)
@@ -231,42 +231,29 @@ final class ServingCommand: @unchecked Sendable {
     }
 
     @Test("SIGTERM with submissions in flight: every event a 200 answer counted as accepted is in the history")
-    func gracefulShutdown() async throws {
+    func gracefulShutdown() throws {
         let (directory, arguments) = try setUp()
         let server = try ServingCommand(arguments, directory: directory)
         try #require(server.port > 0, "\(server.stderr)")
-        let accepted = try await withThrowingTaskGroup(of: Int.self) { group in
-            for client in 0..<8 {
-                group.addTask {
-                    var total = 0
-                    for batch in 0..<400 {
-                        let lines = (0..<50).map { #"{"type":"tick","id":"c\#(client)-\#(batch)-\#($0)"}"# }.joined(separator: "\n")
-                        guard let answer = try? await server.request("POST", "/v1/events", body: Data(lines.utf8), token: "ingest-token"),
-                            answer.status == 200, let object = try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any]
-                        else { break }
-                        total += object["accepted"] as? Int ?? 0
-                    }
-                    return total
+        let total = Locked(0)
+        let clients = DispatchGroup()
+        for client in 0..<8 {
+            DispatchQueue.global().async(group: clients) {
+                for batch in 0..<400 {
+                    let lines = (0..<50).map { #"{"type":"tick","id":"c\#(client)-\#(batch)-\#($0)"}"# }.joined(separator: "\n")
+                    guard let answer = try? server.request("POST", "/v1/events", body: Data(lines.utf8), token: "ingest-token"),
+                        answer.status == 200, let object = try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any]
+                    else { break }
+                    total.withLock { $0 += object["accepted"] as? Int ?? 0 }
                 }
             }
-            // Signal once submissions are known to be flowing (the limit only bounds a failing test).
-            group.addTask {
-                let deadline = ContinuousClock.now + .seconds(120)
-                while ContinuousClock.now < deadline {
-                    if let scrape = try? await server.request("GET", "/metrics", token: "reader-token"),
-                        let line = String(decoding: scrape.body, as: UTF8.self).split(separator: "\n").first(where: {
-                            $0.hasPrefix("symphony_http_events_accepted_total ")
-                        }), let value = Double(line.split(separator: " ")[1]), value > 0
-                    {
-                        break
-                    }
-                    try await Task.sleep(for: .milliseconds(5))
-                }
-                kill(server.process.processIdentifier, SIGTERM)
-                return 0
-            }
-            return try await group.reduce(0, +)
         }
+        // Signal once submissions are known to be flowing (the limit only bounds a failing test).
+        let deadline = Date(timeIntervalSinceNow: 120)
+        while Date() < deadline && total.withLock({ $0 }) == 0 { Thread.sleep(forTimeInterval: 0.005) }
+        kill(server.process.processIdentifier, SIGTERM)
+        #expect(clients.wait(timeout: .now() + 300) == .success)
+        let accepted = total.withLock { $0 }
         #expect(server.stop() == 143)
         #expect(accepted > 0)
         let reader = try HistoryReader(path: directory + "/h.db", sealer: nil)
@@ -281,7 +268,7 @@ final class ServingCommand: @unchecked Sendable {
 /// Back-pressure: a request holding the only slot (its body not yet sent) makes the next ones 503.
 @Suite(.timeLimit(.minutes(5))) struct ServeBackPressureTests {
     @Test("with --max-in-flight 1 taken by a slow upload, a request gets 503 with Retry-After; once it ends, 200 again")
-    func overload() async throws {
+    func overload() throws {
         let directory = try freshDirectory()
         try Data("rules:\n  - {name: answer, on: tick, actions: [{emit: {type: tock}}]}\n".utf8).write(to: URL(fileURLWithPath: directory + "/rules.yaml"))
         let server = try ServingCommand(["--rules", directory + "/rules.yaml", "--no-history", "--max-in-flight", "1"], directory: directory)
@@ -299,29 +286,31 @@ final class ServingCommand: @unchecked Sendable {
         }
         try #require(connected == 0)
         let head = "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"type\":"
-        _ = head.withCString { send(socket, $0, strlen($0), 0) }
-        // The held request reaches its handler at some point: wait (bounded) until a request is refused.
-        var refused: (status: Int, body: Data, headers: [AnyHashable: Any])?
+        let sent = head.withCString { send(socket, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        try #require(sent == head.utf8.count, "sent \(sent) of \(head.utf8.count) bytes: errno \(errno)")
+        // Once the held request holds the slot (the metrics say so; they take no slot), the next request is refused.
+        var holding = false
         for _ in 0..<2_000 {
-            let answer = try await server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8))
-            if answer.status == 503 {
-                refused = answer
+            let scrape = String(decoding: try server.request("GET", "/metrics").body, as: UTF8.self)
+            if scrape.split(separator: "\n").contains("symphony_http_requests_in_flight 1.0") {
+                holding = true
                 break
             }
-            #expect(answer.status == 200)
-            try await Task.sleep(for: .milliseconds(10))
+            Thread.sleep(forTimeInterval: 0.01)
         }
-        let answer = try #require(refused, "no request was refused while the only slot was held")
-        #expect(answer.headers["Retry-After"] as? String == "1")
+        try #require(holding, "the held request never took the slot")
+        let answer = try server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8))
+        #expect(answer.status == 503)
+        #expect(answer.response.header("Retry-After") == "1")
         // The held request ends (its connection closes): the slot is free again.
         close(socket)
         var accepted = false
         for _ in 0..<2_000 {
-            if try await server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8)).status == 200 {
+            if try server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8)).status == 200 {
                 accepted = true
                 break
             }
-            try await Task.sleep(for: .milliseconds(10))
+            Thread.sleep(forTimeInterval: 0.01)
         }
         #expect(accepted)
         #expect(server.stop() == 143)
