@@ -23,6 +23,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // `symphony serve`: the HTTP server (on SwiftNIO) and Prometheus metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // System libraries: a module map and a tiny shim header each.
@@ -109,6 +115,21 @@ let package = Package(
                 "SymphonyEngine", "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess", "SymphonyConcurrency",
             ],
             swiftSettings: strictSettings),
+        // `symphony serve`: the HTTP API over a running pipeline, and its Prometheus metrics.
+        .target(
+            name: "SymphonyServer",
+            dependencies: ["SymphonyJSON",
+                "SymphonyPipeline", "SymphonyEngine", "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess",
+                "SymphonyIntents", "SymphonyCrypto", "SymphonyConcurrency",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
         // Side effects (child processes, HTTP requests, file appends) and a scripted HTTP server
         // that only test targets use.
         .target(
@@ -123,6 +144,7 @@ let package = Package(
             name: "symphony",
             dependencies: ["SymphonyJSON", 
                 "SymphonyPipeline",
+                "SymphonyServer",
                 "SymphonyEvents",
                 "SymphonyIntents",
                 "SymphonyRules",
@@ -201,7 +223,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyCLITests",
-            dependencies: ["SymphonyJSON", "symphony", "SymphonyTestHTTPServer", "SymphonyRecords", "SymphonyCrypto", "SymphonyEvents", "SymphonyStore"],
+            dependencies: ["SymphonyJSON", "symphony", "SymphonyActions", "SymphonyConcurrency", "SymphonyTestHTTPServer", "SymphonyRecords", "SymphonyCrypto", "SymphonyEvents", "SymphonyStore"],
             swiftSettings: strictSettings),
     ]
 )

@@ -3,7 +3,7 @@ import SymphonyEvents
 /// Something a principal may be allowed to do.
 ///
 /// Written in policy files as `events:publish:<type-pattern>`, `rules:load`, `rules:validate`,
-/// `rules:seal`, `intents:analyze`, `history:read`, `audit:read`, `audit:verify`, `actions:exec`,
+/// `rules:seal`, `intents:analyze`, `metrics:read`, `history:read`, `audit:read`, `audit:verify`, `actions:exec`,
 /// `actions:http:<host>`, `actions:file:<path>`, or `*` for everything. A host or path ending in
 /// `*` covers every host or path that starts with what comes before it (`actions:http:*`,
 /// `actions:file:/var/log/symphony/*`).
@@ -15,6 +15,8 @@ public enum Permission: Sendable, Hashable, CustomStringConvertible {
     /// Seal a rule set into a bundle under the key (`symphony seal`).
     case sealRules
     case analyzeIntents
+    /// Read the service's metrics (`GET /metrics` of `symphony serve`).
+    case readMetrics
     case readHistory
     case readAudit
     case verifyAudit
@@ -30,7 +32,7 @@ public enum Permission: Sendable, Hashable, CustomStringConvertible {
     /// The permissions without a pattern, in the order they are listed, with the names policy files use.
     static let named: [(name: String, permission: Permission)] = [
         ("rules:load", .loadRules), ("rules:validate", .validateRules), ("rules:seal", .sealRules), ("intents:analyze", .analyzeIntents),
-        ("history:read", .readHistory), ("audit:read", .readAudit), ("audit:verify", .verifyAudit), ("actions:exec", .exec), ("*", .all),
+        ("metrics:read", .readMetrics), ("history:read", .readHistory), ("audit:read", .readAudit), ("audit:verify", .verifyAudit), ("actions:exec", .exec), ("*", .all),
     ]
 
     /// The permissions without a pattern, by name.
@@ -92,6 +94,8 @@ public enum AccessOperation: Sendable, Hashable, CustomStringConvertible {
     case validateRules
     case sealRules
     case analyzeIntents
+    /// Read the service's metrics (`GET /metrics`).
+    case readMetrics
     case readHistory
     case readAudit
     case verifyAudit
@@ -111,6 +115,7 @@ public enum AccessOperation: Sendable, Hashable, CustomStringConvertible {
         case .validateRules: .validateRules
         case .sealRules: .sealRules
         case .analyzeIntents: .analyzeIntents
+        case .readMetrics: .readMetrics
         case .readHistory: .readHistory
         case .readAudit: .readAudit
         case .verifyAudit: .verifyAudit

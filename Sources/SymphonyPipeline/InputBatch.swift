@@ -70,13 +70,29 @@ final class InputBatch: Sendable {
 
     /// Publishes and records what is held.
     func flush() {
-        state.withLock { publish(&$0) }
+        state.withLock { _ = publish(&$0) }
+    }
+
+    /// Publishes what is held, then `events` received now (one request's), as one batch; returns
+    /// how many of `events` the queue took. Blocks while the queue is full.
+    func publishNow(_ events: [Event], origins: [SourceOrigin]) -> Int {
+        state.withLock { state in
+            publish(&state)
+            acceptedCount.add(events.count, ordering: .relaxed)
+            let now = Timestamp.now()
+            state.events.append(contentsOf: events)
+            state.origins.append(contentsOf: origins)
+            state.received.append(contentsOf: repeatElement(now, count: events.count))
+            let published = publish(&state)
+            return published
+        }
     }
 
     /// Publishes the held events (then records them in history, with the envelopes the queue
-    /// sealed, so no event is sealed twice). Called with the lock held.
-    private func publish(_ state: inout State) {
-        guard !state.events.isEmpty else { return }
+    /// sealed, so no event is sealed twice). Called with the lock held. Returns how many the queue took.
+    @discardableResult
+    private func publish(_ state: inout State) -> Int {
+        guard !state.events.isEmpty else { return 0 }
         defer {
             state.events.removeAll(keepingCapacity: true)
             state.origins.removeAll(keepingCapacity: true)
@@ -94,22 +110,27 @@ final class InputBatch: Sendable {
             if sealed.count < state.events.count {
                 output.problem("symphony: \(state.events.count - sealed.count) events read were not processed: the queue did not take them")
             }
+            return sealed.count
         } catch let error as EventsError where error.code == .closed {
             intake?.dropped(state.events.count)
             output.problem("symphony: \(state.events.count) events read were not processed: the queue closed")
+            return 0
         } catch {
             // Not expected (input lines are validated when read): publish one by one so one bad event costs only itself.
+            var published = 0
             for (index, event) in state.events.enumerated() {
                 do {
                     let sealed = try system.publish(event)
                     history?.recordInputs([event], received: [state.received[index]], sealed: [sealed])
                     intake?.recorded(1)
+                    published += 1
                 } catch {
                     intake?.dropped(1)
                     refusedCount.add(1, ordering: .relaxed)
                     output.problem("\(state.origins[index]): rejected: \(error)")
                 }
             }
+            return published
         }
     }
 }

@@ -252,6 +252,113 @@ public final class RunPipeline: Sendable {
         return opened
     }
 
+    /// Takes one submission (an HTTP request's lines) as `principal`, from any thread, while the
+    /// run goes on: a rejected line is counted and recorded; each event is checked for
+    /// `events:publish:<type>` as `principal` (its `source` must be absent, and is then set to
+    /// `principal`, or equal to it); a denial is counted, recorded and audited; the allowed events
+    /// are published as one batch. Returns once they are in the queue and, with a history, durably
+    /// recorded (concurrent submissions share the history's group commits). Blocks while the queue
+    /// is full; never call it on an event loop. Refuses everything once a stop was requested.
+    public func submit(_ items: [SourceItem], principal: String) -> SubmitResult {
+        var result = SubmitResult()
+        let (access, history) = (configuration.access, configuration.history)
+        guard !stop.isRequested, !finished.load(ordering: .acquiring), history?.hasFailed != true else {
+            result.refused = true
+            return result
+        }
+        var events: [Event] = []
+        var origins: [SourceOrigin] = []
+        var lines: [Int] = []
+        for item in items {
+            let origin = item.origin
+            switch item.result {
+            case .failure(let problem):
+                read.add(1, ordering: .relaxed)
+                rejected.add(1, ordering: .relaxed)
+                result.rejected += 1
+                result.problems.append(SubmitResult.Problem(line: origin.line, reason: problem.reason))
+                history?.recordRejected(source: origin.source, line: origin.line, reason: problem.reason, content: problem.content)
+            case .success(var event):
+                if let source = event.source, source != principal {
+                    let reason = "'source' must be left out or be the authenticated principal '\(principal)'"
+                    read.add(1, ordering: .relaxed)
+                    rejected.add(1, ordering: .relaxed)
+                    result.rejected += 1
+                    result.problems.append(SubmitResult.Problem(line: origin.line, reason: reason))
+                    history?.recordRejected(source: origin.source, line: origin.line, reason: reason, content: [])
+                    continue
+                }
+                event.source = principal
+                do {
+                    try access.check(.publish(type: event.type), as: principal)
+                } catch {
+                    read.add(1, ordering: .relaxed)
+                    denied.add(1, ordering: .relaxed)
+                    result.denied += 1
+                    result.problems.append(SubmitResult.Problem(line: origin.line, reason: error.description, denied: true))
+                    output.problem("\(origin): denied: \(error.description)")
+                    let now = Timestamp.now()
+                    history?.record(
+                        [
+                            ExecutionRecord(
+                                eventID: event.id, eventType: event.type, rule: "(input)", kind: .publish, outcome: .denied, error: error.description,
+                                started: now, finished: now)
+                        ],
+                        audits: [
+                            AuditRecord(principal: principal, operation: .accessDenied, target: event.type, outcome: "denied", details: error.description)
+                        ])
+                    continue
+                }
+                events.append(event)
+                origins.append(origin)
+                lines.append(origin.line)
+            }
+        }
+        if !events.isEmpty {
+            result.accepted = batch.publishNow(events, origins: origins)
+            result.dropped = events.count - result.accepted
+            for line in lines.dropFirst(result.accepted) {
+                result.problems.append(SubmitResult.Problem(line: line, reason: "not processed: the run is stopping"))
+            }
+        }
+        if let history, !items.isEmpty {
+            do {
+                try history.flush()
+            } catch {
+                result.historyFailure = "history could not be written"
+            }
+        }
+        return result
+    }
+
+    /// True while the run takes input: no stop was requested, it has not finished, and its
+    /// history (if any) has not failed.
+    public var isTakingInput: Bool {
+        !stop.isRequested && !finished.load(ordering: .acquiring) && configuration.history?.hasFailed != true
+    }
+
+    /// The run's counts so far (what `finish()` reports, read while it runs): input read, rejected
+    /// and denied, rules fired, actions by kind, side-effect deliveries, pending delays.
+    public var progress: RunSummary {
+        var summary = RunSummary()
+        let counters = system.counters
+        let statistics = engine.statistics
+        if let dispatcher { summary.sideEffects = dispatcher.statistics }
+        summary.read = read.load(ordering: .relaxed) + batch.accepted
+        summary.rejected = rejected.load(ordering: .relaxed) + batch.refused
+        summary.partlyParsed = partlyParsed.load(ordering: .relaxed)
+        summary.denied = denied.load(ordering: .relaxed) + statistics.denials
+        summary.processed = counters.delivered + counters.failed
+        summary.rulesFired = statistics.rulesFired
+        summary.actions = statistics.actions.merging(summary.sideEffects.succeeded, uniquingKeysWith: +)
+        summary.errors = statistics.failures + counters.failed + summary.sideEffects.deadLettered
+        summary.conditionProblems = statistics.conditionProblems
+        summary.pending = system.scheduler.pendingCount
+        summary.stopped = stop.isRequested
+        summary.duration = started.duration(to: .now())
+        return summary
+    }
+
     /// Moves a replay's clock to `time` through every due time on the way, handling what fires at
     /// each before the next: a delay made by a fired delayed event is due from its own due time,
     /// as it would be live, not from `time`.

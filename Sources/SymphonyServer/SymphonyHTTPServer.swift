@@ -1,0 +1,247 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import SymphonyAccess
+import SymphonyConcurrency
+import SymphonyEvents
+import SymphonyJSON
+import SymphonyPipeline
+import SymphonyRecords
+
+/// The HTTP API of `symphony serve` over a running `RunPipeline` (see docs/serve.md and docs/openapi.yaml):
+///
+/// - `POST /v1/events`: one JSON event or JSON Lines → `{accepted, rejected, denied, errors: [{line, reason}]}`
+/// - `POST /v1/intents`: `{"text": …}` → ranked intents with scores, slots and evidence
+/// - `GET /metrics`: Prometheus text; `GET /healthz`, `GET /readyz`: probes (no token needed)
+///
+/// Submissions run on a thread pool of their own, never on an event loop: they wait for the
+/// queue and for the history's group commit. At most `maximumInFlight` run at once; more get
+/// 503 with `Retry-After`.
+public final class SymphonyHTTPServer: Sendable {
+    private let pipeline: RunPipeline
+    private let configuration: ServerConfiguration
+    private let history: (any HistoryRecorder)?
+    private let gate: SubmissionGate
+    private let metrics = ServerMetrics()
+    private let pool: NIOThreadPool
+    private let logger: Logger
+    private let serviceGroup = Locked<(group: ServiceGroup?, shutdownRequested: Bool)>((nil, false))
+
+    /// A server for `pipeline`; `history` is where HTTP-level denials are audited (the run's).
+    public init(pipeline: RunPipeline, configuration: ServerConfiguration, history: (any HistoryRecorder)?, logger: Logger = Logger(label: "symphony.serve")) {
+        self.pipeline = pipeline
+        self.configuration = configuration
+        self.history = history
+        self.logger = logger
+        gate = SubmissionGate(limit: configuration.maximumInFlight)
+        pool = NIOThreadPool(numberOfThreads: max(1, configuration.submissionThreads))
+    }
+
+    /// The Hummingbird application: bind it and serve until `shutdown` triggers; `onListening`
+    /// gets the bound port. The caller runs it in a `ServiceGroup` (graceful shutdown: stop
+    /// accepting, finish the requests in flight).
+    func application(onListening: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol & Service {
+        pool.start()
+        let router = Router()
+        router.get("healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
+        router.get("readyz") { [pipeline] _, _ in
+            pipeline.isTakingInput
+                ? Self.json(.ok, ["status": "ready"]) : Self.json(.serviceUnavailable, ["status": "not ready", "reason": "the run is stopping or its history failed"])
+        }
+        router.get("metrics") { [self] request, _ in
+            if let refusal = authorize(request, .readMetrics, target: "GET /metrics").refusal { return refusal }
+            var response = Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.scrape(pipeline, inFlight: gate.count))))
+            response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return response
+        }
+        router.post("v1/events") { [self] request, _ in try await events(request) }
+        router.post("v1/intents") { [self] request, _ in try await intents(request) }
+        let address = configuration.host
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(address, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    /// Serves until `shutdown()`: binds, calls `onListening` with the bound port, answers requests;
+    /// on shutdown stops accepting, finishes the requests in flight and the submissions they
+    /// started, then returns (the caller then finishes the pipeline). Throws when it cannot bind.
+    public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
+        let app = application(onListening: onListening)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let stopNow = serviceGroup.withLock { held -> Bool in
+            held.group = group
+            return held.shutdownRequested
+        }
+        if stopNow { await group.triggerGracefulShutdown() }
+        defer { serviceGroup.withLock { $0.group = nil } }
+        do {
+            try await group.run()
+        } catch {
+            try? await pool.shutdownGracefully()
+            throw error
+        }
+        try? await pool.shutdownGracefully()
+    }
+
+    /// Asks a running server to stop gracefully (from any thread; before `run` it stops at once).
+    public func shutdown() async {
+        let group = serviceGroup.withLock { held -> ServiceGroup? in
+            held.shutdownRequested = true
+            return held.group
+        }
+        await group?.triggerGracefulShutdown()
+    }
+
+    // MARK: - Endpoints
+
+    private func events(_ request: Request) async throws -> Response {
+        let auth = authenticate(request)
+        guard case .principal(let principal) = auth else { return auth.refusal! }
+        guard gate.enter() else { return overloaded() }
+        defer { gate.leave() }
+        let body: [UInt8]
+        switch try await readBody(request) {
+        case .success(let bytes): body = bytes
+        case .failure(let refusal): return refusal.response
+        }
+        let pipeline = self.pipeline
+        let result: SubmitResult
+        do {
+            result = try await pool.runIfActive {
+                pipeline.submit(EventLines.decode(body, source: "http:\(principal)"), principal: principal)
+            }
+        } catch {
+            return Self.json(.serviceUnavailable, ["error": "the service is shutting down"], retryAfter: true)
+        }
+        metrics.accepted(result.accepted)
+        if result.refused {
+            return Self.json(.serviceUnavailable, ["error": "the service is not taking events (stopping, or its history failed)"], retryAfter: true)
+        }
+        let answer: JSONValue = [
+            "accepted": .int(Int64(result.accepted)),
+            "rejected": .int(Int64(result.rejected)),
+            "denied": .int(Int64(result.denied)),
+            "errors": .array(result.problems.map { ["line": .int(Int64($0.line)), "reason": .string($0.reason)] }),
+        ]
+        if let failure = result.historyFailure {
+            return Self.json(.internalServerError, ["error": .string(failure)])
+        }
+        let status: HTTPResponse.Status
+        if result.accepted == 0 && result.denied > 0 && result.rejected == 0 {
+            status = .forbidden
+        } else if result.accepted == 0 && (result.rejected > 0 || result.dropped > 0) {
+            status = result.dropped > 0 ? .serviceUnavailable : .badRequest
+        } else {
+            status = .ok
+        }
+        return Self.json(status, answer)
+    }
+
+    private func intents(_ request: Request) async throws -> Response {
+        let auth = authorize(request, .analyzeIntents, target: "POST /v1/intents")
+        if let refusal = auth.refusal { return refusal }
+        guard gate.enter() else { return overloaded() }
+        defer { gate.leave() }
+        let body: [UInt8]
+        switch try await readBody(request) {
+        case .success(let bytes): body = bytes
+        case .failure(let refusal): return refusal.response
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(body)
+        } catch {
+            return Self.json(.badRequest, ["error": .string("the body is not valid JSON: \(error)")])
+        }
+        guard case .object(let fields) = value, case .string(let text)? = fields["text"] else {
+            return Self.json(.badRequest, ["error": "the body must be a JSON object with a string 'text'"])
+        }
+        var top: Int?
+        if let given = fields["top"] {
+            guard case .int(let number) = given, number >= 1 else { return Self.json(.badRequest, ["error": "'top' must be an integer of at least 1"]) }
+            top = Int(clamping: number)
+        }
+        let recognizer = pipeline.engine.ruleSet.recognizer
+        let limit = top
+        let result = try await pool.runIfActive { IntentReport.json(text: text, recognizer: recognizer, top: limit) }
+        return Self.json(.ok, result)
+    }
+
+    // MARK: - Helpers
+
+    /// The body, or the response refusing it (413 over the limit).
+    private func readBody(_ request: Request) async throws -> Result<[UInt8], ResponseError> {
+        let limit = configuration.maximumBodySize
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            return .failure(ResponseError(Self.json(.contentTooLarge, ["error": .string("the body is larger than \(limit) bytes")])))
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return .success(Array(buffer.readableBytesView))
+        } catch is NIOTooManyBytesError {
+            return .failure(ResponseError(Self.json(.contentTooLarge, ["error": .string("the body is larger than \(limit) bytes")])))
+        }
+    }
+
+    private func overloaded() -> Response {
+        metrics.overloaded()
+        return Self.json(.serviceUnavailable, ["error": "too many requests in flight; retry later"], retryAfter: true)
+    }
+
+    /// Who the request acts as: its bearer token's principal, or the default one without tokens.
+    private func authenticate(_ request: Request) -> Authentication {
+        guard let tokens = configuration.tokens else { return .principal(configuration.defaultPrincipal) }
+        guard let header = request.headers[.authorization] else {
+            return .refused(Self.json(.unauthorized, ["error": "missing bearer token"], challenge: true))
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer", let principal = tokens.principal(for: parts[1].trimmingCharacters(in: .whitespaces)) else {
+            return .refused(Self.json(.unauthorized, ["error": "invalid bearer token"], challenge: true))
+        }
+        return .principal(principal)
+    }
+
+    /// Authenticates, then checks `operation`; a denial is answered 403 and audited.
+    private func authorize(_ request: Request, _ operation: AccessOperation, target: String) -> Authentication {
+        let auth = authenticate(request)
+        guard case .principal(let principal) = auth else { return auth }
+        do {
+            try configuration.access.check(operation, as: principal)
+            return auth
+        } catch {
+            history?.audit(AuditRecord(principal: principal, operation: .accessDenied, target: target, outcome: "denied", details: error.description))
+            return .refused(Self.json(.forbidden, ["error": .string(error.description)]))
+        }
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ value: JSONValue, retryAfter: Bool = false, challenge: Bool = false) -> Response {
+        var response = Response(status: status, body: ResponseBody(byteBuffer: ByteBuffer(string: value.jsonText + "\n")))
+        response.headers[.contentType] = "application/json"
+        if retryAfter { response.headers[.retryAfter] = "1" }
+        if challenge { response.headers[.wwwAuthenticate] = "Bearer" }
+        return response
+    }
+}
+
+/// A request's principal, or the response that refuses it.
+enum Authentication {
+    case principal(String)
+    case refused(Response)
+
+    var refusal: Response? {
+        if case .refused(let response) = self { return response }
+        return nil
+    }
+}
+
+/// A response that ends a request early, as an error value.
+struct ResponseError: Error {
+    let response: Response
+    init(_ response: Response) { self.response = response }
+}

@@ -1,0 +1,210 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Glibc
+import Logging
+import SymphonyAccess
+import SymphonyConcurrency
+import SymphonyCrypto
+import SymphonyEngine
+import SymphonyEvents
+import SymphonyPipeline
+import SymphonyRecords
+import SymphonyRules
+import SymphonyServer
+import SymphonyStore
+
+/// `symphony serve`: run a rule set as a long-running service fed over HTTP.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run rules as a service: events over HTTP, intents as a service, Prometheus metrics.",
+        discussion: """
+            Endpoints (docs/serve.md, docs/openapi.yaml): POST /v1/events (one JSON event or JSON Lines; answers \
+            {"accepted", "rejected", "denied", "errors": [{"line", "reason"}]} once the accepted events are queued \
+            and, with history, durably recorded), POST /v1/intents ({"text": ...} → ranked intents), GET /metrics \
+            (Prometheus text), GET /healthz and GET /readyz (no token needed).
+
+            Authentication: with --tokens FILE (lines 'PRINCIPAL SHA256-HEX-OF-TOKEN'), every request but the probes \
+            needs 'Authorization: Bearer TOKEN' (401 without or with a wrong one) and acts as that token's principal. \
+            Without --tokens every request acts as --as: bind to loopback only (the default). Each endpoint checks the \
+            policy: events:publish:<type> per event, intents:analyze, metrics:read; a denial answers 403 and is audited. \
+            An event's 'source' must be left out (it becomes the principal) or be the principal.
+
+            Limits: bodies over --max-body bytes get 413; beyond --max-in-flight submissions at once, 503 with \
+            Retry-After. There is no TLS: run behind a TLS proxy to expose it.
+
+            SIGINT or SIGTERM: stop accepting, finish the requests in flight, drain the queue, close the history, \
+            print the summary and exit 130 (SIGINT) or 143 (SIGTERM); 74 if history could not be written. \
+            The bound address is printed on standard error ('symphony: listening on HOST:PORT'); --listen HOST:0 \
+            picks a free port. History, key and access options are those of 'symphony run'.
+            """)
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Rule files or directories (one rule set).", valueName: "PATH"))
+    var rules: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("The address to listen on (default 127.0.0.1:8080; port 0 picks a free one).", valueName: "HOST:PORT"))
+    var listen: String = "127.0.0.1:8080"
+
+    @Option(name: .long, help: ArgumentHelp("Bearer tokens: lines 'PRINCIPAL SHA256-HEX-OF-TOKEN'. Without it every request acts as --as.", valueName: "FILE"))
+    var tokens: String?
+
+    @Option(name: .long, help: ArgumentHelp("The largest request body in bytes (default 1048576).", valueName: "BYTES"))
+    var maxBody: Int = 1 << 20
+
+    @Option(name: .long, help: ArgumentHelp("Requests handled at once; more get 503 with Retry-After (default 64).", valueName: "N"))
+    var maxInFlight: Int = 64
+
+    @Option(name: .long, help: "Worker threads, 1 to 256 (default: the number of cores).")
+    var workers: Int?
+
+    @Flag(name: .long, help: "Run no exec, http or file actions: each is rendered, checked and recorded as skipped.")
+    var noActions = false
+
+    @Option(name: .long, help: ArgumentHelp("The history database (default $SYMPHONY_DB, else ./.symphony/history.db).", valueName: "PATH"))
+    var db: String?
+
+    @Flag(name: .long, help: "Keep no history: nothing is written, and delayed events do not survive the process.")
+    var noHistory = false
+
+    @OptionGroup var accessOptions: AccessOptions
+
+    @Option(name: .long, help: ArgumentHelp("The AES-256 key file (default $SYMPHONY_KEY_FILE, else ./.symphony/key, created on first use).", valueName: "PATH"))
+    var keyFile: String?
+
+    /// The host and port of `--listen`.
+    var address: (host: String, port: Int)? {
+        guard let colon = listen.lastIndex(of: ":") else { return nil }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(listen[listen.index(after: colon)...]), (0...65_535).contains(port) else { return nil }
+        return (host, port)
+    }
+
+    func validate() throws {
+        try StateLocation.validatePaths(db: db, keyFile: keyFile)
+        if noHistory, let db { throw ValidationError("--db '\(db)' and --no-history contradict each other: --no-history keeps no database.") }
+        if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
+        if address == nil { throw ValidationError("--listen must be HOST:PORT (port 0 to 65535), such as 127.0.0.1:8080, not '\(listen)'.") }
+        if let workers, !(1...RunCommand.maximumWorkers).contains(workers) {
+            throw ValidationError("--workers must be from 1 to \(RunCommand.maximumWorkers), not \(workers).")
+        }
+        if maxBody < 1 { throw ValidationError("--max-body must be at least 1, not \(maxBody).") }
+        if !(1...100_000).contains(maxInFlight) { throw ValidationError("--max-in-flight must be from 1 to 100000, not \(maxInFlight).") }
+    }
+
+    func run() throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        let access = try accessOptions.accessGuard()
+        let principal = accessOptions.principal
+        let (host, port) = address!
+        var bearerTokens: BearerTokens?
+        if let tokens {
+            do {
+                bearerTokens = try BearerTokens.load(path: tokens)
+            } catch {
+                printError("symphony: \(error)")
+                throw ExitCode(1)
+            }
+        } else if !["127.0.0.1", "::1", "localhost"].contains(host) {
+            printError("symphony: warning: listening on \(host) without --tokens: anyone who reaches it acts as '\(principal)'")
+        }
+        try accessOptions.require(.loadRules, with: access, recordIn: noHistory ? nil : StateLocation.database(db), keyFile: keyFile)
+        let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
+        let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
+        report((readProblems.all + diagnostics.sorted).map { $0 as CustomStringConvertible })
+        guard let ruleSet = loaded, !readProblems.hasErrors else { throw ExitCode(1) }
+
+        var configuration = RunConfiguration(ruleSet: ruleSet, access: access, principal: principal)
+        if let workers { configuration.workerCount = workers }
+        configuration.queueCapacity = RunCommand.queueCapacity
+        configuration.runsSideEffects = !noActions
+        let store = noHistory ? nil : try openHistory(ruleSet: ruleSet, principal: principal)
+        if let store {
+            configuration.history = store.store
+            configuration.encryption = .keyRing(store.keyRing)
+        }
+        let stop: StopRequest
+        do {
+            stop = try StopRequest()
+        } catch {
+            printError("symphony: \(error)")
+            throw ExitCode(1)
+        }
+        let sink = TerminalOutput(stdout: OutputLines(), lines: .emittedEvents)
+        let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
+        var serverConfiguration = ServerConfiguration(defaultPrincipal: principal, access: access)
+        serverConfiguration.host = host
+        serverConfiguration.port = port
+        serverConfiguration.tokens = bearerTokens
+        serverConfiguration.maximumBodySize = maxBody
+        serverConfiguration.maximumInFlight = maxInFlight
+        let server = SymphonyHTTPServer(pipeline: pipeline, configuration: serverConfiguration, history: configuration.history)
+
+        // A signal stops the server gracefully; the signal's number picks the exit status.
+        let received = Locked<Int32>(0)
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                received.withLock { if $0 == 0 { $0 = number } }
+                Task { await server.shutdown() }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        let done = DispatchSemaphore(value: 0)
+        let failure = Locked<String?>(nil)
+        Task {
+            do {
+                try await server.run { bound in printError("symphony: listening on \(host):\(bound)") }
+            } catch {
+                failure.withLock { $0 = "\(error)" }
+            }
+            done.signal()
+        }
+        done.wait()
+        stop.request(because: "the service is stopping")
+        let summary = pipeline.finish()
+        withExtendedLifetime(sources) {}
+        if let failure = failure.withLock({ $0 }) {
+            printError("symphony: the server failed: \(failure)")
+        }
+        if let failure = summary.historyFailure {
+            printError("symphony: history: \(failure); \(summary.historyLostRows) rows were not written")
+        }
+        printError(RunReport.line(summary, historyKept: store != nil))
+        if failure.withLock({ $0 }) != nil { throw ExitCode(1) }
+        if summary.historyFailure != nil { throw ExitCode(74) }
+        throw ExitCode(128 + received.withLock { $0 })
+    }
+
+    /// Opens the history database and its key (creating both on first use), as `symphony run` does,
+    /// and records the key's use and the rule load in the audit trail.
+    private func openHistory(ruleSet: RuleSet, principal: String) throws -> (store: HistoryStore, keyRing: KeyRing) {
+        do {
+            let path = StateLocation.database(db)
+            guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
+            try StateLocation.ensureDirectory(for: path)
+            let store = try HistoryStore(path: path, key: key, retiredKeys: [])
+            store.audit(
+                AuditRecord(principal: principal, operation: .keyUse, target: StateLocation.keyFile(keyFile).path, outcome: "ok", details: "key \(key.idString) opened the history"))
+            store.audit(
+                AuditRecord(
+                    principal: principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "ok",
+                    details: "\(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents (symphony serve)"))
+            return (store, KeyRing(active: key, retired: []))
+        } catch let error as CryptoError {
+            printError("symphony: \(error.message)")
+            throw ExitCode(1)
+        } catch let error as StoreError {
+            printError("symphony: history: \(error.message)")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,318 @@
+import Foundation
+import Glibc
+import SymphonyActions
+import SymphonyConcurrency
+import SymphonyCrypto
+import SymphonyStore
+import Testing
+
+/// A `symphony serve` process on an ephemeral loopback port: started, waited for until it says
+/// where it listens, talked to over real HTTP, stopped with a signal.
+final class ServingCommand: @unchecked Sendable {
+    // @unchecked Sendable: `errors` is only touched while holding `condition`.
+    let process = Process()
+    private let errorPipe = Pipe()
+    private let outputPipe = Pipe()
+    private let condition = NSCondition()
+    private var errors = Data()
+    private let exited = DispatchSemaphore(value: 0)
+    private(set) var port = 0
+
+    init(_ arguments: [String], directory: String) throws {
+        process.executableURL = CommandRunner.binary
+        process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.environment = testEnvironment()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = outputPipe
+        process.standardError = errorPipe
+        process.terminationHandler = { [exited] _ in exited.signal() }
+        outputPipe.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+        errorPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            guard let self else { return }
+            let data = handle.availableData
+            condition.lock()
+            errors.append(data)
+            condition.broadcast()
+            condition.unlock()
+            if data.isEmpty { handle.readabilityHandler = nil }
+        }
+        try process.run()
+        let prefix = "symphony: listening on 127.0.0.1:"
+        let deadline = Date(timeIntervalSinceNow: 120)
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            let text = String(decoding: errors, as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }), let port = Int(line.dropFirst(prefix.count)) {
+                self.port = port
+                break
+            }
+            if !process.isRunning || !condition.wait(until: deadline) { break }
+        }
+    }
+
+    var stderr: String {
+        condition.lock()
+        defer { condition.unlock() }
+        return String(decoding: errors, as: UTF8.self)
+    }
+
+    /// Sends `signal` and waits (bounded) for the exit; the exit status, or nil if it did not exit.
+    func stop(with signal: Int32 = SIGTERM) -> Int32? {
+        kill(process.processIdentifier, signal)
+        guard exited.wait(timeout: .now() + 120) == .success else {
+            process.terminate()
+            return nil
+        }
+        // Let the reader take what is left.
+        Thread.sleep(forTimeInterval: 0.05)
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// One request over a real HTTP client (libcurl, as `http` actions use); the status, the body
+    /// and the response. Blocking: call it from a thread, not from many tasks at once.
+    func request(_ method: String, _ path: String, body: Data? = nil, token: String? = nil) throws -> (status: Int, body: Data, response: HTTPResponseSummary) {
+        var headers: [HTTPHeader] = []
+        if let token { headers.append(HTTPHeader(name: "Authorization", value: "Bearer \(token)")) }
+        let spec = HTTPRequestSpec(
+            method: method, url: "http://127.0.0.1:\(port)\(path)", headers: headers, body: body.map { Array($0) } ?? [], timeout: .seconds(60),
+            responseLimit: 1 << 22)
+        let response = try HTTPTransport().send(spec)
+        return (response.status, Data(response.body), response)
+    }
+}
+
+@Suite(.timeLimit(.minutes(10))) struct ServeCommandTests {
+    static let rules = """
+        intents:
+          - name: refund_request
+            patterns:
+              - regex: 'refund\\w*\\b.*?order\\s*(?<order>\\d+)'
+                weight: 0.6
+            keywords: [refund]
+        rules:
+          - {name: answer, on: tick, actions: [{emit: {type: tock}}]}
+        """
+
+    static let policy = """
+        roles:
+          ingest: ["rules:load", "events:publish:tick"]
+          reader: ["intents:analyze", "metrics:read"]
+        principals:
+          service:ingest: [ingest]
+          service:reader: [reader]
+        """
+
+    /// A directory with rules, a policy, a key and a tokens file for two principals.
+    func setUp() throws -> (directory: String, arguments: [String]) {
+        let directory = try freshDirectory()
+        try Data(Self.rules.utf8).write(to: URL(fileURLWithPath: directory + "/rules.yaml"))
+        try Data(Self.policy.utf8).write(to: URL(fileURLWithPath: directory + "/policy.yaml"))
+        let tokens = """
+            # principal sha256(token)
+            service:ingest \(sha256Hex("ingest-token"))
+            service:reader \(sha256Hex("reader-token"))
+            """
+        try Data(tokens.utf8).write(to: URL(fileURLWithPath: directory + "/tokens"))
+        #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
+        return (
+            directory,
+            [
+                "--rules", directory + "/rules.yaml", "--policy", directory + "/policy.yaml", "--tokens", directory + "/tokens",
+                "--db", directory + "/h.db", "--key-file", directory + "/key", "--as", "service:ingest",
+            ]
+        )
+    }
+
+    func sha256Hex(_ text: String) -> String {
+        SHA256.hash(Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    func json(_ data: Data) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test("POST /v1/events: good lines accepted, malformed ones rejected with their line; 413 over --max-body; auth 401/403; probes")
+    func eventsAuthAndLimits() throws {
+        let (directory, arguments) = try setUp()
+        let server = try ServingCommand(arguments + ["--max-body", "4096"], directory: directory)
+        try #require(server.port > 0, "\(server.stderr)")
+
+        let body = Data(
+            """
+            {"type":"tick","id":"a-1"}
+            not json
+            {"type":"tick","id":"a-2","payload":{"n":2}}
+            {"payload":{}}
+
+            """.utf8)
+        let ingest = try server.request("POST", "/v1/events", body: body, token: "ingest-token")
+        #expect(ingest.status == 200)
+        let answer = try json(ingest.body)
+        #expect(answer["accepted"] as? Int == 2)
+        #expect(answer["rejected"] as? Int == 2)
+        let errors = try #require(answer["errors"] as? [[String: Any]])
+        #expect(errors.map { $0["line"] as? Int } == [2, 4])
+        #expect((errors[1]["reason"] as? String) == "missing required field 'type'")
+
+        // One JSON event (no newline) is one line.
+        let single = try server.request("POST", "/v1/events", body: Data(#"{"type":"tick","id":"a-3"}"#.utf8), token: "ingest-token")
+        #expect(single.status == 200)
+        #expect(try json(single.body)["accepted"] as? Int == 1)
+
+        // Authentication and access.
+        #expect(try server.request("POST", "/v1/events", body: body).status == 401)
+        #expect(try server.request("POST", "/v1/events", body: body, token: "wrong").status == 401)
+        let refused = try server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8), token: "reader-token")
+        #expect(refused.status == 403)
+        #expect(try json(refused.body)["denied"] as? Int == 1)
+        let otherType = try server.request("POST", "/v1/events", body: Data(#"{"type":"tock"}"#.utf8), token: "ingest-token")
+        #expect(otherType.status == 403)
+        #expect(try server.request("GET", "/metrics", token: "ingest-token").status == 403)
+        #expect(try server.request("POST", "/v1/intents", body: Data(#"{"text":"x"}"#.utf8), token: "ingest-token").status == 403)
+
+        // Over the body limit.
+        let large = Data(String(repeating: #"{"type":"tick"}"# + "\n", count: 400).utf8)
+        #expect(try server.request("POST", "/v1/events", body: large, token: "ingest-token").status == 413)
+
+        // Probes need no token.
+        #expect(try server.request("GET", "/healthz").status == 200)
+        #expect(try server.request("GET", "/readyz").status == 200)
+
+        #expect(server.stop(with: SIGINT) == 130)
+        #expect(!server.stderr.contains("ingest-token"))
+        #expect(server.stderr.contains("symphony: 7 events read, 2 rejected, 2 denied, 3 processed"), "\(server.stderr)")
+        // The denials are audited.
+        let audit = try CommandRunner.run(["audit", "list", "--db", directory + "/h.db", "--key-file", directory + "/key"])
+        #expect(audit.stdout.contains("access.denied"), "\(audit.stdout)")
+    }
+
+    @Test("POST /v1/intents ranks intents with scores, slots and evidence; GET /metrics parses and its counters move after ingest")
+    func intentsAndMetrics() throws {
+        let (directory, arguments) = try setUp()
+        let server = try ServingCommand(arguments, directory: directory)
+        try #require(server.port > 0, "\(server.stderr)")
+        let intents = try server.request("POST", "/v1/intents", body: Data(#"{"text":"please refund order 1234"}"#.utf8), token: "reader-token")
+        #expect(intents.status == 200)
+        let answer = try json(intents.body)
+        let first = try #require((answer["intents"] as? [[String: Any]])?.first)
+        #expect(first["name"] as? String == "refund_request")
+        #expect(first["score"] as? Double == 0.9)
+        #expect((first["slots"] as? [String: String]) == ["order": "1234"])
+        #expect((first["evidence"] as? [[String: Any]])?.count == 2)
+        #expect(try server.request("POST", "/v1/intents", body: Data("{".utf8), token: "reader-token").status == 400)
+
+        func metrics() throws -> [String: Double] {
+            let scrape = try server.request("GET", "/metrics", token: "reader-token")
+            #expect(scrape.status == 200)
+            var values: [String: Double] = [:]
+            for line in String(decoding: scrape.body, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+                let parts = line.split(separator: " ")
+                if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
+            }
+            return values
+        }
+        let before = try metrics()
+        #expect(before["symphony_events_read_total"] == 0)
+        let posted = try server.request(
+            "POST", "/v1/events", body: Data((1...5).map { #"{"type":"tick","id":"m-\#($0)"}"# }.joined(separator: "\n").utf8), token: "ingest-token")
+        #expect(posted.status == 200)
+        let after = try metrics()
+        #expect(after["symphony_events_read_total"] == 5)
+        #expect(after["symphony_http_events_accepted_total"] == 5)
+        #expect(after["symphony_queue_depth"] != nil)
+        #expect(after["symphony_scheduler_pending"] == 0)
+        #expect(server.stop() == 143)
+    }
+
+    @Test("SIGTERM with submissions in flight: every event a 200 answer counted as accepted is in the history")
+    func gracefulShutdown() throws {
+        let (directory, arguments) = try setUp()
+        let server = try ServingCommand(arguments, directory: directory)
+        try #require(server.port > 0, "\(server.stderr)")
+        let total = Locked(0)
+        let clients = DispatchGroup()
+        for client in 0..<8 {
+            DispatchQueue.global().async(group: clients) {
+                for batch in 0..<400 {
+                    let lines = (0..<50).map { #"{"type":"tick","id":"c\#(client)-\#(batch)-\#($0)"}"# }.joined(separator: "\n")
+                    guard let answer = try? server.request("POST", "/v1/events", body: Data(lines.utf8), token: "ingest-token"),
+                        answer.status == 200, let object = try? JSONSerialization.jsonObject(with: answer.body) as? [String: Any]
+                    else { break }
+                    total.withLock { $0 += object["accepted"] as? Int ?? 0 }
+                }
+            }
+        }
+        // Signal once submissions are known to be flowing (the limit only bounds a failing test).
+        let deadline = Date(timeIntervalSinceNow: 120)
+        while Date() < deadline && total.withLock({ $0 }) == 0 { Thread.sleep(forTimeInterval: 0.005) }
+        kill(server.process.processIdentifier, SIGTERM)
+        #expect(clients.wait(timeout: .now() + 300) == .success)
+        let accepted = total.withLock { $0 }
+        #expect(server.stop() == 143)
+        #expect(accepted > 0)
+        let reader = try HistoryReader(path: directory + "/h.db", sealer: nil)
+        var query = HistoryQuery()
+        query.rule = "answer"
+        query.limit = 1_000_000
+        let handled = Set(try reader.executions(query).map(\.eventID))
+        #expect(handled.count >= accepted, "\(server.stderr)")
+    }
+}
+
+/// Back-pressure: a request holding the only slot (its body not yet sent) makes the next ones 503.
+@Suite(.timeLimit(.minutes(5))) struct ServeBackPressureTests {
+    @Test("with --max-in-flight 1 taken by a slow upload, a request gets 503 with Retry-After; once it ends, 200 again")
+    func overload() throws {
+        let directory = try freshDirectory()
+        try Data("rules:\n  - {name: answer, on: tick, actions: [{emit: {type: tock}}]}\n".utf8).write(to: URL(fileURLWithPath: directory + "/rules.yaml"))
+        let server = try ServingCommand(["--rules", directory + "/rules.yaml", "--no-history", "--max-in-flight", "1"], directory: directory)
+        try #require(server.port > 0, "\(server.stderr)")
+        // A connection that sends its head and part of its body, then waits: it holds the slot.
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(socket >= 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(server.port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(connected == 0)
+        let head = "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"type\":"
+        let sent = head.withCString { send(socket, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        try #require(sent == head.utf8.count, "sent \(sent) of \(head.utf8.count) bytes: errno \(errno)")
+        // Once the held request holds the slot (the metrics say so; they take no slot), the next request is refused.
+        var holding = false
+        for _ in 0..<2_000 {
+            let scrape = String(decoding: try server.request("GET", "/metrics").body, as: UTF8.self)
+            if scrape.split(separator: "\n").contains("symphony_http_requests_in_flight 1.0") {
+                holding = true
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        try #require(holding, "the held request never took the slot")
+        let answer = try server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8))
+        #expect(answer.status == 503)
+        #expect(answer.response.header("Retry-After") == "1")
+        // The held request ends (its connection closes): the slot is free again.
+        close(socket)
+        var accepted = false
+        for _ in 0..<2_000 {
+            if try server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8)).status == 200 {
+                accepted = true
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        #expect(accepted)
+        #expect(server.stop() == 143)
+    }
+}
