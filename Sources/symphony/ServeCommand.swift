@@ -45,7 +45,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Rule files or directories (one rule set).", valueName: "PATH"))
     var rules: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("The address to listen on (default 127.0.0.1:8080; port 0 picks a free one).", valueName: "HOST:PORT"))
+    @Option(name: .long, help: ArgumentHelp("The address to listen on (port 0 picks a free one).", valueName: "HOST:PORT"))
     var listen: String = "127.0.0.1:8080"
 
     @Option(name: .long, help: ArgumentHelp("Bearer tokens: lines 'PRINCIPAL SHA256-HEX-OF-TOKEN'. Without it every request acts as --as.", valueName: "FILE"))
@@ -56,10 +56,10 @@ struct ServeCommand: ParsableCommand {
         help: ArgumentHelp("Webhook senders for POST /v1/webhooks/{source}: type mapping and HMAC secret per source (YAML; docs/serve.md).", valueName: "FILE"))
     var webhooks: String?
 
-    @Option(name: .long, help: ArgumentHelp("The largest request body in bytes (default 1048576).", valueName: "BYTES"))
+    @Option(name: .long, help: ArgumentHelp("The largest request body in bytes.", valueName: "BYTES"))
     var maxBody: Int = 1 << 20
 
-    @Option(name: .long, help: ArgumentHelp("Requests handled at once; more get 503 with Retry-After (default 64).", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp("Requests handled at once; more get 503 with Retry-After.", valueName: "N"))
     var maxInFlight: Int = 64
 
     @Option(name: .long, help: "Worker threads, 1 to 256 (default: the number of cores).")
