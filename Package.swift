@@ -162,7 +162,10 @@ let package = Package(
             swiftSettings: strictSettings),
         .executableTarget(
             name: "symphony-bench",
-            dependencies: ["SymphonyJSON", "CSQLite", "SymphonyEvents", "SymphonyRecords", "SymphonyCrypto", "SymphonyConcurrency", "SymphonyIntents", "SymphonyStore"],
+            dependencies: [
+                "SymphonyJSON", "CSQLite", "SymphonyEvents", "SymphonyRecords", "SymphonyCrypto", "SymphonyConcurrency", "SymphonyIntents", "SymphonyStore",
+                "SymphonyPipeline", "SymphonyRules", "SymphonyAccess",
+            ],
             swiftSettings: strictSettings),
 
         // libFuzzer targets: `make fuzz` builds them with --sanitize=fuzzer (libFuzzer provides main).

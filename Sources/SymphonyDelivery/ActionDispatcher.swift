@@ -116,25 +116,31 @@ public final class ActionDispatcher: Sendable {
         var spilled = 0
         /// A thread is reading spilled entries back.
         var reloading = false
+        /// The kinds whose pools run (started with their first side effect).
+        var startedPools: Set<ActionKind> = []
         /// Keys of entries that finished (done or dead) while a reload read the outbox.
         var finishedWhileReloading: Set<String> = []
     }
 
-    private static let work = 0
-    private static let idle = 1
-    private static let timer = 2
+    private static let idle = 0
+    private static let timer = 1
+    /// Each kind's pool threads wait on a condition of their own: queueing a webhook wakes one
+    /// http thread, not every idle thread of every pool.
+    private static let workConditions: [ActionKind: Int] = [.exec: 2, .http: 3, .file: 4]
+    private static func work(_ kind: ActionKind) -> Int { workConditions[kind] ?? 2 }
 
     private let configuration: Configuration
     private let runner: any SideEffectRunner
     private let history: (any HistoryRecorder)?
     private let observe: AttemptObserver
-    private let lock = ConditionLock(conditionCount: 3)
+    private let lock = ConditionLock(conditionCount: 5)
     // nonisolated(unsafe): every access holds `lock`.
     nonisolated(unsafe) private var state: State
     private let threads = Locked<[WorkerThread]>([])
 
     /// A dispatcher that runs entries with `runner`, records each try in `history` (when there is
-    /// one), and tells `observe` about it. Its threads start at once.
+    /// one), and tells `observe` about it. Its timer thread starts at once, each pool with the
+    /// first side effect of its kind.
     public init(configuration: Configuration, runner: any SideEffectRunner, history: (any HistoryRecorder)?, observe: @escaping AttemptObserver = { _, _ in }) {
         self.configuration = configuration
         self.runner = runner
@@ -146,14 +152,9 @@ public final class ActionDispatcher: Sendable {
         initial.idleWorkers = sizes
         initial.ready = Dictionary(uniqueKeysWithValues: kinds.map { ($0, ReadyQueue()) })
         state = initial  // complete before the first thread starts
-        var started: [WorkerThread] = []
-        for kind in kinds {
-            for index in 0..<sizes[kind]! {
-                started.append(WorkerThread(name: "sym-\(kind.name)-\(index)") { [self] in work(kind) })
-            }
-        }
-        started.append(WorkerThread(name: "sym-retry") { [self] in timerLoop() })
-        threads.withLock { $0 = started }
+        // A kind's pool starts with its first side effect: a rule set with webhooks only runs no exec or file threads.
+        let timer = WorkerThread(name: "sym-retry") { [self] in timerLoop() }
+        threads.withLock { $0 = [timer] }
         configuration.clock.onAdvance { [weak self] in self?.wakeTimer() }
     }
 
@@ -209,10 +210,16 @@ public final class ActionDispatcher: Sendable {
     /// Called with `lock` held.
     private func makeReady(_ entry: OutboxEntry) {
         let kind = entry.kind
+        if !state.startedPools.contains(kind), !state.stopping {
+            state.startedPools.insert(kind)
+            let size = state.idleWorkers[kind, default: 1]
+            let started = (0..<size).map { index in WorkerThread(name: "sym-\(kind.name)-\(index)") { [self] in work(kind) } }
+            threads.withLock { $0 += started }
+        }
         let ruleBusy = configuration.ruleConcurrency[entry.rule].map { state.inFlightByRule[entry.rule, default: 0] >= $0 } ?? false
         if state.idleWorkers[kind, default: 0] == 0 || ruleBusy { state.statistics.waited += 1 }
         state.ready[kind]!.append(entry)
-        lock.broadcast(Self.work)
+        lock.signal(Self.work(kind))
     }
 
     /// Waits until every submitted entry is done or dead (retries included: their waits pass on
@@ -252,7 +259,7 @@ public final class ActionDispatcher: Sendable {
     public func stop() -> Int {
         lock.withLock {
             state.stopping = true
-            lock.broadcast(Self.work)
+            broadcastWork()
             lock.broadcast(Self.timer)
             lock.broadcast(Self.idle)
         }
@@ -279,10 +286,15 @@ public final class ActionDispatcher: Sendable {
         }
     }
 
+    /// Wakes every pool thread (with `lock` held).
+    private func broadcastWork() {
+        for condition in Self.workConditions.values { lock.broadcast(condition) }
+    }
+
     private func wakeTimer() {
         lock.withLock {
             lock.broadcast(Self.timer)
-            lock.broadcast(Self.work)
+            broadcastWork()
         }
     }
 
@@ -297,7 +309,7 @@ public final class ActionDispatcher: Sendable {
             }
             if let limited = state.rateLimitedUntil, limited <= now {
                 state.rateLimitedUntil = nil
-                lock.broadcast(Self.work)
+                broadcastWork()
             }
             let next = [state.waiting.min?.due, state.rateLimitedUntil].compactMap { $0 }.min()
             guard let next, let interval = configuration.clock.sleepInterval(until: next) else {
@@ -329,7 +341,7 @@ public final class ActionDispatcher: Sendable {
                 lock.signal(Self.timer)
             }
             guard let entry = taken else {
-                lock.wait(Self.work)
+                lock.wait(Self.work(kind))
                 continue
             }
             state.limiter.start(entry.request.target, kind: kind)
@@ -372,7 +384,10 @@ public final class ActionDispatcher: Sendable {
                 reloadSpilled()
                 lock.lock()
             }
-            lock.broadcast(Self.work)  // a rule or target limit may have freed up
+            // A rule or target limit may have freed up: threads of every kind look again (this one loops anyway).
+            if configuration.ruleConcurrency[entry.rule] != nil || configuration.settings.limit(for: entry.request.target, kind: kind) != nil {
+                broadcastWork()
+            }
             lock.broadcast(Self.idle)
         }
         lock.unlock()

@@ -34,7 +34,7 @@ public final class RuleEngine: Sendable {
     public let runsSideEffects: Bool
     private let effects: any ActionEffects
     private let clock: any SchedulerClock
-    private let counters = EngineCounters()
+    private let counters: EngineCounters
     private let ledger: DerivationLedger
     /// The state of the rules' `count:` and `throttle:` gates.
     public let gates: RuleGates
@@ -53,10 +53,28 @@ public final class RuleEngine: Sendable {
         self.clock = clock
         self.hopLimit = hopLimit
         self.ledger = DerivationLedger(limit: derivedEventBudget)
+        self.counters = EngineCounters()
         self.gates = RuleGates(ruleSet: ruleSet)
         self.unlessWatchers = UnlessWatchers(ruleSet: ruleSet)
         self.access = access
         self.defaultPrincipal = defaultPrincipal
+    }
+
+    /// An engine for `ruleSet` that takes over from `previous` (a reloaded rule set): the same
+    /// effects, clock, limits, access and counters; the derived-event budgets of events in flight;
+    /// and the state of each gate whose rule kept its name and its gate's settings.
+    public init(ruleSet: RuleSet, replacing previous: RuleEngine) {
+        self.ruleSet = ruleSet
+        effects = previous.effects
+        clock = previous.clock
+        hopLimit = previous.hopLimit
+        ledger = previous.ledger
+        counters = previous.counters
+        gates = RuleGates(ruleSet: ruleSet, carryingOver: previous.gates)
+        unlessWatchers = UnlessWatchers(ruleSet: ruleSet)
+        access = previous.access
+        defaultPrincipal = previous.defaultPrincipal
+        runsSideEffects = previous.runsSideEffects
     }
 
     /// Derived events published or scheduled but not yet processed. Each holds its input event's
@@ -414,6 +432,7 @@ final class EngineCounters: Sendable {
         switch outcome.status {
         case .ok: byKind[outcome.action]?.value.add(1, ordering: .relaxed)
         case .denied: denials.add(1, ordering: .relaxed)
+        case .skipped: break  // not run on purpose (`--no-actions`): neither done nor failed
         default: failures.add(1, ordering: .relaxed)
         }
     }

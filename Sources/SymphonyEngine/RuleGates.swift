@@ -39,17 +39,23 @@ public final class RuleGates: Sendable {
     private let heldLate = Atomic<Int>(0)
     private let heldSuppressed = Atomic<Int>(0)
 
-    /// Empty state for the gates of `ruleSet`'s rules.
-    public init(ruleSet: RuleSet) {
+    /// Empty state for the gates of `ruleSet`'s rules; with `previous`, the state of each gate
+    /// a rule of the same name had with the same settings is kept (a reloaded rule set goes on
+    /// counting where the old one was), and so are the counts of held events.
+    public init(ruleSet: RuleSet, carryingOver previous: RuleGates? = nil) {
         var counts: [String: KeyedCountWindows] = [:]
         var throttles: [String: KeyedThrottles] = [:]
         var sequences: [String: KeyedSequences] = [:]
         var observers: [(value: KeyedSequences, patterns: [TypePattern])] = []
         for rule in ruleSet.rules {
-            if let count = rule.count { counts[rule.name] = KeyedCountWindows(count) }
-            if let throttle = rule.throttle { throttles[rule.name] = KeyedThrottles(throttle) }
+            if let count = rule.count {
+                counts[rule.name] = previous?.counts[rule.name].flatMap { $0.gate == count ? $0 : nil } ?? KeyedCountWindows(count)
+            }
+            if let throttle = rule.throttle {
+                throttles[rule.name] = previous?.throttles[rule.name].flatMap { $0.gate == throttle ? $0 : nil } ?? KeyedThrottles(throttle)
+            }
             if let after = rule.after {
-                let memory = KeyedSequences(after)
+                let memory = previous?.sequences[rule.name].flatMap { $0.gate == after ? $0 : nil } ?? KeyedSequences(after)
                 sequences[rule.name] = memory
                 observers.append((memory, after.on))
             }
@@ -58,6 +64,12 @@ public final class RuleGates: Sendable {
         self.throttles = throttles
         self.sequences = sequences
         self.observers = TypeIndexedValues(observers)
+        if let previous {
+            heldUnpaired.store(previous.heldUnpaired.load(ordering: .relaxed), ordering: .relaxed)
+            heldCounting.store(previous.heldCounting.load(ordering: .relaxed), ordering: .relaxed)
+            heldLate.store(previous.heldLate.load(ordering: .relaxed), ordering: .relaxed)
+            heldSuppressed.store(previous.heldSuppressed.load(ordering: .relaxed), ordering: .relaxed)
+        }
     }
 
     /// True when an `after:` gate remembers events of `type`.

@@ -1,7 +1,7 @@
 import SymphonyEvents
 
 /// JSON Lines held in memory (an HTTP request's body) read into items, line by line, exactly as
-/// `LineEventSource` reads a file: each non-blank line is an event or a rejection with its reason.
+/// `LineEventSource` reads a file (with the same `LineDecoder`): each non-blank line is an event or a rejection with its reason.
 public enum EventLines {
     /// The longest line taken, as for files (`LineReader`'s limit).
     public static let maximumLineLength = 1 << 20
@@ -9,7 +9,7 @@ public enum EventLines {
     /// The items of `body`, in order; `source` names them (`http:<principal>`), lines numbered from 1.
     /// Blank lines are skipped (but counted in the numbering); a trailing CR is dropped.
     public static func decode(_ body: [UInt8], source: String) -> [SourceItem] {
-        let reader = LineEventSource(paths: [], rawLinesType: nil, report: { _ in })
+        let decoder = LineDecoder(rawLinesType: nil, lineParser: nil)
         var items: [SourceItem] = []
         var number = 0
         var start = body.startIndex
@@ -27,7 +27,7 @@ public enum EventLines {
                 items.append(SourceItem(result: .failure(InputLineError(reason: "line is longer than \(maximumLineLength) bytes", content: bytes)), origin: origin))
                 continue
             }
-            let parsed = reader.parse(bytes, previousTime: &previousTime)
+            let parsed = decoder.decode(bytes, previousTime: &previousTime)
             let result = parsed.result.mapError { problem in
                 var problem = problem
                 problem.content = bytes

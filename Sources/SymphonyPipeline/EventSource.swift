@@ -1,11 +1,12 @@
 import SymphonyEvents
+import SymphonyRecords
 
 /// Where a run's input comes from: files, standard input, and later a followed file or HTTP.
 ///
 /// A source reads in order and hands each item to the pipeline; it never holds more than it has
 /// read. Once `stop` is requested it reads no more input, but every item it already read still
 /// reaches `body`.
-public protocol EventSource {
+public protocol EventSource: Sendable {
     /// Calls `body` with each item, in input order, until the input ends, `stop` is requested, or
     /// `body` returns false; returns false if part of the input could not be read. `beforeRead`
     /// runs before each read that may block, so batched work is not held back waiting for input.
@@ -36,11 +37,17 @@ public struct SourceItem: Sendable {
     public let replacedInvalidUTF8: Bool
     /// Why a rule set's line parser read the line only in part (no match, a time or typed field that did not parse).
     public let parseProblem: String?
+    /// For a followed file: where it stands once this line is taken (stored with the events).
+    public let position: FilePosition?
 
-    public init(result: Result<Event, InputLineError>, origin: SourceOrigin, replacedInvalidUTF8: Bool = false, parseProblem: String? = nil) {
+    public init(
+        result: Result<Event, InputLineError>, origin: SourceOrigin, replacedInvalidUTF8: Bool = false, parseProblem: String? = nil,
+        position: FilePosition? = nil
+    ) {
         self.result = result
         self.origin = origin
         self.replacedInvalidUTF8 = replacedInvalidUTF8
         self.parseProblem = parseProblem
+        self.position = position
     }
 }

@@ -18,6 +18,8 @@ final class InputBatch: Sendable {
         var events: [Event] = []
         var origins: [SourceOrigin] = []  // formatted only if an event is refused
         var received: [Timestamp] = []
+        /// How far the followed file these events came from is read, once they are recorded.
+        var position: FilePosition?
     }
 
     private let system: EventSystem
@@ -52,8 +54,11 @@ final class InputBatch: Sendable {
 
     /// Adds an event received now (`origin` names its line; `replacedInvalidUTF8` says its line
     /// had invalid UTF-8 replaced); publishes the batch when it is full.
-    func add(_ event: Event, origin: SourceOrigin, replacedInvalidUTF8: Bool = false) {
+    func add(_ event: Event, origin: SourceOrigin, replacedInvalidUTF8: Bool = false, position: FilePosition? = nil) {
         state.withLock { state in
+            // Lines of another followed file go in a batch of their own: one position per commit.
+            if let held = state.position, position?.path != held.path { publish(&state) }
+            if let position { state.position = position }
             acceptedCount.add(1, ordering: .relaxed)  // under the lock: counted exactly when taken
             if replacedInvalidUTF8 { replacedCount.add(1, ordering: .relaxed) }
             state.events.append(event)
@@ -92,11 +97,14 @@ final class InputBatch: Sendable {
             state.events.removeAll(keepingCapacity: true)
             state.origins.removeAll(keepingCapacity: true)
             state.received.removeAll(keepingCapacity: true)
+            state.position = nil
         }
         intake?.admit(state.events.map(\.id))  // before a worker can handle them
         do {
             let sealed = try system.publish(contentsOf: state.events)
-            history?.recordInputs(Array(state.events.prefix(sealed.count)), received: state.received, sealed: sealed)
+            // A position only when every event read up to it was taken: otherwise the lines are read again.
+            let position = sealed.count == state.events.count ? state.position : nil
+            history?.recordInputs(Array(state.events.prefix(sealed.count)), received: state.received, sealed: sealed, position: position)
             intake?.recorded(sealed.count)
             intake?.dropped(state.events.count - sealed.count)
             if sealed.count < state.events.count {

@@ -23,8 +23,10 @@ import Synchronization
 public final class RunPipeline: Sendable {
     /// The event system the run publishes into.
     public let system: EventSystem
-    /// The rule engine the workers run.
-    public let engine: RuleEngine
+    /// The rule engine the workers run (a reload replaces it).
+    public var engine: RuleEngine { engines.withLock { $0 } }
+    /// The current engine; each event is handled by the engine current when a worker takes it.
+    private let engines: Locked<RuleEngine>
     /// Requested by a signal (or by the embedder): input stops, derived publishes fail, the queue drains.
     public let stop: StopRequest
     private let configuration: RunConfiguration
@@ -72,7 +74,7 @@ public final class RunPipeline: Sendable {
         if let scheduledEntries { systemConfiguration.scheduleStore = scheduledEntries }
         system = try EventSystem(configuration: systemConfiguration)
         let effects = PipelineEffects(system: system, output: output, stop: stop)
-        engine = RuleEngine(
+        let engine = RuleEngine(
             ruleSet: configuration.ruleSet, effects: effects, clock: clock, hopLimit: configuration.hopLimit,
             derivedEventBudget: configuration.derivedEventBudget, access: configuration.access, defaultPrincipal: configuration.principal,
             runsSideEffects: configuration.runsSideEffects)
@@ -95,12 +97,14 @@ public final class RunPipeline: Sendable {
         var restoredEvents = 0
         let intake = history.map { history in IntakeTracker { history.handled(through: $0) } }
         batch = InputBatch(system: system, history: history, output: output, intake: intake)
-        let engine = engine
+        let engines = Locked(engine)
+        self.engines = engines
         let store = systemConfiguration.scheduleStore
         // The handler records each event's handling, and so completes the scheduled entry that
         // fired it in the same commit: a delayed event is done once its outcomes are recorded.
         try system.subscribe("**", completingFiredEntries: { event, fired in
-            Self.handle(engine.process(event), of: event, fired: fired, history: history, output: output, store: store, dispatcher: dispatcher)
+            let current = engines.withLock { $0 }
+            Self.handle(current.process(event), of: event, fired: fired, history: history, output: output, store: store, dispatcher: dispatcher)
             if event.causation == nil { intake?.handled(event.id) }  // input events (derived ones are not tracked)
         })
         // Rules with memory (count, throttle, after) rebuild their state from the events earlier
@@ -233,7 +237,7 @@ public final class RunPipeline: Sendable {
                     system.dispatcher.waitUntilIdle()
                     replay(to: event.time, on: replayClock)
                 }
-                batch.add(event, origin: origin, replacedInvalidUTF8: item.replacedInvalidUTF8)  // counted as read by the batch
+                batch.add(event, origin: origin, replacedInvalidUTF8: item.replacedInvalidUTF8, position: item.position)  // counted as read by the batch
             case .failure(let problem):
                 read.add(1, ordering: .relaxed)
                 rejected.add(1, ordering: .relaxed)
@@ -381,6 +385,14 @@ public final class RunPipeline: Sendable {
         system.dispatcher.waitUntilIdle()
     }
 
+    /// Replaces the rule set while the run goes on: events already taken by a worker finish under
+    /// the old rules, every later one runs under the new; queued events, pending delays, the
+    /// derived-event budgets and the state of each gate whose rule kept its name and settings
+    /// carry over. Pools and per-target limits stay as the run started.
+    public func reload(_ ruleSet: RuleSet) {
+        engines.withLock { $0 = RuleEngine(ruleSet: ruleSet, replacing: $0) }
+    }
+
     /// Waits until every side effect queued so far is recorded and no try is running, ready or
     /// due (retries due later wait for the clock). Meaningful only while no other thread feeds.
     public func waitUntilSideEffectsIdle() {
@@ -437,6 +449,7 @@ public final class RunPipeline: Sendable {
         summary.pendingOfOtherRuleSets = scheduledEntries?.otherRuleSets ?? [:]
         summary.inputUnreadable = unreadable.load(ordering: .relaxed)
         summary.stopped = stop.isRequested
+        summary.stopReason = stop.isRequested ? stop.reason : nil
         summary.recovered = recovered
         summary.restoredGateEvents = restoredEvents
         summary.duration = started.duration(to: .now())

@@ -43,6 +43,8 @@ public struct RunSummary: Sendable {
     public var inputUnreadable = false
     /// A stop (SIGINT, SIGTERM) ended the run before its input did.
     public var stopped = false
+    /// Why it was stopped (`SIGINT`, `SIGTERM`, `history could not be written`, …), when it was.
+    public var stopReason: String?
     /// Why history could not be written, if it could not.
     public var historyFailure: String?
     /// Rows (events, executions, audit records, …) history could not write: they are lost.

@@ -22,6 +22,14 @@ public protocol HistoryRecorder: AnyObject, Sendable {
     /// fires again after a restart if they were not. `executions` may be empty (no rule acted on it).
     func record(_ executions: [ExecutionRecord], audits: [AuditRecord], completing fired: (entry: FiredEntry, event: Event)?)
 
+    /// Records input events (as `recordInputs(_:received:sealed:)`) read from a followed file up
+    /// to `position`, in the same commit as the position: a restart reads on from it, and reads
+    /// none of these lines again.
+    func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?], position: FilePosition?)
+
+    /// Where an earlier run stopped reading the followed file `path`; nil when none did.
+    func filePosition(for path: String) throws -> FilePosition?
+
     /// Records the executions for one event (as `record(_:audits:completing:)`) together with the
     /// side effects its rules queued — the outbox — in the same commit for a durable history; then
     /// calls `whenDurable` with those entries (on whatever thread made them durable), so nothing
@@ -77,6 +85,14 @@ public protocol HistoryRecorder: AnyObject, Sendable {
 }
 
 extension HistoryRecorder {
+    /// A recorder that keeps no positions records the events only.
+    public func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?], position: FilePosition?) {
+        recordInputs(events, received: received, sealed: sealed)
+    }
+
+    /// A recorder that keeps no positions knows none.
+    public func filePosition(for path: String) throws -> FilePosition? { nil }
+
     /// A recorder without an outbox records the executions, waits until they are durable, and hands the actions back.
     public func record(
         _ executions: [ExecutionRecord], audits: [AuditRecord], queuing actions: [OutboxEntry], completing fired: (entry: FiredEntry, event: Event)?,

@@ -17,6 +17,8 @@ public final class InMemoryHistory: HistoryRecorder {
         var executions: [ExecutionRecord] = []
         var audits: [AuditRecord] = []
         var rejected: [Rejected] = []
+        /// How far each followed file was read.
+        var positions: [String: FilePosition] = [:]
         /// Queued side effects by key, with their state, in queue order.
         var outbox: [(entry: OutboxEntry, state: OutboxState?)] = []
         var closed = false
@@ -45,6 +47,17 @@ public final class InMemoryHistory: HistoryRecorder {
 
     public func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?]) {
         state.withLock { $0.inputs.append(contentsOf: events) }
+    }
+
+    public func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?], position: FilePosition?) {
+        state.withLock { state in
+            state.inputs.append(contentsOf: events)
+            if let position { state.positions[position.path] = position }
+        }
+    }
+
+    public func filePosition(for path: String) throws -> FilePosition? {
+        state.withLock { $0.positions[path] }
     }
 
     /// Records executions and audits; a fired entry is then completed in `scheduledEntries`
@@ -115,7 +128,7 @@ public final class InMemoryHistory: HistoryRecorder {
 
     public func unhandledInputs() throws -> [Event] {
         state.withLock { state in
-            let handled = Set(state.executions.map(\.eventID))
+            let handled = Set(state.executions.map(\.eventID)).union(state.outbox.map(\.entry.eventID))
             return state.inputs.dropFirst(state.handledInputs).filter { !handled.contains($0.id) }
         }
     }

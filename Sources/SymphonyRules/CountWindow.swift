@@ -3,7 +3,7 @@
 /// SEC's SingleWithThreshold).
 ///
 /// When it fires, that key's window is emptied: counting for the key starts again from zero.
-public struct CountWindow: Sendable {
+public struct CountWindow: Sendable, Hashable {
     /// The key each matching event is counted under (a template, e.g. `{{ captures.ip }}`).
     public let key: Template
     /// How many events within the window make the rule fire (at least 1).

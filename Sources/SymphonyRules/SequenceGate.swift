@@ -6,7 +6,7 @@ import SymphonyEvents
 ///
 /// The earliest such earlier event still within the window is paired with the event and used
 /// up: each earlier event pairs at most once.
-public struct SequenceGate: Sendable {
+public struct SequenceGate: Sendable, Hashable {
     /// The types of the earlier events (`on` patterns).
     public let on: [TypePattern]
     /// The key, rendered on both events (it may use the event's own fields only: id, type, payload…).

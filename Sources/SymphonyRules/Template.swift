@@ -211,6 +211,11 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { source }
+
+    /// Two templates are equal when they are written alike (where they stand in a file does not matter).
+    public static func == (lhs: Template, rhs: Template) -> Bool { lhs.source == rhs.source }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(source) }
 }
 
 /// Why a template does not parse.

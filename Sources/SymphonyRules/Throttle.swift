@@ -2,7 +2,7 @@
 ///
 /// Matching events inside the quiet period are suppressed: their actions do not run, and they
 /// are counted (`{{ throttle.suppressed }}` on the next firing for the key, and the run summary).
-public struct Throttle: Sendable {
+public struct Throttle: Sendable, Hashable {
     /// The key firings are limited per (a template, e.g. `{{ payload.service }}`).
     public let key: Template
     /// The quiet period after a firing.

@@ -189,6 +189,16 @@ public final class HistoryReader {
         }
     }
 
+    /// The rule names the history has executions of, sorted (for telling a misspelt `--rule`).
+    public func ruleNames() throws -> [String] {
+        try database.prepare("SELECT DISTINCT rule FROM executions ORDER BY rule").rows { $0.text(0) ?? "" }
+    }
+
+    /// True when some recorded event has exactly this type.
+    public func hasEvents(ofType type: String) throws -> Bool {
+        !(try database.prepare("SELECT 1 FROM events WHERE type = ? LIMIT 1").rows([.text(type)]) { $0.int(0) }.isEmpty)
+    }
+
     /// One stored event.
     public func event(id: String) throws -> StoredEvent? {
         let statement = try database.prepare(

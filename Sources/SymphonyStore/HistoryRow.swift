@@ -27,6 +27,8 @@ enum HistoryRow: Sendable {
     case outboxQueued(OutboxInsert)
     /// A side effect's state after a try (or `symphony retry` queueing a dead letter again).
     case outboxUpdate(key: String, state: Int64, attempts: Int64, nextNS: Int64, lastError: String?)
+    /// How far a followed file was read (written with the events read from it).
+    case filePosition(FilePosition)
     /// A dead letter queued again (`symphony retry`): pending, no tries, its time budget from now.
     case outboxRequeue(key: String, nowNS: Int64)
     /// No row: called once the batch that carries it is committed (never when it fails), with the

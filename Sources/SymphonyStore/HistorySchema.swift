@@ -201,6 +201,18 @@ enum HistorySchema {
         );
         CREATE INDEX outbox_state ON outbox (state, queue_seq);
         """,
+        // 9: followed files (`--follow`): how far each was read, committed with the events read from it;
+        // and the outbox by event, for telling an input event whose rules only queued side effects handled.
+        """
+        CREATE INDEX outbox_event ON outbox (event_id);
+        CREATE TABLE followed_files (
+            path       TEXT PRIMARY KEY,
+            device     INTEGER NOT NULL,
+            inode      INTEGER NOT NULL,
+            offset     INTEGER NOT NULL,
+            updated_ns INTEGER NOT NULL
+        );
+        """,
     ]
 
     /// The migration step that needs the key (see migration 5).

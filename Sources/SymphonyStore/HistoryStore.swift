@@ -79,6 +79,12 @@ public final class HistoryStore: HistoryRecorder {
 
     /// Records input events received at `received` (with the queue's sealed forms, as `recordInput`) in one hand-off to the writer.
     public func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?]) {
+        recordInputs(events, received: received, sealed: sealed, position: nil)
+    }
+
+    /// Records input events read from a followed file, and how far it was read, in one hand-off
+    /// to the writer — so in one commit.
+    public func recordInputs(_ events: [Event], received: [Timestamp], sealed: [SealedEvent?], position: FilePosition?) {
         let start = StageTimes.shared.mark()
         var rows: [HistoryRow] = []
         rows.reserveCapacity(events.count)
@@ -87,6 +93,7 @@ public final class HistoryStore: HistoryRecorder {
             let time = index < received.count ? received[index] : .now()
             rows.append(.event(EventInsert(event, received: time, payload: envelope(for: event, reusing: queued))))
         }
+        if let position { rows.append(.filePosition(position)) }
         StageTimes.shared.add(.historyRecord, since: start)
         writer.append(contentsOf: rows)
     }
@@ -266,6 +273,7 @@ public final class HistoryStore: HistoryRecorder {
             SELECT id, type, priority, payload FROM events e
             WHERE e.rowid > ? AND e.parent_id IS NULL AND e.rule IS NULL
               AND NOT EXISTS (SELECT 1 FROM executions x WHERE x.event_id = e.id)
+              AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = e.id)
             ORDER BY e.rowid
             """
         ).rows([.int(markRow)]) { (id: $0.text(0) ?? "", type: $0.text(1) ?? "", priority: Int($0.int(2)), envelope: $0.blob(3)) }

@@ -24,6 +24,7 @@ final class WriterStatements: @unchecked Sendable {
     private var alreadyQueuedSinceCallback: Set<String> = []
     private let updateOutbox: SQLiteStatement
     private let requeueOutbox: SQLiteStatement
+    private let upsertFilePosition: SQLiteStatement
     private let insertScheduled: SQLiteStatement
     private let moveScheduled: SQLiteStatement
     private let markFired: SQLiteStatement
@@ -127,9 +128,14 @@ final class WriterStatements: @unchecked Sendable {
         insertOutbox = try database.prepare(
             """
             INSERT INTO outbox (action_key, event_id, event_type, rule, kind, gate_key, request, queued_ns, next_ns, queue_seq)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(queue_seq), 0) + 1 FROM outbox)) ON CONFLICT (action_key) DO NOTHING
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(rowid), 0) + 1 FROM outbox)) ON CONFLICT (action_key) DO NOTHING
             """)
         updateOutbox = try database.prepare("UPDATE outbox SET state = ?, attempts = ?, next_ns = ?, last_error = ? WHERE action_key = ?")
+        upsertFilePosition = try database.prepare(
+            """
+            INSERT INTO followed_files (path, device, inode, offset, updated_ns) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (path) DO UPDATE SET device = excluded.device, inode = excluded.inode, offset = excluded.offset, updated_ns = excluded.updated_ns
+            """)
         requeueOutbox = try database.prepare(
             "UPDATE outbox SET state = 0, attempts = 0, next_ns = ?, queued_ns = ?, last_error = NULL WHERE action_key = ? AND state = 2")
         insertDeadLetter = try database.prepare(
@@ -349,6 +355,11 @@ final class WriterStatements: @unchecked Sendable {
             ])
             // Already queued (an event handled again after a crash, or twice in this batch): whoever queued it first runs it.
             if database.changes == 0 { alreadyQueuedSinceCallback.insert(entry.key) }
+        case .filePosition(let position):
+            try upsertFilePosition.run([
+                .text(position.path), .int(Int64(bitPattern: position.device)), .int(Int64(bitPattern: position.inode)), .int(position.offset),
+                .int(Timestamp.now().nanosecondsSinceEpoch),
+            ])
         case .outboxRequeue(let key, let nowNS):
             try requeueOutbox.run([.int(nowNS), .int(nowNS), .text(key)])
         case .outboxUpdate(let key, let state, let attempts, let nextNS, let lastError):

@@ -1,4 +1,5 @@
 import SymphonyJSON
+import SymphonyDiagnostics
 import SymphonyPipeline
 import ArgumentParser
 import Foundation
@@ -175,6 +176,7 @@ struct HistoryCommand: ParsableCommand {
                 if format == .json { output.write(Self.json(stored).jsonText) } else { output.write(displayText(Self.describe(stored))) }
             }
             let rows = try reader.executions(query)
+            if rows.isEmpty { try warnAboutUnknownFilters(reader) }
             write(
                 rows.map { row in
                     var object: [String: JSONValue] = [
@@ -196,6 +198,20 @@ struct HistoryCommand: ParsableCommand {
         } catch let error as StoreError {
             printError("symphony: \(error.message)")
             throw ExitCode(1)
+        }
+    }
+
+    /// When nothing matched, says so on stderr if a filter names a rule or an exact type the
+    /// history has never seen (a typo, most likely), with the closest known rule.
+    private func warnAboutUnknownFilters(_ reader: HistoryReader) throws {
+        if let rule {
+            let known = try reader.ruleNames()
+            if !known.contains(rule) {
+                printError("symphony: the history has no execution of a rule named '\(rule)'\(NameSuggestion.hint(for: rule, in: known))")
+            }
+        }
+        if let type, !type.contains("*"), !(try reader.hasEvents(ofType: type)) {
+            printError("symphony: the history has no event of type '\(type)'")
         }
     }
 

@@ -32,7 +32,13 @@ struct RunCommand: ParsableCommand {
             Output: --output summary (default) prints emitted events on standard output and a summary on standard \
             error; ndjson prints one JSON line per action outcome instead; quiet prints emitted events only.
 
-            --follow keeps running after the input ends, so delayed events fire, until SIGINT or SIGTERM. On \
+            --follow keeps running until SIGINT or SIGTERM, so delayed events fire, and reads the --events files \
+            as they grow, like 'tail -F': appended lines as they come, a rotated file to its end and then the new \
+            one from its start, a truncated one again from its start. With history, how far each file was read is \
+            stored with the events read from it, and the next --follow run of the same file goes on from there \
+            (a different file at the path is read from its start). SIGHUP re-reads the rule files: a rule set \
+            without errors replaces the running one (queued events, pending delays and the state of rules with \
+            memory that kept their settings carry over); one with errors is refused, with its diagnostics. On \
             either signal Symphony reads no more input but handles every line it already read; rules still run on \
             the events already read or queued, but their publish actions fail ("the run is stopping"), so no new \
             work starts (delays are stored for a later run); then it prints the summary and exits with the usual code.
@@ -47,9 +53,13 @@ struct RunCommand: ParsableCommand {
             events:publish:<type>, and every publish/delay action as the rule's run_as (or the rule set's owner, \
             or --as). Denials are reported, recorded in history (outcome denied) and the audit trail, and do not run.
 
-            Exit codes: 0 ok (failed and denied actions are counted in the summary); 1 the rules (or the key, \
+            Exit codes: 0 ok (failed and denied actions are counted in the summary); 2 with --strict, some action \
+            failed or was denied; 1 the rules (or the key, \
             database or policy) have errors; 64 usage error; 65 some input lines were rejected; 66 an input \
-            file could not be read; 74 history could not be written; 77 --as may not load rules.
+            file could not be read; 74 history could not be written; 77 --as may not load rules; 130 and 143 \
+            SIGINT and SIGTERM ended the run (everything read was handled and recorded first; the summary ends \
+            with 'interrupted by SIGTERM'). A --follow run ends only by a signal: run it as a service with \
+            143 counted as success (systemd: SuccessExitStatus=143).
             """)
 
     /// What goes to standard output.
@@ -69,7 +79,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Worker threads, 1 to 256 (default: the number of cores).")
     var workers: Int?
 
-    @Flag(name: .long, help: "Keep running after the input ends (so delayed events fire) until SIGINT or SIGTERM.")
+    @Flag(name: .long, help: "Keep running until SIGINT or SIGTERM: read the --events files as they grow (tail -F, resuming where the last run stopped) and fire delays when due.")
     var follow = false
     @Flag(
         name: .long,
@@ -96,6 +106,9 @@ struct RunCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Run no exec, http or file actions: each is rendered, checked and recorded as skipped; everything else runs.")
     var noActions = false
+
+    @Flag(name: .long, help: "Exit 2 when any action failed or was denied, or a side effect gave up (by default those are counted in the summary and the run exits 0).")
+    var strict = false
 
     @Flag(name: .long, help: "Queue events in plaintext (debugging only; logs a warning).")
     var noEncryption = false
@@ -164,7 +177,15 @@ struct RunCommand: ParsableCommand {
         configuration.derivedEventBudget = maxDerived
         configuration.replay = replay
         configuration.runsSideEffects = !noActions
+        // Nothing to read (every --events file is missing): say so before any state is created.
+        let files = events.filter { $0 != "-" }
+        if !follow, !files.isEmpty, files.count == events.count, files.allSatisfy({ !FileManager.default.fileExists(atPath: $0) }) {
+            for file in files { printError("symphony: cannot read '\(file)': No such file or directory") }
+            throw ExitCode.noInput
+        }
+        let createsDatabase = !noHistory && !FileManager.default.fileExists(atPath: StateLocation.database(db))
         let history = noHistory ? nil : try openHistory(ruleSet: ruleSet, principal: principal)
+        if createsDatabase, let history { printError("symphony: created the history database '\(history.store.path)'") }
         if let history {
             configuration.history = history.store
             configuration.encryption = .keyRing(history.keyRing)
@@ -183,9 +204,54 @@ struct RunCommand: ParsableCommand {
         let stdout = OutputLines()
         let sink = TerminalOutput(stdout: stdout, lines: output == .ndjson ? .outcomes : .emittedEvents)
         let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
-        // Returns at the end of the input, or after a signal once every line already read was handled.
-        try pipeline.feed(LineEventSource(paths: events, rawLinesType: lines, lineParser: lines.flatMap { ruleSet.lineParsers[$0] }, report: { sink.problem($0) }))
-        if follow { stop.wait() }  // a signal, or a history failure, ends it
+        // SIGHUP re-reads the rule set; one with errors is refused and the running rules stay.
+        let reloadRules: @Sendable () -> Void = { [rules, keyFile] in
+            let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
+            let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
+            let problems = readProblems.all + diagnostics.sorted
+            guard let ruleSet = loaded, !readProblems.hasErrors else {
+                sink.problem("symphony: SIGHUP: the rule set has errors; the running rules stay in force")
+                let errors = problems.filter { $0.severity == .error }
+                for problem in errors { sink.problem(problem.description) }
+                history?.store.audit(
+                    AuditRecord(
+                        principal: principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "failed",
+                        details: "reload on SIGHUP refused: \(errors.count) errors; the running rules stay in force"))
+                return
+            }
+            pipeline.reload(ruleSet)
+            history?.store.audit(
+                AuditRecord(
+                    principal: principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "ok",
+                    details: "reloaded on SIGHUP: \(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents"))
+            sink.problem("symphony: SIGHUP: reloaded the rule set (\(ruleSet.rules.count) rules); rules with memory that kept their settings keep their state")
+        }
+        signals.onHangUp(reloadRules)
+        let lineParser = lines.flatMap { ruleSet.lineParsers[$0] }
+        if (events.isEmpty || events.contains("-")) && isatty(STDIN_FILENO) == 1 && output != .quiet {
+            printError("symphony: reading events from standard input (one JSON object per line; Ctrl-D ends the input)")
+        }
+        if follow {
+            // Each input on its own thread: followed files never end; a signal (or a history failure) ends them all.
+            let store = history?.store
+            let sources: [any EventSource] = try (events.isEmpty ? ["-"] : events).map { path in
+                guard path != "-" else { return LineEventSource(paths: ["-"], rawLinesType: lines, lineParser: lineParser, report: { sink.problem($0) }) }
+                let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+                return FollowedFileSource(
+                    path: absolute, rawLinesType: lines, lineParser: lineParser, resume: try store?.filePosition(for: absolute),
+                    report: { sink.problem($0) })
+            }
+            let feeders = sources.map { source in
+                WorkerThread(name: "sym-follow") {
+                    do { try pipeline.feed(source) } catch { sink.problem("symphony: \(error)") }
+                }
+            }
+            stop.wait()
+            for feeder in feeders { feeder.join() }
+        } else {
+            // Returns at the end of the input, or after a signal once every line already read was handled.
+            try pipeline.feed(LineEventSource(paths: events, rawLinesType: lines, lineParser: lineParser, report: { sink.problem($0) }))
+        }
         let summary = pipeline.finish()
         withExtendedLifetime(signals) {}  // its signal sources live until the run is over
         if let failure = summary.historyFailure {
@@ -205,7 +271,12 @@ struct RunCommand: ParsableCommand {
         }
         if output != .quiet { printError(RunReport.line(summary, historyKept: history != nil)) }
         if stageTimes { printError(StageReport(times: StageTimes.shared.snapshot(), events: summary.read).text) }
-        throw ExitCode(RunReport.exitStatus(summary, checkpointFailed: checkpointFailed))
+        let status = RunReport.exitStatus(summary, checkpointFailed: checkpointFailed)
+        if strict, status == 0, summary.errors + summary.denied > 0 {
+            printError("symphony: --strict: \(grouped(summary.errors)) errors and \(grouped(summary.denied)) denials")
+            throw ExitCode(2)
+        }
+        throw ExitCode(status)
     }
 
     /// Reads and compiles the rule files; reports every problem, and exits 1 when there were errors.

@@ -34,6 +34,13 @@ enum RunReport {
                         : "(lost at exit with --no-history; use --follow to wait)")
                 : "")
             + otherRuleSets(summary.pendingOfOtherRuleSets)
+            + (signal(summary).map { "; interrupted by \($0)" } ?? "")
+    }
+
+    /// `SIGINT` or `SIGTERM` when a signal ended the run, else nil.
+    static func signal(_ summary: RunSummary) -> String? {
+        guard summary.stopped, let reason = summary.stopReason, reason == "SIGINT" || reason == "SIGTERM" else { return nil }
+        return reason
     }
 
     /// "; side effects: 2 retried, 1 dead letter (symphony retry), 5 waited for a free slot, 3 left pending", or nothing.
@@ -78,6 +85,8 @@ enum RunReport {
     /// read, 65 when lines were rejected, else 0.
     static func exitStatus(_ summary: RunSummary, checkpointFailed: Bool) -> Int32 {
         if summary.historyFailure != nil || checkpointFailed { return 74 }
+        // The shells' convention for a process ended by a signal: 128 + its number.
+        if let signal = signal(summary) { return signal == "SIGINT" ? 130 : 143 }
         if summary.inputUnreadable { return 66 }
         return summary.rejected > 0 ? 65 : 0
     }

@@ -14,12 +14,21 @@ final class RunSignals: Sendable {
         self.stop = stop
     }
 
+    /// Runs `reload` on each SIGHUP (instead of the default, which kills the process).
+    func onHangUp(_ reload: @escaping @Sendable () -> Void) {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler(handler: reload)
+        source.resume()
+        sources.withLock { $0.append(source) }
+    }
+
     /// Replaces the default handlers (which would kill the process) with a stop request.
     func install() {
-        for number in [SIGINT, SIGTERM] {
+        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [stop] in stop.request() }
+            source.setEventHandler { [stop] in stop.request(because: name) }
             source.resume()
             sources.withLock { $0.append(source) }
         }

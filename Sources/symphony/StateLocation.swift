@@ -85,6 +85,9 @@ enum StateLocation {
             try ensureDirectory(for: path)
             let key = try EncryptionKey.generate()
             try KeyFile.write(key, to: path)
+            // Said once, when it happens: the key is the only way to read the history's payloads.
+            printError(
+                "symphony: created a new key '\(path)' (0600) for the history; keep it, and back it up: without it the recorded payloads cannot be read")
             return key
         }
         return try KeyFile.read(from: path)

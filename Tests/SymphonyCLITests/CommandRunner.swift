@@ -6,7 +6,13 @@ struct CommandResult {
     let stdout: String
     let stderr: String
     var stdoutLines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
-    var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+    /// Standard error's lines, without the notices of state created on first use (`symphony:
+    /// created …`): most tests run in a fresh directory, where every run creates it.
+    var stderrLines: [String] {
+        stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init).filter { !$0.hasPrefix("symphony: created ") }
+    }
+    /// Standard error without those notices.
+    var problems: String { stderrLines.map { $0 + "\n" }.joined() }
 }
 
 enum CommandRunner {

@@ -19,6 +19,13 @@ import Testing
         command.write(lines)
         // Killed as soon as the run is handling events: most are read, many recorded, few handled.
         #expect(command.waitForOutput(containing: #""action":"audit""#))
+        // Output runs ahead of the history (a line is shown before its commit): kill once a commit has recorded input.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let recorded = (try? SQLiteDatabase(path: db, readOnly: true, create: false).prepare("SELECT count(*) FROM events").rows { $0.int(0) }.first) ?? nil
+            if (recorded ?? 0) > 0 { break }
+            usleep(2_000)
+        }
         _ = command.stop(with: SIGKILL)
         let unhandledQuery =
             "SELECT count(*) FROM events e WHERE e.parent_id IS NULL AND NOT EXISTS (SELECT 1 FROM executions x WHERE x.event_id = e.id)"

@@ -19,6 +19,19 @@ import Testing
         try temporaryFile(named: "rules.yaml", contents: Data(text.utf8))
     }
 
+    @Test("the first run says once what state it created, and where; a run with nothing to read creates nothing")
+    func createdStateIsAnnounced() throws {
+        let directory = try freshDirectory()
+        let missing = try CommandRunner.run(["run", "--rules", try rulesFile(), "--events", directory + "/typo.jsonl", "--db", directory + "/h.db"])
+        #expect(missing.status == 66)
+        #expect(!FileManager.default.fileExists(atPath: directory + "/h.db"))
+        let first = try CommandRunner.run(["run", "--rules", try rulesFile(), "--db", directory + "/h.db"], stdin: #"{"type": "x"}"# + "\n")
+        let notices = first.stderr.split(separator: "\n").filter { $0.hasPrefix("symphony: created ") }
+        #expect(notices.count == 2, "\(first.stderr)")
+        #expect(notices.first?.hasPrefix("symphony: created a new key '.symphony/key' (0600)") == true)
+        #expect(notices.last == "symphony: created the history database '\(directory)/h.db'")
+    }
+
     @Test("valid events run through the rules: emitted events on stdout, a summary on stderr, exit 0")
     func validEvents() throws {
         let events = """
@@ -37,7 +50,7 @@ import Testing
         #expect(payload?["status"] as? Int == 503)
         #expect((emitted?["causation"] as? [String: Any])?["parent"] as? String == "r-1")
         #expect(
-            result.stderr.hasPrefix(
+            result.problems.hasPrefix(
                 "symphony: 2 events read, 0 rejected, 2 processed, 3 rules fired; actions: publish 0, delay 0, audit 2, emit 1, stop 0; 0 errors;"))
     }
 

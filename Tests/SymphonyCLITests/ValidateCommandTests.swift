@@ -122,7 +122,8 @@ import Testing
         #expect(command.waitForOutput(containing: "pong.now"))
         #expect(command.waitForOutput(containing: "pong.later"))
         let result = command.stop(with: SIGTERM)
-        #expect(result.status == 0)
+        #expect(result.status == 143)
+        #expect(result.stderr.contains("; interrupted by SIGTERM"))
         #expect(result.stderr.contains("symphony: 1 events read, 0 rejected"))
     }
 
@@ -140,7 +141,7 @@ import Testing
         let command = try RunningCommand(["run", "--rules", rules, "--events", events, "--db", db, "--key-file", key])
         #expect(command.waitForOutput(containing: "tock"))
         let result = command.stop(with: SIGINT)
-        #expect(result.status == 0)
+        #expect(result.status == 130)
         // Whenever the signal landed, the summary's count and the history agree.
         let summary = try #require(result.stderr.split(separator: "\n").first { $0.hasPrefix("symphony: ") && $0.contains(" events read") })
         let read = try #require(Int(summary.dropFirst("symphony: ".count).prefix { $0 != " " }.filter { $0 != "," }))
@@ -157,13 +158,14 @@ import Testing
         #expect(try reader.event(id: "t-\(read + 1)") == nil)
     }
 
-    @Test("SIGINT while reading a pipe stops reading, finishes in-flight work and exits 0")
+    @Test("SIGINT while reading a pipe stops reading, finishes in-flight work and exits 130, saying it was interrupted")
     func interruptWhileReading() throws {
         let command = try RunningCommand(["run", "--rules", try rulesFile(delay: "1h")])
         command.write(#"{"type":"ping","id":"p-2"}"# + "\n")
         #expect(command.waitForOutput(containing: "pong.now"))
         let result = command.stop(with: SIGINT)
-        #expect(result.status == 0)
+        #expect(result.status == 130)
+        #expect(result.stderr.contains("; interrupted by SIGINT"))
         #expect(result.stderr.contains("symphony: 1 events read"))
         #expect(result.stderr.contains("1 delayed event still pending"))
     }

@@ -293,6 +293,26 @@ final class ConditionGate: Sendable {
         try third.close()
     }
 
+    @Test("an input event whose rules only queue side effects counts as handled: a restart does not handle it again", arguments: [ReopenableHistory.inMemory(), ReopenableHistory.sqlite()])
+    func queuedCountsAsHandled(_ store: ReopenableHistory) throws {
+        let text = """
+            rules:
+              - name: only-hook
+                on: alert
+                actions:
+                  - http: "https://hooks.example.com/x"
+            """
+        let first = try start(text, runner: ScriptedRunner(), history: try store.open())
+        _ = try first.pipeline.feed(ArrayEventSource(events: (1...5).map { .success(alert($0)) }))
+        first.pipeline.waitUntilSideEffectsIdle()
+        _ = first.pipeline.finish()
+        let runner = ScriptedRunner()
+        let second = try start(text, runner: runner, history: try store.open())
+        let summary = second.pipeline.finish()
+        #expect(summary.recovered == 0)
+        #expect(runner.tries.isEmpty)
+    }
+
     @Test("--no-actions renders and records each side effect as skipped, runs none, and runs everything else")
     func noActions() throws {
         let runner = ScriptedRunner()
@@ -305,6 +325,7 @@ final class ConditionGate: Sendable {
         #expect(skipped.outcome == .skipped)
         #expect(skipped.message == "not run (--no-actions): POST https://hooks.example.com/alert/3")
         #expect(summary.actions["publish"] == 1)
+        #expect(summary.errors == 0, "a side effect not run on purpose is no error")
     }
 
     @Test("without a policy, exec is refused (and audited); http and file are allowed; a policy can grant actions:exec")

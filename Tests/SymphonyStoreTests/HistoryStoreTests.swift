@@ -57,7 +57,7 @@ import SymphonyRecords
         #expect(try database.userVersion == HistorySchema.currentVersion)
         #expect(try database.prepare("SELECT count(*) FROM dead_letters").rows { $0.int(0) } == [0])
         let indexes = try database.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name").rows { $0.text(0) ?? "" }
-        #expect(indexes == ["executions_event", "outbox_state", "scheduled_pending"])
+        #expect(indexes == ["executions_event", "outbox_event", "outbox_state", "scheduled_pending"])
         #expect(try database.prepare("SELECT action, outcome FROM execution_log").rows { [$0.text(0) ?? "", $0.text(1) ?? ""] } == [["emit", "denied"]])
     }
 

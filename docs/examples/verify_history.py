@@ -190,8 +190,8 @@ def main():
         checkpoint = open(sys.argv[3], encoding="utf-8").read() if len(sys.argv) == 4 else None
         db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
         db.execute("BEGIN")  # one snapshot: a writer committing meanwhile is not seen half-way
-        if db.execute("PRAGMA user_version").fetchone()[0] not in (6, 7, 8):
-            raise ValueError("not a schema 6, 7 or 8 history database")
+        if db.execute("PRAGMA user_version").fetchone()[0] not in (6, 7, 8, 9):
+            raise ValueError("not a schema 6 to 9 history database")
         print(verify(db, keys, checkpoint))
     except Broken as problem:
         print(f"broken: {problem}", file=sys.stderr)
