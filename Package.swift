@@ -120,7 +120,7 @@ let package = Package(
             name: "SymphonyServer",
             dependencies: ["SymphonyJSON",
                 "SymphonyPipeline", "SymphonyEngine", "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess",
-                "SymphonyIntents", "SymphonyCrypto", "SymphonyConcurrency",
+                "SymphonyIntents", "SymphonyCrypto", "SymphonyConcurrency", "SymphonyDiagnostics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

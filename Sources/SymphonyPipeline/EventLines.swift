@@ -1,7 +1,7 @@
 import SymphonyEvents
 
 /// JSON Lines held in memory (an HTTP request's body) read into items, line by line, exactly as
-/// `LineEventSource` reads a file: each non-blank line is an event or a rejection with its reason.
+/// `LineEventSource` reads a file (with the same `LineDecoder`): each non-blank line is an event or a rejection with its reason.
 public enum EventLines {
     /// The longest line taken, as for files (`LineReader`'s limit).
     public static let maximumLineLength = 1 << 20

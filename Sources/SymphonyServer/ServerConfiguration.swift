@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable {
     public var maximumBodySize: Int = 1 << 20
     /// Submissions handled at once; beyond it requests get 503 with `Retry-After`.
     public var maximumInFlight: Int = 64
+    /// The senders `POST /v1/webhooks/{source}` takes (`--webhooks`); nil: none.
+    public var webhooks: WebhookSources?
     /// Threads that run submissions (off the event loops: they wait for the queue and the history).
     public var submissionThreads: Int = 16
 

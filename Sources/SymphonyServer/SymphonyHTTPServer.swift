@@ -60,6 +60,7 @@ public final class SymphonyHTTPServer: Sendable {
         }
         router.post("v1/events") { [self] request, _ in try await events(request) }
         router.post("v1/intents") { [self] request, _ in try await intents(request) }
+        router.post("v1/webhooks/:source") { [self] request, context in try await webhook(request, source: context.parameters.get("source") ?? "") }
         let address = configuration.host
         return Application(
             router: router,
@@ -141,6 +142,91 @@ public final class SymphonyHTTPServer: Sendable {
             status = .ok
         }
         return Self.json(status, answer)
+    }
+
+    /// A raw JSON body from a webhook sender becomes one event: its type from the source's header
+    /// or field, its payload the body; a signed source's signature is checked first.
+    private func webhook(_ request: Request, source name: String) async throws -> Response {
+        guard let source = configuration.webhooks?.sources[name] else {
+            return Self.json(.notFound, ["error": "no such webhook source"])
+        }
+        var principal = source.principal
+        if source.secret == nil {
+            let auth = authenticate(request)
+            guard case .principal(let authenticated) = auth else { return auth.refusal! }
+            principal = authenticated
+        }
+        guard gate.enter() else { return overloaded() }
+        defer { gate.leave() }
+        let body: [UInt8]
+        switch try await readBody(request) {
+        case .success(let bytes): body = bytes
+        case .failure(let refusal): return refusal.response
+        }
+        if let secret = source.secret {
+            guard let signature = request.headers[HTTPField.Name("X-Hub-Signature-256")!],
+                WebhookSources.verify(signature: signature, body: body, secret: secret)
+            else {
+                return Self.json(.unauthorized, ["error": "missing or wrong X-Hub-Signature-256"])
+            }
+        }
+        let item: SourceItem
+        let origin = SourceOrigin(source: "webhook:\(name)", line: 1)
+        switch Self.webhookEvent(request, body: body, source: source) {
+        case .success(let event): item = SourceItem(result: .success(event), origin: origin)
+        case .failure(let problem): item = SourceItem(result: .failure(InputLineError(reason: problem.reason, content: body)), origin: origin)
+        }
+        let pipeline = self.pipeline
+        let submitter = principal
+        let result: SubmitResult
+        do {
+            result = try await pool.runIfActive { pipeline.submit([item], principal: submitter) }
+        } catch {
+            return Self.json(.serviceUnavailable, ["error": "the service is shutting down"], retryAfter: true)
+        }
+        metrics.accepted(result.accepted)
+        if result.refused {
+            return Self.json(.serviceUnavailable, ["error": "the service is not taking events (stopping, or its history failed)"], retryAfter: true)
+        }
+        if let failure = result.historyFailure { return Self.json(.internalServerError, ["error": .string(failure)]) }
+        let answer: JSONValue = [
+            "accepted": .int(Int64(result.accepted)), "rejected": .int(Int64(result.rejected)), "denied": .int(Int64(result.denied)),
+            "errors": .array(result.problems.map { ["line": .int(Int64($0.line)), "reason": .string($0.reason)] }),
+        ]
+        let status: HTTPResponse.Status = result.accepted > 0 ? .ok : result.denied > 0 ? .forbidden : result.dropped > 0 ? .serviceUnavailable : .badRequest
+        return Self.json(status, answer)
+    }
+
+    /// The event a webhook body makes, or why it makes none.
+    private static func webhookEvent(_ request: Request, body: [UInt8], source: WebhookSources.Source) -> Result<Event, InputLineError> {
+        let payload: JSONValue
+        do {
+            payload = try JSONParser.parse(body)
+        } catch {
+            return .failure(InputLineError(reason: "the body is not valid JSON: \(error)"))
+        }
+        guard case .object(let fields) = payload else { return .failure(InputLineError(reason: "the body must be a JSON object")) }
+        var name: String?
+        if let header = source.typeHeader {
+            guard let field = HTTPField.Name(header), let value = request.headers[field] else {
+                return .failure(InputLineError(reason: "the header '\(header)' that names the event type is missing"))
+            }
+            name = value
+        } else if let key = source.typeField {
+            guard case .string(let value)? = fields[key] else {
+                return .failure(InputLineError(reason: "the field '\(key)' that names the event type is missing or not a string"))
+            }
+            name = value
+        }
+        let type = source.typePrefix + (name ?? "")
+        do {
+            try EventType.validate(type)
+        } catch let error as EventsError {
+            return .failure(InputLineError(reason: "the event type is not valid: \(error.message)"))
+        } catch {
+            return .failure(InputLineError(reason: "the event type is not valid"))
+        }
+        return .success(Event(type: type, payload: payload))
     }
 
     private func intents(_ request: Request) async throws -> Response {

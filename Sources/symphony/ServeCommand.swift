@@ -23,7 +23,9 @@ struct ServeCommand: ParsableCommand {
             Endpoints (docs/serve.md, docs/openapi.yaml): POST /v1/events (one JSON event or JSON Lines; answers \
             {"accepted", "rejected", "denied", "errors": [{"line", "reason"}]} once the accepted events are queued \
             and, with history, durably recorded), POST /v1/intents ({"text": ...} → ranked intents), GET /metrics \
-            (Prometheus text), GET /healthz and GET /readyz (no token needed).
+            (Prometheus text), GET /healthz and GET /readyz (no token needed), and with --webhooks FILE \
+            POST /v1/webhooks/{source}: a raw JSON body becomes one event, its type from a header or field, \
+            signed sources checked with HMAC-SHA256 (X-Hub-Signature-256: sha256=HEX).
 
             Authentication: with --tokens FILE (lines 'PRINCIPAL SHA256-HEX-OF-TOKEN'), every request but the probes \
             needs 'Authorization: Bearer TOKEN' (401 without or with a wrong one) and acts as that token's principal. \
@@ -43,16 +45,21 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Rule files or directories (one rule set).", valueName: "PATH"))
     var rules: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("The address to listen on (default 127.0.0.1:8080; port 0 picks a free one).", valueName: "HOST:PORT"))
+    @Option(name: .long, help: ArgumentHelp("The address to listen on (port 0 picks a free one).", valueName: "HOST:PORT"))
     var listen: String = "127.0.0.1:8080"
 
     @Option(name: .long, help: ArgumentHelp("Bearer tokens: lines 'PRINCIPAL SHA256-HEX-OF-TOKEN'. Without it every request acts as --as.", valueName: "FILE"))
     var tokens: String?
 
-    @Option(name: .long, help: ArgumentHelp("The largest request body in bytes (default 1048576).", valueName: "BYTES"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Webhook senders for POST /v1/webhooks/{source}: type mapping and HMAC secret per source (YAML; docs/serve.md).", valueName: "FILE"))
+    var webhooks: String?
+
+    @Option(name: .long, help: ArgumentHelp("The largest request body in bytes.", valueName: "BYTES"))
     var maxBody: Int = 1 << 20
 
-    @Option(name: .long, help: ArgumentHelp("Requests handled at once; more get 503 with Retry-After (default 64).", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp("Requests handled at once; more get 503 with Retry-After.", valueName: "N"))
     var maxInFlight: Int = 64
 
     @Option(name: .long, help: "Worker threads, 1 to 256 (default: the number of cores).")
@@ -113,6 +120,13 @@ struct ServeCommand: ParsableCommand {
         } else if !["127.0.0.1", "::1", "localhost"].contains(host) {
             printError("symphony: warning: listening on \(host) without --tokens: anyone who reaches it acts as '\(principal)'")
         }
+        var webhookSources: WebhookSources?
+        if let webhooks {
+            let (loaded, diagnostics) = WebhookSources.load(path: webhooks)
+            report(diagnostics.sorted.map { $0 as CustomStringConvertible })
+            guard let loaded else { throw ExitCode(1) }
+            webhookSources = loaded
+        }
         try accessOptions.require(.loadRules, with: access, recordIn: noHistory ? nil : StateLocation.database(db), keyFile: keyFile)
         let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
         let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
@@ -143,6 +157,7 @@ struct ServeCommand: ParsableCommand {
         serverConfiguration.tokens = bearerTokens
         serverConfiguration.maximumBodySize = maxBody
         serverConfiguration.maximumInFlight = maxInFlight
+        serverConfiguration.webhooks = webhookSources
         let server = SymphonyHTTPServer(pipeline: pipeline, configuration: serverConfiguration, history: configuration.history)
 
         // A signal stops the server gracefully; the signal's number picks the exit status.

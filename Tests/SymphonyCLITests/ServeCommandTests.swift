@@ -76,8 +76,10 @@ final class ServingCommand: @unchecked Sendable {
 
     /// One request over a real HTTP client (libcurl, as `http` actions use); the status, the body
     /// and the response. Blocking: call it from a thread, not from many tasks at once.
-    func request(_ method: String, _ path: String, body: Data? = nil, token: String? = nil) throws -> (status: Int, body: Data, response: HTTPResponseSummary) {
-        var headers: [HTTPHeader] = []
+    func request(
+        _ method: String, _ path: String, body: Data? = nil, token: String? = nil, headers extra: [HTTPHeader] = []
+    ) throws -> (status: Int, body: Data, response: HTTPResponseSummary) {
+        var headers: [HTTPHeader] = extra
         if let token { headers.append(HTTPHeader(name: "Authorization", value: "Bearer \(token)")) }
         let spec = HTTPRequestSpec(
             method: method, url: "http://127.0.0.1:\(port)\(path)", headers: headers, body: body.map { Array($0) } ?? [], timeout: .seconds(60),
@@ -314,5 +316,51 @@ final class ServingCommand: @unchecked Sendable {
         }
         #expect(accepted)
         #expect(server.stop() == 143)
+    }
+}
+
+/// `POST /v1/webhooks/{source}`: HMAC-signed senders, type mapping by header.
+@Suite(.timeLimit(.minutes(5))) struct ServeWebhookTests {
+    @Test("a GitHub-style webhook with a good signature becomes an event typed by its header; a bad or missing signature is 401")
+    func signedWebhook() throws {
+        let directory = try freshDirectory()
+        try Data("rules:\n  - {name: pushed, on: github.push, actions: [{emit: {type: seen}}]}\n".utf8).write(to: URL(fileURLWithPath: directory + "/rules.yaml"))
+        try Data("s3cret\n".utf8).write(to: URL(fileURLWithPath: directory + "/github.secret"))
+        try Data(
+            """
+            sources:
+              github:
+                secret_file: github.secret
+                type_header: X-GitHub-Event
+                type_prefix: github.
+            """.utf8
+        ).write(to: URL(fileURLWithPath: directory + "/webhooks.yaml"))
+        #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
+        let server = try ServingCommand(
+            ["--rules", directory + "/rules.yaml", "--webhooks", directory + "/webhooks.yaml", "--db", directory + "/h.db", "--key-file", directory + "/key"],
+            directory: directory)
+        try #require(server.port > 0, "\(server.stderr)")
+        let body = Data(#"{"ref":"refs/heads/main","repository":{"full_name":"acme/app"}}"#.utf8)
+        let signature = "sha256=" + HMACSHA256.mac(Array(body), key: Array("s3cret".utf8)).map { String(format: "%02x", $0) }.joined()
+        let good = try server.request(
+            "POST", "/v1/webhooks/github", body: body,
+            headers: [HTTPHeader(name: "X-GitHub-Event", value: "push"), HTTPHeader(name: "X-Hub-Signature-256", value: signature)])
+        #expect(good.status == 200, "\(String(decoding: good.body, as: UTF8.self))")
+        let bad = try server.request(
+            "POST", "/v1/webhooks/github", body: body,
+            headers: [HTTPHeader(name: "X-GitHub-Event", value: "push"), HTTPHeader(name: "X-Hub-Signature-256", value: "sha256=" + String(repeating: "0", count: 64))])
+        #expect(bad.status == 401)
+        let missing = try server.request("POST", "/v1/webhooks/github", body: body, headers: [HTTPHeader(name: "X-GitHub-Event", value: "push")])
+        #expect(missing.status == 401)
+        let noType = try server.request("POST", "/v1/webhooks/github", body: body, headers: [HTTPHeader(name: "X-Hub-Signature-256", value: signature)])
+        #expect(noType.status == 400)
+        #expect(try server.request("POST", "/v1/webhooks/gitlab", body: body).status == 404)
+        #expect(server.stop() == 143)
+        #expect(server.stderr.contains("symphony: 2 events read, 1 rejected, 1 processed, 1 rules fired"), "\(server.stderr)")
+        // The event is in the history, published as the source's principal.
+        let reader = try HistoryReader(path: directory + "/h.db", sealer: nil)
+        var query = HistoryQuery()
+        query.rule = "pushed"
+        #expect(try reader.executions(query).count == 1)
     }
 }
