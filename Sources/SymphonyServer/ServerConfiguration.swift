@@ -1,3 +1,4 @@
+import SymphonyPipeline
 import SymphonyAccess
 
 /// What `symphony serve` needs besides the running pipeline: where to listen, who may call it, and its limits.
@@ -18,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var maximumInFlight: Int = 64
     /// The senders `POST /v1/webhooks/{source}` takes (`--webhooks`); nil: none.
     public var webhooks: WebhookSources?
+    /// Re-reads the rule set for `POST /v1/reload`, as the given principal; nil answers 404.
+    public var reload: (@Sendable (_ principal: String) -> ReloadOutcome)?
     /// Threads that run submissions (off the event loops: they wait for the queue and the history).
     public var submissionThreads: Int = 16
 

@@ -60,6 +60,7 @@ public final class SymphonyHTTPServer: Sendable {
         }
         router.post("v1/events") { [self] request, _ in try await events(request) }
         router.post("v1/intents") { [self] request, _ in try await intents(request) }
+        router.post("v1/reload") { [self] request, _ in try await reload(request) }
         router.post("v1/webhooks/:source") { [self] request, context in try await webhook(request, source: context.parameters.get("source") ?? "") }
         let address = configuration.host
         return Application(
@@ -227,6 +228,23 @@ public final class SymphonyHTTPServer: Sendable {
             return .failure(InputLineError(reason: "the event type is not valid"))
         }
         return .success(Event(type: type, payload: payload))
+    }
+
+    /// `POST /v1/reload`: re-reads the rule files; 200 with the new rule count, or 422 with the
+    /// errors that refused them (the running rules stay).
+    private func reload(_ request: Request) async throws -> Response {
+        let auth = authorize(request, .loadRules, target: "POST /v1/reload")
+        if let refusal = auth.refusal { return refusal }
+        guard case .principal(let principal) = auth, let reload = configuration.reload else {
+            return Self.json(.notFound, ["error": "this server does not reload"])
+        }
+        guard gate.enter() else { return overloaded() }
+        defer { gate.leave() }
+        let outcome = try await pool.runIfActive { reload(principal) }
+        let body: JSONValue = [
+            "reloaded": .bool(outcome.reloaded), "rules": .int(Int64(outcome.rules)), "errors": .array(outcome.errors.map(JSONValue.string)),
+        ]
+        return Self.json(outcome.reloaded ? .ok : .unprocessableContent, body)
     }
 
     private func intents(_ request: Request) async throws -> Response {

@@ -205,28 +205,16 @@ struct RunCommand: ParsableCommand {
         let sink = TerminalOutput(stdout: stdout, lines: output == .ndjson ? .outcomes : .emittedEvents)
         let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
         // SIGHUP re-reads the rule set; one with errors is refused and the running rules stay.
-        let reloadRules: @Sendable () -> Void = { [rules, keyFile] in
-            let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
-            let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
-            let problems = readProblems.all + diagnostics.sorted
-            guard let ruleSet = loaded, !readProblems.hasErrors else {
+        let reloader = RuleSetReloader(rules: rules, keyFile: keyFile, pipeline: pipeline, history: history?.store, principal: principal)
+        signals.onHangUp {
+            let outcome = reloader.reload(trigger: "SIGHUP")
+            guard outcome.reloaded else {
                 sink.problem("symphony: SIGHUP: the rule set has errors; the running rules stay in force")
-                let errors = problems.filter { $0.severity == .error }
-                for problem in errors { sink.problem(problem.description) }
-                history?.store.audit(
-                    AuditRecord(
-                        principal: principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "failed",
-                        details: "reload on SIGHUP refused: \(errors.count) errors; the running rules stay in force"))
+                for error in outcome.errors { sink.problem(error) }
                 return
             }
-            pipeline.reload(ruleSet)
-            history?.store.audit(
-                AuditRecord(
-                    principal: principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "ok",
-                    details: "reloaded on SIGHUP: \(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents"))
-            sink.problem("symphony: SIGHUP: reloaded the rule set (\(ruleSet.rules.count) rules); rules with memory that kept their settings keep their state")
+            sink.problem("symphony: SIGHUP: reloaded the rule set (\(outcome.rules) rules); rules with memory that kept their settings keep their state")
         }
-        signals.onHangUp(reloadRules)
         let lineParser = lines.flatMap { ruleSet.lineParsers[$0] }
         if (events.isEmpty || events.contains("-")) && isatty(STDIN_FILENO) == 1 && output != .quiet {
             printError("symphony: reading events from standard input (one JSON object per line; Ctrl-D ends the input)")

@@ -62,6 +62,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Requests handled at once; more get 503 with Retry-After.", valueName: "N"))
     var maxInFlight: Int = 64
 
+    @Option(name: .long, help: ArgumentHelp("Also read this JSON Lines file as it grows, like tail -F (rotation and truncation aware, resuming where the last run stopped; repeatable).", valueName: "FILE"))
+    var follow: [String] = []
+
     @Option(name: .long, help: "Worker threads, 1 to 256 (default: the number of cores).")
     var workers: Int?
 
@@ -158,7 +161,19 @@ struct ServeCommand: ParsableCommand {
         serverConfiguration.maximumBodySize = maxBody
         serverConfiguration.maximumInFlight = maxInFlight
         serverConfiguration.webhooks = webhookSources
+        // SIGHUP and `POST /v1/reload` re-read the rule files; a rule set with errors is refused.
+        let reloader = RuleSetReloader(rules: rules, keyFile: keyFile, pipeline: pipeline, history: store?.store, principal: principal)
+        serverConfiguration.reload = { requester in reloader.reload(trigger: "POST /v1/reload", as: requester) }
         let server = SymphonyHTTPServer(pipeline: pipeline, configuration: serverConfiguration, history: configuration.history)
+
+        // Followed files feed the same pipeline, each on a thread of its own, until the stop.
+        var feeders: [WorkerThread] = []
+        for path in follow {
+            let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+            let source = FollowedFileSource(
+                path: absolute, rawLinesType: nil, resume: try store?.store.filePosition(for: absolute), report: { sink.problem($0) })
+            feeders.append(WorkerThread(name: "sym-follow") { do { try pipeline.feed(source) } catch { sink.problem("symphony: \(error)") } })
+        }
 
         // A signal stops the server gracefully; the signal's number picks the exit status.
         let received = Locked<Int32>(0)
@@ -173,6 +188,19 @@ struct ServeCommand: ParsableCommand {
             source.resume()
             sources.append(source)
         }
+        signal(SIGHUP, SIG_IGN)
+        let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangUp.setEventHandler {
+            let outcome = reloader.reload(trigger: "SIGHUP")
+            if outcome.reloaded {
+                sink.problem("symphony: SIGHUP: reloaded the rule set (\(outcome.rules) rules)")
+            } else {
+                sink.problem("symphony: SIGHUP: the rule set has errors; the running rules stay in force")
+                for error in outcome.errors { sink.problem(error) }
+            }
+        }
+        hangUp.resume()
+        sources.append(hangUp)
         let done = DispatchSemaphore(value: 0)
         let failure = Locked<String?>(nil)
         Task {
@@ -185,6 +213,7 @@ struct ServeCommand: ParsableCommand {
         }
         done.wait()
         stop.request(because: "the service is stopping")
+        for feeder in feeders { feeder.join() }
         let summary = pipeline.finish()
         withExtendedLifetime(sources) {}
         if let failure = failure.withLock({ $0 }) {

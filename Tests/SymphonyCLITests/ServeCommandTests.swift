@@ -364,3 +364,72 @@ final class ServingCommand: @unchecked Sendable {
         #expect(try reader.executions(query).count == 1)
     }
 }
+
+/// `symphony serve`: `POST /v1/reload` swaps the rule set or refuses a broken one, and `--follow`
+/// feeds a growing file into the same pipeline as the HTTP events.
+@Suite(.timeLimit(.minutes(10))) struct ServeReloadAndFollowTests {
+    func rules(_ version: String) -> String {
+        """
+        rules:
+          - {name: answer, on: tick, actions: [{audit: "\(version) {{ payload.n }}"}]}
+        """
+    }
+
+    /// The audit messages recorded so far, in order.
+    func audits(_ directory: String) throws -> [String] {
+        let history = try CommandRunner.run(["history", "--db", directory + "/h.db", "--key-file", directory + "/key", "--format", "json", "--limit", "100"])
+        return history.stdoutLines.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["message"] as? String
+        }.reversed()
+    }
+
+    @Test("POST /v1/reload: 200 and the new rules run; a broken rule set is 422 with its errors and the old rules stay; --follow lines run too")
+    func reloadAndFollow() throws {
+        let directory = try freshDirectory()
+        let rulesPath = directory + "/rules.yaml"
+        let log = directory + "/in.jsonl"
+        try rules("v1").write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        try #"{"type":"tick","payload":{"n":0}}"#.appending("\n").write(toFile: log, atomically: true, encoding: .utf8)
+        try """
+            roles:
+              ops: ["rules:load", "events:publish:tick"]
+              sender: ["events:publish:tick"]
+            principals:
+              user:ops: [ops]
+              user:sender: [sender]
+            """.write(toFile: directory + "/policy.yaml", atomically: true, encoding: .utf8)
+        #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
+        let server = try ServingCommand(
+            [
+                "--rules", rulesPath, "--policy", directory + "/policy.yaml", "--as", "user:ops", "--db", directory + "/h.db",
+                "--key-file", directory + "/key", "--follow", log,
+            ], directory: directory)
+        try #require(server.port > 0, "\(server.stderr)")
+        func waitForAudit(_ message: String) throws -> Bool {
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline {
+                if try audits(directory).contains(message) { return true }
+                usleep(50_000)
+            }
+            return false
+        }
+        #expect(try waitForAudit("v1 0"), "the followed file's line ran")
+        #expect(try server.request("POST", "/v1/events", body: Data(#"{"type":"tick","payload":{"n":1}}"#.utf8)).status == 200)
+        try rules("v2").write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        let reloaded = try server.request("POST", "/v1/reload")
+        #expect(reloaded.status == 200)
+        #expect(String(decoding: reloaded.body, as: UTF8.self).contains(#""reloaded":true"#))
+        #expect(try server.request("POST", "/v1/events", body: Data(#"{"type":"tick","payload":{"n":2}}"#.utf8)).status == 200)
+        try "rules: [{name: broken}]".write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        let refused = try server.request("POST", "/v1/reload")
+        #expect(refused.status == 422)
+        #expect(String(decoding: refused.body, as: UTF8.self).contains("rules.yaml"))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((#"{"type":"tick","payload":{"n":3}}"# + "\n").utf8))
+        try handle.close()
+        #expect(try waitForAudit("v2 3"), "the old (v2) rules stay after a refused reload, and the followed file goes on")
+        #expect(server.stop(with: SIGTERM) == 143)
+        #expect(try audits(directory) == ["v1 0", "v1 1", "v2 2", "v2 3"])
+    }
+}

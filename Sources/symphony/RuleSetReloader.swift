@@ -1,0 +1,35 @@
+import SymphonyPipeline
+import SymphonyRecords
+import SymphonyRules
+import SymphonyStore
+
+/// Re-reads a running command's rule files and swaps them in (`RunPipeline.reload`), or refuses
+/// a rule set with errors and keeps the running one; audits either way. SIGHUP in `run` and
+/// `serve`, and `POST /v1/reload`.
+struct RuleSetReloader: Sendable {
+    let rules: [String]
+    let keyFile: String?
+    let pipeline: RunPipeline
+    let history: HistoryStore?
+    let principal: String
+
+    /// Reloads; `trigger` says what asked for it (`SIGHUP`, `POST /v1/reload`), for messages and the audit trail.
+    func reload(trigger: String, as requester: String? = nil) -> ReloadOutcome {
+        let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
+        let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
+        let errors = (readProblems.all + diagnostics.sorted).filter { $0.severity == .error }.map(\.description)
+        guard let ruleSet = loaded, !readProblems.hasErrors, errors.isEmpty else {
+            history?.audit(
+                AuditRecord(
+                    principal: requester ?? principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "failed",
+                    details: "reload on \(trigger) refused: \(errors.count) errors; the running rules stay in force"))
+            return ReloadOutcome(reloaded: false, rules: pipeline.engine.ruleSet.rules.count, errors: errors)
+        }
+        pipeline.reload(ruleSet)
+        history?.audit(
+            AuditRecord(
+                principal: requester ?? principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "ok",
+                details: "reloaded on \(trigger): \(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents"))
+        return ReloadOutcome(reloaded: true, rules: ruleSet.rules.count, errors: [])
+    }
+}
