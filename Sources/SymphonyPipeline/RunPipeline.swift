@@ -218,17 +218,7 @@ public final class RunPipeline: Sendable {
                     read.add(1, ordering: .relaxed)
                     if item.replacedInvalidUTF8 { replacedUTF8.add(1, ordering: .relaxed) }
                     denied.add(1, ordering: .relaxed)
-                    output.problem("\(origin): denied: \(error.description)")
-                    let now = Timestamp.now()
-                    history?.record(
-                        [
-                            ExecutionRecord(
-                                eventID: event.id, eventType: event.type, rule: "(input)", kind: .publish, outcome: .denied, error: error.description,
-                                started: now, finished: now)
-                        ],
-                        audits: [
-                            AuditRecord(principal: publisher, operation: .accessDenied, target: event.type, outcome: "denied", details: error.description)
-                        ])
+                    recordDenied(event, publisher: publisher, origin: origin, reason: error.description)
                     return true
                 }
                 if let replayClock {
@@ -296,17 +286,7 @@ public final class RunPipeline: Sendable {
                     denied.add(1, ordering: .relaxed)
                     result.denied += 1
                     result.problems.append(SubmitResult.Problem(line: origin.line, reason: error.description, denied: true))
-                    output.problem("\(origin): denied: \(error.description)")
-                    let now = Timestamp.now()
-                    history?.record(
-                        [
-                            ExecutionRecord(
-                                eventID: event.id, eventType: event.type, rule: "(input)", kind: .publish, outcome: .denied, error: error.description,
-                                started: now, finished: now)
-                        ],
-                        audits: [
-                            AuditRecord(principal: principal, operation: .accessDenied, target: event.type, outcome: "denied", details: error.description)
-                        ])
+                    recordDenied(event, publisher: principal, origin: origin, reason: "\(error)")
                     continue
                 }
                 events.append(event)
@@ -357,6 +337,20 @@ public final class RunPipeline: Sendable {
         summary.stopped = stop.isRequested
         summary.duration = started.duration(to: .now())
         return summary
+    }
+
+    /// Reports an input event the policy refused, and records it (a `denied` execution of
+    /// `(input)`) with its `access.denied` audit record.
+    private func recordDenied(_ event: Event, publisher: String, origin: SourceOrigin, reason: String) {
+        output.problem("\(origin): denied: \(reason)")
+        let now = Timestamp.now()
+        configuration.history?.record(
+            [
+                ExecutionRecord(
+                    eventID: event.id, eventType: event.type, rule: "(input)", kind: .publish, outcome: .denied, error: reason, started: now,
+                    finished: now)
+            ],
+            audits: [AuditRecord(principal: publisher, operation: .accessDenied, target: event.type, outcome: "denied", details: reason)])
     }
 
     /// Moves a replay's clock to `time` through every due time on the way, handling what fires at
