@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// Runs the built `symphony` binary and captures what it printed and how it exited.
 struct CommandResult {
@@ -58,17 +59,37 @@ enum CommandRunner {
         }
         if let stdinData { input.fileHandleForWriting.write(stdinData) }
         try input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        let status = waitForExit(process)
         group.wait()
-        return CommandResult(
-            status: process.terminationStatus, stdout: String(decoding: collected.out, as: UTF8.self),
-            stderr: String(decoding: collected.err, as: UTF8.self))
+        return CommandResult(status: status, stdout: String(decoding: collected.out, as: UTF8.self), stderr: String(decoding: collected.err, as: UTF8.self))
     }
 
     /// Runs with raw bytes on standard input.
     static func run(_ arguments: [String], stdinBytes: [UInt8]) throws -> CommandResult {
         try run(arguments, stdinData: Data(stdinBytes))
     }
+}
+
+/// Waits for `process` to end and returns its status as `Process.terminationStatus` gives it (the
+/// exit code, or the signal's number). Foundation's `Process` on Linux sometimes misses a child's
+/// exit under heavy load — the child stays a zombie and `waitUntilExit()` never returns — so this
+/// also looks at the child itself without reaping it (`waitid` with `WNOWAIT`); when Foundation
+/// has not noticed an exit 5 s later, the child is reaped here and its status decoded.
+func waitForExit(_ process: Process) -> Int32 {
+    let pid = process.processIdentifier
+    while process.isRunning {
+        var info = siginfo_t()
+        if waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT | WNOHANG) == 0, info.si_signo == SIGCHLD {
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            guard process.isRunning else { break }
+            var status: Int32 = 0
+            guard waitpid(pid, &status, 0) == pid else { break }
+            return status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f
+        }
+        usleep(5_000)
+    }
+    return process.terminationStatus
 }
 
 /// This process's environment without the variables that point `symphony` at state outside the
@@ -180,7 +201,7 @@ final class RunningCommand: @unchecked Sendable {
     }
 
     private func collect() -> (status: Int32, stdout: String, stderr: String) {
-        process.waitUntilExit()
+        let status = waitForExit(process)
         outputPipe.fileHandleForReading.readabilityHandler = nil
         let rest = outputPipe.fileHandleForReading.readDataToEndOfFile()
         condition.lock()
@@ -188,7 +209,7 @@ final class RunningCommand: @unchecked Sendable {
         let stdout = String(decoding: output, as: UTF8.self)
         condition.unlock()
         let stderr = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (process.terminationStatus, stdout, stderr)
+        return (status, stdout, stderr)
     }
 }
 
