@@ -325,6 +325,7 @@ public final class RunPipeline: Sendable {
         let statistics = engine.statistics
         if let dispatcher { summary.sideEffects = dispatcher.statistics }
         summary.read = read.load(ordering: .relaxed) + batch.accepted
+        summary.replacedInvalidUTF8 = replacedUTF8.load(ordering: .relaxed) + batch.acceptedWithReplacedUTF8
         summary.rejected = rejected.load(ordering: .relaxed) + batch.refused
         summary.partlyParsed = partlyParsed.load(ordering: .relaxed)
         summary.denied = denied.load(ordering: .relaxed) + statistics.denials
@@ -332,9 +333,16 @@ public final class RunPipeline: Sendable {
         summary.rulesFired = statistics.rulesFired
         summary.actions = statistics.actions.merging(summary.sideEffects.succeeded, uniquingKeysWith: +)
         summary.errors = statistics.failures + counters.failed + summary.sideEffects.deadLettered
+        summary.resumedActions = resumedActions
         summary.conditionProblems = statistics.conditionProblems
+        summary.gates = engine.gates.statistics
         summary.pending = system.scheduler.pendingCount
+        summary.pendingOfOtherRuleSets = scheduledEntries?.otherRuleSets ?? [:]
+        summary.inputUnreadable = unreadable.load(ordering: .relaxed)
         summary.stopped = stop.isRequested
+        summary.stopReason = stop.isRequested ? stop.reason : nil
+        summary.recovered = recovered
+        summary.restoredGateEvents = restoredEvents
         summary.duration = started.duration(to: .now())
         return summary
     }
@@ -409,44 +417,23 @@ public final class RunPipeline: Sendable {
             if system.scheduler.firedCount == fired { break }
         }
         system.stop()
-        var summary = RunSummary()
         if let dispatcher {
             // Every queued side effect is committed (and so submitted) once history is flushed;
             // a stopping run starts no more tries and leaves the rest pending in the history.
             try? configuration.history?.flush()
             if !stop.isRequested { dispatcher.drain() }
             dispatcher.stop()
-            summary.sideEffects = dispatcher.statistics
         }
         output.flush()
+        var historyFailure: String?
         do {
             try configuration.history?.close()
         } catch {
-            summary.historyFailure = "\(error)"
+            historyFailure = "\(error)"
         }
+        var summary = progress
+        summary.historyFailure = historyFailure
         summary.historyLostRows = configuration.history?.lostRows ?? 0
-        let counters = system.counters
-        let statistics = engine.statistics
-        summary.read = read.load(ordering: .relaxed) + batch.accepted
-        summary.replacedInvalidUTF8 = replacedUTF8.load(ordering: .relaxed) + batch.acceptedWithReplacedUTF8
-        summary.rejected = rejected.load(ordering: .relaxed) + batch.refused
-        summary.partlyParsed = partlyParsed.load(ordering: .relaxed)
-        summary.denied = denied.load(ordering: .relaxed) + statistics.denials
-        summary.processed = counters.delivered + counters.failed
-        summary.rulesFired = statistics.rulesFired
-        summary.actions = statistics.actions.merging(summary.sideEffects.succeeded, uniquingKeysWith: +)
-        summary.errors = statistics.failures + counters.failed + summary.sideEffects.deadLettered
-        summary.resumedActions = resumedActions
-        summary.conditionProblems = statistics.conditionProblems
-        summary.gates = engine.gates.statistics
-        summary.pending = system.scheduler.pendingCount
-        summary.pendingOfOtherRuleSets = scheduledEntries?.otherRuleSets ?? [:]
-        summary.inputUnreadable = unreadable.load(ordering: .relaxed)
-        summary.stopped = stop.isRequested
-        summary.stopReason = stop.isRequested ? stop.reason : nil
-        summary.recovered = recovered
-        summary.restoredGateEvents = restoredEvents
-        summary.duration = started.duration(to: .now())
         return summary
     }
 }

@@ -36,7 +36,7 @@ public struct BearerTokens: Sendable {
                 throw LoadError(description: "\(path):\(index + 1): expected 'PRINCIPAL SHA256-HEX' (two fields)")
             }
             let principal = String(fields[0])
-            guard let hash = hexBytes(fields[1]), hash.count == 32 else {
+            guard let hash = Hex.decode(fields[1]), hash.count == 32 else {
                 throw LoadError(description: "\(path):\(index + 1): the hash of '\(principal)' must be 64 hex digits (the SHA-256 of the token)")
             }
             if entries.contains(where: { $0.hash == hash }) {
@@ -52,7 +52,7 @@ public struct BearerTokens: Sendable {
     public func principal(for token: some StringProtocol) -> String? {
         let digest = SHA256.hash(Array(token.utf8))
         var found: String?
-        for entry in entries where Self.constantTimeEqual(entry.hash, digest) {
+        for entry in entries where ConstantTime.equal(entry.hash, digest) {
             found = entry.principal
         }
         return found
@@ -60,36 +60,6 @@ public struct BearerTokens: Sendable {
 
     /// The SHA-256 of `token` as lowercase hex, as the tokens file holds it.
     public static func hashHex(of token: String) -> String {
-        SHA256.hash(Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
-
-    private static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for index in a.indices { difference |= a[index] ^ b[index] }
-        return difference == 0
-    }
-
-    private static func hexBytes(_ text: Substring) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
-    }
-
-    private static func nibble(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        Hex.encode(SHA256.hash(Array(token.utf8)))
     }
 }

@@ -97,13 +97,7 @@ public struct WebhookSources: Sendable {
 
     /// True when `signature` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under `secret`; compared in constant time.
     static func verify(signature: String, body: [UInt8], secret: [UInt8]) -> Bool {
-        guard signature.hasPrefix("sha256=") else { return false }
-        let expected = HMACSHA256.mac(body, key: secret).map { String(format: "%02x", $0) }.joined()
-        let given = Array(signature.dropFirst("sha256=".count).lowercased().utf8)
-        let wanted = Array(expected.utf8)
-        guard given.count == wanted.count else { return false }
-        var difference: UInt8 = 0
-        for index in wanted.indices { difference |= given[index] ^ wanted[index] }
-        return difference == 0
+        guard signature.hasPrefix("sha256="), let given = Hex.decode(signature.dropFirst("sha256=".count)) else { return false }
+        return ConstantTime.equal(HMACSHA256.mac(body, key: secret), given)
     }
 }

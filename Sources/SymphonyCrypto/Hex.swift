@@ -1,6 +1,7 @@
-/// Lower-case hexadecimal.
-enum Hex {
-    static func encode(_ bytes: [UInt8]) -> String {
+/// Lower-case hexadecimal: digests, MACs and ids in text (checkpoints, token files, signatures).
+public enum Hex {
+    /// `bytes` as lower-case hex digits.
+    public static func encode(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         text.reserveCapacity(bytes.count * 2)
@@ -11,7 +12,8 @@ enum Hex {
         return String(decoding: text, as: UTF8.self)
     }
 
-    static func decode(_ text: String) -> [UInt8]? {
+    /// The bytes of hex digits (either case); nil for an odd count or a non-hex character.
+    public static func decode<Text: StringProtocol>(_ text: Text) -> [UInt8]? {
         let characters = Array(text.utf8)
         guard characters.count % 2 == 0 else { return nil }
         func value(_ character: UInt8) -> UInt8? {
