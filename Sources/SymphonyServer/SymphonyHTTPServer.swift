@@ -112,37 +112,7 @@ public final class SymphonyHTTPServer: Sendable {
         case .success(let bytes): body = bytes
         case .failure(let refusal): return refusal.response
         }
-        let pipeline = self.pipeline
-        let result: SubmitResult
-        do {
-            result = try await pool.runIfActive {
-                pipeline.submit(EventLines.decode(body, source: "http:\(principal)"), principal: principal)
-            }
-        } catch {
-            return Self.json(.serviceUnavailable, ["error": "the service is shutting down"], retryAfter: true)
-        }
-        metrics.accepted(result.accepted)
-        if result.refused {
-            return Self.json(.serviceUnavailable, ["error": "the service is not taking events (stopping, or its history failed)"], retryAfter: true)
-        }
-        let answer: JSONValue = [
-            "accepted": .int(Int64(result.accepted)),
-            "rejected": .int(Int64(result.rejected)),
-            "denied": .int(Int64(result.denied)),
-            "errors": .array(result.problems.map { ["line": .int(Int64($0.line)), "reason": .string($0.reason)] }),
-        ]
-        if let failure = result.historyFailure {
-            return Self.json(.internalServerError, ["error": .string(failure)])
-        }
-        let status: HTTPResponse.Status
-        if result.accepted == 0 && result.denied > 0 && result.rejected == 0 {
-            status = .forbidden
-        } else if result.accepted == 0 && (result.rejected > 0 || result.dropped > 0) {
-            status = result.dropped > 0 ? .serviceUnavailable : .badRequest
-        } else {
-            status = .ok
-        }
-        return Self.json(status, answer)
+        return await submit(EventLines.decode(body, source: "http:\(principal)"), principal: principal)
     }
 
     /// A raw JSON body from a webhook sender becomes one event: its type from the source's header
@@ -177,11 +147,17 @@ public final class SymphonyHTTPServer: Sendable {
         case .success(let event): item = SourceItem(result: .success(event), origin: origin)
         case .failure(let problem): item = SourceItem(result: .failure(InputLineError(reason: problem.reason, content: body)), origin: origin)
         }
+        return await submit([item], principal: principal)
+    }
+
+    /// Hands `items` to the run off the event loop and answers with what became of them: 200 when
+    /// any was accepted (or there were none), else 403 when all were denied, 503 when the queue
+    /// dropped some, 400 when all were rejected; 503 while stopping, 500 when history failed.
+    private func submit(_ items: [SourceItem], principal: String) async -> Response {
         let pipeline = self.pipeline
-        let submitter = principal
         let result: SubmitResult
         do {
-            result = try await pool.runIfActive { pipeline.submit([item], principal: submitter) }
+            result = try await pool.runIfActive { pipeline.submit(items, principal: principal) }
         } catch {
             return Self.json(.serviceUnavailable, ["error": "the service is shutting down"], retryAfter: true)
         }
@@ -194,7 +170,14 @@ public final class SymphonyHTTPServer: Sendable {
             "accepted": .int(Int64(result.accepted)), "rejected": .int(Int64(result.rejected)), "denied": .int(Int64(result.denied)),
             "errors": .array(result.problems.map { ["line": .int(Int64($0.line)), "reason": .string($0.reason)] }),
         ]
-        let status: HTTPResponse.Status = result.accepted > 0 ? .ok : result.denied > 0 ? .forbidden : result.dropped > 0 ? .serviceUnavailable : .badRequest
+        let status: HTTPResponse.Status
+        if result.accepted > 0 || (result.denied == 0 && result.rejected == 0 && result.dropped == 0) {
+            status = .ok
+        } else if result.denied > 0 && result.rejected == 0 {
+            status = .forbidden
+        } else {
+            status = result.dropped > 0 ? .serviceUnavailable : .badRequest
+        }
         return Self.json(status, answer)
     }
 
