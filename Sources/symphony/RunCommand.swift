@@ -184,7 +184,7 @@ struct RunCommand: ParsableCommand {
             throw ExitCode.noInput
         }
         let createsDatabase = !noHistory && !FileManager.default.fileExists(atPath: StateLocation.database(db))
-        let history = noHistory ? nil : try openHistory(ruleSet: ruleSet, principal: principal)
+        let history = noHistory ? nil : try RunHistory.open(db: db, keyFile: keyFile, retiredKeyFiles: retiredKeyFile, rules: rules, ruleSet: ruleSet, principal: principal)
         if createsDatabase, let history { printError("symphony: created the history database '\(history.store.path)'") }
         if let history {
             configuration.history = history.store
@@ -274,39 +274,6 @@ struct RunCommand: ParsableCommand {
         report((readProblems.all + diagnostics.sorted).map { $0 as CustomStringConvertible })
         guard let ruleSet = loaded, !readProblems.hasErrors else { throw ExitCode(1) }
         return ruleSet
-    }
-
-    /// Opens the history database and its key (creating both on first use) and records the key's
-    /// use and the rule load in the audit trail; says why and exits 1 when it cannot.
-    private func openHistory(ruleSet: RuleSet, principal: String) throws -> (store: HistoryStore, keyRing: KeyRing) {
-        do {
-            let path = StateLocation.database(db)
-            let keyLocation = StateLocation.keyFile(keyFile)
-            if keyLocation.isDefault, FileManager.default.fileExists(atPath: path), !FileManager.default.fileExists(atPath: keyLocation.path) {
-                printError(
-                    "symphony: the history database '\(path)' exists but its key '\(keyLocation.path)' is missing; restore the key, "
-                        + "or pass --key-file (and --retired-key-file for the old one), or use another --db.")
-                throw ExitCode(1)
-            }
-            guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
-            try StateLocation.ensureDirectory(for: path)
-            let retired = try StateLocation.loadRetiredKeys(retiredKeyFile)
-            let store = try HistoryStore(path: path, key: key, retiredKeys: retired)
-            store.audit(
-                AuditRecord(
-                    principal: principal, operation: .keyUse, target: keyLocation.path, outcome: "ok", details: "key \(key.idString) opened the history"))
-            store.audit(
-                AuditRecord(
-                    principal: principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "ok",
-                    details: "\(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents"))
-            return (store, KeyRing(active: key, retired: retired))
-        } catch let error as CryptoError {
-            printError("symphony: \(error.message)")
-            throw ExitCode(1)
-        } catch let error as StoreError {
-            printError("symphony: history: \(error.message)")
-            throw ExitCode(1)
-        }
     }
 }
 

@@ -140,7 +140,7 @@ struct ServeCommand: ParsableCommand {
         if let workers { configuration.workerCount = workers }
         configuration.queueCapacity = RunCommand.queueCapacity
         configuration.runsSideEffects = !noActions
-        let store = noHistory ? nil : try openHistory(ruleSet: ruleSet, principal: principal)
+        let store = noHistory ? nil : try RunHistory.open(db: db, keyFile: keyFile, retiredKeyFiles: [], rules: rules, ruleSet: ruleSet, principal: principal)
         if let store {
             configuration.history = store.store
             configuration.encryption = .keyRing(store.keyRing)
@@ -226,29 +226,5 @@ struct ServeCommand: ParsableCommand {
         if failure.withLock({ $0 }) != nil { throw ExitCode(1) }
         if summary.historyFailure != nil { throw ExitCode(74) }
         throw ExitCode(128 + received.withLock { $0 })
-    }
-
-    /// Opens the history database and its key (creating both on first use), as `symphony run` does,
-    /// and records the key's use and the rule load in the audit trail.
-    private func openHistory(ruleSet: RuleSet, principal: String) throws -> (store: HistoryStore, keyRing: KeyRing) {
-        do {
-            let path = StateLocation.database(db)
-            guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
-            try StateLocation.ensureDirectory(for: path)
-            let store = try HistoryStore(path: path, key: key, retiredKeys: [])
-            store.audit(
-                AuditRecord(principal: principal, operation: .keyUse, target: StateLocation.keyFile(keyFile).path, outcome: "ok", details: "key \(key.idString) opened the history"))
-            store.audit(
-                AuditRecord(
-                    principal: principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "ok",
-                    details: "\(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents (symphony serve)"))
-            return (store, KeyRing(active: key, retired: []))
-        } catch let error as CryptoError {
-            printError("symphony: \(error.message)")
-            throw ExitCode(1)
-        } catch let error as StoreError {
-            printError("symphony: history: \(error.message)")
-            throw ExitCode(1)
-        }
     }
 }
