@@ -78,7 +78,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyIntents",
-            dependencies: ["SymphonyRegex", "SymphonyDiagnostics"],
+            dependencies: ["SymphonyJSON", "SymphonyRegex", "SymphonyDiagnostics"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyRules",

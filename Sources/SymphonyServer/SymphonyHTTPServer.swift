@@ -1,3 +1,4 @@
+import SymphonyIntents
 import Foundation
 import HTTPTypes
 import Hummingbird

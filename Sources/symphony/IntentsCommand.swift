@@ -117,34 +117,18 @@ struct IntentsCommand: ParsableCommand {
     }
 
     private func jsonLine(text: String, recognized: [IntentScore], all: [IntentScore]) -> String {
-        var object: [String: JSONValue] = [
-            "text": .string(text),
-            "intents": .array(recognized.map { score in
-                [
-                    "name": .string(score.name), "score": .double(score.value),
-                    "slots": .object(score.slots.mapValues { .string($0) }),
-                    "evidence": .array(score.evidence.map(Self.json)),
-                ]
-            }),
-        ]
+        var object = IntentReport.object(text: text, recognized: recognized)
         if explain {
             object["explain"] = .array(all.map { score in
                 [
                     "name": .string(score.name), "score": .double(score.value),
                     "threshold": .double(Double(score.threshold) / 1000), "recognized": .bool(score.isRecognized),
                     "reason": score.rejection.map { .string($0) } ?? .null,
-                    "evidence": .array(score.evidence.map(Self.json)),
+                    "evidence": .array(score.evidence.map(IntentReport.json)),
                 ]
             })
         }
         return JSONValue.object(object).jsonText
-    }
-
-    private static func json(_ evidence: Evidence) -> JSONValue {
-        [
-            "kind": .string(evidence.kind.rawValue), "source": .string(evidence.source),
-            "weight": .double(Double(evidence.weight) / 1000), "matched": .string(evidence.matched),
-        ]
     }
 }
 

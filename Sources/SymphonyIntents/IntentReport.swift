@@ -1,0 +1,37 @@
+import SymphonyJSON
+
+/// One text's intent analysis as JSON, the shape `symphony intents --format json` prints and
+/// `POST /v1/intents` answers: `{"text", "intents": [{"name", "score", "slots", "evidence"}]}`,
+/// best intent first.
+public enum IntentReport {
+    /// The analysis of `text` by `recognizer`, at most `top` intents.
+    public static func json(text: String, recognizer: IntentRecognizer, top: Int? = nil) -> JSONValue {
+        let (scores, _) = recognizer.explain(text)
+        var recognized = scores.filter(\.isRecognized)
+        if let top { recognized = Array(recognized.prefix(top)) }
+        return .object(object(text: text, recognized: recognized))
+    }
+
+    /// The report's members for `text` and its `recognized` intents (callers may add to it).
+    public static func object(text: String, recognized: [IntentScore]) -> [String: JSONValue] {
+        [
+            "text": .string(text),
+            "intents": .array(
+                recognized.map { score in
+                    [
+                        "name": .string(score.name), "score": .double(score.value),
+                        "slots": .object(score.slots.mapValues { .string($0) }),
+                        "evidence": .array(score.evidence.map(json)),
+                    ]
+                }),
+        ]
+    }
+
+    /// One piece of evidence: what matched, from which pattern or keyword, with what weight.
+    public static func json(_ evidence: Evidence) -> JSONValue {
+        [
+            "kind": .string(evidence.kind.rawValue), "source": .string(evidence.source),
+            "weight": .double(Double(evidence.weight) / 1000), "matched": .string(evidence.matched),
+        ]
+    }
+}
