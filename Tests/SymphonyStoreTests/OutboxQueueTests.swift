@@ -38,4 +38,28 @@ import Testing
         #expect(try store.pendingActions().count == keys)
         try store.close()
     }
+
+    @Test("after a crash, an input event whose rules only queued side effects is handled, not recovered again; one with nothing recorded is")
+    func queuedInputCountsAsHandled() throws {
+        let directory = NSTemporaryDirectory() + "symphony-outbox-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/history.db"
+        let key = try EncryptionKey(bytes: [UInt8](repeating: 7, count: 32))
+        do {
+            let store = try HistoryStore(path: path, key: key)
+            let events = (0..<3).map { Event(type: "job", id: "e-\($0)") }
+            store.recordInputs([events[0]], received: [.now()], sealed: [nil])
+            store.record(
+                [ExecutionRecord(eventID: "e-0", eventType: "job", rule: "r", kind: .audit, outcome: .ok, started: .now(), finished: .now())],
+                audits: [])
+            store.handled(through: "e-0")  // the intake mark stops here, as when a run is killed
+            try store.flush()
+            store.recordInputs(Array(events[1...]), received: [.now(), .now()], sealed: [nil, nil])
+            store.record([], audits: [], queuing: [entry(1)], completing: nil) { _ in }  // e-1's rule only queued a side effect
+            try store.close()
+        }
+        let reopened = try HistoryStore(path: path, key: key)
+        #expect(try reopened.unhandledInputs().map(\.id) == ["e-2"])
+        try reopened.close()
+    }
 }
