@@ -65,7 +65,7 @@ public struct HTTPTemplate: Sendable {
             text = template.render(context, escaping: type.lowercased().contains("json") ? .json : .none)
             contentType = type
         case .event:
-            text = EventJSONText.text(context.event)
+            text = EventJSON.text(context.event)
             contentType = "application/json"
         case .none:
             text = ""
@@ -89,26 +89,11 @@ public struct FileTemplate: Sendable {
     /// The request this action makes for one event. A rendered line's newlines become `\n`
     /// (two characters): one action appends one line.
     public func render(_ context: TemplateContext) -> FileSpec {
-        var text = line?.render(context) ?? EventJSONText.text(context.event)
+        var text = line?.render(context) ?? EventJSON.text(context.event)
         if text.contains(where: \.isNewline) {
             text = text.replacing("\r\n", with: "\\n").replacing("\n", with: "\\n").replacing("\r", with: "\\r")
         }
         return FileSpec(path: path.render(context), line: text, mode: mode)
-    }
-}
-
-/// An event as one line of JSON (id, type, priority, payload, source, time, causation).
-enum EventJSONText {
-    static func text(_ event: Event) -> String {
-        var object: [String: JSONValue] = [
-            "id": .string(event.id), "type": .string(event.type), "priority": .int(Int64(event.priority)), "payload": event.payload,
-            "time": .string(event.time.description),
-        ]
-        if let source = event.source { object["source"] = .string(source) }
-        if let causation = event.causation {
-            object["causation"] = ["parent": .string(causation.parentID), "rule": .string(causation.rule), "hop": .int(Int64(causation.hop))]
-        }
-        return JSONValue.object(object).jsonText
     }
 }
 
