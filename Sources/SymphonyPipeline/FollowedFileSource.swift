@@ -50,18 +50,30 @@ public struct FollowedFileSource: EventSource {
         var file: OpenFile?
         defer { if let file { close(file.descriptor) } }
         var resumeFrom = resume
+        // The line being read: at most one byte past the limit is kept (a CRLF's `\r`); `overflowed` says more came.
         var partial: [UInt8] = []
-        var skippingLongLine = false
+        var overflowed = false
+        func keep(_ bytes: ArraySlice<UInt8>) {
+            let room = maximumLineLength + 1 - partial.count
+            if bytes.count > room { overflowed = true }
+            partial.append(contentsOf: bytes.prefix(max(0, room)))
+        }
+        func forgetLine() {
+            partial.removeAll(keepingCapacity: true)
+            overflowed = false
+        }
         var lineNumber = 0
         var previousTime: Timestamp?
         var reportedMissing = false
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
         /// Emits one whole line ending at `end` (the offset just past its newline); false to stop.
-        func take(_ bytes: [UInt8], tooLong: Bool, in file: OpenFile, end: Int64) throws -> Bool {
+        func take(_ bytes: [UInt8], overflowed: Bool, in file: OpenFile, end: Int64) throws -> Bool {
             lineNumber += 1
             var line = bytes
-            if line.last == UInt8(ascii: "\r") { line.removeLast() }
+            if line.last == UInt8(ascii: "\r") && !overflowed { line.removeLast() }
+            let tooLong = overflowed || line.count > maximumLineLength
+            if tooLong { line = Array(line.prefix(maximumLineLength)) }
             if !tooLong && line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return true }
             let origin = SourceOrigin(source: path, line: lineNumber)
             let position = FilePosition(path: path, device: file.device, inode: file.inode, offset: end)
@@ -104,20 +116,13 @@ public struct FollowedFileSource: EventSource {
                 current.offset += Int64(got)
                 file = current
                 while let newline = buffer[start..<got].firstIndex(of: UInt8(ascii: "\n")) {
-                    let piece = buffer[start..<newline]
-                    let tooLong = skippingLongLine || partial.count + piece.count > maximumLineLength + 1
-                    if !skippingLongLine { partial.append(contentsOf: piece.prefix(max(0, maximumLineLength + 1 - partial.count))) }
-                    let line = tooLong ? Array(partial.prefix(maximumLineLength)) : partial
-                    partial.removeAll(keepingCapacity: true)
-                    skippingLongLine = false
+                    keep(buffer[start..<newline])
+                    let (line, tooLong) = (partial, overflowed)
+                    forgetLine()
                     start = newline + 1
-                    guard try take(line, tooLong: tooLong, in: current, end: chunkStart + Int64(start)) else { return true }
+                    guard try take(line, overflowed: tooLong, in: current, end: chunkStart + Int64(start)) else { return true }
                 }
-                if start < got {
-                    let rest = buffer[start..<got]
-                    if partial.count + rest.count > maximumLineLength + 1 { skippingLongLine = true }
-                    if !skippingLongLine { partial.append(contentsOf: rest) } else if partial.count < maximumLineLength { partial.append(contentsOf: rest.prefix(maximumLineLength - partial.count)) }
-                }
+                keep(buffer[start..<got])
                 continue
             }
             // At the end of what is written: hand on what was read, then see what became of the file.
@@ -126,8 +131,7 @@ public struct FollowedFileSource: EventSource {
             if stat(path, &now) != 0 || UInt64(now.st_dev) != current.device || UInt64(now.st_ino) != current.inode {
                 // Rotated (or removed): this file is read to its end; the next one at the path is read from its start.
                 if !partial.isEmpty { report("symphony: \(path): a last line without its newline was left in the rotated file (\(partial.count) bytes)") }
-                partial.removeAll()
-                skippingLongLine = false
+                forgetLine()
                 close(current.descriptor)
                 file = nil
                 continue
@@ -138,8 +142,7 @@ public struct FollowedFileSource: EventSource {
                 lseek(current.descriptor, 0, SEEK_SET)
                 current.offset = 0
                 file = current
-                partial.removeAll()
-                skippingLongLine = false
+                forgetLine()
                 continue
             }
             wait(for: stop)
