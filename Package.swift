@@ -89,6 +89,7 @@ let package = Package(
             dependencies: [
                 "CSQLite", "SymphonyEvents", "SymphonyRecords", "SymphonyCrypto", "SymphonyConcurrency",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings),
         .target(
@@ -113,6 +114,7 @@ let package = Package(
             name: "SymphonyPipeline",
             dependencies: ["SymphonyJSON", "SymphonyDelivery",
                 "SymphonyEngine", "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess", "SymphonyConcurrency",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings),
         // `symphony serve`: the HTTP API over a running pipeline, and its Prometheus metrics.
@@ -158,6 +160,7 @@ let package = Package(
                 "SymphonyDelivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings),
         .executableTarget(

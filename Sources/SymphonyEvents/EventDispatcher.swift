@@ -187,6 +187,10 @@ public final class EventDispatcher: Sendable {
     /// What the dispatcher has done so far.
     public var counters: EventCounters { liveCounters.snapshot(queueDepth: queue.count) }
 
+    /// Queued events by priority (priorities with none are left out); it walks the queue, so read it
+    /// occasionally (a metrics scrape), not per event.
+    public var queueDepthByPriority: [Int: Int] { queue.countByPriority }
+
     /// Waits for the workers to finish. Called from a handler (a worker thread), it returns at once:
     /// the queue is closed, so the workers finish on their own, and a later call from outside waits for them.
     private func joinWorkers() {

@@ -207,6 +207,17 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     /// How many elements are queued.
     public var count: Int { lock.withLock { heap.count } }
 
+    /// How many elements are queued at each priority that has any. It walks the whole queue under
+    /// the lock (up to `capacity` elements), so it is for occasional reads such as a metrics scrape,
+    /// and costs the hot path nothing.
+    public var countByPriority: [Int: Int] {
+        lock.withLock {
+            var counts: [Int: Int] = [:]
+            for entry in heap.unordered { counts[entry.priority, default: 0] += 1 }
+            return counts
+        }
+    }
+
     /// True after `close()`.
     public var isClosed: Bool { lock.withLock { closed } }
 

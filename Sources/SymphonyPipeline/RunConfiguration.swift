@@ -43,6 +43,8 @@ public struct RunConfiguration: Sendable {
     public var sideEffectMemoryLimit = 10_000
     /// A number in 0…1 for each retry's jitter.
     public var jitter: @Sendable () -> Double = { Double.random(in: 0...1) }
+    /// Where the run reports action outcomes, durations and late delays (nowhere by default).
+    public var metrics: RunMetrics = .discarded
 
     /// A run of `ruleSet` as `principal`, allowed everything unless `access` says otherwise.
     public init(ruleSet: RuleSet, access: AccessGuard = AccessGuard(policy: .allowAll), principal: String) {

@@ -86,7 +86,9 @@ public final class RunPipeline: Sendable {
             var deliveryConfiguration = ActionDispatcher.Configuration(ruleSet: configuration.ruleSet, clock: configuration.sideEffectClock ?? clock)
             deliveryConfiguration.jitter = configuration.jitter
             deliveryConfiguration.memoryLimit = configuration.sideEffectMemoryLimit
+            let metrics = configuration.metrics
             dispatcher = ActionDispatcher(configuration: deliveryConfiguration, runner: configuration.sideEffectRunner, history: history) { record, _ in
+                metrics.attempted(record)
                 if output.reportsOutcomes { output.handled([ActionOutcome(attempt: record)]) }
             }
         } else {
@@ -100,11 +102,15 @@ public final class RunPipeline: Sendable {
         let engines = Locked(engine)
         self.engines = engines
         let store = systemConfiguration.scheduleStore
+        let metrics = configuration.metrics
         // The handler records each event's handling, and so completes the scheduled entry that
         // fired it in the same commit: a delayed event is done once its outcomes are recorded.
         try system.subscribe("**", completingFiredEntries: { event, fired in
             let current = engines.withLock { $0 }
-            Self.handle(current.process(event), of: event, fired: fired, history: history, output: output, store: store, dispatcher: dispatcher)
+            let handled = current.process(event)
+            metrics.handled(handled)
+            if let fired { metrics.fired(fired) }
+            Self.handle(handled, of: event, fired: fired, history: history, output: output, store: store, dispatcher: dispatcher)
             if event.causation == nil { intake?.handled(event.id) }  // input events (derived ones are not tracked)
         })
         // Rules with memory (count, throttle, after) rebuild their state from the events earlier

@@ -27,14 +27,19 @@ public final class SymphonyHTTPServer: Sendable {
     private let configuration: ServerConfiguration
     private let history: (any HistoryRecorder)?
     private let gate: SubmissionGate
-    private let metrics = ServerMetrics()
+    private let metrics: ServerMetrics
     private let pool: NIOThreadPool
     private let logger: Logger
     private let serviceGroup = Locked<(group: ServiceGroup?, shutdownRequested: Bool)>((nil, false))
 
-    /// A server for `pipeline`; `history` is where HTTP-level denials are audited (the run's).
-    public init(pipeline: RunPipeline, configuration: ServerConfiguration, history: (any HistoryRecorder)?, logger: Logger = Logger(label: "symphony.serve")) {
+    /// A server for `pipeline`; `history` is where HTTP-level denials are audited (the run's);
+    /// `metrics` is the registry `GET /metrics` shows (give the run and the history the same one).
+    public init(
+        pipeline: RunPipeline, configuration: ServerConfiguration, history: (any HistoryRecorder)?, metrics: ServerMetrics = ServerMetrics(),
+        logger: Logger = Logger(label: "symphony.serve")
+    ) {
         self.pipeline = pipeline
+        self.metrics = metrics
         self.configuration = configuration
         self.history = history
         self.logger = logger
@@ -48,6 +53,7 @@ public final class SymphonyHTTPServer: Sendable {
     func application(onListening: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol & Service {
         pool.start()
         let router = Router()
+        router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
         router.get("healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
         router.get("readyz") { [pipeline] _, _ in
             pipeline.isTakingInput

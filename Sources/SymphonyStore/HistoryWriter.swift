@@ -1,3 +1,4 @@
+import CoreMetrics
 import Glibc
 import Logging
 import SymphonyConcurrency
@@ -37,13 +38,23 @@ final class HistoryWriter: Sendable {
     private let thread = Locked<WorkerThread?>(nil)
     private let statements: WriterStatements
     private let logger: Logger
+    /// Rows per committed batch, and how long each commit took.
+    private let batchRows: CoreMetrics.Recorder
+    private let commitTime: CoreMetrics.Timer
 
     /// `key` signs the history chain's head; a head signed earlier under one of `retiredKeys`
     /// is checked with that key. Throws when the trail does not match its head, or its head was
     /// signed under a key not given (nothing is written then).
-    init(database: SQLiteDatabase, key: EncryptionKey, retiredKeys: [EncryptionKey] = [], capacity: Int = 16_384, logger: Logger) throws {
+    /// `metrics` gets `symphony_history_batch_rows` (rows per commit) and
+    /// `symphony_history_commit_seconds` (how long each took), both histograms.
+    init(
+        database: SQLiteDatabase, key: EncryptionKey, retiredKeys: [EncryptionKey] = [], capacity: Int = 16_384, logger: Logger,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
+    ) throws {
         self.capacity = capacity
         self.logger = logger
+        batchRows = CoreMetrics.Recorder(label: "symphony_history_batch_rows", factory: metrics)
+        commitTime = CoreMetrics.Timer(label: "symphony_history_commit_seconds", factory: metrics)
         pending.reserveCapacity(capacity)
         batch.reserveCapacity(capacity)
         statements = try WriterStatements(database: database, key: key, retiredKeys: retiredKeys)
@@ -138,8 +149,11 @@ final class HistoryWriter: Sendable {
             markTaken = mark
             lock.broadcast(Self.notFull)
             lock.unlock()
+            let started = ContinuousClock.now
             let result = StageTimes.shared.measure(.historyWrite) { write(batch, intakeMark: mark) }
             let count = batch.count
+            commitTime.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+            batchRows.record(count)
             if result == nil {
                 var alreadyQueued = statements.alreadyQueued.makeIterator()  // one set per callback, in batch order
                 for row in batch { if case .afterCommit(let callback) = row { callback(alreadyQueued.next() ?? []) } }

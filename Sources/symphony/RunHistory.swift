@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import Foundation
 import SymphonyCrypto
 import SymphonyPipeline
@@ -13,7 +14,8 @@ enum RunHistory {
     /// it cannot — among others when the default key is missing beside an existing database, which
     /// a new key could not read.
     static func open(
-        db: String?, keyFile: String?, retiredKeyFiles: [String], rules: [String], ruleSet: RuleSet, principal: String
+        db: String?, keyFile: String?, retiredKeyFiles: [String], rules: [String], ruleSet: RuleSet, principal: String,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) throws -> (store: HistoryStore, keyRing: KeyRing) {
         do {
             let path = StateLocation.database(db)
@@ -27,7 +29,7 @@ enum RunHistory {
             guard let key = try StateLocation.loadKey(keyFile, createIfMissing: true) else { throw ExitCode(1) }
             try StateLocation.ensureDirectory(for: path)
             let retired = try StateLocation.loadRetiredKeys(retiredKeyFiles)
-            let store = try HistoryStore(path: path, key: key, retiredKeys: retired)
+            let store = try HistoryStore(path: path, key: key, retiredKeys: retired, metrics: metrics)
             store.audit(
                 AuditRecord(
                     principal: principal, operation: .keyUse, target: keyLocation.path, outcome: "ok", details: "key \(key.idString) opened the history"))

@@ -140,7 +140,14 @@ struct ServeCommand: ParsableCommand {
         if let workers { configuration.workerCount = workers }
         configuration.queueCapacity = RunCommand.queueCapacity
         configuration.runsSideEffects = !noActions
-        let store = noHistory ? nil : try RunHistory.open(db: db, keyFile: keyFile, retiredKeyFiles: [], rules: rules, ruleSet: ruleSet, principal: principal)
+        // One Prometheus registry for the server, the run and the history writer.
+        let metrics = ServerMetrics()
+        configuration.metrics = RunMetrics(factory: metrics.factory)
+        let store =
+            noHistory
+            ? nil
+            : try RunHistory.open(
+                db: db, keyFile: keyFile, retiredKeyFiles: [], rules: rules, ruleSet: ruleSet, principal: principal, metrics: metrics.factory)
         if let store {
             configuration.history = store.store
             configuration.encryption = .keyRing(store.keyRing)
@@ -164,7 +171,7 @@ struct ServeCommand: ParsableCommand {
         // SIGHUP and `POST /v1/reload` re-read the rule files; a rule set with errors is refused.
         let reloader = RuleSetReloader(rules: rules, keyFile: keyFile, pipeline: pipeline, history: store?.store, principal: principal)
         serverConfiguration.reload = { requester in reloader.reload(trigger: "POST /v1/reload", as: requester) }
-        let server = SymphonyHTTPServer(pipeline: pipeline, configuration: serverConfiguration, history: configuration.history)
+        let server = SymphonyHTTPServer(pipeline: pipeline, configuration: serverConfiguration, history: configuration.history, metrics: metrics)
 
         // Followed files feed the same pipeline, each on a thread of its own, until the stop.
         var feeders: [WorkerThread] = []

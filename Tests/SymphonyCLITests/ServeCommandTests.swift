@@ -209,26 +209,51 @@ final class ServingCommand: @unchecked Sendable {
         #expect((first["evidence"] as? [[String: Any]])?.count == 2)
         #expect(try server.request("POST", "/v1/intents", body: Data("{".utf8), token: "reader-token").status == 400)
 
-        func metrics() throws -> [String: Double] {
+        /// Each sample by its name and labels, the labels sorted (`name{a="1",b="2"}`), and the metric types.
+        func metrics() throws -> (values: [String: Double], types: [String: String]) {
             let scrape = try server.request("GET", "/metrics", token: "reader-token")
             #expect(scrape.status == 200)
             var values: [String: Double] = [:]
-            for line in String(decoding: scrape.body, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+            var types: [String: String] = [:]
+            for line in String(decoding: scrape.body, as: UTF8.self).split(separator: "\n") {
                 let parts = line.split(separator: " ")
-                if parts.count == 2, let value = Double(parts[1]) { values[String(parts[0])] = value }
+                if line.hasPrefix("# TYPE "), parts.count == 4 { types[String(parts[2])] = String(parts[3]) }
+                guard !line.hasPrefix("#"), parts.count == 2, let value = Double(parts[1]) else { continue }
+                var key = String(parts[0])
+                if let open = key.firstIndex(of: "{") {
+                    let labels = key[key.index(after: open)..<key.index(before: key.endIndex)].split(separator: ",").sorted()
+                    key = key[..<open] + "{" + labels.joined(separator: ",") + "}"
+                }
+                values[key] = value
             }
-            return values
+            return (values, types)
         }
-        let before = try metrics()
+        let before = try metrics().values
         #expect(before["symphony_events_read_total"] == 0)
         let posted = try server.request(
             "POST", "/v1/events", body: Data((1...5).map { #"{"type":"tick","id":"m-\#($0)"}"# }.joined(separator: "\n").utf8), token: "ingest-token")
         #expect(posted.status == 200)
-        let after = try metrics()
+        // The events are handled after the answer: wait (a bounded number of scrapes) until they are.
+        var (after, types) = try metrics()
+        for _ in 0..<200 where after["symphony_events_processed_total"] != 5 || after["symphony_history_batch_rows_count"] == nil {
+            Thread.sleep(forTimeInterval: 0.05)
+            (after, types) = try metrics()
+        }
         #expect(after["symphony_events_read_total"] == 5)
+        #expect(after["symphony_events_processed_total"] == 5)
         #expect(after["symphony_http_events_accepted_total"] == 5)
-        #expect(after["symphony_queue_depth"] != nil)
+        #expect(after[#"symphony_actions_total{kind="emit",status="ok"}"#] == 5)
+        #expect(after[#"symphony_actions_total{kind="emit",status="failed"}"#] == 0)
+        #expect(after[#"symphony_action_duration_seconds_count{kind="emit"}"#] == 5)
+        #expect(types["symphony_action_duration_seconds"] == "histogram")
+        #expect((after["symphony_history_batch_rows_count"] ?? 0) >= 1)
+        #expect((after["symphony_history_commit_seconds_count"] ?? 0) >= 1)
+        #expect(types["symphony_history_commit_seconds"] == "histogram")
+        for priority in 0...9 { #expect(after[#"symphony_queue_depth{priority="\#(priority)"}"#] == 0) }
         #expect(after["symphony_scheduler_pending"] == 0)
+        #expect(after["symphony_scheduler_late_total"] == 0)
+        #expect(after[#"symphony_http_requests_total{method="POST",route="/v1/events",status="200"}"#] == 1)
+        #expect(after[#"symphony_http_request_duration_seconds_count{method="POST",route="/v1/intents"}"#] == 2)
         #expect(server.stop() == 143)
     }
 
