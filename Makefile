@@ -5,8 +5,8 @@ SWIFT        ?= swift
 APT_PACKAGES := libpcre2-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev pkg-config
 # The test suite also runs docs/examples' independent Python opener of the envelope format.
 TEST_PACKAGES := python3-cryptography
-# The benchmarks' held-out-shape workload measures its floor with pcre2grep.
-BENCH_PACKAGES := pcre2-utils
+# The benchmarks' held-out-shape workload measures its floor with pcre2grep; wrk loads `symphony serve`.
+BENCH_PACKAGES := pcre2-utils wrk
 TSAN_PATH    := .build-tsan
 RELEASE_PATH := .build-release
 

@@ -14,7 +14,10 @@ enum BenchProcess {
     }
 
     /// Runs `arguments` (stdout to `stdoutPath`, stderr to `stderrPath`); nil when it could not start or exited non-zero.
-    static func measure(_ arguments: [String], stdoutPath: String = "/dev/null", stderrPath: String = "/dev/null") -> Run? {
+    /// `whileRunning` is called about every 2 ms until the child exits (to sample something else).
+    static func measure(
+        _ arguments: [String], stdoutPath: String = "/dev/null", stderrPath: String = "/dev/null", whileRunning: () -> Void = {}
+    ) -> Run? {
         let start = RuntimeBenchmarks.monotonicNanoseconds()
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
@@ -37,6 +40,7 @@ enum BenchProcess {
             if reaped == pid { break }
             if reaped < 0 && errno != EINTR { return nil }
             if let sample = highWaterMarkKiB(of: pid) { peakKiB = max(peakKiB, sample) }
+            whileRunning()
             usleep(2_000)
         }
         guard status == 0 else { return nil }
