@@ -44,9 +44,10 @@ build: deps
 run: build
 	$(SWIFT) run --skip-build symphony run --rules rules/support --events samples/tickets.jsonl
 
-## test: the whole test suite.
+## test: the whole test suite, then the shipped rule sets' own tests (rules/*/*.test.yaml).
 test: test-deps
 	$(SWIFT) test
+	$(SWIFT) run --skip-build symphony test rules
 
 ## tsan: the whole test suite under ThreadSanitizer (its own build folder).
 # Under TSan the Swift 6.3 runtime sometimes hangs: many threads wait forever in

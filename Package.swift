@@ -117,6 +117,11 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings),
+        // `symphony test`: rule tests — input on a virtual clock, expected and forbidden outcomes.
+        .target(
+            name: "SymphonyRuleTesting",
+            dependencies: ["SymphonyJSON", "SymphonyEngine", "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyDiagnostics"],
+            swiftSettings: strictSettings),
         // `symphony serve`: the HTTP API over a running pipeline, and its Prometheus metrics.
         .target(
             name: "SymphonyServer",
@@ -147,6 +152,7 @@ let package = Package(
             dependencies: ["SymphonyJSON", 
                 "SymphonyPipeline",
                 "SymphonyServer",
+                "SymphonyRuleTesting",
                 "SymphonyEvents",
                 "SymphonyIntents",
                 "SymphonyRules",

@@ -3,9 +3,26 @@ import Glibc
 
 /// Finding the YAML files a rule set is made of.
 public enum SourceFiles {
+    /// True for a rule test file (`NAME.test.yaml` or `NAME.test.yml`): it lives beside the rules
+    /// it tests, and a directory of rules does not count it as a rule file.
+    public static func isRuleTest(_ path: String) -> Bool {
+        path.hasSuffix(".test.yaml") || path.hasSuffix(".test.yml")
+    }
+
+    /// The rule test files named by `paths`: files as given, directories expanded (recursively)
+    /// to their `*.test.yaml` and `*.test.yml` files in sorted order.
+    public static func testFiles(in paths: [String], into diagnostics: inout Diagnostics) -> [String] {
+        yamlFiles(in: paths, tests: true, into: &diagnostics)
+    }
+
     /// The YAML files named by `paths`: files as given, directories expanded (recursively) to their
-    /// `.yaml` and `.yml` files in sorted order. A path that does not exist is an error.
+    /// `.yaml` and `.yml` files in sorted order — rule tests (`isRuleTest`) left out. A path that
+    /// does not exist is an error.
     public static func yamlFiles(in paths: [String], into diagnostics: inout Diagnostics) -> [String] {
+        yamlFiles(in: paths, tests: false, into: &diagnostics)
+    }
+
+    private static func yamlFiles(in paths: [String], tests: Bool, into diagnostics: inout Diagnostics) -> [String] {
         var files: [String] = []
         // A file reached twice (named, and inside a named directory) is read once.
         var seen: Set<String> = []
@@ -29,10 +46,12 @@ public enum SourceFiles {
                 continue
             }
             let found = (manager.enumerator(atPath: path)?.compactMap { $0 as? String } ?? [])
-                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                .filter { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && isRuleTest($0) == tests }
                 .sorted()
                 .map { path.hasSuffix("/") ? path + $0 : path + "/" + $0 }
-            if found.isEmpty { diagnostics.error(at: nil, "directory '\(path)' holds no .yaml or .yml files") }
+            if found.isEmpty {
+                diagnostics.error(at: nil, tests ? "directory '\(path)' holds no rule tests (*.test.yaml)" : "directory '\(path)' holds no .yaml or .yml files")
+            }
             found.forEach(add)
         }
         return files

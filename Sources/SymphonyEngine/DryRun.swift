@@ -54,16 +54,19 @@ public struct DryRun: Sendable {
     public let derivedEventBudget: Int
     /// The `count:` and `throttle:` state, kept across the traced events (on their event times).
     public let gates: RuleGates
+    /// Where derived events get their ids; nil: the process-wide generator (random prefix).
+    public let eventIDs: EventIDGenerator?
     /// Keyed delays not yet fired, kept across the traced events.
     private let keyedDelays = DryRunKeyedDelays()
     private let unlessWatchers: UnlessWatchers
 
-    /// A dry run of `ruleSet`.
+    /// A dry run of `ruleSet`; `eventIDs` gives derived events repeatable ids (rule tests).
     public init(
         ruleSet: RuleSet, hopLimit: Int = RuleEngine.defaultHopLimit, stepLimit: Int = 1_000,
-        derivedEventBudget: Int = RuleEngine.defaultDerivedEventBudget
+        derivedEventBudget: Int = RuleEngine.defaultDerivedEventBudget, eventIDs: EventIDGenerator? = nil
     ) {
         self.ruleSet = ruleSet
+        self.eventIDs = eventIDs
         self.hopLimit = hopLimit
         self.stepLimit = stepLimit
         self.derivedEventBudget = derivedEventBudget
@@ -190,7 +193,8 @@ public struct DryRun: Sendable {
                 if case .delay(_, let after, let at, _, _) = action {
                     due = try RuleEngine.due(after: after, at: at, context: context, now: now)
                 }
-                let event = try RuleEngine.derive(template, context: context, hop: hop, time: due)
+                var event = try RuleEngine.derive(template, context: context, hop: hop, time: due)
+                if let eventIDs { event.id = eventIDs.next() }
                 if case .emit = action {
                     return report(derived: event)
                 }

@@ -7,6 +7,7 @@ public final class EventIDGenerator: Sendable {
     public static let shared = EventIDGenerator()
 
     private let prefix: String
+    private let radix: Int
     private let counter = Atomic<UInt64>(0)
 
     /// A generator with a fresh random 48-bit prefix.
@@ -14,11 +15,19 @@ public final class EventIDGenerator: Sendable {
         let random = (try? SecureRandom.uint64()) ?? UInt64(truncatingIfNeeded: Timestamp.now().nanosecondsSinceEpoch)
         let digits = String(random & 0xFFFF_FFFF_FFFF, radix: 16)
         prefix = String(repeating: "0", count: 12 - digits.count) + digits + "-"
+        radix = 16
+    }
+
+    /// A generator of repeatable ids: `prefix` and a decimal counter from 1 (`d1`, `d2`, …), for
+    /// outputs that must compare equal from one run to the next (rule tests).
+    public init(prefix: String) {
+        self.prefix = prefix
+        radix = 10
     }
 
     /// The next id.
     public func next() -> String {
         let value = counter.add(1, ordering: .relaxed).newValue
-        return prefix + String(value, radix: 16)
+        return prefix + String(value, radix: radix)
     }
 }

@@ -206,7 +206,7 @@ public struct RuleEvaluator {
     /// JSON equality as docs/rules.md defines it: numbers by value, strings by their exact
     /// characters (Unicode scalars, not canonical equivalence: "é" is not "e\u{301}"), arrays and
     /// objects member by member with the same rules.
-    static func equal(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {
+    public static func equal(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {
         if let left = lhs.doubleValue, let right = rhs.doubleValue { return left == right }
         switch (lhs, rhs) {
         case (.string(let left), .string(let right)):

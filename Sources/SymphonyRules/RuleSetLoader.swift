@@ -534,7 +534,7 @@ public enum RuleSetLoader {
 
     /// `jsonValue(_:)`, refusing YAML's `.inf`, `-.inf` and `.nan` (JSON has no such numbers)
     /// with a located error.
-    static func jsonValue(_ node: YAMLNode, into diagnostics: inout Diagnostics) -> JSONValue? {
+    public static func jsonValue(_ node: YAMLNode, into diagnostics: inout Diagnostics) -> JSONValue? {
         var finite = true
         func check(_ node: YAMLNode) {
             if let entries = node.entries { return entries.forEach { check($0.value) } }

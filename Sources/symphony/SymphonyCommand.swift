@@ -11,5 +11,5 @@ struct SymphonyCommand: ParsableCommand {
             AES-256-GCM encryption, and hands each to the handlers subscribed to its type.
             """,
         version: "0.1.0",
-        subcommands: [RunCommand.self, ServeCommand.self, ValidateCommand.self, IntentsCommand.self, HistoryCommand.self, RetryCommand.self, AuditCommand.self, KeygenCommand.self, SealCommand.self])
+        subcommands: [RunCommand.self, ServeCommand.self, ValidateCommand.self, TestCommand.self, IntentsCommand.self, HistoryCommand.self, RetryCommand.self, AuditCommand.self, KeygenCommand.self, SealCommand.self])
 }
