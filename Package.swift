@@ -232,7 +232,12 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyCLITests",
-            dependencies: ["SymphonyJSON", "symphony", "SymphonyActions", "SymphonyConcurrency", "SymphonyTestHTTPServer", "SymphonyRecords", "SymphonyCrypto", "SymphonyEvents", "SymphonyStore"],
+            dependencies: [
+                "SymphonyJSON", "symphony", "SymphonyActions", "SymphonyConcurrency", "SymphonyTestHTTPServer", "SymphonyRecords", "SymphonyCrypto",
+                "SymphonyEvents", "SymphonyStore",
+                // The OpenAPI contract test: the served routes, and docs/openapi.yaml read with Yams.
+                "SymphonyServer", .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strictSettings),
     ]
 )

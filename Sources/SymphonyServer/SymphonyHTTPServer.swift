@@ -16,8 +16,12 @@ import SymphonyRecords
 /// The HTTP API of `symphony serve` over a running `RunPipeline` (see docs/serve.md and docs/openapi.yaml):
 ///
 /// - `POST /v1/events`: one JSON event or JSON Lines → `{accepted, rejected, denied, errors: [{line, reason}]}`
+/// - `POST /v1/webhooks/{source}`: a webhook sender's raw JSON body → one event, answered as `/v1/events`
 /// - `POST /v1/intents`: `{"text": …}` → ranked intents with scores, slots and evidence
+/// - `POST /v1/reload`: re-read the rule files → `{reloaded, rules, errors}`
 /// - `GET /metrics`: Prometheus text; `GET /healthz`, `GET /readyz`: probes (no token needed)
+///
+/// `ServedRoute` lists them; the router is built from that list and nothing else.
 ///
 /// Submissions run on a thread pool of their own, never on an event loop: they wait for the
 /// queue and for the history's group commit. At most `maximumInFlight` run at once; more get
@@ -54,21 +58,9 @@ public final class SymphonyHTTPServer: Sendable {
         pool.start()
         let router = Router()
         router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
-        router.get("healthz") { _, _ in Self.json(.ok, ["status": "ok"]) }
-        router.get("readyz") { [pipeline] _, _ in
-            pipeline.isTakingInput
-                ? Self.json(.ok, ["status": "ready"]) : Self.json(.serviceUnavailable, ["status": "not ready", "reason": "the run is stopping or its history failed"])
+        for route in ServedRoute.allCases {
+            router.on(route.routerPath, method: route.httpMethod) { [self] request, context in try await respond(to: route, request, context) }
         }
-        router.get("metrics") { [self] request, _ in
-            if let refusal = authorize(request, .readMetrics, target: "GET /metrics").refusal { return refusal }
-            var response = Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.scrape(pipeline, inFlight: gate.count))))
-            response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return response
-        }
-        router.post("v1/events") { [self] request, _ in try await events(request) }
-        router.post("v1/intents") { [self] request, _ in try await intents(request) }
-        router.post("v1/reload") { [self] request, _ in try await reload(request) }
-        router.post("v1/webhooks/:source") { [self] request, context in try await webhook(request, source: context.parameters.get("source") ?? "") }
         let address = configuration.host
         return Application(
             router: router,
@@ -108,6 +100,31 @@ public final class SymphonyHTTPServer: Sendable {
     }
 
     // MARK: - Endpoints
+
+    /// The answer of `route`: every route of `ServedRoute` has its handler here.
+    private func respond(to route: ServedRoute, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        // The router also matches a path with empty segments (`/healthz/`, `//healthz`): only the
+        // documented spelling is served, anything else is 404 as an unknown path is.
+        guard !request.uri.path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).contains(where: \.isEmpty) else {
+            throw HTTPError(.notFound)
+        }
+        switch route {
+        case .healthz:
+            return Self.json(.ok, ["status": "ok"])
+        case .readyz:
+            return pipeline.isTakingInput
+                ? Self.json(.ok, ["status": "ready"]) : Self.json(.serviceUnavailable, ["status": "not ready", "reason": "the run is stopping or its history failed"])
+        case .metrics:
+            if let refusal = authorize(request, .readMetrics, target: "GET /metrics").refusal { return refusal }
+            var response = Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.scrape(pipeline, inFlight: gate.count))))
+            response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return response
+        case .events: return try await events(request)
+        case .intents: return try await intents(request)
+        case .reload: return try await reload(request)
+        case .webhook: return try await webhook(request, source: context.parameters.get("source") ?? "")
+        }
+    }
 
     private func events(_ request: Request) async throws -> Response {
         let auth = authenticate(request)
@@ -158,32 +175,36 @@ public final class SymphonyHTTPServer: Sendable {
     }
 
     /// Hands `items` to the run off the event loop and answers with what became of them: 200 when
-    /// any was accepted (or there were none), else 403 when all were denied, 503 when the queue
-    /// dropped some, 400 when all were rejected; 503 while stopping, 500 when history failed.
+    /// any was accepted (or there were none), else 403 when all were denied, 400 when all were
+    /// rejected; 503 with `Retry-After` while stopping (the queue took none of the events it was
+    /// given, say), 500 when history failed.
     private func submit(_ items: [SourceItem], principal: String) async -> Response {
         let pipeline = self.pipeline
         let result: SubmitResult
         do {
             result = try await pool.runIfActive { pipeline.submit(items, principal: principal) }
         } catch {
-            return Self.json(.serviceUnavailable, ["error": "the service is shutting down"], retryAfter: true)
+            return stopping()
         }
         metrics.accepted(result.accepted)
         if result.refused {
             return Self.json(.serviceUnavailable, ["error": "the service is not taking events (stopping, or its history failed)"], retryAfter: true)
         }
         if let failure = result.historyFailure { return Self.json(.internalServerError, ["error": .string(failure)]) }
+        if result.accepted == 0 && result.dropped > 0 {
+            return Self.json(.serviceUnavailable, ["error": "the service is stopping: the queue took none of the events"], retryAfter: true)
+        }
         let answer: JSONValue = [
             "accepted": .int(Int64(result.accepted)), "rejected": .int(Int64(result.rejected)), "denied": .int(Int64(result.denied)),
             "errors": .array(result.problems.map { ["line": .int(Int64($0.line)), "reason": .string($0.reason)] }),
         ]
         let status: HTTPResponse.Status
-        if result.accepted > 0 || (result.denied == 0 && result.rejected == 0 && result.dropped == 0) {
+        if result.accepted > 0 || (result.denied == 0 && result.rejected == 0) {
             status = .ok
         } else if result.denied > 0 && result.rejected == 0 {
             status = .forbidden
         } else {
-            status = result.dropped > 0 ? .serviceUnavailable : .badRequest
+            status = .badRequest
         }
         return Self.json(status, answer)
     }
@@ -230,7 +251,7 @@ public final class SymphonyHTTPServer: Sendable {
         }
         guard gate.enter() else { return overloaded() }
         defer { gate.leave() }
-        let outcome = try await pool.runIfActive { reload(principal) }
+        guard let outcome = try? await pool.runIfActive({ reload(principal) }) else { return stopping() }
         let body: JSONValue = [
             "reloaded": .bool(outcome.reloaded), "rules": .int(Int64(outcome.rules)), "errors": .array(outcome.errors.map(JSONValue.string)),
         ]
@@ -263,7 +284,7 @@ public final class SymphonyHTTPServer: Sendable {
         }
         let recognizer = pipeline.engine.ruleSet.recognizer
         let limit = top
-        let result = try await pool.runIfActive { IntentReport.json(text: text, recognizer: recognizer, top: limit) }
+        guard let result = try? await pool.runIfActive({ IntentReport.json(text: text, recognizer: recognizer, top: limit) }) else { return stopping() }
         return Self.json(.ok, result)
     }
 
@@ -286,6 +307,11 @@ public final class SymphonyHTTPServer: Sendable {
     private func overloaded() -> Response {
         metrics.overloaded()
         return Self.json(.serviceUnavailable, ["error": "too many requests in flight; retry later"], retryAfter: true)
+    }
+
+    /// The answer when the submission thread pool no longer runs work: the server is shutting down.
+    private func stopping() -> Response {
+        Self.json(.serviceUnavailable, ["error": "the service is shutting down"], retryAfter: true)
     }
 
     /// Who the request acts as: its bearer token's principal, or the default one without tokens.

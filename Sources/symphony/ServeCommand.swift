@@ -22,7 +22,8 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             Endpoints (docs/serve.md, docs/openapi.yaml): POST /v1/events (one JSON event or JSON Lines; answers \
             {"accepted", "rejected", "denied", "errors": [{"line", "reason"}]} once the accepted events are queued \
-            and, with history, durably recorded), POST /v1/intents ({"text": ...} → ranked intents), GET /metrics \
+            and, with history, durably recorded), POST /v1/intents ({"text": ...} → ranked intents), POST /v1/reload \
+            (re-read the rule files: 200 when they run now, 422 with their errors when refused), GET /metrics \
             (Prometheus text), GET /healthz and GET /readyz (no token needed), and with --webhooks FILE \
             POST /v1/webhooks/{source}: a raw JSON body becomes one event, its type from a header or field, \
             signed sources checked with HMAC-SHA256 (X-Hub-Signature-256: sha256=HEX).
@@ -30,11 +31,12 @@ struct ServeCommand: ParsableCommand {
             Authentication: with --tokens FILE (lines 'PRINCIPAL SHA256-HEX-OF-TOKEN'), every request but the probes \
             needs 'Authorization: Bearer TOKEN' (401 without or with a wrong one) and acts as that token's principal. \
             Without --tokens every request acts as --as: bind to loopback only (the default). Each endpoint checks the \
-            policy: events:publish:<type> per event, intents:analyze, metrics:read; a denial answers 403 and is audited. \
+            policy: events:publish:<type> per event, intents:analyze, rules:load, metrics:read; a denial answers 403 and is audited. \
             An event's 'source' must be left out (it becomes the principal) or be the principal.
 
-            Limits: bodies over --max-body bytes get 413; beyond --max-in-flight submissions at once, 503 with \
-            Retry-After. There is no TLS: run behind a TLS proxy to expose it.
+            Limits: bodies over --max-body bytes get 413; beyond --max-in-flight POST requests at once, 503 with \
+            Retry-After (also while stopping). Other paths and methods get 404. There is no TLS: run behind a TLS \
+            proxy to expose it.
 
             SIGINT or SIGTERM: stop accepting, finish the requests in flight, drain the queue, close the history, \
             print the summary and exit 130 (SIGINT) or 143 (SIGTERM); 74 if history could not be written. \
@@ -59,7 +61,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The largest request body in bytes.", valueName: "BYTES"))
     var maxBody: Int = 1 << 20
 
-    @Option(name: .long, help: ArgumentHelp("Requests handled at once; more get 503 with Retry-After.", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp("POST requests handled at once (metrics and probes take none); more get 503 with Retry-After.", valueName: "N"))
     var maxInFlight: Int = 64
 
     @Option(name: .long, help: ArgumentHelp("Also read this JSON Lines file as it grows, like tail -F (rotation and truncation aware, resuming where the last run stopped; repeatable).", valueName: "FILE"))

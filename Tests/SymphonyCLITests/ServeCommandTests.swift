@@ -87,6 +87,31 @@ final class ServingCommand: @unchecked Sendable {
         let response = try HTTPTransport().send(spec)
         return (response.status, Data(response.body), response)
     }
+
+    /// The `symphony_http_requests_in_flight` gauge of a scrape (read with `token`, if any).
+    func requestsInFlight(token: String? = nil) throws -> Double? {
+        let scrape = try PrometheusText(String(decoding: request("GET", "/metrics", token: token).body, as: UTF8.self))
+        return scrape.samples.first { $0.name == "symphony_http_requests_in_flight" }?.value
+    }
+
+    /// Waits until the server's metrics (read with `metricsToken`) say `count` requests hold a
+    /// `--max-in-flight` slot; false if that never happens (the limit only bounds a failing test).
+    func waitForRequestsInFlight(_ count: Int, metricsToken: String? = nil) throws -> Bool {
+        let deadline = Date(timeIntervalSinceNow: 120)
+        while Date() < deadline {
+            if try requestsInFlight(token: metricsToken) == Double(count) { return true }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return false
+    }
+
+    /// A request that holds one `--max-in-flight` slot (`POST /v1/events` with the bearer
+    /// `token`, its body not yet sent), returned once the metrics show it in flight.
+    func holdSlot(token: String? = nil, metricsToken: String? = nil) throws -> HeldUpload {
+        let held = try HeldUpload(port: port, token: token)
+        try #require(try waitForRequestsInFlight(1, metricsToken: metricsToken), "the held request never took the slot")
+        return held
+    }
 }
 
 @Suite(.timeLimit(.minutes(10))) struct ServeCommandTests {
@@ -300,37 +325,14 @@ final class ServingCommand: @unchecked Sendable {
         try Data("rules:\n  - {name: answer, on: tick, actions: [{emit: {type: tock}}]}\n".utf8).write(to: URL(fileURLWithPath: directory + "/rules.yaml"))
         let server = try ServingCommand(["--rules", directory + "/rules.yaml", "--no-history", "--max-in-flight", "1"], directory: directory)
         try #require(server.port > 0, "\(server.stderr)")
-        // A connection that sends its head and part of its body, then waits: it holds the slot.
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(socket >= 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(server.port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        try #require(connected == 0)
-        let head = "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"type\":"
-        let sent = head.withCString { send(socket, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
-        try #require(sent == head.utf8.count, "sent \(sent) of \(head.utf8.count) bytes: errno \(errno)")
-        // Once the held request holds the slot (the metrics say so; they take no slot), the next request is refused.
-        var holding = false
-        for _ in 0..<2_000 {
-            let scrape = String(decoding: try server.request("GET", "/metrics").body, as: UTF8.self)
-            if scrape.split(separator: "\n").contains("symphony_http_requests_in_flight 1.0") {
-                holding = true
-                break
-            }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        try #require(holding, "the held request never took the slot")
+        // A request that sent its head and part of its body holds the slot (the metrics say so;
+        // they take no slot), so the next request is refused.
+        let held = try server.holdSlot()
         let answer = try server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8))
         #expect(answer.status == 503)
         #expect(answer.response.header("Retry-After") == "1")
         // The held request ends (its connection closes): the slot is free again.
-        close(socket)
+        held.release()
         var accepted = false
         for _ in 0..<2_000 {
             if try server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8)).status == 200 {
