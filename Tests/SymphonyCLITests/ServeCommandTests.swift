@@ -15,6 +15,8 @@ final class ServingCommand: @unchecked Sendable {
     private let outputPipe = Pipe()
     private let condition = NSCondition()
     private var errors = Data()
+    /// True once standard error reached its end (the process closed it: it is exiting).
+    private var errorsEnded = false
     private let exited = DispatchSemaphore(value: 0)
     private(set) var port = 0
 
@@ -33,6 +35,7 @@ final class ServingCommand: @unchecked Sendable {
             let data = handle.availableData
             condition.lock()
             errors.append(data)
+            if data.isEmpty { errorsEnded = true }
             condition.broadcast()
             condition.unlock()
             if data.isEmpty { handle.readabilityHandler = nil }
@@ -48,7 +51,8 @@ final class ServingCommand: @unchecked Sendable {
                 self.port = port
                 break
             }
-            if !process.isRunning || !condition.wait(until: deadline) { break }
+            // A server that failed to start closes its standard error: stop waiting then, not at the deadline.
+            if errorsEnded || !process.isRunning || !condition.wait(until: deadline) { break }
         }
     }
 
