@@ -27,7 +27,7 @@ public enum YAMLSource {
             }
             return YAMLNode(root, file: file)
         } catch let error as YamlError {
-            report(error, file: file, into: &diagnostics)
+            report(error, file: file, text: text, into: &diagnostics)
             return nil
         } catch {
             diagnostics.error(at: SourceLocation(file: file, line: 1, column: 1), "cannot parse YAML: \(error)")
@@ -103,6 +103,36 @@ public enum YAMLSource {
         return nil
     }
 
+    /// The line `line` of `text` and a caret under `column` (both from 1), indented under the
+    /// message; empty when the line is not in the text.
+    static func excerpt(of text: String, line: Int, column: Int) -> String {
+        var lines = text.split(separator: "\n", maxSplits: line, omittingEmptySubsequences: false)
+        guard line >= 1, line <= lines.count else { return "" }
+        if lines.count > line { lines.removeLast() }
+        // Tabs are shown as one space each, so the caret lines up with the column libyaml counts.
+        let source = String(lines[line - 1].prefix(200)).replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\r", with: "")
+        let number = String(line)
+        let gutter = String(repeating: " ", count: number.count)
+        let caret = String(repeating: " ", count: max(0, min(column, source.count + 1) - 1)) + "^"
+        return "\n  \(number) | \(source)\n  \(gutter) | \(caret)"
+    }
+
+    /// What usually causes a libyaml complaint, in rule files.
+    static func hint(for problem: String) -> String? {
+        if problem.contains("unknown escape character") {
+            return "in double quotes a backslash starts an escape (\\n, \\t, \\\"); write regexes in single quotes, as in '\\w+' (a quote inside is doubled: 'it''s')"
+        }
+        if problem.contains("tab character") { return "YAML indents with spaces only: replace the tab with spaces" }
+        if problem.contains("flow mapping") || problem.contains("flow sequence") {
+            return "inside { … } or [ … ], a value holding , [ ] { } or # must be quoted, as in {field: 'payload.items[0].id'}"
+        }
+        if problem.contains("mapping values are not allowed") {
+            return "check this line's indentation against its siblings above; a value holding ': ' must be quoted"
+        }
+        if problem.contains("could not find expected ':'") { return "a key needs ': ' after it; or a quote opened above is not closed" }
+        return nil
+    }
+
     /// The number of nodes in `root` with aliases expanded, counting no further than `limit + 1`.
     static func nodeCount(_ root: Node, limit: Int) -> Int {
         var count = 0
@@ -123,13 +153,15 @@ public enum YAMLSource {
         return count
     }
 
-    private static func report(_ error: YamlError, file: String, into diagnostics: inout Diagnostics) {
+    private static func report(_ error: YamlError, file: String, text: String, into diagnostics: inout Diagnostics) {
         func location(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let detail = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
-            diagnostics.error(at: location(mark), "YAML syntax error: \(problem)\(detail)")
+            var message = "YAML syntax error: \(problem)\(detail)" + excerpt(of: text, line: mark.line, column: mark.column)
+            if let hint = hint(for: problem + detail) { message += "\n  hint: " + hint }
+            diagnostics.error(at: location(mark), message)
         case .duplicatedKeysInMapping(let duplicates, let context):
             diagnostics.error(at: location(context.mark), "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in a mapping")
         case .reader(let problem, _, _, _):

@@ -20,6 +20,19 @@ public enum JSONValue: Sendable, Hashable {
         return current
     }
 
+    /// One step of a field path: the member `segment` of an object, or, of an array, the element
+    /// at the whole number `segment` (negative counts from the end: -1 is the last).
+    public func child(_ segment: String) -> JSONValue? {
+        switch self {
+        case .object(let members): return members[segment]
+        case .array(let elements):
+            guard let index = Int(segment) else { return nil }
+            let position = index < 0 ? elements.count + index : index
+            return elements.indices.contains(position) ? elements[position] : nil
+        default: return nil
+        }
+    }
+
     /// The member named `key` when this is an object.
     public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }

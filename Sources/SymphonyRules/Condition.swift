@@ -59,7 +59,8 @@ public enum FieldTest: Sendable {
     public static let keywords = ["equals", "not_equals", "in", "exists", "gt", "gte", "lt", "lte", "contains", "matches"]
 }
 
-/// A dotted path to an event field (`payload.user.name`), split once when the rule set loads.
+/// A dotted path to an event field (`payload.user.name`, `payload.commits[0].id`), split once when
+/// the rule set loads (`FieldPathSyntax`).
 public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
     /// The path as written.
     public let text: String
@@ -69,7 +70,7 @@ public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
     /// A path from its text.
     public init(_ text: String) {
         self.text = text
-        segments = text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        segments = FieldPathSyntax.segments(of: text) ?? text.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
     }
 
     public var description: String { text }

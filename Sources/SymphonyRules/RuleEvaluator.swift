@@ -194,7 +194,7 @@ public struct RuleEvaluator {
         case "payload":
             var current = event.payload
             for segment in segments {
-                guard let next = current[segment] else { return nil }
+                guard let next = current.child(segment) else { return nil }
                 current = next
             }
             return current

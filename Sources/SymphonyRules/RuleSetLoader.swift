@@ -231,6 +231,7 @@ public enum RuleSetLoader {
         }
         guard let pathNode = fields["field"], let path = pathNode.string("'field'", into: &diagnostics) else { return nil }
         guard checkFieldPath(path, at: pathNode.contentLocation, into: &diagnostics) else { return nil }
+        if keyword != "matches" { warnAboutOperand(operand, keyword: keyword, into: &diagnostics) }
         let test: FieldTest
         switch keyword {
         case "equals":
@@ -319,10 +320,36 @@ public enum RuleSetLoader {
         return patterns
     }
 
+    /// Operands that load but rarely mean what was written: a `{{ … }}` template (conditions
+    /// compare with the text as written; templates are rendered in actions only), and YAML 1.1's
+    /// booleans `yes`/`no`/`on`/`off` (read as text here, where YAML 1.2 applies).
+    static func warnAboutOperand(_ operand: YAMLNode, keyword: String, into diagnostics: inout Diagnostics) {
+        for scalar in operand.items ?? [operand] {
+            guard case .scalar(let value) = scalar.node else { continue }
+            if value.string.contains("{{") && value.string.contains("}}") {
+                diagnostics.warning(
+                    at: scalar.contentLocation,
+                    "'\(keyword)' compares with the text '\(value.string)' as written: conditions do not render {{ … }} templates "
+                        + "(to compare two fields, match one in 'when' and test the other in a rule on the derived event)")
+            } else if value.style == .plain, ["yes", "no", "on", "off", "y", "n"].contains(value.string.lowercased()) {
+                if let flag = scalar.node.bool {
+                    diagnostics.warning(
+                        at: scalar.contentLocation,
+                        "'\(value.string)' is read as the boolean \(flag) (YAML 1.1's spelling): write \(flag) to say so, "
+                            + "or quote it ('\(value.string)') if you mean the text")
+                } else {
+                    diagnostics.warning(
+                        at: scalar.contentLocation,
+                        "'\(value.string)' is read as the text \"\(value.string)\", not a boolean: write true or false for a boolean, "
+                            + "or quote it ('\(value.string)') to say you mean the text")
+                }
+            }
+        }
+    }
+
     static func checkFieldPath(_ path: String, at location: SourceLocation, into diagnostics: inout Diagnostics) -> Bool {
-        let segments = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard let root = segments.first, !segments.contains(where: \.isEmpty) else {
-            diagnostics.error(at: location, "field '\(path)' is not a dotted path such as payload.status")
+        guard let segments = FieldPathSyntax.segments(of: path), let root = segments.first else {
+            diagnostics.error(at: location, "field '\(path)' is not a dotted path such as payload.status or payload.items[0].id")
             return false
         }
         guard fieldRoots.contains(root) else {

@@ -70,12 +70,12 @@ public struct Template: Sendable, Hashable, CustomStringConvertible {
                 json = true
                 inner = String(inner[..<bar]).trimmingSpaces
             }
-            let path = inner.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            let valid = !inner.isEmpty && path.allSatisfy { segment in
-                !segment.isEmpty && segment.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
+            let path = FieldPathSyntax.segments(of: inner) ?? []
+            let valid = !path.isEmpty && path.allSatisfy { segment in
+                segment.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
             }
             guard valid else {
-                return .failure(TemplateProblem(message: "'{{ \(inner) }}' is not a dotted path such as payload.customer", offset: start))
+                return .failure(TemplateProblem(message: "'{{ \(inner) }}' is not a dotted path such as payload.customer or payload.items[0].id", offset: start))
             }
             if !text.isEmpty {
                 parts.append(.text(text))
