@@ -25,6 +25,11 @@ public final class EventIDGenerator: Sendable {
         radix = 10
     }
 
+    /// True when this generator made `id` (its prefix, then its counter's digits).
+    public func made(_ id: String) -> Bool {
+        id.hasPrefix(prefix) && id.count > prefix.count && id.dropFirst(prefix.count).allSatisfy(\.isHexDigit)
+    }
+
     /// The next id.
     public func next() -> String {
         let value = counter.add(1, ordering: .relaxed).newValue

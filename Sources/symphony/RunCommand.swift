@@ -29,7 +29,7 @@ struct RunCommand: ParsableCommand {
             A line that is not a valid event is reported on standard error with its line number and reason, \
             counted and skipped; the run goes on. Input is streamed, so 'tail -F app.log | symphony run ...' works.
 
-            Output: --output summary (default) prints emitted events on standard output and a summary on standard \
+            Output: --format summary (default; also spelled text, and --output) prints emitted events on standard output and a summary on standard \
             error; ndjson prints one JSON line per action outcome instead; quiet prints emitted events only.
 
             --follow keeps running until SIGINT or SIGTERM, so delayed events fire, and reads the --events files \
@@ -62,18 +62,24 @@ struct RunCommand: ParsableCommand {
             143 counted as success (systemd: SuccessExitStatus=143).
             """)
 
-    /// What goes to standard output.
+    /// What goes to standard output (`text` is another name for `summary`).
     enum Output: String, ExpressibleByArgument, CaseIterable {
-        case summary, ndjson, quiet
+        case summary, text, ndjson, quiet
     }
 
-    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Rule files or directories (one rule set).", valueName: "PATH"))
-    var rules: [String] = []
+    @Argument(help: ArgumentHelp("Rule files or directories (one rule set); the same as --rules.", valueName: "PATH"))
+    var rulePaths: [String] = []
+
+    @Option(name: .customLong("rules"), parsing: .upToNextOption, help: ArgumentHelp("Rule files or directories (one rule set).", valueName: "PATH"))
+    var rulesOption: [String] = []
+
+    /// The rule files, named either way (`symphony run PATH` or `--rules PATH`).
+    var rules: [String] { rulesOption + rulePaths }
 
     @Option(name: .long, help: ArgumentHelp("A JSON Lines file of events, or - for standard input (repeatable; default -).", valueName: "FILE"))
     var events: [String] = []
 
-    @Option(name: .long, help: "summary, ndjson or quiet.")
+    @Option(name: [.customLong("format"), .customLong("output")], help: "summary (or text), ndjson or quiet; --output is another name for it.")
     var output: Output = .summary
 
     @Option(name: .long, help: "Worker threads, 1 to 256 (default: the number of cores).")
@@ -147,7 +153,7 @@ struct RunCommand: ParsableCommand {
         if noHistory, let db { throw ValidationError("--db '\(db)' and --no-history contradict each other: --no-history keeps no database.") }
         if noHistory, let checkpoint { throw ValidationError("--checkpoint '\(checkpoint)' needs a history: it cannot be used with --no-history.") }
         if checkpoint?.isEmpty == true { throw ValidationError("--checkpoint needs a file path.") }
-        if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
+        if rules.isEmpty { throw ValidationError("Missing rule files: name a rule file or a directory of rule files (PATH or --rules PATH).") }
         if replay && follow { throw ValidationError("--replay and --follow contradict each other: a replay's clock is its input, which has ended.") }
         if let workers, !(1...Self.maximumWorkers).contains(workers) {
             throw ValidationError("--workers must be from 1 to \(Self.maximumWorkers), not \(workers).")

@@ -44,8 +44,14 @@ struct ServeCommand: ParsableCommand {
             picks a free port. History, key and access options are those of 'symphony run'.
             """)
 
-    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Rule files or directories (one rule set).", valueName: "PATH"))
-    var rules: [String] = []
+    @Argument(help: ArgumentHelp("Rule files or directories (one rule set); the same as --rules.", valueName: "PATH"))
+    var rulePaths: [String] = []
+
+    @Option(name: .customLong("rules"), parsing: .upToNextOption, help: ArgumentHelp("Rule files or directories (one rule set).", valueName: "PATH"))
+    var rulesOption: [String] = []
+
+    /// The rule files, named either way (`symphony serve PATH` or `--rules PATH`).
+    var rules: [String] { rulesOption + rulePaths }
 
     @Option(name: .long, help: ArgumentHelp("The address to listen on (port 0 picks a free one).", valueName: "HOST:PORT"))
     var listen: String = "127.0.0.1:8080"
@@ -96,7 +102,7 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         try StateLocation.validatePaths(db: db, keyFile: keyFile)
         if noHistory, let db { throw ValidationError("--db '\(db)' and --no-history contradict each other: --no-history keeps no database.") }
-        if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
+        if rules.isEmpty { throw ValidationError("Missing rule files: name a rule file or a directory of rule files (PATH or --rules PATH).") }
         if address == nil { throw ValidationError("--listen must be HOST:PORT (port 0 to 65535), such as 127.0.0.1:8080, not '\(listen)'.") }
         if let workers, !(1...RunCommand.maximumWorkers).contains(workers) {
             throw ValidationError("--workers must be from 1 to \(RunCommand.maximumWorkers), not \(workers).")

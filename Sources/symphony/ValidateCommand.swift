@@ -29,8 +29,14 @@ struct ValidateCommand: ParsableCommand {
             them but actions:exec. Side effects (exec, http, file) are shown in a dry run — argument list, \
             URL, headers with values read from the environment masked, body — and never run.
 
-            Exit codes: 0 valid; 1 errors in the rules; 64 usage error; 65 some event lines were rejected; \
-            66 an events file could not be read; 77 --policy does not grant rules:validate.
+            --summary prints, instead of each trace, how many events each rule saw and matched (the events of its \
+            types, input and derived), the rules that never matched and how many input events no rule matched — \
+            like fail2ban-regex. --stable-ids makes ids repeat from run to run (line-N for input events without \
+            an id, d1, d2, … for derived ones), so dry-run outputs can be compared. --expect-match exits 3 when \
+            no rule matched any event (a pattern that matches nothing, say).
+
+            Exit codes: 0 valid; 1 errors in the rules; 3 with --expect-match, nothing matched; 64 usage error; \
+            65 some event lines were rejected; 66 an events file could not be read; 77 --policy does not grant rules:validate.
             """)
 
     /// Output formats.
@@ -39,7 +45,13 @@ struct ValidateCommand: ParsableCommand {
     }
 
     @Argument(help: ArgumentHelp("Rule files or directories (one rule set).", valueName: "PATH"))
-    var paths: [String] = []
+    var rulePaths: [String] = []
+
+    @Option(name: .customLong("rules"), parsing: .upToNextOption, help: ArgumentHelp("Rule files or directories; the same as PATH.", valueName: "PATH"))
+    var rulesOption: [String] = []
+
+    /// The rule files, named either way (`symphony validate PATH` or `--rules PATH`).
+    var paths: [String] { rulePaths + rulesOption }
 
     @Option(name: .long, help: ArgumentHelp("Events for a dry run: a JSON Lines file, or - for standard input.", valueName: "FILE"))
     var events: String?
@@ -55,6 +67,15 @@ struct ValidateCommand: ParsableCommand {
         help: ArgumentHelp(
             "In a dry run, the most events one input event may derive by publish and delay (default 10000, as in run).", valueName: "N"))
     var maxDerived: Int = RuleEngine.defaultDerivedEventBudget
+
+    @Flag(name: .customLong("stable-ids"), help: "In a dry run, ids that repeat from run to run: input events without an id get line-N (their line), derived events d1, d2, ….")
+    var stableIDs = false
+
+    @Flag(name: .long, help: "In a dry run, print per rule how many events it saw and matched (and the events no rule matched) instead of each trace.")
+    var summary = false
+
+    @Flag(name: .long, help: "In a dry run, exit 3 when no rule matched any event.")
+    var expectMatch = false
 
     @OptionGroup var accessOptions: AccessOptions
 
@@ -109,7 +130,8 @@ struct ValidateCommand: ParsableCommand {
             return
         }
 
-        let dryRun = DryRun(ruleSet: ruleSet, derivedEventBudget: maxDerived)
+        let dryRun = DryRun(ruleSet: ruleSet, derivedEventBudget: maxDerived, eventIDs: stableIDs ? EventIDGenerator(prefix: "d") : nil)
+        var tally = DryRunTally(ruleSet: ruleSet)
         var rejected = 0
         var replaced = 0
         var number = 0
@@ -122,9 +144,12 @@ struct ValidateCommand: ParsableCommand {
             case .failure(let problem):
                 rejected += 1
                 printError("\(origin): rejected: \(displayText(problem.reason))")
-            case .success(let event):
+            case .success(var event):
                 number += 1
+                if stableIDs && EventIDGenerator.shared.made(event.id) { event.id = "line-\(origin.line)" }
                 let (steps, truncated) = dryRun.traceReport(event)
+                tally.add(steps)
+                guard !summary else { return true }
                 let cutAfter = truncated ? dryRun.stepLimit : nil
                 switch format {
                 case .json: stdout.write(DryRunFormatter.json(steps, origin: origin.description, cutAfter: cutAfter).jsonText)
@@ -135,6 +160,8 @@ struct ValidateCommand: ParsableCommand {
         }
         // Keyed delays still pending at the end of the input fire on the virtual clock, as they would in a run once due.
         for (steps, truncated) in dryRun.tracePendingKeyedDelays() {
+            tally.add(steps)
+            if summary { continue }
             let origin = "(end of input: a keyed delay still pending, fired on the virtual clock)"
             let cutAfter = truncated ? dryRun.stepLimit : nil
             switch format {
@@ -142,10 +169,20 @@ struct ValidateCommand: ParsableCommand {
             case .text: for line in DryRunFormatter.text(steps, origin: origin, cutAfter: cutAfter) { stdout.write(line) }
             }
         }
+        if summary {
+            switch format {
+            case .json: stdout.write(tally.json.jsonText)
+            case .text: for line in tally.lines { stdout.write(line) }
+            }
+        }
         stdout.flush()
         if replaced > 0 { printError("symphony: \(replaced) event line\(replaced == 1 ? "" : "s") had invalid UTF-8 replaced by U+FFFD") }
         if !opened { throw ExitCode.noInput }
         if rejected > 0 { throw ExitCode.inputRejected }
+        if expectMatch && tally.matchedEvents == 0 {
+            printError("symphony: no rule matched any of the \(tally.inputEvents) input events (--expect-match)")
+            throw ExitCode.nothingMatched
+        }
     }
 
     static func json(_ diagnostic: Diagnostic) -> JSONValue {
