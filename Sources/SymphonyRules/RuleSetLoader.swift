@@ -296,9 +296,16 @@ public enum RuleSetLoader {
         guard let name = nameNode.string("the intent name", into: &diagnostics) else { return nil }
         let known = context.recognizer.definitions.map(\.name)
         guard known.contains(name) else {
-            diagnostics.error(
-                at: nameNode.contentLocation,
-                "undefined intent '\(name)'\(NameSuggestion.hint(for: name, in: known))")
+            // One error, not its echo: templates of the rule may still use the intent's fields.
+            scope.intents.append(name)
+            if known.isEmpty {
+                diagnostics.error(
+                    at: nameNode.contentLocation,
+                    "undefined intent '\(name)': the rule set defines no intents — is the file with its 'intents:' section among the "
+                        + "paths given? (name the directory, as in 'rules/support', to load every file of the rule set)")
+            } else {
+                diagnostics.error(at: nameNode.contentLocation, "undefined intent '\(name)'\(NameSuggestion.hint(for: name, in: known))")
+            }
             return nil
         }
         scope.intents.append(name)

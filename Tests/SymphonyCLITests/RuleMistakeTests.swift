@@ -90,4 +90,20 @@ import Testing
         let indent = try validate("rules:\n  - name: a\n    on: x\n     actions: [stop]\n")
         #expect(indent.problems.contains("  4 |      actions: [stop]\n    |             ^\n  hint: check this line's indentation"), "\(indent.stderr)")
     }
+
+    @Test("rules naming intents without the intents file: one error per intent condition that says what is missing, no echoes")
+    func missingIntentsFile() throws {
+        let result = try validate(
+            """
+            rules:
+              - name: refund
+                on: ticket
+                when: {intent: refund_request}
+                actions:
+                  - emit: {type: refund, payload: {order: "{{ intent.slots.order }}", score: "{{ intent.score }}"}}
+            """)
+        #expect(result.status == 1)
+        #expect(result.stderrLines.count == 1, "\(result.stderr)")
+        #expect(result.problems.contains("rules.yaml:4:20: error: undefined intent 'refund_request': the rule set defines no intents — is the file with its 'intents:' section among the paths given?"), "\(result.stderr)")
+    }
 }
