@@ -15,6 +15,9 @@ public protocol OutputSink: Sendable {
     /// The outcomes of the actions run for one event (none when no rule acted), in order.
     func handled(_ outcomes: [ActionOutcome])
 
+    /// A message an `audit` action wrote (it is also in the action's outcome and the history).
+    func audited(rule: String, message: String)
+
     /// A line about the input: a rejected or denied line, an input that could not be read.
     func problem(_ line: String)
 
@@ -27,4 +30,5 @@ public protocol OutputSink: Sendable {
 
 extension OutputSink {
     public func progress(_ read: Int) {}
+    public func audited(rule: String, message: String) {}
 }

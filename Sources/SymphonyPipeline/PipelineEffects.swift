@@ -45,7 +45,9 @@ struct PipelineEffects: ActionEffects {
     }
 
     func audit(rule: String, event: Event, message: String) throws {
-        // Nothing to do here: the action's outcome carries the message, and history stores it with the execution (`executions.message`).
+        // The action's outcome carries the message, and history stores it with the execution
+        // (`executions.message`); the output shows it as it happens.
+        output.audited(rule: rule, message: message)
     }
 
     func emit(_ event: Event) throws {

@@ -1,10 +1,13 @@
+import SymphonyConcurrency
 import SymphonyEngine
 import SymphonyEvents
 
 /// `symphony run`'s output: on standard output either each emitted event as a JSON line (the
-/// default) or every action outcome as one (`--output ndjson`, a delay's only once its scheduled
-/// entry is durable); problems with the input on standard error, control characters escaped; a
-/// progress line on standard error when it is a terminal.
+/// default) or every action outcome as one (`--format ndjson`, a delay's only once its scheduled
+/// entry is durable); on standard error, with the default output, the first
+/// `shownAuditMessages` messages of `audit` actions as they are written; problems with the input
+/// on standard error, control characters escaped; a progress line on standard error when it is a
+/// terminal.
 public final class TerminalOutput: OutputSink {
     /// What goes to standard output.
     public enum Lines: Sendable {
@@ -14,14 +17,22 @@ public final class TerminalOutput: OutputSink {
         case outcomes
     }
 
+    /// How many audit messages the default output shows; `finish()` counts the rest.
+    public static let shownAuditMessages = 20
+
     private let stdout: OutputLines
     private let lines: Lines
     private let progressLine = ProgressLine()
+    private let audits = Locked(0)
 
-    /// `lines` go to `stdout`.
-    package init(stdout: OutputLines, lines: Lines) {
+    private let showsAuditMessages: Bool
+
+    /// `lines` go to `stdout`; `auditMessages` shows audit messages on standard error (with
+    /// `.emittedEvents` only: outcome lines carry them).
+    package init(stdout: OutputLines, lines: Lines, auditMessages: Bool = false) {
         self.stdout = stdout
         self.lines = lines
+        showsAuditMessages = auditMessages && lines == .emittedEvents
     }
 
     public var reportsOutcomes: Bool { lines == .outcomes }
@@ -33,6 +44,23 @@ public final class TerminalOutput: OutputSink {
     public func handled(_ outcomes: [ActionOutcome]) {
         guard lines == .outcomes else { return }
         for outcome in outcomes { stdout.write(outcome.json.jsonText) }
+    }
+
+    public func audited(rule: String, message: String) {
+        guard showsAuditMessages else { return }
+        let count = audits.withLock { count -> Int in
+            count += 1
+            return count
+        }
+        guard count <= Self.shownAuditMessages else { return }
+        progressLine.clear()
+        printError("audit: \(displayText(message)) (rule \(rule))")
+    }
+
+    /// Says how many audit messages were not shown (nothing when all were); call once the run ended.
+    public func finish() {
+        let hidden = audits.withLock { $0 } - Self.shownAuditMessages
+        if hidden > 0 { printError("audit: … and \(grouped(hidden)) more audit message\(hidden == 1 ? "" : "s") ('symphony history' shows them all)") }
     }
 
     public func problem(_ line: String) {

@@ -30,7 +30,8 @@ struct RunCommand: ParsableCommand {
             counted and skipped; the run goes on. Input is streamed, so 'tail -F app.log | symphony run ...' works.
 
             Output: --format summary (default; also spelled text, and --output) prints emitted events on standard output and a summary on standard \
-            error; ndjson prints one JSON line per action outcome instead; quiet prints emitted events only.
+            error, with the messages of audit actions (the first 20) on standard error as they are written; ndjson \
+            prints one JSON line per action outcome instead; quiet prints emitted events only.
 
             --follow keeps running until SIGINT or SIGTERM, so delayed events fire, and reads the --events files \
             as they grow, like 'tail -F': appended lines as they come, a rotated file to its end and then the new \
@@ -208,7 +209,7 @@ struct RunCommand: ParsableCommand {
         let signals = RunSignals(stop: stop)
         signals.install()
         let stdout = OutputLines()
-        let sink = TerminalOutput(stdout: stdout, lines: output == .ndjson ? .outcomes : .emittedEvents)
+        let sink = TerminalOutput(stdout: stdout, lines: output == .ndjson ? .outcomes : .emittedEvents, auditMessages: output != .quiet)
         let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
         // SIGHUP re-reads the rule set; one with errors is refused and the running rules stay.
         let reloader = RuleSetReloader(rules: rules, keyFile: keyFile, pipeline: pipeline, history: history?.store, principal: principal)
@@ -263,6 +264,7 @@ struct RunCommand: ParsableCommand {
                 printError("symphony: could not write the checkpoint '\(checkpoint)': \(error)")
             }
         }
+        sink.finish()
         if output != .quiet { printError(RunReport.line(summary, historyKept: history != nil)) }
         if stageTimes { printError(StageReport(times: StageTimes.shared.snapshot(), events: summary.read).text) }
         let status = RunReport.exitStatus(summary, checkpointFailed: checkpointFailed)
