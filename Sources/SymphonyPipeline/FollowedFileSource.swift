@@ -24,16 +24,19 @@ public struct FollowedFileSource: EventSource {
     private let decoder: LineDecoder
     private let report: @Sendable (String) -> Void
 
-    /// Follows `path` (JSON event lines, or raw text of `rawLinesType`), from `resume` when it is still the same file.
+    /// Follows `path` (JSON event lines, JSON log records with `plainJSON`, or raw text of
+    /// `rawLinesType`), from `resume` when it is still the same file.
     public init(
-        path: String, rawLinesType: String?, lineParser: LineParser? = nil, resume: FilePosition?, pollInterval: Duration = .milliseconds(200),
-        maximumLineLength: Int = 1 << 20, report: @escaping @Sendable (String) -> Void
+        path: String, rawLinesType: String?, lineParser: LineParser? = nil, plainJSON: PlainJSONLines? = nil, resume: FilePosition?,
+        pollInterval: Duration = .milliseconds(200), maximumLineLength: Int = 1 << 20, report: @escaping @Sendable (String) -> Void
     ) {
         self.path = path
         self.resume = resume
         self.pollInterval = pollInterval
         self.maximumLineLength = maximumLineLength
-        self.decoder = LineDecoder(rawLinesType: rawLinesType, lineParser: rawLinesType == nil ? nil : lineParser)
+        var decoder = LineDecoder(rawLinesType: rawLinesType, lineParser: rawLinesType == nil ? nil : lineParser)
+        decoder.plainJSON = plainJSON
+        self.decoder = decoder
         self.report = report
     }
 

@@ -10,12 +10,37 @@ struct LineDecoder {
     let rawLinesType: String?
     /// The rule set's parser for `rawLinesType` lines.
     let lineParser: LineParser?
+    /// With a value, JSON lines are log records, not events: each object is a payload.
+    var plainJSON: PlainJSONLines? = nil
 
     /// A parse error as a rejection reason, naming the event field it is in (`in 'payload'`); a
     /// key that is not an event field is not named: it is the line's content, which reasons never quote.
     private static func describe(_ error: JSONParser.ParseError) -> String {
         guard let key = error.topLevelKey, InputEvent.fieldNames.contains(key) else { return error.description }
         return "\(error.message) in '\(key)' at byte \(error.offset + 1)"
+    }
+
+    /// A JSON log record as an event: the object is the payload, the type fixed or read from a field.
+    private static func logRecord(_ value: JSONValue, as mode: PlainJSONLines) -> Result<Event, InputLineError> {
+        guard case .object(let fields) = value else { return .failure(InputLineError(reason: "not a JSON object")) }
+        let type: String
+        switch mode {
+        case .type(let fixed):
+            type = fixed
+        case .typeField(let field):
+            guard case .string(let named)? = fields[field] else {
+                return .failure(InputLineError(reason: "the field '\(field)' that names the event type is missing or not a string"))
+            }
+            type = named
+        }
+        do {
+            try EventType.validate(type)
+        } catch let error as EventsError {
+            return .failure(InputLineError(reason: "the event type is not valid: \(error.message)"))
+        } catch {
+            return .failure(InputLineError(reason: "the event type is not valid"))
+        }
+        return .success(Event(type: type, payload: value))
     }
 
     /// The line's event or why it is rejected, and whether invalid UTF-8 was replaced to make it.
@@ -65,6 +90,7 @@ struct LineDecoder {
         } catch {
             return (.failure(InputLineError(reason: "not valid JSON: \(Self.describe(error))")), false, nil)
         }
+        if let plainJSON { return (Self.logRecord(value, as: plainJSON), false, nil) }
         do {
             return (.success(try InputEvent(json: value).event()), false, nil)
         } catch let error as InputLineError {

@@ -16,6 +16,8 @@ public struct LineEventSource: EventSource {
     /// The rule set's parser for `rawLinesType` lines, if it declares one: captures become
     /// payload fields and the line's time the event time.
     public let lineParser: LineParser?
+    /// With a value, JSON lines are application log records (no `type`): see `PlainJSONLines`.
+    public var plainJSON: PlainJSONLines?
     /// Where problems with the input itself go: a file that cannot be read, a line a stop cut off.
     private let report: @Sendable (String) -> Void
 
@@ -55,7 +57,8 @@ public struct LineEventSource: EventSource {
             reader.stop = stop
             let source = path == "-" ? "<stdin>" : path
             var previousTime: Timestamp?  // the last time the line parser read in this file
-            let decoder = LineDecoder(rawLinesType: rawLinesType, lineParser: lineParser)
+            var decoder = LineDecoder(rawLinesType: rawLinesType, lineParser: lineParser)
+            decoder.plainJSON = plainJSON
             // A file that opens but cannot be read (a directory, an I/O error) counts as unreadable
             // like one that does not open: reported, and the other inputs are still read.
             func nextLine() -> LineReader.Line? {

@@ -24,7 +24,9 @@ struct RunCommand: ParsableCommand {
             "id": "...", "source": "..."}. Only "type" is required. With --lines TYPE, every line is raw text \
             (sshd or syslog lines), never parsed as JSON: each becomes {"type": TYPE, "payload": {"message": LINE}}, \
             invalid UTF-8 replaced by U+FFFD (counted in the summary); when the rule set has a 'lines:' parser for TYPE, \
-            its captures become payload fields and the line's own time the event time.
+            its captures become payload fields and the line's own time the event time. JSON application logs \
+            without a "type" are read with --json TYPE (each line's object is the payload of an event of TYPE) or \
+            --type-from FIELD (the type is the value of the object's top-level string field FIELD).
 
             A line that is not a valid event is reported on standard error with its line number and reason, \
             counted and skipped; the run goes on. Input is streamed, so 'tail -F app.log | symphony run ...' works.
@@ -96,6 +98,8 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Read every line as raw text, wrapped as an event of this type (no JSON parsing; the rule set's 'lines:' parser for the type, if any, reads fields and time).", valueName: "TYPE"))
     var lines: String?
 
+    @OptionGroup var plainJSONOptions: PlainJSONOptions
+
     @Option(name: .long, help: "The longest chain of derived events (default 16).")
     var hopLimit: Int = RuleEngine.defaultHopLimit
 
@@ -161,6 +165,7 @@ struct RunCommand: ParsableCommand {
         }
         if hopLimit < 1 { throw ValidationError("--hop-limit must be at least 1, not \(hopLimit).") }
         if maxDerived < 1 { throw ValidationError("--max-derived must be at least 1, not \(maxDerived).") }
+        try plainJSONOptions.check(lines: lines)
         if let lines {
             do { try EventType.validate(lines) } catch let error as EventsError { throw ValidationError("--lines: \(error.message)") }
         }
@@ -230,11 +235,15 @@ struct RunCommand: ParsableCommand {
             // Each input on its own thread: followed files never end; a signal (or a history failure) ends them all.
             let store = history?.store
             let sources: [any EventSource] = try (events.isEmpty ? ["-"] : events).map { path in
-                guard path != "-" else { return LineEventSource(paths: ["-"], rawLinesType: lines, lineParser: lineParser, report: { sink.problem($0) }) }
+                guard path != "-" else {
+                    var source = LineEventSource(paths: ["-"], rawLinesType: lines, lineParser: lineParser, report: { sink.problem($0) })
+                    source.plainJSON = plainJSONOptions.mode
+                    return source
+                }
                 let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
                 return FollowedFileSource(
-                    path: absolute, rawLinesType: lines, lineParser: lineParser, resume: try store?.filePosition(for: absolute),
-                    report: { sink.problem($0) })
+                    path: absolute, rawLinesType: lines, lineParser: lineParser, plainJSON: plainJSONOptions.mode,
+                    resume: try store?.filePosition(for: absolute), report: { sink.problem($0) })
             }
             let feeders = sources.map { source in
                 WorkerThread(name: "sym-follow") {
@@ -245,7 +254,9 @@ struct RunCommand: ParsableCommand {
             for feeder in feeders { feeder.join() }
         } else {
             // Returns at the end of the input, or after a signal once every line already read was handled.
-            try pipeline.feed(LineEventSource(paths: events, rawLinesType: lines, lineParser: lineParser, report: { sink.problem($0) }))
+            var source = LineEventSource(paths: events, rawLinesType: lines, lineParser: lineParser, report: { sink.problem($0) })
+            source.plainJSON = plainJSONOptions.mode
+            try pipeline.feed(source)
         }
         let summary = pipeline.finish()
         withExtendedLifetime(signals) {}  // its signal sources live until the run is over

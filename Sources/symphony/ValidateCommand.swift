@@ -62,6 +62,8 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Read every event line as raw text, wrapped as an event of this type (no JSON parsing; invalid UTF-8 replaced by U+FFFD; the rule set's 'lines:' parser for the type, if any, reads fields and time).", valueName: "TYPE"))
     var lines: String?
 
+    @OptionGroup var plainJSONOptions: PlainJSONOptions
+
     @Option(
         name: .long,
         help: ArgumentHelp(
@@ -86,6 +88,7 @@ struct ValidateCommand: ParsableCommand {
         try StateLocation.validatePaths(keyFile: keyFile)
         if paths.isEmpty { throw ValidationError("Name at least one rule file or directory.") }
         if maxDerived < 1 { throw ValidationError("--max-derived must be at least 1, not \(maxDerived).") }
+        try plainJSONOptions.check(lines: lines)
         if let lines {
             do { try EventType.validate(lines) } catch let error as EventsError { throw ValidationError("--lines: \(error.message)") }
         }
@@ -136,7 +139,9 @@ struct ValidateCommand: ParsableCommand {
         var replaced = 0
         var number = 0
         let parser = lines.flatMap { ruleSet.lineParsers[$0] }
-        let opened = try LineEventSource(paths: [events], rawLinesType: lines, lineParser: parser).forEach { line in
+        var source = LineEventSource(paths: [events], rawLinesType: lines, lineParser: parser)
+        source.plainJSON = plainJSONOptions.mode
+        let opened = try source.forEach { line in
             let origin = line.origin
             if line.replacedInvalidUTF8 { replaced += 1 }
             if let problem = line.parseProblem { printError("\(origin): \(problem)") }
