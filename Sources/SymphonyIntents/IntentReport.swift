@@ -34,4 +34,14 @@ public enum IntentReport {
             "weight": .double(Double(evidence.weight) / 1000), "matched": .string(evidence.matched),
         ]
     }
+
+    /// One intent's score breakdown, recognized or not: the rows of `symphony intents --explain`.
+    public static func explanation(_ score: IntentScore) -> JSONValue {
+        [
+            "name": .string(score.name), "score": .double(score.value),
+            "threshold": .double(Double(score.threshold) / 1000), "recognized": .bool(score.isRecognized),
+            "reason": score.rejection.map { .string($0) } ?? .null,
+            "evidence": .array(score.evidence.map(json)),
+        ]
+    }
 }
