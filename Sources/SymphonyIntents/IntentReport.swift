@@ -27,12 +27,15 @@ public enum IntentReport {
         ]
     }
 
-    /// One piece of evidence: what matched, from which pattern or keyword, with what weight.
+    /// One piece of evidence: what matched, from which pattern or keyword, with what weight, and
+    /// `form` when a keyword matched another form than the one written.
     public static func json(_ evidence: Evidence) -> JSONValue {
-        [
+        var object: [String: JSONValue] = [
             "kind": .string(evidence.kind.rawValue), "source": .string(evidence.source),
             "weight": .double(Double(evidence.weight) / 1000), "matched": .string(evidence.matched),
         ]
+        if evidence.form != .exact { object["form"] = .string(evidence.form.rawValue) }
+        return .object(object)
     }
 
     /// One intent's score breakdown, recognized or not: the rows of `symphony intents --explain`.

@@ -8,14 +8,39 @@ public struct Evidence: Sendable, Hashable {
         case keyword
     }
 
+    /// How a keyword's words were found in the text.
+    public enum Form: String, Sendable, Hashable {
+        /// As written (ignoring case); also every pattern.
+        case exact
+        /// Another inflected form with the same stem ("cancel" ← "cancelled").
+        case stem
+    }
+
     /// Pattern or keyword.
     public let kind: Kind
     /// The pattern or keyword as written in the intent.
     public let source: String
     /// Its weight, in thousandths.
     public let weight: Int
-    /// The text it matched (for a keyword, the keyword itself).
+    /// The text it matched, as written in the text.
     public let matched: String
+    /// How a keyword matched; `.exact` for patterns.
+    public let form: Form
+
+    /// One piece of evidence.
+    public init(kind: Kind, source: String, weight: Int, matched: String, form: Form = .exact) {
+        self.kind = kind
+        self.source = source
+        self.weight = weight
+        self.matched = matched
+        self.form = form
+    }
+
+    /// How it reads in an explanation: `keyword 'cancel' ← cancelled +0.3`; the matched text is
+    /// shown when a keyword matched another form than the one written.
+    public var summary: String {
+        "\(kind.rawValue) '\(source)'" + (form == .exact ? "" : " ← \(matched)") + " +\(Double(weight) / 1000)"
+    }
 }
 
 /// An intent's score for one text, with everything needed to explain it.

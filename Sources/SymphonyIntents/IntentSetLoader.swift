@@ -1,5 +1,6 @@
 import SymphonyDiagnostics
 import SymphonyRegex
+import SymphonyStemming
 
 /// Reads the `intents:` sections of rule files into intent definitions, collecting every error.
 ///
@@ -8,7 +9,9 @@ import SymphonyRegex
 public enum IntentSetLoader {
     /// Top-level keys a rule file may have.
     public static let topLevelKeys = ["intents", "rules", "owner", "patterns", "lines", "pools", "targets"]
-    static let intentKeys = ["name", "description", "patterns", "keywords", "require", "exclude", "threshold", "case_sensitive"]
+    static let intentKeys = [
+        "name", "description", "patterns", "keywords", "require", "exclude", "threshold", "case_sensitive", "language", "stemming",
+    ]
 
     /// Loads the intents of every YAML file named by `paths` (files, or directories of files).
     public static func load(paths: [String]) -> (definitions: [IntentDefinition], diagnostics: Diagnostics) {
@@ -31,9 +34,8 @@ public enum IntentSetLoader {
     public static func definitions(in roots: [YAMLNode], into diagnostics: inout Diagnostics) -> [IntentDefinition] {
         var definitions: [IntentDefinition] = []
         var seen: [String: SourceLocation] = [:]
-        for root in roots {
-            if root.isNull { continue }
-            guard let top = root.fields(of: "the rule file", allowed: topLevelKeys, into: &diagnostics) else { continue }
+        let tops = roots.filter { !$0.isNull }.compactMap { $0.fields(of: "the rule file", allowed: topLevelKeys, into: &diagnostics) }
+        for top in tops {
             guard let section = top["intents"], !section.isNull else { continue }
             guard let items = section.list("'intents'", into: &diagnostics) else { continue }
             for item in items {
@@ -70,6 +72,16 @@ public enum IntentSetLoader {
         if let flag = fields["case_sensitive"], let value = flag.bool("'case_sensitive'", into: &diagnostics) {
             definition.caseSensitive = value
         }
+        if let flag = fields["stemming"], let value = flag.bool("'stemming'", into: &diagnostics) {
+            definition.stemming = value
+        }
+        if let languageNode = fields["language"], let language = languageNode.string("'language'", into: &diagnostics) {
+            if Stemmer(language: language) == nil {
+                diagnostics.error(at: languageNode.contentLocation, IntentRecognizer.unknownLanguage(language))
+            } else {
+                definition.language = language
+            }
+        }
         if let patterns = fields["patterns"], let items = patterns.list("'patterns'", into: &diagnostics) {
             for item in items {
                 guard let pattern = weighted(item, key: "regex", what: "pattern", defaultWeight: IntentDefinition.defaultPatternWeight, into: &diagnostics) else { continue }
@@ -82,18 +94,32 @@ public enum IntentSetLoader {
             }
         }
         if let keywords = fields["keywords"], let items = keywords.list("'keywords'", into: &diagnostics) {
-            var seenKeywords: Set<[String]> = []
+            // What each keyword matches: its words, or their stems; a second keyword matching the same is dropped.
+            let stemmer = definition.stemming ? Stemmer(language: definition.language) : nil
+            var seenKeywords: [KeywordKey: String] = [:]
             for item in items {
                 guard let keyword = weighted(item, key: "keyword", what: "keyword", defaultWeight: IntentDefinition.defaultKeywordWeight, into: &diagnostics) else { continue }
-                let tokens = TextTokenizer.tokens(keyword.text)
-                if tokens.isEmpty {
-                    diagnostics.error(at: keyword.location, "keyword '\(keyword.text)' has no letters or digits to match")
+                let key: KeywordKey
+                switch KeywordIndex.term(keyword.text) {
+                case .phrase(let tokens, let exact):
+                    if tokens.isEmpty {
+                        diagnostics.error(at: keyword.location, "keyword '\(keyword.text)' has no letters or digits to match")
+                        continue
+                    }
+                    let stems = exact ? nil : stemmer?.stems(tokens)
+                    key = KeywordKey(words: stems ?? tokens, stemmed: stems != nil)
+                }
+                if let first = seenKeywords[key] {
+                    if TextTokenizer.tokens(first) == TextTokenizer.tokens(keyword.text) {
+                        diagnostics.warning(at: keyword.location, "keyword '\(keyword.text)' appears twice in intent '\(name)'; it counts once")
+                    } else {
+                        diagnostics.warning(
+                            at: keyword.location,
+                            "keyword '\(keyword.text)' matches the same words as '\(first)' in intent '\(name)' (the same stems, '\(key.words.joined(separator: " "))'); it counts once")
+                    }
                     continue
                 }
-                if !seenKeywords.insert(tokens).inserted {
-                    diagnostics.warning(at: keyword.location, "keyword '\(keyword.text)' appears twice in intent '\(name)'; it counts once")
-                    continue
-                }
+                seenKeywords[key] = keyword.text
                 definition.keywords.append(IntentDefinition.Keyword(text: keyword.text, weight: keyword.weight, location: keyword.location))
             }
         }
@@ -111,6 +137,12 @@ public enum IntentSetLoader {
             diagnostics.error(at: nameNode.location, "intent '\(name)' has no patterns or keywords, so it can never be recognized")
         }
         return diagnostics.errors.count == errorsBefore ? definition : nil
+    }
+
+    /// What a keyword matches: its words as written, or their stems.
+    private struct KeywordKey: Hashable {
+        let words: [String]
+        let stemmed: Bool
     }
 
     private static func weighted(

@@ -157,7 +157,7 @@ enum TableRow {
 
     /// One intent's score breakdown on one line: score, threshold, verdict and what fired.
     static func explanation(_ score: IntentScore) -> String {
-        let evidence = score.evidence.map { "\($0.kind.rawValue) '\($0.source)' +\(Double($0.weight) / 1000)" }
+        let evidence = score.evidence.map(\.summary)
         let verdict = score.rejection.map { "no: \($0)" } ?? "yes"
         return "\(score.name): \(score.value) (threshold \(Double(score.threshold) / 1000)) \(verdict)"
             + (evidence.isEmpty ? "" : " — " + evidence.joined(separator: ", "))

@@ -1,0 +1,127 @@
+import SymphonyStemming
+
+/// Every keyword, `require` and `exclude` entry of every intent, indexed by its first word, so
+/// that finding them in a text costs one lookup per token and index, however many intents there are.
+///
+/// Entries of intents with `stemming` on are indexed by the stems of their words, in one index
+/// per language; the text's tokens are stemmed once per language, not once per entry. Entries
+/// written with a leading `=`, and those of intents with `stemming: false`, are indexed as written.
+struct KeywordIndex: Sendable {
+    /// Which entry of its intent an index entry is.
+    enum Role: Sendable, Hashable {
+        case keyword(Int)
+        case require(Int)
+        case exclude(Int)
+    }
+
+    /// One occurrence of an entry in a text: tokens `start..<start + count`.
+    struct Hit: Sendable {
+        let intent: Int
+        let role: Role
+        let start: Int
+        let count: Int
+        let form: Evidence.Form
+    }
+
+    /// What an entry as written stands for.
+    enum Term: Equatable {
+        /// Words to find consecutively; `exact` (a leading `=`) when only the form written matches.
+        case phrase(words: [String], exact: Bool)
+    }
+
+    private struct Entry: Sendable {
+        let intent: Int
+        let role: Role
+        /// The words compared with the text's tokens (or with their stems, in a stem index).
+        let words: [String]
+        /// The words as written (lowercase tokens), to tell an exact match from another form.
+        let written: [String]
+    }
+
+    private let exact: [String: [Entry]]
+    private let stemmers: [Stemmer]
+    /// Per stemmer, the entries indexed by the stem of their first word.
+    private let stemmed: [[String: [Entry]]]
+
+    /// A keyword, `require` or `exclude` entry as written: a leading `=` asks for the exact form written.
+    static func term(_ text: String) -> Term {
+        switch text.unicodeScalars.first {
+        case "=": .phrase(words: TextTokenizer.tokens(String(text.unicodeScalars.dropFirst())), exact: true)
+        default: .phrase(words: TextTokenizer.tokens(text), exact: false)
+        }
+    }
+
+    /// Indexes every entry of `definitions`; the languages of intents that stem must be in `Stemmer.languages`.
+    init(_ definitions: [IntentDefinition]) {
+        var exact: [String: [Entry]] = [:]
+        var stemmers: [Stemmer] = []
+        var stemmed: [[String: [Entry]]] = []
+        for (intentIndex, definition) in definitions.enumerated() {
+            var stemmerIndex: Int?
+            if definition.stemming, let stemmer = Stemmer(language: definition.language) {
+                if let existing = stemmers.firstIndex(of: stemmer) {
+                    stemmerIndex = existing
+                } else {
+                    stemmers.append(stemmer)
+                    stemmed.append([:])
+                    stemmerIndex = stemmers.count - 1
+                }
+            }
+            func add(_ text: String, _ role: Role) {
+                switch Self.term(text) {
+                case .phrase(let words, let isExact):
+                    guard let first = words.first else { return }
+                    if let stemmerIndex, !isExact {
+                        let stems = stemmers[stemmerIndex].stems(words)
+                        stemmed[stemmerIndex][stems[0], default: []].append(
+                            Entry(intent: intentIndex, role: role, words: stems, written: words))
+                    } else {
+                        exact[first, default: []].append(
+                            Entry(intent: intentIndex, role: role, words: words, written: words))
+                    }
+                }
+            }
+            for (index, keyword) in definition.keywords.enumerated() { add(keyword.text, .keyword(index)) }
+            for (index, text) in definition.require.enumerated() { add(text, .require(index)) }
+            for (index, text) in definition.exclude.enumerated() { add(text, .exclude(index)) }
+        }
+        self.exact = exact
+        self.stemmers = stemmers
+        self.stemmed = stemmed
+    }
+
+    /// Every entry occurring in `tokens` (a text's `TextTokenizer.tokens`), sorted by intent.
+    func hits(in tokens: [String]) -> [Hit] {
+        var hits: [Hit] = []
+        if !exact.isEmpty {
+            for position in tokens.indices {
+                guard let entries = exact[tokens[position]] else { continue }
+                for entry in entries where Self.words(tokens, at: position, startWith: entry.words) {
+                    hits.append(
+                        Hit(intent: entry.intent, role: entry.role, start: position, count: entry.words.count, form: .exact))
+                }
+            }
+        }
+        for (stemmerIndex, stemmer) in stemmers.enumerated() {
+            let index = stemmed[stemmerIndex]
+            let stems = stemmer.stems(tokens)
+            for position in stems.indices {
+                guard let entries = index[stems[position]] else { continue }
+                for entry in entries where Self.words(stems, at: position, startWith: entry.words) {
+                    let form: Evidence.Form = Self.words(tokens, at: position, startWith: entry.written) && tokens[position] == entry.written[0] ? .exact : .stem
+                    hits.append(
+                        Hit(intent: entry.intent, role: entry.role, start: position, count: entry.words.count, form: form))
+                }
+            }
+        }
+        hits.sort { ($0.intent, $0.start) < ($1.intent, $1.start) }
+        return hits
+    }
+
+    /// True when `words` occur in `tokens` at `position` (the first word is known to match).
+    private static func words(_ tokens: [String], at position: Int, startWith words: [String]) -> Bool {
+        guard position + words.count <= tokens.count else { return false }
+        for offset in 1..<max(1, words.count) where tokens[position + offset] != words[offset] { return false }
+        return true
+    }
+}
