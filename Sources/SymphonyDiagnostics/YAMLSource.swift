@@ -27,7 +27,7 @@ public enum YAMLSource {
             }
             return YAMLNode(root, file: file)
         } catch let error as YamlError {
-            report(error, file: file, into: &diagnostics)
+            report(error, file: file, text: text, into: &diagnostics)
             return nil
         } catch {
             diagnostics.error(at: SourceLocation(file: file, line: 1, column: 1), "cannot parse YAML: \(error)")
@@ -123,13 +123,17 @@ public enum YAMLSource {
         return count
     }
 
-    private static func report(_ error: YamlError, file: String, into diagnostics: inout Diagnostics) {
+    private static func report(_ error: YamlError, file: String, text: String, into diagnostics: inout Diagnostics) {
         func location(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let detail = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
-            diagnostics.error(at: location(mark), "YAML syntax error: \(problem)\(detail)")
+            // '@' cannot start a plain YAML value, and intents write lexicon names as '@name'.
+            let line = text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(mark.line - 1).first
+            let character = line.flatMap { $0.unicodeScalars.dropFirst(mark.column - 1).first }
+            let hint = character == "@" ? "; a value that starts with '@' must be quoted, as in '@currency'" : ""
+            diagnostics.error(at: location(mark), "YAML syntax error: \(problem)\(detail)\(hint)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             diagnostics.error(at: location(context.mark), "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in a mapping")
         case .reader(let problem, _, _, _):

@@ -23,7 +23,8 @@ public struct IntentDefinition: Sendable, Hashable {
 
     /// A keyword (a word or a phrase of words) and its weight.
     public struct Keyword: Sendable, Hashable {
-        /// The keyword as written; a leading `=` means "this exact form" (no stemming).
+        /// The keyword as written; a leading `=` means "this exact form" (no stemming), and `@name`
+        /// any word or phrase of the lexicon `name`.
         public var text: String
         /// Weight in thousandths.
         public var weight: Int
@@ -61,6 +62,9 @@ public struct IntentDefinition: Sendable, Hashable {
     public var language: String
     /// True when words match every inflected form with the same stem; false for exact forms only.
     public var stemming: Bool
+    /// The word lists its `@name` keywords, `require` and `exclude` entries stand for, by name
+    /// (the rule set's `lexicons:` that the intent uses).
+    public var lexicons: [String: [String]]
     /// The lowest score (thousandths) at which the intent is recognized.
     public var threshold: Int
     /// True when patterns are matched case-sensitively (the default is case-insensitive).
@@ -72,7 +76,8 @@ public struct IntentDefinition: Sendable, Hashable {
     public init(
         name: String, patterns: [Pattern] = [], keywords: [Keyword] = [], require: [String] = [], exclude: [String] = [],
         threshold: Int = IntentDefinition.defaultThreshold, caseSensitive: Bool = false,
-        language: String = IntentDefinition.defaultLanguage, stemming: Bool = true, location: SourceLocation? = nil
+        language: String = IntentDefinition.defaultLanguage, stemming: Bool = true, lexicons: [String: [String]] = [:],
+        location: SourceLocation? = nil
     ) {
         self.name = name
         self.patterns = patterns
@@ -83,6 +88,7 @@ public struct IntentDefinition: Sendable, Hashable {
         self.caseSensitive = caseSensitive
         self.language = language
         self.stemming = stemming
+        self.lexicons = lexicons
         self.location = location
     }
 }

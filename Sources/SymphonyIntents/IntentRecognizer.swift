@@ -54,6 +54,13 @@ public final class IntentRecognizer: Sendable {
             if definition.stemming, Stemmer(language: definition.language) == nil {
                 diagnostics.error(at: definition.location, Self.unknownLanguage(definition.language))
             }
+            for text in definition.keywords.map(\.text) + definition.require + definition.exclude {
+                if case .lexicon(let name) = KeywordIndex.term(text), definition.lexicons[name] == nil {
+                    diagnostics.error(
+                        at: definition.location,
+                        "intent '\(definition.name)' refers to an unknown lexicon '\(name)'\(NameSuggestion.hint(for: name, in: definition.lexicons.keys))")
+                }
+            }
             var patterns: [RegularExpression] = []
             for pattern in definition.patterns {
                 do {
@@ -263,7 +270,7 @@ public final class IntentRecognizer: Sendable {
             if spans == nil { spans = TextTokenizer.spans(text) }
             let matched = spans.map { String(text.unicodeScalars[$0[hit.start].lowerBound..<$0[hit.start + hit.count - 1].upperBound]) } ?? keyword.text
             evidence.append(
-                Evidence(kind: .keyword, source: keyword.text, weight: keyword.weight, matched: matched, form: hit.form))
+                Evidence(kind: .keyword, source: keyword.text, weight: keyword.weight, matched: matched, form: hit.form, lexiconEntry: hit.lexiconEntry))
             total += keyword.weight
         }
         let score = IntentScore(

@@ -27,14 +27,16 @@ public enum IntentReport {
         ]
     }
 
-    /// One piece of evidence: what matched, from which pattern or keyword, with what weight, and
-    /// `form` when a keyword matched another form than the one written.
+    /// One piece of evidence: what matched, from which pattern or keyword, with what weight;
+    /// `form` when a keyword matched another form than the one written, and `lexicon_entry` when
+    /// a lexicon's word or phrase matched.
     public static func json(_ evidence: Evidence) -> JSONValue {
         var object: [String: JSONValue] = [
             "kind": .string(evidence.kind.rawValue), "source": .string(evidence.source),
             "weight": .double(Double(evidence.weight) / 1000), "matched": .string(evidence.matched),
         ]
         if evidence.form != .exact { object["form"] = .string(evidence.form.rawValue) }
+        if let entry = evidence.lexiconEntry { object["lexicon_entry"] = .string(entry) }
         return .object(object)
     }
 

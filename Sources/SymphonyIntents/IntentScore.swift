@@ -26,20 +26,23 @@ public struct Evidence: Sendable, Hashable {
     public let matched: String
     /// How a keyword matched; `.exact` for patterns.
     public let form: Form
+    /// For a keyword `@name`, the word or phrase of lexicon `name` that matched; nil otherwise.
+    public let lexiconEntry: String?
 
     /// One piece of evidence.
-    public init(kind: Kind, source: String, weight: Int, matched: String, form: Form = .exact) {
+    public init(kind: Kind, source: String, weight: Int, matched: String, form: Form = .exact, lexiconEntry: String? = nil) {
         self.kind = kind
         self.source = source
         self.weight = weight
         self.matched = matched
         self.form = form
+        self.lexiconEntry = lexiconEntry
     }
 
     /// How it reads in an explanation: `keyword 'cancel' ← cancelled +0.3`; the matched text is
-    /// shown when a keyword matched another form than the one written.
+    /// shown when a keyword matched another form than the one written, or a lexicon's entry.
     public var summary: String {
-        "\(kind.rawValue) '\(source)'" + (form == .exact ? "" : " ← \(matched)") + " +\(Double(weight) / 1000)"
+        "\(kind.rawValue) '\(source)'" + (form == .exact && lexiconEntry == nil ? "" : " ← \(matched)") + " +\(Double(weight) / 1000)"
     }
 }
 

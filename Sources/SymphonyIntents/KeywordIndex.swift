@@ -6,6 +6,8 @@ import SymphonyStemming
 /// Entries of intents with `stemming` on are indexed by the stems of their words, in one index
 /// per language; the text's tokens are stemmed once per language, not once per entry. Entries
 /// written with a leading `=`, and those of intents with `stemming: false`, are indexed as written.
+/// An entry `@name` stands for every word or phrase of the intent's lexicon `name`, each indexed
+/// like an entry of its own under the same role.
 struct KeywordIndex: Sendable {
     /// Which entry of its intent an index entry is.
     enum Role: Sendable, Hashable {
@@ -21,12 +23,16 @@ struct KeywordIndex: Sendable {
         let start: Int
         let count: Int
         let form: Evidence.Form
+        /// For a lexicon entry, the lexicon's word or phrase that matched.
+        let lexiconEntry: String?
     }
 
     /// What an entry as written stands for.
     enum Term: Equatable {
         /// Words to find consecutively; `exact` (a leading `=`) when only the form written matches.
         case phrase(words: [String], exact: Bool)
+        /// `@name`: any word or phrase of the lexicon `name`.
+        case lexicon(String)
     }
 
     private struct Entry: Sendable {
@@ -36,6 +42,8 @@ struct KeywordIndex: Sendable {
         let words: [String]
         /// The words as written (lowercase tokens), to tell an exact match from another form.
         let written: [String]
+        /// For a lexicon entry, the lexicon's word or phrase.
+        let lexiconEntry: String?
     }
 
     private let exact: [String: [Entry]]
@@ -43,15 +51,18 @@ struct KeywordIndex: Sendable {
     /// Per stemmer, the entries indexed by the stem of their first word.
     private let stemmed: [[String: [Entry]]]
 
-    /// A keyword, `require` or `exclude` entry as written: a leading `=` asks for the exact form written.
+    /// A keyword, `require` or `exclude` entry (or a lexicon's word) as written: `@name` refers to
+    /// a lexicon; a leading `=` asks for the exact form written.
     static func term(_ text: String) -> Term {
         switch text.unicodeScalars.first {
+        case "@": .lexicon(String(text.unicodeScalars.dropFirst()))
         case "=": .phrase(words: TextTokenizer.tokens(String(text.unicodeScalars.dropFirst())), exact: true)
         default: .phrase(words: TextTokenizer.tokens(text), exact: false)
         }
     }
 
-    /// Indexes every entry of `definitions`; the languages of intents that stem must be in `Stemmer.languages`.
+    /// Indexes every entry of `definitions`; the languages of intents that stem must be in
+    /// `Stemmer.languages`, and lexicons they refer to must be in their `lexicons`.
     init(_ definitions: [IntentDefinition]) {
         var exact: [String: [Entry]] = [:]
         var stemmers: [Stemmer] = []
@@ -67,17 +78,20 @@ struct KeywordIndex: Sendable {
                     stemmerIndex = stemmers.count - 1
                 }
             }
-            func add(_ text: String, _ role: Role) {
+            func add(_ text: String, _ role: Role, lexiconEntry: String? = nil) {
                 switch Self.term(text) {
+                case .lexicon(let name):
+                    guard lexiconEntry == nil else { return }  // lexicons do not nest
+                    for entry in definition.lexicons[name] ?? [] { add(entry, role, lexiconEntry: entry) }
                 case .phrase(let words, let isExact):
                     guard let first = words.first else { return }
                     if let stemmerIndex, !isExact {
                         let stems = stemmers[stemmerIndex].stems(words)
                         stemmed[stemmerIndex][stems[0], default: []].append(
-                            Entry(intent: intentIndex, role: role, words: stems, written: words))
+                            Entry(intent: intentIndex, role: role, words: stems, written: words, lexiconEntry: lexiconEntry))
                     } else {
                         exact[first, default: []].append(
-                            Entry(intent: intentIndex, role: role, words: words, written: words))
+                            Entry(intent: intentIndex, role: role, words: words, written: words, lexiconEntry: lexiconEntry))
                     }
                 }
             }
@@ -90,7 +104,7 @@ struct KeywordIndex: Sendable {
         self.stemmed = stemmed
     }
 
-    /// Every entry occurring in `tokens` (a text's `TextTokenizer.tokens`), sorted by intent.
+    /// Every entry occurring in `tokens` (a text's `TextTokenizer.tokens`), sorted by intent, then position.
     func hits(in tokens: [String]) -> [Hit] {
         var hits: [Hit] = []
         if !exact.isEmpty {
@@ -98,7 +112,7 @@ struct KeywordIndex: Sendable {
                 guard let entries = exact[tokens[position]] else { continue }
                 for entry in entries where Self.words(tokens, at: position, startWith: entry.words) {
                     hits.append(
-                        Hit(intent: entry.intent, role: entry.role, start: position, count: entry.words.count, form: .exact))
+                        Hit(intent: entry.intent, role: entry.role, start: position, count: entry.words.count, form: .exact, lexiconEntry: entry.lexiconEntry))
                 }
             }
         }
@@ -110,11 +124,12 @@ struct KeywordIndex: Sendable {
                 for entry in entries where Self.words(stems, at: position, startWith: entry.words) {
                     let form: Evidence.Form = Self.words(tokens, at: position, startWith: entry.written) && tokens[position] == entry.written[0] ? .exact : .stem
                     hits.append(
-                        Hit(intent: entry.intent, role: entry.role, start: position, count: entry.words.count, form: form))
+                        Hit(intent: entry.intent, role: entry.role, start: position, count: entry.words.count, form: form, lexiconEntry: entry.lexiconEntry))
                 }
             }
         }
-        hits.sort { ($0.intent, $0.start) < ($1.intent, $1.start) }
+        // By intent, then in text order; at one position the longest entry first (it is the evidence).
+        hits.sort { ($0.intent, $0.start, $1.count) < ($1.intent, $1.start, $0.count) }
         return hits
     }
 
