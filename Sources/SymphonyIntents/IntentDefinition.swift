@@ -62,6 +62,8 @@ public struct IntentDefinition: Sendable, Hashable {
     public var language: String
     /// True when words match every inflected form with the same stem; false for exact forms only.
     public var stemming: Bool
+    /// True when keyword words of `TypoIndex.minimumLength` (5) or more characters also match with one typo.
+    public var typos: Bool
     /// The word lists its `@name` keywords, `require` and `exclude` entries stand for, by name
     /// (the rule set's `lexicons:` that the intent uses).
     public var lexicons: [String: [String]]
@@ -76,7 +78,7 @@ public struct IntentDefinition: Sendable, Hashable {
     public init(
         name: String, patterns: [Pattern] = [], keywords: [Keyword] = [], require: [String] = [], exclude: [String] = [],
         threshold: Int = IntentDefinition.defaultThreshold, caseSensitive: Bool = false,
-        language: String = IntentDefinition.defaultLanguage, stemming: Bool = true, lexicons: [String: [String]] = [:],
+        language: String = IntentDefinition.defaultLanguage, stemming: Bool = true, typos: Bool = false, lexicons: [String: [String]] = [:],
         location: SourceLocation? = nil
     ) {
         self.name = name
@@ -88,6 +90,7 @@ public struct IntentDefinition: Sendable, Hashable {
         self.caseSensitive = caseSensitive
         self.language = language
         self.stemming = stemming
+        self.typos = typos
         self.lexicons = lexicons
         self.location = location
     }

@@ -14,6 +14,8 @@ public struct Evidence: Sendable, Hashable {
         case exact
         /// Another inflected form with the same stem ("cancel" ← "cancelled").
         case stem
+        /// Within one typo of the keyword ("refund" ← "refnud"), for intents with `typos: true`.
+        case typo
     }
 
     /// Pattern or keyword.
@@ -40,9 +42,10 @@ public struct Evidence: Sendable, Hashable {
     }
 
     /// How it reads in an explanation: `keyword 'cancel' ← cancelled +0.3`; the matched text is
-    /// shown when a keyword matched another form than the one written, or a lexicon's entry.
+    /// shown when a keyword matched another form than the one written, or a lexicon's entry, and
+    /// `(typo)` follows a typo.
     public var summary: String {
-        "\(kind.rawValue) '\(source)'" + (form == .exact && lexiconEntry == nil ? "" : " ← \(matched)") + " +\(Double(weight) / 1000)"
+        "\(kind.rawValue) '\(source)'" + (form == .exact && lexiconEntry == nil ? "" : " ← \(matched)") + (form == .typo ? " (typo)" : "") + " +\(Double(weight) / 1000)"
     }
 }
 

@@ -10,7 +10,7 @@ public enum IntentSetLoader {
     /// Top-level keys a rule file may have.
     public static let topLevelKeys = ["intents", "lexicons", "rules", "owner", "patterns", "lines", "pools", "targets"]
     static let intentKeys = [
-        "name", "description", "patterns", "keywords", "require", "exclude", "threshold", "case_sensitive", "language", "stemming",
+        "name", "description", "patterns", "keywords", "require", "exclude", "threshold", "case_sensitive", "language", "stemming", "typos",
     ]
 
     /// Loads the intents of every YAML file named by `paths` (files, or directories of files).
@@ -77,6 +77,9 @@ public enum IntentSetLoader {
         }
         if let flag = fields["stemming"], let value = flag.bool("'stemming'", into: &diagnostics) {
             definition.stemming = value
+        }
+        if let flag = fields["typos"], let value = flag.bool("'typos'", into: &diagnostics) {
+            definition.typos = value
         }
         if let languageNode = fields["language"], let language = languageNode.string("'language'", into: &diagnostics) {
             if Stemmer(language: language) == nil {

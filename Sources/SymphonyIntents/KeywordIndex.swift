@@ -6,6 +6,7 @@ import SymphonyStemming
 /// Entries of intents with `stemming` on are indexed by the stems of their words, in one index
 /// per language; the text's tokens are stemmed once per language, not once per entry. Entries
 /// written with a leading `=`, and those of intents with `stemming: false`, are indexed as written.
+/// Keywords of intents with `typos: true` are also in a `TypoIndex`.
 /// An entry `@name` stands for every word or phrase of the intent's lexicon `name`, each indexed
 /// like an entry of its own under the same role.
 struct KeywordIndex: Sendable {
@@ -50,6 +51,7 @@ struct KeywordIndex: Sendable {
     private let stemmers: [Stemmer]
     /// Per stemmer, the entries indexed by the stem of their first word.
     private let stemmed: [[String: [Entry]]]
+    private let typos: TypoIndex
 
     /// A keyword, `require` or `exclude` entry (or a lexicon's word) as written: `@name` refers to
     /// a lexicon; a leading `=` asks for the exact form written.
@@ -67,6 +69,7 @@ struct KeywordIndex: Sendable {
         var exact: [String: [Entry]] = [:]
         var stemmers: [Stemmer] = []
         var stemmed: [[String: [Entry]]] = []
+        var typos = TypoIndex()
         for (intentIndex, definition) in definitions.enumerated() {
             var stemmerIndex: Int?
             if definition.stemming, let stemmer = Stemmer(language: definition.language) {
@@ -85,6 +88,12 @@ struct KeywordIndex: Sendable {
                     for entry in definition.lexicons[name] ?? [] { add(entry, role, lexiconEntry: entry) }
                 case .phrase(let words, let isExact):
                     guard let first = words.first else { return }
+                    if definition.typos, !isExact, case .keyword = role {
+                        typos.add(
+                            TypoIndex.Entry(
+                                intent: intentIndex, role: role, written: words, stems: stemmerIndex.map { stemmers[$0].stems(words) },
+                                stemmer: stemmerIndex, lexiconEntry: lexiconEntry))
+                    }
                     if let stemmerIndex, !isExact {
                         let stems = stemmers[stemmerIndex].stems(words)
                         stemmed[stemmerIndex][stems[0], default: []].append(
@@ -102,6 +111,7 @@ struct KeywordIndex: Sendable {
         self.exact = exact
         self.stemmers = stemmers
         self.stemmed = stemmed
+        self.typos = typos
     }
 
     /// Every entry occurring in `tokens` (a text's `TextTokenizer.tokens`), sorted by intent, then position.
@@ -116,9 +126,9 @@ struct KeywordIndex: Sendable {
                 }
             }
         }
-        for (stemmerIndex, stemmer) in stemmers.enumerated() {
+        let allStems = stemmers.map { $0.stems(tokens) }
+        for (stemmerIndex, stems) in allStems.enumerated() {
             let index = stemmed[stemmerIndex]
-            let stems = stemmer.stems(tokens)
             for position in stems.indices {
                 guard let entries = index[stems[position]] else { continue }
                 for entry in entries where Self.words(stems, at: position, startWith: entry.words) {
@@ -128,6 +138,7 @@ struct KeywordIndex: Sendable {
                 }
             }
         }
+        if !typos.isEmpty { typos.hits(in: tokens, stems: allStems, into: &hits) }
         // By intent, then in text order; at one position the longest entry first (it is the evidence).
         hits.sort { ($0.intent, $0.start, $1.count) < ($1.intent, $1.start, $0.count) }
         return hits

@@ -2,7 +2,7 @@ import Glibc
 import SymphonyIntents
 
 /// Intent recognition throughput: texts per second (and µs per text) on one thread for 10, 100 and
-/// 1,000 intents, with stemming on and off.
+/// 1,000 intents, with stemming on and off, and with typo tolerance.
 ///
 /// Each synthetic intent has one regex pattern (a literal word, a gap and a named capture, like
 /// the shipped triage intents) and four keywords drawn from a 2,000-word vocabulary; texts are
@@ -36,11 +36,12 @@ struct IntentBenchmarks {
                     patterns: [.init(regex: "\\b\(word())\\b.{0,40}?order\\s*(?<order>\\d+)", weight: 600)],
                     keywords: (0..<4).map { _ in .init(text: word(), weight: 300) })
             }
-            // Stemming on (the default: every token is stemmed once per text) and off.
-            for stemming in [true, false] {
+            // Stemming on (the default: every token is stemmed once per text), off, and on with typo tolerance.
+            for (variant, stemming, typos) in [("stemming-on", true, false), ("stemming-off", false, false), ("typos-on", true, true)] {
                 let recognizer = try IntentRecognizer(definitions.map { definition in
                     var definition = definition
                     definition.stemming = stemming
+                    definition.typos = typos
                     return definition
                 })
                 let iterations = max(1, Int(200.0 * scale))
@@ -49,7 +50,7 @@ struct IntentBenchmarks {
                     for text in texts { recognized &+= recognizer.recognize(text).intents.count }
                 }
                 let seconds = Double(RuntimeBenchmarks.monotonicNanoseconds() - start) / 1e9
-                let name = "intents/\(count)-intents/1-thread/stemming-\(stemming ? "on" : "off")"
+                let name = "intents/\(count)-intents/1-thread/\(variant)"
                 let perSecond = Double(iterations * texts.count) / seconds
                 results.append(BenchmarkResult(benchmark: name, metric: "texts_per_second", value: perSecond, unit: "texts/s"))
                 results.append(BenchmarkResult(benchmark: name, metric: "cost_per_text", value: 1e6 / perSecond, unit: "µs"))
