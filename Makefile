@@ -2,7 +2,7 @@
 # Debian packages Symphony links against are installed (apt-get when missing).
 
 SWIFT        ?= swift
-APT_PACKAGES := libpcre2-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev pkg-config
+APT_PACKAGES := libpcre2-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev libstemmer-dev pkg-config
 # The test suite also runs docs/examples' independent Python opener of the envelope format.
 TEST_PACKAGES := python3-cryptography
 # The benchmarks' held-out-shape workload measures its floor with pcre2grep; wrk loads `symphony serve`.
@@ -28,7 +28,7 @@ define install-missing
 	fi
 endef
 
-## deps: install the system libraries (PCRE2, OpenSSL libcrypto, SQLite) when missing.
+## deps: install the system libraries (PCRE2, OpenSSL libcrypto, SQLite, libcurl, libstemmer) when missing.
 deps:
 	$(call install-missing,$(APT_PACKAGES))
 

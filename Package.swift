@@ -44,6 +44,10 @@ let package = Package(
         .systemLibrary(
             name: "CCurl", pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libstemmer has no pkg-config file: its module map links it by name.
+        .systemLibrary(
+            name: "CStemmer",
+            providers: [.apt(["libstemmer-dev"])]),
 
         .target(
             name: "SymphonyConcurrency",
@@ -72,13 +76,18 @@ let package = Package(
             name: "SymphonyRegex",
             dependencies: ["CPCRE2"],
             swiftSettings: strictSettings),
+        // Snowball stemmers (libstemmer), for intents' word forms.
+        .target(
+            name: "SymphonyStemming",
+            dependencies: ["CStemmer"],
+            swiftSettings: strictSettings),
         .target(
             name: "SymphonyDiagnostics",
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyIntents",
-            dependencies: ["SymphonyJSON", "SymphonyRegex", "SymphonyDiagnostics"],
+            dependencies: ["SymphonyJSON", "SymphonyRegex", "SymphonyStemming", "SymphonyDiagnostics"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyRules",
@@ -201,7 +210,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyIntentsTests",
-            dependencies: ["SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex"],
+            dependencies: ["SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyStemming"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyRulesTests",

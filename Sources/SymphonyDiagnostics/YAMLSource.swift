@@ -159,9 +159,15 @@ public enum YAMLSource {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let detail = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
-            var message = "YAML syntax error: \(problem)\(detail)" + excerpt(of: text, line: mark.line, column: mark.column)
-            if let hint = hint(for: problem + detail) { message += "\n  hint: " + hint }
-            diagnostics.error(at: location(mark), message)
+            // '@' cannot start a plain YAML value, and intents write lexicon names as '@name'.
+            let line = text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(mark.line - 1).first
+            let character = line.flatMap { $0.unicodeScalars.dropFirst(mark.column - 1).first }
+            let hint = character == "@" ? "a value that starts with '@' must be quoted, as in '@currency'" : hint(for: problem + detail)
+            // At the end of the input the line is empty: show where the unfinished construct began instead.
+            let blank = line.map { $0.allSatisfy(\.isWhitespace) } ?? true
+            let shown = blank ? (context?.mark ?? mark) : mark
+            let message = "YAML syntax error: \(problem)\(detail)" + excerpt(of: text, line: shown.line, column: shown.column)
+            diagnostics.error(at: location(mark), message + (hint.map { "\n  hint: " + $0 } ?? ""))
         case .duplicatedKeysInMapping(let duplicates, let context):
             diagnostics.error(at: location(context.mark), "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in a mapping")
         case .reader(let problem, _, _, _):

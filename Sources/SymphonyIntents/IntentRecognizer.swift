@@ -1,26 +1,18 @@
 import SymphonyDiagnostics
 import SymphonyRegex
+import SymphonyStemming
 
 /// Recognizes intents in free text by PCRE2 patterns and keyword scoring (see docs/intents.md).
 ///
-/// Keywords are not searched one by one: the text is tokenized once and each token is looked up
-/// in one index of every keyword, `require` and `exclude` entry of every intent, so their cost
-/// does not grow with the number of intents. Patterns are pre-filtered: each pattern's required
+/// Keywords are not searched one by one: the text is tokenized (and stemmed, once per language)
+/// once and each token is looked up in one index of every keyword, `require` and `exclude` entry
+/// of every intent (`KeywordIndex`), so their cost does not grow with the number of intents. Patterns are pre-filtered: each pattern's required
 /// literal (`RequiredLiteral`) goes into one automaton (`LiteralScanner`) that finds, in a single
 /// pass, which literals occur; only patterns whose literal occurs (and patterns without one) run.
 /// The recognizer is immutable and safe to use from many threads at once.
 public final class IntentRecognizer: Sendable {
-    private enum Role: Sendable {
-        case keyword(Int)
-        case require(Int)
-        case exclude(Int)
-    }
-
-    private struct IndexEntry: Sendable {
-        let intent: Int
-        let role: Role
-        let tokens: [String]
-    }
+    private typealias Role = KeywordIndex.Role
+    private typealias Hit = KeywordIndex.Hit
 
     private final class CompiledIntent: Sendable {
         let definition: IntentDefinition
@@ -41,7 +33,7 @@ public final class IntentRecognizer: Sendable {
     }
 
     private let intents: [CompiledIntent]
-    private let index: [String: [IndexEntry]]
+    private let keywordIndex: KeywordIndex
     private let scanner: LiteralScanner
     /// A pattern a literal triggers, and the other literals that must also occur for it to run.
     private struct Trigger: Sendable {
@@ -58,8 +50,17 @@ public final class IntentRecognizer: Sendable {
     public init(_ definitions: [IntentDefinition], limits: MatchLimits = .default) throws(DiagnosticsError) {
         var diagnostics = Diagnostics()
         var compiled: [CompiledIntent] = []
-        var index: [String: [IndexEntry]] = [:]
-        for (intentIndex, definition) in definitions.enumerated() {
+        for definition in definitions {
+            if definition.stemming, Stemmer(language: definition.language) == nil {
+                diagnostics.error(at: definition.location, Self.unknownLanguage(definition.language))
+            }
+            for text in definition.keywords.map(\.text) + definition.require + definition.exclude {
+                if case .lexicon(let name) = KeywordIndex.term(text), definition.lexicons[name] == nil {
+                    diagnostics.error(
+                        at: definition.location,
+                        "intent '\(definition.name)' refers to an unknown lexicon '\(name)'\(NameSuggestion.hint(for: name, in: definition.lexicons.keys))")
+                }
+            }
             var patterns: [RegularExpression] = []
             for pattern in definition.patterns {
                 do {
@@ -72,18 +73,10 @@ public final class IntentRecognizer: Sendable {
                 }
             }
             compiled.append(CompiledIntent(definition: definition, patterns: patterns))
-            func add(_ text: String, _ role: Role) {
-                let tokens = TextTokenizer.tokens(text)
-                guard let first = tokens.first else { return }
-                index[first, default: []].append(IndexEntry(intent: intentIndex, role: role, tokens: tokens))
-            }
-            for (keywordIndex, keyword) in definition.keywords.enumerated() { add(keyword.text, .keyword(keywordIndex)) }
-            for (requireIndex, text) in definition.require.enumerated() { add(text, .require(requireIndex)) }
-            for (excludeIndex, text) in definition.exclude.enumerated() { add(text, .exclude(excludeIndex)) }
         }
         if diagnostics.hasErrors { throw DiagnosticsError(diagnostics) }
         intents = compiled
-        self.index = index
+        keywordIndex = KeywordIndex(definitions)
 
         var literalIDs: [String: Int] = [:]
         var patternsByLiteral: [[Trigger]] = []
@@ -112,6 +105,12 @@ public final class IntentRecognizer: Sendable {
         self.patternsByLiteral = patternsByLiteral
         unanchoredPatterns = unanchored
         allPatterns = all
+    }
+
+    /// The message for a `language` that libstemmer has no stemmer for, with the closest one.
+    static func unknownLanguage(_ language: String) -> String {
+        "unknown stemming language '\(language)'\(NameSuggestion.hint(for: language, in: Stemmer.languages)); "
+            + "the languages are \(Stemmer.languages.joined(separator: ", "))"
     }
 
     /// How many patterns have a required literal and can be skipped by the pre-filter.
@@ -150,16 +149,8 @@ public final class IntentRecognizer: Sendable {
     }
 
     private func score(_ text: String, includeAll: Bool) -> ([IntentScore], [RecognitionProblem]) {
-        // Keywords, required and excluded entries: one pass over the tokens.
-        let tokens = TextTokenizer.tokens(text)
-        var hits: [(intent: Int, role: Role)] = []
-        for position in tokens.indices {
-            guard let entries = index[tokens[position]] else { continue }
-            for entry in entries where Self.tokens(tokens, at: position, startWith: entry.tokens) {
-                hits.append((entry.intent, entry.role))
-            }
-        }
-        hits.sort { $0.intent < $1.intent }
+        // Keywords, required and excluded entries: one pass over the tokens (and their stems).
+        let hits = keywordIndex.hits(in: TextTokenizer.tokens(text))
 
         // Patterns: only those whose required literal occurs, plus those without one.
         var runs: [PatternRef]
@@ -194,6 +185,7 @@ public final class IntentRecognizer: Sendable {
 
         var scores: [IntentScore] = []
         var problems: [RecognitionProblem] = []
+        var spans: [Range<String.Index>]?
         var hitCursor = 0
         var runCursor = 0
         var previous = -1
@@ -206,8 +198,8 @@ public final class IntentRecognizer: Sendable {
             let runsStart = runCursor
             while runCursor < runs.count && runs[runCursor].intent == intentIndex { runCursor += 1 }
             let (score, intentProblems) = evaluate(
-                intents[intentIndex], text: text, hits: hits[hitsStart..<hitCursor].map(\.role),
-                patterns: runs[runsStart..<runCursor].map(\.pattern), includeAll: includeAll)
+                intents[intentIndex], text: text, hits: hits[hitsStart..<hitCursor], patterns: runs[runsStart..<runCursor].map(\.pattern),
+                includeAll: includeAll, spans: &spans)
             problems += intentProblems
             if let score { scores.append(score) }
         }
@@ -215,9 +207,11 @@ public final class IntentRecognizer: Sendable {
         return (scores, problems)
     }
 
-    /// One intent's score from its keyword hits and the patterns chosen to run (indices, ascending, possibly repeated).
+    /// One intent's score from its keyword hits (in text order) and the patterns chosen to run
+    /// (indices, ascending, possibly repeated). `spans` are the text's token spans, found on first need.
     private func evaluate(
-        _ intent: CompiledIntent, text: String, hits: [Role], patterns: [Int], includeAll: Bool
+        _ intent: CompiledIntent, text: String, hits: ArraySlice<Hit>, patterns: [Int], includeAll: Bool,
+        spans: inout [Range<String.Index>]?
     ) -> (IntentScore?, [RecognitionProblem]) {
         let definition = intent.definition
         var evidence: [Evidence] = []
@@ -244,13 +238,13 @@ public final class IntentRecognizer: Sendable {
             var keywordTotal = 0
             var excluded = false
             var requiredSeen = 0
-            for (position, hit) in hits.enumerated() {
-                switch hit {
+            for position in hits.indices {
+                switch hits[position].role {
                 case .keyword(let index):
-                    let repeated = hits[..<position].contains { if case .keyword(index) = $0 { true } else { false } }
+                    let repeated = hits[..<position].contains { $0.role == .keyword(index) }
                     if !repeated { keywordTotal += definition.keywords[index].weight }
                 case .require(let index):
-                    let repeated = hits[..<position].contains { if case .require(index) = $0 { true } else { false } }
+                    let repeated = hits[..<position].contains { $0.role == .require(index) }
                     if !repeated { requiredSeen += 1 }
                 case .exclude:
                     excluded = true
@@ -260,18 +254,23 @@ public final class IntentRecognizer: Sendable {
                 return (nil, problems)
             }
         }
-        var keywordFired = [Bool](repeating: false, count: definition.keywords.count)
+        // The first occurrence of each keyword is its evidence.
+        var keywordHit = [Hit?](repeating: nil, count: definition.keywords.count)
         var requireSeen = [Bool](repeating: false, count: definition.require.count)
         var excludeSeen = [Bool](repeating: false, count: definition.exclude.count)
         for hit in hits {
-            switch hit {
-            case .keyword(let index): keywordFired[index] = true
+            switch hit.role {
+            case .keyword(let index): if keywordHit[index] == nil { keywordHit[index] = hit }
             case .require(let index): requireSeen[index] = true
             case .exclude(let index): excludeSeen[index] = true
             }
         }
-        for (index, keyword) in definition.keywords.enumerated() where keywordFired[index] {
-            evidence.append(Evidence(kind: .keyword, source: keyword.text, weight: keyword.weight, matched: keyword.text))
+        for (index, keyword) in definition.keywords.enumerated() {
+            guard let hit = keywordHit[index] else { continue }
+            if spans == nil { spans = TextTokenizer.spans(text) }
+            let matched = spans.map { String(text.unicodeScalars[$0[hit.start].lowerBound..<$0[hit.start + hit.count - 1].upperBound]) } ?? keyword.text
+            evidence.append(
+                Evidence(kind: .keyword, source: keyword.text, weight: keyword.weight, matched: matched, form: hit.form, lexiconEntry: hit.lexiconEntry))
             total += keyword.weight
         }
         let score = IntentScore(
@@ -279,11 +278,5 @@ public final class IntentRecognizer: Sendable {
             missingRequired: definition.require.enumerated().filter { !requireSeen[$0.offset] }.map(\.element),
             presentExcluded: definition.exclude.enumerated().filter { excludeSeen[$0.offset] }.map(\.element))
         return (score, problems)
-    }
-
-    private static func tokens(_ tokens: [String], at position: Int, startWith phrase: [String]) -> Bool {
-        guard position + phrase.count <= tokens.count else { return false }
-        for offset in 1..<max(1, phrase.count) where tokens[position + offset] != phrase[offset] { return false }
-        return true
     }
 }

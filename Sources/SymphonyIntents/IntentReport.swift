@@ -27,11 +27,26 @@ public enum IntentReport {
         ]
     }
 
-    /// One piece of evidence: what matched, from which pattern or keyword, with what weight.
+    /// One piece of evidence: what matched, from which pattern or keyword, with what weight;
+    /// `form` when a keyword matched another form than the one written, and `lexicon_entry` when
+    /// a lexicon's word or phrase matched.
     public static func json(_ evidence: Evidence) -> JSONValue {
-        [
+        var object: [String: JSONValue] = [
             "kind": .string(evidence.kind.rawValue), "source": .string(evidence.source),
             "weight": .double(Double(evidence.weight) / 1000), "matched": .string(evidence.matched),
+        ]
+        if evidence.form != .exact { object["form"] = .string(evidence.form.rawValue) }
+        if let entry = evidence.lexiconEntry { object["lexicon_entry"] = .string(entry) }
+        return .object(object)
+    }
+
+    /// One intent's score breakdown, recognized or not: the rows of `symphony intents --explain`.
+    public static func explanation(_ score: IntentScore) -> JSONValue {
+        [
+            "name": .string(score.name), "score": .double(score.value),
+            "threshold": .double(Double(score.threshold) / 1000), "recognized": .bool(score.isRecognized),
+            "reason": score.rejection.map { .string($0) } ?? .null,
+            "evidence": .array(score.evidence.map(json)),
         ]
     }
 }

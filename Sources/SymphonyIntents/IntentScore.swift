@@ -8,14 +8,45 @@ public struct Evidence: Sendable, Hashable {
         case keyword
     }
 
+    /// How a keyword's words were found in the text.
+    public enum Form: String, Sendable, Hashable {
+        /// As written (ignoring case); also every pattern.
+        case exact
+        /// Another inflected form with the same stem ("cancel" ← "cancelled").
+        case stem
+        /// Within one typo of the keyword ("refund" ← "refnud"), for intents with `typos: true`.
+        case typo
+    }
+
     /// Pattern or keyword.
     public let kind: Kind
     /// The pattern or keyword as written in the intent.
     public let source: String
     /// Its weight, in thousandths.
     public let weight: Int
-    /// The text it matched (for a keyword, the keyword itself).
+    /// The text it matched, as written in the text.
     public let matched: String
+    /// How a keyword matched; `.exact` for patterns.
+    public let form: Form
+    /// For a keyword `@name`, the word or phrase of lexicon `name` that matched; nil otherwise.
+    public let lexiconEntry: String?
+
+    /// One piece of evidence.
+    public init(kind: Kind, source: String, weight: Int, matched: String, form: Form = .exact, lexiconEntry: String? = nil) {
+        self.kind = kind
+        self.source = source
+        self.weight = weight
+        self.matched = matched
+        self.form = form
+        self.lexiconEntry = lexiconEntry
+    }
+
+    /// How it reads in an explanation: `keyword 'cancel' ← cancelled +0.3`; the matched text is
+    /// shown when a keyword matched another form than the one written, or a lexicon's entry, and
+    /// `(typo)` follows a typo.
+    public var summary: String {
+        "\(kind.rawValue) '\(source)'" + (form == .exact && lexiconEntry == nil ? "" : " ← \(matched)") + (form == .typo ? " (typo)" : "") + " +\(Double(weight) / 1000)"
+    }
 }
 
 /// An intent's score for one text, with everything needed to explain it.

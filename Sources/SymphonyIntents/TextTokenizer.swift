@@ -32,21 +32,69 @@ public enum TextTokenizer {
                 }
                 continue
             }
-            let properties = scalar.properties
-            if properties.isIdeographic || isKana(value) {
+            switch kind(of: scalar) {
+            case .single:
                 flush()
                 current.append(scalar)
                 currentIsASCII = false
                 flush()
-            } else if properties.isAlphabetic || isWordCategory(properties.generalCategory) {
+            case .word:
                 current.append(scalar)
                 currentIsASCII = false
-            } else {
+            case .separator:
                 flush()
             }
         }
         flush()
         return tokens
+    }
+
+    /// Where each token of `tokens(text)` is in `text`, in order: the text as written, for evidence.
+    public static func spans(_ text: String) -> [Range<String.Index>] {
+        var spans: [Range<String.Index>] = []
+        let scalars = text.unicodeScalars
+        var start: String.Index?
+        var index = scalars.startIndex
+        while index < scalars.endIndex {
+            let next = scalars.index(after: index)
+            switch kind(of: scalars[index]) {
+            case .word:
+                if start == nil { start = index }
+            case .single:
+                if let open = start { spans.append(open..<index) }
+                start = nil
+                spans.append(index..<next)
+            case .separator:
+                if let open = start { spans.append(open..<index) }
+                start = nil
+            }
+            index = next
+        }
+        if let open = start { spans.append(open..<scalars.endIndex) }
+        return spans
+    }
+
+    private enum Kind {
+        /// Part of a word.
+        case word
+        /// A token by itself (ideographs, kana).
+        case single
+        /// Between tokens.
+        case separator
+    }
+
+    private static func kind(of scalar: Unicode.Scalar) -> Kind {
+        let value = scalar.value
+        if value < 0x80 {
+            switch value {
+            case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x5F: return .word  // A-Z a-z 0-9 _
+            default: return .separator
+            }
+        }
+        let properties = scalar.properties
+        if properties.isIdeographic || isKana(value) { return .single }
+        if properties.isAlphabetic || isWordCategory(properties.generalCategory) { return .word }
+        return .separator
     }
 
     private static func isKana(_ value: UInt32) -> Bool {

@@ -80,7 +80,10 @@ import Testing
                 "a.yaml:11:11: error: intent 'empty' has no patterns or keywords, so it can never be recognized",
                 "a.yaml:12:1: error: unknown key 'extra' in the rule file",
                 "b.yaml:1:10: error: 'intents' must be a list, not a mapping",
-                "c.yaml:3:1: error: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 2, column 11)",
+                "c.yaml:3:1: error: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 2, column 11)\n"
+                    + "  2 |   - name: [unclosed\n"
+                    + "    |           ^\n"
+                    + "  hint: inside { … } or [ … ], a value holding , [ ] { } or # must be quoted, as in {field: 'payload.items[0].id'}",
             ])
     }
 

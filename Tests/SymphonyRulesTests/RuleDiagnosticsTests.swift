@@ -10,7 +10,10 @@ import Testing
     @Test("YAML syntax errors carry the position libyaml reports")
     func yamlSyntax() throws {
         #expect(try diagnostics("rules:\n  - name: [oops\n") == [
-            "rules.yaml:3:1: error: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 2, column 11)"
+            "rules.yaml:3:1: error: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence at line 2, column 11)\n"
+                + "  2 |   - name: [oops\n"
+                + "    |           ^\n"
+                + "  hint: inside { … } or [ … ], a value holding , [ ] { } or # must be quoted, as in {field: 'payload.items[0].id'}"
         ])
     }
 

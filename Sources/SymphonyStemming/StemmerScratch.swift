@@ -1,0 +1,51 @@
+import CStemmer
+import Glibc
+
+/// One thread's libstemmer objects, one per language used on that thread.
+///
+/// libstemmer's stemmers keep their working buffer inside the object, so one must never be used
+/// by two threads at once; this keeps them in a pthread thread-specific slot, freed when the
+/// thread exits.
+final class StemmerScratch {
+    private var stemmers: [OpaquePointer?] = []
+
+    deinit {
+        for stemmer in stemmers { sb_stemmer_delete(stemmer) }
+    }
+
+    /// This thread's scratch.
+    static var current: StemmerScratch {
+        if let stored = pthread_getspecific(scratchKey) {
+            return Unmanaged<StemmerScratch>.fromOpaque(stored).takeUnretainedValue()
+        }
+        let scratch = StemmerScratch()
+        pthread_setspecific(scratchKey, Unmanaged.passRetained(scratch).toOpaque())
+        return scratch
+    }
+
+    /// The stem of `word` in `language`; `word` itself when libstemmer fails (out of memory).
+    func stem(_ word: String, language: Stemmer) -> String {
+        if stemmers.count <= language.index { stemmers += Array(repeating: nil, count: language.index + 1 - stemmers.count) }
+        if stemmers[language.index] == nil { stemmers[language.index] = sb_stemmer_new(language.language, nil) }
+        guard let stemmer = stemmers[language.index] else { return word }
+        var word = word
+        return word.withUTF8 { bytes -> String? in
+            guard let base = bytes.baseAddress, let result = sb_stemmer_stem(stemmer, base, Int32(bytes.count)) else { return nil }
+            let length = Int(sb_stemmer_length(stemmer))
+            // Most words are their own stem: keep the original string instead of a copy.
+            if length == bytes.count && memcmp(result, base, length) == 0 { return nil }
+            return String(decoding: UnsafeBufferPointer(start: result, count: length), as: UTF8.self)
+        } ?? word
+    }
+}
+
+/// The thread-specific slot holding each thread's `StemmerScratch`, released when the thread exits.
+private let scratchKey: pthread_key_t = {
+    var key = pthread_key_t()
+    let result = pthread_key_create(&key) { pointer in
+        guard let pointer else { return }
+        Unmanaged<StemmerScratch>.fromOpaque(pointer).release()
+    }
+    precondition(result == 0, "pthread_key_create failed")
+    return key
+}()
