@@ -13,7 +13,7 @@ RELEASE_PATH := .build-release
 FUZZ_PATH    := .build-fuzz
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps test-deps build run test tsan bench bench-10m fuzz clean
+.PHONY: all deps test-deps build run test tsan bench bench-10m fuzz man clean
 
 all: build
 
@@ -86,6 +86,12 @@ fuzz: deps
 	@cp rules/*/*.yaml .bench/fuzz-corpus/rules/ 2>/dev/null || true
 	SWIFT_BACKTRACE=enable=no $(FUZZ_PATH)/debug/symphony-fuzz-events -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=.bench/fuzz-artifacts/ .bench/fuzz-corpus/events
 	SWIFT_BACKTRACE=enable=no $(FUZZ_PATH)/debug/symphony-fuzz-rules -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 -artifact_prefix=.bench/fuzz-artifacts/ .bench/fuzz-corpus/rules
+
+## man: man pages generated from --help: symphony.1 and one page per command, in .build/man (a release build: minutes).
+man: deps
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page
+	@mkdir -p .build/man && cp .build/plugins/GenerateManual/outputs/symphony/*.1 .build/man/
+	@echo "make man: wrote .build/man/symphony.1 and its command pages; read one with: man .build/man/symphony.1"
 
 clean:
 	rm -rf .build $(TSAN_PATH) $(RELEASE_PATH) $(FUZZ_PATH) .bench
