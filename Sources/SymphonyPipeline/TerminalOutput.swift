@@ -68,6 +68,11 @@ public final class TerminalOutput: OutputSink {
         printError(displayText(line))
     }
 
+    /// Shows the queue's depth in the progress line (on a terminal).
+    public func showQueueDepth(_ depth: @escaping @Sendable () -> Int) {
+        progressLine.showQueueDepth(depth)
+    }
+
     public func progress(_ read: Int) {
         progressLine.update(read)
     }

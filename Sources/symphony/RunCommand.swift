@@ -216,6 +216,7 @@ struct RunCommand: ParsableCommand {
         let stdout = OutputLines()
         let sink = TerminalOutput(stdout: stdout, lines: output == .ndjson ? .outcomes : .emittedEvents, auditMessages: output != .quiet)
         let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
+        sink.showQueueDepth { [system = pipeline.system] in system.counters.queueDepth }
         // SIGHUP re-reads the rule set; one with errors is refused and the running rules stay.
         let reloader = RuleSetReloader(rules: rules, keyFile: keyFile, pipeline: pipeline, history: history?.store, principal: principal)
         signals.onHangUp {
