@@ -23,24 +23,12 @@ struct LineDecoder {
     /// A JSON log record as an event: the object is the payload, the type fixed or read from a field.
     private static func logRecord(_ value: JSONValue, as mode: PlainJSONLines) -> Result<Event, InputLineError> {
         guard case .object(let fields) = value else { return .failure(InputLineError(reason: "not a JSON object")) }
-        let type: String
         switch mode {
         case .type(let fixed):
-            type = fixed
+            return PayloadEvent.make(type: fixed, payload: value)
         case .typeField(let field):
-            guard case .string(let named)? = fields[field] else {
-                return .failure(InputLineError(reason: "the field '\(field)' that names the event type is missing or not a string"))
-            }
-            type = named
+            return PayloadEvent.typeName(in: fields, field: field).flatMap { PayloadEvent.make(type: $0, payload: value) }
         }
-        do {
-            try EventType.validate(type)
-        } catch let error as EventsError {
-            return .failure(InputLineError(reason: "the event type is not valid: \(error.message)"))
-        } catch {
-            return .failure(InputLineError(reason: "the event type is not valid"))
-        }
-        return .success(Event(type: type, payload: value))
     }
 
     /// The line's event or why it is rejected, and whether invalid UTF-8 was replaced to make it.

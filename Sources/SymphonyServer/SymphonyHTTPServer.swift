@@ -225,20 +225,12 @@ public final class SymphonyHTTPServer: Sendable {
             }
             name = value
         } else if let key = source.typeField {
-            guard case .string(let value)? = fields[key] else {
-                return .failure(InputLineError(reason: "the field '\(key)' that names the event type is missing or not a string"))
+            switch PayloadEvent.typeName(in: fields, field: key) {
+            case .success(let value): name = value
+            case .failure(let problem): return .failure(problem)
             }
-            name = value
         }
-        let type = source.typePrefix + (name ?? "")
-        do {
-            try EventType.validate(type)
-        } catch let error as EventsError {
-            return .failure(InputLineError(reason: "the event type is not valid: \(error.message)"))
-        } catch {
-            return .failure(InputLineError(reason: "the event type is not valid"))
-        }
-        return .success(Event(type: type, payload: payload))
+        return PayloadEvent.make(type: source.typePrefix + (name ?? ""), payload: payload)
     }
 
     /// `POST /v1/reload`: re-reads the rule files; 200 with the new rule count, or 422 with the
