@@ -103,7 +103,7 @@ struct ServeBenchmarks {
         // reads, so the history can hold more than the answers counted, never fewer.
         results.append(BenchmarkResult(benchmark: name, metric: "accepted_in_answers", value: Double(load.accepted), unit: "events"))
         results.append(BenchmarkResult(benchmark: name, metric: "input_events_in_history", value: Double(recorded), unit: "events"))
-        results.append(BenchmarkResult(benchmark: name, metric: "accepted_missing_from_history", value: Double(max(0, load.accepted - recorded)), unit: "events"))
+        results.append(BenchmarkResult(benchmark: name, metric: "accepted_not_in_history", value: Double(max(0, load.accepted - recorded)), unit: "events"))
     }
 
     /// Starts a server, runs wrk against it, stops the server (checking it drained and exited as
