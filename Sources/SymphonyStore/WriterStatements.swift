@@ -40,6 +40,10 @@ final class WriterStatements: @unchecked Sendable {
     private let keyID: String
     /// The MAC key of every key given (active and retired), by key id: a head is checked under the key that signed it.
     private let headMACKeys: [String: [UInt8]]
+    /// Every key given (the active one first), for checking links before a prune removes them.
+    private let keys: [EncryptionKey]
+    /// The prunes of the batch being written, with what they removed, to report once it is committed.
+    private(set) var pruneReports: [(report: @Sendable (PruneSummary) -> Void, summary: PruneSummary)] = []
 
     // The link being written (valid between `beginLink` and `endLink`).
     private var link: Int64 {
@@ -70,6 +74,7 @@ final class WriterStatements: @unchecked Sendable {
         for key in retiredKeys { headMACKeys[key.idString] = HistoryChain.macKey(from: key) }
         headMACKeys[key.idString] = macKey
         self.headMACKeys = headMACKeys
+        keys = [key] + retiredKeys
         let current = self.current
         events = try BatchedInsert(
             database: database,
@@ -157,8 +162,10 @@ final class WriterStatements: @unchecked Sendable {
         readSignedHead = try database.prepare("SELECT seq, hash, key_id, mac FROM chain_head WHERE id = 1")
         readNextSequences = try database.prepare(
             """
-            SELECT (SELECT COALESCE(MAX(seq), 0) FROM executions), (SELECT COALESCE(MAX(seq), 0) FROM dead_letters),
-                   (SELECT COALESCE(MAX(seq), 0) FROM scheduled_changes), (SELECT COALESCE(MAX(seq), 0) FROM audit),
+            SELECT max(COALESCE((SELECT MAX(seq) FROM executions), 0), COALESCE((SELECT MAX(executions_seq) FROM chain_start), 0)),
+                   max(COALESCE((SELECT MAX(seq) FROM dead_letters), 0), COALESCE((SELECT MAX(dead_letters_seq) FROM chain_start), 0)),
+                   max(COALESCE((SELECT MAX(seq) FROM scheduled_changes), 0), COALESCE((SELECT MAX(changes_seq) FROM chain_start), 0)),
+                   max(COALESCE((SELECT MAX(seq) FROM audit), 0), COALESCE((SELECT MAX(audit_seq) FROM chain_start), 0)),
                    (SELECT COALESCE(MAX(rowid), 0) FROM events)
             """)
         readEventsSince = try database.prepare(
@@ -197,6 +204,12 @@ final class WriterStatements: @unchecked Sendable {
         }
     }
 
+    /// Returns the pages a prune freed to the file system, when the database was made with
+    /// `auto_vacuum = INCREMENTAL` (a no-op otherwise: `symphony history prune --vacuum` rebuilds it).
+    func reclaimFreePages() {
+        try? database.execute("PRAGMA incremental_vacuum")
+    }
+
     /// Reads and checks the chain's end, and where each table's sequence numbers go on.
     private func beginLink() throws {
         guard let last = try readLastLink.rows([], { ($0.int(0), $0.blob(1) ?? []) }).first else {
@@ -210,6 +223,7 @@ final class WriterStatements: @unchecked Sendable {
         eventsAdded = 0
         alreadyQueued.removeAll()
         alreadyQueuedSinceCallback.removeAll()
+        pruneReports.removeAll()
         events.resetInserted()
         encodedEvents.removeAll()
         encodedExecutions.removeAll()
@@ -344,6 +358,19 @@ final class WriterStatements: @unchecked Sendable {
             }
         case .intakeMark:
             break  // the link itself carries the mark
+        case .prune(let request):
+            let pruner = HistoryPruner(database: database)
+            let plan = try pruner.plan(cut: request.cut, maxRows: request.maxRows)
+            let summary = try pruner.prune(plan, principal: request.principal, keyID: keyID, macKey: macKey, keys: keys)
+            if !summary.isEmpty {
+                // This link records the prune: the removed links' rows are gone, the record stays.
+                try write(
+                    .audit(
+                        AuditRecord(
+                            principal: request.principal, operation: .historyPrune, target: database.path, outcome: "ok",
+                            details: summary.details + request.reason)))
+            }
+            pruneReports.append((request.report, summary))
         case .afterCommit:
             // Callbacks run after the commit, each told about the rows queued with it.
             alreadyQueued.append(alreadyQueuedSinceCallback)

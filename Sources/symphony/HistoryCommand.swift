@@ -13,7 +13,7 @@ import SymphonyRecords
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "Query execution history: filters, causal traces, statistics; table, JSON Lines or CSV.",
+        abstract: "Query execution history: filters, causal traces, statistics; table, JSON Lines or CSV. 'history prune' removes old history.",
         discussion: """
             Reads the history database that 'symphony run' writes (default ./.symphony/history.db; --db or \
             $SYMPHONY_DB). Rows are action executions, most recent first (a side effect has one per try). \
@@ -28,7 +28,8 @@ struct HistoryCommand: ParsableCommand {
             shown (in --event, --trace and json output) only when the key file can open them.
 
             Exit codes: 0 ok; 1 the database or key could not be read; 64 usage error; 77 --policy does not grant history:read.
-            """)
+            """,
+        subcommands: [HistoryPruneCommand.self])
 
     /// Output formats.
     enum Format: String, ExpressibleByArgument, CaseIterable {

@@ -125,6 +125,8 @@ struct RunCommand: ParsableCommand {
             "After the run, write the history chain's signed head to this file (0600), for 'symphony audit verify --checkpoint'.", valueName: "PATH"))
     var checkpoint: String?
 
+    @OptionGroup var retentionOptions: RetentionOptions
+
     @OptionGroup var accessOptions: AccessOptions
 
     var principal: String { accessOptions.principal }
@@ -147,6 +149,7 @@ struct RunCommand: ParsableCommand {
         if noHistory, let db { throw ValidationError("--db '\(db)' and --no-history contradict each other: --no-history keeps no database.") }
         if noHistory, let checkpoint { throw ValidationError("--checkpoint '\(checkpoint)' needs a history: it cannot be used with --no-history.") }
         if checkpoint?.isEmpty == true { throw ValidationError("--checkpoint needs a file path.") }
+        try retentionOptions.validate(noHistory: noHistory)
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
         if replay && follow { throw ValidationError("--replay and --follow contradict each other: a replay's clock is its input, which has ended.") }
         if let workers, !(1...Self.maximumWorkers).contains(workers) {
@@ -190,6 +193,8 @@ struct RunCommand: ParsableCommand {
             configuration.history = history.store
             configuration.encryption = .keyRing(history.keyRing)
         }
+        // Pruning runs beside the event path, on its own thread, through the history writer.
+        let retention = try retentionOptions.start(store: history?.store, principal: principal)
         if noEncryption { configuration.encryption = .disabled }
         let stop: StopRequest
         do {
@@ -240,6 +245,7 @@ struct RunCommand: ParsableCommand {
             // Returns at the end of the input, or after a signal once every line already read was handled.
             try pipeline.feed(LineEventSource(paths: events, rawLinesType: lines, lineParser: lineParser, report: { sink.problem($0) }))
         }
+        retention?.stop()  // before the history closes
         let summary = pipeline.finish()
         withExtendedLifetime(signals) {}  // its signal sources live until the run is over
         if let failure = summary.historyFailure {

@@ -79,6 +79,8 @@ struct ServeCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep no history: nothing is written, and delayed events do not survive the process.")
     var noHistory = false
 
+    @OptionGroup var retentionOptions: RetentionOptions
+
     @OptionGroup var accessOptions: AccessOptions
 
     @Option(name: .long, help: ArgumentHelp("The AES-256 key file (default $SYMPHONY_KEY_FILE, else ./.symphony/key, created on first use).", valueName: "PATH"))
@@ -97,6 +99,7 @@ struct ServeCommand: ParsableCommand {
         try StateLocation.validatePaths(db: db, keyFile: keyFile)
         if noHistory, let db { throw ValidationError("--db '\(db)' and --no-history contradict each other: --no-history keeps no database.") }
         if rules.isEmpty { throw ValidationError("Missing '--rules PATH': name a rule file or a directory of rule files.") }
+        try retentionOptions.validate(noHistory: noHistory)
         if address == nil { throw ValidationError("--listen must be HOST:PORT (port 0 to 65535), such as 127.0.0.1:8080, not '\(listen)'.") }
         if let workers, !(1...RunCommand.maximumWorkers).contains(workers) {
             throw ValidationError("--workers must be from 1 to \(RunCommand.maximumWorkers), not \(workers).")
@@ -154,6 +157,8 @@ struct ServeCommand: ParsableCommand {
             configuration.history = store.store
             configuration.encryption = .keyRing(store.keyRing)
         }
+        // Pruning runs beside the event path, on its own thread, through the history writer.
+        let retention = try retentionOptions.start(store: store?.store, principal: principal)
         let stop: StopRequest
         do {
             stop = try StopRequest()
@@ -223,6 +228,7 @@ struct ServeCommand: ParsableCommand {
         done.wait()
         stop.request(because: "the service is stopping")
         for feeder in feeders { feeder.join() }
+        retention?.stop()  // before the history closes
         let summary = pipeline.finish()
         withExtendedLifetime(sources) {}
         if let failure = failure.withLock({ $0 }) {

@@ -1,0 +1,135 @@
+import SymphonyCrypto
+import SymphonyEvents
+
+/// Removes a prefix of the history chain — whole links, with every row they covered — and signs
+/// the new start (`ChainStart`), so the rest still verifies (docs/history.md, "Retention").
+///
+/// Rows of every chained table are stored in link order (the verifier insists), so a link's rows
+/// are a prefix of each table by row order: each table is cut at its first row of a later link.
+/// Runs inside the caller's transaction: a write transaction of the history writer, or a read
+/// transaction for a dry run.
+struct HistoryPruner {
+    let database: SQLiteDatabase
+
+    /// The chained tables, with the column that orders their rows.
+    private static let tables: [(name: String, order: String)] = [
+        ("events", "rowid"), ("executions", "seq"), ("scheduled", "rowid"), ("scheduled_changes", "seq"), ("dead_letters", "seq"), ("audit", "seq"),
+    ]
+
+    /// The links that can go before `cut`: a prefix of the chain, every link of it committed before
+    /// the cut, stopping before the link that scheduled a delay still pending and before the link
+    /// holding the last intake mark; with `maxRows`, before the link of the `maxRows`-th event or execution.
+    func plan(cut: Timestamp, maxRows: Int?) throws -> PruneSummary {
+        let bounds = try database.prepare("SELECT min(seq), max(seq) FROM chain").rows { ($0.int(0), $0.int(1)) }
+        guard let (first, end) = bounds.first, end > 0 else {
+            return PruneSummary(cut: cut, firstLink: 1, lastLink: 0, heldBack: nil, budgetReached: false)
+        }
+        var last = try database.prepare("SELECT seq FROM chain WHERE time_ns >= ? ORDER BY seq LIMIT 1").rows([.int(cut.nanosecondsSinceEpoch)]) {
+            $0.int(0) - 1
+        }.first ?? end
+        var heldBack: String?
+        var budgetReached = false
+        func hold(before link: Int64, _ reason: String) -> Bool {
+            guard link - 1 < last else { return false }
+            last = link - 1
+            heldBack = reason
+            return true
+        }
+        let pending = try database.prepare(
+            "SELECT coalesce(link, 1), id, due_ns FROM scheduled WHERE state = 'pending' ORDER BY coalesce(link, 1), rowid LIMIT 1"
+        ).rows { ($0.int(0), $0.text(1) ?? "", Timestamp(nanosecondsSinceEpoch: $0.int(2))) }
+        if let (link, id, due) = pending.first {
+            _ = hold(before: link, "delayed event \(id), due \(due), is still pending: the link that scheduled it (\(link)) and every later one stay until it fires or is cancelled")
+        }
+        let mark = try database.prepare("SELECT seq FROM chain WHERE note LIKE '\(ChainLink.intakeNotePrefix)%' ORDER BY seq DESC LIMIT 1").rows { $0.int(0) }
+        if let link = mark.first {
+            _ = hold(before: link, "link \(link) holds the last run's intake mark (how far its input was handled): it stays until a later run moves the mark")
+        }
+        if let maxRows {
+            for table in ["events", "executions"] {
+                let order = table == "events" ? "rowid" : "seq"
+                let row = try database.prepare("SELECT coalesce(link, 1) FROM \(table) ORDER BY \(order) LIMIT 1 OFFSET ?").rows([.int(Int64(maxRows))]) {
+                    $0.int(0)
+                }
+                // At least one link per pass, however many rows it has.
+                if let link = row.first, hold(before: max(link, first + 1), "at most \(maxRows) rows per pass") { budgetReached = true }
+            }
+        }
+        return PruneSummary(cut: cut, firstLink: first, lastLink: last, heldBack: heldBack, budgetReached: budgetReached && last >= first)
+    }
+
+    /// The rows `plan` would remove, counted (a dry run).
+    func counted(_ plan: PruneSummary) throws -> PruneSummary {
+        var counted = plan
+        if plan.lastLink >= plan.firstLink {
+            var counts: [Int] = []
+            for table in Self.tables {
+                let bound = try boundary(of: table.name, order: table.order, after: plan.lastLink)
+                counts.append(
+                    Int(try database.prepare("SELECT count(*) FROM \(table.name) WHERE \(table.order) < ?").rows([.int(bound)]) { $0.int(0) }.first ?? 0))
+            }
+            (counted.events, counted.executions, counted.scheduled, counted.scheduledChanges, counted.deadLetters, counted.audit) =
+                (counts[0], counts[1], counts[2], counts[3], counts[4], counts[5])
+        }
+        counted.outbox = Int(
+            try database.prepare("SELECT count(*) FROM outbox WHERE state = 1 AND queued_ns < ?").rows([.int(plan.cut.nanosecondsSinceEpoch)]) { $0.int(0) }
+                .first ?? 0)
+        return counted
+    }
+
+    /// Removes what `plan` names, after checking every row of those links (a prune must not erase
+    /// the evidence of tampering), and records the new start signed under `macKey`. Call inside a
+    /// write transaction; `keys` check the links and any earlier start.
+    func prune(_ plan: PruneSummary, principal: String, keyID: String, macKey: [UInt8], keys: [EncryptionKey]) throws -> PruneSummary {
+        var done = plan
+        if plan.lastLink >= plan.firstLink {
+            if let problem = try ChainVerifier(database: database, keys: keys, scope: .everything).problem(through: plan.lastLink) {
+                throw StoreError(
+                    code: -1,
+                    message: "The links to prune do not verify (\(problem)); nothing was pruned. Run 'symphony audit verify' and investigate.")
+            }
+            guard let databaseID = try ChainStart.databaseID(in: database),
+                let hash = try database.prepare("SELECT hash FROM chain WHERE seq = ?").rows([.int(plan.lastLink)], { $0.blob(0) ?? [] }).first
+            else { throw StoreError(code: -1, message: "The history chain has no database id or lacks link \(plan.lastLink); nothing was pruned.") }
+            let start = ChainStart(
+                databaseID: databaseID, link: plan.lastLink, hash: hash, cut: plan.cut, pruned: .now(), principal: principal, keyID: keyID, macKey: macKey)
+            // The highest sequence numbers used so far: the writer goes on after them, even once a table is empty.
+            let floors = try database.prepare(
+                """
+                SELECT max(coalesce((SELECT max(seq) FROM executions), 0), coalesce((SELECT max(executions_seq) FROM chain_start), 0)),
+                       max(coalesce((SELECT max(seq) FROM dead_letters), 0), coalesce((SELECT max(dead_letters_seq) FROM chain_start), 0)),
+                       max(coalesce((SELECT max(seq) FROM scheduled_changes), 0), coalesce((SELECT max(changes_seq) FROM chain_start), 0)),
+                       max(coalesce((SELECT max(seq) FROM audit), 0), coalesce((SELECT max(audit_seq) FROM chain_start), 0))
+                """
+            ).rows { [$0.int(0), $0.int(1), $0.int(2), $0.int(3)] }[0]
+            // First: the triggers on `chain` and `audit` allow deleting only up to the latest start.
+            try database.prepare(
+                """
+                INSERT INTO chain_start (link, hash, database_id, cut_ns, pruned_ns, principal, key_id, mac, executions_seq, dead_letters_seq, changes_seq, audit_seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            ).run([
+                .int(start.link), .blob(start.hash), .text(start.databaseID), .int(start.cut.nanosecondsSinceEpoch), .int(start.pruned.nanosecondsSinceEpoch),
+                .text(start.principal), .text(start.keyID), .blob(start.mac), .int(floors[0]), .int(floors[1]), .int(floors[2]), .int(floors[3]),
+            ])
+            var counts: [Int] = []
+            for table in Self.tables {
+                let bound = try boundary(of: table.name, order: table.order, after: plan.lastLink)
+                try database.prepare("DELETE FROM \(table.name) WHERE \(table.order) < ?").run([.int(bound)])
+                counts.append(database.changes)
+            }
+            (done.events, done.executions, done.scheduled, done.scheduledChanges, done.deadLetters, done.audit) =
+                (counts[0], counts[1], counts[2], counts[3], counts[4], counts[5])
+            try database.prepare("DELETE FROM chain WHERE seq <= ?").run([.int(plan.lastLink)])
+        }
+        try database.prepare("DELETE FROM outbox WHERE state = 1 AND queued_ns < ?").run([.int(plan.cut.nanosecondsSinceEpoch)])
+        done.outbox = database.changes
+        return done
+    }
+
+    /// The ordering value of `table`'s first row of a link after `last` (rows before it belong to
+    /// links up to `last`); `Int64.max` when every row does.
+    private func boundary(of table: String, order: String, after last: Int64) throws -> Int64 {
+        try database.prepare("SELECT \(order) FROM \(table) WHERE link > ? ORDER BY \(order) LIMIT 1").rows([.int(last)]) { $0.int(0) }.first ?? Int64.max
+    }
+}
