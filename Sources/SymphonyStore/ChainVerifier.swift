@@ -107,6 +107,8 @@ struct ChainVerifier {
                 let problem: String
                 if let start, link.sequence <= start.link {
                     problem = "link \(link.sequence) is still there, but the chain starts after link \(start.link) (pruned \(start.pruned)): the start was inserted, or links were put back"
+                } else if start == nil && expected == 1 {
+                    problem = "links 1…\(link.sequence - 1) are missing, and no signed start says they were pruned (cut from the front of the chain)"
                 } else if link.sequence > expected {
                     problem = expected == (start?.link ?? 0) + 1 && start != nil
                         ? "link \(expected) is missing (the chain starts after link \(expected - 1), where a prune left it, but its first link is \(link.sequence))"

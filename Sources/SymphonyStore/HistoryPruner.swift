@@ -17,8 +17,7 @@ struct HistoryPruner {
     ]
 
     /// The links that can go before `cut`: a prefix of the chain, every link of it committed before
-    /// the cut, stopping before the link that scheduled a delay still pending and before the link
-    /// holding the last intake mark; with `maxRows`, before the link of the `maxRows`-th event or execution.
+    /// the cut; with `maxRows`, stopping before the link of the `maxRows`-th event or execution.
     func plan(cut: Timestamp, maxRows: Int?) throws -> PruneSummary {
         let bounds = try database.prepare("SELECT min(seq), max(seq) FROM chain").rows { ($0.int(0), $0.int(1)) }
         guard let (first, end) = bounds.first, end > 0 else {
@@ -29,21 +28,12 @@ struct HistoryPruner {
         }.first ?? end
         var heldBack: String?
         var budgetReached = false
+        // Pending delays and the intake mark hold no link back: a prune carries them forward (`prune`).
         func hold(before link: Int64, _ reason: String) -> Bool {
             guard link - 1 < last else { return false }
             last = link - 1
             heldBack = reason
             return true
-        }
-        let pending = try database.prepare(
-            "SELECT coalesce(link, 1), id, due_ns FROM scheduled WHERE state = 'pending' ORDER BY coalesce(link, 1), rowid LIMIT 1"
-        ).rows { ($0.int(0), $0.text(1) ?? "", Timestamp(nanosecondsSinceEpoch: $0.int(2))) }
-        if let (link, id, due) = pending.first {
-            _ = hold(before: link, "delayed event \(id), due \(due), is still pending: the link that scheduled it (\(link)) and every later one stay until it fires or is cancelled")
-        }
-        let mark = try database.prepare("SELECT seq FROM chain WHERE note LIKE '\(ChainLink.intakeNotePrefix)%' ORDER BY seq DESC LIMIT 1").rows { $0.int(0) }
-        if let link = mark.first {
-            _ = hold(before: link, "link \(link) holds the last run's intake mark (how far its input was handled): it stays until a later run moves the mark")
         }
         if let maxRows {
             for table in ["events", "executions"] {
@@ -70,6 +60,7 @@ struct HistoryPruner {
             }
             (counted.events, counted.executions, counted.scheduled, counted.scheduledChanges, counted.deadLetters, counted.audit) =
                 (counts[0], counts[1], counts[2], counts[3], counts[4], counts[5])
+            counted.carried = try pendingEntries(through: plan.lastLink).count
         }
         counted.outbox = Int(
             try database.prepare("SELECT count(*) FROM outbox WHERE state = 1 AND queued_ns < ?").rows([.int(plan.cut.nanosecondsSinceEpoch)]) { $0.int(0) }
@@ -80,8 +71,16 @@ struct HistoryPruner {
     /// Removes what `plan` names, after checking every row of those links (a prune must not erase
     /// the evidence of tampering), and records the new start signed under `macKey`. Call inside a
     /// write transaction; `keys` check the links and any earlier start.
-    func prune(_ plan: PruneSummary, principal: String, keyID: String, macKey: [UInt8], keys: [EncryptionKey]) throws -> PruneSummary {
+    ///
+    /// Delayed events still pending that those links scheduled are removed with them and returned,
+    /// to be recorded again by the caller's own link; so is the intake mark when the last one goes
+    /// (`carriedMark`, the id of the event it names).
+    func prune(_ plan: PruneSummary, principal: String, keyID: String, macKey: [UInt8], keys: [EncryptionKey]) throws
+        -> (summary: PruneSummary, carried: [ScheduledInsert], carriedMark: String?)
+    {
         var done = plan
+        var carried: [ScheduledInsert] = []
+        var carriedMark: String?
         if plan.lastLink >= plan.firstLink {
             if let problem = try ChainVerifier(database: database, keys: keys, scope: .everything).problem(through: plan.lastLink) {
                 throw StoreError(
@@ -112,6 +111,12 @@ struct HistoryPruner {
                 .int(start.link), .blob(start.hash), .text(start.databaseID), .int(start.cut.nanosecondsSinceEpoch), .int(start.pruned.nanosecondsSinceEpoch),
                 .text(start.principal), .text(start.keyID), .blob(start.mac), .int(floors[0]), .int(floors[1]), .int(floors[2]), .int(floors[3]),
             ])
+            carried = try pendingEntries(through: plan.lastLink)
+            done.carried = carried.count
+            let mark = try database.prepare("SELECT seq, note FROM chain WHERE note LIKE '\(ChainLink.intakeNotePrefix)%' ORDER BY seq DESC LIMIT 1").rows {
+                ($0.int(0), $0.text(1) ?? "")
+            }
+            if let (link, note) = mark.first, link <= plan.lastLink { carriedMark = String(note.dropFirst(ChainLink.intakeNotePrefix.count)) }
             var counts: [Int] = []
             for table in Self.tables {
                 let bound = try boundary(of: table.name, order: table.order, after: plan.lastLink)
@@ -124,7 +129,21 @@ struct HistoryPruner {
         }
         try database.prepare("DELETE FROM outbox WHERE state = 1 AND queued_ns < ?").run([.int(plan.cut.nanosecondsSinceEpoch)])
         done.outbox = database.changes
-        return done
+        return (done, carried, carriedMark)
+    }
+
+    /// The delayed events still pending that links up to `last` scheduled, in row order.
+    private func pendingEntries(through last: Int64) throws -> [ScheduledInsert] {
+        try database.prepare(
+            """
+            SELECT id, due_ns, interval_ns, event_id, event_type, priority, origin_rule, envelope, key FROM scheduled
+            WHERE state = 'pending' AND coalesce(link, 1) <= ? ORDER BY rowid
+            """
+        ).rows([.int(last)]) { row in
+            ScheduledInsert(
+                id: row.text(0) ?? "", dueNS: row.int(1), intervalNS: row.isNull(2) ? nil : row.int(2), eventID: row.text(3) ?? "",
+                eventType: row.text(4) ?? "", priority: row.int(5), originRule: row.text(6), envelope: row.blob(7) ?? [], key: row.text(8))
+        }
     }
 
     /// The ordering value of `table`'s first row of a link after `last` (rows before it belong to

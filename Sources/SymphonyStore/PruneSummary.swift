@@ -9,14 +9,16 @@ public struct PruneSummary: Sendable, Hashable {
     public let firstLink: Int64
     /// The last link removed: the chain goes on with the next one. Below `firstLink` when nothing can go.
     public let lastLink: Int64
-    /// Why the prune stops short of the cut, when it does (a pending delay, the last run's intake mark).
+    /// Why the prune stops short of the cut, when it does (a pass's row budget).
     public let heldBack: String?
     /// True when the prune stopped at its per-pass row budget, with more to remove before the cut.
     public let budgetReached: Bool
     public var events = 0
     public var executions = 0
-    /// `scheduled` entries (all fired or cancelled: pending ones are never removed).
+    /// `scheduled` entries removed (pending ones among them are recorded again: `carried`).
     public var scheduled = 0
+    /// Delayed events still pending that the removed links scheduled: recorded again, unchanged, by the prune's own link.
+    public var carried = 0
     public var scheduledChanges = 0
     /// Rejected input lines (`dead_letters`).
     public var deadLetters = 0
@@ -35,5 +37,6 @@ public struct PruneSummary: Sendable, Hashable {
         let linkText = links == 0 ? "no links" : links == 1 ? "link \(firstLink)" : "links \(firstLink)…\(lastLink)"
         return "\(linkText) committed before \(cut): \(events) events, \(executions) executions, \(scheduled) scheduled entries "
             + "(\(scheduledChanges) changes), \(deadLetters) rejected lines, \(audit) audit records, \(outbox) finished side effects"
+            + (carried > 0 ? "; \(carried) pending delayed events carried forward" : "")
     }
 }

@@ -56,6 +56,8 @@ final class WriterStatements: @unchecked Sendable {
     private var nextChange: Int64 = 0
     private var nextAudit: Int64 = 0
     private var lastEventRowIDBefore: Int64 = 0
+    /// The intake mark a prune in this batch removed with its link: this link carries it on.
+    private var carriedMark: String?
     private var eventsAdded = 0
     private var encodedEvents = ChainRowEncoding(reservingCapacity: 1 << 20)
     private var encodedExecutions = ChainRowEncoding(reservingCapacity: 1 << 18)
@@ -224,6 +226,7 @@ final class WriterStatements: @unchecked Sendable {
         alreadyQueued.removeAll()
         alreadyQueuedSinceCallback.removeAll()
         pruneReports.removeAll()
+        carriedMark = nil
         events.resetInserted()
         encodedEvents.removeAll()
         encodedExecutions.removeAll()
@@ -250,7 +253,7 @@ final class WriterStatements: @unchecked Sendable {
         let digests = TableDigests(
             events: encodedEvents.digest, executions: encodedExecutions.digest, scheduled: encodedEntries.digest(followedBy: encodedChanges),
             deadLetters: encodedDeadLetters.digest, audit: encodedAudits.digest)
-        let note = intakeMark.map { ChainLink.intakeNotePrefix + $0 } ?? ""
+        let note = (intakeMark ?? carriedMark).map { ChainLink.intakeNotePrefix + $0 } ?? ""
         let chained = ChainLink(sequence: link, time: .now(), kind: .commit, digests: digests, note: note, previousHash: previousHash)
         try Self.insert(chained, with: insertLink)
         let mac = HistoryChain.headMAC(sequence: chained.sequence, hash: chained.hash, macKey: macKey)
@@ -361,7 +364,10 @@ final class WriterStatements: @unchecked Sendable {
         case .prune(let request):
             let pruner = HistoryPruner(database: database)
             let plan = try pruner.plan(cut: request.cut, maxRows: request.maxRows)
-            let summary = try pruner.prune(plan, principal: request.principal, keyID: keyID, macKey: macKey, keys: keys)
+            let (summary, carried, mark) = try pruner.prune(plan, principal: request.principal, keyID: keyID, macKey: macKey, keys: keys)
+            // What the removed links held that must outlive them is recorded again by this link.
+            for entry in carried { try write(.scheduledSave(entry)) }
+            if let mark { carriedMark = mark }
             if !summary.isEmpty {
                 // This link records the prune: the removed links' rows are gone, the record stays.
                 try write(

@@ -36,9 +36,10 @@ struct HistoryCommand: ParsableCommand {
         case table, json, csv
     }
 
-    @Option(name: .long, help: ArgumentHelp("The history database.", valueName: "PATH")) var db: String?
-    @Option(name: .long, help: ArgumentHelp("The key file, to show payloads.", valueName: "PATH")) var keyFile: String?
-    @Option(name: .long, help: ArgumentHelp("A retired key that opens older payloads (repeatable).", valueName: "PATH")) var retiredKeyFile: [String] = []
+    @OptionGroup var location: HistoryLocationOptions
+    var db: String? { location.db }
+    var keyFile: String? { location.keyFile }
+    var retiredKeyFile: [String] { location.retiredKeyFile }
     @Option(name: .long, help: "Only this rule's executions.") var rule: String?
     @Option(name: .long, help: "Only events whose type matches this pattern (ticket.*, ssh.**).") var type: String?
     @Option(name: .long, help: "ok, failed, denied, skipped; pending (scheduled entries not yet fired); queued (side effects not finished) or dead (side effects that gave up).") var status: String?

@@ -29,10 +29,10 @@ struct HistoryPruneCommand: ParsableCommand {
             prune do not verify (nothing is removed); 64 usage error; 77 --policy does not grant history:prune.
             """)
 
-    @Option(name: .long, help: ArgumentHelp("The history database.", valueName: "PATH")) var db: String?
-    @Option(name: .long, help: ArgumentHelp("The key file (signs the chain's new start).", valueName: "PATH")) var keyFile: String?
-    @Option(name: .long, help: ArgumentHelp("A retired key (repeatable): checks links and a start signed under it.", valueName: "PATH"))
-    var retiredKeyFile: [String] = []
+    @OptionGroup var location: HistoryLocationOptions
+    var db: String? { location.db }
+    var keyFile: String? { location.keyFile }
+    var retiredKeyFile: [String] { location.retiredKeyFile }
     @Option(name: .long, help: ArgumentHelp("Remove what was committed before this: a duration back from now (30d) or an RFC 3339 time.", valueName: "WHEN"))
     var before: String
     @Flag(name: .long, help: "Show what would be removed; change nothing.") var dryRun = false
