@@ -120,6 +120,7 @@ struct HistoryPruner {
             var counts: [Int] = []
             for table in Self.tables {
                 let bound = try boundary(of: table.name, order: table.order, after: plan.lastLink)
+                if table.name == "executions" { try ExecutionStatsSummary.subtract(executionsBefore: bound, in: database) }
                 try database.prepare("DELETE FROM \(table.name) WHERE \(table.order) < ?").run([.int(bound)])
                 counts.append(database.changes)
             }

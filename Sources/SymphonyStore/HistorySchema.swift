@@ -243,6 +243,26 @@ enum HistorySchema {
             WHEN coalesce(old.link, 1) > (SELECT coalesce(max(link), 0) FROM chain_start)
             BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
         """,
+        // 11: the summary `symphony history --stats` reads (`ExecutionStatsSummary`): executions per
+        // rule, action kind, outcome and duration, and distinct events per rule, built here from the
+        // rows there are and kept by the writer (and prunes) from then on.
+        """
+        CREATE TABLE execution_stats (
+            rule        TEXT NOT NULL,
+            kind        INTEGER NOT NULL,
+            outcome     INTEGER NOT NULL,
+            duration_us INTEGER NOT NULL,
+            count       INTEGER NOT NULL,
+            PRIMARY KEY (rule, kind, outcome, duration_us)
+        ) WITHOUT ROWID;
+        INSERT INTO execution_stats (rule, kind, outcome, duration_us, count)
+            SELECT rule, kind, outcome, duration_us, count(*) FROM executions GROUP BY rule, kind, outcome, duration_us;
+        CREATE TABLE rule_firings (
+            rule   TEXT PRIMARY KEY,
+            events INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO rule_firings (rule, events) SELECT rule, count(DISTINCT event_id) FROM executions GROUP BY rule;
+        """,
     ]
 
     /// The migration step that needs the key (see migration 5).

@@ -42,6 +42,10 @@ final class WriterStatements: @unchecked Sendable {
     private let headMACKeys: [String: [UInt8]]
     /// Every key given (the active one first), for checking links before a prune removes them.
     private let keys: [EncryptionKey]
+    /// The summary `--stats` reads, kept with the executions.
+    private let stats: ExecutionStatsSummary
+    /// The first execution number of the batch being written.
+    private var firstExecution: Int64 = 0
     /// The prunes of the batch being written, with what they removed, to report once it is committed.
     private(set) var pruneReports: [(report: @Sendable (PruneSummary) -> Void, summary: PruneSummary)] = []
 
@@ -77,6 +81,7 @@ final class WriterStatements: @unchecked Sendable {
         headMACKeys[key.idString] = macKey
         self.headMACKeys = headMACKeys
         keys = [key] + retiredKeys
+        stats = try ExecutionStatsSummary(database: database)
         let current = self.current
         events = try BatchedInsert(
             database: database,
@@ -227,6 +232,8 @@ final class WriterStatements: @unchecked Sendable {
         alreadyQueuedSinceCallback.removeAll()
         pruneReports.removeAll()
         carriedMark = nil
+        stats.reset()
+        firstExecution = nextExecution
         events.resetInserted()
         encodedEvents.removeAll()
         encodedExecutions.removeAll()
@@ -238,6 +245,7 @@ final class WriterStatements: @unchecked Sendable {
 
     /// Appends the link covering what this batch wrote, and moves the authenticated head to it.
     private func endLink(intakeMark: String?) throws {
+        try stats.write(firstSequence: firstExecution)
         if events.inserted != eventsAdded {
             // Some events were already stored (INSERT OR IGNORE skipped them): digest what was written.
             encodedEvents.removeAll()
@@ -328,6 +336,7 @@ final class WriterStatements: @unchecked Sendable {
             if let derived = execution.derived { try addEvent(derived) }
             try executions.add(SequencedExecution(sequence: nextExecution, row: execution))
             nextExecution += 1
+            stats.add(execution)
             encodedExecutions.append(encoded: execution.encoded)
         case .audit(var record):
             record.sequence = nextAudit
@@ -362,6 +371,10 @@ final class WriterStatements: @unchecked Sendable {
         case .intakeMark:
             break  // the link itself carries the mark
         case .prune(let request):
+            // The batch's executions so far go in first, counted in the summary against the rows
+            // the prune is about to remove; those after it are counted against what it leaves.
+            try executions.finish()
+            try stats.write(firstSequence: firstExecution)
             let pruner = HistoryPruner(database: database)
             let plan = try pruner.plan(cut: request.cut, maxRows: request.maxRows)
             let (summary, carried, mark) = try pruner.prune(plan, principal: request.principal, keyID: keyID, macKey: macKey, keys: keys)
