@@ -222,6 +222,10 @@ import Testing
         #expect(denied.stderrLines == ["symphony: access denied: 'user:ops' lacks the permission 'history:prune'"])
         #expect(try CommandRunner.run(["history", "prune", "--help"]).stdout.contains("--before <WHEN>"))
         #expect(try CommandRunner.run(["run", "--help"]).stdout.contains("--retain <DURATION>"))
+        #expect(try CommandRunner.run(["serve", "--help"]).stdout.contains("--retain <DURATION>"))
+        let serve = try CommandRunner.run(["serve", "--rules", runs.rules, "--retain", "0s"])
+        #expect(serve.status == 64)
+        #expect(serve.stderr.contains("--retain takes a positive duration"))
     }
 
     static func nanoseconds(_ rfc3339: String) throws -> Int64 {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Verify a Symphony history database (schema 6 to 10) outside Symphony.
+"""Verify a Symphony history database (schema 6 to 11) outside Symphony.
 
 Usage:
     verify_history.py DATABASE KEYFILE [CHECKPOINT]
@@ -217,8 +217,8 @@ def main():
         checkpoint = open(sys.argv[3], encoding="utf-8").read() if len(sys.argv) == 4 else None
         db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
         db.execute("BEGIN")  # one snapshot: a writer committing meanwhile is not seen half-way
-        if db.execute("PRAGMA user_version").fetchone()[0] not in (6, 7, 8, 9, 10):
-            raise ValueError("not a schema 6 to 10 history database")
+        if db.execute("PRAGMA user_version").fetchone()[0] not in (6, 7, 8, 9, 10, 11):
+            raise ValueError("not a schema 6 to 11 history database")
         print(verify(db, keys, checkpoint))
     except Broken as problem:
         print(f"broken: {problem}", file=sys.stderr)
