@@ -54,16 +54,16 @@ struct HistoryPruneCommand: ParsableCommand {
             throw ExitCode(1)
         }
         guard let cut = try pointInTime(before, flag: "--before") else { return }
+        guard HistoryStore.isCurrentSchema(path: path) else {
+            printError("symphony: the database '\(path)' is not at this version's schema; run 'symphony run' once to migrate it, then prune.")
+            throw ExitCode(1)
+        }
         do {
             if dryRun {
                 let plan = try HistoryStore.prunePlan(path: path, before: cut)
                 print(plan.isEmpty ? "nothing to prune before \(cut)" : "would prune \(plan.details)")
                 if let held = plan.heldBack { print("kept: \(held)") }
                 return
-            }
-            guard HistoryStore.isCurrentSchema(path: path) else {
-                printError("symphony: the database '\(path)' is not at this version's schema; run 'symphony run' once to migrate it, then prune.")
-                throw ExitCode(1)
             }
             guard let key = try StateLocation.loadKey(keyFile, createIfMissing: false) else {
                 printError("symphony: history prune needs the key file (./.symphony/key, --key-file or $SYMPHONY_KEY_FILE): it signs the chain's new start.")
