@@ -313,11 +313,12 @@ public final class HistoryStore: HistoryRecorder {
     /// Removes the history committed before `cut` (docs/history.md, "Retention"): a prefix of the
     /// chain, whole links with every row they covered, and the finished side effects queued before
     /// the cut; signs the chain's new start, and appends a `history.prune` audit record naming what
-    /// went (by `principal`, `reason` appended to its details). Never removes a pending delayed
-    /// event, a side effect not finished, the last run's intake mark, or anything committed after
-    /// the cut. With `maxRows`, stops after about that many events and executions (a pass of
-    /// `run --retain`). Returns what was removed, once committed; throws when the links to remove
-    /// do not verify (nothing is removed then).
+    /// went (by `principal`, `reason` appended to its details). Never removes a side effect not
+    /// finished or anything committed after the cut; delayed events still pending and the last
+    /// intake mark that the removed links held are recorded again by the prune's own link. With
+    /// `maxRows`, stops after about that many events and executions (`budgetReached`: call again
+    /// for the rest). Returns what was removed, once committed; throws when the links to remove do
+    /// not verify (nothing is removed then).
     public func prune(before cut: Timestamp, principal: String, reason: String = "", maxRows: Int? = nil) throws -> PruneSummary {
         let plan = try Self.prunePlan(path: path, before: cut, maxRows: maxRows)
         guard !plan.isEmpty else { return plan }

@@ -26,6 +26,22 @@ public struct PruneSummary: Sendable, Hashable {
     /// Finished side effects (`outbox` rows in state done) queued before the cut.
     public var outbox = 0
 
+    /// This prune, then `next` (a later pass to the same cut), as one.
+    public func followed(by next: PruneSummary) -> PruneSummary {
+        var merged = PruneSummary(
+            cut: next.cut, firstLink: links > 0 ? firstLink : next.firstLink, lastLink: next.links > 0 ? next.lastLink : lastLink,
+            heldBack: next.heldBack, budgetReached: next.budgetReached)
+        merged.events = events + next.events
+        merged.executions = executions + next.executions
+        merged.scheduled = scheduled + next.scheduled
+        merged.carried = carried + next.carried
+        merged.scheduledChanges = scheduledChanges + next.scheduledChanges
+        merged.deadLetters = deadLetters + next.deadLetters
+        merged.audit = audit + next.audit
+        merged.outbox = outbox + next.outbox
+        return merged
+    }
+
     /// True when nothing is removed.
     public var isEmpty: Bool { lastLink < firstLink && outbox == 0 }
 

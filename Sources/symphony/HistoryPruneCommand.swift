@@ -16,9 +16,9 @@ struct HistoryPruneCommand: ParsableCommand {
             scheduled entry, rejected line and audit record they wrote — and the finished side effects queued before \
             the cut. The chain's new start is signed with the key, so 'symphony audit verify' checks the history from \
             there on and reports what was pruned, when and by whom; the prune itself is recorded in the audit trail \
-            (history.prune). Delayed events still pending, side effects not finished (queued or dead) and anything \
-            committed after the cut are never removed: a pending delay keeps the commit that scheduled it, and every \
-            later one, until it fires or is cancelled, and the last run's final commit (its intake mark) stays.
+            (history.prune). Side effects not finished (queued or dead) and anything committed after the cut are never \
+            removed; delayed events still pending, and the last run's intake mark, are recorded again by the prune's own \
+            commit, so they go on as before. A large prune is done in commits of about 100,000 events and executions.
 
             --before takes a duration back from now (30d, 12h) or an RFC 3339 time. --dry-run shows what would go and \
             changes nothing (no key needed). Freed space is given back to the file system at once in databases made \
@@ -62,7 +62,6 @@ struct HistoryPruneCommand: ParsableCommand {
             if dryRun {
                 let plan = try HistoryStore.prunePlan(path: path, before: cut)
                 print(plan.isEmpty ? "nothing to prune before \(cut)" : "would prune \(plan.details)")
-                if let held = plan.heldBack { print("kept: \(held)") }
                 return
             }
             guard let key = try StateLocation.loadKey(keyFile, createIfMissing: false) else {
@@ -70,9 +69,14 @@ struct HistoryPruneCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             let store = try HistoryStore(path: path, key: key, retiredKeys: try StateLocation.loadRetiredKeys(retiredKeyFile))
-            let summary: PruneSummary
+            var summary: PruneSummary
             do {
-                summary = try store.prune(before: cut, principal: accessOptions.principal)
+                // In commits of about `rowsPerCommit` events and executions, so that a run writing
+                // meanwhile never waits long for the write lock.
+                summary = try store.prune(before: cut, principal: accessOptions.principal, maxRows: Self.rowsPerCommit)
+                while summary.budgetReached {
+                    summary = summary.followed(by: try store.prune(before: cut, principal: accessOptions.principal, maxRows: Self.rowsPerCommit))
+                }
                 try store.close()
             } catch {
                 try? store.close()
@@ -84,7 +88,6 @@ struct HistoryPruneCommand: ParsableCommand {
                 print("pruned \(summary.details)")
                 if summary.links > 0 { print("the chain now starts after link \(summary.lastLink); 'symphony audit verify' checks it from there") }
             }
-            if let held = summary.heldBack { print("kept: \(held)") }
             if vacuum {
                 let (sizeBefore, sizeAfter) = try HistoryStore.compact(path: path)
                 print("vacuumed: \(Self.megabytes(sizeBefore)) → \(Self.megabytes(sizeAfter))")
@@ -97,6 +100,9 @@ struct HistoryPruneCommand: ParsableCommand {
             throw ExitCode(1)
         }
     }
+
+    /// Events and executions removed per commit, at most (about).
+    static let rowsPerCommit = 100_000
 
     static func megabytes(_ bytes: Int64) -> String {
         String(format: "%.1f MB", Double(bytes) / 1_000_000)
