@@ -3,7 +3,7 @@ import SymphonyEvents
 /// Something a principal may be allowed to do.
 ///
 /// Written in policy files as `events:publish:<type-pattern>`, `rules:load`, `rules:validate`,
-/// `rules:seal`, `intents:analyze`, `metrics:read`, `history:read`, `audit:read`, `audit:verify`, `actions:exec`,
+/// `rules:seal`, `intents:analyze`, `metrics:read`, `history:read`, `history:prune`, `audit:read`, `audit:verify`, `actions:exec`,
 /// `actions:http:<host>`, `actions:file:<path>`, or `*` for everything. A host or path ending in
 /// `*` covers every host or path that starts with what comes before it (`actions:http:*`,
 /// `actions:file:/var/log/symphony/*`).
@@ -18,6 +18,8 @@ public enum Permission: Sendable, Hashable, CustomStringConvertible {
     /// Read the service's metrics (`GET /metrics` of `symphony serve`).
     case readMetrics
     case readHistory
+    /// Remove old history (`symphony history prune`).
+    case pruneHistory
     case readAudit
     case verifyAudit
     /// Run programs (`exec` actions).
@@ -32,7 +34,7 @@ public enum Permission: Sendable, Hashable, CustomStringConvertible {
     /// The permissions without a pattern, in the order they are listed, with the names policy files use.
     static let named: [(name: String, permission: Permission)] = [
         ("rules:load", .loadRules), ("rules:validate", .validateRules), ("rules:seal", .sealRules), ("intents:analyze", .analyzeIntents),
-        ("metrics:read", .readMetrics), ("history:read", .readHistory), ("audit:read", .readAudit), ("audit:verify", .verifyAudit), ("actions:exec", .exec), ("*", .all),
+        ("metrics:read", .readMetrics), ("history:read", .readHistory), ("history:prune", .pruneHistory), ("audit:read", .readAudit), ("audit:verify", .verifyAudit), ("actions:exec", .exec), ("*", .all),
     ]
 
     /// The permissions without a pattern, by name.
@@ -97,6 +99,8 @@ public enum AccessOperation: Sendable, Hashable, CustomStringConvertible {
     /// Read the service's metrics (`GET /metrics`).
     case readMetrics
     case readHistory
+    /// Remove old history (`symphony history prune`).
+    case pruneHistory
     case readAudit
     case verifyAudit
     /// Run a program (`exec` action).
@@ -117,6 +121,7 @@ public enum AccessOperation: Sendable, Hashable, CustomStringConvertible {
         case .analyzeIntents: .analyzeIntents
         case .readMetrics: .readMetrics
         case .readHistory: .readHistory
+        case .pruneHistory: .pruneHistory
         case .readAudit: .readAudit
         case .verifyAudit: .verifyAudit
         }

@@ -32,4 +32,6 @@ public struct AuditOperation: RawRepresentable, Hashable, Sendable, CustomString
     public static let actionsRetry = AuditOperation(rawValue: "actions.retry")
     /// A migration changed stored data (schema 5 re-sealed event payloads).
     public static let historyMigrate = AuditOperation(rawValue: "history.migrate")
+    /// A prune removed the oldest part of the history (`symphony history prune`, `run --retain`).
+    public static let historyPrune = AuditOperation(rawValue: "history.prune")
 }

@@ -82,20 +82,28 @@ public final class AuditReader {
         }
     }
 
-    /// True when this history is the checkpoint's database and still holds the link it names (a
-    /// quick check of the place, not of the rows: `verify(keys:checkpoint:)` does both).
+    /// True when this history is the checkpoint's database and still holds the link it names, or
+    /// pruned it (a quick check of the place, not of the rows: `verify(keys:checkpoint:)` does both).
     public func contains(_ checkpoint: HistoryCheckpoint) throws -> Bool {
         try database.readTransaction {
             guard try databaseID() == checkpoint.databaseID else { return false }
+            if let start = try ChainStart.latest(in: database), checkpoint.sequence <= start.link {
+                return checkpoint.sequence < start.link || checkpoint.hash == start.hash
+            }
             let hash = try database.prepare("SELECT hash FROM chain WHERE seq = ?").rows([.int(checkpoint.sequence)]) { $0.blob(0) ?? [] }
             return hash.first == checkpoint.hash
         }
     }
 
-    /// The database id its genesis link names.
+    /// Where the chain starts after the latest prune (unchecked: `verify` checks its MAC), or nil
+    /// when the history was never pruned.
+    public func chainStart() throws -> ChainStart? {
+        try database.readTransaction { try ChainStart.latest(in: database) }
+    }
+
+    /// The database id its genesis link names (or, once pruned, its signed start).
     private func databaseID() throws -> String? {
-        let note = try database.prepare("SELECT note FROM chain WHERE seq = 1").rows { $0.text(0) ?? "" }
-        return note.first.flatMap(ChainLink.databaseID(inGenesisNote:))
+        try ChainStart.databaseID(in: database)
     }
 
     static func record(_ row: SQLiteStatement) -> AuditRecord {

@@ -147,6 +147,21 @@ struct ScheduledInsert: Sendable {
     /// The key of a keyed delay (`scheduled.key`, schema 7).
     let key: String?
 
+    init(
+        id: String, dueNS: Int64, intervalNS: Int64?, eventID: String, eventType: String, priority: Int64, originRule: String?, envelope: [UInt8],
+        key: String?
+    ) {
+        self.id = id
+        self.dueNS = dueNS
+        self.intervalNS = intervalNS
+        self.eventID = eventID
+        self.eventType = eventType
+        self.priority = priority
+        self.originRule = originRule
+        self.envelope = envelope
+        self.key = key
+    }
+
     init(_ entry: ScheduledEntry, envelope: [UInt8]) {
         id = entry.id.rawValue
         dueNS = entry.due.nanosecondsSinceEpoch

@@ -80,13 +80,29 @@ public struct TraceNode: Sendable {
     public let unrecordedDelays: [TraceNode]
 }
 
-/// Per-rule, per-outcome counts and duration percentiles.
+/// Per rule, action kind and outcome: how many executions, and the p50/p95 of their durations;
+/// with the number of distinct events the rule acted on.
 public struct StatsRow: Sendable, Hashable {
     public let rule: String
+    /// Distinct events the rule acted on (among the executions counted): how often it fired.
+    public let fired: Int
+    /// The action kind (`publish`, `emit`, …).
+    public let action: String
     public let outcome: String
     public let count: Int
+    /// Nearest-rank percentiles of `duration_us`.
     public let p50Microseconds: Int64
     public let p95Microseconds: Int64
+
+    public init(rule: String, fired: Int, action: String, outcome: String, count: Int, p50Microseconds: Int64, p95Microseconds: Int64) {
+        self.rule = rule
+        self.fired = fired
+        self.action = action
+        self.outcome = outcome
+        self.count = count
+        self.p50Microseconds = p50Microseconds
+        self.p95Microseconds = p95Microseconds
+    }
 }
 
 /// Reads the history database (read-only; safe while a writer writes, thanks to WAL).
@@ -266,24 +282,91 @@ public final class HistoryReader {
         return TraceNode(event: event, executions: children, unrecordedDelays: unrecorded)
     }
 
-    /// Counts and p50/p95 durations per rule and outcome for the executions matching `query` (its limit is ignored).
+    /// Counts and p50/p95 durations per rule, action kind and outcome for the executions matching
+    /// `query` (its limit is ignored), and the distinct events each rule acted on; ordered by rule,
+    /// action and outcome. Reads the summary the writer keeps when the filters are at most a rule,
+    /// else aggregates the matching rows in SQL; either way memory holds one group's distinct
+    /// durations at a time, never the rows.
     public func stats(_ query: HistoryQuery) throws -> [StatsRow] {
-        var unlimited = query
-        unlimited.limit = Int.max / 2
-        let rows = try executions(unlimited)
-        var groups: [String: [String: [Int64]]] = [:]
-        for row in rows { groups[row.rule, default: [:]][row.outcome, default: []].append(row.durationMicroseconds) }
-        var stats: [StatsRow] = []
-        for rule in groups.keys.sorted() {
-            for (outcome, durations) in groups[rule]!.sorted(by: { $0.key < $1.key }) {
-                let sorted = durations.sorted()
-                func percentile(_ fraction: Double) -> Int64 {
-                    sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * fraction).rounded(.up)) - 1))]
-                }
-                stats.append(StatsRow(rule: rule, outcome: outcome, count: sorted.count, p50Microseconds: percentile(0.5), p95Microseconds: percentile(0.95)))
+        try database.readTransaction {
+            let fromSummary = query.type == nil && query.outcome == nil && query.since == nil && query.until == nil && query.eventID == nil && query.key == nil
+            var conditions: [String] = []
+            var values: [SQLiteValue] = []
+            if let rule = query.rule { conditions.append("x.rule = ?"); values.append(.text(rule)) }
+            if let outcome = query.outcome { conditions.append("x.outcome = ?"); values.append(.int(ExecutionOutcome(name: outcome)?.rawValue ?? -1)) }
+            if let since = query.since { conditions.append("x.started_ns >= ?"); values.append(.int(since.nanosecondsSinceEpoch)) }
+            if let until = query.until { conditions.append("x.started_ns < ?"); values.append(.int(until.nanosecondsSinceEpoch)) }
+            if let eventID = query.eventID { conditions.append("x.event_id = ?"); values.append(.text(eventID)) }
+            if let key = query.key { conditions.append("x.key = ?"); values.append(.text(key)) }
+            if let type = query.type {
+                // A wildcard: the types it matches, from the types the history has.
+                let types = type.isExact ? [type.text] : try database.prepare("SELECT DISTINCT type FROM events").rows { $0.text(0) ?? "" }.filter(type.matches)
+                guard !types.isEmpty else { return [] }
+                conditions.append("e.type IN (\(Array(repeating: "?", count: types.count).joined(separator: ", ")))")
+                values += types.map { .text($0) }
             }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let join = query.type == nil ? "" : "JOIN events e ON e.id = x.event_id"
+            let histogram: String
+            let firings: [String: Int]
+            if fromSummary {
+                histogram = "SELECT x.rule, x.kind, x.outcome, x.duration_us, x.count FROM execution_stats x \(filter) ORDER BY x.rule, x.kind, x.outcome, x.duration_us"
+                firings = Dictionary(
+                    try database.prepare("SELECT x.rule, x.events FROM rule_firings x \(filter)").rows(values) { ($0.text(0) ?? "", Int($0.int(1))) },
+                    uniquingKeysWith: +)
+            } else {
+                histogram = """
+                    SELECT x.rule, x.kind, x.outcome, x.duration_us, count(*) FROM executions x \(join) \(filter)
+                    GROUP BY x.rule, x.kind, x.outcome, x.duration_us ORDER BY x.rule, x.kind, x.outcome, x.duration_us
+                    """
+                firings = Dictionary(
+                    try database.prepare("SELECT x.rule, count(DISTINCT x.event_id) FROM executions x \(join) \(filter) GROUP BY x.rule").rows(values) {
+                        ($0.text(0) ?? "", Int($0.int(1)))
+                    }, uniquingKeysWith: +)
+            }
+            var rows: [StatsRow] = []
+            var group: (rule: String, kind: Int64, outcome: Int64)?
+            var durations: [(value: Int64, count: Int64)] = []
+            func emit() {
+                guard let current = group else { return }
+                let count = durations.reduce(0) { $0 + $1.count }
+                // Nearest rank: the value at position ⌈n·p⌉ of the sorted durations.
+                func percentile(_ rank: Int64) -> Int64 {
+                    var seen: Int64 = 0
+                    for (value, times) in durations {
+                        seen += times
+                        if seen >= rank { return value }
+                    }
+                    return durations.last?.value ?? 0
+                }
+                rows.append(
+                    StatsRow(
+                        rule: current.rule, fired: firings[current.rule] ?? 0, action: ActionKind(rawValue: current.kind)?.name ?? "unknown",
+                        outcome: ExecutionOutcome(rawValue: current.outcome)?.name ?? "unknown", count: Int(count),
+                        p50Microseconds: percentile((count + 1) / 2), p95Microseconds: percentile((count * 95 + 99) / 100)))
+                durations.removeAll(keepingCapacity: true)
+            }
+            let statement = try database.prepare(histogram)
+            try statement.bind(values)
+            while try statement.step() {
+                let rule = statement.text(0) ?? ""
+                let (kind, outcome) = (statement.int(1), statement.int(2))
+                if group?.rule != rule || group?.kind != kind || group?.outcome != outcome {
+                    emit()
+                    group = (rule, kind, outcome)
+                }
+                durations.append((statement.int(3), statement.int(4)))
+            }
+            emit()
+            return rows.sorted { ($0.rule, $0.action, $0.outcome) < ($1.rule, $1.action, $1.outcome) }
         }
-        return stats
+    }
+
+    /// The rule paths of the last `rules.load` audit record (what the last run loaded), if any.
+    public func lastLoadedRulePaths() throws -> [String]? {
+        try database.prepare("SELECT target FROM audit WHERE operation = 'rules.load' ORDER BY seq DESC LIMIT 1").rows {
+            ($0.text(0) ?? "").split(separator: " ").map(String.init)
+        }.first
     }
 
     private static func execution(_ row: SQLiteStatement) -> ExecutionRow {

@@ -35,4 +35,19 @@ enum HistoryRow: Sendable {
     /// action keys of the outbox rows queued with it (after the batch's previous `afterCommit`) whose
     /// entries were there already: queued before the batch, or by an earlier row of the same batch.
     case afterCommit(@Sendable (_ alreadyQueued: Set<String>) -> Void)
+    /// Removes the links committed before a cut, with their rows, in this batch's transaction; the
+    /// batch's link carries the `history.prune` record.
+    case prune(PruneRequest)
+}
+
+/// A prune queued for the history writer.
+struct PruneRequest: Sendable {
+    let cut: Timestamp
+    let principal: String
+    /// Appended to the audit record's details (`; retention 30d`).
+    let reason: String
+    /// At most about this many events and executions (`run --retain` passes); nil for no limit.
+    let maxRows: Int?
+    /// Called on the writer thread once the prune is committed, with what it removed.
+    let report: @Sendable (PruneSummary) -> Void
 }

@@ -213,6 +213,56 @@ enum HistorySchema {
             updated_ns INTEGER NOT NULL
         );
         """,
+        // 10: retention. `chain_start`: one signed row per prune, naming the last link removed, so
+        // the chain verifies from the link after it; the triggers on `chain` and `audit` let a prune
+        // remove links (and their audit records) up to the latest start, and nothing after it.
+        """
+        CREATE TABLE chain_start (
+            seq               INTEGER PRIMARY KEY,
+            link              INTEGER NOT NULL,
+            hash              BLOB NOT NULL,
+            database_id       TEXT NOT NULL,
+            cut_ns            INTEGER NOT NULL,
+            pruned_ns         INTEGER NOT NULL,
+            principal         TEXT NOT NULL,
+            key_id            TEXT NOT NULL,
+            mac               BLOB NOT NULL,
+            executions_seq    INTEGER NOT NULL,
+            dead_letters_seq  INTEGER NOT NULL,
+            changes_seq       INTEGER NOT NULL,
+            audit_seq         INTEGER NOT NULL
+        );
+        CREATE TRIGGER chain_start_no_update BEFORE UPDATE ON chain_start BEGIN SELECT RAISE(ABORT, 'the chain start is append-only'); END;
+        CREATE TRIGGER chain_start_no_delete BEFORE DELETE ON chain_start BEGIN SELECT RAISE(ABORT, 'the chain start is append-only'); END;
+        DROP TRIGGER chain_no_delete;
+        CREATE TRIGGER chain_no_delete BEFORE DELETE ON chain
+            WHEN old.seq > (SELECT coalesce(max(link), 0) FROM chain_start)
+            BEGIN SELECT RAISE(ABORT, 'the history chain is append-only'); END;
+        DROP TRIGGER audit_no_delete;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+            WHEN coalesce(old.link, 1) > (SELECT coalesce(max(link), 0) FROM chain_start)
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        """,
+        // 11: the summary `symphony history --stats` reads (`ExecutionStatsSummary`): executions per
+        // rule, action kind, outcome and duration, and distinct events per rule, built here from the
+        // rows there are and kept by the writer (and prunes) from then on.
+        """
+        CREATE TABLE execution_stats (
+            rule        TEXT NOT NULL,
+            kind        INTEGER NOT NULL,
+            outcome     INTEGER NOT NULL,
+            duration_us INTEGER NOT NULL,
+            count       INTEGER NOT NULL,
+            PRIMARY KEY (rule, kind, outcome, duration_us)
+        ) WITHOUT ROWID;
+        INSERT INTO execution_stats (rule, kind, outcome, duration_us, count)
+            SELECT rule, kind, outcome, duration_us, count(*) FROM executions GROUP BY rule, kind, outcome, duration_us;
+        CREATE TABLE rule_firings (
+            rule   TEXT PRIMARY KEY,
+            events INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO rule_firings (rule, events) SELECT rule, count(DISTINCT event_id) FROM executions GROUP BY rule;
+        """,
     ]
 
     /// The migration step that needs the key (see migration 5).

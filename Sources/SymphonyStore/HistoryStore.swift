@@ -1,5 +1,6 @@
 import CoreMetrics
 import Logging
+import SymphonyConcurrency
 import SymphonyCrypto
 import SymphonyEvents
 import SymphonyRecords
@@ -40,7 +41,9 @@ public final class HistoryStore: HistoryRecorder {
         // A new file gets 32 KiB pages: the writer appends large rows in large commits, and bigger
         // pages halve the system calls and page splits of 4 KiB ones (docs/performance.md). The size
         // can only be chosen before the first table exists; older files keep theirs.
-        if try database.userVersion == 0 { try database.execute("PRAGMA page_size = 32768") }
+        // Incremental auto-vacuum lets a prune give freed pages back to the file system
+        // (`PRAGMA incremental_vacuum`); like the page size, it is chosen before the first table.
+        if try database.userVersion == 0 { try database.execute("PRAGMA page_size = 32768; PRAGMA auto_vacuum = INCREMENTAL") }
         try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384")
         var resealed: [String] = []
         try HistorySchema.migrate(
@@ -270,7 +273,11 @@ public final class HistoryStore: HistoryRecorder {
         ).rows { $0.text(0) ?? "" }
         guard let note = notes.first else { return [] }  // no run has marked its intake yet
         let markID = String(note.dropFirst(ChainLink.intakeNotePrefix.count))
-        guard let markRow = try database.prepare("SELECT rowid FROM events WHERE id = ?").rows([.text(markID)], { $0.int(0) }).first else {
+        // A prune may have removed the marked event (never the mark's link): every event left came after it.
+        guard
+            let markRow = try database.prepare("SELECT rowid FROM events WHERE id = ?").rows([.text(markID)], { $0.int(0) }).first
+                ?? (try ChainStart.latest(in: database) != nil ? 0 : nil)
+        else {
             return []
         }
         return try database.prepare(
@@ -301,6 +308,50 @@ public final class HistoryStore: HistoryRecorder {
             $0.text(0) ?? ""
         }
         if let id = last.first { writer.handled(through: id) }
+    }
+
+    /// Removes the history committed before `cut` (docs/history.md, "Retention"): a prefix of the
+    /// chain, whole links with every row they covered, and the finished side effects queued before
+    /// the cut; signs the chain's new start, and appends a `history.prune` audit record naming what
+    /// went (by `principal`, `reason` appended to its details). Never removes a side effect not
+    /// finished or anything committed after the cut; delayed events still pending and the last
+    /// intake mark that the removed links held are recorded again by the prune's own link. With
+    /// `maxRows`, stops after about that many events and executions (`budgetReached`: call again
+    /// for the rest). Returns what was removed, once committed; throws when the links to remove do
+    /// not verify (nothing is removed then).
+    public func prune(before cut: Timestamp, principal: String, reason: String = "", maxRows: Int? = nil) throws -> PruneSummary {
+        let plan = try Self.prunePlan(path: path, before: cut, maxRows: maxRows)
+        guard !plan.isEmpty else { return plan }
+        let result = Locked<PruneSummary?>(nil)
+        writer.append(.prune(PruneRequest(cut: cut, principal: principal, reason: reason, maxRows: maxRows, report: { summary in result.withLock { $0 = summary } })))
+        try flush()
+        return result.withLock { $0 } ?? plan
+    }
+
+    /// What `prune(before:principal:)` would remove now, counted, without changing anything (a dry run; needs no key).
+    public static func prunePlan(path: String, before cut: Timestamp, maxRows: Int? = nil) throws -> PruneSummary {
+        let database = try SQLiteDatabase(path: path, readOnly: true, create: false)
+        return try database.readTransaction {
+            let pruner = HistoryPruner(database: database)
+            return try pruner.counted(try pruner.plan(cut: cut, maxRows: maxRows))
+        }
+    }
+
+    /// Rebuilds the database file (`VACUUM`) so it takes only the space its rows need, and switches
+    /// it to incremental auto-vacuum, so later prunes give space back as they go. Needs as much free
+    /// disk as the database takes, and waits for (up to 10 s), or fails beside, another writer.
+    /// Returns the file's size before and after, in bytes.
+    public static func compact(path: String) throws -> (before: Int64, after: Int64) {
+        let database = try SQLiteDatabase(path: path, create: false)
+        let before = try fileSize(of: database)
+        try database.execute("PRAGMA auto_vacuum = INCREMENTAL; VACUUM; PRAGMA wal_checkpoint(TRUNCATE)")
+        return (before, try fileSize(of: database))
+    }
+
+    private static func fileSize(of database: SQLiteDatabase) throws -> Int64 {
+        let pages = try database.prepare("PRAGMA page_count").rows { $0.int(0) }.first ?? 0
+        let size = try database.prepare("PRAGMA page_size").rows { $0.int(0) }.first ?? 0
+        return pages * size
     }
 
     /// True once a batch of rows could not be written (after retries): they are lost.

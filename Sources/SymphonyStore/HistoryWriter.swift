@@ -157,6 +157,10 @@ final class HistoryWriter: Sendable {
             if result == nil {
                 var alreadyQueued = statements.alreadyQueued.makeIterator()  // one set per callback, in batch order
                 for row in batch { if case .afterCommit(let callback) = row { callback(alreadyQueued.next() ?? []) } }
+                if !statements.pruneReports.isEmpty {
+                    if statements.pruneReports.contains(where: { !$0.summary.isEmpty }) { statements.reclaimFreePages() }
+                    for (report, summary) in statements.pruneReports { report(summary) }
+                }
             }
             batch.removeAll(keepingCapacity: true)  // rows are freed here, outside the lock
             lock.lock()

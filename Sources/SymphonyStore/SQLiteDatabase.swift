@@ -100,12 +100,17 @@ final class SQLiteDatabase {
         return try body()
     }
 
-    /// The schema version (`PRAGMA user_version`).
     /// True when `table` has a column named `column`.
     func hasColumn(_ column: String, in table: String) throws -> Bool {
         !(try prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = ?").rows([.text(table), .text(column)], { $0.int(0) }).isEmpty)
     }
 
+    /// True when the schema has a table named `table`.
+    func hasTable(_ table: String) throws -> Bool {
+        !(try prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").rows([.text(table)], { $0.int(0) }).isEmpty)
+    }
+
+    /// The schema version (`PRAGMA user_version`).
     var userVersion: Int {
         get throws(StoreError) {
             let statement = try prepare("PRAGMA user_version")

@@ -40,6 +40,14 @@ final class WriterStatements: @unchecked Sendable {
     private let keyID: String
     /// The MAC key of every key given (active and retired), by key id: a head is checked under the key that signed it.
     private let headMACKeys: [String: [UInt8]]
+    /// Every key given (the active one first), for checking links before a prune removes them.
+    private let keys: [EncryptionKey]
+    /// The summary `--stats` reads, kept with the executions.
+    private let stats: ExecutionStatsSummary
+    /// The first execution number of the batch being written.
+    private var firstExecution: Int64 = 0
+    /// The prunes of the batch being written, with what they removed, to report once it is committed.
+    private(set) var pruneReports: [(report: @Sendable (PruneSummary) -> Void, summary: PruneSummary)] = []
 
     // The link being written (valid between `beginLink` and `endLink`).
     private var link: Int64 {
@@ -52,6 +60,8 @@ final class WriterStatements: @unchecked Sendable {
     private var nextChange: Int64 = 0
     private var nextAudit: Int64 = 0
     private var lastEventRowIDBefore: Int64 = 0
+    /// The intake mark a prune in this batch removed with its link: this link carries it on.
+    private var carriedMark: String?
     private var eventsAdded = 0
     private var encodedEvents = ChainRowEncoding(reservingCapacity: 1 << 20)
     private var encodedExecutions = ChainRowEncoding(reservingCapacity: 1 << 18)
@@ -70,6 +80,8 @@ final class WriterStatements: @unchecked Sendable {
         for key in retiredKeys { headMACKeys[key.idString] = HistoryChain.macKey(from: key) }
         headMACKeys[key.idString] = macKey
         self.headMACKeys = headMACKeys
+        keys = [key] + retiredKeys
+        stats = try ExecutionStatsSummary(database: database)
         let current = self.current
         events = try BatchedInsert(
             database: database,
@@ -157,8 +169,10 @@ final class WriterStatements: @unchecked Sendable {
         readSignedHead = try database.prepare("SELECT seq, hash, key_id, mac FROM chain_head WHERE id = 1")
         readNextSequences = try database.prepare(
             """
-            SELECT (SELECT COALESCE(MAX(seq), 0) FROM executions), (SELECT COALESCE(MAX(seq), 0) FROM dead_letters),
-                   (SELECT COALESCE(MAX(seq), 0) FROM scheduled_changes), (SELECT COALESCE(MAX(seq), 0) FROM audit),
+            SELECT max(COALESCE((SELECT MAX(seq) FROM executions), 0), COALESCE((SELECT MAX(executions_seq) FROM chain_start), 0)),
+                   max(COALESCE((SELECT MAX(seq) FROM dead_letters), 0), COALESCE((SELECT MAX(dead_letters_seq) FROM chain_start), 0)),
+                   max(COALESCE((SELECT MAX(seq) FROM scheduled_changes), 0), COALESCE((SELECT MAX(changes_seq) FROM chain_start), 0)),
+                   max(COALESCE((SELECT MAX(seq) FROM audit), 0), COALESCE((SELECT MAX(audit_seq) FROM chain_start), 0)),
                    (SELECT COALESCE(MAX(rowid), 0) FROM events)
             """)
         readEventsSince = try database.prepare(
@@ -197,6 +211,12 @@ final class WriterStatements: @unchecked Sendable {
         }
     }
 
+    /// Returns the pages a prune freed to the file system, when the database was made with
+    /// `auto_vacuum = INCREMENTAL` (a no-op otherwise: `symphony history prune --vacuum` rebuilds it).
+    func reclaimFreePages() {
+        try? database.execute("PRAGMA incremental_vacuum")
+    }
+
     /// Reads and checks the chain's end, and where each table's sequence numbers go on.
     private func beginLink() throws {
         guard let last = try readLastLink.rows([], { ($0.int(0), $0.blob(1) ?? []) }).first else {
@@ -210,6 +230,10 @@ final class WriterStatements: @unchecked Sendable {
         eventsAdded = 0
         alreadyQueued.removeAll()
         alreadyQueuedSinceCallback.removeAll()
+        pruneReports.removeAll()
+        carriedMark = nil
+        stats.reset()
+        firstExecution = nextExecution
         events.resetInserted()
         encodedEvents.removeAll()
         encodedExecutions.removeAll()
@@ -221,6 +245,7 @@ final class WriterStatements: @unchecked Sendable {
 
     /// Appends the link covering what this batch wrote, and moves the authenticated head to it.
     private func endLink(intakeMark: String?) throws {
+        try stats.write(firstSequence: firstExecution)
         if events.inserted != eventsAdded {
             // Some events were already stored (INSERT OR IGNORE skipped them): digest what was written.
             encodedEvents.removeAll()
@@ -236,7 +261,7 @@ final class WriterStatements: @unchecked Sendable {
         let digests = TableDigests(
             events: encodedEvents.digest, executions: encodedExecutions.digest, scheduled: encodedEntries.digest(followedBy: encodedChanges),
             deadLetters: encodedDeadLetters.digest, audit: encodedAudits.digest)
-        let note = intakeMark.map { ChainLink.intakeNotePrefix + $0 } ?? ""
+        let note = (intakeMark ?? carriedMark).map { ChainLink.intakeNotePrefix + $0 } ?? ""
         let chained = ChainLink(sequence: link, time: .now(), kind: .commit, digests: digests, note: note, previousHash: previousHash)
         try Self.insert(chained, with: insertLink)
         let mac = HistoryChain.headMAC(sequence: chained.sequence, hash: chained.hash, macKey: macKey)
@@ -311,6 +336,7 @@ final class WriterStatements: @unchecked Sendable {
             if let derived = execution.derived { try addEvent(derived) }
             try executions.add(SequencedExecution(sequence: nextExecution, row: execution))
             nextExecution += 1
+            stats.add(execution)
             encodedExecutions.append(encoded: execution.encoded)
         case .audit(var record):
             record.sequence = nextAudit
@@ -344,6 +370,26 @@ final class WriterStatements: @unchecked Sendable {
             }
         case .intakeMark:
             break  // the link itself carries the mark
+        case .prune(let request):
+            // The batch's executions so far go in first, counted in the summary against the rows
+            // the prune is about to remove; those after it are counted against what it leaves.
+            try executions.finish()
+            try stats.write(firstSequence: firstExecution)
+            let pruner = HistoryPruner(database: database)
+            let plan = try pruner.plan(cut: request.cut, maxRows: request.maxRows)
+            let (summary, carried, mark) = try pruner.prune(plan, principal: request.principal, keyID: keyID, macKey: macKey, keys: keys)
+            // What the removed links held that must outlive them is recorded again by this link.
+            for entry in carried { try write(.scheduledSave(entry)) }
+            if let mark { carriedMark = mark }
+            if !summary.isEmpty {
+                // This link records the prune: the removed links' rows are gone, the record stays.
+                try write(
+                    .audit(
+                        AuditRecord(
+                            principal: request.principal, operation: .historyPrune, target: database.path, outcome: "ok",
+                            details: summary.details + request.reason)))
+            }
+            pruneReports.append((request.report, summary))
         case .afterCommit:
             // Callbacks run after the commit, each told about the rows queued with it.
             alreadyQueued.append(alreadyQueuedSinceCallback)

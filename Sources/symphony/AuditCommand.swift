@@ -101,7 +101,8 @@ struct AuditVerifyCommand: ParsableCommand {
             Every commit to the history appends one link to a hash chain, covering every row it wrote (events, executions, \
             scheduled entries and their changes, dead letters, audit records). verify recomputes each link from the rows: \
             an edited, deleted, inserted or reordered row in any table, a removed or altered link, or links cut from the \
-            end are named. With --checkpoint FILE (written by 'symphony run --checkpoint FILE'), a history rolled back to \
+            end are named. After 'symphony history prune', the chain is checked from its signed start on, and what was \
+            pruned (links, when, by whom) is reported. With --checkpoint FILE (written by 'symphony run --checkpoint FILE'), a history rolled back to \
             an older copy, or erased and started afresh, is caught too.
 
             Exit codes: 0 the history is intact; 2 it is not (the first bad link is named); 1 the database, key or \
@@ -148,6 +149,12 @@ struct AuditVerifyCommand: ParsableCommand {
         switch try reader.verify(keys: [key] + retired, checkpoint: expected) {
         case .intact(let links, let rows):
             print("history intact: \(links) links covering \(rows) rows" + (expected.map { ", checkpoint at link \($0.sequence) found" } ?? ""))
+            if let start = try reader.chainStart() {
+                // Verified with the rest: its MAC, and the first link following it.
+                print(
+                    "links 1…\(start.link) were pruned at \(start.pruned) by \(displayText(start.principal)) (everything committed before \(start.cut)); "
+                        + "the chain is verified from link \(start.link + 1), which follows the signed start")
+            }
             options.note(operation: .auditVerify, outcome: "ok", details: "\(links) links, \(rows) rows intact")
         case .broken(let sequence, let problem):
             printError("symphony: history broken at link \(sequence): \(problem)")

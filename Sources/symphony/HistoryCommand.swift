@@ -13,14 +13,16 @@ import SymphonyRecords
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "Query execution history: filters, causal traces, statistics; table, JSON Lines or CSV.",
+        abstract: "Query execution history: filters, causal traces, statistics; table, JSON Lines or CSV. 'history prune' removes old history.",
         discussion: """
             Reads the history database that 'symphony run' writes (default ./.symphony/history.db; --db or \
             $SYMPHONY_DB). Rows are action executions, most recent first (a side effect has one per try). \
             --status queued lists side effects not finished, --status dead those that gave up (dead \
             letters: 'symphony retry' runs them again). --status pending lists scheduled \
             entries that have not fired. --trace ID shows the causal tree from the input event through rules, \
-            actions and derived events. --stats counts executions and gives p50/p95 durations per rule and outcome. \
+            actions and derived events. --stats gives per rule how many distinct events it fired on, and per action \
+            kind and outcome the count and p50/p95 durations; with --rules PATH (else the rule files the last run \
+            loaded, when they can still be read) it lists the rules that never fired. \
             --state RULE --rules PATH shows what a rule's count:, throttle: and after: gates hold now, per key; \
             --key KEY finds the executions (and pending delays) of a key.
 
@@ -28,16 +30,18 @@ struct HistoryCommand: ParsableCommand {
             shown (in --event, --trace and json output) only when the key file can open them.
 
             Exit codes: 0 ok; 1 the database or key could not be read; 64 usage error; 77 --policy does not grant history:read.
-            """)
+            """,
+        subcommands: [HistoryPruneCommand.self])
 
     /// Output formats.
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case table, json, csv
     }
 
-    @Option(name: .long, help: ArgumentHelp("The history database.", valueName: "PATH")) var db: String?
-    @Option(name: .long, help: ArgumentHelp("The key file, to show payloads.", valueName: "PATH")) var keyFile: String?
-    @Option(name: .long, help: ArgumentHelp("A retired key that opens older payloads (repeatable).", valueName: "PATH")) var retiredKeyFile: [String] = []
+    @OptionGroup var location: HistoryLocationOptions
+    var db: String? { location.db }
+    var keyFile: String? { location.keyFile }
+    var retiredKeyFile: [String] { location.retiredKeyFile }
     @Option(name: .long, help: "Only this rule's executions.") var rule: String?
     @Option(name: .long, help: "Only events whose type matches this pattern (ticket.*, ssh.**).") var type: String?
     @Option(name: .long, help: "ok, failed, denied, skipped; pending (scheduled entries not yet fired); queued (side effects not finished) or dead (side effects that gave up).") var status: String?
@@ -47,12 +51,13 @@ struct HistoryCommand: ParsableCommand {
     var key: String?
     @Option(name: .long, help: ArgumentHelp("What this rule's count:, throttle: or after: gates hold now, per key (needs --rules and the key file).", valueName: "RULE"))
     var state: String?
-    @Option(name: .long, help: ArgumentHelp("The rule set, for --state.", valueName: "PATH")) var rules: [String] = []
+    @Option(name: .long, help: ArgumentHelp("The rule set, for --state, and for --stats to list the rules that never fired.", valueName: "PATH"))
+    var rules: [String] = []
     @Option(name: .long, help: ArgumentHelp("Only this event's executions, with the event itself.", valueName: "ID")) var event: String?
     @Option(name: .long, help: ArgumentHelp("The causal tree containing this event.", valueName: "ID")) var trace: String?
     @Option(name: .long, help: "At most N rows (default 50).") var limit: Int = 50
     @Option(name: .long, help: "table, json (JSON Lines) or csv.") var format: Format = .table
-    @Flag(name: .long, help: "Counts and p50/p95 durations per rule and outcome.") var stats = false
+    @Flag(name: .long, help: "Per rule: events it fired on; per action and outcome: count, p50/p95 durations; rules that never fired.") var stats = false
     @OptionGroup var accessOptions: AccessOptions
 
     func validate() throws {
@@ -62,7 +67,7 @@ struct HistoryCommand: ParsableCommand {
         }
         if limit < 0 { throw ValidationError("--limit must be 0 or more.") }
         if state != nil && rules.isEmpty { throw ValidationError("--state needs --rules: the rule set whose gates to rebuild.") }
-        if state == nil && !rules.isEmpty { throw ValidationError("--rules applies to --state only.") }
+        if state == nil && !stats && !rules.isEmpty { throw ValidationError("--rules applies to --state and --stats only.") }
         if let type { _ = try pattern(type) }
         _ = try pointInTime(since, flag: "--since")
         _ = try pointInTime(until, flag: "--until")
@@ -166,10 +171,7 @@ struct HistoryCommand: ParsableCommand {
                 return
             }
             if stats {
-                let rows = try reader.stats(query)
-                write(
-                    rows.map { ["rule": .string($0.rule), "outcome": .string($0.outcome), "count": .int(Int64($0.count)), "p50_us": .int($0.p50Microseconds), "p95_us": .int($0.p95Microseconds)] },
-                    columns: ["rule", "outcome", "count", "p50_us", "p95_us"], to: output)
+                try writeStats(reader.stats(query), reader: reader, to: output)
                 return
             }
             if let event, format != .csv, let stored = try reader.event(id: event) {
@@ -199,6 +201,55 @@ struct HistoryCommand: ParsableCommand {
             printError("symphony: \(error.message)")
             throw ExitCode(1)
         }
+    }
+
+    /// `--stats`: a row per rule, action and outcome, then the rules of the rule set (`--rules`, else
+    /// the files the last run loaded) that have no execution among those counted.
+    private func writeStats(_ rows: [StatsRow], reader: HistoryReader, to output: OutputLines) throws {
+        let columns = ["rule", "fired", "action", "outcome", "count", "p50_us", "p95_us"]
+        var objects: [[String: JSONValue]] = rows.map {
+            [
+                "rule": .string($0.rule), "fired": .int(Int64($0.fired)), "action": .string($0.action), "outcome": .string($0.outcome),
+                "count": .int(Int64($0.count)), "p50_us": .int($0.p50Microseconds), "p95_us": .int($0.p95Microseconds),
+            ]
+        }
+        guard let (names, source) = try ruleNamesForStats(reader) else { return write(objects, columns: columns, to: output) }
+        let fired = Set(rows.map(\.rule))
+        let never = names.filter { !fired.contains($0) }
+        if format == .table {
+            write(objects, columns: columns, to: output)
+            output.write(
+                displayText(
+                    never.isEmpty
+                        ? "every rule of \(source) fired"
+                        : "never fired (rules of \(source) with no execution\(rule == nil && since == nil && until == nil && type == nil && status == nil && key == nil && event == nil ? "" : " matching the filters")): "
+                            + never.joined(separator: ", ")))
+        } else {
+            objects += never.map { ["rule": .string($0), "fired": .int(0), "never_fired": .bool(true)] }
+            write(objects, columns: columns, to: output)
+        }
+    }
+
+    /// The rule names `--stats` checks for firings, and where they come from: `--rules`, else the
+    /// files of the last `rules.load` record when they can still be read; nil when neither.
+    private func ruleNamesForStats(_ reader: HistoryReader) throws -> (names: [String], source: String)? {
+        let paths: [String]
+        let source: String
+        if !rules.isEmpty {
+            (paths, source) = (rules, rules.joined(separator: " "))
+        } else if let loaded = try reader.lastLoadedRulePaths(), !loaded.isEmpty, loaded.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
+            (paths, source) = (loaded, "\(loaded.joined(separator: " ")) (as the last run loaded them, read now)")
+        } else {
+            return nil
+        }
+        let (documents, readProblems) = RuleDocuments.read(paths, keyFile: keyFile)
+        let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
+        guard let ruleSet = loaded, !readProblems.hasErrors else {
+            guard !rules.isEmpty else { return nil }  // the last run's files changed since: say nothing about them
+            for problem in readProblems.all + diagnostics.sorted where problem.severity == .error { printError(problem.description) }
+            throw ExitCode(1)
+        }
+        return (ruleSet.rules.map(\.name), source)
     }
 
     /// When nothing matched, says so on stderr if a filter names a rule or an exact type the

@@ -136,6 +136,8 @@ struct RunCommand: ParsableCommand {
             "After the run, write the history chain's signed head to this file (0600), for 'symphony audit verify --checkpoint'.", valueName: "PATH"))
     var checkpoint: String?
 
+    @OptionGroup var retentionOptions: RetentionOptions
+
     @OptionGroup var accessOptions: AccessOptions
 
     var principal: String { accessOptions.principal }
@@ -158,6 +160,7 @@ struct RunCommand: ParsableCommand {
         if noHistory, let db { throw ValidationError("--db '\(db)' and --no-history contradict each other: --no-history keeps no database.") }
         if noHistory, let checkpoint { throw ValidationError("--checkpoint '\(checkpoint)' needs a history: it cannot be used with --no-history.") }
         if checkpoint?.isEmpty == true { throw ValidationError("--checkpoint needs a file path.") }
+        try retentionOptions.validate(noHistory: noHistory)
         if rules.isEmpty { throw ValidationError("Missing rule files: name a rule file or a directory of rule files (PATH or --rules PATH).") }
         if replay && follow { throw ValidationError("--replay and --follow contradict each other: a replay's clock is its input, which has ended.") }
         if let workers, !(1...Self.maximumWorkers).contains(workers) {
@@ -202,6 +205,8 @@ struct RunCommand: ParsableCommand {
             configuration.history = history.store
             configuration.encryption = .keyRing(history.keyRing)
         }
+        // Pruning runs beside the event path, on its own thread, through the history writer.
+        let retention = try retentionOptions.start(store: history?.store, principal: principal)
         if noEncryption { configuration.encryption = .disabled }
         let stop: StopRequest
         do {
@@ -259,6 +264,7 @@ struct RunCommand: ParsableCommand {
             source.plainJSON = plainJSONOptions.mode
             try pipeline.feed(source)
         }
+        retention?.stop()  // before the history closes
         let summary = pipeline.finish()
         withExtendedLifetime(signals) {}  // its signal sources live until the run is over
         if let failure = summary.historyFailure {

@@ -85,6 +85,8 @@ struct ServeCommand: ParsableCommand {
     @Flag(name: .long, help: "Keep no history: nothing is written, and delayed events do not survive the process.")
     var noHistory = false
 
+    @OptionGroup var retentionOptions: RetentionOptions
+
     @OptionGroup var accessOptions: AccessOptions
 
     @Option(name: .long, help: ArgumentHelp("The AES-256 key file (default $SYMPHONY_KEY_FILE, else ./.symphony/key, created on first use).", valueName: "PATH"))
@@ -102,6 +104,7 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         try StateLocation.validatePaths(db: db, keyFile: keyFile)
         if noHistory, let db { throw ValidationError("--db '\(db)' and --no-history contradict each other: --no-history keeps no database.") }
+        try retentionOptions.validate(noHistory: noHistory)
         if rules.isEmpty { throw ValidationError("Missing rule files: name a rule file or a directory of rule files (PATH or --rules PATH).") }
         if address == nil { throw ValidationError("--listen must be HOST:PORT (port 0 to 65535), such as 127.0.0.1:8080, not '\(listen)'.") }
         if let workers, !(1...RunCommand.maximumWorkers).contains(workers) {
@@ -160,6 +163,8 @@ struct ServeCommand: ParsableCommand {
             configuration.history = store.store
             configuration.encryption = .keyRing(store.keyRing)
         }
+        // Pruning runs beside the event path, on its own thread, through the history writer.
+        let retention = try retentionOptions.start(store: store?.store, principal: principal)
         let stop: StopRequest
         do {
             stop = try StopRequest()
@@ -229,6 +234,7 @@ struct ServeCommand: ParsableCommand {
         done.wait()
         stop.request(because: "the service is stopping")
         for feeder in feeders { feeder.join() }
+        retention?.stop()  // before the history closes
         let summary = pipeline.finish()
         withExtendedLifetime(sources) {}
         if let failure = failure.withLock({ $0 }) {

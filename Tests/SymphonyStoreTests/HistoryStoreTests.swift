@@ -168,18 +168,67 @@ import SymphonyRecords
         #expect(try reader.executions(HistoryQuery()).first { $0.outcome == "failed" }?.error == "boom")
     }
 
-    @Test("stats count executions and give p50/p95 durations per rule and outcome")
+    @Test("stats count executions per rule, action and outcome, with p50/p95 durations and the distinct events each rule acted on")
     func stats() throws {
         let store = try store()
         let event = Event(type: "a.b", id: "e")
+        store.recordInput(event)
         for micros in 1...20 { store.record(execution(event, rule: "r", micros: Int64(micros))) }
         store.record(execution(event, rule: "r", status: "failed", micros: 7))
+        try store.flush()
+        // Another event: r acts on it in a later batch (a second distinct event), s once with two actions.
+        let other = Event(type: "a.c", id: "f")
+        store.recordInput(other)
+        store.record(execution(other, rule: "r", micros: 30))
+        store.record([execution(other, rule: "s", action: "emit", micros: 5), execution(other, rule: "s", action: "audit", micros: 3)], audits: [])
         try store.close()
-        let stats = try HistoryReader(path: path, sealer: nil).stats(HistoryQuery())
-        #expect(stats == [
-            StatsRow(rule: "r", outcome: "failed", count: 1, p50Microseconds: 7, p95Microseconds: 7),
-            StatsRow(rule: "r", outcome: "ok", count: 20, p50Microseconds: 10, p95Microseconds: 19),
-        ])
+        let reader = try HistoryReader(path: path, sealer: nil)
+        let expected = [
+            StatsRow(rule: "r", fired: 2, action: "publish", outcome: "failed", count: 1, p50Microseconds: 7, p95Microseconds: 7),
+            StatsRow(rule: "r", fired: 2, action: "publish", outcome: "ok", count: 21, p50Microseconds: 11, p95Microseconds: 20),
+            StatsRow(rule: "s", fired: 1, action: "audit", outcome: "ok", count: 1, p50Microseconds: 3, p95Microseconds: 3),
+            StatsRow(rule: "s", fired: 1, action: "emit", outcome: "ok", count: 1, p50Microseconds: 5, p95Microseconds: 5),
+        ]
+        #expect(try reader.stats(HistoryQuery()) == expected)
+        // From the rows instead of the summary (a time filter), the same figures.
+        var rows = HistoryQuery()
+        rows.since = Timestamp(secondsSinceEpoch: 0)
+        #expect(try reader.stats(rows) == expected)
+        var onlyS = HistoryQuery()
+        onlyS.rule = "s"
+        #expect(try reader.stats(onlyS) == Array(expected.suffix(2)))
+        var failed = HistoryQuery()
+        failed.outcome = "failed"
+        #expect(try reader.stats(failed) == [StatsRow(rule: "r", fired: 1, action: "publish", outcome: "failed", count: 1, p50Microseconds: 7, p95Microseconds: 7)])
+        var typed = HistoryQuery()
+        typed.type = try TypePattern("a.*")
+        #expect(try reader.stats(typed) == expected)
+        typed.type = try TypePattern("a.c")
+        #expect(try reader.stats(typed).map { "\($0.rule) \($0.fired) \($0.action) \($0.count)" } == ["r 1 publish 1", "s 1 audit 1", "s 1 emit 1"])
+    }
+
+    @Test("a prune takes out of the stats summary exactly what it removes")
+    func statsAfterPrune() throws {
+        let store = try store()
+        for (index, tag) in ["a", "b", "c"].enumerated() {
+            let event = Event(type: "t", id: "e-\(tag)")
+            store.record([execution(event, rule: "r", micros: Int64(index + 1)), execution(event, rule: "q", action: "emit", micros: 4)], audits: [])
+            try store.flush()
+            if tag == "b" { usleep(20_000) }
+        }
+        // e-a acted on again later (a retry's row): its event must still count once after the first row goes.
+        store.record(execution(Event(type: "t", id: "e-a"), rule: "r", micros: 9))
+        try store.flush()
+        let cut = try #require(try SQLiteDatabase(path: path).prepare("SELECT time_ns FROM chain WHERE seq = (SELECT link FROM executions WHERE event_id = 'e-b' LIMIT 1)").rows { $0.int(0) }.first)
+        let pruned = try store.prune(before: Timestamp(nanosecondsSinceEpoch: cut + 1), principal: "user:ops")
+        try store.close()
+        #expect(pruned.executions == 4)
+        let reader = try HistoryReader(path: path, sealer: nil)
+        var rows = HistoryQuery()
+        rows.since = Timestamp(secondsSinceEpoch: 0)
+        let summary = try reader.stats(HistoryQuery())
+        #expect(summary == (try reader.stats(rows)))
+        #expect(summary.map { "\($0.rule) \($0.fired) \($0.action) \($0.count)" } == ["q 1 emit 1", "r 2 publish 2"])
     }
 
     @Test("a trace walks up to the input event and down through actions and derived events")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Verify a Symphony history database (schema 6) outside Symphony.
+"""Verify a Symphony history database (schema 6 to 11) outside Symphony.
 
 Usage:
     verify_history.py DATABASE KEYFILE [CHECKPOINT]
@@ -8,7 +8,8 @@ Recomputes every link of the history chain from the rows it covers, checks the c
 authenticated head, the audit records written before schema 6 (their own hash chain and
 head), the state of scheduled entries against their recorded changes and, when CHECKPOINT is
 given (a file written by 'symphony run --checkpoint'), that the database still holds the link
-the checkpoint names. The formats are documented in docs/history.md, "The chain".
+the checkpoint names. After a prune ('symphony history prune'), the chain is checked from its
+signed start on. The formats are documented in docs/history.md, "The chain" and "Retention".
 
 KEYFILE is the key whose id the heads name (after a rotation, the key that wrote the head).
 Exit status: 0 intact; 2 broken (the first problem is printed on stderr); 1 unreadable.
@@ -66,8 +67,8 @@ class Broken(Exception):
     pass
 
 
-def table_digests(db, links):
-    """SHA-256 of each link's rows, per digest name: {name: {link: hasher}}."""
+def table_digests(db, links, start):
+    """SHA-256 of each link's rows, per digest name: {name: {link: hasher}}; links up to `start` were pruned."""
     hashers = {name: {} for name in DIGESTS}
     has_key = any(column[1] == "key" for column in db.execute("PRAGMA table_info(scheduled)"))
     for table, digest, select, kinds in TABLES:
@@ -80,6 +81,8 @@ def table_digests(db, links):
             link = 1 if row[0] is None else row[0]
             if link < latest:
                 raise Broken(f"a row of the {table} table names link {link} but follows the rows of link {latest}")
+            if link <= start:
+                raise Broken(f"a row of the {table} table names link {link}, which was pruned")
             if link > links:
                 raise Broken(f"the {table} table has rows after link {links}, which no link covers")
             latest = link
@@ -115,16 +118,36 @@ def verify_legacy(db, keys):
         raise Broken(f"the legacy audit records end at {count}, their head at {seq}")
 
 
+def chain_start(db, keys):
+    """The latest prune's signed start (last link removed, its hash, database id), or None."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chain_start'").fetchone():
+        return None
+    row = db.execute("SELECT database_id, link, hash, cut_ns, pruned_ns, principal, key_id, mac"
+                     " FROM chain_start ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    database_id, link, hash_, cut_ns, pruned_ns, principal, key_id, mac = row
+    if key_id not in keys:
+        raise Broken(f"the chain's start is signed under key {key_id}, which was not given")
+    message = b"chain-start:" + b"".join([field(TEXT, database_id), field(INTEGER, link), field(BLOB, hash_),
+                                          field(INTEGER, cut_ns), field(INTEGER, pruned_ns), field(TEXT, principal)])
+    if not hmac.compare_digest(hmac.new(keys[key_id], message, hashlib.sha256).digest(), mac):
+        raise Broken(f"the chain's start (after link {link}) does not verify under key {key_id}")
+    return link, hash_, database_id
+
+
 def verify(db, keys, checkpoint):
+    start = chain_start(db, keys)
     links = db.execute("SELECT coalesce(max(seq), 0) FROM chain").fetchone()[0]
     if links == 0:
         raise Broken("the history has no genesis link (its chain was erased)")
-    hashers = table_digests(db, links)
+    pruned, previous, database_id = start if start else (0, hashlib.sha256(b"symphony.chain.genesis.v1").digest(), None)
+    hashers = table_digests(db, links, pruned)
     empty = hashlib.sha256(b"").digest()
-    previous, hashes, database_id = hashlib.sha256(b"symphony.chain.genesis.v1").digest(), {}, None
+    hashes = {}
     for expected, (seq, time_ns, kind, *digests, note, prev_hash, stored) in enumerate(db.execute(
             "SELECT seq, time_ns, kind, events_digest, executions_digest, scheduled_digest, dead_letters_digest,"
-            " audit_digest, note, prev_hash, hash FROM chain ORDER BY seq"), start=1):
+            " audit_digest, note, prev_hash, hash FROM chain ORDER BY seq"), start=pruned + 1):
         if seq != expected or kind != (0 if seq == 1 else 1) or prev_hash != previous:
             raise Broken(f"link {expected} is missing, out of order, of the wrong kind or does not follow link {expected - 1}")
         encoded = b"".join([field(INTEGER, seq), field(INTEGER, time_ns), field(INTEGER, kind)]
@@ -146,11 +169,12 @@ def verify(db, keys, checkpoint):
         raise Broken(f"the head is signed under key {key_id}, which was not given")
     if not hmac.compare_digest(hmac.new(keys[key_id], f"chain:{seq}:".encode() + hash_, hashlib.sha256).digest(), mac):
         raise Broken(f"the head's MAC does not verify under key {key_id}")
-    if seq != len(hashes):
-        raise Broken(f"the head names link {seq}, the chain ends at link {len(hashes)}")
+    if seq != links:
+        raise Broken(f"the head names link {seq}, the chain ends at link {links}")
     if hash_ != previous:
         raise Broken(f"link {seq} is not the link the head signs (rewritten)")
-    verify_legacy(db, keys)
+    if not start:
+        verify_legacy(db, keys)  # link 1 covers them; a prune that removed it removed them
     entry = db.execute(
         "SELECT s.id FROM scheduled s LEFT JOIN (SELECT entry_id, state, due_ns, fired_ns, late, MAX(seq)"
         " FROM scheduled_changes GROUP BY entry_id) c ON c.entry_id = s.id WHERE c.entry_id IS NULL"
@@ -170,10 +194,13 @@ def verify(db, keys, checkpoint):
             raise Broken("the checkpoint's MAC does not verify")
         if cp_id != database_id:
             raise Broken(f"the checkpoint is of database {cp_id}, this history is database {database_id}")
-        if hashes.get(cp_seq) != cp_hash:
+        if cp_seq <= pruned:
+            if cp_seq == pruned and cp_hash != start[1]:
+                raise Broken(f"link {cp_seq} is not the link the checkpoint names (rewritten)")
+        elif hashes.get(cp_seq) != cp_hash:
             raise Broken(f"the history does not hold link {cp_seq} as the checkpoint names it (rolled back or rewritten)")
     rows = sum(sum(1 for _ in db.execute(f"SELECT 1 FROM {table}")) for table, *_ in TABLES)
-    return f"history intact: {len(hashes)} links covering {rows} rows"
+    return f"history intact: {len(hashes)} links covering {rows} rows" + (f"; links 1…{pruned} were pruned" if pruned else "")
 
 
 def main():
@@ -190,8 +217,8 @@ def main():
         checkpoint = open(sys.argv[3], encoding="utf-8").read() if len(sys.argv) == 4 else None
         db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
         db.execute("BEGIN")  # one snapshot: a writer committing meanwhile is not seen half-way
-        if db.execute("PRAGMA user_version").fetchone()[0] not in (6, 7, 8, 9):
-            raise ValueError("not a schema 6 to 9 history database")
+        if db.execute("PRAGMA user_version").fetchone()[0] not in (6, 7, 8, 9, 10, 11):
+            raise ValueError("not a schema 6 to 11 history database")
         print(verify(db, keys, checkpoint))
     except Broken as problem:
         print(f"broken: {problem}", file=sys.stderr)
