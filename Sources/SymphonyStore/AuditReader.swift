@@ -95,6 +95,12 @@ public final class AuditReader {
         }
     }
 
+    /// The id of the key the history's authenticated head is signed under — the key the history
+    /// is written with — or nil when it has none yet.
+    public func headKeyID() throws -> String? {
+        try database.prepare("SELECT key_id FROM chain_head WHERE id = 1").rows { $0.text(0) }.first ?? nil
+    }
+
     /// Where the chain starts after the latest prune (unchecked: `verify` checks its MAC), or nil
     /// when the history was never pruned.
     public func chainStart() throws -> ChainStart? {

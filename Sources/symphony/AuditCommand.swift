@@ -106,7 +106,8 @@ struct AuditVerifyCommand: ParsableCommand {
             an older copy, or erased and started afresh, is caught too.
 
             Exit codes: 0 the history is intact; 2 it is not (the first bad link is named); 1 the database, key or \
-            checkpoint could not be read; 64 usage error; 77 --policy does not grant audit:verify.
+            checkpoint could not be read, or the key is not the history's (it says which key the history is signed \
+            under); 64 usage error; 77 --policy does not grant audit:verify.
             """)
 
     @OptionGroup var options: AuditOptions
@@ -132,6 +133,14 @@ struct AuditVerifyCommand: ParsableCommand {
         let retired: [EncryptionKey]
         do { retired = try StateLocation.loadRetiredKeys(options.retiredKeyFile) } catch let error as CryptoError {
             printError("symphony: \(error.message)")
+            throw ExitCode(1)
+        }
+        // A key that is not the history's cannot say anything about the chain: say so, not "broken".
+        if let head = try reader.headKeyID(), !([key] + retired).contains(where: { $0.idString == head }) {
+            printError(
+                "symphony: cannot verify with this key: the history is signed under key \(head), and the key given is \(key.idString)"
+                    + (retired.isEmpty ? "" : " (retired: \(retired.map(\.idString).joined(separator: ", ")))")
+                    + "; pass the history's key with --key-file (and older ones with --retired-key-file after a rotation)")
             throw ExitCode(1)
         }
         var expected: HistoryCheckpoint?

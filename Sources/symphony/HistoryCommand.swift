@@ -89,6 +89,16 @@ struct HistoryCommand: ParsableCommand {
             let key = try StateLocation.loadKey(keyFile, createIfMissing: false)
             let retired = try StateLocation.loadRetiredKeys(retiredKeyFile)
             reader = try HistoryReader(path: path, sealer: key.map { EnvelopeSealer(keyRing: KeyRing(active: $0, retired: retired)) })
+            // Payloads sealed under another key are not shown (where they would be): say whose key they need, once.
+            if event != nil || trace != nil || format == .json, let head = try? AuditReader(path: path).headKeyID() {
+                let given = (key.map { [$0] } ?? []) + retired
+                if !given.contains(where: { $0.idString == head }) {
+                    printError(
+                        "symphony: payloads are not shown: the history is written under key \(head), and "
+                            + (given.isEmpty ? "no key file was found" : "the key given is \(given.map(\.idString).joined(separator: ", "))")
+                            + "; pass its key with --key-file (older ones with --retired-key-file)")
+                }
+            }
         } catch let error as CryptoError {
             printError("symphony: \(error.message)")
             throw ExitCode(1)
