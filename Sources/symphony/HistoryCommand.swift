@@ -347,6 +347,7 @@ struct HistoryCommand: ParsableCommand {
             ]
             if let error = execution.error { entry["error"] = .string(error) }
             if let message = execution.message { entry["message"] = .string(message) }
+            if execution.action == "delay", let due = child?.event.event?.time { entry["due"] = .string(due.description) }
             if let child {
                 entry["derived"] = json(child)
             } else if let derived = execution.derivedEventID {
@@ -362,6 +363,7 @@ struct HistoryCommand: ParsableCommand {
         var lines = [indent + describe(node.event)]
         for (execution, child) in node.executions {
             var line = indent + "  \(execution.rule) → \(execution.action): \(execution.outcome) (\(execution.durationMicroseconds) µs)"
+            if execution.action == "delay", let due = child?.event.event?.time { line += " due \(due)" }
             if let message = execution.message { line += " “\(message)”" }
             if let error = execution.error { line += " — \(error)" }
             lines.append(line)
