@@ -203,8 +203,14 @@ public final class IntentRecognizer: Sendable {
             problems += intentProblems
             if let score { scores.append(score) }
         }
-        scores.sort { $0.score != $1.score ? $0.score > $1.score : $0.name < $1.name }
+        scores.sort { $0.score != $1.score ? $0.score > $1.score : Self.precedesInCodePointOrder($0.name, $1.name) }
         return (scores, problems)
+    }
+
+    /// True when `lhs` comes before `rhs` comparing Unicode scalar values one by one (`String`'s
+    /// own `<` compares canonical forms, which puts U+212A KELVIN SIGN before `Z`).
+    static func precedesInCodePointOrder(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.unicodeScalars.lexicographicallyPrecedes(rhs.unicodeScalars)
     }
 
     /// One intent's score from its keyword hits (in text order) and the patterns chosen to run

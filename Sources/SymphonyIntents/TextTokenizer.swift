@@ -4,7 +4,8 @@
 /// `ж` and `٣` are word characters). Each ideograph, hiragana or katakana character is a token of
 /// its own, since those scripts do not separate words with spaces. Everything else separates
 /// tokens. Tokens are lowercased with Unicode's full lowercase mapping; accents are kept, so
-/// `café` matches `CAFÉ` but not `cafe`.
+/// `café` matches `CAFÉ` but not `cafe`. Greek final sigma `ς` is then folded to `σ`, so
+/// `ΟΔΟΣ`, `οδοσ` and `οδος` are one word (lowercasing alone cannot tell a word-final `Σ`).
 public enum TextTokenizer {
     /// The tokens of `text`, in order.
     public static func tokens(_ text: String) -> [String] {
@@ -15,7 +16,7 @@ public enum TextTokenizer {
         func flush() {
             guard !current.isEmpty else { return }
             let token = String(current)
-            tokens.append(currentIsASCII ? token : token.lowercased())
+            tokens.append(currentIsASCII ? token : foldingFinalSigma(token.lowercased()))
             current = String.UnicodeScalarView()
             currentIsASCII = true
         }
@@ -47,6 +48,12 @@ public enum TextTokenizer {
         }
         flush()
         return tokens
+    }
+
+    /// `token` with each `ς` (U+03C2, final sigma) replaced by `σ` (U+03C3).
+    static func foldingFinalSigma(_ token: String) -> String {
+        guard token.unicodeScalars.contains("\u{03C2}") else { return token }
+        return String(String.UnicodeScalarView(token.unicodeScalars.map { $0 == "\u{03C2}" ? "\u{03C3}" : $0 }))
     }
 
     /// Where each token of `tokens(text)` is in `text`, in order: the text as written, for evidence.

@@ -215,7 +215,8 @@ public enum RequiredLiteral {
         return nil
     }
 
-    private static func closingBracket(_ scalars: [Unicode.Scalar], from start: Int) -> Int? {
+    /// The index of the `]` closing the character class that starts at `start`, or nil when it is not closed.
+    public static func closingBracket(_ scalars: [Unicode.Scalar], from start: Int) -> Int? {
         var index = start + 1
         if index < scalars.count && scalars[index] == "^" { index += 1 }
         if index < scalars.count && scalars[index] == "]" { index += 1 }  // a leading ']' is literal

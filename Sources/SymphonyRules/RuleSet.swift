@@ -13,8 +13,9 @@ public final class RuleSet: Sendable {
     public let rules: [Rule]
     /// The rule set's intents.
     public let recognizer: IntentRecognizer
-    /// Every `matches` regex and where it is written (for static checks).
-    public let regexSources: [(source: String, location: SourceLocation?)]
+    /// Every regex of the rule set — named patterns, line parsers, `matches` conditions — as
+    /// written and compiled, with where it is written (for the static checks).
+    public let regexSources: [RegexSource]
     /// The principal rules run as when they name none (`owner:` in the rule files); nil when unset.
     public let owner: String?
     /// Parsers for raw lines (`lines:` in the rule files), by the `--lines` type they read.
@@ -28,7 +29,7 @@ public final class RuleSet: Sendable {
 
     /// A rule set of `rules` with the intents of `recognizer`.
     public init(
-        rules: [Rule], recognizer: IntentRecognizer, regexSources: [(source: String, location: SourceLocation?)] = [], owner: String? = nil,
+        rules: [Rule], recognizer: IntentRecognizer, regexSources: [RegexSource] = [], owner: String? = nil,
         lineParsers: [String: LineParser] = [:], sideEffects: SideEffectSettings = SideEffectSettings()
     ) {
         self.sideEffects = sideEffects

@@ -8,9 +8,9 @@ extension RuleSetLoader {
     static let lineTimeKeys = ["field", "format"]
 
     /// The built-in fragments plus every file's `patterns:`.
-    /// `sources` receives each user pattern as written, for the static checks.
+    /// `sources` receives each user pattern that compiles, for the static checks.
     static func patternLibrary(
-        in roots: [YAMLNode], sources: inout [(source: String, location: SourceLocation?)], into diagnostics: inout Diagnostics
+        in roots: [YAMLNode], sources: inout [RegexSource], into diagnostics: inout Diagnostics
     ) -> PatternLibrary {
         var library = PatternLibrary()
         var defined: [String: SourceLocation] = [:]
@@ -32,21 +32,24 @@ extension RuleSetLoader {
                 guard let source = entry.value.string("pattern '\(entry.key)'", into: &diagnostics) else { continue }
                 defined[entry.key] = entry.keyNode.location
                 library.define(entry.key, as: source)
-                sources.append((source, entry.value.contentLocation))
             }
         }
         // Each user pattern must expand and compile on its own, so a mistake is reported where it is written.
         for root in roots {
             guard let entries = root.entries?.first(where: { $0.key == "patterns" })?.value.entries else { continue }
             for entry in entries where defined[entry.key] == entry.keyNode.location {
-                _ = compile(entry.value, what: "pattern '\(entry.key)'", library: library, into: &diagnostics)
+                guard let (regex, _) = compile(entry.value, what: "pattern '\(entry.key)'", library: library, into: &diagnostics) else { continue }
+                sources.append(
+                    RegexSource(source: entry.value.scalarText ?? regex.pattern, regex: regex, kind: .fragment(entry.key), location: entry.value.contentLocation))
             }
         }
         return library
     }
 
-    /// Every file's `lines:` parsers, by the `--lines` type they read.
-    static func lineParsers(in roots: [YAMLNode], library: PatternLibrary, into diagnostics: inout Diagnostics) -> [String: LineParser] {
+    /// Every file's `lines:` parsers, by the `--lines` type they read; `sources` receives each one's regex.
+    static func lineParsers(
+        in roots: [YAMLNode], library: PatternLibrary, sources: inout [RegexSource], into diagnostics: inout Diagnostics
+    ) -> [String: LineParser] {
         var parsers: [String: LineParser] = [:]
         var defined: [String: SourceLocation] = [:]
         for root in roots {
@@ -68,7 +71,12 @@ extension RuleSetLoader {
                     continue
                 }
                 defined[type] = entry.keyNode.location
-                if let parser = lineParser(type: type, node: entry.value, library: library, into: &diagnostics) { parsers[type] = parser }
+                if let parser = lineParser(type: type, node: entry.value, library: library, into: &diagnostics) {
+                    parsers[type] = parser
+                    let match = entry.value.entries?.first { $0.key == "match" }?.value
+                    sources.append(
+                        RegexSource(source: match?.scalarText ?? parser.regex.pattern, regex: parser.regex, kind: .lineParser(type), location: match?.contentLocation))
+                }
             }
         }
         return parsers

@@ -43,9 +43,9 @@ public enum RuleSetLoader {
             diagnostics.append(contentsOf: error.diagnostics)
             recognizer = (try? IntentRecognizer([])) ?? { fatalError("an empty recognizer always compiles") }()
         }
-        var patternSources: [(source: String, location: SourceLocation?)] = []
+        var patternSources: [RegexSource] = []
         let patterns = patternLibrary(in: roots, sources: &patternSources, into: &diagnostics)
-        let lineParsers = lineParsers(in: roots, library: patterns, into: &diagnostics)
+        let lineParsers = lineParsers(in: roots, library: patterns, sources: &patternSources, into: &diagnostics)
         var context = LoadContext(recognizer: recognizer, patterns: patterns)
         context.regexSources = patternSources
         var owner: (name: String, location: SourceLocation)?
@@ -92,7 +92,7 @@ public enum RuleSetLoader {
         let recognizer: IntentRecognizer
         /// Named regex fragments (`%{NAME}`).
         let patterns: PatternLibrary
-        var regexSources: [(source: String, location: SourceLocation?)] = []
+        var regexSources: [RegexSource] = []
     }
 
     /// What a rule's templates may refer to.
@@ -259,8 +259,8 @@ public enum RuleSetLoader {
                     "capture types (%{NAME:field:type}) apply in line parsers only: the captures of a 'matches' condition are text")
             }
             for case let name? in regex.groupNames { scope.captures.insert(name) }
-            // Checked as written: the built-in %{…} fragments are vetted, and a user's own are checked where they are defined.
-            context.regexSources.append((operand.scalarText ?? regex.pattern, operand.contentLocation))
+            context.regexSources.append(
+                RegexSource(source: operand.scalarText ?? regex.pattern, regex: regex, kind: .condition, location: operand.contentLocation))
             test = .matches(regex)
         default:
             guard let number = operand.number("'\(keyword)'", into: &diagnostics) else { return nil }

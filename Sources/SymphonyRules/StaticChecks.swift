@@ -2,25 +2,16 @@ import SymphonyDiagnostics
 import SymphonyEvents
 
 /// Checks over a whole rule set: re-publish cycles, templated types that can re-trigger their own
-/// rule, rules shadowed by a `stop`, risky regexes.
+/// rule, rules shadowed by a `stop`, and regexes that match every text, backtrack catastrophically
+/// or (intent patterns) escape the pre-filter (`StaticChecks+Regexes.swift`).
 public enum StaticChecks {
     /// Runs every check and records its findings.
     public static func run(on ruleSet: RuleSet, into diagnostics: inout Diagnostics) {
         findCycles(in: ruleSet, into: &diagnostics)
         findTemplatedSelfTriggers(in: ruleSet, into: &diagnostics)
         findShadowedRules(in: ruleSet, into: &diagnostics)
-        for (source, location) in ruleSet.regexSources where hasNestedQuantifiers(source) {
-            diagnostics.warning(at: location, nestedQuantifierWarning(source))
-        }
-        for intent in ruleSet.recognizer.definitions {
-            for pattern in intent.patterns where hasNestedQuantifiers(pattern.regex) {
-                diagnostics.warning(at: pattern.location, nestedQuantifierWarning(pattern.regex))
-            }
-        }
-    }
-
-    static func nestedQuantifierWarning(_ source: String) -> String {
-        "regex '\(source)' repeats a group that itself repeats, which risks catastrophic backtracking; such matches stop at the match limit and count as no match"
+        checkRegexes(ruleSet.regexSources, into: &diagnostics)
+        checkIntentPatterns(ruleSet.recognizer.definitions, into: &diagnostics)
     }
 
     // MARK: Cycles
@@ -130,73 +121,5 @@ public enum StaticChecks {
             return covers(outer.dropFirst(), inner.dropFirst())
         case .anyMany: return false
         }
-    }
-
-    // MARK: Regexes
-
-    /// True when a group containing a repetition is itself repeated, as in `(a+)+` or `(\w+\s?)*`.
-    public static func hasNestedQuantifiers(_ pattern: String) -> Bool {
-        let scalars = Array(pattern.unicodeScalars)
-        var stack: [Bool] = []  // per open group: does it contain a repetition?
-        var index = 0
-        var inClass = false
-        func isRepeat(at position: Int) -> Bool {
-            guard position < scalars.count else { return false }
-            switch scalars[position] {
-            case "+", "*": return true
-            case "{":
-                // {n} with n > 1, {n,}, or {n,m} with m > 1
-                var cursor = position + 1
-                var text = ""
-                while cursor < scalars.count && scalars[cursor] != "}" {
-                    text.unicodeScalars.append(scalars[cursor])
-                    cursor += 1
-                }
-                let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-                if parts.count == 1 { return (Int(parts[0]) ?? 0) > 1 }
-                return parts.count == 2 && (parts[1].isEmpty || (Int(parts[1]) ?? 0) > 1)
-            default: return false
-            }
-        }
-        while index < scalars.count {
-            let scalar = scalars[index]
-            if scalar == "\\" && index + 1 < scalars.count && scalars[index + 1] == "Q" {
-                // \Q…\E is literal text: nothing in it groups or repeats.
-                index += 2
-                while index < scalars.count && !(scalars[index] == "\\" && index + 1 < scalars.count && scalars[index + 1] == "E") { index += 1 }
-                index += 2
-                continue
-            }
-            if scalar == "\\" {
-                index += 2
-                if isRepeat(at: index), !stack.isEmpty { stack[stack.count - 1] = true }
-                continue
-            }
-            if inClass {
-                if scalar == "]" {
-                    inClass = false
-                    if isRepeat(at: index + 1), !stack.isEmpty { stack[stack.count - 1] = true }
-                }
-                index += 1
-                continue
-            }
-            switch scalar {
-            case "[":
-                inClass = true
-                if index + 1 < scalars.count && scalars[index + 1] == "]" { index += 1 }
-            case "(":
-                stack.append(false)
-            case ")":
-                let innerRepeats = stack.popLast() ?? false
-                if innerRepeats && isRepeat(at: index + 1) { return true }
-                if (innerRepeats || isRepeat(at: index + 1)), !stack.isEmpty { stack[stack.count - 1] = true }
-            case "+", "*", "{":
-                if isRepeat(at: index), !stack.isEmpty { stack[stack.count - 1] = true }
-            default:
-                break
-            }
-            index += 1
-        }
-        return false
     }
 }

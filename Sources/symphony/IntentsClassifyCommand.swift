@@ -17,7 +17,9 @@ struct IntentsClassifyCommand: ParsableCommand {
             files) and classifies each TEXT argument, or each line of standard input when no TEXT is given.
 
             Output is one JSON object per text on standard output: {"text": ..., "intents": [{"name", \
-            "score", "slots", "evidence"}]}, best intent first. The scoring formula is in docs/intents.md.
+            "score", "slots", "evidence"}]}, best intent first. The scoring formula is in docs/intents.md. \
+            An input line that is rejected still gets its output line, so output lines match input lines: \
+            {"line": N, "error": "..."} in JSON, "(line N rejected: ...)" in the table; the reason is also on standard error.
 
             Exit codes: 0 ok; 1 the intent definitions have errors; 64 usage error; \
             65 some input lines were rejected (not valid UTF-8, or too long); 77 --policy does not grant intents:analyze.
@@ -76,17 +78,23 @@ struct IntentsClassifyCommand: ParsableCommand {
             case .table: for line in TableRow.lines(text: text, recognized: recognized, all: explain ? scores : nil) { output.write(line) }
             }
         }
+        func reject(line: Int, reason: String) {
+            rejected += 1
+            printError("<stdin>:\(line): rejected: \(reason)")
+            switch format {
+            case .json: output.write(JSONValue.object(["line": .int(Int64(line)), "error": .string(reason)]).jsonText)
+            case .table: output.write("(line \(line) rejected: \(reason))")
+            }
+        }
         if texts.isEmpty {
             let reader = try LineReader(path: "-")
             while let line = try reader.next() {
                 guard !line.tooLong else {
-                    rejected += 1
-                    printError("<stdin>:\(line.number): rejected: line is longer than \(reader.maximumLineLength) bytes")
+                    reject(line: line.number, reason: "line is longer than \(reader.maximumLineLength) bytes")
                     continue
                 }
                 guard let text = String(validating: line.bytes, as: UTF8.self) else {
-                    rejected += 1
-                    printError("<stdin>:\(line.number): rejected: not valid UTF-8")
+                    reject(line: line.number, reason: "not valid UTF-8")
                     continue
                 }
                 classify(text, origin: "<stdin>:\(line.number)")

@@ -15,8 +15,9 @@ struct ValidateCommand: ParsableCommand {
         discussion: """
             Without --events: loads the rule set, reports every error and warning as file:line:column, and runs \
             the static checks (re-publish cycles without a delay, templated publish/delay types that can \
-            re-trigger their own rule, rules shadowed by a higher-salience 'stop', regexes at risk of \
-            catastrophic backtracking).
+            re-trigger their own rule, rules shadowed by a higher-salience 'stop', regexes that backtrack \
+            catastrophically on a short text PCRE2 is tried on, regexes that match every text because they can match \
+            the empty string, intent patterns without a literal for the pre-filter).
 
             With --events FILE (or - for standard input): for each event, every rule that applies to its type, \
             whether it matches and, if not, the first condition that failed (with intent scores); the actions \

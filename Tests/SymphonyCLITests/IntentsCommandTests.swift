@@ -76,12 +76,24 @@ import Testing
         #expect(result.stdoutLines == [#"{"intents":[],"text":"\#(text)"}"#])
     }
 
-    @Test("invalid UTF-8 input lines are rejected with exit 65; the others are classified")
+    @Test("invalid UTF-8 input lines are rejected with exit 65 and an error record in their place, so output lines match input lines")
     func invalidUTF8() throws {
-        let result = try CommandRunner.run(["intents", "--rules", try rulesFile()], stdinBytes: Array("refund order 1\n".utf8) + [0xC3, 0x28, 0x0A] + Array("hi\n".utf8))
+        let input = Array("refund order 1\n".utf8) + [0xC3, 0x28, 0x0A] + Array("hi\n".utf8)
+        let result = try CommandRunner.run(["intents", "--rules", try rulesFile()], stdinBytes: input)
         #expect(result.status == 65)
-        #expect(result.stdoutLines.count == 2)
+        #expect(result.stdoutLines.count == 3)
+        #expect(result.stdoutLines[0].contains(#""text":"refund order 1""#))
+        #expect(result.stdoutLines[1] == #"{"error":"not valid UTF-8","line":2}"#)
+        #expect(result.stdoutLines[2] == #"{"intents":[],"text":"hi"}"#)
         #expect(result.stderrLines == ["<stdin>:2: rejected: not valid UTF-8"])
+
+        let table = try CommandRunner.run(["intents", "--rules", try rulesFile(), "--format", "table"], stdinBytes: input)
+        #expect(table.status == 65)
+        #expect(table.stdoutLines.count == 4)
+        #expect(table.stdoutLines[1].contains("refund_request"))
+        #expect(table.stdoutLines[2] == "(line 2 rejected: not valid UTF-8)")
+        #expect(table.stdoutLines[3].hasPrefix("hi ") && table.stdoutLines[3].contains("(none)"))
+        #expect(table.stderrLines == ["<stdin>:2: rejected: not valid UTF-8"])
     }
 
     @Test("errors in the intents are printed as file:line:column and exit 1")

@@ -163,7 +163,7 @@ import Testing
         ])
     }
 
-    @Test("rules shadowed by a higher-salience unconditional stop, and nested quantifiers, are warnings")
+    @Test("rules shadowed by a higher-salience unconditional stop, and catastrophic regexes, are warnings")
     func warnings() throws {
         let text = """
             rules:
@@ -175,7 +175,7 @@ import Testing
         #expect(ruleSet != nil)
         #expect(lines == [
             "rules.yaml:3:12: warning: rule 'never' can never run: rule 'drop-all' runs before it on every event it matches, has no 'when', and stops",
-            "rules.yaml:4:63: warning: regex '(a+)+$' repeats a group that itself repeats, which risks catastrophic backtracking; such matches stop at the match limit and count as no match",
+            "rules.yaml:4:63: warning: regex '(a+)+$' backtracks catastrophically: on the 49-character text 'aaaaaaaaaaaaaaaaaaaaaaaaaaaa…aaaaaaa!' PCRE2 stops at the match limit, and such a match counts as no match; its repetition '(a+)+' can match the same text in many ways; make what repeats unambiguous (e.g. '(?:\\S+\\s)*' rather than '(\\w+\\s?)*', 'a+' rather than '(a|aa)+'), or make it possessive or atomic ('++', '*+', '(?>…)')",
         ])
     }
 
