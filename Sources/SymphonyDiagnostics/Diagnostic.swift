@@ -14,12 +14,16 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
     public let location: SourceLocation?
     /// What is wrong and, where one exists, how to fix it.
     public let message: String
+    /// A warning about cost rather than meaning (a regex the intent pre-filter cannot skip):
+    /// `symphony validate` shows it; commands that run the rules do not repeat it at every start.
+    public let isAdvisory: Bool
 
     /// A diagnostic.
-    public init(_ severity: Severity, at location: SourceLocation?, _ message: String) {
+    public init(_ severity: Severity, at location: SourceLocation?, _ message: String, advisory: Bool = false) {
         self.severity = severity
         self.location = location
         self.message = message
+        isAdvisory = advisory
     }
 
     public var description: String {
@@ -44,6 +48,11 @@ public struct Diagnostics: Sendable, Hashable, CustomStringConvertible {
     /// Records a warning.
     public mutating func warning(at location: SourceLocation?, _ message: String) {
         all.append(Diagnostic(.warning, at: location, message))
+    }
+
+    /// Records a warning about cost rather than meaning (see `Diagnostic.isAdvisory`).
+    public mutating func advisory(at location: SourceLocation?, _ message: String) {
+        all.append(Diagnostic(.warning, at: location, message, advisory: true))
     }
 
     /// Adds another collection's diagnostics.

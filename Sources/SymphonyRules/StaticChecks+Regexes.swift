@@ -47,7 +47,7 @@ extension StaticChecks {
                     continue
                 }
                 if RequiredLiteral.extractAll(from: pattern.regex).isEmpty {
-                    diagnostics.warning(at: pattern.location, noLiteralWarning(subject, pattern.regex))
+                    diagnostics.advisory(at: pattern.location, noLiteralWarning(subject, pattern.regex))
                 }
                 if let attack = BacktrackingAttack.find(for: regex) {
                     diagnostics.warning(at: pattern.location, backtrackingWarning(subject, attack))

@@ -297,7 +297,8 @@ struct RunCommand: ParsableCommand {
     private func loadRuleSet() throws -> RuleSet {
         let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
         let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
-        report((readProblems.all + diagnostics.sorted).map { $0 as CustomStringConvertible })
+        // Advisories (cost, not meaning) are for `validate`, not repeated at every start.
+        report((readProblems.all + diagnostics.sorted).filter { !$0.isAdvisory }.map { $0 as CustomStringConvertible })
         guard let ruleSet = loaded, !readProblems.hasErrors else { throw ExitCode(1) }
         return ruleSet
     }
