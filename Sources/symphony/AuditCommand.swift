@@ -75,18 +75,22 @@ struct AuditListCommand: ParsableCommand {
         let sinceTime = try pointInTime(since, flag: "--since")
         let records = try reader.list(principal: principalFilter, operation: operation, since: sinceTime, limit: limit)
         let output = OutputLines()
-        for record in records {
-            if format == "json" {
+        if format == "json" {
+            for record in records {
                 output.write(
                     JSONValue.object([
                         "seq": .int(record.sequence), "time": .string(record.time.description), "principal": .string(record.principal),
                         "operation": .string(record.operation.rawValue), "target": .string(record.target), "outcome": .string(record.outcome),
                         "details": .string(record.details),
                     ]).jsonText)
-            } else {
-                output.write(
-                    displayText("\(record.sequence)  \(record.time)  \(record.principal)  \(record.operation)  \(record.target)  \(record.outcome)  \(record.details)"))
             }
+        } else {
+            let table = TextTable(
+                columns: ["SEQ", "TIME", "PRINCIPAL", "OPERATION", "TARGET", "OUTCOME", "DETAILS"],
+                rows: records.map { [String($0.sequence), $0.time.description, $0.principal, $0.operation.rawValue, $0.target, $0.outcome, $0.details] },
+                clippable: [4, 6])
+            for line in table.lines() { output.write(line) }
+            if records.isEmpty { output.write("(no records)") }
         }
         output.flush()
         options.note(operation: .auditRead, outcome: "ok", details: "\(records.count) records listed")

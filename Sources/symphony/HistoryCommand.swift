@@ -284,22 +284,9 @@ struct HistoryCommand: ParsableCommand {
             output.write(columns.joined(separator: ","))
             for row in rows { output.write(columns.map { Self.csv(row[$0]) }.joined(separator: ",")) }
         case .table:
-            let cells = rows.map { row in columns.map { displayText(Self.text(row[$0])) } }
-            var widths = columns.map(\.count)
-            for row in cells { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
-            // Fit the terminal: the last column takes what is left, clipped.
-            let terminal = Int(ProcessInfo.processInfo.environment["COLUMNS"] ?? "").map { min(max($0, 20), 10_000) } ?? 120
-            let fixed = widths.dropLast().reduce(0) { $0 + $1 + 2 }
-            widths[widths.count - 1] = max(10, min(widths[widths.count - 1], terminal - fixed))
-            func line(_ values: [String]) -> String {
-                values.enumerated().map { index, value in
-                    let width = widths[index]
-                    let clipped = value.count > width ? String(value.prefix(max(1, width - 1))) + "…" : value
-                    return index == values.count - 1 ? clipped : clipped + String(repeating: " ", count: width - clipped.count)
-                }.joined(separator: "  ")
-            }
-            output.write(line(columns.map { $0.uppercased() }))
-            for row in cells { output.write(line(row)) }
+            let clippable = Set(columns.indices.filter { ["message", "error", "detail", "details", "payload"].contains(columns[$0]) })
+            let table = TextTable(columns: columns.map { $0.uppercased() }, rows: rows.map { row in columns.map { Self.text(row[$0]) } }, clippable: clippable)
+            for line in table.lines() { output.write(line) }
             if rows.isEmpty { output.write("(no rows)") }
         }
     }

@@ -124,7 +124,8 @@ import Testing
         let result = try CommandRunner.run(
             ["run", "--rules", "rules.yaml", "--no-history", "--events", "ev.jsonl", "--events", "evdir"], stdinData: nil, directory: directory)
         #expect(result.status == 66)
-        #expect(result.stderrLines.first == "symphony: cannot read 'evdir': Is a directory")
+        // The rule's audit messages are shown as the events are handled, which may be before or after the directory is reached.
+        #expect(result.stderrLines.filter { !$0.hasPrefix("audit: ") }.first == "symphony: cannot read 'evdir': Is a directory")
         #expect(result.stderr.contains("symphony: 2 events read, 0 rejected"))
         let dryRun = try CommandRunner.run(["validate", "rules.yaml", "--events", "evdir"], stdinData: nil, directory: directory)
         #expect(dryRun.status == 66)
