@@ -54,12 +54,13 @@ test: test-deps
 # swift::threading_impl::once_slow while instantiating prespecialized generic metadata
 # (Range<Int> and the like) on first use (seen with gdb, 2026-12-03). So the run gets a time limit
 # (a normal one takes about 5 minutes), and a run that failed or hung is run once more: a real
-# race or failure fails both runs.
+# race or failure fails both runs. (The pkill pattern is bracketed so that it does not match the
+# command line of the shell running it: '.build-tsan/.*xctest' written plainly killed make itself.)
 TSAN_LIMIT := 900
 tsan: test-deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path $(TSAN_PATH)
 	timeout -k 10 $(TSAN_LIMIT) $(SWIFT) test --skip-build --sanitize=thread --scratch-path $(TSAN_PATH) || { \
-	  pkill -9 -f '$(TSAN_PATH)/.*xctest' || true; \
+	  pkill -9 -f '[.]build-tsan/.*[.]xctest' || true; \
 	  echo "make tsan: the ThreadSanitizer run failed or hung (limit $(TSAN_LIMIT) s); running it once more"; \
 	  timeout -k 10 $(TSAN_LIMIT) $(SWIFT) test --skip-build --sanitize=thread --scratch-path $(TSAN_PATH); }
 
