@@ -28,14 +28,9 @@ public struct ChainStart: Sendable, Hashable {
 
     /// A start signed under `macKey` (the MAC key of the key `keyID` names).
     init(databaseID: String, link: Int64, hash: [UInt8], cut: Timestamp, pruned: Timestamp, principal: String, keyID: String, macKey: [UInt8]) {
-        self.databaseID = databaseID
-        self.link = link
-        self.hash = hash
-        self.cut = cut
-        self.pruned = pruned
-        self.principal = principal
-        self.keyID = keyID
-        mac = Self.mac(databaseID: databaseID, link: link, hash: hash, cut: cut, pruned: pruned, principal: principal, macKey: macKey)
+        self.init(
+            databaseID: databaseID, link: link, hash: hash, cut: cut, pruned: pruned, principal: principal, keyID: keyID,
+            mac: Self.mac(databaseID: databaseID, link: link, hash: hash, cut: cut, pruned: pruned, principal: principal, macKey: macKey))
     }
 
     /// A start as stored (its MAC to be checked).

@@ -21,18 +21,16 @@ struct HistoryPruner {
     func plan(cut: Timestamp, maxRows: Int?) throws -> PruneSummary {
         let bounds = try database.prepare("SELECT min(seq), max(seq) FROM chain").rows { ($0.int(0), $0.int(1)) }
         guard let (first, end) = bounds.first, end > 0 else {
-            return PruneSummary(cut: cut, firstLink: 1, lastLink: 0, heldBack: nil, budgetReached: false)
+            return PruneSummary(cut: cut, firstLink: 1, lastLink: 0, budgetReached: false)
         }
         var last = try database.prepare("SELECT seq FROM chain WHERE time_ns >= ? ORDER BY seq LIMIT 1").rows([.int(cut.nanosecondsSinceEpoch)]) {
             $0.int(0) - 1
         }.first ?? end
-        var heldBack: String?
         var budgetReached = false
         // Pending delays and the intake mark hold no link back: a prune carries them forward (`prune`).
-        func hold(before link: Int64, _ reason: String) -> Bool {
+        func hold(before link: Int64) -> Bool {
             guard link - 1 < last else { return false }
             last = link - 1
-            heldBack = reason
             return true
         }
         if let maxRows {
@@ -42,10 +40,10 @@ struct HistoryPruner {
                     $0.int(0)
                 }
                 // At least one link per pass, however many rows it has.
-                if let link = row.first, hold(before: max(link, first + 1), "at most \(maxRows) rows per pass") { budgetReached = true }
+                if let link = row.first, hold(before: max(link, first + 1)) { budgetReached = true }
             }
         }
-        return PruneSummary(cut: cut, firstLink: first, lastLink: last, heldBack: heldBack, budgetReached: budgetReached && last >= first)
+        return PruneSummary(cut: cut, firstLink: first, lastLink: last, budgetReached: budgetReached && last >= first)
     }
 
     /// The rows `plan` would remove, counted (a dry run).

@@ -123,8 +123,9 @@ public final class HistoryReader {
         self.sealer = sealer
     }
 
-    /// Executions matching `query`, most recent first.
-    public func executions(_ query: HistoryQuery) throws -> [ExecutionRow] {
+    /// The SQL conditions on executions (`x`) for `query`'s filters other than the event type,
+    /// which each caller matches its own way, and their values.
+    private static func executionFilters(_ query: HistoryQuery) -> (conditions: [String], values: [SQLiteValue]) {
         var conditions: [String] = []
         var values: [SQLiteValue] = []
         if let rule = query.rule { conditions.append("x.rule = ?"); values.append(.text(rule)) }
@@ -133,6 +134,12 @@ public final class HistoryReader {
         if let until = query.until { conditions.append("x.started_ns < ?"); values.append(.int(until.nanosecondsSinceEpoch)) }
         if let eventID = query.eventID { conditions.append("x.event_id = ?"); values.append(.text(eventID)) }
         if let key = query.key { conditions.append("x.key = ?"); values.append(.text(key)) }
+        return (conditions, values)
+    }
+
+    /// Executions matching `query`, most recent first.
+    public func executions(_ query: HistoryQuery) throws -> [ExecutionRow] {
+        var (conditions, values) = Self.executionFilters(query)
         if let type = query.type, type.isExact { conditions.append("e.type = ?"); values.append(.text(type.text)) }
         let filterInSwift = query.type.map { !$0.isExact } ?? false
         let sql = """
@@ -290,14 +297,7 @@ public final class HistoryReader {
     public func stats(_ query: HistoryQuery) throws -> [StatsRow] {
         try database.readTransaction {
             let fromSummary = query.type == nil && query.outcome == nil && query.since == nil && query.until == nil && query.eventID == nil && query.key == nil
-            var conditions: [String] = []
-            var values: [SQLiteValue] = []
-            if let rule = query.rule { conditions.append("x.rule = ?"); values.append(.text(rule)) }
-            if let outcome = query.outcome { conditions.append("x.outcome = ?"); values.append(.int(ExecutionOutcome(name: outcome)?.rawValue ?? -1)) }
-            if let since = query.since { conditions.append("x.started_ns >= ?"); values.append(.int(since.nanosecondsSinceEpoch)) }
-            if let until = query.until { conditions.append("x.started_ns < ?"); values.append(.int(until.nanosecondsSinceEpoch)) }
-            if let eventID = query.eventID { conditions.append("x.event_id = ?"); values.append(.text(eventID)) }
-            if let key = query.key { conditions.append("x.key = ?"); values.append(.text(key)) }
+            var (conditions, values) = Self.executionFilters(query)
             if let type = query.type {
                 // A wildcard: the types it matches, from the types the history has.
                 let types = type.isExact ? [type.text] : try database.prepare("SELECT DISTINCT type FROM events").rows { $0.text(0) ?? "" }.filter(type.matches)

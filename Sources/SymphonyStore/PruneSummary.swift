@@ -9,8 +9,6 @@ public struct PruneSummary: Sendable, Hashable {
     public let firstLink: Int64
     /// The last link removed: the chain goes on with the next one. Below `firstLink` when nothing can go.
     public let lastLink: Int64
-    /// Why the prune stops short of the cut, when it does (a pass's row budget).
-    public let heldBack: String?
     /// True when the prune stopped at its per-pass row budget, with more to remove before the cut.
     public let budgetReached: Bool
     public var events = 0
@@ -30,7 +28,7 @@ public struct PruneSummary: Sendable, Hashable {
     public func followed(by next: PruneSummary) -> PruneSummary {
         var merged = PruneSummary(
             cut: next.cut, firstLink: links > 0 ? firstLink : next.firstLink, lastLink: next.links > 0 ? next.lastLink : lastLink,
-            heldBack: next.heldBack, budgetReached: next.budgetReached)
+            budgetReached: next.budgetReached)
         merged.events = events + next.events
         merged.executions = executions + next.executions
         merged.scheduled = scheduled + next.scheduled

@@ -375,6 +375,9 @@ final class WriterStatements: @unchecked Sendable {
             // the prune is about to remove; those after it are counted against what it leaves.
             try executions.finish()
             try stats.write(firstSequence: firstExecution)
+            // Executions after the prune are summarised on their own: those above are now earlier
+            // rows, so an event a rule acted on both before and after it counts as one firing.
+            firstExecution = nextExecution
             let pruner = HistoryPruner(database: database)
             let plan = try pruner.plan(cut: request.cut, maxRows: request.maxRows)
             let (summary, carried, mark) = try pruner.prune(plan, principal: request.principal, keyID: keyID, macKey: macKey, keys: keys)

@@ -137,7 +137,7 @@ struct ServeBenchmarks {
     private func runWrk(_ wrk: String, script: String, connections: Int, seconds: Int, port: Int, whileRunning: () -> Void = {}) -> Load? {
         let output = Self.directory + "/wrk.out"
         let arguments = [wrk, "-t2", "-c\(connections)", "-d\(seconds)s", "--latency", "--timeout", "10s", "-s", script, "http://127.0.0.1:\(port)/v1/events"]
-        guard let run = BenchProcess.measure(arguments, stdoutPath: output, whileRunning: whileRunning) else {
+        guard BenchProcess.measure(arguments, stdoutPath: output, whileRunning: whileRunning) != nil else {
             print("symphony-bench: wrk failed: \(BenchProcess.read(output).suffix(300))")
             return nil
         }
@@ -158,7 +158,6 @@ struct ServeBenchmarks {
                 if numbers.count == 4 { (load.accepted, load.ok, load.busy, load.other) = (numbers[0], numbers[1], numbers[2], numbers[3]) }
             }
         }
-        _ = run
         return load
     }
 
