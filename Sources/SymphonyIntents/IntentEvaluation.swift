@@ -18,10 +18,7 @@ public struct IntentEvaluation: Sendable {
         /// intent when given (thousandths); nil when none is recognized.
         public func predicted(threshold: Int? = nil) -> IntentScore? {
             guard let threshold else { return scores.first(where: \.isRecognized) }
-            // Scores are sorted best first, so the first one not ruled out decides.
-            guard let best = scores.first(where: { !$0.evidence.isEmpty && $0.missingRequired.isEmpty && $0.presentExcluded.isEmpty })
-            else { return nil }
-            return best.score >= threshold ? best : nil
+            return scores.first { $0.isRecognized(threshold: threshold) }
         }
     }
 

@@ -67,7 +67,12 @@ public struct IntentScore: Sendable, Hashable {
     public let presentExcluded: [String]
 
     /// True when something fired, every required entry appeared, no excluded entry did, and the score reached the threshold.
-    public var isRecognized: Bool { !evidence.isEmpty && missingRequired.isEmpty && presentExcluded.isEmpty && score >= threshold }
+    public var isRecognized: Bool { isRecognized(threshold: threshold) }
+
+    /// `isRecognized` with another threshold (thousandths) in place of the intent's own.
+    public func isRecognized(threshold: Int) -> Bool {
+        !evidence.isEmpty && missingRequired.isEmpty && presentExcluded.isEmpty && score >= threshold
+    }
 
     /// The score as a number from 0 to 1.
     public var value: Double { Double(score) / 1000 }

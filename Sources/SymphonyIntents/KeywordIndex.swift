@@ -52,6 +52,9 @@ struct KeywordIndex: Sendable {
     /// Per stemmer, the entries indexed by the stem of their first word.
     private let stemmed: [[String: [Entry]]]
     private let typos: TypoIndex
+    /// Per stemmer, whether any entry is matched by its stems (a stemmed entry, or a typo entry
+    /// of an intent that stems): texts are stemmed only by the stemmers some entry needs.
+    private let stemmerNeeded: [Bool]
 
     /// A keyword, `require` or `exclude` entry (or a lexicon's word) as written: `@name` refers to
     /// a lexicon; a leading `=` asks for the exact form written.
@@ -70,6 +73,7 @@ struct KeywordIndex: Sendable {
         var stemmers: [Stemmer] = []
         var stemmed: [[String: [Entry]]] = []
         var typos = TypoIndex()
+        var typoStemmers: Set<Int> = []
         for (intentIndex, definition) in definitions.enumerated() {
             var stemmerIndex: Int?
             if definition.stemming, let stemmer = Stemmer(language: definition.language) {
@@ -89,6 +93,7 @@ struct KeywordIndex: Sendable {
                 case .phrase(let words, let isExact):
                     guard let first = words.first else { return }
                     if definition.typos, !isExact, case .keyword = role {
+                        if let stemmerIndex { typoStemmers.insert(stemmerIndex) }
                         typos.add(
                             TypoIndex.Entry(
                                 intent: intentIndex, role: role, written: words, stems: stemmerIndex.map { stemmers[$0].stems(words) },
@@ -112,6 +117,7 @@ struct KeywordIndex: Sendable {
         self.stemmers = stemmers
         self.stemmed = stemmed
         self.typos = typos
+        stemmerNeeded = stemmed.indices.map { !stemmed[$0].isEmpty || typoStemmers.contains($0) }
     }
 
     /// Every entry occurring in `tokens` (a text's `TextTokenizer.tokens`), sorted by intent, then position.
@@ -126,9 +132,11 @@ struct KeywordIndex: Sendable {
                 }
             }
         }
-        let allStems = stemmers.map { $0.stems(tokens) }
+        // A stemmer no entry needs is not run: its "stems" are the tokens themselves, which match nothing new.
+        let allStems = stemmers.indices.map { stemmerNeeded[$0] ? stemmers[$0].stems(tokens) : tokens }
         for (stemmerIndex, stems) in allStems.enumerated() {
             let index = stemmed[stemmerIndex]
+            if index.isEmpty { continue }
             for position in stems.indices {
                 guard let entries = index[stems[position]] else { continue }
                 for entry in entries where Self.words(stems, at: position, startWith: entry.words) {
