@@ -1,8 +1,9 @@
 /// "Did you mean …?": the closest valid name to a misspelt one.
 public enum NameSuggestion {
-    /// The candidate closest to `name` by edit distance, if it is close enough to be a plausible typo.
-    public static func closest(to name: String, in candidates: some Sequence<String>) -> String? {
-        let limit = max(2, name.count / 3)
+    /// The candidate closest to `name` by edit distance, if it is close enough to be a plausible typo:
+    /// at most `maxDistance` edits (default: a third of the name's length, and at least 2).
+    public static func closest(to name: String, in candidates: some Sequence<String>, maxDistance: Int? = nil) -> String? {
+        let limit = maxDistance ?? max(2, name.count / 3)
         var best: (name: String, distance: Int)?
         for candidate in candidates {
             let distance = editDistance(name.lowercased(), candidate.lowercased())

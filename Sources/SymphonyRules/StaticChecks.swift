@@ -2,7 +2,8 @@ import SymphonyDiagnostics
 import SymphonyEvents
 
 /// Checks over a whole rule set: re-publish cycles, templated types that can re-trigger their own
-/// rule, rules shadowed by a `stop`, and regexes that match every text, backtrack catastrophically
+/// rule, rules shadowed by a `stop`, `on` types one typo away from a published type
+/// (`StaticChecks+Types.swift`), and regexes that match every text, backtrack catastrophically
 /// or (intent patterns) escape the pre-filter (`StaticChecks+Regexes.swift`).
 public enum StaticChecks {
     /// Runs every check and records its findings.
@@ -10,6 +11,7 @@ public enum StaticChecks {
         findCycles(in: ruleSet, into: &diagnostics)
         findTemplatedSelfTriggers(in: ruleSet, into: &diagnostics)
         findShadowedRules(in: ruleSet, into: &diagnostics)
+        findMisspeltTypes(in: ruleSet, into: &diagnostics)
         checkRegexes(ruleSet.regexSources, into: &diagnostics)
         checkIntentPatterns(ruleSet.recognizer.definitions, into: &diagnostics)
     }

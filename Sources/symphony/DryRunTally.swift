@@ -1,3 +1,4 @@
+import SymphonyDiagnostics
 import SymphonyEngine
 import SymphonyJSON
 import SymphonyRules
@@ -13,6 +14,8 @@ struct DryRunTally {
     private(set) var inputEvents = 0
     private(set) var matchedEvents = 0
     private var derivedEvents = 0
+    /// Events traced per type, input and derived.
+    private var types: [String: Int] = [:]
 
     init(ruleSet: RuleSet) {
         self.ruleSet = ruleSet
@@ -25,6 +28,7 @@ struct DryRunTally {
         var any = false
         for step in steps {
             if (step.event.causation?.hop ?? 0) > 0 { derivedEvents += 1 }
+            types[step.event.type, default: 0] += 1
             for report in step.rules {
                 seen[report.rule, default: 0] += 1
                 if report.matched {
@@ -34,6 +38,26 @@ struct DryRunTally {
             }
         }
         if any { matchedEvents += 1 }
+    }
+
+    /// A warning for each rule that no traced event reached although no rule publishes a type it is
+    /// on: its `on` names a type the sample does not have (a typo, often), with the closest type
+    /// the sample does have.
+    var unreachedRuleWarnings: [String] {
+        guard inputEvents > 0 else { return [] }
+        return ruleSet.rules.compactMap { rule in
+            guard seen[rule.name] == nil, !rule.on.contains(where: { StaticChecks.isPublished($0, in: ruleSet) }) else { return nil }
+            let patterns = rule.on.map(\.text)
+            var message = "warning: rule '\(rule.name)' saw no event: none of the \(inputEvents) input events or the events they caused has a type its 'on' matches (\(patterns.joined(separator: ", "))), and no rule publishes one"
+            let suggestions = patterns.compactMap { NameSuggestion.closest(to: $0, in: types.keys) }
+            if let suggestion = suggestions.first {
+                message += "; did you mean '\(suggestion)' (\(types[suggestion] ?? 0) event\(types[suggestion] == 1 ? "" : "s"))?"
+            } else {
+                let common = types.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(5).map(\.key)
+                message += "; the events have types " + common.joined(separator: ", ") + (types.count > common.count ? ", …" : "")
+            }
+            return message
+        }
     }
 
     /// The summary as text, rules in rule-set order.

@@ -15,7 +15,8 @@ struct ValidateCommand: ParsableCommand {
         discussion: """
             Without --events: loads the rule set, reports every error and warning as file:line:column, and runs \
             the static checks (re-publish cycles without a delay, templated publish/delay types that can \
-            re-trigger their own rule, rules shadowed by a higher-salience 'stop', regexes that backtrack \
+            re-trigger their own rule, rules shadowed by a higher-salience 'stop', 'on' types one typo away from \
+            a type another rule publishes, regexes that backtrack \
             catastrophically on a short text PCRE2 is tried on, regexes that match every text because they can match \
             the empty string, intent patterns without a literal for the pre-filter).
 
@@ -23,7 +24,9 @@ struct ValidateCommand: ParsableCommand {
             whether it matches and, if not, the first condition that failed (with intent scores); the actions \
             that would run, with their templates rendered. Re-published and delayed events are followed on a \
             virtual clock so the whole chain is shown, up to the hop limit (16), the input event's derived-event \
-            budget (--max-derived, as in run) and 1000 traced events. A dry run executes nothing and writes nothing.
+            budget (--max-derived, as in run) and 1000 traced events. A dry run executes nothing and writes nothing. \
+            A rule that no event reached, when no rule publishes a type it is on, gets a warning on stderr naming \
+            the closest type the events have (a misspelt 'on', often).
 
             Without --events, a rule set with side effects also gets the list of permissions its actions need (events:publish:<type>, \
             actions:exec, actions:http:<host>, actions:file:<path>); without --policy, a run allows all of \
@@ -182,6 +185,7 @@ struct ValidateCommand: ParsableCommand {
             }
         }
         stdout.flush()
+        for warning in tally.unreachedRuleWarnings { printError("symphony: " + warning) }
         if replaced > 0 { printError("symphony: \(replaced) event line\(replaced == 1 ? "" : "s") had invalid UTF-8 replaced by U+FFFD") }
         if !opened { throw ExitCode.noInput }
         if rejected > 0 { throw ExitCode.inputRejected }

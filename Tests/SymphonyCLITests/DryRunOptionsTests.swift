@@ -71,6 +71,34 @@ import Testing
         #expect(some.status == 0)
     }
 
+    @Test("a rule no event reached, on a type no rule publishes, is a warning naming the closest type the events have")
+    func unreachedRule() throws {
+        let rules = try temporaryFile(
+            named: "rules.yaml",
+            contents: Data(
+                """
+                rules:
+                  - {name: pushes, on: git.pus, actions: [{emit: {type: x}}]}
+                  - {name: deploys, on: deploy.done, actions: [{emit: {type: x}}]}
+                  - {name: errors, on: http.request, actions: [{publish: {type: http.error}}]}
+                  - {name: page, on: http.error, actions: [{emit: {type: page}}]}
+                  - {name: later, on: http.retry, actions: [{emit: {type: page}}]}
+                  - {name: retry, on: http.error, when: {field: payload.never, exists: true}, actions: [{publish: {type: http.retry}}]}
+                """.utf8))
+        let events = #"{"type":"git.push","payload":{}}"# + "\n" + #"{"type":"http.request","payload":{}}"# + "\n"
+        for format in ["text", "json"] {
+            let result = try CommandRunner.run(["validate", rules, "--events", "-", "--format", format], stdin: events)
+            #expect(result.status == 0, "\(result.stderr)")
+            let warnings = result.stderrLines.filter { $0.contains("saw no event") }
+            // 'later' saw nothing either, but a rule publishes its type: no warning.
+            #expect(
+                warnings == [
+                    "symphony: warning: rule 'pushes' saw no event: none of the 2 input events or the events they caused has a type its 'on' matches (git.pus), and no rule publishes one; did you mean 'git.push' (1 event)?",
+                    "symphony: warning: rule 'deploys' saw no event: none of the 2 input events or the events they caused has a type its 'on' matches (deploy.done), and no rule publishes one; the events have types git.push, http.error, http.request",
+                ], "\(result.stderr)")
+        }
+    }
+
     @Test("one vocabulary: rule files as PATH or --rules PATH in run, serve and validate; run takes --format (or --output)")
     func vocabulary() throws {
         let rules = try rulesFile()

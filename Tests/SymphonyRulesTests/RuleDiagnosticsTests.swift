@@ -179,6 +179,26 @@ import Testing
         ])
     }
 
+    @Test("an 'on' type no rule publishes, one typo from a type a rule does publish, is a warning naming it; types several rules are on are not")
+    func misspeltOnType() throws {
+        let text = """
+            rules:
+              - {name: escalate, on: ticket.created, actions: [{publish: {type: ticket.escalated}}]}
+              - {name: page, on: ticket.escalate, actions: [{emit: {type: page}}]}
+              - {name: triage, on: ticket.created, actions: [{delay: {after: 1m, type: ticket.stale}}]}
+              - {name: stale, on: ticket.stale, actions: [{emit: {type: x}}]}
+              - {name: templated, on: deploy.done, actions: [{publish: {type: "build.{{ payload.state }}"}}]}
+              - {name: build, on: build.don, actions: [{emit: {type: x}}]}
+            """
+        let (ruleSet, lines) = try loadRules(["rules.yaml": text])
+        #expect(ruleSet != nil)
+        // 'ticket.created' is on two rules (an outside type); 'build.don' is one edit from the
+        // published 'build.done', but "build.{{ payload.state }}" can render it.
+        #expect(lines == [
+            "rules.yaml:3:12: warning: rule 'page' is on 'ticket.escalate', which no rule publishes; did you mean 'ticket.escalated' (published by rule 'escalate')?",
+        ])
+    }
+
     @Test("a publish or delay whose templated type can match its own rule's 'on' is a warning: it can re-trigger its own rule")
     func templatedSelfTrigger() throws {
         let text = """
