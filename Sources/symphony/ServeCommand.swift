@@ -73,6 +73,11 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also read this JSON Lines file as it grows, like tail -F (rotation and truncation aware, resuming where the last run stopped; repeatable).", valueName: "FILE"))
     var follow: [String] = []
 
+    @Option(name: .long, help: ArgumentHelp("Read the --follow files' lines as raw text, each an event of this type (the rule set's 'lines:' parser for the type, if any, reads fields and time).", valueName: "TYPE"))
+    var lines: String?
+
+    @OptionGroup var plainJSONOptions: PlainJSONOptions
+
     @Option(name: .long, help: "Worker threads, 1 to 256 (default: the number of cores).")
     var workers: Int?
 
@@ -109,6 +114,13 @@ struct ServeCommand: ParsableCommand {
         if address == nil { throw ValidationError("--listen must be HOST:PORT (port 0 to 65535), such as 127.0.0.1:8080, not '\(listen)'.") }
         if let workers, !(1...RunCommand.maximumWorkers).contains(workers) {
             throw ValidationError("--workers must be from 1 to \(RunCommand.maximumWorkers), not \(workers).")
+        }
+        try plainJSONOptions.check(lines: lines)
+        if let lines {
+            do { try EventType.validate(lines) } catch let error as EventsError { throw ValidationError("--lines: \(error.message)") }
+        }
+        if follow.isEmpty && (lines != nil || plainJSONOptions.mode != nil) {
+            throw ValidationError("\(lines != nil ? "--lines" : plainJSONOptions.type != nil ? "--json" : "--type-from") says how to read --follow files: name one with --follow FILE.")
         }
         if maxBody < 1 { throw ValidationError("--max-body must be at least 1, not \(maxBody).") }
         if !(1...100_000).contains(maxInFlight) { throw ValidationError("--max-in-flight must be from 1 to 100000, not \(maxInFlight).") }
@@ -188,11 +200,14 @@ struct ServeCommand: ParsableCommand {
         let server = SymphonyHTTPServer(pipeline: pipeline, configuration: serverConfiguration, history: configuration.history, metrics: metrics)
 
         // Followed files feed the same pipeline, each on a thread of its own, until the stop.
+        // Their lines are read as --lines, --json or --type-from say, with the 'lines:' parser of the rule set loaded at the start.
         var feeders: [WorkerThread] = []
+        let lineParser = lines.flatMap { ruleSet.lineParsers[$0] }
         for path in follow {
             let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
             let source = FollowedFileSource(
-                path: absolute, rawLinesType: nil, resume: try store?.store.filePosition(for: absolute), report: { sink.problem($0) })
+                path: absolute, rawLinesType: lines, lineParser: lineParser, plainJSON: plainJSONOptions.mode,
+                resume: try store?.store.filePosition(for: absolute), report: { sink.problem($0) })
             feeders.append(WorkerThread(name: "sym-follow") { do { try pipeline.feed(source) } catch { sink.problem("symphony: \(error)") } })
         }
 

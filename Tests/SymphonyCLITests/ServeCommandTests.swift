@@ -463,4 +463,31 @@ final class ServingCommand: @unchecked Sendable {
         #expect(server.stop(with: SIGTERM) == 143)
         #expect(try audits(directory) == ["v1 0", "v1 1", "v2 2", "v2 3"])
     }
+
+    @Test("--follow with --json TYPE or --type-from FIELD reads application logs without 'type'; without --follow they are usage errors")
+    func followPlainJSON() throws {
+        let directory = try freshDirectory()
+        let rulesPath = directory + "/rules.yaml"
+        try """
+            rules:
+              - {name: app, on: app.log, actions: [{audit: "app {{ payload.msg }}"}]}
+              - {name: deploy, on: deploy, actions: [{audit: "deploy {{ payload.msg }}"}]}
+            """.write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        let log = directory + "/app.jsonl"
+        let kinds = directory + "/kinds.jsonl"
+        try (#"{"level":"info","msg":"started"}"# + "\n").write(toFile: log, atomically: true, encoding: .utf8)
+        try (#"{"kind":"deploy","msg":"v2"}"# + "\n").write(toFile: kinds, atomically: true, encoding: .utf8)
+        #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
+        for (options, expected) in [(["--follow", log, "--json", "app.log"], "app started"), (["--follow", kinds, "--type-from", "kind"], "deploy v2")] {
+            let server = try ServingCommand(["--rules", rulesPath, "--db", directory + "/h.db", "--key-file", directory + "/key"] + options, directory: directory)
+            try #require(server.port > 0, "\(server.stderr)")
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline, try !audits(directory).contains(expected) { usleep(50_000) }
+            #expect(try audits(directory).contains(expected), "\(server.stderr)")
+            #expect(server.stop(with: SIGTERM) == 143)
+        }
+        let unused = try CommandRunner.run(["serve", rulesPath, "--json", "app.log", "--no-history"])
+        #expect(unused.status == 64)
+        #expect(unused.stderr.contains("--json says how to read --follow files: name one with --follow FILE."), "\(unused.stderr)")
+    }
 }
