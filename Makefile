@@ -13,7 +13,7 @@ RELEASE_PATH := .build-release
 FUZZ_PATH    := .build-fuzz
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps test-deps build run test tsan bench bench-10m fuzz man clean
+.PHONY: all deps test-deps build run test tsan bench bench-10m fuzz man cli-reference clean
 
 all: build
 
@@ -93,6 +93,11 @@ man: deps
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page
 	@mkdir -p .build/man && cp .build/plugins/GenerateManual/outputs/symphony/*.1 .build/man/
 	@echo "make man: wrote .build/man/symphony.1 and its command pages; read one with: man .build/man/symphony.1"
+
+## cli-reference: rewrite docs/reference/cli.md from every command's --help (a test fails when it drifts).
+cli-reference: deps
+	$(SWIFT) build --build-tests
+	SYMPHONY_WRITE_CLI_REFERENCE=1 $(SWIFT) test --skip-build --filter CLIReferenceTests
 
 clean:
 	rm -rf .build $(TSAN_PATH) $(RELEASE_PATH) $(FUZZ_PATH) .bench
