@@ -2,9 +2,10 @@
 # Debian packages Symphony links against are installed (apt-get when missing).
 
 SWIFT        ?= swift
-APT_PACKAGES := libpcre2-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev libstemmer-dev pkg-config
-# The test suite also runs docs/examples' independent Python opener of the envelope format.
-TEST_PACKAGES := python3-cryptography
+APT_PACKAGES := libpcre2-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev libstemmer-dev libpq-dev pkg-config
+# The test suite also runs docs/examples' independent Python opener of the envelope format, and
+# the PostgreSQL store's tests against a throwaway cluster (postgresql's initdb and pg_ctl).
+TEST_PACKAGES := python3-cryptography postgresql
 # The benchmarks' held-out-shape workload measures its floor with pcre2grep; wrk loads `symphony serve`.
 BENCH_PACKAGES := pcre2-utils wrk
 TSAN_PATH    := .build-tsan
@@ -28,7 +29,16 @@ define install-missing
 	fi
 endef
 
-## deps: install the system libraries (PCRE2, OpenSSL libcrypto, SQLite, libcurl, libstemmer) when missing.
+# with-postgres runs $(1) with SYMPHONY_TEST_POSTGRES set to the URL of a throwaway PostgreSQL
+# cluster on a loopback port in a temporary directory, and stops the cluster afterwards.
+define with-postgres
+	@dir=$$(mktemp -d /tmp/symphony-pg.XXXXXX); \
+	trap 'scripts/postgres-test-cluster stop '"$$dir" EXIT INT TERM; \
+	scripts/postgres-test-cluster start "$$dir" || exit 1; \
+	SYMPHONY_TEST_POSTGRES=$$(cat "$$dir/url") sh -c '$(1)'
+endef
+
+## deps: install the system libraries (PCRE2, OpenSSL libcrypto, SQLite, libcurl, libstemmer, libpq) when missing.
 deps:
 	$(call install-missing,$(APT_PACKAGES))
 
@@ -44,9 +54,10 @@ build: deps
 run: build
 	$(SWIFT) run --skip-build symphony run --rules rules/support --events samples/tickets.jsonl
 
-## test: the whole test suite, then the shipped rule sets' own tests (rules/*/*.test.yaml).
+## test: the whole test suite (the PostgreSQL tests against a throwaway cluster), then the shipped rule sets' own tests (rules/*/*.test.yaml).
 test: test-deps
-	$(SWIFT) test
+	$(SWIFT) build --build-tests
+	$(call with-postgres,$(SWIFT) test --skip-build)
 	$(SWIFT) run --skip-build symphony test rules
 
 ## tsan: the whole test suite under ThreadSanitizer (its own build folder).
@@ -59,10 +70,10 @@ test: test-deps
 TSAN_LIMIT := 900
 tsan: test-deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path $(TSAN_PATH)
-	timeout -k 10 $(TSAN_LIMIT) $(SWIFT) test --skip-build --sanitize=thread --scratch-path $(TSAN_PATH) || { \
-	  pkill -9 -f '[.]build-tsan/.*[.]xctest' || true; \
+	$(call with-postgres,timeout -k 10 $(TSAN_LIMIT) $(SWIFT) test --skip-build --sanitize=thread --scratch-path $(TSAN_PATH) || { \
+	  pkill -9 -f "[.]build-tsan/.*[.]xctest" || true; \
 	  echo "make tsan: the ThreadSanitizer run failed or hung (limit $(TSAN_LIMIT) s); running it once more"; \
-	  timeout -k 10 $(TSAN_LIMIT) $(SWIFT) test --skip-build --sanitize=thread --scratch-path $(TSAN_PATH); }
+	  timeout -k 10 $(TSAN_LIMIT) $(SWIFT) test --skip-build --sanitize=thread --scratch-path $(TSAN_PATH); })
 
 ## bench: release build, runtime benchmarks; writes .bench/results.json.
 bench: deps

@@ -48,6 +48,10 @@ let package = Package(
         .systemLibrary(
             name: "CStemmer",
             providers: [.apt(["libstemmer-dev"])]),
+        // libpq, PostgreSQL's C client: the shared store of several nodes.
+        .systemLibrary(
+            name: "CPostgres", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
 
         .target(
             name: "SymphonyConcurrency",
@@ -100,6 +104,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
+            swiftSettings: strictSettings),
+        // The PostgreSQL store: shared queue and scheduled entries for several nodes (libpq).
+        .target(
+            name: "SymphonyPostgres",
+            dependencies: ["CPostgres", "SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyAccess",
@@ -219,6 +228,10 @@ let package = Package(
         .testTarget(
             name: "SymphonyStoreTests",
             dependencies: ["SymphonyStore", "SymphonyRecords", "SymphonyEvents", "SymphonyCrypto"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SymphonyPostgresTests",
+            dependencies: ["SymphonyPostgres", "SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyAccessTests",

@@ -1,0 +1,135 @@
+import CPostgres
+import Glibc
+
+/// One connection to PostgreSQL through libpq. Not thread-safe: each is used by one thread at a
+/// time (an owner holds it behind a lock or on a thread of its own). This file holds the module's
+/// only libpq calls.
+public final class PostgresConnection {
+    private let connection: OpaquePointer
+
+    /// Connects to `url` (`postgres://user@host:port/database?…`, or libpq's `key=value` form).
+    /// A failure names the server as the URL does, with any password masked.
+    public init(url: String) throws {
+        guard let connection = PQconnectdb(url) else { throw PostgresError(message: "cannot allocate a connection to \(PostgresURL.redacted(url))") }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let reason = Self.trimmed(PQerrorMessage(connection))
+            PQfinish(connection)
+            throw PostgresError(message: "cannot connect to \(PostgresURL.redacted(url)): \(reason)")
+        }
+        self.connection = connection
+        // Notices (e.g. "relation already exists, skipping") are not errors; keep them off stderr.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+    }
+
+    deinit { PQfinish(connection) }
+
+    /// The server's version as a number (150020 for 15.20).
+    public var serverVersion: Int { Int(PQserverVersion(connection)) }
+
+    /// This connection's server process id: what `pg_terminate_backend` takes.
+    public var backendPID: Int32 { PQbackendPID(connection) }
+
+    /// Runs one statement with `$1, $2, …` bound to `parameters`; returns its rows.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [PostgresParameter] = []) throws -> PostgresRows {
+        var values: [UnsafeMutablePointer<CChar>?] = []
+        var lengths: [Int32] = []
+        var formats: [Int32] = []
+        values.reserveCapacity(parameters.count)
+        defer { for value in values { free(value) } }
+        for parameter in parameters {
+            switch parameter {
+            case .null:
+                values.append(nil)
+                lengths.append(0)
+                formats.append(0)
+            case .text(let text):
+                values.append(strdup(text))
+                lengths.append(0)
+                formats.append(0)
+            case .int(let value):
+                values.append(strdup(String(value)))
+                lengths.append(0)
+                formats.append(0)
+            case .intArray(let array):
+                values.append(strdup("{" + array.map(String.init).joined(separator: ",") + "}"))
+                lengths.append(0)
+                formats.append(0)
+            case .bytes(let bytes):
+                let copy = malloc(max(1, bytes.count))!.assumingMemoryBound(to: CChar.self)
+                bytes.withUnsafeBytes { source in
+                    if let base = source.baseAddress { memcpy(copy, base, bytes.count) }
+                }
+                values.append(copy)
+                lengths.append(Int32(bytes.count))
+                formats.append(1)
+            }
+        }
+        let result: OpaquePointer? = values.withUnsafeBufferPointer { valuePointers in
+            valuePointers.withMemoryRebound(to: UnsafePointer<CChar>?.self) { constValues in
+                PQexecParams(connection, sql, Int32(parameters.count), nil, constValues.baseAddress, lengths, formats, 0)
+            }
+        }
+        guard let result else { throw PostgresError(message: Self.trimmed(PQerrorMessage(connection)), sql: sql) }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
+            break
+        default:
+            // The primary message only: DETAIL and CONTEXT may quote the values bound.
+            let state = PQresultErrorField(result, Self.diagnosticSQLState).map { String(cString: $0) }
+            let primary = PQresultErrorField(result, Self.diagnosticMessagePrimary).map { String(cString: $0) }
+            throw PostgresError(sqlState: state, message: primary ?? Self.trimmed(PQerrorMessage(connection)), sql: sql)
+        }
+        let rows = Int(PQntuples(result))
+        let columns = Int(PQnfields(result))
+        var table: [[String?]] = []
+        table.reserveCapacity(rows)
+        for row in 0..<rows {
+            var fields: [String?] = []
+            fields.reserveCapacity(columns)
+            for column in 0..<columns {
+                if PQgetisnull(result, Int32(row), Int32(column)) != 0 {
+                    fields.append(nil)
+                } else {
+                    fields.append(String(cString: PQgetvalue(result, Int32(row), Int32(column))))
+                }
+            }
+            table.append(fields)
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return PostgresRows(values: table, affected: affected)
+    }
+
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws. A
+    /// serialization failure or deadlock runs the whole transaction again, up to `attempts` times.
+    @discardableResult
+    public func transaction<Result>(attempts: Int = 5, _ body: (PostgresConnection) throws -> Result) throws -> Result {
+        var attempt = 1
+        while true {
+            try execute("BEGIN")
+            do {
+                let result = try body(self)
+                try execute("COMMIT")
+                return result
+            } catch let error as PostgresError where error.isTransient && attempt < attempts {
+                _ = try? execute("ROLLBACK")
+                attempt += 1
+            } catch {
+                _ = try? execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// libpq's `PG_DIAG_SQLSTATE` ('C') and `PG_DIAG_MESSAGE_PRIMARY` ('M').
+    private static let diagnosticSQLState = Int32(UInt8(ascii: "C"))
+    private static let diagnosticMessagePrimary = Int32(UInt8(ascii: "M"))
+
+    private static func trimmed(_ message: UnsafePointer<CChar>?) -> String {
+        guard let message else { return "unknown error" }
+        var text = Substring(String(cString: message))
+        while let last = text.last, last.isWhitespace { text = text.dropLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,10 @@
+/// A value bound to a statement's `$n` placeholder. Integers and text travel as text, bytes as
+/// binary (cast the placeholder where PostgreSQL cannot infer its type: `$1::bytea`, `$2::bigint[]`).
+public enum PostgresParameter: Sendable, Hashable {
+    case null
+    case text(String)
+    case int(Int64)
+    case bytes([UInt8])
+    /// A `bigint[]` (write the placeholder `$n::bigint[]`).
+    case intArray([Int64])
+}

@@ -1,0 +1,138 @@
+import SymphonyConcurrency
+import SymphonyCrypto
+import SymphonyEvents
+
+/// Pending delayed and periodic events in PostgreSQL, shared by every node.
+///
+/// Entries are stored as the queue's envelopes (`SealedEvent`). Firing is cluster-wide and
+/// exactly once: `fireDue(now:limit:)` takes due entries with `FOR UPDATE SKIP LOCKED` and, in
+/// the same transaction, puts their events into the shared queue and removes the one-shot entries
+/// (a periodic entry moves to its next due time). Two nodes firing at once take disjoint entries;
+/// a node that dies mid-fire rolls back, and the entries stay for the next one. So the
+/// `ScheduledEntryStore` duty of completing a fired entry after its handling is the queue's here:
+/// `completeFired` has nothing left to do.
+public final class PostgresScheduledEntryStore: ScheduledEntryStore {
+    private let connection: Locked<PostgresConnection>
+    private let sealer: EnvelopeSealer
+    private let idGenerator: EventIDGenerator
+
+    /// A store on its own connection to `url`; the tables must exist (`PostgresSchema.migrate`).
+    public init(url: String, sealer: EnvelopeSealer, idGenerator: EventIDGenerator = .shared) throws {
+        connection = Locked(try PostgresConnection(url: url))
+        self.sealer = sealer
+        self.idGenerator = idGenerator
+    }
+
+    public func loadPending() throws -> [ScheduledEntry] {
+        let rows = try connection.withLock { connection in
+            try connection.execute(
+                "SELECT id, due_ns, interval_ns, event_id, event_type, priority, envelope, key FROM symphony_scheduled ORDER BY stored")
+        }
+        return try (0..<rows.count).map { try entry(rows, $0) }
+    }
+
+    public func save(_ entry: ScheduledEntry) throws {
+        let sealed = try entry.sealedEvent ?? SealedEvent(sealing: entry.event, with: sealer)
+        try connection.withLock { connection in
+            try connection.transaction { connection in
+                // One pending entry per key: a later one replaces it.
+                if let key = entry.key {
+                    try connection.execute("DELETE FROM symphony_scheduled WHERE key = $1 AND id <> $2", [.text(key), .text(entry.id.rawValue)])
+                }
+                try connection.execute(
+                    """
+                    INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key)
+                    VALUES ($1, $2::bigint, $3::bigint, $4, $5, $6::smallint, $7::bytea, $8)
+                    ON CONFLICT (id) DO UPDATE SET due_ns = EXCLUDED.due_ns, interval_ns = EXCLUDED.interval_ns, event_id = EXCLUDED.event_id,
+                        event_type = EXCLUDED.event_type, priority = EXCLUDED.priority, envelope = EXCLUDED.envelope, key = EXCLUDED.key
+                    """,
+                    [
+                        .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), entry.interval.map { .int($0.nanoseconds) } ?? .null,
+                        .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)), .bytes(sealed.envelope), entry.key.map(PostgresParameter.text) ?? .null,
+                    ])
+            }
+        }
+    }
+
+    public func cancel(_ id: ScheduleID) throws {
+        try connection.withLock { connection in
+            _ = try connection.execute("DELETE FROM symphony_scheduled WHERE id = $1", [.text(id.rawValue)])
+        }
+    }
+
+    /// Removes the pending entry with `key`; true when there was one.
+    @discardableResult
+    public func cancel(key: String) throws -> Bool {
+        try connection.withLock { connection in
+            try connection.execute("DELETE FROM symphony_scheduled WHERE key = $1", [.text(key)]).affected > 0
+        }
+    }
+
+    /// Nothing to record: `fireDue` moved the periodic entry on in its transaction.
+    public func firedPeriodic(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws {}
+
+    /// Nothing to record: `fireDue` removed the one-shot entry when it queued its event.
+    public func completeFired(_ fired: FiredEntry, event: Event) throws {}
+
+    /// Fires up to `limit` entries due at `now`, cluster-wide exactly once: their events go into
+    /// the shared queue in the transaction that removes (one-shot) or reschedules (periodic) them.
+    /// Returns the events queued, in due order.
+    public func fireDue(now: Timestamp, limit: Int) throws -> [Event] {
+        try connection.withLock { connection in
+            try connection.transaction { connection in
+                let rows = try connection.execute(
+                    """
+                    SELECT id, due_ns, interval_ns, event_id, event_type, priority, envelope, key FROM symphony_scheduled
+                    WHERE due_ns <= $1 ORDER BY due_ns, stored LIMIT $2 FOR UPDATE SKIP LOCKED
+                    """,
+                    [.int(now.nanosecondsSinceEpoch), .int(Int64(limit))])
+                var events: [Event] = []
+                var sealed: [SealedEvent] = []
+                var done: [String] = []
+                for row in 0..<rows.count {
+                    let entry = try entry(rows, row)
+                    if let interval = entry.interval, interval > .zero {
+                        // A copy with a fresh id; the entry moves to its first due time after now.
+                        var event = entry.event
+                        event.id = idGenerator.next()
+                        let step = interval.nanoseconds
+                        let behind = (now.nanosecondsSinceEpoch - entry.due.nanosecondsSinceEpoch) / step
+                        let next = entry.due.nanosecondsSinceEpoch + (behind + 1) * step
+                        try connection.execute("UPDATE symphony_scheduled SET due_ns = $2 WHERE id = $1", [.text(entry.id.rawValue), .int(next)])
+                        events.append(event)
+                        sealed.append(try SealedEvent(sealing: event, with: sealer))
+                    } else {
+                        done.append(entry.id.rawValue)
+                        events.append(entry.event)
+                        sealed.append(try entry.sealedEvent ?? SealedEvent(sealing: entry.event, with: sealer))
+                    }
+                }
+                for id in done { try connection.execute("DELETE FROM symphony_scheduled WHERE id = $1", [.text(id)]) }
+                try PostgresEventQueue.enqueue(sealed, at: now, on: connection)
+                return events
+            }
+        }
+    }
+
+    /// The earliest due time of the pending entries, if any.
+    public func nextDue() throws -> Timestamp? {
+        let rows = try connection.withLock { try $0.execute("SELECT min(due_ns) FROM symphony_scheduled") }
+        return try rows.int(0, 0).map { Timestamp(nanosecondsSinceEpoch: $0) }
+    }
+
+    private func entry(_ rows: PostgresRows, _ row: Int) throws -> ScheduledEntry {
+        let id = ScheduleID(rawValue: rows.text(row, 0) ?? "")
+        let interval = try rows.int(row, 2)
+        let sealed = SealedEvent(
+            id: rows.text(row, 3) ?? "", type: rows.text(row, 4) ?? "", priority: Int(try rows.int(row, 5) ?? 0), envelope: try rows.bytes(row, 6) ?? [])
+        let event: Event
+        do {
+            event = try sealed.open(with: sealer)
+        } catch {
+            throw PostgresError(message: "pending scheduled entry \(id) cannot be opened with the keys given (\(error)); pass the key that sealed it")
+        }
+        return ScheduledEntry(
+            id: id, event: event, due: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 1) ?? 0), interval: interval.map { .nanoseconds($0) },
+            sealed: interval == nil ? sealed : nil, key: rows.text(row, 7))
+    }
+}

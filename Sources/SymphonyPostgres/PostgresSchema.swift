@@ -1,0 +1,64 @@
+/// The tables Symphony keeps in PostgreSQL, created or brought up to date by `migrate(_:)`.
+///
+/// Several nodes may start at once: the migration holds a transaction-scoped advisory lock, so
+/// one creates the tables while the others wait and then find them made.
+public enum PostgresSchema {
+    /// The version these statements make.
+    public static let version = 1
+
+    /// The advisory lock key the migration holds (any fixed 64-bit number; "SYMPHONY" in ASCII).
+    static let migrationLock: Int64 = 0x5359_4D50_484F_4E59
+
+    static let statements = [
+        """
+        CREATE TABLE IF NOT EXISTS symphony_schema (version integer NOT NULL)
+        """,
+        // The shared queue: sealed events, claimed in batches by any node's workers. A claim
+        // holds a lease; a claim whose lease ran out (its node died) is claimed again.
+        """
+        CREATE TABLE IF NOT EXISTS symphony_queue (
+            seq bigserial PRIMARY KEY,
+            priority smallint NOT NULL,
+            event_id text NOT NULL,
+            event_type text NOT NULL,
+            envelope bytea NOT NULL,
+            enqueued_ns bigint NOT NULL,
+            claimed_by text,
+            lease_until_ns bigint,
+            claims integer NOT NULL DEFAULT 0
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS symphony_queue_order ON symphony_queue (priority DESC, seq)",
+        // Pending delayed and periodic events. Firing moves the event into the queue in the same
+        // transaction that removes (one-shot) or reschedules (periodic) the entry.
+        """
+        CREATE TABLE IF NOT EXISTS symphony_scheduled (
+            id text PRIMARY KEY,
+            stored bigserial NOT NULL,
+            due_ns bigint NOT NULL,
+            interval_ns bigint,
+            event_id text NOT NULL,
+            event_type text NOT NULL,
+            priority smallint NOT NULL,
+            envelope bytea NOT NULL,
+            key text
+        )
+        """,
+        "CREATE UNIQUE INDEX IF NOT EXISTS symphony_scheduled_key ON symphony_scheduled (key) WHERE key IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS symphony_scheduled_due ON symphony_scheduled (due_ns)",
+    ]
+
+    /// Creates the tables when missing; refuses a database made by a newer Symphony.
+    public static func migrate(_ connection: PostgresConnection) throws {
+        try connection.transaction { connection in
+            try connection.execute("SELECT pg_advisory_xact_lock($1)", [.int(migrationLock)])
+            for statement in statements { try connection.execute(statement) }
+            let rows = try connection.execute("SELECT max(version) FROM symphony_schema")
+            let found = try rows.int(0, 0)
+            if let found, found > Int64(version) {
+                throw PostgresError(message: "the database has Symphony schema \(found), newer than this symphony knows (\(version)); use a newer symphony")
+            }
+            if found == nil { try connection.execute("INSERT INTO symphony_schema (version) VALUES ($1)", [.int(Int64(version))]) }
+        }
+    }
+}

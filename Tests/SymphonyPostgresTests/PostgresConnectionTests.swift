@@ -1,0 +1,99 @@
+import Foundation
+import SymphonyConcurrency
+import SymphonyPostgres
+import Testing
+
+/// The libpq connection: values bound and read back exactly, errors that carry the SQLSTATE but
+/// never the values, transactions, and URLs whose passwords never reach a message.
+@Suite(.enabled(if: PostgresTestDatabase.isAvailable, PostgresTestDatabase.skipReason))
+struct PostgresConnectionTests {
+    @Test("text, integers, NULL, integer arrays and every byte value go in and come back unchanged")
+    func roundTrip() throws {
+        let database = try PostgresTestDatabase(migrated: false)
+        defer { database.drop() }
+        let connection = try database.connect()
+        let bytes = (0...255).map(UInt8.init) + [0, 0]
+        let rows = try connection.execute(
+            "SELECT $1::text, $2::bigint, $3::text, $4::bytea, array_length($5::bigint[], 1), $6::bytea",
+            [.text("grüße, 'quoted' \"and\" \\ back"), .int(-9_223_372_036_854_775_808), .null, .bytes(bytes), .intArray([1, 2, 3]), .bytes([])])
+        #expect(rows.count == 1)
+        #expect(rows.text(0, 0) == "grüße, 'quoted' \"and\" \\ back")
+        #expect(try rows.int(0, 1) == Int64.min)
+        #expect(rows.text(0, 2) == nil)
+        #expect(try rows.bytes(0, 3) == bytes)
+        #expect(try rows.int(0, 4) == 3)
+        #expect(try rows.bytes(0, 5) == [])
+        #expect(connection.serverVersion >= 120_000)
+    }
+
+    @Test("a failed statement throws its SQLSTATE and primary message, never the values bound")
+    func errorsHideValues() throws {
+        let database = try PostgresTestDatabase(migrated: false)
+        defer { database.drop() }
+        let connection = try database.connect()
+        try connection.execute("CREATE TABLE t (secret text PRIMARY KEY)")
+        try connection.execute("INSERT INTO t VALUES ($1)", [.text("hunter2-payload")])
+        let error = try #require(throws: PostgresError.self) {
+            try connection.execute("INSERT INTO t VALUES ($1)", [.text("hunter2-payload")])
+        }
+        #expect(error.sqlState == "23505")
+        #expect(!error.description.contains("hunter2"), "\(error)")
+        #expect(error.description.contains("duplicate key"), "\(error)")
+        let syntax = try #require(throws: PostgresError.self) { try connection.execute("SELEC 1") }
+        #expect(syntax.sqlState == "42601")
+    }
+
+    @Test("a transaction commits when its body returns and rolls back when it throws")
+    func transactions() throws {
+        let database = try PostgresTestDatabase(migrated: false)
+        defer { database.drop() }
+        let connection = try database.connect()
+        try connection.execute("CREATE TABLE t (n bigint)")
+        try connection.transaction { try $0.execute("INSERT INTO t VALUES (1)") }
+        struct Stop: Error {}
+        #expect(throws: Stop.self) {
+            try connection.transaction { connection in
+                try connection.execute("INSERT INTO t VALUES (2)")
+                throw Stop()
+            }
+        }
+        #expect(try connection.execute("SELECT n FROM t").values == [["1"]])
+    }
+
+    @Test("a connection that fails names the server with the password masked")
+    func connectFailure() throws {
+        let error = try #require(throws: PostgresError.self) {
+            try PostgresConnection(url: "postgres://user:s3cret@127.0.0.1:1/db?connect_timeout=2")
+        }
+        #expect(error.description.contains("postgres://user:***@127.0.0.1:1/db"), "\(error)")
+        #expect(!error.description.contains("s3cret"))
+    }
+
+    @Test("migrating twice, and from two connections at once, makes the tables once")
+    func migrateConcurrently() throws {
+        let database = try PostgresTestDatabase(migrated: false)
+        defer { database.drop() }
+        let errors = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            do { try PostgresSchema.migrate(try database.connect()) } catch { errors.withLock { $0.append("\(error)") } }
+        }
+        #expect(errors.withLock { $0 }.isEmpty, "\(errors.withLock { $0 })")
+        let connection = try database.connect()
+        #expect(try connection.execute("SELECT count(*) FROM symphony_schema").int(0, 0) == 1)
+        try connection.execute("UPDATE symphony_schema SET version = 99")
+        let newer = try #require(throws: PostgresError.self) { try PostgresSchema.migrate(connection) }
+        #expect(newer.message.contains("schema 99, newer than this symphony knows"))
+    }
+}
+
+/// Masking passwords needs no server.
+@Suite struct PostgresURLTests {
+    @Test("passwords are masked in user:password@ and password= forms; other URLs are unchanged")
+    func redaction() {
+        #expect(PostgresURL.redacted("postgres://u:pw@h:5432/d") == "postgres://u:***@h:5432/d")
+        #expect(PostgresURL.redacted("postgresql://u@h/d?sslmode=require&password=pw&x=1") == "postgresql://u@h/d?sslmode=require&password=***&x=1")
+        #expect(PostgresURL.redacted("host=h password=pw dbname=d") == "host=h password=*** dbname=d")
+        #expect(PostgresURL.redacted("postgres://u@h/d") == "postgres://u@h/d")
+        #expect(PostgresURL.isPostgres("postgres://h/d") && PostgresURL.isPostgres("postgresql://h/d") && !PostgresURL.isPostgres("/tmp/h.db"))
+    }
+}
