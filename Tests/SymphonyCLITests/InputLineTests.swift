@@ -43,8 +43,10 @@ import Testing
         // A dry run reads lines the same way.
         let dryRun = try CommandRunner.run(["validate", try rulesFile(), "--events", "-"], stdin: input)
         #expect(dryRun.status == 65)
-        #expect(dryRun.stderrLines.count == 5)
-        #expect(dryRun.stderrLines.first == "<stdin>:2: \(id)")
+        // (Besides the warning that the rule on 'log' saw no event.)
+        let problems = dryRun.stderrLines.filter { !$0.contains("saw no event") }
+        #expect(problems.count == 5)
+        #expect(problems.first == "<stdin>:2: \(id)")
     }
 
     /// The `message` of each emitted `seen` event, in output order.
@@ -97,7 +99,7 @@ import Testing
         let dryRun = try CommandRunner.run(["validate", try rulesFile(), "--lines", "log", "--events", "-"], stdinBytes: bytes)
         #expect(dryRun.status == 0)
         #expect(dryRun.stdoutLines.filter { $0.hasPrefix("<stdin>:") }.count == 4)
-        #expect(dryRun.stderrLines == ["symphony: 2 event lines had invalid UTF-8 replaced by U+FFFD"])
+        #expect(dryRun.stderrLines.filter { !$0.contains("saw no event") } == ["symphony: 2 event lines had invalid UTF-8 replaced by U+FFFD"])
         // JSON Lines input still rejects a line with invalid UTF-8.
         let json = try CommandRunner.run(
             ["run", "--rules", try rulesFile(), "--no-history"], stdinBytes: Array(#"{"type":"a.b","id":"r"#.utf8) + [0xFF] + Array("\"}\n".utf8))
