@@ -122,6 +122,37 @@ public final class PostgresConnection {
         }
     }
 
+    /// Subscribes this connection to NOTIFY messages on `channel` (a plain identifier).
+    public func listen(_ channel: String) throws {
+        guard !channel.isEmpty, channel.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) }) else {
+            throw PostgresError(message: "a channel name is lowercase letters, digits and '_', not '\(channel)'")
+        }
+        try execute("LISTEN " + channel)
+    }
+
+    /// Waits up to `timeout` for a notification on a channel this connection listens to; returns
+    /// the channel, or nil when none came in time. Notifications that arrived meanwhile (during
+    /// other statements) are returned first, without waiting.
+    public func waitForNotification(timeout: Duration) throws -> String? {
+        if let channel = nextNotification() { return channel }
+        var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
+        guard descriptor.fd >= 0 else { throw PostgresError(message: "the connection has no socket (closed)") }
+        let (seconds, attoseconds) = timeout.components
+        let milliseconds = Int32(clamping: max(0, seconds * 1_000 + attoseconds / 1_000_000_000_000_000))
+        let ready = poll(&descriptor, 1, milliseconds)
+        if ready < 0 && errno != EINTR { throw PostgresError(message: "waiting for a notification failed (errno \(errno))") }
+        guard ready > 0 else { return nil }
+        guard PQconsumeInput(connection) == 1 else { throw PostgresError(message: Self.trimmed(PQerrorMessage(connection))) }
+        return nextNotification()
+    }
+
+    private func nextNotification() -> String? {
+        _ = PQconsumeInput(connection)
+        guard let notification = PQnotifies(connection) else { return nil }
+        defer { PQfreemem(notification) }
+        return String(cString: notification.pointee.relname)
+    }
+
     /// libpq's `PG_DIAG_SQLSTATE` ('C') and `PG_DIAG_MESSAGE_PRIMARY` ('M').
     private static let diagnosticSQLState = Int32(UInt8(ascii: "C"))
     private static let diagnosticMessagePrimary = Int32(UInt8(ascii: "M"))

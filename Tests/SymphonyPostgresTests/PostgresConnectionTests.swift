@@ -1,5 +1,7 @@
 import Foundation
 import SymphonyConcurrency
+import SymphonyCrypto
+import SymphonyEvents
 import SymphonyPostgres
 import Testing
 
@@ -95,5 +97,28 @@ struct PostgresConnectionTests {
         #expect(PostgresURL.redacted("host=h password=pw dbname=d") == "host=h password=*** dbname=d")
         #expect(PostgresURL.redacted("postgres://u@h/d") == "postgres://u@h/d")
         #expect(PostgresURL.isPostgres("postgres://h/d") && PostgresURL.isPostgres("postgresql://h/d") && !PostgresURL.isPostgres("/tmp/h.db"))
+    }
+}
+
+/// NOTIFY wake-ups: what lets an idle node's workers sleep until an event is queued.
+@Suite(.enabled(if: PostgresTestDatabase.isAvailable, PostgresTestDatabase.skipReason))
+struct PostgresNotificationTests {
+    @Test("a listener is woken by an enqueue's NOTIFY once it commits, and times out when none comes")
+    func enqueueWakesListener() throws {
+        let database = try PostgresTestDatabase()
+        defer { database.drop() }
+        let listener = try database.connect()
+        try listener.listen(PostgresEventQueue.channel)
+        #expect(try listener.waitForNotification(timeout: .milliseconds(20)) == nil)
+        let writer = try database.connect()
+        let sealer = EnvelopeSealer(key: try EncryptionKey(bytes: [UInt8](repeating: 1, count: 32)))
+        try writer.transaction { connection in
+            try PostgresEventQueue.enqueue([try SealedEvent(sealing: Event(type: "t"), with: sealer)], at: .now(), on: connection)
+            // Not before the commit.
+            #expect(try listener.waitForNotification(timeout: .milliseconds(20)) == nil)
+        }
+        #expect(try listener.waitForNotification(timeout: .seconds(60)) == PostgresEventQueue.channel)
+        #expect(try listener.waitForNotification(timeout: .milliseconds(20)) == nil)
+        #expect(throws: PostgresError.self) { try listener.listen("bad; DROP TABLE x") }
     }
 }
