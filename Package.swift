@@ -257,7 +257,7 @@ let package = Package(
             dependencies: [
                 "SymphonyJSON", "symphony", "SymphonyActions", "SymphonyConcurrency", "SymphonyTestHTTPServer", "SymphonyRecords", "SymphonyCrypto",
                 "SymphonyEvents", "SymphonyStore",
-                // The OpenAPI contract test: the served routes, and docs/openapi.yaml read with Yams.
+                // The OpenAPI contract test: the served routes, and docs/reference/openapi.yaml read with Yams.
                 "SymphonyServer", .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictSettings),

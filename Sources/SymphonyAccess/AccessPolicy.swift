@@ -11,7 +11,7 @@ import SymphonyEvents
 ///   user:ada: [operator]
 ///   source:helpdesk: [helpdesk]
 /// ```
-/// `AccessPolicy.allowAll` is what Symphony uses without `--policy` (documented in docs/security.md):
+/// `AccessPolicy.allowAll` is what Symphony uses without `--policy` (documented in docs/reference/policy.md):
 /// everything but running programs — `exec` actions need a policy that grants `actions:exec`.
 public struct AccessPolicy: Sendable {
     /// Permissions by role.

@@ -2,7 +2,7 @@
 ///
 /// An envelope opens only with the same context it was sealed with, so a ciphertext moved to
 /// another event, or an event whose id, type or priority was changed, fails to open. The exact
-/// byte encoding is in `docs/security.md`: each of the domain and the fields is written as a
+/// byte encoding is in `docs/reference/envelope-format.md`: each of the domain and the fields is written as a
 /// 4-byte big-endian length followed by its UTF-8 bytes.
 public struct EnvelopeContext: Sendable, Hashable {
     /// Names what kind of thing is sealed, e.g. `symphony.event.v1`.

@@ -1,4 +1,4 @@
-/// The byte layout of a version-1 envelope (see `docs/security.md`).
+/// The byte layout of a version-1 envelope (see `docs/reference/envelope-format.md`).
 ///
 /// ```
 /// offset  size  field

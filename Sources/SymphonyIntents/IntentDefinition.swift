@@ -2,7 +2,7 @@ import SymphonyDiagnostics
 
 /// An intent as written in YAML: regex patterns and keywords with weights, optional required and
 /// excluded words, a threshold, and how words match (stemming language). Weights and thresholds are kept in thousandths so that
-/// scores add up exactly (see docs/intents.md).
+/// scores add up exactly (see docs/reference/intents.md).
 public struct IntentDefinition: Sendable, Hashable {
     /// A PCRE2 pattern and its weight.
     public struct Pattern: Sendable, Hashable {

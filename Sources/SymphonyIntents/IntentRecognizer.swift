@@ -2,7 +2,7 @@ import SymphonyDiagnostics
 import SymphonyRegex
 import SymphonyStemming
 
-/// Recognizes intents in free text by PCRE2 patterns and keyword scoring (see docs/intents.md).
+/// Recognizes intents in free text by PCRE2 patterns and keyword scoring (see docs/reference/intents.md).
 ///
 /// Keywords are not searched one by one: the text is tokenized (and stemmed, once per language)
 /// once and each token is looked up in one index of every keyword, `require` and `exclude` entry

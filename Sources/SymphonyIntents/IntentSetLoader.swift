@@ -4,7 +4,7 @@ import SymphonyStemming
 
 /// Reads the `intents:` sections of rule files into intent definitions, collecting every error.
 ///
-/// The format is in docs/intents.md. A file's top level may also hold `rules:` and `owner:` (read
+/// The format is in docs/reference/intents.md. A file's top level may also hold `rules:` and `owner:` (read
 /// by the rule loader); any other top-level key is an error.
 public enum IntentSetLoader {
     /// Top-level keys a rule file may have.

@@ -1,7 +1,7 @@
 import SymphonyDiagnostics
 
 /// A rule set's `lexicons:`: named lists of words and phrases, defined once and used by any intent
-/// as `@name` in keywords, `require` and `exclude` (see docs/intents.md).
+/// as `@name` in keywords, `require` and `exclude` (see docs/reference/intents.md).
 struct LexiconSet {
     /// Each lexicon's words and phrases, as written.
     private(set) var entries: [String: [String]] = [:]

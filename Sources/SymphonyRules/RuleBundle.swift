@@ -2,7 +2,7 @@ import SymphonyCrypto
 
 /// A rule set sealed into one AES-256-GCM file: `symphony seal` writes it; `run`, `validate` and `intents` read it given the key.
 ///
-/// Layout: the 8 bytes `SYMBNDL1`, then a version-1 envelope (docs/security.md) with context
+/// Layout: the 8 bytes `SYMBNDL1`, then a version-1 envelope (docs/reference/envelope-format.md) with context
 /// domain `symphony.bundle.v1` and no fields. Its plaintext is a list of files: for each, a
 /// 4-byte big-endian length and the UTF-8 path, then a 4-byte big-endian length and the bytes.
 public enum RuleBundle {

@@ -203,7 +203,7 @@ public struct RuleEvaluator {
     }
 
     /// JSON equality where 5 equals 5.0.
-    /// JSON equality as docs/rules.md defines it: numbers by value, strings by their exact
+    /// JSON equality as docs/reference/rules.md defines it: numbers by value, strings by their exact
     /// characters (Unicode scalars, not canonical equivalence: "é" is not "e\u{301}"), arrays and
     /// objects member by member with the same rules.
     public static func equal(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {

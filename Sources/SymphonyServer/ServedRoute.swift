@@ -3,7 +3,7 @@ import Hummingbird
 
 /// Every method and path `symphony serve` answers: the one list the router is built from, and
 /// the one the OpenAPI contract test (Tests/SymphonyCLITests/OpenAPIContractTests.swift) holds
-/// against docs/openapi.yaml. Anything else is answered 404.
+/// against docs/reference/openapi.yaml. Anything else is answered 404.
 public enum ServedRoute: CaseIterable, Sendable {
     case events
     case webhook

@@ -13,7 +13,7 @@ import SymphonyJSON
 import SymphonyPipeline
 import SymphonyRecords
 
-/// The HTTP API of `symphony serve` over a running `RunPipeline` (see docs/serve.md and docs/openapi.yaml):
+/// The HTTP API of `symphony serve` over a running `RunPipeline` (see docs/reference/http-api.md and docs/reference/openapi.yaml):
 ///
 /// - `POST /v1/events`: one JSON event or JSON Lines → `{accepted, rejected, denied, errors: [{line, reason}]}`
 /// - `POST /v1/webhooks/{source}`: a webhook sender's raw JSON body → one event, answered as `/v1/events`

@@ -2,7 +2,7 @@ import SymphonyCrypto
 import SymphonyEvents
 import SymphonyRecords
 
-/// The audit trail's hash chain (docs/security.md, "Audit chain").
+/// The audit trail's hash chain (docs/reference/history-database.md, "Audit records written before schema 6").
 ///
 /// `hash(n) = SHA-256(hash(n−1) ‖ encode(record n))`, with `hash(0)` = SHA-256("symphony.audit.genesis.v1").
 /// `encode` writes seven fields — sequence and time as decimal text, then principal, operation,

@@ -1,7 +1,7 @@
 import SymphonyCrypto
 import SymphonyRecords
 
-/// The canonical bytes of a history row, which a chain link's digests cover (docs/history.md,
+/// The canonical bytes of a history row, which a chain link's digests cover (docs/reference/history-database.md,
 /// "The chain"). The writer encodes the values it binds and `ChainVerifier` the values it reads
 /// back, through these same functions, so the two agree byte for byte.
 ///

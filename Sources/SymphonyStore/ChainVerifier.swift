@@ -1,7 +1,7 @@
 import SymphonyCrypto
 import SymphonyEvents
 
-/// Recomputes the history chain from the rows and checks its authenticated head (docs/history.md,
+/// Recomputes the history chain from the rows and checks its authenticated head (docs/reference/history-database.md,
 /// "The chain"): an edited, deleted, inserted or reordered row of any chained table changes its
 /// link's digest; a removed, altered or reordered link breaks the hash chain; links cut from the end
 /// no longer match the head; a rollback or a fresh start is caught against a checkpoint.

@@ -74,7 +74,7 @@ public struct ChainLink: Sendable, Hashable {
     }
 }
 
-/// The history chain (docs/history.md, "The chain"): every writer commit appends one link whose
+/// The history chain (docs/reference/history-database.md, "The chain"): every writer commit appends one link whose
 /// hash covers the digests of every row the commit wrote, chained to the previous link's hash;
 /// the last link is the head, kept in `chain_head` with an HMAC under a key derived from the
 /// encryption key.

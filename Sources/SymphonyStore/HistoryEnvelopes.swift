@@ -1,7 +1,7 @@
 import SymphonyCrypto
 import SymphonyEvents
 
-/// The envelope contexts of stored payloads (docs/history.md).
+/// The envelope contexts of stored payloads (docs/reference/history-database.md).
 public enum HistoryEnvelopes {
     /// An event's stored envelope is the queue's: `SealedEvent.context(id:type:priority:)`.
     /// Databases written before that change used this context (domain `symphony.history.event.v1`,

@@ -2,7 +2,7 @@ import SymphonyCrypto
 import SymphonyEvents
 
 /// Removes a prefix of the history chain — whole links, with every row they covered — and signs
-/// the new start (`ChainStart`), so the rest still verifies (docs/history.md, "Retention").
+/// the new start (`ChainStart`), so the rest still verifies (docs/reference/history-database.md, "Retention").
 ///
 /// Rows of every chained table are stored in link order (the verifier insists), so a link's rows
 /// are a prefix of each table by row order: each table is cut at its first row of a later link.

@@ -1,6 +1,6 @@
 /// The history database's schema, as numbered migrations applied in order (`PRAGMA user_version`).
 ///
-/// Documented column by column in docs/history.md. Times are nanoseconds since the Unix epoch;
+/// Documented column by column in docs/reference/history-database.md. Times are nanoseconds since the Unix epoch;
 /// payloads are AES-256-GCM envelopes (never plaintext).
 enum HistorySchema {
     /// Each migration moves the schema from version `index` to `index + 1`.

@@ -39,7 +39,7 @@ public final class HistoryStore: HistoryRecorder {
         self.key = key
         let database = try SQLiteDatabase(path: path)
         // A new file gets 32 KiB pages: the writer appends large rows in large commits, and bigger
-        // pages halve the system calls and page splits of 4 KiB ones (docs/performance.md). The size
+        // pages halve the system calls and page splits of 4 KiB ones (docs/explanation/performance.md). The size
         // can only be chosen before the first table exists; older files keep theirs.
         // Incremental auto-vacuum lets a prune give freed pages back to the file system
         // (`PRAGMA incremental_vacuum`); like the page size, it is chosen before the first table.
@@ -310,7 +310,7 @@ public final class HistoryStore: HistoryRecorder {
         if let id = last.first { writer.handled(through: id) }
     }
 
-    /// Removes the history committed before `cut` (docs/history.md, "Retention"): a prefix of the
+    /// Removes the history committed before `cut` (docs/reference/history-database.md, "Retention"): a prefix of the
     /// chain, whole links with every row they covered, and the finished side effects queued before
     /// the cut; signs the chain's new start, and appends a `history.prune` audit record naming what
     /// went (by `principal`, `reason` appended to its details). Never removes a side effect not

@@ -5,7 +5,7 @@ import SymphonyRecords
 /// The history writer's prepared statements and the link it is writing (used only on the writer
 /// thread). Each batch is one transaction and one link of the history chain: every row the batch
 /// writes carries the link's number, and the link's digests cover exactly those rows
-/// (docs/history.md, "The chain").
+/// (docs/reference/history-database.md, "The chain").
 // @unchecked Sendable: used only by the writer thread after init.
 final class WriterStatements: @unchecked Sendable {
     let database: SQLiteDatabase

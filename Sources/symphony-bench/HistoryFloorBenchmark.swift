@@ -9,7 +9,7 @@ import SymphonyStore
 /// sealing, no hashing, no Swift at all in the measured window.
 ///
 /// It is a lower bound for any writer that stores those rows in those tables; set against the
-/// history budget of the no-history run (docs/performance.md), it says whether "history within
+/// history budget of the no-history run (docs/explanation/performance.md), it says whether "history within
 /// 25% of no history" is reachable with that storage on this machine.
 struct HistoryFloorBenchmark {
     /// What an end-to-end run's database holds.

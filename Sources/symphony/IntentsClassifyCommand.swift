@@ -17,7 +17,7 @@ struct IntentsClassifyCommand: ParsableCommand {
             files) and classifies each TEXT argument, or each line of standard input when no TEXT is given.
 
             Output is one JSON object per text on standard output: {"text": ..., "intents": [{"name", \
-            "score", "slots", "evidence"}]}, best intent first. The scoring formula is in docs/intents.md. \
+            "score", "slots", "evidence"}]}, best intent first. The scoring formula is in docs/reference/intents.md. \
             An input line that is rejected still gets its output line, so output lines match input lines: \
             {"line": N, "error": "..."} in JSON, "(line N rejected: ...)" in the table; the reason is also on standard error.
 

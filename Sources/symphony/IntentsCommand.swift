@@ -8,7 +8,7 @@ struct IntentsCommand: ParsableCommand {
         discussion: """
             'symphony intents --rules PATH TEXT…' classifies text (the 'classify' subcommand, the default); \
             'symphony intents evaluate --rules PATH EXAMPLES' reports accuracy, precision and recall on \
-            labelled examples. The intent syntax and scoring formula are in docs/intents.md.
+            labelled examples. The intent syntax and scoring formula are in docs/reference/intents.md.
             """,
         subcommands: [IntentsClassifyCommand.self, IntentsEvaluateCommand.self],
         defaultSubcommand: IntentsClassifyCommand.self)

@@ -24,7 +24,7 @@ struct IntentsEvaluateCommand: ParsableCommand {
             should be recognized (an out-of-scope text); --none-label adds other such labels.
 
             --sweep adds precision, recall and F1 with every intent's threshold set to 0.05, 0.10, … 1.0, \
-            to help choose thresholds. See docs/intents.md.
+            to help choose thresholds. See docs/reference/intents.md.
 
             Exit codes: 0 ok (whatever the figures); 1 the intent definitions have errors; \
             64 usage error; 65 the examples file is malformed (each problem is printed with its line); \

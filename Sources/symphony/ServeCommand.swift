@@ -20,7 +20,7 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Run rules as a service: events over HTTP, intents as a service, Prometheus metrics.",
         discussion: """
-            Endpoints (docs/serve.md, docs/openapi.yaml): POST /v1/events (one JSON event or JSON Lines; answers \
+            Endpoints (docs/reference/http-api.md, docs/reference/openapi.yaml): POST /v1/events (one JSON event or JSON Lines; answers \
             {"accepted", "rejected", "denied", "errors": [{"line", "reason"}]} once the accepted events are queued \
             and, with history, durably recorded), POST /v1/intents ({"text": ...} → ranked intents), POST /v1/reload \
             (re-read the rule files: 200 when they run now, 422 with their errors when refused), GET /metrics \
@@ -61,7 +61,7 @@ struct ServeCommand: ParsableCommand {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Webhook senders for POST /v1/webhooks/{source}: type mapping and HMAC secret per source (YAML; docs/serve.md).", valueName: "FILE"))
+        help: ArgumentHelp("Webhook senders for POST /v1/webhooks/{source}: type mapping and HMAC secret per source (YAML; docs/reference/file-formats.md).", valueName: "FILE"))
     var webhooks: String?
 
     @Option(name: .long, help: ArgumentHelp("The largest request body in bytes.", valueName: "BYTES"))

@@ -14,7 +14,7 @@ struct TestCommand: ParsableCommand {
             file) lists tests. Each gives input events with times ('at: 5m' from the test's start) or raw lines \
             ('line:', read by the rule set's 'lines:' parser), what must happen ('expect': a rule firing, or an \
             action with its derived event's type and payload fields, audit message or due time; 'count' for an \
-            exact number) and what must not ('expect_not'). See docs/testing.md.
+            exact number) and what must not ('expect_not'). See docs/how-to/test-rules.md.
 
             Each test runs as a dry run on a virtual clock with fresh count/throttle state: delays move the \
             clock instead of sleeping, nothing is executed or written, and input ids are t1, t2, … unless given. \

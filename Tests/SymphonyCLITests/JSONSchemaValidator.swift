@@ -2,7 +2,7 @@ import Foundation
 import SymphonyJSON
 import Yams
 
-/// Validates JSON values against OpenAPI 3.0 schema objects, the subset docs/openapi.yaml uses:
+/// Validates JSON values against OpenAPI 3.0 schema objects, the subset docs/reference/openapi.yaml uses:
 /// `$ref`, `type`, `nullable`, `properties`, `required`, `additionalProperties`, `items`,
 /// `enum`, `minimum`, `maximum`, `oneOf`, `anyOf`, `allOf`. Annotations (`description`,
 /// `example`, `default`, `format`, …) are not checked; any other keyword is reported as a

@@ -4,7 +4,7 @@ import SymphonyCrypto
 import SymphonyServer
 import Testing
 
-/// `symphony serve` held against docs/openapi.yaml: the routes it serves are the documented
+/// `symphony serve` held against docs/reference/openapi.yaml: the routes it serves are the documented
 /// ones, and every documented response that can be provoked from outside is provoked for real
 /// and checked for its status, Content-Type, documented headers and JSON body schema.
 @Suite(.timeLimit(.minutes(10))) struct OpenAPIContractTests {
@@ -216,7 +216,7 @@ import Testing
         #expect(!server.stderr.contains("ingest-token") && !server.stderr.contains("reader-token"))
     }
 
-    @Test("GET /metrics is Prometheus text whose metric families are the ones docs/serve.md lists, with their types")
+    @Test("GET /metrics is Prometheus text whose metric families are the ones docs/reference/http-api.md lists, with their types")
     func metricsAreTheDocumentedPrometheusText() throws {
         let (server, _) = try startServer()
         #expect(try server.request("POST", "/v1/events", body: Data(#"{"type":"tick"}"#.utf8), token: "ingest-token").status == 200)
@@ -228,8 +228,8 @@ import Testing
             #expect(text.family(of: sample) != nil, "\(sample.name) has no TYPE")
         }
 
-        // The metrics table of docs/serve.md: | `name` or `name{labels}` | type | what |
-        let guide = try String(contentsOf: OpenAPIDocument.repositoryRoot.appendingPathComponent("docs/serve.md"), encoding: .utf8)
+        // The metrics table of docs/reference/http-api.md: | `name` or `name{labels}` | type | what |
+        let guide = try String(contentsOf: OpenAPIDocument.repositoryRoot.appendingPathComponent("docs/reference/http-api.md"), encoding: .utf8)
         var documented: [String: String] = [:]
         var labelled: Set<String> = []
         for line in guide.split(separator: "\n") where line.hasPrefix("| `symphony_") {
@@ -241,24 +241,24 @@ import Testing
         }
         #expect(!documented.isEmpty)
         for (name, type) in text.types {
-            #expect(documented[name] == type, "\(name) is exported as a \(type) but docs/serve.md says \(documented[name] ?? "nothing")")
+            #expect(documented[name] == type, "\(name) is exported as a \(type) but docs/reference/http-api.md says \(documented[name] ?? "nothing")")
         }
         // A family with labels has samples only once a labelled series exists (an action ran).
         for name in Set(documented.keys).subtracting(labelled) {
-            #expect(text.types[name] != nil, "docs/serve.md lists \(name), which is not exported")
+            #expect(text.types[name] != nil, "docs/reference/http-api.md lists \(name), which is not exported")
         }
     }
 
-    @Test("symphony serve --help and docs/serve.md name every served route")
+    @Test("symphony serve --help and docs/reference/http-api.md name every served route")
     func helpAndGuideNameEveryRoute() throws {
         let help = try CommandRunner.run(["serve", "--help"])
         #expect(help.status == 0)
         // Help text is wrapped to the terminal: compare with runs of white space made single spaces.
         let flatHelp = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        let guide = try String(contentsOf: OpenAPIDocument.repositoryRoot.appendingPathComponent("docs/serve.md"), encoding: .utf8)
+        let guide = try String(contentsOf: OpenAPIDocument.repositoryRoot.appendingPathComponent("docs/reference/http-api.md"), encoding: .utf8)
         for route in ServedRoute.allCases {
             #expect(flatHelp.contains("\(route.method) \(route.path)"), "symphony serve --help does not name \(route.method) \(route.path)")
-            #expect(guide.contains("`\(route.method) \(route.path)`"), "docs/serve.md does not name \(route.method) \(route.path)")
+            #expect(guide.contains("`\(route.method) \(route.path)`"), "docs/reference/http-api.md does not name \(route.method) \(route.path)")
         }
     }
 }

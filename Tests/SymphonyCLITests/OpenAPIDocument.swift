@@ -3,7 +3,7 @@ import SymphonyActions
 import SymphonyJSON
 import Yams
 
-/// An OpenAPI 3.0 file (docs/openapi.yaml) as the contract test reads it: its operations, the
+/// An OpenAPI 3.0 file (docs/reference/openapi.yaml) as the contract test reads it: its operations, the
 /// responses each documents, `$ref`s resolved within the file, and a check of a real response
 /// against the documented one (status, Content-Type, headers, JSON body by its schema).
 struct OpenAPIDocument {
@@ -28,9 +28,9 @@ struct OpenAPIDocument {
     /// The repository this test file is in.
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The repository's docs/openapi.yaml.
+    /// The repository's docs/reference/openapi.yaml.
     static func repository() throws -> OpenAPIDocument {
-        try OpenAPIDocument(path: repositoryRoot.appendingPathComponent("docs/openapi.yaml").path)
+        try OpenAPIDocument(path: repositoryRoot.appendingPathComponent("docs/reference/openapi.yaml").path)
     }
 
     init(path: String) throws {

@@ -4,7 +4,7 @@ import Testing
 @testable import SymphonyEvents
 
 /// The documented envelope format, checked from both sides: Swift opens the vector in
-/// docs/security.md, and the independent Python opener in docs/examples opens what Swift sealed.
+/// docs/reference/envelope-format.md, and the independent Python opener in docs/examples opens what Swift sealed.
 @Suite struct EnvelopeInteropTests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()

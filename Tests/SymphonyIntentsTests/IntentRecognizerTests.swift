@@ -14,7 +14,7 @@ import Testing
         keywords: [Keyword(text: "refund", weight: 300), Keyword(text: "money back", weight: 400)],
         exclude: ["no refund needed"])
 
-    @Test("scores add the weights that fired, each once, capped at 1 (worked examples of docs/intents.md)")
+    @Test("scores add the weights that fired, each once, capped at 1 (worked examples of docs/reference/intents.md)")
     func handComputedScores() throws {
         let recognizer = try IntentRecognizer([Self.refund])
         // pattern 0.6 + keyword 'refund' 0.3 = 0.9 ('refund' twice still counts once)

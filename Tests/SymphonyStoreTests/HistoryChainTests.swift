@@ -442,7 +442,7 @@ struct ChainedHistory {
     }
 }
 
-/// The audit chain of schema 5 and older (docs/history.md's worked example, computed with Python's
+/// The audit chain of schema 5 and older (docs/reference/history-database.md's worked example, computed with Python's
 /// hashlib and hmac): legacy records are still checked with it.
 @Suite struct AuditChainVectorTests {
     static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }

@@ -6,7 +6,7 @@ import Testing
 @testable import SymphonyStore
 
 /// The documented chain format, checked from outside: docs/examples/verify_history.py, written
-/// from docs/history.md with Python's standard library only, must agree with `AuditReader.verify`
+/// from docs/reference/history-database.md with Python's standard library only, must agree with `AuditReader.verify`
 /// on an intact history, a migrated one, and tampered ones.
 @Suite(.timeLimit(.minutes(10))) struct IndependentVerifierTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

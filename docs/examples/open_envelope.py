@@ -20,7 +20,7 @@ body stores them. A non-finite double (possible only for events built in Swift c
 as NaN/Infinity, which strict JSON parsers reject.
 
 Exit status: 0 on success; 1 with a one-line error on stderr when the envelope cannot be
-opened or decoded; 2 for a usage error. The byte formats are documented in docs/security.md.
+opened or decoded; 2 for a usage error. The byte formats are documented in docs/reference/envelope-format.md.
 Requires the `cryptography` package (pip install cryptography).
 """
 

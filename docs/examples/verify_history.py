@@ -9,7 +9,7 @@ authenticated head, the audit records written before schema 6 (their own hash ch
 head), the state of scheduled entries against their recorded changes and, when CHECKPOINT is
 given (a file written by 'symphony run --checkpoint'), that the database still holds the link
 the checkpoint names. After a prune ('symphony history prune'), the chain is checked from its
-signed start on. The formats are documented in docs/history.md, "The chain" and "Retention".
+signed start on. The formats are documented in docs/reference/history-database.md, "The chain" and "Retention".
 
 KEYFILE is the key whose id the heads name (after a rotation, the key that wrote the head).
 Exit status: 0 intact; 2 broken (the first problem is printed on stderr); 1 unreadable.
