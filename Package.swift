@@ -55,6 +55,7 @@ let package = Package(
 
         .target(
             name: "SymphonyConcurrency",
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyJSON",
@@ -62,6 +63,7 @@ let package = Package(
         .target(
             name: "SymphonyCrypto",
             dependencies: ["COpenSSL", "SymphonyConcurrency"],
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyEvents",
@@ -71,6 +73,7 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyRecords",
@@ -79,6 +82,7 @@ let package = Package(
         .target(
             name: "SymphonyRegex",
             dependencies: ["CPCRE2"],
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         // Snowball stemmers (libstemmer), for intents' word forms.
         .target(
@@ -92,10 +96,12 @@ let package = Package(
         .target(
             name: "SymphonyIntents",
             dependencies: ["SymphonyJSON", "SymphonyRegex", "SymphonyStemming", "SymphonyDiagnostics"],
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyRules",
             dependencies: ["SymphonyJSON", "SymphonyEvents", "SymphonyRecords", "SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyConcurrency", "SymphonyCrypto"],
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyStore",
@@ -104,11 +110,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         // The PostgreSQL store: shared queue and scheduled entries for several nodes (libpq).
         .target(
             name: "SymphonyPostgres",
             dependencies: ["CPostgres", "SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency"],
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyAccess",
@@ -120,6 +128,7 @@ let package = Package(
                 "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess", "SymphonyConcurrency",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyDelivery",
@@ -134,6 +143,7 @@ let package = Package(
                 "SymphonyEngine", "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess", "SymphonyConcurrency",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         // `symphony test`: rule tests — input on a virtual clock, expected and forbidden outcomes.
         .target(
@@ -154,6 +164,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         // Side effects (child processes, HTTP requests, file appends) and a scripted HTTP server
         // that only test targets use.
@@ -186,6 +197,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         .executableTarget(
             name: "symphony-bench",
