@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 
-/// The tutorial's examples, run as written: its files are created, its commands run in order in
-/// one fresh directory, and each command's output (standard output and error, as a terminal
-/// shows them) must be what the tutorial shows — so the docs fail the build when they drift.
+/// The docs' examples, run as written: for each document with `console` blocks, its files are
+/// created and its commands run in order in one fresh directory (holding copies of the shipped
+/// `rules/` and `samples/`), and each command's output (standard output and error, as a terminal
+/// shows them) must be what the document shows — so the docs fail the build when they drift.
 ///
 /// In the Markdown, a fenced block with `file=PATH` in its info string is a file to create; a
 /// `console` block holds commands (`$ …`) each followed by its output. In output, `…` stands for
@@ -100,12 +101,26 @@ import Testing
         return String(decoding: output, as: UTF8.self)
     }
 
-    @Test("docs/tutorial.md: every file it creates and command it runs, with the output it shows", .timeLimit(.minutes(5)))
-    func tutorial() throws {
-        let markdown = try String(contentsOf: Self.root.appendingPathComponent("docs/tutorial.md"), encoding: .utf8)
+    /// The documents with examples to run: every Markdown file under docs/ with a `console` block.
+    static let documents: [String] = {
+        let docs = root.appendingPathComponent("docs")
+        let files = FileManager.default.enumerator(at: docs, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        return files.filter { $0.pathExtension == "md" }
+            .filter { ((try? String(contentsOf: $0, encoding: .utf8)) ?? "").contains("```console") }
+            .map { String($0.path.dropFirst(root.path.count + 1)) }
+            .sorted()
+    }()
+
+    @Test("every `console` example in docs/ prints what the docs show", .timeLimit(.minutes(5)), arguments: Self.documents)
+    func examples(_ document: String) throws {
+        let markdown = try String(contentsOf: Self.root.appendingPathComponent(document), encoding: .utf8)
         let steps = Self.steps(of: markdown)
-        #expect(steps.filter { if case .command = $0 { true } else { false } }.count >= 6)
+        #expect(steps.contains { if case .command = $0 { true } else { false } })
+        // A fresh directory with copies of the shipped rules and samples, which examples may use.
         let directory = try freshDirectory()
+        for shipped in ["rules", "samples"] {
+            try FileManager.default.copyItem(atPath: Self.root.appendingPathComponent(shipped).path, toPath: directory + "/" + shipped)
+        }
         for step in steps {
             switch step {
             case .file(let path, let contents):
@@ -115,9 +130,16 @@ import Testing
             case .command(let command, let expected, let line):
                 let output = try Self.run(command, in: directory)
                 let actual = output.components(separatedBy: "\n")
-                #expect(Self.matches(actual, expected), "docs/tutorial.md:\(line): `\(command)` printed:\n\(output)\nbut the tutorial shows:\n\(expected.joined(separator: "\n"))")
+                #expect(Self.matches(actual, expected), "\(document):\(line): `\(command)` printed:\n\(output)\nbut the document shows:\n\(expected.joined(separator: "\n"))")
             }
         }
+    }
+
+    @Test("the tutorial is among the documents whose examples run, with at least six commands")
+    func tutorialRuns() throws {
+        #expect(Self.documents.contains("docs/tutorial.md"))
+        let markdown = try String(contentsOf: Self.root.appendingPathComponent("docs/tutorial.md"), encoding: .utf8)
+        #expect(Self.steps(of: markdown).filter { if case .command = $0 { true } else { false } }.count >= 6)
     }
 
     @Test("the example matcher: … within a line and as a line; extra or missing lines fail")
