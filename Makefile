@@ -31,9 +31,12 @@ endef
 
 # with-postgres runs $(1) with SYMPHONY_TEST_POSTGRES set to the URL of a throwaway PostgreSQL
 # cluster on a loopback port in a temporary directory, and stops the cluster afterwards.
+# ($(1) must hold no single quote and no comma.)
 define with-postgres
+	@echo "SYMPHONY_TEST_POSTGRES=<throwaway cluster> $(1)"
 	@dir=$$(mktemp -d /tmp/symphony-pg.XXXXXX); \
-	trap 'scripts/postgres-test-cluster stop '"$$dir" EXIT INT TERM; \
+	trap 'scripts/postgres-test-cluster stop "'"$$dir"'"' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	scripts/postgres-test-cluster start "$$dir" || exit 1; \
 	SYMPHONY_TEST_POSTGRES=$$(cat "$$dir/url") sh -c '$(1)'
 endef

@@ -115,7 +115,7 @@ let package = Package(
         // The PostgreSQL store: shared queue and scheduled entries for several nodes (libpq).
         .target(
             name: "SymphonyPostgres",
-            dependencies: ["CPostgres", "SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency"],
+            dependencies: ["CPostgres", "SymphonyEvents", "SymphonyRecords", "SymphonyCrypto", "SymphonyConcurrency"],
             exclude: ["README.md"],
             swiftSettings: strictSettings),
         .target(
@@ -144,6 +144,14 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             exclude: ["README.md"],
+            swiftSettings: strictSettings),
+        // A node of a cluster sharing its queue, delays and records in PostgreSQL.
+        .target(
+            name: "SymphonyCluster",
+            dependencies: [
+                "SymphonyPostgres", "SymphonyPipeline", "SymphonyEngine", "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess",
+                "SymphonyCrypto", "SymphonyConcurrency",
+            ],
             swiftSettings: strictSettings),
         // `symphony test`: rule tests — input on a virtual clock, expected and forbidden outcomes.
         .target(
@@ -193,6 +201,8 @@ let package = Package(
                 "SymphonyDiagnostics",
                 "SymphonyConcurrency",
                 "SymphonyDelivery",
+                "SymphonyCluster",
+                "SymphonyPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -268,7 +278,7 @@ let package = Package(
             name: "SymphonyCLITests",
             dependencies: [
                 "SymphonyJSON", "symphony", "SymphonyActions", "SymphonyConcurrency", "SymphonyTestHTTPServer", "SymphonyRecords", "SymphonyCrypto",
-                "SymphonyEvents", "SymphonyStore",
+                "SymphonyEvents", "SymphonyStore", "SymphonyPostgres",
                 // The OpenAPI contract test: the served routes, and docs/reference/openapi.yaml read with Yams.
                 "SymphonyServer", .product(name: "Yams", package: "Yams"),
             ],

@@ -21,6 +21,9 @@ public struct FollowedFileSource: EventSource {
     public let pollInterval: Duration
     /// The longest line kept; longer ones are rejected (their start), the rest skipped.
     public let maximumLineLength: Int
+    /// Ends at the end of the file instead of waiting for it to grow (a missing file is an error
+    /// then): reading a file once, with positions to resume from.
+    public var endsAtEnd = false
     private let decoder: LineDecoder
     private let report: @Sendable (String) -> Void
 
@@ -96,6 +99,10 @@ public struct FollowedFileSource: EventSource {
 
         while stop?.isRequested != true {
             guard var current = file ?? open(resumingFrom: resumeFrom) else {
+                if endsAtEnd {
+                    report("symphony: cannot read '\(path)': \(String(cString: strerror(errno)))")
+                    return false
+                }
                 if !reportedMissing {
                     report("symphony: waiting for '\(path)' to appear (--follow)")
                     reportedMissing = true
@@ -129,6 +136,15 @@ public struct FollowedFileSource: EventSource {
                 continue
             }
             // At the end of what is written: hand on what was read, then see what became of the file.
+            if endsAtEnd {
+                if !partial.isEmpty {
+                    let (line, tooLong) = (partial, overflowed)
+                    forgetLine()
+                    _ = try take(line, overflowed: tooLong, in: current, end: current.offset)
+                }
+                beforeRead()
+                return true
+            }
             beforeRead()
             var now = stat()
             if stat(path, &now) != 0 || UInt64(now.st_dev) != current.device || UInt64(now.st_ino) != current.inode {

@@ -49,6 +49,14 @@ public final class StopRequest: Sendable {
         }
     }
 
+    /// Sleeps for `duration`, or less when a stop is requested meanwhile.
+    public func sleep(for duration: Duration) {
+        guard !isRequested else { return }
+        let (seconds, attoseconds) = duration.components
+        var descriptor = pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
+        _ = poll(&descriptor, 1, Int32(clamping: seconds * 1_000 + attoseconds / 1_000_000_000_000_000))
+    }
+
     /// Requests the stop (a second request changes nothing) and wakes a reader waiting for input.
     public func request(because reason: String = "SIGINT or SIGTERM") {
         why.withLock { if $0.isEmpty { $0 = reason } }

@@ -12,13 +12,22 @@ public final class PostgresConnection {
     public init(url: String) throws {
         guard let connection = PQconnectdb(url) else { throw PostgresError(message: "cannot allocate a connection to \(PostgresURL.redacted(url))") }
         guard PQstatus(connection) == CONNECTION_OK else {
-            let reason = Self.trimmed(PQerrorMessage(connection))
+            // libpq may quote parts of the URL (a badly encoded password, say): mask them too.
+            let reason = PostgresURL.masking(url, in: Self.trimmed(PQerrorMessage(connection)))
             PQfinish(connection)
             throw PostgresError(message: "cannot connect to \(PostgresURL.redacted(url)): \(reason)")
         }
         self.connection = connection
         // Notices (e.g. "relation already exists, skipping") are not errors; keep them off stderr.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        // `PostgresRows.bytes` reads the hex form, whatever the server's default.
+        try execute("SET bytea_output = 'hex'")
+    }
+
+    /// True while a transaction is open on this connection.
+    public var isInTransaction: Bool {
+        let status = PQtransactionStatus(connection)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
     }
 
     deinit { PQfinish(connection) }
@@ -44,6 +53,8 @@ public final class PostgresConnection {
                 lengths.append(0)
                 formats.append(0)
             case .text(let text):
+                // C strings end at NUL: a text holding one would silently be cut short.
+                if text.utf8.contains(0) { throw PostgresError(message: "parameter \(values.count + 1) holds a NUL character, which PostgreSQL text cannot", sql: sql) }
                 values.append(strdup(text))
                 lengths.append(0)
                 formats.append(0)
@@ -77,9 +88,11 @@ public final class PostgresConnection {
             break
         default:
             // The primary message only: DETAIL and CONTEXT may quote the values bound.
+            // Data exceptions (class 22) quote the offending value in the primary message too.
             let state = PQresultErrorField(result, Self.diagnosticSQLState).map { String(cString: $0) }
-            let primary = PQresultErrorField(result, Self.diagnosticMessagePrimary).map { String(cString: $0) }
-            throw PostgresError(sqlState: state, message: primary ?? Self.trimmed(PQerrorMessage(connection)), sql: sql)
+            var message = PQresultErrorField(result, Self.diagnosticMessagePrimary).map { String(cString: $0) } ?? Self.trimmed(PQerrorMessage(connection))
+            if state?.hasPrefix("22") == true { message = "a value does not fit its column or type (data exception)" }
+            throw PostgresError(sqlState: state, message: message, sql: sql)
         }
         let rows = Int(PQntuples(result))
         let columns = Int(PQnfields(result))
@@ -103,8 +116,10 @@ public final class PostgresConnection {
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws. A
     /// serialization failure or deadlock runs the whole transaction again, up to `attempts` times.
+    /// Transactions do not nest: called inside one, it throws rather than end the outer one.
     @discardableResult
     public func transaction<Result>(attempts: Int = 5, _ body: (PostgresConnection) throws -> Result) throws -> Result {
+        guard !isInTransaction else { throw PostgresError(message: "a transaction is already open on this connection (transactions do not nest)") }
         var attempt = 1
         while true {
             try execute("BEGIN")

@@ -19,6 +19,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// True for the failures a transaction may simply run again: serialization failures and deadlocks.
     public var isTransient: Bool { sqlState == "40001" || sqlState == "40P01" }
 
+    /// The message, the SQLSTATE and the statement, for logs and errors.
     public var description: String {
         var text = "PostgreSQL: " + message
         if let sqlState { text += " (SQLSTATE \(sqlState))" }

@@ -24,9 +24,14 @@ public enum PostgresEventQueue {
     /// The NOTIFY channel an enqueue signals.
     public static let channel = "symphony_queue"
 
-    /// Queues `events` at `now`. Call inside the caller's transaction to make them part of it.
+    /// Queues `events` at `now`, all or none: inside the caller's transaction when there is one,
+    /// else in one of its own.
     public static func enqueue(_ events: [SealedEvent], at now: Timestamp, on connection: PostgresConnection) throws {
         guard !events.isEmpty else { return }
+        guard connection.isInTransaction else {
+            try connection.transaction { try enqueue(events, at: now, on: $0) }
+            return
+        }
         // Multi-row VALUES, at most 1,000 rows (5,000 parameters) per statement.
         for start in stride(from: 0, to: events.count, by: 1_000) {
             let chunk = events[start..<min(events.count, start + 1_000)]
@@ -49,17 +54,18 @@ public enum PostgresEventQueue {
     public static func claim(
         limit: Int, node: String, now: Timestamp, lease: Duration, on connection: PostgresConnection
     ) throws -> [QueueClaim] {
-        let until = now.nanosecondsSinceEpoch + lease.nanoseconds
+        let until = now.advanced(by: lease).nanosecondsSinceEpoch
         let rows = try connection.execute(
             """
-            UPDATE symphony_queue SET claimed_by = $1, lease_until_ns = $2, claims = claims + 1
-            WHERE seq IN (
+            WITH picked AS MATERIALIZED (
                 SELECT seq FROM symphony_queue
                 WHERE lease_until_ns IS NULL OR lease_until_ns <= $3
                 ORDER BY priority DESC, seq
                 LIMIT $4
                 FOR UPDATE SKIP LOCKED)
-            RETURNING seq, priority, event_id, event_type, envelope, claims
+            UPDATE symphony_queue q SET claimed_by = $1, lease_until_ns = $2, claims = q.claims + 1
+            FROM picked WHERE q.seq = picked.seq
+            RETURNING q.seq, q.priority, q.event_id, q.event_type, q.envelope, q.claims
             """,
             [.text(node), .int(until), .int(now.nanosecondsSinceEpoch), .int(Int64(limit))])
         var claims: [QueueClaim] = []
@@ -92,7 +98,7 @@ public enum PostgresEventQueue {
         guard !sequences.isEmpty else { return 0 }
         return try connection.execute(
             "UPDATE symphony_queue SET lease_until_ns = $3 WHERE seq = ANY($1::bigint[]) AND claimed_by = $2",
-            [.intArray(sequences), .text(node), .int(now.nanosecondsSinceEpoch + lease.nanoseconds)]
+            [.intArray(sequences), .text(node), .int(now.advanced(by: lease).nanosecondsSinceEpoch)]
         ).affected
     }
 
@@ -102,13 +108,5 @@ public enum PostgresEventQueue {
         var depth: [Int: Int] = [:]
         for row in 0..<rows.count { depth[Int(try rows.int(row, 0) ?? 0)] = Int(try rows.int(row, 1) ?? 0) }
         return depth
-    }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

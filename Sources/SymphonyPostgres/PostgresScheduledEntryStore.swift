@@ -34,24 +34,33 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
     public func save(_ entry: ScheduledEntry) throws {
         let sealed = try entry.sealedEvent ?? SealedEvent(sealing: entry.event, with: sealer)
         try connection.withLock { connection in
-            try connection.transaction { connection in
-                // One pending entry per key: a later one replaces it.
-                if let key = entry.key {
-                    try connection.execute("DELETE FROM symphony_scheduled WHERE key = $1 AND id <> $2", [.text(key), .text(entry.id.rawValue)])
-                }
-                try connection.execute(
-                    """
-                    INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key)
-                    VALUES ($1, $2::bigint, $3::bigint, $4, $5, $6::smallint, $7::bytea, $8)
-                    ON CONFLICT (id) DO UPDATE SET due_ns = EXCLUDED.due_ns, interval_ns = EXCLUDED.interval_ns, event_id = EXCLUDED.event_id,
-                        event_type = EXCLUDED.event_type, priority = EXCLUDED.priority, envelope = EXCLUDED.envelope, key = EXCLUDED.key
-                    """,
-                    [
-                        .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), entry.interval.map { .int($0.nanoseconds) } ?? .null,
-                        .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)), .bytes(sealed.envelope), entry.key.map(PostgresParameter.text) ?? .null,
-                    ])
-            }
+            try Self.save(entry, sealed: sealed, on: connection)
         }
+    }
+
+    /// Stores `entry` (its event sealed as `sealed`) on `connection`, in the caller's transaction
+    /// (or one of its own): a later entry with the same key replaces the pending one.
+    public static func save(_ entry: ScheduledEntry, sealed: SealedEvent, on connection: PostgresConnection) throws {
+        guard connection.isInTransaction else {
+            try connection.transaction { try save(entry, sealed: sealed, on: $0) }
+            return
+        }
+        if let key = entry.key {
+            // Two nodes saving one key at once take turns: the later replaces the earlier.
+            try connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("symphony_scheduled_key:" + key)])
+            try connection.execute("DELETE FROM symphony_scheduled WHERE key = $1 AND id <> $2", [.text(key), .text(entry.id.rawValue)])
+        }
+        try connection.execute(
+            """
+            INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key)
+            VALUES ($1, $2::bigint, $3::bigint, $4, $5, $6::smallint, $7::bytea, $8)
+            ON CONFLICT (id) DO UPDATE SET due_ns = EXCLUDED.due_ns, interval_ns = EXCLUDED.interval_ns, event_id = EXCLUDED.event_id,
+                event_type = EXCLUDED.event_type, priority = EXCLUDED.priority, envelope = EXCLUDED.envelope, key = EXCLUDED.key
+            """,
+            [
+                .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), entry.interval.map { .int($0.nanoseconds) } ?? .null,
+                .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)), .bytes(sealed.envelope), entry.key.map(PostgresParameter.text) ?? .null,
+            ])
     }
 
     public func cancel(_ id: ScheduleID) throws {
@@ -68,11 +77,16 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
         }
     }
 
-    /// Nothing to record: `fireDue` moved the periodic entry on in its transaction.
+    /// Nothing to record: the entry's next due time comes with `save`, and `fireDue` moves it on
+    /// in its own transaction.
     public func firedPeriodic(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws {}
 
-    /// Nothing to record: `fireDue` removed the one-shot entry when it queued its event.
-    public func completeFired(_ fired: FiredEntry, event: Event) throws {}
+    /// Removes the fired one-shot entry (`fireDue` already did when it fired it; then nothing happens).
+    public func completeFired(_ fired: FiredEntry, event: Event) throws {
+        try connection.withLock { connection in
+            _ = try connection.execute("DELETE FROM symphony_scheduled WHERE id = $1 AND interval_ns IS NULL", [.text(fired.id.rawValue)])
+        }
+    }
 
     /// Fires up to `limit` entries due at `now`, cluster-wide exactly once: their events go into
     /// the shared queue in the transaction that removes (one-shot) or reschedules (periodic) them.
@@ -92,13 +106,17 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
                 for row in 0..<rows.count {
                     let entry = try entry(rows, row)
                     if let interval = entry.interval, interval > .zero {
-                        // A copy with a fresh id; the entry moves to its first due time after now.
+                        // A copy with a fresh id and its due time as its time; the entry moves to its
+                        // first due time after now (saturating, as the scheduler does).
                         var event = entry.event
                         event.id = idGenerator.next()
-                        let step = interval.nanoseconds
-                        let behind = (now.nanosecondsSinceEpoch - entry.due.nanosecondsSinceEpoch) / step
-                        let next = entry.due.nanosecondsSinceEpoch + (behind + 1) * step
-                        try connection.execute("UPDATE symphony_scheduled SET due_ns = $2 WHERE id = $1", [.text(entry.id.rawValue), .int(next)])
+                        event.time = entry.due
+                        let period = max(1, interval.nanoseconds)
+                        let (behind, behindOverflow) = now.nanosecondsSinceEpoch.subtractingReportingOverflow(entry.due.nanosecondsSinceEpoch)
+                        let (step, overflow) = period.multipliedReportingOverflow(by: (behindOverflow ? Int64.max : behind) / period + 1)
+                        let next = entry.due.advanced(by: .nanoseconds(overflow ? .max : step))
+                        try connection.execute(
+                            "UPDATE symphony_scheduled SET due_ns = $2 WHERE id = $1", [.text(entry.id.rawValue), .int(next.nanosecondsSinceEpoch)])
                         events.append(event)
                         sealed.append(try SealedEvent(sealing: event, with: sealer))
                     } else {

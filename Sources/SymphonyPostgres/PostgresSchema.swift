@@ -46,10 +46,51 @@ public enum PostgresSchema {
         """,
         "CREATE UNIQUE INDEX IF NOT EXISTS symphony_scheduled_key ON symphony_scheduled (key) WHERE key IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS symphony_scheduled_due ON symphony_scheduled (due_ns)",
+        // How far each input file was read: stored with the events read from it.
+        """
+        CREATE TABLE IF NOT EXISTS symphony_file_positions (
+            path text PRIMARY KEY,
+            device bigint NOT NULL,
+            inode bigint NOT NULL,
+            offset_bytes bigint NOT NULL
+        )
+        """,
+        // Every event handled (input and derived), once: committed with its outcomes and the
+        // removal of the event from the queue.
+        """
+        CREATE TABLE IF NOT EXISTS symphony_handled (
+            event_id text PRIMARY KEY,
+            event_type text NOT NULL,
+            hop integer NOT NULL,
+            node text NOT NULL,
+            handled_ns bigint NOT NULL
+        )
+        """,
+        // What the actions run for each handled event did.
+        """
+        CREATE TABLE IF NOT EXISTS symphony_executions (
+            seq bigserial PRIMARY KEY,
+            event_id text NOT NULL,
+            rule text NOT NULL,
+            action text NOT NULL,
+            outcome text NOT NULL,
+            error text,
+            derived_event_id text,
+            node text NOT NULL,
+            finished_ns bigint NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS symphony_executions_event ON symphony_executions (event_id)",
     ]
 
     /// Creates the tables when missing; refuses a database made by a newer Symphony.
     public static func migrate(_ connection: PostgresConnection) throws {
+        // Up to date already (the usual case: a node restarting beside running ones): no DDL, whose
+        // locks would contend with the running nodes' transactions.
+        if try connection.execute("SELECT to_regclass('symphony_schema') IS NOT NULL").text(0, 0) == "t" {
+            let found = try connection.execute("SELECT max(version) FROM symphony_schema").int(0, 0)
+            if found == Int64(version) { return }
+        }
         try connection.transaction { connection in
             try connection.execute("SELECT pg_advisory_xact_lock($1)", [.int(migrationLock)])
             for statement in statements { try connection.execute(statement) }

@@ -2,8 +2,8 @@ import SymphonyDiagnostics
 import SymphonyEvents
 
 extension StaticChecks {
-    /// The literal types the rule set's `publish` and `delay` actions produce, each with the first
-    /// rule that produces it.
+    /// The literal types the rule set's `publish` and `delay` actions produce, each with a rule
+    /// that produces it (once per type and rule).
     static func publishedTypes(in ruleSet: RuleSet) -> [(type: String, rule: String)] {
         var seen = Set<String>()
         var types: [(type: String, rule: String)] = []
@@ -15,7 +15,7 @@ extension StaticChecks {
                 case .delay(let delayed, _, _, _, _): template = delayed
                 default: continue
                 }
-                guard template.type.isLiteral, seen.insert(template.type.source).inserted else { continue }
+                guard template.type.isLiteral, seen.insert(template.type.source + "\u{0}" + rule.name).inserted else { continue }
                 types.append((template.type.source, rule.name))
             }
         }
@@ -37,9 +37,11 @@ extension StaticChecks {
         }
     }
 
-    /// An exact `on` type that no rule publishes, that no other rule is on, and that is a typo (one
-    /// or two edits) away from a type some rule does publish: the chain it was written for never
-    /// reaches it. (A type several rules are on is taken to come from outside.)
+    /// An exact `on` type that no rule publishes, that no other rule is on, and that is a typo away
+    /// from a type another rule publishes (one edit for types shorter than 12 characters, two for
+    /// longer ones): the chain it was written for never reaches it. A type several rules are on is
+    /// taken to come from outside; one the rule itself publishes is a translation (`ticket.open` →
+    /// `ticket.opened`), not a typo.
     static func findMisspeltTypes(in ruleSet: RuleSet, into diagnostics: inout Diagnostics) {
         let published = publishedTypes(in: ruleSet)
         guard !published.isEmpty else { return }
@@ -47,10 +49,13 @@ extension StaticChecks {
         for rule in ruleSet.rules {
             for type in Set(rule.on.filter(\.isExact).map(\.text)) { rulesOn[type, default: 0] += 1 }
         }
+        let literals = Set(published.map(\.type))
         for rule in ruleSet.rules {
-            for pattern in rule.on where pattern.isExact && rulesOn[pattern.text] == 1 && !isPublished(pattern, in: ruleSet) {
-                guard let closest = NameSuggestion.closest(to: pattern.text, in: published.map(\.type), maxDistance: 2),
-                    let publisher = published.first(where: { $0.type == closest })
+            for pattern in rule.on where pattern.isExact && rulesOn[pattern.text] == 1 && !literals.contains(pattern.text) {
+                let others = published.filter { $0.rule != rule.name }.map(\.type)
+                guard let closest = NameSuggestion.closest(to: pattern.text, in: others, maxDistance: pattern.text.count < 12 ? 1 : 2),
+                    let publisher = published.first(where: { $0.type == closest }),
+                    !isPublished(pattern, in: ruleSet)
                 else { continue }
                 diagnostics.warning(
                     at: rule.location,

@@ -46,7 +46,10 @@ struct DryRunTally {
     var unreachedRuleWarnings: [String] {
         guard inputEvents > 0 else { return [] }
         return ruleSet.rules.compactMap { rule in
-            guard seen[rule.name] == nil, !rule.on.contains(where: { StaticChecks.isPublished($0, in: ruleSet) }) else { return nil }
+            // Not reached although events of its types came (a rule before it stopped them): not this warning's case.
+            guard seen[rule.name] == nil, !types.keys.contains(where: { type in rule.on.contains { $0.matches(type) } }),
+                !rule.on.contains(where: { StaticChecks.isPublished($0, in: ruleSet) })
+            else { return nil }
             let patterns = rule.on.map(\.text)
             var message = "warning: rule '\(rule.name)' saw no event: none of the \(inputEvents) input events or the events they caused has a type its 'on' matches (\(patterns.joined(separator: ", "))), and no rule publishes one"
             let suggestions = patterns.compactMap { NameSuggestion.closest(to: $0, in: types.keys) }

@@ -145,6 +145,16 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The AES-256 key file (default $SYMPHONY_KEY_FILE, else ./.symphony/key, created on first use).", valueName: "PATH"))
     var keyFile: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Run as a node of a cluster that shares its queue, delayed events and handled-event records in this PostgreSQL database (default $SYMPHONY_STORE), e.g. postgres://user@host/db. Every node needs the same key and rules. Not yet with rules that have count:, throttle:, after:, keyed delays or side effects.",
+            valueName: "URL"))
+    var store: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --store, this node's name (default: the host name and process id).", valueName: "NAME"))
+    var node: String?
+
     @Option(name: .long, help: ArgumentHelp("A retired key that still opens older history (repeatable); new data uses --key-file.", valueName: "PATH"))
     var retiredKeyFile: [String] = []
 
@@ -172,6 +182,7 @@ struct RunCommand: ParsableCommand {
         if let lines {
             do { try EventType.validate(lines) } catch let error as EventsError { throw ValidationError("--lines: \(error.message)") }
         }
+        try validateStoreOptions()
     }
 
     func run() throws {
@@ -179,8 +190,11 @@ struct RunCommand: ParsableCommand {
         let access = try accessOptions.accessGuard()
         let principal = self.principal  // read once: not per event
         StageTimes.shared.setEnabled(stageTimes)
-        try accessOptions.require(.loadRules, with: access, recordIn: noHistory ? nil : StateLocation.database(db), keyFile: keyFile)
+        try accessOptions.require(.loadRules, with: access, recordIn: noHistory || storeURL != nil ? nil : StateLocation.database(db), keyFile: keyFile)
         let ruleSet = try loadRuleSet()
+        if let url = storeURL {
+            try runOnCluster(url: url, ruleSet: ruleSet, access: access, principal: principal)
+        }
 
         var configuration = RunConfiguration(ruleSet: ruleSet, access: access, principal: principal)
         if let workers { configuration.workerCount = workers }

@@ -84,13 +84,16 @@ import Testing
                   - {name: page, on: http.error, actions: [{emit: {type: page}}]}
                   - {name: later, on: http.retry, actions: [{emit: {type: page}}]}
                   - {name: retry, on: http.error, when: {field: payload.never, exists: true}, actions: [{publish: {type: http.retry}}]}
+                  - {name: stopper, on: git.push, priority: 5, actions: [stop]}
+                  - {name: shadowed, on: git.push, actions: [{emit: {type: x}}]}
                 """.utf8))
         let events = #"{"type":"git.push","payload":{}}"# + "\n" + #"{"type":"http.request","payload":{}}"# + "\n"
         for format in ["text", "json"] {
             let result = try CommandRunner.run(["validate", rules, "--events", "-", "--format", format], stdin: events)
             #expect(result.status == 0, "\(result.stderr)")
             let warnings = result.stderrLines.filter { $0.contains("saw no event") }
-            // 'later' saw nothing either, but a rule publishes its type: no warning.
+            // 'later' saw nothing either, but a rule publishes its type; 'shadowed' saw nothing because
+            // 'stopper' stopped its events: no warning for either.
             #expect(
                 warnings == [
                     "symphony: warning: rule 'pushes' saw no event: none of the 2 input events or the events they caused has a type its 'on' matches (git.pus), and no rule publishes one; did you mean 'git.push' (1 event)?",

@@ -193,7 +193,7 @@ private final class BackgroundRun: @unchecked Sendable {
 }
 
 /// A small seeded generator: the same seed gives the same kill points.
-private struct SplitMix64: RandomNumberGenerator {
+struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -43,6 +43,13 @@ struct PostgresConnectionTests {
         #expect(error.description.contains("duplicate key"), "\(error)")
         let syntax = try #require(throws: PostgresError.self) { try connection.execute("SELEC 1") }
         #expect(syntax.sqlState == "42601")
+        // Data exceptions quote the value in their primary message: replaced by a generic one.
+        let conversion = try #require(throws: PostgresError.self) { try connection.execute("SELECT $1::bigint", [.text("hunter2-payload")]) }
+        #expect(conversion.sqlState == "22P02")
+        #expect(!conversion.description.contains("hunter2"), "\(conversion)")
+        let nul = try #require(throws: PostgresError.self) { try connection.execute("SELECT $1::text", [.text("cut\u{0}hunter2")]) }
+        #expect(nul.message.contains("NUL"))
+        #expect(!nul.description.contains("hunter2"))
     }
 
     @Test("a transaction commits when its body returns and rolls back when it throws")
@@ -60,6 +67,15 @@ struct PostgresConnectionTests {
             }
         }
         #expect(try connection.execute("SELECT n FROM t").values == [["1"]])
+        // Transactions do not nest: an inner one is refused, and the outer one is still whole.
+        #expect(throws: PostgresError.self) {
+            try connection.transaction { connection in
+                try connection.execute("INSERT INTO t VALUES (3)")
+                try connection.transaction { try $0.execute("INSERT INTO t VALUES (4)") }
+            }
+        }
+        #expect(!connection.isInTransaction)
+        #expect(try connection.execute("SELECT n FROM t ORDER BY n").values == [["1"]])
     }
 
     @Test("a connection that fails names the server with the password masked")
@@ -69,6 +85,9 @@ struct PostgresConnectionTests {
         }
         #expect(error.description.contains("postgres://user:***@127.0.0.1:1/db"), "\(error)")
         #expect(!error.description.contains("s3cret"))
+        // libpq quotes a badly encoded password in its own message: masked as well.
+        let malformed = try #require(throws: PostgresError.self) { try PostgresConnection(url: "postgres://user:s3cr%zzet@127.0.0.1:1/db") }
+        #expect(!malformed.description.contains("s3cr"), "\(malformed)")
     }
 
     @Test("migrating twice, and from two connections at once, makes the tables once")
@@ -96,6 +115,8 @@ struct PostgresConnectionTests {
         #expect(PostgresURL.redacted("postgresql://u@h/d?sslmode=require&password=pw&x=1") == "postgresql://u@h/d?sslmode=require&password=***&x=1")
         #expect(PostgresURL.redacted("host=h password=pw dbname=d") == "host=h password=*** dbname=d")
         #expect(PostgresURL.redacted("postgres://u@h/d") == "postgres://u@h/d")
+        #expect(PostgresURL.redacted("postgres://u:p@ss@h/d") == "postgres://u:***@h/d")
+        #expect(PostgresURL.masking("postgres://u:pw9@h/d", in: "bad token \"pw9\" in postgres://u:pw9@h/d") == "bad token \"***\" in postgres://u:***@h/d")
         #expect(PostgresURL.isPostgres("postgres://h/d") && PostgresURL.isPostgres("postgresql://h/d") && !PostgresURL.isPostgres("/tmp/h.db"))
     }
 }

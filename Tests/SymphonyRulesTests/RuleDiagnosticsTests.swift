@@ -189,13 +189,19 @@ import Testing
               - {name: stale, on: ticket.stale, actions: [{emit: {type: x}}]}
               - {name: templated, on: deploy.done, actions: [{publish: {type: "build.{{ payload.state }}"}}]}
               - {name: build, on: build.don, actions: [{emit: {type: x}}]}
+              - {name: translate, on: invoice.open, actions: [{publish: {type: invoice.opened}}]}
+              - {name: short, on: http.pu, actions: [{emit: {type: x}}]}
+              - {name: getter, on: http.in, actions: [{publish: {type: http.get}}, {publish: {type: http.put}}]}
             """
         let (ruleSet, lines) = try loadRules(["rules.yaml": text])
         #expect(ruleSet != nil)
         // 'ticket.created' is on two rules (an outside type); 'build.don' is one edit from the
-        // published 'build.done', but "build.{{ payload.state }}" can render it.
+        // published 'build.done', but "build.{{ payload.state }}" can render it; 'invoice.open' is
+        // two edits from 'invoice.opened', which its own rule publishes; 'http.pu' (short: one edit
+        // allowed) is one from 'http.put'.
         #expect(lines == [
             "rules.yaml:3:12: warning: rule 'page' is on 'ticket.escalate', which no rule publishes; did you mean 'ticket.escalated' (published by rule 'escalate')?",
+            "rules.yaml:9:12: warning: rule 'short' is on 'http.pu', which no rule publishes; did you mean 'http.put' (published by rule 'getter')?",
         ])
     }
 

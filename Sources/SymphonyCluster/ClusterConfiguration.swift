@@ -1,0 +1,63 @@
+import SymphonyAccess
+import SymphonyCrypto
+import SymphonyEvents
+import SymphonyRules
+
+/// What a node of a PostgreSQL-backed cluster needs: the database, its name, the rules, the key
+/// that seals events, and its sizes.
+public struct ClusterConfiguration: Sendable {
+    /// The PostgreSQL URL.
+    public var url: String
+    /// This node's name: claims, handled events and executions are attributed to it.
+    public var node: String
+    /// The rules.
+    public var ruleSet: RuleSet
+    /// Seals events before they enter the shared queue, opens them when claimed.
+    public var sealer: EnvelopeSealer
+    /// Access control for input events and the events actions publish.
+    public var access: AccessGuard
+    /// Who publishes the input events, and who rules run as by default.
+    public var principal: String
+    /// Worker threads, each with its own database connection.
+    public var workers = 2
+    /// The most events one worker claims, handles and commits in one transaction.
+    public var claimBatch = 64
+    /// How long a claim is held; a claim in a transaction that never commits is free again at once
+    /// (its lock goes with its connection), so the lease only matters for claims left committed.
+    public var lease: Duration = .seconds(60)
+    /// The clock delays come due on.
+    public var clock: any SchedulerClock = SystemClock()
+    /// How often an idle worker or the scheduler looks again when no notification woke it.
+    public var idlePoll: Duration = .milliseconds(200)
+
+    /// A configuration with the default sizes.
+    public init(url: String, node: String, ruleSet: RuleSet, sealer: EnvelopeSealer, access: AccessGuard, principal: String) {
+        self.url = url
+        self.node = node
+        self.ruleSet = ruleSet
+        self.sealer = sealer
+        self.access = access
+        self.principal = principal
+    }
+
+    /// Why this rule set cannot run on a cluster yet, if it cannot: rules with memory keep their
+    /// state per process, and side effects need the cluster outbox.
+    public static func unsupported(in ruleSet: RuleSet) -> String? {
+        if let rule = ruleSet.rules.first(where: \.isStateful) {
+            return "rule '\(rule.name)' has a count:, throttle: or after: gate, whose state is not shared between nodes yet"
+        }
+        if let rule = ruleSet.rules.first(where: \.hasSideEffects) {
+            return "rule '\(rule.name)' has an exec, http or file action, which a cluster cannot run yet"
+        }
+        for rule in ruleSet.rules {
+            for action in rule.actions {
+                switch action {
+                case .delay(_, _, _, .some, _): return "rule '\(rule.name)' has a keyed delay, which a cluster cannot keep yet"
+                case .cancel: return "rule '\(rule.name)' cancels keyed delays, which a cluster cannot keep yet"
+                default: continue
+                }
+            }
+        }
+        return nil
+    }
+}

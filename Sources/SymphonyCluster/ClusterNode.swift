@@ -1,0 +1,233 @@
+import Glibc
+import SymphonyAccess
+import SymphonyConcurrency
+import SymphonyEngine
+import SymphonyEvents
+import SymphonyPipeline
+import SymphonyPostgres
+import SymphonyRecords
+import Synchronization
+
+/// One node of a cluster that shares its queue, delayed events and records in PostgreSQL.
+///
+/// - Feeders read the node's inputs, seal each event and queue it, committing each batch with
+///   how far its file was read, so a restarted node reads on from there: no line twice, none lost.
+/// - Workers each claim a batch (`FOR UPDATE SKIP LOCKED`), run the rules on it and, in the same
+///   transaction, queue the derived events, store the delayed ones, mark the batch handled with
+///   its action outcomes, and remove it from the queue. A node killed mid-batch never commits: its
+///   batch is free for any node at once, and the handling that commits is the only one that counts.
+/// - The scheduler fires due delays cluster-wide exactly once (`PostgresScheduledEntryStore.fireDue`).
+///
+/// Emitted events and audit messages reach the output once their batch committed.
+public final class ClusterNode: Sendable {
+    /// What a node did, for its summary.
+    public struct Summary: Sendable {
+        public var read = 0
+        public var rejected = 0
+        public var denied = 0
+        public var handled = 0
+        public var fired = 0
+        public var unopened = 0
+        /// The first failure that stopped the node, if one did.
+        public var failure: String?
+    }
+
+    private let configuration: ClusterConfiguration
+    private let output: any OutputSink
+    private let stop: StopRequest
+    private let counts = Locked(Summary())
+    private let feedersRunning = Atomic<Int>(0)
+
+    /// A node writing its visible results to `output`; `stop` ends it.
+    public init(configuration: ClusterConfiguration, output: any OutputSink, stop: StopRequest) throws {
+        try PostgresSchema.migrate(try PostgresConnection(url: configuration.url))
+        self.configuration = configuration
+        self.output = output
+        self.stop = stop
+    }
+
+    /// Where an earlier run of any node stopped reading the file `path`.
+    public func position(of path: String) throws -> FilePosition? {
+        try PostgresHandlingRecords.position(of: path, on: try PostgresConnection(url: configuration.url))
+    }
+
+    /// Runs the node: feeds `sources`, works the queue and fires due delays. Returns when `stop`
+    /// is requested — or, when `untilDrained`, once the inputs ended and the cluster has nothing
+    /// queued and nothing due.
+    public func run(sources: [any EventSource], untilDrained: Bool) -> Summary {
+        feedersRunning.store(sources.count, ordering: .sequentiallyConsistent)
+        var threads: [WorkerThread] = []
+        for source in sources {
+            threads.append(
+                WorkerThread(name: "sym-feed") { [self] in
+                    do { try feed(source) } catch { fail("reading input: \(error)") }
+                    feedersRunning.subtract(1, ordering: .sequentiallyConsistent)
+                })
+        }
+        for _ in 0..<max(1, configuration.workers) {
+            threads.append(WorkerThread(name: "sym-worker") { [self] in work(untilDrained: untilDrained) })
+        }
+        threads.append(WorkerThread(name: "sym-scheduler") { [self] in schedule() })
+        for thread in threads { thread.join() }
+        output.flush()
+        return counts.withLock { $0 }
+    }
+
+    private func fail(_ message: String) {
+        counts.withLock { if $0.failure == nil { $0.failure = message } }
+        stop.request(because: "a failure: \(message)")
+    }
+
+    // MARK: Feeding
+
+    private func feed(_ source: any EventSource) throws {
+        let connection = try PostgresConnection(url: configuration.url)
+        var batch: [SealedEvent] = []
+        var position: FilePosition?
+        var flushError: (any Error)?
+        func flush() {
+            guard flushError == nil, !batch.isEmpty || position != nil else { return }
+            do {
+                try connection.transaction { connection in
+                    try PostgresEventQueue.enqueue(batch, at: configuration.clock.now(), on: connection)
+                    if let position { try PostgresHandlingRecords.save(position, on: connection) }
+                }
+                batch.removeAll(keepingCapacity: true)
+                position = nil
+            } catch {
+                flushError = error
+                stop.request(because: "a failure: \(error)")
+            }
+        }
+        _ = try source.forEach(beforeRead: { flush() }, stop: stop) { item in
+            counts.withLock { $0.read += 1 }
+            switch item.result {
+            case .failure(let problem):
+                counts.withLock { $0.rejected += 1 }
+                output.problem("\(item.origin): rejected: \(problem.reason)")
+            case .success(var event):
+                if let source = event.source, source != configuration.principal {
+                    counts.withLock { $0.rejected += 1 }
+                    output.problem("\(item.origin): rejected: 'source' must be left out or be the principal '\(configuration.principal)'")
+                    break
+                }
+                event.source = configuration.principal
+                do {
+                    try configuration.access.check(.publish(type: event.type), as: configuration.principal)
+                } catch {
+                    counts.withLock { $0.denied += 1 }
+                    output.problem("\(item.origin): denied: \(error)")
+                    break
+                }
+                batch.append(try SealedEvent(sealing: event, with: configuration.sealer))
+            }
+            if let itemPosition = item.position { position = itemPosition }
+            if batch.count >= 500 { flush() }
+            return flushError == nil
+        }
+        flush()
+        if let flushError { throw flushError }
+    }
+
+    // MARK: Working
+
+    private struct LostClaim: Error, CustomStringConvertible {
+        var description: String { "another node took over part of a claimed batch" }
+    }
+
+    private func work(untilDrained: Bool) {
+        do {
+            let connection = try PostgresConnection(url: configuration.url)
+            try connection.listen(PostgresEventQueue.channel)
+            let effects = ClusterBatchEffects(sealer: configuration.sealer)
+            let engine = RuleEngine(
+                ruleSet: configuration.ruleSet, effects: effects, clock: configuration.clock, access: configuration.access,
+                defaultPrincipal: configuration.principal, runsSideEffects: false)
+            while !stop.isRequested {
+                let handled: Int
+                do {
+                    handled = try handleBatch(on: connection, engine: engine, effects: effects)
+                } catch is LostClaim {
+                    continue
+                }
+                guard handled == 0 else { continue }
+                if untilDrained, feedersRunning.load(ordering: .sequentiallyConsistent) == 0, try isDrained(connection) {
+                    stop.request(because: "the input ended and the queue is empty")
+                    break
+                }
+                _ = try connection.waitForNotification(timeout: configuration.idlePoll)
+            }
+        } catch {
+            fail("handling events: \(error)")
+        }
+    }
+
+    /// True when nothing is queued (claimed batches in flight included) and no delay is due.
+    private func isDrained(_ connection: PostgresConnection) throws -> Bool {
+        let rows = try connection.execute(
+            "SELECT (SELECT count(*) FROM symphony_queue), (SELECT count(*) FROM symphony_scheduled WHERE due_ns <= $1)",
+            [.int(configuration.clock.now().nanosecondsSinceEpoch)])
+        return try rows.int(0, 0) == 0 && rows.int(0, 1) == 0
+    }
+
+    /// Claims, handles and commits one batch; returns how many events it handled.
+    private func handleBatch(on connection: PostgresConnection, engine: RuleEngine, effects: ClusterBatchEffects) throws -> Int {
+        let node = configuration.node
+        let (count, held) = try connection.transaction { connection -> (Int, ClusterBatchEffects.Held) in
+            _ = effects.take()
+            let now = configuration.clock.now()
+            let claims = try PostgresEventQueue.claim(limit: configuration.claimBatch, node: node, now: now, lease: configuration.lease, on: connection)
+            guard !claims.isEmpty else { return (0, ClusterBatchEffects.Held()) }
+            var handled: [Event] = []
+            var executions: [PostgresHandlingRecords.Execution] = []
+            var unopened = 0
+            for claim in claims {
+                guard let event = try? claim.sealed.open(with: configuration.sealer) else {
+                    // Tampered, or sealed under a key this node lacks: recorded as a failure, never retried.
+                    unopened += 1
+                    handled.append(Event(type: claim.sealed.type, priority: claim.sealed.priority, id: claim.sealed.id, time: now))
+                    executions.append(
+                        .init(
+                            eventID: claim.sealed.id, rule: "(queue)", action: "open", outcome: "failed",
+                            error: "the queued envelope cannot be opened with this node's keys", derivedEventID: nil, finished: now))
+                    continue
+                }
+                for outcome in engine.process(event) {
+                    executions.append(
+                        .init(
+                            eventID: outcome.eventID, rule: outcome.rule, action: outcome.action.description, outcome: outcome.status.description,
+                            error: outcome.error, derivedEventID: outcome.derivedEvent?.id, finished: outcome.finished))
+                }
+                handled.append(event)
+            }
+            let held = effects.take()
+            guard try PostgresEventQueue.complete(claims.map(\.sequence), node: node, on: connection) == claims.count else { throw LostClaim() }
+            try PostgresEventQueue.enqueue(held.queued, at: now, on: connection)
+            for (entry, sealed) in held.scheduled { try PostgresScheduledEntryStore.save(entry, sealed: sealed, on: connection) }
+            try PostgresHandlingRecords.markHandled(handled, node: node, at: now, on: connection)
+            try PostgresHandlingRecords.record(executions, node: node, on: connection)
+            if unopened > 0 { counts.withLock { $0.unopened += unopened } }
+            return (claims.count, held)
+        }
+        guard count > 0 else { return 0 }
+        counts.withLock { $0.handled += count }
+        for event in held.emitted { output.emitted(event) }
+        for audit in held.audits { output.audited(rule: audit.rule, message: audit.message) }
+        return count
+    }
+
+    // MARK: Scheduling
+
+    private func schedule() {
+        do {
+            let store = try PostgresScheduledEntryStore(url: configuration.url, sealer: configuration.sealer)
+            while !stop.isRequested {
+                let fired = try store.fireDue(now: configuration.clock.now(), limit: 256)
+                if !fired.isEmpty { counts.withLock { $0.fired += fired.count } }
+                if fired.count < 256 { stop.sleep(for: configuration.idlePoll) }
+            }
+        } catch {
+            fail("firing delayed events: \(error)")
+        }
+    }
+}

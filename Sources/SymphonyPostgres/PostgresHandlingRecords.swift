@@ -1,0 +1,86 @@
+import SymphonyEvents
+import SymphonyRecords
+
+/// The records a node commits with each batch it handled, and the input positions it commits
+/// with each batch it read; every method runs on the caller's connection, in its transaction.
+public enum PostgresHandlingRecords {
+    /// One action's outcome, as stored.
+    public struct Execution: Sendable, Hashable {
+        public var eventID: String
+        public var rule: String
+        public var action: String
+        public var outcome: String
+        public var error: String?
+        public var derivedEventID: String?
+        public var finished: Timestamp
+
+        /// An execution row.
+        public init(eventID: String, rule: String, action: String, outcome: String, error: String?, derivedEventID: String?, finished: Timestamp) {
+            self.eventID = eventID
+            self.rule = rule
+            self.action = action
+            self.outcome = outcome
+            self.error = error
+            self.derivedEventID = derivedEventID
+            self.finished = finished
+        }
+    }
+
+    /// Marks `events` handled by `node` at `now`. An event already marked makes the statement
+    /// fail (a primary-key violation): handled twice would be a bug, and the transaction rolls back.
+    public static func markHandled(_ events: [Event], node: String, at now: Timestamp, on connection: PostgresConnection) throws {
+        for start in stride(from: 0, to: events.count, by: 1_000) {
+            let chunk = events[start..<min(events.count, start + 1_000)]
+            var placeholders: [String] = []
+            var parameters: [PostgresParameter] = []
+            for event in chunk {
+                let base = parameters.count
+                placeholders.append("($\(base + 1), $\(base + 2), $\(base + 3)::integer, $\(base + 4), $\(base + 5)::bigint)")
+                parameters += [.text(event.id), .text(event.type), .int(Int64(event.causation?.hop ?? 0)), .text(node), .int(now.nanosecondsSinceEpoch)]
+            }
+            try connection.execute(
+                "INSERT INTO symphony_handled (event_id, event_type, hop, node, handled_ns) VALUES " + placeholders.joined(separator: ", "), parameters)
+        }
+    }
+
+    /// Stores execution rows, attributed to `node`.
+    public static func record(_ executions: [Execution], node: String, on connection: PostgresConnection) throws {
+        for start in stride(from: 0, to: executions.count, by: 1_000) {
+            let chunk = executions[start..<min(executions.count, start + 1_000)]
+            var placeholders: [String] = []
+            var parameters: [PostgresParameter] = []
+            for execution in chunk {
+                let base = parameters.count
+                placeholders.append(
+                    "($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4), $\(base + 5), $\(base + 6), $\(base + 7), $\(base + 8)::bigint)")
+                parameters += [
+                    .text(execution.eventID), .text(execution.rule), .text(execution.action), .text(execution.outcome),
+                    execution.error.map(PostgresParameter.text) ?? .null, execution.derivedEventID.map(PostgresParameter.text) ?? .null,
+                    .text(node), .int(execution.finished.nanosecondsSinceEpoch),
+                ]
+            }
+            try connection.execute(
+                "INSERT INTO symphony_executions (event_id, rule, action, outcome, error, derived_event_id, node, finished_ns) VALUES "
+                    + placeholders.joined(separator: ", "), parameters)
+        }
+    }
+
+    /// Stores how far the file `position.path` was read.
+    public static func save(_ position: FilePosition, on connection: PostgresConnection) throws {
+        try connection.execute(
+            """
+            INSERT INTO symphony_file_positions (path, device, inode, offset_bytes) VALUES ($1, $2::bigint, $3::bigint, $4::bigint)
+            ON CONFLICT (path) DO UPDATE SET device = EXCLUDED.device, inode = EXCLUDED.inode, offset_bytes = EXCLUDED.offset_bytes
+            """,
+            [.text(position.path), .int(Int64(bitPattern: position.device)), .int(Int64(bitPattern: position.inode)), .int(position.offset)])
+    }
+
+    /// Where reading the file `path` stopped, if it was read before.
+    public static func position(of path: String, on connection: PostgresConnection) throws -> FilePosition? {
+        let rows = try connection.execute("SELECT device, inode, offset_bytes FROM symphony_file_positions WHERE path = $1", [.text(path)])
+        guard rows.count == 1 else { return nil }
+        return FilePosition(
+            path: path, device: UInt64(bitPattern: try rows.int(0, 0) ?? 0), inode: UInt64(bitPattern: try rows.int(0, 1) ?? 0),
+            offset: try rows.int(0, 2) ?? 0)
+    }
+}

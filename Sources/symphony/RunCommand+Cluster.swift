@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import SymphonyAccess
+import SymphonyCluster
+import SymphonyCrypto
+import SymphonyPipeline
+import SymphonyPostgres
+import SymphonyRules
+
+/// `symphony run --store postgres://…`: the run as one node of a cluster sharing PostgreSQL.
+extension RunCommand {
+    /// The PostgreSQL URL from `--store` or $SYMPHONY_STORE, if any.
+    var storeURL: String? {
+        store ?? ProcessInfo.processInfo.environment["SYMPHONY_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Refuses options a cluster node does not take (yet), and stores that are not PostgreSQL URLs.
+    func validateStoreOptions() throws {
+        guard let url = storeURL else {
+            if node != nil { throw ValidationError("--node names a node of a cluster: it needs --store postgres://….") }
+            return
+        }
+        guard PostgresURL.isPostgres(url) else {
+            throw ValidationError("--store takes a PostgreSQL URL (postgres://user@host:port/database), not '\(PostgresURL.redacted(url))'.")
+        }
+        let refused: [(Bool, String)] = [
+            (replay, "--replay"), (noHistory, "--no-history"), (db != nil, "--db"), (checkpoint != nil, "--checkpoint"), (noEncryption, "--no-encryption"),
+            (!retiredKeyFile.isEmpty, "--retired-key-file"), (stageTimes, "--stage-times"), (retentionOptions.retain != nil, "--retain"),
+        ]
+        if let (_, option) = refused.first(where: { $0.0 }) {
+            throw ValidationError("\(option) cannot be used with --store: a cluster node keeps its records in the PostgreSQL database.")
+        }
+    }
+
+    /// Runs this process as a node: exits once its input ended and the cluster's queue is empty
+    /// (or, with --follow, on SIGINT or SIGTERM).
+    func runOnCluster(url: String, ruleSet: RuleSet, access: AccessGuard, principal: String) throws -> Never {
+        if let reason = ClusterConfiguration.unsupported(in: ruleSet) {
+            printError("symphony: --store: \(reason); run this rule set without --store")
+            throw ExitCode(1)
+        }
+        guard let key = try StateLocation.loadKey(keyFile, createIfMissing: false) else {
+            printError("symphony: --store: every node seals and opens the shared queue with one key: pass it with --key-file (or $SYMPHONY_KEY_FILE)")
+            throw ExitCode(1)
+        }
+        var configuration = ClusterConfiguration(
+            url: url, node: node ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())", ruleSet: ruleSet, sealer: EnvelopeSealer(key: key),
+            access: access, principal: principal)
+        if let workers { configuration.workers = workers }
+        let stop: StopRequest
+        do {
+            stop = try StopRequest()
+        } catch {
+            printError("symphony: \(error)")
+            throw ExitCode(1)
+        }
+        let signals = RunSignals(stop: stop)
+        signals.install()
+        let sink = TerminalOutput(stdout: OutputLines(), lines: .emittedEvents, auditMessages: output != .quiet)
+        let node: ClusterNode
+        do {
+            node = try ClusterNode(configuration: configuration, output: sink, stop: stop)
+        } catch {
+            printError("symphony: --store: \(error)")
+            throw ExitCode(1)
+        }
+        // Files resume where any earlier run stopped reading them; standard input is read once.
+        let lineParser = lines.flatMap { ruleSet.lineParsers[$0] }
+        let sources: [any EventSource] = try (events.isEmpty ? ["-"] : events).map { path in
+            guard path != "-" else {
+                var source = LineEventSource(paths: ["-"], rawLinesType: lines, lineParser: lineParser, report: { sink.problem($0) })
+                source.plainJSON = plainJSONOptions.mode
+                return source
+            }
+            let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+            var source = FollowedFileSource(
+                path: absolute, rawLinesType: lines, lineParser: lineParser, plainJSON: plainJSONOptions.mode,
+                resume: try node.position(of: absolute), report: { sink.problem($0) })
+            source.endsAtEnd = !follow
+            return source
+        }
+        let summary = node.run(sources: sources, untilDrained: !follow)
+        withExtendedLifetime(signals) {}
+        sink.finish()
+        if output != .quiet {
+            printError(
+                "symphony: node \(configuration.node): \(summary.read) events read, \(summary.rejected) rejected, \(summary.denied) denied, "
+                    + "\(summary.handled) handled, \(summary.fired) delayed events fired"
+                    + (summary.unopened > 0 ? ", \(summary.unopened) queued events could not be opened (wrong key?)" : "")
+                    + (stop.reason.hasPrefix("SIG") ? "; interrupted by \(stop.reason)" : ""))
+        }
+        if let failure = summary.failure {
+            printError("symphony: --store: \(failure)")
+            throw ExitCode(74)
+        }
+        if stop.reason.hasPrefix("SIG") { throw ExitCode(stop.reason == "SIGINT" ? 130 : 143) }
+        throw ExitCode(summary.rejected > 0 ? ExitCode.inputRejected.rawValue : 0)
+    }
+}

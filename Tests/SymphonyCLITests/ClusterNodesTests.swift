@@ -1,0 +1,131 @@
+import Foundation
+import SymphonyPostgres
+import Testing
+
+/// `symphony run --store postgres://…`: nodes in separate processes share one queue, one set of
+/// delayed events and one record of handled events; a node killed with SIGKILL at any moment and
+/// restarted loses nothing and repeats nothing.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["SYMPHONY_TEST_POSTGRES"] != nil, "SYMPHONY_TEST_POSTGRES is not set: run `make test`, which starts a throwaway PostgreSQL cluster"))
+struct ClusterNodesTests {
+    static let rules = """
+        rules:
+          - name: fan-out
+            on: job.created
+            actions:
+              - publish: {type: job.step, payload: {n: "{{ payload.n }}"}}
+              - delay: {after: 1s, type: job.later, payload: {n: "{{ payload.n }}"}}
+          - name: step
+            on: job.step
+            actions: [{audit: "step {{ payload.n }}"}]
+          - name: later
+            on: job.later
+            actions: [{emit: {type: job.done, payload: {n: "{{ payload.n }}"}}}]
+        """
+
+    /// A database of its own in the test cluster; its URL.
+    static func database() throws -> (url: String, drop: () -> Void) {
+        let cluster = try #require(ProcessInfo.processInfo.environment["SYMPHONY_TEST_POSTGRES"])
+        let name = "symphony_cluster_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try PostgresConnection(url: cluster).execute("CREATE DATABASE \(name)")
+        var components = try #require(URLComponents(string: cluster))
+        components.path = "/" + name
+        return (try #require(components.string), { _ = try? PostgresConnection(url: cluster).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") })
+    }
+
+    /// Starts `symphony run` as node `name` on `events`, its output in files beside them.
+    static func startNode(_ name: String, url: String, events: String, directory: String, follow: Bool = true) throws -> Process {
+        let process = Process()
+        process.executableURL = CommandRunner.binary
+        process.arguments =
+            ["run", directory + "/rules.yaml", "--events", events, "--store", url, "--node", name, "--key-file", directory + "/key", "--workers", "2"]
+            + (follow ? ["--follow"] : [])
+        process.environment = testEnvironment()
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        if !FileManager.default.fileExists(atPath: directory + "/\(name).out") {
+            _ = FileManager.default.createFile(atPath: directory + "/\(name).out", contents: nil)
+        }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/\(name).out"))
+        try log.seekToEnd()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = log
+        try process.run()
+        return process
+    }
+
+    /// Counts of handled events per type.
+    static func handled(_ connection: PostgresConnection) throws -> [String: Int] {
+        let rows = try connection.execute("SELECT event_type, count(*) FROM symphony_handled GROUP BY event_type")
+        var counts: [String: Int] = [:]
+        for row in 0..<rows.count { counts[rows.text(row, 0) ?? ""] = Int(try rows.int(row, 1) ?? 0) }
+        return counts
+    }
+
+    @Test("3 nodes, 5 SIGKILLs at random moments: every input line read once, every event handled once, every delay fired once", .timeLimit(.minutes(15)))
+    func killedNodes() throws {
+        let perNode = Int(ProcessInfo.processInfo.environment["SYMPHONY_CLUSTER_TEST_EVENTS"] ?? "") ?? 20_000
+        let (url, drop) = try Self.database()
+        defer { drop() }
+        let directory = try freshDirectory()
+        try Self.rules.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
+        #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
+        for node in 0..<3 {
+            let lines = (0..<perNode).map { #"{"type":"job.created","payload":{"n":\#(node * perNode + $0)}}"# }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: directory + "/in\(node).jsonl", atomically: true, encoding: .utf8)
+        }
+        var nodes = try (0..<3).map { try Self.startNode("n\($0)", url: url, events: directory + "/in\($0).jsonl", directory: directory) }
+        // Kill and restart nodes at moments no one picked: a seeded generator, so a failure can be replayed.
+        var generator = SplitMix64(seed: UInt64(ProcessInfo.processInfo.environment["SYMPHONY_CLUSTER_TEST_SEED"] ?? "") ?? 0x5EED)
+        let observer = try PostgresConnection(url: url)
+        var kills = 0
+        while kills < 5 {
+            usleep(UInt32(200_000 + generator.next() % 1_500_000))
+            let victim = Int(generator.next() % 3)
+            kill(nodes[victim].processIdentifier, SIGKILL)
+            nodes[victim].waitUntilExit()
+            #expect(nodes[victim].terminationReason == .uncaughtSignal)
+            kills += 1
+            nodes[victim] = try Self.startNode("n\(victim)", url: url, events: directory + "/in\(victim).jsonl", directory: directory)
+        }
+        // Then wait until all is handled: each input event, its step and its delayed follow-up.
+        let total = 3 * perNode
+        let deadline = Date().addingTimeInterval(600)
+        while Date() < deadline, try Self.handled(observer).values.reduce(0, +) < 3 * total { usleep(200_000) }
+        for node in nodes { node.terminate() }
+        for node in nodes {
+            node.waitUntilExit()
+            #expect(node.terminationStatus == 143)
+        }
+        let logs = (0..<3).map { (try? String(contentsOfFile: directory + "/n\($0).out", encoding: .utf8)) ?? "" }.joined(separator: "\n")
+        #expect(try Self.handled(observer) == ["job.created": total, "job.step": total, "job.later": total], "\(logs.suffix(2_000))")
+        #expect(try observer.execute("SELECT count(*) FROM symphony_queue").int(0, 0) == 0)
+        #expect(try observer.execute("SELECT count(*) FROM symphony_scheduled").int(0, 0) == 0)
+        // One outcome per action of each handled event: none recorded twice.
+        let executions = try observer.execute("SELECT action, count(*), count(DISTINCT event_id) FROM symphony_executions GROUP BY action ORDER BY action")
+        #expect(executions.values == [["audit", "\(total)", "\(total)"], ["delay", "\(total)", "\(total)"], ["emit", "\(total)", "\(total)"], ["publish", "\(total)", "\(total)"]])
+        #expect(try observer.execute("SELECT count(*) FROM symphony_executions WHERE outcome <> 'ok'").int(0, 0) == 0)
+        // The work was shared.
+        #expect(try observer.execute("SELECT count(DISTINCT node) FROM symphony_handled").int(0, 0) == 3)
+    }
+
+    @Test("a node refuses rules it cannot run on a cluster, a store that is not PostgreSQL, and options that need a local history")
+    func refusals() throws {
+        let directory = try freshDirectory()
+        try "rules: [{name: ban, on: x, count: {key: k, at_least: 2, within: 1m}, actions: [stop]}]".write(
+            toFile: directory + "/gated.yaml", atomically: true, encoding: .utf8)
+        #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
+        let (url, drop) = try Self.database()
+        defer { drop() }
+        let gated = try CommandRunner.run(["run", directory + "/gated.yaml", "--store", url, "--key-file", directory + "/key", "--events", "-"], stdin: "")
+        #expect(gated.status == 1)
+        #expect(gated.stderr.contains("rule 'ban' has a count:, throttle: or after: gate, whose state is not shared between nodes yet"))
+        let sqlite = try CommandRunner.run(["run", directory + "/gated.yaml", "--store", "/tmp/h.db"])
+        #expect(sqlite.status == 64)
+        #expect(sqlite.stderr.contains("--store takes a PostgreSQL URL"))
+        let local = try CommandRunner.run(["run", directory + "/gated.yaml", "--store", "postgres://u:secret@h/d", "--no-history"])
+        #expect(local.status == 64)
+        #expect(local.stderr.contains("--no-history cannot be used with --store"))
+        #expect(!local.stderr.contains("secret"))
+        let node = try CommandRunner.run(["run", directory + "/gated.yaml", "--node", "a"])
+        #expect(node.status == 64)
+    }
+}
