@@ -213,7 +213,7 @@ let package = Package(
             name: "symphony-bench",
             dependencies: [
                 "SymphonyJSON", "CSQLite", "SymphonyEvents", "SymphonyRecords", "SymphonyCrypto", "SymphonyConcurrency", "SymphonyIntents", "SymphonyStore",
-                "SymphonyPipeline", "SymphonyRules", "SymphonyAccess",
+                "SymphonyPipeline", "SymphonyRules", "SymphonyAccess", "SymphonyPostgres",
             ],
             swiftSettings: strictSettings),
 

@@ -28,6 +28,8 @@ public final class ClusterNode: Sendable {
         public var handled = 0
         public var fired = 0
         public var unopened = 0
+        /// Statements sent to PostgreSQL (round trips), by every thread of the node.
+        public var statements = 0
         /// The first failure that stopped the node, if one did.
         public var failure: String?
     }
@@ -70,7 +72,10 @@ public final class ClusterNode: Sendable {
         threads.append(WorkerThread(name: "sym-scheduler") { [self] in schedule() })
         for thread in threads { thread.join() }
         output.flush()
-        return counts.withLock { $0 }
+        return counts.withLock { summary in
+            summary.statements = PostgresConnection.statementsSent
+            return summary
+        }
     }
 
     private func fail(_ message: String) {

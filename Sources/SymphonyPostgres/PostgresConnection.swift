@@ -1,5 +1,6 @@
 import CPostgres
 import Glibc
+import Synchronization
 
 /// One connection to PostgreSQL through libpq. Not thread-safe: each is used by one thread at a
 /// time (an owner holds it behind a lock or on a thread of its own). This file holds the module's
@@ -31,6 +32,10 @@ public final class PostgresConnection {
     }
 
     deinit { PQfinish(connection) }
+
+    /// Statements this process sent to PostgreSQL (each one round trip), on all connections.
+    public static var statementsSent: Int { sent.load(ordering: .relaxed) }
+    private static let sent = Atomic<Int>(0)
 
     /// The server's version as a number (150020 for 15.20).
     public var serverVersion: Int { Int(PQserverVersion(connection)) }
@@ -76,6 +81,7 @@ public final class PostgresConnection {
                 formats.append(1)
             }
         }
+        Self.sent.add(1, ordering: .relaxed)
         let result: OpaquePointer? = values.withUnsafeBufferPointer { valuePointers in
             valuePointers.withMemoryRebound(to: UnsafePointer<CChar>?.self) { constValues in
                 PQexecParams(connection, sql, Int32(parameters.count), nil, constValues.baseAddress, lengths, formats, 0)

@@ -85,7 +85,7 @@ extension RunCommand {
         if output != .quiet {
             printError(
                 "symphony: node \(configuration.node): \(summary.read) events read, \(summary.rejected) rejected, \(summary.denied) denied, "
-                    + "\(summary.handled) handled, \(summary.fired) delayed events fired"
+                    + "\(summary.handled) handled, \(summary.fired) delayed events fired, \(summary.statements) database round trips"
                     + (summary.unopened > 0 ? ", \(summary.unopened) queued events could not be opened (wrong key?)" : "")
                     + (stop.reason.hasPrefix("SIG") ? "; interrupted by \(stop.reason)" : ""))
         }

@@ -62,7 +62,7 @@ struct ClusterNodesTests {
 
     @Test("3 nodes, 5 SIGKILLs at random moments: every input line read once, every event handled once, every delay fired once", .timeLimit(.minutes(15)))
     func killedNodes() throws {
-        let perNode = Int(ProcessInfo.processInfo.environment["SYMPHONY_CLUSTER_TEST_EVENTS"] ?? "") ?? 20_000
+        let perNode = Int(ProcessInfo.processInfo.environment["SYMPHONY_CLUSTER_TEST_EVENTS"] ?? "") ?? 66_667
         let (url, drop) = try Self.database()
         defer { drop() }
         let directory = try freshDirectory()
