@@ -4,11 +4,12 @@ import SymphonyEngine
 import SymphonyEvents
 
 /// The effects of the actions run on one claimed batch, held until the batch commits: derived
-/// events to queue, delayed events to store, events emitted and audit messages to show. One per
-/// worker (its engine's effects); `take()` empties it.
+/// events to handle next, delayed events to store, events emitted and audit messages to show.
+/// One per worker (its engine's effects); `take()` empties it.
 final class ClusterBatchEffects: ActionEffects {
     struct Held {
-        var queued: [SealedEvent] = []
+        /// Derived events published, not sealed: the worker handles them in the same transaction.
+        var published: [Event] = []
         var scheduled: [(entry: ScheduledEntry, sealed: SealedEvent)] = []
         var emitted: [Event] = []
         var audits: [(rule: String, message: String)] = []
@@ -30,9 +31,8 @@ final class ClusterBatchEffects: ActionEffects {
     }
 
     func publish(_ event: Event) throws -> SealedEvent? {
-        let sealed = try SealedEvent(sealing: event, with: sealer)
-        held.withLock { $0.queued.append(sealed) }
-        return sealed
+        held.withLock { $0.published.append(event) }
+        return nil
     }
 
     func schedule(_ event: Event, at due: Timestamp) throws -> SealedEvent? {

@@ -12,9 +12,10 @@ import Synchronization
 ///
 /// - Feeders read the node's inputs, seal each event and queue it, committing each batch with
 ///   how far its file was read, so a restarted node reads on from there: no line twice, none lost.
-/// - Workers each claim a batch (`FOR UPDATE SKIP LOCKED`), run the rules on it and, in the same
-///   transaction, queue the derived events, store the delayed ones, mark the batch handled with
-///   its action outcomes, and remove it from the queue. A node killed mid-batch never commits: its
+/// - Workers each claim a batch (`FOR UPDATE SKIP LOCKED`), run the rules on it — and on the
+///   events its actions publish, right after the events that made them — and, in the same
+///   transaction, store the delayed events, mark everything handled with its action outcomes, and
+///   remove the batch from the queue. A node killed mid-batch never commits: its
 ///   batch is free for any node at once, and the handling that commits is the only one that counts.
 /// - The scheduler fires due delays cluster-wide exactly once (`PostgresScheduledEntryStore.fireDue`).
 ///
@@ -136,6 +137,9 @@ public final class ClusterNode: Sendable {
 
     // MARK: Working
 
+    /// The most events (claimed and derived) one transaction handles; derived events past it are queued.
+    static let eventsPerTransaction = 4_096
+
     private struct LostClaim: Error, CustomStringConvertible {
         var description: String { "another node took over part of a claimed batch" }
     }
@@ -178,14 +182,15 @@ public final class ClusterNode: Sendable {
     /// Claims, handles and commits one batch; returns how many events it handled.
     private func handleBatch(on connection: PostgresConnection, engine: RuleEngine, effects: ClusterBatchEffects) throws -> Int {
         let node = configuration.node
-        let (count, held) = try connection.transaction { connection -> (Int, ClusterBatchEffects.Held) in
+        let (count, shown) = try connection.transaction { connection -> (Int, (emitted: [Event], audits: [(rule: String, message: String)])) in
             _ = effects.take()
             let now = configuration.clock.now()
             let claims = try PostgresEventQueue.claim(limit: configuration.claimBatch, node: node, now: now, lease: configuration.lease, on: connection)
-            guard !claims.isEmpty else { return (0, ClusterBatchEffects.Held()) }
+            guard !claims.isEmpty else { return (0, ([], [])) }
             var handled: [Event] = []
             var executions: [PostgresHandlingRecords.Execution] = []
             var unopened = 0
+            var pending: [Event] = []
             for claim in claims {
                 guard let event = try? claim.sealed.open(with: configuration.sealer) else {
                     // Tampered, or sealed under a key this node lacks: recorded as a failure, never retried.
@@ -197,6 +202,18 @@ public final class ClusterNode: Sendable {
                             error: "the queued envelope cannot be opened with this node's keys", derivedEventID: nil, finished: now))
                     continue
                 }
+                pending.append(event)
+            }
+            // Run to completion: the events the batch's actions publish are handled in the same
+            // transaction, right after the events that made them (up to a bound; more are queued).
+            var emitted: [Event] = []
+            var audits: [(rule: String, message: String)] = []
+            var scheduled: [(entry: ScheduledEntry, sealed: SealedEvent)] = []
+            var overflow: [Event] = []
+            var next = 0
+            while next < pending.count {
+                let event = pending[next]
+                next += 1
                 for outcome in engine.process(event) {
                     executions.append(
                         .init(
@@ -204,20 +221,27 @@ public final class ClusterNode: Sendable {
                             error: outcome.error, derivedEventID: outcome.derivedEvent?.id, finished: outcome.finished))
                 }
                 handled.append(event)
+                let held = effects.take()
+                emitted += held.emitted
+                audits += held.audits
+                scheduled += held.scheduled
+                for derived in held.published {
+                    if pending.count < Self.eventsPerTransaction { pending.append(derived) } else { overflow.append(derived) }
+                }
             }
-            let held = effects.take()
             guard try PostgresEventQueue.complete(claims.map(\.sequence), node: node, on: connection) == claims.count else { throw LostClaim() }
-            try PostgresEventQueue.enqueue(held.queued, at: now, on: connection)
-            for (entry, sealed) in held.scheduled { try PostgresScheduledEntryStore.save(entry, sealed: sealed, on: connection) }
+            try PostgresEventQueue.enqueue(
+                try overflow.map { try SealedEvent(sealing: $0, with: configuration.sealer) }, at: now, on: connection, notify: !overflow.isEmpty)
+            try PostgresScheduledEntryStore.save(scheduled, on: connection)
             try PostgresHandlingRecords.markHandled(handled, node: node, at: now, on: connection)
             try PostgresHandlingRecords.record(executions, node: node, on: connection)
             if unopened > 0 { counts.withLock { $0.unopened += unopened } }
-            return (claims.count, held)
+            return (handled.count, (emitted, audits))
         }
         guard count > 0 else { return 0 }
         counts.withLock { $0.handled += count }
-        for event in held.emitted { output.emitted(event) }
-        for audit in held.audits { output.audited(rule: audit.rule, message: audit.message) }
+        for event in shown.emitted { output.emitted(event) }
+        for audit in shown.audits { output.audited(rule: audit.rule, message: audit.message) }
         return count
     }
 

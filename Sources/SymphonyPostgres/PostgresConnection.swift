@@ -71,6 +71,17 @@ public final class PostgresConnection {
                 values.append(strdup("{" + array.map(String.init).joined(separator: ",") + "}"))
                 lengths.append(0)
                 formats.append(0)
+            case .textArray(let array):
+                // Array literal: each element double-quoted, with " and \ escaped by a backslash.
+                if array.contains(where: { $0.utf8.contains(0) }) {
+                    throw PostgresError(message: "parameter \(values.count + 1) holds a NUL character, which PostgreSQL text cannot", sql: sql)
+                }
+                let elements = array.map { element in
+                    "\"" + element.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\""
+                }
+                values.append(strdup("{" + elements.joined(separator: ",") + "}"))
+                lengths.append(0)
+                formats.append(0)
             case .bytes(let bytes):
                 let copy = malloc(max(1, bytes.count))!.assumingMemoryBound(to: CChar.self)
                 bytes.withUnsafeBytes { source in

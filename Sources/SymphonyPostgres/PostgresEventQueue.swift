@@ -26,10 +26,11 @@ public enum PostgresEventQueue {
 
     /// Queues `events` at `now`, all or none: inside the caller's transaction when there is one,
     /// else in one of its own.
-    public static func enqueue(_ events: [SealedEvent], at now: Timestamp, on connection: PostgresConnection) throws {
+    /// `notify: false` leaves listeners asleep (a busy worker queueing more work for itself).
+    public static func enqueue(_ events: [SealedEvent], at now: Timestamp, on connection: PostgresConnection, notify: Bool = true) throws {
         guard !events.isEmpty else { return }
         guard connection.isInTransaction else {
-            try connection.transaction { try enqueue(events, at: now, on: $0) }
+            try connection.transaction { try enqueue(events, at: now, on: $0, notify: notify) }
             return
         }
         // Multi-row VALUES, at most 1,000 rows (5,000 parameters) per statement.
@@ -47,7 +48,7 @@ public enum PostgresEventQueue {
                 "INSERT INTO symphony_queue (priority, event_id, event_type, envelope, enqueued_ns) VALUES " + placeholders.joined(separator: ", "),
                 parameters)
         }
-        try connection.execute("SELECT pg_notify('\(channel)', '')")
+        if notify { try connection.execute("SELECT pg_notify('\(channel)', '')") }
     }
 
     /// Claims up to `limit` events for `node`, held until `now + lease`; in queue order.

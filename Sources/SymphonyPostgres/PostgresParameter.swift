@@ -11,4 +11,6 @@ public enum PostgresParameter: Sendable, Hashable {
     case bytes([UInt8])
     /// A `bigint[]` (write the placeholder `$n::bigint[]`).
     case intArray([Int64])
+    /// A `text[]` (write the placeholder `$n::text[]`; no element may hold NUL).
+    case textArray([String])
 }

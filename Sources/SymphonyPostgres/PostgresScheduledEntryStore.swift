@@ -69,6 +69,33 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
         }
     }
 
+    /// Stores `entries` in one statement (entries with a key one by one, as `save` does), on
+    /// `connection`, in the caller's transaction.
+    public static func save(_ entries: [(entry: ScheduledEntry, sealed: SealedEvent)], on connection: PostgresConnection) throws {
+        let plain = entries.filter { $0.entry.key == nil }
+        for keyed in entries where keyed.entry.key != nil { try save(keyed.entry, sealed: keyed.sealed, on: connection) }
+        for start in stride(from: 0, to: plain.count, by: 500) {
+            let chunk = plain[start..<min(plain.count, start + 500)]
+            var placeholders: [String] = []
+            var parameters: [PostgresParameter] = []
+            for (entry, sealed) in chunk {
+                let base = parameters.count
+                placeholders.append(
+                    "($\(base + 1), $\(base + 2)::bigint, $\(base + 3)::bigint, $\(base + 4), $\(base + 5), $\(base + 6)::smallint, $\(base + 7)::bytea, NULL)")
+                parameters += [
+                    .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), entry.interval.map { .int($0.nanoseconds) } ?? .null,
+                    .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)), .bytes(sealed.envelope),
+                ]
+            }
+            try connection.execute(
+                "INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key) VALUES "
+                    + placeholders.joined(separator: ", ")
+                    + " ON CONFLICT (id) DO UPDATE SET due_ns = EXCLUDED.due_ns, interval_ns = EXCLUDED.interval_ns, event_id = EXCLUDED.event_id,"
+                    + " event_type = EXCLUDED.event_type, priority = EXCLUDED.priority, envelope = EXCLUDED.envelope, key = EXCLUDED.key",
+                parameters)
+        }
+    }
+
     /// Removes the pending entry with `key`; true when there was one.
     @discardableResult
     public func cancel(key: String) throws -> Bool {
@@ -125,7 +152,7 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
                         sealed.append(try entry.sealedEvent ?? SealedEvent(sealing: entry.event, with: sealer))
                     }
                 }
-                for id in done { try connection.execute("DELETE FROM symphony_scheduled WHERE id = $1", [.text(id)]) }
+                if !done.isEmpty { try connection.execute("DELETE FROM symphony_scheduled WHERE id = ANY($1::text[])", [.textArray(done)]) }
                 try PostgresEventQueue.enqueue(sealed, at: now, on: connection)
                 return events
             }

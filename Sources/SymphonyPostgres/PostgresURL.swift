@@ -74,7 +74,7 @@ public enum PostgresURL {
 
 extension String {
     /// The text with every occurrence of `target` replaced by `replacement`.
-    fileprivate func replacingAll(_ target: String, with replacement: String) -> String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
         guard !target.isEmpty else { return self }
         var bytes = Array(utf8)
         let needle = Array(target.utf8)

@@ -26,6 +26,9 @@ struct PostgresConnectionTests {
         #expect(try rows.int(0, 4) == 3)
         #expect(try rows.bytes(0, 5) == [])
         #expect(connection.serverVersion >= 120_000)
+        let array = try connection.execute("SELECT array_to_string($1::text[], '|'), cardinality($1::text[])", [.textArray(["a\"b", "c\\d", "e,f", "{}", ""])])
+        #expect(array.text(0, 0) == "a\"b|c\\d|e,f|{}|")
+        #expect(try array.int(0, 1) == 5)
     }
 
     @Test("a failed statement throws its SQLSTATE and primary message, never the values bound")
