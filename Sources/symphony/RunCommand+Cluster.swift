@@ -47,13 +47,7 @@ extension RunCommand {
             url: url, node: node ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())", ruleSet: ruleSet, sealer: EnvelopeSealer(key: key),
             access: access, principal: principal)
         if let workers { configuration.workers = workers }
-        let stop: StopRequest
-        do {
-            stop = try StopRequest()
-        } catch {
-            printError("symphony: \(error)")
-            throw ExitCode(1)
-        }
+        let stop = try StopRequest.forCommand()
         let signals = RunSignals(stop: stop)
         signals.install()
         let sink = TerminalOutput(stdout: OutputLines(), lines: .emittedEvents, auditMessages: output != .quiet)

@@ -222,13 +222,7 @@ struct RunCommand: ParsableCommand {
         // Pruning runs beside the event path, on its own thread, through the history writer.
         let retention = try retentionOptions.start(store: history?.store, principal: principal)
         if noEncryption { configuration.encryption = .disabled }
-        let stop: StopRequest
-        do {
-            stop = try StopRequest()
-        } catch {
-            printError("symphony: \(error)")
-            throw ExitCode(1)
-        }
+        let stop = try StopRequest.forCommand()
         // Before the pipeline starts: starting fires overdue delays, and a signal then must stop, not kill, the run.
         let signals = RunSignals(stop: stop)
         signals.install()

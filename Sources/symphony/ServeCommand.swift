@@ -178,13 +178,7 @@ struct ServeCommand: ParsableCommand {
         }
         // Pruning runs beside the event path, on its own thread, through the history writer.
         let retention = try retentionOptions.start(store: store?.store, principal: principal)
-        let stop: StopRequest
-        do {
-            stop = try StopRequest()
-        } catch {
-            printError("symphony: \(error)")
-            throw ExitCode(1)
-        }
+        let stop = try StopRequest.forCommand()
         let sink = TerminalOutput(stdout: OutputLines(), lines: .emittedEvents)
         let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
         var serverConfiguration = ServerConfiguration(defaultPrincipal: principal, access: access)
