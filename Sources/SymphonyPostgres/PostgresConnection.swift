@@ -8,10 +8,28 @@ import Synchronization
 public final class PostgresConnection {
     private let connection: OpaquePointer
 
+    /// Defaults the URL may override: give up connecting after 10 s, and let TCP keepalives find
+    /// a server that went away while a node waits.
+    static let connectionDefaults = [("connect_timeout", "10"), ("keepalives", "1"), ("keepalives_idle", "30"), ("application_name", "symphony")]
+
     /// Connects to `url` (`postgres://user@host:port/database?…`, or libpq's `key=value` form).
     /// A failure names the server as the URL does, with any password masked.
     public init(url: String) throws {
-        guard let connection = PQconnectdb(url) else { throw PostgresError(message: "cannot allocate a connection to \(PostgresURL.redacted(url))") }
+        // The defaults first, then the URL (expanded as `dbname`): its own settings win.
+        let pairs = Self.connectionDefaults + [("dbname", url)]
+        let keywords = pairs.map { strdup($0.0) } + [nil]
+        let values = pairs.map { strdup($0.1) } + [nil]
+        defer { for pointer in keywords + values { free(pointer) } }
+        let opened: OpaquePointer? = keywords.withUnsafeBufferPointer { keywordPointers in
+            values.withUnsafeBufferPointer { valuePointers in
+                keywordPointers.withMemoryRebound(to: UnsafePointer<CChar>?.self) { constKeywords in
+                    valuePointers.withMemoryRebound(to: UnsafePointer<CChar>?.self) { constValues in
+                        PQconnectdbParams(constKeywords.baseAddress, constValues.baseAddress, 1)
+                    }
+                }
+            }
+        }
+        guard let connection = opened else { throw PostgresError(message: "cannot allocate a connection to \(PostgresURL.redacted(url))") }
         guard PQstatus(connection) == CONNECTION_OK else {
             // libpq may quote parts of the URL (a badly encoded password, say): mask them too.
             let reason = PostgresURL.masking(url, in: Self.trimmed(PQerrorMessage(connection)))

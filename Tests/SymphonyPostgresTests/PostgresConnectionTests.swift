@@ -81,6 +81,16 @@ struct PostgresConnectionTests {
         #expect(try connection.execute("SELECT n FROM t ORDER BY n").values == [["1"]])
     }
 
+    @Test("connection defaults (timeout, keepalives, application name) apply unless the URL sets its own")
+    func connectionDefaults() throws {
+        let database = try PostgresTestDatabase(migrated: false)
+        defer { database.drop() }
+        #expect(try database.connect().execute("SHOW application_name").text(0, 0) == "symphony")
+        let separator = database.url.contains("?") ? "&" : "?"
+        let own = try PostgresConnection(url: database.url + separator + "application_name=mine")
+        #expect(try own.execute("SHOW application_name").text(0, 0) == "mine")
+    }
+
     @Test("a connection that fails names the server with the password masked")
     func connectFailure() throws {
         let error = try #require(throws: PostgresError.self) {
