@@ -1,5 +1,6 @@
 import SymphonyAccess
 import SymphonyCrypto
+import SymphonyEngine
 import SymphonyEvents
 import SymphonyRules
 
@@ -27,6 +28,11 @@ public struct ClusterConfiguration: Sendable {
     public var lease: Duration = .seconds(60)
     /// The clock delays come due on.
     public var clock: any SchedulerClock = SystemClock()
+    /// The longest chain of derived events.
+    public var hopLimit = RuleEngine.defaultHopLimit
+    /// The most events one input event may derive; on a cluster it is counted per node (each
+    /// node's engine counts what it derived itself).
+    public var derivedEventBudget = RuleEngine.defaultDerivedEventBudget
     /// How often an idle worker or the scheduler looks again when no notification woke it.
     public var idlePoll: Duration = .milliseconds(200)
 

@@ -12,8 +12,8 @@ import Synchronization
 ///
 /// - Feeders read the node's inputs, seal each event and queue it, committing each batch with
 ///   how far its file was read, so a restarted node reads on from there: no line twice, none lost.
-/// - Workers each claim a batch (`FOR UPDATE SKIP LOCKED`), run the rules on it — and on the
-///   events its actions publish, right after the events that made them — and, in the same
+/// - Workers each claim a batch (`FOR UPDATE SKIP LOCKED`), run the rules on it — and then on
+///   the events its actions publish, after the batch's own events — and, in the same
 ///   transaction, store the delayed events, mark everything handled with its action outcomes, and
 ///   remove the batch from the queue. A node killed mid-batch never commits: its
 ///   batch is free for any node at once, and the handling that commits is the only one that counts.
@@ -29,6 +29,10 @@ public final class ClusterNode: Sendable {
         public var handled = 0
         public var fired = 0
         public var unopened = 0
+        /// Input events whose id was handled before (a repeated id), recorded as failed.
+        public var repeated = 0
+        /// Inputs that could not be read.
+        public var unreadable = 0
         /// Statements sent to PostgreSQL (round trips), by every thread of the node.
         public var statements = 0
         /// The first failure that stopped the node, if one did.
@@ -41,17 +45,20 @@ public final class ClusterNode: Sendable {
     private let counts = Locked(Summary())
     private let feedersRunning = Atomic<Int>(0)
 
-    /// A node writing its visible results to `output`; `stop` ends it.
+    /// A node writing its visible results to `output`; `stop` ends it. Throws when the database
+    /// cannot be reached, or its events are sealed with another key.
     public init(configuration: ClusterConfiguration, output: any OutputSink, stop: StopRequest) throws {
-        try PostgresSchema.migrate(try PostgresConnection(url: configuration.url))
+        let connection = try PostgresConnection(url: configuration.url)
+        try PostgresSchema.migrate(connection)
+        try PostgresSchema.checkKey(id: configuration.sealer.keyRing.activeKey.idString, on: connection)
         self.configuration = configuration
         self.output = output
         self.stop = stop
     }
 
-    /// Where an earlier run of any node stopped reading the file `path`.
+    /// Where an earlier run of this node stopped reading the file `path`.
     public func position(of path: String) throws -> FilePosition? {
-        try PostgresHandlingRecords.position(of: path, on: try PostgresConnection(url: configuration.url))
+        try PostgresHandlingRecords.position(of: path, node: configuration.node, on: try PostgresConnection(url: configuration.url))
     }
 
     /// Runs the node: feeds `sources`, works the queue and fires due delays. Returns when `stop`
@@ -63,7 +70,11 @@ public final class ClusterNode: Sendable {
         for source in sources {
             threads.append(
                 WorkerThread(name: "sym-feed") { [self] in
-                    do { try feed(source) } catch { fail("reading input: \(error)") }
+                    do {
+                        if try !feed(source) { counts.withLock { $0.unreadable += 1 } }
+                    } catch {
+                        fail("reading input: \(error)")
+                    }
                     feedersRunning.subtract(1, ordering: .sequentiallyConsistent)
                 })
         }
@@ -86,7 +97,8 @@ public final class ClusterNode: Sendable {
 
     // MARK: Feeding
 
-    private func feed(_ source: any EventSource) throws {
+    /// Feeds one source; false when part of it could not be read.
+    private func feed(_ source: any EventSource) throws -> Bool {
         let connection = try PostgresConnection(url: configuration.url)
         var batch: [SealedEvent] = []
         var position: FilePosition?
@@ -96,7 +108,7 @@ public final class ClusterNode: Sendable {
             do {
                 try connection.transaction { connection in
                     try PostgresEventQueue.enqueue(batch, at: configuration.clock.now(), on: connection)
-                    if let position { try PostgresHandlingRecords.save(position, on: connection) }
+                    if let position { try PostgresHandlingRecords.save(position, node: configuration.node, on: connection) }
                 }
                 batch.removeAll(keepingCapacity: true)
                 position = nil
@@ -105,7 +117,7 @@ public final class ClusterNode: Sendable {
                 stop.request(because: "a failure: \(error)")
             }
         }
-        _ = try source.forEach(beforeRead: { flush() }, stop: stop) { item in
+        let read = try source.forEach(beforeRead: { flush() }, stop: stop) { item in
             counts.withLock { $0.read += 1 }
             switch item.result {
             case .failure(let problem):
@@ -133,6 +145,7 @@ public final class ClusterNode: Sendable {
         }
         flush()
         if let flushError { throw flushError }
+        return read
     }
 
     // MARK: Working
@@ -150,8 +163,9 @@ public final class ClusterNode: Sendable {
             try connection.listen(PostgresEventQueue.channel)
             let effects = ClusterBatchEffects(sealer: configuration.sealer)
             let engine = RuleEngine(
-                ruleSet: configuration.ruleSet, effects: effects, clock: configuration.clock, access: configuration.access,
-                defaultPrincipal: configuration.principal, runsSideEffects: false)
+                ruleSet: configuration.ruleSet, effects: effects, clock: configuration.clock, hopLimit: configuration.hopLimit,
+                derivedEventBudget: configuration.derivedEventBudget, access: configuration.access, defaultPrincipal: configuration.principal,
+                runsSideEffects: false)
             while !stop.isRequested {
                 let handled: Int
                 do {
@@ -204,8 +218,25 @@ public final class ClusterNode: Sendable {
                 }
                 pending.append(event)
             }
+            // An id handled before (an input line repeating one) is recorded as failed, its rules not run.
+            let seen = try PostgresHandlingRecords.alreadyHandled(pending.map(\.id), on: connection)
+            var taken = Set<String>()
+            var unique: [Event] = []
+            var repeated = 0
+            for event in pending {
+                guard !seen.contains(event.id), taken.insert(event.id).inserted else {
+                    repeated += 1
+                    executions.append(
+                        .init(
+                            eventID: event.id, rule: "(queue)", action: "handle", outcome: "failed",
+                            error: "an event with this id was handled before: not handled again", derivedEventID: nil, finished: now))
+                    continue
+                }
+                unique.append(event)
+            }
+            pending = unique
             // Run to completion: the events the batch's actions publish are handled in the same
-            // transaction, right after the events that made them (up to a bound; more are queued).
+            // transaction, after the batch's own events, in the order published (up to a bound; more are queued).
             var emitted: [Event] = []
             var audits: [(rule: String, message: String)] = []
             var scheduled: [(entry: ScheduledEntry, sealed: SealedEvent)] = []
@@ -229,13 +260,20 @@ public final class ClusterNode: Sendable {
                     if pending.count < Self.eventsPerTransaction { pending.append(derived) } else { overflow.append(derived) }
                 }
             }
+            // Delayed and overflowing events are handled later, maybe elsewhere: this engine holds no budget for them.
+            engine.handedOff(scheduled.map(\.entry.event) + overflow)
             guard try PostgresEventQueue.complete(claims.map(\.sequence), node: node, on: connection) == claims.count else { throw LostClaim() }
             try PostgresEventQueue.enqueue(
                 try overflow.map { try SealedEvent(sealing: $0, with: configuration.sealer) }, at: now, on: connection, notify: !overflow.isEmpty)
             try PostgresScheduledEntryStore.save(scheduled, on: connection)
             try PostgresHandlingRecords.markHandled(handled, node: node, at: now, on: connection)
             try PostgresHandlingRecords.record(executions, node: node, on: connection)
-            if unopened > 0 { counts.withLock { $0.unopened += unopened } }
+            if unopened > 0 || repeated > 0 {
+                counts.withLock {
+                    $0.unopened += unopened
+                    $0.repeated += repeated
+                }
+            }
             return (handled.count, (emitted, audits))
         }
         guard count > 0 else { return 0 }
@@ -251,7 +289,7 @@ public final class ClusterNode: Sendable {
         do {
             let store = try PostgresScheduledEntryStore(url: configuration.url, sealer: configuration.sealer)
             while !stop.isRequested {
-                let fired = try store.fireDue(now: configuration.clock.now(), limit: 256)
+                let fired = try store.fireDue(now: configuration.clock.now(), limit: 256)  // queued sealed, never opened here
                 if !fired.isEmpty { counts.withLock { $0.fired += fired.count } }
                 if fired.count < 256 { stop.sleep(for: configuration.idlePoll) }
             }

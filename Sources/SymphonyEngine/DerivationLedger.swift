@@ -85,6 +85,12 @@ final class DerivationLedger: Sendable {
         budget.refund()
     }
 
+    /// Drops the entry of a derived event another process will handle (a cluster node stored it
+    /// in the shared database): its unit stays spent.
+    func release(_ handedOff: Event) {
+        awaiting.withLock { _ = $0.removeValue(forKey: handedOff.id) }
+    }
+
     /// Derived events entered and not yet taken: published or scheduled, waiting to be processed.
     var awaitingCount: Int { awaiting.withLock { $0.count } }
 

@@ -81,6 +81,13 @@ public final class RuleEngine: Sendable {
     /// budget; when none is left, nothing is held for any input event.
     public var derivedEventsAwaitingProcessing: Int { ledger.awaitingCount }
 
+    /// Forgets the budget entries of derived events this engine made that another process will
+    /// handle (a cluster node stores delayed events in the shared database): without this, each
+    /// would be held until this engine processed it, which it may never do.
+    public func handedOff(_ events: [Event]) {
+        for event in events { ledger.release(event) }
+    }
+
     /// The principal `rule`'s actions run as: its `run_as`, else the rule set's owner, else the default.
     public func principal(of rule: Rule) -> String {
         rule.runAs ?? ruleSet.owner ?? defaultPrincipal

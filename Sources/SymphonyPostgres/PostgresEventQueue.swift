@@ -5,8 +5,8 @@ import SymphonyEvents
 ///
 /// - `enqueue` inserts envelopes (sealed as the in-memory queue seals them) and notifies
 ///   listeners on the channel `symphony_queue`, at commit.
-/// - `claim` takes up to `limit` events no one holds — highest priority first, first in first out
-///   within a priority — with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never take the same
+/// - `claim` takes up to `limit` events no one holds — priority 0 (the most urgent) first, first
+///   in first out within a priority, as the in-memory queue serves them — with `FOR UPDATE SKIP LOCKED`, so concurrent claimers never take the same
 ///   event and never wait on each other. Each claim carries a lease; an event whose lease ran out
 ///   (its node died) is claimed again by whoever asks next.
 /// - `complete` removes finished events, but only those the node still holds: called in the
@@ -61,7 +61,7 @@ public enum PostgresEventQueue {
             WITH picked AS MATERIALIZED (
                 SELECT seq FROM symphony_queue
                 WHERE lease_until_ns IS NULL OR lease_until_ns <= $3
-                ORDER BY priority DESC, seq
+                ORDER BY priority, seq
                 LIMIT $4
                 FOR UPDATE SKIP LOCKED)
             UPDATE symphony_queue q SET claimed_by = $1, lease_until_ns = $2, claims = q.claims + 1
@@ -78,7 +78,7 @@ public enum PostgresEventQueue {
             claims.append(QueueClaim(sequence: try rows.int(row, 0) ?? 0, sealed: sealed, claims: Int(try rows.int(row, 5) ?? 0)))
         }
         // RETURNING keeps no order: put the claim in queue order.
-        claims.sort { $0.sealed.priority != $1.sealed.priority ? $0.sealed.priority > $1.sealed.priority : $0.sequence < $1.sequence }
+        claims.sort { $0.sealed.priority != $1.sealed.priority ? $0.sealed.priority < $1.sealed.priority : $0.sequence < $1.sequence }
         return claims
     }
 

@@ -26,8 +26,7 @@ public enum PostgresHandlingRecords {
         }
     }
 
-    /// Marks `events` handled by `node` at `now`. An event already marked makes the statement
-    /// fail (a primary-key violation): handled twice would be a bug, and the transaction rolls back.
+    /// Marks `events` handled by `node` at `now` (their ids must be new: see `alreadyHandled`).
     public static func markHandled(_ events: [Event], node: String, at now: Timestamp, on connection: PostgresConnection) throws {
         for start in stride(from: 0, to: events.count, by: 1_000) {
             let chunk = events[start..<min(events.count, start + 1_000)]
@@ -43,7 +42,15 @@ public enum PostgresHandlingRecords {
         }
     }
 
-    /// Stores execution rows, attributed to `node`.
+    /// The ids among `ids` that were handled before (an input line repeating an id, say).
+    public static func alreadyHandled(_ ids: [String], on connection: PostgresConnection) throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        let rows = try connection.execute("SELECT event_id FROM symphony_handled WHERE event_id = ANY($1::text[])", [.textArray(ids)])
+        return Set((0..<rows.count).compactMap { rows.text($0, 0) })
+    }
+
+    /// Stores execution rows, attributed to `node`; control characters in errors (which may
+    /// quote rendered text) are replaced by U+FFFD.
     public static func record(_ executions: [Execution], node: String, on connection: PostgresConnection) throws {
         for start in stride(from: 0, to: executions.count, by: 1_000) {
             let chunk = executions[start..<min(executions.count, start + 1_000)]
@@ -55,7 +62,7 @@ public enum PostgresHandlingRecords {
                     "($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4), $\(base + 5), $\(base + 6), $\(base + 7), $\(base + 8)::bigint)")
                 parameters += [
                     .text(execution.eventID), .text(execution.rule), .text(execution.action), .text(execution.outcome),
-                    execution.error.map(PostgresParameter.text) ?? .null, execution.derivedEventID.map(PostgresParameter.text) ?? .null,
+                    execution.error.map { .text(String($0.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\u{FFFD}" : Character($0) })) } ?? .null, execution.derivedEventID.map(PostgresParameter.text) ?? .null,
                     .text(node), .int(execution.finished.nanosecondsSinceEpoch),
                 ]
             }
@@ -65,19 +72,21 @@ public enum PostgresHandlingRecords {
         }
     }
 
-    /// Stores how far the file `position.path` was read.
-    public static func save(_ position: FilePosition, on connection: PostgresConnection) throws {
+    /// Stores how far `node` read the file `position.path` (each node its own files: the same
+    /// path on two hosts is two files).
+    public static func save(_ position: FilePosition, node: String, on connection: PostgresConnection) throws {
         try connection.execute(
             """
-            INSERT INTO symphony_file_positions (path, device, inode, offset_bytes) VALUES ($1, $2::bigint, $3::bigint, $4::bigint)
-            ON CONFLICT (path) DO UPDATE SET device = EXCLUDED.device, inode = EXCLUDED.inode, offset_bytes = EXCLUDED.offset_bytes
+            INSERT INTO symphony_file_positions (node, path, device, inode, offset_bytes) VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint)
+            ON CONFLICT (node, path) DO UPDATE SET device = EXCLUDED.device, inode = EXCLUDED.inode, offset_bytes = EXCLUDED.offset_bytes
             """,
-            [.text(position.path), .int(Int64(bitPattern: position.device)), .int(Int64(bitPattern: position.inode)), .int(position.offset)])
+            [.text(node), .text(position.path), .int(Int64(bitPattern: position.device)), .int(Int64(bitPattern: position.inode)), .int(position.offset)])
     }
 
-    /// Where reading the file `path` stopped, if it was read before.
-    public static func position(of path: String, on connection: PostgresConnection) throws -> FilePosition? {
-        let rows = try connection.execute("SELECT device, inode, offset_bytes FROM symphony_file_positions WHERE path = $1", [.text(path)])
+    /// Where `node` stopped reading the file `path`, if it read it before.
+    public static func position(of path: String, node: String, on connection: PostgresConnection) throws -> FilePosition? {
+        let rows = try connection.execute(
+            "SELECT device, inode, offset_bytes FROM symphony_file_positions WHERE node = $1 AND path = $2", [.text(node), .text(path)])
         guard rows.count == 1 else { return nil }
         return FilePosition(
             path: path, device: UInt64(bitPattern: try rows.int(0, 0) ?? 0), inode: UInt64(bitPattern: try rows.int(0, 1) ?? 0),

@@ -117,8 +117,9 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
 
     /// Fires up to `limit` entries due at `now`, cluster-wide exactly once: their events go into
     /// the shared queue in the transaction that removes (one-shot) or reschedules (periodic) them.
-    /// Returns the events queued, in due order.
-    public func fireDue(now: Timestamp, limit: Int) throws -> [Event] {
+    /// Returns the events queued (sealed), in due order. A one-shot entry's envelope moves into the
+    /// queue as it is, unopened; a periodic one is opened for its fresh copy.
+    public func fireDue(now: Timestamp, limit: Int) throws -> [SealedEvent] {
         try connection.withLock { connection in
             try connection.transaction { connection in
                 let rows = try connection.execute(
@@ -127,12 +128,19 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
                     WHERE due_ns <= $1 ORDER BY due_ns, stored LIMIT $2 FOR UPDATE SKIP LOCKED
                     """,
                     [.int(now.nanosecondsSinceEpoch), .int(Int64(limit))])
-                var events: [Event] = []
                 var sealed: [SealedEvent] = []
                 var done: [String] = []
                 for row in 0..<rows.count {
+                    guard let intervalNanoseconds = try rows.int(row, 2), intervalNanoseconds > 0 else {
+                        done.append(rows.text(row, 0) ?? "")
+                        sealed.append(
+                            SealedEvent(
+                                id: rows.text(row, 3) ?? "", type: rows.text(row, 4) ?? "", priority: Int(try rows.int(row, 5) ?? 0),
+                                envelope: try rows.bytes(row, 6) ?? []))
+                        continue
+                    }
                     let entry = try entry(rows, row)
-                    if let interval = entry.interval, interval > .zero {
+                    if let interval = entry.interval {
                         // A copy with a fresh id and its due time as its time; the entry moves to its
                         // first due time after now (saturating, as the scheduler does).
                         var event = entry.event
@@ -140,21 +148,18 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
                         event.time = entry.due
                         let period = max(1, interval.nanoseconds)
                         let (behind, behindOverflow) = now.nanosecondsSinceEpoch.subtractingReportingOverflow(entry.due.nanosecondsSinceEpoch)
-                        let (step, overflow) = period.multipliedReportingOverflow(by: (behindOverflow ? Int64.max : behind) / period + 1)
+                        let (periods, periodsOverflow) = ((behindOverflow ? Int64.max : behind) / period).addingReportingOverflow(1)
+                        let (step, stepOverflow) = period.multipliedReportingOverflow(by: periods)
+                        let overflow = periodsOverflow || stepOverflow
                         let next = entry.due.advanced(by: .nanoseconds(overflow ? .max : step))
                         try connection.execute(
                             "UPDATE symphony_scheduled SET due_ns = $2 WHERE id = $1", [.text(entry.id.rawValue), .int(next.nanosecondsSinceEpoch)])
-                        events.append(event)
                         sealed.append(try SealedEvent(sealing: event, with: sealer))
-                    } else {
-                        done.append(entry.id.rawValue)
-                        events.append(entry.event)
-                        sealed.append(try entry.sealedEvent ?? SealedEvent(sealing: entry.event, with: sealer))
                     }
                 }
                 if !done.isEmpty { try connection.execute("DELETE FROM symphony_scheduled WHERE id = ANY($1::text[])", [.textArray(done)]) }
                 try PostgresEventQueue.enqueue(sealed, at: now, on: connection)
-                return events
+                return sealed
             }
         }
     }

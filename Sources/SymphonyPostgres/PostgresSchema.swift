@@ -28,7 +28,7 @@ public enum PostgresSchema {
             claims integer NOT NULL DEFAULT 0
         )
         """,
-        "CREATE INDEX IF NOT EXISTS symphony_queue_order ON symphony_queue (priority DESC, seq)",
+        "CREATE INDEX IF NOT EXISTS symphony_queue_order ON symphony_queue (priority, seq)",
         // Pending delayed and periodic events. Firing moves the event into the queue in the same
         // transaction that removes (one-shot) or reschedules (periodic) the entry.
         """
@@ -46,13 +46,17 @@ public enum PostgresSchema {
         """,
         "CREATE UNIQUE INDEX IF NOT EXISTS symphony_scheduled_key ON symphony_scheduled (key) WHERE key IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS symphony_scheduled_due ON symphony_scheduled (due_ns)",
+        // The id of the key that seals the queue (never the key): a node with another key is refused.
+        "CREATE TABLE IF NOT EXISTS symphony_keys (key_id text PRIMARY KEY)",
         // How far each input file was read: stored with the events read from it.
         """
         CREATE TABLE IF NOT EXISTS symphony_file_positions (
-            path text PRIMARY KEY,
+            node text NOT NULL,
+            path text NOT NULL,
             device bigint NOT NULL,
             inode bigint NOT NULL,
-            offset_bytes bigint NOT NULL
+            offset_bytes bigint NOT NULL,
+            PRIMARY KEY (node, path)
         )
         """,
         // Every event handled (input and derived), once: committed with its outcomes and the
@@ -82,6 +86,24 @@ public enum PostgresSchema {
         """,
         "CREATE INDEX IF NOT EXISTS symphony_executions_event ON symphony_executions (event_id)",
     ]
+
+    /// Records `keyID` as the id of the key that seals this database's events, or refuses when
+    /// another key's id is recorded: nodes with different keys could not open each other's events.
+    public static func checkKey(id keyID: String, on connection: PostgresConnection) throws {
+        try connection.transaction { connection in
+            try connection.execute("SELECT pg_advisory_xact_lock($1)", [.int(migrationLock)])
+            let rows = try connection.execute("SELECT key_id FROM symphony_keys")
+            guard rows.count > 0 else {
+                try connection.execute("INSERT INTO symphony_keys (key_id) VALUES ($1)", [.text(keyID)])
+                return
+            }
+            let known = (0..<rows.count).compactMap { rows.text($0, 0) }
+            guard known.contains(keyID) else {
+                throw PostgresError(
+                    message: "this database's events are sealed with key \(known.joined(separator: ", ")), not with this node's key \(keyID); give every node the same --key-file")
+            }
+        }
+    }
 
     /// Creates the tables when missing; refuses a database made by a newer Symphony.
     public static func migrate(_ connection: PostgresConnection) throws {

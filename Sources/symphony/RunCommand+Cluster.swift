@@ -5,6 +5,7 @@ import SymphonyCluster
 import SymphonyCrypto
 import SymphonyPipeline
 import SymphonyPostgres
+import SymphonyRecords
 import SymphonyRules
 
 /// `symphony run --store postgres://…`: the run as one node of a cluster sharing PostgreSQL.
@@ -26,6 +27,7 @@ extension RunCommand {
         let refused: [(Bool, String)] = [
             (replay, "--replay"), (noHistory, "--no-history"), (db != nil, "--db"), (checkpoint != nil, "--checkpoint"), (noEncryption, "--no-encryption"),
             (!retiredKeyFile.isEmpty, "--retired-key-file"), (stageTimes, "--stage-times"), (retentionOptions.retain != nil, "--retain"),
+            (strict, "--strict"), (output == .ndjson, "--format ndjson"),
         ]
         if let (_, option) = refused.first(where: { $0.0 }) {
             throw ValidationError("\(option) cannot be used with --store: a cluster node keeps its records in the PostgreSQL database.")
@@ -47,6 +49,8 @@ extension RunCommand {
             url: url, node: node ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())", ruleSet: ruleSet, sealer: EnvelopeSealer(key: key),
             access: access, principal: principal)
         if let workers { configuration.workers = workers }
+        configuration.hopLimit = hopLimit
+        configuration.derivedEventBudget = maxDerived
         let stop = try StopRequest.forCommand()
         let signals = RunSignals(stop: stop)
         signals.install()
@@ -56,7 +60,7 @@ extension RunCommand {
             node = try ClusterNode(configuration: configuration, output: sink, stop: stop)
         } catch {
             printError("symphony: --store: \(error)")
-            throw ExitCode(1)
+            throw ExitCode(74)
         }
         // Files resume where any earlier run stopped reading them; standard input is read once.
         let lineParser = lines.flatMap { ruleSet.lineParsers[$0] }
@@ -66,10 +70,19 @@ extension RunCommand {
                 source.plainJSON = plainJSONOptions.mode
                 return source
             }
-            let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+            // One name per file, whichever way it was given ('./a', 'a', a symbolic link).
+            let given = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+            let absolute = URL(fileURLWithPath: given).resolvingSymlinksInPath().standardizedFileURL.path
+            let resume: FilePosition?
+            do {
+                resume = try node.position(of: absolute)
+            } catch {
+                printError("symphony: --store: \(error)")
+                throw ExitCode(74)
+            }
             var source = FollowedFileSource(
-                path: absolute, rawLinesType: lines, lineParser: lineParser, plainJSON: plainJSONOptions.mode,
-                resume: try node.position(of: absolute), report: { sink.problem($0) })
+                path: absolute, rawLinesType: lines, lineParser: lineParser, plainJSON: plainJSONOptions.mode, resume: resume,
+                report: { sink.problem($0) })
             source.endsAtEnd = !follow
             return source
         }
@@ -80,7 +93,8 @@ extension RunCommand {
             printError(
                 "symphony: node \(configuration.node): \(summary.read) events read, \(summary.rejected) rejected, \(summary.denied) denied, "
                     + "\(summary.handled) handled, \(summary.fired) delayed events fired, \(summary.statements) database round trips"
-                    + (summary.unopened > 0 ? ", \(summary.unopened) queued events could not be opened (wrong key?)" : "")
+                    + (summary.unopened > 0 ? ", \(summary.unopened) queued events could not be opened" : "")
+                    + (summary.repeated > 0 ? ", \(summary.repeated) events repeated an id already handled (not handled again)" : "")
                     + (stop.reason.hasPrefix("SIG") ? "; interrupted by \(stop.reason)" : ""))
         }
         if let failure = summary.failure {
@@ -88,6 +102,7 @@ extension RunCommand {
             throw ExitCode(74)
         }
         if stop.reason.hasPrefix("SIG") { throw ExitCode(stop.reason == "SIGINT" ? 130 : 143) }
+        if summary.unreadable > 0 { throw ExitCode.noInput }
         throw ExitCode(summary.rejected > 0 ? ExitCode.inputRejected.rawValue : 0)
     }
 }

@@ -118,6 +118,17 @@ struct PostgresConnectionTests {
         let newer = try #require(throws: PostgresError.self) { try PostgresSchema.migrate(connection) }
         #expect(newer.message.contains("schema 99, newer than this symphony knows"))
     }
+
+    @Test("the first node's key id is recorded; a node with another key is refused, naming both ids and never a key")
+    func keyCheck() throws {
+        let database = try PostgresTestDatabase()
+        defer { database.drop() }
+        let connection = try database.connect()
+        try PostgresSchema.checkKey(id: "k-1111", on: connection)
+        try PostgresSchema.checkKey(id: "k-1111", on: connection)
+        let other = try #require(throws: PostgresError.self) { try PostgresSchema.checkKey(id: "k-2222", on: connection) }
+        #expect(other.message.contains("sealed with key k-1111, not with this node's key k-2222"))
+    }
 }
 
 /// Masking passwords needs no server.

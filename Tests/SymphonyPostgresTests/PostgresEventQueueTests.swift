@@ -16,17 +16,17 @@ struct PostgresEventQueueTests {
         try (0..<count).map { try SealedEvent(sealing: Event(type: "job.\($0)", priority: priority($0), id: "e\($0)"), with: sealer) }
     }
 
-    @Test("a claim comes in priority order, first in first out within a priority, and opens to the events queued")
+    @Test("a claim comes in priority order (0 first, as the in-memory queue), first in first out within a priority, and opens to the events queued")
     func claimOrder() throws {
         let database = try PostgresTestDatabase()
         defer { database.drop() }
         let connection = try database.connect()
-        try PostgresEventQueue.enqueue(try sealed(9) { [1, 9, 5][$0 % 3] }, at: start, on: connection)
+        try PostgresEventQueue.enqueue(try sealed(9) { [0, 9, 5][$0 % 3] }, at: start, on: connection)
         let claims = try PostgresEventQueue.claim(limit: 100, node: "a", now: start, lease: .seconds(30), on: connection)
-        #expect(claims.map(\.sealed.id) == ["e1", "e4", "e7", "e2", "e5", "e8", "e0", "e3", "e6"])
+        #expect(claims.map(\.sealed.id) == ["e0", "e3", "e6", "e2", "e5", "e8", "e1", "e4", "e7"])
         #expect(try claims.map { try $0.sealed.open(with: sealer).type } == claims.map { "job." + $0.sealed.id.dropFirst() })
         #expect(claims.allSatisfy { $0.claims == 1 })
-        #expect(try PostgresEventQueue.depth(on: connection) == [1: 3, 5: 3, 9: 3])
+        #expect(try PostgresEventQueue.depth(on: connection) == [0: 3, 5: 3, 9: 3])
         #expect(try PostgresEventQueue.claim(limit: 100, node: "b", now: start, lease: .seconds(30), on: connection).isEmpty)
         #expect(try PostgresEventQueue.complete(claims.map(\.sequence), node: "a", on: connection) == 9)
         #expect(try PostgresEventQueue.depth(on: connection).isEmpty)

@@ -48,7 +48,7 @@ struct PostgresScheduledEntryStoreTests {
         #expect(fired.map(\.id).contains("ev1") && fired.map(\.id).contains("ev2"))
         let periodic = try #require(fired.first { $0.type == "later" && !["ev1", "ev2"].contains($0.id) })
         #expect(periodic.id != "ev3")
-        #expect(periodic.time == entry(3, dueIn: 5).due, "a periodic copy's time is the due time it fired for")
+        #expect(try periodic.open(with: sealer).time == entry(3, dueIn: 5).due, "a periodic copy's time is the due time it fired for")
         // Due at 5 s, every 60 s, fired at 130 s: next due at 185 s.
         #expect(try store.loadPending() == [entry(3, dueIn: 185, every: .seconds(60))])
         let connection = try database.connect()
