@@ -33,7 +33,7 @@ endef
 # cluster on a loopback port in a temporary directory, and stops the cluster afterwards.
 # ($(1) must hold no single quote and no comma.)
 define with-postgres
-	@echo "SYMPHONY_TEST_POSTGRES=<throwaway cluster> $(1)"
+	@echo 'SYMPHONY_TEST_POSTGRES=<throwaway cluster> $(1)'
 	@dir=$$(mktemp -d /tmp/symphony-pg.XXXXXX); \
 	trap 'scripts/postgres-test-cluster stop "'"$$dir"'"' EXIT; \
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
