@@ -207,20 +207,11 @@ struct ServeCommand: ParsableCommand {
 
         // A signal stops the server gracefully; the signal's number picks the exit status.
         let received = Locked<Int32>(0)
-        var sources: [any DispatchSourceSignal] = []
-        for number in [SIGINT, SIGTERM] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                received.withLock { if $0 == 0 { $0 = number } }
-                Task { await server.shutdown() }
-            }
-            source.resume()
-            sources.append(source)
+        SignalWatcher.watch([SIGINT, SIGTERM]) { number in
+            received.withLock { if $0 == 0 { $0 = number } }
+            Task { await server.shutdown() }
         }
-        signal(SIGHUP, SIG_IGN)
-        let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        hangUp.setEventHandler {
+        SignalWatcher.watch([SIGHUP]) { _ in
             let outcome = reloader.reload(trigger: "SIGHUP")
             if outcome.reloaded {
                 sink.problem("symphony: SIGHUP: reloaded the rule set (\(outcome.rules) rules)")
@@ -229,8 +220,6 @@ struct ServeCommand: ParsableCommand {
                 for error in outcome.errors { sink.problem(error) }
             }
         }
-        hangUp.resume()
-        sources.append(hangUp)
         let done = DispatchSemaphore(value: 0)
         let failure = Locked<String?>(nil)
         Task {
@@ -246,7 +235,6 @@ struct ServeCommand: ParsableCommand {
         for feeder in feeders { feeder.join() }
         retention?.stop()  // before the history closes
         let summary = pipeline.finish()
-        withExtendedLifetime(sources) {}
         if let failure = failure.withLock({ $0 }) {
             printError("symphony: the server failed: \(failure)")
         }

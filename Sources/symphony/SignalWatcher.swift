@@ -1,0 +1,67 @@
+import Glibc
+import SymphonyConcurrency
+
+/// The write end of the pipe the signal handler writes to (set once, before any handler is installed).
+nonisolated(unsafe) private var signalPipeWrite: Int32 = -1
+
+/// Signals turned into calls on an ordinary thread, with no moment at which one is lost.
+///
+/// A handler installed with `sigaction` writes the signal's number to a pipe (the one thing it
+/// does: `write` is async-signal-safe) and a thread of its own reads the pipe and calls the
+/// handler registered for that number. `watch` unblocks the signals in the calling thread, which
+/// must outlive the run (the main thread). Until `watch` returns, a signal has its default effect
+/// (SIGINT and SIGTERM end the process); from then on, every one reaches its handler. (Ignoring
+/// a signal first and then handing it to a dispatch source, as before, dropped a signal that
+/// arrived before the source was registered: a node given SIGTERM just after it started ran on.)
+enum SignalWatcher {
+    private static let handlers = Locked<[Int32: @Sendable (Int32) -> Void]>([:])
+    private static let started = Locked(false)
+
+    /// Calls `handler` on the watcher's thread for each of `signals` received from now on
+    /// (replacing an earlier handler of the same signal).
+    static func watch(_ signals: [Int32], _ handler: @escaping @Sendable (Int32) -> Void) {
+        startIfNeeded()
+        handlers.withLock { for number in signals { $0[number] = handler } }
+        for number in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { number in
+                let saved = errno
+                var byte = UInt8(truncatingIfNeeded: number)
+                _ = write(signalPipeWrite, &byte, 1)
+                errno = saved
+            }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = SA_RESTART
+            sigaction(number, &action, nil)
+        }
+        // A process may start with signals blocked (a parent's mask is inherited across exec):
+        // unblocked in this thread, which outlives the run, they are delivered here.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for number in signals { sigaddset(&set, number) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    private static func startIfNeeded() {
+        started.withLock { started in
+            guard !started else { return }
+            started = true
+            var ends: [Int32] = [0, 0]
+            guard pipe(&ends) == 0 else { preconditionFailure("pipe failed (errno \(errno)): no descriptors left at start-up") }
+            for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }  // not inherited by programs that actions run
+            _ = fcntl(ends[1], F_SETFL, O_NONBLOCK)  // the handler never blocks: with the pipe full, a signal more is dropped
+            signalPipeWrite = ends[1]
+            let readEnd = ends[0]
+            _ = WorkerThread(name: "sym-signals") {
+                var byte: UInt8 = 0
+                while true {
+                    let count = read(readEnd, &byte, 1)
+                    if count < 0 && errno == EINTR { continue }
+                    guard count == 1 else { return }
+                    let number = Int32(byte)
+                    if let handler = handlers.withLock({ $0[number] }) { handler(number) }
+                }
+            }
+        }
+    }
+}
