@@ -64,13 +64,15 @@ test: test-deps
 	$(SWIFT) run --skip-build symphony test rules
 
 ## tsan: the whole test suite under ThreadSanitizer (its own build folder).
-# Under TSan the Swift 6.3 runtime sometimes hangs: many threads wait forever in
-# swift::threading_impl::once_slow while instantiating prespecialized generic metadata
-# (Range<Int> and the like) on first use (seen with gdb, 2026-12-03). So the run gets a time limit
-# (a normal one takes about 5 minutes), and a run that failed or hung is run once more: a real
-# race or failure fails both runs. The cluster test's nodes run 9,000 events, not 200,000, under
-# ThreadSanitizer's slowdown. (The pkill pattern is bracketed so that it does not match the
-# command line of the shell running it: '.build-tsan/.*xctest' written plainly killed make itself.)
+# Under TSan everything runs several times slower, and a Swift Testing time limit also counts the
+# time a test waits for one of the threads tests run on (as many as cores), which tests waiting for
+# child processes hold: the time limits are 12 minutes, long above a test's own run, and the doc
+# examples wait for their commands off those threads. The Swift 6.3 runtime has also been seen to
+# hang under TSan (threads waiting forever in swift::threading_impl::once_slow while instantiating
+# generic metadata, seen with gdb), so the run gets a time limit, and a run that failed or hung is
+# run once more: a real race or failure fails both runs. The cluster test's nodes run 9,000 events,
+# not 200,000, under ThreadSanitizer's slowdown. (The pkill pattern is bracketed so that it does
+# not match the command line of the shell running it: '.build-tsan/.*xctest' written plainly killed make itself.)
 TSAN_LIMIT := 900
 tsan: test-deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path $(TSAN_PATH)

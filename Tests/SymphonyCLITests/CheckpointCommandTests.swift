@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(10))) struct CheckpointCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct CheckpointCommandTests {
     @Test("run --checkpoint writes the signed head (0600); audit verify --checkpoint finds it, and names a rollback to an older copy")
     func rollbackCaught() throws {
         let directory = try freshDirectory()

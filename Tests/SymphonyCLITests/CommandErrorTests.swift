@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Documented exit codes and messages of failing commands, and file names without a directory.
-@Suite(.timeLimit(.minutes(10))) struct CommandErrorTests {
+@Suite(.timeLimit(.minutes(12))) struct CommandErrorTests {
     static let rules = "rules:\n  - {name: r, on: a.b, actions: [{audit: seen}]}\n"
 
     /// A fresh directory holding `rules.yaml`, a key file `key` and, after one run, a history `h.db`.

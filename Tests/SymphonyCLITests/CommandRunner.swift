@@ -286,3 +286,12 @@ final class HeldOutputCommand: @unchecked Sendable {
         return (process.terminationStatus, String(decoding: collected.out, as: UTF8.self), String(decoding: collected.err, as: UTF8.self))
     }
 }
+
+/// Runs blocking work (a child process and the wait for it) on a thread of its own and awaits it,
+/// so a long wait does not hold one of the few threads Swift Testing runs tests on (as many as
+/// cores): tests that queue behind such waits would otherwise spend their time limits waiting.
+func offThePool<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Swift.Result { try body() }) }.start()
+    }
+}

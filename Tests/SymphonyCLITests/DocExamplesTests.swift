@@ -81,8 +81,12 @@ import Testing
     }
 
     /// Runs `command` in `directory` with `sh -c`, `symphony` on the PATH; standard output and
-    /// error go to one pipe, in the order they are written.
-    static func run(_ command: String, in directory: String) throws -> String {
+    /// error go to one pipe, in the order they are written. The wait is off Swift Testing's threads.
+    static func run(_ command: String, in directory: String) async throws -> String {
+        try await offThePool { try runBlocking(command, in: directory) }
+    }
+
+    private static func runBlocking(_ command: String, in directory: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]
@@ -111,8 +115,8 @@ import Testing
             .sorted()
     }()
 
-    @Test("every `console` example in docs/ prints what the docs show", .timeLimit(.minutes(5)), arguments: Self.documents)
-    func examples(_ document: String) throws {
+    @Test("every `console` example in docs/ prints what the docs show", .timeLimit(.minutes(12)), arguments: Self.documents)
+    func examples(_ document: String) async throws {
         let markdown = try String(contentsOf: Self.root.appendingPathComponent(document), encoding: .utf8)
         let steps = Self.steps(of: markdown)
         #expect(steps.contains { if case .command = $0 { true } else { false } })
@@ -128,7 +132,7 @@ import Testing
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try Data(contents.utf8).write(to: url)
             case .command(let command, let expected, let line):
-                let output = try Self.run(command, in: directory)
+                let output = try await Self.run(command, in: directory)
                 let actual = output.components(separatedBy: "\n")
                 #expect(Self.matches(actual, expected), "\(document):\(line): `\(command)` printed:\n\(output)\nbut the document shows:\n\(expected.joined(separator: "\n"))")
             }

@@ -1,10 +1,11 @@
 import Foundation
+import SymphonyRecords
 import SymphonyStore
 import Testing
 
 /// `symphony run` and `validate` with a rule that re-publishes its own type: `validate` warns, and
 /// the derived-event budget ends the run.
-@Suite(.timeLimit(.minutes(10))) struct FanOutCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct FanOutCommandTests {
     static let fanOut = """
         rules:
           - name: fan

@@ -3,7 +3,7 @@ import Testing
 
 /// `symphony run --follow FILE` reads a file as it grows, like `tail -F`, and a later run goes on
 /// where the last one stopped: every line is handled once across rotation, truncation and restarts.
-@Suite(.timeLimit(.minutes(10))) struct FollowCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct FollowCommandTests {
     func line(_ n: Int) -> String { #"{"type": "log.line", "payload": {"n": \#(n)}}"# + "\n" }
 
     func append(_ lines: ClosedRange<Int>, to path: String) throws {
@@ -61,7 +61,7 @@ import Testing
 }
 
 /// SIGHUP reloads the rule set of a running `symphony run --follow`.
-@Suite(.timeLimit(.minutes(10))) struct ReloadCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct ReloadCommandTests {
     func rules(_ version: String) -> String {
         """
         rules:

@@ -5,7 +5,7 @@ import Testing
 
 /// Rules with memory across `symphony run`s on one history, and how `symphony history` shows
 /// them: `--state RULE`, `--key`, and keyed delays with `--status pending --key`.
-@Suite(.timeLimit(.minutes(10))) struct GateHistoryCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct GateHistoryCommandTests {
     static let rules = """
         rules:
           - name: ban

@@ -2,7 +2,7 @@ import Foundation
 @testable import SymphonyStore
 import Testing
 
-@Suite(.timeLimit(.minutes(10))) struct HistoryCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct HistoryCommandTests {
     static let rules = """
         rules:
           - name: schedule
@@ -145,7 +145,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(10))) struct PendingAcrossRotationTests {
+@Suite(.timeLimit(.minutes(12))) struct PendingAcrossRotationTests {
     @Test("a delay stored under the old key fires after a rotation when the old key is given as retired; without it the run refuses")
     func pendingAcrossRotation() throws {
         let directory = try freshDirectory()
@@ -175,7 +175,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(10))) struct AccessAndAuditCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct AccessAndAuditCommandTests {
     @Test("with a policy: denied input events and actions are reported, recorded as denied, audited; denied commands exit 77")
     func policyEnforced() throws {
         let directory = try freshDirectory()
@@ -256,7 +256,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(10))) struct DelayedUnderNewPolicyTests {
+@Suite(.timeLimit(.minutes(12))) struct DelayedUnderNewPolicyTests {
     @Test("a delay stored under one policy is checked again when it fires under a stricter one")
     func recheckedAtFire() throws {
         let directory = try freshDirectory()

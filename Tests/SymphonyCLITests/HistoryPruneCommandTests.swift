@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// `symphony history prune` and `run --retain`: old links go with their rows, the rest still verifies.
-@Suite(.timeLimit(.minutes(10))) struct HistoryPruneCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct HistoryPruneCommandTests {
     static let rules = """
         rules:
           - name: later

@@ -4,7 +4,7 @@ import Testing
 
 /// `symphony run` and the history's state on disk: rejected lines kept, a write failure's exit
 /// code, and a database whose default key went missing.
-@Suite(.timeLimit(.minutes(10))) struct HistoryStateTests {
+@Suite(.timeLimit(.minutes(12))) struct HistoryStateTests {
     static let rules = "rules:\n  - {name: r, on: a.b, actions: [{audit: seen}]}\n"
 
     func rulesFile() throws -> String { try temporaryFile(named: "rules.yaml", contents: Data(Self.rules.utf8)) }

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// `symphony history --stats`: exact figures per rule, action and outcome, and the rules that never fired.
-@Suite(.timeLimit(.minutes(10))) struct HistoryStatsCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct HistoryStatsCommandTests {
     static let rules = """
         rules:
           - name: greet

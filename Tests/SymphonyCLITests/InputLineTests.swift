@@ -3,7 +3,7 @@ import Testing
 
 /// How `symphony run` and `symphony validate --events` read input lines: which are events, which
 /// are rejected (and why), and what `--lines` makes of raw text.
-@Suite(.timeLimit(.minutes(10))) struct InputLineTests {
+@Suite(.timeLimit(.minutes(12))) struct InputLineTests {
     /// A rule set that emits one `seen` event (carrying the input's id and message) per input event of type `a.b` or `log`.
     func rulesFile() throws -> String {
         try temporaryFile(

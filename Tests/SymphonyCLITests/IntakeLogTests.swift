@@ -5,7 +5,7 @@ import Testing
 
 /// Recorded input is an intake log: after `kill -9`, the next run handles what was recorded and
 /// not yet handled, so every recorded input event ends up handled exactly once.
-@Suite(.timeLimit(.minutes(10))) struct IntakeLogTests {
+@Suite(.timeLimit(.minutes(12))) struct IntakeLogTests {
     @Test("after kill -9 mid-run, a restart handles every recorded input event, each exactly once")
     func killNineMidRun() throws {
         let directory = try freshDirectory()

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(10))) struct IntentsCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct IntentsCommandTests {
     static let intents = """
         intents:
           - name: refund_request

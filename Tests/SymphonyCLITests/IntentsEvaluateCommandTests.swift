@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `symphony intents evaluate` on the shipped labelled sample and on malformed example files.
-@Suite(.timeLimit(.minutes(10))) struct IntentsEvaluateCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct IntentsEvaluateCommandTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let rules = root.appendingPathComponent("rules/support").path
     static let sample = root.appendingPathComponent("samples/intents-labelled.csv").path

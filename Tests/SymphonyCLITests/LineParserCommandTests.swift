@@ -3,7 +3,7 @@ import Testing
 
 /// `symphony run --lines TYPE` with a rule set that declares a line parser for TYPE, and a
 /// `count:` rule on the parsed fields: the fail2ban job ("ban after N failures within T").
-@Suite(.timeLimit(.minutes(10))) struct LineParserCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct LineParserCommandTests {
     static let rules = """
         patterns:
           SSHD: '%{SYSLOGTIMESTAMP:time} %{HOSTNAME:host} sshd\\[%{INT:pid:int}\\]:'

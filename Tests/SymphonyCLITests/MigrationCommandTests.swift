@@ -4,7 +4,7 @@ import Testing
 
 /// Only `symphony run`, which is given every key, migrates the history; commands that merely
 /// append an audit record leave an older database alone.
-@Suite(.timeLimit(.minutes(10))) struct MigrationCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct MigrationCommandTests {
     @Test("intents and seal do not migrate an older history (nor record in it); run does")
     func onlyRunMigrates() throws {
         let directory = try freshDirectory()

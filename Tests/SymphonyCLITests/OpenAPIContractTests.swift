@@ -7,7 +7,7 @@ import Testing
 /// `symphony serve` held against docs/reference/openapi.yaml: the routes it serves are the documented
 /// ones, and every documented response that can be provoked from outside is provoked for real
 /// and checked for its status, Content-Type, documented headers and JSON body schema.
-@Suite(.timeLimit(.minutes(10))) struct OpenAPIContractTests {
+@Suite(.timeLimit(.minutes(12))) struct OpenAPIContractTests {
     static let policy = """
         roles:
           ingest: ["rules:load", "events:publish:tick", "events:publish:deploy.done"]

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(10))) struct RunCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct RunCommandTests {
     static let rules = """
         rules:
           - name: page-on-5xx
@@ -180,7 +180,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(10))) struct RunCommandReviewTests {
+@Suite(.timeLimit(.minutes(12))) struct RunCommandReviewTests {
     @Test("delays already due fire before the run ends, even without --follow; input 'time' is honoured")
     func dueDelaysAndTime() throws {
         let rules = try temporaryFile(named: "rules.yaml", contents: Data("""
@@ -216,7 +216,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(10))) struct HostileInputLineTests {
+@Suite(.timeLimit(.minutes(12))) struct HostileInputLineTests {
     @Test("deeply nested JSON, numbers out of range and payloads nesting past the codec's limit are rejected; the run goes on")
     func hostileJSON() throws {
         let rules = try temporaryFile(named: "rules.yaml", contents: Data("rules:\n  - {name: r, on: a, actions: [{emit: {type: seen}}]}\n".utf8))

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(10))) struct SealCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct SealCommandTests {
     @Test("a sealed bundle runs, validates and classifies like its source; plaintext is not in it; tampering and wrong keys are refused")
     func sealedBundles() throws {
         let directory = try freshDirectory()
@@ -85,7 +85,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(10))) struct KeyRotationTests {
+@Suite(.timeLimit(.minutes(12))) struct KeyRotationTests {
     @Test("after rotation, new history uses the new key while a retired key still opens older payloads, and the audit trail verifies")
     func rotation() throws {
         let directory = try freshDirectory()

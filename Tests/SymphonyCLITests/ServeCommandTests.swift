@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SymphonyRecords
 import SymphonyActions
 import SymphonyConcurrency
 import SymphonyCrypto
@@ -118,7 +119,7 @@ final class ServingCommand: @unchecked Sendable {
     }
 }
 
-@Suite(.timeLimit(.minutes(10))) struct ServeCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct ServeCommandTests {
     static let rules = """
         intents:
           - name: refund_request
@@ -322,7 +323,7 @@ final class ServingCommand: @unchecked Sendable {
 }
 
 /// Back-pressure: a request holding the only slot (its body not yet sent) makes the next ones 503.
-@Suite(.timeLimit(.minutes(5))) struct ServeBackPressureTests {
+@Suite(.timeLimit(.minutes(12))) struct ServeBackPressureTests {
     @Test("with --max-in-flight 1 taken by a slow upload, a request gets 503 with Retry-After; once it ends, 200 again")
     func overload() throws {
         let directory = try freshDirectory()
@@ -351,7 +352,7 @@ final class ServingCommand: @unchecked Sendable {
 }
 
 /// `POST /v1/webhooks/{source}`: HMAC-signed senders, type mapping by header.
-@Suite(.timeLimit(.minutes(5))) struct ServeWebhookTests {
+@Suite(.timeLimit(.minutes(12))) struct ServeWebhookTests {
     @Test("a GitHub-style webhook with a good signature becomes an event typed by its header; a bad or missing signature is 401")
     func signedWebhook() throws {
         let directory = try freshDirectory()
@@ -398,7 +399,7 @@ final class ServingCommand: @unchecked Sendable {
 
 /// `symphony serve`: `POST /v1/reload` swaps the rule set or refuses a broken one, and `--follow`
 /// feeds a growing file into the same pipeline as the HTTP events.
-@Suite(.timeLimit(.minutes(10))) struct ServeReloadAndFollowTests {
+@Suite(.timeLimit(.minutes(12))) struct ServeReloadAndFollowTests {
     func rules(_ version: String) -> String {
         """
         rules:

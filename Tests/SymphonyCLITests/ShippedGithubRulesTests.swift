@@ -4,7 +4,7 @@ import Testing
 /// The shipped `rules/github` automation over the shipped `samples/github.jsonl`: the documented
 /// reminders (scheduled, replaced, kept, cancelled, pending), throttled CI alerts, the force-push
 /// count and the push-after-review-request pairing, outcome by outcome.
-@Suite(.timeLimit(.minutes(10))) struct ShippedGithubRulesTests {
+@Suite(.timeLimit(.minutes(12))) struct ShippedGithubRulesTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// One action outcome of `--output ndjson`, reduced to what does not change from run to run.

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The shipped `rules/sshd` jail over the shipped `samples/sshd.log`: the documented bans, alerts and summary.
-@Suite(.timeLimit(.minutes(10))) struct ShippedSshdRulesTests {
+@Suite(.timeLimit(.minutes(12))) struct ShippedSshdRulesTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static func payloads(_ lines: [String], type: String) -> [[String: Any]] {

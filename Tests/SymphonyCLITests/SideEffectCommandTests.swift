@@ -5,7 +5,7 @@ import Testing
 /// Side effects through the `symphony` executable: the dry run shows them, `--no-actions` skips
 /// them, the default policy refuses programs, dead letters are listed by `history --status dead`
 /// and `retry --list`, and `symphony retry` runs them again.
-@Suite(.timeLimit(.minutes(10))) struct SideEffectCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct SideEffectCommandTests {
     func webhookRules(_ server: ScriptedHTTPServer) -> String {
         """
         rules:

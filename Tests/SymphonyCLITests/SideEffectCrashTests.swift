@@ -5,7 +5,7 @@ import Testing
 /// Side effects across kill -9: the real `symphony` binary, killed at seeded random points and
 /// restarted with the same input, runs every queued action at least once, and runs one again only
 /// if it was still pending in the outbox when a run was killed.
-@Suite(.timeLimit(.minutes(10))) struct SideEffectCrashTests {
+@Suite(.timeLimit(.minutes(12))) struct SideEffectCrashTests {
     static let events = 1_000
     static let kills = 10
 

@@ -1,4 +1,5 @@
 import Foundation
+import SymphonyRecords
 import SymphonyStore
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
 /// whose events keep deriving still stops. Nothing here waits on timing luck: each test waits for
 /// a condition (the input read, an output line) before it signals, and its time limits only bound
 /// a test that fails by hanging.
-@Suite(.timeLimit(.minutes(10))) struct SignalStopTests {
+@Suite(.timeLimit(.minutes(12))) struct SignalStopTests {
     /// A fresh directory with a key for `--db`/`--key-file`.
     func state() throws -> (directory: String, db: String, key: String) {
         let directory = try freshDirectory()

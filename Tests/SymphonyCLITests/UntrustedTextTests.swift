@@ -3,7 +3,7 @@ import Testing
 
 /// Text from input events reaches tables, traces, CSV and messages: it must not break their
 /// structure or reach the terminal as control characters.
-@Suite(.timeLimit(.minutes(10))) struct UntrustedTextTests {
+@Suite(.timeLimit(.minutes(12))) struct UntrustedTextTests {
     /// A workspace whose history holds `lines`, run through `rules` (by default, one audit of each event's id).
     func workspace(
         _ lines: [String], rules: String = "rules:\n  - {name: note, on: '**', actions: [{audit: 'saw {{ id }}'}]}\n", policy: String? = nil

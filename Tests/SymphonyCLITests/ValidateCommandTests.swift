@@ -1,8 +1,9 @@
 import Foundation
+import SymphonyRecords
 import SymphonyStore
 import Testing
 
-@Suite(.timeLimit(.minutes(10))) struct ValidateCommandTests {
+@Suite(.timeLimit(.minutes(12))) struct ValidateCommandTests {
     static let rules = """
         rules:
           - name: big-order
@@ -106,7 +107,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(10))) struct FollowAndSignalTests {
+@Suite(.timeLimit(.minutes(12))) struct FollowAndSignalTests {
     func rulesFile(delay: String = "300ms") throws -> String {
         try temporaryFile(named: "rules.yaml", contents: Data("""
             rules:

@@ -6,7 +6,7 @@ import Testing
 @testable import SymphonyEvents
 import SymphonyConcurrency
 
-@Suite(.timeLimit(.minutes(10))) struct EventSystemTests {
+@Suite(.timeLimit(.minutes(12))) struct EventSystemTests {
     @Test("test_event_throughput: many events, none lost, none duplicated", arguments: [true, false])
     func eventThroughput(encrypted: Bool) throws {
         var configuration = EventSystemConfiguration.testing(workers: 2)
@@ -295,7 +295,7 @@ import SymphonyConcurrency
 }
 
 /// Starting with more overdue stored entries than the queue holds.
-@Suite(.timeLimit(.minutes(10))) struct OverdueAtStartTests {
+@Suite(.timeLimit(.minutes(12))) struct OverdueAtStartTests {
     @Test("more overdue entries than the queue holds: start returns and every entry is delivered, in due order")
     func overdueBeyondCapacity() throws {
         let clock = ManualClock()
@@ -470,7 +470,7 @@ import SymphonyConcurrency
 }
 
 /// A handler's delay that is already due goes into the queue from the handler's own thread.
-@Suite(.timeLimit(.minutes(10))) struct DueDelayFromHandlerTests {
+@Suite(.timeLimit(.minutes(12))) struct DueDelayFromHandlerTests {
     /// A clock whose timer never fires anything: only a worker can queue a due entry.
     final class TimerlessClock: SchedulerClock {
         let fixed = Timestamp(secondsSinceEpoch: 1_700_000_000)

@@ -11,7 +11,7 @@ import Testing
 /// evaluates the same rules on each event directly, with no queue, envelope or store. On a seeded,
 /// mixed workload both must produce the same actions, derived events and audit messages, and the
 /// history must hold a row for each.
-@Suite(.timeLimit(.minutes(10))) struct DifferentialTests {
+@Suite(.timeLimit(.minutes(12))) struct DifferentialTests {
     static let rules = """
         intents:
           - name: refund

@@ -10,7 +10,7 @@ import Testing
 
 /// Rules with memory keep their state across runs on the same history: a restart rebuilds it
 /// from the events earlier runs recorded and handled.
-@Suite(.timeLimit(.minutes(10))) struct GateRestoreTests {
+@Suite(.timeLimit(.minutes(12))) struct GateRestoreTests {
     static let rules = """
         rules:
           - name: ban

@@ -11,7 +11,7 @@ import Testing
 
 /// Keyed delays, `cancel:` and `unless:` — "remind in 2 days unless merged" — on a manual clock
 /// (no test waits in real time), against the in-memory and the SQLite history alike.
-@Suite(.timeLimit(.minutes(10))) struct KeyedDelayTests {
+@Suite(.timeLimit(.minutes(12))) struct KeyedDelayTests {
     static let rules = """
         rules:
           - name: remind-review

@@ -13,7 +13,7 @@ import Testing
 /// Side effects for real, end to end: webhooks to a scripted HTTP server on 127.0.0.1 (a real
 /// socket), programs as real child processes, appends to real files. Retries wait on a manual
 /// clock, so no test depends on how fast the machine is.
-@Suite(.timeLimit(.minutes(5))) struct RealSideEffectTests {
+@Suite(.timeLimit(.minutes(12))) struct RealSideEffectTests {
     static let everything = AccessGuard(policy: AccessPolicy(roles: ["all": [.all]], principals: ["user:test": ["all"]]))
 
     struct Run {

@@ -8,7 +8,7 @@ import SymphonyRules
 import Testing
 
 /// `RunConfiguration.replay` (`symphony run --replay`): the input's times are the clock.
-@Suite(.timeLimit(.minutes(10))) struct ReplayTests {
+@Suite(.timeLimit(.minutes(12))) struct ReplayTests {
     static let start = Timestamp(secondsSinceEpoch: 1_764_000_000)
 
     func run(_ rules: String, _ events: [Event], history: (any HistoryRecorder)? = nil, workers: Int = 1) throws -> [Event] {

@@ -84,7 +84,7 @@ struct Backend: CustomTestStringConvertible, Sendable {
     }
 }
 
-@Suite(.timeLimit(.minutes(10))) struct RunPipelineTests {
+@Suite(.timeLimit(.minutes(12))) struct RunPipelineTests {
     static let rules = """
         rules:
           - name: refund

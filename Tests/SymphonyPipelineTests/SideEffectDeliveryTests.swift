@@ -54,7 +54,7 @@ final class ConditionGate: Sendable {
 
 /// Side effects through the outbox and the dispatcher, on a manual clock with a scripted runner:
 /// retries, give-ups, dead letters, resuming after a restart, back-pressure, `--no-actions`.
-@Suite(.timeLimit(.minutes(5))) struct SideEffectDeliveryTests {
+@Suite(.timeLimit(.minutes(12))) struct SideEffectDeliveryTests {
     static let start = Timestamp(secondsSinceEpoch: 1_764_000_000)
     static let everything = AccessGuard(policy: AccessPolicy(roles: ["all": [.all]], principals: ["user:test": ["all"]]))
 

@@ -331,7 +331,7 @@ import SymphonyAccess
     }
 }
 
-@Suite(.timeLimit(.minutes(10))) struct DerivedEventBudgetTests {
+@Suite(.timeLimit(.minutes(12))) struct DerivedEventBudgetTests {
     static let fanOut = """
         rules:
           - name: fan

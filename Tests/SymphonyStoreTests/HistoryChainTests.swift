@@ -70,7 +70,7 @@ struct ChainedHistory {
     }
 }
 
-@Suite(.timeLimit(.minutes(10))) struct HistoryChainTests {
+@Suite(.timeLimit(.minutes(12))) struct HistoryChainTests {
     @Test("an untouched history verifies: one link per commit across sessions, covering every row")
     func intact() throws {
         let history = try ChainedHistory()
@@ -383,7 +383,7 @@ struct ChainedHistory {
 
 /// Databases written before the chain (schema 5): their rows, and the audit records of one per
 /// action with their own hash chain, are taken over by the genesis link.
-@Suite(.timeLimit(.minutes(10))) struct HistoryChainMigrationTests {
+@Suite(.timeLimit(.minutes(12))) struct HistoryChainMigrationTests {
     /// A schema-5 database with legacy rows: an event, an execution, and two chained audit records with their head.
     static func legacyDatabase(_ history: ChainedHistory) throws {
         let database = try SQLiteDatabase(path: history.path)

@@ -6,7 +6,7 @@ import Testing
 @testable import SymphonyStore
 
 /// Pruning in passes (`maxRows`) and as a store runs (`HistoryRetention`).
-@Suite(.timeLimit(.minutes(5))) struct HistoryRetentionTests {
+@Suite(.timeLimit(.minutes(12))) struct HistoryRetentionTests {
     @Test("a prune with a row budget removes whole links a pass at a time, each verifiable, until done")
     func passes() throws {
         let history = try ChainedHistory()

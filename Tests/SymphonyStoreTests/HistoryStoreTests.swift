@@ -6,7 +6,7 @@ import Testing
 @testable import SymphonyStore
 import SymphonyRecords
 
-@Suite(.timeLimit(.minutes(10))) struct HistoryStoreTests {
+@Suite(.timeLimit(.minutes(12))) struct HistoryStoreTests {
     let key: EncryptionKey
     let directory: String
 

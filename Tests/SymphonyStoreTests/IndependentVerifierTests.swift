@@ -8,7 +8,7 @@ import Testing
 /// The documented chain format, checked from outside: docs/examples/verify_history.py, written
 /// from docs/reference/history-database.md with Python's standard library only, must agree with `AuditReader.verify`
 /// on an intact history, a migrated one, and tampered ones.
-@Suite(.timeLimit(.minutes(10))) struct IndependentVerifierTests {
+@Suite(.timeLimit(.minutes(12))) struct IndependentVerifierTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("docs/examples/verify_history.py").path
 

@@ -8,7 +8,7 @@ import Testing
 
 /// Queuing side effects in the outbox: each action key is handed on to run exactly once, however
 /// the hand-offs that queue it fall into the writer's batches.
-@Suite(.timeLimit(.minutes(5))) struct OutboxQueueTests {
+@Suite(.timeLimit(.minutes(12))) struct OutboxQueueTests {
     func entry(_ n: Int) -> OutboxEntry {
         OutboxEntry(
             eventID: "e-\(n)", eventType: "job", rule: "r", actionIndex: 0, request: .exec(ExecSpec(command: ["/bin/true"])), retry: .default,
