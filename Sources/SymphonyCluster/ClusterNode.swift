@@ -78,8 +78,8 @@ public final class ClusterNode: Sendable {
                     feedersRunning.subtract(1, ordering: .sequentiallyConsistent)
                 })
         }
-        for _ in 0..<max(1, configuration.workers) {
-            threads.append(WorkerThread(name: "sym-worker") { [self] in work(untilDrained: untilDrained) })
+        for index in 0..<max(1, configuration.workers) {
+            threads.append(WorkerThread(name: "sym-worker") { [self] in work(index: index, untilDrained: untilDrained) })
         }
         threads.append(WorkerThread(name: "sym-scheduler") { [self] in schedule() })
         for thread in threads { thread.join() }
@@ -157,10 +157,14 @@ public final class ClusterNode: Sendable {
         var description: String { "another node took over part of a claimed batch" }
     }
 
-    private func work(untilDrained: Bool) {
+    /// The chain worker `index` of this node appends to.
+    public static func chain(node: String, worker index: Int) -> String { "\(node)/\(index + 1)" }
+
+    private func work(index: Int, untilDrained: Bool) {
         do {
             let connection = try PostgresConnection(url: configuration.url)
             try connection.listen(PostgresEventQueue.channel)
+            let chain = PostgresChainWriter(chain: Self.chain(node: configuration.node, worker: index), key: configuration.sealer.keyRing.activeKey)
             let effects = ClusterBatchEffects(sealer: configuration.sealer)
             let engine = RuleEngine(
                 ruleSet: configuration.ruleSet, effects: effects, clock: configuration.clock, hopLimit: configuration.hopLimit,
@@ -169,9 +173,18 @@ public final class ClusterNode: Sendable {
             while !stop.isRequested {
                 let handled: Int
                 do {
-                    handled = try handleBatch(on: connection, engine: engine, effects: effects)
+                    handled = try handleBatch(on: connection, engine: engine, effects: effects, chain: chain)
+                    chain.committed()
                 } catch is LostClaim {
+                    chain.rolledBack()
                     continue
+                } catch is PostgresChainWriter.HeadMoved {
+                    // Another process works under this node's name: its batches and ours interleave on one chain.
+                    chain.rolledBack()
+                    continue
+                } catch {
+                    chain.rolledBack()
+                    throw error
                 }
                 guard handled == 0 else { continue }
                 if untilDrained, feedersRunning.load(ordering: .sequentiallyConsistent) == 0, try isDrained(connection) {
@@ -194,7 +207,7 @@ public final class ClusterNode: Sendable {
     }
 
     /// Claims, handles and commits one batch; returns how many events it handled.
-    private func handleBatch(on connection: PostgresConnection, engine: RuleEngine, effects: ClusterBatchEffects) throws -> Int {
+    private func handleBatch(on connection: PostgresConnection, engine: RuleEngine, effects: ClusterBatchEffects, chain: PostgresChainWriter) throws -> Int {
         let node = configuration.node
         let (count, shown) = try connection.transaction { connection -> (Int, (emitted: [Event], audits: [(rule: String, message: String)])) in
             _ = effects.take()
@@ -213,7 +226,7 @@ public final class ClusterNode: Sendable {
                     executions.append(
                         .init(
                             eventID: claim.sealed.id, rule: "(queue)", action: "open", outcome: "failed",
-                            error: "the queued envelope cannot be opened with this node's keys", derivedEventID: nil, finished: now))
+                            error: "the queued envelope cannot be opened with this node's keys", derivedEventID: nil, started: now, finished: now))
                     continue
                 }
                 pending.append(event)
@@ -229,7 +242,7 @@ public final class ClusterNode: Sendable {
                     executions.append(
                         .init(
                             eventID: event.id, rule: "(queue)", action: "handle", outcome: "failed",
-                            error: "an event with this id was handled before: not handled again", derivedEventID: nil, finished: now))
+                            error: "an event with this id was handled before: not handled again", derivedEventID: nil, started: now, finished: now))
                     continue
                 }
                 unique.append(event)
@@ -249,7 +262,8 @@ public final class ClusterNode: Sendable {
                     executions.append(
                         .init(
                             eventID: outcome.eventID, rule: outcome.rule, action: outcome.action.description, outcome: outcome.status.description,
-                            error: outcome.error, derivedEventID: outcome.derivedEvent?.id, finished: outcome.finished))
+                            error: outcome.error, message: outcome.message, derivedEventID: outcome.derivedEvent?.id, started: outcome.started,
+                            finished: outcome.finished))
                 }
                 handled.append(event)
                 let held = effects.take()
@@ -266,8 +280,10 @@ public final class ClusterNode: Sendable {
             try PostgresEventQueue.enqueue(
                 try overflow.map { try SealedEvent(sealing: $0, with: configuration.sealer) }, at: now, on: connection, notify: !overflow.isEmpty)
             try PostgresScheduledEntryStore.save(scheduled, on: connection)
-            try PostgresHandlingRecords.markHandled(handled, node: node, at: now, on: connection)
-            try PostgresHandlingRecords.record(executions, node: node, on: connection)
+            let link = try chain.nextLink(on: connection)
+            let handledDigest = try PostgresHandlingRecords.markHandled(handled, node: node, at: now, link: link, on: connection)
+            let executionsDigest = try PostgresHandlingRecords.record(executions, node: node, link: link, on: connection)
+            try chain.append(handled: handledDigest, executions: executionsDigest, at: now, on: connection)
             if unopened > 0 || repeated > 0 {
                 counts.withLock {
                     $0.unopened += unopened

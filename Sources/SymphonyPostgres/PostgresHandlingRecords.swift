@@ -1,3 +1,4 @@
+import SymphonyCrypto
 import SymphonyEvents
 import SymphonyRecords
 
@@ -11,35 +12,82 @@ public enum PostgresHandlingRecords {
         public var action: String
         public var outcome: String
         public var error: String?
+        /// The rendered message of an `audit:` action.
+        public var message: String?
         public var derivedEventID: String?
+        public var started: Timestamp
         public var finished: Timestamp
 
         /// An execution row.
-        public init(eventID: String, rule: String, action: String, outcome: String, error: String?, derivedEventID: String?, finished: Timestamp) {
+        public init(
+            eventID: String, rule: String, action: String, outcome: String, error: String?, message: String? = nil, derivedEventID: String?,
+            started: Timestamp, finished: Timestamp
+        ) {
             self.eventID = eventID
             self.rule = rule
             self.action = action
             self.outcome = outcome
             self.error = error
+            self.message = message
             self.derivedEventID = derivedEventID
+            self.started = started
             self.finished = finished
+        }
+
+        /// This row with control characters in `error` and `message` (which may quote rendered
+        /// text, NUL included) replaced by U+FFFD, as it is stored.
+        var printable: Execution {
+            var row = self
+            row.error = error.map(Self.printable)
+            row.message = message.map(Self.printable)
+            return row
+        }
+
+        private static func printable(_ text: String) -> String {
+            String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\u{FFFD}" : $0 }))
         }
     }
 
-    /// Marks `events` handled by `node` at `now` (their ids must be new: see `alreadyHandled`).
-    public static func markHandled(_ events: [Event], node: String, at now: Timestamp, on connection: PostgresConnection) throws {
+    /// The link of a chain that a transaction's rows belong to.
+    public struct Link: Sendable, Hashable {
+        public let chain: String
+        public let sequence: Int64
+
+        public init(chain: String, sequence: Int64) {
+            self.chain = chain
+            self.sequence = sequence
+        }
+    }
+
+    /// Marks `events` handled by `node` at `now` (their ids must be new: see `alreadyHandled`),
+    /// as rows of `link`; returns the digest the link covers them with.
+    @discardableResult
+    public static func markHandled(_ events: [Event], node: String, at now: Timestamp, link: Link, on connection: PostgresConnection) throws -> [UInt8] {
+        var fields = ChainFields()
+        var encodings: [[UInt8]] = []
+        encodings.reserveCapacity(events.count)
+        for event in events {
+            PostgresChain.encodeHandled(
+                eventID: event.id, type: event.type, hop: Int64(event.causation?.hop ?? 0), node: node, handledNS: now.nanosecondsSinceEpoch, into: &fields)
+            encodings.append(fields.take())
+        }
         for start in stride(from: 0, to: events.count, by: 1_000) {
             let chunk = events[start..<min(events.count, start + 1_000)]
             var placeholders: [String] = []
             var parameters: [PostgresParameter] = []
             for event in chunk {
                 let base = parameters.count
-                placeholders.append("($\(base + 1), $\(base + 2), $\(base + 3)::integer, $\(base + 4), $\(base + 5)::bigint)")
-                parameters += [.text(event.id), .text(event.type), .int(Int64(event.causation?.hop ?? 0)), .text(node), .int(now.nanosecondsSinceEpoch)]
+                placeholders.append("($\(base + 1), $\(base + 2), $\(base + 3)::integer, $\(base + 4), $\(base + 5)::bigint, $\(base + 6), $\(base + 7)::bigint)")
+                parameters += [
+                    .text(event.id), .text(event.type), .int(Int64(event.causation?.hop ?? 0)), .text(node), .int(now.nanosecondsSinceEpoch),
+                    .text(link.chain), .int(link.sequence),
+                ]
             }
             try connection.execute(
-                "INSERT INTO symphony_handled (event_id, event_type, hop, node, handled_ns) VALUES " + placeholders.joined(separator: ", "), parameters)
+                "INSERT INTO symphony_handled (event_id, event_type, hop, node, handled_ns, chain, link) VALUES " + placeholders.joined(separator: ", "),
+                parameters)
         }
+        return PostgresChain.handledDigest(encodings)
     }
 
     /// The ids among `ids` that were handled before (an input line repeating an id, say).
@@ -49,27 +97,34 @@ public enum PostgresHandlingRecords {
         return Set((0..<rows.count).compactMap { rows.text($0, 0) })
     }
 
-    /// Stores execution rows, attributed to `node`; control characters in errors (which may
-    /// quote rendered text) are replaced by U+FFFD.
-    public static func record(_ executions: [Execution], node: String, on connection: PostgresConnection) throws {
+    /// Stores execution rows, attributed to `node`, as rows of `link` in this order; returns the
+    /// digest the link covers them with. Control characters in errors and messages are replaced by U+FFFD.
+    @discardableResult
+    public static func record(_ executions: [Execution], node: String, link: Link, on connection: PostgresConnection) throws -> [UInt8] {
+        let executions = executions.map(\.printable)
+        var fields = ChainFields()
+        for execution in executions { PostgresChain.encodeExecution(execution, node: node, into: &fields) }
         for start in stride(from: 0, to: executions.count, by: 1_000) {
             let chunk = executions[start..<min(executions.count, start + 1_000)]
             var placeholders: [String] = []
             var parameters: [PostgresParameter] = []
             for execution in chunk {
                 let base = parameters.count
-                placeholders.append(
-                    "($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4), $\(base + 5), $\(base + 6), $\(base + 7), $\(base + 8)::bigint)")
+                placeholders.append("(" + (1...12).map { "$\(base + $0)" + ([10, 11, 12].contains($0) ? "::bigint" : "") }.joined(separator: ", ") + ")")
                 parameters += [
                     .text(execution.eventID), .text(execution.rule), .text(execution.action), .text(execution.outcome),
-                    execution.error.map { .text(String($0.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\u{FFFD}" : Character($0) })) } ?? .null, execution.derivedEventID.map(PostgresParameter.text) ?? .null,
-                    .text(node), .int(execution.finished.nanosecondsSinceEpoch),
+                    execution.error.map(PostgresParameter.text) ?? .null, execution.message.map(PostgresParameter.text) ?? .null,
+                    execution.derivedEventID.map(PostgresParameter.text) ?? .null, .text(node), .text(link.chain),
+                    .int(link.sequence), .int(execution.started.nanosecondsSinceEpoch), .int(execution.finished.nanosecondsSinceEpoch),
                 ]
             }
             try connection.execute(
-                "INSERT INTO symphony_executions (event_id, rule, action, outcome, error, derived_event_id, node, finished_ns) VALUES "
-                    + placeholders.joined(separator: ", "), parameters)
+                """
+                INSERT INTO symphony_executions (event_id, rule, action, outcome, error, message, derived_event_id, node, chain, link, started_ns, finished_ns)
+                VALUES
+                """ + " " + placeholders.joined(separator: ", "), parameters)
         }
+        return SHA256.hash(fields.bytes)
     }
 
     /// Stores how far `node` read the file `position.path` (each node its own files: the same

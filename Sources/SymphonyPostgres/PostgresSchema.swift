@@ -4,7 +4,7 @@
 /// one creates the tables while the others wait and then find them made.
 public enum PostgresSchema {
     /// The version these statements make.
-    public static let version = 1
+    public static let version = 2
 
     /// The advisory lock key the migration holds (any fixed 64-bit number; "SYMPHONY" in ASCII).
     static let migrationLock: Int64 = 0x5359_4D50_484F_4E59
@@ -85,6 +85,36 @@ public enum PostgresSchema {
         )
         """,
         "CREATE INDEX IF NOT EXISTS symphony_executions_event ON symphony_executions (event_id)",
+        // Schema 2: the chains (`PostgresChain`). Each handled and execution row names the link
+        // that covers it; rows written by schema 1 name none.
+        "ALTER TABLE symphony_handled ADD COLUMN IF NOT EXISTS chain text",
+        "ALTER TABLE symphony_handled ADD COLUMN IF NOT EXISTS link bigint",
+        "ALTER TABLE symphony_executions ADD COLUMN IF NOT EXISTS chain text",
+        "ALTER TABLE symphony_executions ADD COLUMN IF NOT EXISTS link bigint",
+        "ALTER TABLE symphony_executions ADD COLUMN IF NOT EXISTS message text",
+        "ALTER TABLE symphony_executions ADD COLUMN IF NOT EXISTS started_ns bigint",
+        """
+        CREATE TABLE IF NOT EXISTS symphony_links (
+            chain text NOT NULL,
+            seq bigint NOT NULL,
+            time_ns bigint NOT NULL,
+            handled_digest bytea NOT NULL,
+            executions_digest bytea NOT NULL,
+            previous_hash bytea NOT NULL,
+            hash bytea NOT NULL,
+            PRIMARY KEY (chain, seq)
+        )
+        """,
+        // Each chain's last link, signed (HMAC) under a key derived from the encryption key.
+        """
+        CREATE TABLE IF NOT EXISTS symphony_chain_heads (
+            chain text PRIMARY KEY,
+            seq bigint NOT NULL,
+            hash bytea NOT NULL,
+            key_id text NOT NULL,
+            mac bytea NOT NULL
+        )
+        """,
     ]
 
     /// Records `keyID` as the id of the key that seals this database's events, or refuses when
@@ -121,7 +151,11 @@ public enum PostgresSchema {
             if let found, found > Int64(version) {
                 throw PostgresError(message: "the database has Symphony schema \(found), newer than this symphony knows (\(version)); use a newer symphony")
             }
-            if found == nil { try connection.execute("INSERT INTO symphony_schema (version) VALUES ($1)", [.int(Int64(version))]) }
+            if found == nil {
+                try connection.execute("INSERT INTO symphony_schema (version) VALUES ($1)", [.int(Int64(version))])
+            } else if found != Int64(version) {
+                try connection.execute("UPDATE symphony_schema SET version = $1", [.int(Int64(version))])
+            }
         }
     }
 }

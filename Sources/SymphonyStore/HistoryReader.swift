@@ -2,60 +2,6 @@ import SymphonyCrypto
 import SymphonyEvents
 import SymphonyRecords
 
-/// Filters for `symphony history`.
-public struct HistoryQuery: Sendable {
-    /// Only this rule's executions.
-    public var rule: String?
-    /// Only events whose type matches this pattern.
-    public var type: TypePattern?
-    /// Only this outcome (`ok`, `failed`, `denied`, `skipped`).
-    public var outcome: String?
-    /// Only executions that started at or after this time.
-    public var since: Timestamp?
-    /// Only executions that started before this time.
-    public var until: Timestamp?
-    /// Only this event's executions.
-    public var eventID: String?
-    /// Only executions under this key (a gate's key, or a keyed delay's or cancel's).
-    public var key: String?
-    /// At most this many rows (most recent first).
-    public var limit: Int = 50
-
-    /// No filters, 50 rows.
-    public init() {}
-}
-
-/// One execution as stored.
-public struct ExecutionRow: Sendable, Hashable {
-    public let sequence: Int64
-    public let eventID: String
-    public let eventType: String
-    public let rule: String
-    public let action: String
-    public let outcome: String
-    public let error: String?
-    public let started: Timestamp
-    public let durationMicroseconds: Int64
-    public let derivedEventID: String?
-    /// The rendered message of an `audit:` action.
-    public let message: String?
-    /// The key it ran under (`ExecutionRecord.key`).
-    public var key: String? = nil
-}
-
-/// A scheduled entry as stored.
-public struct ScheduledRow: Sendable, Hashable {
-    public let id: String
-    public let due: Timestamp
-    public let eventID: String
-    public let eventType: String
-    public let originRule: String?
-    public let state: String
-    public let late: Bool
-    /// The key of a keyed delay.
-    public var key: String? = nil
-}
-
 /// An event as stored, with its payload when the key could open it.
 public struct StoredEvent: Sendable, Hashable {
     public let id: String

@@ -22,10 +22,12 @@ struct AuditOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The key file (verify needs it).", valueName: "PATH")) var keyFile: String?
     @Option(name: .long, help: ArgumentHelp("A retired key (repeatable): verify uses the key that wrote the head.", valueName: "PATH"))
     var retiredKeyFile: [String] = []
+    @OptionGroup var storeOption: ClusterStoreOption
     @OptionGroup var accessOptions: AccessOptions
 
     func validate() throws {
         try StateLocation.validatePaths(db: db, keyFile: keyFile, retiredKeyFiles: retiredKeyFile)
+        try storeOption.validate(db: db)
     }
 
     func reader() throws -> AuditReader {
@@ -66,6 +68,9 @@ struct AuditListCommand: ParsableCommand {
     func validate() throws {
         if !["table", "json"].contains(format) { throw ValidationError("--format must be table or json, not '\(format)'.") }
         _ = try pointInTime(since, flag: "--since")
+        if options.storeOption.url(db: options.db) != nil {
+            throw ValidationError("audit list cannot be used with --store yet: a cluster keeps no audit records of operations; 'audit verify --store' checks its chains.")
+        }
     }
 
     func run() throws {
@@ -109,6 +114,10 @@ struct AuditVerifyCommand: ParsableCommand {
             pruned (links, when, by whom) is reported. With --checkpoint FILE (written by 'symphony run --checkpoint FILE'), a history rolled back to \
             an older copy, or erased and started afresh, is caught too.
 
+            With --store URL (or $SYMPHONY_STORE), it checks a cluster's records in PostgreSQL instead: each worker of \
+            each node keeps a chain of its own, one link per batch it committed, covering the events it handled and \
+            what their actions did; every chain and its signed head is checked.
+
             Exit codes: 0 the history is intact; 2 it is not (the first bad link is named); 1 the database, key or \
             checkpoint could not be read, or the key is not the history's (it says which key the history is signed \
             under); 64 usage error; 77 --policy does not grant audit:verify.
@@ -119,26 +128,18 @@ struct AuditVerifyCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A checkpoint file from 'symphony run --checkpoint': the history must still contain its head.", valueName: "PATH"))
     var checkpoint: String?
 
+    func validate() throws {
+        if options.storeOption.url(db: options.db) != nil, checkpoint != nil {
+            throw ValidationError("--checkpoint cannot be used with --store: checkpoints are written by 'symphony run' with a SQLite history.")
+        }
+    }
+
     func run() throws {
+        if let url = options.storeOption.url(db: options.db) { return try verifyStore(url: url) }
         try options.accessOptions.require(
             .verifyAudit, with: try options.accessOptions.accessGuard(), recordIn: StateLocation.database(options.db), keyFile: options.keyFile)
         let reader = try options.reader()
-        let key: EncryptionKey
-        do {
-            guard let loaded = try StateLocation.loadKey(options.keyFile, createIfMissing: false) else {
-                printError("symphony: audit verify needs the key file (./.symphony/key, --key-file or $SYMPHONY_KEY_FILE).")
-                throw ExitCode(1)
-            }
-            key = loaded
-        } catch let error as CryptoError {
-            printError("symphony: \(error.message)")
-            throw ExitCode(1)
-        }
-        let retired: [EncryptionKey]
-        do { retired = try StateLocation.loadRetiredKeys(options.retiredKeyFile) } catch let error as CryptoError {
-            printError("symphony: \(error.message)")
-            throw ExitCode(1)
-        }
+        let (key, retired) = try keys()
         // A key that is not the history's cannot say anything about the chain: say so, not "broken".
         if let head = try reader.headKeyID(), !([key] + retired).contains(where: { $0.idString == head }) {
             printError(
@@ -173,5 +174,26 @@ struct AuditVerifyCommand: ParsableCommand {
             printError("symphony: history broken at link \(sequence): \(problem)")
             throw ExitCode(2)
         }
+    }
+
+    /// The key file's key, and the retired ones.
+    func keys() throws -> (key: EncryptionKey, retired: [EncryptionKey]) {
+        let key: EncryptionKey
+        do {
+            guard let loaded = try StateLocation.loadKey(options.keyFile, createIfMissing: false) else {
+                printError("symphony: audit verify needs the key file (./.symphony/key, --key-file or $SYMPHONY_KEY_FILE).")
+                throw ExitCode(1)
+            }
+            key = loaded
+        } catch let error as CryptoError {
+            printError("symphony: \(error.message)")
+            throw ExitCode(1)
+        }
+        let retired: [EncryptionKey]
+        do { retired = try StateLocation.loadRetiredKeys(options.retiredKeyFile) } catch let error as CryptoError {
+            printError("symphony: \(error.message)")
+            throw ExitCode(1)
+        }
+        return (key, retired)
     }
 }

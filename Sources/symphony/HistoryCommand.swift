@@ -26,6 +26,10 @@ struct HistoryCommand: ParsableCommand {
             --state RULE --rules PATH shows what a rule's count:, throttle: and after: gates hold now, per key; \
             --key KEY finds the executions (and pending delays) of a key.
 
+            With --store URL (or $SYMPHONY_STORE), it reads the records of a cluster's nodes in PostgreSQL: the \
+            executions (with --rule, --type, --status, --since, --until, --event, --limit, --format) and, with \
+            --status pending, the delayed events waiting.
+
             --since and --until take a duration back from now (30m, 24h, 7d) or an RFC 3339 time. Payloads are \
             shown (in --event, --trace and json output) only when the key file can open them.
 
@@ -39,6 +43,7 @@ struct HistoryCommand: ParsableCommand {
     }
 
     @OptionGroup var location: HistoryLocationOptions
+    @OptionGroup var storeOption: ClusterStoreOption
     var db: String? { location.db }
     var keyFile: String? { location.keyFile }
     var retiredKeyFile: [String] { location.retiredKeyFile }
@@ -62,6 +67,8 @@ struct HistoryCommand: ParsableCommand {
 
     func validate() throws {
         try StateLocation.validatePaths(db: db, keyFile: keyFile, retiredKeyFiles: retiredKeyFile)
+        try storeOption.validate(db: db)
+        try validateStoreOptions()
         if let status, !["ok", "failed", "denied", "skipped", "pending", "queued", "dead"].contains(status) {
             throw ValidationError("--status must be ok, failed, denied, skipped, pending, queued or dead, not '\(status)'.")
         }
@@ -78,6 +85,7 @@ struct HistoryCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let url = storeOption.url(db: db) { return try runOnStore(url: url) }
         try accessOptions.require(.readHistory, with: try accessOptions.accessGuard(), recordIn: StateLocation.database(db), keyFile: keyFile)
         let path = StateLocation.database(db)
         guard FileManager.default.fileExists(atPath: path) else {
@@ -153,15 +161,7 @@ struct HistoryCommand: ParsableCommand {
             query.key = key
             query.limit = limit
             if status == "pending" {
-                let rows = try reader.scheduled(state: "pending", rule: rule, type: query.type, key: key, limit: limit)
-                write(
-                    rows.map {
-                        [
-                            "id": .string($0.id), "due": .string($0.due.description), "event": .string($0.eventID), "type": .string($0.eventType),
-                            "rule": $0.originRule.map(JSONValue.string) ?? .null, "key": $0.key.map(JSONValue.string) ?? .null,
-                        ]
-                    },
-                    columns: ["due", "id", "type", "event", "rule"] + (rows.contains { $0.key != nil } ? ["key"] : []), to: output)
+                write(pending: try reader.scheduled(state: "pending", rule: rule, type: query.type, key: key, limit: limit), to: output)
                 return
             }
             if status == "queued" || status == "dead" {
@@ -188,25 +188,8 @@ struct HistoryCommand: ParsableCommand {
                 if format == .json { output.write(Self.json(stored).jsonText) } else { output.write(displayText(Self.describe(stored))) }
             }
             let rows = try reader.executions(query)
-            if rows.isEmpty { try warnAboutUnknownFilters(reader) }
-            write(
-                rows.map { row in
-                    var object: [String: JSONValue] = [
-                        "started": .string(row.started.description), "event": .string(row.eventID),
-                        "rule": .string(row.rule), "action": .string(row.action), "outcome": .string(row.outcome),
-                        "duration_us": .int(row.durationMicroseconds),
-                    ]
-                    // A refused input event has no events row, so no type.
-                    if !row.eventType.isEmpty { object["type"] = .string(row.eventType) }
-                    if let error = row.error { object["error"] = .string(error) }
-                    if let message = row.message { object["message"] = .string(message) }
-                    if let derived = row.derivedEventID { object["derived"] = .string(derived) }
-                    if let key = row.key { object["key"] = .string(key) }
-                    return object
-                },
-                columns: ["started", "event", "type", "rule", "action", "outcome", "duration_us"] + (rows.contains { $0.key != nil } ? ["key"] : [])
-                    + ["message", "error"],
-                to: output)
+            if rows.isEmpty { try warnAboutUnknownFilters(ruleNames: reader.ruleNames, hasEvents: reader.hasEvents(ofType:)) }
+            write(executions: rows, to: output)
         } catch let error as StoreError {
             printError("symphony: \(error.message)")
             throw ExitCode(1)
@@ -264,19 +247,53 @@ struct HistoryCommand: ParsableCommand {
 
     /// When nothing matched, says so on stderr if a filter names a rule or an exact type the
     /// history has never seen (a typo, most likely), with the closest known rule.
-    private func warnAboutUnknownFilters(_ reader: HistoryReader) throws {
+    func warnAboutUnknownFilters(ruleNames: () throws -> [String], hasEvents: (String) throws -> Bool) throws {
         if let rule {
-            let known = try reader.ruleNames()
+            let known = try ruleNames()
             if !known.contains(rule) {
                 printError("symphony: the history has no execution of a rule named '\(rule)'\(NameSuggestion.hint(for: rule, in: known))")
             }
         }
-        if let type, !type.contains("*"), !(try reader.hasEvents(ofType: type)) {
+        if let type, !type.contains("*"), !(try hasEvents(type)) {
             printError("symphony: the history has no event of type '\(type)'")
         }
     }
 
-    private func write(_ rows: [[String: JSONValue]], columns: [String], to output: OutputLines) {
+    /// Executions, most recent first: the rows `history` lists by default.
+    func write(executions rows: [ExecutionRow], to output: OutputLines) {
+        write(
+            rows.map { row in
+                var object: [String: JSONValue] = [
+                    "started": .string(row.started.description), "event": .string(row.eventID),
+                    "rule": .string(row.rule), "action": .string(row.action), "outcome": .string(row.outcome),
+                    "duration_us": .int(row.durationMicroseconds),
+                ]
+                // A refused input event has no events row, so no type.
+                if !row.eventType.isEmpty { object["type"] = .string(row.eventType) }
+                if let error = row.error { object["error"] = .string(error) }
+                if let message = row.message { object["message"] = .string(message) }
+                if let derived = row.derivedEventID { object["derived"] = .string(derived) }
+                if let key = row.key { object["key"] = .string(key) }
+                return object
+            },
+            columns: ["started", "event", "type", "rule", "action", "outcome", "duration_us"] + (rows.contains { $0.key != nil } ? ["key"] : [])
+                + ["message", "error"],
+            to: output)
+    }
+
+    /// Scheduled entries not fired yet, soonest first (`--status pending`).
+    func write(pending rows: [ScheduledRow], to output: OutputLines) {
+        write(
+            rows.map {
+                [
+                    "id": .string($0.id), "due": .string($0.due.description), "event": .string($0.eventID), "type": .string($0.eventType),
+                    "rule": $0.originRule.map(JSONValue.string) ?? .null, "key": $0.key.map(JSONValue.string) ?? .null,
+                ]
+            },
+            columns: ["due", "id", "type", "event", "rule"] + (rows.contains { $0.key != nil } ? ["key"] : []), to: output)
+    }
+
+    func write(_ rows: [[String: JSONValue]], columns: [String], to output: OutputLines) {
         switch format {
         case .json:
             for row in rows { output.write(JSONValue.object(row).jsonText) }

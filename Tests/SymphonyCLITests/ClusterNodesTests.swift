@@ -112,6 +112,20 @@ struct ClusterNodesTests {
         #expect(try inputs.int(0, 0) == Int64(total))
         // The work was shared.
         #expect(try observer.execute("SELECT count(DISTINCT node) FROM symphony_handled").int(0, 0) == 3)
+        // Audit messages are stored with their executions, and every row is on a chain that verifies.
+        #expect(try observer.execute("SELECT count(*) FROM symphony_executions WHERE action = 'audit' AND message LIKE 'step %'").int(0, 0) == Int64(total))
+        let verify = try CommandRunner.run(["audit", "verify", "--store", url, "--key-file", directory + "/key"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        #expect(verify.stdout.contains("links covering \(7 * total) rows"), "\(verify.stdout)")
+        let history = try CommandRunner.run(["history", "--store", url, "--rule", "step", "--limit", "1", "--format", "json"])
+        #expect(history.status == 0, "\(history.stderr)")
+        #expect(history.stdout.contains(#""message":"step "#) && history.stdout.contains(#""type":"job.step""#), "\(history.stdout)")
+        // A row changed behind the nodes' backs is caught, with its chain and link named.
+        try observer.execute("UPDATE symphony_executions SET outcome = 'failed' WHERE seq = (SELECT min(seq) FROM symphony_executions WHERE action = 'emit')")
+        let broken = try CommandRunner.run(["audit", "verify", "--store", url, "--key-file", directory + "/key"])
+        #expect(broken.status == 2)
+        #expect(broken.stderr.contains("cluster records broken in chain 'n"), "\(broken.stderr)")
+        #expect(broken.stderr.contains("its symphony_executions rows were changed, added or removed"), "\(broken.stderr)")
     }
 
     @Test("a node refuses rules it cannot run on a cluster, a store that is not PostgreSQL, and options that need a local history")
@@ -134,6 +148,21 @@ struct ClusterNodesTests {
         #expect(!local.stderr.contains("secret"))
         let node = try CommandRunner.run(["run", directory + "/gated.yaml", "--node", "a"])
         #expect(node.status == 64)
+        // Reading a cluster's records: what it cannot answer yet is refused, and so is a database no node ran against.
+        for (arguments, message) in [
+            (["history", "--trace", "e1"], "--trace cannot be used with --store yet"), (["history", "--db", "h.db"], "--store and --db name two different stores"),
+            (["audit", "list"], "audit list cannot be used with --store yet"), (["history", "--status", "dead"], "--status dead cannot be used with --store"),
+        ] {
+            let refused = try CommandRunner.run(arguments + ["--store", url])
+            #expect(refused.status == 64, "\(arguments)")
+            #expect(refused.stderr.contains(message), "\(arguments): \(refused.stderr)")
+        }
+        let empty = try CommandRunner.run(["history", "--store", url])
+        #expect(empty.status == 1)
+        #expect(empty.stderr.contains("no node has run against it"), "\(empty.stderr)")
+        let unverifiable = try CommandRunner.run(["audit", "verify", "--store", "postgres://u:secret@127.0.0.1:1/d", "--key-file", directory + "/key"])
+        #expect(unverifiable.status == 1)
+        #expect(unverifiable.stderr.contains("symphony: --store:") && !unverifiable.stderr.contains("secret"), "\(unverifiable.stderr)")
     }
 }
 

@@ -1,0 +1,121 @@
+import SymphonyCrypto
+import SymphonyEvents
+import SymphonyRecords
+
+/// `symphony history --store postgres://…`: what a cluster's nodes handled and what their
+/// actions did, read with the same filters and rows as the SQLite history.
+public struct PostgresHistoryReader: Sendable {
+    private let url: String
+
+    /// A reader of the database at `url`; fails when it cannot be reached or holds no Symphony tables.
+    public init(url: String) throws {
+        self.url = url
+        let connection = try PostgresConnection(url: url)
+        guard try connection.execute("SELECT to_regclass('symphony_schema') IS NOT NULL").text(0, 0) == "t" else {
+            throw PostgresError(message: "the database holds no Symphony tables: no node has run against it ('symphony run --store URL' creates them)")
+        }
+        let version = try connection.execute("SELECT max(version) FROM symphony_schema").int(0, 0) ?? 0
+        guard version <= Int64(PostgresSchema.version) else {
+            throw PostgresError(message: "the database has Symphony schema \(version), newer than this symphony knows (\(PostgresSchema.version)); use a newer symphony")
+        }
+    }
+
+    /// Executions matching `query`, most recent first. A cluster runs no keyed actions, so a
+    /// `key` filter matches nothing.
+    public func executions(_ query: HistoryQuery) throws -> [ExecutionRow] {
+        guard query.key == nil else { return [] }
+        var conditions: [String] = []
+        var parameters: [PostgresParameter] = []
+        /// `column operator $n`, with the value bound to the next placeholder.
+        func condition(_ column: String, _ comparison: String, _ value: PostgresParameter) {
+            parameters.append(value)
+            conditions.append("\(column) \(comparison) $\(parameters.count)" + (value.isInteger ? "::bigint" : ""))
+        }
+        if let rule = query.rule { condition("x.rule", "=", .text(rule)) }
+        if let outcome = query.outcome { condition("x.outcome", "=", .text(outcome)) }
+        if let since = query.since { condition("COALESCE(x.started_ns, x.finished_ns)", ">=", .int(since.nanosecondsSinceEpoch)) }
+        if let until = query.until { condition("COALESCE(x.started_ns, x.finished_ns)", "<", .int(until.nanosecondsSinceEpoch)) }
+        if let eventID = query.eventID { condition("x.event_id", "=", .text(eventID)) }
+        if let type = query.type, type.isExact { condition("h.event_type", "=", .text(type.text)) }
+        let filterInSwift = query.type.map { !$0.isExact } ?? false
+        let sql = """
+            SELECT x.seq, x.event_id, COALESCE(h.event_type, ''), x.rule, x.action, x.outcome, x.error,
+                   COALESCE(x.started_ns, x.finished_ns), x.finished_ns, x.derived_event_id, x.message
+            FROM symphony_executions x LEFT JOIN symphony_handled h ON h.event_id = x.event_id
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+            ORDER BY x.seq DESC
+            \(filterInSwift ? "" : "LIMIT \(max(0, query.limit))")
+            """
+        let rows = try PostgresConnection(url: url).execute(sql, parameters)
+        var found: [ExecutionRow] = []
+        for row in 0..<rows.count {
+            let eventType = rows.text(row, 2) ?? ""
+            if filterInSwift, let type = query.type, eventType.isEmpty || !type.matches(eventType) { continue }
+            let started = try rows.int(row, 7) ?? 0
+            let finished = try rows.int(row, 8) ?? started
+            found.append(
+                ExecutionRow(
+                    sequence: try rows.int(row, 0) ?? 0, eventID: rows.text(row, 1) ?? "", eventType: eventType, rule: rows.text(row, 3) ?? "",
+                    action: rows.text(row, 4) ?? "", outcome: rows.text(row, 5) ?? "", error: rows.text(row, 6),
+                    started: Timestamp(nanosecondsSinceEpoch: started), durationMicroseconds: max(0, finished - started) / 1_000,
+                    derivedEventID: rows.text(row, 9), message: rows.text(row, 10)))
+            if found.count >= max(0, query.limit) { break }
+        }
+        return found
+    }
+
+    /// Delayed and periodic events waiting in the cluster, soonest first. The cluster does not
+    /// keep which rule scheduled an entry, nor entries once fired.
+    public func pending(type: TypePattern? = nil, key: String? = nil, limit: Int = 50) throws -> [ScheduledRow] {
+        var conditions: [String] = []
+        var parameters: [PostgresParameter] = []
+        if let key {
+            parameters.append(.text(key))
+            conditions.append("key = $\(parameters.count)")
+        }
+        if let type, type.isExact {
+            parameters.append(.text(type.text))
+            conditions.append("event_type = $\(parameters.count)")
+        }
+        let filterInSwift = type.map { !$0.isExact } ?? false
+        let rows = try PostgresConnection(url: url).execute(
+            """
+            SELECT id, due_ns, event_id, event_type, key FROM symphony_scheduled
+            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY due_ns, stored
+            \(filterInSwift ? "" : "LIMIT \(max(0, limit))")
+            """, parameters)
+        var found: [ScheduledRow] = []
+        for row in 0..<rows.count {
+            let eventType = rows.text(row, 3) ?? ""
+            if filterInSwift, let type, !type.matches(eventType) { continue }
+            found.append(
+                ScheduledRow(
+                    id: rows.text(row, 0) ?? "", due: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 1) ?? 0), eventID: rows.text(row, 2) ?? "",
+                    eventType: eventType, originRule: nil, state: "pending", late: false, key: rows.text(row, 4)))
+            if found.count >= max(0, limit) { break }
+        }
+        return found
+    }
+
+    /// The rule names that have executions: for warning about a `--rule` that names none.
+    public func ruleNames() throws -> [String] {
+        let rows = try PostgresConnection(url: url).execute("SELECT DISTINCT rule FROM symphony_executions")
+        return (0..<rows.count).compactMap { rows.text($0, 0) }.sorted()
+    }
+
+    /// True when an event of exactly `type` was handled.
+    public func hasEvents(ofType type: String) throws -> Bool {
+        try PostgresConnection(url: url).execute("SELECT EXISTS (SELECT 1 FROM symphony_handled WHERE event_type = $1)", [.text(type)]).text(0, 0) == "t"
+    }
+
+    /// Checks every chain (`PostgresChainVerifier`).
+    public func verify(keys: [EncryptionKey]) throws -> PostgresChainVerifier.Verdict {
+        try PostgresChainVerifier.verify(on: try PostgresConnection(url: url), keys: keys)
+    }
+}
+
+extension PostgresParameter {
+    fileprivate var isInteger: Bool {
+        if case .int = self { true } else { false }
+    }
+}

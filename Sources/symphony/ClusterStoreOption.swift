@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import SymphonyPostgres
+
+/// `--store` of `history` and `audit`: read a cluster's PostgreSQL database instead of a SQLite history.
+struct ClusterStoreOption: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Read the records of the cluster whose nodes run with this PostgreSQL database (default $SYMPHONY_STORE, unless --db is given), e.g. postgres://user@host/db.",
+            valueName: "URL"))
+    var store: String?
+
+    /// The PostgreSQL URL to read, if any: `--store`, else $SYMPHONY_STORE when `--db` is not given.
+    func url(db: String?) -> String? {
+        if let store { return store }
+        guard db == nil else { return nil }
+        return ProcessInfo.processInfo.environment["SYMPHONY_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Refuses `--store` with `--db`, and URLs that are not PostgreSQL's.
+    func validate(db: String?) throws {
+        if store != nil, db != nil { throw ValidationError("--store and --db name two different stores: give one.") }
+        if let url = url(db: db), !PostgresURL.isPostgres(url) {
+            throw ValidationError("--store takes a PostgreSQL URL (postgres://user@host:port/database), not '\(PostgresURL.redacted(url))'.")
+        }
+    }
+}

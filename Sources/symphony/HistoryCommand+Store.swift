@@ -1,0 +1,52 @@
+import ArgumentParser
+import SymphonyPipeline
+import SymphonyPostgres
+import SymphonyRecords
+
+/// `symphony history --store postgres://…`: what a cluster's nodes did.
+extension HistoryCommand {
+    /// Refuses, with --store, the options a cluster's records cannot answer yet.
+    func validateStoreOptions() throws {
+        guard storeOption.url(db: db) != nil else { return }
+        let unsupported: [(Bool, String)] = [
+            (trace != nil, "--trace"), (stats, "--stats"), (state != nil, "--state"), (status == "queued" || status == "dead", "--status \(status ?? "")"),
+            (keyFile != nil, "--key-file"), (!retiredKeyFile.isEmpty, "--retired-key-file"),
+            (status == "pending" && rule != nil, "--status pending with --rule"),
+        ]
+        if let (_, option) = unsupported.first(where: { $0.0 }) {
+            throw ValidationError(
+                "\(option) cannot be used with --store yet: a cluster's records hold what each node handled and what its actions did, "
+                    + "not event payloads, side effects or rule state.")
+        }
+    }
+
+    /// Lists a cluster's executions (or, with `--status pending`, its delayed events) with the
+    /// same filters, columns and formats as the SQLite history.
+    func runOnStore(url: String) throws {
+        try accessOptions.require(.readHistory, with: try accessOptions.accessGuard())
+        let output = OutputLines()
+        defer { output.flush() }
+        do {
+            let reader = try PostgresHistoryReader(url: url)
+            if status == "pending" {
+                write(pending: try reader.pending(type: try type.map(pattern), key: key, limit: limit), to: output)
+                return
+            }
+            var query = HistoryQuery()
+            query.rule = rule
+            query.type = try type.map(pattern)
+            query.outcome = status
+            query.since = try pointInTime(since, flag: "--since")
+            query.until = try pointInTime(until, flag: "--until")
+            query.eventID = event
+            query.key = key
+            query.limit = limit
+            let rows = try reader.executions(query)
+            if rows.isEmpty { try warnAboutUnknownFilters(ruleNames: reader.ruleNames, hasEvents: reader.hasEvents(ofType:)) }
+            write(executions: rows, to: output)
+        } catch let error as PostgresError {
+            printError("symphony: --store: \(error.message)")
+            throw ExitCode(1)
+        }
+    }
+}
