@@ -165,6 +165,8 @@ public final class ClusterNode: Sendable {
             let connection = try PostgresConnection(url: configuration.url)
             try connection.listen(PostgresEventQueue.channel)
             let chain = PostgresChainWriter(chain: Self.chain(node: configuration.node, worker: index), key: configuration.sealer.keyRing.activeKey)
+            var warnedHeadMoved = false
+            var duplicateRetries = 0
             let effects = ClusterBatchEffects(sealer: configuration.sealer)
             let engine = RuleEngine(
                 ruleSet: configuration.ruleSet, effects: effects, clock: configuration.clock, hopLimit: configuration.hopLimit,
@@ -175,12 +177,24 @@ public final class ClusterNode: Sendable {
                 do {
                     handled = try handleBatch(on: connection, engine: engine, effects: effects, chain: chain)
                     chain.committed()
+                    duplicateRetries = 0
                 } catch is LostClaim {
                     chain.rolledBack()
                     continue
                 } catch is PostgresChainWriter.HeadMoved {
                     // Another process works under this node's name: its batches and ours interleave on one chain.
                     chain.rolledBack()
+                    if !warnedHeadMoved {
+                        warnedHeadMoved = true
+                        output.problem(
+                            "symphony: node \(configuration.node): another process appended to chain \(chain.chain); the batch is handled again (is a second node running under this name?)")
+                    }
+                    continue
+                } catch let error as PostgresError where error.sqlState == "23505" && duplicateRetries < 10 {
+                    // An id that another worker was handling at the same moment (a repeated input id):
+                    // handled again, the batch finds it handled and records it as repeated.
+                    chain.rolledBack()
+                    duplicateRetries += 1
                     continue
                 } catch {
                     chain.rolledBack()
@@ -211,6 +225,7 @@ public final class ClusterNode: Sendable {
         let node = configuration.node
         let (count, shown) = try connection.transaction { connection -> (Int, (emitted: [Event], audits: [(rule: String, message: String)])) in
             _ = effects.take()
+            chain.beginAttempt()
             let now = configuration.clock.now()
             let claims = try PostgresEventQueue.claim(limit: configuration.claimBatch, node: node, now: now, lease: configuration.lease, on: connection)
             guard !claims.isEmpty else { return (0, ([], [])) }

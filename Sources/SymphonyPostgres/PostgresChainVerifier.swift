@@ -6,10 +6,10 @@ import SymphonyEvents
 public enum PostgresChainVerifier {
     /// What a check found.
     public enum Verdict: Sendable, Hashable {
-        /// Every chain is whole: `links` links covering `rows` rows; `uncovered` rows were written
-        /// by schema 1, before the chains existed.
-        case intact(chains: Int, links: Int, rows: Int, uncovered: Int)
-        /// The first problem found, in chain `chain` at link `link` (0: the chain as a whole).
+        /// Every chain is whole: `links` links covering `rows` rows, and no row is on no chain.
+        case intact(chains: Int, links: Int, rows: Int)
+        /// The first problem found, in chain `chain` at link `link` (0: the chain as a whole; an
+        /// empty chain name: rows on no chain).
         case broken(chain: String, link: Int64, problem: String)
     }
 
@@ -63,9 +63,15 @@ public enum PostgresChainVerifier {
                 throw Broken(chain: chain, link: 0, problem: "its head has an empty field")
             }
             let keyID = headRows.text(row, 3) ?? ""
-            guard let key = keys.first(where: { $0.idString == keyID }) else { throw UnknownKey(chain: chain, keyID: keyID) }
-            let expected = PostgresChain.headMAC(chain: chain, sequence: sequence, hash: hash, macKey: PostgresChain.macKey(from: key))
-            guard ConstantTime.equal(mac, expected) else {
+            func signs(_ key: EncryptionKey) -> Bool {
+                ConstantTime.equal(mac, PostgresChain.headMAC(chain: chain, sequence: sequence, hash: hash, macKey: PostgresChain.macKey(from: key)))
+            }
+            guard let key = keys.first(where: { $0.idString == keyID }) else {
+                // A key given signed it after all: the key id was rewritten.
+                if keys.contains(where: signs) { throw Broken(chain: chain, link: sequence, problem: "its head names another key than the one that signed it") }
+                throw UnknownKey(chain: chain, keyID: keyID)
+            }
+            guard signs(key) else {
                 throw Broken(chain: chain, link: sequence, problem: "its head's signature does not match (the head was rewritten)")
             }
             heads[chain] = (sequence, hash)
@@ -172,9 +178,15 @@ public enum PostgresChainVerifier {
                 throw Broken(chain: key.chain, link: key.sequence, problem: "its symphony_executions rows were deleted")
             }
         }
+        // Rows on no chain: added behind the nodes' backs (or written by schema 1, which had no chains).
         let uncovered = try connection.execute(
             "SELECT (SELECT count(*) FROM symphony_handled WHERE chain IS NULL) + (SELECT count(*) FROM symphony_executions WHERE chain IS NULL)")
-        return .intact(chains: heads.count, links: expected.count, rows: rowCount, uncovered: Int(try uncovered.int(0, 0) ?? 0))
+        if let count = try uncovered.int(0, 0), count > 0 {
+            throw Broken(
+                chain: "", link: 0,
+                problem: "\(count) rows are on no chain: added behind the nodes' backs, or written by a Symphony without chains (schema 1)")
+        }
+        return .intact(chains: heads.count, links: expected.count, rows: rowCount)
     }
 
     /// Checks one link's rows of one table against the digest the link holds.

@@ -4,10 +4,10 @@ import SymphonyEvents
 /// Appends links to one chain (`PostgresChain`), one per committed batch; one writer per chain,
 /// used by one thread.
 ///
-/// Inside a batch's transaction: `nextLink(on:)` says which link the batch's rows belong to,
-/// `append(…)` adds the link and moves the signed head, and once the transaction committed,
-/// `committed()` makes that head the one the next batch chains to (after a rollback,
-/// `rolledBack()` forgets it). The head moves only from where this writer last saw it, so a
+/// Inside a batch's transaction: `beginAttempt()` first (a transaction may be run again),
+/// `nextLink(on:)` says which link the batch's rows belong to, `append(…)` adds the link and
+/// moves the signed head, and once the transaction committed, `committed()` makes that head the
+/// one the next batch chains to (after a rollback, `rolledBack()` forgets what it knew). The head moves only from where this writer last saw it, so a
 /// second writer on the same chain (two processes given one node name) makes a batch fail
 /// with `PostgresChainWriter.HeadMoved` instead of forking the chain.
 public final class PostgresChainWriter {
@@ -22,6 +22,8 @@ public final class PostgresChainWriter {
     private let macKey: [UInt8]
     /// The head as last committed (nil: read it from the database first).
     private var head: (sequence: Int64, hash: [UInt8])?
+    /// The head this attempt chains to: `head`, or what it read (and maybe created) itself.
+    private var attemptHead: (sequence: Int64, hash: [UInt8])?
     /// The head `append` made, until its transaction ends.
     private var appended: (sequence: Int64, hash: [UInt8])?
 
@@ -32,16 +34,23 @@ public final class PostgresChainWriter {
         self.macKey = PostgresChain.macKey(from: key)
     }
 
+    /// A transaction (or a run of it again, after a serialization failure or deadlock) begins:
+    /// what an earlier run of it read or appended did not happen.
+    public func beginAttempt() {
+        attemptHead = nil
+        appended = nil
+    }
+
     /// The link this transaction's rows belong to; creates the chain when it is new.
     public func nextLink(on connection: PostgresConnection) throws -> PostgresHandlingRecords.Link {
-        let current = try head ?? load(on: connection)
-        head = current
+        let current = try attemptHead ?? head ?? load(on: connection)
+        attemptHead = current
         return .init(chain: chain, sequence: current.sequence + 1)
     }
 
     /// Adds link `nextLink` over rows whose digests are given, and moves the head to it.
     public func append(handled: [UInt8], executions: [UInt8], at time: Timestamp, on connection: PostgresConnection) throws {
-        guard let head else { preconditionFailure("append before nextLink") }
+        guard let head = attemptHead else { preconditionFailure("append before nextLink") }
         let sequence = head.sequence + 1
         let hash = PostgresChain.hash(
             chain: chain, sequence: sequence, time: time.nanosecondsSinceEpoch, handled: handled, executions: executions, after: head.hash)
@@ -63,16 +72,16 @@ public final class PostgresChainWriter {
         appended = (sequence, hash)
     }
 
-    /// The transaction that `append` ran in committed.
+    /// The transaction committed: the head it appended (or read) is the chain's.
     public func committed() {
-        if let appended { head = appended }
-        appended = nil
+        if let latest = appended ?? attemptHead { head = latest }
+        beginAttempt()
     }
 
-    /// The transaction rolled back: the head is read again before the next link.
+    /// The transaction rolled back, or its outcome is unknown: the head is read again before the next link.
     public func rolledBack() {
         head = nil
-        appended = nil
+        beginAttempt()
     }
 
     /// Reads the head, creating the chain (no links, `hash(0)`, signed) when it has none.

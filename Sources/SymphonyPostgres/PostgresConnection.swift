@@ -39,8 +39,10 @@ public final class PostgresConnection {
         self.connection = connection
         // Notices (e.g. "relation already exists, skipping") are not errors; keep them off stderr.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
-        // `PostgresRows.bytes` reads the hex form, whatever the server's default.
+        // `PostgresRows.bytes` reads the hex form, whatever the server's default; text travels as
+        // UTF-8 whatever PGCLIENTENCODING says (the chains hash the text each node sent).
         try execute("SET bytea_output = 'hex'")
+        try execute("SET client_encoding = 'UTF8'")
     }
 
     /// True while a transaction is open on this connection.

@@ -18,10 +18,15 @@ public struct PostgresHistoryReader: Sendable {
         guard version <= Int64(PostgresSchema.version) else {
             throw PostgresError(message: "the database has Symphony schema \(version), newer than this symphony knows (\(PostgresSchema.version)); use a newer symphony")
         }
+        guard version == Int64(PostgresSchema.version) else {
+            throw PostgresError(
+                message: "the database has Symphony schema \(version), older than this symphony reads (\(PostgresSchema.version)); a node of this version brings it up to date when it starts")
+        }
     }
 
     /// Executions matching `query`, most recent first. A cluster runs no keyed actions, so a
     /// `key` filter matches nothing.
+    /// (`symphony history` refuses `--key` with `--store`.)
     public func executions(_ query: HistoryQuery) throws -> [ExecutionRow] {
         guard query.key == nil else { return [] }
         var conditions: [String] = []
@@ -37,29 +42,35 @@ public struct PostgresHistoryReader: Sendable {
         if let until = query.until { condition("COALESCE(x.started_ns, x.finished_ns)", "<", .int(until.nanosecondsSinceEpoch)) }
         if let eventID = query.eventID { condition("x.event_id", "=", .text(eventID)) }
         if let type = query.type, type.isExact { condition("h.event_type", "=", .text(type.text)) }
+        // A wildcard type is matched here, page by page (newest first), until enough rows matched.
         let filterInSwift = query.type.map { !$0.isExact } ?? false
-        let sql = """
-            SELECT x.seq, x.event_id, COALESCE(h.event_type, ''), x.rule, x.action, x.outcome, x.error,
-                   COALESCE(x.started_ns, x.finished_ns), x.finished_ns, x.derived_event_id, x.message
-            FROM symphony_executions x LEFT JOIN symphony_handled h ON h.event_id = x.event_id
-            \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
-            ORDER BY x.seq DESC
-            \(filterInSwift ? "" : "LIMIT \(max(0, query.limit))")
-            """
-        let rows = try PostgresConnection(url: url).execute(sql, parameters)
+        let page = filterInSwift ? 1_000 : max(0, query.limit)
+        let connection = try PostgresConnection(url: url)
         var found: [ExecutionRow] = []
-        for row in 0..<rows.count {
-            let eventType = rows.text(row, 2) ?? ""
-            if filterInSwift, let type = query.type, eventType.isEmpty || !type.matches(eventType) { continue }
-            let started = try rows.int(row, 7) ?? 0
-            let finished = try rows.int(row, 8) ?? started
-            found.append(
-                ExecutionRow(
-                    sequence: try rows.int(row, 0) ?? 0, eventID: rows.text(row, 1) ?? "", eventType: eventType, rule: rows.text(row, 3) ?? "",
-                    action: rows.text(row, 4) ?? "", outcome: rows.text(row, 5) ?? "", error: rows.text(row, 6),
-                    started: Timestamp(nanosecondsSinceEpoch: started), durationMicroseconds: max(0, finished - started) / 1_000,
-                    derivedEventID: rows.text(row, 9), message: rows.text(row, 10)))
-            if found.count >= max(0, query.limit) { break }
+        var before = Int64.max
+        while found.count < query.limit {
+            let rows = try connection.execute(
+                """
+                SELECT x.seq, x.event_id, COALESCE(h.event_type, ''), x.rule, x.action, x.outcome, x.error,
+                       COALESCE(x.started_ns, x.finished_ns), x.finished_ns, x.derived_event_id, x.message
+                FROM symphony_executions x LEFT JOIN symphony_handled h ON h.event_id = x.event_id
+                WHERE \((conditions + ["x.seq < $\(parameters.count + 1)::bigint"]).joined(separator: " AND "))
+                ORDER BY x.seq DESC LIMIT \(page)
+                """, parameters + [.int(before)])
+            for row in 0..<rows.count where found.count < query.limit {
+                before = try rows.int(row, 0) ?? 0
+                let eventType = rows.text(row, 2) ?? ""
+                if filterInSwift, let type = query.type, eventType.isEmpty || !type.matches(eventType) { continue }
+                let started = try rows.int(row, 7) ?? 0
+                let finished = try rows.int(row, 8) ?? started
+                found.append(
+                    ExecutionRow(
+                        sequence: before, eventID: rows.text(row, 1) ?? "", eventType: eventType, rule: rows.text(row, 3) ?? "",
+                        action: rows.text(row, 4) ?? "", outcome: rows.text(row, 5) ?? "", error: rows.text(row, 6),
+                        started: Timestamp(nanosecondsSinceEpoch: started), durationMicroseconds: max(0, finished - started) / 1_000,
+                        derivedEventID: rows.text(row, 9), message: rows.text(row, 10)))
+            }
+            if rows.count < page || !filterInSwift { break }
         }
         return found
     }
@@ -85,14 +96,13 @@ public struct PostgresHistoryReader: Sendable {
             \(filterInSwift ? "" : "LIMIT \(max(0, limit))")
             """, parameters)
         var found: [ScheduledRow] = []
-        for row in 0..<rows.count {
+        for row in 0..<rows.count where found.count < limit {
             let eventType = rows.text(row, 3) ?? ""
             if filterInSwift, let type, !type.matches(eventType) { continue }
             found.append(
                 ScheduledRow(
                     id: rows.text(row, 0) ?? "", due: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 1) ?? 0), eventID: rows.text(row, 2) ?? "",
                     eventType: eventType, originRule: nil, state: "pending", late: false, key: rows.text(row, 4)))
-            if found.count >= max(0, limit) { break }
         }
         return found
     }

@@ -22,12 +22,10 @@ struct AuditOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The key file (verify needs it).", valueName: "PATH")) var keyFile: String?
     @Option(name: .long, help: ArgumentHelp("A retired key (repeatable): verify uses the key that wrote the head.", valueName: "PATH"))
     var retiredKeyFile: [String] = []
-    @OptionGroup var storeOption: ClusterStoreOption
     @OptionGroup var accessOptions: AccessOptions
 
     func validate() throws {
         try StateLocation.validatePaths(db: db, keyFile: keyFile, retiredKeyFiles: retiredKeyFile)
-        try storeOption.validate(db: db)
     }
 
     func reader() throws -> AuditReader {
@@ -68,9 +66,6 @@ struct AuditListCommand: ParsableCommand {
     func validate() throws {
         if !["table", "json"].contains(format) { throw ValidationError("--format must be table or json, not '\(format)'.") }
         _ = try pointInTime(since, flag: "--since")
-        if options.storeOption.url(db: options.db) != nil {
-            throw ValidationError("audit list cannot be used with --store yet: a cluster keeps no audit records of operations; 'audit verify --store' checks its chains.")
-        }
     }
 
     func run() throws {
@@ -124,18 +119,20 @@ struct AuditVerifyCommand: ParsableCommand {
             """)
 
     @OptionGroup var options: AuditOptions
+    @OptionGroup var storeOption: ClusterStoreOption
 
     @Option(name: .long, help: ArgumentHelp("A checkpoint file from 'symphony run --checkpoint': the history must still contain its head.", valueName: "PATH"))
     var checkpoint: String?
 
     func validate() throws {
-        if options.storeOption.url(db: options.db) != nil, checkpoint != nil {
-            throw ValidationError("--checkpoint cannot be used with --store: checkpoints are written by 'symphony run' with a SQLite history.")
+        try storeOption.validate(db: options.db)
+        if storeOption.url(db: options.db) != nil, checkpoint != nil {
+            throw ValidationError("--checkpoint cannot be used with \(storeOption.origin): checkpoints are written by 'symphony run' with a SQLite history.")
         }
     }
 
     func run() throws {
-        if let url = options.storeOption.url(db: options.db) { return try verifyStore(url: url) }
+        if let url = storeOption.url(db: options.db) { return try verifyStore(url: url) }
         try options.accessOptions.require(
             .verifyAudit, with: try options.accessOptions.accessGuard(), recordIn: StateLocation.database(options.db), keyFile: options.keyFile)
         let reader = try options.reader()

@@ -23,11 +23,10 @@ extension AuditVerifyCommand {
             throw ExitCode(1)
         }
         switch verdict {
-        case .intact(let chains, let links, let rows, let uncovered):
+        case .intact(let chains, let links, let rows):
             print("cluster records intact: \(chains) chains, \(links) links covering \(rows) rows")
-            if uncovered > 0 { print("\(uncovered) rows were written before the chains existed (schema 1) and are not covered") }
         case .broken(let chain, let link, let problem):
-            printError("symphony: cluster records broken in chain '\(displayText(chain))' at link \(link): \(problem)")
+            printError("symphony: cluster records broken" + (chain.isEmpty ? "" : " in chain '\(displayText(chain))' at link \(link)") + ": \(problem)")
             throw ExitCode(2)
         }
     }

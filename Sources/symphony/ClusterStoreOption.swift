@@ -18,11 +18,14 @@ struct ClusterStoreOption: ParsableArguments {
         return ProcessInfo.processInfo.environment["SYMPHONY_STORE"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    /// Refuses `--store` with `--db`, and URLs that are not PostgreSQL's.
+    /// How to name where the URL came from in a message: `--store`, or `$SYMPHONY_STORE`.
+    var origin: String { store != nil ? "--store" : "$SYMPHONY_STORE (set --db to read a SQLite history instead)" }
+
+    /// Refuses `--store` with `--db`, and values that are not PostgreSQL URLs (never echoed: they may hold a password).
     func validate(db: String?) throws {
         if store != nil, db != nil { throw ValidationError("--store and --db name two different stores: give one.") }
         if let url = url(db: db), !PostgresURL.isPostgres(url) {
-            throw ValidationError("--store takes a PostgreSQL URL (postgres://user@host:port/database), not '\(PostgresURL.redacted(url))'.")
+            throw ValidationError("\(store != nil ? "--store" : "$SYMPHONY_STORE") takes a PostgreSQL URL: postgres://user@host:port/database.")
         }
     }
 }

@@ -10,13 +10,13 @@ extension HistoryCommand {
         guard storeOption.url(db: db) != nil else { return }
         let unsupported: [(Bool, String)] = [
             (trace != nil, "--trace"), (stats, "--stats"), (state != nil, "--state"), (status == "queued" || status == "dead", "--status \(status ?? "")"),
-            (keyFile != nil, "--key-file"), (!retiredKeyFile.isEmpty, "--retired-key-file"),
+            (key != nil, "--key"), (keyFile != nil, "--key-file"), (!retiredKeyFile.isEmpty, "--retired-key-file"),
             (status == "pending" && rule != nil, "--status pending with --rule"),
         ]
         if let (_, option) = unsupported.first(where: { $0.0 }) {
             throw ValidationError(
-                "\(option) cannot be used with --store yet: a cluster's records hold what each node handled and what its actions did, "
-                    + "not event payloads, side effects or rule state.")
+                "\(option) cannot be used with \(storeOption.origin) yet: a cluster's records hold what each node handled and what its actions did, "
+                    + "not event payloads, side effects, keys or rule state.")
         }
     }
 
@@ -32,15 +32,7 @@ extension HistoryCommand {
                 write(pending: try reader.pending(type: try type.map(pattern), key: key, limit: limit), to: output)
                 return
             }
-            var query = HistoryQuery()
-            query.rule = rule
-            query.type = try type.map(pattern)
-            query.outcome = status
-            query.since = try pointInTime(since, flag: "--since")
-            query.until = try pointInTime(until, flag: "--until")
-            query.eventID = event
-            query.key = key
-            query.limit = limit
+            let query = try executionQuery()
             let rows = try reader.executions(query)
             if rows.isEmpty { try warnAboutUnknownFilters(ruleNames: reader.ruleNames, hasEvents: reader.hasEvents(ofType:)) }
             write(executions: rows, to: output)

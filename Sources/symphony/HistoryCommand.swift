@@ -151,15 +151,7 @@ struct HistoryCommand: ParsableCommand {
                 }
                 return
             }
-            var query = HistoryQuery()
-            query.rule = rule
-            query.type = try type.map(pattern)
-            query.outcome = ["pending", "queued", "dead"].contains(status ?? "") ? nil : status
-            query.since = try pointInTime(since, flag: "--since")
-            query.until = try pointInTime(until, flag: "--until")
-            query.eventID = event
-            query.key = key
-            query.limit = limit
+            let query = try executionQuery()
             if status == "pending" {
                 write(pending: try reader.scheduled(state: "pending", rule: rule, type: query.type, key: key, limit: limit), to: output)
                 return
@@ -257,6 +249,20 @@ struct HistoryCommand: ParsableCommand {
         if let type, !type.contains("*"), !(try hasEvents(type)) {
             printError("symphony: the history has no event of type '\(type)'")
         }
+    }
+
+    /// The filters given, for the executions `history` lists.
+    func executionQuery() throws -> HistoryQuery {
+        var query = HistoryQuery()
+        query.rule = rule
+        query.type = try type.map(pattern)
+        query.outcome = ["pending", "queued", "dead"].contains(status ?? "") ? nil : status
+        query.since = try pointInTime(since, flag: "--since")
+        query.until = try pointInTime(until, flag: "--until")
+        query.eventID = event
+        query.key = key
+        query.limit = limit
+        return query
     }
 
     /// Executions, most recent first: the rows `history` lists by default.

@@ -22,7 +22,7 @@ extension RunCommand {
             return
         }
         guard PostgresURL.isPostgres(url) else {
-            throw ValidationError("--store takes a PostgreSQL URL (postgres://user@host:port/database), not '\(PostgresURL.redacted(url))'.")
+            throw ValidationError("\(store != nil ? "--store" : "$SYMPHONY_STORE") takes a PostgreSQL URL: postgres://user@host:port/database.")
         }
         let refused: [(Bool, String)] = [
             (replay, "--replay"), (noHistory, "--no-history"), (db != nil, "--db"), (checkpoint != nil, "--checkpoint"), (noEncryption, "--no-encryption"),

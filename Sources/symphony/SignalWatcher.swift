@@ -1,13 +1,13 @@
 import Glibc
 import SymphonyConcurrency
 
-/// The write end of the pipe the signal handler writes to (set once, before any handler is installed).
+/// The write end of the socket pair the signal handler writes to (set once, before any handler is installed).
 nonisolated(unsafe) private var signalPipeWrite: Int32 = -1
 
 /// Signals turned into calls on an ordinary thread, with no moment at which one is lost.
 ///
-/// A handler installed with `sigaction` writes the signal's number to a pipe (the one thing it
-/// does: `write` is async-signal-safe) and a thread of its own reads the pipe and calls the
+/// A handler installed with `sigaction` writes the signal's number to a socket pair (the one thing it
+/// does: `write` is async-signal-safe) and a thread of its own reads the other end and calls the
 /// handler registered for that number. `watch` unblocks the signals in the calling thread, which
 /// must outlive the run (the main thread). Until `watch` returns, a signal has its default effect
 /// (SIGINT and SIGTERM end the process); from then on, every one reaches its handler. (Ignoring
@@ -47,9 +47,11 @@ enum SignalWatcher {
             guard !started else { return }
             started = true
             var ends: [Int32] = [0, 0]
-            guard pipe(&ends) == 0 else { preconditionFailure("pipe failed (errno \(errno)): no descriptors left at start-up") }
-            for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }  // not inherited by programs that actions run
-            _ = fcntl(ends[1], F_SETFL, O_NONBLOCK)  // the handler never blocks: with the pipe full, a signal more is dropped
+            // Close-on-exec from the start (programs that actions run, maybe on other threads already, inherit neither end).
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
+                preconditionFailure("socketpair failed (errno \(errno)): no descriptors left at start-up")
+            }
+            _ = fcntl(ends[1], F_SETFL, O_NONBLOCK)  // the handler never blocks: with the buffer full, a signal more is dropped
             signalPipeWrite = ends[1]
             let readEnd = ends[0]
             _ = WorkerThread(name: "sym-signals") {
