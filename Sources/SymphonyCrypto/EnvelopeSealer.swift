@@ -38,6 +38,9 @@ public final class EnvelopeSealer: Sendable {
         self.init(keyRing: KeyRing(active: key))
     }
 
+    /// Zeros the length of a tag.
+    private static let tagRoom = [UInt8](repeating: 0, count: EnvelopeFormat.tagByteCount)
+
     /// Encrypts `plaintext` into a new envelope bound to `context`.
     public func seal(_ plaintext: [UInt8], context: EnvelopeContext) throws -> [UInt8] {
         let key = keyRing.activeKey
@@ -55,7 +58,11 @@ public final class EnvelopeSealer: Sendable {
         context.encode(into: &slot.associatedData)
 
         let ciphertextStart = envelope.count
-        envelope.append(contentsOf: repeatElement(0, count: plaintext.count + EnvelopeFormat.tagByteCount))
+        // Room for the ciphertext and tag, by copying arrays (a memcpy): the cipher overwrites it all.
+        // (Not `repeatElement`: under ThreadSanitizer, threads meeting Swift's generic `Repeated`
+        // for the first time at once have stalled the Swift 6.3 runtime in `once_slow` for minutes.)
+        envelope.append(contentsOf: plaintext)
+        envelope.append(contentsOf: Self.tagRoom)
         try plaintext.withUnsafeBytes { input in
             try slot.associatedData.withUnsafeBytes { aad in
                 try envelope.withUnsafeMutableBytes { output in
