@@ -178,27 +178,28 @@ public final class ClusterNode: Sendable {
                     handled = try handleBatch(on: connection, engine: engine, effects: effects, chain: chain)
                     chain.committed()
                     duplicateRetries = 0
-                } catch is LostClaim {
-                    chain.rolledBack()
-                    continue
-                } catch is PostgresChainWriter.HeadMoved {
-                    // Another process works under this node's name: its batches and ours interleave on one chain.
-                    chain.rolledBack()
-                    if !warnedHeadMoved {
-                        warnedHeadMoved = true
-                        output.problem(
-                            "symphony: node \(configuration.node): another process appended to chain \(chain.chain); the batch is handled again (is a second node running under this name?)")
-                    }
-                    continue
-                } catch let error as PostgresError where error.sqlState == "23505" && duplicateRetries < 10 {
-                    // An id that another worker was handling at the same moment (a repeated input id):
-                    // handled again, the batch finds it handled and records it as repeated.
-                    chain.rolledBack()
-                    duplicateRetries += 1
-                    continue
                 } catch {
+                    // Nothing of the batch was committed; these are handled again.
                     chain.rolledBack()
-                    throw error
+                    switch error {
+                    case is LostClaim:
+                        continue
+                    case is PostgresChainWriter.HeadMoved:
+                        // Another process works under this node's name: its batches and ours interleave on one chain.
+                        if !warnedHeadMoved {
+                            warnedHeadMoved = true
+                            output.problem(
+                                "symphony: node \(configuration.node): another process appended to chain \(chain.chain); the batch is handled again (is a second node running under this name?)")
+                        }
+                        continue
+                    case let error as PostgresError where error.sqlState == "23505" && duplicateRetries < 10:
+                        // An id another worker was handling at the same moment (a repeated input id): the
+                        // batch, handled again, finds it handled and records it as repeated.
+                        duplicateRetries += 1
+                        continue
+                    default:
+                        throw error
+                    }
                 }
                 guard handled == 0 else { continue }
                 if untilDrained, feedersRunning.load(ordering: .sequentiallyConsistent) == 0, try isDrained(connection) {

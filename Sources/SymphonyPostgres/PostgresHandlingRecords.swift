@@ -44,7 +44,8 @@ public enum PostgresHandlingRecords {
         }
 
         private static func printable(_ text: String) -> String {
-            String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\u{FFFD}" : $0 }))
+            guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+            return String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\u{FFFD}" : $0 }))
         }
     }
 
@@ -110,7 +111,9 @@ public enum PostgresHandlingRecords {
             var parameters: [PostgresParameter] = []
             for execution in chunk {
                 let base = parameters.count
-                placeholders.append("(" + (1...12).map { "$\(base + $0)" + ([10, 11, 12].contains($0) ? "::bigint" : "") }.joined(separator: ", ") + ")")
+                placeholders.append(
+                    "($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4), $\(base + 5), $\(base + 6), $\(base + 7), $\(base + 8), $\(base + 9), "
+                        + "$\(base + 10)::bigint, $\(base + 11)::bigint, $\(base + 12)::bigint)")
                 parameters += [
                     .text(execution.eventID), .text(execution.rule), .text(execution.action), .text(execution.outcome),
                     execution.error.map(PostgresParameter.text) ?? .null, execution.message.map(PostgresParameter.text) ?? .null,

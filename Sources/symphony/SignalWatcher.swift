@@ -10,9 +10,9 @@ nonisolated(unsafe) private var signalPipeWrite: Int32 = -1
 /// does: `write` is async-signal-safe) and a thread of its own reads the other end and calls the
 /// handler registered for that number. `watch` unblocks the signals in the calling thread, which
 /// must outlive the run (the main thread). Until `watch` returns, a signal has its default effect
-/// (SIGINT and SIGTERM end the process); from then on, every one reaches its handler. (Ignoring
-/// a signal first and then handing it to a dispatch source, as before, dropped a signal that
-/// arrived before the source was registered: a node given SIGTERM just after it started ran on.)
+/// (SIGINT and SIGTERM end the process); from then on, every one reaches its handler. (A signal
+/// ignored first and handed to a dispatch source is dropped if it arrives before the source is
+/// registered.)
 enum SignalWatcher {
     private static let handlers = Locked<[Int32: @Sendable (Int32) -> Void]>([:])
     private static let started = Locked(false)
