@@ -115,7 +115,7 @@ let package = Package(
         // The PostgreSQL store: shared queue and scheduled entries for several nodes (libpq).
         .target(
             name: "SymphonyPostgres",
-            dependencies: ["CPostgres", "SymphonyEvents", "SymphonyRecords", "SymphonyCrypto", "SymphonyConcurrency"],
+            dependencies: ["CPostgres", "SymphonyEvents", "SymphonyJSON", "SymphonyRecords", "SymphonyCrypto", "SymphonyConcurrency"],
             exclude: ["README.md"],
             swiftSettings: strictSettings),
         .target(
@@ -253,7 +253,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyPostgresTests",
-            dependencies: ["SymphonyPostgres", "SymphonyEvents", "SymphonyCrypto", "SymphonyConcurrency"],
+            dependencies: ["SymphonyPostgres", "SymphonyEvents", "SymphonyRecords", "SymphonyCrypto", "SymphonyConcurrency"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyAccessTests",

@@ -2,24 +2,35 @@ import SymphonyConcurrency
 import SymphonyCrypto
 import SymphonyEngine
 import SymphonyEvents
+import SymphonyPostgres
 
 /// The effects of the actions run on one claimed batch, held until the batch commits: derived
 /// events to handle next, delayed events to store, events emitted and audit messages to show.
-/// One per worker (its engine's effects); `take()` empties it.
-final class ClusterBatchEffects: ActionEffects {
+/// Keyed delays and cancels act on the shared `symphony_scheduled` at once, in the batch's
+/// transaction, under the key's lock. One per worker (its engine's effects); `take()` empties it.
+// @unchecked Sendable: `connection` is used only on the thread of the worker that owns these
+// effects (its engine calls them from that thread, inside the batch's transaction).
+final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
     struct Held {
         /// Derived events published, not sealed: the worker handles them in the same transaction.
         var published: [Event] = []
         var scheduled: [(entry: ScheduledEntry, sealed: SealedEvent)] = []
+        /// Keyed delayed events, stored already.
+        var keyed: [Event] = []
+        /// A statement of a keyed delay or cancel that failed: the engine records the action as
+        /// failed, but the transaction is spoilt, so the worker must roll the batch back.
+        var databaseFailure: PostgresError?
         var emitted: [Event] = []
         var audits: [(rule: String, message: String)] = []
     }
 
     private let sealer: EnvelopeSealer
+    private let connection: PostgresConnection
     private let held = Locked(Held())
 
-    init(sealer: EnvelopeSealer) {
+    init(sealer: EnvelopeSealer, connection: PostgresConnection) {
         self.sealer = sealer
+        self.connection = connection
     }
 
     /// What the batch's actions asked for so far; the holder starts empty again.
@@ -40,6 +51,40 @@ final class ClusterBatchEffects: ActionEffects {
         let entry = ScheduledEntry(id: ScheduleID(rawValue: "s-" + EventIDGenerator.shared.next()), event: event, due: due, sealed: sealed)
         held.withLock { $0.scheduled.append((entry, sealed)) }
         return sealed
+    }
+
+    func schedule(_ event: Event, at due: Timestamp, key: String, whenPending: Scheduler.WhenPending) throws -> KeyedDelay {
+        try noticingFailure { try scheduleKeyed(event, at: due, key: key, whenPending: whenPending) }
+    }
+
+    private func scheduleKeyed(_ event: Event, at due: Timestamp, key: String, whenPending: Scheduler.WhenPending) throws -> KeyedDelay {
+        let pending = try PostgresScheduledEntryStore.pending(key: key, sealer: sealer, on: connection)
+        if let pending, whenPending == .keep { return .kept(pending: pending.event) }
+        let sealed = try SealedEvent(sealing: event, with: sealer)
+        let entry = ScheduledEntry(
+            id: ScheduleID(rawValue: "s-" + EventIDGenerator.shared.next()), event: event, due: due, sealed: sealed, key: key)
+        try PostgresScheduledEntryStore.save(entry, sealed: sealed, on: connection)  // replaces the pending one
+        held.withLock { $0.keyed.append(event) }
+        return pending.map { .replaced(sealed: sealed, cancelled: $0.event) } ?? .scheduled(sealed: sealed)
+    }
+
+    func cancelDelay(key: String, madeBy rule: String?, sparing parentID: String?) throws -> Event? {
+        try noticingFailure {
+            guard let pending = try PostgresScheduledEntryStore.pending(key: key, sealer: sealer, on: connection) else { return nil }
+            let causation = pending.event.causation
+            guard rule == nil || causation?.rule == rule, parentID == nil || causation?.parentID != parentID else { return nil }
+            return try PostgresScheduledEntryStore.remove(pending.id, on: connection) ? pending.event : nil
+        }
+    }
+
+    private func noticingFailure<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as PostgresError where error.sqlState != nil {
+            // The server refused a statement (an envelope that cannot be opened only fails the action).
+            held.withLock { if $0.databaseFailure == nil { $0.databaseFailure = error } }
+            throw error
+        }
     }
 
     func audit(rule: String, event: Event, message: String) throws {

@@ -35,6 +35,8 @@ public struct ClusterConfiguration: Sendable {
     public var derivedEventBudget = RuleEngine.defaultDerivedEventBudget
     /// How often an idle worker or the scheduler looks again when no notification woke it.
     public var idlePoll: Duration = .milliseconds(200)
+    /// How often the scheduler removes gate state that can no longer change a decision.
+    public var gateSweepInterval: Duration = .seconds(60)
 
     /// A configuration with the default sizes.
     public init(url: String, node: String, ruleSet: RuleSet, sealer: EnvelopeSealer, access: AccessGuard, principal: String) {
@@ -46,24 +48,12 @@ public struct ClusterConfiguration: Sendable {
         self.principal = principal
     }
 
-    /// Why this rule set cannot run on a cluster yet, if it cannot: rules with memory keep their
-    /// state per process, and side effects need the cluster outbox.
+    /// Why this rule set cannot run on a cluster yet, if it cannot: side effects need the cluster outbox.
     public static func unsupported(in ruleSet: RuleSet) -> String? {
-        if let rule = ruleSet.rules.first(where: \.isStateful) {
-            return "rule '\(rule.name)' has a count:, throttle: or after: gate, whose state is not shared between nodes yet"
-        }
         if let rule = ruleSet.rules.first(where: \.hasSideEffects) {
             return "rule '\(rule.name)' has an exec, http or file action, which a cluster cannot run yet"
         }
-        for rule in ruleSet.rules {
-            for action in rule.actions {
-                switch action {
-                case .delay(_, _, _, .some, _): return "rule '\(rule.name)' has a keyed delay, which a cluster cannot keep yet"
-                case .cancel: return "rule '\(rule.name)' cancels keyed delays, which a cluster cannot keep yet"
-                default: continue
-                }
-            }
-        }
         return nil
     }
+
 }

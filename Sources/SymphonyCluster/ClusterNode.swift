@@ -6,6 +6,7 @@ import SymphonyEvents
 import SymphonyPipeline
 import SymphonyPostgres
 import SymphonyRecords
+import SymphonyRules
 import Synchronization
 
 /// One node of a cluster that shares its queue, delayed events and records in PostgreSQL.
@@ -14,10 +15,13 @@ import Synchronization
 ///   how far its file was read, so a restarted node reads on from there: no line twice, none lost.
 /// - Workers each claim a batch (`FOR UPDATE SKIP LOCKED`), run the rules on it — and then on
 ///   the events its actions publish, after the batch's own events — and, in the same
-///   transaction, store the delayed events, mark everything handled with its action outcomes, and
-///   remove the batch from the queue. A node killed mid-batch never commits: its
+///   transaction, store the delayed events and the state of rules with memory, mark everything
+///   handled with its action outcomes, and remove the batch from the queue. Gate state and delay
+///   keys are locked per key (`PostgresLocks`) until the batch commits, so two nodes never count
+///   one key at once. A node killed mid-batch never commits: its
 ///   batch is free for any node at once, and the handling that commits is the only one that counts.
-/// - The scheduler fires due delays cluster-wide exactly once (`PostgresScheduledEntryStore.fireDue`).
+/// - The scheduler fires due delays cluster-wide exactly once (`PostgresScheduledEntryStore.fireDue`)
+///   and sweeps gate state that can no longer change a decision.
 ///
 /// Emitted events and audit messages reach the output once their batch committed.
 public final class ClusterNode: Sendable {
@@ -44,6 +48,8 @@ public final class ClusterNode: Sendable {
     private let stop: StopRequest
     private let counts = Locked(Summary())
     private let feedersRunning = Atomic<Int>(0)
+    /// True when batches lock keys ahead: a rule has a gate, a keyed delay or a cancel.
+    private let locksKeys: Bool
 
     /// A node writing its visible results to `output`; `stop` ends it. Throws when the database
     /// cannot be reached, or its events are sealed with another key.
@@ -52,6 +58,7 @@ public final class ClusterNode: Sendable {
         try PostgresSchema.migrate(connection)
         try PostgresSchema.checkKey(id: configuration.sealer.keyRing.activeKey.idString, on: connection)
         self.configuration = configuration
+        locksKeys = configuration.ruleSet.rules.contains { $0.isStateful || $0.usesDelayKeys }
         self.output = output
         self.stop = stop
     }
@@ -167,15 +174,16 @@ public final class ClusterNode: Sendable {
             let chain = PostgresChainWriter(chain: Self.chain(node: configuration.node, worker: index), key: configuration.sealer.keyRing.activeKey)
             var warnedHeadMoved = false
             var duplicateRetries = 0
-            let effects = ClusterBatchEffects(sealer: configuration.sealer)
+            let effects = ClusterBatchEffects(sealer: configuration.sealer, connection: connection)
+            let gateState = ClusterGateState(ruleSet: configuration.ruleSet, connection: connection)
             let engine = RuleEngine(
                 ruleSet: configuration.ruleSet, effects: effects, clock: configuration.clock, hopLimit: configuration.hopLimit,
                 derivedEventBudget: configuration.derivedEventBudget, access: configuration.access, defaultPrincipal: configuration.principal,
-                runsSideEffects: false)
+                runsSideEffects: false, gateSource: gateState.isUsed ? gateState : nil)
             while !stop.isRequested {
                 let handled: Int
                 do {
-                    handled = try handleBatch(on: connection, engine: engine, effects: effects, chain: chain)
+                    handled = try handleBatch(on: connection, engine: engine, effects: effects, gateState: gateState, chain: chain)
                     chain.committed()
                     duplicateRetries = 0
                 } catch {
@@ -191,6 +199,10 @@ public final class ClusterNode: Sendable {
                             output.problem(
                                 "symphony: node \(configuration.node): another process appended to chain \(chain.chain); the batch is handled again (is a second node running under this name?)")
                         }
+                        continue
+                    case let error as PostgresError where error.isTransient:
+                        // A deadlock between two batches' key locks (one found a derived event's key
+                        // late) that ran out of attempts: PostgreSQL broke it, and the batch runs again.
                         continue
                     case let error as PostgresError where error.sqlState == "23505" && duplicateRetries < 10:
                         // An id another worker was handling at the same moment (a repeated input id): the
@@ -222,11 +234,15 @@ public final class ClusterNode: Sendable {
     }
 
     /// Claims, handles and commits one batch; returns how many events it handled.
-    private func handleBatch(on connection: PostgresConnection, engine: RuleEngine, effects: ClusterBatchEffects, chain: PostgresChainWriter) throws -> Int {
+    private func handleBatch(
+        on connection: PostgresConnection, engine: RuleEngine, effects: ClusterBatchEffects, gateState: ClusterGateState, chain: PostgresChainWriter
+    ) throws -> Int {
         let node = configuration.node
         let (count, shown) = try connection.transaction { connection -> (Int, (emitted: [Event], audits: [(rule: String, message: String)])) in
             _ = effects.take()
             chain.beginAttempt()
+            gateState.begin()
+            if gateState.isUsed { _ = engine.gates.takeShared() }  // what an attempt rolled back changed
             let now = configuration.clock.now()
             let claims = try PostgresEventQueue.claim(limit: configuration.claimBatch, node: node, now: now, lease: configuration.lease, on: connection)
             guard !claims.isEmpty else { return (0, ([], [])) }
@@ -264,11 +280,23 @@ public final class ClusterNode: Sendable {
                 unique.append(event)
             }
             pending = unique
+            // The gate slots and delay keys the claimed events will use, locked in one go and in one
+            // order (two batches never wait for each other in a circle); a derived event's are locked when reached.
+            if locksKeys {
+                var keys = StateKeys()
+                for event in pending {
+                    let found = engine.stateKeys(of: event)
+                    keys.slots += found.slots
+                    keys.delayKeys += found.delayKeys
+                }
+                try gateState.preload(keys, into: engine.gates)
+            }
             // Run to completion: the events the batch's actions publish are handled in the same
             // transaction, after the batch's own events, in the order published (up to a bound; more are queued).
             var emitted: [Event] = []
             var audits: [(rule: String, message: String)] = []
             var scheduled: [(entry: ScheduledEntry, sealed: SealedEvent)] = []
+            var keyed: [Event] = []
             var overflow: [Event] = []
             var next = 0
             while next < pending.count {
@@ -283,19 +311,22 @@ public final class ClusterNode: Sendable {
                 }
                 handled.append(event)
                 let held = effects.take()
+                if let failure = gateState.failure ?? held.databaseFailure { throw failure }
                 emitted += held.emitted
                 audits += held.audits
                 scheduled += held.scheduled
+                keyed += held.keyed
                 for derived in held.published {
                     if pending.count < Self.eventsPerTransaction { pending.append(derived) } else { overflow.append(derived) }
                 }
             }
             // Delayed and overflowing events are handled later, maybe elsewhere: this engine holds no budget for them.
-            engine.handedOff(scheduled.map(\.entry.event) + overflow)
+            engine.handedOff(scheduled.map(\.entry.event) + keyed + overflow)
             guard try PostgresEventQueue.complete(claims.map(\.sequence), node: node, on: connection) == claims.count else { throw LostClaim() }
             try PostgresEventQueue.enqueue(
                 try overflow.map { try SealedEvent(sealing: $0, with: configuration.sealer) }, at: now, on: connection, notify: !overflow.isEmpty)
             try PostgresScheduledEntryStore.save(scheduled, on: connection)
+            if gateState.isUsed { try gateState.save(engine.gates.takeShared()) }
             let link = try chain.nextLink(on: connection)
             let handledDigest = try PostgresHandlingRecords.markHandled(handled, node: node, at: now, link: link, on: connection)
             let executionsDigest = try PostgresHandlingRecords.record(executions, node: node, link: link, on: connection)
@@ -320,13 +351,30 @@ public final class ClusterNode: Sendable {
     private func schedule() {
         do {
             let store = try PostgresScheduledEntryStore(url: configuration.url, sealer: configuration.sealer)
+            let gateRules = configuration.ruleSet.rules.filter(\.isStateful)
+            let sweeper = gateRules.isEmpty ? nil : try PostgresConnection(url: configuration.url)
+            var swept = ContinuousClock.now
             while !stop.isRequested {
+                if let sweeper, swept.duration(to: .now) >= configuration.gateSweepInterval {
+                    swept = .now
+                    try sweep(gateRules, on: sweeper)
+                }
                 let fired = try store.fireDue(now: configuration.clock.now(), limit: 256)  // queued sealed, never opened here
                 if !fired.isEmpty { counts.withLock { $0.fired += fired.count } }
                 if fired.count < 256 { stop.sleep(for: configuration.idlePoll) }
             }
         } catch {
             fail("firing delayed events: \(error)")
+        }
+    }
+
+    /// Removes the gate state of `rules` that can no longer change a decision (older than the
+    /// gate's window or period before its newest): the table stays the size of the live keys.
+    private func sweep(_ rules: [Rule], on connection: PostgresConnection) throws {
+        for rule in rules {
+            if let count = rule.count { try PostgresGateStore.sweep(rule: rule.name, kind: .count, horizon: count.within, on: connection) }
+            if let throttle = rule.throttle { try PostgresGateStore.sweep(rule: rule.name, kind: .throttle, horizon: throttle.per, on: connection) }
+            if let after = rule.after { try PostgresGateStore.sweep(rule: rule.name, kind: .after, horizon: after.within, on: connection) }
         }
     }
 }

@@ -1,5 +1,6 @@
 import SymphonyConcurrency
 import SymphonyEvents
+import SymphonyRecords
 import SymphonyRules
 
 /// One `count:` rule's windows, one per key: the event times (and, with `keep_ids`, the ids) of
@@ -104,6 +105,34 @@ final class KeyedCountWindows: Sendable {
             last: Timestamp(nanosecondsSinceEpoch: window.times[window.times.count - 1]), ids: window.ids)
         window = Window()
         return fired
+    }
+
+    /// `key`'s window as a record; nil when the key holds none.
+    func record(of key: String) -> GateRecord? {
+        state.withLock { state in
+            guard let window = state.windows[key], !window.times.isEmpty else { return nil }
+            return .window(times: window.times, ids: window.ids)
+        }
+    }
+
+    /// Makes `record` `key`'s window (nil, or a record of another gate, empties it). Ids are kept
+    /// when the rule keeps them and the record has one per time.
+    func install(_ record: GateRecord?, for key: String) {
+        state.withLock { state in
+            guard case .window(let times, let ids)? = record, let newest = times.last else {
+                state.windows[key] = nil
+                return
+            }
+            state.tick &+= 1
+            state.newest = max(state.newest, newest)
+            let kept = gate.keepIDs ? (ids.count == times.count ? ids : times.map { _ in "" }) : []
+            state.windows[key] = Window(times: times, ids: kept, lastSeen: state.tick)
+        }
+    }
+
+    /// Forgets every window.
+    func removeAll() {
+        state.withLock { $0.windows.removeAll() }
     }
 
     /// Drops windows that can never fire again (every time older than `within` before the newest

@@ -1,5 +1,6 @@
 import SymphonyConcurrency
 import SymphonyEvents
+import SymphonyRecords
 import SymphonyRules
 
 /// One `after:` rule's memory: per key, the earlier events (time and id) not yet paired and
@@ -24,11 +25,14 @@ final class KeyedSequences: Sendable {
     }
 
     let gate: SequenceGate
+    /// The rule the gate belongs to.
+    let rule: String
     private let withinNanoseconds: Int64
     private let state = Locked(State())
 
-    init(_ gate: SequenceGate) {
+    init(_ gate: SequenceGate, rule: String) {
         self.gate = gate
+        self.rule = rule
         withinNanoseconds = gate.within.nanoseconds
     }
 
@@ -79,6 +83,33 @@ final class KeyedSequences: Sendable {
             state.entries[key] = entry.earlier.isEmpty ? nil : entry
             return earlier
         }
+    }
+
+    /// `key`'s waiting events as a record; nil when none wait.
+    func record(of key: String) -> GateRecord? {
+        state.withLock { state in
+            guard let entry = state.entries[key], !entry.earlier.isEmpty else { return nil }
+            return .waiting(times: entry.earlier.map(\.time.nanosecondsSinceEpoch), ids: entry.earlier.map(\.id))
+        }
+    }
+
+    /// Makes `record` `key`'s waiting events (nil, or a record of another gate, forgets the key).
+    func install(_ record: GateRecord?, for key: String) {
+        state.withLock { state in
+            guard case .waiting(let times, let ids)? = record, let newest = times.last, ids.count == times.count else {
+                state.entries[key] = nil
+                return
+            }
+            state.tick &+= 1
+            state.newest = max(state.newest, newest)
+            let earlier = zip(times, ids).map { Earlier(time: Timestamp(nanosecondsSinceEpoch: $0), id: $1) }
+            state.entries[key] = Entry(earlier: earlier, lastSeen: state.tick)
+        }
+    }
+
+    /// Forgets every key.
+    func removeAll() {
+        state.withLock { $0.entries.removeAll() }
     }
 
     private func makeRoom(_ state: inout State) {

@@ -1,5 +1,6 @@
 import SymphonyConcurrency
 import SymphonyEvents
+import SymphonyRecords
 import SymphonyRules
 
 /// One `throttle:` rule's memory, one entry per key: when the rule last fired for the key, and
@@ -76,6 +77,31 @@ final class KeyedThrottles: Sendable {
             state.entries[key] = Entry(lastFired: t, suppressed: 0, lastSeen: state.tick)
             return .fired(suppressed: 0)
         }
+    }
+
+    /// `key`'s last firing as a record; nil when the key has none.
+    func record(of key: String) -> GateRecord? {
+        state.withLock { state in
+            state.entries[key].map { .throttle(lastFired: $0.lastFired, suppressed: $0.suppressed) }
+        }
+    }
+
+    /// Makes `record` `key`'s entry (nil, or a record of another gate, forgets the key).
+    func install(_ record: GateRecord?, for key: String) {
+        state.withLock { state in
+            guard case .throttle(let lastFired, let suppressed)? = record else {
+                state.entries[key] = nil
+                return
+            }
+            state.tick &+= 1
+            state.newest = max(state.newest, lastFired)
+            state.entries[key] = Entry(lastFired: lastFired, suppressed: suppressed, lastSeen: state.tick)
+        }
+    }
+
+    /// Forgets every key.
+    func removeAll() {
+        state.withLock { $0.entries.removeAll() }
     }
 
     private func makeRoom(_ state: inout State) {

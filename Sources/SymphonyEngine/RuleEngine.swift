@@ -41,11 +41,12 @@ public final class RuleEngine: Sendable {
     private let unlessWatchers: UnlessWatchers
 
     /// An engine that sends side effects to `effects`, reads the time from `clock`, and checks
-    /// each published or delayed event against `access` as the rule's principal.
+    /// each published or delayed event against `access` as the rule's principal. With
+    /// `gateSource`, the gates' state is kept there instead of in memory (see `RuleGates`).
     public init(
         ruleSet: RuleSet, effects: any ActionEffects, clock: any SchedulerClock = SystemClock(), hopLimit: Int = RuleEngine.defaultHopLimit,
         derivedEventBudget: Int = RuleEngine.defaultDerivedEventBudget, access: AccessGuard = AccessGuard(policy: .allowAll),
-        defaultPrincipal: String = "rules", runsSideEffects: Bool = true
+        defaultPrincipal: String = "rules", runsSideEffects: Bool = true, gateSource: (any GateStateSource)? = nil
     ) {
         self.runsSideEffects = runsSideEffects
         self.ruleSet = ruleSet
@@ -54,7 +55,7 @@ public final class RuleEngine: Sendable {
         self.hopLimit = hopLimit
         self.ledger = DerivationLedger(limit: derivedEventBudget)
         self.counters = EngineCounters()
-        self.gates = RuleGates(ruleSet: ruleSet)
+        self.gates = RuleGates(ruleSet: ruleSet, source: gateSource)
         self.unlessWatchers = UnlessWatchers(ruleSet: ruleSet)
         self.access = access
         self.defaultPrincipal = defaultPrincipal
@@ -150,6 +151,14 @@ public final class RuleEngine: Sendable {
             if case .string(let key)? = gates[gate]?["key"] { return key }
         }
         return nil
+    }
+
+    /// The keys `event`'s `unless:` clauses would cancel the delays of.
+    func unlessKeys(of event: Event) -> [String] {
+        let watches = unlessWatchers.watches(for: event.type)
+        guard !watches.isEmpty else { return [] }
+        let context = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
+        return watches.map { $0.key.render(context) }
     }
 
     /// Cancels the pending keyed delays whose `unless:` `event` meets (same key); one `cancel`

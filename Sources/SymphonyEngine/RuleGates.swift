@@ -1,5 +1,7 @@
+import SymphonyConcurrency
 import SymphonyEvents
 import SymphonyJSON
+import SymphonyRecords
 import SymphonyRules
 import Synchronization
 
@@ -8,6 +10,10 @@ import Synchronization
 /// A rule whose condition holds passes its `after` gate (if any), its `count` gate (if any), then
 /// its `throttle` gate (if any); only then do its actions run. State is kept per rule and per key in memory, on event
 /// time; one instance serves every worker (each rule's state has its own lock).
+///
+/// With a `GateStateSource` (a cluster), the state lives outside: each slot (rule, gate, key)
+/// is loaded on its first use, changed in memory, and handed back by `takeShared()`, which
+/// forgets it all; `preload(_:records:)` puts in slots loaded ahead.
 public final class RuleGates: Sendable {
     /// What the gates decided for one matching event.
     public enum Verdict: Sendable {
@@ -38,11 +44,17 @@ public final class RuleGates: Sendable {
     private let heldCounting = Atomic<Int>(0)
     private let heldLate = Atomic<Int>(0)
     private let heldSuppressed = Atomic<Int>(0)
+    private let source: (any GateStateSource)?
+    /// The slots loaded from `source` since the last `takeShared()`.
+    private let loaded = Locked(Set<GateSlot>())
 
     /// Empty state for the gates of `ruleSet`'s rules; with `previous`, the state of each gate
     /// a rule of the same name had with the same settings is kept (a reloaded rule set goes on
-    /// counting where the old one was), and so are the counts of held events.
-    public init(ruleSet: RuleSet, carryingOver previous: RuleGates? = nil) {
+    /// counting where the old one was), and so are the counts of held events. With `source`,
+    /// each key's state is loaded from it on first use instead (and nothing is carried over).
+    public init(ruleSet: RuleSet, carryingOver previous: RuleGates? = nil, source: (any GateStateSource)? = nil) {
+        self.source = source
+        let previous = source == nil ? previous : nil
         var counts: [String: KeyedCountWindows] = [:]
         var throttles: [String: KeyedThrottles] = [:]
         var sequences: [String: KeyedSequences] = [:]
@@ -55,7 +67,7 @@ public final class RuleGates: Sendable {
                 throttles[rule.name] = previous?.throttles[rule.name].flatMap { $0.gate == throttle ? $0 : nil } ?? KeyedThrottles(throttle)
             }
             if let after = rule.after {
-                let memory = previous?.sequences[rule.name].flatMap { $0.gate == after ? $0 : nil } ?? KeyedSequences(after)
+                let memory = previous?.sequences[rule.name].flatMap { $0.gate == after ? $0 : nil } ?? KeyedSequences(after, rule: rule.name)
                 sequences[rule.name] = memory
                 observers.append((memory, after.on))
             }
@@ -82,8 +94,17 @@ public final class RuleGates: Sendable {
         guard !memories.isEmpty else { return }
         let context = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
         for memory in memories {
+            prepare(GateSlot(rule: memory.rule, kind: .after, key: memory.gate.key.render(context)))
             memory.observe(key: memory.gate.key.render(context), time: event.time, id: event.id)
         }
+    }
+
+    /// The slots `observe(event)` would use.
+    func observedSlots(of event: Event) -> [GateSlot] {
+        let memories = observers.values(for: event.type)
+        guard !memories.isEmpty else { return [] }
+        let context = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
+        return memories.map { GateSlot(rule: $0.rule, kind: .after, key: $0.gate.key.render(context)) }
     }
 
     /// Passes one event that matched `rule` through the rule's gates (a rule without gates fires).
@@ -96,6 +117,7 @@ public final class RuleGates: Sendable {
         if let memory = sequences[rule.name] {
             let gate = memory.gate
             let key = gate.key.render(context)
+            prepare(GateSlot(rule: rule.name, kind: .after, key: key))
             guard let earlier = memory.pair(key: key, time: time) else {
                 if counting { heldUnpaired.add(1, ordering: .relaxed) }
                 return .hold(
@@ -108,6 +130,7 @@ public final class RuleGates: Sendable {
         if let windows = counts[rule.name] {
             let gate = windows.gate
             let key = gate.key.render(context)
+            prepare(GateSlot(rule: rule.name, kind: .count, key: key))
             switch windows.add(key: key, time: time, id: context.event.id) {
             case .counting(let count):
                 if counting { heldCounting.add(1, ordering: .relaxed) }
@@ -135,6 +158,7 @@ public final class RuleGates: Sendable {
             var gateContext = context
             gateContext.gates = fields
             let key = gate.key.render(gateContext)
+            prepare(GateSlot(rule: rule.name, kind: .throttle, key: key))
             switch limiter.add(key: key, time: time) {
             case .suppressed(let lastFired, let suppressed):
                 if counting { heldSuppressed.add(1, ordering: .relaxed) }
@@ -189,6 +213,64 @@ public final class RuleGates: Sendable {
     /// The keys `rule` holds state for now (0 for a rule without gates).
     public func keyCount(of rule: String) -> Int {
         (counts[rule]?.keyCount ?? 0) + (throttles[rule]?.keyCount ?? 0) + (sequences[rule]?.keyCount ?? 0)
+    }
+
+    // MARK: State kept outside (a cluster)
+
+    /// Loads `slot` from the source on its first use since the last `takeShared()`.
+    private func prepare(_ slot: GateSlot) {
+        guard let source, loaded.withLock({ $0.insert(slot).inserted }) else { return }
+        install(source.record(for: slot), for: slot)
+    }
+
+    private func install(_ record: GateRecord?, for slot: GateSlot) {
+        switch slot.kind {
+        case .count: counts[slot.rule]?.install(record, for: slot.key)
+        case .throttle: throttles[slot.rule]?.install(record, for: slot.key)
+        case .after: sequences[slot.rule]?.install(record, for: slot.key)
+        }
+    }
+
+    /// Puts in `slots`, loaded ahead of their use (a batch locks the keys it will use in one go,
+    /// in one order): `records` holds those stored, the others start empty. Slots already loaded
+    /// are left as they are.
+    public func preload(_ slots: [GateSlot], records: [GateSlot: GateRecord]) {
+        let fresh = loaded.withLock { loaded in slots.filter { loaded.insert($0).inserted } }
+        for slot in fresh { install(records[slot], for: slot) }
+    }
+
+    /// The state of every slot loaded since the last call, nil where the slot is now empty, in
+    /// slot order; then forgets it all, so that the next use of any key loads it again.
+    public func takeShared() -> [(slot: GateSlot, record: GateRecord?)] {
+        let slots = loaded.withLock { loaded in
+            defer { loaded.removeAll() }
+            return loaded.sorted()
+        }
+        let records = slots.map { slot -> (slot: GateSlot, record: GateRecord?) in
+            switch slot.kind {
+            case .count: (slot, counts[slot.rule]?.record(of: slot.key))
+            case .throttle: (slot, throttles[slot.rule]?.record(of: slot.key))
+            case .after: (slot, sequences[slot.rule]?.record(of: slot.key))
+            }
+        }
+        for windows in counts.values { windows.removeAll() }
+        for limiter in throttles.values { limiter.removeAll() }
+        for memory in sequences.values { memory.removeAll() }
+        return records
+    }
+
+    /// The settings of `rule`'s `kind` gate, as text: a store keeps it beside each key's state,
+    /// and a key stored under other settings (the rule changed) starts empty. Nil when the rule
+    /// has no such gate.
+    public static func settings(of rule: Rule, kind: GateSlot.Kind) -> String? {
+        switch kind {
+        case .count:
+            rule.count.map { "count \($0.atLeast) within \($0.within.nanoseconds)ns key \($0.key.source)\($0.keepIDs ? " ids" : "")" }
+        case .throttle:
+            rule.throttle.map { "throttle per \($0.per.nanoseconds)ns key \($0.key.source)" }
+        case .after:
+            rule.after.map { "after \($0.on.map(\.text).joined(separator: ",")) within \($0.within.nanoseconds)ns key \($0.key.source)" }
+        }
     }
 
     private static func quoted(_ key: String) -> String { key.isEmpty ? "''" : key }

@@ -47,7 +47,7 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
         }
         if let key = entry.key {
             // Two nodes saving one key at once take turns: the later replaces the earlier.
-            try connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [.text("symphony_scheduled_key:" + key)])
+            try PostgresLocks.take([PostgresLocks.id(ofDelayKey: key)], on: connection)
             try connection.execute("DELETE FROM symphony_scheduled WHERE key = $1 AND id <> $2", [.text(key), .text(entry.id.rawValue)])
         }
         try connection.execute(
@@ -61,6 +61,24 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
                 .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), entry.interval.map { .int($0.nanoseconds) } ?? .null,
                 .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)), .bytes(sealed.envelope), entry.key.map(PostgresParameter.text) ?? .null,
             ])
+    }
+
+    /// The pending entry of `key`, locked for the caller's transaction with the key (so no other
+    /// node schedules, cancels or fires it before that transaction ends); nil when none is pending.
+    /// An entry being fired meanwhile is waited for, and then is no longer pending.
+    public static func pending(key: String, sealer: EnvelopeSealer, on connection: PostgresConnection) throws -> ScheduledEntry? {
+        try PostgresLocks.take([PostgresLocks.id(ofDelayKey: key)], on: connection)
+        let rows = try connection.execute(
+            "SELECT id, due_ns, interval_ns, event_id, event_type, priority, envelope, key FROM symphony_scheduled WHERE key = $1 FOR UPDATE",
+            [.text(key)])
+        guard rows.count > 0 else { return nil }
+        return try entry(rows, 0, sealer: sealer)
+    }
+
+    /// Removes the entry `id` in the caller's transaction; true when it was pending.
+    @discardableResult
+    public static func remove(_ id: ScheduleID, on connection: PostgresConnection) throws -> Bool {
+        try connection.execute("DELETE FROM symphony_scheduled WHERE id = $1", [.text(id.rawValue)]).affected > 0
     }
 
     public func cancel(_ id: ScheduleID) throws {
@@ -171,6 +189,10 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
     }
 
     private func entry(_ rows: PostgresRows, _ row: Int) throws -> ScheduledEntry {
+        try Self.entry(rows, row, sealer: sealer)
+    }
+
+    private static func entry(_ rows: PostgresRows, _ row: Int, sealer: EnvelopeSealer) throws -> ScheduledEntry {
         let id = ScheduleID(rawValue: rows.text(row, 0) ?? "")
         let interval = try rows.int(row, 2)
         let sealed = SealedEvent(

@@ -4,7 +4,7 @@
 /// one creates the tables while the others wait and then find them made.
 public enum PostgresSchema {
     /// The version these statements make.
-    public static let version = 2
+    public static let version = 3
 
     /// The advisory lock key the migration holds (any fixed 64-bit number; "SYMPHONY" in ASCII).
     static let migrationLock: Int64 = 0x5359_4D50_484F_4E59
@@ -115,6 +115,19 @@ public enum PostgresSchema {
             mac bytea NOT NULL
         )
         """,
+        // Schema 3: the state of rules with memory, one row per rule, gate and key (`PostgresGateStore`).
+        """
+        CREATE TABLE IF NOT EXISTS symphony_gates (
+            rule text NOT NULL,
+            gate text NOT NULL,
+            key text NOT NULL,
+            settings text NOT NULL,
+            state text NOT NULL,
+            newest_ns bigint NOT NULL,
+            PRIMARY KEY (rule, gate, key)
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS symphony_gates_newest ON symphony_gates (rule, gate, newest_ns)",
     ]
 
     /// Records `keyID` as the id of the key that seals this database's events, or refuses when

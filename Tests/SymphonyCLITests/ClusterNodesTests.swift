@@ -131,14 +131,14 @@ struct ClusterNodesTests {
     @Test("a node refuses rules it cannot run on a cluster, a store that is not PostgreSQL, and options that need a local history")
     func refusals() throws {
         let directory = try freshDirectory()
-        try "rules: [{name: ban, on: x, count: {key: k, at_least: 2, within: 1m}, actions: [stop]}]".write(
+        try "rules: [{name: ban, on: x, actions: [{exec: [/bin/true]}]}]".write(
             toFile: directory + "/gated.yaml", atomically: true, encoding: .utf8)
         #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
         let (url, drop) = try Self.database()
         defer { drop() }
         let gated = try CommandRunner.run(["run", directory + "/gated.yaml", "--store", url, "--key-file", directory + "/key", "--events", "-"], stdin: "")
         #expect(gated.status == 1)
-        #expect(gated.stderr.contains("rule 'ban' has a count:, throttle: or after: gate, whose state is not shared between nodes yet"))
+        #expect(gated.stderr.contains("rule 'ban' has an exec, http or file action, which a cluster cannot run yet"), "\(gated.stderr)")
         let sqlite = try CommandRunner.run(["run", directory + "/gated.yaml", "--store", "/tmp/h.db"])
         #expect(sqlite.status == 64)
         #expect(sqlite.stderr.contains("--store takes a PostgreSQL URL"))

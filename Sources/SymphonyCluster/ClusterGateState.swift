@@ -1,0 +1,73 @@
+import SymphonyEngine
+import SymphonyEvents
+import SymphonyPostgres
+import SymphonyRecords
+import SymphonyRules
+
+/// One worker's window of the cluster's gate state: what its current batch loaded from
+/// `symphony_gates`, under the slots' locks, and what it writes back when the batch commits.
+///
+/// Per batch: `begin()`, then `preload` the slots the claimed events will use (locked in one
+/// statement, in one order), then the engine loads any other slot on its first use
+/// (`record(for:)`), then `save` writes the slots that changed. A load that fails is remembered
+/// (`failure`); the worker then rolls the batch back.
+// @unchecked Sendable: used only on the thread of the worker that owns it (its engine calls
+// `record(for:)` from that thread, inside the batch's transaction); never shared with another.
+final class ClusterGateState: GateStateSource, @unchecked Sendable {
+    private let connection: PostgresConnection
+    private let settings: [GateSlot.Kind: [String: String]]
+    /// What the batch loaded, as stored (absent: nothing stored).
+    private var stored: [GateSlot: GateRecord] = [:]
+    /// The first load that failed in this batch.
+    private(set) var failure: (any Error)?
+
+    init(ruleSet: RuleSet, connection: PostgresConnection) {
+        self.connection = connection
+        var settings: [GateSlot.Kind: [String: String]] = [:]
+        for rule in ruleSet.rules {
+            for kind in GateSlot.Kind.allCases {
+                if let text = RuleGates.settings(of: rule, kind: kind) { settings[kind, default: [:]][rule.name] = text }
+            }
+        }
+        self.settings = settings
+    }
+
+    /// True when the rule set has a gate, so that batches must lock and load state.
+    var isUsed: Bool { !settings.isEmpty }
+
+    private func settings(of slot: GateSlot) -> String? { settings[slot.kind]?[slot.rule] }
+
+    /// Starts a batch (or a batch's next attempt): nothing loaded, no failure.
+    func begin() {
+        stored.removeAll(keepingCapacity: true)
+        failure = nil
+    }
+
+    /// Locks `keys` (gate slots and delay keys) in one statement, loads the slots, and puts them into `gates`.
+    func preload(_ keys: StateKeys, into gates: RuleGates) throws {
+        let slots = Array(Set(keys.slots))
+        try PostgresLocks.take(slots.map(PostgresLocks.id(of:)) + keys.delayKeys.map(PostgresLocks.id(ofDelayKey:)), on: connection)
+        let records = try PostgresGateStore.load(slots, settings: settings(of:), on: connection)
+        stored.merge(records) { _, new in new }
+        gates.preload(slots, records: records)
+    }
+
+    func record(for slot: GateSlot) -> GateRecord? {
+        guard failure == nil else { return nil }
+        do {
+            try PostgresLocks.take([PostgresLocks.id(of: slot)], on: connection)
+            let record = try PostgresGateStore.load([slot], settings: settings(of:), on: connection)[slot]
+            stored[slot] = record
+            return record
+        } catch {
+            failure = error
+            return nil
+        }
+    }
+
+    /// Writes back the slots whose record changed since they were loaded (`gates.takeShared()`).
+    func save(_ records: [(slot: GateSlot, record: GateRecord?)]) throws {
+        let changed = records.filter { stored[$0.slot] != $0.record }
+        try PostgresGateStore.save(changed, settings: settings(of:), on: connection)
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import SymphonyPostgres
+import Testing
+
+/// Rules with memory on a cluster: every node counts, throttles, pairs and cancels a key in one
+/// shared place, so a key's events split between two nodes decide as they would on one.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["SYMPHONY_TEST_POSTGRES"] != nil, "SYMPHONY_TEST_POSTGRES is not set: run `make test`, which starts a throwaway PostgreSQL cluster"))
+struct ClusterMemoryTests {
+    static let rules = """
+        rules:
+          - name: burst
+            on: login.failed
+            count: {key: "{{ payload.ip }}", at_least: 5, within: 1h}
+            actions: [{audit: "burst {{ window.key }} {{ window.count }}"}]
+          - name: first
+            on: login.failed
+            throttle: {key: "{{ payload.ip }}", per: 1h}
+            actions: [{audit: "first {{ throttle.key }}"}]
+          - name: pair
+            on: login.ok
+            after: {on: login.failed, key: "{{ payload.ip }}", within: 1h}
+            actions: [{audit: "ok after {{ after.id }}"}]
+          - name: lockout
+            on: login.failed
+            actions: [{delay: {after: 1h, key: "unlock-{{ payload.ip }}", type: account.unlock, payload: {ip: "{{ payload.ip }}"}}}]
+          - name: unlock-early
+            on: login.ok
+            actions: [{cancel: "unlock-{{ payload.ip }}"}]
+        """
+
+    static func line(_ type: String, _ id: String, second: Int, ip: String) -> String {
+        #"{"type":"\#(type)","id":"\#(id)","time":"2026-12-04T10:00:0\#(second)Z","payload":{"ip":"\#(ip)"}}"#
+    }
+
+    @Test("a key's events split between two nodes: its window fires once at the fifth, its throttle holds, an ok pairs with a failure the other node saw and cancels its keyed delay")
+    func splitKeys() throws {
+        let (url, drop) = try ClusterNodesTests.database()
+        defer { drop() }
+        let directory = try freshDirectory()
+        try Self.rules.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
+        #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
+        func node(_ name: String, _ lines: [String]) throws -> CommandResult {
+            try (lines.joined(separator: "\n") + "\n").write(toFile: directory + "/\(name).jsonl", atomically: true, encoding: .utf8)
+            return try CommandRunner.run([
+                "run", directory + "/rules.yaml", "--events", directory + "/\(name).jsonl", "--store", url, "--node", name, "--key-file", directory + "/key",
+            ])
+        }
+        let first = try node(
+            "a", [Self.line("login.failed", "f1", second: 1, ip: "1"), Self.line("login.failed", "f2", second: 2, ip: "1"),
+                  Self.line("login.failed", "f3", second: 3, ip: "1"), Self.line("login.failed", "g1", second: 3, ip: "2")])
+        #expect(first.status == 0, "\(first.stderr)")
+        let observer = try PostgresConnection(url: url)
+        func outcomes(_ rule: String) throws -> [[String?]] {
+            try observer.execute("SELECT node, event_id, outcome, message FROM symphony_executions WHERE rule = $1 ORDER BY seq", [.text(rule)]).values
+        }
+        #expect(try outcomes("burst").isEmpty)
+        #expect(try outcomes("first").map { [$0[0], $0[1], $0[2]] } == [["a", "f1", "ok"], ["a", "f2", "skipped"], ["a", "f3", "skipped"], ["a", "g1", "ok"]])
+        #expect(try observer.execute("SELECT key FROM symphony_scheduled ORDER BY key").values == [["unlock-1"], ["unlock-2"]])
+        #expect(try observer.execute("SELECT rule, gate, key FROM symphony_gates ORDER BY rule, gate, key").values == [
+            ["burst", "count", "1"], ["burst", "count", "2"], ["first", "throttle", "1"], ["first", "throttle", "2"], ["pair", "after", "1"], ["pair", "after", "2"],
+        ])
+
+        let second = try node(
+            "b", [Self.line("login.failed", "f4", second: 4, ip: "1"), Self.line("login.failed", "f5", second: 5, ip: "1"),
+                  Self.line("login.ok", "ok1", second: 6, ip: "1")])
+        #expect(second.status == 0, "\(second.stderr)")
+        // The fifth failure of key 1 fires the window, on the node that saw only two of them.
+        #expect(try outcomes("burst") == [["b", "f5", "ok", "burst 1 5"]])
+        // Key 1 fired its throttle on node a: node b holds its failures back.
+        let throttled = try outcomes("first").map { [$0[0], $0[1], $0[2]] }
+        #expect(throttled == [["a", "f1", "ok"], ["a", "f2", "skipped"], ["a", "f3", "skipped"], ["a", "g1", "ok"], ["b", "f4", "skipped"], ["b", "f5", "skipped"]])
+        // The ok pairs with the earliest failure node a remembered, and cancels the lockout node a scheduled.
+        #expect(try outcomes("pair") == [["b", "ok1", "ok", "ok after f1"]])
+        let cancels = try outcomes("unlock-early")
+        #expect(cancels.count == 1 && cancels[0][3]?.hasPrefix("key unlock-1: cancelled ") == true, "\(cancels)")
+        #expect(try observer.execute("SELECT key FROM symphony_scheduled ORDER BY key").values == [["unlock-2"]])
+        // Key 1's window emptied when it fired; its pairing used up f1 and keeps f2…f5 waiting.
+        #expect(try observer.execute("SELECT key FROM symphony_gates WHERE rule = 'burst' ORDER BY key").values == [["2"]])
+        let waiting = try observer.execute("SELECT state FROM symphony_gates WHERE rule = 'pair' AND key = '1'").text(0, 0) ?? ""
+        #expect(waiting.contains(#""ids":["f2","f3","f4","f5"]"#), "\(waiting)")
+        let verify = try CommandRunner.run(["audit", "verify", "--store", url, "--key-file", directory + "/key"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+    }
+}
