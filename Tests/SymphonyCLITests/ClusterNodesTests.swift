@@ -22,6 +22,37 @@ struct ClusterNodesTests {
             actions: [{emit: {type: job.done, payload: {n: "{{ payload.n }}"}}}]
         """
 
+    /// `rules` with memory: a window and a throttle per key, and keyed delays, every other one
+    /// cancelled by the step its event publishes (in the same batch, so always before it is due).
+    static let memoryRules = rules.replacingOccurrences(
+        of: #"publish: {type: job.step, payload: {n: "{{ payload.n }}"}}"#, with: #"publish: {type: job.step, payload: {n: "{{ payload.n }}", ack: "{{ payload.ack }}"}}"#)
+        + """
+
+          - name: burst
+            on: job.created
+            count: {key: "{{ payload.k }}", at_least: 5, within: 1h}
+            actions: [{audit: "burst {{ window.key }}"}]
+          - name: first-of-key
+            on: job.created
+            throttle: {key: "{{ payload.k }}", per: 1h}
+            actions: [{audit: "first {{ throttle.key }}"}]
+          - name: remind
+            on: job.created
+            when: {field: payload.remind, exists: true}
+            actions: [{delay: {after: 1s, key: "job-{{ payload.n }}", type: job.reminder, payload: {n: "{{ payload.n }}"}}}]
+          - name: ack
+            on: job.step
+            when: {field: payload.ack, equals: "yes"}
+            actions: [{cancel: "job-{{ payload.n }}"}]
+        """
+
+    /// Input event `n`: its window and throttle key is `n % 101`; every 10th schedules a keyed
+    /// reminder, and every 20th cancels it.
+    static func memoryLine(_ n: Int) -> String {
+        #"{"type":"job.created","id":"in-\#(n)","payload":{"n":\#(n),"k":\#(n % 101)"#
+            + (n % 10 == 0 ? #","remind":true"# : "") + (n % 20 == 0 ? #","ack":"yes""# : "") + "}}"
+    }
+
     /// A database of its own in the test cluster; its URL.
     static func database() throws -> (url: String, drop: () -> Void) {
         let cluster = try #require(ProcessInfo.processInfo.environment["SYMPHONY_TEST_POSTGRES"])
@@ -60,17 +91,19 @@ struct ClusterNodesTests {
         return counts
     }
 
-    @Test("3 nodes, 5 SIGKILLs at random moments: every input line read once, every event handled once, every delay fired once", .timeLimit(.minutes(15)))
+    @Test(
+        "3 nodes, 5 SIGKILLs at random moments: every input line read once, every event handled once, every delay fired once, every key counted as on one node",
+        .timeLimit(.minutes(15)))
     func killedNodes() throws {
         let perNode = Int(ProcessInfo.processInfo.environment["SYMPHONY_CLUSTER_TEST_EVENTS"] ?? "") ?? 66_667
         let (url, drop) = try Self.database()
         defer { drop() }
         let directory = try freshDirectory()
-        try Self.rules.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
+        try Self.memoryRules.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
         #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
         for node in 0..<3 {
             // Ids of their own: a line read twice would repeat one (and be reported), not pass unseen.
-            let lines = (0..<perNode).map { #"{"type":"job.created","id":"in-\#(node * perNode + $0)","payload":{"n":\#(node * perNode + $0)}}"# }
+            let lines = (0..<perNode).map { Self.memoryLine(node * perNode + $0) }
             try (lines.joined(separator: "\n") + "\n").write(toFile: directory + "/in\(node).jsonl", atomically: true, encoding: .utf8)
         }
         var nodes = try (0..<3).map { try Self.startNode("n\($0)", url: url, events: directory + "/in\($0).jsonl", directory: directory) }
@@ -87,10 +120,14 @@ struct ClusterNodesTests {
             kills += 1
             nodes[victim] = try Self.startNode("n\(victim)", url: url, events: directory + "/in\(victim).jsonl", directory: directory)
         }
-        // Then wait until all is handled: each input event, its step and its delayed follow-up.
+        // Then wait until all is handled: each input event, its step, its delayed follow-up, and the reminders not cancelled.
         let total = 3 * perNode
+        let reminded = (0..<total).count { $0 % 10 == 0 }
+        let acked = (0..<total).count { $0 % 20 == 0 }
         let deadline = Date().addingTimeInterval(600)
-        while Date() < deadline, nodes.allSatisfy(\.isRunning), try Self.handled(observer).values.reduce(0, +) < 3 * total { usleep(200_000) }
+        while Date() < deadline, nodes.allSatisfy(\.isRunning), try Self.handled(observer).values.reduce(0, +) < 3 * total + reminded - acked {
+            usleep(200_000)
+        }
         let allRunning = nodes.allSatisfy { $0.isRunning }
         #expect(allRunning, "a node stopped by itself")
         for node in nodes { node.terminate() }
@@ -100,13 +137,23 @@ struct ClusterNodesTests {
             #expect(node.terminationStatus == 143 || (node.terminationReason == .uncaughtSignal && node.terminationStatus == SIGTERM))
         }
         let logs = (0..<3).map { (try? String(contentsOfFile: directory + "/n\($0).out", encoding: .utf8)) ?? "" }.joined(separator: "\n")
-        #expect(try Self.handled(observer) == ["job.created": total, "job.step": total, "job.later": total], "\(logs.suffix(2_000))")
+        #expect(
+            try Self.handled(observer) == ["job.created": total, "job.step": total, "job.later": total, "job.reminder": reminded - acked], "\(logs.suffix(2_000))")
         #expect(try observer.execute("SELECT count(*) FROM symphony_queue").int(0, 0) == 0)
         #expect(try observer.execute("SELECT count(*) FROM symphony_scheduled").int(0, 0) == 0)
-        // One outcome per action of each handled event: none recorded twice.
-        let executions = try observer.execute("SELECT action, count(*), count(DISTINCT event_id) FROM symphony_executions GROUP BY action ORDER BY action")
-        #expect(executions.values == [["audit", "\(total)", "\(total)"], ["delay", "\(total)", "\(total)"], ["emit", "\(total)", "\(total)"], ["publish", "\(total)", "\(total)"]])
-        #expect(try observer.execute("SELECT count(*) FROM symphony_executions WHERE outcome <> 'ok'").int(0, 0) == 0)
+        // One outcome per action of each handled event: none recorded twice. Each key's window fired
+        // once per 5 of its events, its throttle once, and every acknowledged reminder was cancelled.
+        let keys = 101
+        let bursts = (0..<keys).reduce(0) { sum, key in sum + (0..<total).count { $0 % keys == key } / 5 }
+        let executions = try observer.execute(
+            "SELECT rule, action, outcome, count(*), count(DISTINCT event_id) FROM symphony_executions GROUP BY rule, action, outcome")
+        let expected: [[String]] = [
+            ["ack", "cancel", "ok", "\(acked)"], ["burst", "audit", "ok", "\(bursts)"], ["fan-out", "delay", "ok", "\(total)"], ["fan-out", "publish", "ok", "\(total)"],
+            ["first-of-key", "audit", "ok", "\(keys)"], ["first-of-key", "audit", "skipped", "\(total - keys)"], ["later", "emit", "ok", "\(total)"],
+            ["remind", "delay", "ok", "\(reminded)"], ["step", "audit", "ok", "\(total)"],
+        ].map { $0 + [$0[3]] }
+        #expect(executions.values.map { $0.map { $0 ?? "" } }.sorted { $0.lexicographicallyPrecedes($1) } == expected)
+        #expect(try observer.execute("SELECT count(*) FROM symphony_executions WHERE rule = 'ack' AND message LIKE 'key job-%: cancelled %'").int(0, 0) == Int64(acked))
         // Every input line, by its id, exactly once.
         let inputs = try observer.execute("SELECT count(*) FROM symphony_handled WHERE event_type = 'job.created' AND event_id LIKE 'in-%'")
         #expect(try inputs.int(0, 0) == Int64(total))
@@ -116,7 +163,8 @@ struct ClusterNodesTests {
         #expect(try observer.execute("SELECT count(*) FROM symphony_executions WHERE action = 'audit' AND message LIKE 'step %'").int(0, 0) == Int64(total))
         let verify = try CommandRunner.run(["audit", "verify", "--store", url, "--key-file", directory + "/key"])
         #expect(verify.status == 0, "\(verify.stderr)")
-        #expect(verify.stdout.contains("links covering \(7 * total) rows"), "\(verify.stdout)")
+        let rows = (3 * total + reminded - acked) + (5 * total + bursts + reminded + acked)
+        #expect(verify.stdout.contains("links covering \(rows) rows"), "\(verify.stdout)")
         let history = try CommandRunner.run(["history", "--store", url, "--rule", "step", "--limit", "1", "--format", "json"])
         #expect(history.status == 0, "\(history.stderr)")
         #expect(history.stdout.contains(#""message":"step "#) && history.stdout.contains(#""type":"job.step""#), "\(history.stdout)")
@@ -126,6 +174,14 @@ struct ClusterNodesTests {
         #expect(broken.status == 2)
         #expect(broken.stderr.contains("cluster records broken in chain 'n"), "\(broken.stderr)")
         #expect(broken.stderr.contains("its symphony_executions rows were changed, added or removed"), "\(broken.stderr)")
+        // One node, on one machine, on the same lines: the same firings of every window and throttle.
+        let single = try CommandRunner.run(
+            ["run", directory + "/rules.yaml", "--no-history", "--format", "ndjson", "--key-file", directory + "/key"] + (0..<3).flatMap { ["--events", directory + "/in\($0).jsonl"] })
+        #expect(single.status == 0, "\(single.stderr.suffix(1_000))")
+        let outcomes = single.stdout.split(separator: "\n")
+        func fired(_ rule: String) -> Int { outcomes.count { $0.contains(#""rule":"\#(rule)""#) && $0.contains(#""status":"ok""#) } }
+        #expect(fired("burst") == bursts)
+        #expect(fired("first-of-key") == keys)
     }
 
     @Test("a node refuses rules it cannot run on a cluster, a store that is not PostgreSQL, and options that need a local history")
