@@ -8,8 +8,8 @@ import SymphonyPostgres
 /// events to handle next, delayed events to store, events emitted and audit messages to show.
 /// Keyed delays and cancels act on the shared `symphony_scheduled` at once, in the batch's
 /// transaction, under the key's lock. One per worker (its engine's effects); `take()` empties it.
-// @unchecked Sendable: `connection` is used only on the thread of the worker that owns these
-// effects (its engine calls them from that thread, inside the batch's transaction).
+// @unchecked Sendable: `connection` and `known` are used only on the thread of the worker that
+// owns these effects (its engine calls them from that thread, inside the batch's transaction).
 final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
     struct Held {
         /// Derived events published, not sealed: the worker handles them in the same transaction.
@@ -27,6 +27,8 @@ final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
     private let sealer: EnvelopeSealer
     private let connection: PostgresConnection
     private let held = Locked(Held())
+    /// The pending entry of each delay key this batch locked and read (`.some(nil)`: none pending).
+    private var known: [String: ScheduledEntry?] = [:]
 
     init(sealer: EnvelopeSealer, connection: PostgresConnection) {
         self.sealer = sealer
@@ -54,27 +56,50 @@ final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
     }
 
     func schedule(_ event: Event, at due: Timestamp, key: String, whenPending: Scheduler.WhenPending) throws -> KeyedDelay {
-        try noticingFailure { try scheduleKeyed(event, at: due, key: key, whenPending: whenPending) }
-    }
-
-    private func scheduleKeyed(_ event: Event, at due: Timestamp, key: String, whenPending: Scheduler.WhenPending) throws -> KeyedDelay {
-        let pending = try PostgresScheduledEntryStore.pending(key: key, sealer: sealer, on: connection)
-        if let pending, whenPending == .keep { return .kept(pending: pending.event) }
-        let sealed = try SealedEvent(sealing: event, with: sealer)
-        let entry = ScheduledEntry(
-            id: ScheduleID(rawValue: "s-" + EventIDGenerator.shared.next()), event: event, due: due, sealed: sealed, key: key)
-        try PostgresScheduledEntryStore.save(entry, sealed: sealed, on: connection)  // replaces the pending one
-        held.withLock { $0.keyed.append(event) }
-        return pending.map { .replaced(sealed: sealed, cancelled: $0.event) } ?? .scheduled(sealed: sealed)
+        try noticingFailure {
+            let pending = try pendingEntry(of: key)
+            if let pending, whenPending == .keep { return .kept(pending: pending.event) }
+            let sealed = try SealedEvent(sealing: event, with: sealer)
+            let entry = ScheduledEntry(
+                id: ScheduleID(rawValue: "s-" + EventIDGenerator.shared.next()), event: event, due: due, sealed: sealed, key: key)
+            try PostgresScheduledEntryStore.store(keyed: entry, sealed: sealed, replacing: pending?.id, on: connection)
+            known[key] = .some(entry)
+            held.withLock { $0.keyed.append(event) }
+            return pending.map { .replaced(sealed: sealed, cancelled: $0.event) } ?? .scheduled(sealed: sealed)
+        }
     }
 
     func cancelDelay(key: String, madeBy rule: String?, sparing parentID: String?) throws -> Event? {
         try noticingFailure {
-            guard let pending = try PostgresScheduledEntryStore.pending(key: key, sealer: sealer, on: connection) else { return nil }
+            guard let pending = try pendingEntry(of: key) else { return nil }
             let causation = pending.event.causation
             guard rule == nil || causation?.rule == rule, parentID == nil || causation?.parentID != parentID else { return nil }
-            return try PostgresScheduledEntryStore.remove(pending.id, on: connection) ? pending.event : nil
+            guard try PostgresScheduledEntryStore.remove(pending.id, on: connection) else { return nil }
+            known[key] = .some(nil)
+            return pending.event
         }
+    }
+
+    // MARK: Delay keys
+
+    /// Starts a batch (or its next attempt): no delay key read yet.
+    func begin() {
+        known.removeAll(keepingCapacity: true)
+    }
+
+    /// Reads the pending entries of `keys`, whose locks the batch took ahead, in one statement.
+    func preload(delayKeys keys: [String]) throws {
+        guard !keys.isEmpty else { return }
+        let entries = try PostgresScheduledEntryStore.pending(keys: keys, sealer: sealer, on: connection)
+        for key in keys { known[key] = .some(entries[key]) }
+    }
+
+    /// The pending entry of `key`: as the batch read or left it, else read now (taking the key's lock).
+    private func pendingEntry(of key: String) throws -> ScheduledEntry? {
+        if let known = known[key] { return known }
+        let entry = try PostgresScheduledEntryStore.pending(key: key, sealer: sealer, on: connection)
+        known[key] = .some(entry)
+        return entry
     }
 
     private func noticingFailure<T>(_ body: () throws -> T) throws -> T {

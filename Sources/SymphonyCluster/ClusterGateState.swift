@@ -7,8 +7,8 @@ import SymphonyRules
 /// One worker's window of the cluster's gate state: what its current batch loaded from
 /// `symphony_gates`, under the slots' locks, and what it writes back when the batch commits.
 ///
-/// Per batch: `begin()`, then `preload` the slots the claimed events will use (locked in one
-/// statement, in one order), then the engine loads any other slot on its first use
+/// Per batch: `begin()`, then `preload` the slots the claimed events will use (locked ahead in
+/// one statement, in one order), then the engine loads any other slot on its first use
 /// (`record(for:)`), then `save` writes the slots that changed. A load that fails is remembered
 /// (`failure`); the worker then rolls the batch back.
 // @unchecked Sendable: used only on the thread of the worker that owns it (its engine calls
@@ -43,10 +43,9 @@ final class ClusterGateState: GateStateSource, @unchecked Sendable {
         failure = nil
     }
 
-    /// Locks `keys` (gate slots and delay keys) in one statement, loads the slots, and puts them into `gates`.
-    func preload(_ keys: StateKeys, into gates: RuleGates) throws {
-        let slots = Array(Set(keys.slots))
-        try PostgresLocks.take(slots.map(PostgresLocks.id(of:)) + keys.delayKeys.map(PostgresLocks.id(ofDelayKey:)), on: connection)
+    /// Loads `slots`, whose locks the batch took ahead, and puts them into `gates`.
+    func preload(_ slots: [GateSlot], into gates: RuleGates) throws {
+        let slots = Array(Set(slots))
         let records = try PostgresGateStore.load(slots, settings: settings(of:), on: connection)
         stored.merge(records) { _, new in new }
         gates.preload(slots, records: records)

@@ -242,6 +242,7 @@ public final class ClusterNode: Sendable {
             _ = effects.take()
             chain.beginAttempt()
             gateState.begin()
+            effects.begin()
             if gateState.isUsed { _ = engine.gates.takeShared() }  // what an attempt rolled back changed
             let now = configuration.clock.now()
             let claims = try PostgresEventQueue.claim(limit: configuration.claimBatch, node: node, now: now, lease: configuration.lease, on: connection)
@@ -289,7 +290,9 @@ public final class ClusterNode: Sendable {
                     keys.slots += found.slots
                     keys.delayKeys += found.delayKeys
                 }
-                try gateState.preload(keys, into: engine.gates)
+                try PostgresLocks.take(keys.slots.map(PostgresLocks.id(of:)) + keys.delayKeys.map(PostgresLocks.id(ofDelayKey:)), on: connection)
+                try gateState.preload(keys.slots, into: engine.gates)
+                try effects.preload(delayKeys: keys.delayKeys)
             }
             // Run to completion: the events the batch's actions publish are handled in the same
             // transaction, after the batch's own events, in the order published (up to a bound; more are queued).

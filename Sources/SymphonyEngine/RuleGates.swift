@@ -239,12 +239,12 @@ public final class RuleGates: Sendable {
         for slot in fresh { install(records[slot], for: slot) }
     }
 
-    /// The state of every slot loaded since the last call, nil where the slot is now empty, in
-    /// slot order; then forgets it all, so that the next use of any key loads it again.
+    /// The state of every slot loaded since the last call, nil where the slot is now empty; then
+    /// forgets it all, so that the next use of any key loads it again.
     public func takeShared() -> [(slot: GateSlot, record: GateRecord?)] {
         let slots = loaded.withLock { loaded in
-            defer { loaded.removeAll() }
-            return loaded.sorted()
+            defer { loaded.removeAll(keepingCapacity: true) }
+            return Array(loaded)
         }
         let records = slots.map { slot -> (slot: GateSlot, record: GateRecord?) in
             switch slot.kind {

@@ -96,10 +96,7 @@ public final class PostgresConnection {
                 if array.contains(where: { $0.utf8.contains(0) }) {
                     throw PostgresError(message: "parameter \(values.count + 1) holds a NUL character, which PostgreSQL text cannot", sql: sql)
                 }
-                let elements = array.map { element in
-                    "\"" + element.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"") + "\""
-                }
-                values.append(strdup("{" + elements.joined(separator: ",") + "}"))
+                values.append(Self.arrayLiteral(array))
                 lengths.append(0)
                 formats.append(0)
             case .bytes(let bytes):
@@ -149,6 +146,27 @@ public final class PostgresConnection {
         }
         let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
         return PostgresRows(values: table, affected: affected)
+    }
+
+    /// A `text[]` literal in memory from `malloc` (freed with the other values): each element
+    /// double-quoted, with `"` and `\` escaped by a backslash.
+    private static func arrayLiteral(_ array: [String]) -> UnsafeMutablePointer<CChar> {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        var literal: [UInt8] = [UInt8(ascii: "{")]
+        literal.reserveCapacity(array.reduce(2) { $0 + $1.utf8.count + 3 })
+        for (index, element) in array.enumerated() {
+            if index > 0 { literal.append(UInt8(ascii: ",")) }
+            literal.append(quote)
+            for byte in element.utf8 {
+                if byte == quote || byte == backslash { literal.append(backslash) }
+                literal.append(byte)
+            }
+            literal.append(quote)
+        }
+        literal += [UInt8(ascii: "}"), 0]
+        let copy = malloc(literal.count)!.assumingMemoryBound(to: CChar.self)
+        literal.withUnsafeBytes { source in _ = memcpy(copy, source.baseAddress!, literal.count) }
+        return copy
     }
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws. A

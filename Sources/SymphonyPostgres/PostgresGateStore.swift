@@ -86,15 +86,18 @@ public enum PostgresGateStore {
 
     /// `{"times":[…],"ids":[…]}` for windows and waiting events, `{"fired":…,"suppressed":…}` for throttles.
     static func encode(_ record: GateRecord) -> String {
-        let value: JSONValue
+        var text = ""
         switch record {
         case .window(let times, let ids), .waiting(let times, let ids):
-            value = .object(["times": .array(times.map(JSONValue.int)), "ids": .array(ids.map(JSONValue.string))])
+            text += #"{"times":["# + times.map(String.init).joined(separator: ",") + #"],"ids":["#
+            for (index, id) in ids.enumerated() {
+                if index > 0 { text += "," }
+                JSONValue.writeString(id, to: &text)
+            }
+            text += "]}"
         case .throttle(let lastFired, let suppressed):
-            value = .object(["fired": .int(lastFired), "suppressed": .int(Int64(suppressed))])
+            text += #"{"fired":\#(lastFired),"suppressed":\#(suppressed)}"#
         }
-        var text = ""
-        value.write(to: &text)
         return text
     }
 

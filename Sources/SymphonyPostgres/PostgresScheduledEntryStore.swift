@@ -75,6 +75,44 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
         return try entry(rows, 0, sealer: sealer)
     }
 
+    /// The pending entries of `keys`, whose locks (`PostgresLocks`) the caller holds, locked for
+    /// its transaction, by key; keys with none pending are absent.
+    public static func pending(keys: [String], sealer: EnvelopeSealer, on connection: PostgresConnection) throws -> [String: ScheduledEntry] {
+        guard !keys.isEmpty else { return [:] }
+        let rows = try connection.execute(
+            "SELECT id, due_ns, interval_ns, event_id, event_type, priority, envelope, key FROM symphony_scheduled WHERE key = ANY($1::text[]) FOR UPDATE",
+            [.textArray(Array(Set(keys)))])
+        var entries: [String: ScheduledEntry] = [:]
+        for row in 0..<rows.count {
+            let entry = try entry(rows, row, sealer: sealer)
+            if let key = entry.key { entries[key] = entry }
+        }
+        return entries
+    }
+
+    /// Stores the keyed `entry` in the caller's transaction, which holds its key's lock: in place
+    /// of the pending entry `replacing`, or as the key's only one when nil.
+    public static func store(keyed entry: ScheduledEntry, sealed: SealedEvent, replacing pending: ScheduleID?, on connection: PostgresConnection) throws {
+        let values: [PostgresParameter] = [
+            .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)),
+            .bytes(sealed.envelope), entry.key.map(PostgresParameter.text) ?? .null,
+        ]
+        guard let pending else {
+            try connection.execute(
+                """
+                INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key)
+                VALUES ($1, $2::bigint, NULL, $3, $4, $5::smallint, $6::bytea, $7)
+                """, values)
+            return
+        }
+        try connection.execute(
+            """
+            UPDATE symphony_scheduled SET id = $1, due_ns = $2::bigint, interval_ns = NULL, event_id = $3, event_type = $4, priority = $5::smallint,
+                envelope = $6::bytea, key = $7, stored = nextval(pg_get_serial_sequence('symphony_scheduled', 'stored'))
+            WHERE id = $8
+            """, values + [.text(pending.rawValue)])
+    }
+
     /// Removes the entry `id` in the caller's transaction; true when it was pending.
     @discardableResult
     public static func remove(_ id: ScheduleID, on connection: PostgresConnection) throws -> Bool {
