@@ -310,7 +310,7 @@ public final class ClusterNode: Sendable {
                         .init(
                             eventID: outcome.eventID, rule: outcome.rule, action: outcome.action.description, outcome: outcome.status.description,
                             error: outcome.error, message: outcome.message, derivedEventID: outcome.derivedEvent?.id, started: outcome.started,
-                            finished: outcome.finished))
+                            finished: outcome.finished, key: outcome.key))
                 }
                 handled.append(event)
                 let held = effects.take()

@@ -52,7 +52,8 @@ public enum PostgresChain {
     }
 
     /// The canonical bytes of a `symphony_executions` row: event_id, rule, action, outcome, error,
-    /// message, derived_event_id, node, started_ns, finished_ns.
+    /// message, derived_event_id, node, started_ns, finished_ns, and its key when it has one (a
+    /// tagged field, so rows without a key encode as they did before the column existed).
     static func encodeExecution(_ row: PostgresHandlingRecords.Execution, node: String, into fields: inout ChainFields) {
         fields.text(row.eventID)
         fields.text(row.rule)
@@ -64,6 +65,7 @@ public enum PostgresChain {
         fields.text(node)
         fields.integer(row.started.nanosecondsSinceEpoch)
         fields.integer(row.finished.nanosecondsSinceEpoch)
+        if let key = row.key { fields.key(key) }
     }
 
     /// The digest of a link's handled rows: their encodings sorted bytewise (the table has no
@@ -75,7 +77,9 @@ public enum PostgresChain {
 
 /// Fields in a self-delimiting form: `0x00` for NULL; `0x01` and 8 big-endian bytes for an
 /// integer; `0x02`, a 4-byte big-endian length and the UTF-8 bytes for text; `0x03`, a 4-byte
-/// length and the bytes for bytes. Every field says its own length, so no two rows encode alike.
+/// length and the bytes for bytes; `0x04`, a 4-byte length and the UTF-8 bytes for an execution's
+/// key, the one optional trailing field (no row starts with `0x04`: each starts with its event id).
+/// Every field says its own length, so no two rows encode alike.
 struct ChainFields {
     private(set) var bytes: [UInt8] = []
 
@@ -88,6 +92,11 @@ struct ChainFields {
     mutating func text(_ value: String?) {
         guard let value else { return bytes.append(0) }
         bytes.append(2)
+        BigEndianBytes.appendLengthPrefixed(value.utf8, to: &bytes)
+    }
+
+    mutating func key(_ value: String) {
+        bytes.append(4)
         BigEndianBytes.appendLengthPrefixed(value.utf8, to: &bytes)
     }
 

@@ -150,7 +150,7 @@ public enum PostgresChainVerifier {
         }
         try forEachRow(
             """
-            SELECT chain, link, event_id, rule, action, outcome, error, message, derived_event_id, node, started_ns, finished_ns
+            SELECT chain, link, event_id, rule, action, outcome, error, message, derived_event_id, node, started_ns, finished_ns, key
             FROM symphony_executions WHERE chain IS NOT NULL ORDER BY chain, link, seq
             """, on: connection
         ) { rows, row in
@@ -162,7 +162,8 @@ public enum PostgresChainVerifier {
             let execution = PostgresHandlingRecords.Execution(
                 eventID: rows.text(row, 2) ?? "", rule: rows.text(row, 3) ?? "", action: rows.text(row, 4) ?? "", outcome: rows.text(row, 5) ?? "",
                 error: rows.text(row, 6), message: rows.text(row, 7), derivedEventID: rows.text(row, 8),
-                started: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 10) ?? 0), finished: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 11) ?? 0))
+                started: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 10) ?? 0), finished: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 11) ?? 0),
+                key: rows.text(row, 12))
             PostgresChain.encodeExecution(execution, node: rows.text(row, 9) ?? "", into: &fields)
             executions?.stream.update(fields.take())
             rowCount += 1

@@ -17,12 +17,15 @@ public enum PostgresHandlingRecords {
         public var derivedEventID: String?
         public var started: Timestamp
         public var finished: Timestamp
+        /// The key the action ran under: its rule's gate key, or a keyed delay's or cancel's.
+        public var key: String?
 
         /// An execution row.
         public init(
             eventID: String, rule: String, action: String, outcome: String, error: String?, message: String? = nil, derivedEventID: String?,
-            started: Timestamp, finished: Timestamp
+            started: Timestamp, finished: Timestamp, key: String? = nil
         ) {
+            self.key = key
             self.eventID = eventID
             self.rule = rule
             self.action = action
@@ -34,12 +37,13 @@ public enum PostgresHandlingRecords {
             self.finished = finished
         }
 
-        /// This row with control characters in `error` and `message` (which may quote rendered
-        /// text, NUL included) replaced by U+FFFD, as it is stored.
+        /// This row with control characters in `error`, `message` and `key` (which may quote
+        /// rendered text, NUL included) replaced by U+FFFD, as it is stored.
         var printable: Execution {
             var row = self
             row.error = error.map(Self.printable)
             row.message = message.map(Self.printable)
+            row.key = key.map(Self.printable)
             return row
         }
 
@@ -113,17 +117,18 @@ public enum PostgresHandlingRecords {
                 let base = parameters.count
                 placeholders.append(
                     "($\(base + 1), $\(base + 2), $\(base + 3), $\(base + 4), $\(base + 5), $\(base + 6), $\(base + 7), $\(base + 8), $\(base + 9), "
-                        + "$\(base + 10)::bigint, $\(base + 11)::bigint, $\(base + 12)::bigint)")
+                        + "$\(base + 10)::bigint, $\(base + 11)::bigint, $\(base + 12)::bigint, $\(base + 13))")
                 parameters += [
                     .text(execution.eventID), .text(execution.rule), .text(execution.action), .text(execution.outcome),
                     execution.error.map(PostgresParameter.text) ?? .null, execution.message.map(PostgresParameter.text) ?? .null,
                     execution.derivedEventID.map(PostgresParameter.text) ?? .null, .text(node), .text(link.chain),
                     .int(link.sequence), .int(execution.started.nanosecondsSinceEpoch), .int(execution.finished.nanosecondsSinceEpoch),
+                    execution.key.map(PostgresParameter.text) ?? .null,
                 ]
             }
             try connection.execute(
                 """
-                INSERT INTO symphony_executions (event_id, rule, action, outcome, error, message, derived_event_id, node, chain, link, started_ns, finished_ns)
+                INSERT INTO symphony_executions (event_id, rule, action, outcome, error, message, derived_event_id, node, chain, link, started_ns, finished_ns, key)
                 VALUES
                 """ + " " + placeholders.joined(separator: ", "), parameters)
         }

@@ -24,11 +24,8 @@ public struct PostgresHistoryReader: Sendable {
         }
     }
 
-    /// Executions matching `query`, most recent first. A cluster runs no keyed actions, so a
-    /// `key` filter matches nothing.
-    /// (`symphony history` refuses `--key` with `--store`.)
+    /// Executions matching `query`, most recent first.
     public func executions(_ query: HistoryQuery) throws -> [ExecutionRow] {
-        guard query.key == nil else { return [] }
         var conditions: [String] = []
         var parameters: [PostgresParameter] = []
         /// `column operator $n`, with the value bound to the next placeholder.
@@ -41,6 +38,7 @@ public struct PostgresHistoryReader: Sendable {
         if let since = query.since { condition("COALESCE(x.started_ns, x.finished_ns)", ">=", .int(since.nanosecondsSinceEpoch)) }
         if let until = query.until { condition("COALESCE(x.started_ns, x.finished_ns)", "<", .int(until.nanosecondsSinceEpoch)) }
         if let eventID = query.eventID { condition("x.event_id", "=", .text(eventID)) }
+        if let key = query.key { condition("x.key", "=", .text(key)) }
         if let type = query.type, type.isExact { condition("h.event_type", "=", .text(type.text)) }
         // A wildcard type is matched here, page by page (newest first), until enough rows matched.
         let filterInSwift = query.type.map { !$0.isExact } ?? false
@@ -52,7 +50,7 @@ public struct PostgresHistoryReader: Sendable {
             let rows = try connection.execute(
                 """
                 SELECT x.seq, x.event_id, COALESCE(h.event_type, ''), x.rule, x.action, x.outcome, x.error,
-                       COALESCE(x.started_ns, x.finished_ns), x.finished_ns, x.derived_event_id, x.message
+                       COALESCE(x.started_ns, x.finished_ns), x.finished_ns, x.derived_event_id, x.message, x.key
                 FROM symphony_executions x LEFT JOIN symphony_handled h ON h.event_id = x.event_id
                 WHERE \((conditions + ["x.seq < $\(parameters.count + 1)::bigint"]).joined(separator: " AND "))
                 ORDER BY x.seq DESC LIMIT \(page)
@@ -68,11 +66,17 @@ public struct PostgresHistoryReader: Sendable {
                         sequence: before, eventID: rows.text(row, 1) ?? "", eventType: eventType, rule: rows.text(row, 3) ?? "",
                         action: rows.text(row, 4) ?? "", outcome: rows.text(row, 5) ?? "", error: rows.text(row, 6),
                         started: Timestamp(nanosecondsSinceEpoch: started), durationMicroseconds: max(0, finished - started) / 1_000,
-                        derivedEventID: rows.text(row, 9), message: rows.text(row, 10)))
+                        derivedEventID: rows.text(row, 9), message: rows.text(row, 10), key: rows.text(row, 11)))
             }
             if rows.count < page || !filterInSwift { break }
         }
         return found
+    }
+
+    /// What `rule`'s gates hold, one record per gate and key, most recently changed first; rows
+    /// stored under other settings than `settings` gives (the rule changed since) are left out.
+    public func gateState(of rule: String, settings: (GateSlot) -> String?) throws -> [(slot: GateSlot, record: GateRecord)] {
+        try PostgresGateStore.state(of: rule, settings: settings, on: try PostgresConnection(url: url))
     }
 
     /// Delayed and periodic events waiting in the cluster, soonest first. The cluster does not

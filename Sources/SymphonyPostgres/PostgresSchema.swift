@@ -128,6 +128,9 @@ public enum PostgresSchema {
         )
         """,
         "CREATE INDEX IF NOT EXISTS symphony_gates_newest ON symphony_gates (rule, gate, newest_ns)",
+        // The key an action ran under (its rule's gate key, or a keyed delay's or cancel's).
+        "ALTER TABLE symphony_executions ADD COLUMN IF NOT EXISTS key text",
+        "CREATE INDEX IF NOT EXISTS symphony_executions_key ON symphony_executions (key) WHERE key IS NOT NULL",
     ]
 
     /// Records `keyID` as the id of the key that seals this database's events, or refuses when

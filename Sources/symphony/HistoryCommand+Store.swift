@@ -9,14 +9,14 @@ extension HistoryCommand {
     func validateStoreOptions() throws {
         guard storeOption.url(db: db) != nil else { return }
         let unsupported: [(Bool, String)] = [
-            (trace != nil, "--trace"), (stats, "--stats"), (state != nil, "--state"), (status == "queued" || status == "dead", "--status \(status ?? "")"),
-            (key != nil, "--key"), (keyFile != nil, "--key-file"), (!retiredKeyFile.isEmpty, "--retired-key-file"),
+            (trace != nil, "--trace"), (stats, "--stats"), (status == "queued" || status == "dead", "--status \(status ?? "")"),
+            (keyFile != nil, "--key-file"), (!retiredKeyFile.isEmpty, "--retired-key-file"),
             (status == "pending" && rule != nil, "--status pending with --rule"),
         ]
         if let (_, option) = unsupported.first(where: { $0.0 }) {
             throw ValidationError(
                 "\(option) cannot be used with \(storeOption.origin) yet: a cluster's records hold what each node handled and what its actions did, "
-                    + "not event payloads, side effects, keys or rule state.")
+                    + "not event payloads or side effects.")
         }
     }
 
@@ -28,6 +28,10 @@ extension HistoryCommand {
         defer { output.flush() }
         do {
             let reader = try PostgresHistoryReader(url: url)
+            if let state {
+                try write(state: try GateStateReport.rows(rule: state, ruleSet: try stateRuleSet(), reader: reader), to: output)
+                return
+            }
             if status == "pending" {
                 write(pending: try reader.pending(type: try type.map(pattern), key: key, limit: limit), to: output)
                 return

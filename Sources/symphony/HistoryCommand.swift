@@ -27,8 +27,9 @@ struct HistoryCommand: ParsableCommand {
             --key KEY finds the executions (and pending delays) of a key.
 
             With --store URL (or $SYMPHONY_STORE), it reads the records of a cluster's nodes in PostgreSQL: the \
-            executions (with --rule, --type, --status, --since, --until, --event, --limit, --format) and, with \
-            --status pending, the delayed events waiting.
+            executions (with --rule, --type, --status, --since, --until, --event, --key, --limit, --format), \
+            with --status pending the delayed events waiting, and with --state RULE --rules PATH what the \
+            rule's gates hold in the nodes' shared state.
 
             --since and --until take a duration back from now (30m, 24h, 7d) or an RFC 3339 time. Payloads are \
             shown (in --event, --trace and json output) only when the key file can open them.
@@ -84,6 +85,27 @@ struct HistoryCommand: ParsableCommand {
         do { return try TypePattern(text) } catch let error as EventsError { throw ValidationError("--type: \(error.message)") }
     }
 
+    /// The rule set `--rules` names, for `--state`; its errors are printed (exit 1).
+    func stateRuleSet() throws -> RuleSet {
+        let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
+        let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
+        for problem in readProblems.all + diagnostics.sorted where problem.severity == .error { printError(problem.description) }
+        guard let ruleSet = loaded, !readProblems.hasErrors else { throw ExitCode(1) }
+        return ruleSet
+    }
+
+    /// Writes what `--state` found (only `--key`'s row, when given), or why there is nothing (exit 1).
+    func write(state: Result<[[String: JSONValue]], GateStateReport.NoState>, to output: OutputLines) throws {
+        switch state {
+        case .failure(let problem):
+            printError("symphony: \(problem.message)")
+            throw ExitCode(1)
+        case .success(let rows):
+            let shown = key.map { key in rows.filter { $0["key"] == .string(key) } } ?? rows
+            write(shown, columns: ["gate", "key", "events", "first", "last", "detail"], to: output)
+        }
+    }
+
     func run() throws {
         if let url = storeOption.url(db: db) { return try runOnStore(url: url) }
         try accessOptions.require(.readHistory, with: try accessOptions.accessGuard(), recordIn: StateLocation.database(db), keyFile: keyFile)
@@ -126,18 +148,7 @@ struct HistoryCommand: ParsableCommand {
             database: path, keyFile: keyFile)
         do {
             if let state {
-                let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
-                let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
-                for problem in readProblems.all + diagnostics.sorted where problem.severity == .error { printError(problem.description) }
-                guard let ruleSet = loaded, !readProblems.hasErrors else { throw ExitCode(1) }
-                switch try GateStateReport.rows(rule: state, ruleSet: ruleSet, reader: reader) {
-                case .failure(let problem):
-                    printError("symphony: \(problem.message)")
-                    throw ExitCode(1)
-                case .success(let rows):
-                    let shown = key.map { key in rows.filter { $0["key"] == .string(key) } } ?? rows
-                    write(shown, columns: ["gate", "key", "events", "first", "last", "detail"], to: output)
-                }
+                try write(state: try GateStateReport.rows(rule: state, ruleSet: try stateRuleSet(), reader: reader), to: output)
                 return
             }
             if let trace {

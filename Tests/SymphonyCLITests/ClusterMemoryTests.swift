@@ -78,6 +78,19 @@ struct ClusterMemoryTests {
         #expect(try observer.execute("SELECT key FROM symphony_gates WHERE rule = 'burst' ORDER BY key").values == [["2"]])
         let waiting = try observer.execute("SELECT state FROM symphony_gates WHERE rule = 'pair' AND key = '1'").text(0, 0) ?? ""
         #expect(waiting.contains(#""ids":["f2","f3","f4","f5"]"#), "\(waiting)")
+        // The records name the key each action ran under; the shared state reads as one node would show it.
+        let byKey = try CommandRunner.run(["history", "--store", url, "--key", "1", "--format", "csv"])
+        #expect(byKey.status == 0, "\(byKey.stderr)")
+        let keyed = byKey.stdout.split(separator: "\n").dropFirst()
+        #expect(keyed.count == 7 && keyed.allSatisfy { $0.contains(",burst,") || $0.contains(",first,") || $0.contains(",pair,") }, "\(byKey.stdout)")
+        let unlock = try CommandRunner.run(["history", "--store", url, "--key", "unlock-1", "--format", "csv"])
+        #expect(unlock.stdout.split(separator: "\n").dropFirst().count == 6, "\(unlock.stdout)")  // five delays, one cancel
+        let windows = try CommandRunner.run(["history", "--store", url, "--state", "burst", "--rules", directory + "/rules.yaml"])
+        #expect(windows.status == 0, "\(windows.stderr)")
+        let windowRows = windows.stdout.split(separator: "\n").dropFirst()
+        #expect(windowRows.count == 1 && windowRows.allSatisfy { $0.hasPrefix("count  2 ") && $0.hasSuffix("1 of 5 within 1h; needs 4 more") }, "\(windows.stdout)")
+        let pairs = try CommandRunner.run(["history", "--store", url, "--state", "pair", "--rules", directory + "/rules.yaml", "--key", "1"])
+        #expect(pairs.stdout.contains("waiting to pair: f2, f3, f4, f5") && !pairs.stdout.contains("g1"), "\(pairs.stdout)")
         let verify = try CommandRunner.run(["audit", "verify", "--store", url, "--key-file", directory + "/key"])
         #expect(verify.status == 0, "\(verify.stderr)")
     }
