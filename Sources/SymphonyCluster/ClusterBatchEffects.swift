@@ -8,7 +8,7 @@ import SymphonyPostgres
 /// events to handle next, delayed events to store, events emitted and audit messages to show.
 /// Keyed delays and cancels act on the shared `symphony_scheduled` at once, in the batch's
 /// transaction, under the key's lock. One per worker (its engine's effects); `take()` empties it.
-// @unchecked Sendable: `connection` and `known` are used only on the thread of the worker that
+// @unchecked Sendable: `connection`, `known` and `lanes` are used only on the thread of the worker that
 // owns these effects (its engine calls them from that thread, inside the batch's transaction).
 final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
     struct Held {
@@ -29,6 +29,8 @@ final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
     private let held = Locked(Held())
     /// The pending entry of each delay key this batch locked and read (`.some(nil)`: none pending).
     private var known: [String: ScheduledEntry?] = [:]
+    /// The lanes keyed delayed events go to when they fire (set once the worker's engine exists).
+    var lanes = ClusterLanes(engine: nil)
 
     init(sealer: EnvelopeSealer, connection: PostgresConnection) {
         self.sealer = sealer
@@ -62,7 +64,7 @@ final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
             let sealed = try SealedEvent(sealing: event, with: sealer)
             let entry = ScheduledEntry(
                 id: ScheduleID(rawValue: "s-" + EventIDGenerator.shared.next()), event: event, due: due, sealed: sealed, key: key)
-            try PostgresScheduledEntryStore.store(keyed: entry, sealed: sealed, replacing: pending?.id, on: connection)
+            try PostgresScheduledEntryStore.store(keyed: entry, sealed: sealed, lane: lanes.lane(of: event), replacing: pending?.id, on: connection)
             known[key] = .some(entry)
             held.withLock { $0.keyed.append(event) }
             return pending.map { .replaced(sealed: sealed, cancelled: $0.event) } ?? .scheduled(sealed: sealed)

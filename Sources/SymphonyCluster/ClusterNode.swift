@@ -108,16 +108,19 @@ public final class ClusterNode: Sendable {
     private func feed(_ source: any EventSource) throws -> Bool {
         let connection = try PostgresConnection(url: configuration.url)
         var batch: [SealedEvent] = []
+        var batchLanes: [Int?] = []
+        let lanes = ClusterLanes(ruleSet: configuration.ruleSet)
         var position: FilePosition?
         var flushError: (any Error)?
         func flush() {
             guard flushError == nil, !batch.isEmpty || position != nil else { return }
             do {
                 try connection.transaction { connection in
-                    try PostgresEventQueue.enqueue(batch, at: configuration.clock.now(), on: connection)
+                    try PostgresEventQueue.enqueue(batch, lanes: batchLanes, at: configuration.clock.now(), on: connection)
                     if let position { try PostgresHandlingRecords.save(position, node: configuration.node, on: connection) }
                 }
                 batch.removeAll(keepingCapacity: true)
+                batchLanes.removeAll(keepingCapacity: true)
                 position = nil
             } catch {
                 flushError = error
@@ -145,6 +148,7 @@ public final class ClusterNode: Sendable {
                     break
                 }
                 batch.append(try SealedEvent(sealing: event, with: configuration.sealer))
+                batchLanes.append(lanes.lane(of: event))
             }
             if let itemPosition = item.position { position = itemPosition }
             if batch.count >= 500 { flush() }
@@ -180,10 +184,12 @@ public final class ClusterNode: Sendable {
                 ruleSet: configuration.ruleSet, effects: effects, clock: configuration.clock, hopLimit: configuration.hopLimit,
                 derivedEventBudget: configuration.derivedEventBudget, access: configuration.access, defaultPrincipal: configuration.principal,
                 runsSideEffects: false, gateSource: gateState.isUsed ? gateState : nil)
+            let lanes = ClusterLanes(engine: locksKeys ? engine : nil)
+            effects.lanes = lanes
             while !stop.isRequested {
                 let handled: Int
                 do {
-                    handled = try handleBatch(on: connection, engine: engine, effects: effects, gateState: gateState, chain: chain)
+                    handled = try handleBatch(on: connection, engine: engine, effects: effects, gateState: gateState, lanes: lanes, chain: chain)
                     chain.committed()
                     duplicateRetries = 0
                 } catch {
@@ -235,7 +241,8 @@ public final class ClusterNode: Sendable {
 
     /// Claims, handles and commits one batch; returns how many events it handled.
     private func handleBatch(
-        on connection: PostgresConnection, engine: RuleEngine, effects: ClusterBatchEffects, gateState: ClusterGateState, chain: PostgresChainWriter
+        on connection: PostgresConnection, engine: RuleEngine, effects: ClusterBatchEffects, gateState: ClusterGateState, lanes: ClusterLanes,
+        chain: PostgresChainWriter
     ) throws -> Int {
         let node = configuration.node
         let (count, shown) = try connection.transaction { connection -> (Int, (emitted: [Event], audits: [(rule: String, message: String)])) in
@@ -245,7 +252,10 @@ public final class ClusterNode: Sendable {
             effects.begin()
             if gateState.isUsed { _ = engine.gates.takeShared() }  // what an attempt rolled back changed
             let now = configuration.clock.now()
-            let claims = try PostgresEventQueue.claim(limit: configuration.claimBatch, node: node, now: now, lease: configuration.lease, on: connection)
+            // With lanes, from one lane (whichever free one comes first from a random start) and events of none.
+            let claims = try PostgresEventQueue.claim(
+                limit: configuration.claimBatch, node: node, now: now, lease: configuration.lease,
+                laneFrom: lanes.isUsed ? Int.random(in: 0..<PostgresEventQueue.laneCount) : nil, on: connection)
             guard !claims.isEmpty else { return (0, ([], [])) }
             var handled: [Event] = []
             var executions: [PostgresHandlingRecords.Execution] = []
@@ -327,8 +337,9 @@ public final class ClusterNode: Sendable {
             engine.handedOff(scheduled.map(\.entry.event) + keyed + overflow)
             guard try PostgresEventQueue.complete(claims.map(\.sequence), node: node, on: connection) == claims.count else { throw LostClaim() }
             try PostgresEventQueue.enqueue(
-                try overflow.map { try SealedEvent(sealing: $0, with: configuration.sealer) }, at: now, on: connection, notify: !overflow.isEmpty)
-            try PostgresScheduledEntryStore.save(scheduled, on: connection)
+                try overflow.map { try SealedEvent(sealing: $0, with: configuration.sealer) }, lanes: overflow.map(lanes.lane(of:)), at: now, on: connection,
+                notify: !overflow.isEmpty)
+            try PostgresScheduledEntryStore.save(scheduled, lanes: scheduled.map { lanes.lane(of: $0.entry.event) }, on: connection)
             if gateState.isUsed { try gateState.save(engine.gates.takeShared()) }
             let link = try chain.nextLink(on: connection)
             let handledDigest = try PostgresHandlingRecords.markHandled(handled, node: node, at: now, link: link, on: connection)

@@ -92,24 +92,26 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
 
     /// Stores the keyed `entry` in the caller's transaction, which holds its key's lock: in place
     /// of the pending entry `replacing`, or as the key's only one when nil.
-    public static func store(keyed entry: ScheduledEntry, sealed: SealedEvent, replacing pending: ScheduleID?, on connection: PostgresConnection) throws {
+    public static func store(
+        keyed entry: ScheduledEntry, sealed: SealedEvent, lane: Int?, replacing pending: ScheduleID?, on connection: PostgresConnection
+    ) throws {
         let values: [PostgresParameter] = [
             .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)),
-            .bytes(sealed.envelope), entry.key.map(PostgresParameter.text) ?? .null,
+            .bytes(sealed.envelope), entry.key.map(PostgresParameter.text) ?? .null, lane.map { .int(Int64($0)) } ?? .null,
         ]
         guard let pending else {
             try connection.execute(
                 """
-                INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key)
-                VALUES ($1, $2::bigint, NULL, $3, $4, $5::smallint, $6::bytea, $7)
+                INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key, lane)
+                VALUES ($1, $2::bigint, NULL, $3, $4, $5::smallint, $6::bytea, $7, $8::smallint)
                 """, values)
             return
         }
         try connection.execute(
             """
             UPDATE symphony_scheduled SET id = $1, due_ns = $2::bigint, interval_ns = NULL, event_id = $3, event_type = $4, priority = $5::smallint,
-                envelope = $6::bytea, key = $7, stored = nextval(pg_get_serial_sequence('symphony_scheduled', 'stored'))
-            WHERE id = $8
+                envelope = $6::bytea, key = $7, lane = $8::smallint, stored = nextval(pg_get_serial_sequence('symphony_scheduled', 'stored'))
+            WHERE id = $9
             """, values + [.text(pending.rawValue)])
     }
 
@@ -126,28 +128,32 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
     }
 
     /// Stores `entries` in one statement (entries with a key one by one, as `save` does), on
-    /// `connection`, in the caller's transaction.
-    public static func save(_ entries: [(entry: ScheduledEntry, sealed: SealedEvent)], on connection: PostgresConnection) throws {
-        let plain = entries.filter { $0.entry.key == nil }
+    /// `connection`, in the caller's transaction; `lanes` gives the queue lane (`PostgresEventQueue`)
+    /// each entry's event goes to when it fires (none: no lane).
+    public static func save(_ entries: [(entry: ScheduledEntry, sealed: SealedEvent)], lanes: [Int?] = [], on connection: PostgresConnection) throws {
+        let plain = entries.indices.filter { entries[$0].entry.key == nil }
         for keyed in entries where keyed.entry.key != nil { try save(keyed.entry, sealed: keyed.sealed, on: connection) }
         for start in stride(from: 0, to: plain.count, by: 500) {
             let chunk = plain[start..<min(plain.count, start + 500)]
             var placeholders: [String] = []
             var parameters: [PostgresParameter] = []
-            for (entry, sealed) in chunk {
+            for index in chunk {
+                let (entry, sealed) = entries[index]
+                let lane = index < lanes.count ? lanes[index] : nil
                 let base = parameters.count
                 placeholders.append(
-                    "($\(base + 1), $\(base + 2)::bigint, $\(base + 3)::bigint, $\(base + 4), $\(base + 5), $\(base + 6)::smallint, $\(base + 7)::bytea, NULL)")
+                    "($\(base + 1), $\(base + 2)::bigint, $\(base + 3)::bigint, $\(base + 4), $\(base + 5), $\(base + 6)::smallint, $\(base + 7)::bytea, NULL, "
+                        + "$\(base + 8)::smallint)")
                 parameters += [
                     .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), entry.interval.map { .int($0.nanoseconds) } ?? .null,
-                    .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)), .bytes(sealed.envelope),
+                    .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)), .bytes(sealed.envelope), lane.map { .int(Int64($0)) } ?? .null,
                 ]
             }
             try connection.execute(
-                "INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key) VALUES "
+                "INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key, lane) VALUES "
                     + placeholders.joined(separator: ", ")
                     + " ON CONFLICT (id) DO UPDATE SET due_ns = EXCLUDED.due_ns, interval_ns = EXCLUDED.interval_ns, event_id = EXCLUDED.event_id,"
-                    + " event_type = EXCLUDED.event_type, priority = EXCLUDED.priority, envelope = EXCLUDED.envelope, key = EXCLUDED.key",
+                    + " event_type = EXCLUDED.event_type, priority = EXCLUDED.priority, envelope = EXCLUDED.envelope, key = EXCLUDED.key, lane = EXCLUDED.lane",
                 parameters)
         }
     }
@@ -180,13 +186,15 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
             try connection.transaction { connection in
                 let rows = try connection.execute(
                     """
-                    SELECT id, due_ns, interval_ns, event_id, event_type, priority, envelope, key FROM symphony_scheduled
+                    SELECT id, due_ns, interval_ns, event_id, event_type, priority, envelope, key, lane FROM symphony_scheduled
                     WHERE due_ns <= $1 ORDER BY due_ns, stored LIMIT $2 FOR UPDATE SKIP LOCKED
                     """,
                     [.int(now.nanosecondsSinceEpoch), .int(Int64(limit))])
                 var sealed: [SealedEvent] = []
+                var lanes: [Int?] = []
                 var done: [String] = []
                 for row in 0..<rows.count {
+                    lanes.append(try rows.int(row, 8).map { Int($0) })
                     guard let intervalNanoseconds = try rows.int(row, 2), intervalNanoseconds > 0 else {
                         done.append(rows.text(row, 0) ?? "")
                         sealed.append(
@@ -211,10 +219,12 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
                         try connection.execute(
                             "UPDATE symphony_scheduled SET due_ns = $2 WHERE id = $1", [.text(entry.id.rawValue), .int(next.nanosecondsSinceEpoch)])
                         sealed.append(try SealedEvent(sealing: event, with: sealer))
+                    } else {
+                        lanes.removeLast()
                     }
                 }
                 if !done.isEmpty { try connection.execute("DELETE FROM symphony_scheduled WHERE id = ANY($1::text[])", [.textArray(done)]) }
-                try PostgresEventQueue.enqueue(sealed, at: now, on: connection)
+                try PostgresEventQueue.enqueue(sealed, lanes: lanes, at: now, on: connection)
                 return sealed
             }
         }

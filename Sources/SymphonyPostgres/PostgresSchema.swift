@@ -131,6 +131,10 @@ public enum PostgresSchema {
         // The key an action ran under (its rule's gate key, or a keyed delay's or cancel's).
         "ALTER TABLE symphony_executions ADD COLUMN IF NOT EXISTS key text",
         "CREATE INDEX IF NOT EXISTS symphony_executions_key ON symphony_executions (key) WHERE key IS NOT NULL",
+        // Lanes (`PostgresEventQueue.lane(ofKey:)`): events whose first key is the same share one.
+        "ALTER TABLE symphony_queue ADD COLUMN IF NOT EXISTS lane smallint",
+        "CREATE INDEX IF NOT EXISTS symphony_queue_lane ON symphony_queue (lane, priority, seq) WHERE lane IS NOT NULL",
+        "ALTER TABLE symphony_scheduled ADD COLUMN IF NOT EXISTS lane smallint",
     ]
 
     /// Records `keyID` as the id of the key that seals this database's events, or refuses when

@@ -32,6 +32,30 @@ struct PostgresEventQueueTests {
         #expect(try PostgresEventQueue.depth(on: connection).isEmpty)
     }
 
+    @Test("a lane claim takes one lane and the events of none; a second claimer meanwhile takes another lane, never the first")
+    func laneClaims() throws {
+        let database = try PostgresTestDatabase()
+        defer { database.drop() }
+        let first = try database.connect()
+        let second = try database.connect()
+        // e0, e3: lane 7; e1: lane 8; e2: none.
+        try PostgresEventQueue.enqueue(try sealed(4), lanes: [7, 8, nil, 7], at: start, on: first)
+        try first.execute("BEGIN")
+        let claimed = try PostgresEventQueue.claim(limit: 10, node: "a", now: start, lease: .seconds(30), laneFrom: 7, on: first)
+        #expect(claimed.map(\.sealed.id) == ["e0", "e2", "e3"])
+        // Lane 7 is held until the first claim's transaction ends: asked from lane 7, the second claimer gets lane 8.
+        try second.execute("BEGIN")
+        #expect(try PostgresEventQueue.claim(limit: 10, node: "b", now: start, lease: .seconds(30), laneFrom: 7, on: second).map(\.sealed.id) == ["e1"])
+        try second.execute("ROLLBACK")
+        try first.execute("ROLLBACK")
+        // Once it ended, the lane is free again; without lanes, a claim takes every lane.
+        #expect(try PostgresEventQueue.claim(limit: 10, node: "b", now: start, lease: .seconds(30), laneFrom: 8, on: second).map(\.sealed.id) == ["e1", "e2"])
+        #expect(try PostgresEventQueue.claim(limit: 10, node: "c", now: start.advanced(by: .seconds(60)), lease: .seconds(30), on: second).count == 4)
+        // A key's lane is the same everywhere, and one of the lanes.
+        #expect(PostgresEventQueue.lane(ofKey: "203.0.113.9") == PostgresEventQueue.lane(ofKey: "203.0.113.9"))
+        #expect(Set((0..<1_000).map { PostgresEventQueue.lane(ofKey: "key-\($0)") }) == Set(0..<PostgresEventQueue.laneCount))
+    }
+
     @Test("four claimers at once take disjoint batches that together are every event queued")
     func concurrentClaims() throws {
         let database = try PostgresTestDatabase()
