@@ -8,7 +8,7 @@ import SymphonyPostgres
 /// events to handle next, delayed events to store, events emitted and audit messages to show.
 /// Keyed delays and cancels act on the shared `symphony_scheduled` at once, in the batch's
 /// transaction, under the key's lock. One per worker (its engine's effects); `take()` empties it.
-// @unchecked Sendable: `connection`, `known` and `lanes` are used only on the thread of the worker that
+// @unchecked Sendable: `connection`, `known`, `stored`, `made` and `lanes` are used only on the thread of the worker that
 // owns these effects (its engine calls them from that thread, inside the batch's transaction).
 final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
     struct Held {
@@ -27,8 +27,13 @@ final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
     private let sealer: EnvelopeSealer
     private let connection: PostgresConnection
     private let held = Locked(Held())
-    /// The pending entry of each delay key this batch locked and read (`.some(nil)`: none pending).
+    /// The pending entry of each delay key this batch locked and read, as the batch's actions
+    /// left it (`.some(nil)`: none pending).
     private var known: [String: ScheduledEntry?] = [:]
+    /// The id of each read key's entry as stored when read (nil: none).
+    private var stored: [String: ScheduleID?] = [:]
+    /// The entries the batch made, by key, not stored yet (`saveKeyed`).
+    private var made: [String: (entry: ScheduledEntry, sealed: SealedEvent, lane: Int?)] = [:]
     /// The lanes keyed delayed events go to when they fire (set once the worker's engine exists).
     var lanes = ClusterLanes(engine: nil)
 
@@ -64,8 +69,8 @@ final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
             let sealed = try SealedEvent(sealing: event, with: sealer)
             let entry = ScheduledEntry(
                 id: ScheduleID(rawValue: "s-" + EventIDGenerator.shared.next()), event: event, due: due, sealed: sealed, key: key)
-            try PostgresScheduledEntryStore.store(keyed: entry, sealed: sealed, lane: lanes.lane(of: event), replacing: pending?.id, on: connection)
             known[key] = .some(entry)
+            made[key] = (entry, sealed, lanes.lane(of: event))
             held.withLock { $0.keyed.append(event) }
             return pending.map { .replaced(sealed: sealed, cancelled: $0.event) } ?? .scheduled(sealed: sealed)
         }
@@ -76,8 +81,8 @@ final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
             guard let pending = try pendingEntry(of: key) else { return nil }
             let causation = pending.event.causation
             guard rule == nil || causation?.rule == rule, parentID == nil || causation?.parentID != parentID else { return nil }
-            guard try PostgresScheduledEntryStore.remove(pending.id, on: connection) else { return nil }
             known[key] = .some(nil)
+            made[key] = nil
             return pending.event
         }
     }
@@ -87,13 +92,19 @@ final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
     /// Starts a batch (or its next attempt): no delay key read yet.
     func begin() {
         known.removeAll(keepingCapacity: true)
+        stored.removeAll(keepingCapacity: true)
+        made.removeAll(keepingCapacity: true)
     }
 
     /// Reads the pending entries of `keys`, whose locks the batch took ahead, in one statement.
     func preload(delayKeys keys: [String]) throws {
+        let keys = keys.filter { known[$0] == nil }
         guard !keys.isEmpty else { return }
         let entries = try PostgresScheduledEntryStore.pending(keys: keys, sealer: sealer, on: connection)
-        for key in keys { known[key] = .some(entries[key]) }
+        for key in keys {
+            known[key] = .some(entries[key])
+            stored[key] = entries[key]?.id
+        }
     }
 
     /// The pending entry of `key`: as the batch read or left it, else read now (taking the key's lock).
@@ -101,7 +112,16 @@ final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
         if let known = known[key] { return known }
         let entry = try PostgresScheduledEntryStore.pending(key: key, sealer: sealer, on: connection)
         known[key] = .some(entry)
+        stored[key] = entry?.id
         return entry
+    }
+
+    /// Writes what the batch's keyed delays and cancels left, in the batch's transaction: removes
+    /// the entries they replaced or cancelled, then stores the ones they made (two statements).
+    func saveKeyed() throws {
+        let removed = stored.compactMap { key, id in id.flatMap { id in known[key]??.id == id ? nil : id } }
+        let entries = made.values.sorted { $0.entry.id.rawValue < $1.entry.id.rawValue }
+        try PostgresScheduledEntryStore.replaceKeyed(removing: removed, storing: entries.map { ($0.entry, $0.sealed) }, lanes: entries.map(\.lane), on: connection)
     }
 
     private func noticingFailure<T>(_ body: () throws -> T) throws -> T {

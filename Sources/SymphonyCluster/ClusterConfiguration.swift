@@ -35,7 +35,7 @@ public struct ClusterConfiguration: Sendable {
     public var derivedEventBudget = RuleEngine.defaultDerivedEventBudget
     /// How often an idle worker or the scheduler looks again when no notification woke it.
     public var idlePoll: Duration = .milliseconds(200)
-    /// How often the scheduler removes gate state that can no longer change a decision.
+    /// How often the scheduler keeps each gate's shared state within its `max_keys` rows.
     public var gateSweepInterval: Duration = .seconds(60)
 
     /// A configuration with the default sizes.

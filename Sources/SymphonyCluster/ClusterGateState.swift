@@ -20,6 +20,8 @@ final class ClusterGateState: GateStateSource, @unchecked Sendable {
     private var stored: [GateSlot: GateRecord] = [:]
     /// The first load that failed in this batch.
     private(set) var failure: (any Error)?
+    /// Rows whose state could not be read (altered in the database), read as empty, since the worker began.
+    private(set) var unreadable = 0
 
     init(ruleSet: RuleSet, connection: PostgresConnection) {
         self.connection = connection
@@ -46,7 +48,7 @@ final class ClusterGateState: GateStateSource, @unchecked Sendable {
     /// Loads `slots`, whose locks the batch took ahead, and puts them into `gates`.
     func preload(_ slots: [GateSlot], into gates: RuleGates) throws {
         let slots = Array(Set(slots))
-        let records = try PostgresGateStore.load(slots, settings: settings(of:), on: connection)
+        let records = try PostgresGateStore.load(slots, settings: settings(of:), unreadable: { _ in self.unreadable += 1 }, on: connection)
         stored.merge(records) { _, new in new }
         gates.preload(slots, records: records)
     }
@@ -55,7 +57,7 @@ final class ClusterGateState: GateStateSource, @unchecked Sendable {
         guard failure == nil else { return nil }
         do {
             try PostgresLocks.take([PostgresLocks.id(of: slot)], on: connection)
-            let record = try PostgresGateStore.load([slot], settings: settings(of:), on: connection)[slot]
+            let record = try PostgresGateStore.load([slot], settings: settings(of:), unreadable: { _ in self.unreadable += 1 }, on: connection)[slot]
             stored[slot] = record
             return record
         } catch {

@@ -177,6 +177,7 @@ public final class ClusterNode: Sendable {
             try connection.listen(PostgresEventQueue.channel)
             let chain = PostgresChainWriter(chain: Self.chain(node: configuration.node, worker: index), key: configuration.sealer.keyRing.activeKey)
             var warnedHeadMoved = false
+            var warnedUnreadable = false
             var duplicateRetries = 0
             let effects = ClusterBatchEffects(sealer: configuration.sealer, connection: connection)
             let gateState = ClusterGateState(ruleSet: configuration.ruleSet, connection: connection)
@@ -218,6 +219,11 @@ public final class ClusterNode: Sendable {
                     default:
                         throw error
                     }
+                }
+                if gateState.unreadable > 0 && !warnedUnreadable {
+                    warnedUnreadable = true
+                    output.problem(
+                        "symphony: node \(configuration.node): a symphony_gates row could not be read (altered in the database?); its key's gate started empty")
                 }
                 guard handled == 0 else { continue }
                 if untilDrained, feedersRunning.load(ordering: .sequentiallyConsistent) == 0, try isDrained(connection) {
@@ -324,7 +330,13 @@ public final class ClusterNode: Sendable {
                 }
                 handled.append(event)
                 let held = effects.take()
-                if let failure = gateState.failure ?? held.databaseFailure { throw failure }
+                if let failure = gateState.failure ?? held.databaseFailure {
+                    // The attempt rolls back: this engine will not handle what it derived.
+                    engine.handedOff(
+                        Array(pending[next...]) + held.published + held.scheduled.map(\.entry.event) + held.keyed + scheduled.map(\.entry.event) + keyed
+                            + overflow)
+                    throw failure
+                }
                 emitted += held.emitted
                 audits += held.audits
                 scheduled += held.scheduled
@@ -341,6 +353,7 @@ public final class ClusterNode: Sendable {
                 notify: !overflow.isEmpty)
             try PostgresScheduledEntryStore.save(scheduled, lanes: scheduled.map { lanes.lane(of: $0.entry.event) }, on: connection)
             if gateState.isUsed { try gateState.save(engine.gates.takeShared()) }
+            try effects.saveKeyed()
             let link = try chain.nextLink(on: connection)
             let handledDigest = try PostgresHandlingRecords.markHandled(handled, node: node, at: now, link: link, on: connection)
             let executionsDigest = try PostgresHandlingRecords.record(executions, node: node, link: link, on: connection)
@@ -368,10 +381,19 @@ public final class ClusterNode: Sendable {
             let gateRules = configuration.ruleSet.rules.filter(\.isStateful)
             let sweeper = gateRules.isEmpty ? nil : try PostgresConnection(url: configuration.url)
             var swept = ContinuousClock.now
+            var sweepFailed = false
             while !stop.isRequested {
                 if let sweeper, swept.duration(to: .now) >= configuration.gateSweepInterval {
                     swept = .now
-                    try sweep(gateRules, on: sweeper)
+                    do {
+                        try sweep(gateRules, on: sweeper)
+                    } catch {
+                        // Not a reason to stop: the table only grows until the next sweep succeeds.
+                        if !sweepFailed {
+                            sweepFailed = true
+                            output.problem("symphony: node \(configuration.node): sweeping gate state failed (\(error)); the next sweep tries again")
+                        }
+                    }
                 }
                 let fired = try store.fireDue(now: configuration.clock.now(), limit: 256)  // queued sealed, never opened here
                 if !fired.isEmpty { counts.withLock { $0.fired += fired.count } }
@@ -382,13 +404,18 @@ public final class ClusterNode: Sendable {
         }
     }
 
-    /// Removes the gate state of `rules` that can no longer change a decision (older than the
-    /// gate's window or period before its newest): the table stays the size of the live keys.
+    /// Keeps each gate of `rules` within its `max_keys` rows (`PostgresGateStore.sweep`).
     private func sweep(_ rules: [Rule], on connection: PostgresConnection) throws {
         for rule in rules {
-            if let count = rule.count { try PostgresGateStore.sweep(rule: rule.name, kind: .count, horizon: count.within, on: connection) }
-            if let throttle = rule.throttle { try PostgresGateStore.sweep(rule: rule.name, kind: .throttle, horizon: throttle.per, on: connection) }
-            if let after = rule.after { try PostgresGateStore.sweep(rule: rule.name, kind: .after, horizon: after.within, on: connection) }
+            if let count = rule.count {
+                try PostgresGateStore.sweep(rule: rule.name, kind: .count, horizon: count.within, maxKeys: count.maxKeys, on: connection)
+            }
+            if let throttle = rule.throttle {
+                try PostgresGateStore.sweep(rule: rule.name, kind: .throttle, horizon: throttle.per, maxKeys: throttle.maxKeys, on: connection)
+            }
+            if let after = rule.after {
+                try PostgresGateStore.sweep(rule: rule.name, kind: .after, horizon: after.within, maxKeys: after.maxKeys, on: connection)
+            }
         }
     }
 }

@@ -36,11 +36,15 @@ final class KeyedCountWindows: Sendable {
     }
 
     let gate: CountWindow
+    /// The most keys held before eviction: the gate's `max_keys`, or unbounded when a store
+    /// outside keeps the state (a batch's keys must not evict each other).
+    private let maxKeys: Int
     private let withinNanoseconds: Int64
     private let state = Locked(State())
 
-    init(_ gate: CountWindow) {
+    init(_ gate: CountWindow, bounded: Bool = true) {
         self.gate = gate
+        maxKeys = bounded ? gate.maxKeys : .max
         withinNanoseconds = gate.within.nanoseconds
     }
 
@@ -71,7 +75,7 @@ final class KeyedCountWindows: Sendable {
             if let existing = state.windows.index(forKey: key) {
                 index = existing
             } else {
-                if state.windows.count >= gate.maxKeys { makeRoom(&state) }
+                if state.windows.count >= maxKeys { makeRoom(&state) }
                 state.windows[key] = Window()
                 index = state.windows.index(forKey: key)!
             }
@@ -140,7 +144,7 @@ final class KeyedCountWindows: Sendable {
     private func makeRoom(_ state: inout State) {
         let horizon = state.newest.subtractingSaturating(withinNanoseconds)
         state.evicted += KeyEviction.makeRoom(
-            in: &state.windows, maxKeys: gate.maxKeys, isLive: { entry in (entry.times.last ?? .min) >= horizon }, lastSeen: \.lastSeen)
+            in: &state.windows, maxKeys: maxKeys, isLive: { entry in (entry.times.last ?? .min) >= horizon }, lastSeen: \.lastSeen)
     }
 }
 

@@ -27,12 +27,15 @@ final class KeyedSequences: Sendable {
     let gate: SequenceGate
     /// The rule the gate belongs to.
     let rule: String
+    /// The gate's `max_keys`, or unbounded when a store outside keeps the state.
+    private let maxKeys: Int
     private let withinNanoseconds: Int64
     private let state = Locked(State())
 
-    init(_ gate: SequenceGate, rule: String) {
+    init(_ gate: SequenceGate, rule: String, bounded: Bool = true) {
         self.gate = gate
         self.rule = rule
+        maxKeys = bounded ? gate.maxKeys : .max
         withinNanoseconds = gate.within.nanoseconds
     }
 
@@ -56,7 +59,7 @@ final class KeyedSequences: Sendable {
             state.tick &+= 1
             state.newest = max(state.newest, t)
             var entry = state.entries.removeValue(forKey: key) ?? {
-                if state.entries.count >= gate.maxKeys { makeRoom(&state) }
+                if state.entries.count >= maxKeys { makeRoom(&state) }
                 return Entry()
             }()
             entry.lastSeen = state.tick
@@ -115,6 +118,6 @@ final class KeyedSequences: Sendable {
     private func makeRoom(_ state: inout State) {
         let horizon = state.newest.subtractingSaturating(withinNanoseconds)
         state.evicted += KeyEviction.makeRoom(
-            in: &state.entries, maxKeys: gate.maxKeys, isLive: { entry in (entry.earlier.last?.time.nanosecondsSinceEpoch ?? .min) >= horizon }, lastSeen: \.lastSeen)
+            in: &state.entries, maxKeys: maxKeys, isLive: { entry in (entry.earlier.last?.time.nanosecondsSinceEpoch ?? .min) >= horizon }, lastSeen: \.lastSeen)
     }
 }

@@ -32,11 +32,14 @@ final class KeyedThrottles: Sendable {
     }
 
     let gate: Throttle
+    /// The gate's `max_keys`, or unbounded when a store outside keeps the state.
+    private let maxKeys: Int
     private let perNanoseconds: Int64
     private let state = Locked(State())
 
-    init(_ gate: Throttle) {
+    init(_ gate: Throttle, bounded: Bool = true) {
         self.gate = gate
+        maxKeys = bounded ? gate.maxKeys : .max
         perNanoseconds = gate.per.nanoseconds
     }
 
@@ -73,7 +76,7 @@ final class KeyedThrottles: Sendable {
                 state.entries[key] = Entry(lastFired: max(t, entry.lastFired), suppressed: 0, lastSeen: state.tick)
                 return .fired(suppressed: entry.suppressed)
             }
-            if state.entries.count >= gate.maxKeys { makeRoom(&state) }
+            if state.entries.count >= maxKeys { makeRoom(&state) }
             state.entries[key] = Entry(lastFired: t, suppressed: 0, lastSeen: state.tick)
             return .fired(suppressed: 0)
         }
@@ -107,6 +110,6 @@ final class KeyedThrottles: Sendable {
     private func makeRoom(_ state: inout State) {
         let horizon = state.newest.subtractingSaturating(perNanoseconds)
         state.evicted += KeyEviction.makeRoom(
-            in: &state.entries, maxKeys: gate.maxKeys, isLive: { entry in entry.lastFired > horizon }, lastSeen: \.lastSeen)
+            in: &state.entries, maxKeys: maxKeys, isLive: { entry in entry.lastFired > horizon }, lastSeen: \.lastSeen)
     }
 }

@@ -17,8 +17,8 @@ public struct StateKeys: Sendable, Hashable {
 extension RuleEngine {
     /// The gate slots and delay keys handling `event` may use, found without changing anything.
     /// It may name more than the handling uses (a rule that `stop`s earlier, a gate that holds),
-    /// never less, except a throttle key rendered from `{{ window.… }}`, which is only known once
-    /// the window fires (the gates then load that slot when they reach it).
+    /// never less, except keys rendered from a gate's fields (`{{ window.key }}`, `{{ after.id }}`…),
+    /// which are only known once the gate fires: they are left out, and locked when reached.
     public func stateKeys(of event: Event) -> StateKeys {
         var keys = StateKeys()
         var evaluator: RuleEvaluator?
@@ -29,11 +29,13 @@ extension RuleEngine {
             let context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
             if let after = rule.after { keys.slots.append(GateSlot(rule: rule.name, kind: .after, key: after.key.render(context))) }
             if let count = rule.count { keys.slots.append(GateSlot(rule: rule.name, kind: .count, key: count.key.render(context))) }
-            if let throttle = rule.throttle { keys.slots.append(GateSlot(rule: rule.name, kind: .throttle, key: throttle.key.render(context))) }
+            if let throttle = rule.throttle, !throttle.key.usesGateFields {
+                keys.slots.append(GateSlot(rule: rule.name, kind: .throttle, key: throttle.key.render(context)))
+            }
             for action in rule.actions {
                 switch action {
-                case .delay(_, _, _, let keyed?, _): keys.delayKeys.append(keyed.key.render(context))
-                case .cancel(let key, _, _): keys.delayKeys.append(key.render(context))
+                case .delay(_, _, _, let keyed?, _) where !keyed.key.usesGateFields: keys.delayKeys.append(keyed.key.render(context))
+                case .cancel(let key, _, _) where !key.usesGateFields: keys.delayKeys.append(key.render(context))
                 default: continue
                 }
             }
@@ -41,6 +43,13 @@ extension RuleEngine {
         keys.slots += gates.observedSlots(of: event)
         keys.delayKeys += unlessKeys(of: event)
         return keys
+    }
+}
+
+extension Template {
+    /// True when the template reads a gate's fields (`window`, `throttle`, `after`), known only once the gate fires.
+    var usesGateFields: Bool {
+        paths.contains { ["window", "throttle", "after"].contains($0.first ?? "") }
     }
 }
 

@@ -61,13 +61,13 @@ public final class RuleGates: Sendable {
         var observers: [(value: KeyedSequences, patterns: [TypePattern])] = []
         for rule in ruleSet.rules {
             if let count = rule.count {
-                counts[rule.name] = previous?.counts[rule.name].flatMap { $0.gate == count ? $0 : nil } ?? KeyedCountWindows(count)
+                counts[rule.name] = previous?.counts[rule.name].flatMap { $0.gate == count ? $0 : nil } ?? KeyedCountWindows(count, bounded: source == nil)
             }
             if let throttle = rule.throttle {
-                throttles[rule.name] = previous?.throttles[rule.name].flatMap { $0.gate == throttle ? $0 : nil } ?? KeyedThrottles(throttle)
+                throttles[rule.name] = previous?.throttles[rule.name].flatMap { $0.gate == throttle ? $0 : nil } ?? KeyedThrottles(throttle, bounded: source == nil)
             }
             if let after = rule.after {
-                let memory = previous?.sequences[rule.name].flatMap { $0.gate == after ? $0 : nil } ?? KeyedSequences(after, rule: rule.name)
+                let memory = previous?.sequences[rule.name].flatMap { $0.gate == after ? $0 : nil } ?? KeyedSequences(after, rule: rule.name, bounded: source == nil)
                 sequences[rule.name] = memory
                 observers.append((memory, after.on))
             }

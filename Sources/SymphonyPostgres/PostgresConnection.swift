@@ -171,13 +171,15 @@ public final class PostgresConnection {
 
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws. A
     /// serialization failure or deadlock runs the whole transaction again, up to `attempts` times.
+    /// It is READ COMMITTED whatever the server's default: each statement sees what committed
+    /// before it started (a read after taking a lock sees what the lock's last holder wrote).
     /// Transactions do not nest: called inside one, it throws rather than end the outer one.
     @discardableResult
     public func transaction<Result>(attempts: Int = 5, _ body: (PostgresConnection) throws -> Result) throws -> Result {
         guard !isInTransaction else { throw PostgresError(message: "a transaction is already open on this connection (transactions do not nest)") }
         var attempt = 1
         while true {
-            try execute("BEGIN")
+            try execute("BEGIN ISOLATION LEVEL READ COMMITTED")
             do {
                 let result = try body(self)
                 try execute("COMMIT")

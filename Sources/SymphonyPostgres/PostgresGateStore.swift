@@ -8,12 +8,20 @@ import SymphonyRecords
 /// A batch takes the slots' locks (`PostgresLocks`) before it reads them and writes them back
 /// in the same transaction, so two nodes never count one key at once: a key is counted in one
 /// place, one batch after another. Each row keeps the gate's settings; a row stored under other
-/// settings (the rule changed) reads as empty. Rows that can no longer change what their gate
-/// decides are swept (`sweep`).
+/// settings (the rule changed) reads as empty. A gate holding more than its `max_keys` rows is
+/// swept (`sweep`). Keys are stored as `PostgresText.storable` makes them.
 public enum PostgresGateStore {
-    /// Reads the stored state of `slots` (locked by the caller) whose settings are as `settings` says.
-    public static func load(_ slots: [GateSlot], settings: (GateSlot) -> String?, on connection: PostgresConnection) throws -> [GateSlot: GateRecord] {
+    /// Reads the stored state of `slots` (locked by the caller) whose settings are as `settings`
+    /// says. A row whose state cannot be read (altered in the database) reads as empty, and is
+    /// passed to `unreadable`; the next save of the slot replaces it.
+    public static func load(
+        _ slots: [GateSlot], settings: (GateSlot) -> String?, unreadable: (GateSlot) -> Void = { _ in }, on connection: PostgresConnection
+    ) throws -> [GateSlot: GateRecord] {
         guard !slots.isEmpty else { return [:] }
+        // Each stored form, back to the slots the caller named (two may share one).
+        var named: [GateSlot: [GateSlot]] = [:]
+        for slot in slots { named[stored(slot), default: []].append(slot) }
+        let slots = Array(named.keys)
         let rows = try connection.execute(
             """
             SELECT g.rule, g.gate, g.key, g.settings, g.state FROM symphony_gates g
@@ -24,9 +32,14 @@ public enum PostgresGateStore {
         for row in 0..<rows.count {
             guard let rule = rows.text(row, 0), let kind = rows.text(row, 1).flatMap(GateSlot.Kind.init(rawValue:)), let key = rows.text(row, 2)
             else { continue }
-            let slot = GateSlot(rule: rule, kind: kind, key: key)
-            guard rows.text(row, 3) == settings(slot), let state = rows.text(row, 4) else { continue }
-            records[slot] = try decode(state, kind: kind)
+            for slot in named[GateSlot(rule: rule, kind: kind, key: key)] ?? [] {
+                guard rows.text(row, 3) == settings(slot), let state = rows.text(row, 4) else { continue }
+                guard let record = try? decode(state, kind: kind) else {
+                    unreadable(slot)
+                    continue
+                }
+                records[slot] = record
+            }
         }
         return records
     }
@@ -34,7 +47,7 @@ public enum PostgresGateStore {
     /// Stores each slot's record, and removes the rows of slots whose record is nil, in the caller's transaction.
     public static func save(_ records: [(slot: GateSlot, record: GateRecord?)], settings: (GateSlot) -> String?, on connection: PostgresConnection) throws {
         let kept = records.compactMap { entry in entry.record.map { (slot: entry.slot, record: $0) } }
-        let gone = records.filter { $0.record == nil }.map(\.slot)
+        let gone = records.filter { $0.record == nil }.map { stored($0.slot) }
         if !kept.isEmpty {
             try connection.execute(
                 """
@@ -43,7 +56,7 @@ public enum PostgresGateStore {
                 ON CONFLICT (rule, gate, key) DO UPDATE SET settings = EXCLUDED.settings, state = EXCLUDED.state, newest_ns = EXCLUDED.newest_ns
                 """,
                 [
-                    .textArray(kept.map(\.slot.rule)), .textArray(kept.map(\.slot.kind.rawValue)), .textArray(kept.map(\.slot.key)),
+                    .textArray(kept.map(\.slot.rule)), .textArray(kept.map(\.slot.kind.rawValue)), .textArray(kept.map { stored($0.slot).key }),
                     .textArray(kept.map { settings($0.slot) ?? "" }), .textArray(kept.map { encode($0.record) }), .intArray(kept.map(\.record.newest)),
                 ])
         }
@@ -54,18 +67,35 @@ public enum PostgresGateStore {
         }
     }
 
-    /// Removes `rule`'s `kind` rows whose newest time is more than `horizon` (the gate's window or
-    /// period) before the newest of any of its rows: they can no longer fire, pair or suppress.
-    /// Returns how many it removed.
+    /// Keeps `rule`'s `kind` gate within `maxKeys` rows, as one node keeps its memory: when it
+    /// holds more, rows that can no longer fire, pair or suppress (newest time more than `horizon`,
+    /// the gate's window or period, before the newest of any of its rows) go first, then the
+    /// tenth with the oldest newest times. Rows a batch is writing meanwhile are left for the next
+    /// sweep. Returns how many rows it removed.
     @discardableResult
-    public static func sweep(rule: String, kind: GateSlot.Kind, horizon: Duration, on connection: PostgresConnection) throws -> Int {
-        try connection.execute(
-            """
-            DELETE FROM symphony_gates WHERE rule = $1 AND gate = $2
-            AND newest_ns < (SELECT max(newest_ns) FROM symphony_gates WHERE rule = $1 AND gate = $2) - $3::bigint
-            """,
-            [.text(rule), .text(kind.rawValue), .int(horizon.nanoseconds)]
-        ).affected
+    public static func sweep(rule: String, kind: GateSlot.Kind, horizon: Duration, maxKeys: Int, on connection: PostgresConnection) throws -> Int {
+        try connection.transaction { connection in
+            let held = try connection.execute(
+                "SELECT count(*), max(newest_ns) FROM symphony_gates WHERE rule = $1 AND gate = $2", [.text(rule), .text(kind.rawValue)])
+            let count = Int(try held.int(0, 0) ?? 0)
+            guard count > maxKeys, let newest = try held.int(0, 1) else { return 0 }
+            let (oldest, overflow) = newest.subtractingReportingOverflow(horizon.nanoseconds)
+            var removed = try connection.execute(
+                """
+                DELETE FROM symphony_gates WHERE ctid IN (
+                    SELECT ctid FROM symphony_gates WHERE rule = $1 AND gate = $2 AND newest_ns < $3::bigint FOR UPDATE SKIP LOCKED)
+                """, [.text(rule), .text(kind.rawValue), .int(overflow ? .min : oldest)]
+            ).affected
+            if count - removed > maxKeys {
+                removed += try connection.execute(
+                    """
+                    DELETE FROM symphony_gates WHERE ctid IN (
+                        SELECT ctid FROM symphony_gates WHERE rule = $1 AND gate = $2 ORDER BY newest_ns LIMIT $3 FOR UPDATE SKIP LOCKED)
+                    """, [.text(rule), .text(kind.rawValue), .int(Int64(max(1, maxKeys / 10)))]
+                ).affected
+            }
+            return removed
+        }
     }
 
     /// Every stored slot of `rule` under its current `settings`, with its record, most recent first.
@@ -80,6 +110,11 @@ public enum PostgresGateStore {
             states.append((slot, try decode(state, kind: kind)))
         }
         return states
+    }
+
+    /// `slot` as stored: its key storable.
+    static func stored(_ slot: GateSlot) -> GateSlot {
+        GateSlot(rule: slot.rule, kind: slot.kind, key: PostgresText.storable(slot.key))
     }
 
     // MARK: The state column (JSON)

@@ -9,12 +9,12 @@ import SymphonyRecords
 public enum PostgresLocks {
     /// The lock of one gate slot.
     public static func id(of slot: GateSlot) -> Int64 {
-        id(of: "gate\u{0}\(slot.rule)\u{0}\(slot.kind.rawValue)\u{0}\(slot.key)")
+        id(of: "gate\u{0}\(slot.rule)\u{0}\(slot.kind.rawValue)\u{0}\(PostgresText.storable(slot.key))")
     }
 
     /// The lock of one delay key (keyed delays and cancels).
     public static func id(ofDelayKey key: String) -> Int64 {
-        id(of: "delay\u{0}\(key)")
+        id(of: "delay\u{0}\(PostgresText.storable(key))")
     }
 
     /// The first 8 bytes of the name's SHA-256: two names sharing an id only wait for each other.

@@ -45,7 +45,8 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
             try connection.transaction { try save(entry, sealed: sealed, on: $0) }
             return
         }
-        if let key = entry.key {
+        let key = entry.key.map(PostgresText.storable)
+        if let key {
             // Two nodes saving one key at once take turns: the later replaces the earlier.
             try PostgresLocks.take([PostgresLocks.id(ofDelayKey: key)], on: connection)
             try connection.execute("DELETE FROM symphony_scheduled WHERE key = $1 AND id <> $2", [.text(key), .text(entry.id.rawValue)])
@@ -59,66 +60,76 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
             """,
             [
                 .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), entry.interval.map { .int($0.nanoseconds) } ?? .null,
-                .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)), .bytes(sealed.envelope), entry.key.map(PostgresParameter.text) ?? .null,
+                .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)), .bytes(sealed.envelope), key.map(PostgresParameter.text) ?? .null,
             ])
     }
 
     /// The pending entry of `key`, locked for the caller's transaction with the key (so no other
     /// node schedules, cancels or fires it before that transaction ends); nil when none is pending.
     /// An entry being fired meanwhile is waited for, and then is no longer pending.
+    /// An entry whose envelope cannot be opened (altered, or sealed under a key not given) comes
+    /// with an event that has only its id, type and priority.
     public static func pending(key: String, sealer: EnvelopeSealer, on connection: PostgresConnection) throws -> ScheduledEntry? {
-        try PostgresLocks.take([PostgresLocks.id(ofDelayKey: key)], on: connection)
-        let rows = try connection.execute(
-            "SELECT id, due_ns, interval_ns, event_id, event_type, priority, envelope, key FROM symphony_scheduled WHERE key = $1 FOR UPDATE",
-            [.text(key)])
-        guard rows.count > 0 else { return nil }
-        return try entry(rows, 0, sealer: sealer)
+        try pending(keys: [key], sealer: sealer, on: connection, locking: true)[key]
     }
 
-    /// The pending entries of `keys`, whose locks (`PostgresLocks`) the caller holds, locked for
-    /// its transaction, by key; keys with none pending are absent.
-    public static func pending(keys: [String], sealer: EnvelopeSealer, on connection: PostgresConnection) throws -> [String: ScheduledEntry] {
+    /// The pending entries of `keys`, whose locks (`PostgresLocks`) the caller holds (or, with
+    /// `locking`, takes now), locked for its transaction, by key as given; keys with none pending
+    /// are absent. An entry whose envelope cannot be opened comes with an event that has only its
+    /// id, type and priority: it can still be replaced or cancelled.
+    public static func pending(
+        keys: [String], sealer: EnvelopeSealer, on connection: PostgresConnection, locking: Bool = false
+    ) throws -> [String: ScheduledEntry] {
         guard !keys.isEmpty else { return [:] }
+        var named: [String: [String]] = [:]
+        for key in keys { named[PostgresText.storable(key), default: []].append(key) }
+        if locking { try PostgresLocks.take(keys.map(PostgresLocks.id(ofDelayKey:)), on: connection) }
         let rows = try connection.execute(
             "SELECT id, due_ns, interval_ns, event_id, event_type, priority, envelope, key FROM symphony_scheduled WHERE key = ANY($1::text[]) FOR UPDATE",
-            [.textArray(Array(Set(keys)))])
+            [.textArray(Array(named.keys))])
         var entries: [String: ScheduledEntry] = [:]
         for row in 0..<rows.count {
-            let entry = try entry(rows, row, sealer: sealer)
-            if let key = entry.key { entries[key] = entry }
+            let entry: ScheduledEntry
+            do {
+                entry = try self.entry(rows, row, sealer: sealer)
+            } catch {
+                entry = ScheduledEntry(
+                    id: ScheduleID(rawValue: rows.text(row, 0) ?? ""),
+                    event: Event(type: rows.text(row, 4) ?? "", priority: Int(try rows.int(row, 5) ?? 0), id: rows.text(row, 3) ?? ""),
+                    due: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 1) ?? 0), key: rows.text(row, 7))
+            }
+            for key in named[entry.key ?? ""] ?? [] { entries[key] = entry }
         }
         return entries
     }
 
-    /// Stores the keyed `entry` in the caller's transaction, which holds its key's lock: in place
-    /// of the pending entry `replacing`, or as the key's only one when nil.
-    public static func store(
-        keyed entry: ScheduledEntry, sealed: SealedEvent, lane: Int?, replacing pending: ScheduleID?, on connection: PostgresConnection
+    /// Removes the entries `removing` and stores the keyed `storing` (each sealed as given, with
+    /// the lane its event goes to when it fires), in the caller's transaction, which holds the
+    /// keys' locks and knows that no other entry of these keys is pending.
+    public static func replaceKeyed(
+        removing: [ScheduleID], storing entries: [(entry: ScheduledEntry, sealed: SealedEvent)], lanes: [Int?], on connection: PostgresConnection
     ) throws {
-        let values: [PostgresParameter] = [
-            .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)),
-            .bytes(sealed.envelope), entry.key.map(PostgresParameter.text) ?? .null, lane.map { .int(Int64($0)) } ?? .null,
-        ]
-        guard let pending else {
-            try connection.execute(
-                """
-                INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key, lane)
-                VALUES ($1, $2::bigint, NULL, $3, $4, $5::smallint, $6::bytea, $7, $8::smallint)
-                """, values)
-            return
+        if !removing.isEmpty {
+            try connection.execute("DELETE FROM symphony_scheduled WHERE id = ANY($1::text[])", [.textArray(removing.map(\.rawValue))])
         }
-        try connection.execute(
-            """
-            UPDATE symphony_scheduled SET id = $1, due_ns = $2::bigint, interval_ns = NULL, event_id = $3, event_type = $4, priority = $5::smallint,
-                envelope = $6::bytea, key = $7, lane = $8::smallint, stored = nextval(pg_get_serial_sequence('symphony_scheduled', 'stored'))
-            WHERE id = $9
-            """, values + [.text(pending.rawValue)])
-    }
-
-    /// Removes the entry `id` in the caller's transaction; true when it was pending.
-    @discardableResult
-    public static func remove(_ id: ScheduleID, on connection: PostgresConnection) throws -> Bool {
-        try connection.execute("DELETE FROM symphony_scheduled WHERE id = $1", [.text(id.rawValue)]).affected > 0
+        for start in stride(from: 0, to: entries.count, by: 500) {
+            var placeholders: [String] = []
+            var parameters: [PostgresParameter] = []
+            for index in start..<min(entries.count, start + 500) {
+                let (entry, sealed) = entries[index]
+                let base = parameters.count
+                placeholders.append(
+                    "($\(base + 1), $\(base + 2)::bigint, NULL, $\(base + 3), $\(base + 4), $\(base + 5)::smallint, $\(base + 6)::bytea, $\(base + 7), $\(base + 8)::smallint)")
+                parameters += [
+                    .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)),
+                    .bytes(sealed.envelope), entry.key.map { .text(PostgresText.storable($0)) } ?? .null,
+                    (index < lanes.count ? lanes[index] : nil).map { .int(Int64($0)) } ?? .null,
+                ]
+            }
+            try connection.execute(
+                "INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key, lane) VALUES "
+                    + placeholders.joined(separator: ", "), parameters)
+        }
     }
 
     public func cancel(_ id: ScheduleID) throws {

@@ -6,8 +6,14 @@ import SymphonyPostgres
 /// input events per second, handled events per second, and database round trips per handled
 /// event (statements the nodes sent, summed). Needs the cluster `make bench` starts
 /// (SYMPHONY_TEST_POSTGRES); without it the group says so and records nothing.
+///
+/// Two workloads: `cluster/…`, rules without memory; `cluster-memory/…`, failed and successful
+/// logins from 1,000 addresses through a window, a throttle, a pairing, keyed delays replaced on
+/// every failure and cancels, so that the nodes share and lock gate state on every event.
 struct ClusterBenchmarks {
     let events: Int
+    /// Rules with memory (`cluster-memory/…`) instead of the plain workload.
+    var memory = false
 
     /// Each input event publishes a step and audits; a third of them also delay a follow-up due
     /// at once: 1 + 1 + 1/3 handled events per input event.
@@ -31,6 +37,35 @@ struct ClusterBenchmarks {
             actions: [{emit: {type: job.followed, payload: {n: "{{ payload.n }}"}}}]
         """
 
+    /// 80% failed logins, 20% successful ones, from 1,000 addresses; a window of 5 failures bans
+    /// an address (once an hour), each failure (re)schedules its address's unlock, and a success
+    /// after a failure cancels it: 1 + 1/5 × 4/5 handled events per input event, about.
+    static let memoryRules = """
+        rules:
+          - name: failures
+            on: login.failed
+            count: {key: "{{ payload.ip }}", at_least: 5, within: 10m}
+            actions: [{publish: {type: ip.banned, payload: {ip: "{{ window.key }}"}}}]
+          - name: alert-once
+            on: ip.banned
+            throttle: {key: "{{ payload.ip }}", per: 1h}
+            actions: [{audit: "banned {{ payload.ip }}"}]
+          - name: lockout
+            on: login.failed
+            actions: [{delay: {after: 1h, key: "unlock-{{ payload.ip }}", type: ip.unlock, payload: {ip: "{{ payload.ip }}"}}}]
+          - name: success
+            on: login.ok
+            after: {on: login.failed, key: "{{ payload.ip }}", within: 10m}
+            actions: [{cancel: "unlock-{{ payload.ip }}"}, {audit: "ok after a failure from {{ payload.ip }}"}]
+        """
+
+    /// Input event `n` of the workload.
+    func line(_ n: Int) -> String {
+        guard memory else { return #"{"type":"job.created","payload":{"n":\#(n),"third":\#(n % 3 == 0)}}"# }
+        let address = "198.51.\(n % 1_000 / 250).\(n % 250)"
+        return #"{"type":"login.\#(n % 5 == 4 ? "ok" : "failed")","payload":{"ip":"\#(address)"}}"#
+    }
+
     func run(binary: String, into results: inout [BenchmarkResult]) throws {
         guard let cluster = getenv("SYMPHONY_TEST_POSTGRES").map({ String(cString: $0) }) else {
             print("symphony-bench: cluster: SYMPHONY_TEST_POSTGRES is not set (make bench starts a throwaway PostgreSQL cluster); skipped")
@@ -39,18 +74,18 @@ struct ClusterBenchmarks {
         let directory = "/tmp/symphony-bench-cluster-\(getpid())"
         mkdir(directory, 0o700)
         defer { _ = system("rm -rf '\(directory)'") }
-        try write(Self.rules, to: directory + "/rules.yaml")
+        try write(memory ? Self.memoryRules : Self.rules, to: directory + "/rules.yaml")
         guard BenchProcess.measure([binary, "keygen", "-o", directory + "/key"]) != nil else { return }
         for nodes in 1...3 {
             // The same events each time, split into one file per node.
             for node in 0..<nodes {
                 var text = ""
                 for n in stride(from: node, to: events, by: nodes) {
-                    text += #"{"type":"job.created","payload":{"n":\#(n),"third":\#(n % 3 == 0)}}"# + "\n"
+                    text += line(n) + "\n"
                 }
                 try write(text, to: directory + "/in\(node).jsonl")
             }
-            let database = "symphony_bench_\(nodes)_\(getpid())"
+            let database = "symphony_bench_\(memory ? "memory_" : "")\(nodes)_\(getpid())"
             let admin = try PostgresConnection(url: cluster)
             try admin.execute("DROP DATABASE IF EXISTS \(database)")
             try admin.execute("CREATE DATABASE \(database)")
@@ -82,7 +117,7 @@ struct ClusterBenchmarks {
             let handled = Double(try counts.int(0, 0) ?? 0)
             var statements = 0.0
             for node in 0..<nodes { statements += Self.roundTrips(in: BenchProcess.read(directory + "/n\(node).err")) }
-            let name = "cluster/\(nodes)-node\(nodes == 1 ? "" : "s")"
+            let name = "cluster\(memory ? "-memory" : "")/\(nodes)-node\(nodes == 1 ? "" : "s")"
             results.append(BenchmarkResult(benchmark: name, metric: "input_throughput", value: Double(events) / seconds, unit: "events/s"))
             results.append(BenchmarkResult(benchmark: name, metric: "handled_throughput", value: handled / seconds, unit: "events/s"))
             results.append(BenchmarkResult(benchmark: name, metric: "round_trips_per_event", value: statements / max(1, handled), unit: "round trips"))

@@ -74,7 +74,10 @@ do {
         StatefulBenchmarks(events: Int(1_000_000 * scale), keys: Int(100_000 * scale)).run(binary: binary, into: &benchmarks.results)
     }
     try group("sidefx") { try SideEffectBenchmarks(events: Int(200_000 * scale), drainedEvents: Int(20_000 * scale)).run(into: &benchmarks.results) }
-    try group("cluster") { try ClusterBenchmarks(events: Int(300_000 * scale)).run(binary: binary, into: &benchmarks.results) }
+    try group("cluster") {
+        try ClusterBenchmarks(events: Int(300_000 * scale)).run(binary: binary, into: &benchmarks.results)
+        try ClusterBenchmarks(events: Int(300_000 * scale), memory: true).run(binary: binary, into: &benchmarks.results)
+    }
     try group("serve") { try ServeBenchmarks(scale: scale, binary: binary).run(into: &benchmarks.results) }
     try group("history") { try HistoryBenchmarks(scale: scale).run(into: &benchmarks.results) }
     try group("intents") { try IntentBenchmarks(scale: scale).run(intentCounts: [10, 100, 1_000], into: &benchmarks.results) }

@@ -1,5 +1,6 @@
 import Foundation
 import SymphonyPostgres
+import SymphonyRecords
 import Testing
 
 /// Rules with memory on a cluster: every node counts, throttles, pairs and cancels a key in one
@@ -94,5 +95,58 @@ struct ClusterMemoryTests {
         #expect(pairs.stdout.contains("waiting to pair: f2, f3, f4, f5") && !pairs.stdout.contains("g1"), "\(pairs.stdout)")
         let verify = try CommandRunner.run(["audit", "verify", "--store", url, "--key-file", directory + "/key"])
         #expect(verify.status == 0, "\(verify.stderr)")
+    }
+
+    @Test("a batch waits for a key another transaction holds and counts on what it wrote; more keys in a batch than max_keys evict none; a key with NUL counts")
+    func lockedKeys() throws {
+        let (url, drop) = try ClusterNodesTests.database()
+        defer { drop() }
+        let directory = try freshDirectory()
+        try """
+            rules:
+              - name: pairs
+                on: hit
+                count: {key: "{{ payload.k }}", at_least: 2, within: 1h, max_keys: 1}
+                actions: [{audit: "pair"}]
+            """.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
+        #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
+        // Three keys in one lane, so that one batch holds them all; the third with a NUL in it.
+        let lane = PostgresEventQueue.lane(ofKey: "a")
+        let others = (0..<10_000).map { "k\($0)" }.filter { PostgresEventQueue.lane(ofKey: $0) == lane }.prefix(1)
+        let nul = (0..<10_000).map { "x\u{0}\($0)" }.first { PostgresEventQueue.lane(ofKey: PostgresText.storable($0)) == lane }
+        let keys = ["a"] + others + [try #require(nul)]
+        var lines: [String] = []
+        for (index, key) in keys.enumerated() {
+            let escaped = key.replacingOccurrences(of: "\u{0}", with: "\\u0000")
+            for n in 1...2 { lines.append(#"{"type":"hit","id":"h\#(index)-\#(n)","time":"2026-12-04T10:00:0\#(n)Z","payload":{"k":"\#(escaped)"}}"#) }
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: directory + "/in.jsonl", atomically: true, encoding: .utf8)
+        // Another node's batch, still open: it holds key a's lock and has counted one event of it.
+        try PostgresSchema.migrate(try PostgresConnection(url: url))
+        let other = try PostgresConnection(url: url)
+        try other.execute("BEGIN")
+        let slot = GateSlot(rule: "pairs", kind: .count, key: "a")
+        try PostgresLocks.take([PostgresLocks.id(of: slot)], on: other)
+        let earlier = Int64(1_796_378_400) * 1_000_000_000  // 2026-12-04T10:00:00Z
+        try PostgresGateStore.save(
+            [(slot, .window(times: [earlier], ids: []))], settings: { _ in "count 2 within 3600000000000ns key {{ payload.k }}" }, on: other)
+        let node = Process()
+        node.executableURL = CommandRunner.binary
+        node.arguments = ["run", directory + "/rules.yaml", "--events", directory + "/in.jsonl", "--store", url, "--node", "n", "--key-file", directory + "/key", "--workers", "1"]
+        node.environment = testEnvironment()
+        node.standardOutput = FileHandle.nullDevice
+        node.standardError = FileHandle.nullDevice
+        try node.run()
+        let observer = try PostgresConnection(url: url)
+        usleep(1_500_000)
+        #expect(node.isRunning)
+        #expect(try observer.execute("SELECT count(*) FROM symphony_handled").int(0, 0) == 0, "the batch went on without key a's lock")
+        try other.execute("COMMIT")
+        node.waitUntilExit()
+        #expect(node.terminationStatus == 0)
+        // Key a fired on its first event here (the other batch's event made two); the others on their second.
+        let fired = try observer.execute("SELECT event_id, key FROM symphony_executions WHERE rule = 'pairs' ORDER BY event_id").values
+        #expect(fired.map { $0[0] } == ["h0-1", "h1-2", "h2-2"], "\(fired)")
+        #expect(fired.last?[1] == keys[2].replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"))
     }
 }
