@@ -18,6 +18,8 @@ final class ClusterGateState: GateStateSource, @unchecked Sendable {
     private let settings: [GateSlot.Kind: [String: String]]
     /// What the batch loaded, as stored (absent: nothing stored).
     private var stored: [GateSlot: GateRecord] = [:]
+    /// Every slot the batch loaded (stored or not).
+    private var loaded = Set<GateSlot>()
     /// The first load that failed in this batch.
     private(set) var failure: (any Error)?
     /// Rows whose state could not be read (altered in the database), read as empty, since the worker began.
@@ -42,20 +44,23 @@ final class ClusterGateState: GateStateSource, @unchecked Sendable {
     /// Starts a batch (or a batch's next attempt): nothing loaded, no failure.
     func begin() {
         stored.removeAll(keepingCapacity: true)
+        loaded.removeAll(keepingCapacity: true)
         failure = nil
     }
 
     /// Loads `slots`, whose locks the batch took ahead, and puts them into `gates`.
     func preload(_ slots: [GateSlot], into gates: RuleGates) throws {
-        let slots = Array(Set(slots))
-        let records = try PostgresGateStore.load(slots, settings: settings(of:), unreadable: { _ in self.unreadable += 1 }, on: connection)
+        let slots = Set(slots).filter { loaded.insert($0).inserted }
+        guard !slots.isEmpty else { return }
+        let records = try PostgresGateStore.load(Array(slots), settings: settings(of:), unreadable: { _ in self.unreadable += 1 }, on: connection)
         stored.merge(records) { _, new in new }
-        gates.preload(slots, records: records)
+        gates.preload(Array(slots), records: records)
     }
 
     func record(for slot: GateSlot) -> GateRecord? {
         guard failure == nil else { return nil }
         do {
+            loaded.insert(slot)
             try PostgresLocks.take([PostgresLocks.id(of: slot)], on: connection)
             let record = try PostgresGateStore.load([slot], settings: settings(of:), unreadable: { _ in self.unreadable += 1 }, on: connection)[slot]
             stored[slot] = record

@@ -8,19 +8,11 @@ import SymphonyRules
 /// would use a key of it. Workers claim one lane at a time, so batches of different lanes rarely
 /// share a key, and a key's events reach its gates in queue order.
 struct ClusterLanes: Sendable {
-    /// Effects that are never called: finding an event's keys runs no action.
-    private struct NoEffects: ActionEffects {
-        func publish(_ event: Event) throws -> SealedEvent? { nil }
-        func schedule(_ event: Event, at due: Timestamp) throws -> SealedEvent? { nil }
-        func audit(rule: String, event: Event, message: String) throws {}
-        func emit(_ event: Event) throws {}
-    }
-
     private let engine: RuleEngine?
 
     /// Lanes for `ruleSet`'s events, found with an engine of their own (nil when no rule uses keys).
     init(ruleSet: RuleSet) {
-        engine = ruleSet.rules.contains { $0.isStateful || $0.usesDelayKeys } ? RuleEngine(ruleSet: ruleSet, effects: NoEffects()) : nil
+        engine = ruleSet.rules.contains { $0.isStateful || $0.usesDelayKeys } ? RuleEngine(ruleSet: ruleSet, effects: NoActionEffects()) : nil
     }
 
     /// Lanes found with a worker's `engine`; nil when its rule set uses no keys.

@@ -21,7 +21,7 @@ import Synchronization
 ///   one key at once. A node killed mid-batch never commits: its
 ///   batch is free for any node at once, and the handling that commits is the only one that counts.
 /// - The scheduler fires due delays cluster-wide exactly once (`PostgresScheduledEntryStore.fireDue`)
-///   and sweeps gate state that can no longer change a decision.
+///   and keeps each gate's shared state within its `max_keys` (`PostgresGateStore.sweep`).
 ///
 /// Emitted events and audit messages reach the output once their batch committed.
 public final class ClusterNode: Sendable {
@@ -297,15 +297,20 @@ public final class ClusterNode: Sendable {
                 unique.append(event)
             }
             pending = unique
-            // The gate slots and delay keys the claimed events will use, locked in one go and in one
-            // order (two batches never wait for each other in a circle); a derived event's are locked when reached.
-            if locksKeys {
+            // The gate slots and delay keys of the events about to be handled, locked in one go and in
+            // one order, then read in one statement each: first the claimed events' (so two batches never
+            // wait for each other in a circle), then, wave after wave, those of the events they published.
+            var lockedAhead = 0
+            func lockAhead() throws {
+                guard locksKeys else { return }
                 var keys = StateKeys()
-                for event in pending {
+                for event in pending[lockedAhead...] {
                     let found = engine.stateKeys(of: event)
                     keys.slots += found.slots
                     keys.delayKeys += found.delayKeys
                 }
+                lockedAhead = pending.count
+                guard !keys.slots.isEmpty || !keys.delayKeys.isEmpty else { return }
                 try PostgresLocks.take(keys.slots.map(PostgresLocks.id(of:)) + keys.delayKeys.map(PostgresLocks.id(ofDelayKey:)), on: connection)
                 try gateState.preload(keys.slots, into: engine.gates)
                 try effects.preload(delayKeys: keys.delayKeys)
@@ -319,6 +324,7 @@ public final class ClusterNode: Sendable {
             var overflow: [Event] = []
             var next = 0
             while next < pending.count {
+                if next >= lockedAhead { try lockAhead() }
                 let event = pending[next]
                 next += 1
                 for outcome in engine.process(event) {

@@ -31,11 +31,11 @@ public enum PostgresEventQueue {
     /// How many lanes the queue has.
     public static let laneCount = 64
 
-    /// The lane of events whose first gate or delay key is `key`. Events of one lane are claimed
+    /// The lane of events whose first gate or delay key is `key` (as stored: `PostgresText`). Events of one lane are claimed
     /// by one worker at a time, so workers handling different lanes rarely wait for each other's
     /// key locks, and a lane's events are handled in queue order.
     public static func lane(ofKey key: String) -> Int {
-        Int(SHA256.hash(Array(key.utf8)).prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } % UInt64(laneCount))
+        Int(SHA256.hash(Array(PostgresText.storable(key).utf8)).prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) } % UInt64(laneCount))
     }
 
     /// The advisory lock a worker holds, for its claim's transaction, on the lane it claims from

@@ -9,14 +9,6 @@ import SymphonyStore
 /// `symphony history --state RULE --rules PATH`: what a rule's gates hold now, rebuilt from the
 /// history the way `symphony run` rebuilds it at start, or (`--store`) as a cluster keeps it.
 enum GateStateReport {
-    /// Effects that do nothing: rebuilding the gates runs no action.
-    private struct NoEffects: ActionEffects {
-        func publish(_ event: Event) throws -> SealedEvent? { nil }
-        func schedule(_ event: Event, at due: Timestamp) throws -> SealedEvent? { nil }
-        func audit(rule: String, event: Event, message: String) throws {}
-        func emit(_ event: Event) throws {}
-    }
-
     /// Why there are no rows for a rule.
     struct NoState: Error {
         let message: String
@@ -49,7 +41,7 @@ enum GateStateReport {
             return .failure(NoState(message: "the rule set has no rule '\(name)'\(NameSuggestion.hint(for: name, in: ruleSet.rules.map(\.name)))"))
         }
         guard rule.isStateful else { return .failure(NoState(message: "rule '\(name)' has no count:, throttle: or after: gate, so it keeps no state")) }
-        let engine = RuleEngine(ruleSet: ruleSet, effects: NoEffects())
+        let engine = RuleEngine(ruleSet: ruleSet, effects: NoActionEffects())
         try restore(engine)
         return .success(
             engine.gates.state(of: name).map { state in
