@@ -63,7 +63,8 @@ final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
     }
 
     func schedule(_ event: Event, at due: Timestamp, key: String, whenPending: Scheduler.WhenPending) throws -> KeyedDelay {
-        try noticingFailure {
+        let key = PostgresText.storable(key)  // two keys stored alike are one key here too
+        return try noticingFailure {
             let pending = try pendingEntry(of: key)
             if let pending, whenPending == .keep { return .kept(pending: pending.event) }
             let sealed = try SealedEvent(sealing: event, with: sealer)
@@ -77,10 +78,12 @@ final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
     }
 
     func cancelDelay(key: String, madeBy rule: String?, sparing parentID: String?) throws -> Event? {
-        try noticingFailure {
+        let key = PostgresText.storable(key)
+        return try noticingFailure {
             guard let pending = try pendingEntry(of: key) else { return nil }
             let causation = pending.event.causation
-            guard rule == nil || causation?.rule == rule, parentID == nil || causation?.parentID != parentID else { return nil }
+            // (An entry whose envelope cannot be opened has no causation: any cancel of its key removes it.)
+            guard rule == nil || causation == nil || causation?.rule == rule, parentID == nil || causation?.parentID != parentID else { return nil }
             known[key] = .some(nil)
             made[key] = nil
             return pending.event
@@ -98,9 +101,9 @@ final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
 
     /// Reads the pending entries of `keys`, whose locks the batch took ahead, in one statement.
     func preload(delayKeys keys: [String]) throws {
-        let keys = keys.filter { known[$0] == nil }
+        let keys = Set(keys.map(PostgresText.storable)).filter { known[$0] == nil }
         guard !keys.isEmpty else { return }
-        let entries = try PostgresScheduledEntryStore.pending(keys: keys, sealer: sealer, on: connection)
+        let entries = try PostgresScheduledEntryStore.pending(keys: Array(keys), sealer: sealer, on: connection)
         for key in keys {
             known[key] = .some(entries[key])
             stored[key] = entries[key]?.id

@@ -50,12 +50,14 @@ final class ClusterGateState: GateStateSource, @unchecked Sendable {
 
     /// Loads `slots`, whose locks the batch took ahead, and puts them into `gates`.
     func preload(_ slots: [GateSlot], into gates: RuleGates) throws {
-        let slots = Set(slots).filter { loaded.insert($0).inserted }
+        let slots = Set(slots.map { GateSlot(rule: $0.rule, kind: $0.kind, key: storedKey($0.key)) }).filter { loaded.insert($0).inserted }
         guard !slots.isEmpty else { return }
         let records = try PostgresGateStore.load(Array(slots), settings: settings(of:), unreadable: { _ in self.unreadable += 1 }, on: connection)
         stored.merge(records) { _, new in new }
         gates.preload(Array(slots), records: records)
     }
+
+    func storedKey(_ key: String) -> String { PostgresText.storable(key) }
 
     func record(for slot: GateSlot) -> GateRecord? {
         guard failure == nil else { return nil }

@@ -10,4 +10,8 @@ import SymphonyRecords
 public protocol GateStateSource: Sendable {
     /// The stored state of `slot`, locked for the caller until its batch ends; nil when none is stored.
     func record(for slot: GateSlot) -> GateRecord?
+
+    /// A rendered key as the source stores it: two keys it stores alike must be one key in
+    /// memory too (the gates use this form everywhere, `{{ window.key }}` included).
+    func storedKey(_ key: String) -> String
 }

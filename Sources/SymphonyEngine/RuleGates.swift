@@ -94,8 +94,9 @@ public final class RuleGates: Sendable {
         guard !memories.isEmpty else { return }
         let context = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
         for memory in memories {
-            prepare(GateSlot(rule: memory.rule, kind: .after, key: memory.gate.key.render(context)))
-            memory.observe(key: memory.gate.key.render(context), time: event.time, id: event.id)
+            let key = stored(memory.gate.key.render(context))
+            prepare(GateSlot(rule: memory.rule, kind: .after, key: key))
+            memory.observe(key: key, time: event.time, id: event.id)
         }
     }
 
@@ -104,7 +105,7 @@ public final class RuleGates: Sendable {
         let memories = observers.values(for: event.type)
         guard !memories.isEmpty else { return [] }
         let context = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
-        return memories.map { GateSlot(rule: $0.rule, kind: .after, key: $0.gate.key.render(context)) }
+        return memories.map { GateSlot(rule: $0.rule, kind: .after, key: stored($0.gate.key.render(context))) }
     }
 
     /// Passes one event that matched `rule` through the rule's gates (a rule without gates fires).
@@ -116,7 +117,7 @@ public final class RuleGates: Sendable {
         let time = context.event.time
         if let memory = sequences[rule.name] {
             let gate = memory.gate
-            let key = gate.key.render(context)
+            let key = stored(gate.key.render(context))
             prepare(GateSlot(rule: rule.name, kind: .after, key: key))
             guard let earlier = memory.pair(key: key, time: time) else {
                 if counting { heldUnpaired.add(1, ordering: .relaxed) }
@@ -129,7 +130,7 @@ public final class RuleGates: Sendable {
         }
         if let windows = counts[rule.name] {
             let gate = windows.gate
-            let key = gate.key.render(context)
+            let key = stored(gate.key.render(context))
             prepare(GateSlot(rule: rule.name, kind: .count, key: key))
             switch windows.add(key: key, time: time, id: context.event.id) {
             case .counting(let count):
@@ -157,7 +158,7 @@ public final class RuleGates: Sendable {
             let gate = limiter.gate
             var gateContext = context
             gateContext.gates = fields
-            let key = gate.key.render(gateContext)
+            let key = stored(gate.key.render(gateContext))
             prepare(GateSlot(rule: rule.name, kind: .throttle, key: key))
             switch limiter.add(key: key, time: time) {
             case .suppressed(let lastFired, let suppressed):
@@ -216,6 +217,9 @@ public final class RuleGates: Sendable {
     }
 
     // MARK: State kept outside (a cluster)
+
+    /// `key` as the source stores it (itself without a source).
+    private func stored(_ key: String) -> String { source?.storedKey(key) ?? key }
 
     /// Loads `slot` from the source on its first use since the last `takeShared()`.
     private func prepare(_ slot: GateSlot) {

@@ -69,8 +69,8 @@ public enum PostgresGateStore {
 
     /// Keeps `rule`'s `kind` gate within `maxKeys` rows, as one node keeps its memory: when it
     /// holds more, rows that can no longer fire, pair or suppress (newest time more than `horizon`,
-    /// the gate's window or period, before the newest of any of its rows) go first, then the
-    /// tenth with the oldest newest times. Rows a batch is writing meanwhile are left for the next
+    /// the gate's window or period, before the newest of any of its rows) go first, then those
+    /// with the oldest newest times: as many as it is over, and at least a tenth. Rows a batch is writing meanwhile are left for the next
     /// sweep. Returns how many rows it removed.
     @discardableResult
     public static func sweep(rule: String, kind: GateSlot.Kind, horizon: Duration, maxKeys: Int, on connection: PostgresConnection) throws -> Int {
@@ -91,7 +91,7 @@ public enum PostgresGateStore {
                     """
                     DELETE FROM symphony_gates WHERE ctid IN (
                         SELECT ctid FROM symphony_gates WHERE rule = $1 AND gate = $2 ORDER BY newest_ns LIMIT $3 FOR UPDATE SKIP LOCKED)
-                    """, [.text(rule), .text(kind.rawValue), .int(Int64(max(1, maxKeys / 10)))]
+                    """, [.text(rule), .text(kind.rawValue), .int(Int64(max(count - removed - maxKeys, maxKeys / 10, 1)))]
                 ).affected
             }
             return removed

@@ -97,7 +97,9 @@ struct ClusterMemoryTests {
         #expect(verify.status == 0, "\(verify.stderr)")
     }
 
-    @Test("a batch waits for a key another transaction holds and counts on what it wrote; more keys in a batch than max_keys evict none; a key with NUL counts")
+    @Test(
+        "a batch waits for a key another transaction holds and counts on what it wrote; more keys in a batch than max_keys evict none; a key with NUL is one key with its U+FFFD twin"
+    )
     func lockedKeys() throws {
         let (url, drop) = try ClusterNodesTests.database()
         defer { drop() }
@@ -108,6 +110,9 @@ struct ClusterMemoryTests {
                 on: hit
                 count: {key: "{{ payload.k }}", at_least: 2, within: 1h, max_keys: 1}
                 actions: [{audit: "pair"}]
+              - name: hold
+                on: hit
+                actions: [{delay: {after: 1h, key: "d-{{ payload.k }}", type: later}}]
             """.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
         #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
         // Three keys in one lane, so that one batch holds them all; the third with a NUL in it.
@@ -120,6 +125,9 @@ struct ClusterMemoryTests {
             let escaped = key.replacingOccurrences(of: "\u{0}", with: "\\u0000")
             for n in 1...2 { lines.append(#"{"type":"hit","id":"h\#(index)-\#(n)","time":"2026-12-04T10:00:0\#(n)Z","payload":{"k":"\#(escaped)"}}"#) }
         }
+        // The NUL key's twin, stored alike: a third event of the same key (the window counts it as such).
+        let twin = keys[2].replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
+        lines.append(#"{"type":"hit","id":"h3-1","time":"2026-12-04T10:00:03Z","payload":{"k":"\#(twin)"}}"#)
         try (lines.joined(separator: "\n") + "\n").write(toFile: directory + "/in.jsonl", atomically: true, encoding: .utf8)
         // Another node's batch, still open: it holds key a's lock and has counted one event of it.
         try PostgresSchema.migrate(try PostgresConnection(url: url))
@@ -147,6 +155,9 @@ struct ClusterMemoryTests {
         // Key a fired on its first event here (the other batch's event made two); the others on their second.
         let fired = try observer.execute("SELECT event_id, key FROM symphony_executions WHERE rule = 'pairs' ORDER BY event_id").values
         #expect(fired.map { $0[0] } == ["h0-1", "h1-2", "h2-2"], "\(fired)")
-        #expect(fired.last?[1] == keys[2].replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"))
+        #expect(fired.last?[1] == twin)
+        // One window row and one pending keyed delay per key as stored: the twins share theirs.
+        #expect(try observer.execute("SELECT count(*) FROM symphony_gates WHERE key = $1", [.text(twin)]).int(0, 0) == 1)
+        #expect(try observer.execute("SELECT count(*) FROM symphony_scheduled").int(0, 0) == 3)
     }
 }
