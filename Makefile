@@ -73,7 +73,7 @@ test: test-deps
 # run once more: a real race or failure fails both runs. The cluster test's nodes run 9,000 events,
 # not 200,000, under ThreadSanitizer's slowdown. (The pkill pattern is bracketed so that it does
 # not match the command line of the shell running it: '.build-tsan/.*xctest' written plainly killed make itself.)
-TSAN_LIMIT := 900
+TSAN_LIMIT := 720
 tsan: test-deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path $(TSAN_PATH)
 	$(call with-postgres,export SYMPHONY_CLUSTER_TEST_EVENTS=3000; timeout -k 10 $(TSAN_LIMIT) $(SWIFT) test --skip-build --sanitize=thread --scratch-path $(TSAN_PATH) || { \
