@@ -79,11 +79,15 @@ public struct PostgresHistoryReader: Sendable {
         try PostgresGateStore.state(of: rule, settings: settings, on: try PostgresConnection(url: url))
     }
 
-    /// Delayed and periodic events waiting in the cluster, soonest first. The cluster does not
-    /// keep which rule scheduled an entry, nor entries once fired.
-    public func pending(type: TypePattern? = nil, key: String? = nil, limit: Int = 50) throws -> [ScheduledRow] {
+    /// Delayed and periodic events waiting in the cluster, soonest first, with the rule that made
+    /// each (`rule` keeps one rule's). The cluster does not keep entries once fired.
+    public func pending(type: TypePattern? = nil, key: String? = nil, rule: String? = nil, limit: Int = 50) throws -> [ScheduledRow] {
         var conditions: [String] = []
         var parameters: [PostgresParameter] = []
+        if let rule {
+            parameters.append(.text(rule))
+            conditions.append("rule = $\(parameters.count)")
+        }
         if let key {
             parameters.append(.text(key))
             conditions.append("key = $\(parameters.count)")
@@ -95,7 +99,7 @@ public struct PostgresHistoryReader: Sendable {
         let filterInSwift = type.map { !$0.isExact } ?? false
         let rows = try PostgresConnection(url: url).execute(
             """
-            SELECT id, due_ns, event_id, event_type, key FROM symphony_scheduled
+            SELECT id, due_ns, event_id, event_type, key, rule FROM symphony_scheduled
             \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY due_ns, stored
             \(filterInSwift ? "" : "LIMIT \(max(0, limit))")
             """, parameters)
@@ -106,7 +110,7 @@ public struct PostgresHistoryReader: Sendable {
             found.append(
                 ScheduledRow(
                     id: rows.text(row, 0) ?? "", due: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 1) ?? 0), eventID: rows.text(row, 2) ?? "",
-                    eventType: eventType, originRule: nil, state: "pending", late: false, key: rows.text(row, 4)))
+                    eventType: eventType, originRule: rows.text(row, 5), state: "pending", late: false, key: rows.text(row, 4)))
         }
         return found
     }

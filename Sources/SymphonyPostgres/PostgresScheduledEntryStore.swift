@@ -53,14 +53,15 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
         }
         try connection.execute(
             """
-            INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key)
-            VALUES ($1, $2::bigint, $3::bigint, $4, $5, $6::smallint, $7::bytea, $8)
+            INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key, rule)
+            VALUES ($1, $2::bigint, $3::bigint, $4, $5, $6::smallint, $7::bytea, $8, $9)
             ON CONFLICT (id) DO UPDATE SET due_ns = EXCLUDED.due_ns, interval_ns = EXCLUDED.interval_ns, event_id = EXCLUDED.event_id,
-                event_type = EXCLUDED.event_type, priority = EXCLUDED.priority, envelope = EXCLUDED.envelope, key = EXCLUDED.key
+                event_type = EXCLUDED.event_type, priority = EXCLUDED.priority, envelope = EXCLUDED.envelope, key = EXCLUDED.key, rule = EXCLUDED.rule
             """,
             [
                 .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), entry.interval.map { .int($0.nanoseconds) } ?? .null,
                 .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)), .bytes(sealed.envelope), key.map(PostgresParameter.text) ?? .null,
+                entry.event.causation.map { .text($0.rule) } ?? .null,
             ])
     }
 
@@ -119,15 +120,16 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
                 let (entry, sealed) = entries[index]
                 let base = parameters.count
                 placeholders.append(
-                    "($\(base + 1), $\(base + 2)::bigint, NULL, $\(base + 3), $\(base + 4), $\(base + 5)::smallint, $\(base + 6)::bytea, $\(base + 7), $\(base + 8)::smallint)")
+                    "($\(base + 1), $\(base + 2)::bigint, NULL, $\(base + 3), $\(base + 4), $\(base + 5)::smallint, $\(base + 6)::bytea, $\(base + 7), $\(base + 8)::smallint, "
+                        + "$\(base + 9))")
                 parameters += [
                     .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)),
                     .bytes(sealed.envelope), entry.key.map { .text(PostgresText.storable($0)) } ?? .null,
-                    (index < lanes.count ? lanes[index] : nil).map { .int(Int64($0)) } ?? .null,
+                    (index < lanes.count ? lanes[index] : nil).map { .int(Int64($0)) } ?? .null, entry.event.causation.map { .text($0.rule) } ?? .null,
                 ]
             }
             try connection.execute(
-                "INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key, lane) VALUES "
+                "INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key, lane, rule) VALUES "
                     + placeholders.joined(separator: ", "), parameters)
         }
     }
@@ -154,17 +156,19 @@ public final class PostgresScheduledEntryStore: ScheduledEntryStore {
                 let base = parameters.count
                 placeholders.append(
                     "($\(base + 1), $\(base + 2)::bigint, $\(base + 3)::bigint, $\(base + 4), $\(base + 5), $\(base + 6)::smallint, $\(base + 7)::bytea, NULL, "
-                        + "$\(base + 8)::smallint)")
+                        + "$\(base + 8)::smallint, $\(base + 9))")
                 parameters += [
                     .text(entry.id.rawValue), .int(entry.due.nanosecondsSinceEpoch), entry.interval.map { .int($0.nanoseconds) } ?? .null,
                     .text(sealed.id), .text(sealed.type), .int(Int64(sealed.priority)), .bytes(sealed.envelope), lane.map { .int(Int64($0)) } ?? .null,
+                    entry.event.causation.map { .text($0.rule) } ?? .null,
                 ]
             }
             try connection.execute(
-                "INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key, lane) VALUES "
+                "INSERT INTO symphony_scheduled (id, due_ns, interval_ns, event_id, event_type, priority, envelope, key, lane, rule) VALUES "
                     + placeholders.joined(separator: ", ")
                     + " ON CONFLICT (id) DO UPDATE SET due_ns = EXCLUDED.due_ns, interval_ns = EXCLUDED.interval_ns, event_id = EXCLUDED.event_id,"
-                    + " event_type = EXCLUDED.event_type, priority = EXCLUDED.priority, envelope = EXCLUDED.envelope, key = EXCLUDED.key, lane = EXCLUDED.lane",
+                    + " event_type = EXCLUDED.event_type, priority = EXCLUDED.priority, envelope = EXCLUDED.envelope, key = EXCLUDED.key, lane = EXCLUDED.lane,"
+                    + " rule = EXCLUDED.rule",
                 parameters)
         }
     }

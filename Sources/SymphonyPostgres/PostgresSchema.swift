@@ -135,6 +135,8 @@ public enum PostgresSchema {
         "ALTER TABLE symphony_queue ADD COLUMN IF NOT EXISTS lane smallint",
         "CREATE INDEX IF NOT EXISTS symphony_queue_lane ON symphony_queue (lane, priority, seq) WHERE lane IS NOT NULL",
         "ALTER TABLE symphony_scheduled ADD COLUMN IF NOT EXISTS lane smallint",
+        // The rule that made a delayed event (its causation, in the clear for `history --status pending`).
+        "ALTER TABLE symphony_scheduled ADD COLUMN IF NOT EXISTS rule text",
     ]
 
     /// Records `keyID` as the id of the key that seals this database's events, or refuses when

@@ -11,7 +11,6 @@ extension HistoryCommand {
         let unsupported: [(Bool, String)] = [
             (trace != nil, "--trace"), (stats, "--stats"), (status == "queued" || status == "dead", "--status \(status ?? "")"),
             (keyFile != nil, "--key-file"), (!retiredKeyFile.isEmpty, "--retired-key-file"),
-            (status == "pending" && rule != nil, "--status pending with --rule"),
         ]
         if let (_, option) = unsupported.first(where: { $0.0 }) {
             throw ValidationError(
@@ -33,7 +32,7 @@ extension HistoryCommand {
                 return
             }
             if status == "pending" {
-                write(pending: try reader.pending(type: try type.map(pattern), key: key, limit: limit), to: output)
+                write(pending: try reader.pending(type: try type.map(pattern), key: key, rule: rule, limit: limit), to: output)
                 return
             }
             let query = try executionQuery()
