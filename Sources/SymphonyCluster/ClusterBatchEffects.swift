@@ -6,17 +6,17 @@ import SymphonyPostgres
 
 /// The effects of the actions run on one claimed batch, held until the batch commits: derived
 /// events to handle next, delayed events to store, events emitted and audit messages to show.
-/// Keyed delays and cancels act on the shared `symphony_scheduled` at once, in the batch's
-/// transaction, under the key's lock. One per worker (its engine's effects); `take()` empties it.
-// @unchecked Sendable: `connection`, `known`, `stored`, `made` and `lanes` are used only on the thread of the worker that
-// owns these effects (its engine calls them from that thread, inside the batch's transaction).
+/// Keyed delays and cancels decide on the pending entries of their keys as the batch read them
+/// under the keys' locks, and `saveKeyed()` writes the outcome at commit. One per worker (its
+/// engine's effects); `take()` empties what is held, `begin()` what the keys read.
+// @unchecked Sendable: `connection`, `known`, `stored`, `made` and `lanes` are used only on the
+// thread of the worker that owns these effects (its engine calls them from that thread, inside
+// the batch's transaction).
 final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
     struct Held {
         /// Derived events published, not sealed: the worker handles them in the same transaction.
         var published: [Event] = []
         var scheduled: [(entry: ScheduledEntry, sealed: SealedEvent)] = []
-        /// Keyed delayed events, stored already.
-        var keyed: [Event] = []
         /// A statement of a keyed delay or cancel that failed: the engine records the action as
         /// failed, but the transaction is spoilt, so the worker must roll the batch back.
         var databaseFailure: PostgresError?
@@ -72,7 +72,6 @@ final class ClusterBatchEffects: ActionEffects, @unchecked Sendable {
                 id: ScheduleID(rawValue: "s-" + EventIDGenerator.shared.next()), event: event, due: due, sealed: sealed, key: key)
             known[key] = .some(entry)
             made[key] = (entry, sealed, lanes.lane(of: event))
-            held.withLock { $0.keyed.append(event) }
             return pending.map { .replaced(sealed: sealed, cancelled: $0.event) } ?? .scheduled(sealed: sealed)
         }
     }

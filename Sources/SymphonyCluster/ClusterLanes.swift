@@ -12,7 +12,7 @@ struct ClusterLanes: Sendable {
 
     /// Lanes for `ruleSet`'s events, found with an engine of their own (nil when no rule uses keys).
     init(ruleSet: RuleSet) {
-        engine = ruleSet.rules.contains { $0.isStateful || $0.usesDelayKeys } ? RuleEngine(ruleSet: ruleSet, effects: NoActionEffects()) : nil
+        engine = ruleSet.usesStateKeys ? RuleEngine(ruleSet: ruleSet, effects: NoActionEffects()) : nil
     }
 
     /// Lanes found with a worker's `engine`; nil when its rule set uses no keys.

@@ -58,7 +58,7 @@ public final class ClusterNode: Sendable {
         try PostgresSchema.migrate(connection)
         try PostgresSchema.checkKey(id: configuration.sealer.keyRing.activeKey.idString, on: connection)
         self.configuration = configuration
-        locksKeys = configuration.ruleSet.rules.contains { $0.isStateful || $0.usesDelayKeys }
+        locksKeys = configuration.ruleSet.usesStateKeys
         self.output = output
         self.stop = stop
     }
@@ -253,6 +253,7 @@ public final class ClusterNode: Sendable {
         let node = configuration.node
         let (count, shown) = try connection.transaction { connection -> (Int, (emitted: [Event], audits: [(rule: String, message: String)])) in
             _ = effects.take()
+            engine.forgetDerivedEvents()  // the last batch's were handled, stored for any node, or rolled back
             chain.beginAttempt()
             gateState.begin()
             effects.begin()
@@ -320,7 +321,6 @@ public final class ClusterNode: Sendable {
             var emitted: [Event] = []
             var audits: [(rule: String, message: String)] = []
             var scheduled: [(entry: ScheduledEntry, sealed: SealedEvent)] = []
-            var keyed: [Event] = []
             var overflow: [Event] = []
             var next = 0
             while next < pending.count {
@@ -336,23 +336,14 @@ public final class ClusterNode: Sendable {
                 }
                 handled.append(event)
                 let held = effects.take()
-                if let failure = gateState.failure ?? held.databaseFailure {
-                    // The attempt rolls back: this engine will not handle what it derived.
-                    engine.handedOff(
-                        Array(pending[next...]) + held.published + held.scheduled.map(\.entry.event) + held.keyed + scheduled.map(\.entry.event) + keyed
-                            + overflow)
-                    throw failure
-                }
+                if let failure = gateState.failure ?? held.databaseFailure { throw failure }
                 emitted += held.emitted
                 audits += held.audits
                 scheduled += held.scheduled
-                keyed += held.keyed
                 for derived in held.published {
                     if pending.count < Self.eventsPerTransaction { pending.append(derived) } else { overflow.append(derived) }
                 }
             }
-            // Delayed and overflowing events are handled later, maybe elsewhere: this engine holds no budget for them.
-            engine.handedOff(scheduled.map(\.entry.event) + keyed + overflow)
             guard try PostgresEventQueue.complete(claims.map(\.sequence), node: node, on: connection) == claims.count else { throw LostClaim() }
             try PostgresEventQueue.enqueue(
                 try overflow.map { try SealedEvent(sealing: $0, with: configuration.sealer) }, lanes: overflow.map(lanes.lane(of:)), at: now, on: connection,

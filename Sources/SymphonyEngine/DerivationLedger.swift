@@ -85,10 +85,9 @@ final class DerivationLedger: Sendable {
         budget.refund()
     }
 
-    /// Drops the entry of a derived event another process will handle (a cluster node stored it
-    /// in the shared database): its unit stays spent.
-    func release(_ handedOff: Event) {
-        awaiting.withLock { _ = $0.removeValue(forKey: handedOff.id) }
+    /// Drops every entry (a cluster node's batch ended): their units stay spent.
+    func removeAll() {
+        awaiting.withLock { $0 = [:] }
     }
 
     /// Derived events entered and not yet taken: published or scheduled, waiting to be processed.

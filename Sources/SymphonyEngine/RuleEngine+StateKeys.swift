@@ -53,9 +53,14 @@ extension Template {
     }
 }
 
+extension RuleSet {
+    /// True when some event's handling may use a gate slot or a delay key (`RuleEngine.stateKeys`).
+    public var usesStateKeys: Bool { rules.contains { $0.isStateful || $0.usesDelayKeys } }
+}
+
 extension Rule {
     /// True when an action schedules a keyed delay or cancels one.
-    public var usesDelayKeys: Bool {
+    var usesDelayKeys: Bool {
         actions.contains { action in
             switch action {
             case .delay(_, _, _, .some, _), .cancel: true

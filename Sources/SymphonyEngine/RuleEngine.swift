@@ -82,11 +82,11 @@ public final class RuleEngine: Sendable {
     /// budget; when none is left, nothing is held for any input event.
     public var derivedEventsAwaitingProcessing: Int { ledger.awaitingCount }
 
-    /// Forgets the budget entries of derived events this engine made that another process will
-    /// handle (a cluster node stores delayed events in the shared database): without this, each
-    /// would be held until this engine processed it, which it may never do.
-    public func handedOff(_ events: [Event]) {
-        for event in events { ledger.release(event) }
+    /// Forgets the budget entries of every derived event this engine made and has not processed.
+    /// A cluster node calls it before each batch: what the last batch derived was handled in its
+    /// transaction, stored in the shared database for any node to handle, or rolled back with it.
+    public func forgetDerivedEvents() {
+        ledger.removeAll()
     }
 
     /// The principal `rule`'s actions run as: its `run_as`, else the rule set's owner, else the default.
