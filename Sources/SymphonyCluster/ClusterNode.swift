@@ -24,7 +24,11 @@ import Synchronization
 ///   and keeps each gate's shared state within its `max_keys` (`PostgresGateStore.sweep`).
 ///
 /// Emitted events and audit messages reach the output once their batch committed.
-public final class ClusterNode: Sendable {
+///
+/// As a `ServedRun` (`symphony serve --store`), a node also takes HTTP submissions: each one's
+/// events are sealed and queued in one transaction before it is answered, so any node may handle
+/// them. A reload gives every worker the new rules from its next batch on.
+public final class ClusterNode: ServedRun, Sendable {
     /// What a node did, for its summary.
     public struct Summary: Sendable {
         public var read = 0
@@ -39,6 +43,10 @@ public final class ClusterNode: Sendable {
         public var unreadable = 0
         /// Statements sent to PostgreSQL (round trips), by every thread of the node.
         public var statements = 0
+        /// Rules that fired, in batches that committed.
+        public var rulesFired = 0
+        /// Actions that failed, in batches that committed.
+        public var errors = 0
         /// The first failure that stopped the node, if one did.
         public var failure: String?
     }
@@ -48,8 +56,17 @@ public final class ClusterNode: Sendable {
     private let stop: StopRequest
     private let counts = Locked(Summary())
     private let feedersRunning = Atomic<Int>(0)
-    /// True when batches lock keys ahead: a rule has a gate, a keyed delay or a cancel.
-    private let locksKeys: Bool
+    /// The rules in force, and how many times they were replaced.
+    private let rules: Locked<Rules>
+    /// Connections for submissions and metrics, which arrive on any thread.
+    private let shared: PostgresConnectionPool
+
+    /// One version of the node's rules, with the lanes of their events.
+    private struct Rules: Sendable {
+        var generation: Int
+        var ruleSet: RuleSet
+        var lanes: ClusterLanes
+    }
 
     /// A node writing its visible results to `output`; `stop` ends it. Throws when the database
     /// cannot be reached, or its events are sealed with another key.
@@ -58,7 +75,8 @@ public final class ClusterNode: Sendable {
         try PostgresSchema.migrate(connection)
         try PostgresSchema.checkKey(id: configuration.sealer.keyRing.activeKey.idString, on: connection)
         self.configuration = configuration
-        locksKeys = configuration.ruleSet.usesStateKeys
+        rules = Locked(Rules(generation: 0, ruleSet: configuration.ruleSet, lanes: ClusterLanes(ruleSet: configuration.ruleSet)))
+        shared = PostgresConnectionPool(url: configuration.url)
         self.output = output
         self.stop = stop
     }
@@ -109,7 +127,6 @@ public final class ClusterNode: Sendable {
         let connection = try PostgresConnection(url: configuration.url)
         var batch: [SealedEvent] = []
         var batchLanes: [Int?] = []
-        let lanes = ClusterLanes(ruleSet: configuration.ruleSet)
         var position: FilePosition?
         var flushError: (any Error)?
         func flush() {
@@ -148,7 +165,7 @@ public final class ClusterNode: Sendable {
                     break
                 }
                 batch.append(try SealedEvent(sealing: event, with: configuration.sealer))
-                batchLanes.append(lanes.lane(of: event))
+                batchLanes.append(rules.withLock { $0.lanes }.lane(of: event))
             }
             if let itemPosition = item.position { position = itemPosition }
             if batch.count >= 500 { flush() }
@@ -157,6 +174,114 @@ public final class ClusterNode: Sendable {
         flush()
         if let flushError { throw flushError }
         return read
+    }
+
+    // MARK: Serving
+
+    /// Takes one submission as `principal` (`ServedRun`): rejected lines and denied events are
+    /// counted and reported in the result; the others are sealed and queued in one transaction,
+    /// which has committed when this returns. A database failure leaves none of them queued and
+    /// says so (`historyFailure`); the next submission tries on a new connection.
+    public func submit(_ items: [SourceItem], principal: String) -> SubmitResult {
+        var result = SubmitResult()
+        guard isTakingInput else {
+            result.refused = true
+            return result
+        }
+        let lanes = rules.withLock { $0.lanes }
+        var sealed: [SealedEvent] = []
+        var sealedLanes: [Int?] = []
+        var lines: [Int] = []
+        for item in items {
+            let line = item.origin.line
+            switch item.result {
+            case .failure(let problem):
+                result.rejected += 1
+                result.problems.append(SubmitResult.Problem(line: line, reason: problem.reason))
+            case .success(var event):
+                if let source = event.source, source != principal {
+                    result.rejected += 1
+                    result.problems.append(SubmitResult.Problem(line: line, reason: "'source' must be left out or be the authenticated principal '\(principal)'"))
+                    continue
+                }
+                event.source = principal
+                do {
+                    try configuration.access.check(.publish(type: event.type), as: principal)
+                } catch {
+                    result.denied += 1
+                    result.problems.append(SubmitResult.Problem(line: line, reason: error.description, denied: true))
+                    continue
+                }
+                do {
+                    sealed.append(try SealedEvent(sealing: event, with: configuration.sealer))
+                } catch {
+                    result.rejected += 1
+                    result.problems.append(SubmitResult.Problem(line: line, reason: "the event cannot be sealed: \(error)"))
+                    continue
+                }
+                sealedLanes.append(lanes.lane(of: event))
+                lines.append(line)
+            }
+        }
+        if !sealed.isEmpty {
+            do {
+                try shared.withConnection { connection in
+                    try connection.transaction { connection in
+                        try PostgresEventQueue.enqueue(sealed, lanes: sealedLanes, at: configuration.clock.now(), on: connection)
+                    }
+                }
+                result.accepted = sealed.count
+            } catch {
+                output.problem("symphony: node \(configuration.node): a submission could not be queued: \(error)")
+                result.historyFailure = "the shared queue could not take the events (the database failed); none of them was queued"
+                for line in lines { result.problems.append(SubmitResult.Problem(line: line, reason: "not queued: the database failed")) }
+            }
+        }
+        counts.withLock {
+            $0.read += items.count
+            $0.rejected += result.rejected
+            $0.denied += result.denied
+        }
+        return result
+    }
+
+    /// True until a stop was requested (a signal, the end of the input, or a failure).
+    public var isTakingInput: Bool { !stop.isRequested }
+
+    /// The rules in force now.
+    public var ruleSet: RuleSet { rules.withLock { $0.ruleSet } }
+
+    /// Replaces the rule set: each worker takes it up before its next batch (a batch in flight
+    /// finishes under the old rules). Gate state and pending delays live in the database and
+    /// carry over as they would from one run to the next. Throws for a rule set a cluster cannot run.
+    public func reload(_ ruleSet: RuleSet) throws {
+        if let reason = ClusterConfiguration.unsupported(in: ruleSet) { throw ClusterRefusal(description: reason) }
+        let lanes = ClusterLanes(ruleSet: ruleSet)
+        rules.withLock { $0 = Rules(generation: $0.generation + 1, ruleSet: ruleSet, lanes: lanes) }
+    }
+
+    /// What this node did so far (events it read, rejected, denied and handled; rules fired and
+    /// actions failed in committed batches), and the delays pending cluster-wide.
+    public var progress: RunSummary {
+        let now = counts.withLock { $0 }
+        var summary = RunSummary()
+        summary.read = now.read
+        summary.rejected = now.rejected
+        summary.denied = now.denied
+        summary.processed = now.handled
+        summary.rulesFired = now.rulesFired
+        summary.errors = now.errors
+        summary.pending = (try? shared.withConnection { try $0.execute("SELECT count(*) FROM symphony_scheduled").int(0, 0) }).flatMap { $0 }.map { Int($0) } ?? 0
+        return summary
+    }
+
+    /// Events in the shared queue, by priority (empty when the database cannot be read).
+    public var queueDepthByPriority: [Int: Int] {
+        let rows = try? shared.withConnection { connection in
+            let rows = try connection.execute("SELECT priority, count(*) FROM symphony_queue GROUP BY priority")
+            return try (0..<rows.count).map { (Int(try rows.int($0, 0) ?? 0), Int(try rows.int($0, 1) ?? 0)) }
+        }
+        return Dictionary(rows ?? [], uniquingKeysWith: +)
     }
 
     // MARK: Working
@@ -180,17 +305,14 @@ public final class ClusterNode: Sendable {
             var warnedUnreadable = false
             var duplicateRetries = 0
             let effects = ClusterBatchEffects(sealer: configuration.sealer, connection: connection)
-            let gateState = ClusterGateState(ruleSet: configuration.ruleSet, connection: connection)
-            let engine = RuleEngine(
-                ruleSet: configuration.ruleSet, effects: effects, clock: configuration.clock, hopLimit: configuration.hopLimit,
-                derivedEventBudget: configuration.derivedEventBudget, access: configuration.access, defaultPrincipal: configuration.principal,
-                runsSideEffects: false, gateSource: gateState.isUsed ? gateState : nil)
-            let lanes = ClusterLanes(engine: locksKeys ? engine : nil)
-            effects.lanes = lanes
+            var worker = workerRules(rules.withLock { $0 }, effects: effects, connection: connection)
             while !stop.isRequested {
+                // A reload takes effect between batches.
+                let current = rules.withLock { $0 }
+                if current.generation != worker.generation { worker = workerRules(current, effects: effects, connection: connection) }
                 let handled: Int
                 do {
-                    handled = try handleBatch(on: connection, engine: engine, effects: effects, gateState: gateState, lanes: lanes, chain: chain)
+                    handled = try handleBatch(on: connection, worker: worker, effects: effects, chain: chain)
                     chain.committed()
                     duplicateRetries = 0
                 } catch {
@@ -220,7 +342,7 @@ public final class ClusterNode: Sendable {
                         throw error
                     }
                 }
-                if gateState.unreadable > 0 && !warnedUnreadable {
+                if worker.gateState.unreadable > 0 && !warnedUnreadable {
                     warnedUnreadable = true
                     output.problem(
                         "symphony: node \(configuration.node): a symphony_gates row could not be read (altered in the database?); its key's gate started empty")
@@ -237,6 +359,29 @@ public final class ClusterNode: Sendable {
         }
     }
 
+    /// What a worker runs one version of the rules with.
+    private struct WorkerRules {
+        let generation: Int
+        let engine: RuleEngine
+        let gateState: ClusterGateState
+        let lanes: ClusterLanes
+        /// True when batches lock keys ahead: a rule has a gate, a keyed delay or a cancel.
+        let locksKeys: Bool
+    }
+
+    /// A worker's engine, gate state and lanes for `rules`, its actions held by `effects`.
+    private func workerRules(_ rules: Rules, effects: ClusterBatchEffects, connection: PostgresConnection) -> WorkerRules {
+        let gateState = ClusterGateState(ruleSet: rules.ruleSet, connection: connection)
+        let engine = RuleEngine(
+            ruleSet: rules.ruleSet, effects: effects, clock: configuration.clock, hopLimit: configuration.hopLimit,
+            derivedEventBudget: configuration.derivedEventBudget, access: configuration.access, defaultPrincipal: configuration.principal,
+            runsSideEffects: false, gateSource: gateState.isUsed ? gateState : nil)
+        let locksKeys = rules.ruleSet.usesStateKeys
+        let lanes = ClusterLanes(engine: locksKeys ? engine : nil)
+        effects.lanes = lanes
+        return WorkerRules(generation: rules.generation, engine: engine, gateState: gateState, lanes: lanes, locksKeys: locksKeys)
+    }
+
     /// True when nothing is queued (claimed batches in flight included) and no delay is due.
     private func isDrained(_ connection: PostgresConnection) throws -> Bool {
         let rows = try connection.execute(
@@ -246,12 +391,11 @@ public final class ClusterNode: Sendable {
     }
 
     /// Claims, handles and commits one batch; returns how many events it handled.
-    private func handleBatch(
-        on connection: PostgresConnection, engine: RuleEngine, effects: ClusterBatchEffects, gateState: ClusterGateState, lanes: ClusterLanes,
-        chain: PostgresChainWriter
-    ) throws -> Int {
+    private func handleBatch(on connection: PostgresConnection, worker: WorkerRules, effects: ClusterBatchEffects, chain: PostgresChainWriter) throws -> Int {
         let node = configuration.node
-        let (count, shown) = try connection.transaction { connection -> (Int, (emitted: [Event], audits: [(rule: String, message: String)])) in
+        let (engine, gateState, lanes, locksKeys) = (worker.engine, worker.gateState, worker.lanes, worker.locksKeys)
+        typealias Shown = (emitted: [Event], audits: [(rule: String, message: String)], fired: Int, errors: Int)
+        let (count, shown) = try connection.transaction { connection -> (Int, Shown) in
             _ = effects.take()
             engine.forgetDerivedEvents()  // the last batch's were handled, stored for any node, or rolled back
             chain.beginAttempt()
@@ -263,7 +407,7 @@ public final class ClusterNode: Sendable {
             let claims = try PostgresEventQueue.claim(
                 limit: configuration.claimBatch, node: node, now: now, lease: configuration.lease,
                 laneFrom: lanes.isUsed ? Int.random(in: 0..<PostgresEventQueue.laneCount) : nil, on: connection)
-            guard !claims.isEmpty else { return (0, ([], [])) }
+            guard !claims.isEmpty else { return (0, ([], [], 0, 0)) }
             var handled: [Event] = []
             var executions: [PostgresHandlingRecords.Execution] = []
             var unopened = 0
@@ -322,12 +466,16 @@ public final class ClusterNode: Sendable {
             var audits: [(rule: String, message: String)] = []
             var scheduled: [(entry: ScheduledEntry, sealed: SealedEvent)] = []
             var overflow: [Event] = []
+            var (fired, errors) = (0, 0)
             var next = 0
             while next < pending.count {
                 if next >= lockedAhead { try lockAhead() }
                 let event = pending[next]
                 next += 1
-                for outcome in engine.process(event) {
+                let outcomes = engine.process(event)
+                fired += Set(outcomes.filter { $0.status != .skipped }.map(\.rule)).count
+                errors += outcomes.count { $0.status == .failed }
+                for outcome in outcomes {
                     executions.append(
                         .init(
                             eventID: outcome.eventID, rule: outcome.rule, action: outcome.action.description, outcome: outcome.status.description,
@@ -361,10 +509,14 @@ public final class ClusterNode: Sendable {
                     $0.repeated += repeated
                 }
             }
-            return (handled.count, (emitted, audits))
+            return (handled.count, (emitted, audits, fired, errors))
         }
         guard count > 0 else { return 0 }
-        counts.withLock { $0.handled += count }
+        counts.withLock {
+            $0.handled += count
+            $0.rulesFired += shown.fired
+            $0.errors += shown.errors
+        }
         for event in shown.emitted { output.emitted(event) }
         for audit in shown.audits { output.audited(rule: audit.rule, message: audit.message) }
         return count
@@ -375,17 +527,19 @@ public final class ClusterNode: Sendable {
     private func schedule() {
         do {
             let store = try PostgresScheduledEntryStore(url: configuration.url, sealer: configuration.sealer)
-            let gateRules = configuration.ruleSet.rules.filter(\.isStateful)
-            let sweeper = gateRules.isEmpty ? nil : try PostgresConnection(url: configuration.url)
+            var sweeper: PostgresConnection?
             var swept = ContinuousClock.now
             var sweepFailed = false
             while !stop.isRequested {
-                if let sweeper, swept.duration(to: .now) >= configuration.gateSweepInterval {
+                let gateRules = rules.withLock { $0.ruleSet }.rules.filter(\.isStateful)
+                if !gateRules.isEmpty, swept.duration(to: .now) >= configuration.gateSweepInterval {
                     swept = .now
                     do {
-                        try sweep(gateRules, on: sweeper)
+                        if sweeper == nil { sweeper = try PostgresConnection(url: configuration.url) }
+                        try sweep(gateRules, on: sweeper!)
                     } catch {
-                        // Not a reason to stop: the table only grows until the next sweep succeeds.
+                        // Not a reason to stop: the table only grows until the next sweep succeeds (on a new connection).
+                        sweeper = nil
                         if !sweepFailed {
                             sweepFailed = true
                             output.problem("symphony: node \(configuration.node): sweeping gate state failed (\(error)); the next sweep tries again")

@@ -51,4 +51,7 @@ public struct RunSummary: Sendable {
     public var historyLostRows = 0
     /// How long the run took.
     public var duration: Duration = .zero
+
+    /// A summary of nothing done yet.
+    public init() {}
 }

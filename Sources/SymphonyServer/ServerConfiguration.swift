@@ -1,7 +1,7 @@
 import SymphonyPipeline
 import SymphonyAccess
 
-/// What `symphony serve` needs besides the running pipeline: where to listen, who may call it, and its limits.
+/// What `symphony serve` needs besides the run it serves: where to listen, who may call it, and its limits.
 public struct ServerConfiguration: Sendable {
     /// The address to bind (a loopback address unless tokens are required).
     public var host: String = "127.0.0.1"

@@ -54,9 +54,9 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The text of a scrape: the run's counts as of now.
-    func scrape(_ pipeline: RunPipeline, inFlight: Int) -> [UInt8] {
+    func scrape(_ served: any ServedRun, inFlight: Int) -> [UInt8] {
         scraping.withLock { _ in
-            let progress = pipeline.progress
+            let progress = served.progress
             advance("symphony_events_read_total", to: progress.read)
             advance("symphony_events_rejected_total", to: progress.rejected)
             advance("symphony_events_denied_total", to: progress.denied)
@@ -66,12 +66,12 @@ public final class ServerMetrics: Sendable {
             advance("symphony_side_effect_retries_total", to: progress.sideEffects.retried)
             advance("symphony_side_effect_dead_letters_total", to: progress.sideEffects.deadLettered)
             gauge("symphony_side_effects_pending", to: progress.sideEffects.pending)
-            let depths = pipeline.system.dispatcher.queueDepthByPriority
+            let depths = served.queueDepthByPriority
             for priority in Event.priorities {
                 gauge("symphony_queue_depth", [("priority", String(priority))], to: depths[priority] ?? 0)
             }
             gauge("symphony_scheduler_pending", to: progress.pending)
-            gauge("symphony_ready", to: pipeline.isTakingInput ? 1 : 0)
+            gauge("symphony_ready", to: served.isTakingInput ? 1 : 0)
             gauge("symphony_http_requests_in_flight", to: inFlight)
             return registry.emitToBuffer()
         }

@@ -13,7 +13,7 @@ import SymphonyJSON
 import SymphonyPipeline
 import SymphonyRecords
 
-/// The HTTP API of `symphony serve` over a running `RunPipeline` (see docs/reference/http-api.md and docs/reference/openapi.yaml):
+/// The HTTP API of `symphony serve` over a running `ServedRun` (see docs/reference/http-api.md and docs/reference/openapi.yaml):
 ///
 /// - `POST /v1/events`: one JSON event or JSON Lines → `{accepted, rejected, denied, errors: [{line, reason}]}`
 /// - `POST /v1/webhooks/{source}`: a webhook sender's raw JSON body → one event, answered as `/v1/events`
@@ -27,7 +27,7 @@ import SymphonyRecords
 /// queue and for the history's group commit. At most `maximumInFlight` run at once; more get
 /// 503 with `Retry-After`.
 public final class SymphonyHTTPServer: Sendable {
-    private let pipeline: RunPipeline
+    private let served: any ServedRun
     private let configuration: ServerConfiguration
     private let history: (any HistoryRecorder)?
     private let gate: SubmissionGate
@@ -36,13 +36,13 @@ public final class SymphonyHTTPServer: Sendable {
     private let logger: Logger
     private let serviceGroup = Locked<(group: ServiceGroup?, shutdownRequested: Bool)>((nil, false))
 
-    /// A server for `pipeline`; `history` is where HTTP-level denials are audited (the run's);
+    /// A server for `served`; `history` is where HTTP-level denials are audited (the run's);
     /// `metrics` is the registry `GET /metrics` shows (give the run and the history the same one).
     public init(
-        pipeline: RunPipeline, configuration: ServerConfiguration, history: (any HistoryRecorder)?, metrics: ServerMetrics = ServerMetrics(),
+        serving served: any ServedRun, configuration: ServerConfiguration, history: (any HistoryRecorder)?, metrics: ServerMetrics = ServerMetrics(),
         logger: Logger = Logger(label: "symphony.serve")
     ) {
-        self.pipeline = pipeline
+        self.served = served
         self.metrics = metrics
         self.configuration = configuration
         self.history = history
@@ -71,7 +71,7 @@ public final class SymphonyHTTPServer: Sendable {
 
     /// Serves until `shutdown()`: binds, calls `onListening` with the bound port, answers requests;
     /// on shutdown stops accepting, finishes the requests in flight and the submissions they
-    /// started, then returns (the caller then finishes the pipeline). Throws when it cannot bind.
+    /// started, then returns (the caller then finishes the run). Throws when it cannot bind.
     public func run(onListening: @escaping @Sendable (Int) -> Void) async throws {
         let app = application(onListening: onListening)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [], logger: logger))
@@ -112,11 +112,11 @@ public final class SymphonyHTTPServer: Sendable {
         case .healthz:
             return Self.json(.ok, ["status": "ok"])
         case .readyz:
-            return pipeline.isTakingInput
+            return served.isTakingInput
                 ? Self.json(.ok, ["status": "ready"]) : Self.json(.serviceUnavailable, ["status": "not ready", "reason": "the run is stopping or its history failed"])
         case .metrics:
             if let refusal = authorize(request, .readMetrics, target: "GET /metrics").refusal { return refusal }
-            var response = Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.scrape(pipeline, inFlight: gate.count))))
+            var response = Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.scrape(served, inFlight: gate.count))))
             response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return response
         case .events: return try await events(request)
@@ -179,10 +179,10 @@ public final class SymphonyHTTPServer: Sendable {
     /// rejected; 503 with `Retry-After` while stopping (the queue took none of the events it was
     /// given, say), 500 when history failed.
     private func submit(_ items: [SourceItem], principal: String) async -> Response {
-        let pipeline = self.pipeline
+        let served = self.served
         let result: SubmitResult
         do {
-            result = try await pool.runIfActive { pipeline.submit(items, principal: principal) }
+            result = try await pool.runIfActive { served.submit(items, principal: principal) }
         } catch {
             return stopping()
         }
@@ -274,7 +274,7 @@ public final class SymphonyHTTPServer: Sendable {
             guard case .int(let number) = given, number >= 1 else { return Self.json(.badRequest, ["error": "'top' must be an integer of at least 1"]) }
             top = Int(clamping: number)
         }
-        let recognizer = pipeline.engine.ruleSet.recognizer
+        let recognizer = served.ruleSet.recognizer
         let limit = top
         guard let result = try? await pool.runIfActive({ IntentReport.json(text: text, recognizer: recognizer, top: limit) }) else { return stopping() }
         return Self.json(.ok, result)

@@ -3,13 +3,13 @@ import SymphonyRecords
 import SymphonyRules
 import SymphonyStore
 
-/// Re-reads a running command's rule files and swaps them in (`RunPipeline.reload`), or refuses
-/// a rule set with errors and keeps the running one; audits either way. SIGHUP in `run` and
+/// Re-reads a running command's rule files and swaps them in (`ServedRun.reload`), or refuses
+/// a rule set with errors (or one the run cannot take) and keeps the running one; audits either way. SIGHUP in `run` and
 /// `serve`, and `POST /v1/reload`.
 struct RuleSetReloader: Sendable {
     let rules: [String]
     let keyFile: String?
-    let pipeline: RunPipeline
+    let target: any ServedRun
     let history: HistoryStore?
     let principal: String
 
@@ -23,9 +23,17 @@ struct RuleSetReloader: Sendable {
                 AuditRecord(
                     principal: requester ?? principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "failed",
                     details: "reload on \(trigger) refused: \(errors.count) errors; the running rules stay in force"))
-            return ReloadOutcome(reloaded: false, rules: pipeline.engine.ruleSet.rules.count, errors: errors)
+            return ReloadOutcome(reloaded: false, rules: target.ruleSet.rules.count, errors: errors)
         }
-        pipeline.reload(ruleSet)
+        do {
+            try target.reload(ruleSet)
+        } catch {
+            history?.audit(
+                AuditRecord(
+                    principal: requester ?? principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "failed",
+                    details: "reload on \(trigger) refused: \(error); the running rules stay in force"))
+            return ReloadOutcome(reloaded: false, rules: target.ruleSet.rules.count, errors: ["\(error)"])
+        }
         history?.audit(
             AuditRecord(
                 principal: requester ?? principal, operation: .rulesLoad, target: rules.joined(separator: " "), outcome: "ok",

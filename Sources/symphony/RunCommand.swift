@@ -231,7 +231,7 @@ struct RunCommand: ParsableCommand {
         let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
         sink.showQueueDepth { [system = pipeline.system] in system.counters.queueDepth }
         // SIGHUP re-reads the rule set; one with errors is refused and the running rules stay.
-        let reloader = RuleSetReloader(rules: rules, keyFile: keyFile, pipeline: pipeline, history: history?.store, principal: principal)
+        let reloader = RuleSetReloader(rules: rules, keyFile: keyFile, target: pipeline, history: history?.store, principal: principal)
         signals.onHangUp {
             let outcome = reloader.reload(trigger: "SIGHUP")
             guard outcome.reloaded else {

@@ -42,6 +42,11 @@ struct ServeCommand: ParsableCommand {
             print the summary and exit 130 (SIGINT) or 143 (SIGTERM); 74 if history could not be written. \
             The bound address is printed on standard error ('symphony: listening on HOST:PORT'); --listen HOST:0 \
             picks a free port. History, key and access options are those of 'symphony run'.
+
+            With --store postgres://… (or $SYMPHONY_STORE) the service is a node of a cluster, as 'symphony run --store' \
+            (docs/how-to/operations.md): a submission is answered once its events are committed to the shared queue, \
+            which any node's workers handle; this node's workers take part too. The node needs the cluster's key \
+            (--key-file); there is no SQLite history, so --db, --no-history and --retain do not apply.
             """)
 
     @Argument(help: ArgumentHelp("Rule files or directories (one rule set); the same as --rules.", valueName: "PATH"))
@@ -97,6 +102,16 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The AES-256 key file (default $SYMPHONY_KEY_FILE, else ./.symphony/key, created on first use).", valueName: "PATH"))
     var keyFile: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Serve as a node of a cluster that shares its queue, delayed events, state and records in this PostgreSQL database (default $SYMPHONY_STORE), as 'symphony run --store'.",
+            valueName: "URL"))
+    var store: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --store, this node's name (default: the host name and process id).", valueName: "NAME"))
+    var node: String?
+
     /// The host and port of `--listen`.
     var address: (host: String, port: Int)? {
         guard let colon = listen.lastIndex(of: ":") else { return nil }
@@ -124,6 +139,7 @@ struct ServeCommand: ParsableCommand {
         }
         if maxBody < 1 { throw ValidationError("--max-body must be at least 1, not \(maxBody).") }
         if !(1...100_000).contains(maxInFlight) { throw ValidationError("--max-in-flight must be from 1 to 100000, not \(maxInFlight).") }
+        try validateStoreOptions()
     }
 
     func run() throws {
@@ -153,12 +169,22 @@ struct ServeCommand: ParsableCommand {
             guard let loaded else { throw ExitCode(1) }
             webhookSources = loaded
         }
-        try accessOptions.require(.loadRules, with: access, recordIn: noHistory ? nil : StateLocation.database(db), keyFile: keyFile)
+        try accessOptions.require(.loadRules, with: access, recordIn: noHistory || storeURL != nil ? nil : StateLocation.database(db), keyFile: keyFile)
         let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
         let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
         // Advisories (cost, not meaning) are for `validate`, not repeated at every start.
         report((readProblems.all + diagnostics.sorted).filter { !$0.isAdvisory }.map { $0 as CustomStringConvertible })
         guard let ruleSet = loaded, !readProblems.hasErrors else { throw ExitCode(1) }
+        var serverConfiguration = ServerConfiguration(defaultPrincipal: principal, access: access)
+        serverConfiguration.host = host
+        serverConfiguration.port = port
+        serverConfiguration.tokens = bearerTokens
+        serverConfiguration.maximumBodySize = maxBody
+        serverConfiguration.maximumInFlight = maxInFlight
+        serverConfiguration.webhooks = webhookSources
+        if let url = storeURL {
+            try serveOnCluster(url: url, ruleSet: ruleSet, access: access, principal: principal, server: serverConfiguration)
+        }
 
         var configuration = RunConfiguration(ruleSet: ruleSet, access: access, principal: principal)
         if let workers { configuration.workerCount = workers }
@@ -181,17 +207,10 @@ struct ServeCommand: ParsableCommand {
         let stop = try StopRequest.forCommand()
         let sink = TerminalOutput(stdout: OutputLines(), lines: .emittedEvents)
         let pipeline = try RunPipeline(configuration: configuration, output: sink, stop: stop)
-        var serverConfiguration = ServerConfiguration(defaultPrincipal: principal, access: access)
-        serverConfiguration.host = host
-        serverConfiguration.port = port
-        serverConfiguration.tokens = bearerTokens
-        serverConfiguration.maximumBodySize = maxBody
-        serverConfiguration.maximumInFlight = maxInFlight
-        serverConfiguration.webhooks = webhookSources
         // SIGHUP and `POST /v1/reload` re-read the rule files; a rule set with errors is refused.
-        let reloader = RuleSetReloader(rules: rules, keyFile: keyFile, pipeline: pipeline, history: store?.store, principal: principal)
+        let reloader = RuleSetReloader(rules: rules, keyFile: keyFile, target: pipeline, history: store?.store, principal: principal)
         serverConfiguration.reload = { requester in reloader.reload(trigger: "POST /v1/reload", as: requester) }
-        let server = SymphonyHTTPServer(pipeline: pipeline, configuration: serverConfiguration, history: configuration.history, metrics: metrics)
+        let server = SymphonyHTTPServer(serving: pipeline, configuration: serverConfiguration, history: configuration.history, metrics: metrics)
 
         // Followed files feed the same pipeline, each on a thread of its own, until the stop.
         // Their lines are read as --lines, --json or --type-from say, with the 'lines:' parser of the rule set loaded at the start.
@@ -205,7 +224,26 @@ struct ServeCommand: ParsableCommand {
             feeders.append(WorkerThread(name: "sym-follow") { do { try pipeline.feed(source) } catch { sink.problem("symphony: \(error)") } })
         }
 
-        // A signal stops the server gracefully; the signal's number picks the exit status.
+        let (failure, signal) = Self.serveUntilStopped(server, reloader: reloader, host: host, sink: sink)
+        stop.request(because: "the service is stopping")
+        for feeder in feeders { feeder.join() }
+        retention?.stop()  // before the history closes
+        let summary = pipeline.finish()
+        if let failure {
+            printError("symphony: the server failed: \(failure)")
+        }
+        if let failure = summary.historyFailure {
+            printError("symphony: history: \(failure); \(summary.historyLostRows) rows were not written")
+        }
+        printError(RunReport.line(summary, historyKept: store != nil))
+        if failure != nil { throw ExitCode(1) }
+        if summary.historyFailure != nil { throw ExitCode(74) }
+        throw ExitCode(128 + signal)
+    }
+
+    /// Serves until SIGINT or SIGTERM stops the server gracefully (SIGHUP reloads the rules
+    /// meanwhile); returns why the server failed, if it did, and the stopping signal's number.
+    static func serveUntilStopped(_ server: SymphonyHTTPServer, reloader: RuleSetReloader, host: String, sink: TerminalOutput) -> (failure: String?, signal: Int32) {
         let received = Locked<Int32>(0)
         SignalWatcher.watch([SIGINT, SIGTERM]) { number in
             received.withLock { if $0 == 0 { $0 = number } }
@@ -231,19 +269,6 @@ struct ServeCommand: ParsableCommand {
             done.signal()
         }
         done.wait()
-        stop.request(because: "the service is stopping")
-        for feeder in feeders { feeder.join() }
-        retention?.stop()  // before the history closes
-        let summary = pipeline.finish()
-        if let failure = failure.withLock({ $0 }) {
-            printError("symphony: the server failed: \(failure)")
-        }
-        if let failure = summary.historyFailure {
-            printError("symphony: history: \(failure); \(summary.historyLostRows) rows were not written")
-        }
-        printError(RunReport.line(summary, historyKept: store != nil))
-        if failure.withLock({ $0 }) != nil { throw ExitCode(1) }
-        if summary.historyFailure != nil { throw ExitCode(74) }
-        throw ExitCode(128 + received.withLock { $0 })
+        return (failure.withLock { $0 }, received.withLock { $0 })
     }
 }

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import SymphonyAccess
+import SymphonyCluster
+import SymphonyConcurrency
+import SymphonyCrypto
+import SymphonyPipeline
+import SymphonyPostgres
+import SymphonyRecords
+import SymphonyRules
+import SymphonyServer
+
+/// `symphony serve --store postgres://…`: the service as one node of a cluster sharing PostgreSQL.
+extension ServeCommand {
+    /// The PostgreSQL URL from `--store` or $SYMPHONY_STORE, if any.
+    var storeURL: String? {
+        store ?? ProcessInfo.processInfo.environment["SYMPHONY_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Refuses options a cluster node does not take, and stores that are not PostgreSQL URLs.
+    func validateStoreOptions() throws {
+        guard let url = storeURL else {
+            if node != nil { throw ValidationError("--node names a node of a cluster: it needs --store postgres://….") }
+            return
+        }
+        guard PostgresURL.isPostgres(url) else {
+            throw ValidationError("\(store != nil ? "--store" : "$SYMPHONY_STORE") takes a PostgreSQL URL: postgres://user@host:port/database.")
+        }
+        let refused: [(Bool, String)] = [(noHistory, "--no-history"), (db != nil, "--db"), (retentionOptions.retain != nil, "--retain")]
+        if let (_, option) = refused.first(where: { $0.0 }) {
+            throw ValidationError("\(option) cannot be used with --store: a cluster node keeps its records in the PostgreSQL database.")
+        }
+    }
+
+    /// Serves as a node until SIGINT or SIGTERM (or a failure of the node): submissions go to the
+    /// shared queue, this node's workers and scheduler take part in the cluster's work, and
+    /// --follow files feed it. Exits 130 or 143 after a signal, 74 when the node failed.
+    func serveOnCluster(url: String, ruleSet: RuleSet, access: AccessGuard, principal: String, server serverConfiguration: ServerConfiguration) throws -> Never {
+        if let reason = ClusterConfiguration.unsupported(in: ruleSet) {
+            printError("symphony: --store: \(reason); serve this rule set without --store")
+            throw ExitCode(1)
+        }
+        guard let key = try StateLocation.loadKey(keyFile, createIfMissing: false) else {
+            printError("symphony: --store: every node seals and opens the shared queue with one key: pass it with --key-file (or $SYMPHONY_KEY_FILE)")
+            throw ExitCode(1)
+        }
+        var configuration = ClusterConfiguration(
+            url: url, node: node ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())", ruleSet: ruleSet, sealer: EnvelopeSealer(key: key),
+            access: access, principal: principal)
+        if let workers { configuration.workers = workers }
+        let stop = try StopRequest.forCommand()
+        let sink = TerminalOutput(stdout: OutputLines(), lines: .emittedEvents)
+        let clusterNode: ClusterNode
+        do {
+            clusterNode = try ClusterNode(configuration: configuration, output: sink, stop: stop)
+        } catch {
+            printError("symphony: --store: \(error)")
+            throw ExitCode(74)
+        }
+        // Followed files resume where this node stopped reading them, as with 'symphony run --store --follow'.
+        let lineParser = lines.flatMap { ruleSet.lineParsers[$0] }
+        var sources: [any EventSource] = []
+        for path in follow {
+            let given = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+            let absolute = URL(fileURLWithPath: given).resolvingSymlinksInPath().standardizedFileURL.path
+            let resume: FilePosition?
+            do {
+                resume = try clusterNode.position(of: absolute)
+            } catch {
+                printError("symphony: --store: \(error)")
+                throw ExitCode(74)
+            }
+            sources.append(
+                FollowedFileSource(
+                    path: absolute, rawLinesType: lines, lineParser: lineParser, plainJSON: plainJSONOptions.mode, resume: resume,
+                    report: { sink.problem($0) }))
+        }
+        let metrics = ServerMetrics()
+        var withReload = serverConfiguration
+        // SIGHUP and `POST /v1/reload` give the node's workers the re-read rules from their next batch on.
+        let reloader = RuleSetReloader(rules: rules, keyFile: keyFile, target: clusterNode, history: nil, principal: principal)
+        withReload.reload = { requester in reloader.reload(trigger: "POST /v1/reload", as: requester) }
+        let server = SymphonyHTTPServer(serving: clusterNode, configuration: withReload, history: nil, metrics: metrics)
+        // The node works until the stop; if it stops first (it failed), the server stops too.
+        let summary = Locked<ClusterNode.Summary?>(nil)
+        let feeds = sources
+        let worker = WorkerThread(name: "sym-node") {
+            summary.withLock { $0 = clusterNode.run(sources: feeds, untilDrained: false) }
+            Task { await server.shutdown() }
+        }
+        let (failure, signal) = Self.serveUntilStopped(server, reloader: reloader, host: serverConfiguration.host, sink: sink)
+        stop.request(because: signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "the service is stopping")
+        worker.join()
+        sink.finish()
+        guard let done = summary.withLock({ $0 }) else { preconditionFailure("the node's thread ended without its summary") }
+        if let failure { printError("symphony: the server failed: \(failure)") }
+        printError(
+            "symphony: node \(configuration.node): \(done.read) events read, \(done.rejected) rejected, \(done.denied) denied, "
+                + "\(done.handled) handled, \(done.fired) delayed events fired, \(done.statements) database round trips")
+        if let nodeFailure = done.failure {
+            printError("symphony: --store: \(nodeFailure)")
+            throw ExitCode(74)
+        }
+        if failure != nil { throw ExitCode(1) }
+        throw ExitCode(128 + signal)
+    }
+}
