@@ -167,3 +167,43 @@ struct PostgresNotificationTests {
         #expect(throws: PostgresError.self) { try listener.listen("bad; DROP TABLE x") }
     }
 }
+
+/// The pool that HTTP submissions borrow connections from.
+@Suite(.enabled(if: PostgresTestDatabase.isAvailable, PostgresTestDatabase.skipReason))
+struct PostgresConnectionPoolTests {
+    @Test("a pool reuses an idle connection, and closes one whose work threw: after the server ended it, the next call connects afresh")
+    func reuseAndRecover() throws {
+        let database = try PostgresTestDatabase(migrated: false)
+        defer { database.drop() }
+        let pool = PostgresConnectionPool(url: database.url)
+        let first = try pool.withConnection { $0.backendPID }
+        #expect(try pool.withConnection { $0.backendPID } == first, "an idle connection is reused")
+        // The server ends that connection (a restart, an administrator): the call on it fails…
+        try database.connect().execute("SELECT pg_terminate_backend($1)", [.int(Int64(first))])
+        try database.waitUntilEnded(backend: first)
+        #expect(throws: PostgresError.self) { try pool.withConnection { try $0.execute("SELECT 1") } }
+        // …and the pool dropped it: the next call runs on a new connection.
+        let (second, one) = try pool.withConnection { ($0.backendPID, try $0.execute("SELECT 1").int(0, 0)) }
+        #expect(one == 1 && second != first)
+    }
+
+    @Test("calls from many threads at once each get a connection of their own")
+    func concurrentCalls() throws {
+        let database = try PostgresTestDatabase(migrated: false)
+        defer { database.drop() }
+        let pool = PostgresConnectionPool(url: database.url, maximumIdle: 2)
+        let seen = Locked<[Int32]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            let pid = try? pool.withConnection { connection -> Int32 in
+                // Hold the connection a moment, so that the calls overlap.
+                try connection.execute("SELECT pg_sleep(0.2)")
+                return connection.backendPID
+            }
+            if let pid { seen.withLock { $0.append(pid) } }
+        }
+        let pids = seen.withLock { $0 }
+        #expect(pids.count == 8)
+        // (A connection used by two calls at once would fail one of them: libpq runs one command at a time.)
+        #expect(Set(pids).count >= 2, "overlapping calls each opened a connection: \(pids)")
+    }
+}
