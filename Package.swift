@@ -149,8 +149,8 @@ let package = Package(
         .target(
             name: "SymphonyCluster",
             dependencies: [
-                "SymphonyPostgres", "SymphonyPipeline", "SymphonyEngine", "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess",
-                "SymphonyCrypto", "SymphonyConcurrency",
+                "SymphonyPostgres", "SymphonyPipeline", "SymphonyDelivery", "SymphonyEngine", "SymphonyRules", "SymphonyEvents", "SymphonyRecords",
+                "SymphonyAccess", "SymphonyCrypto", "SymphonyConcurrency",
             ],
             swiftSettings: strictSettings),
         // `symphony test`: rule tests — input on a virtual clock, expected and forbidden outcomes.

@@ -1,5 +1,6 @@
 import SymphonyAccess
 import SymphonyCrypto
+import SymphonyDelivery
 import SymphonyEngine
 import SymphonyEvents
 import SymphonyRules
@@ -37,6 +38,10 @@ public struct ClusterConfiguration: Sendable {
     public var idlePoll: Duration = .milliseconds(200)
     /// How often the scheduler keeps each gate's shared state within its `max_keys` rows.
     public var gateSweepInterval: Duration = .seconds(60)
+    /// False to run no side effects (`--no-actions`): each is rendered, checked and recorded as skipped.
+    public var runsSideEffects = true
+    /// Runs each try of a side effect.
+    public var sideEffectRunner: any SideEffectRunner = StandardSideEffectRunner()
 
     /// A configuration with the default sizes.
     public init(url: String, node: String, ruleSet: RuleSet, sealer: EnvelopeSealer, access: AccessGuard, principal: String) {
@@ -46,14 +51,6 @@ public struct ClusterConfiguration: Sendable {
         self.sealer = sealer
         self.access = access
         self.principal = principal
-    }
-
-    /// Why this rule set cannot run on a cluster yet, if it cannot: side effects need the cluster outbox.
-    public static func unsupported(in ruleSet: RuleSet) -> String? {
-        if let rule = ruleSet.rules.first(where: \.hasSideEffects) {
-            return "rule '\(rule.name)' has an exec, http or file action, which a cluster cannot run yet"
-        }
-        return nil
     }
 
 }

@@ -23,6 +23,10 @@ import Synchronization
 /// - The scheduler fires due delays cluster-wide exactly once (`PostgresScheduledEntryStore.fireDue`)
 ///   and keeps each gate's shared state within its `max_keys` (`PostgresGateStore.sweep`).
 ///
+/// - Side effects (`exec`, `http`, `file`) are queued in `symphony_outbox` in the transaction of
+///   the batch whose rules made them, and tried by the node that holds their lease
+///   (`ClusterDelivery`): at least once, also when nodes die.
+///
 /// Emitted events and audit messages reach the output once their batch committed.
 ///
 /// As a `ServedRun` (`symphony serve --store`), a node also takes HTTP submissions: each one's
@@ -60,6 +64,8 @@ public final class ClusterNode: ServedRun, Sendable {
     private let rules: Locked<Rules>
     /// Connections for submissions and metrics, which arrive on any thread.
     private let shared: PostgresConnectionPool
+    /// Side effects, unless the node runs none.
+    private let delivery: ClusterDelivery?
 
     /// One version of the node's rules, with the lanes of their events.
     private struct Rules: Sendable {
@@ -77,6 +83,7 @@ public final class ClusterNode: ServedRun, Sendable {
         self.configuration = configuration
         rules = Locked(Rules(generation: 0, ruleSet: configuration.ruleSet, lanes: ClusterLanes(ruleSet: configuration.ruleSet)))
         shared = PostgresConnectionPool(url: configuration.url)
+        delivery = configuration.runsSideEffects ? ClusterDelivery(configuration: configuration, output: output) : nil
         self.output = output
         self.stop = stop
     }
@@ -108,6 +115,7 @@ public final class ClusterNode: ServedRun, Sendable {
         }
         threads.append(WorkerThread(name: "sym-scheduler") { [self] in schedule() })
         for thread in threads { thread.join() }
+        delivery?.stop()
         output.flush()
         return counts.withLock { summary in
             summary.statements = PostgresConnection.statementsSent
@@ -252,10 +260,10 @@ public final class ClusterNode: ServedRun, Sendable {
     public var ruleSet: RuleSet { rules.withLock { $0.ruleSet } }
 
     /// Replaces the rule set: each worker takes it up before its next batch (a batch in flight
-    /// finishes under the old rules). Gate state and pending delays live in the database and
-    /// carry over as they would from one run to the next. Throws for a rule set a cluster cannot run.
-    public func reload(_ ruleSet: RuleSet) throws {
-        if let reason = ClusterConfiguration.unsupported(in: ruleSet) { throw ClusterRefusal(description: reason) }
+    /// finishes under the old rules). Gate state, pending delays and side effects live in the
+    /// database and carry over as they would from one run to the next; side-effect pools and
+    /// limits stay as the node started.
+    public func reload(_ ruleSet: RuleSet) {
         let lanes = ClusterLanes(ruleSet: ruleSet)
         rules.withLock { $0 = Rules(generation: $0.generation + 1, ruleSet: ruleSet, lanes: lanes) }
     }
@@ -271,6 +279,7 @@ public final class ClusterNode: ServedRun, Sendable {
         summary.processed = now.handled
         summary.rulesFired = now.rulesFired
         summary.errors = now.errors
+        if let delivery { summary.sideEffects = delivery.statistics }
         summary.pending = (try? shared.withConnection { try $0.execute("SELECT count(*) FROM symphony_scheduled").int(0, 0) }).flatMap { $0 }.map { Int($0) } ?? 0
         return summary
     }
@@ -375,26 +384,31 @@ public final class ClusterNode: ServedRun, Sendable {
         let engine = RuleEngine(
             ruleSet: rules.ruleSet, effects: effects, clock: configuration.clock, hopLimit: configuration.hopLimit,
             derivedEventBudget: configuration.derivedEventBudget, access: configuration.access, defaultPrincipal: configuration.principal,
-            runsSideEffects: false, gateSource: gateState.isUsed ? gateState : nil)
+            runsSideEffects: configuration.runsSideEffects, gateSource: gateState.isUsed ? gateState : nil)
         let locksKeys = rules.ruleSet.usesStateKeys
         let lanes = ClusterLanes(engine: locksKeys ? engine : nil)
         effects.lanes = lanes
         return WorkerRules(generation: rules.generation, engine: engine, gateState: gateState, lanes: lanes, locksKeys: locksKeys)
     }
 
-    /// True when nothing is queued (claimed batches in flight included) and no delay is due.
+    /// True when nothing is queued (claimed batches in flight included), no delay and no side
+    /// effect is due, and this node is trying no side effect nor waiting to retry one.
     private func isDrained(_ connection: PostgresConnection) throws -> Bool {
+        guard delivery?.isIdle ?? true else { return false }
         let rows = try connection.execute(
-            "SELECT (SELECT count(*) FROM symphony_queue), (SELECT count(*) FROM symphony_scheduled WHERE due_ns <= $1)",
+            """
+            SELECT (SELECT count(*) FROM symphony_queue), (SELECT count(*) FROM symphony_scheduled WHERE due_ns <= $1),
+                (SELECT count(*) FROM symphony_outbox WHERE state = 0 AND next_ns <= $1)
+            """,
             [.int(configuration.clock.now().nanosecondsSinceEpoch)])
-        return try rows.int(0, 0) == 0 && rows.int(0, 1) == 0
+        return try rows.int(0, 0) == 0 && rows.int(0, 1) == 0 && rows.int(0, 2) == 0
     }
 
     /// Claims, handles and commits one batch; returns how many events it handled.
     private func handleBatch(on connection: PostgresConnection, worker: WorkerRules, effects: ClusterBatchEffects, chain: PostgresChainWriter) throws -> Int {
         let node = configuration.node
         let (engine, gateState, lanes, locksKeys) = (worker.engine, worker.gateState, worker.lanes, worker.locksKeys)
-        typealias Shown = (emitted: [Event], audits: [(rule: String, message: String)], fired: Int, errors: Int)
+        typealias Shown = (emitted: [Event], audits: [(rule: String, message: String)], fired: Int, errors: Int, leased: [OutboxEntry])
         let (count, shown) = try connection.transaction { connection -> (Int, Shown) in
             _ = effects.take()
             engine.forgetDerivedEvents()  // the last batch's were handled, stored for any node, or rolled back
@@ -407,7 +421,7 @@ public final class ClusterNode: ServedRun, Sendable {
             let claims = try PostgresEventQueue.claim(
                 limit: configuration.claimBatch, node: node, now: now, lease: configuration.lease,
                 laneFrom: lanes.isUsed ? Int.random(in: 0..<PostgresEventQueue.laneCount) : nil, on: connection)
-            guard !claims.isEmpty else { return (0, ([], [], 0, 0)) }
+            guard !claims.isEmpty else { return (0, ([], [], 0, 0, [])) }
             var handled: [Event] = []
             var executions: [PostgresHandlingRecords.Execution] = []
             var unopened = 0
@@ -467,6 +481,7 @@ public final class ClusterNode: ServedRun, Sendable {
             var scheduled: [(entry: ScheduledEntry, sealed: SealedEvent)] = []
             var overflow: [Event] = []
             var (fired, errors) = (0, 0)
+            var sideEffects: [OutboxEntry] = []
             var next = 0
             while next < pending.count {
                 if next >= lockedAhead { try lockAhead() }
@@ -476,6 +491,11 @@ public final class ClusterNode: ServedRun, Sendable {
                 fired += Set(outcomes.filter { $0.status != .skipped }.map(\.rule)).count
                 errors += outcomes.count { $0.status == .failed }
                 for outcome in outcomes {
+                    // A side effect is queued, not done: each of its tries is recorded when it ends.
+                    if let entry = outcome.queued {
+                        sideEffects.append(entry)
+                        continue
+                    }
                     executions.append(
                         .init(
                             eventID: outcome.eventID, rule: outcome.rule, action: outcome.action.description, outcome: outcome.status.description,
@@ -499,6 +519,13 @@ public final class ClusterNode: ServedRun, Sendable {
             try PostgresScheduledEntryStore.save(scheduled, lanes: scheduled.map { lanes.lane(of: $0.entry.event) }, on: connection)
             if gateState.isUsed { try gateState.save(engine.gates.takeShared()) }
             try effects.saveKeyed()
+            // Side effects are queued with the batch, leased to this node when it has room for them.
+            var leased: [OutboxEntry] = []
+            if let delivery, !sideEffects.isEmpty {
+                let lease = delivery.hasRoom ? node : nil
+                let inserted = try PostgresOutbox.queue(try delivery.seal(sideEffects), leasedTo: lease, for: ClusterDelivery.leaseMargin, on: connection)
+                if lease != nil { leased = sideEffects.filter { inserted.contains($0.key) } }
+            }
             let link = try chain.nextLink(on: connection)
             let handledDigest = try PostgresHandlingRecords.markHandled(handled, node: node, at: now, link: link, on: connection)
             let executionsDigest = try PostgresHandlingRecords.record(executions, node: node, link: link, on: connection)
@@ -509,7 +536,7 @@ public final class ClusterNode: ServedRun, Sendable {
                     $0.repeated += repeated
                 }
             }
-            return (handled.count, (emitted, audits, fired, errors))
+            return (handled.count, (emitted, audits, fired, errors, leased))
         }
         guard count > 0 else { return 0 }
         counts.withLock {
@@ -519,6 +546,7 @@ public final class ClusterNode: ServedRun, Sendable {
         }
         for event in shown.emitted { output.emitted(event) }
         for audit in shown.audits { output.audited(rule: audit.rule, message: audit.message) }
+        delivery?.submit(shown.leased)
         return count
     }
 
@@ -530,6 +558,7 @@ public final class ClusterNode: ServedRun, Sendable {
             var sweeper: PostgresConnection?
             var swept = ContinuousClock.now
             var sweepFailed = false
+            var claimFailed = false
             while !stop.isRequested {
                 let gateRules = rules.withLock { $0.ruleSet }.rules.filter(\.isStateful)
                 if !gateRules.isEmpty, swept.duration(to: .now) >= configuration.gateSweepInterval {
@@ -543,6 +572,17 @@ public final class ClusterNode: ServedRun, Sendable {
                         if !sweepFailed {
                             sweepFailed = true
                             output.problem("symphony: node \(configuration.node): sweeping gate state failed (\(error)); the next sweep tries again")
+                        }
+                    }
+                }
+                if let delivery {
+                    do {
+                        _ = try delivery.claimDue(now: configuration.clock.now())
+                    } catch {
+                        // Not a reason to stop: entries wait in the outbox for the next claim, here or on another node.
+                        if !claimFailed {
+                            claimFailed = true
+                            output.problem("symphony: node \(configuration.node): claiming side effects failed (\(error)); the next claim tries again")
                         }
                     }
                 }

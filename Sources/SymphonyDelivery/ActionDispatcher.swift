@@ -43,8 +43,9 @@ public final class ActionDispatcher: Sendable {
         }
     }
 
-    /// One try's end, as history records it and output shows it.
-    public typealias AttemptObserver = @Sendable (_ execution: ExecutionRecord, _ state: OutboxState) -> Void
+    /// One try's end, as history records it and output shows it: its execution record, the entry
+    /// as it was tried, and where the entry goes next.
+    public typealias AttemptObserver = @Sendable (_ execution: ExecutionRecord, _ entry: OutboxEntry, _ state: OutboxState) -> Void
 
     private struct Waiting: Comparable {
         let due: Timestamp
@@ -141,7 +142,7 @@ public final class ActionDispatcher: Sendable {
     /// A dispatcher that runs entries with `runner`, records each try in `history` (when there is
     /// one), and tells `observe` about it. Its timer thread starts at once, each pool with the
     /// first side effect of its kind.
-    public init(configuration: Configuration, runner: any SideEffectRunner, history: (any HistoryRecorder)?, observe: @escaping AttemptObserver = { _, _ in }) {
+    public init(configuration: Configuration, runner: any SideEffectRunner, history: (any HistoryRecorder)?, observe: @escaping AttemptObserver = { _, _, _ in }) {
         self.configuration = configuration
         self.runner = runner
         self.history = history
@@ -352,15 +353,22 @@ public final class ActionDispatcher: Sendable {
             let started = configuration.clock.now()
             let result = runner.attempt(entry)
             let finished = configuration.clock.now()
-            let (record, next) = conclude(entry, result: result, started: started, finished: finished)
-            history?.recordAttempt(record, of: entry, state: next)
-            observe(record, next)
+            // A relinquished entry was not tried: nothing to record, and it leaves this dispatcher.
+            let concluded = result.verdict == .relinquished ? nil : conclude(entry, result: result, started: started, finished: finished)
+            if let (record, next) = concluded {
+                history?.recordAttempt(record, of: entry, state: next)
+                observe(record, entry, next)
+            }
             lock.lock()
             state.limiter.finish(entry.request.target, kind: kind)
             state.inFlight -= 1
             state.inFlightByRule[entry.rule, default: 1] -= 1
             state.idleWorkers[kind, default: 0] += 1
-            switch next {
+            switch concluded?.1 {
+            case nil:
+                state.held.remove(entry.key)
+                if state.reloading { state.finishedWhileReloading.insert(entry.key) }
+                state.statistics.relinquished += 1
             case .done:
                 state.held.remove(entry.key)
                 if state.reloading { state.finishedWhileReloading.insert(entry.key) }
@@ -401,7 +409,7 @@ public final class ActionDispatcher: Sendable {
         var next: OutboxState
         var error = result.error
         switch result.verdict {
-        case .ok:
+        case .ok, .relinquished:  // (a relinquished entry is dropped before it is concluded)
             next = .done
         case .fail:
             next = .dead(reason: "not retried: \(result.error ?? result.message)")

@@ -19,6 +19,9 @@ public struct AttemptResult: Sendable, Hashable {
         case retry(after: Duration?)
         /// It failed in a way another try would not fix (HTTP 4xx, a program that does not exist).
         case fail
+        /// It was not tried, and is no longer this dispatcher's to run: another process took it
+        /// over, or it is gone. The dispatcher forgets it and records nothing.
+        case relinquished
     }
 
     /// The verdict.

@@ -87,7 +87,7 @@ public final class RunPipeline: Sendable {
             deliveryConfiguration.jitter = configuration.jitter
             deliveryConfiguration.memoryLimit = configuration.sideEffectMemoryLimit
             let metrics = configuration.metrics
-            dispatcher = ActionDispatcher(configuration: deliveryConfiguration, runner: configuration.sideEffectRunner, history: history) { record, _ in
+            dispatcher = ActionDispatcher(configuration: deliveryConfiguration, runner: configuration.sideEffectRunner, history: history) { record, _, _ in
                 metrics.attempted(record)
                 if output.reportsOutcomes { output.handled([ActionOutcome(attempt: record)]) }
             }

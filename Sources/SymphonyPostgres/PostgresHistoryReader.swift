@@ -79,6 +79,25 @@ public struct PostgresHistoryReader: Sendable {
         try PostgresGateStore.state(of: rule, settings: settings, on: try PostgresConnection(url: url))
     }
 
+    /// Side effects in the cluster's outbox in `state` (0: not finished, 2: dead letters), oldest
+    /// queued first (`rule` keeps one rule's). Done ones are not kept.
+    public func outbox(state: Int64, rule: String? = nil, limit: Int = 50) throws -> [OutboxRow] {
+        var parameters: [PostgresParameter] = [.int(state)]
+        if let rule { parameters.append(.text(rule)) }
+        let rows = try PostgresConnection(url: url).execute(
+            """
+            SELECT key, rule, kind, event_id, event_type, attempts, queued_ns, next_ns, last_error FROM symphony_outbox
+            WHERE state = $1::smallint\(rule == nil ? "" : " AND rule = $2") ORDER BY queued_ns, key LIMIT \(max(0, limit))
+            """, parameters)
+        return try (0..<rows.count).map { row in
+            OutboxRow(
+                key: rows.text(row, 0) ?? "", rule: rows.text(row, 1) ?? "",
+                action: (try rows.int(row, 2)).flatMap(ActionKind.init(rawValue:))?.description ?? "?", eventID: rows.text(row, 3) ?? "",
+                eventType: rows.text(row, 4) ?? "", attempts: Int(try rows.int(row, 5) ?? 0), queued: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 6) ?? 0),
+                next: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 7) ?? 0), lastError: rows.text(row, 8))
+        }
+    }
+
     /// Delayed and periodic events waiting in the cluster, soonest first, with the rule that made
     /// each (`rule` keeps one rule's). The cluster does not keep entries once fired.
     public func pending(type: TypePattern? = nil, key: String? = nil, rule: String? = nil, limit: Int = 50) throws -> [ScheduledRow] {

@@ -4,7 +4,7 @@
 /// one creates the tables while the others wait and then find them made.
 public enum PostgresSchema {
     /// The version these statements make.
-    public static let version = 3
+    public static let version = 4
 
     /// The advisory lock key the migration holds (any fixed 64-bit number; "SYMPHONY" in ASCII).
     static let migrationLock: Int64 = 0x5359_4D50_484F_4E59
@@ -137,6 +137,27 @@ public enum PostgresSchema {
         "ALTER TABLE symphony_scheduled ADD COLUMN IF NOT EXISTS lane smallint",
         // The rule that made a delayed event (its causation, in the clear for `history --status pending`).
         "ALTER TABLE symphony_scheduled ADD COLUMN IF NOT EXISTS rule text",
+        // Schema 4: side effects (`PostgresOutbox`), queued in the batch that made them and tried by
+        // the node that holds the lease (in the database's clock). State 0 pending, 2 dead; done ones are removed.
+        """
+        CREATE TABLE IF NOT EXISTS symphony_outbox (
+            key text PRIMARY KEY,
+            event_id text NOT NULL,
+            event_type text NOT NULL,
+            rule text NOT NULL,
+            kind smallint NOT NULL,
+            gate_key text,
+            request bytea NOT NULL,
+            queued_ns bigint NOT NULL,
+            next_ns bigint NOT NULL,
+            attempts integer NOT NULL DEFAULT 0,
+            state smallint NOT NULL DEFAULT 0,
+            last_error text,
+            claimed_by text,
+            lease_until timestamptz
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS symphony_outbox_due ON symphony_outbox (next_ns) WHERE state = 0",
     ]
 
     /// Records `keyID` as the id of the key that seals this database's events, or refuses when

@@ -9,17 +9,18 @@ extension HistoryCommand {
     func validateStoreOptions() throws {
         guard storeOption.url(db: db) != nil else { return }
         let unsupported: [(Bool, String)] = [
-            (trace != nil, "--trace"), (stats, "--stats"), (status == "queued" || status == "dead", "--status \(status ?? "")"),
+            (trace != nil, "--trace"), (stats, "--stats"),
             (keyFile != nil, "--key-file"), (!retiredKeyFile.isEmpty, "--retired-key-file"),
         ]
         if let (_, option) = unsupported.first(where: { $0.0 }) {
             throw ValidationError(
                 "\(option) cannot be used with \(storeOption.origin) yet: a cluster's records hold what each node handled and what its actions did, "
-                    + "not event payloads or side effects.")
+                    + "not event payloads.")
         }
     }
 
-    /// Lists a cluster's executions (or, with `--status pending`, its delayed events) with the
+    /// Lists a cluster's executions (or, with `--status pending`, its delayed events; with
+    /// `--status queued` or `dead`, its side effects not finished or given up) with the
     /// same filters, columns and formats as the SQLite history.
     func runOnStore(url: String) throws {
         try accessOptions.require(.readHistory, with: try accessOptions.accessGuard())
@@ -33,6 +34,10 @@ extension HistoryCommand {
             }
             if status == "pending" {
                 write(pending: try reader.pending(type: try type.map(pattern), key: key, rule: rule, limit: limit), to: output)
+                return
+            }
+            if status == "queued" || status == "dead" {
+                write(outbox: try reader.outbox(state: status == "dead" ? 2 : 0, rule: rule, limit: limit), to: output)
                 return
             }
             let query = try executionQuery()

@@ -168,19 +168,7 @@ struct HistoryCommand: ParsableCommand {
                 return
             }
             if status == "queued" || status == "dead" {
-                let rows = try reader.outbox(state: status == "dead" ? 2 : 0, rule: rule, limit: limit)
-                write(
-                    rows.map { row in
-                        var object: [String: JSONValue] = [
-                            "queued": .string(row.queued.description), "action_key": .string(row.key), "rule": .string(row.rule),
-                            "action": .string(row.action), "event": .string(row.eventID), "type": .string(row.eventType),
-                            "tries": .int(Int64(row.attempts)),
-                        ]
-                        if status == "queued" { object["next_try"] = .string(row.next.description) }
-                        if let error = row.lastError { object["error"] = .string(error) }
-                        return object
-                    },
-                    columns: ["queued", "action_key", "action", "tries"] + (status == "queued" ? ["next_try"] : []) + ["error"], to: output)
+                write(outbox: try reader.outbox(state: status == "dead" ? 2 : 0, rule: rule, limit: limit), to: output)
                 return
             }
             if stats {
@@ -296,6 +284,22 @@ struct HistoryCommand: ParsableCommand {
             columns: ["started", "event", "type", "rule", "action", "outcome", "duration_us"] + (rows.contains { $0.key != nil } ? ["key"] : [])
                 + ["message", "error"],
             to: output)
+    }
+
+    /// Side effects not finished (`--status queued`, with the next try's time) or dead letters (`--status dead`).
+    func write(outbox rows: [OutboxRow], to output: OutputLines) {
+        write(
+            rows.map { row in
+                var object: [String: JSONValue] = [
+                    "queued": .string(row.queued.description), "action_key": .string(row.key), "rule": .string(row.rule),
+                    "action": .string(row.action), "event": .string(row.eventID), "type": .string(row.eventType),
+                    "tries": .int(Int64(row.attempts)),
+                ]
+                if status == "queued" { object["next_try"] = .string(row.next.description) }
+                if let error = row.lastError { object["error"] = .string(error) }
+                return object
+            },
+            columns: ["queued", "action_key", "action", "tries"] + (status == "queued" ? ["next_try"] : []) + ["error"], to: output)
     }
 
     /// Scheduled entries not fired yet, soonest first (`--status pending`).

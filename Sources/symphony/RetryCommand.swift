@@ -129,7 +129,7 @@ struct RetryCommand: ParsableCommand {
                 details: "\(requeued.count) dead side effects queued again: " + requeued.prefix(20).map(\.key).joined(separator: ", ")))
         var configuration = ActionDispatcher.Configuration(ruleSet: RuleSet(rules: [], recognizer: try .init([]), sideEffects: settings))
         configuration.ruleConcurrency = [:]
-        let dispatcher = ActionDispatcher(configuration: configuration, runner: StandardSideEffectRunner(), history: store) { record, state in
+        let dispatcher = ActionDispatcher(configuration: configuration, runner: StandardSideEffectRunner(), history: store) { record, _, state in
             let outcome = record.outcome == .ok ? "ok" : "failed"
             output.write("\(record.rule)  \(record.kind.name)  \(outcome)  \(record.message ?? "")" + (record.error.map { "  \($0)" } ?? ""))
             output.flush()

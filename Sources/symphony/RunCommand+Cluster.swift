@@ -37,10 +37,6 @@ extension RunCommand {
     /// Runs this process as a node: exits once its input ended and the cluster's queue is empty
     /// (or, with --follow, on SIGINT or SIGTERM).
     func runOnCluster(url: String, ruleSet: RuleSet, access: AccessGuard, principal: String) throws -> Never {
-        if let reason = ClusterConfiguration.unsupported(in: ruleSet) {
-            printError("symphony: --store: \(reason); run this rule set without --store")
-            throw ExitCode(1)
-        }
         guard let key = try StateLocation.loadKey(keyFile, createIfMissing: false) else {
             printError("symphony: --store: every node seals and opens the shared queue with one key: pass it with --key-file (or $SYMPHONY_KEY_FILE)")
             throw ExitCode(1)
@@ -49,6 +45,7 @@ extension RunCommand {
             url: url, node: node ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())", ruleSet: ruleSet, sealer: EnvelopeSealer(key: key),
             access: access, principal: principal)
         if let workers { configuration.workers = workers }
+        configuration.runsSideEffects = !noActions
         configuration.hopLimit = hopLimit
         configuration.derivedEventBudget = maxDerived
         let stop = try StopRequest.forCommand()

@@ -148,7 +148,7 @@ struct RunCommand: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Run as a node of a cluster that shares its queue, delayed events, the state of rules with memory and handled-event records in this PostgreSQL database (default $SYMPHONY_STORE), e.g. postgres://user@host/db. Every node needs the same key and rules. Not yet with side effects (exec, http, file).",
+            "Run as a node of a cluster that shares its queue, delayed events, the state of rules with memory and handled-event records in this PostgreSQL database (default $SYMPHONY_STORE), e.g. postgres://user@host/db. Every node needs the same key and rules; side effects run on whichever node holds them, at least once.",
             valueName: "URL"))
     var store: String?
 

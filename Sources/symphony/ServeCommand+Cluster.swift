@@ -37,10 +37,6 @@ extension ServeCommand {
     /// shared queue, this node's workers and scheduler take part in the cluster's work, and
     /// --follow files feed it. Exits 130 or 143 after a signal, 74 when the node failed.
     func serveOnCluster(url: String, ruleSet: RuleSet, access: AccessGuard, principal: String, server serverConfiguration: ServerConfiguration) throws -> Never {
-        if let reason = ClusterConfiguration.unsupported(in: ruleSet) {
-            printError("symphony: --store: \(reason); serve this rule set without --store")
-            throw ExitCode(1)
-        }
         guard let key = try StateLocation.loadKey(keyFile, createIfMissing: false) else {
             printError("symphony: --store: every node seals and opens the shared queue with one key: pass it with --key-file (or $SYMPHONY_KEY_FILE)")
             throw ExitCode(1)
@@ -49,6 +45,7 @@ extension ServeCommand {
             url: url, node: node ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())", ruleSet: ruleSet, sealer: EnvelopeSealer(key: key),
             access: access, principal: principal)
         if let workers { configuration.workers = workers }
+        configuration.runsSideEffects = !noActions
         let stop = try StopRequest.forCommand()
         let sink = TerminalOutput(stdout: OutputLines(), lines: .emittedEvents)
         let clusterNode: ClusterNode

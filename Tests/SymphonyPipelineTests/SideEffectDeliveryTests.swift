@@ -40,6 +40,7 @@ final class ScriptedRunner: SideEffectRunner {
         case .ok: return AttemptResult(verdict: .ok, message: "done")
         case .retry: return AttemptResult(verdict: verdict, message: "HTTP 503", error: "HTTP 503")
         case .fail: return AttemptResult(verdict: .fail, message: "HTTP 404", error: "HTTP 404")
+        case .relinquished: return AttemptResult(verdict: .relinquished, message: "taken over")
         }
     }
 }
@@ -191,6 +192,23 @@ final class ConditionGate: Sendable {
         let last = try #require(history.executions.last { $0.kind == .http })
         #expect(last.outcome == .failed)
         #expect(last.error?.contains("dead letter") == true)
+    }
+
+    @Test("a relinquished entry (another process took it over) is dropped untried: nothing recorded, nothing retried, still pending in the outbox")
+    func relinquished() throws {
+        let runner = ScriptedRunner([.relinquished])
+        let history = InMemoryHistory()
+        let run = try start(runner: runner, history: history)
+        _ = try run.pipeline.feed(ArrayEventSource(events: [.success(alert(1))]))
+        run.pipeline.waitUntilSideEffectsIdle()
+        run.clock.advance(by: .seconds(60))
+        run.pipeline.waitUntilSideEffectsIdle()
+        let summary = run.pipeline.finish()
+        #expect(runner.tries.count == 1)
+        #expect(summary.sideEffects.relinquished == 1 && summary.sideEffects.retried == 0 && summary.sideEffects.deadLettered == 0)
+        #expect(summary.sideEffects.pending == 0, "it left this dispatcher")
+        #expect(!history.executions.contains { $0.kind == .http }, "no try is recorded")
+        #expect(try history.pendingActions().count == 1, "whoever took it over finishes it")
     }
 
     @Test("'within' bounds the total time: a retry that would start later gives up")

@@ -20,4 +20,19 @@ public struct OutboxRow: Sendable, Hashable {
     public let next: Timestamp
     /// Why the last try failed, or why it gave up.
     public let lastError: String?
+
+    /// A row as read from an outbox.
+    public init(
+        key: String, rule: String, action: String, eventID: String, eventType: String, attempts: Int, queued: Timestamp, next: Timestamp, lastError: String?
+    ) {
+        self.key = key
+        self.rule = rule
+        self.action = action
+        self.eventID = eventID
+        self.eventType = eventType
+        self.attempts = attempts
+        self.queued = queued
+        self.next = next
+        self.lastError = lastError
+    }
 }

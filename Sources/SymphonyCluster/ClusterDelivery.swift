@@ -1,0 +1,157 @@
+import SymphonyConcurrency
+import SymphonyCrypto
+import SymphonyDelivery
+import SymphonyEngine
+import SymphonyEvents
+import SymphonyPipeline
+import SymphonyPostgres
+import SymphonyRecords
+
+/// A node's side effects (`exec`, `http`, `file`): the entries its batches queued in
+/// `symphony_outbox` (leased to it), and those it claims whose lease ran out, tried on the
+/// node's pools by an `ActionDispatcher` — with its retries, backoffs and per-rule and per-target
+/// limits — and each try recorded, with the entry's new state, in one transaction on the node's
+/// side-effect chain (`NODE/effects`).
+///
+/// Before each try the lease is renewed in the database; a try whose entry another node took
+/// over meanwhile (this node's lease ran out while it waited) is not made here. A node that dies
+/// mid-try leaves the entry to the others once its lease runs out, so a try may run twice: at
+/// least once, with the entry's key (`SYMPHONY_ACTION_KEY`, `Idempotency-Key`) to spot repeats.
+final class ClusterDelivery: Sendable {
+    /// How long a lease outlasts what it covers (a try's timeout, or the wait for a retry).
+    static let leaseMargin: Duration = .seconds(30)
+    /// The most entries held in memory: more wait, unleased, in the outbox for any node.
+    static let memoryLimit = 1_000
+
+    private let node: String
+    private let sealer: EnvelopeSealer
+    private let dispatcher: ActionDispatcher
+    private let recorder: AttemptRecorder
+    private let connections: PostgresConnectionPool
+
+    /// Delivery for `configuration`'s node; each try's outcome also goes to `output`.
+    init(configuration: ClusterConfiguration, output: any OutputSink) {
+        node = configuration.node
+        sealer = configuration.sealer
+        let connections = PostgresConnectionPool(url: configuration.url)
+        self.connections = connections
+        let recorder = AttemptRecorder(configuration: configuration, output: output)
+        self.recorder = recorder
+        var settings = ActionDispatcher.Configuration(ruleSet: configuration.ruleSet, clock: configuration.clock)
+        settings.memoryLimit = Self.memoryLimit
+        let runner = LeasedRunner(runner: configuration.sideEffectRunner, node: configuration.node, connections: connections)
+        dispatcher = ActionDispatcher(configuration: settings, runner: runner, history: nil) { record, entry, state in
+            recorder.record(record, of: entry, state: state)
+            if output.reportsOutcomes { output.handled([ActionOutcome(attempt: record)]) }
+        }
+    }
+
+    /// True when this node can take more entries into memory.
+    var hasRoom: Bool { dispatcher.statistics.pending < Self.memoryLimit }
+
+    /// True when nothing is running, ready or waiting for a retry here.
+    var isIdle: Bool { dispatcher.statistics.pending == 0 }
+
+    /// What was tried so far.
+    var statistics: DeliveryStatistics { dispatcher.statistics }
+
+    /// Seals `entries` for their rows.
+    func seal(_ entries: [OutboxEntry]) throws -> [(entry: OutboxEntry, sealed: [UInt8])] {
+        try entries.map { ($0, try PostgresOutbox.seal($0, with: sealer)) }
+    }
+
+    /// Runs entries a batch of this node queued, leased to it, once that batch committed.
+    func submit(_ entries: [OutboxEntry]) {
+        dispatcher.submit(entries)
+    }
+
+    /// Claims due entries no node holds (their node died or stopped, or had no room), as many as
+    /// there is room for, and runs them. Returns how many it claimed.
+    func claimDue(now: Timestamp) throws -> Int {
+        let room = Self.memoryLimit - dispatcher.statistics.pending
+        guard room > 0 else { return 0 }
+        let claimed = try connections.withConnection { connection in
+            try PostgresOutbox.claim(limit: min(room, 64), node: node, now: now, lease: Self.leaseMargin, sealer: sealer, on: connection)
+        }
+        dispatcher.submit(claimed)
+        return claimed.count
+    }
+
+    /// Starts no more tries, waits for the running ones, and gives up this node's leases so that
+    /// other nodes take the rest at once.
+    func stop() {
+        dispatcher.stop()
+        try? connections.withConnection { try PostgresOutbox.release(node: node, on: $0) }
+    }
+
+    /// How long a try of `request` holds its lease.
+    static func lease(for request: ActionRequest) -> Duration {
+        switch request {
+        case .exec(let spec): spec.timeout + leaseMargin
+        case .http(let spec): spec.timeout + leaseMargin
+        case .file: leaseMargin
+        }
+    }
+}
+
+/// Tries an entry only while this node holds its lease: renews it first, and gives the entry up
+/// (`relinquished`) when another node took it over or the database cannot say.
+private struct LeasedRunner: SideEffectRunner {
+    let runner: any SideEffectRunner
+    let node: String
+    let connections: PostgresConnectionPool
+
+    func attempt(_ entry: OutboxEntry) -> AttemptResult {
+        let lease = ClusterDelivery.lease(for: entry.request)
+        let mine = try? connections.withConnection { try PostgresOutbox.renew(entry, node: node, for: lease, on: $0) }
+        guard mine == true else { return AttemptResult(verdict: .relinquished, message: "taken over by another node") }
+        return runner.attempt(entry)
+    }
+}
+
+/// Records each finished try: its execution row, the entry's new state and a link of the
+/// node's side-effect chain, in one transaction. Tries end on several pool threads; one
+/// connection and one chain writer serve them in turn.
+// @unchecked Sendable: `connection` and `chain` are touched only while holding `lock`.
+private final class AttemptRecorder: @unchecked Sendable {
+    private let configuration: ClusterConfiguration
+    private let output: any OutputSink
+    private let lock = Locked(())
+    private var connection: PostgresConnection?
+    private let chain: PostgresChainWriter
+    private let warned = Locked(false)
+
+    init(configuration: ClusterConfiguration, output: any OutputSink) {
+        self.configuration = configuration
+        self.output = output
+        chain = PostgresChainWriter(chain: "\(configuration.node)/effects", key: configuration.sealer.keyRing.activeKey)
+    }
+
+    func record(_ record: ExecutionRecord, of entry: OutboxEntry, state: OutboxState) {
+        let node = configuration.node
+        let execution = PostgresHandlingRecords.Execution(
+            eventID: record.eventID, rule: record.rule, action: record.kind.description, outcome: record.outcome.description, error: record.error,
+            message: record.message, derivedEventID: nil, started: record.started, finished: record.finished, key: record.key)
+        lock.withLock { _ in
+            do {
+                if connection == nil { connection = try PostgresConnection(url: configuration.url) }
+                let now = configuration.clock.now()
+                try connection!.transaction { connection in
+                    chain.beginAttempt()
+                    try PostgresOutbox.finish(entry, state: state, error: record.error, node: node, now: now, lease: ClusterDelivery.leaseMargin, on: connection)
+                    let link = try chain.nextLink(on: connection)
+                    let handled = try PostgresHandlingRecords.markHandled([], node: node, at: now, link: link, on: connection)
+                    let executions = try PostgresHandlingRecords.record([execution], node: node, link: link, on: connection)
+                    try chain.append(handled: handled, executions: executions, at: now, on: connection)
+                }
+                chain.committed()
+            } catch {
+                // The try ran but is not recorded: its entry stays leased, and runs again once the lease runs out.
+                chain.rolledBack()
+                connection = nil
+                guard warned.withLock({ earlier in defer { earlier = true }; return !earlier }) else { return }
+                output.problem("symphony: node \(node): a side effect's outcome could not be recorded (\(error)); it will run again once its lease runs out")
+            }
+        }
+    }
+}
