@@ -26,20 +26,7 @@ public struct PostgresHistoryReader: Sendable {
 
     /// Executions matching `query`, most recent first.
     public func executions(_ query: HistoryQuery) throws -> [ExecutionRow] {
-        var conditions: [String] = []
-        var parameters: [PostgresParameter] = []
-        /// `column operator $n`, with the value bound to the next placeholder.
-        func condition(_ column: String, _ comparison: String, _ value: PostgresParameter) {
-            parameters.append(value)
-            conditions.append("\(column) \(comparison) $\(parameters.count)" + (value.isInteger ? "::bigint" : ""))
-        }
-        if let rule = query.rule { condition("x.rule", "=", .text(rule)) }
-        if let outcome = query.outcome { condition("x.outcome", "=", .text(outcome)) }
-        if let since = query.since { condition("COALESCE(x.started_ns, x.finished_ns)", ">=", .int(since.nanosecondsSinceEpoch)) }
-        if let until = query.until { condition("COALESCE(x.started_ns, x.finished_ns)", "<", .int(until.nanosecondsSinceEpoch)) }
-        if let eventID = query.eventID { condition("x.event_id", "=", .text(eventID)) }
-        if let key = query.key { condition("x.key", "=", .text(key)) }
-        if let type = query.type, type.isExact { condition("h.event_type", "=", .text(type.text)) }
+        let (conditions, parameters) = Self.filters(query)
         // A wildcard type is matched here, page by page (newest first), until enough rows matched.
         let filterInSwift = query.type.map { !$0.isExact } ?? false
         let page = filterInSwift ? 1_000 : max(0, query.limit)
@@ -71,6 +58,59 @@ public struct PostgresHistoryReader: Sendable {
             if rows.count < page || !filterInSwift { break }
         }
         return found
+    }
+
+    /// `--stats`: per rule, action and outcome, how many executions match `query` (its limit aside)
+    /// and the nearest-rank p50 and p95 of their durations, with how many distinct events each rule acted on.
+    public func stats(_ query: HistoryQuery) throws -> [StatsRow] {
+        var (conditions, parameters) = Self.filters(query)
+        let connection = try PostgresConnection(url: url)
+        if let type = query.type, !type.isExact {
+            // A wildcard: the types it matches, from the types the cluster handled.
+            let known = try connection.execute("SELECT DISTINCT event_type FROM symphony_handled").values.compactMap { $0[0] }
+            let types = known.filter(type.matches)
+            guard !types.isEmpty else { return [] }
+            parameters.append(.textArray(types))
+            conditions.append("h.event_type = ANY($\(parameters.count)::text[])")
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let from = "FROM symphony_executions x LEFT JOIN symphony_handled h ON h.event_id = x.event_id \(filter)"
+        let duration = "greatest(0, x.finished_ns - COALESCE(x.started_ns, x.finished_ns)) / 1000"
+        let groups = try connection.execute(
+            """
+            SELECT x.rule, x.action, x.outcome, count(*), percentile_disc(0.5) WITHIN GROUP (ORDER BY \(duration)),
+                   percentile_disc(0.95) WITHIN GROUP (ORDER BY \(duration))
+            \(from) GROUP BY x.rule, x.action, x.outcome
+            """, parameters)
+        let firingRows = try connection.execute("SELECT x.rule, count(DISTINCT x.event_id) \(from) GROUP BY x.rule", parameters)
+        var firings: [String: Int] = [:]
+        for row in 0..<firingRows.count { firings[firingRows.text(row, 0) ?? ""] = Int(try firingRows.int(row, 1) ?? 0) }
+        return try (0..<groups.count).map { row in
+            let rule = groups.text(row, 0) ?? ""
+            return StatsRow(
+                rule: rule, fired: firings[rule] ?? 0, action: groups.text(row, 1) ?? "", outcome: groups.text(row, 2) ?? "",
+                count: Int(try groups.int(row, 3) ?? 0), p50Microseconds: try groups.int(row, 4) ?? 0, p95Microseconds: try groups.int(row, 5) ?? 0)
+        }.sorted { ($0.rule, $0.action, $0.outcome) < ($1.rule, $1.action, $1.outcome) }
+    }
+
+    /// The conditions (on `x`, the executions, and `h`, their handled events) and parameters of
+    /// `query`'s filters; a wildcard type is left to the caller.
+    private static func filters(_ query: HistoryQuery) -> (conditions: [String], parameters: [PostgresParameter]) {
+        var conditions: [String] = []
+        var parameters: [PostgresParameter] = []
+        /// `column operator $n`, with the value bound to the next placeholder.
+        func condition(_ column: String, _ comparison: String, _ value: PostgresParameter) {
+            parameters.append(value)
+            conditions.append("\(column) \(comparison) $\(parameters.count)" + (value.isInteger ? "::bigint" : ""))
+        }
+        if let rule = query.rule { condition("x.rule", "=", .text(rule)) }
+        if let outcome = query.outcome { condition("x.outcome", "=", .text(outcome)) }
+        if let since = query.since { condition("COALESCE(x.started_ns, x.finished_ns)", ">=", .int(since.nanosecondsSinceEpoch)) }
+        if let until = query.until { condition("COALESCE(x.started_ns, x.finished_ns)", "<", .int(until.nanosecondsSinceEpoch)) }
+        if let eventID = query.eventID { condition("x.event_id", "=", .text(eventID)) }
+        if let key = query.key { condition("x.key", "=", .text(key)) }
+        if let type = query.type, type.isExact { condition("h.event_type", "=", .text(type.text)) }
+        return (conditions, parameters)
     }
 
     /// What `rule`'s gates hold, one record per gate and key, most recently changed first; rows

@@ -9,7 +9,7 @@ extension HistoryCommand {
     func validateStoreOptions() throws {
         guard storeOption.url(db: db) != nil else { return }
         let unsupported: [(Bool, String)] = [
-            (trace != nil, "--trace"), (stats, "--stats"),
+            (trace != nil, "--trace"),
             (keyFile != nil, "--key-file"), (!retiredKeyFile.isEmpty, "--retired-key-file"),
         ]
         if let (_, option) = unsupported.first(where: { $0.0 }) {
@@ -41,6 +41,11 @@ extension HistoryCommand {
                 return
             }
             let query = try executionQuery()
+            if stats {
+                // A cluster keeps no record of the files its nodes loaded: only --rules names the rules that never fired.
+                try writeStats(reader.stats(query), lastLoaded: { nil }, to: output)
+                return
+            }
             let rows = try reader.executions(query)
             if rows.isEmpty { try warnAboutUnknownFilters(ruleNames: reader.ruleNames, hasEvents: reader.hasEvents(ofType:)) }
             write(executions: rows, to: output)

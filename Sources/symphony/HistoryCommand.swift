@@ -28,8 +28,9 @@ struct HistoryCommand: ParsableCommand {
 
             With --store URL (or $SYMPHONY_STORE), it reads the records of a cluster's nodes in PostgreSQL: the \
             executions (with --rule, --type, --status, --since, --until, --event, --key, --limit, --format), \
-            with --status pending the delayed events waiting, and with --state RULE --rules PATH what the \
-            rule's gates hold in the nodes' shared state.
+            with --status pending the delayed events waiting, with --status queued or dead its side effects not \
+            finished or given up, --stats (with --rules PATH for the rules that never fired), and with --state \
+            RULE --rules PATH what the rule's gates hold in the nodes' shared state.
 
             --since and --until take a duration back from now (30m, 24h, 7d) or an RFC 3339 time. Payloads are \
             shown (in --event, --trace and json output) only when the key file can open them.
@@ -172,7 +173,7 @@ struct HistoryCommand: ParsableCommand {
                 return
             }
             if stats {
-                try writeStats(reader.stats(query), reader: reader, to: output)
+                try writeStats(reader.stats(query), lastLoaded: reader.lastLoadedRulePaths, to: output)
                 return
             }
             if let event, format != .csv, let stored = try reader.event(id: event) {
@@ -188,8 +189,8 @@ struct HistoryCommand: ParsableCommand {
     }
 
     /// `--stats`: a row per rule, action and outcome, then the rules of the rule set (`--rules`, else
-    /// the files the last run loaded) that have no execution among those counted.
-    private func writeStats(_ rows: [StatsRow], reader: HistoryReader, to output: OutputLines) throws {
+    /// the files the last run loaded, as `lastLoaded` reads them) that have no execution among those counted.
+    func writeStats(_ rows: [StatsRow], lastLoaded: () throws -> [String]?, to output: OutputLines) throws {
         let columns = ["rule", "fired", "action", "outcome", "count", "p50_us", "p95_us"]
         var objects: [[String: JSONValue]] = rows.map {
             [
@@ -197,7 +198,7 @@ struct HistoryCommand: ParsableCommand {
                 "count": .int(Int64($0.count)), "p50_us": .int($0.p50Microseconds), "p95_us": .int($0.p95Microseconds),
             ]
         }
-        guard let (names, source) = try ruleNamesForStats(reader) else { return write(objects, columns: columns, to: output) }
+        guard let (names, source) = try ruleNamesForStats(lastLoaded: lastLoaded) else { return write(objects, columns: columns, to: output) }
         let fired = Set(rows.map(\.rule))
         let never = names.filter { !fired.contains($0) }
         if format == .table {
@@ -216,12 +217,12 @@ struct HistoryCommand: ParsableCommand {
 
     /// The rule names `--stats` checks for firings, and where they come from: `--rules`, else the
     /// files of the last `rules.load` record when they can still be read; nil when neither.
-    private func ruleNamesForStats(_ reader: HistoryReader) throws -> (names: [String], source: String)? {
+    private func ruleNamesForStats(lastLoaded: () throws -> [String]?) throws -> (names: [String], source: String)? {
         let paths: [String]
         let source: String
         if !rules.isEmpty {
             (paths, source) = (rules, rules.joined(separator: " "))
-        } else if let loaded = try reader.lastLoadedRulePaths(), !loaded.isEmpty, loaded.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
+        } else if let loaded = try lastLoaded(), !loaded.isEmpty, loaded.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) {
             (paths, source) = (loaded, "\(loaded.joined(separator: " ")) (as the last run loaded them, read now)")
         } else {
             return nil

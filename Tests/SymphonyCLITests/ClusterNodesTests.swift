@@ -228,7 +228,7 @@ struct ClusterNodesTests {
         // Reading a cluster's records: what it cannot answer yet is refused, and so is a database no node ran against.
         for (arguments, message) in [
             (["history", "--trace", "e1"], "--trace cannot be used with --store yet"), (["history", "--db", "h.db"], "--store and --db name two different stores"),
-            (["audit", "list"], "Unknown option '--store'"), (["history", "--stats"], "--stats cannot be used with --store"),
+            (["audit", "list"], "Unknown option '--store'"), (["history", "--key-file", "k"], "--key-file cannot be used with --store"),
         ] {
             let refused = try CommandRunner.run(arguments + ["--store", url])
             #expect(refused.status == 64, "\(arguments)")

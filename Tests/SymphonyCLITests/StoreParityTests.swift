@@ -4,8 +4,8 @@ import Testing
 
 /// The same rules on the same lines, run by one node on a SQLite history and by a cluster node
 /// on PostgreSQL: `symphony history` lists the same executions from both stores, with the same
-/// filters (`--rule`, `--key`, `--status`, `--event`, `--type`) and the same columns, and the
-/// same pending delays.
+/// filters (`--rule`, `--key`, `--status`, `--event`, `--type`) and the same columns, the same
+/// side-effect tries, the same `--stats` counts, and the same pending delays.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["SYMPHONY_TEST_POSTGRES"] != nil, "SYMPHONY_TEST_POSTGRES is not set: run `make test`, which starts a throwaway PostgreSQL cluster"))
 struct StoreParityTests {
     static let rules = """
@@ -25,6 +25,9 @@ struct StoreParityTests {
             on: login.ok
             after: {on: login.failed, key: "{{ payload.ip }}", within: 1h}
             actions: [{cancel: "unlock-{{ payload.ip }}"}, {emit: {type: welcome.back, payload: {ip: "{{ payload.ip }}"}}}]
+          - name: note
+            on: ip.banned
+            actions: [{file: {path: NOTES, line: "ban {{ payload.ip }}"}}]
         """
 
     /// `history` rows as CSV without the columns that differ by nature (start time, duration),
@@ -44,7 +47,7 @@ struct StoreParityTests {
         let (url, drop) = try ClusterNodesTests.database()
         defer { drop() }
         let directory = try freshDirectory()
-        try Self.rules.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
+        try Self.rules.replacingOccurrences(of: "NOTES", with: directory + "/notes").write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
         #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
         var lines: [String] = []
         for n in 0..<40 {
@@ -58,13 +61,32 @@ struct StoreParityTests {
         #expect(local.status == 0, "\(local.stderr)")
         let cluster = try CommandRunner.run(["run", directory + "/rules.yaml", "--store", url, "--node", "n"] + common)
         #expect(cluster.status == 0, "\(cluster.stderr)")
-        for filter in [[], ["--rule", "burst"], ["--key", "10.0.0.1"], ["--key", "unlock-10.0.0.2"], ["--event", "e4"], ["--status", "skipped"], ["--type", "login.*"]] {
+        for filter in [
+            [], ["--rule", "burst"], ["--rule", "note"], ["--key", "10.0.0.1"], ["--key", "unlock-10.0.0.2"], ["--event", "e4"], ["--status", "skipped"],
+            ["--type", "login.*"],
+        ] {
             let query = ["history", "--format", "csv", "--limit", "1000"] + filter
             let fromSQLite = try CommandRunner.run(query + ["--db", directory + "/h.db", "--key-file", directory + "/key"])
             let fromCluster = try CommandRunner.run(query + ["--store", url])
             #expect(fromSQLite.status == 0 && fromCluster.status == 0, "\(filter): \(fromSQLite.stderr) \(fromCluster.stderr)")
             #expect(!Self.rows(fromSQLite.stdout).isEmpty, "\(filter)")
             #expect(Self.rows(fromSQLite.stdout) == Self.rows(fromCluster.stdout), "\(filter)")
+        }
+        // Both ran the side effect once per ban, into one file: each line twice.
+        let notes = ((try? String(contentsOfFile: directory + "/notes", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        let bans = try CommandRunner.run(["history", "--rule", "burst", "--format", "csv", "--store", url]).stdout.split(separator: "\n").count - 1
+        #expect(bans > 0 && notes.count == 2 * bans && Set(notes).allSatisfy { line in notes.count { $0 == line } % 2 == 0 }, "\(bans) bans: \(notes)")
+        // --stats: the same counts per rule, action and outcome, and the same rules that never fired (durations aside).
+        for filter in [[], ["--rule", "burst"], ["--type", "login.*"], ["--status", "ok"]] {
+            let query = ["history", "--stats", "--format", "csv", "--rules", directory + "/rules.yaml"] + filter
+            func counts(_ result: CommandResult) -> [String] {
+                result.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).prefix(5).joined(separator: ",") }
+            }
+            let fromSQLite = try CommandRunner.run(query + ["--db", directory + "/h.db", "--key-file", directory + "/key"])
+            let fromCluster = try CommandRunner.run(query + ["--store", url])
+            #expect(fromSQLite.status == 0 && fromCluster.status == 0, "\(filter): \(fromSQLite.stderr) \(fromCluster.stderr)")
+            #expect(counts(fromSQLite).count > 1, "\(filter): \(fromSQLite.stdout)")
+            #expect(counts(fromSQLite) == counts(fromCluster), "\(filter)")
         }
         // Pending delays: the same keys made by the same rules (due an hour after each run handled them).
         func pending(_ store: [String]) throws -> [String] {
