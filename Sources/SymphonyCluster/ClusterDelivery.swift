@@ -46,8 +46,8 @@ final class ClusterDelivery: Sendable {
         }
     }
 
-    /// True when this node can take more entries into memory.
-    var hasRoom: Bool { dispatcher.statistics.pending < Self.memoryLimit }
+    /// How many more entries this node takes into memory now.
+    var room: Int { max(0, Self.memoryLimit - dispatcher.statistics.pending) }
 
     /// True when nothing is running, ready or waiting for a retry here.
     var isIdle: Bool { dispatcher.statistics.pending == 0 }
@@ -68,13 +68,19 @@ final class ClusterDelivery: Sendable {
     /// Claims due entries no node holds (their node died or stopped, or had no room), as many as
     /// there is room for, and runs them. Returns how many it claimed.
     func claimDue(now: Timestamp) throws -> Int {
-        let room = Self.memoryLimit - dispatcher.statistics.pending
+        let room = self.room
         guard room > 0 else { return 0 }
         let claimed = try connections.withConnection { connection in
             try PostgresOutbox.claim(limit: min(room, 64), node: node, now: now, lease: Self.leaseMargin, sealer: sealer, on: connection)
         }
         dispatcher.submit(claimed)
         return claimed.count
+    }
+
+    /// Frees the leases an earlier process under this node's name held (it was killed): its side
+    /// effects are claimed at once, here or elsewhere, instead of when the leases run out.
+    func releaseEarlierLeases() throws {
+        try connections.withConnection { try PostgresOutbox.release(node: node, on: $0) }
     }
 
     /// Starts no more tries, waits for the running ones, and gives up this node's leases so that
@@ -103,8 +109,14 @@ private struct LeasedRunner: SideEffectRunner {
 
     func attempt(_ entry: OutboxEntry) -> AttemptResult {
         let lease = ClusterDelivery.lease(for: entry.request)
-        let mine = try? connections.withConnection { try PostgresOutbox.renew(entry, node: node, for: lease, on: $0) }
-        guard mine == true else { return AttemptResult(verdict: .relinquished, message: "taken over by another node") }
+        let mine: Bool
+        do {
+            mine = try connections.withConnection { try PostgresOutbox.renew(entry, node: node, for: lease, on: $0) }
+        } catch {
+            // Without a renewed lease it is not tried: once the lease runs out, a node claims it again.
+            return AttemptResult(verdict: .relinquished, message: "not tried: its lease could not be renewed")
+        }
+        guard mine else { return AttemptResult(verdict: .relinquished, message: "not tried: another node took it over") }
         return runner.attempt(entry)
     }
 }
@@ -145,6 +157,7 @@ private final class AttemptRecorder: @unchecked Sendable {
                     try chain.append(handled: handled, executions: executions, at: now, on: connection)
                 }
                 chain.committed()
+                warned.withLock { $0 = false }
             } catch {
                 // The try ran but is not recorded: its entry stays leased, and runs again once the lease runs out.
                 chain.rolledBack()

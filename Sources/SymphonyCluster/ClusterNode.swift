@@ -97,6 +97,11 @@ public final class ClusterNode: ServedRun, Sendable {
     /// is requested — or, when `untilDrained`, once the inputs ended and the cluster has nothing
     /// queued and nothing due.
     public func run(sources: [any EventSource], untilDrained: Bool) -> Summary {
+        do {
+            try delivery?.releaseEarlierLeases()
+        } catch {
+            output.problem("symphony: node \(configuration.node): freeing the side effects an earlier run of this node held failed (\(error)); they run once their leases run out")
+        }
         feedersRunning.store(sources.count, ordering: .sequentiallyConsistent)
         var threads: [WorkerThread] = []
         for source in sources {
@@ -391,15 +396,14 @@ public final class ClusterNode: ServedRun, Sendable {
         return WorkerRules(generation: rules.generation, engine: engine, gateState: gateState, lanes: lanes, locksKeys: locksKeys)
     }
 
-    /// True when nothing is queued (claimed batches in flight included), no delay and no side
-    /// effect is due, and this node is trying no side effect nor waiting to retry one.
+    /// True when nothing is queued (claimed batches in flight included) and no delay is due; for
+    /// a node that runs side effects, also no side effect is due and it is trying none nor waiting
+    /// to retry one (a `--no-actions` node takes none, so does not wait for them).
     private func isDrained(_ connection: PostgresConnection) throws -> Bool {
         guard delivery?.isIdle ?? true else { return false }
+        let outbox = delivery == nil ? "0" : "(SELECT count(*) FROM symphony_outbox WHERE state = 0 AND next_ns <= $1)"
         let rows = try connection.execute(
-            """
-            SELECT (SELECT count(*) FROM symphony_queue), (SELECT count(*) FROM symphony_scheduled WHERE due_ns <= $1),
-                (SELECT count(*) FROM symphony_outbox WHERE state = 0 AND next_ns <= $1)
-            """,
+            "SELECT (SELECT count(*) FROM symphony_queue), (SELECT count(*) FROM symphony_scheduled WHERE due_ns <= $1), \(outbox)",
             [.int(configuration.clock.now().nanosecondsSinceEpoch)])
         return try rows.int(0, 0) == 0 && rows.int(0, 1) == 0 && rows.int(0, 2) == 0
     }
@@ -522,9 +526,12 @@ public final class ClusterNode: ServedRun, Sendable {
             // Side effects are queued with the batch, leased to this node when it has room for them.
             var leased: [OutboxEntry] = []
             if let delivery, !sideEffects.isEmpty {
-                let lease = delivery.hasRoom ? node : nil
-                let inserted = try PostgresOutbox.queue(try delivery.seal(sideEffects), leasedTo: lease, for: ClusterDelivery.leaseMargin, on: connection)
-                if lease != nil { leased = sideEffects.filter { inserted.contains($0.key) } }
+                // As many as this node has room for are leased to it; the rest wait for any node.
+                let room = min(sideEffects.count, delivery.room)
+                let sealed = try delivery.seal(sideEffects)
+                let inserted = try PostgresOutbox.queue(Array(sealed[..<room]), leasedTo: node, for: ClusterDelivery.leaseMargin, on: connection)
+                _ = try PostgresOutbox.queue(Array(sealed[room...]), leasedTo: nil, for: ClusterDelivery.leaseMargin, on: connection)
+                leased = sideEffects[..<room].filter { inserted.contains($0.key) }
             }
             let link = try chain.nextLink(on: connection)
             let handledDigest = try PostgresHandlingRecords.markHandled(handled, node: node, at: now, link: link, on: connection)
@@ -578,6 +585,7 @@ public final class ClusterNode: ServedRun, Sendable {
                 if let delivery {
                     do {
                         _ = try delivery.claimDue(now: configuration.clock.now())
+                        claimFailed = false
                     } catch {
                         // Not a reason to stop: entries wait in the outbox for the next claim, here or on another node.
                         if !claimFailed {

@@ -51,6 +51,9 @@ public final class PostgresConnection {
         return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
     }
 
+    /// False once the connection to the server is lost (the server ended it, or the network failed).
+    public var isConnected: Bool { PQstatus(connection) == CONNECTION_OK }
+
     deinit { PQfinish(connection) }
 
     /// Statements this process sent to PostgreSQL (each one round trip), on all connections.

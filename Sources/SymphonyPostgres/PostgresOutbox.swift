@@ -110,31 +110,35 @@ public enum PostgresOutbox {
         ).affected == 1
     }
 
-    /// Ends a try of `entry`: done removes it; a retry counts the try, sets the next one and keeps
-    /// `node`'s lease until `lease` after it; dead counts the try and keeps the entry, unleased,
-    /// with why.
+    /// Ends a try of `entry` (made by `node` under its lease): done removes it; a retry counts the
+    /// try, sets the next one and keeps `node`'s lease until `lease` after it; dead counts the try
+    /// and keeps the entry, unleased, with why. Returns false, changing nothing, when the entry
+    /// moved on meanwhile — its lease ran out and another node took it, or another try counted —
+    /// so that a late outcome never undoes a newer one.
+    @discardableResult
     public static func finish(
         _ entry: OutboxEntry, state: OutboxState, error: String?, node: String, now: Timestamp, lease: Duration, on connection: PostgresConnection
-    ) throws {
+    ) throws -> Bool {
+        let fence = "key = $1 AND state = 0 AND claimed_by = $2 AND attempts = $3::int"
+        let fenced: [PostgresParameter] = [.text(entry.key), .text(node), .int(Int64(entry.attempts))]
         switch state {
         case .done:
-            try connection.execute("DELETE FROM symphony_outbox WHERE key = $1", [.text(entry.key)])
+            return try connection.execute("DELETE FROM symphony_outbox WHERE \(fence)", fenced).affected == 1
         case .retry(let at):
             let hold = now.duration(to: at) + lease
-            try connection.execute(
+            return try connection.execute(
                 """
-                UPDATE symphony_outbox SET attempts = $2::int, next_ns = $3::bigint, last_error = $4, claimed_by = $5,
+                UPDATE symphony_outbox SET attempts = attempts + 1, next_ns = $4::bigint, last_error = $5,
                     lease_until = clock_timestamp() + $6::bigint * interval '1 millisecond'
-                WHERE key = $1
+                WHERE \(fence)
                 """,
-                [
-                    .text(entry.key), .int(Int64(entry.attempts + 1)), .int(at.nanosecondsSinceEpoch), error.map { .text($0) } ?? .null, .text(node),
-                    .int(max(hold, lease).milliseconds),
-                ])
+                fenced + [.int(at.nanosecondsSinceEpoch), error.map { .text($0) } ?? .null, .int(max(hold, lease).milliseconds)]
+            ).affected == 1
         case .dead(let reason):
-            try connection.execute(
-                "UPDATE symphony_outbox SET state = 2, attempts = $2::int, last_error = $3, claimed_by = NULL, lease_until = NULL WHERE key = $1",
-                [.text(entry.key), .int(Int64(entry.attempts + 1)), .text(reason)])
+            return try connection.execute(
+                "UPDATE symphony_outbox SET state = 2, attempts = attempts + 1, last_error = $4, claimed_by = NULL, lease_until = NULL WHERE \(fence)",
+                fenced + [.text(reason)]
+            ).affected == 1
         }
     }
 

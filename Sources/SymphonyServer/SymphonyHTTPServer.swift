@@ -116,7 +116,10 @@ public final class SymphonyHTTPServer: Sendable {
                 ? Self.json(.ok, ["status": "ready"]) : Self.json(.serviceUnavailable, ["status": "not ready", "reason": "the run is stopping or its history failed"])
         case .metrics:
             if let refusal = authorize(request, .readMetrics, target: "GET /metrics").refusal { return refusal }
-            var response = Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.scrape(served, inFlight: gate.count))))
+            // Off the event loop: a cluster node reads its gauges from the database.
+            let (metrics, served, inFlight) = (self.metrics, self.served, gate.count)
+            guard let text = try? await pool.runIfActive({ metrics.scrape(served, inFlight: inFlight) }) else { return stopping() }
+            var response = Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
             response.headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return response
         case .events: return try await events(request)

@@ -44,6 +44,9 @@ struct ClusterNodesTests {
             on: job.step
             when: {field: payload.ack, equals: "yes"}
             actions: [{cancel: "job-{{ payload.n }}"}]
+          - name: note
+            on: job.reminder
+            actions: [{file: {path: NOTES, line: "reminded {{ payload.n }}"}}]
         """
 
     /// Input event `n`: its window and throttle key is `n % 101`; every 10th schedules a keyed
@@ -99,7 +102,7 @@ struct ClusterNodesTests {
         let (url, drop) = try Self.database()
         defer { drop() }
         let directory = try freshDirectory()
-        try Self.memoryRules.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
+        try Self.memoryRules.replacingOccurrences(of: "NOTES", with: directory + "/notes").write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
         #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
         for node in 0..<3 {
             // Ids of their own: a line read twice would repeat one (and be reported), not pass unseen.
@@ -125,7 +128,11 @@ struct ClusterNodesTests {
         let reminded = (0..<total).count { $0 % 10 == 0 }
         let acked = (0..<total).count { $0 % 20 == 0 }
         let deadline = Date().addingTimeInterval(600)
-        while Date() < deadline, nodes.allSatisfy(\.isRunning), try Self.handled(observer).values.reduce(0, +) < 3 * total + reminded - acked {
+        // (And every side effect done: no entry left in the outbox.)
+        while Date() < deadline, nodes.allSatisfy(\.isRunning),
+            try Self.handled(observer).values.reduce(0, +) < 3 * total + reminded - acked
+                || observer.execute("SELECT count(*) FROM symphony_outbox").int(0, 0) != 0
+        {
             usleep(200_000)
         }
         let allRunning = nodes.allSatisfy { $0.isRunning }
@@ -150,10 +157,14 @@ struct ClusterNodesTests {
         let expected: [[String]] = [
             ["ack", "cancel", "ok", "\(acked)"], ["burst", "audit", "ok", "\(bursts)"], ["fan-out", "delay", "ok", "\(total)"], ["fan-out", "publish", "ok", "\(total)"],
             ["first-of-key", "audit", "ok", "\(keys)"], ["first-of-key", "audit", "skipped", "\(total - keys)"], ["later", "emit", "ok", "\(total)"],
-            ["remind", "delay", "ok", "\(reminded)"], ["step", "audit", "ok", "\(total)"],
+            ["note", "file", "ok", "\(reminded - acked)"], ["remind", "delay", "ok", "\(reminded)"], ["step", "audit", "ok", "\(total)"],
         ].map { $0 + [$0[3]] }
         #expect(executions.values.map { $0.map { $0 ?? "" } }.sorted { $0.lexicographicallyPrecedes($1) } == expected)
         #expect(try observer.execute("SELECT count(*) FROM symphony_executions WHERE rule = 'ack' AND message LIKE 'key job-%: cancelled %'").int(0, 0) == Int64(acked))
+        // Every reminder not cancelled appended its line, at least once (a try on a killed node runs again), and is recorded once.
+        let notes = ((try? String(contentsOfFile: directory + "/notes", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        let expectedNotes = Set((0..<total).filter { $0 % 10 == 0 && $0 % 20 != 0 }.map { "reminded \($0)" })
+        #expect(Set(notes) == expectedNotes && notes.count >= expectedNotes.count, "\(notes.count) lines, \(Set(notes).count) distinct, \(expectedNotes.count) expected")
         // Every input line, by its id, exactly once.
         let inputs = try observer.execute("SELECT count(*) FROM symphony_handled WHERE event_type = 'job.created' AND event_id LIKE 'in-%'")
         #expect(try inputs.int(0, 0) == Int64(total))
@@ -163,7 +174,7 @@ struct ClusterNodesTests {
         #expect(try observer.execute("SELECT count(*) FROM symphony_executions WHERE action = 'audit' AND message LIKE 'step %'").int(0, 0) == Int64(total))
         let verify = try CommandRunner.run(["audit", "verify", "--store", url, "--key-file", directory + "/key"])
         #expect(verify.status == 0, "\(verify.stderr)")
-        let rows = (3 * total + reminded - acked) + (5 * total + bursts + reminded + acked)
+        let rows = (3 * total + reminded - acked) + (5 * total + bursts + reminded + acked) + (reminded - acked)
         #expect(verify.stdout.contains("links covering \(rows) rows"), "\(verify.stdout)")
         let history = try CommandRunner.run(["history", "--store", url, "--rule", "step", "--limit", "1", "--format", "json"])
         #expect(history.status == 0, "\(history.stderr)")

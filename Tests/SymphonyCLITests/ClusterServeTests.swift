@@ -89,6 +89,13 @@ struct ClusterServeTests {
         // Fifty more on the first node, which is killed as soon as it has answered.
         let c = try first.request("POST", "/v1/events", body: Self.ticks(5..<55) { "k\($0)" })
         #expect(c.status == 200 && String(decoding: c.body, as: UTF8.self).contains(#""accepted":50"#))
+        // Answered: so every one of the fifty is in the database already, queued or handled.
+        let stored = try observer.execute(
+            """
+            SELECT count(DISTINCT id) FROM (SELECT event_id AS id FROM symphony_queue UNION ALL SELECT event_id FROM symphony_handled) s
+            WHERE id = ANY($1::text[])
+            """, [.textArray((5..<55).map { "t\($0)" })])
+        #expect(try stored.int(0, 0) == 50)
         #expect(first.stop(with: SIGKILL) == SIGKILL)
 
         // The second node handles whatever the first left in the queue.
@@ -101,7 +108,7 @@ struct ClusterServeTests {
         #expect(verify.status == 0, "\(verify.stderr)")
     }
 
-    @Test("serve --store: rejected and denied lines are answered per line and counted; POST /v1/reload swaps the rules, refuses a rule set with exec; metrics and readiness")
+    @Test("serve --store: rejected and denied lines are answered per line and counted; POST /v1/reload swaps the rules, refuses a broken rule set, brings side effects; metrics and readiness")
     func submissionsReloadAndMetrics() throws {
         let (url, drop) = try ClusterNodesTests.database()
         defer { drop() }

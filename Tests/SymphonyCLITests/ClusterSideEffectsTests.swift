@@ -104,7 +104,7 @@ struct ClusterSideEffectsTests {
             rules:
               - name: slow
                 on: tick
-                actions: [{exec: {command: [/bin/sh, -c, 'echo "$SYMPHONY_ACTION_KEY" >> \(directory)/started; sleep 1'], timeout: 2s}}]
+                actions: [{exec: {command: [/bin/sh, -c, 'echo "$SYMPHONY_ACTION_KEY" >> \(directory)/started; sleep 4'], timeout: 5s}}]
             """.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
         try (#"{"type":"tick","id":"t1"}"# + "\n").write(toFile: directory + "/in.jsonl", atomically: true, encoding: .utf8)
         let doomed = Process()
@@ -122,10 +122,13 @@ struct ClusterSideEffectsTests {
         doomed.waitUntilExit()
 
         // The survivor has no input of its own: it waits while the entry is leased to the dead node
-        // (the try's 2 s timeout and 30 s more), then claims it, runs it, and exits once the cluster is drained.
+        // (the try's 5 s timeout and 30 s more, from when the try started), then claims it, runs it,
+        // and exits once the cluster is drained.
         try "".write(toFile: directory + "/none.jsonl", atomically: true, encoding: .utf8)
+        let started = Date()
         let survivor = try CommandRunner.run(node("survivor", url: url, directory: directory, events: directory + "/none.jsonl"))
         #expect(survivor.status == 0, "\(survivor.stderr)")
+        #expect(Date().timeIntervalSince(started) > 20, "the lease was waited for, not taken over at once")
         #expect(lines(directory + "/started") == ["slow/t1/0", "slow/t1/0"], "run again, under the same action key")
         let observer = try PostgresConnection(url: url)
         #expect(try observer.execute("SELECT node, outcome FROM symphony_executions WHERE rule = 'slow'").values == [["survivor", "ok"]])

@@ -192,18 +192,33 @@ struct PostgresConnectionPoolTests {
         let database = try PostgresTestDatabase(migrated: false)
         defer { database.drop() }
         let pool = PostgresConnectionPool(url: database.url, maximumIdle: 2)
+        // Four threads each borrow a connection and hold it until all four have one.
+        let arrived = DispatchGroup()
+        let release = DispatchSemaphore(value: 0)
         let seen = Locked<[Int32]>([])
-        DispatchQueue.concurrentPerform(iterations: 8) { _ in
-            let pid = try? pool.withConnection { connection -> Int32 in
-                // Hold the connection a moment, so that the calls overlap.
-                try connection.execute("SELECT pg_sleep(0.2)")
-                return connection.backendPID
+        let done = DispatchGroup()
+        for _ in 0..<4 {
+            arrived.enter()
+            done.enter()
+            Thread.detachNewThread {
+                let pid = try? pool.withConnection { connection -> Int32 in
+                    arrived.leave()
+                    release.wait()
+                    // (A connection used by two calls at once would fail one of them: libpq runs one command at a time.)
+                    _ = try connection.execute("SELECT 1")
+                    return connection.backendPID
+                }
+                if let pid { seen.withLock { $0.append(pid) } }
+                done.leave()
             }
-            if let pid { seen.withLock { $0.append(pid) } }
         }
+        #expect(arrived.wait(timeout: .now() + 60) == .success, "every call got a connection while the others held theirs")
+        for _ in 0..<4 { release.signal() }
+        #expect(done.wait(timeout: .now() + 60) == .success)
         let pids = seen.withLock { $0 }
-        #expect(pids.count == 8)
-        // (A connection used by two calls at once would fail one of them: libpq runs one command at a time.)
-        #expect(Set(pids).count >= 2, "overlapping calls each opened a connection: \(pids)")
+        #expect(pids.count == 4 && Set(pids).count == 4, "four calls held at once, four connections: \(pids)")
+        // Two stay idle, and are reused.
+        let again = try pool.withConnection { $0.backendPID }
+        #expect(pids.contains(again))
     }
 }
