@@ -3,6 +3,7 @@ import SymphonyCrypto
 import SymphonyDelivery
 import SymphonyEngine
 import SymphonyEvents
+import SymphonyRecords
 import SymphonyRules
 
 /// What a node of a PostgreSQL-backed cluster needs: the database, its name, the rules, the key
@@ -42,6 +43,13 @@ public struct ClusterConfiguration: Sendable {
     public var runsSideEffects = true
     /// Runs each try of a side effect.
     public var sideEffectRunner: any SideEffectRunner = StandardSideEffectRunner()
+
+    /// The audit record of a node starting with `ruleSet`, read from the files `paths`.
+    public static func rulesLoaded(_ paths: [String], ruleSet: RuleSet, node: String, principal: String) -> AuditRecord {
+        AuditRecord(
+            principal: principal, operation: .rulesLoad, target: paths.joined(separator: " "), outcome: "ok",
+            details: "node \(node) started with \(ruleSet.rules.count) rules, \(ruleSet.recognizer.definitions.count) intents")
+    }
 
     /// A configuration with the default sizes.
     public init(url: String, node: String, ruleSet: RuleSet, sealer: EnvelopeSealer, access: AccessGuard, principal: String) {

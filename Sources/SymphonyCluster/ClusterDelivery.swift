@@ -26,7 +26,7 @@ final class ClusterDelivery: Sendable {
     private let node: String
     private let sealer: EnvelopeSealer
     private let dispatcher: ActionDispatcher
-    private let recorder: AttemptRecorder
+    private let recorder: ClusterRecorder
     private let connections: PostgresConnectionPool
 
     /// Delivery for `configuration`'s node; each try's outcome also goes to `output`.
@@ -35,13 +35,20 @@ final class ClusterDelivery: Sendable {
         sealer = configuration.sealer
         let connections = PostgresConnectionPool(url: configuration.url)
         self.connections = connections
-        let recorder = AttemptRecorder(configuration: configuration, output: output)
+        let recorder = ClusterRecorder(configuration: configuration, chain: "effects", output: output)
         self.recorder = recorder
+        let (node, clock) = (configuration.node, configuration.clock)
         var settings = ActionDispatcher.Configuration(ruleSet: configuration.ruleSet, clock: configuration.clock)
         settings.memoryLimit = Self.memoryLimit
         let runner = LeasedRunner(runner: configuration.sideEffectRunner, node: configuration.node, connections: connections)
         dispatcher = ActionDispatcher(configuration: settings, runner: runner, history: nil) { record, entry, state in
-            recorder.record(record, of: entry, state: state)
+            // The try and the entry's new state in one commit; one not recorded runs again once its lease runs out.
+            let execution = PostgresHandlingRecords.Execution(
+                eventID: record.eventID, rule: record.rule, action: record.kind.description, outcome: record.outcome.description, error: record.error,
+                message: record.message, derivedEventID: nil, started: record.started, finished: record.finished, key: record.key)
+            recorder.record(executions: [execution], what: "a side effect's outcome (it runs again once its lease runs out)") { connection in
+                try PostgresOutbox.finish(entry, state: state, error: record.error, node: node, now: clock.now(), lease: Self.leaseMargin, on: connection)
+            }
             if output.reportsOutcomes { output.handled([ActionOutcome(attempt: record)]) }
         }
     }
@@ -118,53 +125,5 @@ private struct LeasedRunner: SideEffectRunner {
         }
         guard mine else { return AttemptResult(verdict: .relinquished, message: "not tried: another node took it over") }
         return runner.attempt(entry)
-    }
-}
-
-/// Records each finished try: its execution row, the entry's new state and a link of the
-/// node's side-effect chain, in one transaction. Tries end on several pool threads; one
-/// connection and one chain writer serve them in turn.
-// @unchecked Sendable: `connection` and `chain` are touched only while holding `lock`.
-private final class AttemptRecorder: @unchecked Sendable {
-    private let configuration: ClusterConfiguration
-    private let output: any OutputSink
-    private let lock = Locked(())
-    private var connection: PostgresConnection?
-    private let chain: PostgresChainWriter
-    private let warned = Locked(false)
-
-    init(configuration: ClusterConfiguration, output: any OutputSink) {
-        self.configuration = configuration
-        self.output = output
-        chain = PostgresChainWriter(chain: "\(configuration.node)/effects", key: configuration.sealer.keyRing.activeKey)
-    }
-
-    func record(_ record: ExecutionRecord, of entry: OutboxEntry, state: OutboxState) {
-        let node = configuration.node
-        let execution = PostgresHandlingRecords.Execution(
-            eventID: record.eventID, rule: record.rule, action: record.kind.description, outcome: record.outcome.description, error: record.error,
-            message: record.message, derivedEventID: nil, started: record.started, finished: record.finished, key: record.key)
-        lock.withLock { _ in
-            do {
-                if connection == nil { connection = try PostgresConnection(url: configuration.url) }
-                let now = configuration.clock.now()
-                try connection!.transaction { connection in
-                    chain.beginAttempt()
-                    try PostgresOutbox.finish(entry, state: state, error: record.error, node: node, now: now, lease: ClusterDelivery.leaseMargin, on: connection)
-                    let link = try chain.nextLink(on: connection)
-                    let handled = try PostgresHandlingRecords.markHandled([], node: node, at: now, link: link, on: connection)
-                    let executions = try PostgresHandlingRecords.record([execution], node: node, link: link, on: connection)
-                    try chain.append(handled: handled, executions: executions, at: now, on: connection)
-                }
-                chain.committed()
-                warned.withLock { $0 = false }
-            } catch {
-                // The try ran but is not recorded: its entry stays leased, and runs again once the lease runs out.
-                chain.rolledBack()
-                connection = nil
-                guard warned.withLock({ earlier in defer { earlier = true }; return !earlier }) else { return }
-                output.problem("symphony: node \(node): a side effect's outcome could not be recorded (\(error)); it will run again once its lease runs out")
-            }
-        }
     }
 }

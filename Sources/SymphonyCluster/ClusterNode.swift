@@ -32,7 +32,7 @@ import Synchronization
 /// As a `ServedRun` (`symphony serve --store`), a node also takes HTTP submissions: each one's
 /// events are sealed and queued in one transaction before it is answered, so any node may handle
 /// them. A reload gives every worker the new rules from its next batch on.
-public final class ClusterNode: ServedRun, Sendable {
+public final class ClusterNode: ServedRun, AuditRecording, Sendable {
     /// What a node did, for its summary.
     public struct Summary: Sendable {
         public var read = 0
@@ -66,6 +66,8 @@ public final class ClusterNode: ServedRun, Sendable {
     private let shared: PostgresConnectionPool
     /// Side effects, unless the node runs none.
     private let delivery: ClusterDelivery?
+    /// Audit records and denied input, on the node's `NODE/audit` chain.
+    private let auditTrail: ClusterRecorder
 
     /// One version of the node's rules, with the lanes of their events.
     private struct Rules: Sendable {
@@ -84,6 +86,7 @@ public final class ClusterNode: ServedRun, Sendable {
         rules = Locked(Rules(generation: 0, ruleSet: configuration.ruleSet, lanes: ClusterLanes(ruleSet: configuration.ruleSet)))
         shared = PostgresConnectionPool(url: configuration.url)
         delivery = configuration.runsSideEffects ? ClusterDelivery(configuration: configuration, output: output) : nil
+        auditTrail = ClusterRecorder(configuration: configuration, chain: "audit", output: output)
         self.output = output
         self.stop = stop
     }
@@ -175,6 +178,7 @@ public final class ClusterNode: ServedRun, Sendable {
                 } catch {
                     counts.withLock { $0.denied += 1 }
                     output.problem("\(item.origin): denied: \(error)")
+                    recordDenied([event], publisher: configuration.principal, reasons: ["\(error)"])
                     break
                 }
                 batch.append(try SealedEvent(sealing: event, with: configuration.sealer))
@@ -205,6 +209,7 @@ public final class ClusterNode: ServedRun, Sendable {
         var sealed: [SealedEvent] = []
         var sealedLanes: [Int?] = []
         var lines: [Int] = []
+        var denied: [(event: Event, reason: String)] = []
         for item in items {
             let line = item.origin.line
             switch item.result {
@@ -223,6 +228,7 @@ public final class ClusterNode: ServedRun, Sendable {
                 } catch {
                     result.denied += 1
                     result.problems.append(SubmitResult.Problem(line: line, reason: error.description, denied: true))
+                    denied.append((event, error.description))
                     continue
                 }
                 do {
@@ -250,12 +256,33 @@ public final class ClusterNode: ServedRun, Sendable {
                 for line in lines { result.problems.append(SubmitResult.Problem(line: line, reason: "not queued: the database failed")) }
             }
         }
+        if !denied.isEmpty { recordDenied(denied.map(\.event), publisher: principal, reasons: denied.map(\.reason)) }
         counts.withLock {
             $0.read += items.count
             $0.rejected += result.rejected
             $0.denied += result.denied
         }
         return result
+    }
+
+    /// Appends `record` to the cluster's audit trail, on this node's `NODE/audit` chain.
+    public func audit(_ record: AuditRecord) {
+        auditTrail.record(audits: [record], what: "an audit record")
+    }
+
+    /// Records input events the policy did not let `publisher` publish, as on one machine: a
+    /// denied `publish` execution of rule `(input)` and an `access.denied` audit record each.
+    private func recordDenied(_ events: [Event], publisher: String, reasons: [String]) {
+        let now = configuration.clock.now()
+        let executions = zip(events, reasons).map { event, reason in
+            PostgresHandlingRecords.Execution(
+                eventID: event.id, rule: "(input)", action: ActionKind.publish.description, outcome: ExecutionOutcome.denied.description, error: reason,
+                derivedEventID: nil, started: now, finished: now)
+        }
+        let audits = zip(events, reasons).map { event, reason in
+            AuditRecord(time: now, principal: publisher, operation: .accessDenied, target: event.type, outcome: "denied", details: reason)
+        }
+        auditTrail.record(executions: executions, audits: audits, what: "a denial")
     }
 
     /// True until a stop was requested (a signal, the end of the input, or a failure).

@@ -1,4 +1,5 @@
 import SymphonyCrypto
+import SymphonyRecords
 import SymphonyEvents
 
 /// The hash chains over what cluster workers commit (docs/how-to/operations.md, "What the nodes did").
@@ -19,13 +20,17 @@ public enum PostgresChain {
     static let emptyDigest = SHA256.hash([])
 
     /// The hash of link `sequence` of `chain`, chained after `previous`.
-    public static func hash(chain: String, sequence: Int64, time: Int64, handled: [UInt8], executions: [UInt8], after previous: [UInt8]) -> [UInt8] {
+    public static func hash(
+        chain: String, sequence: Int64, time: Int64, handled: [UInt8], executions: [UInt8], audit: [UInt8]? = nil, after previous: [UInt8]
+    ) -> [UInt8] {
         var fields = ChainFields()
         fields.text(chain)
         fields.integer(sequence)
         fields.integer(time)
         fields.blob(handled)
         fields.blob(executions)
+        // A link that covers audit records has a sixth field; the others hash as they always did.
+        if let audit { fields.blob(audit) }
         return SHA256.hash(previous + fields.bytes)
     }
 
@@ -66,6 +71,18 @@ public enum PostgresChain {
         fields.integer(row.started.nanosecondsSinceEpoch)
         fields.integer(row.finished.nanosecondsSinceEpoch)
         if let key = row.key { fields.key(key) }
+    }
+
+    /// The canonical bytes of a `symphony_audit` row: time_ns, principal, operation, target,
+    /// outcome, details, node.
+    static func encodeAudit(_ record: AuditRecord, node: String, into fields: inout ChainFields) {
+        fields.integer(record.time.nanosecondsSinceEpoch)
+        fields.text(record.principal)
+        fields.text(record.operation.rawValue)
+        fields.text(record.target)
+        fields.text(record.outcome)
+        fields.text(record.details)
+        fields.text(node)
     }
 
     /// The digest of a link's handled rows: their encodings sorted bytewise (the table has no

@@ -1,5 +1,6 @@
 import SymphonyCrypto
 import SymphonyEvents
+import SymphonyRecords
 
 /// `symphony audit verify` against PostgreSQL: recomputes every chain (`PostgresChain`) from its
 /// rows and checks each signed head, in one snapshot, so nodes may keep running meanwhile.
@@ -31,8 +32,11 @@ public enum PostgresChainVerifier {
     private struct Expected {
         let handled: [UInt8]
         let executions: [UInt8]
+        /// The digest of the link's audit records (empty: it covers none).
+        let audit: [UInt8]
         var handledSeen = false
         var executionsSeen = false
+        var auditSeen = false
     }
 
     private struct Broken: Error {
@@ -92,7 +96,8 @@ public enum PostgresChainVerifier {
             }
         }
         try forEachRow(
-            "SELECT chain, seq, time_ns, handled_digest, executions_digest, previous_hash, hash FROM symphony_links ORDER BY chain, seq", on: connection
+            "SELECT chain, seq, time_ns, handled_digest, executions_digest, previous_hash, hash, audit_digest FROM symphony_links ORDER BY chain, seq",
+            on: connection
         ) { rows, row in
             let chain = rows.text(row, 0) ?? ""
             guard let sequence = try rows.int(row, 1), let time = try rows.int(row, 2), let handled = try rows.bytes(row, 3),
@@ -107,10 +112,12 @@ public enum PostgresChainVerifier {
                 throw Broken(chain: chain, link: sequence, problem: "link \(before.sequence + 1) is missing (the next link found is \(sequence))")
             }
             guard previous == before.hash else { throw Broken(chain: chain, link: sequence, problem: "it does not follow link \(before.sequence)") }
-            guard PostgresChain.hash(chain: chain, sequence: sequence, time: time, handled: handled, executions: executions, after: previous) == hash else {
+            let audit = try rows.bytes(row, 7)
+            guard PostgresChain.hash(chain: chain, sequence: sequence, time: time, handled: handled, executions: executions, audit: audit, after: previous) == hash
+            else {
                 throw Broken(chain: chain, link: sequence, problem: "its hash does not match its fields (the link was changed)")
             }
-            expected[LinkKey(chain: chain, sequence: sequence)] = Expected(handled: handled, executions: executions)
+            expected[LinkKey(chain: chain, sequence: sequence)] = Expected(handled: handled, executions: executions, audit: audit ?? [])
             last = (chain, sequence, hash)
         }
         try endChain()
@@ -170,6 +177,30 @@ public enum PostgresChainVerifier {
         }
         try endExecutions()
 
+        var audits: (key: LinkKey, bytes: [UInt8])?
+        func endAudits() throws {
+            guard let audits else { return }
+            try settle(audits.key, digest: SHA256.hash(audits.bytes), table: "symphony_audit", in: &expected, \.audit, \.auditSeen)
+        }
+        try forEachRow(
+            "SELECT chain, link, time_ns, principal, operation, target, outcome, details, node FROM symphony_audit WHERE chain IS NOT NULL ORDER BY chain, link, seq",
+            on: connection
+        ) { rows, row in
+            let key = LinkKey(chain: rows.text(row, 0) ?? "", sequence: try rows.int(row, 1) ?? -1)
+            if audits?.key != key {
+                try endAudits()
+                audits = (key, [])
+            }
+            let record = AuditRecord(
+                time: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 2) ?? 0), principal: rows.text(row, 3) ?? "",
+                operation: AuditOperation(rawValue: rows.text(row, 4) ?? ""), target: rows.text(row, 5) ?? "", outcome: rows.text(row, 6) ?? "",
+                details: rows.text(row, 7) ?? "")
+            PostgresChain.encodeAudit(record, node: rows.text(row, 8) ?? "", into: &fields)
+            audits?.bytes += fields.take()
+            rowCount += 1
+        }
+        try endAudits()
+
         // Links whose rows are all gone.
         for (key, link) in expected.sorted(by: { ($0.key.chain, $0.key.sequence) < ($1.key.chain, $1.key.sequence) }) {
             if !link.handledSeen && link.handled != PostgresChain.emptyDigest {
@@ -178,10 +209,16 @@ public enum PostgresChainVerifier {
             if !link.executionsSeen && link.executions != PostgresChain.emptyDigest {
                 throw Broken(chain: key.chain, link: key.sequence, problem: "its symphony_executions rows were deleted")
             }
+            if !link.auditSeen && !link.audit.isEmpty {
+                throw Broken(chain: key.chain, link: key.sequence, problem: "its symphony_audit rows were deleted")
+            }
         }
         // Rows on no chain: added behind the nodes' backs (or written by schema 1, which had no chains).
         let uncovered = try connection.execute(
-            "SELECT (SELECT count(*) FROM symphony_handled WHERE chain IS NULL) + (SELECT count(*) FROM symphony_executions WHERE chain IS NULL)")
+            """
+            SELECT (SELECT count(*) FROM symphony_handled WHERE chain IS NULL) + (SELECT count(*) FROM symphony_executions WHERE chain IS NULL)
+                + (SELECT count(*) FROM symphony_audit WHERE chain IS NULL)
+            """)
         if let count = try uncovered.int(0, 0), count > 0 {
             throw Broken(
                 chain: "", link: 0,

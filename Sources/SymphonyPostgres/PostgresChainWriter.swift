@@ -48,12 +48,13 @@ public final class PostgresChainWriter {
         return .init(chain: chain, sequence: current.sequence + 1)
     }
 
-    /// Adds link `nextLink` over rows whose digests are given, and moves the head to it.
-    public func append(handled: [UInt8], executions: [UInt8], at time: Timestamp, on connection: PostgresConnection) throws {
+    /// Adds link `nextLink` over rows whose digests are given (`audit` only for a link that covers
+    /// audit records), and moves the head to it.
+    public func append(handled: [UInt8], executions: [UInt8], audit: [UInt8]? = nil, at time: Timestamp, on connection: PostgresConnection) throws {
         guard let head = attemptHead else { preconditionFailure("append before nextLink") }
         let sequence = head.sequence + 1
         let hash = PostgresChain.hash(
-            chain: chain, sequence: sequence, time: time.nanosecondsSinceEpoch, handled: handled, executions: executions, after: head.hash)
+            chain: chain, sequence: sequence, time: time.nanosecondsSinceEpoch, handled: handled, executions: executions, audit: audit, after: head.hash)
         let mac = PostgresChain.headMAC(chain: chain, sequence: sequence, hash: hash, macKey: macKey)
         let moved = try connection.execute(
             """
@@ -61,12 +62,12 @@ public final class PostgresChainWriter {
                 UPDATE symphony_chain_heads SET seq = $2::bigint, hash = $3::bytea, key_id = $4, mac = $5::bytea
                 WHERE chain = $1 AND seq = $6::bigint RETURNING chain
             )
-            INSERT INTO symphony_links (chain, seq, time_ns, handled_digest, executions_digest, previous_hash, hash)
-            SELECT chain, $2::bigint, $7::bigint, $8::bytea, $9::bytea, $10::bytea, $3::bytea FROM moved
+            INSERT INTO symphony_links (chain, seq, time_ns, handled_digest, executions_digest, previous_hash, hash, audit_digest)
+            SELECT chain, $2::bigint, $7::bigint, $8::bytea, $9::bytea, $10::bytea, $3::bytea, $11::bytea FROM moved
             """,
             [
                 .text(chain), .int(sequence), .bytes(hash), .text(keyID), .bytes(mac), .int(head.sequence), .int(time.nanosecondsSinceEpoch),
-                .bytes(handled), .bytes(executions), .bytes(head.hash),
+                .bytes(handled), .bytes(executions), .bytes(head.hash), audit.map { .bytes($0) } ?? .null,
             ])
         guard moved.affected == 1 else { throw HeadMoved() }
         appended = (sequence, hash)

@@ -119,6 +119,11 @@ public struct PostgresHistoryReader: Sendable {
         try PostgresGateStore.state(of: rule, settings: settings, on: try PostgresConnection(url: url))
     }
 
+    /// The cluster's audit records, most recent first (`audit list --store`), with its filters.
+    public func audit(principal: String?, operation: String?, since: Timestamp?, limit: Int) throws -> [AuditRecord] {
+        try PostgresAuditTrail.list(principal: principal, operation: operation, since: since, limit: limit, on: try PostgresConnection(url: url))
+    }
+
     /// Side effects in the cluster's outbox in `state` (0: not finished, 2: dead letters), oldest
     /// queued first (`rule` keeps one rule's). Done ones are not kept.
     public func outbox(state: Int64, rule: String? = nil, limit: Int = 50) throws -> [OutboxRow] {

@@ -158,6 +158,24 @@ public enum PostgresSchema {
         )
         """,
         "CREATE INDEX IF NOT EXISTS symphony_outbox_due ON symphony_outbox (next_ns) WHERE state = 0",
+        // Schema 4 too: audit records of operations (`PostgresAuditTrail`), on the writing node's
+        // `NODE/audit` chain; a link that covers them holds their digest.
+        """
+        CREATE TABLE IF NOT EXISTS symphony_audit (
+            seq bigserial PRIMARY KEY,
+            time_ns bigint NOT NULL,
+            principal text NOT NULL,
+            operation text NOT NULL,
+            target text NOT NULL,
+            outcome text NOT NULL,
+            details text NOT NULL,
+            node text NOT NULL,
+            chain text,
+            link bigint
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS symphony_audit_time ON symphony_audit (time_ns)",
+        "ALTER TABLE symphony_links ADD COLUMN IF NOT EXISTS audit_digest bytea",
     ]
 
     /// Records `keyID` as the id of the key that seals this database's events, or refuses when

@@ -7,7 +7,7 @@ import SymphonyEvents
 /// only this protocol. Recording never blocks on the disk for long: an implementation may buffer,
 /// but `flush()` returns only once everything recorded before it is durable, and `close()` once
 /// everything is.
-public protocol HistoryRecorder: AnyObject, Sendable {
+public protocol HistoryRecorder: AuditRecording {
     /// Where the scheduler keeps pending delayed events, so they outlive the process when the history does.
     var scheduledEntries: any ScheduledEntryStore { get }
 
@@ -50,9 +50,6 @@ public protocol HistoryRecorder: AnyObject, Sendable {
 
     /// Records an input line that was not a valid event; `content` is the line's bytes.
     func recordRejected(source: String, line: Int?, reason: String, content: [UInt8])
-
-    /// Appends an operation's audit record.
-    func audit(_ record: AuditRecord)
 
     /// Every input event recorded up to `eventID` (in recording order) is handled, its outcomes
     /// recorded: the next commit carries this intake mark.

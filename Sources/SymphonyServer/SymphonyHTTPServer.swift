@@ -29,7 +29,7 @@ import SymphonyRecords
 public final class SymphonyHTTPServer: Sendable {
     private let served: any ServedRun
     private let configuration: ServerConfiguration
-    private let history: (any HistoryRecorder)?
+    private let history: (any AuditRecording)?
     private let gate: SubmissionGate
     private let metrics: ServerMetrics
     private let pool: NIOThreadPool
@@ -39,7 +39,7 @@ public final class SymphonyHTTPServer: Sendable {
     /// A server for `served`; `history` is where HTTP-level denials are audited (the run's);
     /// `metrics` is the registry `GET /metrics` shows (give the run and the history the same one).
     public init(
-        serving served: any ServedRun, configuration: ServerConfiguration, history: (any HistoryRecorder)?, metrics: ServerMetrics = ServerMetrics(),
+        serving served: any ServedRun, configuration: ServerConfiguration, history: (any AuditRecording)?, metrics: ServerMetrics = ServerMetrics(),
         logger: Logger = Logger(label: "symphony.serve")
     ) {
         self.served = served

@@ -1,5 +1,6 @@
 import SymphonyJSON
 import SymphonyPipeline
+import SymphonyPostgres
 import ArgumentParser
 import Foundation
 import SymphonyCrypto
@@ -54,9 +55,15 @@ struct AuditOptions: ParsableArguments {
 struct AuditListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List audit records, most recent first.",
-        discussion: "Exit codes: 0 ok; 1 the database could not be read; 64 usage error; 77 --policy does not grant audit:read.")
+        discussion: """
+            With --store URL (or $SYMPHONY_STORE), it lists the audit records of a cluster's nodes in PostgreSQL: \
+            rule sets loaded (at a node's start and on reload) and access denials.
+
+            Exit codes: 0 ok; 1 the database could not be read; 64 usage error; 77 --policy does not grant audit:read.
+            """)
 
     @OptionGroup var options: AuditOptions
+    @OptionGroup var storeOption: ClusterStoreOption
     @Option(name: .long, help: "Only this principal's records.") var principalFilter: String?
     @Option(name: .long, help: "Only this operation (key.use, rules.load, access.denied, history.query, audit.verify, …; action.publish and the like in records from before schema 6).") var operation: String?
     @Option(name: .long, help: "Only records since a duration ago (24h) or an RFC 3339 time.") var since: String?
@@ -66,14 +73,33 @@ struct AuditListCommand: ParsableCommand {
     func validate() throws {
         if !["table", "json"].contains(format) { throw ValidationError("--format must be table or json, not '\(format)'.") }
         _ = try pointInTime(since, flag: "--since")
+        try storeOption.validate(db: options.db)
     }
 
     func run() throws {
+        let sinceTime = try pointInTime(since, flag: "--since")
+        let records: [AuditRecord]
+        if let url = storeOption.url(db: options.db) {
+            try options.accessOptions.require(.readAudit, with: try options.accessOptions.accessGuard())
+            do {
+                records = try PostgresHistoryReader(url: url).audit(principal: principalFilter, operation: operation, since: sinceTime, limit: limit)
+            } catch let error as PostgresError {
+                printError("symphony: --store: \(error.message)")
+                throw ExitCode(1)
+            }
+            write(records)
+            return
+        }
         try options.accessOptions.require(
             .readAudit, with: try options.accessOptions.accessGuard(), recordIn: StateLocation.database(options.db), keyFile: options.keyFile)
         let reader = try options.reader()
-        let sinceTime = try pointInTime(since, flag: "--since")
-        let records = try reader.list(principal: principalFilter, operation: operation, since: sinceTime, limit: limit)
+        records = try reader.list(principal: principalFilter, operation: operation, since: sinceTime, limit: limit)
+        write(records)
+        options.note(operation: .auditRead, outcome: "ok", details: "\(records.count) records listed")
+    }
+
+    /// Writes `records` as --format says.
+    private func write(_ records: [AuditRecord]) {
         let output = OutputLines()
         if format == "json" {
             for record in records {
@@ -93,7 +119,6 @@ struct AuditListCommand: ParsableCommand {
             if records.isEmpty { output.write("(no records)") }
         }
         output.flush()
-        options.note(operation: .auditRead, outcome: "ok", details: "\(records.count) records listed")
     }
 }
 
@@ -111,7 +136,8 @@ struct AuditVerifyCommand: ParsableCommand {
 
             With --store URL (or $SYMPHONY_STORE), it checks a cluster's records in PostgreSQL instead: each worker of \
             each node keeps a chain of its own, one link per batch it committed, covering the events it handled and \
-            what their actions did; every chain and its signed head is checked.
+            what their actions did; each node's side-effect tries and audit records are on chains of their own \
+            (NODE/effects, NODE/audit); every chain and its signed head is checked.
 
             Exit codes: 0 the history is intact; 2 it is not (the first bad link is named); 1 the database, key or \
             checkpoint could not be read, or the key is not the history's (it says which key the history is signed \

@@ -10,7 +10,7 @@ struct RuleSetReloader: Sendable {
     let rules: [String]
     let keyFile: String?
     let target: any ServedRun
-    let history: HistoryStore?
+    let history: (any AuditRecording)?
     let principal: String
 
     /// Reloads; `trigger` says what asked for it (`SIGHUP`, `POST /v1/reload`), for messages and the audit trail.

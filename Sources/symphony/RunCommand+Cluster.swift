@@ -59,6 +59,7 @@ extension RunCommand {
             printError("symphony: --store: \(error)")
             throw ExitCode(74)
         }
+        node.audit(ClusterConfiguration.rulesLoaded(rules, ruleSet: ruleSet, node: configuration.node, principal: principal))
         // Files resume where any earlier run stopped reading them; standard input is read once.
         let lineParser = lines.flatMap { ruleSet.lineParsers[$0] }
         let sources: [any EventSource] = try (events.isEmpty ? ["-"] : events).map { path in

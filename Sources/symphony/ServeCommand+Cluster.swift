@@ -55,6 +55,7 @@ extension ServeCommand {
             printError("symphony: --store: \(error)")
             throw ExitCode(74)
         }
+        clusterNode.audit(ClusterConfiguration.rulesLoaded(rules, ruleSet: ruleSet, node: configuration.node, principal: principal))
         // Followed files resume where this node stopped reading them, as with 'symphony run --store --follow'.
         let lineParser = lines.flatMap { ruleSet.lineParsers[$0] }
         var sources: [any EventSource] = []
@@ -76,9 +77,9 @@ extension ServeCommand {
         let metrics = ServerMetrics()
         var withReload = serverConfiguration
         // SIGHUP and `POST /v1/reload` give the node's workers the re-read rules from their next batch on.
-        let reloader = RuleSetReloader(rules: rules, keyFile: keyFile, target: clusterNode, history: nil, principal: principal)
+        let reloader = RuleSetReloader(rules: rules, keyFile: keyFile, target: clusterNode, history: clusterNode, principal: principal)
         withReload.reload = { requester in reloader.reload(trigger: "POST /v1/reload", as: requester) }
-        let server = SymphonyHTTPServer(serving: clusterNode, configuration: withReload, history: nil, metrics: metrics)
+        let server = SymphonyHTTPServer(serving: clusterNode, configuration: withReload, history: clusterNode, metrics: metrics)
         // The node works until the stop; if it stops first (it failed), the server stops too.
         let summary = Locked<ClusterNode.Summary?>(nil)
         let feeds = sources

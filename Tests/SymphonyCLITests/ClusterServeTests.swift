@@ -149,6 +149,30 @@ struct ClusterServeTests {
         #expect(try server.request("POST", "/v1/events", body: Self.ticks(4..<5) { _ in "a" }).status == 200)
         #expect(try eventually { (try? String(contentsOfFile: directory + "/notes", encoding: .utf8)) == "n4\n" })
 
+        // The cluster's audit trail: the rules loaded at the start and on each reload (one refused), and the denied event,
+        // which is also a denied execution of '(input)'.
+        let audit = try CommandRunner.run(["audit", "list", "--store", url, "--format", "json"])
+        #expect(audit.status == 0, "\(audit.stderr)")
+        let records = audit.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let summary = records.reversed().map { "\($0["operation"] ?? "") \($0["target"] ?? "") \($0["outcome"] ?? "")" }
+        let rulesPath = directory + "/rules.yaml"
+        #expect(
+            summary == [
+                "rules.load \(rulesPath) ok", "access.denied tock denied", "rules.load \(rulesPath) ok", "rules.load \(rulesPath) failed",
+                "rules.load \(rulesPath) ok",
+            ], "\(summary)")
+        #expect(records.allSatisfy { $0["principal"] as? String == "user:ops" })
+        let deniedRows = try CommandRunner.run(["history", "--store", url, "--status", "denied", "--format", "csv"])
+        // (Its type column is empty: a cluster knows the types of the events it handled, and this one was not.)
+        #expect(deniedRows.stdout.contains(",x1,,(input),publish,denied,"), "\(deniedRows.stdout)")
+        let onlyDenials = try CommandRunner.run(["audit", "list", "--store", url, "--operation", "access.denied", "--format", "json"])
+        #expect(onlyDenials.stdout.split(separator: "\n").count == 1, "\(onlyDenials.stdout)")
+        #expect(try CommandRunner.run(["audit", "verify", "--store", url, "--key-file", directory + "/key"]).status == 0)
+        // An audit record changed behind the nodes' backs is caught.
+        try observer.execute("UPDATE symphony_audit SET outcome = 'ok' WHERE operation = 'access.denied'")
+        let broken = try CommandRunner.run(["audit", "verify", "--store", url, "--key-file", directory + "/key"])
+        #expect(broken.status == 2 && broken.stderr.contains("in chain 'web/audit'") && broken.stderr.contains("symphony_audit rows were changed"), "\(broken.stderr)")
+
         let scrape = try PrometheusText(String(decoding: try server.request("GET", "/metrics").body, as: UTF8.self))
         func value(_ name: String) -> Double? { scrape.samples.first { $0.name == name && $0.labels.isEmpty }?.value }
         #expect(value("symphony_events_read_total") == 7)
