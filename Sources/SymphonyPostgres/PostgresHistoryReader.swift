@@ -119,6 +119,59 @@ public struct PostgresHistoryReader: Sendable {
         try PostgresGateStore.state(of: rule, settings: settings, on: try PostgresConnection(url: url))
     }
 
+    /// The causal tree containing `eventID`, from its input event down (nil when no node handled
+    /// it): each handled event with its executions and the events they derived, as far as nodes
+    /// handled them. A cluster keeps no payloads nor priorities; an event's parent and rule are
+    /// those of the execution that derived it, and its time is when it was handled.
+    public func trace(_ eventID: String) throws -> TraceNode? {
+        let connection = try PostgresConnection(url: url)
+        guard var root = try handledEvent(eventID, on: connection) else { return nil }
+        var steps = 0
+        while let parent = root.parentID, steps < 1_000, let up = try handledEvent(parent, on: connection) {
+            root = up
+            steps += 1
+        }
+        return try traceNode(for: root, depth: 0, on: connection)
+    }
+
+    private func handledEvent(_ id: String, on connection: PostgresConnection) throws -> StoredEvent? {
+        let rows = try connection.execute(
+            """
+            SELECT h.event_id, h.event_type, h.hop, h.handled_ns, x.event_id, x.rule
+            FROM symphony_handled h
+            LEFT JOIN LATERAL (SELECT event_id, rule FROM symphony_executions WHERE derived_event_id = h.event_id ORDER BY seq LIMIT 1) x ON true
+            WHERE h.event_id = $1
+            """, [.text(id)])
+        guard rows.count == 1 else { return nil }
+        return StoredEvent(
+            id: rows.text(0, 0) ?? "", type: rows.text(0, 1) ?? "", priority: nil, source: nil,
+            received: Timestamp(nanosecondsSinceEpoch: try rows.int(0, 3) ?? 0), parentID: rows.text(0, 4), rule: rows.text(0, 5),
+            hop: Int(try rows.int(0, 2) ?? 0), event: nil)
+    }
+
+    private func traceNode(for event: StoredEvent, depth: Int, on connection: PostgresConnection) throws -> TraceNode {
+        let rows = try connection.execute(
+            """
+            SELECT seq, rule, action, outcome, error, COALESCE(started_ns, finished_ns), finished_ns, derived_event_id, message, key
+            FROM symphony_executions WHERE event_id = $1 ORDER BY seq
+            """, [.text(event.id)])
+        var children: [(execution: ExecutionRow, child: TraceNode?)] = []
+        for row in 0..<rows.count {
+            let started = try rows.int(row, 5) ?? 0
+            let finished = try rows.int(row, 6) ?? started
+            let execution = ExecutionRow(
+                sequence: try rows.int(row, 0) ?? 0, eventID: event.id, eventType: event.type, rule: rows.text(row, 1) ?? "", action: rows.text(row, 2) ?? "",
+                outcome: rows.text(row, 3) ?? "", error: rows.text(row, 4), started: Timestamp(nanosecondsSinceEpoch: started),
+                durationMicroseconds: max(0, finished - started) / 1_000, derivedEventID: rows.text(row, 7), message: rows.text(row, 8), key: rows.text(row, 9))
+            var child: TraceNode?
+            if let derived = execution.derivedEventID, depth < 64, let stored = try handledEvent(derived, on: connection) {
+                child = try traceNode(for: stored, depth: depth + 1, on: connection)
+            }
+            children.append((execution, child))
+        }
+        return TraceNode(event: event, executions: children, unrecordedDelays: [])
+    }
+
     /// The cluster's audit records, most recent first (`audit list --store`), with its filters.
     public func audit(principal: String?, operation: String?, since: Timestamp?, limit: Int) throws -> [AuditRecord] {
         try PostgresAuditTrail.list(principal: principal, operation: operation, since: since, limit: limit, on: try PostgresConnection(url: url))

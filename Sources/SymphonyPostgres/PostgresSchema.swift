@@ -176,6 +176,8 @@ public enum PostgresSchema {
         """,
         "CREATE INDEX IF NOT EXISTS symphony_audit_time ON symphony_audit (time_ns)",
         "ALTER TABLE symphony_links ADD COLUMN IF NOT EXISTS audit_digest bytea",
+        // `history --trace`: an event's parent is the execution that derived it.
+        "CREATE INDEX IF NOT EXISTS symphony_executions_derived ON symphony_executions (derived_event_id) WHERE derived_event_id IS NOT NULL",
     ]
 
     /// Records `keyID` as the id of the key that seals this database's events, or refuses when

@@ -2,30 +2,6 @@ import SymphonyCrypto
 import SymphonyEvents
 import SymphonyRecords
 
-/// An event as stored, with its payload when the key could open it.
-public struct StoredEvent: Sendable, Hashable {
-    public let id: String
-    public let type: String
-    public let priority: Int
-    public let source: String?
-    public let received: Timestamp
-    public let parentID: String?
-    public let rule: String?
-    public let hop: Int
-    /// The event with its payload, when a key was given and opened the envelope.
-    public let event: Event?
-}
-
-/// A node of a causal trace: an event, what each rule did with it, and what that caused.
-public struct TraceNode: Sendable {
-    public let event: StoredEvent
-    public let executions: [(execution: ExecutionRow, child: TraceNode?)]
-    /// Delayed events this event caused whose `delay` execution is not recorded (the process died
-    /// after the scheduled entry was committed, before the execution was), found through their
-    /// fired entry in `scheduled`, with what they caused.
-    public let unrecordedDelays: [TraceNode]
-}
-
 /// Reads the history database (read-only; safe while a writer writes, thanks to WAL).
 public final class HistoryReader {
     private let database: SQLiteDatabase

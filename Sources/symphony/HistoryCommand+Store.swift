@@ -9,13 +9,12 @@ extension HistoryCommand {
     func validateStoreOptions() throws {
         guard storeOption.url(db: db) != nil else { return }
         let unsupported: [(Bool, String)] = [
-            (trace != nil, "--trace"),
             (keyFile != nil, "--key-file"), (!retiredKeyFile.isEmpty, "--retired-key-file"),
         ]
         if let (_, option) = unsupported.first(where: { $0.0 }) {
             throw ValidationError(
-                "\(option) cannot be used with \(storeOption.origin) yet: a cluster's records hold what each node handled and what its actions did, "
-                    + "not event payloads.")
+                "\(option) cannot be used with \(storeOption.origin): a cluster's records hold what each node handled and what its actions did, "
+                    + "not event payloads, so there is nothing for a key to open.")
         }
     }
 
@@ -30,6 +29,17 @@ extension HistoryCommand {
             let reader = try PostgresHistoryReader(url: url)
             if let state {
                 try write(state: try GateStateReport.rows(rule: state, ruleSet: try stateRuleSet(), reader: reader), to: output)
+                return
+            }
+            if let trace {
+                guard let root = try reader.trace(trace) else {
+                    printError("symphony: no event '\(trace)' was handled by the cluster's nodes.")
+                    throw ExitCode(1)
+                }
+                switch format {
+                case .json: output.write(Self.json(root).jsonText)
+                case .table, .csv: for line in Self.lines(root, indent: "") { output.write(displayText(line)) }
+                }
                 return
             }
             if status == "pending" {

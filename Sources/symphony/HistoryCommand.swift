@@ -29,8 +29,9 @@ struct HistoryCommand: ParsableCommand {
             With --store URL (or $SYMPHONY_STORE), it reads the records of a cluster's nodes in PostgreSQL: the \
             executions (with --rule, --type, --status, --since, --until, --event, --key, --limit, --format), \
             with --status pending the delayed events waiting, with --status queued or dead its side effects not \
-            finished or given up, --stats (with --rules PATH for the rules that never fired), and with --state \
-            RULE --rules PATH what the rule's gates hold in the nodes' shared state.
+            finished or given up, --stats (with --rules PATH for the rules that never fired), --trace ID (without \
+            payloads: a cluster keeps none), and with --state RULE --rules PATH what the rule's gates hold in the \
+            nodes' shared state.
 
             --since and --until take a duration back from now (30m, 24h, 7d) or an RFC 3339 time. Payloads are \
             shown (in --event, --trace and json output) only when the key file can open them.
@@ -346,7 +347,7 @@ struct HistoryCommand: ParsableCommand {
     }
 
     static func describe(_ stored: StoredEvent) -> String {
-        var text = "event \(stored.id) (\(stored.type), priority \(stored.priority)) received \(stored.received)"
+        var text = "event \(stored.id) (\(stored.type)" + (stored.priority.map { ", priority \($0)" } ?? "") + ") received \(stored.received)"
         if let parent = stored.parentID { text += ", from \(parent) by rule '\(stored.rule ?? "")' (hop \(stored.hop))" }
         if let event = stored.event { text += " payload \(event.payload.jsonText)" }
         return text
@@ -354,9 +355,9 @@ struct HistoryCommand: ParsableCommand {
 
     static func json(_ stored: StoredEvent) -> JSONValue {
         var object: [String: JSONValue] = [
-            "id": .string(stored.id), "type": .string(stored.type), "priority": .int(Int64(stored.priority)),
-            "received": .string(stored.received.description), "hop": .int(Int64(stored.hop)),
+            "id": .string(stored.id), "type": .string(stored.type), "received": .string(stored.received.description), "hop": .int(Int64(stored.hop)),
         ]
+        if let priority = stored.priority { object["priority"] = .int(Int64(priority)) }
         if let source = stored.source { object["source"] = .string(source) }
         if let parent = stored.parentID { object["parent"] = .string(parent) }
         if let rule = stored.rule { object["rule"] = .string(rule) }

@@ -239,17 +239,16 @@ struct ClusterNodesTests {
         #expect(node.status == 64)
         // Reading a cluster's records: what it cannot answer yet is refused, and so is a database no node ran against.
         for (arguments, message) in [
-            (["history", "--trace", "e1"], "--trace cannot be used with --store yet"), (["history", "--db", "h.db"], "--store and --db name two different stores"),
-            (["history", "--key-file", "k"], "--key-file cannot be used with --store"),
+            (["history", "--db", "h.db"], "--store and --db name two different stores"), (["history", "--key-file", "k"], "--key-file cannot be used with --store"),
         ] {
             let refused = try CommandRunner.run(arguments + ["--store", url])
             #expect(refused.status == 64, "\(arguments)")
             #expect(refused.stderr.contains(message), "\(arguments): \(refused.stderr)")
         }
         // $SYMPHONY_STORE is named as such, and --db reads a SQLite history instead; a value that is not a URL is not echoed.
-        let fromEnvironment = try CommandRunner.run(["history", "--trace", "e1"], environment: ["SYMPHONY_STORE": url])
+        let fromEnvironment = try CommandRunner.run(["history", "--key-file", "k"], environment: ["SYMPHONY_STORE": url])
         #expect(fromEnvironment.status == 64)
-        #expect(fromEnvironment.stderr.contains("--trace cannot be used with $SYMPHONY_STORE (set --db to read a SQLite history instead)"), "\(fromEnvironment.stderr)")
+        #expect(fromEnvironment.stderr.contains("--key-file cannot be used with $SYMPHONY_STORE (set --db to read a SQLite history instead)"), "\(fromEnvironment.stderr)")
         let notURL = try CommandRunner.run(["audit", "verify"], environment: ["SYMPHONY_STORE": "host=h password=s3cret"])
         #expect(notURL.status == 64)
         #expect(notURL.stderr.contains("$SYMPHONY_STORE takes a PostgreSQL URL") && !notURL.stderr.contains("s3cret"), "\(notURL.stderr)")

@@ -5,7 +5,8 @@ import Testing
 /// The same rules on the same lines, run by one node on a SQLite history and by a cluster node
 /// on PostgreSQL: `symphony history` lists the same executions from both stores, with the same
 /// filters (`--rule`, `--key`, `--status`, `--event`, `--type`) and the same columns, the same
-/// side-effect tries, the same `--stats` counts, and the same pending delays.
+/// side-effect tries, the same `--stats` counts, the same `--trace` (payloads aside), and the
+/// same pending delays.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["SYMPHONY_TEST_POSTGRES"] != nil, "SYMPHONY_TEST_POSTGRES is not set: run `make test`, which starts a throwaway PostgreSQL cluster"))
 struct StoreParityTests {
     static let rules = """
@@ -88,6 +89,29 @@ struct StoreParityTests {
             #expect(counts(fromSQLite).count > 1, "\(filter): \(fromSQLite.stdout)")
             #expect(counts(fromSQLite) == counts(fromCluster), "\(filter)")
         }
+        // --trace: from a ban, up to the failed login that completed its window, and down through what both caused.
+        let banned = try PostgresConnection(url: url).execute(
+            "SELECT event_id, derived_event_id FROM symphony_executions WHERE rule = 'burst' ORDER BY event_id LIMIT 1").values[0]
+        let (root, ban) = (try #require(banned[0]), try #require(banned[1]))
+        // (Derived events have ids of their own in each run: the cluster's trace starts from its ban, the local one from the same login.)
+        func trace(_ store: [String], from event: String) throws -> [String] {
+            let result = try CommandRunner.run(["history", "--trace", event] + store)
+            #expect(result.status == 0, "\(result.stderr)")
+            // Durations, times, priorities and payloads aside (a cluster keeps neither of the last two).
+            return result.stdout.split(separator: "\n").map { line in
+                [" \\(\\d+ µs\\)", ", priority \\d", " received [^ ,)]+", " payload .*$", " due \\S+", "[0-9a-f]{12}-[0-9a-f]+"].reduce(String(line)) {
+                    $0.replacingOccurrences(of: $1, with: $1.hasPrefix("[") ? "<id>" : "", options: .regularExpression)
+                }
+            }
+        }
+        let localTrace = try trace(["--db", directory + "/h.db", "--key-file", directory + "/key"], from: root)
+        let clusterTrace = try trace(["--store", url], from: ban)
+        #expect(clusterTrace.first == "event \(root) (login.failed)", "\(clusterTrace)")
+        #expect(clusterTrace.contains("  burst → publish: ok"), "\(clusterTrace)")
+        // Every line of the cluster's trace is in the local one (which also follows the delayed and emitted events, whose payloads it keeps).
+        #expect(!clusterTrace.isEmpty && clusterTrace.allSatisfy { line in line.contains("(not followed") || localTrace.contains(line) }, "\(clusterTrace)\n\(localTrace)")
+        #expect(clusterTrace.contains("    event <id> (ip.banned), from \(root) by rule 'burst' (hop 1)"), "\(clusterTrace)")
+
         // Pending delays: the same keys made by the same rules (due an hour after each run handled them).
         func pending(_ store: [String]) throws -> [String] {
             let result = try CommandRunner.run(["history", "--status", "pending", "--rule", "lockout", "--format", "csv"] + store)
