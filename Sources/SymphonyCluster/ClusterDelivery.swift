@@ -29,8 +29,8 @@ final class ClusterDelivery: Sendable {
     private let recorder: ClusterRecorder
     private let connections: PostgresConnectionPool
 
-    /// Delivery for `configuration`'s node; each try's outcome also goes to `output`.
-    init(configuration: ClusterConfiguration, output: any OutputSink) {
+    /// Delivery for `configuration`'s node; each try's outcome also goes to `output`, and to `onAttempt`.
+    init(configuration: ClusterConfiguration, output: any OutputSink, onAttempt: (@Sendable (ExecutionRecord) -> Void)? = nil) {
         node = configuration.node
         sealer = configuration.sealer
         let connections = PostgresConnectionPool(url: configuration.url)
@@ -50,6 +50,7 @@ final class ClusterDelivery: Sendable {
                 try PostgresOutbox.finish(entry, state: state, error: record.error, node: node, now: clock.now(), lease: Self.leaseMargin, on: connection)
             }
             if output.reportsOutcomes { output.handled([ActionOutcome(attempt: record)]) }
+            onAttempt?(record)
         }
     }
 
@@ -82,6 +83,11 @@ final class ClusterDelivery: Sendable {
         }
         dispatcher.submit(claimed)
         return claimed.count
+    }
+
+    /// Waits until every entry submitted is done or dead (retries included), or the dispatcher stopped.
+    func drain() {
+        dispatcher.drain()
     }
 
     /// Frees the leases an earlier process under this node's name held (it was killed): its side

@@ -147,6 +147,54 @@ public enum PostgresOutbox {
         try connection.execute("UPDATE symphony_outbox SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = $1 AND state = 0", [.text(node)])
     }
 
+    /// The dead letters, oldest queued first, opened with `sealer`, with why each gave up; the keys
+    /// of those that cannot be opened (altered, or sealed under another key) are listed apart.
+    public static func dead(sealer: EnvelopeSealer, on connection: PostgresConnection) throws -> (
+        entries: [(entry: OutboxEntry, reason: String)], unopened: [String]
+    ) {
+        let rows = try connection.execute(
+            """
+            SELECT key, event_id, event_type, rule, gate_key, request, queued_ns, attempts, next_ns, last_error
+            FROM symphony_outbox WHERE state = 2 ORDER BY queued_ns, key
+            """)
+        var entries: [(entry: OutboxEntry, reason: String)] = []
+        var unopened: [String] = []
+        for row in 0..<rows.count {
+            let key = rows.text(row, 0) ?? ""
+            guard let sealed = try rows.bytes(row, 5), let plaintext = try? sealer.open(sealed, context: context(actionKey: key)),
+                let json = try? JSONParser.parse(plaintext), let stored = OutboxEntry.parseStored(json)
+            else {
+                unopened.append(key)
+                continue
+            }
+            let entry = OutboxEntry(
+                key: key, eventID: rows.text(row, 1) ?? "", eventType: rows.text(row, 2) ?? "", rule: rows.text(row, 3) ?? "",
+                request: stored.request, retry: stored.retry, gateKey: rows.text(row, 4),
+                queued: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 6) ?? 0), attempts: Int(try rows.int(row, 7) ?? 0),
+                nextAttempt: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 8) ?? 0))
+            entries.append((entry, rows.text(row, 9) ?? ""))
+        }
+        return (entries, unopened)
+    }
+
+    /// Queues the dead letters `entries` again with a fresh count of tries from `now`, leased to
+    /// `node` for `lease`; returns them as queued (a key no longer dead is left out).
+    public static func requeue(_ entries: [OutboxEntry], now: Timestamp, node: String, lease: Duration, on connection: PostgresConnection) throws -> [OutboxEntry] {
+        guard !entries.isEmpty else { return [] }
+        let rows = try connection.execute(
+            """
+            UPDATE symphony_outbox SET state = 0, attempts = 0, last_error = NULL, queued_ns = $2::bigint, next_ns = $2::bigint, claimed_by = $3,
+                lease_until = clock_timestamp() + $4::bigint * interval '1 millisecond'
+            WHERE state = 2 AND key = ANY($1::text[]) RETURNING key
+            """, [.textArray(entries.map(\.key)), .int(now.nanosecondsSinceEpoch), .text(node), .int(lease.milliseconds)])
+        let requeued = Set(rows.values.compactMap { $0[0] })
+        return entries.filter { requeued.contains($0.key) }.map {
+            OutboxEntry(
+                key: $0.key, eventID: $0.eventID, eventType: $0.eventType, rule: $0.rule, request: $0.request, retry: $0.retry, gateKey: $0.gateKey,
+                queued: now, attempts: 0, nextAttempt: now)
+        }
+    }
+
     /// Pending entries due by `now`, whoever holds them.
     public static func due(now: Timestamp, on connection: PostgresConnection) throws -> Int {
         Int(try connection.execute("SELECT count(*) FROM symphony_outbox WHERE state = 0 AND next_ns <= $1::bigint", [.int(now.nanosecondsSinceEpoch)]).int(0, 0) ?? 0)

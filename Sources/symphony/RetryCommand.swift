@@ -27,6 +27,10 @@ struct RetryCommand: ParsableCommand {
             actions:http:<host>, actions:file:<path>); a refused one stays a dead letter. --rules gives \
             the pools: and targets: limits to run under (default: 4 exec, 8 http, 2 file at once).
 
+            With --store URL (or $SYMPHONY_STORE), it works on a cluster's dead letters in PostgreSQL: this \
+            process runs them as a node of its own (named retry-HOST-PID), recording each try like any node; \
+            --key-file must be the cluster's key.
+
             Exit codes: 0 every retried side effect succeeded (or --list); 1 some failed again or the \
             history could not be read; 77 the policy refused.
             """)
@@ -51,11 +55,18 @@ struct RetryCommand: ParsableCommand {
 
     @OptionGroup var accessOptions: AccessOptions
 
+    @OptionGroup var storeOption: ClusterStoreOption
+
     func validate() throws {
         try StateLocation.validatePaths(db: db, keyFile: keyFile, retiredKeyFiles: retiredKeyFile)
+        try storeOption.validate(db: db)
+        if storeOption.url(db: db) != nil, !retiredKeyFile.isEmpty {
+            throw ValidationError("--retired-key-file cannot be used with \(storeOption.origin): a cluster's side effects are sealed with its one key.")
+        }
     }
 
     func run() throws {
+        if let url = storeOption.url(db: db) { return try runOnStore(url: url) }
         let access = try accessOptions.accessGuard()
         let path = StateLocation.database(db)
         try accessOptions.require(.readHistory, with: access, recordIn: path, keyFile: keyFile)
@@ -96,14 +107,7 @@ struct RetryCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        var settings = SideEffectSettings()
-        if !rules.isEmpty {
-            let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
-            let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
-            for problem in readProblems.all + diagnostics.sorted where problem.severity == .error { printError(problem.description) }
-            guard let ruleSet = loaded, !readProblems.hasErrors else { throw ExitCode(1) }
-            settings = ruleSet.sideEffects
-        }
+        let settings = try sideEffectSettings()
         // Each is checked again: the policy may have changed since it was queued.
         var allowed: Set<String> = []
         for (entry, _) in dead where wanted?.contains(entry.key) ?? true {
@@ -141,6 +145,16 @@ struct RetryCommand: ParsableCommand {
         let succeeded = statistics.succeeded.values.reduce(0, +)
         printError("symphony: \(requeued.count) retried: \(succeeded) succeeded, \(statistics.deadLettered) dead letters again")
         if statistics.deadLettered > 0 { throw ExitCode(1) }
+    }
+
+    /// The pools: and targets: limits of --rules (the defaults without it).
+    func sideEffectSettings() throws -> SideEffectSettings {
+        guard !rules.isEmpty else { return SideEffectSettings() }
+        let (documents, readProblems) = RuleDocuments.read(rules, keyFile: keyFile)
+        let (loaded, diagnostics) = RuleSetLoader.load(documents: documents)
+        for problem in readProblems.all + diagnostics.sorted where problem.severity == .error { printError(problem.description) }
+        guard let ruleSet = loaded, !readProblems.hasErrors else { throw ExitCode(1) }
+        return ruleSet.sideEffects
     }
 
     static func operation(for request: ActionRequest) -> AccessOperation {

@@ -95,6 +95,42 @@ struct ClusterSideEffectsTests {
         #expect(verify.stdout.contains("chains"), "\(verify.stdout)")
     }
 
+    @Test("retry --store lists a cluster's dead letters and runs them again here: one that now works is done, recorded, chained and audited")
+    func retryDeadLetters() throws {
+        let (url, drop) = try ClusterNodesTests.database()
+        defer { drop() }
+        let directory = try setUp("")
+        try """
+            rules:
+              - name: note
+                on: tick
+                retry: {attempts: 1}
+                actions: [{file: {path: '\(directory)/later/notes', line: 'tick {{ id }}'}}]
+            """.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
+        try (#"{"type":"tick","id":"t1"}"# + "\n").write(toFile: directory + "/in.jsonl", atomically: true, encoding: .utf8)
+        // The directory is missing: the append fails, and with one try allowed it is a dead letter at once.
+        let run = try CommandRunner.run(node("a", url: url, directory: directory, events: directory + "/in.jsonl"))
+        #expect(run.status == 0, "\(run.stderr)")
+        let store = ["--store", url, "--key-file", directory + "/key", "--policy", directory + "/policy.yaml", "--as", "user:ops"]
+        let listed = try CommandRunner.run(["retry", "--list"] + store)
+        #expect(listed.status == 0 && listed.stdout.hasPrefix("note/t1/0  file  "), "\(listed.stdout) \(listed.stderr)")
+        try FileManager.default.createDirectory(atPath: directory + "/later", withIntermediateDirectories: false)
+        let retried = try CommandRunner.run(["retry"] + store)
+        #expect(retried.status == 0, "\(retried.stderr)")
+        #expect(retried.stdout.hasPrefix("note  file  ok  appended "), "\(retried.stdout)")
+        #expect(retried.stderr.contains("1 retried: 1 succeeded, 0 dead letters again"), "\(retried.stderr)")
+        #expect(lines(directory + "/later/notes") == ["tick t1"])
+        let observer = try PostgresConnection(url: url)
+        #expect(try observer.execute("SELECT count(*) FROM symphony_outbox").int(0, 0) == 0)
+        let tries = try observer.execute("SELECT node LIKE 'retry-%', outcome FROM symphony_executions WHERE rule = 'note' ORDER BY seq").values
+        #expect(tries == [["f", "failed"], ["t", "ok"]], "\(tries)")
+        let audit = try CommandRunner.run(["audit", "list", "--store", url, "--operation", "actions.retry"])
+        #expect(audit.stdout.contains("note/t1/0"), "\(audit.stdout)")
+        #expect(try CommandRunner.run(["retry", "--list"] + store).stdout == "(no dead letters)\n")
+        let verify = try CommandRunner.run(["audit", "verify", "--store", url, "--key-file", directory + "/key"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+    }
+
     @Test("a node killed -9 while a side effect runs: once its lease runs out, another node runs it again, and it is recorded once")
     func killedMidTry() throws {
         let (url, drop) = try ClusterNodesTests.database()
