@@ -47,13 +47,21 @@ public enum PostgresChain {
         return HMACSHA256.mac(message, key: macKey)
     }
 
-    /// The canonical bytes of a `symphony_handled` row: event_id, event_type, hop, node, handled_ns.
-    static func encodeHandled(eventID: String, type: String, hop: Int64, node: String, handledNS: Int64, into fields: inout ChainFields) {
+    /// The canonical bytes of a `symphony_handled` row: event_id, event_type, hop, node, handled_ns,
+    /// and for a derived event its parent_id and rule (tagged fields, so input events encode as
+    /// they did before the columns existed).
+    static func encodeHandled(
+        eventID: String, type: String, hop: Int64, node: String, handledNS: Int64, parent: (id: String, rule: String)?, into fields: inout ChainFields
+    ) {
         fields.text(eventID)
         fields.text(type)
         fields.integer(hop)
         fields.text(node)
         fields.integer(handledNS)
+        if let parent {
+            fields.key(parent.id)
+            fields.key(parent.rule)
+        }
     }
 
     /// The canonical bytes of a `symphony_executions` row: event_id, rule, action, outcome, error,
@@ -94,8 +102,9 @@ public enum PostgresChain {
 
 /// Fields in a self-delimiting form: `0x00` for NULL; `0x01` and 8 big-endian bytes for an
 /// integer; `0x02`, a 4-byte big-endian length and the UTF-8 bytes for text; `0x03`, a 4-byte
-/// length and the bytes for bytes; `0x04`, a 4-byte length and the UTF-8 bytes for an execution's
-/// key, the one optional trailing field (no row starts with `0x04`: each starts with its event id).
+/// length and the bytes for bytes; `0x04`, a 4-byte length and the UTF-8 bytes for an optional
+/// trailing field (an execution's key; a derived event's parent and rule) — no row starts with
+/// `0x04`: each starts with its event id.
 /// Every field says its own length, so no two rows encode alike.
 struct ChainFields {
     private(set) var bytes: [UInt8] = []

@@ -134,7 +134,7 @@ public enum PostgresChainVerifier {
         }
         var fields = ChainFields()
         try forEachRow(
-            "SELECT chain, link, event_id, event_type, hop, node, handled_ns FROM symphony_handled WHERE chain IS NOT NULL ORDER BY chain, link",
+            "SELECT chain, link, event_id, event_type, hop, node, handled_ns, parent_id, rule FROM symphony_handled WHERE chain IS NOT NULL ORDER BY chain, link",
             on: connection
         ) { rows, row in
             let key = LinkKey(chain: rows.text(row, 0) ?? "", sequence: try rows.int(row, 1) ?? -1)
@@ -144,7 +144,7 @@ public enum PostgresChainVerifier {
             }
             PostgresChain.encodeHandled(
                 eventID: rows.text(row, 2) ?? "", type: rows.text(row, 3) ?? "", hop: try rows.int(row, 4) ?? 0, node: rows.text(row, 5) ?? "",
-                handledNS: try rows.int(row, 6) ?? 0, into: &fields)
+                handledNS: try rows.int(row, 6) ?? 0, parent: rows.text(row, 7).map { ($0, rows.text(row, 8) ?? "") }, into: &fields)
             group?.encodings.append(fields.take())
             rowCount += 1
         }

@@ -73,7 +73,8 @@ public enum PostgresHandlingRecords {
         encodings.reserveCapacity(events.count)
         for event in events {
             PostgresChain.encodeHandled(
-                eventID: event.id, type: event.type, hop: Int64(event.causation?.hop ?? 0), node: node, handledNS: now.nanosecondsSinceEpoch, into: &fields)
+                eventID: event.id, type: event.type, hop: Int64(event.causation?.hop ?? 0), node: node, handledNS: now.nanosecondsSinceEpoch,
+                parent: event.causation.map { ($0.parentID, $0.rule) }, into: &fields)
             encodings.append(fields.take())
         }
         for start in stride(from: 0, to: events.count, by: 1_000) {
@@ -82,14 +83,16 @@ public enum PostgresHandlingRecords {
             var parameters: [PostgresParameter] = []
             for event in chunk {
                 let base = parameters.count
-                placeholders.append("($\(base + 1), $\(base + 2), $\(base + 3)::integer, $\(base + 4), $\(base + 5)::bigint, $\(base + 6), $\(base + 7)::bigint)")
+                placeholders.append(
+                    "($\(base + 1), $\(base + 2), $\(base + 3)::integer, $\(base + 4), $\(base + 5)::bigint, $\(base + 6), $\(base + 7)::bigint, $\(base + 8), $\(base + 9))")
                 parameters += [
                     .text(event.id), .text(event.type), .int(Int64(event.causation?.hop ?? 0)), .text(node), .int(now.nanosecondsSinceEpoch),
-                    .text(link.chain), .int(link.sequence),
+                    .text(link.chain), .int(link.sequence), event.causation.map { .text($0.parentID) } ?? .null, event.causation.map { .text($0.rule) } ?? .null,
                 ]
             }
             try connection.execute(
-                "INSERT INTO symphony_handled (event_id, event_type, hop, node, handled_ns, chain, link) VALUES " + placeholders.joined(separator: ", "),
+                "INSERT INTO symphony_handled (event_id, event_type, hop, node, handled_ns, chain, link, parent_id, rule) VALUES "
+                    + placeholders.joined(separator: ", "),
                 parameters)
         }
         return PostgresChain.handledDigest(encodings)

@@ -121,8 +121,7 @@ public struct PostgresHistoryReader: Sendable {
 
     /// The causal tree containing `eventID`, from its input event down (nil when no node handled
     /// it): each handled event with its executions and the events they derived, as far as nodes
-    /// handled them. A cluster keeps no payloads nor priorities; an event's parent and rule are
-    /// those of the execution that derived it, and its time is when it was handled.
+    /// handled them. A cluster keeps no payloads nor priorities, and an event's time is when it was handled.
     public func trace(_ eventID: String) throws -> TraceNode? {
         let connection = try PostgresConnection(url: url)
         guard var root = try handledEvent(eventID, on: connection) else { return nil }
@@ -137,10 +136,7 @@ public struct PostgresHistoryReader: Sendable {
     private func handledEvent(_ id: String, on connection: PostgresConnection) throws -> StoredEvent? {
         let rows = try connection.execute(
             """
-            SELECT h.event_id, h.event_type, h.hop, h.handled_ns, x.event_id, x.rule
-            FROM symphony_handled h
-            LEFT JOIN LATERAL (SELECT event_id, rule FROM symphony_executions WHERE derived_event_id = h.event_id ORDER BY seq LIMIT 1) x ON true
-            WHERE h.event_id = $1
+            SELECT event_id, event_type, hop, handled_ns, parent_id, rule FROM symphony_handled WHERE event_id = $1
             """, [.text(id)])
         guard rows.count == 1 else { return nil }
         return StoredEvent(

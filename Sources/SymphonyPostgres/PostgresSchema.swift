@@ -176,8 +176,9 @@ public enum PostgresSchema {
         """,
         "CREATE INDEX IF NOT EXISTS symphony_audit_time ON symphony_audit (time_ns)",
         "ALTER TABLE symphony_links ADD COLUMN IF NOT EXISTS audit_digest bytea",
-        // `history --trace`: an event's parent is the execution that derived it.
-        "CREATE INDEX IF NOT EXISTS symphony_executions_derived ON symphony_executions (derived_event_id) WHERE derived_event_id IS NOT NULL",
+        // A derived event's parent and the rule that made it (`history --trace` climbs them).
+        "ALTER TABLE symphony_handled ADD COLUMN IF NOT EXISTS parent_id text",
+        "ALTER TABLE symphony_handled ADD COLUMN IF NOT EXISTS rule text",
     ]
 
     /// Records `keyID` as the id of the key that seals this database's events, or refuses when

@@ -29,3 +29,26 @@ struct ClusterStoreOption: ParsableArguments {
         }
     }
 }
+
+/// `--store` and `--node` of the commands that run a node (`run`, `serve`).
+enum NodeStore {
+    /// The PostgreSQL URL a node runs against: `store`, else $SYMPHONY_STORE.
+    static func url(_ store: String?) -> String? {
+        store ?? ProcessInfo.processInfo.environment["SYMPHONY_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Refuses `--node` without a store, a store that is not a PostgreSQL URL (never echoed: it
+    /// may hold a password), and the first of `refused` that was given.
+    static func validate(store: String?, node: String?, refused: [(given: Bool, option: String)]) throws {
+        guard let url = url(store) else {
+            if node != nil { throw ValidationError("--node names a node of a cluster: it needs --store postgres://….") }
+            return
+        }
+        guard PostgresURL.isPostgres(url) else {
+            throw ValidationError("\(store != nil ? "--store" : "$SYMPHONY_STORE") takes a PostgreSQL URL: postgres://user@host:port/database.")
+        }
+        if let option = refused.first(where: \.given)?.option {
+            throw ValidationError("\(option) cannot be used with --store: a cluster node keeps its records in the PostgreSQL database.")
+        }
+    }
+}

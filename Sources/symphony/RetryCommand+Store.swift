@@ -32,21 +32,8 @@ extension RetryCommand {
             if !unopened.isEmpty {
                 printError("symphony: \(unopened.count) dead letters cannot be opened with this key (\(unopened.prefix(5).joined(separator: ", "))); they are left as they are")
             }
-            if list {
-                if dead.isEmpty { output.write("(no dead letters)") }
-                for (entry, reason) in dead {
-                    output.write("\(entry.key)  \(entry.kind.name)  \(entry.request.summary)  tries \(entry.attempts)  \(reason)")
-                }
-                return
-            }
-            let wanted = action.isEmpty ? nil : Set(action)
-            if let wanted {
-                let unknown = wanted.subtracting(dead.map(\.entry.key))
-                if !unknown.isEmpty {
-                    printError("symphony: no dead letter with the action key \(unknown.sorted().joined(separator: ", ")); 'symphony retry --list' shows them")
-                    throw ExitCode(1)
-                }
-            }
+            if list { return write(dead, to: output) }
+            let wanted = try wantedKeys(among: dead)
             // Each is checked again: the policy may have changed since it was queued.
             var allowed: [OutboxEntry] = []
             var denials: [AuditRecord] = []

@@ -92,21 +92,8 @@ struct RetryCommand: ParsableCommand {
         let output = OutputLines()
         defer { output.flush() }
         let dead = try store.deadActions()
-        if list {
-            if dead.isEmpty { output.write("(no dead letters)") }
-            for (entry, reason) in dead {
-                output.write("\(entry.key)  \(entry.kind.name)  \(entry.request.summary)  tries \(entry.attempts)  \(reason)")
-            }
-            return
-        }
-        let wanted = action.isEmpty ? nil : Set(action)
-        if let wanted {
-            let unknown = wanted.subtracting(dead.map(\.entry.key))
-            if !unknown.isEmpty {
-                printError("symphony: no dead letter with the action key \(unknown.sorted().joined(separator: ", ")); 'symphony retry --list' shows them")
-                throw ExitCode(1)
-            }
-        }
+        if list { return write(dead, to: output) }
+        let wanted = try wantedKeys(among: dead)
         let settings = try sideEffectSettings()
         // Each is checked again: the policy may have changed since it was queued.
         var allowed: Set<String> = []
@@ -145,6 +132,25 @@ struct RetryCommand: ParsableCommand {
         let succeeded = statistics.succeeded.values.reduce(0, +)
         printError("symphony: \(requeued.count) retried: \(succeeded) succeeded, \(statistics.deadLettered) dead letters again")
         if statistics.deadLettered > 0 { throw ExitCode(1) }
+    }
+
+    /// `--list`: the dead letters, one per line.
+    func write(_ dead: [(entry: OutboxEntry, reason: String)], to output: OutputLines) {
+        if dead.isEmpty { output.write("(no dead letters)") }
+        for (entry, reason) in dead {
+            output.write("\(entry.key)  \(entry.kind.name)  \(entry.request.summary)  tries \(entry.attempts)  \(reason)")
+        }
+    }
+
+    /// The action keys --action names (nil: all), each of them a dead letter of `dead`.
+    func wantedKeys(among dead: [(entry: OutboxEntry, reason: String)]) throws -> Set<String>? {
+        guard !action.isEmpty else { return nil }
+        let unknown = Set(action).subtracting(dead.map(\.entry.key))
+        if !unknown.isEmpty {
+            printError("symphony: no dead letter with the action key \(unknown.sorted().joined(separator: ", ")); 'symphony retry --list' shows them")
+            throw ExitCode(1)
+        }
+        return Set(action)
     }
 
     /// The pools: and targets: limits of --rules (the defaults without it).

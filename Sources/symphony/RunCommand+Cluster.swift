@@ -11,27 +11,17 @@ import SymphonyRules
 /// `symphony run --store postgres://…`: the run as one node of a cluster sharing PostgreSQL.
 extension RunCommand {
     /// The PostgreSQL URL from `--store` or $SYMPHONY_STORE, if any.
-    var storeURL: String? {
-        store ?? ProcessInfo.processInfo.environment["SYMPHONY_STORE"].flatMap { $0.isEmpty ? nil : $0 }
-    }
+    var storeURL: String? { NodeStore.url(store) }
 
-    /// Refuses options a cluster node does not take (yet), and stores that are not PostgreSQL URLs.
+    /// Refuses options a cluster node does not take, and stores that are not PostgreSQL URLs.
     func validateStoreOptions() throws {
-        guard let url = storeURL else {
-            if node != nil { throw ValidationError("--node names a node of a cluster: it needs --store postgres://….") }
-            return
-        }
-        guard PostgresURL.isPostgres(url) else {
-            throw ValidationError("\(store != nil ? "--store" : "$SYMPHONY_STORE") takes a PostgreSQL URL: postgres://user@host:port/database.")
-        }
-        let refused: [(Bool, String)] = [
-            (replay, "--replay"), (noHistory, "--no-history"), (db != nil, "--db"), (checkpoint != nil, "--checkpoint"), (noEncryption, "--no-encryption"),
-            (!retiredKeyFile.isEmpty, "--retired-key-file"), (stageTimes, "--stage-times"), (retentionOptions.retain != nil, "--retain"),
-            (strict, "--strict"), (output == .ndjson, "--format ndjson"),
-        ]
-        if let (_, option) = refused.first(where: { $0.0 }) {
-            throw ValidationError("\(option) cannot be used with --store: a cluster node keeps its records in the PostgreSQL database.")
-        }
+        try NodeStore.validate(
+            store: store, node: node,
+            refused: [
+                (replay, "--replay"), (noHistory, "--no-history"), (db != nil, "--db"), (checkpoint != nil, "--checkpoint"), (noEncryption, "--no-encryption"),
+                (!retiredKeyFile.isEmpty, "--retired-key-file"), (stageTimes, "--stage-times"), (retentionOptions.retain != nil, "--retain"),
+                (strict, "--strict"), (output == .ndjson, "--format ndjson"),
+            ])
     }
 
     /// Runs this process as a node: exits once its input ended and the cluster's queue is empty

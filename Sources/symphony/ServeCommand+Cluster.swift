@@ -14,23 +14,12 @@ import SymphonyServer
 /// `symphony serve --store postgres://…`: the service as one node of a cluster sharing PostgreSQL.
 extension ServeCommand {
     /// The PostgreSQL URL from `--store` or $SYMPHONY_STORE, if any.
-    var storeURL: String? {
-        store ?? ProcessInfo.processInfo.environment["SYMPHONY_STORE"].flatMap { $0.isEmpty ? nil : $0 }
-    }
+    var storeURL: String? { NodeStore.url(store) }
 
     /// Refuses options a cluster node does not take, and stores that are not PostgreSQL URLs.
     func validateStoreOptions() throws {
-        guard let url = storeURL else {
-            if node != nil { throw ValidationError("--node names a node of a cluster: it needs --store postgres://….") }
-            return
-        }
-        guard PostgresURL.isPostgres(url) else {
-            throw ValidationError("\(store != nil ? "--store" : "$SYMPHONY_STORE") takes a PostgreSQL URL: postgres://user@host:port/database.")
-        }
-        let refused: [(Bool, String)] = [(noHistory, "--no-history"), (db != nil, "--db"), (retentionOptions.retain != nil, "--retain")]
-        if let (_, option) = refused.first(where: { $0.0 }) {
-            throw ValidationError("\(option) cannot be used with --store: a cluster node keeps its records in the PostgreSQL database.")
-        }
+        try NodeStore.validate(
+            store: store, node: node, refused: [(noHistory, "--no-history"), (db != nil, "--db"), (retentionOptions.retain != nil, "--retain")])
     }
 
     /// Serves as a node until SIGINT or SIGTERM (or a failure of the node): submissions go to the

@@ -111,6 +111,12 @@ struct StoreParityTests {
         // Every line of the cluster's trace is in the local one (which also follows the delayed and emitted events, whose payloads it keeps).
         #expect(!clusterTrace.isEmpty && clusterTrace.allSatisfy { line in line.contains("(not followed") || localTrace.contains(line) }, "\(clusterTrace)\n\(localTrace)")
         #expect(clusterTrace.contains("    event <id> (ip.banned), from \(root) by rule 'burst' (hop 1)"), "\(clusterTrace)")
+        // The parent a trace climbs is covered by the chain: changed behind the nodes' backs, it is caught.
+        #expect(try CommandRunner.run(["audit", "verify", "--store", url, "--key-file", directory + "/key"]).status == 0)
+        try PostgresConnection(url: url).execute("UPDATE symphony_handled SET parent_id = 'e39' WHERE event_id = $1", [.text(ban)])
+        let moved = try CommandRunner.run(["audit", "verify", "--store", url, "--key-file", directory + "/key"])
+        #expect(moved.status == 2 && moved.stderr.contains("symphony_handled rows were changed"), "\(moved.stderr)")
+        try PostgresConnection(url: url).execute("UPDATE symphony_handled SET parent_id = $2 WHERE event_id = $1", [.text(ban), .text(root)])
 
         // Pending delays: the same keys made by the same rules (due an hour after each run handled them).
         func pending(_ store: [String]) throws -> [String] {
