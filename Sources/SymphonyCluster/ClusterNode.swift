@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import SymphonyAccess
 import SymphonyConcurrency
@@ -68,6 +69,8 @@ public final class ClusterNode: ServedRun, AuditRecording, Sendable {
     private let delivery: ClusterDelivery?
     /// Audit records and denied input, on the node's `NODE/audit` chain.
     private let auditTrail: ClusterRecorder
+    /// Where `audit(_:)` writes, one record after another.
+    private let audits = DispatchQueue(label: "symphony.cluster.audit")
 
     /// One version of the node's rules, with the lanes of their events.
     private struct Rules: Sendable {
@@ -124,6 +127,7 @@ public final class ClusterNode: ServedRun, AuditRecording, Sendable {
         threads.append(WorkerThread(name: "sym-scheduler") { [self] in schedule() })
         for thread in threads { thread.join() }
         delivery?.stop()
+        audits.sync {}  // the audit records handed over so far are written
         output.flush()
         return counts.withLock { summary in
             summary.statements = PostgresConnection.statementsSent
@@ -265,9 +269,12 @@ public final class ClusterNode: ServedRun, AuditRecording, Sendable {
         return result
     }
 
-    /// Appends `record` to the cluster's audit trail, on this node's `NODE/audit` chain.
+    /// Appends `record` to the cluster's audit trail, on this node's `NODE/audit` chain, from a
+    /// queue of its own: it never blocks the caller (an HTTP handler on an event loop, say). The
+    /// node's `run` returns once every record handed over before its end is written.
     public func audit(_ record: AuditRecord) {
-        auditTrail.record(audits: [record], what: "an audit record")
+        let auditTrail = self.auditTrail
+        audits.async { auditTrail.record(audits: [record], what: "an audit record") }
     }
 
     /// Records input events the policy did not let `publisher` publish, as on one machine: a
