@@ -69,8 +69,18 @@ public final class ClusterNode: ServedRun, AuditRecording, Sendable {
     private let delivery: ClusterDelivery?
     /// Audit records and denied input, on the node's `NODE/audit` chain.
     private let auditTrail: ClusterRecorder
-    /// Where `audit(_:)` writes, one record after another.
+    /// Where `audit(_:)` writes, one batch after another.
     private let audits = DispatchQueue(label: "symphony.cluster.audit")
+    /// Audit records waiting for `audits`.
+    private let pendingAudits = Locked(PendingAudits())
+
+    /// Audit records handed over and not yet written, and how many were dropped past the limit.
+    private struct PendingAudits {
+        var records: [AuditRecord] = []
+        var dropped = 0
+        /// A drain is scheduled or running.
+        var draining = false
+    }
 
     /// One version of the node's rules, with the lanes of their events.
     private struct Rules: Sendable {
@@ -269,12 +279,39 @@ public final class ClusterNode: ServedRun, AuditRecording, Sendable {
         return result
     }
 
+    /// The most audit records held waiting to be written; past it, records are counted and a
+    /// record of how many were dropped is written instead.
+    static let auditBacklogLimit = 10_000
+
     /// Appends `record` to the cluster's audit trail, on this node's `NODE/audit` chain, from a
-    /// queue of its own: it never blocks the caller (an HTTP handler on an event loop, say). The
-    /// node's `run` returns once every record handed over before its end is written.
+    /// queue of its own: it never blocks the caller (an HTTP handler on an event loop, say).
+    /// Records waiting together are written in one transaction. The node's `run` returns once
+    /// every record handed over before its end is written (`flushAudits()` waits for later ones).
     public func audit(_ record: AuditRecord) {
-        let auditTrail = self.auditTrail
-        audits.async { auditTrail.record(audits: [record], what: "an audit record") }
+        let scheduleDrain = pendingAudits.withLock { pending -> Bool in
+            if pending.records.count < Self.auditBacklogLimit { pending.records.append(record) } else { pending.dropped += 1 }
+            defer { pending.draining = true }
+            return !pending.draining
+        }
+        guard scheduleDrain else { return }
+        audits.async { [self] in
+            while true {
+                let (batch, dropped) = pendingAudits.withLock { pending -> ([AuditRecord], Int) in
+                    defer { pending = PendingAudits(draining: !pending.records.isEmpty || pending.dropped > 0) }
+                    return (pending.records, pending.dropped)
+                }
+                guard !batch.isEmpty || dropped > 0 else { return }
+                let note = AuditRecord(
+                    principal: configuration.principal, operation: .auditDropped, target: configuration.node, outcome: "dropped",
+                    details: "\(dropped) audit records were dropped: more than \(Self.auditBacklogLimit) waited to be written")
+                auditTrail.record(audits: batch + (dropped > 0 ? [note] : []), what: "\(batch.count) audit records")
+            }
+        }
+    }
+
+    /// Waits until every audit record handed over so far is written (or given up on).
+    public func flushAudits() {
+        audits.sync {}
     }
 
     /// Records input events the policy did not let `publisher` publish, as on one machine: a

@@ -1,3 +1,4 @@
+import Glibc
 import SymphonyConcurrency
 import SymphonyPipeline
 import SymphonyPostgres
@@ -7,54 +8,69 @@ import SymphonyRecords
 /// input — on a chain of the node's own (`NODE/effects`, `NODE/audit`): each call in one
 /// transaction, with one link covering its rows and whatever else must change in the same commit.
 /// One connection serves the calls in turn; a failed call drops it, and the next connects afresh.
-// @unchecked Sendable: `connection` and `chain` are touched only while holding `lock`.
-final class ClusterRecorder: @unchecked Sendable {
+final class ClusterRecorder: Sendable {
     private let configuration: ClusterConfiguration
     private let output: any OutputSink
-    private let lock = Locked(())
-    private var connection: PostgresConnection?
-    private let chain: PostgresChainWriter
+    /// The connection and the chain writer, used by one call at a time.
+    private let writer: Locked<Writer>
     private let warned = Locked(false)
+
+    private struct Writer {
+        var connection: PostgresConnection?
+        let chain: PostgresChainWriter
+    }
 
     /// A recorder on chain `NODE/name`.
     init(configuration: ClusterConfiguration, chain name: String, output: any OutputSink) {
         self.configuration = configuration
         self.output = output
-        chain = PostgresChainWriter(chain: "\(configuration.node)/\(name)", key: configuration.sealer.keyRing.activeKey)
+        writer = Locked(Writer(connection: nil, chain: PostgresChainWriter(chain: "\(configuration.node)/\(name)", key: configuration.sealer.keyRing.activeKey)))
     }
 
-    /// Writes `executions` and `audits`, and does `alongside`, in one transaction; false when it
-    /// failed (warned about once, naming `what`, until a call succeeds again).
+    /// How many times a call tries before it gives up.
+    static let attempts = 4
+
+    /// Writes `executions` and `audits`, and does `alongside`, in one transaction — tried again
+    /// on a new connection (after 0.2, 0.4, 0.6 s) when it fails, and at once when another process
+    /// under this node's name moved the chain's head. False when every try failed (warned about
+    /// once, naming `what`, until a call succeeds again).
     @discardableResult
     func record(
         executions: [PostgresHandlingRecords.Execution] = [], audits: [AuditRecord] = [], what: String,
         alongside: ((PostgresConnection) throws -> Void)? = nil
     ) -> Bool {
         let node = configuration.node
-        return lock.withLock { _ in
-            do {
-                if connection == nil { connection = try PostgresConnection(url: configuration.url) }
-                let now = configuration.clock.now()
-                try connection!.transaction { connection in
-                    chain.beginAttempt()
-                    try alongside?(connection)
-                    let link = try chain.nextLink(on: connection)
-                    let handled = try PostgresHandlingRecords.markHandled([], node: node, at: now, link: link, on: connection)
-                    let recorded = try PostgresHandlingRecords.record(executions, node: node, link: link, on: connection)
-                    let audited = audits.isEmpty ? nil : try PostgresAuditTrail.record(audits, node: node, link: link, on: connection)
-                    try chain.append(handled: handled, executions: recorded, audit: audited, at: now, on: connection)
+        return writer.withLock { writer in
+            let chain = writer.chain
+            var failure: (any Error)?
+            for attempt in 1...Self.attempts {
+                do {
+                    if writer.connection == nil { writer.connection = try PostgresConnection(url: configuration.url) }
+                    let now = configuration.clock.now()
+                    try writer.connection!.transaction { connection in
+                        chain.beginAttempt()
+                        try alongside?(connection)
+                        let link = try chain.nextLink(on: connection)
+                        let handled = try PostgresHandlingRecords.markHandled([], node: node, at: now, link: link, on: connection)
+                        let recorded = try PostgresHandlingRecords.record(executions, node: node, link: link, on: connection)
+                        let audited = audits.isEmpty ? nil : try PostgresAuditTrail.record(audits, node: node, link: link, on: connection)
+                        try chain.append(handled: handled, executions: recorded, audit: audited, at: now, on: connection)
+                    }
+                    chain.committed()
+                    warned.withLock { $0 = false }
+                    return true
+                } catch {
+                    chain.rolledBack()
+                    failure = error
+                    if error is PostgresChainWriter.HeadMoved { continue }
+                    writer.connection = nil
+                    if attempt < Self.attempts { usleep(UInt32(200_000 * attempt)) }
                 }
-                chain.committed()
-                warned.withLock { $0 = false }
-                return true
-            } catch {
-                chain.rolledBack()
-                connection = nil
-                if warned.withLock({ earlier in defer { earlier = true }; return !earlier }) {
-                    output.problem("symphony: node \(node): \(what) could not be recorded: \(error)")
-                }
-                return false
             }
+            if warned.withLock({ earlier in defer { earlier = true }; return !earlier }) {
+                output.problem("symphony: node \(node): \(what) could not be recorded: \(failure.map { "\($0)" } ?? "unknown error")")
+            }
+            return false
         }
     }
 }

@@ -97,8 +97,10 @@ public final class Scheduler: Sendable {
     /// The dispatcher a worker may queue an entry that is already due into (`fireAtOnce`); read
     /// without the `firing` lock, which a firing round holds while it may wait for room in the queue.
     private let directTarget = Locked<RunningDispatcher?>(nil)
-    /// Serialises keyed schedules and cancels (look-up, then store, then heap).
-    private let keyed = Locked(())
+    /// Serialises keyed schedules and cancels (look-up, then store, then heap). (Its value is
+    /// unused but not empty: ThreadSanitizer reports the in-out access to an empty value as a
+    /// write to the lock object itself, racing with every other thread that reads it.)
+    private let keyed = Locked(false)
     private let idGenerator = EventIDGenerator()
     /// Seals a one-shot entry's event once, when it is scheduled (the dispatcher's sealer).
     private let sealer: EnvelopeSealer?

@@ -142,9 +142,15 @@ public enum PostgresChainVerifier {
                 try endHandled()
                 group = (key, [])
             }
+            // A parent comes with the rule that derived it, and an input event has neither: one without
+            // the other was written by no node.
+            let (parent, rule) = (rows.text(row, 7), rows.text(row, 8))
+            guard (parent == nil) == (rule == nil) else {
+                throw Broken(chain: key.chain, link: key.sequence, problem: "its symphony_handled rows were changed (a parent without its rule, or the reverse)")
+            }
             PostgresChain.encodeHandled(
                 eventID: rows.text(row, 2) ?? "", type: rows.text(row, 3) ?? "", hop: try rows.int(row, 4) ?? 0, node: rows.text(row, 5) ?? "",
-                handledNS: try rows.int(row, 6) ?? 0, parent: rows.text(row, 7).map { ($0, rows.text(row, 8) ?? "") }, into: &fields)
+                handledNS: try rows.int(row, 6) ?? 0, parent: parent.map { ($0, rule ?? "") }, into: &fields)
             group?.encodings.append(fields.take())
             rowCount += 1
         }

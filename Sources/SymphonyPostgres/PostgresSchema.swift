@@ -4,7 +4,7 @@
 /// one creates the tables while the others wait and then find them made.
 public enum PostgresSchema {
     /// The version these statements make.
-    public static let version = 4
+    public static let version = 5
 
     /// The advisory lock key the migration holds (any fixed 64-bit number; "SYMPHONY" in ASCII).
     static let migrationLock: Int64 = 0x5359_4D50_484F_4E59
@@ -158,7 +158,7 @@ public enum PostgresSchema {
         )
         """,
         "CREATE INDEX IF NOT EXISTS symphony_outbox_due ON symphony_outbox (next_ns) WHERE state = 0",
-        // Schema 4 too: audit records of operations (`PostgresAuditTrail`), on the writing node's
+        // Schema 5: audit records of operations (`PostgresAuditTrail`), on the writing node's
         // `NODE/audit` chain; a link that covers them holds their digest.
         """
         CREATE TABLE IF NOT EXISTS symphony_audit (

@@ -34,4 +34,6 @@ public struct AuditOperation: RawRepresentable, Hashable, Sendable, CustomString
     public static let historyMigrate = AuditOperation(rawValue: "history.migrate")
     /// A prune removed the oldest part of the history (`symphony history prune`, `run --retain`).
     public static let historyPrune = AuditOperation(rawValue: "history.prune")
+    /// A cluster node dropped audit records: more waited to be written than it holds.
+    public static let auditDropped = AuditOperation(rawValue: "audit.dropped")
 }

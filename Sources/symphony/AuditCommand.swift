@@ -57,7 +57,7 @@ struct AuditListCommand: ParsableCommand {
         commandName: "list", abstract: "List audit records, most recent first.",
         discussion: """
             With --store URL (or $SYMPHONY_STORE), it lists the audit records of a cluster's nodes in PostgreSQL: \
-            rule sets loaded (at a node's start and on reload) and access denials.
+            rule sets loaded (at a node's start and on reload), access denials, and retries of dead letters.
 
             Exit codes: 0 ok; 1 the database could not be read; 64 usage error; 77 --policy does not grant audit:read.
             """)

@@ -52,8 +52,13 @@ extension HistoryCommand {
             }
             let query = try executionQuery()
             if stats {
-                // A cluster keeps no record of the files its nodes loaded: only --rules names the rules that never fired.
-                try writeStats(reader.stats(query), lastLoaded: { nil }, to: output)
+                // Without --rules, the files the last node to start loaded (its rules.load audit record).
+                let lastLoaded = {
+                    try reader.audit(principal: nil, operation: AuditOperation.rulesLoad.rawValue, since: nil, limit: 1).first.map {
+                        $0.target.split(separator: " ").map(String.init)
+                    }
+                }
+                try writeStats(reader.stats(query), lastLoaded: lastLoaded, to: output)
                 return
             }
             let rows = try reader.executions(query)

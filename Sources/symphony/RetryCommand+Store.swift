@@ -64,8 +64,11 @@ extension RetryCommand {
                 output.flush()
             }
             let succeeded = statistics.succeeded.values.reduce(0, +)
-            printError("symphony: \(queued) retried: \(succeeded) succeeded, \(statistics.deadLettered) dead letters again")
-            if statistics.deadLettered > 0 { throw ExitCode(1) }
+            printError(
+                "symphony: \(queued) retried: \(succeeded) succeeded, \(statistics.deadLettered) dead letters again"
+                    + (statistics.relinquished > 0
+                        ? ", \(statistics.relinquished) taken over by running nodes while they waited here (they run there: see history --store)" : ""))
+            if statistics.deadLettered > 0 || statistics.relinquished > 0 { throw ExitCode(1) }
         } catch let error as PostgresError {
             printError("symphony: --store: \(error.message)")
             throw ExitCode(1)

@@ -79,6 +79,7 @@ extension ServeCommand {
         let (failure, signal) = Self.serveUntilStopped(server, reloader: reloader, host: serverConfiguration.host, sink: sink)
         stop.request(because: signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "the service is stopping")
         worker.join()
+        clusterNode.flushAudits()  // what the server audited after the node stopped (a failure first, then the server)
         sink.finish()
         guard let done = summary.withLock({ $0 }) else { preconditionFailure("the node's thread ended without its summary") }
         if let failure { printError("symphony: the server failed: \(failure)") }

@@ -85,6 +85,63 @@ struct PostgresChainTests {
         #expect(found.contains(problem), "\(found)")
     }
 
+    /// A database with an input event and one it derived on n1/1, and two audit records on n1/audit.
+    func withAuditAndParents() throws -> (PostgresTestDatabase, PostgresConnection) {
+        let database = try PostgresTestDatabase()
+        let connection = try database.connect()
+        let worker = PostgresChainWriter(chain: "n1/1", key: key)
+        try connection.transaction { connection in
+            let link = try worker.nextLink(on: connection)
+            let events = [
+                Event(type: "job.created", id: "in", time: at(1)),
+                Event(type: "job.step", id: "derived", time: at(1), causation: Causation(parentID: "in", rule: "fan-out", hop: 1)),
+            ]
+            let handled = try PostgresHandlingRecords.markHandled(events, node: "n1", at: at(2), link: link, on: connection)
+            try worker.append(handled: handled, executions: PostgresHandlingRecords.record([], node: "n1", link: link, on: connection), at: at(2), on: connection)
+        }
+        worker.committed()
+        let audit = PostgresChainWriter(chain: "n1/audit", key: key)
+        try connection.transaction { connection in
+            let link = try audit.nextLink(on: connection)
+            let records = [
+                AuditRecord(time: at(3), principal: "user:ops", operation: .rulesLoad, target: "rules/", outcome: "ok", details: "3 rules"),
+                AuditRecord(time: at(4), principal: "user:eve", operation: .accessDenied, target: "job.created", outcome: "denied", details: "no"),
+            ]
+            let digest = try PostgresAuditTrail.record(records, node: "n1", link: link, on: connection)
+            try audit.append(
+                handled: PostgresHandlingRecords.markHandled([], node: "n1", at: at(4), link: link, on: connection),
+                executions: PostgresHandlingRecords.record([], node: "n1", link: link, on: connection), audit: digest, at: at(4), on: connection)
+        }
+        audit.committed()
+        return (database, connection)
+    }
+
+    @Test(
+        "audit records and a derived event's parent are covered: a change, a deletion, a cleared digest or a row taken off its chain is caught",
+        arguments: [
+            ("UPDATE symphony_audit SET outcome = 'ok' WHERE principal = 'user:eve'", "n1/audit", Int64(1), "symphony_audit rows were changed"),
+            ("DELETE FROM symphony_audit", "n1/audit", 1, "symphony_audit rows were deleted"),
+            ("UPDATE symphony_links SET audit_digest = NULL WHERE chain = 'n1/audit'", "n1/audit", 1, "its hash does not match"),
+            ("UPDATE symphony_audit SET chain = NULL WHERE principal = 'user:eve'", "n1/audit", 1, "symphony_audit rows were changed"),
+            ("UPDATE symphony_handled SET parent_id = 'other' WHERE event_id = 'derived'", "n1/1", 1, "symphony_handled rows"),
+            ("UPDATE symphony_handled SET rule = 'x' WHERE event_id = 'in'", "n1/1", 1, "symphony_handled rows"),
+            ("UPDATE symphony_handled SET rule = NULL WHERE event_id = 'derived'", "n1/1", 1, "symphony_handled rows"),
+        ])
+    func auditAndParents(change: String, chain: String, link: Int64, problem: String) throws {
+        let (database, connection) = try withAuditAndParents()
+        defer { database.drop() }
+        #expect(try verdict(connection) == .intact(chains: 2, links: 2, rows: 4))
+        #expect(try PostgresAuditTrail.list(principal: nil, operation: "access.denied", since: nil, limit: 10, on: connection).map(\.principal) == ["user:eve"])
+        try connection.execute(change)
+        guard case .broken(let brokenChain, let brokenLink, let found) = try verdict(connection) else {
+            Issue.record("verify passed after: \(change)")
+            return
+        }
+        #expect(brokenChain == chain)
+        #expect(brokenLink == link)
+        #expect(found.contains(problem), "\(found)")
+    }
+
     @Test("a link changed, removed from the middle or cut from the end, or a head moved back without the key, is caught")
     func changedLinks() throws {
         let cases: [(String, Int64, String)] = [
