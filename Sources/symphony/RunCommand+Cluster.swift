@@ -27,13 +27,7 @@ extension RunCommand {
     /// Runs this process as a node: exits once its input ended and the cluster's queue is empty
     /// (or, with --follow, on SIGINT or SIGTERM).
     func runOnCluster(url: String, ruleSet: RuleSet, access: AccessGuard, principal: String) throws -> Never {
-        guard let key = try StateLocation.loadKey(keyFile, createIfMissing: false) else {
-            printError("symphony: --store: every node seals and opens the shared queue with one key: pass it with --key-file (or $SYMPHONY_KEY_FILE)")
-            throw ExitCode(1)
-        }
-        var configuration = ClusterConfiguration(
-            url: url, node: node ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())", ruleSet: ruleSet, sealer: EnvelopeSealer(key: key),
-            access: access, principal: principal)
+        var configuration = try NodeStore.configuration(url: url, node: node, keyFile: keyFile, ruleSet: ruleSet, access: access, principal: principal)
         if let workers { configuration.workers = workers }
         configuration.runsSideEffects = !noActions
         configuration.hopLimit = hopLimit
@@ -42,14 +36,7 @@ extension RunCommand {
         let signals = RunSignals(stop: stop)
         signals.install()
         let sink = TerminalOutput(stdout: OutputLines(), lines: .emittedEvents, auditMessages: output != .quiet)
-        let node: ClusterNode
-        do {
-            node = try ClusterNode(configuration: configuration, output: sink, stop: stop)
-        } catch {
-            printError("symphony: --store: \(error)")
-            throw ExitCode(74)
-        }
-        node.audit(ClusterConfiguration.rulesLoaded(rules, ruleSet: ruleSet, node: configuration.node, principal: principal))
+        let node = try NodeStore.open(configuration, rules: rules, output: sink, stop: stop)
         // Files resume where any earlier run stopped reading them; standard input is read once.
         let lineParser = lines.flatMap { ruleSet.lineParsers[$0] }
         let sources: [any EventSource] = try (events.isEmpty ? ["-"] : events).map { path in
@@ -58,19 +45,8 @@ extension RunCommand {
                 source.plainJSON = plainJSONOptions.mode
                 return source
             }
-            // One name per file, whichever way it was given ('./a', 'a', a symbolic link).
-            let given = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-            let absolute = URL(fileURLWithPath: given).resolvingSymlinksInPath().standardizedFileURL.path
-            let resume: FilePosition?
-            do {
-                resume = try node.position(of: absolute)
-            } catch {
-                printError("symphony: --store: \(error)")
-                throw ExitCode(74)
-            }
-            var source = FollowedFileSource(
-                path: absolute, rawLinesType: lines, lineParser: lineParser, plainJSON: plainJSONOptions.mode, resume: resume,
-                report: { sink.problem($0) })
+            var source = try NodeStore.file(
+                path, of: node, rawLinesType: lines, lineParser: lineParser, plainJSON: plainJSONOptions.mode, report: { sink.problem($0) })
             source.endsAtEnd = !follow
             return source
         }
@@ -78,12 +54,7 @@ extension RunCommand {
         withExtendedLifetime(signals) {}
         sink.finish()
         if output != .quiet {
-            printError(
-                "symphony: node \(configuration.node): \(summary.read) events read, \(summary.rejected) rejected, \(summary.denied) denied, "
-                    + "\(summary.handled) handled, \(summary.fired) delayed events fired, \(summary.statements) database round trips"
-                    + (summary.unopened > 0 ? ", \(summary.unopened) queued events could not be opened" : "")
-                    + (summary.repeated > 0 ? ", \(summary.repeated) events repeated an id already handled (not handled again)" : "")
-                    + (stop.reason.hasPrefix("SIG") ? "; interrupted by \(stop.reason)" : ""))
+            printError(NodeStore.summaryLine(summary, node: configuration.node) + (stop.reason.hasPrefix("SIG") ? "; interrupted by \(stop.reason)" : ""))
         }
         if let failure = summary.failure {
             printError("symphony: --store: \(failure)")

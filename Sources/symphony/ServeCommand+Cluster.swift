@@ -26,42 +26,17 @@ extension ServeCommand {
     /// shared queue, this node's workers and scheduler take part in the cluster's work, and
     /// --follow files feed it. Exits 130 or 143 after a signal, 74 when the node failed.
     func serveOnCluster(url: String, ruleSet: RuleSet, access: AccessGuard, principal: String, server serverConfiguration: ServerConfiguration) throws -> Never {
-        guard let key = try StateLocation.loadKey(keyFile, createIfMissing: false) else {
-            printError("symphony: --store: every node seals and opens the shared queue with one key: pass it with --key-file (or $SYMPHONY_KEY_FILE)")
-            throw ExitCode(1)
-        }
-        var configuration = ClusterConfiguration(
-            url: url, node: node ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())", ruleSet: ruleSet, sealer: EnvelopeSealer(key: key),
-            access: access, principal: principal)
+        var configuration = try NodeStore.configuration(url: url, node: node, keyFile: keyFile, ruleSet: ruleSet, access: access, principal: principal)
         if let workers { configuration.workers = workers }
         configuration.runsSideEffects = !noActions
         let stop = try StopRequest.forCommand()
         let sink = TerminalOutput(stdout: OutputLines(), lines: .emittedEvents)
-        let clusterNode: ClusterNode
-        do {
-            clusterNode = try ClusterNode(configuration: configuration, output: sink, stop: stop)
-        } catch {
-            printError("symphony: --store: \(error)")
-            throw ExitCode(74)
-        }
-        clusterNode.audit(ClusterConfiguration.rulesLoaded(rules, ruleSet: ruleSet, node: configuration.node, principal: principal))
+        let clusterNode = try NodeStore.open(configuration, rules: rules, output: sink, stop: stop)
         // Followed files resume where this node stopped reading them, as with 'symphony run --store --follow'.
         let lineParser = lines.flatMap { ruleSet.lineParsers[$0] }
-        var sources: [any EventSource] = []
-        for path in follow {
-            let given = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-            let absolute = URL(fileURLWithPath: given).resolvingSymlinksInPath().standardizedFileURL.path
-            let resume: FilePosition?
-            do {
-                resume = try clusterNode.position(of: absolute)
-            } catch {
-                printError("symphony: --store: \(error)")
-                throw ExitCode(74)
-            }
-            sources.append(
-                FollowedFileSource(
-                    path: absolute, rawLinesType: lines, lineParser: lineParser, plainJSON: plainJSONOptions.mode, resume: resume,
-                    report: { sink.problem($0) }))
+        let sources: [any EventSource] = try follow.map { path in
+            try NodeStore.file(
+                path, of: clusterNode, rawLinesType: lines, lineParser: lineParser, plainJSON: plainJSONOptions.mode, report: { sink.problem($0) })
         }
         let metrics = ServerMetrics()
         var withReload = serverConfiguration
@@ -71,9 +46,8 @@ extension ServeCommand {
         let server = SymphonyHTTPServer(serving: clusterNode, configuration: withReload, history: clusterNode, metrics: metrics)
         // The node works until the stop; if it stops first (it failed), the server stops too.
         let summary = Locked<ClusterNode.Summary?>(nil)
-        let feeds = sources
         let worker = WorkerThread(name: "sym-node") {
-            summary.withLock { $0 = clusterNode.run(sources: feeds, untilDrained: false) }
+            summary.withLock { $0 = clusterNode.run(sources: sources, untilDrained: false) }
             Task { await server.shutdown() }
         }
         let (failure, signal) = Self.serveUntilStopped(server, reloader: reloader, host: serverConfiguration.host, sink: sink)
@@ -83,9 +57,7 @@ extension ServeCommand {
         sink.finish()
         guard let done = summary.withLock({ $0 }) else { preconditionFailure("the node's thread ended without its summary") }
         if let failure { printError("symphony: the server failed: \(failure)") }
-        printError(
-            "symphony: node \(configuration.node): \(done.read) events read, \(done.rejected) rejected, \(done.denied) denied, "
-                + "\(done.handled) handled, \(done.fired) delayed events fired, \(done.statements) database round trips")
+        printError(NodeStore.summaryLine(done, node: configuration.node))
         if let nodeFailure = done.failure {
             printError("symphony: --store: \(nodeFailure)")
             throw ExitCode(74)
