@@ -159,7 +159,10 @@ public final class ClusterNode: ServedRun, AuditRecording, Sendable {
         var batchLanes: [Int?] = []
         var position: FilePosition?
         var flushError: (any Error)?
+        // The lanes of the rules in force, taken again after each batch (a reload changes them).
+        var lanes = rules.withLock { $0.lanes }
         func flush() {
+            lanes = rules.withLock { $0.lanes }
             guard flushError == nil, !batch.isEmpty || position != nil else { return }
             do {
                 try connection.transaction { connection in
@@ -196,7 +199,7 @@ public final class ClusterNode: ServedRun, AuditRecording, Sendable {
                     break
                 }
                 batch.append(try SealedEvent(sealing: event, with: configuration.sealer))
-                batchLanes.append(rules.withLock { $0.lanes }.lane(of: event))
+                batchLanes.append(lanes.lane(of: event))
             }
             if let itemPosition = item.position { position = itemPosition }
             if batch.count >= 500 { flush() }
@@ -563,9 +566,14 @@ public final class ClusterNode: ServedRun, AuditRecording, Sendable {
                 let event = pending[next]
                 next += 1
                 let outcomes = engine.process(event)
-                fired += Set(outcomes.filter { $0.status != .skipped }.map(\.rule)).count
-                errors += outcomes.count { $0.status == .failed }
+                var lastFired: String?
                 for outcome in outcomes {
+                    // A rule's outcomes come together: it fired when one of them was not skipped.
+                    if outcome.status != .skipped && outcome.rule != lastFired {
+                        fired += 1
+                        lastFired = outcome.rule
+                    }
+                    if outcome.status == .failed { errors += 1 }
                     // A side effect is queued, not done: each of its tries is recorded when it ends.
                     if let entry = outcome.queued {
                         sideEffects.append(entry)
