@@ -20,10 +20,10 @@ struct ClusterSideEffectsTests {
           user:ops: [runner]
         """
 
-    /// A directory with `rules`, the policy and a key.
-    func setUp(_ rules: String) throws -> String {
+    /// A directory with the rules `rules` writes for it, the policy and a key.
+    func setUp(_ rules: (_ directory: String) -> String) throws -> String {
         let directory = try freshDirectory()
-        try rules.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
+        try rules(directory).write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
         try Self.policy.write(toFile: directory + "/policy.yaml", atomically: true, encoding: .utf8)
         #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
         return directory
@@ -44,8 +44,8 @@ struct ClusterSideEffectsTests {
     func appendsAndRetries() throws {
         let (url, drop) = try ClusterNodesTests.database()
         defer { drop() }
-        let directory = try setUp("")
-        try """
+        let directory = try setUp { directory in
+            """
             rules:
               - name: note
                 on: tick
@@ -55,7 +55,8 @@ struct ClusterSideEffectsTests {
                 when: {field: payload.n, equals: 0}
                 retry: {attempts: 3, backoff: 50ms}
                 actions: [{exec: [/bin/sh, -c, 'exit 3']}]
-            """.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
+            """
+        }
         for (index, name) in ["a", "b"].enumerated() {
             let events = (0..<100).map { #"{"type":"tick","id":"\#(name)\#($0)","payload":{"n":\#(index * 100 + $0)}}"# }.joined(separator: "\n") + "\n"
             try events.write(toFile: directory + "/\(name).jsonl", atomically: true, encoding: .utf8)
@@ -99,14 +100,15 @@ struct ClusterSideEffectsTests {
     func retryDeadLetters() throws {
         let (url, drop) = try ClusterNodesTests.database()
         defer { drop() }
-        let directory = try setUp("")
-        try """
+        let directory = try setUp { directory in
+            """
             rules:
               - name: note
                 on: tick
                 retry: {attempts: 1}
                 actions: [{file: {path: '\(directory)/later/notes', line: 'tick {{ id }}'}}]
-            """.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
+            """
+        }
         try (#"{"type":"tick","id":"t1"}"# + "\n").write(toFile: directory + "/in.jsonl", atomically: true, encoding: .utf8)
         // The directory is missing: the append fails, and with one try allowed it is a dead letter at once.
         let run = try CommandRunner.run(node("a", url: url, directory: directory, events: directory + "/in.jsonl"))
@@ -135,13 +137,14 @@ struct ClusterSideEffectsTests {
     func killedMidTry() throws {
         let (url, drop) = try ClusterNodesTests.database()
         defer { drop() }
-        let directory = try setUp("")
-        try """
+        let directory = try setUp { directory in
+            """
             rules:
               - name: slow
                 on: tick
                 actions: [{exec: {command: [/bin/sh, -c, 'echo "$SYMPHONY_ACTION_KEY" >> \(directory)/started; sleep 4'], timeout: 5s}}]
-            """.write(toFile: directory + "/rules.yaml", atomically: true, encoding: .utf8)
+            """
+        }
         try (#"{"type":"tick","id":"t1"}"# + "\n").write(toFile: directory + "/in.jsonl", atomically: true, encoding: .utf8)
         let doomed = Process()
         doomed.executableURL = CommandRunner.binary

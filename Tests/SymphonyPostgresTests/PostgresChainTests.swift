@@ -75,6 +75,11 @@ struct PostgresChainTests {
     func changedRows(change: String, chain: String, link: Int64, problem: String) throws {
         let (database, connection) = try populated()
         defer { database.drop() }
+        try expectBroken(connection, after: change, chain: chain, link: link, problem: problem)
+    }
+
+    /// Makes `change`, then expects verify to name `chain`, `link` and `problem`.
+    func expectBroken(_ connection: PostgresConnection, after change: String, chain: String, link: Int64, problem: String) throws {
         try connection.execute(change)
         guard case .broken(let brokenChain, let brokenLink, let found) = try verdict(connection) else {
             Issue.record("verify passed after: \(change)")
@@ -132,14 +137,7 @@ struct PostgresChainTests {
         defer { database.drop() }
         #expect(try verdict(connection) == .intact(chains: 2, links: 2, rows: 4))
         #expect(try PostgresAuditTrail.list(principal: nil, operation: "access.denied", since: nil, limit: 10, on: connection).map(\.principal) == ["user:eve"])
-        try connection.execute(change)
-        guard case .broken(let brokenChain, let brokenLink, let found) = try verdict(connection) else {
-            Issue.record("verify passed after: \(change)")
-            return
-        }
-        #expect(brokenChain == chain)
-        #expect(brokenLink == link)
-        #expect(found.contains(problem), "\(found)")
+        try expectBroken(connection, after: change, chain: chain, link: link, problem: problem)
     }
 
     @Test("a link changed, removed from the middle or cut from the end, or a head moved back without the key, is caught")

@@ -73,6 +73,33 @@ struct PostgresHistoryReaderTests {
         #expect(try !reader.hasEvents(ofType: "ssh"))
     }
 
+    @Test("--stats: per rule, action and outcome, the count and nearest-rank p50 and p95 of the durations, and the distinct events fired")
+    func stats() throws {
+        let database = try PostgresTestDatabase()
+        defer { database.drop() }
+        let connection = try database.connect()
+        let writer = PostgresChainWriter(chain: "n1/1", key: try EncryptionKey(bytes: [UInt8](repeating: 7, count: 32)))
+        // Twenty audits of 1…20 µs over ten events, and one failed publish.
+        try connection.transaction { connection in
+            let link = try writer.nextLink(on: connection)
+            let audits = (1...20).map { micros in
+                PostgresHandlingRecords.Execution(
+                    eventID: "e\(micros % 10)", rule: "alert", action: "audit", outcome: "ok", error: nil, derivedEventID: nil, started: at(1),
+                    finished: Timestamp(nanosecondsSinceEpoch: at(1).nanosecondsSinceEpoch + Int64(micros) * 1_000))
+            }
+            let failed = PostgresHandlingRecords.Execution(
+                eventID: "e1", rule: "relay", action: "publish", outcome: "failed", error: "x", derivedEventID: nil, started: at(2), finished: at(2))
+            try PostgresHandlingRecords.record(audits + [failed], node: "n1", link: link, on: connection)
+            try writer.append(handled: [], executions: [], at: at(3), on: connection)
+        }
+        let rows = try PostgresHistoryReader(url: database.url).stats(HistoryQuery())
+        // Nearest rank of 20: p50 is the 10th value, p95 the 19th.
+        #expect(rows == [
+            StatsRow(rule: "alert", fired: 10, action: "audit", outcome: "ok", count: 20, p50Microseconds: 10, p95Microseconds: 19),
+            StatsRow(rule: "relay", fired: 1, action: "publish", outcome: "failed", count: 1, p50Microseconds: 0, p95Microseconds: 0),
+        ])
+    }
+
     @Test("a database no node ran against is named as such, not read as empty")
     func notACluster() throws {
         let database = try PostgresTestDatabase(migrated: false)
