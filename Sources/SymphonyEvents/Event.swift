@@ -8,7 +8,17 @@ public struct Event: Sendable, Hashable {
     /// 0 (served first) … 9 (served last); 5 by default.
     public var priority: Int
     /// The event's data.
-    public var payload: JSONValue
+    public var payload: JSONValue {
+        get {
+            switch storedPayload {
+            case .tree(let value): value
+            case .encoded(let encoded): encoded.value
+            }
+        }
+        set { storedPayload = .tree(newValue) }
+    }
+    /// The payload as it was made: a tree, or the bytes an opened envelope held (read in place).
+    private var storedPayload: StoredPayload
     /// The principal that produced the event, if known. Without control characters (`validate(id:source:)`).
     public var source: String?
     /// When the event happened (by default, when it was made).
@@ -63,11 +73,66 @@ public struct Event: Sendable, Hashable {
         self.id = id ?? EventIDGenerator.shared.next()
         self.type = type
         self.priority = priority
-        self.payload = payload
+        self.storedPayload = .tree(payload)
         self.source = source
         self.time = time ?? .now()
         self.causation = causation
     }
+}
+
+extension Event {
+    /// An event whose payload stays in its encoded form until read (an opened envelope's body, a
+    /// parsed input line's payload): `payload` builds the tree when asked, `payloadValue(at:)`
+    /// reads in place, and sealing copies the bytes.
+    public init(
+        type: String, encodedPayload: EncodedPayload, priority: Int, id: String, source: String?, time: Timestamp, causation: Causation?
+    ) {
+        self.init(type: type, payload: .null, priority: priority, id: id, source: source, time: time, causation: causation)
+        storedPayload = .encoded(encodedPayload)
+    }
+
+    /// The payload's encoded bytes when the event keeps them, else nil.
+    public var encodedPayload: EncodedPayload? {
+        if case .encoded(let encoded) = storedPayload { return encoded }
+        return nil
+    }
+
+    /// The payload value at `segments` (`JSONValue.child` step by step), or nil when a step is
+    /// missing. Reads an encoded payload in place, building only the value returned.
+    public func payloadValue(at segments: ArraySlice<String>) -> JSONValue? {
+        switch storedPayload {
+        case .encoded(let encoded):
+            return encoded.value(at: segments)
+        case .tree(let value):
+            var current = value
+            for segment in segments {
+                guard let next = current.child(segment) else { return nil }
+                current = next
+            }
+            return current
+        }
+    }
+
+    public static func == (lhs: Event, rhs: Event) -> Bool {
+        lhs.id == rhs.id && lhs.type == rhs.type && lhs.priority == rhs.priority && lhs.source == rhs.source && lhs.time == rhs.time
+            && lhs.causation == rhs.causation && lhs.payload == rhs.payload
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(type)
+        hasher.combine(priority)
+        hasher.combine(source)
+        hasher.combine(time)
+        hasher.combine(causation)
+        hasher.combine(payload)
+    }
+}
+
+/// Where an event's payload is kept.
+private enum StoredPayload: Sendable {
+    case tree(JSONValue)
+    case encoded(EncodedPayload)
 }
 
 /// The link from a derived event back to what caused it.

@@ -39,7 +39,11 @@ public enum EventBodyCodec {
         } else {
             writer.byte(0)
         }
-        writer.value(event.payload)
+        if let encoded = event.encodedPayload {
+            writer.bytes.append(contentsOf: encoded.bytes)
+        } else {
+            writer.value(event.payload)
+        }
         return writer.bytes
     }
 
@@ -69,11 +73,9 @@ public enum EventBodyCodec {
         if try reader.byte() == 1 {
             causation = Causation(parentID: try reader.string(), rule: try reader.string(), hop: Int(try reader.uint32()))
         }
-        let payload = try reader.value(depth: 0)
-        guard reader.isAtEnd else {
-            throw EventsError(.malformedEventBody, "The event body has trailing bytes.")
-        }
-        return Event(type: type, payload: payload, priority: priority, id: id, source: source, time: time, causation: causation)
+        // The payload stays encoded (checked here), and is read in place by the rules.
+        let payload = try EncodedPayload(validating: Array(body[reader.offset...]))
+        return Event(type: type, encodedPayload: payload, priority: priority, id: id, source: source, time: time, causation: causation)
     }
 
     private struct Writer {
@@ -126,8 +128,6 @@ public enum EventBodyCodec {
         let bytes: [UInt8]
         var offset = 0
 
-        var isAtEnd: Bool { offset == bytes.count }
-
         mutating func need(_ count: Int) throws {
             guard count >= 0, bytes.count - offset >= count else {
                 throw EventsError(.malformedEventBody, "The event body ends too early.")
@@ -161,39 +161,6 @@ public enum EventBodyCodec {
             try need(count)
             defer { offset += count }
             return String(decoding: bytes[offset..<offset + count], as: UTF8.self)
-        }
-
-        mutating func value(depth: Int) throws -> JSONValue {
-            guard depth <= EventBodyCodec.maximumDepth else {
-                throw EventsError(.malformedEventBody, "The event body nests deeper than \(EventBodyCodec.maximumDepth) levels.")
-            }
-            switch try byte() {
-            case 0: return .null
-            case 1: return .bool(false)
-            case 2: return .bool(true)
-            case 3: return .int(try int64())
-            case 4: return .double(Double(bitPattern: UInt64(bitPattern: try int64())))
-            case 5: return .string(try string())
-            case 6:
-                let count = Int(try uint32())
-                try need(count)  // every element takes at least one byte
-                var elements: [JSONValue] = []
-                elements.reserveCapacity(count)
-                for _ in 0..<count { elements.append(try value(depth: depth + 1)) }
-                return .array(elements)
-            case 7:
-                let count = Int(try uint32())
-                try need(count * 5)  // every member takes at least five bytes
-                var members: [String: JSONValue] = [:]
-                members.reserveCapacity(count)
-                for _ in 0..<count {
-                    let key = try string()
-                    members[key] = try value(depth: depth + 1)
-                }
-                return .object(members)
-            default:
-                throw EventsError(.malformedEventBody, "The event body holds an unknown value tag.")
-            }
         }
     }
 }

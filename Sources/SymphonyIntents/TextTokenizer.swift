@@ -9,6 +9,11 @@
 public enum TextTokenizer {
     /// The tokens of `text`, in order.
     public static func tokens(_ text: String) -> [String] {
+        asciiTokens(text) ?? scalarTokens(text)
+    }
+
+    /// `tokens(text)` for any text, scalar by scalar.
+    static func scalarTokens(_ text: String) -> [String] {
         var tokens: [String] = []
         tokens.reserveCapacity(16)
         var current = String.UnicodeScalarView()
@@ -48,6 +53,45 @@ public enum TextTokenizer {
         }
         flush()
         return tokens
+    }
+
+    /// `tokens(text)` for text that is all ASCII, read byte by byte (no scalar-by-scalar string
+    /// building); nil as soon as a byte is not ASCII.
+    private static func asciiTokens(_ text: String) -> [String]? {
+        var text = text
+        return text.withUTF8 { bytes -> [String]? in
+            var tokens: [String] = []
+            tokens.reserveCapacity(16)
+            var start = -1  // where the current token starts, or -1
+            var lowered: [UInt8] = []  // the current token, when it holds an uppercase letter
+            var hasUppercase = false
+            func flush(at end: Int) {
+                guard start >= 0 else { return }
+                tokens.append(
+                    hasUppercase
+                        ? String(decoding: lowered, as: UTF8.self) : String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
+                start = -1
+                hasUppercase = false
+            }
+            for index in bytes.indices {
+                let byte = bytes[index]
+                switch byte {
+                case 0x80...: return nil
+                case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x5F:  // A-Z a-z 0-9 _
+                    if start < 0 { start = index }
+                    if byte <= 0x5A && byte >= 0x41 && !hasUppercase {
+                        hasUppercase = true
+                        lowered.removeAll(keepingCapacity: true)
+                        lowered.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                    }
+                    if hasUppercase { lowered.append(byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte) }
+                default:
+                    flush(at: index)
+                }
+            }
+            flush(at: bytes.count)
+            return tokens
+        }
     }
 
     /// `token` with each `ς` (U+03C2, final sigma) replaced by `σ` (U+03C3).

@@ -47,8 +47,32 @@ public struct JSONParser {
         return try result.get()
     }
 
+    /// Parses one JSON value that must span all of `bytes`, as `parse` does, except that when it
+    /// is an object whose member `encodedMember` is an object, that member is not built as a
+    /// tree: it is left out of the returned object and written in the binary value encoding of
+    /// an event body (`EventBodyCodec` in SymphonyEvents) instead. What is accepted and every
+    /// error (message, offset, top-level key) are exactly `parse`'s.
+    public static func parse(
+        _ bytes: UnsafeBufferPointer<UInt8>, encodingMember encodedMember: String
+    ) throws(ParseError) -> (value: JSONValue, encoded: [UInt8]?) {
+        var parser = JSONParser(bytes: bytes)
+        parser.encodedMember = encodedMember
+        parser.skipWhitespace()
+        let value = try parser.value(depth: 0)
+        parser.skipWhitespace()
+        guard parser.offset == bytes.count else { throw parser.error("unexpected text after the JSON value") }
+        return (value, parser.encodedMemberFound ? parser.output : nil)
+    }
+
     private let bytes: UnsafeBufferPointer<UInt8>
     private var offset = 0
+    /// The root object's member written encoded into `output` instead of built (`parse(_:encodingMember:)`).
+    private var encodedMember: String?
+    private var encodedMemberFound = false
+    /// The encoded member's bytes.
+    private var output: [UInt8] = []
+    /// The keys of the objects being encoded, innermost last: where each key's bytes start in `output`, and their count.
+    private var encodedKeys: [(start: Int, count: Int)] = []
 
     private init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -109,7 +133,14 @@ public struct JSONParser {
             skipWhitespace()
             let member: JSONValue
             do {
-                member = try value(depth: depth)
+                if depth == 1, let encodedMember, current == UInt8(ascii: "{"), key == encodedMember {
+                    output.reserveCapacity(bytes.count)
+                    try encodeObject(depth: depth + 1)
+                    encodedMemberFound = true
+                    member = .null  // a stand-in, so that a repeated key is still refused; removed below
+                } else {
+                    member = try value(depth: depth)
+                }
             } catch {
                 var error = error
                 if depth == 1 { error.topLevelKey = key }  // the root object (depth 1): name its member
@@ -125,9 +156,183 @@ public struct JSONParser {
             case UInt8(ascii: ","): offset += 1
             case UInt8(ascii: "}"):
                 offset += 1
+                if depth == 1, encodedMemberFound, let encodedMember { members[encodedMember] = nil }
                 return .object(members)
             default: throw error("expected ',' or '}'")
             }
+        }
+    }
+
+    // MARK: - Encoding instead of building
+
+    /// Writes the value here in the binary encoding (checked as `value(depth:)` checks it).
+    private mutating func encodeValue(depth: Int) throws(ParseError) {
+        guard let byte = current else { throw error("unexpected end of input") }
+        switch byte {
+        case UInt8(ascii: "{"): try encodeObject(depth: depth + 1)
+        case UInt8(ascii: "["): try encodeArray(depth: depth + 1)
+        case UInt8(ascii: "\""):
+            output.append(5)
+            try encodeString()
+        case UInt8(ascii: "t"):
+            try literal("true")
+            output.append(2)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            output.append(1)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            output.append(0)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            switch try number() {
+            case .int(let integer):
+                output.append(3)
+                appendBigEndian(UInt64(bitPattern: integer))
+            case .double(let double):
+                output.append(4)
+                appendBigEndian(double.bitPattern)
+            default: break  // number() returns only those two
+            }
+        default: throw error("unexpected character")
+        }
+    }
+
+    private mutating func appendBigEndian(_ value: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { output.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    /// Four bytes for a count written later by `patchCount` (appended one by one: an array literal here would allocate each time).
+    private mutating func appendCountPlaceholder() {
+        output.append(0)
+        output.append(0)
+        output.append(0)
+        output.append(0)
+    }
+
+    private mutating func patchCount(at position: Int, _ count: Int) {
+        let value = UInt32(truncatingIfNeeded: count)
+        output[position] = UInt8(truncatingIfNeeded: value >> 24)
+        output[position + 1] = UInt8(truncatingIfNeeded: value >> 16)
+        output[position + 2] = UInt8(truncatingIfNeeded: value >> 8)
+        output[position + 3] = UInt8(truncatingIfNeeded: value)
+    }
+
+    /// Writes a string here as a u32 byte count and its UTF-8 bytes (escapes resolved as `string()` resolves them).
+    private mutating func encodeString() throws(ParseError) {
+        let countAt = output.count
+        appendCountPlaceholder()
+        offset += 1  // opening quote
+        let start = offset
+        while offset < bytes.count {
+            let byte = bytes[offset]
+            if byte == UInt8(ascii: "\"") {
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<offset]))
+                offset += 1
+                patchCount(at: countAt, output.count - countAt - 4)
+                return
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            if byte < 0x20 { throw error("control character in a string") }
+            offset += 1
+        }
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<offset]))
+        // `unescapeRest` is a method of this parser: the output moves out while it writes (no copy).
+        var written: [UInt8] = []
+        swap(&written, &output)
+        let result = Result { () throws(ParseError) in try unescapeRest(into: &written) }
+        swap(&written, &output)
+        try result.get()
+        patchCount(at: countAt, output.count - countAt - 4)
+    }
+
+    private mutating func encodeArray(depth: Int) throws(ParseError) {
+        guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
+        offset += 1
+        output.append(6)
+        let countAt = output.count
+        appendCountPlaceholder()
+        skipWhitespace()
+        if current == UInt8(ascii: "]") {
+            offset += 1
+            return
+        }
+        var count = 0
+        while true {
+            skipWhitespace()
+            try encodeValue(depth: depth)
+            count += 1
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","): offset += 1
+            case UInt8(ascii: "]"):
+                offset += 1
+                patchCount(at: countAt, count)
+                return
+            default: throw error("expected ',' or ']'")
+            }
+        }
+    }
+
+    private mutating func encodeObject(depth: Int) throws(ParseError) {
+        guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
+        offset += 1
+        output.append(7)
+        let countAt = output.count
+        appendCountPlaceholder()
+        skipWhitespace()
+        if current == UInt8(ascii: "}") {
+            offset += 1
+            return
+        }
+        let firstKey = encodedKeys.count
+        defer { encodedKeys.removeSubrange(firstKey...) }
+        var count = 0
+        while true {
+            skipWhitespace()
+            guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let keyOffset = offset
+            let keyStart = output.count + 4
+            try encodeString()
+            let key = (start: keyStart, count: output.count - keyStart)
+            skipWhitespace()
+            guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
+            offset += 1
+            skipWhitespace()
+            try encodeValue(depth: depth)
+            // A repeated key is refused, after its value as `object(depth:)` refuses it.
+            if isRepeated(key, since: firstKey) {
+                throw ParseError(message: "a key appears twice in one object", offset: keyOffset)
+            }
+            encodedKeys.append(key)
+            count += 1
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","): offset += 1
+            case UInt8(ascii: "}"):
+                offset += 1
+                patchCount(at: countAt, count)
+                return
+            default: throw error("expected ',' or '}'")
+            }
+        }
+    }
+
+    /// Whether `key` equals one of the object's earlier keys (from `encodedKeys[first...]`) as
+    /// dictionary keys are equal: byte for byte, or, with non-ASCII bytes, by canonical equivalence.
+    private func isRepeated(_ key: (start: Int, count: Int), since first: Int) -> Bool {
+        output.withUnsafeBufferPointer { buffer in
+            let keyBytes = UnsafeBufferPointer(rebasing: buffer[key.start..<key.start + key.count])
+            let keyIsASCII = !keyBytes.contains { $0 >= 0x80 }
+            var keyText: String?
+            for index in first..<encodedKeys.count {
+                let other = encodedKeys[index]
+                let otherBytes = UnsafeBufferPointer(rebasing: buffer[other.start..<other.start + other.count])
+                if otherBytes.elementsEqual(keyBytes) { return true }
+                if keyIsASCII && !otherBytes.contains(where: { $0 >= 0x80 }) { continue }
+                if keyText == nil { keyText = String(decoding: keyBytes, as: UTF8.self) }
+                if String(decoding: otherBytes, as: UTF8.self) == keyText { return true }
+            }
+            return false
         }
     }
 
@@ -170,12 +375,19 @@ public struct JSONParser {
             offset += 1
         }
         var scalars = Array(bytes[start..<offset])
+        try unescapeRest(into: &scalars)
+        return String(decoding: scalars, as: UTF8.self)
+    }
+
+    /// Appends the rest of a string (from an escape on) to `scalars` as UTF-8, escapes resolved,
+    /// and moves past its closing quote.
+    private mutating func unescapeRest(into scalars: inout [UInt8]) throws(ParseError) {
         while offset < bytes.count {
             let byte = bytes[offset]
             switch byte {
             case UInt8(ascii: "\""):
                 offset += 1
-                return String(decoding: scalars, as: UTF8.self)
+                return
             case UInt8(ascii: "\\"):
                 offset += 1
                 guard let escape = current else { throw error("unexpected end of input") }

@@ -28,7 +28,10 @@ public enum JSONValue: Sendable, Hashable {
         case .array(let elements):
             guard let index = Int(segment) else { return nil }
             let position = index < 0 ? elements.count + index : index
-            return elements.indices.contains(position) ? elements[position] : nil
+            // (Not `cond ? elements[position] : nil`: JSONValue is ExpressibleByNilLiteral, so that
+            // `nil` would be `.null`, and a missing element would read as a present null.)
+            guard elements.indices.contains(position) else { return nil }
+            return elements[position]
         default: return nil
         }
     }

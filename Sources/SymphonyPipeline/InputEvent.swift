@@ -5,6 +5,8 @@ import SymphonyEvents
 struct InputEvent {
     let type: String
     let payload: JSONValue?
+    /// The payload object in the event body's binary encoding, when the parser wrote it so (then `payload` is nil).
+    let encodedPayload: [UInt8]?
     let priority: Int?
     let id: String?
     let source: String?
@@ -14,7 +16,8 @@ struct InputEvent {
     static let fieldNames: Set<String> = ["type", "payload", "priority", "id", "source", "time"]
 
     /// The fields of a parsed line; throws a readable reason naming the field (never its content).
-    init(json: JSONValue) throws {
+    init(json: JSONValue, encodedPayload: [UInt8]? = nil) throws {
+        self.encodedPayload = encodedPayload
         guard case .object(let fields) = json else { throw InputLineError(reason: "not a JSON object") }
         // One pass over the members (no hashing per field looked up); unknown members are ignored.
         var type: JSONValue?, payload: JSONValue?, priority: JSONValue?, id: JSONValue?, source: JSONValue?, time: JSONValue?
@@ -81,6 +84,17 @@ struct InputEvent {
                 throw InputLineError(reason: "'time' must be an RFC 3339 timestamp such as 2026-11-29T03:48:03Z")
             }
             timestamp = parsed
+        }
+        if let encodedPayload {
+            let encoded: EncodedPayload
+            do {
+                encoded = try EncodedPayload(validating: encodedPayload)
+            } catch {
+                throw InputLineError(reason: "not a valid event")  // not expected: the parser wrote these bytes
+            }
+            return Event(
+                type: type, encodedPayload: encoded, priority: priority, id: id ?? EventIDGenerator.shared.next(), source: source,
+                time: timestamp ?? .now(), causation: nil)
         }
         return Event(type: type, payload: payload ?? [:], priority: priority, id: id, source: source, time: timestamp)
     }

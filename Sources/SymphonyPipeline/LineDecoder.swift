@@ -73,14 +73,25 @@ struct LineDecoder {
             return (.success(Event(type: rawLinesType, payload: decoded.payload, time: time)), invalidUTF8, problem)
         }
         let value: JSONValue
+        var encodedPayload: [UInt8]?
         do {
-            value = try JSONParser.parse(bytes)
+            if plainJSON != nil {
+                value = try JSONParser.parse(bytes)
+            } else {
+                // The payload goes straight into the encoding the queue seals and the workers read in place.
+                let parsed: Result<(value: JSONValue, encoded: [UInt8]?), JSONParser.ParseError> = bytes.withUnsafeBufferPointer { buffer in
+                    do throws(JSONParser.ParseError) { return .success(try JSONParser.parse(buffer, encodingMember: "payload")) } catch {
+                        return .failure(error)
+                    }
+                }
+                (value, encodedPayload) = try parsed.get()
+            }
         } catch {
             return (.failure(InputLineError(reason: "not valid JSON: \(Self.describe(error))")), false, nil)
         }
         if let plainJSON { return (Self.logRecord(value, as: plainJSON), false, nil) }
         do {
-            return (.success(try InputEvent(json: value).event()), false, nil)
+            return (.success(try InputEvent(json: value, encodedPayload: encodedPayload).event()), false, nil)
         } catch let error as InputLineError {
             return (.failure(error), false, nil)
         } catch {

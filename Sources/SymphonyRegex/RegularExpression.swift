@@ -67,34 +67,42 @@ public final class RegularExpression: @unchecked Sendable, CustomStringConvertib
 
     public var description: String { pattern }
 
+    /// The leftmost match in `bytes`, which must be valid UTF-8 (the text of a `String`, or bytes
+    /// read from one), or nil: `firstMatch(in:)` without making a `String` of the subject.
+    public func firstMatch(inUTF8 bytes: UnsafeBufferPointer<UInt8>) throws(RegexError) -> RegexMatch? {
+        try match(bytes, capturing: true).get()
+    }
+
     private func firstMatch(in text: String, capturing: Bool) throws(RegexError) -> RegexMatch? {
         var subject = text
-        let scratch = MatchScratch.current(groupCount: groupNames.count)
-        let outcome: Result<RegexMatch?, RegexError> = subject.withUTF8 { bytes in
-            let result = scratch.match(code, bytes, limits: limits, jit: isJITCompiled)
-            if result == PCRE2_ERROR_NOMATCH { return .success(nil) }
-            guard result > 0 else { return .failure(Self.matchError(result)) }
-            let pairs = scratch.ovector
-            let start = pairs[0]
-            let end = max(start, pairs[1])  // \K in a lookahead can report end < start
-            guard capturing else { return .success(RegexMatch(text: "", utf8Range: start..<end, groups: [], namedGroups: [:])) }
-            var groups: [String?] = []
-            var named: [String: String] = [:]
-            for group in 1..<(groupNames.count + 1) {
-                let groupStart = pairs[2 * group]
-                let groupEnd = pairs[2 * group + 1]
-                guard group < Int(result), UInt(bitPattern: groupStart) != UInt.max, groupStart <= groupEnd else {
-                    groups.append(nil)
-                    continue
-                }
-                let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[groupStart..<groupEnd]), as: UTF8.self)
-                groups.append(value)
-                if let name = groupNames[group - 1] { named[name] = value }
-            }
-            let matched = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
-            return .success(RegexMatch(text: matched, utf8Range: start..<end, groups: groups, namedGroups: named))
-        }
+        let outcome: Result<RegexMatch?, RegexError> = subject.withUTF8 { bytes in match(bytes, capturing: capturing) }
         return try outcome.get()
+    }
+
+    private func match(_ bytes: UnsafeBufferPointer<UInt8>, capturing: Bool) -> Result<RegexMatch?, RegexError> {
+        let scratch = MatchScratch.current(groupCount: groupNames.count)
+        let result = scratch.match(code, bytes, limits: limits, jit: isJITCompiled)
+        if result == PCRE2_ERROR_NOMATCH { return .success(nil) }
+        guard result > 0 else { return .failure(Self.matchError(result)) }
+        let pairs = scratch.ovector
+        let start = pairs[0]
+        let end = max(start, pairs[1])  // \K in a lookahead can report end < start
+        guard capturing else { return .success(RegexMatch(text: "", utf8Range: start..<end, groups: [], namedGroups: [:])) }
+        var groups: [String?] = []
+        var named: [String: String] = [:]
+        for group in 1..<(groupNames.count + 1) {
+            let groupStart = pairs[2 * group]
+            let groupEnd = pairs[2 * group + 1]
+            guard group < Int(result), UInt(bitPattern: groupStart) != UInt.max, groupStart <= groupEnd else {
+                groups.append(nil)
+                continue
+            }
+            let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[groupStart..<groupEnd]), as: UTF8.self)
+            groups.append(value)
+            if let name = groupNames[group - 1] { named[name] = value }
+        }
+        let matched = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        return .success(RegexMatch(text: matched, utf8Range: start..<end, groups: groups, namedGroups: named))
     }
 
     private static func matchError(_ result: Int32) -> RegexError {

@@ -97,6 +97,19 @@ public struct RuleEvaluator {
     }
 
     private func testField(_ fieldPath: FieldPath, _ fieldTest: FieldTest, _ event: Event, _ state: inout State) -> Bool {
+        if case .matches(let regex) = fieldTest, !state.explains, let encoded = event.encodedPayload, fieldPath.segments.first == "payload" {
+            // The regex runs on the payload's bytes in place; no string is made of the subject.
+            let outcome = encoded.withString(at: fieldPath.segments.dropFirst()) { bytes in
+                Result { () throws(RegexError) in try regex.firstMatch(inUTF8: bytes) }
+            }
+            switch outcome {
+            case .success(let match?)?:
+                for (name, captured) in match.namedGroups { state.captures[name] = captured }
+                return true
+            case .success(nil)?: return false
+            case nil, .failure?: break  // not text (or a resource limit): the general path says why
+            }
+        }
         let value = Self.value(at: fieldPath, in: event)
         let path = fieldPath.text
         func fail(_ message: @autoclosure () -> String) -> Bool { state.fail(message()) }
@@ -147,10 +160,15 @@ public struct RuleEvaluator {
 
     private mutating func testIntent(_ name: String, _ minimum: Int?, _ fieldPath: FieldPath, _ event: Event, _ state: inout State) -> Bool {
         let field = fieldPath.text
-        guard case .string(let text)? = Self.value(at: fieldPath, in: event) else {
-            return state.fail("\(field) is not text, so intent '\(name)' cannot be recognized")
+        let scores: [IntentScore]
+        if let cached = intentCache[field] {
+            scores = cached  // an earlier rule's intent condition on the same field read it
+        } else {
+            guard case .string(let text)? = Self.value(at: fieldPath, in: event) else {
+                return state.fail("\(field) is not text, so intent '\(name)' cannot be recognized")
+            }
+            scores = intentScores(for: field, text: text)
         }
-        let scores = intentScores(for: field, text: text)
         guard let score = scores.first(where: { $0.name == name }), score.isRecognized else {
             return state.fail(
                 "intent '\(name)' is not recognized in \(field) (\(scores.first(where: { $0.name == name }).map { $0.rejection ?? "score \($0.value)" } ?? "nothing fired"))")
@@ -192,12 +210,7 @@ public struct RuleEvaluator {
         case "source": return event.source.map(JSONValue.string)
         case "time": return .string(event.time.description)
         case "payload":
-            var current = event.payload
-            for segment in segments {
-                guard let next = current.child(segment) else { return nil }
-                current = next
-            }
-            return current
+            return event.payloadValue(at: segments)
         default: return nil
         }
     }

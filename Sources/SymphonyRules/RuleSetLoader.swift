@@ -580,7 +580,8 @@ public enum RuleSetLoader {
             }
         }
         check(node)
-        return finite ? jsonValue(node) : nil
+        guard finite else { return nil }  // (a ternary's `nil` would be JSONValue's nil literal, `.null`)
+        return jsonValue(node)
     }
 
     /// A YAML node as JSON: plain scalars by YAML's rules (null, booleans, numbers), quoted scalars as strings.

@@ -418,14 +418,18 @@ extension ShapeBenchmarks {
         record("input", "regexes", Double(Self.fieldRegexes.count + Self.intents.reduce(0) { $0 + $1.patterns.count }), "patterns")
 
         // The floor — every regex of the rule set in one pcre2grep pass over the file, counting
-        // matching lines — and `symphony run`, encryption on, without and with history. Rounds
-        // interleave the three so that a slow spell of the shared host hits them alike; each
-        // keeps its fastest run.
+        // matching lines, with pcre2grep's defaults (bytes, not UTF-8: the floor the targets are
+        // set against) and with `-u` (UTF-8 and Unicode properties, as Symphony compiles them,
+        // about three times slower) — and `symphony run`, encryption on, without and with
+        // history. Rounds interleave them so that a slow spell of the shared host hits them alike;
+        // each keeps its fastest run.
         let grep = BenchProcess.executable("pcre2grep")
         if grep == nil { print("symphony-bench: shape: pcre2grep is not on PATH (Debian: pcre2-utils); the floor and the ratios are not measured") }
         let common = [binary, "run", "--rules", Self.rulesPath, "--events", Self.eventsPath, "--output", "summary"]
         let configurations: [(name: String, arguments: [String])] =
-            (grep.map { [("floor", [$0, "-c", "-u", "-f", Self.patternsPath, Self.eventsPath])] } ?? []) + [
+            (grep.map {
+                [("floor", [$0, "-c", "-f", Self.patternsPath, Self.eventsPath]), ("floor-utf", [$0, "-c", "-u", "-f", Self.patternsPath, Self.eventsPath])]
+            } ?? []) + [
                 ("history-off", common + ["--no-history"]),
                 ("history-on", common + ["--db", Self.databasePath, "--key-file", Self.keyPath]),
             ]
@@ -436,7 +440,7 @@ extension ShapeBenchmarks {
             for (name, arguments) in configurations {
                 BenchProcess.removeDatabase(Self.databasePath)
                 guard let measured = measure(arguments, name: name) else { continue }
-                if name != "floor" {
+                if !name.hasPrefix("floor") {
                     // A run that rejects lines, fails actions or fires nothing would be fast and wrong.
                     guard let summary = Summary(measured.stderr), summary.read == events, summary.rejected == 0, summary.errors == 0,
                         summary.pending == 0, summary.processed > events
@@ -454,16 +458,17 @@ extension ShapeBenchmarks {
             }
         }
         let floorRate = best["floor"].map { Double(events) / $0.run.seconds }
+        let utfFloorRate = best["floor-utf"].map { Double(events) / $0.run.seconds }
         for (name, _) in configurations {
             guard let measured = best[name] else { continue }
-            let benchmark = name == "floor" ? "floor/pcre2grep" : name
+            let benchmark = name == "floor" ? "floor/pcre2grep" : name == "floor-utf" ? "floor/pcre2grep-utf" : name
             let rate = Double(events) / measured.run.seconds
             record(benchmark, "events_per_second", rate, "events/s")
             record(benchmark, "cpu_microseconds_per_event", measured.run.cpuSeconds * perEvent, "µs")
             record(benchmark, "peak_rss", measured.run.peakMiB, "MiB")
             record(benchmark, "cpu_steal", measured.steal, "%")
             record(benchmark, "other_processes_cpu", measured.otherLoad, "%")
-            if name == "floor", let lines = Double(BenchProcess.read(".bench/shape-floor.stdout").filter(\.isNumber)) {
+            if name.hasPrefix("floor"), let lines = Double(BenchProcess.read(".bench/shape-\(name).stdout").filter(\.isNumber)) {
                 record(benchmark, "matching_lines_share", lines / Double(events) * 100, "%")
             }
             if let floorRate, let target = Self.targets.first(where: { $0.name == name })?.ratio {
@@ -471,6 +476,7 @@ extension ShapeBenchmarks {
                 record(benchmark, "floor_ratio_target", target, "×")
                 record(benchmark, "floor_ratio_target_met", rate / floorRate >= target ? 1 : 0, "bool")
             }
+            if let utfFloorRate, !name.hasPrefix("floor") { record(benchmark, "utf_floor_ratio", rate / utfFloorRate, "×") }
         }
         if let historyRows {
             record("history-on", "history_event_rows_per_input", Double(historyRows.events) / Double(events), "rows")
@@ -486,7 +492,7 @@ extension ShapeBenchmarks {
             }
         }
 
-        for (name, arguments) in configurations where name != "floor" { stageTimes(arguments, name: name, into: &results) }
+        for (name, arguments) in configurations where !name.hasPrefix("floor") { stageTimes(arguments, name: name, into: &results) }
         BenchProcess.removeDatabase(Self.databasePath)
     }
 

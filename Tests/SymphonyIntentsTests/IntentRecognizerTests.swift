@@ -1,6 +1,6 @@
 import Foundation
 import SymphonyDiagnostics
-import SymphonyIntents
+@testable import SymphonyIntents
 import SymphonyRegex
 import Testing
 
@@ -160,6 +160,21 @@ import Testing
 }
 
 @Suite struct TextTokenizerTests {
+    @Test("ASCII text is split byte by byte into exactly the tokens the scalar-by-scalar reading gives, on 2,000 random texts")
+    func asciiMatchesScalars() {
+        var state: UInt64 = 3
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        let alphabet = Array("aZ_09 ,.-!\t\nQz'\u{7F}\u{1}Mm")
+        for _ in 0..<2_000 {
+            let text = String((0..<next(40)).map { _ in alphabet[next(alphabet.count)] })
+            #expect(TextTokenizer.tokens(text) == TextTokenizer.scalarTokens(text), "\(text.debugDescription)")
+        }
+        #expect(TextTokenizer.tokens("Refund ORDER #12 NOW") == ["refund", "order", "12", "now"])
+    }
+
     @Test("tokens are lowercased words; punctuation and symbols separate them", arguments: [
         ("I want my MONEY back!", ["i", "want", "my", "money", "back"]),
         ("Où est mon colis? Straße", ["où", "est", "mon", "colis", "straße"]),

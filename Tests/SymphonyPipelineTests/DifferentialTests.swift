@@ -10,7 +10,9 @@ import Testing
 /// The run pipeline (queue, sealing, workers, history) against a reference: the dry run, which
 /// evaluates the same rules on each event directly, with no queue, envelope or store. On a seeded,
 /// mixed workload both must produce the same actions, derived events and audit messages, and the
-/// history must hold a row for each.
+/// history must hold a row for each. The pipeline's workers read each payload in place from the
+/// opened envelope's bytes, the dry run from the event's tree: nested objects, arrays read from
+/// both ends and non-ASCII keys and text check that both read the same values.
 @Suite(.timeLimit(.minutes(12))) struct DifferentialTests {
     static let rules = """
         intents:
@@ -58,6 +60,22 @@ import Testing
           - name: every-error
             on: "**.error"
             actions: [{audit: "error {{ type }}"}]
+          - name: gold-order
+            on: order.placed
+            when:
+              - {field: payload.customer.tier, in: [gold, platinum]}
+              - {field: "payload.items[-1].sku", exists: true}
+              - {field: "payload.items[0].qty", gte: 2}
+            actions:
+              - publish: {type: order.vip, payload: {first: "{{ payload.items[0].sku }}", last: "{{ payload.items[-1].sku }}", who: "{{ payload.customer }}"}}
+          - name: named-customer
+            on: order.placed
+            when: {field: payload.customer.nom, matches: '^(?<initial>\\p{L})'}
+            actions: [{audit: "customer {{ payload.customer.nom }} initial {{ captures.initial }} note {{ payload.note | json }}"}]
+          - name: vip-note
+            on: order.vip
+            when: {not: {field: payload.first, equals: ""}}
+            actions: [{audit: "vip {{ payload.first }}..{{ payload.last }} {{ payload | json }}"}]
         """
 
     /// A seeded mix of HTTP requests, sshd lines and tickets.
@@ -69,7 +87,7 @@ import Testing
             "everything is fine, thanks", "ERROR 42 when I log in", "it is not working, reimburse me", "where is my parcel",
         ]
         return (0..<count).map { index in
-            switch Int.random(in: 0..<10, using: &generator) {
+            switch Int.random(in: 0..<11, using: &generator) {
             case 0..<5:
                 return Event(
                     type: "web.request",
@@ -82,6 +100,18 @@ import Testing
                 return Event(
                     type: "auth.line", payload: ["line": .string("sshd[1]: Failed password for \(user) from 10.0.0.\(index % 7) port 22")],
                     id: "in-\(index)")
+            case 8:
+                // Nested objects, arrays read from both ends, numbers of both kinds and non-ASCII keys and text.
+                let items: [JSONValue] = (0..<Int.random(in: 0...3, using: &generator)).map { item in
+                    ["sku": .string(pick(["A-1", "B-22", "Ω-3", "a much longer stock keeping unit"])), "qty": .int(Int64(item + 1) * pick([1, 2])),
+                     "price": .double(pick([9.5, 12.0, 0.25]))]
+                }
+                return Event(
+                    type: "order.placed",
+                    payload: [
+                        "customer": ["tier": .string(pick(["gold", "silver", "platinum"])), "nom": .string(pick(["Élodie", "zoë", "王芳", "9lives"]))],
+                        "items": .array(items), "note": pick([nil, "fragile", ["gift": true, "wrap": "red"]]),
+                    ], id: "in-\(index)")
             default:
                 return Event(type: pick(["ticket.created", "ticket.updated"]), payload: ["text": .string(pick(texts))], id: "in-\(index)")
             }
@@ -94,8 +124,10 @@ import Testing
         return "\(rule) \(kind.name) \(event) \(message ?? "-")"
     }
 
-    @Test("a run with encryption and history produces exactly the actions the dry run derives, and records one row per action")
-    func runMatchesDryRun() throws {
+    @Test(
+        "a run with encryption and history produces exactly the actions the dry run derives, and records one row per action",
+        arguments: [false, true])
+    func runMatchesDryRun(fromLines: Bool) throws {
         let (loaded, diagnostics) = RuleSetLoader.load(documents: [(file: "rules.yaml", text: Self.rules)])
         let ruleSet = try #require(loaded, "\(diagnostics.sorted)")
         let events = Self.workload(count: 3_000)
@@ -106,9 +138,18 @@ import Testing
         configuration.workerCount = 2
         let output = CollectingOutput()
         let pipeline = try RunPipeline(configuration: configuration, output: output, stop: try StopRequest())
-        _ = try pipeline.feed(ArrayEventSource(events: events.map { .success($0) }))
+        if fromLines {
+            // As JSON lines from a file: the payloads are parsed straight into their encoded form.
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("differential-\(UUID().uuidString).jsonl").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try events.map { EventJSON.object($0).jsonText + "\n" }.joined().write(toFile: path, atomically: true, encoding: .utf8)
+            _ = try pipeline.feed(LineEventSource(paths: [path], rawLinesType: nil, report: { _ in }))
+        } else {
+            _ = try pipeline.feed(ArrayEventSource(events: events.map { .success($0) }))
+        }
         let summary = pipeline.finish()
         #expect(summary.errors == 0)
+        #expect(summary.read == events.count && summary.rejected == 0)
         let ran = output.outcomes.map { Self.describe(rule: $0.rule, kind: $0.action, derived: $0.derivedEvent, message: $0.message) }.sorted()
 
         let dryRun = DryRun(ruleSet: ruleSet)

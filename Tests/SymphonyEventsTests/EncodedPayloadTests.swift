@@ -1,0 +1,130 @@
+import SymphonyJSON
+import Testing
+
+@testable import SymphonyEvents
+
+/// An opened envelope's event keeps its payload encoded and reads fields in place: every lookup
+/// must answer what the same lookup on the tree answers.
+@Suite struct EncodedPayloadTests {
+    /// A seeded random payload: objects, arrays, strings (non-ASCII ones too), numbers, booleans, nulls.
+    static func randomValue(_ generator: inout SplitMix64, depth: Int) -> JSONValue {
+        let keys = ["a", "b", "name", "items", "é", "日本", "x.y", "", "0", "-1"]
+        switch Int.random(in: 0..<(depth > 3 ? 6 : 8), using: &generator) {
+        case 0: return .null
+        case 1: return .bool(Bool.random(using: &generator))
+        case 2: return .int(Int64.random(in: Int64.min...Int64.max, using: &generator))
+        case 3: return .double(Double.random(in: -1e9...1e9, using: &generator))
+        case 4: return .string(["", "short", "a string longer than fifteen bytes", "naïve café", "返金"][Int.random(in: 0..<5, using: &generator)])
+        case 5: return .int(Int64.random(in: -3...3, using: &generator))
+        case 6:
+            return .array((0..<Int.random(in: 0...4, using: &generator)).map { _ in randomValue(&generator, depth: depth + 1) })
+        default:
+            var members: [String: JSONValue] = [:]
+            for _ in 0..<Int.random(in: 0...5, using: &generator) {
+                members[keys[Int.random(in: 0..<keys.count, using: &generator)]] = randomValue(&generator, depth: depth + 1)
+            }
+            return .object(members)
+        }
+    }
+
+    /// Every path into `value` (up to three steps), plus steps that lead nowhere.
+    static func paths(in value: JSONValue, prefix: [String] = []) -> [[String]] {
+        var paths = [prefix, prefix + ["missing"], prefix + ["5"], prefix + ["-9"]]
+        guard prefix.count < 3 else { return paths }
+        switch value {
+        case .object(let members):
+            for (key, member) in members { paths += Self.paths(in: member, prefix: prefix + [key]) }
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                paths += Self.paths(in: element, prefix: prefix + [String(index)])
+                paths += Self.paths(in: element, prefix: prefix + [String(index - elements.count)])
+            }
+        default: break
+        }
+        return paths
+    }
+
+    /// The tree lookup the rules made before payloads stayed encoded.
+    static func treeLookup(_ value: JSONValue, _ path: [String]) -> JSONValue? {
+        var current = value
+        for segment in path {
+            guard let next = current.child(segment) else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    static func opened(_ event: Event) throws -> Event {
+        try EventBodyCodec.decode(EventBodyCodec.encode(event), id: event.id, type: event.type, priority: event.priority)
+    }
+
+    @Test("lookups on an opened event's encoded payload answer what the tree answers, on 300 random payloads")
+    func lookupsMatchTheTree() throws {
+        var generator = SplitMix64(seed: 7)
+        var compared = 0
+        for index in 0..<300 {
+            var payload = Self.randomValue(&generator, depth: 0)
+            if index % 3 == 0 { payload = ["wrapped": payload, "list": [payload, 1, "two"]] }
+            let event = Event(type: "t.x", payload: payload, id: "e-\(index)")
+            let opened = try Self.opened(event)
+            #expect(opened.encodedPayload != nil)
+            #expect(opened.payload == payload)
+            #expect(opened == event)
+            #expect(opened.hashValue == event.hashValue)
+            for path in Self.paths(in: payload) {
+                let expected = Self.treeLookup(payload, path)
+                #expect(opened.payloadValue(at: path[...]) == expected, "path \(path)")
+                #expect(event.payloadValue(at: path[...]) == expected, "path \(path)")
+                compared += 1
+            }
+        }
+        #expect(compared > 3_000)
+    }
+
+    @Test("an element past either end of an array is missing, not null")
+    func outOfRange() throws {
+        let payload: JSONValue = ["items": [1, nil]]
+        for event in [Event(type: "t", payload: payload), try Self.opened(Event(type: "t", payload: payload))] {
+            #expect(event.payloadValue(at: ["items", "1"]) == .some(.null))
+            #expect(event.payloadValue(at: ["items", "-1"]) == .some(.null))
+            #expect(event.payloadValue(at: ["items", "2"]) == Optional<JSONValue>.none)
+            #expect(event.payloadValue(at: ["items", "-3"]) == Optional<JSONValue>.none)
+        }
+    }
+
+    @Test("a key is found under any canonically equivalent spelling, as a dictionary finds it")
+    func canonicalEquivalence() throws {
+        let payload: JSONValue = ["caf\u{E9}": 1, "plain": ["nested\u{E9}": "deep"]]
+        let opened = try Self.opened(Event(type: "t", payload: payload))
+        #expect(opened.payloadValue(at: ["cafe\u{301}"]) == 1)
+        #expect(opened.payloadValue(at: ["caf\u{E9}"]) == 1)
+        #expect(opened.payloadValue(at: ["plain", "nestede\u{301}"]) == "deep")
+        #expect(opened.payloadValue(at: ["cafe"]) == nil)
+    }
+
+    @Test("re-encoding an opened event copies its payload bytes unchanged")
+    func reencoding() throws {
+        let event = Event(type: "t", payload: ["n": 1, "s": "text", "a": [true, nil]], id: "e-1", source: "me")
+        let body = EventBodyCodec.encode(event)
+        let opened = try EventBodyCodec.decode(body, id: "e-1", type: "t", priority: event.priority)
+        #expect(EventBodyCodec.encode(opened) == body)
+        var changed = opened
+        changed.payload = ["n": 2]
+        #expect(changed.encodedPayload == nil)
+        #expect(changed.payloadValue(at: ["n"]) == 2)
+    }
+
+    @Test("malformed payload bytes are refused when the payload is made", arguments: [
+        ([], "The event body ends too early."),
+        ([9], "The event body holds an unknown value tag."),
+        ([5, 0, 0, 0, 9, 65], "The event body ends too early."),
+        ([0, 0], "The event body has trailing bytes."),
+        ([7, 0, 0, 0, 1, 0, 0, 0, 1, 65], "The event body ends too early."),
+        ([6, 0xFF, 0xFF, 0xFF, 0xFF, 0], "The event body ends too early."),
+    ] as [([UInt8], String)])
+    func malformed(bytes: [UInt8], message: String) {
+        let error = #expect(throws: EventsError.self) { try EncodedPayload(validating: bytes) }
+        #expect(error?.code == .malformedEventBody)
+        #expect(error?.message == message)
+    }
+}
