@@ -7,7 +7,13 @@ import Glibc
 /// by two threads at once; this keeps them in a pthread thread-specific slot, freed when the
 /// thread exits.
 final class StemmerScratch {
+    /// The most words whose stems one thread remembers per language before it starts over.
+    static let memoLimit = 8_192
+
     private var stemmers: [OpaquePointer?] = []
+    /// Per language, stems already computed on this thread: texts repeat their words, and a
+    /// dictionary probe costs a fraction of a Snowball run.
+    private var memos: [[String: String]] = []
 
     deinit {
         for stemmer in stemmers { sb_stemmer_delete(stemmer) }
@@ -25,6 +31,16 @@ final class StemmerScratch {
 
     /// The stem of `word` in `language`; `word` itself when libstemmer fails (out of memory).
     func stem(_ word: String, language: Stemmer) -> String {
+        if memos.count <= language.index { memos += Array(repeating: [:], count: language.index + 1 - memos.count) }
+        if let known = memos[language.index][word] { return known }
+        let stem = computeStem(word, language: language)
+        if memos[language.index].count >= Self.memoLimit { memos[language.index].removeAll(keepingCapacity: true) }
+        memos[language.index][word] = stem
+        return stem
+    }
+
+    /// The stem of `word` from libstemmer.
+    private func computeStem(_ word: String, language: Stemmer) -> String {
         if stemmers.count <= language.index { stemmers += Array(repeating: nil, count: language.index + 1 - stemmers.count) }
         if stemmers[language.index] == nil { stemmers[language.index] = sb_stemmer_new(language.language, nil) }
         guard let stemmer = stemmers[language.index] else { return word }

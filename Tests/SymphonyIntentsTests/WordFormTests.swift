@@ -26,6 +26,19 @@ import Testing
         #expect(Stemmer(language: "klingon") == nil)
     }
 
+    @Test("remembered stems are the stems: words stemmed again, past the memo's limit and back, stem as before")
+    func rememberedStems() throws {
+        let english = try #require(Stemmer(language: "english"))
+        let french = try #require(Stemmer(language: "french"))
+        let words = (0..<10_000).map { ["cancelled", "running", "connections", "généralement"][$0 % 4] + String($0 % 2_500) } + ["cancelled", "généralement"]
+        let first = english.stems(words)
+        #expect(english.stems(words) == first)
+        #expect(english.stem("cancelled") == "cancel")
+        // The same word in another language has its own stem, not the English one remembered.
+        #expect(french.stem("généralement") == "général")
+        #expect(english.stem("généralement") == first.last)
+    }
+
     @Test("with stemming (the default) a keyword matches its inflected forms; the evidence names the form found")
     func inflectedForms() throws {
         let recognizer = try IntentRecognizer([Self.cancel])
