@@ -16,13 +16,54 @@ final class IntakeTracker: Sendable {
         var dropped = false
     }
 
+    /// Entries are numbered by position in the input (from 0); `entries[0]` is position `base`.
     private struct State {
         var entries: [Entry] = []
+        var base = 0
         var head = 0
         /// The first entry not yet recorded or dropped (both happen in input order).
         var nextToRecord = 0
-        /// Positions of entries not yet handled, by event id (an id may be in flight twice).
-        var waiting: [String: [Int]] = [:]
+        /// The position of each entry not yet handled, by event id.
+        var waiting: [String: Int] = [:]
+        /// Further positions of ids in flight more than once (rare), oldest first.
+        var repeated: [String: [Int]] = [:]
+
+        subscript(position: Int) -> Entry {
+            get { entries[position - base] }
+            set { entries[position - base] = newValue }
+        }
+
+        var end: Int { base + entries.count }
+
+        mutating func wait(_ id: String, at position: Int) {
+            if waiting[id] == nil {
+                waiting[id] = position
+            } else {
+                repeated[id, default: []].append(position)
+            }
+        }
+
+        /// The oldest position `id` waits at, no longer waiting; nil when it does not wait.
+        mutating func stopWaiting(_ id: String) -> Int? {
+            guard let position = waiting[id] else { return nil }
+            if var more = repeated[id] {
+                waiting[id] = more.removeFirst()
+                repeated[id] = more.isEmpty ? nil : more
+            } else {
+                waiting[id] = nil
+            }
+            return position
+        }
+
+        /// Stops `id` waiting at `position` (an entry dropped before it was handled).
+        mutating func stopWaiting(_ id: String, at position: Int) {
+            if waiting[id] == position {
+                _ = stopWaiting(id)
+            } else if var more = repeated[id], let index = more.firstIndex(of: position) {
+                more.remove(at: index)
+                repeated[id] = more.isEmpty ? nil : more
+            }
+        }
     }
 
     private let state = Locked(State())
@@ -37,7 +78,7 @@ final class IntakeTracker: Sendable {
     func admit(_ ids: [String]) {
         state.withLock { state in
             for id in ids {
-                state.waiting[id, default: []].append(state.entries.count)
+                state.wait(id, at: state.end)
                 state.entries.append(Entry(id: id))
             }
         }
@@ -55,16 +96,13 @@ final class IntakeTracker: Sendable {
 
     private func settle(_ count: Int, dropped: Bool) {
         let mark = state.withLock { state -> String? in
-            for _ in 0..<count where state.nextToRecord < state.entries.count {
-                state.entries[state.nextToRecord].recorded = true
+            for _ in 0..<count where state.nextToRecord < state.end {
+                let position = state.nextToRecord
+                state[position].recorded = true
                 if dropped {
-                    state.entries[state.nextToRecord].dropped = true
-                    state.entries[state.nextToRecord].handled = true
-                    let id = state.entries[state.nextToRecord].id
-                    if var positions = state.waiting[id], let index = positions.firstIndex(of: state.nextToRecord) {
-                        positions.remove(at: index)
-                        state.waiting[id] = positions.isEmpty ? nil : positions
-                    }
+                    state[position].dropped = true
+                    state[position].handled = true
+                    state.stopWaiting(state[position].id, at: position)
                 }
                 state.nextToRecord += 1
             }
@@ -76,10 +114,8 @@ final class IntakeTracker: Sendable {
     /// The event `id` was handled and its outcomes handed to the history (no-op for an event not admitted).
     func handled(_ id: String) {
         let mark = state.withLock { state -> String? in
-            guard var positions = state.waiting[id], !positions.isEmpty else { return nil }
-            let position = positions.removeFirst()
-            state.waiting[id] = positions.isEmpty ? nil : positions
-            state.entries[position].handled = true
+            guard let position = state.stopWaiting(id) else { return nil }
+            state[position].handled = true
             return Self.advance(&state)
         }
         if let mark { onAdvance(mark) }
@@ -88,17 +124,15 @@ final class IntakeTracker: Sendable {
     /// Moves past the leading entries that are recorded and handled; the last of them, if any.
     private static func advance(_ state: inout State) -> String? {
         var mark: String?
-        while state.head < state.entries.count, state.entries[state.head].recorded, state.entries[state.head].handled {
-            if !state.entries[state.head].dropped { mark = state.entries[state.head].id }
+        while state.head < state.end, state[state.head].recorded, state[state.head].handled {
+            if !state[state.head].dropped { mark = state[state.head].id }
             state.head += 1
         }
-        if state.head > 4_096 && state.head * 2 > state.entries.count {
-            // Forget what is behind the mark; shift the remaining positions.
-            let shift = state.head
-            state.entries.removeFirst(shift)
-            state.head = 0
-            state.nextToRecord -= shift
-            for key in state.waiting.keys { state.waiting[key] = state.waiting[key]!.map { $0 - shift } }
+        let behind = state.head - state.base
+        if behind > 4_096 && behind * 2 > state.entries.count {
+            // Forget what is behind the mark (positions stay as they are: only the base moves).
+            state.entries.removeFirst(behind)
+            state.base = state.head
         }
         return mark
     }
