@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import SymphonyConcurrency
 
@@ -45,8 +46,9 @@ public final class EnvelopeSealer: Sendable {
     public func seal(_ plaintext: [UInt8], context: EnvelopeContext) throws -> [UInt8] {
         let key = keyRing.activeKey
         let pool = pools[key.id]!
-        let slot = try pool.checkOut()
-        defer { pool.checkIn(slot) }
+        let lease = try pool.checkOut()
+        defer { pool.checkIn(lease) }
+        let slot = lease.slot
 
         var envelope = [UInt8]()
         envelope.reserveCapacity(EnvelopeFormat.overhead + plaintext.count)
@@ -93,8 +95,9 @@ public final class EnvelopeSealer: Sendable {
         guard let pool = pools[keyID] else {
             throw CryptoError(.unknownKey, "The envelope was sealed with a key that is not in the key ring.")
         }
-        let slot = try pool.checkOut()
-        defer { pool.checkIn(slot) }
+        let lease = try pool.checkOut()
+        defer { pool.checkIn(lease) }
+        let slot = lease.slot
 
         slot.associatedData.removeAll(keepingCapacity: true)
         slot.associatedData.append(contentsOf: envelope[0..<EnvelopeFormat.headerByteCount])
@@ -146,27 +149,62 @@ final class CipherSlot: @unchecked Sendable {
     }
 }
 
-/// Idle cipher slots for one key.
+/// Cipher slots for one key, in stripes: each stripe holds at most one slot behind its own lock.
+///
+/// A thread starts at the stripe its thread id hashes to and takes the first stripe it can lock
+/// without waiting (waiting on its own only when all are busy), so threads sealing and opening at
+/// once rarely touch the same lock, where one pool-wide lock was contended by every seal and open.
+/// A slot draws its nonce prefix (counted) on its first seal, so a pool draws at most one prefix
+/// per stripe for its whole life.
 final class CipherPool: Sendable {
-    private static let maximumIdleSlots = 64
+    static let stripeCount = 16
     private let key: EncryptionKey
-    private let idle = Locked<[CipherSlot]>([])
+    private let stripes: [Stripe]
+
+    /// One slot and its lock.
+    // @unchecked Sendable: `slot` is read and written only while `mutex` is held.
+    final class Stripe: @unchecked Sendable {
+        let mutex = PThreadMutex.make()
+        var slot: CipherSlot?
+
+        deinit {
+            pthread_mutex_destroy(mutex)
+            mutex.deallocate()
+        }
+    }
+
+    /// A slot a thread holds: its stripe stays locked until `checkIn`.
+    struct Lease {
+        let stripe: Stripe
+        let slot: CipherSlot
+    }
 
     init(key: EncryptionKey) {
         self.key = key
+        stripes = (0..<Self.stripeCount).map { _ in Stripe() }
     }
 
-    /// An idle slot, or a new one (its nonce prefix is drawn, and counted, on its first seal).
-    func checkOut() throws -> CipherSlot {
-        if let slot = idle.withLock({ $0.popLast() }) {
-            return slot
+    /// A slot for this thread alone until `checkIn` (made on a stripe's first use).
+    func checkOut() throws -> Lease {
+        let first = Int(truncatingIfNeeded: (UInt64(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 60) % stripes.count
+        var locked: Stripe?
+        for offset in 0..<stripes.count where locked == nil {
+            let stripe = stripes[(first + offset) % stripes.count]
+            if pthread_mutex_trylock(stripe.mutex) == 0 { locked = stripe }
         }
-        return try CipherSlot(key: key)
+        let stripe = locked ?? stripes[first]
+        if locked == nil { pthread_mutex_lock(stripe.mutex) }
+        do {
+            if stripe.slot == nil { stripe.slot = try CipherSlot(key: key) }
+        } catch {
+            pthread_mutex_unlock(stripe.mutex)
+            throw error
+        }
+        return Lease(stripe: stripe, slot: stripe.slot!)
     }
 
-    func checkIn(_ slot: CipherSlot) {
-        idle.withLock { slots in
-            if slots.count < Self.maximumIdleSlots { slots.append(slot) }
-        }
+    /// Gives the slot back (unlocks its stripe).
+    func checkIn(_ lease: Lease) {
+        pthread_mutex_unlock(lease.stripe.mutex)
     }
 }

@@ -250,7 +250,7 @@ public struct TemplateContext: Sendable {
     /// The value at a placeholder path, or nil.
     public func value(at path: [String]) -> JSONValue? {
         guard let root = path.first else { return nil }
-        let rest = Array(path.dropFirst())
+        let rest = path.dropFirst()  // a slice: rendering a placeholder allocates no array
         switch root {
         case "id", "type", "priority", "source", "time":
             return rest.isEmpty ? RuleEvaluator.value(at: path[...], in: event) : nil
@@ -258,7 +258,7 @@ public struct TemplateContext: Sendable {
             return RuleEvaluator.value(at: path[...], in: event)
         case "rule": return rest.isEmpty ? .string(rule) : nil
         case "captures":
-            guard rest.count == 1, let value = captures[rest[0]] else { return nil }
+            guard rest.count == 1, let value = captures[rest[rest.startIndex]] else { return nil }
             return .string(value)
         case "intent":
             guard let intent else { return nil }
@@ -266,13 +266,13 @@ public struct TemplateContext: Sendable {
             case "name": return rest.count == 1 ? .string(intent.name) : nil
             case "score": return rest.count == 1 ? .double(intent.score) : nil
             case "slots":
-                guard rest.count == 2, let value = intent.slots[rest[1]] else { return nil }
+                guard rest.count == 2, let value = intent.slots[rest[rest.startIndex + 1]] else { return nil }
                 return .string(value)
             default: return nil
             }
         case "window", "throttle", "after":
             guard rest.count == 1 else { return nil }
-            return gates[root]?[rest[0]]
+            return gates[root]?[rest[rest.startIndex]]
         default:
             return nil
         }

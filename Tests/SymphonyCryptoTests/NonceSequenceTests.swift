@@ -1,4 +1,7 @@
+import Foundation
+import SymphonyConcurrency
 import Testing
+
 @testable import SymphonyCrypto
 
 @Suite struct NonceSequenceTests {
@@ -54,6 +57,37 @@ import Testing
         let error = #expect(throws: CryptoError.self) { try sealer.seal([1, 2, 3], context: context) }
         #expect(error?.code == .nonceSpaceExhausted)
         #expect(error?.message == "Key \(key.idString) has sealed the most messages this process allows; rotate to a new key.")
+    }
+
+    @Test("40 threads sealing at once draw at most one prefix per stripe of slots, and no nonce repeats")
+    func manyThreadsFewPrefixes() throws {
+        let sealer = EnvelopeSealer(keyRing: KeyRing(active: try fixedKey(10)), prefixLimit: CipherPool.stripeCount)
+        let nonces = Locked<[[UInt8]]>([])
+        let failures = Locked(0)
+        let done = DispatchGroup()
+        for _ in 0..<40 {
+            done.enter()
+            Thread {
+                var local: [[UInt8]] = []
+                for index in 0..<300 {
+                    do {
+                        let envelope = try sealer.seal([UInt8(truncatingIfNeeded: index)], context: context)
+                        guard try sealer.open(envelope, context: context) == [UInt8(truncatingIfNeeded: index)] else { throw CryptoError(.malformedEnvelope, "") }
+                        local.append(Array(envelope[EnvelopeFormat.nonceRange]))
+                    } catch {
+                        failures.withLock { $0 += 1 }
+                    }
+                }
+                nonces.withLock { $0 += local }
+                done.leave()
+            }.start()
+        }
+        done.wait()
+        #expect(failures.withLock { $0 } == 0)
+        let all = nonces.withLock { $0 }
+        #expect(all.count == 12_000)
+        #expect(Set(all).count == 12_000)
+        #expect(Set(all.map { $0.prefix(8) }).count <= CipherPool.stripeCount)
     }
 
     @Test("only seals draw prefixes: opening draws none, and one slot's seals share its prefix")
