@@ -400,14 +400,16 @@ public final class RuleEngine: Sendable {
         } catch let error as EventsError {
             throw ActionError("the derived event's type rendered to '\(type)': \(error.message.prefix(1).lowercased() + error.message.dropFirst())")
         }
-        let payload = template.payload.render(context)
+        // Rendered straight into the encoding the queue seals: no tree is built for it.
+        var payload = EncodedPayload.Builder()
+        template.payload.render(context, into: &payload)
         // Checked here, where dry runs and runs meet: a queued event this deep could not be opened again.
-        guard !EventBodyCodec.exceedsMaximumDepth(payload) else {
+        guard payload.deepest <= EventBodyCodec.maximumDepth else {
             throw ActionError("the derived event's payload nests deeper than \(EventBodyCodec.maximumDepth) levels")
         }
         return Event(
-            type: type, payload: payload, priority: template.priority ?? context.event.priority,
-            source: "rule:\(context.rule)", time: time,
+            type: type, encodedPayload: payload.build(), priority: template.priority ?? context.event.priority,
+            id: EventIDGenerator.shared.next(), source: "rule:\(context.rule)", time: time,
             causation: Causation(parentID: context.event.id, rule: context.rule, hop: hop))
     }
 }

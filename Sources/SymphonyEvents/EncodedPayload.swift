@@ -62,6 +62,108 @@ public struct EncodedPayload: Sendable {
         }
     }
 
+    /// Bytes written by `Builder`, which writes only well-formed values: no check needed.
+    private init(written bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    /// Appends `value`, a node at nesting `depth` (0 for a payload itself), to `bytes` in the
+    /// body encoding; returns the deepest nesting of any node written.
+    @discardableResult
+    static func write(_ value: JSONValue, depth: Int, into bytes: inout [UInt8]) -> Int {
+        switch value {
+        case .null: bytes.append(0)
+        case .bool(let flag): bytes.append(flag ? 2 : 1)
+        case .int(let number):
+            bytes.append(3)
+            appendBigEndian(UInt64(bitPattern: number), to: &bytes)
+        case .double(let number):
+            bytes.append(4)
+            appendBigEndian(number.bitPattern, to: &bytes)
+        case .string(let text):
+            bytes.append(5)
+            appendString(text, to: &bytes)
+        case .array(let elements):
+            bytes.append(6)
+            appendCount(elements.count, to: &bytes)
+            var deepest = depth
+            for element in elements { deepest = max(deepest, write(element, depth: depth + 1, into: &bytes)) }
+            return deepest
+        case .object(let members):
+            bytes.append(7)
+            appendCount(members.count, to: &bytes)
+            var deepest = depth
+            for (key, member) in members {
+                appendString(key, to: &bytes)
+                deepest = max(deepest, write(member, depth: depth + 1, into: &bytes))
+            }
+            return deepest
+        }
+        return depth
+    }
+
+    static func appendBigEndian(_ value: UInt64, to bytes: inout [UInt8]) {
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    static func appendCount(_ count: Int, to bytes: inout [UInt8]) {
+        let value = UInt32(truncatingIfNeeded: count)
+        bytes.append(UInt8(truncatingIfNeeded: value >> 24))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: value))
+    }
+
+    static func appendString(_ text: String, to bytes: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { utf8 in
+            appendCount(utf8.count, to: &bytes)
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    /// Writes a payload piece by piece in the body encoding, as a rule's template renders a derived
+    /// event's payload: no tree is built, and the event is sealed by copying these bytes.
+    public struct Builder {
+        private var bytes: [UInt8] = []
+        /// The deepest nesting of any value written (0 for a payload without arrays or objects in it).
+        public private(set) var deepest = 0
+
+        /// An empty builder.
+        public init() {
+            bytes.reserveCapacity(128)
+        }
+
+        /// Appends `value` as a node at nesting `depth`.
+        public mutating func append(_ value: JSONValue, depth: Int) {
+            deepest = max(deepest, EncodedPayload.write(value, depth: depth, into: &bytes))
+        }
+
+        /// Starts an object of `count` members at nesting `depth`: then `key` and a value, `count` times.
+        public mutating func beginObject(count: Int, depth: Int) {
+            bytes.append(7)
+            EncodedPayload.appendCount(count, to: &bytes)
+            deepest = max(deepest, depth)
+        }
+
+        /// Starts an array of `count` elements at nesting `depth`: then `count` values.
+        public mutating func beginArray(count: Int, depth: Int) {
+            bytes.append(6)
+            EncodedPayload.appendCount(count, to: &bytes)
+            deepest = max(deepest, depth)
+        }
+
+        /// A member's name, before its value.
+        public mutating func key(_ name: String) {
+            EncodedPayload.appendString(name, to: &bytes)
+        }
+
+        /// The payload written (exactly one value must have been written, counts matching).
+        public func build() -> EncodedPayload {
+            EncodedPayload(written: bytes)
+        }
+    }
+
     /// A reader over validated bytes (only `skipValue` checks bounds: every other read follows it).
     private struct Cursor {
         let buffer: UnsafeBufferPointer<UInt8>

@@ -22,7 +22,7 @@ public enum EventBodyCodec {
     /// Encodes everything but the id, type and priority of `event`.
     public static func encode(_ event: Event) -> [UInt8] {
         var writer = Writer()
-        writer.bytes.reserveCapacity(64)
+        writer.bytes.reserveCapacity(64 + (event.encodedPayload?.bytes.count ?? 64))
         writer.byte(version)
         writer.int64(event.time.nanosecondsSinceEpoch)
         if let source = event.source {
@@ -42,23 +42,9 @@ public enum EventBodyCodec {
         if let encoded = event.encodedPayload {
             writer.bytes.append(contentsOf: encoded.bytes)
         } else {
-            writer.value(event.payload)
+            EncodedPayload.write(event.payload, depth: 0, into: &writer.bytes)
         }
         return writer.bytes
-    }
-
-    /// True when `payload` nests deeper than `maximumDepth`, so a body holding it could not be
-    /// decoded again (an event built from templates is checked before it is queued).
-    public static func exceedsMaximumDepth(_ payload: JSONValue) -> Bool {
-        func deeper(_ value: JSONValue, _ depth: Int) -> Bool {
-            if depth > maximumDepth { return true }
-            switch value {
-            case .array(let items): return items.contains { deeper($0, depth + 1) }
-            case .object(let members): return members.values.contains { deeper($0, depth + 1) }
-            default: return false
-            }
-        }
-        return deeper(payload, 0)
     }
 
     /// Rebuilds an event from its id, type, priority and encoded body.
@@ -94,33 +80,6 @@ public enum EventBodyCodec {
 
         mutating func string(_ value: String) {
             BigEndianBytes.appendLengthPrefixed(value.utf8, to: &bytes)
-        }
-
-        mutating func value(_ value: JSONValue) {
-            switch value {
-            case .null: byte(0)
-            case .bool(let flag): byte(flag ? 2 : 1)
-            case .int(let number):
-                byte(3)
-                int64(number)
-            case .double(let number):
-                byte(4)
-                int64(Int64(bitPattern: number.bitPattern))
-            case .string(let text):
-                byte(5)
-                string(text)
-            case .array(let elements):
-                byte(6)
-                uint32(UInt32(truncatingIfNeeded: elements.count))
-                for element in elements { self.value(element) }
-            case .object(let members):
-                byte(7)
-                uint32(UInt32(truncatingIfNeeded: members.count))
-                for (key, member) in members {
-                    string(key)
-                    self.value(member)
-                }
-            }
         }
     }
 

@@ -29,6 +29,24 @@ public indirect enum PayloadTemplate: Sendable {
         case .object(let members): .object(members.mapValues { $0.render(context) })
         }
     }
+
+    /// The tree rendered straight into the event body's encoding, as a node at nesting `depth`
+    /// (0 for a payload): what `render` gives, without building the tree.
+    public func render(_ context: TemplateContext, into builder: inout EncodedPayload.Builder, depth: Int = 0) {
+        switch self {
+        case .value(let value): builder.append(value, depth: depth)
+        case .template(let template): builder.append(template.renderValue(context), depth: depth)
+        case .array(let items):
+            builder.beginArray(count: items.count, depth: depth)
+            for item in items { item.render(context, into: &builder, depth: depth + 1) }
+        case .object(let members):
+            builder.beginObject(count: members.count, depth: depth)
+            for (key, member) in members {
+                builder.key(key)
+                member.render(context, into: &builder, depth: depth + 1)
+            }
+        }
+    }
 }
 
 /// What a rule does when it matches.

@@ -25,7 +25,8 @@ public final class RuleSet: Sendable {
 
     private let index: TypePatternIndex<Int>
     private let positionsByName: [String: Int]
-    private let cache = Locked(TypeLookupCache<[Rule]>())
+    /// Per-thread stripes: workers look their event's type up on every event without contending.
+    private let cache = StripedLocked { TypeLookupCache<[Rule]>() }
 
     /// A rule set of `rules` with the intents of `recognizer`.
     public init(

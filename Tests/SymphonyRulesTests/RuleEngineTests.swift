@@ -144,8 +144,15 @@ import Testing
         let steps = DryRun(ruleSet: try validRules(rules)).trace(event)
         #expect(steps.count == 1)
         #expect(steps.first?.rules.first?.actions.first?.error == "the derived event's payload nests deeper than 256 levels")
-        // Shallower payloads still pass.
+        // Shallower payloads still pass, up to exactly the limit (the value `1` at nesting 256).
         #expect(engine.process(Event(type: "t", payload: ["x": [1]])).map(\.status) == [.ok])
+        func wrapped(_ arrays: Int) -> Event {
+            var value: JSONValue = .int(1)
+            for _ in 0..<arrays { value = .array([value]) }
+            return Event(type: "t", payload: ["x": value])
+        }
+        #expect(engine.process(wrapped(251)).map(\.status) == [.ok])
+        #expect(engine.process(wrapped(252)).map(\.status) == [.failed])
     }
 
     @Test("a derived type that renders invalid fails that action only")
