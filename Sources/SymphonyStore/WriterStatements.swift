@@ -36,6 +36,7 @@ final class WriterStatements: @unchecked Sendable {
     private let readSignedHead: SQLiteStatement
     private let readNextSequences: SQLiteStatement
     private let readEventsSince: SQLiteStatement
+    private let readEventExists: SQLiteStatement
     private let macKey: [UInt8]
     private let keyID: String
     /// The MAC key of every key given (active and retired), by key id: a head is checked under the key that signed it.
@@ -63,6 +64,9 @@ final class WriterStatements: @unchecked Sendable {
     /// The intake mark a prune in this batch removed with its link: this link carries it on.
     private var carriedMark: String?
     private var eventsAdded = 0
+    /// The derived events this batch stores with the executions that made them: a delayed event
+    /// fired in the same batch is stored already.
+    private var derivedAdded: Set<String> = []
     private var encodedEvents = ChainRowEncoding(reservingCapacity: 1 << 20)
     private var encodedExecutions = ChainRowEncoding(reservingCapacity: 1 << 18)
     private var encodedEntries = ChainRowEncoding()
@@ -175,6 +179,7 @@ final class WriterStatements: @unchecked Sendable {
                    max(COALESCE((SELECT MAX(seq) FROM audit), 0), COALESCE((SELECT MAX(audit_seq) FROM chain_start), 0)),
                    (SELECT COALESCE(MAX(rowid), 0) FROM events)
             """)
+        readEventExists = try database.prepare("SELECT 1 FROM events WHERE id = ?")
         readEventsSince = try database.prepare(
             "SELECT id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload FROM events WHERE rowid > ? ORDER BY rowid")
         // Refuse at once, before any row is queued, a chain this writer could not extend: every
@@ -228,6 +233,7 @@ final class WriterStatements: @unchecked Sendable {
         let next = try readNextSequences.rows { ($0.int(0), $0.int(1), $0.int(2), $0.int(3), $0.int(4)) }[0]
         (nextExecution, nextDeadLetter, nextChange, nextAudit, lastEventRowIDBefore) = (next.0 + 1, next.1 + 1, next.2 + 1, next.3 + 1, next.4)
         eventsAdded = 0
+        derivedAdded.removeAll(keepingCapacity: true)
         alreadyQueued.removeAll()
         alreadyQueuedSinceCallback.removeAll()
         pruneReports.removeAll()
@@ -333,7 +339,10 @@ final class WriterStatements: @unchecked Sendable {
         case .event(let event):
             try addEvent(event)
         case .execution(let execution):
-            if let derived = execution.derived { try addEvent(derived) }
+            if let derived = execution.derived {
+                try addEvent(derived)
+                derivedAdded.insert(derived.id)
+            }
             try executions.add(SequencedExecution(sequence: nextExecution, row: execution))
             nextExecution += 1
             stats.add(execution)
@@ -414,7 +423,11 @@ final class WriterStatements: @unchecked Sendable {
         case .outboxUpdate(let key, let state, let attempts, let nextNS, let lastError):
             try updateOutbox.run([.int(state), .int(attempts), .int(nextNS), lastError.map { .text($0) } ?? .null, .text(key)])
         case .scheduledFired(let id, let event, let late):
-            try addEvent(event)
+            // A delayed event is stored with the delay that made it, usually: storing it again would
+            // be ignored, and the link would then have to re-read its batch to digest what was written.
+            if !derivedAdded.contains(event.id), try readEventExists.rows([.text(event.id)], { $0.int(0) }).isEmpty {
+                try addEvent(event)
+            }
             if let due = try markFired.rows([.int(event.receivedNS), .int(late ? 1 : 0), .text(id)], { $0.int(0) }).first {
                 try addChange(ScheduledChange(entryID: id, state: .done, dueNS: due, firedNS: event.receivedNS, late: late))
             }

@@ -71,6 +71,55 @@ struct ChainedHistory {
 }
 
 @Suite(.timeLimit(.minutes(12))) struct HistoryChainTests {
+    @Test("a delayed event fired in the commit that stores it with its delay, or in a later one, is stored once, as the delay stored it")
+    func firedDelaysStoredOnce() throws {
+        let history = try ChainedHistory()
+        let store = try HistoryStore(path: history.path, key: history.key)
+        let input = Event(type: "ticket.created", id: "in-1")
+        store.recordInput(input)
+        let made = Timestamp(secondsSinceEpoch: 100)
+        func delay(_ id: String) throws -> (Event, FiredEntry) {
+            let delayed = Event(type: "reminder", id: id, time: made, causation: Causation(parentID: input.id, rule: "r", hop: 1))
+            let entry = ScheduledEntry(id: ScheduleID(rawValue: "s-" + id), event: delayed, due: made)
+            try store.scheduledEntries.save(entry)
+            store.record(
+                [
+                    ExecutionRecord(
+                        eventID: input.id, eventType: input.type, rule: "r", kind: .delay, outcome: .ok, started: made, finished: made, derivedEvent: delayed)
+                ], audits: [])
+            return (delayed, FiredEntry(id: entry.id, eventID: id, due: made, firedAt: Timestamp(secondsSinceEpoch: 300)))
+        }
+        func fire(_ delayed: Event, _ fired: FiredEntry) {
+            store.record(
+                [ExecutionRecord(eventID: delayed.id, eventType: "reminder", rule: "remind", kind: .audit, outcome: .ok, started: made, finished: made)],
+                audits: [], completing: (fired, delayed))
+        }
+        let (same, sameFired) = try delay("d-same")
+        fire(same, sameFired)  // the same commit
+        try store.flush()
+        let (later, laterFired) = try delay("d-later")
+        try store.flush()
+        fire(later, laterFired)  // a later commit
+        // Fired without its delay recorded (a delay made before history was kept): stored when it fires.
+        let orphan = Event(type: "reminder", id: "d-orphan", time: made)
+        let orphanEntry = ScheduledEntry(id: ScheduleID(rawValue: "s-orphan"), event: orphan, due: made)
+        try store.scheduledEntries.save(orphanEntry)
+        try store.flush()
+        fire(orphan, FiredEntry(id: orphanEntry.id, eventID: orphan.id, due: made, firedAt: Timestamp(secondsSinceEpoch: 300)))
+        try store.close()
+        for id in ["d-same", "d-later", "d-orphan"] {
+            #expect(try history.count("SELECT count(*) FROM events WHERE id = '\(id)'") == 1, "\(id)")
+        }
+        // The delayed ones keep the row their delay stored (received when the delay was made), the orphan the fired one.
+        #expect(try history.count("SELECT count(*) FROM events WHERE id IN ('d-same', 'd-later') AND received_ns = \(made.nanosecondsSinceEpoch)") == 2)
+        #expect(try history.count("SELECT received_ns FROM events WHERE id = 'd-orphan'") == Timestamp(secondsSinceEpoch: 300).nanosecondsSinceEpoch)
+        #expect(try history.count("SELECT count(*) FROM scheduled WHERE state = 'done'") == 3)
+        guard case .intact = try history.verify() else {
+            Issue.record("the chain does not verify: \(try history.verify())")
+            return
+        }
+    }
+
     @Test("an untouched history verifies: one link per commit across sessions, covering every row")
     func intact() throws {
         let history = try ChainedHistory()
