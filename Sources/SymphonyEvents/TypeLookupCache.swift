@@ -4,23 +4,29 @@
 /// A value type for use under its owner's lock (`HandlerRegistry`, `RuleSet`).
 public struct TypeLookupCache<Value> {
     /// The most event types cached at once.
+    @inlinable
     public static var limit: Int { 16_384 }
 
-    private var values: [String: Value] = [:]
+    // Visible to other modules' inlined lookups: a generic cache called across modules is otherwise
+    // run unspecialized, instantiating the dictionary's type metadata on every lookup.
+    @usableFromInline var values: [String: Value] = [:]
 
     /// An empty cache.
     public init() {}
 
     /// The cached value for `type`, if any.
+    @inlinable
     public func cached(_ type: String) -> Value? { values[type] }
 
     /// Caches `value` for `type` (starting over first when the cache is full).
+    @inlinable
     public mutating func store(_ value: Value, for type: String) {
         if values.count >= Self.limit { values.removeAll(keepingCapacity: true) }
         values[type] = value
     }
 
     /// The cached value for `type`, made by `make` and cached on a miss.
+    @inlinable
     public mutating func value(for type: String, orMake make: () -> Value) -> Value {
         if let cached = values[type] { return cached }
         let made = make()
