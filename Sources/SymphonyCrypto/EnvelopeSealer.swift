@@ -46,36 +46,34 @@ public final class EnvelopeSealer: Sendable {
     public func seal(_ plaintext: [UInt8], context: EnvelopeContext) throws -> [UInt8] {
         let key = keyRing.activeKey
         let pool = pools[key.id]!
-        let lease = try pool.checkOut()
-        defer { pool.checkIn(lease) }
-        let slot = lease.slot
+        return try pool.withSlot { slot in
+            var envelope = [UInt8]()
+            envelope.reserveCapacity(EnvelopeFormat.overhead + plaintext.count)
+            envelope.append(EnvelopeFormat.currentVersion)
+            BigEndianBytes.append(key.id, to: &envelope)
+            try slot.nonces.next(into: &envelope) { try countNoncePrefix(for: key) }
+            slot.associatedData.removeAll(keepingCapacity: true)
+            slot.associatedData.append(contentsOf: envelope)
+            context.encode(into: &slot.associatedData)
 
-        var envelope = [UInt8]()
-        envelope.reserveCapacity(EnvelopeFormat.overhead + plaintext.count)
-        envelope.append(EnvelopeFormat.currentVersion)
-        BigEndianBytes.append(key.id, to: &envelope)
-        try slot.nonces.next(into: &envelope) { try countNoncePrefix(for: key) }
-        slot.associatedData.removeAll(keepingCapacity: true)
-        slot.associatedData.append(contentsOf: envelope)
-        context.encode(into: &slot.associatedData)
-
-        let ciphertextStart = envelope.count
-        // Room for the ciphertext and tag, by copying arrays (a memcpy): the cipher overwrites it all.
-        // (Not `repeatElement`: under ThreadSanitizer, threads meeting Swift's generic `Repeated`
-        // for the first time at once have stalled the Swift 6.3 runtime in `once_slow` for minutes.)
-        envelope.append(contentsOf: plaintext)
-        envelope.append(contentsOf: Self.tagRoom)
-        try plaintext.withUnsafeBytes { input in
-            try slot.associatedData.withUnsafeBytes { aad in
-                try envelope.withUnsafeMutableBytes { output in
-                    let nonce = UnsafeRawBufferPointer(rebasing: output[EnvelopeFormat.nonceRange])
-                    let body = UnsafeMutableRawBufferPointer(rebasing: output[ciphertextStart..<ciphertextStart + plaintext.count])
-                    let tag = UnsafeMutableRawBufferPointer(rebasing: output[(ciphertextStart + plaintext.count)...])
-                    try slot.cipher.seal(input, nonce: nonce, authenticating: aad, into: body, tag: tag)
+            let ciphertextStart = envelope.count
+            // Room for the ciphertext and tag, by copying arrays (a memcpy): the cipher overwrites it all.
+            // (Not `repeatElement`: under ThreadSanitizer, threads meeting Swift's generic `Repeated`
+            // for the first time at once have stalled the Swift 6.3 runtime in `once_slow` for minutes.)
+            envelope.append(contentsOf: plaintext)
+            envelope.append(contentsOf: Self.tagRoom)
+            try plaintext.withUnsafeBytes { input in
+                try slot.associatedData.withUnsafeBytes { aad in
+                    try envelope.withUnsafeMutableBytes { output in
+                        let nonce = UnsafeRawBufferPointer(rebasing: output[EnvelopeFormat.nonceRange])
+                        let body = UnsafeMutableRawBufferPointer(rebasing: output[ciphertextStart..<ciphertextStart + plaintext.count])
+                        let tag = UnsafeMutableRawBufferPointer(rebasing: output[(ciphertextStart + plaintext.count)...])
+                        try slot.cipher.seal(input, nonce: nonce, authenticating: aad, into: body, tag: tag)
+                    }
                 }
             }
+            return envelope
         }
-        return envelope
     }
 
     /// Decrypts `envelope` if it was sealed by a key in the ring with exactly this `context`.
@@ -95,33 +93,31 @@ public final class EnvelopeSealer: Sendable {
         guard let pool = pools[keyID] else {
             throw CryptoError(.unknownKey, "The envelope was sealed with a key that is not in the key ring.")
         }
-        let lease = try pool.checkOut()
-        defer { pool.checkIn(lease) }
-        let slot = lease.slot
+        return try pool.withSlot { slot in
+            slot.associatedData.removeAll(keepingCapacity: true)
+            slot.associatedData.append(contentsOf: envelope[0..<EnvelopeFormat.headerByteCount])
+            context.encode(into: &slot.associatedData)
 
-        slot.associatedData.removeAll(keepingCapacity: true)
-        slot.associatedData.append(contentsOf: envelope[0..<EnvelopeFormat.headerByteCount])
-        context.encode(into: &slot.associatedData)
-
-        let bodyCount = envelope.count - EnvelopeFormat.overhead
-        var plaintext = [UInt8](repeating: 0, count: bodyCount)
-        let ok = envelope.withUnsafeBytes { input in
-            slot.associatedData.withUnsafeBytes { aad in
-                plaintext.withUnsafeMutableBytes { output in
-                    slot.cipher.open(
-                        UnsafeRawBufferPointer(rebasing: input[EnvelopeFormat.headerByteCount..<EnvelopeFormat.headerByteCount + bodyCount]),
-                        nonce: UnsafeRawBufferPointer(rebasing: input[EnvelopeFormat.nonceRange]),
-                        authenticating: aad,
-                        tag: UnsafeRawBufferPointer(rebasing: input[(EnvelopeFormat.headerByteCount + bodyCount)...]),
-                        into: output)
+            let bodyCount = envelope.count - EnvelopeFormat.overhead
+            var plaintext = [UInt8](repeating: 0, count: bodyCount)
+            let ok = envelope.withUnsafeBytes { input in
+                slot.associatedData.withUnsafeBytes { aad in
+                    plaintext.withUnsafeMutableBytes { output in
+                        slot.cipher.open(
+                            UnsafeRawBufferPointer(rebasing: input[EnvelopeFormat.headerByteCount..<EnvelopeFormat.headerByteCount + bodyCount]),
+                            nonce: UnsafeRawBufferPointer(rebasing: input[EnvelopeFormat.nonceRange]),
+                            authenticating: aad,
+                            tag: UnsafeRawBufferPointer(rebasing: input[(EnvelopeFormat.headerByteCount + bodyCount)...]),
+                            into: output)
+                    }
                 }
             }
+            guard ok else {
+                EncryptionKey.wipe(&plaintext)
+                throw CryptoError(.authenticationFailed, "The envelope could not be authenticated: it was altered, moved to another context, or sealed with another key.")
+            }
+            return plaintext
         }
-        guard ok else {
-            EncryptionKey.wipe(&plaintext)
-            throw CryptoError(.authenticationFailed, "The envelope could not be authenticated: it was altered, moved to another context, or sealed with another key.")
-        }
-        return plaintext
     }
 
     /// Counts one more nonce prefix drawn under the active key, refusing past the limit.
@@ -135,8 +131,8 @@ public final class EnvelopeSealer: Sendable {
 }
 
 /// A cipher borrowed by one thread at a time.
-// @unchecked Sendable: a slot is reachable from exactly one thread at a time — it is either
-// inside the pool's lock or checked out by the single caller that removed it.
+// @unchecked Sendable: a slot is reachable from exactly one thread at a time — only inside
+// `CipherPool.withSlot`, while its stripe's lock is held.
 final class CipherSlot: @unchecked Sendable {
     let cipher: AESGCMCipher
     var nonces: NonceSequence
@@ -173,19 +169,14 @@ final class CipherPool: Sendable {
         }
     }
 
-    /// A slot a thread holds: its stripe stays locked until `checkIn`.
-    struct Lease {
-        let stripe: Stripe
-        let slot: CipherSlot
-    }
 
     init(key: EncryptionKey) {
         self.key = key
         stripes = (0..<Self.stripeCount).map { _ in Stripe() }
     }
 
-    /// A slot for this thread alone until `checkIn` (made on a stripe's first use).
-    func checkOut() throws -> Lease {
+    /// Runs `body` with a slot no other thread uses meanwhile (made on its stripe's first use).
+    func withSlot<Result>(_ body: (CipherSlot) throws -> Result) throws -> Result {
         let first = Int(truncatingIfNeeded: (UInt64(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 60) % stripes.count
         var locked: Stripe?
         for offset in 0..<stripes.count where locked == nil {
@@ -194,17 +185,8 @@ final class CipherPool: Sendable {
         }
         let stripe = locked ?? stripes[first]
         if locked == nil { pthread_mutex_lock(stripe.mutex) }
-        do {
-            if stripe.slot == nil { stripe.slot = try CipherSlot(key: key) }
-        } catch {
-            pthread_mutex_unlock(stripe.mutex)
-            throw error
-        }
-        return Lease(stripe: stripe, slot: stripe.slot!)
-    }
-
-    /// Gives the slot back (unlocks its stripe).
-    func checkIn(_ lease: Lease) {
-        pthread_mutex_unlock(lease.stripe.mutex)
+        defer { pthread_mutex_unlock(stripe.mutex) }
+        if stripe.slot == nil { stripe.slot = try CipherSlot(key: key) }
+        return try body(stripe.slot!)
     }
 }

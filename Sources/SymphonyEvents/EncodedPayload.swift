@@ -124,43 +124,47 @@ public struct EncodedPayload: Sendable {
 
     /// Writes a payload piece by piece in the body encoding, as a rule's template renders a derived
     /// event's payload: no tree is built, and the event is sealed by copying these bytes.
-    public struct Builder {
+    ///
+    /// Within the package only: the counts given to `beginObject` and `beginArray` must match what
+    /// follows, and what it builds is read without bounds checks (it is checked in debug builds).
+    package struct Builder {
         private var bytes: [UInt8] = []
         /// The deepest nesting of any value written (0 for a payload without arrays or objects in it).
-        public private(set) var deepest = 0
+        package private(set) var deepest = 0
 
         /// An empty builder.
-        public init() {
+        package init() {
             bytes.reserveCapacity(128)
         }
 
         /// Appends `value` as a node at nesting `depth`.
-        public mutating func append(_ value: JSONValue, depth: Int) {
+        package mutating func append(_ value: JSONValue, depth: Int) {
             deepest = max(deepest, EncodedPayload.write(value, depth: depth, into: &bytes))
         }
 
         /// Starts an object of `count` members at nesting `depth`: then `key` and a value, `count` times.
-        public mutating func beginObject(count: Int, depth: Int) {
+        package mutating func beginObject(count: Int, depth: Int) {
             bytes.append(7)
             EncodedPayload.appendCount(count, to: &bytes)
             deepest = max(deepest, depth)
         }
 
         /// Starts an array of `count` elements at nesting `depth`: then `count` values.
-        public mutating func beginArray(count: Int, depth: Int) {
+        package mutating func beginArray(count: Int, depth: Int) {
             bytes.append(6)
             EncodedPayload.appendCount(count, to: &bytes)
             deepest = max(deepest, depth)
         }
 
         /// A member's name, before its value.
-        public mutating func key(_ name: String) {
+        package mutating func key(_ name: String) {
             EncodedPayload.appendString(name, to: &bytes)
         }
 
         /// The payload written (exactly one value must have been written, counts matching).
-        public func build() -> EncodedPayload {
-            EncodedPayload(written: bytes)
+        package func build() -> EncodedPayload {
+            assert((try? EncodedPayload(validating: bytes)) != nil, "a Builder wrote counts that do not match its values")
+            return EncodedPayload(written: bytes)
         }
     }
 

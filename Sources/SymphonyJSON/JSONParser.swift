@@ -286,6 +286,9 @@ public struct JSONParser {
         }
         let firstKey = encodedKeys.count
         defer { encodedKeys.removeSubrange(firstKey...) }
+        // Keys compared one by one while the object is small; past that, a set of them (what the
+        // tree parser's dictionary does), so a line of many keys costs linear time, not quadratic.
+        var keySet: Set<String>?
         var count = 0
         while true {
             skipWhitespace()
@@ -300,10 +303,20 @@ public struct JSONParser {
             skipWhitespace()
             try encodeValue(depth: depth)
             // A repeated key is refused, after its value as `object(depth:)` refuses it.
-            if isRepeated(key, since: firstKey) {
+            let repeated: Bool
+            if keySet == nil && count < Self.keysComparedOneByOne {
+                repeated = isRepeated(key, since: firstKey)
+                encodedKeys.append(key)
+            } else {
+                if keySet == nil {
+                    keySet = Set(encodedKeys[firstKey...].map { keyText($0) })
+                    encodedKeys.removeSubrange(firstKey...)
+                }
+                repeated = !keySet!.insert(keyText(key)).inserted
+            }
+            if repeated {
                 throw ParseError(message: "a key appears twice in one object", offset: keyOffset)
             }
-            encodedKeys.append(key)
             count += 1
             skipWhitespace()
             switch current {
@@ -315,6 +328,14 @@ public struct JSONParser {
             default: throw error("expected ',' or '}'")
             }
         }
+    }
+
+    /// How many keys of an encoded object are compared one by one before a set takes over.
+    static let keysComparedOneByOne = 16
+
+    /// The text of a key written in `output`.
+    private func keyText(_ key: (start: Int, count: Int)) -> String {
+        output.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[key.start..<key.start + key.count]), as: UTF8.self) }
     }
 
     /// Whether `key` equals one of the object's earlier keys (from `encodedKeys[first...]`) as

@@ -32,7 +32,7 @@ public indirect enum PayloadTemplate: Sendable {
 
     /// The tree rendered straight into the event body's encoding, as a node at nesting `depth`
     /// (0 for a payload): what `render` gives, without building the tree.
-    public func render(_ context: TemplateContext, into builder: inout EncodedPayload.Builder, depth: Int = 0) {
+    package func render(_ context: TemplateContext, into builder: inout EncodedPayload.Builder, depth: Int = 0) {
         switch self {
         case .value(let value): builder.append(value, depth: depth)
         case .template(let template): builder.append(template.renderValue(context), depth: depth)

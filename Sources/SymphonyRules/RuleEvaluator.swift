@@ -99,15 +99,21 @@ public struct RuleEvaluator {
     private func testField(_ fieldPath: FieldPath, _ fieldTest: FieldTest, _ event: Event, _ state: inout State) -> Bool {
         if case .matches(let regex) = fieldTest, !state.explains, let encoded = event.encodedPayload, fieldPath.segments.first == "payload" {
             // The regex runs on the payload's bytes in place; no string is made of the subject.
-            let outcome = encoded.withString(at: fieldPath.segments.dropFirst()) { bytes in
-                Result { () throws(RegexError) in try regex.firstMatch(inUTF8: bytes) }
+            // Only ASCII text: the JIT does not check UTF-8, and an envelope's bytes are only as
+            // valid as whoever sealed them (the general path repairs invalid bytes first).
+            let outcome = encoded.withString(at: fieldPath.segments.dropFirst()) { bytes -> Result<RegexMatch?, RegexError>? in
+                guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
+                return Result { () throws(RegexError) in try regex.firstMatch(inUTF8: bytes) }
             }
             switch outcome {
-            case .success(let match?)?:
+            case .success(let match?)??:
                 for (name, captured) in match.namedGroups { state.captures[name] = captured }
                 return true
-            case .success(nil)?: return false
-            case nil, .failure?: break  // not text (or a resource limit): the general path says why
+            case .success(nil)??: return false
+            case .failure(let error)??:
+                state.problems.append("/\(regex.pattern)/ on \(fieldPath.text): \(error.message)")
+                return false
+            case nil, .some(nil): break  // not text, or not ASCII: the general path
             }
         }
         let value = Self.value(at: fieldPath, in: event)

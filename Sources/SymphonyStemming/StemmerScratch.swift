@@ -9,6 +9,8 @@ import Glibc
 final class StemmerScratch {
     /// The most words whose stems one thread remembers per language before it starts over.
     static let memoLimit = 8_192
+    /// The longest word (in bytes) whose stem is remembered.
+    static let longestRemembered = 64
 
     private var stemmers: [OpaquePointer?] = []
     /// Per language, stems already computed on this thread: texts repeat their words, and a
@@ -31,6 +33,10 @@ final class StemmerScratch {
 
     /// The stem of `word` in `language`; `word` itself when libstemmer fails (out of memory).
     func stem(_ word: String, language: Stemmer) -> String {
+        // Only short ASCII words are remembered: for them equal strings are equal bytes (a
+        // dictionary would take canonically equivalent spellings for one word, which Snowball,
+        // working on code points, may stem differently), and a long token is not kept alive.
+        guard word.utf8.count <= Self.longestRemembered, word.utf8.allSatisfy({ $0 < 0x80 }) else { return computeStem(word, language: language) }
         if memos.count <= language.index { memos += Array(repeating: [:], count: language.index + 1 - memos.count) }
         if let known = memos[language.index][word] { return known }
         let stem = computeStem(word, language: language)

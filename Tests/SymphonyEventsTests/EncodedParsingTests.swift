@@ -59,6 +59,12 @@ import Testing
         #"{"type":"t","payload":{"caf\u00e9":1,"cafe\u0301":2}}"#,
         "{\"type\":\"t\",\"payload\":{\"café\":1,\"cafe\u{301}\":2}}",
         #"{"type":"t","payload":{"a":{"b":1,"c":2,"b":3}}}"#,
+        "{\"type\":\"t\",\"payload\":{\"K\":1,\"\u{212A}\":2}}",
+        // Past the keys compared one by one, a set of keys: repeats are still found, by equivalence too.
+        "{\"type\":\"t\",\"payload\":{" + (0..<40).map { "\"k\($0)\":\($0)," }.joined() + "\"k7\":0}}",
+        "{\"type\":\"t\",\"payload\":{" + (0..<40).map { "\"é\($0)\":\($0)," }.joined() + "\"e\u{301}7\":0}}",
+        "{\"type\":\"t\",\"payload\":{" + (0..<40).map { "\"é\($0)\":\($0)," }.joined() + "\"K\":{\"\u{212A}\":1,\"K\":2}}}",
+        "{\"type\":\"t\",\"payload\":{" + (0..<40).map { "\"k\($0)\":{\"x\":\($0)}" }.joined(separator: ",") + "}}",
         #"{"type":"t","payload":{"a":1},"payload":{"a":1}}"#,
         #"{"type":"t","payload":{"a":1},"payload":2}"#,
         #"{"type":"t","payload":2,"payload":{"a":1}}"#,
@@ -90,6 +96,21 @@ import Testing
             #expect(parsed.payload?["esc"] == .string("tab\there \"quoted\" é 😀 / \\"))
         } else {
             Issue.record("the escapes line was refused")
+        }
+    }
+
+    @Test("a payload of 100,000 keys (ASCII, and non-ASCII) parses in linear time, and a repeat at its end is found")
+    func manyKeys() {
+        for prefix in ["k", "é"] {
+            let members = (0..<100_000).map { "\"\(prefix)\($0)\":\($0)" }.joined(separator: ",")
+            let line = "{\"type\":\"t\",\"payload\":{" + members + "}}"
+            let (tree, encoded) = Self.parsed(line)
+            #expect(Self.same(tree, encoded))
+            if case .success(let parsed) = encoded { #expect(parsed.payload?.objectValue?.count == 100_000) } else { Issue.record("refused") }
+            let repeated = "{\"type\":\"t\",\"payload\":{" + members + ",\"\(prefix)99999\":0}}"
+            let (treeRepeat, encodedRepeat) = Self.parsed(repeated)
+            #expect(Self.same(treeRepeat, encodedRepeat))
+            if case .failure(let error) = encodedRepeat { #expect(error.message == "a key appears twice in one object") } else { Issue.record("accepted") }
         }
     }
 

@@ -100,6 +100,11 @@ import Testing
         #expect(opened.payloadValue(at: ["caf\u{E9}"]) == 1)
         #expect(opened.payloadValue(at: ["plain", "nestede\u{301}"]) == "deep")
         #expect(opened.payloadValue(at: ["cafe"]) == nil)
+        // An ASCII key and a non-ASCII one can be equivalent too: K and U+212A KELVIN SIGN.
+        let kelvin = try Self.opened(Event(type: "t", payload: ["\u{212A}": 1, "k": 2]))
+        #expect(kelvin.payloadValue(at: ["K"]) == 1)
+        #expect(kelvin.payloadValue(at: ["\u{212A}"]) == 1)
+        #expect(kelvin.payloadValue(at: ["k"]) == 2)
     }
 
     @Test("re-encoding an opened event copies its payload bytes unchanged")

@@ -1,4 +1,5 @@
 import Foundation
+import SymphonyEvents
 import SymphonyRules
 import Testing
 
@@ -31,9 +32,18 @@ import Testing
         #expect(lines.count == 1)
         #expect(lines.first?.contains("warning: regex '^(a+)+$' backtracks catastrophically") == true)
         var evaluator = RuleEvaluator(recognizer: try #require(ruleSet).recognizer)
-        let match = evaluator.evaluate(try #require(ruleSet?.rules.first), on: .init(type: "t", payload: ["s": .string(String(repeating: "a", count: 40) + "b")]))
+        let event = Event(type: "t", payload: ["s": .string(String(repeating: "a", count: 40) + "b")])
+        let match = evaluator.evaluate(try #require(ruleSet?.rules.first), on: event)
         #expect(!match.matched)
         #expect(match.problems.count == 1)
+        // The same on an opened envelope's event, whose regex runs on the payload's bytes in place:
+        // one problem, one try (not a second run on the general path).
+        let opened = try EventBodyCodec.decode(EventBodyCodec.encode(event), id: event.id, type: event.type, priority: event.priority)
+        #expect(opened.encodedPayload != nil)
+        var inPlace = RuleEvaluator(recognizer: try #require(ruleSet).recognizer)
+        let inPlaceMatch = inPlace.evaluate(try #require(ruleSet?.rules.first), on: opened)
+        #expect(!inPlaceMatch.matched)
+        #expect(inPlaceMatch.problems == match.problems)
     }
 
     @Test("templated types and patterns built to make the self-trigger check search widely load with a warning, not a stall")
