@@ -70,7 +70,7 @@ public struct EncodedPayload: Sendable {
     /// Appends `value`, a node at nesting `depth` (0 for a payload itself), to `bytes` in the
     /// body encoding; returns the deepest nesting of any node written.
     @discardableResult
-    static func write(_ value: JSONValue, depth: Int, into bytes: inout [UInt8]) -> Int {
+    package static func write(_ value: JSONValue, depth: Int, into bytes: inout [UInt8]) -> Int {
         switch value {
         case .null: bytes.append(0)
         case .bool(let flag): bytes.append(flag ? 2 : 1)

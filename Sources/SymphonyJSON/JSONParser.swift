@@ -245,17 +245,25 @@ public struct JSONParser {
         patchCount(at: countAt, output.count - countAt - 4)
     }
 
-    private mutating func encodeArray(depth: Int) throws(ParseError) {
+    /// Opens an array (`tag` 6) or object (7) at its bracket: checks the depth, writes the tag and
+    /// room for the count. Returns where the count goes, or nil when the container is empty (then
+    /// it is closed and complete: a count of 0).
+    private mutating func beginContainer(tag: UInt8, closing: UInt8, depth: Int) throws(ParseError) -> Int? {
         guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
         offset += 1
-        output.append(6)
+        output.append(tag)
         let countAt = output.count
         appendCountPlaceholder()
         skipWhitespace()
-        if current == UInt8(ascii: "]") {
+        guard current != closing else {
             offset += 1
-            return
+            return nil
         }
+        return countAt
+    }
+
+    private mutating func encodeArray(depth: Int) throws(ParseError) {
+        guard let countAt = try beginContainer(tag: 6, closing: UInt8(ascii: "]"), depth: depth) else { return }
         var count = 0
         while true {
             skipWhitespace()
@@ -274,16 +282,7 @@ public struct JSONParser {
     }
 
     private mutating func encodeObject(depth: Int) throws(ParseError) {
-        guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
-        offset += 1
-        output.append(7)
-        let countAt = output.count
-        appendCountPlaceholder()
-        skipWhitespace()
-        if current == UInt8(ascii: "}") {
-            offset += 1
-            return
-        }
+        guard let countAt = try beginContainer(tag: 7, closing: UInt8(ascii: "}"), depth: depth) else { return }
         let firstKey = encodedKeys.count
         defer { encodedKeys.removeSubrange(firstKey...) }
         // Keys compared one by one while the object is small; past that, a set of them (what the
