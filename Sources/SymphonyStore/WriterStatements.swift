@@ -37,6 +37,7 @@ final class WriterStatements: @unchecked Sendable {
     private let readNextSequences: SQLiteStatement
     private let readEventsSince: SQLiteStatement
     private let readEventExists: SQLiteStatement
+    private let readLastEventRowID: SQLiteStatement
     private let macKey: [UInt8]
     private let keyID: String
     /// The MAC key of every key given (active and retired), by key id: a head is checked under the key that signed it.
@@ -67,6 +68,9 @@ final class WriterStatements: @unchecked Sendable {
     /// The derived events this batch stores with the executions that made them: a delayed event
     /// fired in the same batch is stored already.
     private var derivedAdded: Set<String> = []
+    /// Fired delayed events not stored again because an earlier link holds them: a prune later in
+    /// this batch may remove that link, and then this one stores them.
+    private var firedStoredEarlier: [EventInsert] = []
     private var encodedEvents = ChainRowEncoding(reservingCapacity: 1 << 20)
     private var encodedExecutions = ChainRowEncoding(reservingCapacity: 1 << 18)
     private var encodedEntries = ChainRowEncoding()
@@ -180,6 +184,7 @@ final class WriterStatements: @unchecked Sendable {
                    (SELECT COALESCE(MAX(rowid), 0) FROM events)
             """)
         readEventExists = try database.prepare("SELECT 1 FROM events WHERE id = ?")
+        readLastEventRowID = try database.prepare("SELECT coalesce(max(rowid), 0) FROM events WHERE rowid <= ?")
         readEventsSince = try database.prepare(
             "SELECT id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload FROM events WHERE rowid > ? ORDER BY rowid")
         // Refuse at once, before any row is queued, a chain this writer could not extend: every
@@ -234,6 +239,7 @@ final class WriterStatements: @unchecked Sendable {
         (nextExecution, nextDeadLetter, nextChange, nextAudit, lastEventRowIDBefore) = (next.0 + 1, next.1 + 1, next.2 + 1, next.3 + 1, next.4)
         eventsAdded = 0
         derivedAdded.removeAll(keepingCapacity: true)
+        firedStoredEarlier.removeAll()
         alreadyQueued.removeAll()
         alreadyQueuedSinceCallback.removeAll()
         pruneReports.removeAll()
@@ -390,6 +396,16 @@ final class WriterStatements: @unchecked Sendable {
             let pruner = HistoryPruner(database: database)
             let plan = try pruner.plan(cut: request.cut, maxRows: request.maxRows)
             let (summary, carried, mark) = try pruner.prune(plan, principal: request.principal, keyID: keyID, macKey: macKey, keys: keys)
+            // Rows the prune removed may have had the highest row ids: a row this link adds from
+            // now on can get a lower id than the batch started above, where re-reading the
+            // batch's events (when an insert was ignored) would not find it.
+            lastEventRowIDBefore = try readLastEventRowID.rows([.int(lastEventRowIDBefore)], { $0.int(0) })[0]
+            // A fired delayed event left to the link that stored it is stored by this one if that link is gone.
+            let stillStored = firedStoredEarlier
+            firedStoredEarlier.removeAll()
+            for event in stillStored where try readEventExists.rows([.text(event.id)], { $0.int(0) }).isEmpty {
+                try addEvent(event)
+            }
             // What the removed links held that must outlive them is recorded again by this link.
             for entry in carried { try write(.scheduledSave(entry)) }
             if let mark { carriedMark = mark }
@@ -425,8 +441,12 @@ final class WriterStatements: @unchecked Sendable {
         case .scheduledFired(let id, let event, let late):
             // A delayed event is stored with the delay that made it, usually: storing it again would
             // be ignored, and the link would then have to re-read its batch to digest what was written.
-            if !derivedAdded.contains(event.id), try readEventExists.rows([.text(event.id)], { $0.int(0) }).isEmpty {
-                try addEvent(event)
+            if !derivedAdded.contains(event.id) {
+                if try readEventExists.rows([.text(event.id)], { $0.int(0) }).isEmpty {
+                    try addEvent(event)
+                } else {
+                    firedStoredEarlier.append(event)
+                }
             }
             if let due = try markFired.rows([.int(event.receivedNS), .int(late ? 1 : 0), .text(id)], { $0.int(0) }).first {
                 try addChange(ScheduledChange(entryID: id, state: .done, dueNS: due, firedNS: event.receivedNS, late: late))

@@ -71,6 +71,45 @@ struct ChainedHistory {
 }
 
 @Suite(.timeLimit(.minutes(12))) struct HistoryChainTests {
+    @Test("a commit that prunes every earlier link keeps what it stores: a fired delayed event whose stored row the prune removed, and rows re-read after an ignored insert")
+    func pruneInTheSameCommit() throws {
+        let history = try ChainedHistory()
+        let made = Timestamp.now()
+        let delayed = Event(type: "reminder", id: "d-1", time: made, causation: Causation(parentID: "in-1", rule: "r", hop: 1))
+        let entry = ScheduledEntry(id: ScheduleID(rawValue: "s-1"), event: delayed, due: made)
+        do {
+            let store = try HistoryStore(path: history.path, key: history.key)
+            store.recordInput(Event(type: "ticket.created", id: "in-1"))
+            try store.scheduledEntries.save(entry)
+            store.record(
+                [
+                    ExecutionRecord(
+                        eventID: "in-1", eventType: "ticket.created", rule: "r", kind: .delay, outcome: .ok, started: made, finished: made,
+                        derivedEvent: delayed)
+                ], audits: [])
+            try store.close()
+        }
+        // One commit, written directly: the delayed event fires (its row is in an earlier link, so
+        // it is not stored again), then a prune removes every earlier link, then an input event is
+        // added twice (the second insert is ignored, so the commit re-reads what it wrote).
+        let database = try SQLiteDatabase(path: history.path)
+        let statements = try WriterStatements(database: database, key: history.key)
+        let input = Event(type: "ticket.created", id: "in-2")
+        try statements.writeBatch([
+            .scheduledFired(id: entry.id.rawValue, event: EventInsert(delayed, received: Timestamp.now(), payload: nil), late: false),
+            .prune(PruneRequest(cut: Timestamp.now().advanced(by: .seconds(1)), principal: "test", reason: "", maxRows: nil, report: { _ in })),
+            .event(EventInsert(input, received: Timestamp.now(), payload: nil)),
+            .event(EventInsert(input, received: Timestamp.now(), payload: nil)),
+        ])
+        #expect(try history.count("SELECT count(*) FROM events WHERE id = 'd-1'") == 1)
+        #expect(try history.count("SELECT count(*) FROM events WHERE id = 'in-2'") == 1)
+        #expect(try history.count("SELECT count(*) FROM events WHERE id = 'in-1'") == 0)
+        guard case .intact = try history.verify() else {
+            Issue.record("the chain does not verify: \(try history.verify())")
+            return
+        }
+    }
+
     @Test("a delayed event fired in the commit that stores it with its delay, or in a later one, is stored once, as the delay stored it")
     func firedDelaysStoredOnce() throws {
         let history = try ChainedHistory()
