@@ -1,7 +1,5 @@
-import Glibc
-
-/// Several copies of a value, each behind its own pthread mutex; a thread uses the copy its thread
-/// id hashes to. For per-thread caches that many threads read on every event: each thread mostly
+/// Several copies of a value, each behind its own pthread mutex; a thread uses the copy of its
+/// `ThreadStripe`. For per-thread caches that many threads read on every event: each thread mostly
 /// takes a lock no other thread is taking, where one shared lock had them all contending.
 ///
 /// The copies are independent: what one thread stores, another finds only if it hashes to the same
@@ -19,12 +17,6 @@ package final class StripedLocked<Value>: @unchecked Sendable {
     /// Runs `body` with exclusive access to this thread's copy.
     @inlinable
     package func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        let stripe = Int(truncatingIfNeeded: (UInt64(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 32) % stripes.count
-        return try stripes[stripe].withLock(body)
-    }
-
-    /// Runs `body` on every copy in turn (each under its own lock).
-    package func forEach(_ body: (inout Value) throws -> Void) rethrows {
-        for stripe in stripes { try stripe.withLock(body) }
+        try stripes[ThreadStripe.current(of: stripes.count)].withLock(body)
     }
 }

@@ -177,7 +177,7 @@ final class CipherPool: Sendable {
 
     /// Runs `body` with a slot no other thread uses meanwhile (made on its stripe's first use).
     func withSlot<Result>(_ body: (CipherSlot) throws -> Result) throws -> Result {
-        let first = Int(truncatingIfNeeded: (UInt64(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 60) % stripes.count
+        let first = ThreadStripe.current(of: stripes.count)
         var locked: Stripe?
         for offset in 0..<stripes.count where locked == nil {
             let stripe = stripes[(first + offset) % stripes.count]

@@ -1,7 +1,7 @@
-import Glibc
+import SymphonyCrypto
 import SymphonyJSON
 
-/// An event's payload kept as the bytes of its body encoding (`EventBodyCodec`'s `value`) and
+/// An event's payload kept as the bytes of its body encoding (`BinaryValueEncoding`) and
 /// read in place: a field lookup walks the bytes and builds only the value it returns, so an
 /// event opened from the queue costs one copy of its bytes instead of a tree of dictionaries,
 /// arrays and strings.
@@ -38,27 +38,28 @@ public struct EncodedPayload: Sendable {
     /// The value at `segments` (object members by name; array elements by whole number, negative
     /// from the end), as `JSONValue.child` steps through a tree; nil when a step is missing.
     public func value(at segments: ArraySlice<String>) -> JSONValue? {
-        bytes.withUnsafeBufferPointer { buffer in
-            var cursor = Cursor(buffer)
-            for segment in segments {
-                guard cursor.step(into: segment) else { return nil }
-            }
-            return cursor.readValue()
-        }
+        withCursor(at: segments) { cursor in cursor.readValue() }
     }
 
     /// Calls `body` with the UTF-8 bytes, in place, of the string at `segments`; nil (and `body`
     /// is not called) when a step is missing or the value there is not a string.
     public func withString<Result>(at segments: ArraySlice<String>, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result? {
+        try withCursor(at: segments) { cursor in
+            guard cursor.buffer[cursor.offset] == BinaryValueEncoding.string else { return nil }
+            cursor.offset += 1
+            let count = Int(cursor.uint32())
+            return try body(UnsafeBufferPointer(rebasing: cursor.buffer[cursor.offset..<cursor.offset + count]))
+        }
+    }
+
+    /// `body` with a cursor at the value `segments` lead to; nil when a step is missing.
+    private func withCursor<Result>(at segments: ArraySlice<String>, _ body: (inout Cursor) throws -> Result?) rethrows -> Result? {
         try bytes.withUnsafeBufferPointer { buffer in
             var cursor = Cursor(buffer)
             for segment in segments {
                 guard cursor.step(into: segment) else { return nil }
             }
-            guard buffer[cursor.offset] == 5 else { return nil }
-            cursor.offset += 1
-            let count = Int(cursor.uint32())
-            return try body(UnsafeBufferPointer(rebasing: buffer[cursor.offset..<cursor.offset + count]))
+            return try body(&cursor)
         }
     }
 
@@ -72,54 +73,34 @@ public struct EncodedPayload: Sendable {
     @discardableResult
     package static func write(_ value: JSONValue, depth: Int, into bytes: inout [UInt8]) -> Int {
         switch value {
-        case .null: bytes.append(0)
-        case .bool(let flag): bytes.append(flag ? 2 : 1)
+        case .null: bytes.append(BinaryValueEncoding.null)
+        case .bool(let flag): bytes.append(flag ? BinaryValueEncoding.true : BinaryValueEncoding.false)
         case .int(let number):
-            bytes.append(3)
-            appendBigEndian(UInt64(bitPattern: number), to: &bytes)
+            bytes.append(BinaryValueEncoding.int)
+            BigEndianBytes.append(UInt64(bitPattern: number), to: &bytes)
         case .double(let number):
-            bytes.append(4)
-            appendBigEndian(number.bitPattern, to: &bytes)
+            bytes.append(BinaryValueEncoding.double)
+            BigEndianBytes.append(number.bitPattern, to: &bytes)
         case .string(let text):
-            bytes.append(5)
-            appendString(text, to: &bytes)
+            bytes.append(BinaryValueEncoding.string)
+            BigEndianBytes.appendLengthPrefixed(text.utf8, to: &bytes)
         case .array(let elements):
-            bytes.append(6)
-            appendCount(elements.count, to: &bytes)
+            bytes.append(BinaryValueEncoding.array)
+            BigEndianBytes.append(UInt32(truncatingIfNeeded: elements.count), to: &bytes)
             var deepest = depth
             for element in elements { deepest = max(deepest, write(element, depth: depth + 1, into: &bytes)) }
             return deepest
         case .object(let members):
-            bytes.append(7)
-            appendCount(members.count, to: &bytes)
+            bytes.append(BinaryValueEncoding.object)
+            BigEndianBytes.append(UInt32(truncatingIfNeeded: members.count), to: &bytes)
             var deepest = depth
             for (key, member) in members {
-                appendString(key, to: &bytes)
+                BigEndianBytes.appendLengthPrefixed(key.utf8, to: &bytes)
                 deepest = max(deepest, write(member, depth: depth + 1, into: &bytes))
             }
             return deepest
         }
         return depth
-    }
-
-    static func appendBigEndian(_ value: UInt64, to bytes: inout [UInt8]) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
-    }
-
-    static func appendCount(_ count: Int, to bytes: inout [UInt8]) {
-        let value = UInt32(truncatingIfNeeded: count)
-        bytes.append(UInt8(truncatingIfNeeded: value >> 24))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 16))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: value))
-    }
-
-    static func appendString(_ text: String, to bytes: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { utf8 in
-            appendCount(utf8.count, to: &bytes)
-            bytes.append(contentsOf: utf8)
-        }
     }
 
     /// Writes a payload piece by piece in the body encoding, as a rule's template renders a derived
@@ -144,21 +125,21 @@ public struct EncodedPayload: Sendable {
 
         /// Starts an object of `count` members at nesting `depth`: then `key` and a value, `count` times.
         package mutating func beginObject(count: Int, depth: Int) {
-            bytes.append(7)
-            EncodedPayload.appendCount(count, to: &bytes)
+            bytes.append(BinaryValueEncoding.object)
+            BigEndianBytes.append(UInt32(truncatingIfNeeded: count), to: &bytes)
             deepest = max(deepest, depth)
         }
 
         /// Starts an array of `count` elements at nesting `depth`: then `count` values.
         package mutating func beginArray(count: Int, depth: Int) {
-            bytes.append(6)
-            EncodedPayload.appendCount(count, to: &bytes)
+            bytes.append(BinaryValueEncoding.array)
+            BigEndianBytes.append(UInt32(truncatingIfNeeded: count), to: &bytes)
             deepest = max(deepest, depth)
         }
 
         /// A member's name, before its value.
         package mutating func key(_ name: String) {
-            EncodedPayload.appendString(name, to: &bytes)
+            BigEndianBytes.appendLengthPrefixed(name.utf8, to: &bytes)
         }
 
         /// The payload written (exactly one value must have been written, counts matching).
@@ -191,21 +172,21 @@ public struct EncodedPayload: Sendable {
             let tag = buffer[offset]
             offset += 1
             switch tag {
-            case 0, 1, 2: return
-            case 3, 4:
+            case BinaryValueEncoding.null, BinaryValueEncoding.false, BinaryValueEncoding.true: return
+            case BinaryValueEncoding.int, BinaryValueEncoding.double:
                 try need(8)
                 offset += 8
-            case 5:
+            case BinaryValueEncoding.string:
                 try need(4)
                 let count = Int(uint32())
                 try need(count)
                 offset += count
-            case 6:
+            case BinaryValueEncoding.array:
                 try need(4)
                 let count = Int(uint32())
                 try need(count)  // every element takes at least one byte
                 for _ in 0..<count { try skipValue(depth: depth + 1) }
-            case 7:
+            case BinaryValueEncoding.object:
                 try need(4)
                 let count = Int(uint32())
                 try need(count * 5)  // every member takes at least five bytes
@@ -241,12 +222,12 @@ public struct EncodedPayload: Sendable {
             let tag = buffer[offset]
             offset += 1
             switch tag {
-            case 3, 4: offset += 8
-            case 5: offset += Int(uint32())
-            case 6:
+            case BinaryValueEncoding.int, BinaryValueEncoding.double: offset += 8
+            case BinaryValueEncoding.string: offset += Int(uint32())
+            case BinaryValueEncoding.array:
                 let count = Int(uint32())
                 for _ in 0..<count { skip() }
-            case 7:
+            case BinaryValueEncoding.object:
                 let count = Int(uint32())
                 for _ in 0..<count {
                     offset += Int(uint32())
@@ -266,19 +247,19 @@ public struct EncodedPayload: Sendable {
             let tag = buffer[offset]
             offset += 1
             switch tag {
-            case 0: return .null
-            case 1: return .bool(false)
-            case 2: return .bool(true)
-            case 3: return .int(Int64(bitPattern: uint64()))
-            case 4: return .double(Double(bitPattern: uint64()))
-            case 5: return .string(string())
-            case 6:
+            case BinaryValueEncoding.null: return .null
+            case BinaryValueEncoding.false: return .bool(false)
+            case BinaryValueEncoding.true: return .bool(true)
+            case BinaryValueEncoding.int: return .int(Int64(bitPattern: uint64()))
+            case BinaryValueEncoding.double: return .double(Double(bitPattern: uint64()))
+            case BinaryValueEncoding.string: return .string(string())
+            case BinaryValueEncoding.array:
                 let count = Int(uint32())
                 var elements: [JSONValue] = []
                 elements.reserveCapacity(count)
                 for _ in 0..<count { elements.append(readValue()) }
                 return .array(elements)
-            default:
+            default:  // BinaryValueEncoding.object: the bytes were validated
                 let count = Int(uint32())
                 var members: [String: JSONValue] = [:]
                 members.reserveCapacity(count)
@@ -294,7 +275,7 @@ public struct EncodedPayload: Sendable {
         mutating func step(into segment: String) -> Bool {
             let tag = buffer[offset]
             switch tag {
-            case 7:
+            case BinaryValueEncoding.object:
                 offset += 1
                 let count = Int(uint32())
                 var found: Int?
@@ -304,14 +285,14 @@ public struct EncodedPayload: Sendable {
                         let keyCount = Int(uint32())
                         let key = UnsafeBufferPointer(rebasing: buffer[offset..<offset + keyCount])
                         offset += keyCount
-                        if Self.sameKey(key, wanted) { found = offset }
+                        if BinaryValueEncoding.sameKey(key, wanted) { found = offset }
                         skip()
                     }
                 }
                 guard let found else { return false }
                 offset = found
                 return true
-            case 6:
+            case BinaryValueEncoding.array:
                 offset += 1
                 let count = Int(uint32())
                 guard let index = Int(segment) else { return false }
@@ -322,14 +303,6 @@ public struct EncodedPayload: Sendable {
             default:
                 return false
             }
-        }
-
-        /// Whether two keys are equal as `String`s are: byte for byte, or, when either holds
-        /// non-ASCII bytes, by canonical equivalence (what a dictionary of the tree would do).
-        static func sameKey(_ key: UnsafeBufferPointer<UInt8>, _ wanted: UnsafeBufferPointer<UInt8>) -> Bool {
-            if key.count == wanted.count && (key.count == 0 || memcmp(key.baseAddress!, wanted.baseAddress!, key.count) == 0) { return true }
-            guard key.contains(where: { $0 >= 0x80 }) || wanted.contains(where: { $0 >= 0x80 }) else { return false }
-            return String(decoding: key, as: UTF8.self) == String(decoding: wanted, as: UTF8.self)
         }
     }
 }

@@ -9,8 +9,7 @@ import SymphonyCrypto
 /// body    := u8 version (1) · i64 time (ns since epoch) · opt-str source · causation · value payload
 /// opt-str := u8 0 | u8 1 · str
 /// causation := u8 0 | u8 1 · str parent-id · str rule · u32 hop
-/// value   := u8 0 (null) | u8 1 (false) | u8 2 (true) | u8 3 · i64 | u8 4 · f64 bits
-///          | u8 5 · str | u8 6 · u32 count · value* | u8 7 · u32 count · (str key · value)*
+/// value   := BinaryValueEncoding (SymphonyJSON)
 /// ```
 /// Object members are written in the dictionary's iteration order, which is not specified:
 /// decoders must not depend on it.
@@ -74,8 +73,7 @@ public enum EventBodyCodec {
         }
 
         mutating func int64(_ value: Int64) {
-            let bits = UInt64(bitPattern: value)
-            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+            BigEndianBytes.append(UInt64(bitPattern: value), to: &bytes)
         }
 
         mutating func string(_ value: String) {

@@ -49,8 +49,8 @@ public struct JSONParser {
 
     /// Parses one JSON value that must span all of `bytes`, as `parse` does, except that when it
     /// is an object whose member `encodedMember` is an object, that member is not built as a
-    /// tree: it is left out of the returned object and written in the binary value encoding of
-    /// an event body (`EventBodyCodec` in SymphonyEvents) instead. What is accepted and every
+    /// tree: it is left out of the returned object and written in `BinaryValueEncoding` (an
+    /// event body's payload encoding) instead. What is accepted and every
     /// error (message, offset, top-level key) are exactly `parse`'s.
     public static func parse(
         _ bytes: UnsafeBufferPointer<UInt8>, encodingMember encodedMember: String
@@ -172,24 +172,24 @@ public struct JSONParser {
         case UInt8(ascii: "{"): try encodeObject(depth: depth + 1)
         case UInt8(ascii: "["): try encodeArray(depth: depth + 1)
         case UInt8(ascii: "\""):
-            output.append(5)
+            output.append(BinaryValueEncoding.string)
             try encodeString()
         case UInt8(ascii: "t"):
             try literal("true")
-            output.append(2)
+            output.append(BinaryValueEncoding.true)
         case UInt8(ascii: "f"):
             try literal("false")
-            output.append(1)
+            output.append(BinaryValueEncoding.false)
         case UInt8(ascii: "n"):
             try literal("null")
-            output.append(0)
+            output.append(BinaryValueEncoding.null)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             switch try number() {
             case .int(let integer):
-                output.append(3)
+                output.append(BinaryValueEncoding.int)
                 appendBigEndian(UInt64(bitPattern: integer))
             case .double(let double):
-                output.append(4)
+                output.append(BinaryValueEncoding.double)
                 appendBigEndian(double.bitPattern)
             default: break  // number() returns only those two
             }
@@ -245,7 +245,7 @@ public struct JSONParser {
         patchCount(at: countAt, output.count - countAt - 4)
     }
 
-    /// Opens an array (`tag` 6) or object (7) at its bracket: checks the depth, writes the tag and
+    /// Opens an array or object at its bracket: checks the depth, writes the tag and
     /// room for the count. Returns where the count goes, or nil when the container is empty (then
     /// it is closed and complete: a count of 0).
     private mutating func beginContainer(tag: UInt8, closing: UInt8, depth: Int) throws(ParseError) -> Int? {
@@ -263,7 +263,7 @@ public struct JSONParser {
     }
 
     private mutating func encodeArray(depth: Int) throws(ParseError) {
-        guard let countAt = try beginContainer(tag: 6, closing: UInt8(ascii: "]"), depth: depth) else { return }
+        guard let countAt = try beginContainer(tag: BinaryValueEncoding.array, closing: UInt8(ascii: "]"), depth: depth) else { return }
         var count = 0
         while true {
             skipWhitespace()
@@ -282,7 +282,7 @@ public struct JSONParser {
     }
 
     private mutating func encodeObject(depth: Int) throws(ParseError) {
-        guard let countAt = try beginContainer(tag: 7, closing: UInt8(ascii: "}"), depth: depth) else { return }
+        guard let countAt = try beginContainer(tag: BinaryValueEncoding.object, closing: UInt8(ascii: "}"), depth: depth) else { return }
         let firstKey = encodedKeys.count
         defer { encodedKeys.removeSubrange(firstKey...) }
         // Keys compared one by one while the object is small; past that, a set of them (what the
@@ -337,22 +337,13 @@ public struct JSONParser {
         output.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[key.start..<key.start + key.count]), as: UTF8.self) }
     }
 
-    /// Whether `key` equals one of the object's earlier keys (from `encodedKeys[first...]`) as
-    /// dictionary keys are equal: byte for byte, or, with non-ASCII bytes, by canonical equivalence.
+    /// Whether `key` is the same key (`BinaryValueEncoding.sameKey`) as one of the object's earlier ones (`encodedKeys[first...]`).
     private func isRepeated(_ key: (start: Int, count: Int), since first: Int) -> Bool {
         output.withUnsafeBufferPointer { buffer in
-            let keyBytes = UnsafeBufferPointer(rebasing: buffer[key.start..<key.start + key.count])
-            let keyIsASCII = !keyBytes.contains { $0 >= 0x80 }
-            var keyText: String?
-            for index in first..<encodedKeys.count {
-                let other = encodedKeys[index]
-                let otherBytes = UnsafeBufferPointer(rebasing: buffer[other.start..<other.start + other.count])
-                if otherBytes.elementsEqual(keyBytes) { return true }
-                if keyIsASCII && !otherBytes.contains(where: { $0 >= 0x80 }) { continue }
-                if keyText == nil { keyText = String(decoding: keyBytes, as: UTF8.self) }
-                if String(decoding: otherBytes, as: UTF8.self) == keyText { return true }
+            func bytes(_ key: (start: Int, count: Int)) -> UnsafeBufferPointer<UInt8> {
+                UnsafeBufferPointer(rebasing: buffer[key.start..<key.start + key.count])
             }
-            return false
+            return encodedKeys[first...].contains { BinaryValueEncoding.sameKey(bytes($0), bytes(key)) }
         }
     }
 

@@ -104,16 +104,16 @@ public struct RuleEvaluator {
             let outcome = encoded.withString(at: fieldPath.segments.dropFirst()) { bytes -> Result<RegexMatch?, RegexError>? in
                 guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
                 return Result { () throws(RegexError) in try regex.firstMatch(inUTF8: bytes) }
-            }
+            } ?? nil  // nil: not text, or not ASCII (the general path below)
             switch outcome {
-            case .success(let match?)??:
+            case .success(let match?):
                 for (name, captured) in match.namedGroups { state.captures[name] = captured }
                 return true
-            case .success(nil)??: return false
-            case .failure(let error)??:
+            case .success(nil): return false
+            case .failure(let error):
                 state.problems.append("/\(regex.pattern)/ on \(fieldPath.text): \(error.message)")
                 return false
-            case nil, .some(nil): break  // not text, or not ASCII: the general path
+            case nil: break
             }
         }
         let value = Self.value(at: fieldPath, in: event)
@@ -186,8 +186,9 @@ public struct RuleEvaluator {
         return true
     }
 
+    /// Recognizes the intents in `text`, the value of `field`, and keeps the scores for the
+    /// event's other intent conditions on that field (`testIntent` looks there first).
     private mutating func intentScores(for field: String, text: String) -> [IntentScore] {
-        if let cached = intentCache[field] { return cached }
         let scores = StageTimes.shared.measure(.intents) {
             mode == .explain ? recognizer.explain(text).scores : recognizer.recognize(text).intents
         }
