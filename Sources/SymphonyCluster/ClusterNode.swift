@@ -561,17 +561,20 @@ public final class ClusterNode: ServedRun, AuditRecording, Sendable {
             var (fired, errors) = (0, 0)
             var sideEffects: [OutboxEntry] = []
             var next = 0
+            var firedRules: [String] = []  // this event's, reused from event to event
             while next < pending.count {
                 if next >= lockedAhead { try lockAhead() }
                 let event = pending[next]
                 next += 1
                 let outcomes = engine.process(event)
-                var lastFired: String?
+                firedRules.removeAll(keepingCapacity: true)
                 for outcome in outcomes {
-                    // A rule's outcomes come together: it fired when one of them was not skipped.
-                    if outcome.status != .skipped && outcome.rule != lastFired {
+                    // A rule fired when one of its outcomes was not skipped. Its outcomes need not be
+                    // together (an `unless:` cancel comes last, under the delaying rule): a few
+                    // rules per event, so a scan of those already counted.
+                    if outcome.status != .skipped && !firedRules.contains(outcome.rule) {
                         fired += 1
-                        lastFired = outcome.rule
+                        firedRules.append(outcome.rule)
                     }
                     if outcome.status == .failed { errors += 1 }
                     // A side effect is queued, not done: each of its tries is recorded when it ends.

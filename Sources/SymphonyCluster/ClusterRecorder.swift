@@ -11,13 +11,14 @@ import SymphonyRecords
 final class ClusterRecorder: Sendable {
     private let configuration: ClusterConfiguration
     private let output: any OutputSink
-    /// The connection and the chain writer, used by one call at a time.
+    /// The connection and the chain writer, used by one attempt at a time.
     private let writer: Locked<Writer>
-    private let warned = Locked(false)
 
     private struct Writer {
         var connection: PostgresConnection?
         let chain: PostgresChainWriter
+        /// Whether the last failure was warned about (no more warnings until a call succeeds).
+        var warned = false
     }
 
     /// A recorder on chain `NODE/name`.
@@ -33,17 +34,18 @@ final class ClusterRecorder: Sendable {
     /// Writes `executions` and `audits`, and does `alongside`, in one transaction — tried again
     /// on a new connection (after 0.2, 0.4, 0.6 s) when it fails, and at once when another process
     /// under this node's name moved the chain's head. False when every try failed (warned about
-    /// once, naming `what`, until a call succeeds again).
+    /// once, naming `what`, until a call succeeds again). The connection is held for one try at a
+    /// time: other callers are not kept waiting while this one waits to try again.
     @discardableResult
     func record(
         executions: [PostgresHandlingRecords.Execution] = [], audits: [AuditRecord] = [], what: String,
         alongside: ((PostgresConnection) throws -> Void)? = nil
     ) -> Bool {
         let node = configuration.node
-        return writer.withLock { writer in
-            let chain = writer.chain
-            var failure: (any Error)?
-            for attempt in 1...Self.attempts {
+        var failure: (any Error)?
+        for attempt in 1...Self.attempts {
+            let tried: Result<Void, any Error> = writer.withLock { writer in
+                let chain = writer.chain
                 do {
                     if writer.connection == nil { writer.connection = try PostgresConnection(url: configuration.url) }
                     let now = configuration.clock.now()
@@ -57,20 +59,26 @@ final class ClusterRecorder: Sendable {
                         try chain.append(handled: handled, executions: recorded, audit: audited, at: now, on: connection)
                     }
                     chain.committed()
-                    warned.withLock { $0 = false }
-                    return true
+                    writer.warned = false
+                    return .success(())
                 } catch {
                     chain.rolledBack()
-                    failure = error
-                    if error is PostgresChainWriter.HeadMoved { continue }
-                    writer.connection = nil
-                    if attempt < Self.attempts { usleep(UInt32(200_000 * attempt)) }
+                    if !(error is PostgresChainWriter.HeadMoved) { writer.connection = nil }
+                    return .failure(error)
                 }
             }
-            if warned.withLock({ earlier in defer { earlier = true }; return !earlier }) {
-                output.problem("symphony: node \(node): \(what) could not be recorded: \(failure.map { "\($0)" } ?? "unknown error")")
-            }
-            return false
+            guard case .failure(let error) = tried else { return true }
+            failure = error
+            if error is PostgresChainWriter.HeadMoved { continue }
+            if attempt < Self.attempts { usleep(UInt32(200_000 * attempt)) }
         }
+        let warn = writer.withLock { writer in
+            defer { writer.warned = true }
+            return !writer.warned
+        }
+        if warn {
+            output.problem("symphony: node \(node): \(what) could not be recorded: \(failure.map { "\($0)" } ?? "unknown error")")
+        }
+        return false
     }
 }

@@ -168,6 +168,14 @@ public struct PostgresHistoryReader: Sendable {
         return TraceNode(event: event, executions: children, unrecordedDelays: [])
     }
 
+    /// The rule files the last node to start loaded (its `rules.load` audit record), as
+    /// `HistoryReader.lastLoadedRulePaths` reads them from a SQLite history; nil when none started.
+    public func lastLoadedRulePaths() throws -> [String]? {
+        try audit(principal: nil, operation: AuditOperation.rulesLoad.rawValue, since: nil, limit: 1).first.map {
+            $0.target.split(separator: " ").map(String.init)
+        }
+    }
+
     /// The cluster's audit records, most recent first (`audit list --store`), with its filters.
     public func audit(principal: String?, operation: String?, since: Timestamp?, limit: Int) throws -> [AuditRecord] {
         try PostgresAuditTrail.list(principal: principal, operation: operation, since: since, limit: limit, on: try PostgresConnection(url: url))

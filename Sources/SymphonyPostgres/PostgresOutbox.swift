@@ -77,23 +77,29 @@ public enum PostgresOutbox {
             [.text(node), .int(lease.milliseconds), .int(now.nanosecondsSinceEpoch), .int(Int64(limit))])
         var entries: [OutboxEntry] = []
         for row in 0..<rows.count {
-            let key = rows.text(row, 0) ?? ""
-            guard let sealed = try rows.bytes(row, 5), let plaintext = try? sealer.open(sealed, context: context(actionKey: key)),
-                let json = try? JSONParser.parse(plaintext), let stored = OutboxEntry.parseStored(json)
-            else {
+            guard let entry = try opened(rows, row, sealer: sealer) else {
                 try connection.execute(
                     "UPDATE symphony_outbox SET state = 2, claimed_by = NULL, lease_until = NULL, last_error = $2 WHERE key = $1",
-                    [.text(key), .text("the stored request cannot be opened with this node's keys")])
+                    [.text(rows.text(row, 0) ?? ""), .text("the stored request cannot be opened with this node's keys")])
                 continue
             }
-            entries.append(
-                OutboxEntry(
-                    key: key, eventID: rows.text(row, 1) ?? "", eventType: rows.text(row, 2) ?? "", rule: rows.text(row, 3) ?? "",
-                    request: stored.request, retry: stored.retry, gateKey: rows.text(row, 4),
-                    queued: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 6) ?? 0), attempts: Int(try rows.int(row, 7) ?? 0),
-                    nextAttempt: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 8) ?? 0)))
+            entries.append(entry)
         }
         return entries
+    }
+
+    /// The entry in `row` of `rows` (columns key, event_id, event_type, rule, gate_key, request,
+    /// queued_ns, attempts, next_ns), its request opened; nil when the request does not open or parse.
+    private static func opened(_ rows: PostgresRows, _ row: Int, sealer: EnvelopeSealer) throws -> OutboxEntry? {
+        let key = rows.text(row, 0) ?? ""
+        guard let sealed = try rows.bytes(row, 5), let plaintext = try? sealer.open(sealed, context: context(actionKey: key)),
+            let json = try? JSONParser.parse(plaintext), let stored = OutboxEntry.parseStored(json)
+        else { return nil }
+        return OutboxEntry(
+            key: key, eventID: rows.text(row, 1) ?? "", eventType: rows.text(row, 2) ?? "", rule: rows.text(row, 3) ?? "",
+            request: stored.request, retry: stored.retry, gateKey: rows.text(row, 4),
+            queued: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 6) ?? 0), attempts: Int(try rows.int(row, 7) ?? 0),
+            nextAttempt: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 8) ?? 0))
     }
 
     /// Renews `node`'s lease on `entry` for `lease` before a try; false when the entry is not
@@ -160,18 +166,10 @@ public enum PostgresOutbox {
         var entries: [(entry: OutboxEntry, reason: String)] = []
         var unopened: [String] = []
         for row in 0..<rows.count {
-            let key = rows.text(row, 0) ?? ""
-            guard let sealed = try rows.bytes(row, 5), let plaintext = try? sealer.open(sealed, context: context(actionKey: key)),
-                let json = try? JSONParser.parse(plaintext), let stored = OutboxEntry.parseStored(json)
-            else {
-                unopened.append(key)
+            guard let entry = try opened(rows, row, sealer: sealer) else {
+                unopened.append(rows.text(row, 0) ?? "")
                 continue
             }
-            let entry = OutboxEntry(
-                key: key, eventID: rows.text(row, 1) ?? "", eventType: rows.text(row, 2) ?? "", rule: rows.text(row, 3) ?? "",
-                request: stored.request, retry: stored.retry, gateKey: rows.text(row, 4),
-                queued: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 6) ?? 0), attempts: Int(try rows.int(row, 7) ?? 0),
-                nextAttempt: Timestamp(nanosecondsSinceEpoch: try rows.int(row, 8) ?? 0))
             entries.append((entry, rows.text(row, 9) ?? ""))
         }
         return (entries, unopened)

@@ -9,12 +9,12 @@ import SymphonyPostgres
 import SymphonyRecords
 import SymphonyRules
 
-/// `--store` of `history` and `audit`: read a cluster's PostgreSQL database instead of a SQLite history.
+/// `--store` of `history`, `audit` and `retry`: work on a cluster's PostgreSQL database instead of a SQLite history.
 struct ClusterStoreOption: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Read the records of the cluster whose nodes run with this PostgreSQL database (default $SYMPHONY_STORE, unless --db is given), e.g. postgres://user@host/db.",
+            "Work on the records of the cluster whose nodes run with this PostgreSQL database instead of a SQLite history (default $SYMPHONY_STORE, unless --db is given), e.g. postgres://user@host/db.",
             valueName: "URL"))
     var store: String?
 

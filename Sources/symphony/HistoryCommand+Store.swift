@@ -32,14 +32,7 @@ extension HistoryCommand {
                 return
             }
             if let trace {
-                guard let root = try reader.trace(trace) else {
-                    printError("symphony: no event '\(trace)' was handled by the cluster's nodes.")
-                    throw ExitCode(1)
-                }
-                switch format {
-                case .json: output.write(Self.json(root).jsonText)
-                case .table, .csv: for line in Self.lines(root, indent: "") { output.write(displayText(line)) }
-                }
+                try write(trace: try reader.trace(trace), missing: "no event '\(trace)' was handled by the cluster's nodes", to: output)
                 return
             }
             if status == "pending" {
@@ -52,13 +45,7 @@ extension HistoryCommand {
             }
             let query = try executionQuery()
             if stats {
-                // Without --rules, the files the last node to start loaded (its rules.load audit record).
-                let lastLoaded = {
-                    try reader.audit(principal: nil, operation: AuditOperation.rulesLoad.rawValue, since: nil, limit: 1).first.map {
-                        $0.target.split(separator: " ").map(String.init)
-                    }
-                }
-                try writeStats(reader.stats(query), lastLoaded: lastLoaded, to: output)
+                try writeStats(reader.stats(query), lastLoaded: reader.lastLoadedRulePaths, to: output)
                 return
             }
             let rows = try reader.executions(query)

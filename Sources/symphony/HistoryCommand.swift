@@ -29,7 +29,8 @@ struct HistoryCommand: ParsableCommand {
             With --store URL (or $SYMPHONY_STORE), it reads the records of a cluster's nodes in PostgreSQL: the \
             executions (with --rule, --type, --status, --since, --until, --event, --key, --limit, --format), \
             with --status pending the delayed events waiting, with --status queued or dead its side effects not \
-            finished or given up, --stats (with --rules PATH for the rules that never fired), --trace ID (without \
+            finished or given up, --stats (the rules that never fired from --rules PATH, else from the rule files \
+            the last node loaded), --trace ID (without \
             payloads: a cluster keeps none), and with --state RULE --rules PATH what the rule's gates hold in the \
             nodes' shared state.
 
@@ -154,14 +155,7 @@ struct HistoryCommand: ParsableCommand {
                 return
             }
             if let trace {
-                guard let root = try reader.trace(trace) else {
-                    printError("symphony: no event '\(trace)' in the history.")
-                    throw ExitCode(1)
-                }
-                switch format {
-                case .json: output.write(Self.json(root).jsonText)
-                case .table, .csv: for line in Self.lines(root, indent: "") { output.write(displayText(line)) }
-                }
+                try write(trace: try reader.trace(trace), missing: "no event '\(trace)' in the history", to: output)
                 return
             }
             let query = try executionQuery()
@@ -302,6 +296,18 @@ struct HistoryCommand: ParsableCommand {
                 return object
             },
             columns: ["queued", "action_key", "action", "tries"] + (status == "queued" ? ["next_try"] : []) + ["error"], to: output)
+    }
+
+    /// Writes the causal tree from `root` (as JSON, or one line per node), or says `missing` and exits 1.
+    func write(trace root: TraceNode?, missing: String, to output: OutputLines) throws {
+        guard let root else {
+            printError("symphony: \(missing).")
+            throw ExitCode(1)
+        }
+        switch format {
+        case .json: output.write(Self.json(root).jsonText)
+        case .table, .csv: for line in Self.lines(root, indent: "") { output.write(displayText(line)) }
+        }
     }
 
     /// Scheduled entries not fired yet, soonest first (`--status pending`).

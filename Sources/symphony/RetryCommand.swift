@@ -31,8 +31,8 @@ struct RetryCommand: ParsableCommand {
             process runs them as a node of its own (named retry-HOST-PID), recording each try like any node; \
             --key-file must be the cluster's key.
 
-            Exit codes: 0 every retried side effect succeeded (or --list); 1 some failed again or the \
-            history could not be read; 77 the policy refused.
+            Exit codes: 0 every retried side effect succeeded (or --list); 1 some failed again, the history \
+            could not be read, or (with --store) a running node took one over meanwhile; 77 the policy refused.
             """)
 
     @Option(name: .long, help: ArgumentHelp("The history database (default $SYMPHONY_DB, else ./.symphony/history.db).", valueName: "PATH"))

@@ -100,6 +100,29 @@ struct PostgresHistoryReaderTests {
         ])
     }
 
+    @Test("--stats without --rules: the rule files of the last node to start, from its rules.load record")
+    func lastLoadedRules() throws {
+        let database = try PostgresTestDatabase()
+        defer { database.drop() }
+        #expect(try PostgresHistoryReader(url: database.url).lastLoadedRulePaths() == nil)
+        let connection = try database.connect()
+        let writer = PostgresChainWriter(chain: "n1/audit", key: try EncryptionKey(bytes: [UInt8](repeating: 7, count: 32)))
+        for (time, target) in [(at(1), "rules/a.yaml"), (at(2), "rules/b.yaml rules/c.yaml")] {
+            writer.beginAttempt()
+            try connection.transaction { connection in
+                let link = try writer.nextLink(on: connection)
+                let records = [
+                    AuditRecord(time: time, principal: "user:ops", operation: .rulesLoad, target: target, outcome: "ok", details: "2 rules"),
+                    AuditRecord(time: time, principal: "user:ops", operation: .accessDenied, target: "ignored.yaml", outcome: "denied", details: ""),
+                ]
+                let digest = try PostgresAuditTrail.record(records, node: "n1", link: link, on: connection)
+                try writer.append(handled: [], executions: [], audit: digest, at: time, on: connection)
+            }
+            writer.committed()
+        }
+        #expect(try PostgresHistoryReader(url: database.url).lastLoadedRulePaths() == ["rules/b.yaml", "rules/c.yaml"])
+    }
+
     @Test("a database no node ran against is named as such, not read as empty")
     func notACluster() throws {
         let database = try PostgresTestDatabase(migrated: false)
