@@ -22,8 +22,16 @@ public enum BinaryValueEncoding {
     /// Whether two object keys, as UTF-8 bytes, are the same key in a `JSONValue` object: equal
     /// bytes, or, when either holds non-ASCII bytes, equal `String`s (canonical equivalence, as a
     /// dictionary compares them: `é` and `e\u{301}` are one key, and so are `K` and U+212A).
+    /// (Inlinable: readers compare every member's key while they look a field up.)
+    @inlinable
     public static func sameKey(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
         if lhs.count == rhs.count && (lhs.isEmpty || memcmp(lhs.baseAddress!, rhs.baseAddress!, lhs.count) == 0) { return true }
+        return sameNonASCIIKey(lhs, rhs)
+    }
+
+    /// `sameKey` for keys whose bytes differ: equal only as non-ASCII `String`s can be.
+    @usableFromInline
+    static func sameNonASCIIKey(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
         guard lhs.contains(where: { $0 >= 0x80 }) || rhs.contains(where: { $0 >= 0x80 }) else { return false }
         return String(decoding: lhs, as: UTF8.self) == String(decoding: rhs, as: UTF8.self)
     }
