@@ -20,8 +20,17 @@ public enum EventBodyCodec {
 
     /// Encodes everything but the id, type and priority of `event`.
     public static func encode(_ event: Event) -> [UInt8] {
-        var writer = Writer()
-        writer.bytes.reserveCapacity(64 + (event.encodedPayload?.bytes.count ?? 64))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64 + (event.encodedPayload?.bytes.count ?? 64))
+        encode(event, into: &bytes)
+        return bytes
+    }
+
+    /// Appends the encoding of everything but the id, type and priority of `event` to `bytes`.
+    public static func encode(_ event: Event, into bytes: inout [UInt8]) {
+        var writer = Writer(bytes: bytes)
+        bytes = []  // the writer holds the only reference, so appending does not copy
+        defer { bytes = writer.bytes }
         writer.byte(version)
         writer.int64(event.time.nanosecondsSinceEpoch)
         if let source = event.source {
@@ -43,12 +52,18 @@ public enum EventBodyCodec {
         } else {
             EncodedPayload.write(event.payload, depth: 0, into: &writer.bytes)
         }
-        return writer.bytes
     }
 
     /// Rebuilds an event from its id, type, priority and encoded body.
     public static func decode(_ body: [UInt8], id: String, type: String, priority: Int) throws -> Event {
-        var reader = Reader(bytes: body)
+        try decode(body, in: body.indices, id: id, type: type, priority: priority)
+    }
+
+    /// Rebuilds an event from its id, type, priority and the encoded body at `range` of `bytes`
+    /// (one of several bodies in a batch); bytes past the range are not read.
+    public static func decode(_ bytes: [UInt8], in range: Range<Int>, id: String, type: String, priority: Int) throws -> Event {
+        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "the body's range lies outside its bytes")
+        var reader = Reader(bytes: bytes, offset: range.lowerBound, end: range.upperBound)
         guard try reader.byte() == version else {
             throw EventsError(.malformedEventBody, "The event body has an unknown format version.")
         }
@@ -59,7 +74,7 @@ public enum EventBodyCodec {
             causation = Causation(parentID: try reader.string(), rule: try reader.string(), hop: Int(try reader.uint32()))
         }
         // The payload stays encoded (checked here), and is read in place by the rules.
-        let payload = try EncodedPayload(validating: Array(body[reader.offset...]))
+        let payload = try EncodedPayload(validating: Array(bytes[reader.offset..<reader.end]))
         return Event(type: type, encodedPayload: payload, priority: priority, id: id, source: source, time: time, causation: causation)
     }
 
@@ -83,10 +98,11 @@ public enum EventBodyCodec {
 
     private struct Reader {
         let bytes: [UInt8]
-        var offset = 0
+        var offset: Int
+        let end: Int
 
         mutating func need(_ count: Int) throws {
-            guard count >= 0, bytes.count - offset >= count else {
+            guard count >= 0, end - offset >= count else {
                 throw EventsError(.malformedEventBody, "The event body ends too early.")
             }
         }

@@ -67,28 +67,50 @@ public final class EventDispatcher: Sendable {
         return sealed
     }
 
-    /// Queues `events` in order with one queue hand-off (sealing each first when encryption is on).
+    /// Queues `events` in groups of up to `eventsPerEnvelope`, one queue hand-off per group, and
+    /// returns how many were queued: a prefix of `events`, shorter when the queue closed part-way or
+    /// (with `.fail`) filled up. Throws when none was queued, or when one of them is invalid (then
+    /// none is queued).
     ///
-    /// Returns each event's sealed form (nil entries when encryption is off), for the events that
-    /// were queued: fewer than `events` when the queue closed part-way or (with `.fail`) filled up.
-    /// Throws when none was queued, or when one of them is invalid (then none is queued).
+    /// With encryption on, the events of a group that share a priority are sealed as one
+    /// `SealedBatch`, and one worker handles them in order; the queue orders batches by priority
+    /// like single events. Each group is queued whole or not at all.
     @discardableResult
-    public func publish(contentsOf events: [Event]) throws -> [SealedEvent?] {
-        var items: [(element: QueuedEvent, priority: Int)] = []
-        var sealedEvents: [SealedEvent?] = []
-        items.reserveCapacity(events.count)
-        sealedEvents.reserveCapacity(events.count)
-        let start = StageTimes.shared.mark()
-        for event in events {
-            try Event.validate(event)
-            let sealed = try sealer.map { try SealedEvent(sealing: event, with: $0) }
-            items.append((sealed.map(QueuedEvent.sealed) ?? .plain(event), event.priority))
-            sealedEvents.append(sealed)
+    public func publish(contentsOf events: [Event]) throws -> Int {
+        for event in events { try Event.validate(event) }
+        var queued = 0
+        var start = events.startIndex
+        while start < events.endIndex {
+            let end = min(start + Self.eventsPerEnvelope, events.endIndex)
+            do {
+                try queue.push(allOf: queueItems(for: events[start..<end]))
+            } catch where queued > 0 {
+                break  // the groups before were queued: report those
+            }
+            liveCounters.published.add(end - start, ordering: .relaxed)
+            queued += end - start
+            start = end
         }
-        StageTimes.shared.add(.queue, since: start)
-        let added = try queue.push(contentsOf: items)
-        liveCounters.published.add(added, ordering: .relaxed)
-        return Array(sealedEvents.prefix(added))
+        return queued
+    }
+
+    /// The most events `publish(contentsOf:)` seals under one envelope.
+    public static let eventsPerEnvelope = 64
+
+    /// What the queue takes for `events`: with encryption on, one batch per priority (the events
+    /// of each in order); with it off, each event as it is.
+    private func queueItems(for events: ArraySlice<Event>) throws -> [(element: QueuedEvent, priority: Int, weight: Int)] {
+        guard let sealer else { return events.map { (.plain($0), $0.priority, 1) } }
+        let start = StageTimes.shared.mark()
+        defer { StageTimes.shared.add(.queue, since: start) }
+        var byPriority: [[Event]] = Array(repeating: [], count: Event.priorities.count)
+        for event in events { byPriority[event.priority - Event.priorities.lowerBound].append(event) }
+        var items: [(element: QueuedEvent, priority: Int, weight: Int)] = []
+        for (offset, group) in byPriority.enumerated() where !group.isEmpty {
+            let priority = Event.priorities.lowerBound + offset
+            items.append((.batch(try SealedBatch(sealing: group, priority: priority, with: sealer)), priority, group.count))
+        }
+        return items
     }
 
     /// Queues the event a one-shot scheduled entry fired (`fired`; nil for a periodic entry's copy):
@@ -157,7 +179,7 @@ public final class EventDispatcher: Sendable {
         queue.close()
         let remaining = queue.removeAll()
         joinWorkers()
-        return remaining.compactMap { open($0) }
+        return remaining.flatMap { open($0) }
     }
 
     /// Waits until every published event has been handled (the queue is empty and nothing is in flight).
@@ -212,17 +234,18 @@ public final class EventDispatcher: Sendable {
         }
     }
 
-    /// How many events a worker takes from the queue at a time.
+    /// How many events a worker takes from the queue at a time (at least one element, however many events it holds).
     static let batchSize = 16
 
     private func deliver(_ item: QueuedEvent) {
-        guard let event = open(item) else { return }
         var fired: FiredEntry?
         if case .fired(_, let entry) = item { fired = entry }
-        let handlers = registry.handlers(for: event.type)
-        run(handlers, for: event, fired: fired)
-        // After every handler ran; a handler subscribed with `completingFiredEntries` completes it itself.
-        if let fired, let completeFired, !handlers.contains(where: \.completesFiredEntries) { completeFired(fired, event) }
+        for event in open(item) {
+            let handlers = registry.handlers(for: event.type)
+            run(handlers, for: event, fired: fired)
+            // After every handler ran; a handler subscribed with `completingFiredEntries` completes it itself.
+            if let fired, let completeFired, !handlers.contains(where: \.completesFiredEntries) { completeFired(fired, event) }
+        }
     }
 
     private func run(_ handlers: [RegisteredHandler], for event: Event, fired: FiredEntry?) {
@@ -250,25 +273,43 @@ public final class EventDispatcher: Sendable {
         }
     }
 
-    /// The event inside `item`, or nil after sending an unopenable envelope to the dead-letter sink.
-    private func open(_ item: QueuedEvent) -> Event? {
+    /// The events inside `item`, or none after sending each event of an envelope that does not
+    /// open to the dead-letter sink (by the id and type beside the envelope).
+    private func open(_ item: QueuedEvent) -> [Event] {
         switch item {
         case .plain(let event):
-            return event
+            return [event]
         case .fired(let queued, _):
             return open(queued)
         case .sealed(let sealed):
             do {
-                guard let sealer else {
-                    throw CryptoError(.unknownKey, "A sealed event reached a dispatcher without a key.")
-                }
-                return try StageTimes.shared.measure(.queue) { try sealed.open(with: sealer) }
+                let sealer = try requireSealer()
+                return [try StageTimes.shared.measure(.queue) { try sealed.open(with: sealer) }]
             } catch {
-                liveCounters.failed.add(1, ordering: .relaxed)
-                deadLetters.receive(
-                    DeadLetter(eventID: sealed.id, eventType: sealed.type, event: nil, reason: .undeliverable(error: error)))
-                return nil
+                undeliverable(ids: [sealed.id], types: [sealed.type], error: error)
+                return []
             }
+        case .batch(let batch):
+            do {
+                let sealer = try requireSealer()
+                return try StageTimes.shared.measure(.queue) { try batch.open(with: sealer) }
+            } catch {
+                undeliverable(ids: batch.ids, types: batch.types, error: error)
+                return []
+            }
+        }
+    }
+
+    private func requireSealer() throws -> EnvelopeSealer {
+        guard let sealer else { throw CryptoError(.unknownKey, "A sealed event reached a dispatcher without a key.") }
+        return sealer
+    }
+
+    /// Counts the events of an envelope that did not open as failed and sends each to the dead-letter sink.
+    private func undeliverable(ids: [String], types: [String], error: any Error) {
+        liveCounters.failed.add(ids.count, ordering: .relaxed)
+        for (id, type) in zip(ids, types) {
+            deadLetters.receive(DeadLetter(eventID: id, eventType: type, event: nil, reason: .undeliverable(error: error)))
         }
     }
 }

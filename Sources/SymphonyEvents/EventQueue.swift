@@ -3,6 +3,9 @@ import SymphonyConcurrency
 
 /// A bounded, thread-safe priority queue: priority 0 first, first-in first-out among equal priorities.
 ///
+/// - Weight: an element may stand for several events (a batch sealed as one); it is pushed with
+///   its weight, and the capacity, `count` and `pop(upTo:into:)` count weight, not elements.
+///
 /// - Blocking: `pop()` sleeps on a condition variable until an element arrives or the queue is
 ///   closed; there is no polling. `pop(timeout:)` gives up after a time.
 /// - Back-pressure: at `capacity`, `push` either waits for room (`.wait`) or throws `full` (`.fail`).
@@ -29,6 +32,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     private struct Entry: Comparable {
         let priority: Int
         let sequence: UInt64
+        let weight: Int
         let element: Element
 
         /// The element, moved out of the entry (no copy and release of what it references).
@@ -46,7 +50,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     private static var notEmpty: Int { 0 }
     private static var notFull: Int { 1 }
 
-    /// The most elements the queue holds before `push` applies back-pressure.
+    /// The most weight (events) the queue holds before `push` applies back-pressure.
     public let capacity: Int
     /// What `push` does at capacity.
     public let whenFull: WhenFull
@@ -54,6 +58,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     private let lock = ConditionLock(conditionCount: 2)
     private var heap = Heap<Entry>()
     private var nextSequence: UInt64 = 0
+    private var heldWeight = 0
     private var closed = false
     private var waitingConsumers = 0
     private var waitingProducers = 0
@@ -63,7 +68,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     /// Producers blocked in `push` waiting for room right now.
     var blockedProducers: Int { lock.withLock { waitingProducers } }
 
-    /// A queue holding at most `capacity` elements.
+    /// A queue holding at most `capacity` events (elements' weight).
     public init(capacity: Int = 65_536, whenFull: WhenFull = .wait) {
         precondition(capacity > 0, "an EventQueue needs a capacity of at least 1")
         self.capacity = capacity
@@ -87,61 +92,57 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         if fromConsumer {
             insert(element, priority: priority)
         } else {
-            _ = try waitAndInsert(element, priority: priority, addedBefore: 0)
+            try waitForRoom(1)
+            insert(element, priority: priority)
         }
         if waitingConsumers > 0 { lock.signal(Self.notEmpty) }
     }
 
-    /// Adds `elements` in order with one lock acquisition and one wake-up, waiting for room as `push` does.
+    /// Adds all of `elements` (each with its priority and weight) or none: waits until their whole
+    /// weight fits (or the queue is empty: a group heavier than the capacity still goes in alone),
+    /// then inserts them in order with one lock acquisition and one wake-up.
     ///
-    /// Returns how many were added: all of them, unless the queue was closed part-way (then the
-    /// rest were not added and `closed` is thrown only if none was). With the `.fail` policy, the
-    /// elements that fit are added and `full` is thrown for the rest only if none fit.
-    @discardableResult
-    public func push(contentsOf elements: [(element: Element, priority: Int)]) throws -> Int {
+    /// Throws `closed` after `close()` (also when it closes while waiting), and `full` when they do
+    /// not fit and the policy is `.fail`; nothing was added then.
+    public func push(allOf elements: [(element: Element, priority: Int, weight: Int)]) throws {
         lock.lock()
         defer { lock.unlock() }
-        var added = 0
-        defer {
-            // One wake-up for the whole batch: every sleeping consumer when there is work for more than one.
-            if added > 0 && waitingConsumers > 0 {
-                if added > 1 { lock.broadcast(Self.notEmpty) } else { lock.signal(Self.notEmpty) }
-            }
+        try waitForRoom(elements.reduce(0) { $0 + $1.weight })
+        for (element, priority, weight) in elements { insert(element, priority: priority, weight: weight) }
+        if waitingConsumers > 0 && !elements.isEmpty {
+            if elements.count > 1 { lock.broadcast(Self.notEmpty) } else { lock.signal(Self.notEmpty) }
         }
-        for (element, priority) in elements {
-            guard try waitAndInsert(element, priority: priority, addedBefore: added) else { break }
-            added += 1
-        }
-        return added
     }
 
-    /// Waits (or, with `.fail`, does not) for room, then inserts; the lock must be held. When the
-    /// queue is closed or full, returns false if this push already added elements (`addedBefore`),
-    /// else throws `closed` or `full`.
-    private func waitAndInsert(_ element: Element, priority: Int, addedBefore: Int) throws -> Bool {
-        while !closed && heap.count >= capacity {
+    /// Waits (or, with `.fail`, does not) until `weight` more fits or the queue is empty; the lock
+    /// must be held. Throws `closed` or `full` when it could not.
+    private func waitForRoom(_ weight: Int) throws {
+        while !closed && heldWeight > 0 && heldWeight + weight > capacity {
             guard whenFull == .wait else {
-                if addedBefore > 0 { return false }
                 throw EventsError(.full, "The event queue is full (\(capacity) events); try again later or raise its capacity.")
             }
-            // Let consumers drain what this push already added before waiting for room.
-            if addedBefore > 0 && waitingConsumers > 0 { lock.broadcast(Self.notEmpty) }
             waitingProducers += 1
             lock.wait(Self.notFull)
             waitingProducers -= 1
         }
         guard !closed else {
-            if addedBefore > 0 { return false }
             throw EventsError(.closed, "The event queue is closed; no more events are accepted.")
         }
-        insert(element, priority: priority)
-        return true
     }
 
     /// Inserts with the next arrival number; the lock must be held.
-    private func insert(_ element: Element, priority: Int) {
-        heap.insert(Entry(priority: priority, sequence: nextSequence, element: element))
+    private func insert(_ element: Element, priority: Int, weight: Int = 1) {
+        precondition(weight > 0, "a queued element weighs at least 1")
+        heap.insert(Entry(priority: priority, sequence: nextSequence, weight: weight, element: element))
         nextSequence &+= 1
+        heldWeight += weight
+    }
+
+    /// Removes the first entry and takes its weight off the queue's; the lock must be held.
+    private func popFirstEntry() -> Entry? {
+        guard let entry = heap.popMin() else { return nil }
+        heldWeight -= entry.weight
+        return entry
     }
 
     /// The element with the lowest priority (oldest first), waiting as long as it takes; nil once closed and empty.
@@ -167,7 +168,8 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         return closed ? .closed : .timedOut
     }
 
-    /// Moves up to `maximum` elements, in order, into `batch`, waiting until there is at least one; returns false once closed and empty.
+    /// Moves elements, in order, into `batch` until they weigh `maximum` or more (at least one
+    /// element, however heavy), waiting until there is one; returns false once closed and empty.
     ///
     /// Taking a few at a time saves lock hand-offs; an element that arrives while a batch is being
     /// handled waits for the next batch even if its priority is higher.
@@ -176,8 +178,9 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         defer { lock.unlock() }
         waitWhileEmpty()
         guard !heap.isEmpty else { return false }
-        for _ in 0..<maximum {
-            guard let entry = heap.popMin() else { break }
+        var taken = 0
+        while taken < maximum, let entry = popFirstEntry() {
+            taken += entry.weight
             batch.append(entry.takeElement())
         }
         if waitingProducers > 0 { lock.broadcast(Self.notFull) }
@@ -198,22 +201,22 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         lock.withLock {
             var elements: [Element] = []
             elements.reserveCapacity(heap.count)
-            while let entry = heap.popMin() { elements.append(entry.takeElement()) }
+            while let entry = popFirstEntry() { elements.append(entry.takeElement()) }
             if waitingProducers > 0 { lock.broadcast(Self.notFull) }
             return elements
         }
     }
 
-    /// How many elements are queued.
-    public var count: Int { lock.withLock { heap.count } }
+    /// How much weight (how many events) is queued.
+    public var count: Int { lock.withLock { heldWeight } }
 
-    /// How many elements are queued at each priority that has any. It walks the whole queue under
+    /// How much weight (how many events) is queued at each priority that has any. It walks the whole queue under
     /// the lock (up to `capacity` elements), so it is for occasional reads such as a metrics scrape,
     /// and costs the hot path nothing.
     public var countByPriority: [Int: Int] {
         lock.withLock {
             var counts: [Int: Int] = [:]
-            for entry in heap.unordered { counts[entry.priority, default: 0] += 1 }
+            for entry in heap.unordered { counts[entry.priority, default: 0] += entry.weight }
             return counts
         }
     }
@@ -231,7 +234,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     }
 
     private func takeFirst() -> Element? {
-        guard let entry = heap.popMin() else { return nil }
+        guard let entry = popFirstEntry() else { return nil }
         if waitingProducers > 0 { lock.signal(Self.notFull) }
         return entry.takeElement()
     }

@@ -70,11 +70,12 @@ public final class EventSystem: Sendable {
         return try dispatcher.publish(event, fromHandler: fromHandler)
     }
 
-    /// Queues `events` in order with one queue hand-off; returns the sealed forms of those queued:
-    /// fewer than `events` if the queue closed part-way, or — with `whenFull: .fail` — filled up.
-    /// Not for handlers: use `publish(_:fromHandler:)`.
+    /// Queues `events` in order, a group of up to 64 per queue hand-off and, with encryption on, one
+    /// envelope per priority in a group (see `EventDispatcher.publish(contentsOf:)`); returns how
+    /// many were queued: fewer than `events` if the queue closed part-way, or — with
+    /// `whenFull: .fail` — filled up. Not for handlers: use `publish(_:fromHandler:)`.
     @discardableResult
-    public func publish(contentsOf events: [Event]) throws -> [SealedEvent?] {
+    public func publish(contentsOf events: [Event]) throws -> Int {
         try dispatcher.publish(contentsOf: events)
     }
 

@@ -48,37 +48,28 @@ public struct SealedEvent: Sendable, Hashable {
 /// Decimal priorities, made once instead of per event.
 private let priorityText = Event.priorities.map(String.init)
 
-/// What the event queue holds: plain events when encryption is off, sealed events when it is on.
+/// What the event queue holds: plain events when encryption is off, sealed events or batches when it is on.
 public enum QueuedEvent: Sendable {
     case plain(Event)
     case sealed(SealedEvent)
+    /// Events of one priority published together (`EventDispatcher.publish(contentsOf:)`).
+    case batch(SealedBatch)
     /// An event a one-shot scheduled entry published: once it was handled, the entry is completed.
     indirect case fired(QueuedEvent, FiredEntry)
 
-    /// The event's id, readable without opening it.
-    public var id: String {
-        switch self {
-        case .plain(let event): event.id
-        case .sealed(let sealed): sealed.id
-        case .fired(let event, _): event.id
-        }
-    }
-
-    /// The event's type, readable without opening it.
-    public var type: String {
-        switch self {
-        case .plain(let event): event.type
-        case .sealed(let sealed): sealed.type
-        case .fired(let event, _): event.type
-        }
-    }
-
-    /// The event's priority, readable without opening it.
+    /// The priority, readable without opening anything.
     public var priority: Int {
         switch self {
         case .plain(let event): event.priority
         case .sealed(let sealed): sealed.priority
+        case .batch(let batch): batch.priority
         case .fired(let event, _): event.priority
         }
+    }
+
+    /// How many events it holds: the batch's count for a batch, else 1.
+    public var eventCount: Int {
+        if case .batch(let batch) = self { return batch.count }
+        return 1
     }
 }

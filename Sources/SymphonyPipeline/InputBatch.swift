@@ -88,8 +88,8 @@ final class InputBatch: Sendable {
         }
     }
 
-    /// Publishes the held events (then records them in history, with the envelopes the queue
-    /// sealed, so no event is sealed twice). Called with the lock held. Returns how many the queue took.
+    /// Publishes the held events, then records them in history (which seals each event for
+    /// itself: the queue holds them in batches). Called with the lock held. Returns how many the queue took.
     @discardableResult
     private func publish(_ state: inout State) -> Int {
         guard !state.events.isEmpty else { return 0 }
@@ -101,16 +101,16 @@ final class InputBatch: Sendable {
         }
         intake?.admit(state.events.map(\.id))  // before a worker can handle them
         do {
-            let sealed = try system.publish(contentsOf: state.events)
+            let queued = try system.publish(contentsOf: state.events)
             // A position only when every event read up to it was taken: otherwise the lines are read again.
-            let position = sealed.count == state.events.count ? state.position : nil
-            history?.recordInputs(Array(state.events.prefix(sealed.count)), received: state.received, sealed: sealed, position: position)
-            intake?.recorded(sealed.count)
-            intake?.dropped(state.events.count - sealed.count)
-            if sealed.count < state.events.count {
-                output.problem("symphony: \(state.events.count - sealed.count) events read were not processed: the queue did not take them")
+            let position = queued == state.events.count ? state.position : nil
+            history?.recordInputs(Array(state.events.prefix(queued)), received: state.received, sealed: [], position: position)
+            intake?.recorded(queued)
+            intake?.dropped(state.events.count - queued)
+            if queued < state.events.count {
+                output.problem("symphony: \(state.events.count - queued) events read were not processed: the queue did not take them")
             }
-            return sealed.count
+            return queued
         } catch let error as EventsError where error.code == .closed {
             intake?.dropped(state.events.count)
             output.problem("symphony: \(state.events.count) events read were not processed: the queue closed")

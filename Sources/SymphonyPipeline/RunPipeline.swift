@@ -132,7 +132,7 @@ public final class RunPipeline: Sendable {
         if let history {
             let unhandled = try history.unhandledInputs()
             if !unhandled.isEmpty {
-                recovered = try system.publish(contentsOf: unhandled).count
+                recovered = try system.publish(contentsOf: unhandled)
                 system.dispatcher.waitUntilIdle()
             }
             try history.markRecordedHandled()

@@ -79,6 +79,41 @@ import Testing
         #expect(moved.status == 1)
     }
 
+    @Test("the Python reference opener opens a batch Swift sealed, and refuses it with its events reordered", .enabled(if: pythonWithCryptography))
+    func pythonOpensSwiftBatch() throws {
+        let directory = NSTemporaryDirectory() + "symphony-interop-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let key = try EncryptionKey.generate()
+        try KeyFile.write(key, to: directory + "/key")
+        let events = [
+            Event(type: "ticket.created", payload: ["text": "Je veux être remboursé €"], priority: 7, id: "b-1", source: "desk",
+                  time: Timestamp(nanosecondsSinceEpoch: 1_700_000_000_000_000_001)),
+            Event(type: "metric.cpu", payload: ["value": 0.25, "host": "db-1"], priority: 7, id: "b-2",
+                  time: Timestamp(nanosecondsSinceEpoch: 2), causation: Causation(parentID: "b-1", rule: "r", hop: 3)),
+        ]
+        let batch = try SealedBatch(sealing: events, priority: 7, with: EnvelopeSealer(key: key))
+        try Data(batch.envelope).write(to: URL(fileURLWithPath: directory + "/batch"))
+        let script = Self.packageRoot.appendingPathComponent("docs/examples/open_envelope.py").path
+        let arguments = ["python3", script, "--batch", directory + "/key", directory + "/batch", "7"]
+
+        let opened = try Self.run("/usr/bin/env", arguments + ["b-1", "ticket.created", "b-2", "metric.cpu"])
+        #expect(opened.status == 0, "stderr: \(opened.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(opened.stdout.utf8)) as? [[String: Any]]
+        #expect(json?.map { $0["id"] as? String } == ["b-1", "b-2"])
+        #expect(json?.map { $0["type"] as? String } == ["ticket.created", "metric.cpu"])
+        #expect((json?[0]["payload"] as? [String: Any])?["text"] as? String == "Je veux être remboursé €")
+        #expect(json?[0]["source"] as? String == "desk")
+        #expect(json?[1]["time_ns"] as? Int == 2)
+        #expect((json?[1]["payload"] as? [String: Any])?["value"] as? Double == 0.25)
+        #expect((json?[1]["causation"] as? [String: Any])?["hop"] as? Int == 3)
+
+        let reordered = try Self.run("/usr/bin/env", arguments + ["b-2", "metric.cpu", "b-1", "ticket.created"])
+        #expect(reordered.status == 1)
+        #expect(reordered.stderr.contains("authentication failed"))
+        let usage = try Self.run("/usr/bin/env", arguments + ["b-1"])
+        #expect(usage.status == 2)
+    }
+
     func hexBytes(_ text: String) -> [UInt8] {
         let digits = Array(text)
         return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(digits[$0...$0 + 1]), radix: 16)! }

@@ -3,11 +3,16 @@
 
 Usage:
     open_envelope.py KEYFILE ENVELOPEFILE ID TYPE PRIORITY
+    open_envelope.py --batch KEYFILE ENVELOPEFILE PRIORITY ID TYPE [ID TYPE ...]
 
 KEYFILE       the 32-byte raw key file (mode 0600, as written by Symphony's KeyFile)
 ENVELOPEFILE  the raw envelope bytes (SealedEvent.envelope)
 ID, TYPE      the event's id and type, exactly as they travel beside the envelope
 PRIORITY      the event's priority, an integer 0-9 (written into the AAD in decimal)
+
+--batch opens a batch envelope (several events of one priority sealed together): give the
+priority, then the id and type of every event in the batch, in order. It prints a JSON array
+of the events, each with its "id" and "type" added.
 
 On success the decrypted event body is decoded (EventBodyCodec, version 1) and printed on
 stdout as one JSON object:
@@ -40,6 +45,8 @@ HEADER_BYTES = 17  # version (1) + key id (4) + nonce (12)
 TAG_BYTES = 16
 OVERHEAD = HEADER_BYTES + TAG_BYTES
 EVENT_DOMAIN = "symphony.event.v1"
+BATCH_DOMAIN = "symphony.batch.v1"
+BATCH_VERSION = 1
 BODY_VERSION = 1
 MAXIMUM_DEPTH = 256  # EventBodyCodec.maximumDepth
 
@@ -68,6 +75,14 @@ def event_context(event_id, event_type, priority):
     return b"".join(length_prefixed(field) for field in fields)
 
 
+def batch_context(priority, pairs):
+    """EnvelopeContext encoding for queued batches: domain, decimal priority, then each id and type."""
+    fields = [BATCH_DOMAIN.encode("utf-8"), str(priority).encode("ascii")]
+    for event_id, event_type in pairs:
+        fields += [utf8(event_id), utf8(event_type)]
+    return b"".join(length_prefixed(field) for field in fields)
+
+
 def read_key(path):
     """Reads a key file with the same checks as Symphony's KeyFile.read."""
     try:
@@ -93,8 +108,8 @@ def read_key(path):
         os.close(fd)
 
 
-def open_envelope(key, envelope, event_id, event_type, priority):
-    """Checks the header, rebuilds the AAD and decrypts; returns the plaintext body."""
+def open_envelope(key, envelope, context):
+    """Checks the header, rebuilds the AAD from the encoded context and decrypts; returns the plaintext."""
     if len(envelope) < OVERHEAD:
         raise Failure(f"malformed envelope: an envelope is at least {OVERHEAD} bytes; this one has {len(envelope)}")
     if envelope[0] != VERSION:
@@ -104,7 +119,7 @@ def open_envelope(key, envelope, event_id, event_type, priority):
     if named != mine:
         raise Failure(f"unknown key: the envelope names key {named:08x}, the key file holds key {mine:08x}")
     nonce = envelope[5:HEADER_BYTES]
-    aad = envelope[:HEADER_BYTES] + event_context(event_id, event_type, priority)
+    aad = envelope[:HEADER_BYTES] + context
     try:
         # cryptography expects the 16-byte tag appended to the ciphertext, which is the envelope's own layout.
         return AESGCM(key).decrypt(nonce, envelope[HEADER_BYTES:], aad)
@@ -191,31 +206,64 @@ def decode_body(body):
     return {"time_ns": time_ns, "source": source, "causation": causation, "payload": payload}
 
 
-def main(argv):
-    if len(argv) != 6:
-        sys.stderr.write("usage: open_envelope.py KEYFILE ENVELOPEFILE ID TYPE PRIORITY\n")
-        return 2
-    key_path, envelope_path, event_id, event_type, priority_text = argv[1:]
+def decode_batch(plaintext, pairs):
+    """Splits a batch's plaintext (u8 version, then each body preceded by its u32 byte count) into events."""
+    reader = BodyReader(plaintext)
+    if reader.byte() != BATCH_VERSION:
+        raise Failure("malformed event batch: unknown format version")
+    events = []
+    for event_id, event_type in pairs:
+        event = decode_body(reader.take(reader.uint32()))
+        events.append({"id": event_id, "type": event_type, **event})
+    if reader.offset != len(plaintext):
+        raise Failure("malformed event batch: trailing bytes")
+    return events
+
+
+def parse_priority(text):
     try:
-        priority = int(priority_text, 10)
+        priority = int(text, 10)
     except ValueError:
         priority = None
     if priority is None or not 0 <= priority <= 9:
-        sys.stderr.write(f"open_envelope.py: PRIORITY must be an integer from 0 to 9, not '{priority_text}'\n")
+        sys.stderr.write(f"open_envelope.py: PRIORITY must be an integer from 0 to 9, not '{text}'\n")
+    return priority
+
+
+def read_envelope(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise Failure(f"Cannot read envelope file '{path}': {error.strerror}.")
+
+
+def main(argv):
+    batch = len(argv) > 1 and argv[1] == "--batch"
+    if batch and (len(argv) < 7 or len(argv) % 2 == 0) or not batch and len(argv) != 6:
+        sys.stderr.write(
+            "usage: open_envelope.py KEYFILE ENVELOPEFILE ID TYPE PRIORITY\n"
+            "       open_envelope.py --batch KEYFILE ENVELOPEFILE PRIORITY ID TYPE [ID TYPE ...]\n")
+        return 2
+    if batch:
+        key_path, envelope_path, priority_text = argv[2:5]
+        pairs = list(zip(argv[5::2], argv[6::2]))
+    else:
+        key_path, envelope_path, event_id, event_type, priority_text = argv[1:]
+    priority = parse_priority(priority_text)
+    if priority is None:
         return 2
     try:
         key = read_key(key_path)
-        try:
-            with open(envelope_path, "rb") as handle:
-                envelope = handle.read()
-        except OSError as error:
-            raise Failure(f"Cannot read envelope file '{envelope_path}': {error.strerror}.")
-        body = open_envelope(key, envelope, event_id, event_type, priority)
-        event = decode_body(body)
+        envelope = read_envelope(envelope_path)
+        if batch:
+            result = decode_batch(open_envelope(key, envelope, batch_context(priority, pairs)), pairs)
+        else:
+            result = decode_body(open_envelope(key, envelope, event_context(event_id, event_type, priority)))
     except Failure as failure:
         sys.stderr.write(f"open_envelope.py: {failure}\n")
         return 1
-    sys.stdout.buffer.write((json.dumps(event, ensure_ascii=False) + "\n").encode("utf-8"))
+    sys.stdout.buffer.write((json.dumps(result, ensure_ascii=False) + "\n").encode("utf-8"))
     return 0
 
 
