@@ -57,6 +57,63 @@ public struct ActionOutcome: Sendable, Hashable {
 }
 
 extension ActionOutcome {
+    /// Appends `json.jsonText` to `writer`: the same keys in their sorted order, written directly
+    /// (a derived event's encoded payload from its bytes) — what `--format ndjson` prints per outcome.
+    public func writeJSON(to writer: inout JSONWriter) {
+        writer.byte(UInt8(ascii: "{"))
+        writer.key("action")
+        writer.string(action.name)
+        if let derivedEvent {
+            writer.raw(",")
+            writer.key("derived")
+            EventJSON.write(derivedEvent, to: &writer)
+        }
+        if let due {
+            writer.raw(",")
+            writer.key("due")
+            writer.string(due.description)
+        }
+        writer.raw(",")
+        writer.key("duration_us")
+        writer.int(started.duration(to: finished).nanoseconds / 1_000)
+        if let error {
+            writer.raw(",")
+            writer.key("error")
+            writer.string(error)
+        }
+        writer.raw(",")
+        writer.key("event")
+        writer.string(eventID)
+        if let key {
+            writer.raw(",")
+            writer.key("key")
+            writer.string(key)
+        }
+        if let message {
+            writer.raw(",")
+            writer.key("message")
+            writer.string(message)
+        }
+        if let queued {
+            writer.raw(",")
+            writer.key("queued")
+            writer.string(queued.key)
+        }
+        writer.raw(",")
+        writer.key("rule")
+        writer.string(rule)
+        writer.raw(",")
+        writer.key("started")
+        writer.string(started.description)
+        writer.raw(",")
+        writer.key("status")
+        writer.string(status.name)
+        writer.raw(",")
+        writer.key("type")
+        writer.string(eventType)
+        writer.byte(UInt8(ascii: "}"))
+    }
+
     /// The outcome of one try of a queued side effect, as output shows it.
     public init(attempt record: ExecutionRecord, principal: String = "rules") {
         self.init(

@@ -35,6 +35,16 @@ public struct EncodedPayload: Sendable {
         }
     }
 
+    /// Appends the payload as compact JSON to `writer`, exactly as `value.jsonText` would print it
+    /// (keys sorted), without building the tree — except for an object with a non-ASCII key,
+    /// which is built to order its keys as Strings order.
+    public func writeJSON(to writer: inout JSONWriter) {
+        bytes.withUnsafeBufferPointer { buffer in
+            var cursor = Cursor(buffer)
+            cursor.writeJSON(to: &writer)
+        }
+    }
+
     /// The value at `segments` (object members by name; array elements by whole number, negative
     /// from the end), as `JSONValue.child` steps through a tree; nil when a step is missing.
     public func value(at segments: ArraySlice<String>) -> JSONValue? {
@@ -269,6 +279,113 @@ public struct EncodedPayload: Sendable {
                 }
                 return .object(members)
             }
+        }
+
+        /// Writes the value here as JSON (see `EncodedPayload.writeJSON(to:)`) and moves past it.
+        mutating func writeJSON(to writer: inout JSONWriter) {
+            let tag = buffer[offset]
+            switch tag {
+            case BinaryValueEncoding.null: writer.raw("null")
+            case BinaryValueEncoding.false: writer.raw("false")
+            case BinaryValueEncoding.true: writer.raw("true")
+            case BinaryValueEncoding.int:
+                offset += 1
+                writer.int(Int64(bitPattern: uint64()))
+                return
+            case BinaryValueEncoding.double:
+                offset += 1
+                writer.double(Double(bitPattern: uint64()))
+                return
+            case BinaryValueEncoding.string:
+                offset += 1
+                let count = Int(uint32())
+                let text = UnsafeBufferPointer(rebasing: buffer[offset..<offset + count])
+                offset += count
+                if Self.isASCII(text) {
+                    writer.string(validUTF8: text)
+                } else {
+                    writer.string(String(decoding: text, as: UTF8.self))  // repairs invalid UTF-8 as reading does
+                }
+                return
+            case BinaryValueEncoding.array:
+                offset += 1
+                let count = Int(uint32())
+                writer.byte(UInt8(ascii: "["))
+                for index in 0..<count {
+                    if index > 0 { writer.byte(UInt8(ascii: ",")) }
+                    writeJSON(to: &writer)
+                }
+                writer.byte(UInt8(ascii: "]"))
+                return
+            default:  // BinaryValueEncoding.object
+                writeObjectJSON(to: &writer)
+                return
+            }
+            offset += 1
+        }
+
+        /// Writes the object here with its keys in sorted order (the last of equal keys wins, as in a tree).
+        private mutating func writeObjectJSON(to writer: inout JSONWriter) {
+            let start = offset
+            offset += 1
+            let count = Int(uint32())
+            // Each member: where its key's bytes are, and where its value starts.
+            var members: [(key: Range<Int>, value: Int)] = []
+            members.reserveCapacity(count)
+            var asciiKeys = true
+            for _ in 0..<count {
+                let keyCount = Int(uint32())
+                let key = offset..<offset + keyCount
+                offset += keyCount
+                if asciiKeys && !Self.isASCII(UnsafeBufferPointer(rebasing: buffer[key])) { asciiKeys = false }
+                members.append((key, offset))
+                skip()
+            }
+            guard asciiKeys else {
+                // Non-ASCII keys: order and merge them as String keys do.
+                let end = offset
+                offset = start
+                writer.value(readValue())
+                offset = end
+                return
+            }
+            let end = offset
+            let buffer = buffer
+            // Byte order is String order for ASCII; equal keys stay in their order, so the last is kept.
+            members.sort { lhs, rhs in
+                let order = Self.compare(buffer[lhs.key], buffer[rhs.key])
+                return order != 0 ? order < 0 : lhs.value < rhs.value
+            }
+            writer.byte(UInt8(ascii: "{"))
+            var written = 0
+            for (index, member) in members.enumerated() {
+                if index + 1 < members.count && Self.compare(buffer[member.key], buffer[members[index + 1].key]) == 0 { continue }
+                if written > 0 { writer.byte(UInt8(ascii: ",")) }
+                written += 1
+                writer.string(validUTF8: UnsafeBufferPointer(rebasing: buffer[member.key]))
+                writer.byte(UInt8(ascii: ":"))
+                offset = member.value
+                writeJSON(to: &writer)
+            }
+            writer.byte(UInt8(ascii: "}"))
+            offset = end
+        }
+
+        static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            bytes.allSatisfy { $0 < 0x80 }
+        }
+
+        /// Bytewise comparison: negative, zero or positive.
+        static func compare(_ lhs: Slice<UnsafeBufferPointer<UInt8>>, _ rhs: Slice<UnsafeBufferPointer<UInt8>>) -> Int {
+            let shared = min(lhs.count, rhs.count)
+            var left = lhs.startIndex
+            var right = rhs.startIndex
+            for _ in 0..<shared {
+                if lhs[left] != rhs[right] { return Int(lhs[left]) - Int(rhs[right]) }
+                left += 1
+                right += 1
+            }
+            return lhs.count - rhs.count
         }
 
         /// Moves to the member or element `segment` of the value here; false when there is none.

@@ -18,31 +18,51 @@ public enum EventJSON {
     /// `object(event).jsonText`, written directly (keys in the same sorted order) without building
     /// the intermediate dictionary: what `emit` prints for every emitted event.
     public static func text(_ event: Event) -> String {
-        var output = "{"
+        var writer = JSONWriter()
+        write(event, to: &writer)
+        return writer.text
+    }
+
+    /// Appends `object(event).jsonText` to `writer`, keys in a fixed order (the sorted one) and
+    /// an encoded payload written from its bytes.
+    public static func write(_ event: Event, to writer: inout JSONWriter) {
+        writer.byte(UInt8(ascii: "{"))
         if let causation = event.causation {
-            output += #""causation":{"hop":"#
-            output += String(causation.hop)
-            output += #","parent":"#
-            JSONValue.writeString(causation.parentID, to: &output)
-            output += #","rule":"#
-            JSONValue.writeString(causation.rule, to: &output)
-            output += "},"
+            writer.key("causation")
+            writer.raw("{")
+            writer.key("hop")
+            writer.int(Int64(causation.hop))
+            writer.raw(",")
+            writer.key("parent")
+            writer.string(causation.parentID)
+            writer.raw(",")
+            writer.key("rule")
+            writer.string(causation.rule)
+            writer.raw("},")
         }
-        output += #""id":"#
-        JSONValue.writeString(event.id, to: &output)
-        output += #","payload":"#
-        event.payload.write(to: &output)
-        output += #","priority":"#
-        output += String(event.priority)
+        writer.key("id")
+        writer.string(event.id)
+        writer.raw(",")
+        writer.key("payload")
+        if let encoded = event.encodedPayload {
+            encoded.writeJSON(to: &writer)
+        } else {
+            writer.value(event.payload)
+        }
+        writer.raw(",")
+        writer.key("priority")
+        writer.int(Int64(event.priority))
         if let source = event.source {
-            output += #","source":"#
-            JSONValue.writeString(source, to: &output)
+            writer.raw(",")
+            writer.key("source")
+            writer.string(source)
         }
-        output += #","time":""#
-        output += event.time.description
-        output += #"","type":"#
-        JSONValue.writeString(event.type, to: &output)
-        output += "}"
-        return output
+        writer.raw(",")
+        writer.key("time")
+        writer.string(event.time.description)
+        writer.raw(",")
+        writer.key("type")
+        writer.string(event.type)
+        writer.byte(UInt8(ascii: "}"))
     }
 }

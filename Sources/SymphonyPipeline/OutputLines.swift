@@ -20,10 +20,17 @@ package final class OutputLines: Sendable {
     }
 
     package func write(_ line: String) {
+        var bytes = Array(line.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        write(lines: bytes)
+    }
+
+    /// Buffers `lines`: UTF-8 bytes, each line already ended by a newline; one lock for all of them.
+    package func write(lines: [UInt8]) {
+        guard !lines.isEmpty else { return }
         lock.withLock {
             let wasEmpty = bytes.isEmpty
-            bytes.append(contentsOf: line.utf8)
-            bytes.append(UInt8(ascii: "\n"))
+            bytes.append(contentsOf: lines)
             if bytes.count >= 64 * 1024 {
                 writeAll(bytes, to: STDOUT_FILENO)
                 bytes.removeAll(keepingCapacity: true)

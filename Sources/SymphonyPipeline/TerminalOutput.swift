@@ -1,6 +1,7 @@
 import SymphonyConcurrency
 import SymphonyEngine
 import SymphonyEvents
+import SymphonyJSON
 
 /// `symphony run`'s output: on standard output either each emitted event as a JSON line (the
 /// default) or every action outcome as one (`--format ndjson`, a delay's only once its scheduled
@@ -38,12 +39,21 @@ public final class TerminalOutput: OutputSink {
     public var reportsOutcomes: Bool { lines == .outcomes }
 
     public func emitted(_ event: Event) {
-        if lines == .emittedEvents { stdout.write(EventJSON.text(event)) }
+        guard lines == .emittedEvents else { return }
+        var writer = JSONWriter()
+        EventJSON.write(event, to: &writer)
+        writer.byte(UInt8(ascii: "\n"))
+        stdout.write(lines: writer.bytes)
     }
 
     public func handled(_ outcomes: [ActionOutcome]) {
-        guard lines == .outcomes else { return }
-        for outcome in outcomes { stdout.write(outcome.json.jsonText) }
+        guard lines == .outcomes, !outcomes.isEmpty else { return }
+        var writer = JSONWriter(capacity: 512 * outcomes.count)
+        for outcome in outcomes {
+            outcome.writeJSON(to: &writer)
+            writer.byte(UInt8(ascii: "\n"))
+        }
+        stdout.write(lines: writer.bytes)
     }
 
     public func audited(rule: String, message: String) {
