@@ -73,7 +73,7 @@ public final class AuditReader {
             }
             guard let (sequence, hash, keyID, mac) = head.first, let (lastSequence, lastHash) = last.first, keyID == key.idString,
                 sequence == lastSequence, hash == lastHash,
-                HistoryChain.headMAC(sequence: sequence, hash: hash, macKey: HistoryChain.macKey(from: key)) == mac
+                ConstantTime.equal(HistoryChain.headMAC(sequence: sequence, hash: hash, macKey: HistoryChain.macKey(from: key)), mac)
             else {
                 throw StoreError(
                     code: -1, message: "The history chain's head does not verify under key \(key.idString); run 'symphony audit verify'. No checkpoint was written.")

@@ -58,7 +58,7 @@ public struct ChainStart: Sendable, Hashable {
 
     /// True when the MAC verifies under `macKey`.
     func isAuthentic(macKey: [UInt8]) -> Bool {
-        Self.mac(databaseID: databaseID, link: link, hash: hash, cut: cut, pruned: pruned, principal: principal, macKey: macKey) == mac
+        ConstantTime.equal(Self.mac(databaseID: databaseID, link: link, hash: hash, cut: cut, pruned: pruned, principal: principal, macKey: macKey), mac)
     }
 
     /// The latest start, or nil when the history was never pruned (or predates schema 10).

@@ -196,7 +196,7 @@ struct ChainVerifier {
         guard let key = keys.first(where: { $0.idString == keyID }) else {
             return "the head is signed under key \(keyID), which was not given, so it cannot be checked (pass that key, with --retired-key-file after a rotation)"
         }
-        if HistoryChain.headMAC(sequence: sequence, hash: hash, macKey: HistoryChain.macKey(from: key)) != mac {
+        if !ConstantTime.equal(HistoryChain.headMAC(sequence: sequence, hash: hash, macKey: HistoryChain.macKey(from: key)), mac) {
             return "the head's MAC does not verify under key \(keyID) (a forged head)"
         }
         if sequence > last.sequence {

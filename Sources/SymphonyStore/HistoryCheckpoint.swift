@@ -55,6 +55,7 @@ public struct HistoryCheckpoint: Sendable, Hashable {
 
     /// True when the MAC verifies under `key` (which must be the key the checkpoint names).
     public func isAuthentic(under key: EncryptionKey) -> Bool {
-        key.idString == keyID && Self.mac(databaseID: databaseID, sequence: sequence, hash: hash, macKey: HistoryChain.macKey(from: key)) == mac
+        key.idString == keyID
+            && ConstantTime.equal(Self.mac(databaseID: databaseID, sequence: sequence, hash: hash, macKey: HistoryChain.macKey(from: key)), mac)
     }
 }

@@ -42,7 +42,7 @@ struct LegacyAuditVerifier {
         guard let key = keys.first(where: { $0.idString == keyID }) else {
             return "the legacy audit head is signed under key \(keyID), which was not given (pass it with --retired-key-file)"
         }
-        if AuditChain.headMAC(sequence: sequence, hash: hash, macKey: AuditChain.macKey(from: key)) != mac {
+        if !ConstantTime.equal(AuditChain.headMAC(sequence: sequence, hash: hash, macKey: AuditChain.macKey(from: key)), mac) {
             return "the legacy audit head's MAC does not verify (a forged head)"
         }
         if sequence != count || hash != previous {

@@ -316,7 +316,7 @@ final class WriterStatements: @unchecked Sendable {
                     + "pass that key (--retired-key-file after a rotation) or use another database. Nothing was written.")
         }
         let matchesTable = sequence == lastSequence && hash == lastHash
-        let macValid = HistoryChain.headMAC(sequence: sequence, hash: hash, macKey: macKey) == mac
+        let macValid = ConstantTime.equal(HistoryChain.headMAC(sequence: sequence, hash: hash, macKey: macKey), mac)
         guard matchesTable && macValid else {
             throw StoreError(
                 code: -1,

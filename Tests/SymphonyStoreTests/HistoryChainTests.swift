@@ -555,3 +555,30 @@ struct ChainedHistory {
         #expect(Self.hex(AuditChain.headMAC(sequence: 2, hash: hash2, macKey: macKey)) == "8500f7e3d66cb4a2893a186fc4c1e8d63d91595e8a6d84f15dfcf0293c9b495d")
     }
 }
+
+/// The canonical encoding of `events` rows (docs/reference/history-database.md, "Canonical row
+/// encoding"), computed independently with Python from the documented format: what every
+/// history written since schema 4 holds its event rows' digests over.
+@Suite struct EventRowEncodingVectorTests {
+    @Test("an input event's row and a derived event's row encode, and digest, as documented")
+    func eventRows() {
+        let input = EventInsert(
+            id: "e-1", type: "ticket.created", priority: 3, source: "desk", receivedNS: 1_700_000_000_000_000_001,
+            timeNS: 1_700_000_000_000_000_000, parentID: nil, rule: nil, hop: 0, payload: [1, 2, 3])
+        let derived = EventInsert(
+            id: "e-2", type: "ticket.escalated", priority: 1, source: nil, receivedNS: 5, timeNS: -7, parentID: "e-1", rule: "escalate ü",
+            hop: 2, payload: nil)
+        #expect(
+            Hex.encode(input.encoded)
+                == "0200000003652d31020000000e7469636b65742e6372656174656401000000000000000302000000046465736b0117979cfe362a0001"
+                + "0117979cfe362a000000000100000000000000000300000003010203")
+        #expect(
+            Hex.encode(derived.encoded)
+                == "0200000003652d3202000000107469636b65742e657363616c617465640100000000000000010001000000000000000501ffffffff"
+                + "fffffff90200000003652d31020000000b657363616c61746520c3bc01000000000000000200")
+        var encoding = ChainRowEncoding()
+        encoding.event(input)
+        encoding.event(derived)
+        #expect(Hex.encode(encoding.digest) == "95b3c80abf0482c7082a55b8203a539dcc93511804ba645576382ed0d61577c9")
+    }
+}
