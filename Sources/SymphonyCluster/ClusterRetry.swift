@@ -13,20 +13,23 @@ public enum ClusterRetry {
         try PostgresOutbox.dead(sealer: configuration.sealer, on: try PostgresConnection(url: configuration.url))
     }
 
-    /// Queues `entries` again and runs them until each is done or dead again; `onAttempt` sees
-    /// every try. Returns what was tried, and how many were queued again (a dead letter another
-    /// process retried meanwhile is left out).
-    public static func run(
-        _ entries: [OutboxEntry], configuration: ClusterConfiguration, output: any OutputSink, onAttempt: @escaping @Sendable (ExecutionRecord) -> Void
-    ) throws -> (statistics: DeliveryStatistics, queued: Int) {
-        let delivery = ClusterDelivery(configuration: configuration, output: output, onAttempt: onAttempt)
-        let requeued = try PostgresOutbox.requeue(
+    /// Queues `entries` again with a fresh count of tries, leased to `configuration.node`; returns
+    /// those queued again (a dead letter another process retried meanwhile is left out).
+    public static func requeue(_ entries: [OutboxEntry], configuration: ClusterConfiguration) throws -> [OutboxEntry] {
+        try PostgresOutbox.requeue(
             entries, now: configuration.clock.now(), node: configuration.node, lease: ClusterDelivery.leaseMargin,
             on: try PostgresConnection(url: configuration.url))
+    }
+
+    /// Runs entries `requeue` queued until each is done or dead again; `onAttempt` sees every try.
+    public static func run(
+        _ requeued: [OutboxEntry], configuration: ClusterConfiguration, output: any OutputSink, onAttempt: @escaping @Sendable (ExecutionRecord) -> Void
+    ) -> DeliveryStatistics {
+        let delivery = ClusterDelivery(configuration: configuration, output: output, onAttempt: onAttempt)
         delivery.submit(requeued)
         delivery.drain()
         delivery.stop()
-        return (delivery.statistics, requeued.count)
+        return delivery.statistics
     }
 
     /// Appends `records` to the cluster's audit trail, on `configuration.node`'s audit chain.

@@ -33,39 +33,21 @@ extension RetryCommand {
                 printError("symphony: \(unopened.count) dead letters cannot be opened with this key (\(unopened.prefix(5).joined(separator: ", "))); they are left as they are")
             }
             if list { return write(dead, to: output) }
-            let wanted = try wantedKeys(among: dead)
-            // Each is checked again: the policy may have changed since it was queued.
-            var allowed: [OutboxEntry] = []
-            var denials: [AuditRecord] = []
-            for (entry, _) in dead where wanted?.contains(entry.key) ?? true {
-                do {
-                    try access.check(Self.operation(for: entry.request), as: principal)
-                    allowed.append(entry)
-                } catch {
-                    printError("symphony: \(entry.key): \(error.description); it stays a dead letter")
-                    denials.append(AuditRecord(principal: principal, operation: .accessDenied, target: entry.key, outcome: "denied", details: error.description))
-                }
-            }
+            let (allowed, denials) = recheck(dead, wanted: try wantedKeys(among: dead), access: access)
             if !denials.isEmpty { ClusterRetry.audit(denials, configuration: configuration, output: sink) }
             guard !allowed.isEmpty else {
                 if dead.isEmpty { printError("symphony: no dead letters to retry") }
                 if dead.isEmpty { return }
                 throw ExitCode(77)
             }
-            ClusterRetry.audit(
-                [
-                    AuditRecord(
-                        principal: principal, operation: .actionsRetry, target: configuration.node, outcome: "ok",
-                        details: "\(allowed.count) dead side effects queued again: " + allowed.prefix(20).map(\.key).joined(separator: ", "))
-                ], configuration: configuration, output: sink)
-            let (statistics, queued) = try ClusterRetry.run(allowed, configuration: configuration, output: sink) { record in
-                let outcome = record.outcome == .ok ? "ok" : "failed"
-                output.write("\(record.rule)  \(record.kind.name)  \(outcome)  \(record.message ?? "")" + (record.error.map { "  \($0)" } ?? ""))
+            let requeued = try ClusterRetry.requeue(allowed, configuration: configuration)
+            ClusterRetry.audit([Self.retryRecord(requeued, target: configuration.node, principal: principal)], configuration: configuration, output: sink)
+            let statistics = ClusterRetry.run(requeued, configuration: configuration, output: sink) { record in
+                output.write(Self.attemptLine(record))
                 output.flush()
             }
-            let succeeded = statistics.succeeded.values.reduce(0, +)
             printError(
-                "symphony: \(queued) retried: \(succeeded) succeeded, \(statistics.deadLettered) dead letters again"
+                Self.summary(retried: requeued.count, statistics)
                     + (statistics.relinquished > 0
                         ? ", \(statistics.relinquished) taken over by running nodes while they waited here (they run there: see history --store)" : ""))
             if statistics.deadLettered > 0 || statistics.relinquished > 0 { throw ExitCode(1) }

@@ -93,45 +93,67 @@ struct RetryCommand: ParsableCommand {
         defer { output.flush() }
         let dead = try store.deadActions()
         if list { return write(dead, to: output) }
-        let wanted = try wantedKeys(among: dead)
         let settings = try sideEffectSettings()
-        // Each is checked again: the policy may have changed since it was queued.
-        var allowed: Set<String> = []
-        for (entry, _) in dead where wanted?.contains(entry.key) ?? true {
-            do {
-                try access.check(Self.operation(for: entry.request), as: accessOptions.principal)
-                allowed.insert(entry.key)
-            } catch {
-                printError("symphony: \(entry.key): \(error.description); it stays a dead letter")
-                store.audit(
-                    AuditRecord(
-                        principal: accessOptions.principal, operation: .accessDenied, target: entry.key, outcome: "denied", details: error.description))
-            }
-        }
+        let (allowed, denials) = recheck(dead, wanted: try wantedKeys(among: dead), access: access)
+        for denial in denials { store.audit(denial) }
         guard !allowed.isEmpty else {
             if dead.isEmpty { printError("symphony: no dead letters to retry") }
             if dead.isEmpty { return }
             throw ExitCode(77)
         }
-        let requeued = try store.requeueDeadActions(keys: allowed, now: .now())
-        store.audit(
-            AuditRecord(
-                principal: accessOptions.principal, operation: .actionsRetry, target: path, outcome: "ok",
-                details: "\(requeued.count) dead side effects queued again: " + requeued.prefix(20).map(\.key).joined(separator: ", ")))
+        let requeued = try store.requeueDeadActions(keys: Set(allowed.map(\.key)), now: .now())
+        store.audit(Self.retryRecord(requeued, target: path, principal: accessOptions.principal))
         var configuration = ActionDispatcher.Configuration(ruleSet: RuleSet(rules: [], recognizer: try .init([]), sideEffects: settings))
         configuration.ruleConcurrency = [:]
         let dispatcher = ActionDispatcher(configuration: configuration, runner: StandardSideEffectRunner(), history: store) { record, _, state in
-            let outcome = record.outcome == .ok ? "ok" : "failed"
-            output.write("\(record.rule)  \(record.kind.name)  \(outcome)  \(record.message ?? "")" + (record.error.map { "  \($0)" } ?? ""))
+            output.write(Self.attemptLine(record))
             output.flush()
         }
         dispatcher.submit(requeued)
         dispatcher.drain()
         dispatcher.stop()
         let statistics = dispatcher.statistics
-        let succeeded = statistics.succeeded.values.reduce(0, +)
-        printError("symphony: \(requeued.count) retried: \(succeeded) succeeded, \(statistics.deadLettered) dead letters again")
+        printError(Self.summary(retried: requeued.count, statistics))
         if statistics.deadLettered > 0 { throw ExitCode(1) }
+    }
+
+    /// The dead letters of `dead` that `wanted` names (all when nil) and the policy allows now —
+    /// it may have changed since they were queued — and an `access.denied` record for each it
+    /// refuses (each refusal is also printed: it stays a dead letter).
+    func recheck(
+        _ dead: [(entry: OutboxEntry, reason: String)], wanted: Set<String>?, access: AccessGuard
+    ) -> (allowed: [OutboxEntry], denials: [AuditRecord]) {
+        var allowed: [OutboxEntry] = []
+        var denials: [AuditRecord] = []
+        for (entry, _) in dead where wanted?.contains(entry.key) ?? true {
+            do {
+                try access.check(Self.operation(for: entry.request), as: accessOptions.principal)
+                allowed.append(entry)
+            } catch {
+                printError("symphony: \(entry.key): \(error.description); it stays a dead letter")
+                denials.append(
+                    AuditRecord(principal: accessOptions.principal, operation: .accessDenied, target: entry.key, outcome: "denied", details: error.description))
+            }
+        }
+        return (allowed, denials)
+    }
+
+    /// The `actions.retry` record of the side effects queued again (written once they are).
+    static func retryRecord(_ requeued: [OutboxEntry], target: String, principal: String) -> AuditRecord {
+        AuditRecord(
+            principal: principal, operation: .actionsRetry, target: target, outcome: "ok",
+            details: "\(requeued.count) dead side effects queued again: " + requeued.prefix(20).map(\.key).joined(separator: ", "))
+    }
+
+    /// One line per try, as it ends: `RULE  KIND  ok|failed  MESSAGE  [ERROR]`.
+    static func attemptLine(_ record: ExecutionRecord) -> String {
+        let outcome = record.outcome == .ok ? "ok" : "failed"
+        return "\(record.rule)  \(record.kind.name)  \(outcome)  \(record.message ?? "")" + (record.error.map { "  \($0)" } ?? "")
+    }
+
+    /// `N retried: S succeeded, D dead letters again`.
+    static func summary(retried: Int, _ statistics: DeliveryStatistics) -> String {
+        "symphony: \(retried) retried: \(statistics.succeeded.values.reduce(0, +)) succeeded, \(statistics.deadLettered) dead letters again"
     }
 
     /// `--list`: the dead letters, one per line.

@@ -117,6 +117,17 @@ struct ClusterSideEffectsTests {
         let listed = try CommandRunner.run(["retry", "--list"] + store)
         #expect(listed.status == 0 && listed.stdout.hasPrefix("note/t1/0  file  "), "\(listed.stdout) \(listed.stderr)")
         try FileManager.default.createDirectory(atPath: directory + "/later", withIntermediateDirectories: false)
+        // The policy is checked again: one that no longer grants file appends refuses it, and it stays a dead letter.
+        let refusing = "roles:\n  runner: [\"history:read\", \"audit:read\"]\nprincipals:\n  user:ops: [runner]\n"
+        try refusing.write(toFile: directory + "/refusing.yaml", atomically: true, encoding: .utf8)
+        let refused = try CommandRunner.run(
+            ["retry", "--store", url, "--key-file", directory + "/key", "--policy", directory + "/refusing.yaml", "--as", "user:ops"])
+        #expect(refused.status == 77, "\(refused.stderr)")
+        #expect(refused.stderr.contains("note/t1/0: ") && refused.stderr.contains("it stays a dead letter"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/later/notes"))
+        #expect(try CommandRunner.run(["retry", "--list"] + store).stdout.hasPrefix("note/t1/0  file  "))
+        let denials = try CommandRunner.run(["audit", "list", "--store", url, "--operation", "access.denied"])
+        #expect(denials.stdout.contains("note/t1/0"), "\(denials.stdout)")
         let retried = try CommandRunner.run(["retry"] + store)
         #expect(retried.status == 0, "\(retried.stderr)")
         #expect(retried.stdout.hasPrefix("note  file  ok  appended "), "\(retried.stdout)")
@@ -127,7 +138,7 @@ struct ClusterSideEffectsTests {
         let tries = try observer.execute("SELECT node LIKE 'retry-%', outcome FROM symphony_executions WHERE rule = 'note' ORDER BY seq").values
         #expect(tries == [["f", "failed"], ["t", "ok"]], "\(tries)")
         let audit = try CommandRunner.run(["audit", "list", "--store", url, "--operation", "actions.retry"])
-        #expect(audit.stdout.contains("note/t1/0"), "\(audit.stdout)")
+        #expect(audit.stdout.contains("1 dead side effects queued again: note/t1/0"), "\(audit.stdout)")
         #expect(try CommandRunner.run(["retry", "--list"] + store).stdout == "(no dead letters)\n")
         let verify = try CommandRunner.run(["audit", "verify", "--store", url, "--key-file", directory + "/key"])
         #expect(verify.status == 0, "\(verify.stderr)")

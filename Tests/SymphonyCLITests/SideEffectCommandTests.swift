@@ -94,3 +94,48 @@ import Testing
         #expect(!tries.stdout.contains("t0ken"))
     }
 }
+
+/// `symphony retry` checks each dead letter against the policy again: it may have changed since
+/// the side effect was queued.
+@Suite struct RetryPolicyTests {
+    @Test("a dead letter the policy no longer allows is refused (exit 77), audited as denied, and stays a dead letter; allowed again, it runs")
+    func refusedThenAllowed() throws {
+        let directory = try freshDirectory()
+        let rules = try temporaryFile(
+            named: "rules.yaml",
+            contents: Data(
+                """
+                rules:
+                  - name: note
+                    on: tick
+                    retry: {attempts: 1}
+                    actions: [{file: {path: '\(directory)/later/notes', line: 'tick {{ id }}'}}]
+                """.utf8))
+        let allowing = "roles:\n  runner: [\"rules:load\", \"events:publish:*\", \"actions:file:*\", \"history:read\", \"audit:read\"]\nprincipals:\n  user:ops: [runner]\n"
+        let refusing = "roles:\n  runner: [\"rules:load\", \"events:publish:*\", \"history:read\", \"audit:read\"]\nprincipals:\n  user:ops: [runner]\n"
+        try allowing.write(toFile: directory + "/allowing.yaml", atomically: true, encoding: .utf8)
+        try refusing.write(toFile: directory + "/refusing.yaml", atomically: true, encoding: .utf8)
+        let state = ["--db", directory + "/h.db", "--key-file", directory + "/key", "--as", "user:ops"]
+        #expect(try CommandRunner.run(["keygen", "-o", directory + "/key"]).status == 0)
+        // The directory is missing: the append fails, and with one try allowed it is a dead letter at once.
+        let run = try CommandRunner.run(["run", "--rules", rules, "--policy", directory + "/allowing.yaml"] + state, stdin: #"{"type": "tick", "id": "t1"}"#)
+        #expect(run.status == 0, "\(run.stderr)")
+        try FileManager.default.createDirectory(atPath: directory + "/later", withIntermediateDirectories: false)
+
+        let refused = try CommandRunner.run(["retry", "--policy", directory + "/refusing.yaml"] + state)
+        #expect(refused.status == 77, "\(refused.stderr)")
+        #expect(refused.stderr.contains("note/t1/0: "), "\(refused.stderr)")
+        #expect(refused.stderr.contains("it stays a dead letter"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/later/notes"))
+        let listed = try CommandRunner.run(["retry", "--list", "--policy", directory + "/allowing.yaml"] + state)
+        #expect(listed.stdout.hasPrefix("note/t1/0  file  "), "\(listed.stdout)")
+        let denied = try CommandRunner.run(["audit", "list", "--operation", "access.denied", "--policy", directory + "/allowing.yaml"] + state)
+        #expect(denied.stdout.contains("note/t1/0"), "\(denied.stdout) \(denied.stderr)")
+
+        let retried = try CommandRunner.run(["retry", "--policy", directory + "/allowing.yaml"] + state)
+        #expect(retried.status == 0, "\(retried.stderr)")
+        #expect(try String(contentsOfFile: directory + "/later/notes", encoding: .utf8) == "tick t1\n")
+        let audit = try CommandRunner.run(["audit", "list", "--operation", "actions.retry", "--policy", directory + "/allowing.yaml"] + state)
+        #expect(audit.stdout.contains("1 dead side effects queued again: note/t1/0"), "\(audit.stdout) \(audit.stderr)")
+    }
+}
