@@ -55,9 +55,19 @@ public final class EventDispatcher: Sendable {
     /// `fromHandler: true` is for events published by handlers on worker threads: those never wait
     /// for room (a worker waiting on its own queue could deadlock), may exceed the capacity, and
     /// are accepted while `stop()` drains the queue, so derived events of in-flight events are delivered too.
+    ///
+    /// On one of this dispatcher's workers, a handler's event is held until the worker has handled
+    /// what it took from the queue, then queued with the others its handlers published meanwhile:
+    /// like input events, those of one priority are sealed as one batch. It is counted as published
+    /// at once, and nil is returned (there is no envelope of its own to reuse).
     @discardableResult
     public func publish(_ event: Event, fromHandler: Bool = false) throws -> SealedEvent? {
         try Event.validate(event)
+        if fromHandler, let held = HeldPublishes.current, held.dispatcher === self {
+            held.events.append(event)
+            liveCounters.published.add(1, ordering: .relaxed)
+            return nil
+        }
         // A handler's publish is timed as part of its action (`actions`), not as `queue`: stages do not nest.
         let start = fromHandler ? 0 : StageTimes.shared.mark()
         let sealed = try sealer.map { try SealedEvent(sealing: event, with: $0) }
@@ -225,12 +235,35 @@ public final class EventDispatcher: Sendable {
     }
 
     private func runWorker() {
+        let held = HeldPublishes(dispatcher: self)
+        held.makeCurrent()
+        defer { HeldPublishes.clearCurrent() }
         var batch: [QueuedEvent] = []
         batch.reserveCapacity(Self.batchSize)
         while queue.pop(upTo: Self.batchSize, into: &batch) {
             for item in batch { deliver(item) }
             batch.removeAll(keepingCapacity: true)
+            queueHeld(held)
             noteProcessed()
+        }
+    }
+
+    /// Queues the events handlers published on this worker while it handled its last take (see
+    /// `publish(_:fromHandler:)`): they never wait for room and are accepted while the queue drains.
+    /// A group that cannot be sealed goes to the dead-letter sink, event by event.
+    func queueHeld(_ held: HeldPublishes) {
+        guard !held.events.isEmpty else { return }
+        let events = held.events
+        held.events.removeAll(keepingCapacity: true)
+        var start = events.startIndex
+        while start < events.endIndex {
+            let end = min(start + Self.eventsPerEnvelope, events.endIndex)
+            do {
+                try queue.push(allOf: queueItems(for: events[start..<end]), fromConsumer: true)
+            } catch {
+                undeliverable(ids: events[start..<end].map(\.id), types: events[start..<end].map(\.type), error: error)
+            }
+            start = end
         }
     }
 

@@ -104,10 +104,12 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     ///
     /// Throws `closed` after `close()` (also when it closes while waiting), and `full` when they do
     /// not fit and the policy is `.fail`; nothing was added then.
-    public func push(allOf elements: [(element: Element, priority: Int, weight: Int)]) throws {
+    ///
+    /// With `fromConsumer`, as for a single push: it never waits or fails for room and is accepted after `close()`.
+    public func push(allOf elements: [(element: Element, priority: Int, weight: Int)], fromConsumer: Bool = false) throws {
         lock.lock()
         defer { lock.unlock() }
-        try waitForRoom(elements.reduce(0) { $0 + $1.weight })
+        if !fromConsumer { try waitForRoom(elements.reduce(0) { $0 + $1.weight }) }
         for (element, priority, weight) in elements { insert(element, priority: priority, weight: weight) }
         if waitingConsumers > 0 && !elements.isEmpty {
             if elements.count > 1 { lock.broadcast(Self.notEmpty) } else { lock.signal(Self.notEmpty) }

@@ -1,0 +1,88 @@
+import Foundation
+import SymphonyCrypto
+import Synchronization
+import Testing
+@testable import SymphonyEvents
+import SymphonyConcurrency
+
+/// What handlers publish on a worker is held until the worker has handled its take, then queued
+/// together (sealed in batches by priority); it counts as published at once.
+@Suite struct HeldPublishesTests {
+    @Test("a handler's events are counted at once, queued when its take is done, sealed by priority, and all delivered in order")
+    func heldUntilTheTakeIsDone() throws {
+        let system = try EventSystem(configuration: .testing(workers: 1))
+        let recorder = Recorder()
+        let seenWhileHandling = Locked<[Int]>([])
+        try system.subscribe("input") { event in
+            for index in 0..<3 {
+                try system.publish(Event(type: "derived", payload: ["n": .int(Int64(index))], priority: 2, id: "\(event.id)-\(index)"), fromHandler: true)
+            }
+            // Held, not queued: the queue does not hold them yet, but they count as published.
+            seenWhileHandling.withLock { $0.append(system.dispatcher.queue.count) }
+        }
+        try system.subscribe("derived") { recorder.record($0) }
+        try system.publish(Event(type: "input", priority: 5, id: "a"))
+        try system.start()
+        #expect(recorder.wait(for: 3))
+        system.dispatcher.waitUntilIdle()
+        #expect(recorder.ids == ["a-0", "a-1", "a-2"])
+        #expect(seenWhileHandling.withLock { $0 } == [0])
+        #expect(system.counters.published == 4)
+        #expect(system.counters.delivered == 4)
+        system.stop()
+    }
+
+    @Test("the held events are queued as one batch per priority")
+    func batchesByPriority() throws {
+        let system = try EventSystem(configuration: .testing(workers: 1))
+        let taken = Locked<[QueuedEvent]>([])
+        try system.subscribe("input") { event in
+            for (index, priority) in [3, 7, 3, 3].enumerated() {
+                try system.publish(Event(type: "derived", priority: priority, id: "\(event.id)-\(index)"), fromHandler: true)
+            }
+        }
+        // The second handler runs after the first: the held events are not queued before the take is done.
+        try system.subscribe("input") { _ in taken.withLock { $0 = system.dispatcher.queue.removeAll() } }
+        try system.publish(Event(type: "input", id: "a"))
+        try system.start()
+        system.dispatcher.waitUntilIdle()
+        #expect(taken.withLock { $0.isEmpty })
+        system.stop()
+
+
+        // What a worker does once its take is done: one batch per priority, each in publication order.
+        let dispatcher = EventDispatcher(workerCount: 1, sealer: EnvelopeSealer(key: try EncryptionKey.generate()), deadLetters: CollectingDeadLetterSink())
+        let held = HeldPublishes(dispatcher: dispatcher)
+        held.events = [3, 7, 3, 3].enumerated().map { Event(type: "derived", priority: $0.element, id: "b-\($0.offset)") }
+        dispatcher.queueHeld(held)
+        #expect(held.events.isEmpty)
+        let queued = dispatcher.queue.removeAll().map { item -> [String] in
+            if case .batch(let batch) = item { return batch.ids } else { return ["not a batch"] }
+        }
+        #expect(queued == [["b-0", "b-2", "b-3"], ["b-1"]])
+    }
+
+    @Test("a handler's publish from a thread that is not a worker is queued at once")
+    func otherThreadsQueueAtOnce() throws {
+        let system = try EventSystem(configuration: .testing(workers: 1))
+        try system.publish(Event(type: "x", id: "direct"), fromHandler: true)
+        #expect(system.dispatcher.queue.count == 1)
+        system.stop()
+    }
+
+    @Test("events held by a handler that stops the system are still delivered")
+    func heldAcrossStop() throws {
+        let system = try EventSystem(configuration: .testing(workers: 1))
+        let recorder = Recorder()
+        try system.subscribe("input") { event in
+            try system.publish(Event(type: "derived", id: "\(event.id)-d"), fromHandler: true)
+            system.dispatcher.queue.close()  // what stop() does first; the worker drains what is left
+        }
+        try system.subscribe("derived") { recorder.record($0) }
+        try system.publish(Event(type: "input", id: "a"))
+        try system.start()
+        system.stop()
+        #expect(recorder.ids == ["a-d"])
+        #expect(system.counters.published == system.counters.delivered)
+    }
+}
