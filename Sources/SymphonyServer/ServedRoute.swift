@@ -3,7 +3,8 @@ import Hummingbird
 
 /// Every method and path `symphony serve` answers: the one list the router is built from, and
 /// the one the OpenAPI contract test (Tests/SymphonyCLITests/OpenAPIContractTests.swift) holds
-/// against docs/reference/openapi.yaml. Anything else is answered 404.
+/// against docs/reference/openapi.yaml. A served path asked with another method is answered 405
+/// (with `Allow`); anything else 404.
 public enum ServedRoute: CaseIterable, Sendable {
     case events
     case webhook
@@ -28,6 +29,9 @@ public enum ServedRoute: CaseIterable, Sendable {
         case .readyz: "/readyz"
         }
     }
+
+    /// The methods a served path answers 405 to when they are not its own.
+    static let otherMethods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
 
     var httpMethod: HTTPRequest.Method {
         switch self {

@@ -60,6 +60,10 @@ public final class SymphonyHTTPServer: Sendable {
         router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
         for route in ServedRoute.allCases {
             router.on(route.routerPath, method: route.httpMethod) { [self] request, context in try await respond(to: route, request, context) }
+            // A served path asked with another method: 405, naming the method it takes.
+            for method in ServedRoute.otherMethods where method != route.httpMethod {
+                router.on(route.routerPath, method: method) { request, _ in try Self.methodNotAllowed(request, allowed: route) }
+            }
         }
         let address = configuration.host
         return Application(
@@ -100,6 +104,17 @@ public final class SymphonyHTTPServer: Sendable {
     }
 
     // MARK: - Endpoints
+
+    /// 405 with `Allow` for a served path asked with a method it does not take (404, as an
+    /// unknown path, for a spelling with empty segments).
+    private static func methodNotAllowed(_ request: Request, allowed route: ServedRoute) throws -> Response {
+        guard !request.uri.path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).contains(where: \.isEmpty) else {
+            throw HTTPError(.notFound)
+        }
+        var response = json(.methodNotAllowed, ["error": .string("\(request.method.rawValue) is not allowed here; use \(route.method)")])
+        response.headers[HTTPField.Name("Allow")!] = route.method
+        return response
+    }
 
     /// The answer of `route`: every route of `ServedRoute` has its handler here.
     private func respond(to route: ServedRoute, _ request: Request, _ context: BasicRequestContext) async throws -> Response {

@@ -73,7 +73,7 @@ import Testing
         HTTPHeader(name: "X-Hub-Signature-256", value: "sha256=" + Hex.encode(HMACSHA256.mac(Array(body.utf8), key: Array(Self.secret.utf8))))
     }
 
-    @Test("the routes the server serves are the documented operations; other methods and paths are 404")
+    @Test("the routes the server serves are the documented operations; another method on a served path is 405 with Allow; other paths are 404")
     func servedRoutesAreTheDocumentedOnes() throws {
         let document = try OpenAPIDocument.repository()
         let served = Set(ServedRoute.allCases.map { OpenAPIDocument.Operation(method: $0.method, path: $0.path) })
@@ -83,11 +83,17 @@ import Testing
         for path in Set(document.operations.map(\.path)).sorted() {
             var concrete = path
             for (name, value) in Self.pathParameters { concrete = concrete.replacingOccurrences(of: "{\(name)}", with: value) }
-            for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-            where !document.operations.contains(OpenAPIDocument.Operation(method: method, path: path)) {
+            let allowed = document.operations.filter { $0.path == path }.map(\.method)
+            for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] where !allowed.contains(method) {
                 let answer = try server.request(method, concrete, token: "ingest-token")
-                #expect(answer.status == 404, "\(method) \(concrete)")
+                #expect(answer.status == 405, "\(method) \(concrete)")
+                #expect(answer.response.headers.first { $0.name.lowercased() == "allow" }?.value == allowed.first, "\(method) \(concrete)")
+                if method != "HEAD" {
+                    #expect(String(decoding: answer.body, as: UTF8.self).contains("is not allowed here; use \(allowed.first ?? "")"), "\(method) \(concrete)")
+                }
             }
+            // The same path spelled with an empty segment is not served, whatever the method.
+            #expect(try server.request("PUT", concrete + "/", token: "ingest-token").status == 404, "PUT \(concrete)/")
         }
         let undocumented = [
             "/", "/v1", "/v1/event", "/v1/events/1", "/v1/events/", "//v1/events", "/v1//events", "/v1/webhooks", "/v1/webhooks/",
