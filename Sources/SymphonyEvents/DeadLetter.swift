@@ -6,6 +6,9 @@ public struct DeadLetter: Sendable {
         case handlerFailed(pattern: String, error: any Error)
         /// The queued envelope did not open (altered, or the key is wrong); only its header is known.
         case undeliverable(error: any Error)
+        /// An event a handler published could not be sealed for the queue (the key's nonces are
+        /// used up); the whole event is kept.
+        case notQueued(error: any Error)
     }
 
     /// The event's id (known even when the envelope did not open).
@@ -32,6 +35,8 @@ public struct DeadLetter: Sendable {
             "event \(eventID) (\(eventType)): handler for '\(pattern)' failed: \(error)"
         case .undeliverable(let error):
             "event \(eventID) (\(eventType)): could not be opened: \(error)"
+        case .notQueued(let error):
+            "event \(eventID) (\(eventType)): could not be queued: \(error)"
         }
     }
 }

@@ -79,8 +79,8 @@ public final class EventDispatcher: Sendable {
 
     /// Queues `events` in groups of up to `eventsPerEnvelope`, one queue hand-off per group, and
     /// returns how many were queued: a prefix of `events`, shorter when the queue closed part-way or
-    /// (with `.fail`) filled up. Throws when none was queued, or when one of them is invalid (then
-    /// none is queued).
+    /// (with `.fail`) filled up. Throws when none was queued, or when one of them is invalid or
+    /// cannot be sealed (every event is validated and sealed before any is queued: then none is).
     ///
     /// With encryption on, the events of a group that share a priority are sealed as one
     /// `SealedBatch`, and one worker handles them in order; the queue orders batches by priority
@@ -88,18 +88,22 @@ public final class EventDispatcher: Sendable {
     @discardableResult
     public func publish(contentsOf events: [Event]) throws -> Int {
         for event in events { try Event.validate(event) }
-        var queued = 0
+        var groups: [(items: [(element: QueuedEvent, priority: Int, weight: Int)], count: Int)] = []
         var start = events.startIndex
         while start < events.endIndex {
             let end = min(start + Self.eventsPerEnvelope, events.endIndex)
+            groups.append((try queueItems(for: events[start..<end]), end - start))
+            start = end
+        }
+        var queued = 0
+        for group in groups {
             do {
-                try queue.push(allOf: queueItems(for: events[start..<end]))
-            } catch where queued > 0 {
+                try queue.push(allOf: group.items)
+            } catch let error as EventsError where queued > 0 && (error.code == .closed || error.code == .full) {
                 break  // the groups before were queued: report those
             }
-            liveCounters.published.add(end - start, ordering: .relaxed)
-            queued += end - start
-            start = end
+            liveCounters.published.add(group.count, ordering: .relaxed)
+            queued += group.count
         }
         return queued
     }
@@ -205,9 +209,12 @@ public final class EventDispatcher: Sendable {
         }
     }
 
+    /// Handled events are read before published ones, with acquiring loads that pair with the
+    /// releasing increments of `delivered` and `failed`: an event counted as handled was published
+    /// after everything it derived, so a derived event cannot be missed between the two reads.
     private var isIdle: Bool {
-        let counters = liveCounters.snapshot(queueDepth: 0)
-        return counters.published == counters.delivered + counters.failed
+        let handled = liveCounters.delivered.load(ordering: .acquiring) + liveCounters.failed.load(ordering: .acquiring)
+        return liveCounters.published.load(ordering: .acquiring) == handled
     }
 
     private func noteProcessed() {
@@ -240,30 +247,39 @@ public final class EventDispatcher: Sendable {
         defer { HeldPublishes.clearCurrent() }
         var batch: [QueuedEvent] = []
         batch.reserveCapacity(Self.batchSize)
-        while queue.pop(upTo: Self.batchSize, into: &batch) {
-            for item in batch { deliver(item) }
-            batch.removeAll(keepingCapacity: true)
-            queueHeld(held)
-            noteProcessed()
+        withExtendedLifetime(held) {
+            while queue.pop(upTo: Self.batchSize, into: &batch) {
+                for item in batch { deliver(item) }
+                batch.removeAll(keepingCapacity: true)
+                queueHeld(held)
+                noteProcessed()
+            }
         }
+        assert(held.events.isEmpty, "a worker stopped with events its handlers published still held")
     }
 
     /// Queues the events handlers published on this worker while it handled its last take (see
     /// `publish(_:fromHandler:)`): they never wait for room and are accepted while the queue drains.
     /// A group that cannot be sealed goes to the dead-letter sink, event by event.
     func queueHeld(_ held: HeldPublishes) {
-        guard !held.events.isEmpty else { return }
-        let events = held.events
-        held.events.removeAll(keepingCapacity: true)
-        var start = events.startIndex
-        while start < events.endIndex {
-            let end = min(start + Self.eventsPerEnvelope, events.endIndex)
-            do {
-                try queue.push(allOf: queueItems(for: events[start..<end]), fromConsumer: true)
-            } catch {
-                undeliverable(ids: events[start..<end].map(\.id), types: events[start..<end].map(\.type), error: error)
+        // Until none is left: a dead-letter sink called from here may publish in turn.
+        while !held.events.isEmpty {
+            let events = held.events
+            held.events.removeAll(keepingCapacity: true)
+            var start = events.startIndex
+            while start < events.endIndex {
+                let end = min(start + Self.eventsPerEnvelope, events.endIndex)
+                do {
+                    try queue.push(allOf: queueItems(for: events[start..<end]), fromConsumer: true)
+                } catch {
+                    // Sealing failed (the key's nonces are used up): the events themselves are kept in the letters.
+                    liveCounters.failed.add(end - start, ordering: .releasing)
+                    for event in events[start..<end] {
+                        deadLetters.receive(DeadLetter(eventID: event.id, eventType: event.type, event: event, reason: .notQueued(error: error)))
+                    }
+                }
+                start = end
             }
-            start = end
         }
     }
 
@@ -284,7 +300,7 @@ public final class EventDispatcher: Sendable {
     private func run(_ handlers: [RegisteredHandler], for event: Event, fired: FiredEntry?) {
         if handlers.isEmpty {
             liveCounters.unmatched.add(1, ordering: .relaxed)
-            liveCounters.delivered.add(1, ordering: .relaxed)
+            liveCounters.delivered.add(1, ordering: .releasing)
             return
         }
         var anyFailed = false
@@ -300,9 +316,9 @@ public final class EventDispatcher: Sendable {
             }
         }
         if anyFailed {
-            liveCounters.failed.add(1, ordering: .relaxed)
+            liveCounters.failed.add(1, ordering: .releasing)
         } else {
-            liveCounters.delivered.add(1, ordering: .relaxed)
+            liveCounters.delivered.add(1, ordering: .releasing)
         }
     }
 
@@ -340,7 +356,7 @@ public final class EventDispatcher: Sendable {
 
     /// Counts the events of an envelope that did not open as failed and sends each to the dead-letter sink.
     private func undeliverable(ids: [String], types: [String], error: any Error) {
-        liveCounters.failed.add(ids.count, ordering: .relaxed)
+        liveCounters.failed.add(ids.count, ordering: .releasing)
         for (id, type) in zip(ids, types) {
             deadLetters.receive(DeadLetter(eventID: id, eventType: type, event: nil, reason: .undeliverable(error: error)))
         }

@@ -237,7 +237,8 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
 
     private func takeFirst() -> Element? {
         guard let entry = popFirstEntry() else { return nil }
-        if waitingProducers > 0 { lock.signal(Self.notFull) }
+        // Every waiting producer: they wait for different weights, and the one a signal woke might not fit yet.
+        if waitingProducers > 0 { lock.broadcast(Self.notFull) }
         return entry.takeElement()
     }
 }

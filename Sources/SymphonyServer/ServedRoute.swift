@@ -3,8 +3,8 @@ import Hummingbird
 
 /// Every method and path `symphony serve` answers: the one list the router is built from, and
 /// the one the OpenAPI contract test (Tests/SymphonyCLITests/OpenAPIContractTests.swift) holds
-/// against docs/reference/openapi.yaml. A served path asked with another method is answered 405
-/// (with `Allow`); anything else 404.
+/// against docs/reference/openapi.yaml. HEAD is served where GET is; a served path asked with
+/// another of `otherMethods` is answered 405 (with `Allow`); anything else 404.
 public enum ServedRoute: CaseIterable, Sendable {
     case events
     case webhook

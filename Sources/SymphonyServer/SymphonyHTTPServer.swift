@@ -60,8 +60,12 @@ public final class SymphonyHTTPServer: Sendable {
         router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
         for route in ServedRoute.allCases {
             router.on(route.routerPath, method: route.httpMethod) { [self] request, context in try await respond(to: route, request, context) }
+            // HEAD where GET is served: the same answer without its body (the server sends none for HEAD).
+            if route.httpMethod == .get {
+                router.on(route.routerPath, method: .head) { [self] request, context in try await respond(to: route, request, context) }
+            }
             // A served path asked with another method: 405, naming the method it takes.
-            for method in ServedRoute.otherMethods where method != route.httpMethod {
+            for method in ServedRoute.otherMethods where method != route.httpMethod && !(route.httpMethod == .get && method == .head) {
                 router.on(route.routerPath, method: method) { request, _ in try Self.methodNotAllowed(request, allowed: route) }
             }
         }

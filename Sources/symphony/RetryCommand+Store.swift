@@ -41,6 +41,7 @@ extension RetryCommand {
                 throw ExitCode(77)
             }
             let requeued = try ClusterRetry.requeue(allowed, configuration: configuration)
+            guard !requeued.isEmpty else { return printError(Self.noneRequeued) }
             ClusterRetry.audit([Self.retryRecord(requeued, target: configuration.node, principal: principal)], configuration: configuration, output: sink)
             let statistics = ClusterRetry.run(requeued, configuration: configuration, output: sink) { record in
                 output.write(Self.attemptLine(record))

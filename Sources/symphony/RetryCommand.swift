@@ -102,6 +102,7 @@ struct RetryCommand: ParsableCommand {
             throw ExitCode(77)
         }
         let requeued = try store.requeueDeadActions(keys: Set(allowed.map(\.key)), now: .now())
+        guard !requeued.isEmpty else { return printError(Self.noneRequeued) }
         store.audit(Self.retryRecord(requeued, target: path, principal: accessOptions.principal))
         var configuration = ActionDispatcher.Configuration(ruleSet: RuleSet(rules: [], recognizer: try .init([]), sideEffects: settings))
         configuration.ruleConcurrency = [:]
@@ -137,6 +138,9 @@ struct RetryCommand: ParsableCommand {
         }
         return (allowed, denials)
     }
+
+    /// What `retry` says when another process retried every dead letter it was about to (nothing is recorded then).
+    static let noneRequeued = "symphony: nothing retried: another process retried these dead letters meanwhile"
 
     /// The `actions.retry` record of the side effects queued again (written once they are).
     static func retryRecord(_ requeued: [OutboxEntry], target: String, principal: String) -> AuditRecord {

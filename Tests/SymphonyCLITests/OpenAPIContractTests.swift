@@ -73,7 +73,7 @@ import Testing
         HTTPHeader(name: "X-Hub-Signature-256", value: "sha256=" + Hex.encode(HMACSHA256.mac(Array(body.utf8), key: Array(Self.secret.utf8))))
     }
 
-    @Test("the routes the server serves are the documented operations; another method on a served path is 405 with Allow; other paths are 404")
+    @Test("the routes the server serves are the documented operations; HEAD where GET is; another method on a served path is 405 with Allow; other paths are 404")
     func servedRoutesAreTheDocumentedOnes() throws {
         let document = try OpenAPIDocument.repository()
         let served = Set(ServedRoute.allCases.map { OpenAPIDocument.Operation(method: $0.method, path: $0.path) })
@@ -84,7 +84,14 @@ import Testing
             var concrete = path
             for (name, value) in Self.pathParameters { concrete = concrete.replacingOccurrences(of: "{\(name)}", with: value) }
             let allowed = document.operations.filter { $0.path == path }.map(\.method)
-            for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] where !allowed.contains(method) {
+            if allowed.contains("GET") {
+                // HEAD is GET's answer without the body.
+                let get = try server.request("GET", concrete, token: "ingest-token")
+                let head = try server.request("HEAD", concrete, token: "ingest-token")
+                #expect(head.status == get.status && head.body.isEmpty, "HEAD \(concrete)")
+            }
+            for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+            where !allowed.contains(method) && !(method == "HEAD" && allowed.contains("GET")) {
                 let answer = try server.request(method, concrete, token: "ingest-token")
                 #expect(answer.status == 405, "\(method) \(concrete)")
                 #expect(answer.response.headers.first { $0.name.lowercased() == "allow" }?.value == allowed.first, "\(method) \(concrete)")

@@ -128,6 +128,25 @@ import Testing
         #expect(system.counters.failed == 3)
     }
 
+    @Test("publish(contentsOf:) queues whole groups: with the fail policy, the groups that fit are counted; none fitting throws full")
+    func groupsThatFit() throws {
+        var configuration = EventSystemConfiguration.testing(workers: 1)
+        configuration.queueCapacity = 70
+        configuration.whenFull = .fail
+        let system = try EventSystem(configuration: configuration)
+        let events = (0..<100).map { Event(type: "a.b", priority: 3, id: "g-\($0)") }
+        #expect(try system.publish(contentsOf: events) == 64)  // 64 fit; the next 36 would make 100
+        #expect(system.counters.published == 64)
+        #expect(system.counters.queueDepth == 64)
+        let full = #expect(throws: EventsError.self) { try system.publish(contentsOf: Array(events[64...])) }
+        #expect(full?.code == .full)
+        #expect(system.counters.published == 64)
+        system.dispatcher.queue.close()
+        let closed = #expect(throws: EventsError.self) { try system.publish(contentsOf: [Event(type: "a.b", id: "late")]) }
+        #expect(closed?.code == .closed)
+        _ = system.stopNow()
+    }
+
     @Test("stopNow hands back every event of the batches still queued")
     func stopNowOpensBatches() throws {
         let system = try EventSystem(configuration: .testing(workers: 1))
