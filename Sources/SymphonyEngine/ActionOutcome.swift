@@ -64,53 +64,20 @@ extension ActionOutcome {
         writer.key("action")
         writer.string(action.name)
         if let derivedEvent {
-            writer.raw(",")
-            writer.key("derived")
+            writer.nextKey("derived")
             EventJSON.write(derivedEvent, to: &writer)
         }
-        if let due {
-            writer.raw(",")
-            writer.key("due")
-            writer.string(due.description)
-        }
-        writer.raw(",")
-        writer.key("duration_us")
-        writer.int(started.duration(to: finished).nanoseconds / 1_000)
-        if let error {
-            writer.raw(",")
-            writer.key("error")
-            writer.string(error)
-        }
-        writer.raw(",")
-        writer.key("event")
-        writer.string(eventID)
-        if let key {
-            writer.raw(",")
-            writer.key("key")
-            writer.string(key)
-        }
-        if let message {
-            writer.raw(",")
-            writer.key("message")
-            writer.string(message)
-        }
-        if let queued {
-            writer.raw(",")
-            writer.key("queued")
-            writer.string(queued.key)
-        }
-        writer.raw(",")
-        writer.key("rule")
-        writer.string(rule)
-        writer.raw(",")
-        writer.key("started")
-        writer.string(started.description)
-        writer.raw(",")
-        writer.key("status")
-        writer.string(status.name)
-        writer.raw(",")
-        writer.key("type")
-        writer.string(eventType)
+        if let due { writer.member("due", due.description) }
+        writer.member("duration_us", int: started.duration(to: finished).nanoseconds / 1_000)
+        if let error { writer.member("error", error) }
+        writer.member("event", eventID)
+        if let key { writer.member("key", key) }
+        if let message { writer.member("message", message) }
+        if let queued { writer.member("queued", queued.key) }
+        writer.member("rule", rule)
+        writer.member("started", started.description)
+        writer.member("status", status.name)
+        writer.member("type", eventType)
         writer.byte(UInt8(ascii: "}"))
     }
 

@@ -29,40 +29,25 @@ public enum EventJSON {
         writer.byte(UInt8(ascii: "{"))
         if let causation = event.causation {
             writer.key("causation")
-            writer.raw("{")
+            writer.byte(UInt8(ascii: "{"))
             writer.key("hop")
             writer.int(Int64(causation.hop))
-            writer.raw(",")
-            writer.key("parent")
-            writer.string(causation.parentID)
-            writer.raw(",")
-            writer.key("rule")
-            writer.string(causation.rule)
+            writer.member("parent", causation.parentID)
+            writer.member("rule", causation.rule)
             writer.raw("},")
         }
         writer.key("id")
         writer.string(event.id)
-        writer.raw(",")
-        writer.key("payload")
+        writer.nextKey("payload")
         if let encoded = event.encodedPayload {
             encoded.writeJSON(to: &writer)
         } else {
             writer.value(event.payload)
         }
-        writer.raw(",")
-        writer.key("priority")
-        writer.int(Int64(event.priority))
-        if let source = event.source {
-            writer.raw(",")
-            writer.key("source")
-            writer.string(source)
-        }
-        writer.raw(",")
-        writer.key("time")
-        writer.string(event.time.description)
-        writer.raw(",")
-        writer.key("type")
-        writer.string(event.type)
+        writer.member("priority", int: Int64(event.priority))
+        if let source = event.source { writer.member("source", source) }
+        writer.member("time", event.time.description)
+        writer.member("type", event.type)
         writer.byte(UInt8(ascii: "}"))
     }
 }

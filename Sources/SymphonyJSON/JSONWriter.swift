@@ -35,6 +35,25 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: ":"))
     }
 
+    /// Appends `,"name":` — a member after the first.
+    @inlinable
+    public mutating func nextKey(_ name: StaticString) {
+        bytes.append(UInt8(ascii: ","))
+        key(name)
+    }
+
+    /// Appends `,"name":` and `text` as a string: a string member after the first.
+    public mutating func member(_ name: StaticString, _ text: String) {
+        nextKey(name)
+        string(text)
+    }
+
+    /// Appends `,"name":` and a whole number: a number member after the first.
+    public mutating func member(_ name: StaticString, int number: Int64) {
+        nextKey(name)
+        int(number)
+    }
+
     /// Appends a whole number.
     public mutating func int(_ number: Int64) {
         bytes.append(contentsOf: String(number).utf8)

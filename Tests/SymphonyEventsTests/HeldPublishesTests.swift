@@ -7,7 +7,7 @@ import SymphonyConcurrency
 
 /// What handlers publish on a worker is held until the worker has handled its take, then queued
 /// together (sealed in batches by priority); it counts as published at once.
-@Suite(.timeLimit(.minutes(1))) struct HeldPublishesTests {
+@Suite(.timeLimit(.minutes(10))) struct HeldPublishesTests {
     @Test("a handler's events are counted at once, queued when its take is done, sealed by priority, and all delivered in order")
     func heldUntilTheTakeIsDone() throws {
         let system = try EventSystem(configuration: .testing(workers: 1))
