@@ -26,6 +26,8 @@ final class WriterStatements: @unchecked Sendable {
     private let requeueOutbox: SQLiteStatement
     private let upsertFilePosition: SQLiteStatement
     private let insertScheduled: SQLiteStatement
+    /// The same insert for a one-shot entry this batch also fires: stored in its final state (see `firedOnSave`).
+    private let insertScheduledFired: SQLiteStatement
     private let moveScheduled: SQLiteStatement
     private let markFired: SQLiteStatement
     private let cancelScheduled: SQLiteStatement
@@ -68,6 +70,12 @@ final class WriterStatements: @unchecked Sendable {
     /// The derived events this batch stores with the executions that made them: a delayed event
     /// fired in the same batch is stored already.
     private var derivedAdded: Set<String> = []
+    /// One-shot entries this batch stores and then fires, with nothing else in the batch touching
+    /// them: when and how late each fired. They are inserted already done — the state the insert
+    /// and the fired update would leave — saving the update, which rewrites the entry's envelope.
+    private var firedOnSave: [String: (firedNS: Int64, late: Bool)] = [:]
+    /// Entries of `firedOnSave` inserted done by this batch, with their due times (for their `done` change).
+    private var storedAsFired: [String: Int64] = [:]
     /// Fired delayed events not stored again because an earlier link holds them: a prune later in
     /// this batch may remove that link, and then this one stores them.
     private var firedStoredEarlier: [EventInsert] = []
@@ -166,6 +174,11 @@ final class WriterStatements: @unchecked Sendable {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING
             """)
         moveScheduled = try database.prepare("UPDATE scheduled SET due_ns = ? WHERE id = ? AND state = 'pending' RETURNING due_ns")
+        insertScheduledFired = try database.prepare(
+            """
+            INSERT INTO scheduled (id, link, due_ns, interval_ns, event_id, event_type, priority, origin_rule, state, envelope, key, fired_ns, late)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+            """)
         markFired = try database.prepare(
             "UPDATE scheduled SET state = 'done', fired_ns = ?, late = ? WHERE id = ? AND state = 'pending' RETURNING due_ns")
         cancelScheduled = try database.prepare("UPDATE scheduled SET state = 'cancelled' WHERE id = ? AND state = 'pending' RETURNING due_ns")
@@ -205,6 +218,7 @@ final class WriterStatements: @unchecked Sendable {
                 // Another process (a second run, `symphony history`, `symphony audit`) may have
                 // appended since the last batch: read the chain's end inside this write transaction.
                 try beginLink()
+                findFiredOnSave(in: batch)
                 try batch.withUnsafeBufferPointer { rows in
                     for index in rows.indices { try write(rows[index]) }
                 }
@@ -219,6 +233,32 @@ final class WriterStatements: @unchecked Sendable {
             audits.discard()
             throw error
         }
+    }
+
+    /// Fills `firedOnSave`: the one-shot entries `batch` saves once and then fires once, with no
+    /// cancel, second save or second firing of them in between or after.
+    private func findFiredOnSave(in batch: [HistoryRow]) {
+        firedOnSave.removeAll(keepingCapacity: true)
+        storedAsFired.removeAll(keepingCapacity: true)
+        var saved: Set<String> = []
+        var excluded: Set<String> = []
+        for row in batch {
+            switch row {
+            case .scheduledSave(let entry):
+                if entry.intervalNS != nil || !saved.insert(entry.id).inserted { excluded.insert(entry.id) }
+            case .scheduledCancel(let id):
+                excluded.insert(id)
+            case .scheduledFired(let id, let event, let late):
+                if saved.contains(id) && firedOnSave[id] == nil {
+                    firedOnSave[id] = (event.receivedNS, late)
+                } else {
+                    excluded.insert(id)
+                }
+            default:
+                continue
+            }
+        }
+        for id in excluded { firedOnSave.removeValue(forKey: id) }
     }
 
     /// Returns the pages a prune freed to the file system, when the database was made with
@@ -367,14 +407,22 @@ final class WriterStatements: @unchecked Sendable {
             ])
             encodedDeadLetters.deadLetter(sequence: sequence, letter)
         case .scheduledSave(let entry):
-            try insertScheduled.run([
+            var values: [SQLiteValue] = [
                 .text(entry.id), .int(link), .int(entry.dueNS), entry.intervalNS.map { .int($0) } ?? .null, .text(entry.eventID),
                 .text(entry.eventType), .int(entry.priority), entry.originRule.map { .text($0) } ?? .null, .blob(entry.envelope),
                 entry.key.map { .text($0) } ?? .null,
-            ])
+            ]
+            let fired = firedOnSave[entry.id]
+            if let fired {
+                values += [.int(fired.firedNS), .int(fired.late ? 1 : 0)]
+                try insertScheduledFired.run(values)
+            } else {
+                try insertScheduled.run(values)
+            }
             if database.changes == 1 {
                 encodedEntries.scheduledEntry(entry)
                 try addChange(ScheduledChange(entryID: entry.id, state: .pending, dueNS: entry.dueNS, firedNS: nil, late: false))
+                if fired != nil { storedAsFired[entry.id] = entry.dueNS }
             } else if try !moveScheduled.rows([.int(entry.dueNS), .text(entry.id)], { $0.int(0) }).isEmpty {
                 // A periodic entry's next due time; an entry cancelled meanwhile stays cancelled.
                 try addChange(ScheduledChange(entryID: entry.id, state: .pending, dueNS: entry.dueNS, firedNS: nil, late: false))
@@ -448,7 +496,9 @@ final class WriterStatements: @unchecked Sendable {
                     firedStoredEarlier.append(event)
                 }
             }
-            if let due = try markFired.rows([.int(event.receivedNS), .int(late ? 1 : 0), .text(id)], { $0.int(0) }).first {
+            if let due = storedAsFired.removeValue(forKey: id) {
+                try addChange(ScheduledChange(entryID: id, state: .done, dueNS: due, firedNS: event.receivedNS, late: late))  // inserted done
+            } else if let due = try markFired.rows([.int(event.receivedNS), .int(late ? 1 : 0), .text(id)], { $0.int(0) }).first {
                 try addChange(ScheduledChange(entryID: id, state: .done, dueNS: due, firedNS: event.receivedNS, late: late))
             }
         }

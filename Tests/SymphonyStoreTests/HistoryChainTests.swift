@@ -110,6 +110,55 @@ struct ChainedHistory {
         }
     }
 
+    @Test("an entry stored and fired in one commit is inserted done: the same rows as stored in one commit and fired in the next; a cancel or a second firing in between keeps the update")
+    func storedAsFired() throws {
+        let history = try ChainedHistory()
+        try HistoryStore(path: history.path, key: history.key).close()  // the current schema
+        let database = try SQLiteDatabase(path: history.path)
+        let statements = try WriterStatements(database: database, key: history.key)
+        let due = Timestamp(secondsSinceEpoch: 100)
+        func entry(_ name: String) -> (ScheduledInsert, EventInsert) {
+            let event = Event(type: "reminder", id: "e-" + name, time: due)
+            let insert = ScheduledInsert(
+                id: "s-" + name, dueNS: due.nanosecondsSinceEpoch, intervalNS: nil, eventID: event.id, eventType: event.type, priority: 5, originRule: "r",
+                envelope: [1, 2, 3], key: nil)
+            return (insert, EventInsert(event, received: Timestamp(secondsSinceEpoch: 130), payload: nil))
+        }
+        let (one, oneEvent) = entry("one")  // stored and fired in one commit
+        let (two, twoEvent) = entry("two")  // stored, then fired in the next commit
+        let (cancelled, cancelledEvent) = entry("cancelled")  // stored, cancelled, then fired: stays cancelled
+        let (twice, twiceEvent) = entry("twice")  // stored and fired twice in one commit
+        try statements.writeBatch([
+            .scheduledSave(one), .scheduledSave(two), .scheduledSave(cancelled), .scheduledSave(twice),
+            .scheduledFired(id: one.id, event: oneEvent, late: true),
+            .scheduledCancel(id: cancelled.id), .scheduledFired(id: cancelled.id, event: cancelledEvent, late: false),
+            .scheduledFired(id: twice.id, event: twiceEvent, late: false), .scheduledFired(id: twice.id, event: twiceEvent, late: false),
+        ])
+        try statements.writeBatch([.scheduledFired(id: two.id, event: twoEvent, late: true)])
+        func row(_ id: String) throws -> [String] {
+            try database.prepare("SELECT state, due_ns, fired_ns, late, envelope = x'010203' FROM scheduled WHERE id = '\(id)'").rows { row in
+                (Int32(0)..<5).map { row.isNull($0) ? "NULL" : row.text($0) ?? "?" }
+            }.first ?? []
+        }
+        func changes(_ id: String) throws -> [[Int64?]] {
+            try database.prepare("SELECT state, due_ns, fired_ns, late FROM scheduled_changes WHERE entry_id = '\(id)' ORDER BY seq").rows { row in
+                [row.int(0), row.int(1), row.isNull(2) ? nil : row.int(2), row.int(3)]
+            }
+        }
+        #expect(try row("s-one") == row("s-two"))
+        #expect(try row("s-one").first == "done")
+        #expect(try changes("s-one") == changes("s-two"))
+        #expect(try changes("s-one").map { $0[0] } == [0, 1])
+        #expect(try row("s-cancelled").first == "cancelled")
+        #expect(try changes("s-cancelled").map { $0[0] } == [0, 2])
+        #expect(try row("s-twice").first == "done")
+        #expect(try changes("s-twice").map { $0[0] } == [0, 1])
+        guard case .intact = try history.verify() else {
+            Issue.record("the chain does not verify: \(try history.verify())")
+            return
+        }
+    }
+
     @Test("a delayed event fired in the commit that stores it with its delay, or in a later one, is stored once, as the delay stored it")
     func firedDelaysStoredOnce() throws {
         let history = try ChainedHistory()
