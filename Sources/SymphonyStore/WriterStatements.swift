@@ -455,7 +455,12 @@ final class WriterStatements: @unchecked Sendable {
                 try addEvent(event)
             }
             // What the removed links held that must outlive them is recorded again by this link.
-            for entry in carried { try write(.scheduledSave(entry)) }
+            // Their saves are not rows of the batch, so the pre-scan did not see them: they take
+            // the two steps (insert pending, update when fired), as does any later save of their ids.
+            for entry in carried {
+                firedOnSave.removeValue(forKey: entry.id)
+                try write(.scheduledSave(entry))
+            }
             if let mark { carriedMark = mark }
             if !summary.isEmpty {
                 // This link records the prune: the removed links' rows are gone, the record stays.

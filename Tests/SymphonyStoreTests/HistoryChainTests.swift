@@ -115,6 +115,9 @@ struct ChainedHistory {
         let history = try ChainedHistory()
         try HistoryStore(path: history.path, key: history.key).close()  // the current schema
         let database = try SQLiteDatabase(path: history.path)
+        // Which entries the writer updates (on its own connection, so the trigger sees its writes).
+        try database.execute(
+            "CREATE TEMP TABLE updated (id TEXT); CREATE TEMP TRIGGER note_update AFTER UPDATE OF state ON main.scheduled BEGIN INSERT INTO updated VALUES (new.id); END")
         let statements = try WriterStatements(database: database, key: history.key)
         let due = Timestamp(secondsSinceEpoch: 100)
         func entry(_ name: String) -> (ScheduledInsert, EventInsert) {
@@ -145,6 +148,8 @@ struct ChainedHistory {
                 [row.int(0), row.int(1), row.isNull(2) ? nil : row.int(2), row.int(3)]
             }
         }
+        // The entry stored and fired in one commit was inserted done; the others were updated.
+        #expect(try database.prepare("SELECT DISTINCT id FROM temp.updated ORDER BY id").rows { $0.text(0) ?? "" } == ["s-cancelled", "s-twice", "s-two"])
         #expect(try row("s-one") == row("s-two"))
         #expect(try row("s-one").first == "done")
         #expect(try changes("s-one") == changes("s-two"))
