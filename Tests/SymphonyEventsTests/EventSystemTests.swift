@@ -115,14 +115,7 @@ import SymphonyConcurrency
 
     @Test("a tampered envelope goes to the dead-letter sink and the other events are delivered")
     func tamperedEnvelope() throws {
-        let key = try EncryptionKey.generate()
-        var configuration = EventSystemConfiguration.testing(workers: 1)
-        configuration.encryption = .keyRing(KeyRing(active: key))
-        let sink = CollectingDeadLetterSink()
-        configuration.deadLetters = sink
-        let system = try EventSystem(configuration: configuration)
-        let recorder = Recorder()
-        try system.subscribe("**") { recorder.record($0) }
+        let (system, key, sink, recorder) = try keyedSystem()
 
         let sealer = EnvelopeSealer(key: key)
         var flipped = try SealedEvent(sealing: Event(type: "a.b", id: "flipped"), with: sealer)

@@ -108,14 +108,7 @@ import Testing
 
     @Test("every event of a batch that does not open goes to the dead-letter sink by id and counts as failed")
     func undeliverableBatch() throws {
-        let key = try EncryptionKey.generate()
-        var configuration = EventSystemConfiguration.testing(workers: 1)
-        configuration.encryption = .keyRing(KeyRing(active: key))
-        let sink = CollectingDeadLetterSink()
-        configuration.deadLetters = sink
-        let system = try EventSystem(configuration: configuration)
-        let recorder = Recorder()
-        try system.subscribe("**") { recorder.record($0) }
+        let (system, key, sink, recorder) = try keyedSystem()
         var tampered = try SealedBatch(sealing: Self.events(), priority: 4, with: EnvelopeSealer(key: key))
         tampered.envelope[tampered.envelope.count - 1] ^= 0x80
         try system.dispatcher.queue.push(allOf: [(.batch(tampered), 4, 3)])

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import SymphonyCrypto
 @testable import SymphonyEvents
 import SymphonyConcurrency
 
@@ -93,4 +94,18 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// A system sealing under a key the test holds, with a collecting dead-letter sink and a recorder
+/// subscribed to every type: what tests of envelopes that do not open start from.
+func keyedSystem(workers: Int = 1) throws -> (system: EventSystem, key: EncryptionKey, sink: CollectingDeadLetterSink, recorder: Recorder) {
+    let key = try EncryptionKey.generate()
+    var configuration = EventSystemConfiguration.testing(workers: workers)
+    configuration.encryption = .keyRing(KeyRing(active: key))
+    let sink = CollectingDeadLetterSink()
+    configuration.deadLetters = sink
+    let system = try EventSystem(configuration: configuration)
+    let recorder = Recorder()
+    try system.subscribe("**") { recorder.record($0) }
+    return (system, key, sink, recorder)
 }
