@@ -353,13 +353,13 @@ public struct EncodedPayload: Sendable {
             let buffer = buffer
             // Byte order is String order for ASCII; equal keys stay in their order, so the last is kept.
             members.sort { lhs, rhs in
-                let order = Self.compare(buffer[lhs.key], buffer[rhs.key])
-                return order != 0 ? order < 0 : lhs.value < rhs.value
+                buffer[lhs.key].elementsEqual(buffer[rhs.key])
+                    ? lhs.value < rhs.value : buffer[lhs.key].lexicographicallyPrecedes(buffer[rhs.key])
             }
             writer.byte(UInt8(ascii: "{"))
             var written = 0
             for (index, member) in members.enumerated() {
-                if index + 1 < members.count && Self.compare(buffer[member.key], buffer[members[index + 1].key]) == 0 { continue }
+                if index + 1 < members.count && buffer[member.key].elementsEqual(buffer[members[index + 1].key]) { continue }
                 if written > 0 { writer.byte(UInt8(ascii: ",")) }
                 written += 1
                 writer.string(validUTF8: UnsafeBufferPointer(rebasing: buffer[member.key]))
@@ -373,19 +373,6 @@ public struct EncodedPayload: Sendable {
 
         static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
             bytes.allSatisfy { $0 < 0x80 }
-        }
-
-        /// Bytewise comparison: negative, zero or positive.
-        static func compare(_ lhs: Slice<UnsafeBufferPointer<UInt8>>, _ rhs: Slice<UnsafeBufferPointer<UInt8>>) -> Int {
-            let shared = min(lhs.count, rhs.count)
-            var left = lhs.startIndex
-            var right = rhs.startIndex
-            for _ in 0..<shared {
-                if lhs[left] != rhs[right] { return Int(lhs[left]) - Int(rhs[right]) }
-                left += 1
-                right += 1
-            }
-            return lhs.count - rhs.count
         }
 
         /// Moves to the member or element `segment` of the value here; false when there is none.

@@ -88,13 +88,7 @@ public final class EventDispatcher: Sendable {
     @discardableResult
     public func publish(contentsOf events: [Event]) throws -> Int {
         for event in events { try Event.validate(event) }
-        var groups: [(items: [(element: QueuedEvent, priority: Int, weight: Int)], count: Int)] = []
-        var start = events.startIndex
-        while start < events.endIndex {
-            let end = min(start + Self.eventsPerEnvelope, events.endIndex)
-            groups.append((try queueItems(for: events[start..<end]), end - start))
-            start = end
-        }
+        let groups = try Self.groups(of: events).map { (items: try queueItems(for: $0), count: $0.count) }
         var queued = 0
         for group in groups {
             do {
@@ -110,6 +104,13 @@ public final class EventDispatcher: Sendable {
 
     /// The most events `publish(contentsOf:)` seals under one envelope.
     public static let eventsPerEnvelope = 64
+
+    /// `events` cut into groups of up to `eventsPerEnvelope`, in order.
+    private static func groups(of events: [Event]) -> [ArraySlice<Event>] {
+        stride(from: events.startIndex, to: events.endIndex, by: eventsPerEnvelope).map {
+            events[$0..<min($0 + eventsPerEnvelope, events.endIndex)]
+        }
+    }
 
     /// What the queue takes for `events`: with encryption on, one batch per priority (the events
     /// of each in order); with it off, each event as it is.
@@ -266,19 +267,16 @@ public final class EventDispatcher: Sendable {
         while !held.events.isEmpty {
             let events = held.events
             held.events.removeAll(keepingCapacity: true)
-            var start = events.startIndex
-            while start < events.endIndex {
-                let end = min(start + Self.eventsPerEnvelope, events.endIndex)
+            for group in Self.groups(of: events) {
                 do {
-                    try queue.push(allOf: queueItems(for: events[start..<end]), fromConsumer: true)
+                    try queue.push(allOf: queueItems(for: group), fromConsumer: true)
                 } catch {
                     // Sealing failed (the key's nonces are used up): the events themselves are kept in the letters.
-                    liveCounters.failed.add(end - start, ordering: .releasing)
-                    for event in events[start..<end] {
+                    liveCounters.failed.add(group.count, ordering: .releasing)
+                    for event in group {
                         deadLetters.receive(DeadLetter(eventID: event.id, eventType: event.type, event: event, reason: .notQueued(error: error)))
                     }
                 }
-                start = end
             }
         }
     }
@@ -287,14 +285,21 @@ public final class EventDispatcher: Sendable {
     static let batchSize = 16
 
     private func deliver(_ item: QueuedEvent) {
-        var fired: FiredEntry?
-        if case .fired(_, let entry) = item { fired = entry }
-        for event in open(item) {
-            let handlers = registry.handlers(for: event.type)
-            run(handlers, for: event, fired: fired)
-            // After every handler ran; a handler subscribed with `completingFiredEntries` completes it itself.
-            if let fired, let completeFired, !handlers.contains(where: \.completesFiredEntries) { completeFired(fired, event) }
+        switch item {
+        case .batch(let batch):
+            for event in open(batch) { handle(event, fired: nil) }
+        case .fired(let queued, let entry):
+            if let event = open(single: queued) { handle(event, fired: entry) }
+        case .plain, .sealed:
+            if let event = open(single: item) { handle(event, fired: nil) }
         }
+    }
+
+    private func handle(_ event: Event, fired: FiredEntry?) {
+        let handlers = registry.handlers(for: event.type)
+        run(handlers, for: event, fired: fired)
+        // After every handler ran; a handler subscribed with `completingFiredEntries` completes it itself.
+        if let fired, let completeFired, !handlers.contains(where: \.completesFiredEntries) { completeFired(fired, event) }
     }
 
     private func run(_ handlers: [RegisteredHandler], for event: Event, fired: FiredEntry?) {
@@ -322,30 +327,42 @@ public final class EventDispatcher: Sendable {
         }
     }
 
-    /// The events inside `item`, or none after sending each event of an envelope that does not
-    /// open to the dead-letter sink (by the id and type beside the envelope).
+    /// The events inside `item` (for `stopNow`), or none after sending those of an envelope that
+    /// does not open to the dead-letter sink.
     private func open(_ item: QueuedEvent) -> [Event] {
+        if case .batch(let batch) = item { return open(batch) }
+        return open(single: item).map { [$0] } ?? []
+    }
+
+    /// The event inside a `.plain`, `.sealed` or `.fired` item, or nil after sending an envelope that
+    /// does not open to the dead-letter sink (by the id and type beside it).
+    private func open(single item: QueuedEvent) -> Event? {
         switch item {
         case .plain(let event):
-            return [event]
+            return event
         case .fired(let queued, _):
-            return open(queued)
+            return open(single: queued)
         case .sealed(let sealed):
             do {
                 let sealer = try requireSealer()
-                return [try StageTimes.shared.measure(.queue) { try sealed.open(with: sealer) }]
+                return try StageTimes.shared.measure(.queue) { try sealed.open(with: sealer) }
             } catch {
                 undeliverable(ids: [sealed.id], types: [sealed.type], error: error)
-                return []
+                return nil
             }
-        case .batch(let batch):
-            do {
-                let sealer = try requireSealer()
-                return try StageTimes.shared.measure(.queue) { try batch.open(with: sealer) }
-            } catch {
-                undeliverable(ids: batch.ids, types: batch.types, error: error)
-                return []
-            }
+        case .batch:
+            preconditionFailure("a batch holds several events: open it with open(_: SealedBatch)")
+        }
+    }
+
+    /// The events of `batch`, in order, or none after sending each of them to the dead-letter sink (by id and type) when it does not open.
+    private func open(_ batch: SealedBatch) -> [Event] {
+        do {
+            let sealer = try requireSealer()
+            return try StageTimes.shared.measure(.queue) { try batch.open(with: sealer) }
+        } catch {
+            undeliverable(ids: batch.ids, types: batch.types, error: error)
+            return []
         }
     }
 

@@ -45,13 +45,17 @@ public struct SealedBatch: Sendable, Hashable {
 
     /// Seals `events`, which must all have `priority`, as one batch.
     public init<Events: Collection<Event>>(sealing events: Events, priority: Int, with sealer: EnvelopeSealer) throws {
-        precondition(events.allSatisfy { $0.priority == priority }, "every event of a batch has the batch's priority")
         self.priority = priority
-        ids = events.map(\.id)
-        types = events.map(\.type)
+        ids = []
+        types = []
+        ids.reserveCapacity(events.count)
+        types.reserveCapacity(events.count)
         var plaintext: [UInt8] = [Self.version]
         plaintext.reserveCapacity(events.reduce(1) { $0 + 96 + ($1.encodedPayload?.bytes.count ?? 64) })
         for event in events {
+            precondition(event.priority == priority, "every event of a batch has the batch's priority")
+            ids.append(event.id)
+            types.append(event.type)
             let lengthAt = plaintext.count
             BigEndianBytes.append(UInt32(0), to: &plaintext)  // filled in once the body is written
             EventBodyCodec.encode(event, into: &plaintext)
