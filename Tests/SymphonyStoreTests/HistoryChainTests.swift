@@ -65,6 +65,15 @@ struct ChainedHistory {
                 + sql)
     }
 
+    /// Records an issue — `what`, then the verifier's answer — unless the history verifies.
+    func expectIntact(_ what: String = "the chain does not verify", sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let result = try verify()
+        guard case .intact = result else {
+            Issue.record("\(what): \(result)", sourceLocation: sourceLocation)
+            return
+        }
+    }
+
     func count(_ sql: String) throws -> Int64 {
         try SQLiteDatabase(path: path).prepare(sql).rows { $0.int(0) }[0]
     }
@@ -104,10 +113,7 @@ struct ChainedHistory {
         #expect(try history.count("SELECT count(*) FROM events WHERE id = 'd-1'") == 1)
         #expect(try history.count("SELECT count(*) FROM events WHERE id = 'in-2'") == 1)
         #expect(try history.count("SELECT count(*) FROM events WHERE id = 'in-1'") == 0)
-        guard case .intact = try history.verify() else {
-            Issue.record("the chain does not verify: \(try history.verify())")
-            return
-        }
+        try history.expectIntact()
     }
 
     @Test("an entry stored and fired in one commit is inserted done: the same rows as stored in one commit and fired in the next; a cancel or a second firing in between keeps the update")
@@ -158,10 +164,7 @@ struct ChainedHistory {
         #expect(try changes("s-cancelled").map { $0[0] } == [0, 2])
         #expect(try row("s-twice").first == "done")
         #expect(try changes("s-twice").map { $0[0] } == [0, 1])
-        guard case .intact = try history.verify() else {
-            Issue.record("the chain does not verify: \(try history.verify())")
-            return
-        }
+        try history.expectIntact()
     }
 
     @Test("a delayed event fired in the commit that stores it with its delay, or in a later one, is stored once, as the delay stored it")
@@ -207,10 +210,7 @@ struct ChainedHistory {
         #expect(try history.count("SELECT count(*) FROM events WHERE id IN ('d-same', 'd-later') AND received_ns = \(made.nanosecondsSinceEpoch)") == 2)
         #expect(try history.count("SELECT received_ns FROM events WHERE id = 'd-orphan'") == Timestamp(secondsSinceEpoch: 300).nanosecondsSinceEpoch)
         #expect(try history.count("SELECT count(*) FROM scheduled WHERE state = 'done'") == 3)
-        guard case .intact = try history.verify() else {
-            Issue.record("the chain does not verify: \(try history.verify())")
-            return
-        }
+        try history.expectIntact()
     }
 
     @Test("an untouched history verifies: one link per commit across sessions, covering every row")
@@ -424,10 +424,7 @@ struct ChainedHistory {
         let operations = try AuditReader(path: history.path).list(limit: 10).map(\.operation)
         #expect(operations == ["after", "before"])
         #expect(try history.count("SELECT count(*) FROM events WHERE id = 'd-1'") == 0)
-        guard case .intact = try history.verify() else {
-            Issue.record("the history does not verify after a failed batch")
-            return
-        }
+        try history.expectIntact("the history does not verify after a failed batch")
     }
 
     @Test("two stores appending to one history keep one gapless chain")
@@ -482,10 +479,7 @@ struct ChainedHistory {
         store.recordInput(Event(type: "t", id: "same"))
         try store.close()
         #expect(try history.count("SELECT count(*) FROM events") == 2)
-        guard case .intact = try history.verify() else {
-            Issue.record("repeated ids broke the chain")
-            return
-        }
+        try history.expectIntact("repeated ids broke the chain")
     }
 
     @Test("a periodic entry re-saved after it was cancelled stays cancelled, and the history verifies")
@@ -503,10 +497,7 @@ struct ChainedHistory {
         let reopened = try HistoryStore(path: history.path, key: history.key)
         #expect(try reopened.scheduledEntries.loadPending().isEmpty)
         try reopened.close()
-        guard case .intact = try history.verify() else {
-            Issue.record("the history does not verify")
-            return
-        }
+        try history.expectIntact("the history does not verify")
     }
 
     @Test("text with U+0000 is stored and read back whole")
@@ -516,10 +507,7 @@ struct ChainedHistory {
         store.audit(AuditRecord(principal: "p", operation: "op", target: "a\u{0}b", outcome: "ok"))
         try store.close()
         #expect(try AuditReader(path: history.path).list().map(\.target) == ["a\u{0}b"])
-        guard case .intact = try history.verify() else {
-            Issue.record("U+0000 broke the chain")
-            return
-        }
+        try history.expectIntact("U+0000 broke the chain")
     }
 }
 
