@@ -287,7 +287,7 @@ public struct JSONParser {
         defer { encodedKeys.removeSubrange(firstKey...) }
         // Keys compared one by one while the object is small; past that, a set of them (what the
         // tree parser's dictionary does), so a line of many keys costs linear time, not quadratic.
-        var keySet: Set<String>?
+        var keySet = Set<String>()
         var count = 0
         while true {
             skipWhitespace()
@@ -303,15 +303,12 @@ public struct JSONParser {
             try encodeValue(depth: depth)
             // A repeated key is refused, after its value as `object(depth:)` refuses it.
             let repeated: Bool
-            if keySet == nil && count < Self.keysComparedOneByOne {
+            if count < Self.keysComparedOneByOne {
                 repeated = isRepeated(key, since: firstKey)
                 encodedKeys.append(key)
             } else {
-                if keySet == nil {
-                    keySet = Set(encodedKeys[firstKey...].map { keyText($0) })
-                    encodedKeys.removeSubrange(firstKey...)
-                }
-                repeated = !keySet!.insert(keyText(key)).inserted
+                if count == Self.keysComparedOneByOne { keySet = Set(encodedKeys[firstKey...].map { keyText($0) }) }
+                repeated = !keySet.insert(keyText(key)).inserted
             }
             if repeated {
                 throw ParseError(message: "a key appears twice in one object", offset: keyOffset)

@@ -57,6 +57,11 @@ public struct RuleEvaluator {
         var failure: String?
         var problems: [String] = []
 
+        /// Records that `regex` stopped at a resource limit on the field at `path` (counted as no match).
+        mutating func regexStopped(_ regex: RegularExpression, on path: String, _ error: RegexError) {
+            problems.append("/\(regex.pattern)/ on \(path): \(error.message)")
+        }
+
         /// Records why a condition failed, composing the message only when explaining; returns false.
         mutating func fail(_ message: @autoclosure () -> String) -> Bool {
             if explains { failure = message() }
@@ -111,7 +116,7 @@ public struct RuleEvaluator {
                 return true
             case .success(nil): return false
             case .failure(let error):
-                state.problems.append("/\(regex.pattern)/ on \(fieldPath.text): \(error.message)")
+                state.regexStopped(regex, on: fieldPath.text, error)
                 return false
             case nil: break
             }
@@ -158,7 +163,7 @@ public struct RuleEvaluator {
                 for (name, captured) in match.namedGroups { state.captures[name] = captured }
                 return true
             } catch {
-                state.problems.append("/\(regex.pattern)/ on \(path): \(error.message)")
+                state.regexStopped(regex, on: path, error)
                 return fail("\(path): /\(regex.pattern)/ stopped at a resource limit (counted as no match)")
             }
         }

@@ -31,13 +31,13 @@ public func eventDecoderFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32
         EncodedPayload.write(tree, depth: 0, into: &rewritten)
         precondition((try? EncodedPayload(validating: rewritten)).map { identical($0.value, tree) } == true, "EncodedPayload.write changed a payload")
     }
-    if String(validating: bytes, as: UTF8.self) != nil, let value = try? JSONParser.parse(bytes) {
-        let reparsed = try? JSONParser.parse(Array(value.jsonText.utf8))
-        precondition(reparsed == value, "JSONParser: printing a parsed value and parsing it again changed it")  // == : JSON has no NaN, and -0.0 prints as 0.0
-    }
     if String(validating: bytes, as: UTF8.self) != nil {
-        // Parsing with the `payload` member encoded accepts and refuses what the tree parser does.
         let tree = try? JSONParser.parse(bytes)
+        if let tree {
+            let reparsed = try? JSONParser.parse(Array(tree.jsonText.utf8))
+            precondition(reparsed == tree, "JSONParser: printing a parsed value and parsing it again changed it")  // == : JSON has no NaN, and -0.0 prints as 0.0
+        }
+        // Parsing with the `payload` member encoded accepts and refuses what the tree parser does.
         let encoded = bytes.withUnsafeBufferPointer { try? JSONParser.parse($0, encodingMember: "payload") }
         precondition((tree == nil) == (encoded == nil), "JSONParser: encoding the payload changed what is accepted")
         if case .object(var members)? = tree, let encoded, case .object? = members["payload"] {

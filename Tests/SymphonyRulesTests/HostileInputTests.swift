@@ -37,7 +37,7 @@ import Testing
         #expect(!match.matched)
         #expect(match.problems.count == 1)
         // The same on an opened envelope's event, whose regex runs on the payload's bytes in place:
-        // one problem, one try (not a second run on the general path).
+        // no match and the same one problem.
         let opened = try EventBodyCodec.decode(EventBodyCodec.encode(event), id: event.id, type: event.type, priority: event.priority)
         #expect(opened.encodedPayload != nil)
         var inPlace = RuleEvaluator(recognizer: try #require(ruleSet).recognizer)
