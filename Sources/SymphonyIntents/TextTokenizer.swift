@@ -102,6 +102,39 @@ public enum TextTokenizer {
 
     /// Where each token of `tokens(text)` is in `text`, in order: the text as written, for evidence.
     public static func spans(_ text: String) -> [Range<String.Index>] {
+        asciiSpans(text) ?? scalarSpans(text)
+    }
+
+    /// `spans(text)` for text that is all ASCII, read byte by byte; nil as soon as a byte is not ASCII.
+    private static func asciiSpans(_ text: String) -> [Range<String.Index>]? {
+        var copy = text
+        let offsets = copy.withUTF8 { bytes -> [Range<Int>]? in
+            var offsets: [Range<Int>] = []
+            offsets.reserveCapacity(16)
+            var start = -1  // where the current token starts, or -1
+            for index in bytes.indices {
+                switch bytes[index] {
+                case 0x80...: return nil
+                case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x5F:  // A-Z a-z 0-9 _
+                    if start < 0 { start = index }
+                default:
+                    if start >= 0 { offsets.append(start..<index) }
+                    start = -1
+                }
+            }
+            if start >= 0 { offsets.append(start..<bytes.count) }
+            return offsets
+        }
+        guard let offsets else { return nil }
+        // In ASCII text every byte is a scalar, so byte offsets are scalar boundaries.
+        let utf8 = text.utf8
+        return offsets.map {
+            utf8.index(utf8.startIndex, offsetBy: $0.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: $0.upperBound)
+        }
+    }
+
+    /// `spans(text)` for any text, scalar by scalar.
+    static func scalarSpans(_ text: String) -> [Range<String.Index>] {
         var spans: [Range<String.Index>] = []
         let scalars = text.unicodeScalars
         var start: String.Index?

@@ -37,7 +37,6 @@ public struct Stemmer: Sendable, Hashable {
 
     /// The stems of `words`, in order: one thread-local lookup for all of them.
     public func stems(_ words: [String]) -> [String] {
-        let scratch = StemmerScratch.current
-        return words.map { scratch.stem($0, language: self) }
+        StemmerScratch.current.stems(words, language: self)
     }
 }

@@ -33,16 +33,39 @@ final class StemmerScratch {
 
     /// The stem of `word` in `language`; `word` itself when libstemmer fails (out of memory).
     func stem(_ word: String, language: Stemmer) -> String {
-        // Only short ASCII words are remembered: for them equal strings are equal bytes (a
-        // dictionary would take canonically equivalent spellings for one word, which Snowball,
-        // working on code points, may stem differently), and a long token is not kept alive.
-        guard word.utf8.count <= Self.longestRemembered, word.utf8.allSatisfy({ $0 < 0x80 }) else { return computeStem(word, language: language) }
+        stems([word], language: language)[0]
+    }
+
+    /// The stems of `words` in `language`, in order.
+    func stems(_ words: [String], language: Stemmer) -> [String] {
         if memos.count <= language.index { memos += Array(repeating: [:], count: language.index + 1 - memos.count) }
-        if let known = memos[language.index][word] { return known }
-        let stem = computeStem(word, language: language)
-        if memos[language.index].count >= Self.memoLimit { memos[language.index].removeAll(keepingCapacity: true) }
-        memos[language.index][word] = stem
-        return stem
+        // The language's memo is taken out for the loop (and put back after), so that it is
+        // neither copied nor reached through this object once per word.
+        var memo = memos[language.index]
+        memos[language.index] = [:]
+        defer { memos[language.index] = memo }
+        return words.map { word in
+            // Only short ASCII words are remembered: for them equal strings are equal bytes (a
+            // dictionary would take canonically equivalent spellings for one word, which Snowball,
+            // working on code points, may stem differently), and a long token is not kept alive.
+            guard Self.isRememberable(word) else { return computeStem(word, language: language) }
+            if let known = memo[word] { return known }
+            let stem = computeStem(word, language: language)
+            if memo.count >= Self.memoLimit { memo.removeAll(keepingCapacity: true) }
+            memo[word] = stem
+            return stem
+        }
+    }
+
+    /// True for a word of at most `longestRemembered` bytes, all ASCII.
+    private static func isRememberable(_ word: String) -> Bool {
+        guard word.utf8.count <= longestRemembered else { return false }
+        var word = word
+        return word.withUTF8 { bytes in
+            var bits: UInt8 = 0
+            for byte in bytes { bits |= byte }
+            return bits < 0x80
+        }
     }
 
     /// The stem of `word` from libstemmer.

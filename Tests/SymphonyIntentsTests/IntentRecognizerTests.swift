@@ -160,7 +160,7 @@ import Testing
 }
 
 @Suite struct TextTokenizerTests {
-    @Test("ASCII text is split byte by byte into exactly the tokens the scalar-by-scalar reading gives, on 2,000 random texts")
+    @Test("ASCII text is split byte by byte into exactly the tokens and spans the scalar-by-scalar reading gives, on 2,000 random texts")
     func asciiMatchesScalars() {
         var state: UInt64 = 3
         func next(_ bound: Int) -> Int {
@@ -171,6 +171,9 @@ import Testing
         for _ in 0..<2_000 {
             let text = String((0..<next(40)).map { _ in alphabet[next(alphabet.count)] })
             #expect(TextTokenizer.tokens(text) == TextTokenizer.scalarTokens(text), "\(text.debugDescription)")
+            let spans = TextTokenizer.spans(text)
+            #expect(spans == TextTokenizer.scalarSpans(text), "\(text.debugDescription)")
+            #expect(spans.map { String(text.unicodeScalars[$0]).lowercased() } == TextTokenizer.tokens(text), "\(text.debugDescription)")
         }
         #expect(TextTokenizer.tokens("Refund ORDER #12 NOW") == ["refund", "order", "12", "now"])
     }
