@@ -28,14 +28,8 @@ public enum TextTokenizer {
         for scalar in text.unicodeScalars {
             let value = scalar.value
             if value < 0x80 {
-                switch value {
-                case 0x41...0x5A:  // A-Z
-                    current.append(Unicode.Scalar(value + 0x20)!)
-                case 0x61...0x7A, 0x30...0x39, 0x5F:  // a-z 0-9 _
-                    current.append(scalar)
-                default:
-                    flush()
-                }
+                let byte = UInt8(value)
+                if isASCIIWord(byte) { current.append(Unicode.Scalar(lowercased(byte))) } else { flush() }
                 continue
             }
             switch kind(of: scalar) {
@@ -75,17 +69,16 @@ public enum TextTokenizer {
             }
             for index in bytes.indices {
                 let byte = bytes[index]
-                switch byte {
-                case 0x80...: return nil
-                case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x5F:  // A-Z a-z 0-9 _
+                if byte >= 0x80 { return nil }
+                if isASCIIWord(byte) {
                     if start < 0 { start = index }
-                    if byte <= 0x5A && byte >= 0x41 && !hasUppercase {
+                    if isASCIIUppercase(byte) && !hasUppercase {
                         hasUppercase = true
                         lowered.removeAll(keepingCapacity: true)
                         lowered.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
                     }
-                    if hasUppercase { lowered.append(byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte) }
-                default:
+                    if hasUppercase { lowered.append(lowercased(byte)) }
+                } else {
                     flush(at: index)
                 }
             }
@@ -113,11 +106,11 @@ public enum TextTokenizer {
             offsets.reserveCapacity(16)
             var start = -1  // where the current token starts, or -1
             for index in bytes.indices {
-                switch bytes[index] {
-                case 0x80...: return nil
-                case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x5F:  // A-Z a-z 0-9 _
+                let byte = bytes[index]
+                if byte >= 0x80 { return nil }
+                if isASCIIWord(byte) {
                     if start < 0 { start = index }
-                default:
+                } else {
                     if start >= 0 { offsets.append(start..<index) }
                     start = -1
                 }
@@ -169,17 +162,25 @@ public enum TextTokenizer {
 
     private static func kind(of scalar: Unicode.Scalar) -> Kind {
         let value = scalar.value
-        if value < 0x80 {
-            switch value {
-            case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x5F: return .word  // A-Z a-z 0-9 _
-            default: return .separator
-            }
-        }
+        if value < 0x80 { return isASCIIWord(UInt8(value)) ? .word : .separator }
         let properties = scalar.properties
         if properties.isIdeographic || isKana(value) { return .single }
         if properties.isAlphabetic || isWordCategory(properties.generalCategory) { return .word }
         return .separator
     }
+
+    /// Whether an ASCII character is part of a word: `A-Z`, `a-z`, `0-9` and `_`.
+    private static func isASCIIWord(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x5F: true
+        default: false
+        }
+    }
+
+    private static func isASCIIUppercase(_ byte: UInt8) -> Bool { (0x41...0x5A).contains(byte) }
+
+    /// An ASCII character, lowercased.
+    private static func lowercased(_ byte: UInt8) -> UInt8 { isASCIIUppercase(byte) ? byte + 0x20 : byte }
 
     private static func isKana(_ value: UInt32) -> Bool {
         (0x3040...0x30FF).contains(value) || (0x31F0...0x31FF).contains(value) || (0xFF66...0xFF9D).contains(value)

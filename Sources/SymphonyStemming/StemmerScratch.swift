@@ -33,28 +33,36 @@ final class StemmerScratch {
 
     /// The stem of `word` in `language`; `word` itself when libstemmer fails (out of memory).
     func stem(_ word: String, language: Stemmer) -> String {
-        stems([word], language: language)[0]
+        growMemos(to: language)
+        return stem(word, language: language, memo: &memos[language.index])
     }
 
-    /// The stems of `words` in `language`, in order.
+    /// The stems of `words` in `language`, in order (each as `stem` gives it).
     func stems(_ words: [String], language: Stemmer) -> [String] {
-        if memos.count <= language.index { memos += Array(repeating: [:], count: language.index + 1 - memos.count) }
-        // The language's memo is taken out for the loop (and put back after), so that it is
-        // neither copied nor reached through this object once per word.
+        growMemos(to: language)
+        // The language's memo is taken out for the loop and put back after: this leaves it the
+        // only reference to its storage (no copy on insert), reached once rather than per word.
         var memo = memos[language.index]
         memos[language.index] = [:]
         defer { memos[language.index] = memo }
-        return words.map { word in
-            // Only short ASCII words are remembered: for them equal strings are equal bytes (a
-            // dictionary would take canonically equivalent spellings for one word, which Snowball,
-            // working on code points, may stem differently), and a long token is not kept alive.
-            guard Self.isRememberable(word) else { return computeStem(word, language: language) }
-            if let known = memo[word] { return known }
-            let stem = computeStem(word, language: language)
-            if memo.count >= Self.memoLimit { memo.removeAll(keepingCapacity: true) }
-            memo[word] = stem
-            return stem
-        }
+        return words.map { stem($0, language: language, memo: &memo) }
+    }
+
+    private func growMemos(to language: Stemmer) {
+        if memos.count <= language.index { memos += Array(repeating: [:], count: language.index + 1 - memos.count) }
+    }
+
+    /// The stem of `word`, from `memo` or computed (and then remembered).
+    private func stem(_ word: String, language: Stemmer, memo: inout [String: String]) -> String {
+        // Only short ASCII words are remembered: for them equal strings are equal bytes (a
+        // dictionary would take canonically equivalent spellings for one word, which Snowball,
+        // working on code points, may stem differently), and a long token is not kept alive.
+        guard Self.isRememberable(word) else { return computeStem(word, language: language) }
+        if let known = memo[word] { return known }
+        let stem = computeStem(word, language: language)
+        if memo.count >= Self.memoLimit { memo.removeAll(keepingCapacity: true) }
+        memo[word] = stem
+        return stem
     }
 
     /// True for a word of at most `longestRemembered` bytes, all ASCII.
