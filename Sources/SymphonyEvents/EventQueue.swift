@@ -1,18 +1,22 @@
+import Glibc
 import HeapModule
 import SymphonyConcurrency
+import Synchronization
 
 /// A bounded, thread-safe priority queue: priority 0 first, first-in first-out among equal priorities.
 ///
 /// - Weight: an element may stand for several events (a batch sealed as one); it is pushed with
 ///   its weight, and the capacity, `count` and `pop(upTo:into:)` count weight, not elements.
 ///
-/// - Blocking: `pop()` sleeps on a condition variable until an element arrives or the queue is
-///   closed; there is no polling. `pop(timeout:)` gives up after a time.
+/// - Blocking: `pop()` on an empty queue first yields its CPU a few times (`yieldsBeforeSleeping`),
+///   watching for an element, then sleeps on a condition variable until one arrives or the queue
+///   is closed. `pop(timeout:)` sleeps at once and gives up after a time.
 /// - Back-pressure: at `capacity`, `push` either waits for room (`.wait`) or throws `full` (`.fail`).
 /// - Closing: `close()` refuses further pushes (they throw `closed`) and wakes every waiter.
 ///   Elements already queued are still handed out — a closed queue drains — and `pop()` returns
 ///   nil only once the queue is closed *and* empty. `removeAll()` takes what is left at once.
-// @unchecked Sendable: all mutable state is touched only while holding `lock`.
+// @unchecked Sendable: all mutable state is touched only while holding `lock`, except the watched
+// mirrors and the yield budget (atomics) and `yieldWhileWatching` (set by tests before any consumer runs).
 public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     /// What `push` does when the queue is full.
     public enum WhenFull: Sendable {
@@ -62,6 +66,23 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     private var closed = false
     private var waitingConsumers = 0
     private var waitingProducers = 0
+    /// `heldWeight` and `closed`, mirrored for consumers watching without the lock before they sleep.
+    private let watchedWeight = Atomic<Int>(0)
+    private let watchedClosed = Atomic<Bool>(false)
+
+    /// The most times a consumer that found the queue empty yields its CPU (`sched_yield`),
+    /// watching for an element, before it sleeps. An element pushed meanwhile is taken without a
+    /// wake-up: no futex call for the producer, no sleep and wake for the consumer. At most about
+    /// ten microseconds when no other thread wants the CPU; a thread that does gets it at each yield.
+    static var yieldsBeforeSleeping: Int { 16 }
+    /// How many yields the next empty-handed consumer makes: doubled (up to `yieldsBeforeSleeping`)
+    /// each time watching found an element, halved (down to one) each time it did not, so that
+    /// consumers stop spending CPU on watching while producers are slower than that.
+    private let yieldBudget = Atomic<Int>(EventQueue.yieldsBeforeSleeping)
+    /// How many yields the next empty-handed consumer makes (tests).
+    var currentYieldBudget: Int { yieldBudget.load(ordering: .relaxed) }
+    /// One yield of a watching consumer; tests replace it (before any consumer runs) to act during a watch.
+    var yieldWhileWatching: @Sendable () -> Void = { sched_yield() }
 
     /// Consumers blocked in `pop` right now (tests wait for them before closing the queue).
     var blockedConsumers: Int { lock.withLock { waitingConsumers } }
@@ -138,12 +159,14 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         heap.insert(Entry(priority: priority, sequence: nextSequence, weight: weight, element: element))
         nextSequence &+= 1
         heldWeight += weight
+        watchedWeight.store(heldWeight, ordering: .relaxed)
     }
 
     /// Removes the first entry and takes its weight off the queue's; the lock must be held.
     private func popFirstEntry() -> Entry? {
         guard let entry = heap.popMin() else { return nil }
         heldWeight -= entry.weight
+        watchedWeight.store(heldWeight, ordering: .relaxed)
         return entry
     }
 
@@ -193,6 +216,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     public func close() {
         lock.withLock {
             closed = true
+            watchedClosed.store(true, ordering: .relaxed)
             lock.broadcast(Self.notEmpty)
             lock.broadcast(Self.notFull)
         }
@@ -226,8 +250,21 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     /// True after `close()`.
     public var isClosed: Bool { lock.withLock { closed } }
 
-    /// Sleeps on `notEmpty` until there is an element or the queue is closed; the lock must be held.
+    /// Waits until there is an element or the queue is closed, yielding the CPU a few times
+    /// (`yieldsBeforeSleeping`) before sleeping on `notEmpty`; the lock must be held, and is held on return.
     private func waitWhileEmpty() {
+        guard heap.isEmpty && !closed else { return }
+        lock.unlock()
+        // The watched values are only a hint: what counts is read again under the lock below.
+        let budget = yieldBudget.load(ordering: .relaxed)
+        var yields = 0
+        while yields < budget && watchedWeight.load(ordering: .relaxed) == 0 && !watchedClosed.load(ordering: .relaxed) {
+            yieldWhileWatching()
+            yields += 1
+        }
+        let found = yields < budget
+        yieldBudget.store(found ? min(Self.yieldsBeforeSleeping, budget * 2) : max(1, budget / 2), ordering: .relaxed)
+        lock.lock()
         while heap.isEmpty && !closed {
             waitingConsumers += 1
             lock.wait(Self.notEmpty)

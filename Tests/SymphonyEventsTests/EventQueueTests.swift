@@ -74,6 +74,65 @@ import SymphonyConcurrency
         #expect(results.withLock { $0 } == [nil, nil, nil])
     }
 
+    @Test("a consumer that finds the queue empty watches less after each watch that found nothing (down to one yield), and still gets what is pushed while it sleeps")
+    func watchingBudget() throws {
+        let queue = EventQueue<Int>()
+        #expect(queue.currentYieldBudget == EventQueue<Int>.yieldsBeforeSleeping)
+        var budgets: [Int] = []
+        for value in 1...6 {
+            let got = Locked<Int?>(nil)
+            let done = DispatchSemaphore(value: 0)
+            Thread {
+                got.withLock { $0 = queue.pop() }
+                done.signal()
+            }.start()
+            // Asleep: its watch found nothing (nothing is pushed until then).
+            #expect(waitUntil { queue.blockedConsumers == 1 })
+            budgets.append(queue.currentYieldBudget)
+            try queue.push(value, priority: 5)
+            #expect(done.wait(timeout: .now() + 300) == .success)
+            #expect(got.withLock { $0 } == value)
+        }
+        #expect(budgets == [8, 4, 2, 1, 1, 1])
+        // An element already queued is taken without watching: the budget stays.
+        try queue.push(7, priority: 5)
+        #expect(queue.pop() == 7)
+        #expect(queue.currentYieldBudget == 1)
+        queue.close()
+        #expect(queue.pop() == nil)
+    }
+
+    @Test("an element pushed while a consumer watches is taken without sleeping, and the next watch is twice as long (up to the most)")
+    func watchingFinds() throws {
+        let queue = EventQueue<Int>()
+        let next = Atomic<Int>(0)
+        // Each watch's first yield pushes an element, as a producer on another core would.
+        queue.yieldWhileWatching = { try? queue.push(next.add(1, ordering: .relaxed).newValue, priority: 5) }
+        var budgets: [Int] = []
+        var popped: [Int] = []
+        for _ in 0..<3 {
+            popped.append(queue.pop() ?? -1)
+            budgets.append(queue.currentYieldBudget)
+        }
+        #expect(popped == [1, 2, 3])
+        #expect(budgets == Array(repeating: EventQueue<Int>.yieldsBeforeSleeping, count: 3))
+        #expect(queue.blockedConsumers == 0)
+        // From a halved budget it doubles back.
+        queue.yieldWhileWatching = {}
+        let sleeper = DispatchSemaphore(value: 0)
+        Thread {
+            _ = queue.pop()
+            sleeper.signal()
+        }.start()
+        #expect(waitUntil { queue.blockedConsumers == 1 })
+        #expect(queue.currentYieldBudget == EventQueue<Int>.yieldsBeforeSleeping / 2)
+        try queue.push(0, priority: 5)
+        #expect(sleeper.wait(timeout: .now() + 300) == .success)
+        queue.yieldWhileWatching = { try? queue.push(next.add(1, ordering: .relaxed).newValue, priority: 5) }
+        #expect(queue.pop() == 4)
+        #expect(queue.currentYieldBudget == EventQueue<Int>.yieldsBeforeSleeping)
+    }
+
     @Test("close wakes a producer blocked on a full queue, which gets 'closed'")
     func closeWakesProducers() throws {
         let queue = EventQueue<Int>(capacity: 1)
