@@ -70,6 +70,7 @@ let package = Package(
             dependencies: ["SymphonyJSON", 
                 "SymphonyCrypto",
                 "SymphonyConcurrency",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,5 +1,5 @@
+import DequeModule
 import Glibc
-import HeapModule
 import SymphonyConcurrency
 import Synchronization
 
@@ -33,22 +33,18 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         case closed
     }
 
-    private struct Entry: Comparable {
-        let priority: Int
-        let sequence: UInt64
+    private struct Entry {
         let weight: Int
         let element: Element
 
         /// The element, moved out of the entry (no copy and release of what it references).
         consuming func takeElement() -> Element { element }
+    }
 
-        static func < (lhs: Entry, rhs: Entry) -> Bool {
-            lhs.priority != rhs.priority ? lhs.priority < rhs.priority : lhs.sequence < rhs.sequence
-        }
-
-        static func == (lhs: Entry, rhs: Entry) -> Bool {
-            lhs.priority == rhs.priority && lhs.sequence == rhs.sequence
-        }
+    /// The entries of one priority, oldest first.
+    private struct Lane {
+        let priority: Int
+        var entries: Deque<Entry>
     }
 
     private static var notEmpty: Int { 0 }
@@ -60,8 +56,12 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     public let whenFull: WhenFull
 
     private let lock = ConditionLock(conditionCount: 2)
-    private var heap = Heap<Entry>()
-    private var nextSequence: UInt64 = 0
+    /// One first-in first-out lane per priority in use, lowest priority first: a push appends to
+    /// its lane and a pop takes from the first lane that has entries, in constant time (event
+    /// priorities are 0–9), and no entry is moved or copied while others are queued.
+    private var lanes: [Lane] = []
+    /// How many entries the lanes hold.
+    private var entryCount = 0
     private var heldWeight = 0
     private var closed = false
     private var waitingConsumers = 0
@@ -156,15 +156,20 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     /// Inserts with the next arrival number; the lock must be held.
     private func insert(_ element: Element, priority: Int, weight: Int = 1) {
         precondition(weight > 0, "a queued element weighs at least 1")
-        heap.insert(Entry(priority: priority, sequence: nextSequence, weight: weight, element: element))
-        nextSequence &+= 1
+        lanes[lane(for: priority)].entries.append(Entry(weight: weight, element: element))
+        entryCount += 1
         heldWeight += weight
         watchedWeight.store(heldWeight, ordering: .relaxed)
     }
 
     /// Removes the first entry and takes its weight off the queue's; the lock must be held.
     private func popFirstEntry() -> Entry? {
-        guard let entry = heap.popMin() else { return nil }
+        guard entryCount > 0, let index = lanes.firstIndex(where: { !$0.entries.isEmpty }),
+            let entry = lanes[index].entries.popFirst()
+        else { return nil }
+        entryCount -= 1
+        // Lanes of priorities no longer used go once there are many (events use ten at most).
+        if lanes[index].entries.isEmpty && lanes.count > Self.lanesKept { lanes.remove(at: index) }
         heldWeight -= entry.weight
         watchedWeight.store(heldWeight, ordering: .relaxed)
         return entry
@@ -184,7 +189,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         defer { lock.unlock() }
         let deadline = ConditionLock.deadline(after: timeout)
         var timedOut = false
-        while heap.isEmpty && !closed && !timedOut {
+        while entryCount == 0 && !closed && !timedOut {
             waitingConsumers += 1
             timedOut = !lock.wait(Self.notEmpty, until: deadline)
             waitingConsumers -= 1
@@ -202,7 +207,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         waitWhileEmpty()
-        guard !heap.isEmpty else { return false }
+        guard entryCount > 0 else { return false }
         var taken = 0
         while taken < maximum, let entry = popFirstEntry() {
             taken += entry.weight
@@ -226,7 +231,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     public func removeAll() -> [Element] {
         lock.withLock {
             var elements: [Element] = []
-            elements.reserveCapacity(heap.count)
+            elements.reserveCapacity(entryCount)
             while let entry = popFirstEntry() { elements.append(entry.takeElement()) }
             if waitingProducers > 0 { lock.broadcast(Self.notFull) }
             return elements
@@ -242,7 +247,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     public var countByPriority: [Int: Int] {
         lock.withLock {
             var counts: [Int: Int] = [:]
-            for entry in heap.unordered { counts[entry.priority, default: 0] += entry.weight }
+            for lane in lanes where !lane.entries.isEmpty { counts[lane.priority] = lane.entries.reduce(0) { $0 + $1.weight } }
             return counts
         }
     }
@@ -253,7 +258,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     /// Waits until there is an element or the queue is closed, yielding the CPU a few times
     /// (`yieldsBeforeSleeping`) before sleeping on `notEmpty`; the lock must be held, and is held on return.
     private func waitWhileEmpty() {
-        guard heap.isEmpty && !closed else { return }
+        guard entryCount == 0 && !closed else { return }
         lock.unlock()
         // The watched values are only a hint: what counts is read again under the lock below.
         let budget = yieldBudget.load(ordering: .relaxed)
@@ -265,11 +270,28 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         let found = yields < budget
         yieldBudget.store(found ? min(Self.yieldsBeforeSleeping, budget * 2) : max(1, budget / 2), ordering: .relaxed)
         lock.lock()
-        while heap.isEmpty && !closed {
+        while entryCount == 0 && !closed {
             waitingConsumers += 1
             lock.wait(Self.notEmpty)
             waitingConsumers -= 1
         }
+    }
+
+    /// The most lanes kept when empty: more distinct priorities than this, and emptied lanes are removed.
+    private static var lanesKept: Int { 16 }
+
+    /// The index of `priority`'s lane, made (in priority order) when there is none; the lock must be held.
+    private func lane(for priority: Int) -> Int {
+        var low = 0
+        var high = lanes.count
+        while low < high {
+            let middle = (low + high) / 2
+            if lanes[middle].priority < priority { low = middle + 1 } else { high = middle }
+        }
+        if low == lanes.count || lanes[low].priority != priority {
+            lanes.insert(Lane(priority: priority, entries: Deque(minimumCapacity: 64)), at: low)
+        }
+        return low
     }
 
     private func takeFirst() -> Element? {

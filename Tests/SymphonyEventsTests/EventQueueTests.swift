@@ -16,6 +16,32 @@ import SymphonyConcurrency
         #expect(popped == ["c0", "e0", "f3", "a5", "d5", "g5", "b9"])
     }
 
+    @Test("pushes and pops interleaved over 101 priorities (more than the lanes kept when empty) come out as a stable sort by priority would give them")
+    func manyPrioritiesMatchAModel() throws {
+        let queue = EventQueue<Int>()
+        var model: [(priority: Int, value: Int)] = []  // what is queued, in arrival order
+        var state: UInt64 = 11
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        for value in 0..<5_000 {
+            if next(3) > 0 || model.isEmpty {
+                let priority = next(101) - 50
+                try queue.push(value, priority: priority)
+                model.append((priority, value))
+            } else {
+                // The model's next: the lowest priority, oldest first.
+                let index = model.indices.min { model[$0].priority != model[$1].priority ? model[$0].priority < model[$1].priority : $0 < $1 }!
+                #expect(queue.pop() == model.remove(at: index).value)
+            }
+            #expect(queue.count == model.count)
+        }
+        #expect(queue.countByPriority == Dictionary(model.map { ($0.priority, 1) }, uniquingKeysWith: +))
+        #expect(queue.removeAll() == model.sorted { $0.priority < $1.priority }.map(\.value))  // `sorted` is stable
+        #expect(queue.count == 0)
+    }
+
     @Test("a full queue with the fail policy throws 'full' and keeps what it had")
     func failWhenFull() throws {
         let queue = EventQueue<Int>(capacity: 2, whenFull: .fail)
