@@ -99,7 +99,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     /// Adds `element` with `priority` (lower is served first).
     ///
     /// Throws `closed` after `close()`, and `full` at capacity when the policy is `.fail`.
-    public func push(_ element: Element, priority: Int) throws {
+    public func push(_ element: consuming Element, priority: Int) throws {
         try push(element, priority: priority, fromConsumer: false)
     }
 
@@ -107,7 +107,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     /// it never waits or fails for room (waiting on their own queue would deadlock; the queue may
     /// go past its capacity) and it is accepted even after `close()`, so that a draining consumer's
     /// follow-up work is not lost: the consumer that pushed it is still running and will pop it.
-    public func push(_ element: Element, priority: Int, fromConsumer: Bool) throws {
+    public func push(_ element: consuming Element, priority: Int, fromConsumer: Bool) throws {
         lock.lock()
         defer { lock.unlock() }
         if fromConsumer {
@@ -153,8 +153,8 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// Inserts with the next arrival number; the lock must be held.
-    private func insert(_ element: Element, priority: Int, weight: Int = 1) {
+    /// Appends `element` to its priority's lane; the lock must be held.
+    private func insert(_ element: consuming Element, priority: Int, weight: Int = 1) {
         precondition(weight > 0, "a queued element weighs at least 1")
         lanes[lane(for: priority)].entries.append(Entry(weight: weight, element: element))
         entryCount += 1
