@@ -44,7 +44,13 @@ final class DerivationLedger: Sendable {
 
     /// The most events one input event may derive.
     let limit: Int
-    private let awaiting = Locked<[String: Budget]>([:])
+    /// The entries, in stripes chosen by the last byte of the event's id (the fastest-changing
+    /// digit of a generated id): workers entering and taking different events rarely share a lock.
+    private let stripes = (0..<16).map { _ in Locked<[String: Budget]>([:]) }
+
+    private func stripe(_ id: String) -> Locked<[String: Budget]> {
+        stripes[Int(id.utf8.last ?? 0) & (stripes.count - 1)]
+    }
 
     init(limit: Int) {
         precondition(limit >= 0, "a derived-event budget cannot be negative")
@@ -55,10 +61,10 @@ final class DerivationLedger: Sendable {
     /// begun); nil for an input event, and for a derived event without an entry.
     func take(_ event: Event) -> Budget? {
         guard event.causation != nil else { return nil }  // input events were never entered: no lock
-        return awaiting.withLock { awaiting in
+        return stripe(event.id).withLock { awaiting in
             let budget = awaiting.removeValue(forKey: event.id)
             // A dictionary keeps its storage when emptied by removals: let a burst's go.
-            if awaiting.isEmpty && awaiting.capacity > 1_024 { awaiting = [:] }
+            if awaiting.isEmpty && awaiting.capacity > 256 { awaiting = [:] }
             return budget
         }
     }
@@ -69,29 +75,29 @@ final class DerivationLedger: Sendable {
         guard budget.draw(upTo: limit) else {
             throw ActionError(Self.exhaustedMessage(limit: limit, rootID: budget.rootID))
         }
-        awaiting.withLock { $0[derived.id] = budget }
+        stripe(derived.id).withLock { $0[derived.id] = budget }
     }
 
     /// Takes back the entry of a derived event that could not be published or scheduled, and its unit.
     func withdraw(_ derived: Event, from budget: Budget) {
-        awaiting.withLock { _ = $0.removeValue(forKey: derived.id) }
+        stripe(derived.id).withLock { _ = $0.removeValue(forKey: derived.id) }
         budget.refund()
     }
 
     /// Takes out the entry of a delayed event that was cancelled (it will never be processed),
     /// with its unit; nothing when it has none (scheduled by an earlier run).
     func discard(_ cancelled: Event) {
-        guard let budget = awaiting.withLock({ $0.removeValue(forKey: cancelled.id) }) else { return }
+        guard let budget = stripe(cancelled.id).withLock({ $0.removeValue(forKey: cancelled.id) }) else { return }
         budget.refund()
     }
 
     /// Drops every entry (a cluster node's batch ended): their units stay spent.
     func removeAll() {
-        awaiting.withLock { $0 = [:] }
+        for stripe in stripes { stripe.withLock { $0 = [:] } }
     }
 
     /// Derived events entered and not yet taken: published or scheduled, waiting to be processed.
-    var awaitingCount: Int { awaiting.withLock { $0.count } }
+    var awaitingCount: Int { stripes.reduce(0) { count, stripe in count + stripe.withLock { $0.count } } }
 
     /// The failed action's reason once an input event's budget is used up (the dry run says the same).
     static func exhaustedMessage(limit: Int, rootID: String) -> String {

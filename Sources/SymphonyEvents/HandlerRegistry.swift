@@ -1,4 +1,5 @@
 import SymphonyConcurrency
+import Synchronization
 
 /// A function that handles an event on a dispatcher worker thread; throwing sends the event to the dead-letter sink.
 public typealias EventHandler = @Sendable (Event) throws -> Void
@@ -39,14 +40,24 @@ struct Subscribed: Sendable {
 ///
 /// A `TypePatternIndex` finds the matching subscriptions; the resolved list for each event type
 /// is cached until the next (un)subscribe, so after the first event of a type a lookup is one
-/// dictionary probe.
+/// dictionary probe. The caches are per thread (`StripedLocked`), so worker threads looking up
+/// handlers do not take one shared lock per event; each cache is tagged with the generation of the
+/// index it was resolved from, and an (un)subscribe moves the generation on.
 public final class HandlerRegistry: Sendable {
     private struct State {
         var index = TypePatternIndex<Subscribed>()
-        var cache = TypeLookupCache<[RegisteredHandler]>()
+        var generation: UInt64 = 0
+    }
+
+    private struct Cache {
+        var generation: UInt64 = 0
+        var lists = TypeLookupCache<[RegisteredHandler]>()
     }
 
     private let state = Locked(State())
+    /// `state.generation`, readable without its lock.
+    private let generation = Atomic<UInt64>(0)
+    private let caches = StripedLocked { Cache() }
 
     /// An empty registry.
     public init() {}
@@ -66,7 +77,7 @@ public final class HandlerRegistry: Sendable {
     private func add(_ subscribed: Subscribed, for pattern: TypePattern) -> SubscriptionID {
         state.withLock { state in
             let id = state.index.insert(subscribed, for: pattern)
-            state.cache.removeAll()
+            moveOn(&state)
             return SubscriptionID(value: id)
         }
     }
@@ -76,23 +87,39 @@ public final class HandlerRegistry: Sendable {
     public func remove(_ id: SubscriptionID) -> Bool {
         state.withLock { state in
             guard state.index.remove(id: id.value) else { return false }
-            state.cache.removeAll()
+            moveOn(&state)
             return true
         }
     }
 
     /// The handlers whose pattern matches `type`, in subscription order.
     public func handlers(for type: String) -> [RegisteredHandler] {
-        state.withLock { state in
-            if let cached = state.cache.cached(type) { return cached }
+        let current = generation.load(ordering: .acquiring)
+        if let cached = caches.withLock({ $0.generation == current ? $0.lists.cached(type) : nil }) { return cached }
+        let (found, resolvedAt) = state.withLock { state in
             let found = state.index.entries(matching: type).map {
                 RegisteredHandler(
                     id: SubscriptionID(value: $0.id), pattern: $0.pattern, deliver: $0.value.deliver,
                     completesFiredEntries: $0.value.completesFiredEntries)
             }
-            state.cache.store(found, for: type)
-            return found
+            return (found, state.generation)
         }
+        caches.withLock { cache in
+            // A list resolved before an (un)subscribe that this thread's cache already saw is not kept.
+            guard resolvedAt >= cache.generation else { return }
+            if cache.generation != resolvedAt {
+                cache.lists.removeAll()
+                cache.generation = resolvedAt
+            }
+            cache.lists.store(found, for: type)
+        }
+        return found
+    }
+
+    /// After an (un)subscribe, under the state's lock: lists cached before it are out of date.
+    private func moveOn(_ state: inout State) {
+        state.generation += 1
+        generation.store(state.generation, ordering: .releasing)
     }
 
     /// How many subscriptions there are.

@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+import SymphonyConcurrency
 import Testing
 @testable import SymphonyEvents
 
@@ -78,6 +81,48 @@ import Testing
         #expect(names(registry, "a.b") == [])
         #expect(!registry.remove(wildcard))
         #expect(registry.count == 0)
+    }
+
+    @Test("threads with their own cached lists see every subscription made while they look up, once it is made", .timeLimit(.minutes(10)))
+    func cachesPerThread() throws {
+        let registry = HandlerRegistry()
+        registry.add(try TypePattern("a.b")) { _ in }
+        let stop = Atomic<Bool>(false)
+        let stale = Atomic<Int>(0)
+        let done = DispatchGroup()
+        for _ in 0..<4 {
+            done.enter()
+            Thread {
+                while !stop.load(ordering: .acquiring) {
+                    // Subscriptions only grow here: a lookup never sees fewer than one before it.
+                    var seen = 0
+                    for _ in 0..<50 {
+                        let count = registry.handlers(for: "a.b").count
+                        if count < seen { stale.add(1, ordering: .relaxed) }
+                        seen = count
+                    }
+                }
+                done.leave()
+            }.start()
+        }
+        for _ in 0..<200 {
+            registry.add(try TypePattern("a.*")) { _ in }
+            // Once added, this thread's lookup (its own cache may hold the list from before) has it.
+            #expect(registry.handlers(for: "a.b").count == registry.count)
+        }
+        stop.store(true, ordering: .releasing)
+        #expect(done.wait(timeout: .now() + 300) == .success)
+        #expect(stale.load(ordering: .relaxed) == 0)
+        #expect(registry.handlers(for: "a.b").count == 201)
+        // Every stripe's list is brought up to date: a fresh thread sees all of them too.
+        let fresh = Locked(0)
+        let finished = DispatchSemaphore(value: 0)
+        Thread {
+            fresh.withLock { $0 = registry.handlers(for: "a.b").count }
+            finished.signal()
+        }.start()
+        #expect(finished.wait(timeout: .now() + 300) == .success)
+        #expect(fresh.withLock { $0 } == 201)
     }
 }
 
