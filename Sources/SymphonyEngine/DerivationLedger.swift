@@ -44,12 +44,15 @@ final class DerivationLedger: Sendable {
 
     /// The most events one input event may derive.
     let limit: Int
-    /// The entries, in stripes chosen by the last byte of the event's id (the fastest-changing
+    /// The entries, in stripes chosen by the last character of the event's id (the fastest-changing
     /// digit of a generated id): workers entering and taking different events rarely share a lock.
     private let stripes = (0..<16).map { _ in Locked<[String: Budget]>([:]) }
 
+    /// The stripe of `id`: its last hex digit's value (`0`–`9`, `a`–`f`, one stripe each); any other
+    /// last byte falls in some stripe too.
     private func stripe(_ id: String) -> Locked<[String: Budget]> {
-        stripes[Int(id.utf8.last ?? 0) & (stripes.count - 1)]
+        let last = id.utf8.last ?? 0
+        return stripes[Int(last <= 0x39 ? last : last &+ 9) & (stripes.count - 1)]
     }
 
     init(limit: Int) {
@@ -91,12 +94,14 @@ final class DerivationLedger: Sendable {
         budget.refund()
     }
 
-    /// Drops every entry (a cluster node's batch ended): their units stay spent.
+    /// Drops every entry (a cluster node's batch ended): their units stay spent. Stripe by stripe:
+    /// call it when no event is being entered or taken.
     func removeAll() {
         for stripe in stripes { stripe.withLock { $0 = [:] } }
     }
 
-    /// Derived events entered and not yet taken: published or scheduled, waiting to be processed.
+    /// Derived events entered and not yet taken: published or scheduled, waiting to be processed
+    /// (summed stripe by stripe, so a snapshot only when no event is being entered or taken).
     var awaitingCount: Int { stripes.reduce(0) { count, stripe in count + stripe.withLock { $0.count } } }
 
     /// The failed action's reason once an input event's budget is used up (the dry run says the same).

@@ -16,7 +16,7 @@ import Synchronization
 ///   Elements already queued are still handed out — a closed queue drains — and `pop()` returns
 ///   nil only once the queue is closed *and* empty. `removeAll()` takes what is left at once.
 // @unchecked Sendable: all mutable state is touched only while holding `lock`, except the watched
-// mirrors and the yield budget (atomics) and `yieldWhileWatching` (set by tests before any consumer runs).
+// mirrors and the yield budget (atomics) and `yieldWhileWatching` (set by tests while no consumer is in `pop`).
 public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     /// What `push` does when the queue is full.
     public enum WhenFull: Sendable {
@@ -81,7 +81,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     private let yieldBudget = Atomic<Int>(EventQueue.yieldsBeforeSleeping)
     /// How many yields the next empty-handed consumer makes (tests).
     var currentYieldBudget: Int { yieldBudget.load(ordering: .relaxed) }
-    /// One yield of a watching consumer; tests replace it (before any consumer runs) to act during a watch.
+    /// One yield of a watching consumer; tests replace it (while no consumer is in `pop`) to act during a watch.
     var yieldWhileWatching: @Sendable () -> Void = { sched_yield() }
 
     /// Consumers blocked in `pop` right now (tests wait for them before closing the queue).
@@ -204,6 +204,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     /// Taking a few at a time saves lock hand-offs; an element that arrives while a batch is being
     /// handled waits for the next batch even if its priority is higher.
     public func pop(upTo maximum: Int, into batch: inout [Element]) -> Bool {
+        precondition(maximum > 0, "a take needs room for at least one event")
         lock.lock()
         defer { lock.unlock() }
         waitWhileEmpty()
@@ -267,9 +268,10 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
             yieldWhileWatching()
             yields += 1
         }
-        let found = yields < budget
-        yieldBudget.store(found ? min(Self.yieldsBeforeSleeping, budget * 2) : max(1, budget / 2), ordering: .relaxed)
         lock.lock()
+        // Found: something arrived during the watch (an arrival in its last yield counts too).
+        let found = entryCount > 0 || closed
+        yieldBudget.store(found ? min(Self.yieldsBeforeSleeping, budget * 2) : max(1, budget / 2), ordering: .relaxed)
         while entryCount == 0 && !closed {
             waitingConsumers += 1
             lock.wait(Self.notEmpty)

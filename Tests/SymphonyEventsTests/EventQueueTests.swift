@@ -124,16 +124,30 @@ import SymphonyConcurrency
         try queue.push(7, priority: 5)
         #expect(queue.pop() == 7)
         #expect(queue.currentYieldBudget == 1)
+        // An element that arrives during the last (here the only) yield is found: the budget doubles.
+        Self.closeLater(queue)
+        queue.yieldWhileWatching = { [weak queue] in try? queue?.push(8, priority: 5) }
+        #expect(queue.pop() == 8)
+        #expect(queue.currentYieldBudget == 2)
+        #expect(queue.pop() == 8)
+        #expect(queue.currentYieldBudget == 4)
         queue.close()
         #expect(queue.pop() == nil)
+    }
+
+    /// Closes `queue` after five minutes if it is still there: a pop that a test expects a watch
+    /// to feed then returns nil (a failed expectation) instead of sleeping for ever.
+    static func closeLater(_ queue: EventQueue<Int>) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + 300) { [weak queue] in queue?.close() }
     }
 
     @Test("an element pushed while a consumer watches is taken without sleeping, and the next watch is twice as long (up to the most)")
     func watchingFinds() throws {
         let queue = EventQueue<Int>()
+        Self.closeLater(queue)
         let next = Atomic<Int>(0)
         // Each watch's first yield pushes an element, as a producer on another core would.
-        queue.yieldWhileWatching = { try? queue.push(next.add(1, ordering: .relaxed).newValue, priority: 5) }
+        queue.yieldWhileWatching = { [weak queue] in try? queue?.push(next.add(1, ordering: .relaxed).newValue, priority: 5) }
         var budgets: [Int] = []
         var popped: [Int] = []
         for _ in 0..<3 {
@@ -154,7 +168,7 @@ import SymphonyConcurrency
         #expect(queue.currentYieldBudget == EventQueue<Int>.yieldsBeforeSleeping / 2)
         try queue.push(0, priority: 5)
         #expect(sleeper.wait(timeout: .now() + 300) == .success)
-        queue.yieldWhileWatching = { try? queue.push(next.add(1, ordering: .relaxed).newValue, priority: 5) }
+        queue.yieldWhileWatching = { [weak queue] in try? queue?.push(next.add(1, ordering: .relaxed).newValue, priority: 5) }
         #expect(queue.pop() == 4)
         #expect(queue.currentYieldBudget == EventQueue<Int>.yieldsBeforeSleeping)
     }
