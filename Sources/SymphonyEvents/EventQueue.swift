@@ -60,8 +60,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     /// its lane and a pop takes from the first lane that has entries, in constant time (event
     /// priorities are 0–9), and no entry is moved or copied while others are queued.
     private var lanes: [Lane] = []
-    /// How many entries the lanes hold.
-    private var entryCount = 0
+    /// The weight the lanes hold: zero exactly when they are empty (every entry weighs at least 1).
     private var heldWeight = 0
     private var closed = false
     private var waitingConsumers = 0
@@ -157,17 +156,15 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     private func insert(_ element: consuming Element, priority: Int, weight: Int = 1) {
         precondition(weight > 0, "a queued element weighs at least 1")
         lanes[lane(for: priority)].entries.append(Entry(weight: weight, element: element))
-        entryCount += 1
         heldWeight += weight
         watchedWeight.store(heldWeight, ordering: .relaxed)
     }
 
     /// Removes the first entry and takes its weight off the queue's; the lock must be held.
     private func popFirstEntry() -> Entry? {
-        guard entryCount > 0, let index = lanes.firstIndex(where: { !$0.entries.isEmpty }),
+        guard let index = lanes.firstIndex(where: { !$0.entries.isEmpty }),
             let entry = lanes[index].entries.popFirst()
         else { return nil }
-        entryCount -= 1
         // Lanes of priorities no longer used go once there are many (events use ten at most).
         if lanes[index].entries.isEmpty && lanes.count > Self.lanesKept { lanes.remove(at: index) }
         heldWeight -= entry.weight
@@ -189,7 +186,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         defer { lock.unlock() }
         let deadline = ConditionLock.deadline(after: timeout)
         var timedOut = false
-        while entryCount == 0 && !closed && !timedOut {
+        while heldWeight == 0 && !closed && !timedOut {
             waitingConsumers += 1
             timedOut = !lock.wait(Self.notEmpty, until: deadline)
             waitingConsumers -= 1
@@ -208,7 +205,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         waitWhileEmpty()
-        guard entryCount > 0 else { return false }
+        guard heldWeight > 0 else { return false }
         var taken = 0
         while taken < maximum, let entry = popFirstEntry() {
             taken += entry.weight
@@ -232,7 +229,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     public func removeAll() -> [Element] {
         lock.withLock {
             var elements: [Element] = []
-            elements.reserveCapacity(entryCount)
+            elements.reserveCapacity(lanes.reduce(0) { $0 + $1.entries.count })
             while let entry = popFirstEntry() { elements.append(entry.takeElement()) }
             if waitingProducers > 0 { lock.broadcast(Self.notFull) }
             return elements
@@ -259,7 +256,7 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
     /// Waits until there is an element or the queue is closed, yielding the CPU a few times
     /// (`yieldsBeforeSleeping`) before sleeping on `notEmpty`; the lock must be held, and is held on return.
     private func waitWhileEmpty() {
-        guard entryCount == 0 && !closed else { return }
+        guard heldWeight == 0 && !closed else { return }
         lock.unlock()
         // The watched values are only a hint: what counts is read again under the lock below.
         let budget = yieldBudget.load(ordering: .relaxed)
@@ -270,9 +267,9 @@ public final class EventQueue<Element: Sendable>: @unchecked Sendable {
         }
         lock.lock()
         // Found: something arrived during the watch (an arrival in its last yield counts too).
-        let found = entryCount > 0 || closed
+        let found = heldWeight > 0 || closed
         yieldBudget.store(found ? min(Self.yieldsBeforeSleeping, budget * 2) : max(1, budget / 2), ordering: .relaxed)
-        while entryCount == 0 && !closed {
+        while heldWeight == 0 && !closed {
             waitingConsumers += 1
             lock.wait(Self.notEmpty)
             waitingConsumers -= 1
