@@ -50,41 +50,38 @@ public enum TextTokenizer {
     }
 
     /// `tokens(text)` for text that is all ASCII, read byte by byte (no scalar-by-scalar string
-    /// building); nil as soon as a byte is not ASCII.
+    /// building); nil when a byte is not ASCII.
     private static func asciiTokens(_ text: String) -> [String]? {
         var text = text
         return text.withUTF8 { bytes -> [String]? in
-            var tokens: [String] = []
-            tokens.reserveCapacity(16)
-            var start = -1  // where the current token starts, or -1
-            var lowered: [UInt8] = []  // the current token, when it holds an uppercase letter
-            var hasUppercase = false
-            func flush(at end: Int) {
-                guard start >= 0 else { return }
-                tokens.append(
-                    hasUppercase
-                        ? String(decoding: lowered, as: UTF8.self) : String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
-                start = -1
-                hasUppercase = false
-            }
-            for index in bytes.indices {
-                let byte = bytes[index]
-                if byte >= 0x80 { return nil }
-                if isASCIIWord(byte) {
-                    if start < 0 { start = index }
-                    if isASCIIUppercase(byte) && !hasUppercase {
-                        hasUppercase = true
-                        lowered.removeAll(keepingCapacity: true)
-                        lowered.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
-                    }
-                    if hasUppercase { lowered.append(lowercased(byte)) }
-                } else {
-                    flush(at: index)
+            asciiWords(in: bytes)?.map { range in
+                let word = UnsafeBufferPointer(rebasing: bytes[range])
+                guard word.contains(where: isASCIIUppercase) else { return String(decoding: word, as: UTF8.self) }
+                return String(unsafeUninitializedCapacity: word.count) { lowered in
+                    for (offset, byte) in word.enumerated() { lowered[offset] = lowercased(byte) }
+                    return word.count
                 }
             }
-            flush(at: bytes.count)
-            return tokens
         }
+    }
+
+    /// Where the words of ASCII `bytes` are (runs of `isASCIIWord` bytes); nil as soon as a byte is not ASCII.
+    private static func asciiWords(in bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>]? {
+        var words: [Range<Int>] = []
+        words.reserveCapacity(16)
+        var start = -1  // where the current word starts, or -1
+        for index in bytes.indices {
+            let byte = bytes[index]
+            if byte >= 0x80 { return nil }
+            if isASCIIWord(byte) {
+                if start < 0 { start = index }
+            } else {
+                if start >= 0 { words.append(start..<index) }
+                start = -1
+            }
+        }
+        if start >= 0 { words.append(start..<bytes.count) }
+        return words
     }
 
     /// `token` with each `ς` (U+03C2, final sigma) replaced by `σ` (U+03C3).
@@ -98,30 +95,13 @@ public enum TextTokenizer {
         asciiSpans(text) ?? scalarSpans(text)
     }
 
-    /// `spans(text)` for text that is all ASCII, read byte by byte; nil as soon as a byte is not ASCII.
+    /// `spans(text)` for text that is all ASCII, read byte by byte; nil when a byte is not ASCII.
     private static func asciiSpans(_ text: String) -> [Range<String.Index>]? {
         var copy = text
-        let offsets = copy.withUTF8 { bytes -> [Range<Int>]? in
-            var offsets: [Range<Int>] = []
-            offsets.reserveCapacity(16)
-            var start = -1  // where the current token starts, or -1
-            for index in bytes.indices {
-                let byte = bytes[index]
-                if byte >= 0x80 { return nil }
-                if isASCIIWord(byte) {
-                    if start < 0 { start = index }
-                } else {
-                    if start >= 0 { offsets.append(start..<index) }
-                    start = -1
-                }
-            }
-            if start >= 0 { offsets.append(start..<bytes.count) }
-            return offsets
-        }
-        guard let offsets else { return nil }
+        guard let words = copy.withUTF8({ asciiWords(in: $0) }) else { return nil }
         // In ASCII text every byte is a scalar, so byte offsets are scalar boundaries.
         let utf8 = text.utf8
-        return offsets.map {
+        return words.map {
             utf8.index(utf8.startIndex, offsetBy: $0.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: $0.upperBound)
         }
     }
