@@ -218,7 +218,9 @@ public final class ActionDispatcher: Sendable {
             threads.withLock { $0 += started }
         }
         let ruleBusy = configuration.ruleConcurrency[entry.rule].map { state.inFlightByRule[entry.rule, default: 0] >= $0 } ?? false
-        if state.idleWorkers[kind, default: 0] == 0 || ruleBusy { state.statistics.waited += 1 }
+        // Idle workers are counted down only when one takes an entry: those already ready claim them first.
+        let unclaimedWorkers = state.idleWorkers[kind, default: 0] - (state.ready[kind]?.count ?? 0)
+        if unclaimedWorkers <= 0 || ruleBusy { state.statistics.waited += 1 }
         state.ready[kind]!.append(entry)
         lock.signal(Self.work(kind))
     }
