@@ -73,6 +73,12 @@ public struct EncodedPayload: Sendable {
         }
     }
 
+    /// Bytes `JSONParser.parse(_:encodingMember:)` wrote for an object member: well-formed and no
+    /// deeper than the parser's limit, which is the codec's, so not checked again.
+    package init(parsed bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
     /// Bytes written by `Builder`, which writes only well-formed values: no check needed.
     private init(written bytes: [UInt8]) {
         self.bytes = bytes
@@ -301,7 +307,7 @@ public struct EncodedPayload: Sendable {
                 let count = Int(uint32())
                 let text = UnsafeBufferPointer(rebasing: buffer[offset..<offset + count])
                 offset += count
-                if Self.isASCII(text) {
+                if ByteScan.isASCII(text) {
                     writer.string(validUTF8: text)
                 } else {
                     writer.string(String(decoding: text, as: UTF8.self))  // repairs invalid UTF-8 as reading does
@@ -337,7 +343,7 @@ public struct EncodedPayload: Sendable {
                 let keyCount = Int(uint32())
                 let key = offset..<offset + keyCount
                 offset += keyCount
-                if asciiKeys && !Self.isASCII(UnsafeBufferPointer(rebasing: buffer[key])) { asciiKeys = false }
+                if asciiKeys && !ByteScan.isASCII(UnsafeBufferPointer(rebasing: buffer[key])) { asciiKeys = false }
                 members.append((key, offset))
                 skip()
             }
@@ -371,9 +377,6 @@ public struct EncodedPayload: Sendable {
             offset = end
         }
 
-        static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-            bytes.allSatisfy { $0 < 0x80 }
-        }
 
         /// Moves to the member or element `segment` of the value here; false when there is none.
         mutating func step(into segment: String) -> Bool {
@@ -385,11 +388,12 @@ public struct EncodedPayload: Sendable {
                 var found: Int?
                 var segment = segment
                 segment.withUTF8 { wanted in
+                    let wantedIsASCII = ByteScan.isASCII(wanted)
                     for _ in 0..<count {
                         let keyCount = Int(uint32())
                         let key = UnsafeBufferPointer(rebasing: buffer[offset..<offset + keyCount])
                         offset += keyCount
-                        if BinaryValueEncoding.sameKey(key, wanted) { found = offset }
+                        if BinaryValueEncoding.sameKey(key, isASCII: ByteScan.isASCII(key), wanted, isASCII: wantedIsASCII) { found = offset }
                         skip()
                     }
                 }

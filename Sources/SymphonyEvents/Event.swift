@@ -62,7 +62,7 @@ public struct Event: Sendable, Hashable {
     /// points are single bytes there, and every byte of a longer scalar is 0x80 or above.
     private static func containsControlCharacter(_ text: String) -> Bool {
         var text = text
-        return text.withUTF8 { bytes in bytes.contains { $0 < 0x20 || $0 == 0x7F } }
+        return text.withUTF8 { ByteScan.containsControlByte($0) }
     }
 
     /// Makes an event; `id` and `time` default to a fresh id and the current time.
@@ -87,8 +87,15 @@ extension Event {
     public init(
         type: String, encodedPayload: EncodedPayload, priority: Int, id: String, source: String?, time: Timestamp, causation: Causation?
     ) {
-        self.init(type: type, payload: .null, priority: priority, id: id, source: source, time: time, causation: causation)
-        storedPayload = .encoded(encodedPayload)
+        // Every field set once (delegating to the tree initializer and then replacing the payload
+        // copied the whole event: one retain and release per field, per event opened).
+        self.id = id
+        self.type = type
+        self.priority = priority
+        self.storedPayload = .encoded(encodedPayload)
+        self.source = source
+        self.time = time
+        self.causation = causation
     }
 
     /// The payload's encoded bytes when the event keeps them, else nil.

@@ -118,14 +118,20 @@ public final class EventDispatcher: Sendable {
         guard let sealer else { return events.map { (.plain($0), $0.priority, 1) } }
         let start = StageTimes.shared.mark()
         defer { StageTimes.shared.add(.queue, since: start) }
-        var byPriority: [[Event]] = Array(repeating: [], count: Event.priorities.count)
-        for event in events { byPriority[event.priority - Event.priorities.lowerBound].append(event) }
-        var items: [(element: QueuedEvent, priority: Int, weight: Int)] = []
-        for (offset, group) in byPriority.enumerated() where !group.isEmpty {
-            let priority = Event.priorities.lowerBound + offset
-            items.append((.batch(try SealedBatch(sealing: group, priority: priority, with: sealer)), priority, group.count))
+        // Grouped by index, in place: copying the events into a list per priority cost a retain
+        // and a release per field of each.
+        return try events.withUnsafeBufferPointer { events in
+            var items: [(element: QueuedEvent, priority: Int, weight: Int)] = []
+            var indices: [Int] = []
+            indices.reserveCapacity(events.count)
+            for priority in Event.priorities {
+                indices.removeAll(keepingCapacity: true)
+                for index in events.indices where events[index].priority == priority { indices.append(index) }
+                guard !indices.isEmpty else { continue }
+                items.append((.batch(try SealedBatch(sealing: events, at: indices, priority: priority, with: sealer)), priority, indices.count))
+            }
+            return items
         }
-        return items
     }
 
     /// Queues the event a one-shot scheduled entry fired (`fired`; nil for a periodic entry's copy):

@@ -44,26 +44,41 @@ public struct SealedBatch: Sendable, Hashable {
     }
 
     /// Seals `events`, which must all have `priority`, as one batch.
-    public init<Events: Collection<Event>>(sealing events: Events, priority: Int, with sealer: EnvelopeSealer) throws {
+    public init(sealing events: [Event], priority: Int, with sealer: EnvelopeSealer) throws {
+        try self.init(sealing: events[...], priority: priority, with: sealer)
+    }
+
+    /// Seals `events`, which must all have `priority`, as one batch.
+    public init(sealing events: ArraySlice<Event>, priority: Int, with sealer: EnvelopeSealer) throws {
+        self = try events.withUnsafeBufferPointer { events in
+            try SealedBatch(sealing: events, at: Array(events.indices), priority: priority, with: sealer)
+        }
+    }
+
+    /// Seals the events of `events` at `indices`, in that order, which must all have `priority`,
+    /// as one batch. The events are read in place: iterating a collection of events would copy each.
+    package init(sealing events: UnsafeBufferPointer<Event>, at indices: [Int], priority: Int, with sealer: EnvelopeSealer) throws {
         self.priority = priority
-        ids = []
-        types = []
-        ids.reserveCapacity(events.count)
-        types.reserveCapacity(events.count)
+        var ids: [String] = []
+        var types: [String] = []
+        ids.reserveCapacity(indices.count)
+        types.reserveCapacity(indices.count)
         var plaintext: [UInt8] = [Self.version]
-        plaintext.reserveCapacity(events.reduce(1) { $0 + 96 + ($1.encodedPayload?.bytes.count ?? 64) })
-        for event in events {
-            precondition(event.priority == priority, "every event of a batch has the batch's priority")
-            ids.append(event.id)
-            types.append(event.type)
+        plaintext.reserveCapacity(indices.reduce(1) { $0 + 96 + (events[$1].encodedPayload?.bytes.count ?? 64) })
+        for index in indices {
+            precondition(events[index].priority == priority, "every event of a batch has the batch's priority")
+            ids.append(events[index].id)
+            types.append(events[index].type)
             let lengthAt = plaintext.count
             BigEndianBytes.append(UInt32(0), to: &plaintext)  // filled in once the body is written
-            EventBodyCodec.encode(event, into: &plaintext)
+            EventBodyCodec.encode(events[index], into: &plaintext)
             let length = UInt32(plaintext.count - lengthAt - 4)
             plaintext.withUnsafeMutableBytes { bytes in
                 bytes.storeBytes(of: length.bigEndian, toByteOffset: lengthAt, as: UInt32.self)
             }
         }
+        self.ids = ids
+        self.types = types
         envelope = try sealer.seal(plaintext, context: Self.context(priority: priority, ids: ids, types: types))
     }
 

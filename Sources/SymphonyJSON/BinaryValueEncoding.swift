@@ -25,14 +25,27 @@ public enum BinaryValueEncoding {
     /// (Inlinable: readers compare every member's key while they look a field up.)
     @inlinable
     public static func sameKey(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
-        if lhs.count == rhs.count && (lhs.isEmpty || memcmp(lhs.baseAddress!, rhs.baseAddress!, lhs.count) == 0) { return true }
-        return sameNonASCIIKey(lhs, rhs)
+        if sameBytes(lhs, rhs) { return true }
+        return sameNonASCIIKey(lhs, isASCII: ByteScan.isASCII(lhs), rhs, isASCII: ByteScan.isASCII(rhs))
+    }
+
+    /// `sameKey` for a reader that knows whether each key is ASCII (`ByteScan.isASCII`), so that a
+    /// key compared with many others is scanned once.
+    @inlinable
+    public static func sameKey(_ lhs: UnsafeBufferPointer<UInt8>, isASCII lhsIsASCII: Bool, _ rhs: UnsafeBufferPointer<UInt8>, isASCII rhsIsASCII: Bool) -> Bool {
+        if sameBytes(lhs, rhs) { return true }
+        return sameNonASCIIKey(lhs, isASCII: lhsIsASCII, rhs, isASCII: rhsIsASCII)
+    }
+
+    @inlinable
+    static func sameBytes(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
+        lhs.count == rhs.count && (lhs.isEmpty || memcmp(lhs.baseAddress!, rhs.baseAddress!, lhs.count) == 0)
     }
 
     /// `sameKey` for keys whose bytes differ: equal only as non-ASCII `String`s can be.
-    @usableFromInline
-    static func sameNonASCIIKey(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard lhs.contains(where: { $0 >= 0x80 }) || rhs.contains(where: { $0 >= 0x80 }) else { return false }
+    @inlinable
+    static func sameNonASCIIKey(_ lhs: UnsafeBufferPointer<UInt8>, isASCII lhsIsASCII: Bool, _ rhs: UnsafeBufferPointer<UInt8>, isASCII rhsIsASCII: Bool) -> Bool {
+        guard !lhsIsASCII || !rhsIsASCII else { return false }
         return String(decoding: lhs, as: UTF8.self) == String(decoding: rhs, as: UTF8.self)
     }
 }

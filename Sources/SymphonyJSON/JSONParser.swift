@@ -24,6 +24,9 @@ public struct JSONParser {
             self.message = message
             self.offset = offset
         }
+
+        /// A key repeated in one object, at the repeat's offset.
+        static func repeatedKey(at offset: Int) -> ParseError { ParseError(message: "a key appears twice in one object", offset: offset) }
     }
 
     /// The deepest nesting of arrays and objects accepted (an event body's limit, `EventBodyCodec.maximumDepth`).
@@ -55,13 +58,40 @@ public struct JSONParser {
     public static func parse(
         _ bytes: UnsafeBufferPointer<UInt8>, encodingMember encodedMember: String
     ) throws(ParseError) -> (value: JSONValue, encoded: [UInt8]?) {
+        switch try parseRoot(bytes, encodingMember: encodedMember) {
+        case .object(let members, let encoded): return (.object(Dictionary(uniqueKeysWithValues: members)), encoded)
+        case .other(let value): return (value, nil)
+        }
+    }
+
+    /// A root value as `parseRoot(_:encodingMember:)` reads it.
+    public enum Root {
+        /// An object: its members in the order written, without the encoded member, and that
+        /// member's bytes when it was an object.
+        case object(members: [(key: String, value: JSONValue)], encoded: [UInt8]?)
+        /// Any other value.
+        case other(JSONValue)
+    }
+
+    /// `parse(_:encodingMember:)`, with a root object's members as a list in the order written
+    /// instead of a dictionary (an event line reads its few members once: hashing them is waste).
+    /// Accepts, refuses and reports exactly as `parse` does; the keys are distinct.
+    public static func parseRoot(_ bytes: UnsafeBufferPointer<UInt8>, encodingMember encodedMember: String) throws(ParseError) -> Root {
         var parser = JSONParser(bytes: bytes)
         parser.encodedMember = encodedMember
         parser.skipWhitespace()
-        let value = try parser.value(depth: 0)
+        let root: Root
+        if parser.current == UInt8(ascii: "{") {
+            var members = MemberList()
+            try parser.members(depth: 1, into: &members)
+            if parser.encodedMemberFound { members.list.removeAll { $0.key == encodedMember } }
+            root = .object(members: members.list, encoded: parser.encodedMemberFound ? parser.output : nil)
+        } else {
+            root = .other(try parser.value(depth: 0))
+        }
         parser.skipWhitespace()
         guard parser.offset == bytes.count else { throw parser.error("unexpected text after the JSON value") }
-        return (value, parser.encodedMemberFound ? parser.output : nil)
+        return root
     }
 
     private let bytes: UnsafeBufferPointer<UInt8>
@@ -72,7 +102,10 @@ public struct JSONParser {
     /// The encoded member's bytes.
     private var output: [UInt8] = []
     /// The keys of the objects being encoded, innermost last: where each key's bytes start in `output`, and their count.
-    private var encodedKeys: [(start: Int, count: Int)] = []
+    private var encodedKeys: [EncodedKey] = []
+
+    /// A key written in `output`: where its bytes start, their count, and whether they are all ASCII.
+    private typealias EncodedKey = (start: Int, count: Int, isASCII: Bool)
 
     private init(bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -81,6 +114,32 @@ public struct JSONParser {
     private func error(_ message: String) -> ParseError { ParseError(message: message, offset: offset) }
 
     private var current: UInt8? { offset < bytes.count ? bytes[offset] : nil }
+
+    /// Moves to the first byte that ends a string's run of plain bytes: a quote, a backslash or a
+    /// control character (or the end). Eight bytes per step: string contents are most of a line.
+    private mutating func skipPlainStringBytes() {
+        guard let base = bytes.baseAddress else { return }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        while offset + 8 <= bytes.count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self))
+            let quotes = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+            let backslashes = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+            // A zero byte in `quotes` or `backslashes`, or a byte below 0x20 in `word`. A borrow can
+            // flag a byte above a true one, never below it: the lowest flag is a true match.
+            let special = ((quotes &- ones) & ~quotes | (backslashes &- ones) & ~backslashes | (word &- ones &* 0x20) & ~word) & highBits
+            if special != 0 {
+                offset += special.trailingZeroBitCount / 8
+                return
+            }
+            offset += 8
+        }
+        while offset < bytes.count {
+            let byte = base[offset]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return }
+            offset += 1
+        }
+    }
 
     private mutating func skipWhitespace() {
         while offset < bytes.count {
@@ -112,16 +171,57 @@ public struct JSONParser {
         offset += count
     }
 
+    /// Where `members(depth:into:)` puts an object's members.
+    private protocol MemberCollector {
+        /// Adds a member, or throws when `key` is one already added (the same `String`).
+        mutating func add(_ key: String, _ value: JSONValue, keyOffset: Int) throws(ParseError)
+    }
+
+    /// The members as a dictionary: what a `JSONValue` object holds.
+    private struct MemberDictionary: MemberCollector {
+        // Room for the usual handful of members up front: growing 1 → 2 → 4 → 8 rehashed every key each time.
+        var members = [String: JSONValue](minimumCapacity: 8)
+
+        mutating func add(_ key: String, _ value: JSONValue, keyOffset: Int) throws(ParseError) {
+            guard members.updateValue(value, forKey: key) == nil else { throw ParseError.repeatedKey(at: keyOffset) }
+        }
+    }
+
+    /// The members in the order written, compared one by one while few, then through a set.
+    private struct MemberList: MemberCollector {
+        var list: [(key: String, value: JSONValue)] = []
+        var keys: Set<String> = []
+
+        init() { list.reserveCapacity(8) }
+
+        mutating func add(_ key: String, _ value: JSONValue, keyOffset: Int) throws(ParseError) {
+            if list.count < JSONParser.keysComparedOneByOne {
+                if list.contains(where: { $0.key == key }) { throw ParseError.repeatedKey(at: keyOffset) }
+            } else {
+                if list.count == JSONParser.keysComparedOneByOne { keys = Set(list.map(\.key)) }
+                if !keys.insert(key).inserted { throw ParseError.repeatedKey(at: keyOffset) }
+            }
+            list.append((key, value))
+        }
+    }
+
     private mutating func object(depth: Int) throws(ParseError) -> JSONValue {
+        var members = MemberDictionary()
+        try self.members(depth: depth, into: &members)
+        if depth == 1, encodedMemberFound, let encodedMember { members.members[encodedMember] = nil }
+        return .object(members.members)
+    }
+
+    /// Reads the object here (its `{` is current) into `collector`; the encoded member, if found,
+    /// goes in as `null` (so that a repeat of it is still refused), for the caller to remove.
+    private mutating func members<Collector: MemberCollector>(depth: Int, into collector: inout Collector) throws(ParseError) {
         guard depth <= Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth) levels") }
         offset += 1
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             offset += 1
-            return .object([:])
+            return
         }
-        // Room for the usual handful of members up front: growing 1 → 2 → 4 → 8 rehashed every key each time.
-        var members = [String: JSONValue](minimumCapacity: 8)
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
@@ -137,7 +237,7 @@ public struct JSONParser {
                     output.reserveCapacity(bytes.count)
                     try encodeObject(depth: depth + 1)
                     encodedMemberFound = true
-                    member = .null  // a stand-in, so that a repeated key is still refused; removed below
+                    member = .null  // a stand-in, so that a repeated key is still refused; the caller removes it
                 } else {
                     member = try value(depth: depth)
                 }
@@ -148,16 +248,13 @@ public struct JSONParser {
             }
             // A repeated key is refused, not resolved: readers that keep the first and readers that
             // keep the last would disagree about the event (its type, its source — its principal).
-            guard members.updateValue(member, forKey: key) == nil else {
-                throw ParseError(message: "a key appears twice in one object", offset: keyOffset)
-            }
+            try collector.add(key, member, keyOffset: keyOffset)
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): offset += 1
             case UInt8(ascii: "}"):
                 offset += 1
-                if depth == 1, encodedMemberFound, let encodedMember { members[encodedMember] = nil }
-                return .object(members)
+                return
             default: throw error("expected ',' or '}'")
             }
         }
@@ -223,7 +320,8 @@ public struct JSONParser {
         appendCountPlaceholder()
         offset += 1  // opening quote
         let start = offset
-        while offset < bytes.count {
+        skipPlainStringBytes()
+        if offset < bytes.count {
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {
                 output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<offset]))
@@ -231,9 +329,7 @@ public struct JSONParser {
                 patchCount(at: countAt, output.count - countAt - 4)
                 return
             }
-            if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("control character in a string") }
-            offset += 1
         }
         output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<offset]))
         // `unescapeRest` is a method of this parser: the output moves out while it writes (no copy).
@@ -284,6 +380,7 @@ public struct JSONParser {
     private mutating func encodeObject(depth: Int) throws(ParseError) {
         guard let countAt = try beginContainer(tag: BinaryValueEncoding.object, closing: UInt8(ascii: "}"), depth: depth) else { return }
         let firstKey = encodedKeys.count
+        if encodedKeys.capacity == 0 { encodedKeys.reserveCapacity(16) }  // growing it 1 → 2 → 4 → … on every line showed in profiles
         defer { encodedKeys.removeSubrange(firstKey...) }
         // Keys compared one by one while the object is small; past that, a set of them (what the
         // tree parser's dictionary does), so a line of many keys costs linear time, not quadratic.
@@ -295,7 +392,9 @@ public struct JSONParser {
             let keyOffset = offset
             let keyStart = output.count + 4
             try encodeString()
-            let key = (start: keyStart, count: output.count - keyStart)
+            let key = output.withUnsafeBufferPointer { buffer in
+                (start: keyStart, count: output.count - keyStart, isASCII: ByteScan.isASCII(UnsafeBufferPointer(rebasing: buffer[keyStart...])))
+            }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
             offset += 1
@@ -310,9 +409,7 @@ public struct JSONParser {
                 if count == Self.keysComparedOneByOne { keySet = Set(encodedKeys[firstKey...].map { keyText($0) }) }
                 repeated = !keySet.insert(keyText(key)).inserted
             }
-            if repeated {
-                throw ParseError(message: "a key appears twice in one object", offset: keyOffset)
-            }
+            if repeated { throw ParseError.repeatedKey(at: keyOffset) }
             count += 1
             skipWhitespace()
             switch current {
@@ -330,17 +427,17 @@ public struct JSONParser {
     static let keysComparedOneByOne = 16
 
     /// The text of a key written in `output`.
-    private func keyText(_ key: (start: Int, count: Int)) -> String {
+    private func keyText(_ key: EncodedKey) -> String {
         output.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[key.start..<key.start + key.count]), as: UTF8.self) }
     }
 
     /// Whether `key` is the same key (`BinaryValueEncoding.sameKey`) as one of the object's earlier ones (`encodedKeys[first...]`).
-    private func isRepeated(_ key: (start: Int, count: Int), since first: Int) -> Bool {
+    private func isRepeated(_ key: EncodedKey, since first: Int) -> Bool {
         output.withUnsafeBufferPointer { buffer in
-            func bytes(_ key: (start: Int, count: Int)) -> UnsafeBufferPointer<UInt8> {
+            func bytes(_ key: EncodedKey) -> UnsafeBufferPointer<UInt8> {
                 UnsafeBufferPointer(rebasing: buffer[key.start..<key.start + key.count])
             }
-            return encodedKeys[first...].contains { BinaryValueEncoding.sameKey(bytes($0), bytes(key)) }
+            return encodedKeys[first...].contains { BinaryValueEncoding.sameKey(bytes($0), isASCII: $0.isASCII, bytes(key), isASCII: key.isASCII) }
         }
     }
 
@@ -371,16 +468,15 @@ public struct JSONParser {
         offset += 1  // opening quote
         let start = offset
         // Fast path: no escapes.
-        while offset < bytes.count {
+        skipPlainStringBytes()
+        if offset < bytes.count {
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {
                 let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
                 offset += 1
                 return text
             }
-            if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("control character in a string") }
-            offset += 1
         }
         var scalars = Array(bytes[start..<offset])
         try unescapeRest(into: &scalars)
@@ -473,6 +569,12 @@ public struct JSONParser {
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { offset += 1 }
             guard let byte = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { throw error("invalid number") }
             while let byte = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { offset += 1 }
+        }
+        // Up to 18 digits cannot overflow an Int64: read in place, no string made.
+        if integral, offset - start <= 18 {
+            var magnitude: Int64 = 0
+            for byte in bytes[(bytes[start] == UInt8(ascii: "-") ? start + 1 : start)..<offset] { magnitude = magnitude * 10 + Int64(byte &- UInt8(ascii: "0")) }
+            return .int(bytes[start] == UInt8(ascii: "-") ? -magnitude : magnitude)
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
         if integral {

@@ -38,9 +38,7 @@ public struct FollowedFileSource: EventSource {
         self.resume = resume
         self.pollInterval = pollInterval
         self.maximumLineLength = maximumLineLength
-        var decoder = LineDecoder(rawLinesType: rawLinesType, lineParser: rawLinesType == nil ? nil : lineParser)
-        decoder.plainJSON = plainJSON
-        self.decoder = decoder
+        self.decoder = LineDecoder(rawLinesType: rawLinesType, lineParser: rawLinesType == nil ? nil : lineParser, plainJSON: plainJSON)
         self.report = report
     }
 

@@ -16,9 +16,9 @@ struct InputEvent {
     static let fieldNames: Set<String> = ["type", "payload", "priority", "id", "source", "time"]
 
     /// The fields of a parsed line; throws a readable reason naming the field (never its content).
-    init(json: JSONValue, encodedPayload: [UInt8]? = nil) throws {
+    init(json: JSONParser.Root) throws {
+        guard case .object(let fields, let encodedPayload) = json else { throw InputLineError(reason: "not a JSON object") }
         self.encodedPayload = encodedPayload
-        guard case .object(let fields) = json else { throw InputLineError(reason: "not a JSON object") }
         // One pass over the members (no hashing per field looked up); unknown members are ignored.
         var type: JSONValue?, payload: JSONValue?, priority: JSONValue?, id: JSONValue?, source: JSONValue?, time: JSONValue?
         for (key, value) in fields {
@@ -86,14 +86,8 @@ struct InputEvent {
             timestamp = parsed
         }
         if let encodedPayload {
-            let encoded: EncodedPayload
-            do {
-                encoded = try EncodedPayload(validating: encodedPayload)
-            } catch {
-                throw InputLineError(reason: "not a valid event")  // not expected: the parser wrote these bytes
-            }
             return Event(
-                type: type, encodedPayload: encoded, priority: priority, id: id ?? EventIDGenerator.shared.next(), source: source,
+                type: type, encodedPayload: EncodedPayload(parsed: encodedPayload), priority: priority, id: id ?? EventIDGenerator.shared.next(), source: source,
                 time: timestamp ?? .now(), causation: nil)
         }
         return Event(type: type, payload: payload ?? [:], priority: priority, id: id, source: source, time: timestamp)

@@ -5,13 +5,20 @@ import SymphonyRules
 /// Turns one input line into an event, or into the reason it is rejected: a JSON event line, or
 /// with `rawLinesType` raw text (read by the rule set's line parser, if any). Shared by the
 /// sources that read lines (`LineEventSource`, `FollowedFileSource`).
-struct LineDecoder {
+/// A class, not a struct: a source calls it once per line, and copying its parser each time showed in profiles.
+final class LineDecoder: Sendable {
     /// With a type, every line is raw text of that type (`--lines`).
     let rawLinesType: String?
     /// The rule set's parser for `rawLinesType` lines.
     let lineParser: LineParser?
     /// With a value, JSON lines are log records, not events: each object is a payload.
-    var plainJSON: PlainJSONLines? = nil
+    let plainJSON: PlainJSONLines?
+
+    init(rawLinesType: String?, lineParser: LineParser?, plainJSON: PlainJSONLines? = nil) {
+        self.rawLinesType = rawLinesType
+        self.lineParser = lineParser
+        self.plainJSON = plainJSON
+    }
 
     /// A parse error as a rejection reason, naming the event field it is in (`in 'payload'`); a
     /// key that is not an event field is not named: it is the line's content, which reasons never quote.
@@ -36,14 +43,7 @@ struct LineDecoder {
         _ bytes: [UInt8], previousTime: inout Timestamp?
     ) -> (result: Result<Event, InputLineError>, replacedInvalidUTF8: Bool, parseProblem: String?) {
         // One pass for NUL bytes and non-ASCII; only a line with non-ASCII bytes needs a full UTF-8 check.
-        var orBits: UInt8 = 0
-        var hasNUL = false
-        bytes.withUnsafeBufferPointer { buffer in
-            for byte in buffer {
-                orBits |= byte
-                hasNUL = hasNUL || byte == 0
-            }
-        }
+        let (orBits, hasNUL) = bytes.withUnsafeBufferPointer { ByteScan.summary($0) }
         let invalidUTF8 = orBits & 0x80 != 0 && String(validating: bytes, as: UTF8.self) == nil
         if invalidUTF8 && rawLinesType == nil {
             return (.failure(InputLineError(reason: "not valid UTF-8")), false, nil)
@@ -72,26 +72,26 @@ struct LineDecoder {
             let time = decoded.time ?? (lineParser.time == nil ? nil : previousTime) ?? now
             return (.success(Event(type: rawLinesType, payload: decoded.payload, time: time)), invalidUTF8, problem)
         }
-        let value: JSONValue
-        var encodedPayload: [UInt8]?
-        do {
-            if plainJSON != nil {
-                value = try JSONParser.parse(bytes)
-            } else {
-                // The payload goes straight into the encoding the queue seals and the workers read in place.
-                let parsed: Result<(value: JSONValue, encoded: [UInt8]?), JSONParser.ParseError> = bytes.withUnsafeBufferPointer { buffer in
-                    do throws(JSONParser.ParseError) { return .success(try JSONParser.parse(buffer, encodingMember: "payload")) } catch {
-                        return .failure(error)
-                    }
-                }
-                (value, encodedPayload) = try parsed.get()
+        if let plainJSON {
+            do {
+                return (Self.logRecord(try JSONParser.parse(bytes), as: plainJSON), false, nil)
+            } catch {
+                return (.failure(InputLineError(reason: "not valid JSON: \(Self.describe(error))")), false, nil)
             }
-        } catch {
-            return (.failure(InputLineError(reason: "not valid JSON: \(Self.describe(error))")), false, nil)
         }
-        if let plainJSON { return (Self.logRecord(value, as: plainJSON), false, nil) }
+        // The payload goes straight into the encoding the queue seals and the workers read in place.
+        let parsed: Result<JSONParser.Root, JSONParser.ParseError> = bytes.withUnsafeBufferPointer { buffer in
+            do throws(JSONParser.ParseError) { return .success(try JSONParser.parseRoot(buffer, encodingMember: "payload")) } catch {
+                return .failure(error)
+            }
+        }
+        let root: JSONParser.Root
+        switch parsed {
+        case .success(let value): root = value
+        case .failure(let error): return (.failure(InputLineError(reason: "not valid JSON: \(Self.describe(error))")), false, nil)
+        }
         do {
-            return (.success(try InputEvent(json: value, encodedPayload: encodedPayload).event()), false, nil)
+            return (.success(try InputEvent(json: root).event()), false, nil)
         } catch let error as InputLineError {
             return (.failure(error), false, nil)
         } catch {

@@ -57,8 +57,7 @@ public struct LineEventSource: EventSource {
             reader.stop = stop
             let source = path == "-" ? "<stdin>" : path
             var previousTime: Timestamp?  // the last time the line parser read in this file
-            var decoder = LineDecoder(rawLinesType: rawLinesType, lineParser: lineParser)
-            decoder.plainJSON = plainJSON
+            let decoder = LineDecoder(rawLinesType: rawLinesType, lineParser: lineParser, plainJSON: plainJSON)
             // A file that opens but cannot be read (a directory, an I/O error) counts as unreadable
             // like one that does not open: reported, and the other inputs are still read.
             func nextLine() -> LineReader.Line? {
@@ -78,22 +77,22 @@ public struct LineEventSource: EventSource {
                     report("\(origin): not processed: a signal stopped the input after \(count) bytes of this line, before its end")
                     return allOpened
                 }
-                let result: Result<Event, InputLineError>
-                var replaced = false
-                var parseProblem: String?
+                let item: SourceItem
                 if line.tooLong {
-                    result = .failure(InputLineError(reason: "line is longer than \(reader.maximumLineLength) bytes", content: line.bytes))
+                    let problem = InputLineError(reason: "line is longer than \(reader.maximumLineLength) bytes", content: line.bytes)
+                    item = SourceItem(result: .failure(problem), origin: origin, replacedInvalidUTF8: false, parseProblem: nil)
                 } else {
                     let parsed = StageTimes.shared.measure(.decode) { decoder.decode(line.bytes, previousTime: &previousTime) }
-                    replaced = parsed.replacedInvalidUTF8
-                    parseProblem = parsed.parseProblem
-                    result = parsed.result.mapError { problem in
-                        var problem = problem
+                    // Each outcome moved into the item, not mapped (mapping copied every event).
+                    switch parsed.result {
+                    case .success(let event):
+                        item = SourceItem(result: .success(event), origin: origin, replacedInvalidUTF8: parsed.replacedInvalidUTF8, parseProblem: parsed.parseProblem)
+                    case .failure(var problem):
                         problem.content = line.bytes
-                        return problem
+                        item = SourceItem(result: .failure(problem), origin: origin, replacedInvalidUTF8: parsed.replacedInvalidUTF8, parseProblem: parsed.parseProblem)
                     }
                 }
-                guard try body(SourceItem(result: result, origin: origin, replacedInvalidUTF8: replaced, parseProblem: parseProblem)) else { return allOpened }
+                guard try body(item) else { return allOpened }
             }
         }
         return allOpened

@@ -59,7 +59,9 @@ package final class LineReader {
         var tooLong = false
         while true {
             if start < end {
-                let newline = buffer[start..<end].firstIndex(of: UInt8(ascii: "\n"))
+                let newline = buffer.withUnsafeBufferPointer { bytes -> Int? in
+                    memchr(bytes.baseAddress! + start, Int32(UInt8(ascii: "\n")), end - start).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - bytes.baseAddress! }
+                }
                 let stop = newline ?? end
                 // One byte beyond the limit, for the '\r' of a CRLF ending (stripped in `finish`).
                 let room = maximumLineLength + 1 - line.count

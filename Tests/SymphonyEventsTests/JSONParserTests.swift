@@ -69,6 +69,39 @@ import Testing
         #expect(error?.message == "nesting deeper than 256 levels")
     }
 
+    /// Strings are scanned eight bytes at a time: a quote, a backslash or a control character
+    /// must be found at every position of a word, beside any other byte, in keys, top-level
+    /// values and encoded payload members alike.
+    @Test("a string's end, escapes and control characters are found at every position of a word")
+    func stringBoundariesAtEveryPosition() throws {
+        for length in 0...19 {
+            for position in 0..<max(1, length) {
+                for filler in ["a", "é", "~"] {
+                    var plain = Array(repeating: filler, count: length)
+                    let text = plain.joined()
+                    #expect(try parse("{\"\(text)\":\"\(text)\"}") == .object([text: .string(text)]))
+                    guard length > 0 else { continue }
+                    plain[position] = #"\""#
+                    let escaped = plain.joined()
+                    let unescaped = escaped.replacingOccurrences(of: #"\""#, with: "\"")
+                    #expect(try parse("{\"\(escaped)\":\"\(escaped)\"}") == .object([unescaped: .string(unescaped)]))
+                    plain[position] = "\u{1F}"
+                    let control = plain.joined()
+                    let line = "{\"type\":\"t\",\"payload\":{\"k\":\"\(control)\"}}"
+                    let offset = Array("{\"type\":\"t\",\"payload\":{\"k\":\"".utf8).count + Array(plain[..<position].joined().utf8).count
+                    let error = #expect(throws: JSONParser.ParseError.self) {
+                        try Array(line.utf8).withUnsafeBufferPointer { try JSONParser.parse($0, encodingMember: "payload") }
+                    }
+                    #expect(error?.message == "control character in a string" && error?.offset == offset, "\(length) \(position) \(filler)")
+                    let encoded = try Array("{\"type\":\"t\",\"payload\":{\"k\":\"\(escaped)\"}}".utf8).withUnsafeBufferPointer {
+                        try JSONParser.parse($0, encodingMember: "payload")
+                    }
+                    #expect(encoded.encoded.flatMap { try? EncodedPayload(validating: $0).value } == .object(["k": .string(unescaped)]))
+                }
+            }
+        }
+    }
+
     @Test("agrees with Foundation's JSONSerialization on a mixed document")
     func agreesWithFoundation() throws {
         let text = #"{"type":"http.request","priority":3,"payload":{"path":"/api","status":503,"latency":12.75,"tags":["a","b"],"ok":false,"n":null,"text":"Je veux être remboursé €"}}"#
