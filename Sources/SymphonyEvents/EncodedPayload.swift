@@ -393,7 +393,14 @@ public struct EncodedPayload: Sendable {
                         let keyCount = Int(uint32())
                         let key = UnsafeBufferPointer(rebasing: buffer[offset..<offset + keyCount])
                         offset += keyCount
-                        if BinaryValueEncoding.sameKey(key, isASCII: ByteScan.isASCII(key), wanted, isASCII: wantedIsASCII) { found = offset }
+                        // A key with other bytes matches an ASCII one only if it is longer: the
+                        // non-ASCII equivalents of ASCII characters are longer singletons (U+212A
+                        // KELVIN SIGN for K), so shorter keys need no scan.
+                        if wantedIsASCII && keyCount <= wanted.count {
+                            if BinaryValueEncoding.sameKey(key, isASCII: true, wanted, isASCII: true) { found = offset }
+                        } else if BinaryValueEncoding.sameKey(key, isASCII: ByteScan.isASCII(key), wanted, isASCII: wantedIsASCII) {
+                            found = offset
+                        }
                         skip()
                     }
                 }

@@ -7,8 +7,9 @@ import SymphonyStemming
 /// Keywords are not searched one by one: the text is tokenized (and stemmed, once per language)
 /// once and each token is looked up in one index of every keyword, `require` and `exclude` entry
 /// of every intent (`KeywordIndex`), so their cost does not grow with the number of intents. Patterns are pre-filtered: each pattern's required
-/// literal (`RequiredLiteral`) goes into one automaton (`LiteralScanner`) that finds, in a single
-/// pass, which literals occur; only patterns whose literal occurs (and patterns without one) run.
+/// literals (`RequiredLiteral`), or the alternatives of a group every match passes through, go
+/// into one automaton (`LiteralScanner`) that finds, in a single pass, which literals occur; only
+/// patterns whose literals (or one of whose alternatives) occur, and patterns without any, run.
 /// The recognizer is immutable and safe to use from many threads at once.
 public final class IntentRecognizer: Sendable {
     private typealias Role = KeywordIndex.Role
@@ -93,12 +94,15 @@ public final class IntentRecognizer: Sendable {
                 let ref = PatternRef(intent: intentIndex, pattern: patternIndex)
                 all.append(ref)
                 let literals = RequiredLiteral.extractAll(from: regex.pattern)
-                guard let trigger = literals.first else {
+                if let trigger = literals.first {
+                    let others = literals.dropFirst().map(literalID)
+                    patternsByLiteral[literalID(trigger)].append(Trigger(ref: ref, otherLiterals: others))
+                } else if let alternatives = RequiredLiteral.requiredAlternatives(in: regex.pattern) {
+                    // Any one of them is enough: the pattern runs when one occurs (once, however many do).
+                    for alternative in alternatives { patternsByLiteral[literalID(alternative)].append(Trigger(ref: ref, otherLiterals: [])) }
+                } else {
                     unanchored.append(ref)
-                    continue
                 }
-                let others = literals.dropFirst().map(literalID)
-                patternsByLiteral[literalID(trigger)].append(Trigger(ref: ref, otherLiterals: others))
             }
         }
         scanner = LiteralScanner(literalIDs.sorted { $0.value < $1.value }.map(\.key))

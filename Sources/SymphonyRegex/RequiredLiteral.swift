@@ -21,13 +21,79 @@ public enum RequiredLiteral {
         return runs.filter { seen.insert($0).inserted }.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
 
+    /// For a pattern with no required literal run: the alternatives of a top-level group that
+    /// every match must pass through and that holds nothing but `|`-separated literal runs of at
+    /// least `minimumLength` characters (`(?:upgrade|downgrade|switch)`, `(?<plan>basic|team)`), so
+    /// every match contains one of them; lowercased and sorted. Of several such groups, the one
+    /// whose shortest alternative is longest. Nil when there is none, or when the pattern is one
+    /// the analysis gives up on (as `extractAll`), or the group may be skipped (`?`, `*` or `{…}` after it).
+    public static func requiredAlternatives(in pattern: String) -> [String]? {
+        let scalars = Array(pattern.unicodeScalars)
+        if unanalysable(scalars) { return nil }
+        var best: [String]?
+        var index = 0
+        while index < scalars.count {
+            switch scalars[index] {
+            case "|":
+                return nil  // top-level alternation: no group is required
+            case "\\":
+                index = endOfEscape(scalars, at: index)
+            case "[":
+                guard let end = closingBracket(scalars, from: index) else { return nil }
+                index = end + 1
+            case "(":
+                guard let end = closingParenthesis(scalars, from: index) else { return nil }
+                let next = end + 1 < scalars.count ? scalars[end + 1] : nil
+                if next != "?" && next != "*" && next != "{", let alternatives = literalAlternatives(scalars[(index + 1)..<end]),
+                    best.map({ shortest(alternatives) > shortest($0) }) ?? true
+                {
+                    best = alternatives
+                }
+                index = end + 1
+            default:
+                index += 1
+            }
+        }
+        return best
+    }
+
+    private static func shortest(_ literals: [String]) -> Int { literals.map(\.count).min() ?? 0 }
+
+    /// The alternatives of a group's body (what lies between its parentheses) when it is a plain
+    /// capturing group, `(?:…)` or a named group, and holds only literal runs separated by `|`.
+    private static func literalAlternatives(_ group: ArraySlice<Unicode.Scalar>) -> [String]? {
+        var body = group
+        if body.first == "?" {
+            body = body.dropFirst()
+            if body.first == ":" {
+                body = body.dropFirst()
+            } else {
+                // A named group: (?<name>…), (?'name'…) or (?P<name>…). Assertions ((?<=, (?<!),
+                // back references and calls ((?P=, (?P>) and every other kind are not.
+                if body.first == "P" { body = body.dropFirst() }
+                guard let open = body.first, open == "<" || open == "'" else { return nil }
+                body = body.dropFirst()
+                guard let first = body.first, first == "_" || ("a"..."z").contains(first) || ("A"..."Z").contains(first),
+                    let close = body.firstIndex(of: open == "<" ? ">" : "'"),
+                    body[..<close].allSatisfy({ isASCIIAlphanumeric($0) || $0 == "_" })
+                else { return nil }
+                body = body[(close + 1)...]
+            }
+        }
+        let alternatives = body.split(separator: "|", omittingEmptySubsequences: false)
+        guard alternatives.allSatisfy({ $0.count >= minimumLength && $0.allSatisfy(isLiteralCharacter) }) else { return nil }
+        return Set(alternatives.map { String(String.UnicodeScalarView($0)).lowercased() }).sorted()
+    }
+
+    /// Patterns the analysis does not read: quoting, comments, `(*ACCEPT)` (a match may end before
+    /// the rest of the pattern) and extended mode (spaces are not literal).
+    private static func unanalysable(_ scalars: [Unicode.Scalar]) -> Bool {
+        contains(scalars, "\\Q") || contains(scalars, "\\E") || contains(scalars, "(?#") || contains(scalars, "(*ACCEPT") || usesExtendedMode(scalars)
+    }
+
     private static func runs(in pattern: String) -> [String]? {
         let scalars = Array(pattern.unicodeScalars)
-        if contains(scalars, "\\Q") || contains(scalars, "\\E") || contains(scalars, "(?#") || contains(scalars, "(*ACCEPT")
-            || usesExtendedMode(scalars)
-        {
-            return nil
-        }
+        if unanalysable(scalars) { return nil }
         var runs: [String] = []
         var run: [Unicode.Scalar] = []
         func endRun() {

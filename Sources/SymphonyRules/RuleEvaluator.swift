@@ -215,14 +215,15 @@ public struct RuleEvaluator {
     public static func value(at path: ArraySlice<String>, in event: Event) -> JSONValue? {
         var segments = path
         guard let root = segments.popFirst() else { return nil }
+        // `payload` first: a switch over strings compares them in order, and most paths are payload paths.
         switch root {
+        case "payload":
+            return event.payloadValue(at: segments)
         case "id": return .string(event.id)
         case "type": return .string(event.type)
         case "priority": return .int(Int64(event.priority))
         case "source": return event.source.map(JSONValue.string)
         case "time": return .string(event.time.description)
-        case "payload":
-            return event.payloadValue(at: segments)
         default: return nil
         }
     }

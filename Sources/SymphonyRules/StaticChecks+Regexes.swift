@@ -46,7 +46,7 @@ extension StaticChecks {
                             + "make some part of it required (a '+' instead of a '*', no '?' after the whole group)")
                     continue
                 }
-                if RequiredLiteral.extractAll(from: pattern.regex).isEmpty {
+                if RequiredLiteral.extractAll(from: pattern.regex).isEmpty && RequiredLiteral.requiredAlternatives(in: pattern.regex) == nil {
                     diagnostics.advisory(at: pattern.location, noLiteralWarning(subject, pattern.regex))
                 }
                 if let attack = BacktrackingAttack.find(for: regex) {
@@ -70,8 +70,8 @@ extension StaticChecks {
         let fix =
             hasTopLevelAlternation(regex)
             ? "split its top-level alternatives into separate patterns, each with a word of its own"
-            : "add a word of at least 3 ASCII letters or digits that every match must contain, outside groups, classes and alternation "
-                + "(e.g. 'refund\\s+(?:now|today)' rather than '\\b(?:refund|money)\\s+\\w+')"
+            : "add a word of at least 3 ASCII letters or digits that every match must contain, outside groups, classes and alternation, "
+                + "or a group of such words one of which it must contain (e.g. '(?:cannot|can not|unable to)\\s+\\w+' rather than '(?:can ?not|unable to)\\s+\\w+')"
         let script =
             regex.unicodeScalars.contains { !$0.isASCII && $0.properties.isAlphabetic }
             ? "; the pre-filter reads ASCII literals only, so a word in another script is better a keyword" : ""

@@ -251,15 +251,16 @@ public struct TemplateContext: Sendable {
     public func value(at path: [String]) -> JSONValue? {
         guard let root = path.first else { return nil }
         let rest = path.dropFirst()  // a slice: rendering a placeholder allocates no array
+        // The usual roots first: a switch over strings compares them in order.
         switch root {
-        case "id", "type", "priority", "source", "time":
-            return rest.isEmpty ? RuleEvaluator.value(at: path[...], in: event) : nil
         case "payload":
             return RuleEvaluator.value(at: path[...], in: event)
-        case "rule": return rest.isEmpty ? .string(rule) : nil
         case "captures":
             guard rest.count == 1, let value = captures[rest[rest.startIndex]] else { return nil }
             return .string(value)
+        case "id", "type", "priority", "source", "time":
+            return rest.isEmpty ? RuleEvaluator.value(at: path[...], in: event) : nil
+        case "rule": return rest.isEmpty ? .string(rule) : nil
         case "intent":
             guard let intent else { return nil }
             switch rest.first {

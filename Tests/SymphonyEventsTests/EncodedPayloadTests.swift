@@ -1,3 +1,4 @@
+import Foundation
 import SymphonyJSON
 import Testing
 
@@ -105,6 +106,24 @@ import Testing
         #expect(kelvin.payloadValue(at: ["K"]) == 1)
         #expect(kelvin.payloadValue(at: ["\u{212A}"]) == 1)
         #expect(kelvin.payloadValue(at: ["k"]) == 2)
+    }
+
+    /// Field lookups skip the non-ASCII check for keys no longer than an ASCII key they differ
+    /// from, because a non-ASCII spelling of ASCII text is always longer in UTF-8. That holds if
+    /// every scalar whose canonical decomposition is ASCII is longer than that decomposition.
+    @Test("a non-ASCII key equivalent to an ASCII one is longer in UTF-8")
+    func nonASCIIEquivalentsAreLonger() {
+        var found = 0
+        for value in UInt32(0x80)...0x2FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let text = String(Character(scalar))
+            let decomposed = text.decomposedStringWithCanonicalMapping
+            guard decomposed.utf8.allSatisfy({ $0 < 0x80 }) else { continue }
+            found += 1
+            #expect(decomposed.utf8.count < text.utf8.count, "U+\(String(value, radix: 16))")
+            #expect(decomposed == text)  // the equivalence the lookup must honour
+        }
+        #expect(found > 0)  // U+212A KELVIN SIGN, U+037E GREEK QUESTION MARK, …
     }
 
     @Test("re-encoding an opened event copies its payload bytes unchanged")

@@ -159,6 +159,55 @@ import Testing
     }
 }
 
+@Suite struct AlternationPrefilterTests {
+    /// Patterns whose only literals are a group's alternatives run when one alternative occurs;
+    /// groups that may be skipped, assertions and short alternatives keep a pattern unfiltered.
+    @Test("patterns pre-filtered by a group's alternatives give exactly the answers of running every pattern")
+    func equivalence() throws {
+        let text = #"""
+            intents:
+              - name: plan
+                threshold: 0.5
+                patterns:
+                  - '(?:upgrad|downgrad|switch)\w*\s+(?:us\s+)?(?:to|from)\s+(?<plan>basic|pro|team)'
+                  - '\b(?<verb>add|remove)\s+\d+\s+seats'
+                  - '(?:annual|yearly)\s+(?:plan|billing)'
+              - name: access
+                threshold: 0.5
+                patterns:
+                  - '(?:cannot|unable to)\s+(?:log\s*in|sign\s*in)'
+                  - '(?:two|2)[- ]?factor\s+(?:code|token)'
+                  - '(?<=locked )(?:up|away)'
+                  - '(?:please|kindly)?\s*reset\b'
+                  - '(?P<what>password|passcode)'
+            """#
+        let (definitions, diagnostics) = IntentSetLoader.load(documents: [(file: "intents.yaml", text: text)])
+        #expect(!diagnostics.hasErrors)
+        let recognizer = try IntentRecognizer(definitions)
+        // Every pattern but '(?<=locked )(?:up|away)' ('up' is too short): by alternatives, or by a literal ('seats', 'factor', 'reset').
+        #expect(recognizer.prefilteredPatternCount == 7)
+        let fragments = [
+            "upgrade", "UPGRADING", "switch", "us", "to", "from", "pro", "team", "basic", "add", "remove", "3", "seats", "annual",
+            "Yearly", "plan", "billing", "cannot", "unable to", "log in", "signin", "2-factor", "two factor", "code", "token",
+            "locked", "up", "away", "please", "reset", "password", "PASSCODE", "\u{212A}ind", "sei\u{017F}", "café",
+        ]
+        var state: UInt64 = 11
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        var recognized = 0
+        for _ in 0..<3_000 {
+            let text = (0..<(1 + next(8))).map { _ in fragments[next(fragments.count)] }.joined(separator: " ")
+            let fast = recognizer.recognize(text).intents
+            let full = recognizer.explain(text).scores.filter(\.isRecognized)
+            #expect(fast == full, "text: \(text)")
+            recognized += fast.count
+        }
+        #expect(recognized > 100, "too few texts were recognized for the comparison to say anything")
+    }
+}
+
 @Suite struct TextTokenizerTests {
     @Test("ASCII text is split byte by byte into exactly the tokens and spans the scalar-by-scalar reading gives, on 2,000 random texts")
     func asciiMatchesScalars() {

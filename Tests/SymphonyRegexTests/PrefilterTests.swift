@@ -38,6 +38,44 @@ import Testing
     }
 }
 
+@Suite struct RequiredAlternativesTests {
+    @Test("a top-level group of literal alternatives every match passes through is found, lowercased and sorted", arguments: [
+        (#"(?:upgrad|downgrad|Switch)\w*\s+(?:to|from)"#, ["downgrad", "switch", "upgrad"]),
+        (#"\b(?<plan>basic|team|enterprise)\b"#, ["basic", "enterprise", "team"]),
+        (#"(?'verb'add|remove)\s+\d+"#, ["add", "remove"]),
+        (#"(?P<what>password|pass code)"#, ["pass code", "password"]),
+        (#"(cancel|stop)+ now"#, ["cancel", "stop"]),
+        (#"(?:ab c|def)x(?:longer|longest)"#, ["longer", "longest"]),  // the group whose shortest alternative is longest
+        (#"(refund)"#, ["refund"]),
+    ])
+    func found(pattern: String, alternatives: [String]) {
+        #expect(RequiredLiteral.requiredAlternatives(in: pattern) == alternatives)
+    }
+
+    @Test("groups a match may skip, assertions, short or non-literal alternatives, and unreadable patterns give none", arguments: [
+        #"(?:refund|money)?\s+\w+"#, #"(?:refund|money)*x"#, #"(?:refund|money){0,2}x"#, #"(?=refund|money)\w+"#,
+        #"(?!refund|money)\w+"#, #"(?<=refund|money)\w+"#, #"(?<!refund|money)\w+"#, #"(?:abc|de)x"#, #"(?:re(fund)|money)"#,
+        #"(?:can ?not|unable)"#, #"(?:log\s*in|signin)"#, #"refund|(?:abc|def)"#, #"(?x)(?:abc|def)"#, #"(?P=name)(?P>name)"#,
+        #"(?i:abc|def)"#, #"(?|abc|def)"#, #"abc(*ACCEPT)(?:def|ghi)"#, #"\Q(abc|def)\E"#,
+    ])
+    func none(pattern: String) {
+        #expect(RequiredLiteral.requiredAlternatives(in: pattern) == nil)
+    }
+
+    @Test("whenever such a pattern matches, one of its alternatives is in the text", arguments: [
+        (#"(?:upgrad|downgrad|switch)\w*\s+(?:to|from)"#, ["Upgrading to", "SWITCHED from", "switch   to x"]),
+        (#"\b(?<plan>basic|team)\b plan"#, ["the TEAM plan", "basic plan"]),
+    ])
+    func neverMisses(pattern: String, texts: [String]) throws {
+        let regex = try RegularExpression(pattern, options: .caseInsensitive)
+        let alternatives = try #require(RequiredLiteral.requiredAlternatives(in: pattern))
+        for text in texts {
+            #expect(try regex.matches(text), "the test text must match \(pattern)")
+            #expect(alternatives.contains { text.lowercased().contains($0) }, "no alternative of \(pattern) in '\(text)'")
+        }
+    }
+}
+
 @Suite struct LiteralScannerTests {
     @Test("finds every literal that occurs, overlapping ones included, ignoring ASCII case")
     func finds() {
