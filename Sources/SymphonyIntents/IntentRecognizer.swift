@@ -142,17 +142,21 @@ public final class IntentRecognizer: Sendable {
     }
 
     /// The intents recognized in `text`, best first.
-    public func recognize(_ text: String) -> Recognition {
-        let (scores, problems) = score(text, includeAll: false)
+    ///
+    /// With `quotingEvidence` false, a keyword's evidence holds the keyword as written instead of
+    /// the words of the text that matched it: finding those words is a good part of the cost of a
+    /// recognized intent, and the rule engine reads only names, scores and slots.
+    public func recognize(_ text: String, quotingEvidence: Bool = true) -> Recognition {
+        let (scores, problems) = score(text, includeAll: false, quotingEvidence: quotingEvidence)
         return Recognition(intents: scores.filter(\.isRecognized), problems: problems)
     }
 
     /// Every intent's score for `text`, recognized or not, best first: the breakdown `--explain` shows.
     public func explain(_ text: String) -> (scores: [IntentScore], problems: [RecognitionProblem]) {
-        score(text, includeAll: true)
+        score(text, includeAll: true, quotingEvidence: true)
     }
 
-    private func score(_ text: String, includeAll: Bool) -> ([IntentScore], [RecognitionProblem]) {
+    private func score(_ text: String, includeAll: Bool, quotingEvidence: Bool) -> ([IntentScore], [RecognitionProblem]) {
         // Keywords, required and excluded entries: one pass over the tokens (and their stems).
         let hits = keywordIndex.hits(in: TextTokenizer.tokens(text))
 
@@ -203,7 +207,7 @@ public final class IntentRecognizer: Sendable {
             while runCursor < runs.count && runs[runCursor].intent == intentIndex { runCursor += 1 }
             let (score, intentProblems) = evaluate(
                 intents[intentIndex], text: text, hits: hits[hitsStart..<hitCursor], patterns: runs[runsStart..<runCursor].map(\.pattern),
-                includeAll: includeAll, spans: &spans)
+                includeAll: includeAll, quotingEvidence: quotingEvidence, spans: &spans)
             problems += intentProblems
             if let score { scores.append(score) }
         }
@@ -220,7 +224,7 @@ public final class IntentRecognizer: Sendable {
     /// One intent's score from its keyword hits (in text order) and the patterns chosen to run
     /// (indices, ascending, possibly repeated). `spans` are the text's token spans, found on first need.
     private func evaluate(
-        _ intent: CompiledIntent, text: String, hits: ArraySlice<Hit>, patterns: [Int], includeAll: Bool,
+        _ intent: CompiledIntent, text: String, hits: ArraySlice<Hit>, patterns: [Int], includeAll: Bool, quotingEvidence: Bool,
         spans: inout [Range<String.Index>]?
     ) -> (IntentScore?, [RecognitionProblem]) {
         let definition = intent.definition
@@ -277,8 +281,11 @@ public final class IntentRecognizer: Sendable {
         }
         for (index, keyword) in definition.keywords.enumerated() {
             guard let hit = keywordHit[index] else { continue }
-            if spans == nil { spans = TextTokenizer.spans(text) }
-            let matched = spans.map { String(text.unicodeScalars[$0[hit.start].lowerBound..<$0[hit.start + hit.count - 1].upperBound]) } ?? keyword.text
+            if quotingEvidence && spans == nil { spans = TextTokenizer.spans(text) }
+            let matched =
+                quotingEvidence
+                ? spans.map { String(text.unicodeScalars[$0[hit.start].lowerBound..<$0[hit.start + hit.count - 1].upperBound]) } ?? keyword.text
+                : keyword.text
             evidence.append(
                 Evidence(kind: .keyword, source: keyword.text, weight: keyword.weight, matched: matched, form: hit.form, lexiconEntry: hit.lexiconEntry))
             total += keyword.weight

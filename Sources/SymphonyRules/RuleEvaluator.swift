@@ -195,7 +195,8 @@ public struct RuleEvaluator {
     /// event's other intent conditions on that field (`testIntent` looks there first).
     private mutating func intentScores(for field: String, text: String) -> [IntentScore] {
         let scores = StageTimes.shared.measure(.intents) {
-            mode == .explain ? recognizer.explain(text).scores : recognizer.recognize(text).intents
+            // Conditions read names, scores and slots only: the evidence need not quote the text.
+            mode == .explain ? recognizer.explain(text).scores : recognizer.recognize(text, quotingEvidence: false).intents
         }
         intentCache[field] = scores
         return scores

@@ -149,13 +149,21 @@ import Testing
             "remboursé", "返金", "the", "and", "money back", "locked out", "hasn't", "shipped",
         ]
         var generator = SystemRandomNumberGenerator()
+        var keywordEvidence = 0
         for _ in 0..<2_000 {
             let text = (0..<Int.random(in: 1...8, using: &generator)).map { _ in fragments.randomElement(using: &generator)! }
                 .joined(separator: " ")
             let fast = recognizer.recognize(text).intents
             let full = recognizer.explain(text).scores.filter(\.isRecognized)
             #expect(fast == full, "text: \(text)")
+            // Without quoting (the rule engine's reading), only the keywords' matched text differs.
+            let unquoted = recognizer.recognize(text, quotingEvidence: false).intents
+            #expect(unquoted.map(\.name) == fast.map(\.name) && unquoted.map(\.score) == fast.map(\.score) && unquoted.map(\.slots) == fast.map(\.slots))
+            #expect(unquoted.flatMap(\.evidence).map(\.source) == fast.flatMap(\.evidence).map(\.source))
+            #expect(unquoted.flatMap(\.evidence).allSatisfy { $0.kind == .pattern || $0.matched == $0.source })
+            keywordEvidence += fast.flatMap(\.evidence).count { $0.kind == .keyword && $0.matched != $0.source }
         }
+        #expect(keywordEvidence > 0, "no keyword matched in another form: the unquoted reading was not put to the test")
     }
 }
 
@@ -203,6 +211,11 @@ import Testing
             let full = recognizer.explain(text).scores.filter(\.isRecognized)
             #expect(fast == full, "text: \(text)")
             recognized += fast.count
+            // Without quoting, only the keywords' matched text differs: it is the keyword as written.
+            let unquoted = recognizer.recognize(text, quotingEvidence: false).intents
+            #expect(unquoted.map(\.name) == fast.map(\.name) && unquoted.map(\.score) == fast.map(\.score) && unquoted.map(\.slots) == fast.map(\.slots))
+            #expect(unquoted.flatMap(\.evidence).map(\.source) == fast.flatMap(\.evidence).map(\.source))
+            #expect(unquoted.flatMap(\.evidence).allSatisfy { $0.kind == .pattern || $0.matched == $0.source })
         }
         #expect(recognized > 100, "too few texts were recognized for the comparison to say anything")
     }
