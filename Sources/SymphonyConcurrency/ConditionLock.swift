@@ -8,7 +8,7 @@ import Glibc
 // @unchecked Sendable: the mutex and conditions live at fixed heap addresses for the lock's whole
 // life and pthread guarantees their thread safety; the only other stored property, the number of
 // conditions, never changes.
-package final class ConditionLock: @unchecked Sendable {
+public final class ConditionLock: @unchecked Sendable {
     @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
     @usableFromInline let conditions: UnsafeMutablePointer<pthread_cond_t>
     private let conditionCount: Int
@@ -34,13 +34,13 @@ package final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    @inlinable package func lock() { pthread_mutex_lock(mutex) }
+    @inlinable public func lock() { pthread_mutex_lock(mutex) }
 
-    @inlinable package func unlock() { pthread_mutex_unlock(mutex) }
+    @inlinable public func unlock() { pthread_mutex_unlock(mutex) }
 
     /// Runs `body` holding the lock.
     @inlinable
-    package func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+    public func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
         lock()
         defer { unlock() }
         return try body()

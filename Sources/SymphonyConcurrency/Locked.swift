@@ -8,14 +8,14 @@ import Glibc
 /// meaningful.
 // @unchecked Sendable: `value` is only reachable inside `withLock`, which holds the mutex; like
 // `Mutex`, callers must not let a non-Sendable value escape the closure.
-package final class Locked<Value>: @unchecked Sendable {
+public final class Locked<Value>: @unchecked Sendable {
     // Visible to other modules' inlined `withLock` (generic code across modules is otherwise
     // called unspecialized, looking up type metadata on every call).
     @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
     @usableFromInline var value: Value
 
     /// A lock guarding `value`.
-    package init(_ value: Value) {
+    public init(_ value: Value) {
         self.value = value
         mutex = PThreadMutex.make()
     }
@@ -27,7 +27,7 @@ package final class Locked<Value>: @unchecked Sendable {
 
     /// Runs `body` with exclusive access to the value.
     @inlinable
-    package func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)

@@ -5,18 +5,18 @@
 /// The copies are independent: what one thread stores, another finds only if it hashes to the same
 /// stripe. Use it for values any copy can rebuild (caches), not for shared state.
 // @unchecked Sendable: each copy is reachable only inside `withLock`, under its own `Locked`.
-package final class StripedLocked<Value>: @unchecked Sendable {
+public final class StripedLocked<Value>: @unchecked Sendable {
     @usableFromInline let stripes: [Locked<Value>]
 
     /// `count` copies, each made by `make`.
-    package init(count: Int = 8, _ make: () -> Value) {
+    public init(count: Int = 8, _ make: () -> Value) {
         precondition(count > 0, "a StripedLocked needs at least one stripe")
         stripes = (0..<count).map { _ in Locked(make()) }
     }
 
     /// Runs `body` with exclusive access to this thread's copy.
     @inlinable
-    package func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
         try stripes[ThreadStripe.current(of: stripes.count)].withLock(body)
     }
 }
