@@ -53,6 +53,9 @@ public struct EncodedPayload: Sendable {
 
     /// Calls `body` with the UTF-8 bytes, in place, of the string at `segments`; nil (and `body`
     /// is not called) when a step is missing or the value there is not a string.
+    /// (Inlinable, with the cursor it uses: rule conditions call it for every field they test, and
+    /// an unspecialized generic call looked up type metadata each time.)
+    @inlinable
     public func withString<Result>(at segments: ArraySlice<String>, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result? {
         try withCursor(at: segments) { cursor in
             guard cursor.buffer[cursor.offset] == BinaryValueEncoding.string else { return nil }
@@ -63,7 +66,8 @@ public struct EncodedPayload: Sendable {
     }
 
     /// `body` with a cursor at the value `segments` lead to; nil when a step is missing.
-    private func withCursor<Result>(at segments: ArraySlice<String>, _ body: (inout Cursor) throws -> Result?) rethrows -> Result? {
+    @inlinable
+    func withCursor<Result>(at segments: ArraySlice<String>, _ body: (inout Cursor) throws -> Result?) rethrows -> Result? {
         try bytes.withUnsafeBufferPointer { buffer in
             var cursor = Cursor(buffer)
             for segment in segments {
@@ -166,10 +170,12 @@ public struct EncodedPayload: Sendable {
     }
 
     /// A reader over validated bytes (only `skipValue` checks bounds: every other read follows it).
-    private struct Cursor {
-        let buffer: UnsafeBufferPointer<UInt8>
-        var offset = 0
+    @usableFromInline
+    struct Cursor {
+        @usableFromInline let buffer: UnsafeBufferPointer<UInt8>
+        @usableFromInline var offset = 0
 
+        @inlinable
         init(_ buffer: UnsafeBufferPointer<UInt8>) { self.buffer = buffer }
 
         // MARK: Checking
@@ -220,6 +226,7 @@ public struct EncodedPayload: Sendable {
 
         // MARK: Reading validated bytes
 
+        @inlinable
         mutating func uint32() -> UInt32 {
             let value = UInt32(buffer[offset]) << 24 | UInt32(buffer[offset + 1]) << 16 | UInt32(buffer[offset + 2]) << 8 | UInt32(buffer[offset + 3])
             offset += 4
@@ -234,6 +241,7 @@ public struct EncodedPayload: Sendable {
         }
 
         /// Skips a value already validated.
+        @inlinable
         mutating func skip() {
             let tag = buffer[offset]
             offset += 1
@@ -379,6 +387,7 @@ public struct EncodedPayload: Sendable {
 
 
         /// Moves to the member or element `segment` of the value here; false when there is none.
+        @inlinable
         mutating func step(into segment: String) -> Bool {
             let tag = buffer[offset]
             switch tag {

@@ -107,7 +107,7 @@ public struct RuleEvaluator {
             // Only ASCII text: the JIT does not check UTF-8, and an envelope's bytes are only as
             // valid as whoever sealed them (the general path repairs invalid bytes first).
             let outcome = encoded.withString(at: fieldPath.segments.dropFirst()) { bytes -> Result<RegexMatch?, RegexError>? in
-                guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
+                guard ByteScan.isASCII(bytes) else { return nil }
                 return Result { () throws(RegexError) in try regex.firstMatch(inUTF8: bytes) }
             } ?? nil  // nil: not text, or not ASCII (the general path below)
             switch outcome {
