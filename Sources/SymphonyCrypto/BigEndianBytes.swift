@@ -17,6 +17,17 @@ public enum BigEndianBytes {
         append(UInt32(truncatingIfNeeded: value), to: &buffer)
     }
 
+    /// Appends the UTF-8 bytes of `text` preceded by their count as 4 big-endian bytes (copied
+    /// from the string's storage at once, where appending its `utf8` view goes byte by byte).
+    @inlinable
+    public static func appendLengthPrefixed(_ text: String, to buffer: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes in
+            append(UInt32(truncatingIfNeeded: bytes.count), to: &buffer)
+            buffer.append(contentsOf: bytes)
+        }
+    }
+
     /// Appends `bytes` preceded by their count as 4 big-endian bytes.
     @inlinable
     public static func appendLengthPrefixed(_ bytes: some Collection<UInt8>, to buffer: inout [UInt8]) {

@@ -18,10 +18,27 @@ public struct EnvelopeContext: Sendable, Hashable {
 
     /// Appends the context's encoding (length-prefixed domain, then each length-prefixed field) to `buffer`.
     public func encode(into buffer: inout [UInt8]) {
-        BigEndianBytes.appendLengthPrefixed(domain.utf8, to: &buffer)
-        for field in fields {
-            BigEndianBytes.appendLengthPrefixed(field.utf8, to: &buffer)
+        // Sized first, then written in place: a batch's context has two fields per event, and
+        // appending byte by byte checked the array's capacity for every byte.
+        var total = 4 + domain.utf8.count
+        for field in fields { total += 4 + field.utf8.count }
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: total))
+        buffer.withUnsafeMutableBytes { output in
+            var offset = Self.put(domain, into: output, at: start)
+            for index in fields.indices { offset = Self.put(fields[index], into: output, at: offset) }
         }
+    }
+
+    /// Writes `text`'s byte count (4 bytes, big-endian) and UTF-8 bytes at `offset`; returns the offset after them.
+    private static func put(_ text: String, into output: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        let count = text.utf8.count
+        output.storeBytes(of: UInt32(truncatingIfNeeded: count).bigEndian, toByteOffset: offset, as: UInt32.self)
+        let target = UnsafeMutableRawBufferPointer(rebasing: output[(offset + 4)..<(offset + 4 + count)])
+        if text.utf8.withContiguousStorageIfAvailable({ target.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
+            Array(text.utf8).withUnsafeBytes { target.copyMemory(from: $0) }
+        }
+        return offset + 4 + count
     }
 
     /// The context's encoding as a new array.

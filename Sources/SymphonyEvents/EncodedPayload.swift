@@ -103,7 +103,7 @@ public struct EncodedPayload: Sendable {
             BigEndianBytes.append(number.bitPattern, to: &bytes)
         case .string(let text):
             bytes.append(BinaryValueEncoding.string)
-            BigEndianBytes.appendLengthPrefixed(text.utf8, to: &bytes)
+            BigEndianBytes.appendLengthPrefixed(text, to: &bytes)
         case .array(let elements):
             bytes.append(BinaryValueEncoding.array)
             BigEndianBytes.append(UInt32(truncatingIfNeeded: elements.count), to: &bytes)
@@ -115,7 +115,7 @@ public struct EncodedPayload: Sendable {
             BigEndianBytes.append(UInt32(truncatingIfNeeded: members.count), to: &bytes)
             var deepest = depth
             for (key, member) in members {
-                BigEndianBytes.appendLengthPrefixed(key.utf8, to: &bytes)
+                BigEndianBytes.appendLengthPrefixed(key, to: &bytes)
                 deepest = max(deepest, write(member, depth: depth + 1, into: &bytes))
             }
             return deepest
@@ -159,7 +159,7 @@ public struct EncodedPayload: Sendable {
 
         /// A member's name, before its value.
         package mutating func key(_ name: String) {
-            BigEndianBytes.appendLengthPrefixed(name.utf8, to: &bytes)
+            BigEndianBytes.appendLengthPrefixed(name, to: &bytes)
         }
 
         /// The payload written (exactly one value must have been written, counts matching).

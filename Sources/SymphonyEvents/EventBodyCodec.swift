@@ -92,7 +92,7 @@ public enum EventBodyCodec {
         }
 
         mutating func string(_ value: String) {
-            BigEndianBytes.appendLengthPrefixed(value.utf8, to: &bytes)
+            BigEndianBytes.appendLengthPrefixed(value, to: &bytes)
         }
     }
 

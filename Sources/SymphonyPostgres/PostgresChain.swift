@@ -42,7 +42,7 @@ public enum PostgresChain {
     /// HMAC-SHA-256 of a chain's head: over `chain:`, the chain's name, `:`, the decimal sequence, `:` and the head hash.
     public static func headMAC(chain: String, sequence: Int64, hash: [UInt8], macKey: [UInt8]) -> [UInt8] {
         var message = Array("chain:".utf8)
-        BigEndianBytes.appendLengthPrefixed(chain.utf8, to: &message)
+        BigEndianBytes.appendLengthPrefixed(chain, to: &message)
         message += Array(":\(sequence):".utf8) + hash
         return HMACSHA256.mac(message, key: macKey)
     }
@@ -118,12 +118,12 @@ struct ChainFields {
     mutating func text(_ value: String?) {
         guard let value else { return bytes.append(0) }
         bytes.append(2)
-        BigEndianBytes.appendLengthPrefixed(value.utf8, to: &bytes)
+        BigEndianBytes.appendLengthPrefixed(value, to: &bytes)
     }
 
     mutating func key(_ value: String) {
         bytes.append(4)
-        BigEndianBytes.appendLengthPrefixed(value.utf8, to: &bytes)
+        BigEndianBytes.appendLengthPrefixed(value, to: &bytes)
     }
 
     mutating func blob(_ value: [UInt8]) {

@@ -19,7 +19,7 @@ public enum RuleBundle {
     public static func seal(_ files: [(path: String, contents: [UInt8])], with sealer: EnvelopeSealer) throws -> [UInt8] {
         var plaintext: [UInt8] = []
         for file in files {
-            BigEndianBytes.appendLengthPrefixed(file.path.utf8, to: &plaintext)
+            BigEndianBytes.appendLengthPrefixed(file.path, to: &plaintext)
             BigEndianBytes.appendLengthPrefixed(file.contents, to: &plaintext)
         }
         return magic + (try sealer.seal(plaintext, context: context))

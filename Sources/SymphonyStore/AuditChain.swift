@@ -20,7 +20,7 @@ public enum AuditChain {
             String(record.sequence), String(record.time.nanosecondsSinceEpoch), record.principal, record.operation.rawValue, record.target,
             record.outcome, record.details,
         ] {
-            BigEndianBytes.appendLengthPrefixed(field.utf8, to: &bytes)
+            BigEndianBytes.appendLengthPrefixed(field, to: &bytes)
         }
         return bytes
     }

@@ -37,6 +37,20 @@ import SymphonyConcurrency
         #expect(plaintext == secret)
     }
 
+    @Test("a context is written after what the buffer holds: each field's byte count, big-endian, then its UTF-8 bytes")
+    func contextEncoding() {
+        let fields = ["", "é", String(repeating: "x", count: 300), "日本", "e-1"]
+        var buffer: [UInt8] = [9, 9]
+        EnvelopeContext(domain: "d", fields: fields).encode(into: &buffer)
+        var expected: [UInt8] = [9, 9, 0, 0, 0, 1] + Array("d".utf8)
+        for field in fields {
+            let count = field.utf8.count
+            expected += [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)] + Array(field.utf8)
+        }
+        #expect(buffer == expected)
+        #expect(EnvelopeContext(domain: "", fields: []).encoded == [0, 0, 0, 0])
+    }
+
     @Test("the key id is the first four bytes of SHA-256 over the label and the key")
     func keyIDDerivation() throws {
         let key = try fixedKey(7)
