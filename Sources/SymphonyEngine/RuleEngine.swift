@@ -131,8 +131,8 @@ public final class RuleEngine: Sendable {
             }
             counters.rulesFired.add(1, ordering: .relaxed)
             let gateKey = rule.isStateful ? Self.gateKey(context.gates) : nil
-            for (index, action) in rule.actions.enumerated() {
-                var outcome = StageTimes.shared.measure(.actions) { run(action, at: index, of: rule, context: context, budget: &budget) }
+            for index in rule.actions.indices {
+                var outcome = StageTimes.shared.measure(.actions) { run(rule.actions[index], at: index, of: rule, context: context, budget: &budget) }
                 if outcome.key == nil { outcome.key = gateKey }
                 outcome.queued?.gateKey = outcome.key
                 if outcome.queued == nil { counters.count(outcome) }  // a queued side effect counts when it ends

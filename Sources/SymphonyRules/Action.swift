@@ -137,7 +137,8 @@ public final class Rule: Sendable {
     /// True when the rule has a `stop` action.
     public let stops: Bool
     /// True when the rule has a `count:`, `throttle:` or `after:` gate (it keeps state per key).
-    public var isStateful: Bool { count != nil || throttle != nil || after != nil }
+    /// Stored: the engine asks for every rule that matches, and comparing the gates with nil copied them.
+    public let isStateful: Bool
 
     /// A rule; `order` is its position in the rule set.
     public init(
@@ -159,5 +160,6 @@ public final class Rule: Sendable {
         self.throttle = throttle
         self.after = after
         stops = actions.contains { if case .stop = $0 { true } else { false } }
+        isStateful = count != nil || throttle != nil || after != nil
     }
 }
