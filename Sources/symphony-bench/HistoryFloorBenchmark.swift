@@ -53,7 +53,7 @@ struct HistoryFloorBenchmark {
             PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;
             CREATE TEMP TABLE n (x INTEGER PRIMARY KEY, id TEXT, payload BLOB, details TEXT, hash BLOB);
             INSERT INTO temp.n WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT \(max(mix.events, mix.executions, mix.audits, 1)))
-              SELECT x, printf('3f9c1a2b7d4e-%x', x) AS id, randomblob(\(mix.payloadBytes)) AS payload,
+              SELECT x, printf('k3j9x2m4q-%x', x) AS id, randomblob(\(mix.payloadBytes)) AS payload,
                      substr(printf('%.*c', \(mix.detailBytes), 'd'), 1, \(mix.detailBytes)) AS details,
                      randomblob(32) AS hash FROM c;
             """

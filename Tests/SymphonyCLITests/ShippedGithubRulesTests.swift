@@ -29,7 +29,7 @@ import Testing
     }
 
     static func outcomes(_ lines: [String]) throws -> [Outcome] {
-        let generatedID = try NSRegularExpression(pattern: "[0-9a-f]{12}-[0-9a-f]+")
+        let generatedID = try NSRegularExpression(pattern: "\\b[0-9a-hjkmnp-tv-z]{9}-[0-9a-hjkmnp-tv-z]+\\b")
         return try lines.map { line in
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
             // Every outcome is ok, except the events the CI-failure throttle suppressed (recorded as skipped).

@@ -39,7 +39,7 @@ struct StoreParityTests {
             guard fields.count >= 7 else { return String(line) }
             fields.remove(at: 6)  // duration_us
             fields.remove(at: 0)  // started
-            return fields.joined(separator: ",").replacing(/[0-9a-f]{12}-[0-9a-f]+/, with: "<id>")
+            return fields.joined(separator: ",").replacing(/\b[0-9a-hjkmnp-tv-z]{9}-[0-9a-hjkmnp-tv-z]+\b/, with: "<id>")
         }.sorted()
     }
 
@@ -99,7 +99,7 @@ struct StoreParityTests {
             #expect(result.status == 0, "\(result.stderr)")
             // Durations, times, priorities and payloads aside (a cluster keeps neither of the last two).
             return result.stdout.split(separator: "\n").map { line in
-                [" \\(\\d+ µs\\)", ", priority \\d", " received [^ ,)]+", " payload .*$", " due \\S+", "[0-9a-f]{12}-[0-9a-f]+"].reduce(String(line)) {
+                [" \\(\\d+ µs\\)", ", priority \\d", " received [^ ,)]+", " payload .*$", " due \\S+", "[0-9a-hjkmnp-tv-z]{9}-[0-9a-hjkmnp-tv-z]+\\b"].reduce(String(line)) {
                     $0.replacingOccurrences(of: $1, with: $1.hasPrefix("[") ? "<id>" : "", options: .regularExpression)
                 }
             }
@@ -122,7 +122,7 @@ struct StoreParityTests {
         func pending(_ store: [String]) throws -> [String] {
             let result = try CommandRunner.run(["history", "--status", "pending", "--rule", "lockout", "--format", "csv"] + store)
             return result.stdout.split(separator: "\n").dropFirst().map { line in
-                String(line.drop { $0 != "," }).replacing(/[0-9a-f]{12}-[0-9a-f]+/, with: "<id>")
+                String(line.drop { $0 != "," }).replacing(/\b[0-9a-hjkmnp-tv-z]{9}-[0-9a-hjkmnp-tv-z]+\b/, with: "<id>")
             }.sorted()
         }
         let fromSQLite = try pending(["--db", directory + "/h.db", "--key-file", directory + "/key"])
