@@ -48,12 +48,23 @@ final class DerivationLedger: Sendable {
     /// digit of a generated id): workers entering and taking different events rarely share a lock.
     private let stripes = (0..<16).map { _ in Locked<[String: Budget]>([:]) }
 
-    /// The stripe of `id`: its last hex digit's value (`0`–`9`, `a`–`f`, one stripe each); any other
-    /// last byte falls in some stripe too.
+    /// The stripe of `id`: its last digit's value (`EventIDGenerator.digits`) modulo 16, so each
+    /// stripe takes two of the 32 digits; any other last byte falls in some stripe too.
     private func stripe(_ id: String) -> Locked<[String: Budget]> {
-        let last = id.utf8.last ?? 0
-        return stripes[Int(last <= 0x39 ? last : last &+ 9) & (stripes.count - 1)]
+        stripes[Self.stripeIndex(of: id)]
     }
+
+    /// Which of the 16 stripes holds `id`'s entry.
+    static func stripeIndex(of id: String) -> Int {
+        stripeOfLastByte[Int(id.utf8.last ?? 0)]
+    }
+
+    /// For each byte, the stripe of an id ending in it.
+    private static let stripeOfLastByte: [Int] = {
+        var table = (0..<256).map { $0 & 15 }
+        for (value, digit) in EventIDGenerator.digits.enumerated() { table[Int(digit)] = value & 15 }
+        return table
+    }()
 
     init(limit: Int) {
         precondition(limit >= 0, "a derived-event budget cannot be negative")

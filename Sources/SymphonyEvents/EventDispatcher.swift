@@ -124,12 +124,15 @@ public final class EventDispatcher: Sendable {
             var items: [(element: QueuedEvent, priority: Int, weight: Int)] = []
             var indices: [Int] = []
             indices.reserveCapacity(events.count)
+            var grouped = 0
             for priority in Event.priorities {
                 indices.removeAll(keepingCapacity: true)
                 for index in events.indices where events[index].priority == priority { indices.append(index) }
                 guard !indices.isEmpty else { continue }
                 items.append((.batch(try SealedBatch(sealing: events, at: indices, priority: priority, with: sealer)), priority, indices.count))
+                grouped += indices.count
             }
+            precondition(grouped == events.count, "every queued event has a priority of 0…9 (callers validate it)")
             return items
         }
     }

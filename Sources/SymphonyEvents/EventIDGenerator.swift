@@ -4,15 +4,15 @@ import Synchronization
 /// Makes unique event ids cheaply: a random per-process prefix and a counter, both in base 32
 /// (`k3j9x2m4q-1a`: digits and lowercase letters without `i`, `l`, `o` and `u`).
 ///
-/// The prefix is 45 random bits in 9 digits, so that with the dash an id of any of a process's
-/// first 33,554,432 events fits in 15 bytes: a string that short is stored inline, so making,
-/// copying and dropping an id allocates nothing and counts no references.
+/// The prefix is 45 random bits in 9 digits, so that with the dash the ids of a process's first
+/// 33,554,431 events fit in 15 bytes: a string that short is stored inline, so making, copying and
+/// dropping an id allocates nothing and counts no references.
 public final class EventIDGenerator: Sendable {
     /// The process-wide generator.
     public static let shared = EventIDGenerator()
 
-    /// The digits of generated ids, lowest value first.
-    static let digits = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)
+    /// The digits of generated ids (prefix and counter), lowest value first.
+    public static let digits = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)
 
     private let prefix: String
     private let radix: Int

@@ -117,7 +117,8 @@ public final class IntentRecognizer: Sendable {
             + "the languages are \(Stemmer.languages.joined(separator: ", "))"
     }
 
-    /// How many patterns have a required literal and can be skipped by the pre-filter.
+    /// How many patterns the pre-filter can skip: those with required literals, or with a required
+    /// group of literal alternatives.
     public var prefilteredPatternCount: Int { allPatterns.count - unanchoredPatterns.count }
 
     /// Why `pattern` does not compile, with the location of the offending character, or nil when it compiles.

@@ -22,15 +22,9 @@ public enum BinaryValueEncoding {
     /// Whether two object keys, as UTF-8 bytes, are the same key in a `JSONValue` object: equal
     /// bytes, or, when either holds non-ASCII bytes, equal `String`s (canonical equivalence, as a
     /// dictionary compares them: `é` and `e\u{301}` are one key, and so are `K` and U+212A).
-    /// (Inlinable: readers compare every member's key while they look a field up.)
-    @inlinable
-    public static func sameKey(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
-        if sameBytes(lhs, rhs) { return true }
-        return sameNonASCIIKey(lhs, isASCII: ByteScan.isASCII(lhs), rhs, isASCII: ByteScan.isASCII(rhs))
-    }
-
-    /// `sameKey` for a reader that knows whether each key is ASCII (`ByteScan.isASCII`), so that a
-    /// key compared with many others is scanned once.
+    /// The caller says whether each key is ASCII (`ByteScan.isASCII`), so that a key compared with
+    /// many others is scanned once. (Inlinable: readers compare every member's key while they look
+    /// a field up.)
     @inlinable
     public static func sameKey(_ lhs: UnsafeBufferPointer<UInt8>, isASCII lhsIsASCII: Bool, _ rhs: UnsafeBufferPointer<UInt8>, isASCII rhsIsASCII: Bool) -> Bool {
         if sameBytes(lhs, rhs) { return true }

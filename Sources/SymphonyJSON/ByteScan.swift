@@ -64,8 +64,36 @@ public enum ByteScan {
         return false
     }
 
+    /// The index of the first byte at or after `start` that ends a JSON string's run of plain
+    /// bytes — a quote, a backslash or a byte below 0x20 — or `bytes.count` when there is none.
+    public static func firstStringDelimiter(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        guard let base = bytes.baseAddress else { return start }
+        var index = start
+        while index + 8 <= bytes.count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+            let quotes = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+            let backslashes = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+            // A zero byte in `quotes` or `backslashes`, or a byte below 0x20 in `word`. A borrow can
+            // flag a byte above a true one, never below it: the lowest flag is a true match.
+            let flags = (zeroBytes(quotes) | zeroBytes(backslashes) | (word &- ones &* 0x20) & ~word & highBits)
+            if flags != 0 { return index + flags.trailingZeroBitCount / 8 }
+            index += 8
+        }
+        while index < bytes.count {
+            let byte = base[index]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return index }
+            index += 1
+        }
+        return index
+    }
+
+    /// The high bit of each byte of `word` that is 0 (and possibly of bytes above one that is).
+    private static func zeroBytes(_ word: UInt64) -> UInt64 {
+        (word &- ones) & ~word & highBits
+    }
+
     /// True when one of the word's eight bytes is 0.
     private static func hasZeroByte(_ word: UInt64) -> Bool {
-        (word &- ones) & ~word & highBits != 0
+        zeroBytes(word) != 0
     }
 }

@@ -116,29 +116,9 @@ public struct JSONParser {
     private var current: UInt8? { offset < bytes.count ? bytes[offset] : nil }
 
     /// Moves to the first byte that ends a string's run of plain bytes: a quote, a backslash or a
-    /// control character (or the end). Eight bytes per step: string contents are most of a line.
+    /// control character (or the end). String contents are most of a line: scanned a word at a time.
     private mutating func skipPlainStringBytes() {
-        guard let base = bytes.baseAddress else { return }
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highBits: UInt64 = 0x8080_8080_8080_8080
-        while offset + 8 <= bytes.count {
-            let word = UInt64(littleEndian: UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self))
-            let quotes = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
-            let backslashes = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
-            // A zero byte in `quotes` or `backslashes`, or a byte below 0x20 in `word`. A borrow can
-            // flag a byte above a true one, never below it: the lowest flag is a true match.
-            let special = ((quotes &- ones) & ~quotes | (backslashes &- ones) & ~backslashes | (word &- ones &* 0x20) & ~word) & highBits
-            if special != 0 {
-                offset += special.trailingZeroBitCount / 8
-                return
-            }
-            offset += 8
-        }
-        while offset < bytes.count {
-            let byte = base[offset]
-            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return }
-            offset += 1
-        }
+        offset = ByteScan.firstStringDelimiter(in: bytes, from: offset)
     }
 
     private mutating func skipWhitespace() {
@@ -208,7 +188,6 @@ public struct JSONParser {
     private mutating func object(depth: Int) throws(ParseError) -> JSONValue {
         var members = MemberDictionary()
         try self.members(depth: depth, into: &members)
-        if depth == 1, encodedMemberFound, let encodedMember { members.members[encodedMember] = nil }
         return .object(members.members)
     }
 

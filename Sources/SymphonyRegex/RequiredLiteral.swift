@@ -85,10 +85,12 @@ public enum RequiredLiteral {
         return Set(alternatives.map { String(String.UnicodeScalarView($0)).lowercased() }).sorted()
     }
 
-    /// Patterns the analysis does not read: quoting, comments, `(*ACCEPT)` (a match may end before
-    /// the rest of the pattern) and extended mode (spaces are not literal).
+    /// Patterns the analysis does not read: quoting, comments, callouts (whose text may hold any
+    /// character), `(*ACCEPT)` (a match may end before the rest of the pattern) and extended mode
+    /// (spaces are not literal).
     private static func unanalysable(_ scalars: [Unicode.Scalar]) -> Bool {
-        contains(scalars, "\\Q") || contains(scalars, "\\E") || contains(scalars, "(?#") || contains(scalars, "(*ACCEPT") || usesExtendedMode(scalars)
+        contains(scalars, "\\Q") || contains(scalars, "\\E") || contains(scalars, "(?#") || contains(scalars, "(?C") || contains(scalars, "(*ACCEPT")
+            || usesExtendedMode(scalars)
     }
 
     private static func runs(in pattern: String) -> [String]? {
@@ -266,7 +268,7 @@ public enum RequiredLiteral {
         var index = start
         while index < scalars.count {
             switch scalars[index] {
-            case "\\": index += 1
+            case "\\": index = endOfEscape(scalars, at: index) - 1  // an escape's argument may be ')' (`\c)`)
             case "[":
                 guard let end = closingBracket(scalars, from: index) else { return nil }
                 index = end
@@ -288,7 +290,7 @@ public enum RequiredLiteral {
         if index < scalars.count && scalars[index] == "]" { index += 1 }  // a leading ']' is literal
         while index < scalars.count {
             switch scalars[index] {
-            case "\\": index += 1
+            case "\\": index = endOfEscape(scalars, at: index) - 1  // an escape's argument may be ']' (`\c]`)
             case "[":
                 if index + 1 < scalars.count && scalars[index + 1] == ":" {
                     // POSIX class [:alpha:]

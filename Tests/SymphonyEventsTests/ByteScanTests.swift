@@ -37,6 +37,33 @@ import Testing
         Self.check([])
     }
 
+    /// The first quote, backslash or control byte at or after `start`, byte by byte.
+    static func expectedDelimiter(_ bytes: [UInt8], from start: Int) -> Int {
+        bytes.indices.dropFirst(start).first { bytes[$0] == 0x22 || bytes[$0] == 0x5C || bytes[$0] < 0x20 } ?? bytes.count
+    }
+
+    @Test("every check answers the same on buffers starting at each of the eight offsets of a word")
+    func unalignedStarts() {
+        var generator = SplitMix64(seed: 0xB17E)
+        let pool: [UInt8] = Self.edges + [0x22, 0x5C] + Array(0x61...0x66)
+        for _ in 0..<500 {
+            let whole = (0..<48).map { _ in pool.randomElement(using: &generator)! }
+            for offset in 0..<8 {
+                let part = Array(whole[offset...])
+                whole.withUnsafeBufferPointer { buffer in
+                    let slice = UnsafeBufferPointer(rebasing: buffer[offset...])
+                    let want = Self.expected(part)
+                    #expect(ByteScan.summary(slice).orBits == want.orBits && ByteScan.summary(slice).hasNUL == want.hasNUL)
+                    #expect(ByteScan.isASCII(slice) == (want.orBits < 0x80))
+                    #expect(ByteScan.containsControlByte(slice) == want.control)
+                    for start in [0, 1, 5, 9, 17, part.count] {
+                        #expect(ByteScan.firstStringDelimiter(in: slice, from: start) == Self.expectedDelimiter(part, from: start), "\(part) from \(start)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func randomBuffersAgreeWithTheByteLoop() {
         var generator = SplitMix64(seed: 0x5CA7)
         for _ in 0..<5_000 {

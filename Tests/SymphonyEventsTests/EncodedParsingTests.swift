@@ -66,6 +66,11 @@ import Testing
         "{\"type\":\"t\",\"payload\":{" + (0..<40).map { "\"é\($0)\":\($0)," }.joined() + "\"K\":{\"\u{212A}\":1,\"K\":2}}}",
         "{\"type\":\"t\",\"payload\":{" + (0..<40).map { "\"k\($0)\":{\"x\":\($0)}" }.joined(separator: ",") + "}}",
         #"{"type":"t","payload":{"a":1},"payload":{"a":1}}"#,
+        // Past 16 root members the line's keys go into a set: repeats are still refused, by equivalence too.
+        "{\"type\":\"t\",\"payload\":{\"a\":1}," + (0..<20).map { "\"m\($0)\":\($0)" }.joined(separator: ",") + "}",
+        "{\"type\":\"t\",\"payload\":{\"a\":1}," + (0..<20).map { "\"m\($0)\":\($0)," }.joined() + "\"m3\":0}",
+        "{\"type\":\"t\"," + (0..<20).map { "\"é\($0)\":\($0)," }.joined() + "\"e\u{301}7\":0,\"payload\":{}}",
+        "{\"payload\":{\"a\":1}," + (0..<20).map { "\"m\($0)\":\($0)," }.joined() + "\"payload\":{\"b\":2}}",
         #"{"type":"t","payload":{"a":1},"payload":2}"#,
         #"{"type":"t","payload":2,"payload":{"a":1}}"#,
         #"{"type":"t","payload":{"a":1,"a":"x",}}"#,

@@ -33,7 +33,7 @@ import Testing
         }
     }
 
-    @Test("the ids of a process's first 33,554,432 events are at most 15 bytes, so they are stored inline")
+    @Test("the ids of a process's first 33,554,431 events are at most 15 bytes, so they are stored inline")
     func short() {
         let generator = EventIDGenerator(random: 0x1234_5678_9ABC, after: 1 << 25 - 2)
         #expect(generator.next().utf8.count == 15)

@@ -15,6 +15,11 @@ import Testing
         #expect(try parse("-9223372036854775808") == .int(.min))
         #expect(try parse("9223372036854775808.0") == .double(9_223_372_036_854_775_808))  // not an integer literal: a Double
         #expect(try parse("-0") == .int(0))
+        // Up to 18 characters an integer is read in place; from 19 through a string: both exact.
+        #expect(try parse("999999999999999999") == .int(999_999_999_999_999_999))
+        #expect(try parse("-99999999999999999") == .int(-99_999_999_999_999_999))
+        #expect(try parse("1000000000000000000") == .int(1_000_000_000_000_000_000))
+        #expect(try parse("-999999999999999999") == .int(-999_999_999_999_999_999))
         #expect(try parse("0e-400") == .double(0))  // zero written small is still zero
         #expect(try parse("-0.000e-999") == .double(-0.0))
         let subnormal = try #require(Double("1e-320"))
@@ -93,6 +98,12 @@ import Testing
                         try Array(line.utf8).withUnsafeBufferPointer { try JSONParser.parse($0, encodingMember: "payload") }
                     }
                     #expect(error?.message == "control character in a string" && error?.offset == offset, "\(length) \(position) \(filler)")
+                    // In a key, and in a value the tree parser builds, the same byte is refused at the same place.
+                    let controlOffset = Array(plain[..<position].joined().utf8).count
+                    for (text, prefix) in [("{\"\(control)\":1}", "{\""), ("{\"k\":\"\(control)\"}", "{\"k\":\"")] {
+                        let treeError = #expect(throws: JSONParser.ParseError.self) { try parse(text) }
+                        #expect(treeError?.offset == Array(prefix.utf8).count + controlOffset, "\(text.debugDescription)")
+                    }
                     let encoded = try Array("{\"type\":\"t\",\"payload\":{\"k\":\"\(escaped)\"}}".utf8).withUnsafeBufferPointer {
                         try JSONParser.parse($0, encodingMember: "payload")
                     }

@@ -57,9 +57,18 @@ import Testing
         #"(?!refund|money)\w+"#, #"(?<=refund|money)\w+"#, #"(?<!refund|money)\w+"#, #"(?:abc|de)x"#, #"(?:re(fund)|money)"#,
         #"(?:can ?not|unable)"#, #"(?:log\s*in|signin)"#, #"refund|(?:abc|def)"#, #"(?x)(?:abc|def)"#, #"(?P=name)(?P>name)"#,
         #"(?i:abc|def)"#, #"(?|abc|def)"#, #"abc(*ACCEPT)(?:def|ghi)"#, #"\Q(abc|def)\E"#,
+        // An escape whose argument is ')' or ']', and a callout's text, must not end a group or class early.
+        #"y[\c](?:abc|def)]"#, #"y(?:x\c)?(?:abc|def))?"#, #"y(?:(?C{)})(?:abc|def))?"#, #"(?>abc|def)"#,
     ])
     func none(pattern: String) {
         #expect(RequiredLiteral.requiredAlternatives(in: pattern) == nil)
+    }
+
+    @Test("an escape whose argument closes a class or group, or a callout, yields no literal either", arguments: [
+        #"y[\c]abcdef]"#, #"y(?:x\c)abcdef)?"#, #"(?C{)abcdef})"#,
+    ])
+    func escapedClosers(pattern: String) {
+        #expect(RequiredLiteral.extractAll(from: pattern) == [])
     }
 
     @Test("whenever such a pattern matches, one of its alternatives is in the text", arguments: [

@@ -11,8 +11,9 @@ import Testing
     func entriesAcrossStripes() throws {
         let ledger = DerivationLedger(limit: 10_000)
         let budgets = (0..<3).map { DerivationLedger.Budget(rootID: "root-\($0)") }
-        // Ids ending in every byte a generated id can end in (and others), over three budgets.
-        let ids = (0..<1_000).map { "p-\(String($0, radix: 16))" + ($0 % 7 == 0 ? "é" : "") }
+        // Ids ending in every digit a generated id can end in (and other bytes), over three budgets.
+        let digits = EventIDGenerator.digits
+        let ids = (0..<1_000).map { "p-" + String(decoding: [digits[$0 / 32 % 32], digits[$0 % 32]], as: UTF8.self) + ($0 % 7 == 0 ? "é" : "") }
         for (index, id) in ids.enumerated() { try ledger.enter(derived(id), drawingOn: budgets[index % 3]) }
         #expect(ledger.awaitingCount == 1_000)
         for (index, id) in ids.enumerated() where index % 2 == 0 {
@@ -30,6 +31,14 @@ import Testing
         #expect(ledger.take(derived(ids[5])) == nil)
         // An input event (no causation) has no entry and takes no lock.
         #expect(ledger.take(Event(type: "i", payload: [:])) == nil)
+    }
+
+    @Test("the 32 digits a generated id ends in fall two to a stripe")
+    func evenStripes() {
+        let stripes = EventIDGenerator.digits.map { DerivationLedger.stripeIndex(of: "k3j9x2m4q-" + String(decoding: [$0], as: UTF8.self)) }
+        #expect(Set(stripes).count == 16)
+        #expect((0..<16).allSatisfy { stripe in stripes.count { $0 == stripe } == 2 })
+        #expect(DerivationLedger.stripeIndex(of: "") == 0 && DerivationLedger.stripeIndex(of: "é") < 16)
     }
 
     @Test("a budget stops at its limit; a withdrawn entry gives its unit back")
