@@ -18,8 +18,9 @@ public struct EnvelopeContext: Sendable, Hashable {
 
     /// Appends the context's encoding (length-prefixed domain, then each length-prefixed field) to `buffer`.
     public func encode(into buffer: inout [UInt8]) {
-        // Sized first, then written in place: a batch's context has two fields per event, and
-        // appending byte by byte checked the array's capacity for every byte.
+        // Sized first, then written in place: one capacity check for a context that holds two
+        // fields per event of a batch (`BigEndianBytes.appendLengthPrefixed` per field measured
+        // about 1% more instructions on the event path).
         var total = 4 + domain.utf8.count
         for field in fields { total += 4 + field.utf8.count }
         let start = buffer.count

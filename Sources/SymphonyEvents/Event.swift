@@ -87,8 +87,8 @@ extension Event {
     public init(
         type: String, encodedPayload: EncodedPayload, priority: Int, id: String, source: String?, time: Timestamp, causation: Causation?
     ) {
-        // Every field set once (delegating to the tree initializer and then replacing the payload
-        // copied the whole event: one retain and release per field, per event opened).
+        // Every field set once, not through the tree initializer: this runs for every event opened
+        // from the queue, and replacing the payload afterwards would copy the whole event.
         self.id = id
         self.type = type
         self.priority = priority

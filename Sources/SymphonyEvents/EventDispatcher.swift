@@ -118,8 +118,7 @@ public final class EventDispatcher: Sendable {
         guard let sealer else { return events.map { (.plain($0), $0.priority, 1) } }
         let start = StageTimes.shared.mark()
         defer { StageTimes.shared.add(.queue, since: start) }
-        // Grouped by index, in place: copying the events into a list per priority cost a retain
-        // and a release per field of each.
+        // Grouped by index and sealed in place: the events themselves are not copied.
         return try events.withUnsafeBufferPointer { events in
             var items: [(element: QueuedEvent, priority: Int, weight: Int)] = []
             var indices: [Int] = []

@@ -359,7 +359,7 @@ public struct JSONParser {
     private mutating func encodeObject(depth: Int) throws(ParseError) {
         guard let countAt = try beginContainer(tag: BinaryValueEncoding.object, closing: UInt8(ascii: "}"), depth: depth) else { return }
         let firstKey = encodedKeys.count
-        if encodedKeys.capacity == 0 { encodedKeys.reserveCapacity(16) }  // growing it 1 → 2 → 4 → … on every line showed in profiles
+        if encodedKeys.capacity == 0 { encodedKeys.reserveCapacity(16) }  // one allocation per line, not one per doubling
         defer { encodedKeys.removeSubrange(firstKey...) }
         // Keys compared one by one while the object is small; past that, a set of them (what the
         // tree parser's dictionary does), so a line of many keys costs linear time, not quadratic.

@@ -5,7 +5,7 @@ import SymphonyRules
 /// Turns one input line into an event, or into the reason it is rejected: a JSON event line, or
 /// with `rawLinesType` raw text (read by the rule set's line parser, if any). Shared by the
 /// sources that read lines (`LineEventSource`, `FollowedFileSource`).
-/// A class, not a struct: a source calls it once per line, and copying its parser each time showed in profiles.
+/// A class, not a struct: a source calls it once per line, and a struct would copy its line parser each time.
 final class LineDecoder: Sendable {
     /// With a type, every line is raw text of that type (`--lines`).
     let rawLinesType: String?

@@ -83,7 +83,7 @@ public struct LineEventSource: EventSource {
                     item = SourceItem(result: .failure(problem), origin: origin, replacedInvalidUTF8: false, parseProblem: nil)
                 } else {
                     let parsed = StageTimes.shared.measure(.decode) { decoder.decode(line.bytes, previousTime: &previousTime) }
-                    // Each outcome moved into the item, not mapped (mapping copied every event).
+                    // Each outcome moved into the item: mapping the Result would copy the event.
                     switch parsed.result {
                     case .success(let event):
                         item = SourceItem(result: .success(event), origin: origin, replacedInvalidUTF8: parsed.replacedInvalidUTF8, parseProblem: parsed.parseProblem)

@@ -137,7 +137,7 @@ public final class Rule: Sendable {
     /// True when the rule has a `stop` action.
     public let stops: Bool
     /// True when the rule has a `count:`, `throttle:` or `after:` gate (it keeps state per key).
-    /// Stored: the engine asks for every rule that matches, and comparing the gates with nil copied them.
+    /// Stored: the engine asks for every rule that matches, and comparing the gates with nil would copy them.
     public let isStateful: Bool
 
     /// A rule; `order` is its position in the rule set.
