@@ -238,11 +238,13 @@ public final class IntentRecognizer: Sendable {
             last = patternIndex
             let regex = intent.patterns[patternIndex]
             do {
-                guard let match = try regex.firstMatch(in: text) else { continue }
+                guard let match = try regex.firstCapturedMatch(in: text) else { continue }
                 let pattern = definition.patterns[patternIndex]
-                evidence.append(Evidence(kind: .pattern, source: pattern.regex, weight: pattern.weight, matched: match.text))
+                let utf8 = text.utf8
+                let matched = utf8[utf8.index(utf8.startIndex, offsetBy: match.utf8Range.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: match.utf8Range.upperBound)]
+                evidence.append(Evidence(kind: .pattern, source: pattern.regex, weight: pattern.weight, matched: String(decoding: matched, as: UTF8.self)))
                 total += pattern.weight
-                for (name, value) in match.namedGroups where slots[name] == nil { slots[name] = value }
+                for capture in match.namedCaptures where slots[capture.name] == nil { slots[capture.name] = capture.value }
             } catch {
                 problems.append(RecognitionProblem(intent: definition.name, pattern: regex.pattern, error: error))
             }

@@ -20,6 +20,8 @@ public final class RegularExpression: @unchecked Sendable, CustomStringConvertib
     public let groupNames: [String?]
     /// True when PCRE2's JIT compiler accepted the pattern; otherwise the interpreter matches it.
     public let isJITCompiled: Bool
+    /// How many groups have names.
+    private let namedGroupCount: Int
 
     private let code: OpaquePointer
 
@@ -46,6 +48,7 @@ public final class RegularExpression: @unchecked Sendable, CustomStringConvertib
         self.limits = limits
         isJITCompiled = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE)) == 0
         groupNames = Self.readGroupNames(compiled)
+        namedGroupCount = groupNames.count { $0 != nil }
     }
 
     deinit {
@@ -71,6 +74,38 @@ public final class RegularExpression: @unchecked Sendable, CustomStringConvertib
     /// read from one), or nil: `firstMatch(in:)` without making a `String` of the subject.
     public func firstMatch(inUTF8 bytes: UnsafeBufferPointer<UInt8>) throws(RegexError) -> RegexMatch? {
         try match(bytes, capturing: true).get()
+    }
+
+    /// The leftmost match in `bytes` (valid UTF-8, as for `firstMatch(inUTF8:)`) with its named
+    /// groups, or nil: `firstMatch(inUTF8:)` without the match's text, its numbered groups or a
+    /// dictionary of names.
+    public func firstCapturedMatch(inUTF8 bytes: UnsafeBufferPointer<UInt8>) throws(RegexError) -> CapturedMatch? {
+        let scratch = MatchScratch.current(groupCount: groupNames.count)
+        let result = scratch.match(code, bytes, limits: limits, jit: isJITCompiled)
+        if result == PCRE2_ERROR_NOMATCH { return nil }
+        guard result > 0 else { throw Self.matchError(result) }
+        let pairs = scratch.ovector
+        let range = pairs[0]..<max(pairs[0], pairs[1])  // \K in a lookahead can report end < start
+        guard namedGroupCount > 0 else { return CapturedMatch(utf8Range: range, namedCaptures: []) }
+        var captures: [NamedCapture] = []
+        captures.reserveCapacity(namedGroupCount)
+        for group in 1..<min(groupNames.count + 1, Int(result)) {
+            guard let name = groupNames[group - 1] else { continue }
+            let groupStart = pairs[2 * group]
+            let groupEnd = pairs[2 * group + 1]
+            guard UInt(bitPattern: groupStart) != UInt.max, groupStart <= groupEnd else { continue }
+            captures.append(NamedCapture(name: name, value: String(decoding: UnsafeBufferPointer(rebasing: bytes[groupStart..<groupEnd]), as: UTF8.self)))
+        }
+        return CapturedMatch(utf8Range: range, namedCaptures: captures)
+    }
+
+    /// `firstCapturedMatch(inUTF8:)` on a string's text.
+    public func firstCapturedMatch(in text: String) throws(RegexError) -> CapturedMatch? {
+        var subject = text
+        let outcome: Result<CapturedMatch?, RegexError> = subject.withUTF8 { bytes in
+            Result { () throws(RegexError) in try firstCapturedMatch(inUTF8: bytes) }
+        }
+        return try outcome.get()
     }
 
     private func firstMatch(in text: String, capturing: Bool) throws(RegexError) -> RegexMatch? {

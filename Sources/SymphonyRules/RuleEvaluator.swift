@@ -10,7 +10,7 @@ public struct RuleMatch: Sendable {
     /// True when the condition held (or the rule has none).
     public let matched: Bool
     /// Named captures of the `matches` conditions that held.
-    public let captures: [String: String]
+    public let captures: Captures
     /// The intent the rule's `intent` condition recognized (the first one that held).
     public let intent: IntentMatch?
     /// For a rule that did not match: the first condition that failed, in words — in `explain`
@@ -32,7 +32,8 @@ public struct RuleEvaluator {
 
     let recognizer: IntentRecognizer
     let mode: Mode
-    private var intentCache: [String: [IntentScore]] = [:]
+    /// The intents recognized in each text field read so far (an event's rules read one or two, so a list).
+    private var intentCache: [(field: String, scores: [IntentScore])] = []
 
     /// An evaluator for one event; make a new one per event.
     public init(recognizer: IntentRecognizer, mode: Mode = .run) {
@@ -52,7 +53,7 @@ public struct RuleEvaluator {
     private struct State {
         /// Whether failures are put into words (explain mode).
         let explains: Bool
-        var captures: [String: String] = [:]
+        var captures = Captures()
         var intent: IntentMatch?
         var failure: String?
         var problems: [String] = []
@@ -106,13 +107,13 @@ public struct RuleEvaluator {
             // The regex runs on the payload's bytes in place; no string is made of the subject.
             // Only ASCII text: the JIT does not check UTF-8, and an envelope's bytes are only as
             // valid as whoever sealed them (the general path repairs invalid bytes first).
-            let outcome = encoded.withString(at: fieldPath.segments.dropFirst()) { bytes -> Result<RegexMatch?, RegexError>? in
+            let outcome = encoded.withString(at: fieldPath.segments.dropFirst()) { bytes -> Result<CapturedMatch?, RegexError>? in
                 guard ByteScan.isASCII(bytes) else { return nil }
-                return Result { () throws(RegexError) in try regex.firstMatch(inUTF8: bytes) }
+                return Result { () throws(RegexError) in try regex.firstCapturedMatch(inUTF8: bytes) }
             } ?? nil  // nil: not text, or not ASCII (the general path below)
             switch outcome {
             case .success(let match?):
-                for (name, captured) in match.namedGroups { state.captures[name] = captured }
+                state.captures.add(match.namedCaptures)
                 return true
             case .success(nil): return false
             case .failure(let error):
@@ -159,8 +160,8 @@ public struct RuleEvaluator {
         case .matches(let regex):
             guard case .string(let text)? = value else { return fail("\(path) is \(shown(value)), not text to match") }
             do {
-                guard let match = try regex.firstMatch(in: text) else { return fail("\(path) does not match /\(regex.pattern)/") }
-                for (name, captured) in match.namedGroups { state.captures[name] = captured }
+                guard let match = try regex.firstCapturedMatch(in: text) else { return fail("\(path) does not match /\(regex.pattern)/") }
+                state.captures.add(match.namedCaptures)
                 return true
             } catch {
                 state.regexStopped(regex, on: path, error)
@@ -172,7 +173,7 @@ public struct RuleEvaluator {
     private mutating func testIntent(_ name: String, _ minimum: Int?, _ fieldPath: FieldPath, _ event: Event, _ state: inout State) -> Bool {
         let field = fieldPath.text
         let scores: [IntentScore]
-        if let cached = intentCache[field] {
+        if let cached = intentCache.first(where: { $0.field == field })?.scores {
             scores = cached  // an earlier rule's intent condition on the same field read it
         } else {
             guard case .string(let text)? = Self.value(at: fieldPath, in: event) else {
@@ -198,7 +199,7 @@ public struct RuleEvaluator {
             // Conditions read names, scores and slots only: the evidence need not quote the text.
             mode == .explain ? recognizer.explain(text).scores : recognizer.recognize(text, quotingEvidence: false).intents
         }
-        intentCache[field] = scores
+        intentCache.append((field, scores))
         return scores
     }
 

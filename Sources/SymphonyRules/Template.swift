@@ -233,14 +233,14 @@ public struct TemplateContext: Sendable {
     /// The rule whose action is rendered.
     public let rule: String
     /// Named captures of the rule's `matches` conditions.
-    public let captures: [String: String]
+    public let captures: Captures
     /// The intent the rule's `intent` condition recognized, if any.
     public let intent: IntentMatch?
     /// The fields under `window.`, `throttle.` and `after.` when the rule's gates let it fire (empty otherwise).
     public var gates: [String: [String: JSONValue]] = [:]
 
     /// A context.
-    public init(event: Event, rule: String, captures: [String: String], intent: IntentMatch?) {
+    public init(event: Event, rule: String, captures: Captures, intent: IntentMatch?) {
         self.event = event
         self.rule = rule
         self.captures = captures
