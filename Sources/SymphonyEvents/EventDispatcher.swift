@@ -113,12 +113,21 @@ public final class EventDispatcher: Sendable {
     }
 
     /// What the queue takes for `events`: with encryption on, one batch per priority (the events
-    /// of each in order); with it off, each event as it is.
-    private func queueItems(for events: ArraySlice<Event>) throws -> [(element: QueuedEvent, priority: Int, weight: Int)] {
-        guard let sealer else { return events.map { (.plain($0), $0.priority, 1) } }
+    /// of each in order); with it off, each event as it is. `fired` holds the scheduled entries
+    /// some of them were fired by, by index in `events`' base.
+    private func queueItems(
+        for events: ArraySlice<Event>, fired: [Int: FiredEntry] = [:]
+    ) throws -> [(element: QueuedEvent, priority: Int, weight: Int)] {
+        guard let sealer else {
+            return events.indices.map { index in
+                let event = events[index]
+                return (fired[index].map { .fired(.plain(event), $0) } ?? .plain(event), event.priority, 1)
+            }
+        }
         let start = StageTimes.shared.mark()
         defer { StageTimes.shared.add(.queue, since: start) }
         // Grouped by index and sealed in place: the events themselves are not copied.
+        let offset = events.startIndex  // buffer index 0 is this slice's first event
         return try events.withUnsafeBufferPointer { events in
             var items: [(element: QueuedEvent, priority: Int, weight: Int)] = []
             var indices: [Int] = []
@@ -128,7 +137,10 @@ public final class EventDispatcher: Sendable {
                 indices.removeAll(keepingCapacity: true)
                 for index in events.indices where events[index].priority == priority { indices.append(index) }
                 guard !indices.isEmpty else { continue }
-                items.append((.batch(try SealedBatch(sealing: events, at: indices, priority: priority, with: sealer)), priority, indices.count))
+                let batch = try SealedBatch(sealing: events, at: indices, priority: priority, with: sealer)
+                let entries = fired.isEmpty ? [] : indices.map { fired[$0 + offset] }
+                let item: QueuedEvent = entries.contains { $0 != nil } ? .firedBatch(batch, entries) : .batch(batch)
+                items.append((item, priority, indices.count))
                 grouped += indices.count
             }
             precondition(grouped == events.count, "every queued event has a priority of 0…9 (callers validate it)")
@@ -142,8 +154,17 @@ public final class EventDispatcher: Sendable {
     /// is on). Returns the sealed form queued. The entry is completed once the event was handled.
     @discardableResult
     /// `fromHandler` as for `publish(_:fromHandler:)`: a worker firing a due entry itself never waits for room.
+    ///
+    /// On one of this dispatcher's workers, an event with no envelope is held like a handler's
+    /// publish and sealed in the batch of its priority; nil is returned.
     public func publish(fired event: Event, sealed: SealedEvent?, entry fired: FiredEntry?, fromHandler: Bool = false) throws -> SealedEvent? {
         try Event.validate(event)
+        if sealed == nil, fromHandler, let held = HeldPublishes.current, held.dispatcher === self {
+            if let fired { held.firedEntries[held.events.count] = fired }
+            held.events.append(event)
+            liveCounters.published.add(1, ordering: .relaxed)
+            return nil
+        }
         var queued: SealedEvent?
         if let sealer {
             if let sealed, sealed.id == event.id, sealed.type == event.type, sealed.priority == event.priority,
@@ -274,10 +295,12 @@ public final class EventDispatcher: Sendable {
         // Until none is left: a dead-letter sink called from here may publish in turn.
         while !held.events.isEmpty {
             let events = held.events
+            let fired = held.firedEntries
             held.events.removeAll(keepingCapacity: true)
+            held.firedEntries.removeAll()
             for group in Self.groups(of: events) {
                 do {
-                    try queue.push(allOf: queueItems(for: group), fromConsumer: true)
+                    try queue.push(allOf: queueItems(for: group, fired: fired), fromConsumer: true)
                 } catch {
                     // Sealing failed (the key's nonces are used up): the events themselves are kept in the letters.
                     liveCounters.failed.add(group.count, ordering: .releasing)
@@ -296,6 +319,8 @@ public final class EventDispatcher: Sendable {
         switch item {
         case .batch(let batch):
             for event in open(batch) { handle(event, fired: nil) }
+        case .firedBatch(let batch, let entries):
+            for (event, entry) in zip(open(batch), entries) { handle(event, fired: entry) }
         case .fired(let queued, let entry):
             if let event = open(single: queued) { handle(event, fired: entry) }
         case .plain, .sealed:
@@ -338,8 +363,10 @@ public final class EventDispatcher: Sendable {
     /// The events inside `item` (for `stopNow`), or none after sending those of an envelope that
     /// does not open to the dead-letter sink.
     private func open(_ item: QueuedEvent) -> [Event] {
-        if case .batch(let batch) = item { return open(batch) }
-        return open(single: item).map { [$0] } ?? []
+        switch item {
+        case .batch(let batch), .firedBatch(let batch, _): return open(batch)
+        default: return open(single: item).map { [$0] } ?? []
+        }
     }
 
     /// The event inside a `.plain`, `.sealed` or `.fired` item, or nil after sending an envelope that
@@ -358,7 +385,7 @@ public final class EventDispatcher: Sendable {
                 undeliverable(ids: [sealed.id], types: [sealed.type], error: error)
                 return nil
             }
-        case .batch:
+        case .batch, .firedBatch:
             preconditionFailure("a batch holds several events: open it with open(_: SealedBatch)")
         }
     }

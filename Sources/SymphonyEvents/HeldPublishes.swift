@@ -11,6 +11,9 @@ final class HeldPublishes {
     unowned let dispatcher: EventDispatcher
     /// What the handlers published, in order.
     var events: [Event] = []
+    /// The one-shot scheduled entries some of `events` were fired by, by position in `events`
+    /// (a delay already due that a handler made, `Scheduler` firing it at once).
+    var firedEntries: [Int: FiredEntry] = [:]
 
     init(dispatcher: EventDispatcher) {
         self.dispatcher = dispatcher

@@ -22,6 +22,9 @@ public final class InMemoryScheduledEntryStore: ScheduledEntryStore {
     /// Nothing to record: the entry stays pending at its next due time.
     public func firedPeriodic(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws {}
 
+    /// False: entries live in memory with their events, so an envelope would protect nothing here.
+    public var keepsSealedEvents: Bool { false }
+
     /// The entry is no longer pending.
     public func completeFired(_ fired: FiredEntry, event: Event) throws {
         _ = entries.withLock { $0.removeValue(forKey: fired.id) }

@@ -80,4 +80,13 @@ public protocol ScheduledEntryStore: Sendable {
     /// it never fires again. Whoever records that handling calls it (a `HistoryRecorder` commits
     /// the mark together with the handling's records); completing an entry twice does nothing.
     func completeFired(_ fired: FiredEntry, event: Event) throws
+    /// True when `save` keeps a one-shot entry's envelope (`ScheduledEntry.sealed`), as a durable
+    /// store does. A store that does not lets the scheduler seal a delay that a handler makes
+    /// already due together with the handler's other events, instead of in an envelope of its own.
+    var keepsSealedEvents: Bool { get }
+}
+
+extension ScheduledEntryStore {
+    /// Stores keep envelopes unless they say otherwise.
+    public var keepsSealedEvents: Bool { true }
 }

@@ -321,8 +321,12 @@ public final class Scheduler: Sendable {
         try Event.validate(event)
         var entry = ScheduledEntry(id: ScheduleID(rawValue: "s-" + idGenerator.next()), event: event, due: due, interval: interval, key: key)
         // Sealed once: the store keeps this envelope and the queue takes it when the entry fires.
-        // A periodic entry publishes a copy with a fresh id each time, so it is sealed then.
-        if interval == nil, let sealer { entry.sealed = try SealedEvent(sealing: event, with: sealer) }
+        // A periodic entry publishes a copy with a fresh id each time, so it is sealed then. A
+        // handler's delay is not sealed alone when the store keeps no envelope: fired at once, it
+        // is sealed with the handler's other events; fired later, when it is queued.
+        if interval == nil, let sealer, !fromHandler || store.keepsSealedEvents {
+            entry.sealed = try SealedEvent(sealing: event, with: sealer)
+        }
         try store.save(entry)
         if fromHandler, interval == nil, try fireAtOnce(entry) { return entry }
         lock.withLock {

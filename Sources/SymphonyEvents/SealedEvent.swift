@@ -56,20 +56,25 @@ public enum QueuedEvent: Sendable {
     case batch(SealedBatch)
     /// An event a one-shot scheduled entry published: once it was handled, the entry is completed.
     indirect case fired(QueuedEvent, FiredEntry)
+    /// A batch some of whose events scheduled entries published: the entry of each event by
+    /// position (nil for the others), each completed once its event was handled.
+    case firedBatch(SealedBatch, [FiredEntry?])
 
     /// The priority, readable without opening anything.
     public var priority: Int {
         switch self {
         case .plain(let event): event.priority
         case .sealed(let sealed): sealed.priority
-        case .batch(let batch): batch.priority
+        case .batch(let batch), .firedBatch(let batch, _): batch.priority
         case .fired(let event, _): event.priority
         }
     }
 
     /// How many events it holds: the batch's count for a batch, else 1.
     public var eventCount: Int {
-        if case .batch(let batch) = self { return batch.count }
-        return 1
+        switch self {
+        case .batch(let batch), .firedBatch(let batch, _): batch.count
+        default: 1
+        }
     }
 }

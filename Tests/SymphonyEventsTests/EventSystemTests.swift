@@ -493,4 +493,37 @@ import SymphonyConcurrency
         #expect(system.scheduler.firedCount == 1)
         system.stop()
     }
+
+    @Test(
+        "with a store that keeps no envelopes, a handler's due delay is sealed in the batch of the handler's other events, and its entry completes once handled",
+        arguments: [true, false])
+    func dueDelaySealedWithTheHandlersEvents(encrypted: Bool) throws {
+        let clock = TimerlessClock()
+        var configuration = EventSystemConfiguration.testing(workers: 1, clock: clock)
+        if !encrypted { configuration.encryption = .disabled }
+        let store = InMemoryScheduledEntryStore()
+        configuration.scheduleStore = store
+        let system = try EventSystem(configuration: configuration)
+        let recorder = Recorder()
+        let ownEnvelopes = Locked<[Bool]>([])
+        try system.subscribe("a") { event in
+            try system.publish(Event(type: "b.before", priority: 4, id: "before-\(event.id)"), fromHandler: true)
+            let due = try system.scheduleSealed(Event(type: "b.due", priority: 4, id: "due-\(event.id)"), at: clock.now(), fromHandler: true)
+            try system.publish(Event(type: "b.after", priority: 4, id: "after-\(event.id)"), fromHandler: true)
+            let later = try system.scheduleSealed(Event(type: "b.later", id: "later-\(event.id)"), at: clock.now().advanced(by: .seconds(60)))
+            ownEnvelopes.withLock { $0 = [due.sealed != nil, later.sealed != nil] }
+        }
+        try system.subscribe("b.*") { recorder.record($0) }
+        try system.start()
+        try system.publish(Event(type: "a", id: "x"))
+        system.dispatcher.waitUntilIdle()
+        // In publication order, one batch: the delay between the handler's two publishes.
+        #expect(recorder.ids == ["before-x", "due-x", "after-x"])
+        // Only a delay not made by a handler is sealed alone (when encryption is on).
+        #expect(ownEnvelopes.withLock { $0 } == [false, encrypted])
+        #expect(system.scheduler.firedCount == 1)
+        // The fired entry was completed: only the later one is still in the store.
+        #expect(try store.loadPending().map(\.event.id) == ["later-x"])
+        system.stop()
+    }
 }

@@ -62,6 +62,43 @@ import SymphonyConcurrency
         #expect(queued == [["b-0", "b-2", "b-3"], ["b-1"]])
     }
 
+    @Test("held events that scheduled entries fired keep their entries, by position in their priority's batch")
+    func firedEntriesRideInTheirBatch() throws {
+        let due = Timestamp(secondsSinceEpoch: 1_700_000_000)
+        func entry(_ id: String) -> FiredEntry { FiredEntry(id: ScheduleID(rawValue: "s-\(id)"), eventID: id, due: due, firedAt: due) }
+        let events = [3, 7, 3, 3].enumerated().map { Event(type: "derived", priority: $0.element, id: "b-\($0.offset)") }
+
+        let sealed = EventDispatcher(workerCount: 1, sealer: EnvelopeSealer(key: try EncryptionKey.generate()), deadLetters: CollectingDeadLetterSink())
+        let held = HeldPublishes(dispatcher: sealed)
+        held.events = events
+        held.firedEntries = [2: entry("b-2")]
+        sealed.queueHeld(held)
+        #expect(held.events.isEmpty && held.firedEntries.isEmpty)
+        let items = sealed.queue.removeAll().map { item -> String in
+            switch item {
+            case .batch(let batch): "batch \(batch.ids)"
+            case .firedBatch(let batch, let entries): "fired batch \(batch.ids) \(entries.map { $0?.eventID ?? "-" })"
+            default: "neither"
+            }
+        }
+        #expect(items == [#"fired batch ["b-0", "b-2", "b-3"] ["-", "b-2", "-"]"#, #"batch ["b-1"]"#])
+
+        // Without encryption each event is queued alone, a fired one with its entry.
+        let plain = EventDispatcher(workerCount: 1, sealer: nil, deadLetters: CollectingDeadLetterSink())
+        let plainHeld = HeldPublishes(dispatcher: plain)
+        plainHeld.events = events
+        plainHeld.firedEntries = [1: entry("b-1")]
+        plain.queueHeld(plainHeld)
+        let plainItems = plain.queue.removeAll().map { item -> String in
+            switch item {
+            case .plain(let event): event.id
+            case .fired(.plain(let event), let fired): "\(event.id) fired by \(fired.id.rawValue)"
+            default: "other"
+            }
+        }
+        #expect(plainItems.sorted() == ["b-0", "b-1 fired by s-b-1", "b-2", "b-3"])
+    }
+
     @Test("a handler's publish from a thread that is not a worker is queued at once")
     func otherThreadsQueueAtOnce() throws {
         let system = try EventSystem(configuration: .testing(workers: 1))
