@@ -60,6 +60,10 @@ let package = Package(
         .target(
             name: "SymphonyJSON",
             swiftSettings: strictSettings),
+        // Byte-keyed dictionary keys with a fast seeded hash, for hot lookups of short strings.
+        .target(
+            name: "SymphonyHashing",
+            swiftSettings: strictSettings),
         .target(
             name: "SymphonyCrypto",
             dependencies: ["COpenSSL", "SymphonyConcurrency"],
@@ -70,6 +74,7 @@ let package = Package(
             dependencies: ["SymphonyJSON", 
                 "SymphonyCrypto",
                 "SymphonyConcurrency",
+                "SymphonyHashing",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,7 +93,7 @@ let package = Package(
         // Snowball stemmers (libstemmer), for intents' word forms.
         .target(
             name: "SymphonyStemming",
-            dependencies: ["CStemmer"],
+            dependencies: ["CStemmer", "SymphonyHashing"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyDiagnostics",
@@ -96,7 +101,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyIntents",
-            dependencies: ["SymphonyJSON", "SymphonyRegex", "SymphonyStemming", "SymphonyDiagnostics"],
+            dependencies: ["SymphonyJSON", "SymphonyRegex", "SymphonyStemming", "SymphonyDiagnostics", "SymphonyHashing"],
             exclude: ["README.md"],
             swiftSettings: strictSettings),
         .target(
@@ -242,7 +247,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyIntentsTests",
-            dependencies: ["SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyStemming"],
+            dependencies: ["SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyStemming", "SymphonyHashing"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyRulesTests",

@@ -47,10 +47,10 @@ struct KeywordIndex: Sendable {
         let lexiconEntry: String?
     }
 
-    private let exact: [String: [Entry]]
+    private let exact: WordTable<[Entry]>
     private let stemmers: [Stemmer]
     /// Per stemmer, the entries indexed by the stem of their first word.
-    private let stemmed: [[String: [Entry]]]
+    private let stemmed: [WordTable<[Entry]>]
     private let typos: TypoIndex
     /// Per stemmer, whether any entry is matched by its stems (a stemmed entry, or a typo entry
     /// of an intent that stems): texts are stemmed only by the stemmers some entry needs.
@@ -69,9 +69,9 @@ struct KeywordIndex: Sendable {
     /// Indexes every entry of `definitions`; the languages of intents that stem must be in
     /// `Stemmer.languages`, and lexicons they refer to must be in their `lexicons`.
     init(_ definitions: [IntentDefinition]) {
-        var exact: [String: [Entry]] = [:]
+        var exact = WordTable<[Entry]>()
         var stemmers: [Stemmer] = []
-        var stemmed: [[String: [Entry]]] = []
+        var stemmed: [WordTable<[Entry]>] = []
         var typos = TypoIndex()
         var typoStemmers: Set<Int> = []
         for (intentIndex, definition) in definitions.enumerated() {
@@ -81,7 +81,7 @@ struct KeywordIndex: Sendable {
                     stemmerIndex = existing
                 } else {
                     stemmers.append(stemmer)
-                    stemmed.append([:])
+                    stemmed.append(WordTable())
                     stemmerIndex = stemmers.count - 1
                 }
             }
@@ -101,11 +101,13 @@ struct KeywordIndex: Sendable {
                     }
                     if let stemmerIndex, !isExact {
                         let stems = stemmers[stemmerIndex].stems(words)
-                        stemmed[stemmerIndex][stems[0], default: []].append(
-                            Entry(intent: intentIndex, role: role, words: stems, written: words, lexiconEntry: lexiconEntry))
+                        stemmed[stemmerIndex].modify(stems[0], default: []) {
+                            $0.append(Entry(intent: intentIndex, role: role, words: stems, written: words, lexiconEntry: lexiconEntry))
+                        }
                     } else {
-                        exact[first, default: []].append(
-                            Entry(intent: intentIndex, role: role, words: words, written: words, lexiconEntry: lexiconEntry))
+                        exact.modify(first, default: []) {
+                            $0.append(Entry(intent: intentIndex, role: role, words: words, written: words, lexiconEntry: lexiconEntry))
+                        }
                     }
                 }
             }

@@ -1,4 +1,5 @@
 import CStemmer
+import SymphonyHashing
 import Glibc
 
 /// One thread's libstemmer objects, one per language used on that thread.
@@ -15,7 +16,7 @@ final class StemmerScratch {
     private var stemmers: [OpaquePointer?] = []
     /// Per language, stems already computed on this thread: texts repeat their words, and a
     /// dictionary probe costs a fraction of a Snowball run.
-    private var memos: [[String: String]] = []
+    private var memos: [[ByteStringKey: String]] = []
 
     deinit {
         for stemmer in stemmers { sb_stemmer_delete(stemmer) }
@@ -53,27 +54,16 @@ final class StemmerScratch {
     }
 
     /// The stem of `word`, from `memo` or computed (and then remembered).
-    private func stem(_ word: String, language: Stemmer, memo: inout [String: String]) -> String {
-        // Only short ASCII words are remembered: for them equal strings are equal bytes (a
-        // dictionary would take canonically equivalent spellings for one word, which Snowball,
-        // working on code points, may stem differently), and a long token is not kept alive.
-        guard Self.isRememberable(word) else { return computeStem(word, language: language) }
-        if let known = memo[word] { return known }
+    private func stem(_ word: String, language: Stemmer, memo: inout [ByteStringKey: String]) -> String {
+        // Remembered by their bytes, which Snowball reads (canonically equivalent spellings may
+        // stem differently); a long token is not remembered, nor kept alive.
+        guard word.utf8.count <= Self.longestRemembered else { return computeStem(word, language: language) }
+        let key = ByteStringKey(word)
+        if let known = memo[key] { return known }
         let stem = computeStem(word, language: language)
         if memo.count >= Self.memoLimit { memo.removeAll(keepingCapacity: true) }
-        memo[word] = stem
+        memo[key] = stem
         return stem
-    }
-
-    /// True for a word of at most `longestRemembered` bytes, all ASCII.
-    private static func isRememberable(_ word: String) -> Bool {
-        guard word.utf8.count <= longestRemembered else { return false }
-        var word = word
-        return word.withUTF8 { bytes in
-            var bits: UInt8 = 0
-            for byte in bytes { bits |= byte }
-            return bits < 0x80
-        }
     }
 
     /// The stem of `word` from libstemmer.

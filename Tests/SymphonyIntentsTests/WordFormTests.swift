@@ -39,6 +39,17 @@ import Testing
         #expect(english.stem("généralement") == first.last)
     }
 
+    @Test("a keyword matches a word spelled with other code points that are canonically equivalent, with stemming and without", arguments: [true, false])
+    func canonicallyEquivalentSpellings(stemming: Bool) throws {
+        for (keyword, text) in [("caf\u{E9}", "Best cafe\u{301} in town"), ("cafe\u{301}", "Best CAF\u{C9} in town"), ("na\u{EF}ve", "a NAI\u{308}VE guess")] {
+            let recognizer = try IntentRecognizer([
+                IntentDefinition(name: "word", keywords: [Keyword(text: keyword, weight: 300)], threshold: 100, stemming: stemming)
+            ])
+            #expect(recognizer.recognize(text).intents.map(\.name) == ["word"], "\(keyword) in \(text)")
+            #expect(recognizer.recognize("Best cafe in town").intents.isEmpty)
+        }
+    }
+
     @Test("with stemming (the default) a keyword matches its inflected forms; the evidence names the form found")
     func inflectedForms() throws {
         let recognizer = try IntentRecognizer([Self.cancel])
