@@ -1,30 +1,54 @@
 import SymphonyJSON
 /// Something that happened: a dotted type, a JSON payload, a priority and where it came from.
+///
+/// A value type whose fields live in one shared, immutable box: an event is copied many times
+/// on its way through the queue, the rules and the history (into arrays, outcomes, closures),
+/// and each copy is then one reference count instead of one per string and buffer. Setting a
+/// field makes a new box (events are rarely changed once made).
 public struct Event: Sendable, Hashable {
+    /// The fields; shared by copies until one of them changes a field.
+    @usableFromInline var storage: EventStorage
+
     /// A unique id; generated when not given. Without control characters (`validate(id:source:)`).
-    public var id: String
+    public var id: String {
+        get { storage.fields.id }
+        set { storage = storage.changing { $0.id = newValue } }
+    }
     /// A dotted name such as `ticket.created`.
-    public var type: String
+    public var type: String {
+        get { storage.fields.type }
+        set { storage = storage.changing { $0.type = newValue } }
+    }
     /// 0 (served first) … 9 (served last); 5 by default.
-    public var priority: Int
+    public var priority: Int {
+        get { storage.fields.priority }
+        set { storage = storage.changing { $0.priority = newValue } }
+    }
     /// The event's data.
     public var payload: JSONValue {
         get {
-            switch storedPayload {
+            switch storage.fields.payload {
             case .tree(let value): value
             case .encoded(let encoded): encoded.value
             }
         }
-        set { storedPayload = .tree(newValue) }
+        set { storage = storage.changing { $0.payload = .tree(newValue) } }
     }
-    /// The payload as it was made: a tree, or the bytes an opened envelope held (read in place).
-    private var storedPayload: StoredPayload
     /// The principal that produced the event, if known. Without control characters (`validate(id:source:)`).
-    public var source: String?
+    public var source: String? {
+        get { storage.fields.source }
+        set { storage = storage.changing { $0.source = newValue } }
+    }
     /// When the event happened (by default, when it was made).
-    public var time: Timestamp
+    public var time: Timestamp {
+        get { storage.fields.time }
+        set { storage = storage.changing { $0.time = newValue } }
+    }
     /// The event and rule that caused this one, for derived events.
-    public var causation: Causation?
+    public var causation: Causation? {
+        get { storage.fields.causation }
+        set { storage = storage.changing { $0.causation = newValue } }
+    }
 
     /// The lowest and highest priorities; lower is served first.
     public static let priorities: ClosedRange<Int> = 0...9
@@ -70,13 +94,10 @@ public struct Event: Sendable, Hashable {
         type: String, payload: JSONValue = [:], priority: Int = Event.defaultPriority, id: String? = nil,
         source: String? = nil, time: Timestamp? = nil, causation: Causation? = nil
     ) {
-        self.id = id ?? EventIDGenerator.shared.next()
-        self.type = type
-        self.priority = priority
-        self.storedPayload = .tree(payload)
-        self.source = source
-        self.time = time ?? .now()
-        self.causation = causation
+        storage = EventStorage(
+            EventFields(
+                id: id ?? EventIDGenerator.shared.next(), type: type, priority: priority, payload: .tree(payload), source: source, time: time ?? .now(),
+                causation: causation))
     }
 }
 
@@ -84,30 +105,27 @@ extension Event {
     /// An event whose payload stays in its encoded form until read (an opened envelope's body, a
     /// parsed input line's payload): `payload` builds the tree when asked, `payloadValue(at:)`
     /// reads in place, and sealing copies the bytes.
+    /// (Inlinable: compiled apart from its callers, it copied the whole event once more.)
+    @inlinable
     public init(
         type: String, encodedPayload: EncodedPayload, priority: Int, id: String, source: String?, time: Timestamp, causation: Causation?
     ) {
-        // Every field set once, not through the tree initializer: this runs for every event opened
-        // from the queue, and replacing the payload afterwards would copy the whole event.
-        self.id = id
-        self.type = type
-        self.priority = priority
-        self.storedPayload = .encoded(encodedPayload)
-        self.source = source
-        self.time = time
-        self.causation = causation
+        // Not through the tree initializer: this runs for every event opened from the queue, and
+        // replacing the payload afterwards would change a field of a shared box.
+        storage = EventStorage(
+            EventFields(id: id, type: type, priority: priority, payload: .encoded(encodedPayload), source: source, time: time, causation: causation))
     }
 
     /// The payload's encoded bytes when the event keeps them, else nil.
     public var encodedPayload: EncodedPayload? {
-        if case .encoded(let encoded) = storedPayload { return encoded }
+        if case .encoded(let encoded) = storage.fields.payload { return encoded }
         return nil
     }
 
     /// The payload value at `segments` (`JSONValue.child` step by step), or nil when a step is
     /// missing. Reads an encoded payload in place, building only the value returned.
     public func payloadValue(at segments: ArraySlice<String>) -> JSONValue? {
-        switch storedPayload {
+        switch storage.fields.payload {
         case .encoded(let encoded):
             return encoded.value(at: segments)
         case .tree(let value):
@@ -121,7 +139,8 @@ extension Event {
     }
 
     public static func == (lhs: Event, rhs: Event) -> Bool {
-        lhs.id == rhs.id && lhs.type == rhs.type && lhs.priority == rhs.priority && lhs.source == rhs.source && lhs.time == rhs.time
+        if lhs.storage === rhs.storage { return true }
+        return lhs.id == rhs.id && lhs.type == rhs.type && lhs.priority == rhs.priority && lhs.source == rhs.source && lhs.time == rhs.time
             && lhs.causation == rhs.causation && lhs.payload == rhs.payload
     }
 
@@ -137,9 +156,53 @@ extension Event {
 }
 
 /// Where an event's payload is kept.
-private enum StoredPayload: Sendable {
+@usableFromInline
+enum StoredPayload: Sendable {
     case tree(JSONValue)
     case encoded(EncodedPayload)
+}
+
+/// An event's fields.
+@usableFromInline
+struct EventFields: Sendable {
+    @usableFromInline var id: String
+    @usableFromInline var type: String
+    @usableFromInline var priority: Int
+    /// The payload as it was made: a tree, or the bytes an opened envelope held (read in place).
+    @usableFromInline var payload: StoredPayload
+    @usableFromInline var source: String?
+    @usableFromInline var time: Timestamp
+    @usableFromInline var causation: Causation?
+
+    @inlinable
+    init(id: String, type: String, priority: Int, payload: StoredPayload, source: String?, time: Timestamp, causation: Causation?) {
+        self.id = id
+        self.type = type
+        self.priority = priority
+        self.payload = payload
+        self.source = source
+        self.time = time
+        self.causation = causation
+    }
+}
+
+/// The box of an `Event`'s fields: immutable (a `let`, so reading a field takes no exclusivity
+/// check), so events on any threads can share one.
+@usableFromInline
+final class EventStorage: Sendable {
+    @usableFromInline let fields: EventFields
+
+    @inlinable
+    init(_ fields: EventFields) {
+        self.fields = fields
+    }
+
+    /// A new box with the fields `change` makes.
+    func changing(_ change: (inout EventFields) -> Void) -> EventStorage {
+        var fields = fields
+        change(&fields)
+        return EventStorage(fields)
+    }
 }
 
 /// The link from a derived event back to what caused it.

@@ -274,23 +274,21 @@ public struct JSONParser {
     }
 
     private mutating func appendBigEndian(_ value: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) { output.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        withUnsafeBytes(of: value.bigEndian) { output.append(contentsOf: $0) }
     }
 
-    /// Four bytes for a count written later by `patchCount` (appended one by one: an array literal here would allocate each time).
+    /// Four bytes for a count written later by `patchCount`.
     private mutating func appendCountPlaceholder() {
-        output.append(0)
-        output.append(0)
-        output.append(0)
-        output.append(0)
+        withUnsafeBytes(of: UInt32(0)) { output.append(contentsOf: $0) }
     }
 
+    /// Writes `count` as a big-endian u32 at `position` (in one store: byte by byte, each write
+    /// checked the array's uniqueness and bounds).
     private mutating func patchCount(at position: Int, _ count: Int) {
-        let value = UInt32(truncatingIfNeeded: count)
-        output[position] = UInt8(truncatingIfNeeded: value >> 24)
-        output[position + 1] = UInt8(truncatingIfNeeded: value >> 16)
-        output[position + 2] = UInt8(truncatingIfNeeded: value >> 8)
-        output[position + 3] = UInt8(truncatingIfNeeded: value)
+        precondition(position >= 0 && position + 4 <= output.count, "a count's placeholder lies within the output")
+        output.withUnsafeMutableBytes { bytes in
+            bytes.storeBytes(of: UInt32(truncatingIfNeeded: count).bigEndian, toByteOffset: position, as: UInt32.self)
+        }
     }
 
     /// Writes a string here as a u32 byte count and its UTF-8 bytes (escapes resolved as `string()` resolves them).
