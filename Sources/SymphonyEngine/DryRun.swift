@@ -166,7 +166,7 @@ public struct DryRun: Sendable {
         }
         gates.observe(event)
         var notes: [String] = []
-        let unlessContext = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
+        let unlessContext = TemplateContext(event: event, rule: "", captures: Captures(), intent: nil)
         for watch in unlessWatchers.watches(for: event.type) {
             let key = watch.key.render(unlessContext)
             if let cancelled = keyedDelays.cancel(key: key, madeBy: watch.rule, sparing: event.id) {

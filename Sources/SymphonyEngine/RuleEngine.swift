@@ -157,7 +157,7 @@ public final class RuleEngine: Sendable {
     func unlessKeys(of event: Event) -> [String] {
         let watches = unlessWatchers.watches(for: event.type)
         guard !watches.isEmpty else { return [] }
-        let context = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
+        let context = TemplateContext(event: event, rule: "", captures: Captures(), intent: nil)
         return watches.map { $0.key.render(context) }
     }
 
@@ -166,7 +166,7 @@ public final class RuleEngine: Sendable {
     private func cancelUnless(for event: Event) -> [ActionOutcome] {
         let watches = unlessWatchers.watches(for: event.type)
         guard !watches.isEmpty else { return [] }
-        let context = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
+        let context = TemplateContext(event: event, rule: "", captures: Captures(), intent: nil)
         var outcomes: [ActionOutcome] = []
         for watch in watches {
             let key = watch.key.render(context)

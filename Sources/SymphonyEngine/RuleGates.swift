@@ -92,7 +92,7 @@ public final class RuleGates: Sendable {
     public func observe(_ event: Event) {
         let memories = observers.values(for: event.type)
         guard !memories.isEmpty else { return }
-        let context = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
+        let context = TemplateContext(event: event, rule: "", captures: Captures(), intent: nil)
         for memory in memories {
             let key = stored(memory.gate.key.render(context))
             prepare(GateSlot(rule: memory.rule, kind: .after, key: key))
@@ -104,7 +104,7 @@ public final class RuleGates: Sendable {
     func observedSlots(of event: Event) -> [GateSlot] {
         let memories = observers.values(for: event.type)
         guard !memories.isEmpty else { return [] }
-        let context = TemplateContext(event: event, rule: "", captures: [:], intent: nil)
+        let context = TemplateContext(event: event, rule: "", captures: Captures(), intent: nil)
         return memories.map { GateSlot(rule: $0.rule, kind: .after, key: stored($0.gate.key.render(context))) }
     }
 

@@ -12,7 +12,10 @@ public struct LiteralScanner: Sendable {
     private let classes: [UInt8]
     private let alphabet: Int
     private let transitions: [Int32]
-    private let outputs: [[Int32]]
+    /// The literals ending at each state: `outputIDs[outputStarts[state]..<outputStarts[state + 1]]`
+    /// (one flat list, so the scan reads no nested array per byte).
+    private let outputStarts: [Int32]
+    private let outputIDs: [Int32]
 
     /// An automaton for `literals` (ASCII; other characters are dropped from the literal).
     public init(_ literals: [String]) {
@@ -71,7 +74,10 @@ public struct LiteralScanner: Sendable {
             }
         }
         self.transitions = transitions
-        self.outputs = outputs
+        var outputStarts: [Int32] = [0]
+        for ids in outputs { outputStarts.append(outputStarts[outputStarts.count - 1] + Int32(ids.count)) }
+        self.outputStarts = outputStarts
+        outputIDs = outputs.flatMap { $0 }
     }
 
     /// The ids of the literals found in `text` (possibly repeated), or nil when the text holds a
@@ -79,22 +85,29 @@ public struct LiteralScanner: Sendable {
     public func literalIDs(in text: String) -> [Int]? {
         var found: [Int] = []
         var text = text
+        let alphabet = alphabet
         let complete = text.withUTF8 { bytes -> Bool in
-            var state = 0
-            var index = 0
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte >= 0x80 {
-                    if Self.isASCIICaseMate(bytes, at: index) { return false }
-                    state = 0
-                    index += 1
-                    continue
+            classes.withUnsafeBufferPointer { classes in
+                transitions.withUnsafeBufferPointer { transitions in
+                    outputStarts.withUnsafeBufferPointer { outputStarts in
+                        var state = 0
+                        var index = 0
+                        while index < bytes.count {
+                            let byte = bytes[index]
+                            index += 1
+                            if byte >= 0x80 {
+                                if Self.isASCIICaseMate(bytes, at: index - 1) { return false }
+                                state = 0
+                                continue
+                            }
+                            state = Int(transitions[state &* alphabet &+ Int(classes[Int(byte)])])
+                            let outputs = Int(outputStarts[state])..<Int(outputStarts[state + 1])
+                            if !outputs.isEmpty { for output in outputs { found.append(Int(outputIDs[output])) } }
+                        }
+                        return true
+                    }
                 }
-                state = Int(transitions[state * alphabet + Int(classes[Int(byte)])])
-                for id in outputs[state] { found.append(Int(id)) }
-                index += 1
             }
-            return true
         }
         return complete ? found : nil
     }

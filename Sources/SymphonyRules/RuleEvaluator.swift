@@ -46,7 +46,7 @@ public struct RuleEvaluator {
         var state = State(explains: mode == .explain)
         let matched = rule.when.map { test($0, event, &state) } ?? true
         return RuleMatch(
-            rule: rule, matched: matched, captures: matched ? state.captures : [:], intent: matched ? state.intent : nil,
+            rule: rule, matched: matched, captures: matched ? state.captures : Captures(), intent: matched ? state.intent : nil,
             failure: matched ? nil : state.failure, problems: state.problems)
     }
 
