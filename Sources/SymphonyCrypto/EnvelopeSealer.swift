@@ -135,8 +135,10 @@ public final class EnvelopeSealer: Sendable {
 // `CipherPool.withSlot`, while its stripe's lock is held.
 final class CipherSlot: @unchecked Sendable {
     let cipher: AESGCMCipher
-    var nonces: NonceSequence
-    var associatedData: [UInt8] = []
+    // Unchecked exclusivity: a slot is used only while its stripe's lock is held (the runtime's
+    // dynamic check cost a begin and an end call per envelope).
+    @exclusivity(unchecked) var nonces: NonceSequence
+    @exclusivity(unchecked) var associatedData: [UInt8] = []
 
     init(key: EncryptionKey) throws {
         cipher = try AESGCMCipher(key: key)

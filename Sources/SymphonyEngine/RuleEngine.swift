@@ -263,14 +263,14 @@ public final class RuleEngine: Sendable {
         do {
             switch action {
             case .publish(let template, _):
-                let derived = try derive(template, context: context)
+                let derived = try derive(template, context: context, source: rule.derivedSource)
                 try access.check(.publish(type: derived.type), as: principal)
                 var published = outcome(.ok, derived: derived)
                 published.sealedDerivedEvent = try withinBudget(derived) { try effects.publish(derived) }
                 return published
             case .delay(let template, let after, let at, let keyed, _):
                 let due = try Self.due(after: after, at: at, context: context, now: clock.now())
-                let derived = try derive(template, context: context, at: due)
+                let derived = try derive(template, context: context, source: rule.derivedSource, at: due)
                 try access.check(.publish(type: derived.type), as: principal)
                 guard let keyed else {
                     var delayed = outcome(.ok, derived: derived, due: due)
@@ -306,7 +306,7 @@ public final class RuleEngine: Sendable {
                 try effects.audit(rule: rule.name, event: event, message: text)
                 return outcome(.ok, message: text)
             case .emit(let template, _):
-                let derived = try derive(template, context: context)
+                let derived = try derive(template, context: context, source: rule.derivedSource)
                 try effects.emit(derived)
                 return outcome(.ok, derived: derived)
             case .stop:
@@ -372,13 +372,13 @@ public final class RuleEngine: Sendable {
     /// The derived event an action template describes, linked to its parent; throws past the hop limit.
     /// Its time is the parent's event time (a derived event happens when its cause did), or for a
     /// delay the time it is due, so rules with memory see replayed input as they saw it live.
-    func derive(_ template: EventTemplate, context: TemplateContext, at time: Timestamp? = nil) throws -> Event {
+    func derive(_ template: EventTemplate, context: TemplateContext, source: String, at time: Timestamp? = nil) throws -> Event {
         let hop = (context.event.causation?.hop ?? 0) + 1
         guard hop <= hopLimit else {
             throw ActionError(
                 "hop limit \(hopLimit) reached: event \(context.event.id) is already \(hop - 1) derivations from its input event; the chain stops here")
         }
-        return try Self.derive(template, context: context, hop: hop, time: time ?? context.event.time)
+        return try Self.derive(template, context: context, hop: hop, time: time ?? context.event.time, source: source)
     }
 
     /// When a delay action's event is due: `after` from `now`, or the time `at` renders to (which
@@ -392,8 +392,9 @@ public final class RuleEngine: Sendable {
         return parsed
     }
 
-    /// A derived event from a template (no hop check): shared with the dry run.
-    public static func derive(_ template: EventTemplate, context: TemplateContext, hop: Int, time: Timestamp) throws -> Event {
+    /// A derived event from a template (no hop check): shared with the dry run. Its `source` is
+    /// `source`, by default `rule:` and the context's rule (`Rule.derivedSource`).
+    public static func derive(_ template: EventTemplate, context: TemplateContext, hop: Int, time: Timestamp, source: String? = nil) throws -> Event {
         let type = template.type.render(context)
         do {
             try EventType.validate(type)
@@ -409,7 +410,7 @@ public final class RuleEngine: Sendable {
         }
         return Event(
             type: type, encodedPayload: payload.build(), priority: template.priority ?? context.event.priority,
-            id: EventIDGenerator.shared.next(), source: "rule:\(context.rule)", time: time,
+            id: EventIDGenerator.shared.next(), source: source ?? "rule:\(context.rule)", time: time,
             causation: Causation(parentID: context.event.id, rule: context.rule, hop: hop))
     }
 }

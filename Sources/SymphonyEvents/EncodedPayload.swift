@@ -407,6 +407,10 @@ public struct EncodedPayload: Sendable {
                         // KELVIN SIGN for K), so shorter keys need no scan.
                         if wantedIsASCII && keyCount <= wanted.count {
                             if BinaryValueEncoding.sameKey(key, isASCII: true, wanted, isASCII: true) { found = offset }
+                        } else if wantedIsASCII && (wanted.isEmpty || key[0] < 0x80 && key[0] != wanted[0]) {
+                            // A longer key that starts with another ASCII character is another key:
+                            // an ASCII character keeps its place in the canonical form, and one
+                            // composed with marks after it is no longer ASCII. (No scan of it.)
                         } else if BinaryValueEncoding.sameKey(key, isASCII: ByteScan.isASCII(key), wanted, isASCII: wantedIsASCII) {
                             found = offset
                         }

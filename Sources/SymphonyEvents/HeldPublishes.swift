@@ -10,10 +10,12 @@ final class HeldPublishes {
     /// The dispatcher whose worker owns this.
     unowned let dispatcher: EventDispatcher
     /// What the handlers published, in order.
-    var events: [Event] = []
+    // Unchecked exclusivity: only the owning worker thread reaches these (the runtime's dynamic
+    // check cost a begin and an end call per publish).
+    @exclusivity(unchecked) var events: [Event] = []
     /// The one-shot scheduled entries some of `events` were fired by, by position in `events`
     /// (a delay already due that a handler made, `Scheduler` firing it at once).
-    var firedEntries: [Int: FiredEntry] = [:]
+    @exclusivity(unchecked) var firedEntries: [Int: FiredEntry] = [:]
 
     init(dispatcher: EventDispatcher) {
         self.dispatcher = dispatcher

@@ -23,11 +23,13 @@ package final class LineReader {
     package let path: String
     private let fd: Int32
     private let ownsDescriptor: Bool
-    private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-    private var start = 0
-    private var end = 0
-    private var lineNumber = 0
-    private var finished = false
+    // Unchecked exclusivity (here and below): one thread reads a LineReader, and the runtime's
+    // dynamic check cost a begin and an end call per line.
+    @exclusivity(unchecked) private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+    @exclusivity(unchecked) private var start = 0
+    @exclusivity(unchecked) private var end = 0
+    @exclusivity(unchecked) private var lineNumber = 0
+    @exclusivity(unchecked) private var finished = false
     /// Called before each `read(2)`, which may block on a pipe or terminal: callers flush batched work here.
     var beforeRead: () -> Void = {}
     /// Once requested, no more `read(2)`: the input ends after what was already read.

@@ -131,6 +131,9 @@ public final class Rule: Sendable {
     /// At most this many of the rule's side effects run at once (nil: only the pools' sizes limit them).
     public let concurrency: Int?
 
+    /// The `source` of the events its actions derive: `rule:` and its name (made once, not per event).
+    public let derivedSource: String
+
     /// True when the rule has an `exec`, `http` or `file` action.
     public var hasSideEffects: Bool { actions.contains { $0.kind.isSideEffect } }
 
@@ -159,6 +162,7 @@ public final class Rule: Sendable {
         self.count = count
         self.throttle = throttle
         self.after = after
+        derivedSource = "rule:" + name
         stops = actions.contains { if case .stop = $0 { true } else { false } }
         isStateful = count != nil || throttle != nil || after != nil
     }

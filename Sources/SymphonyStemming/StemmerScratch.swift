@@ -13,10 +13,12 @@ final class StemmerScratch {
     /// The longest word (in bytes) whose stem is remembered.
     static let longestRemembered = 64
 
-    private var stemmers: [OpaquePointer?] = []
+    // Unchecked exclusivity: a scratch belongs to one thread (the runtime's dynamic check cost
+    // a begin and an end call per text stemmed).
+    @exclusivity(unchecked) private var stemmers: [OpaquePointer?] = []
     /// Per language, stems already computed on this thread: texts repeat their words, and a
     /// dictionary probe costs a fraction of a Snowball run.
-    private var memos: [[ByteStringKey: String]] = []
+    @exclusivity(unchecked) private var memos: [[ByteStringKey: String]] = []
 
     deinit {
         for stemmer in stemmers { sb_stemmer_delete(stemmer) }

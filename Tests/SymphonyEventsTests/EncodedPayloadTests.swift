@@ -126,6 +126,28 @@ import Testing
         #expect(found > 0)  // U+212A KELVIN SIGN, U+037E GREEK QUESTION MARK, …
     }
 
+    /// Field lookups also pass over a longer key that starts with another ASCII character than an
+    /// ASCII key wanted. That holds if an ASCII character followed by any scalar stays first (and
+    /// unchanged) in the canonical form whenever that form is all ASCII.
+    @Test("an ASCII character followed by any scalar keeps its place in an all-ASCII canonical form")
+    func asciiStartersKeepTheirPlace() throws {
+        for value in UInt32(0x80)...0x2FFFF {
+            guard let scalar = Unicode.Scalar(value) else { continue }
+            let text = "a" + String(Character(scalar))
+            let composed = text.precomposedStringWithCanonicalMapping
+            guard composed.utf8.allSatisfy({ $0 < 0x80 }) else { continue }
+            #expect(composed.utf8.first == UInt8(ascii: "a"), "U+\(String(value, radix: 16))")
+        }
+        // And the lookup: longer keys starting with other letters are passed over, an equivalent
+        // spelling that starts with a non-ASCII scalar is found.
+        let opened = try Self.opened(Event(type: "t", payload: ["\u{212A}ey": 1, "xkey": 2, "akeys": 3, "k": 4]))
+        #expect(opened.payloadValue(at: ["Key"]) == 1)
+        #expect(opened.payloadValue(at: ["key"]) == nil)
+        #expect(opened.payloadValue(at: ["xkey"]) == 2)
+        #expect(opened.payloadValue(at: ["akey"]) == nil)
+        #expect(opened.payloadValue(at: [""]) == nil)
+    }
+
     @Test("re-encoding an opened event copies its payload bytes unchanged")
     func reencoding() throws {
         let event = Event(type: "t", payload: ["n": 1, "s": "text", "a": [true, nil]], id: "e-1", source: "me")
