@@ -63,6 +63,7 @@ let package = Package(
         // Byte-keyed dictionary keys with a fast seeded hash, for hot lookups of short strings.
         .target(
             name: "SymphonyHashing",
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         .target(
             name: "SymphonyCrypto",

@@ -410,7 +410,7 @@ public final class RuleEngine: Sendable {
         }
         return Event(
             type: type, encodedPayload: payload.build(), priority: template.priority ?? context.event.priority,
-            id: EventIDGenerator.shared.next(), source: source ?? "rule:\(context.rule)", time: time,
+            id: EventIDGenerator.shared.next(), source: source ?? Rule.derivedSource(ofRuleNamed: context.rule), time: time,
             causation: Causation(parentID: context.event.id, rule: context.rule, hop: hop))
     }
 }

@@ -152,14 +152,17 @@ public final class EventDispatcher: Sendable {
     /// `sealed`, its envelope made when it was scheduled, is queued as is when it is this event
     /// sealed under this dispatcher's active key, else the event is sealed here (when encryption
     /// is on). Returns the sealed form queued. The entry is completed once the event was handled.
-    @discardableResult
-    /// `fromHandler` as for `publish(_:fromHandler:)`: a worker firing a due entry itself never waits for room.
     ///
-    /// On one of this dispatcher's workers, an event with no envelope is held like a handler's
-    /// publish and sealed in the batch of its priority; nil is returned.
-    public func publish(fired event: Event, sealed: SealedEvent?, entry fired: FiredEntry?, fromHandler: Bool = false) throws -> SealedEvent? {
+    /// `fromHandler` as for `publish(_:fromHandler:)`: a worker firing a due entry itself never
+    /// waits for room. With `holding` too, on one of this dispatcher's workers, the event is held
+    /// like a handler's publish and sealed in the batch of its priority (nil is returned); if that
+    /// batch cannot be sealed, the event goes to the dead-letter sink and its entry is completed.
+    @discardableResult
+    public func publish(
+        fired event: Event, sealed: SealedEvent?, entry fired: FiredEntry?, fromHandler: Bool = false, holding: Bool = false
+    ) throws -> SealedEvent? {
         try Event.validate(event)
-        if sealed == nil, fromHandler, let held = HeldPublishes.current, held.dispatcher === self {
+        if holding, fromHandler, let held = HeldPublishes.current, held.dispatcher === self {
             if let fired { held.firedEntries[held.events.count] = fired }
             held.events.append(event)
             liveCounters.published.add(1, ordering: .relaxed)
@@ -290,7 +293,8 @@ public final class EventDispatcher: Sendable {
 
     /// Queues the events handlers published on this worker while it handled its last take (see
     /// `publish(_:fromHandler:)`): they never wait for room and are accepted while the queue drains.
-    /// A group that cannot be sealed goes to the dead-letter sink, event by event.
+    /// A group that cannot be sealed goes to the dead-letter sink, event by event; the scheduled
+    /// entries among them are completed (their events are in the letters, not lost).
     func queueHeld(_ held: HeldPublishes) {
         // Until none is left: a dead-letter sink called from here may publish in turn.
         while !held.events.isEmpty {
@@ -304,8 +308,10 @@ public final class EventDispatcher: Sendable {
                 } catch {
                     // Sealing failed (the key's nonces are used up): the events themselves are kept in the letters.
                     liveCounters.failed.add(group.count, ordering: .releasing)
-                    for event in group {
+                    for index in group.indices {
+                        let event = group[index]
                         deadLetters.receive(DeadLetter(eventID: event.id, eventType: event.type, event: event, reason: .notQueued(error: error)))
+                        if let entry = fired[index] { completeFired?(entry, event) }
                     }
                 }
             }

@@ -120,7 +120,10 @@ public final class EventSystem: Sendable {
     /// can keep it rather than seal the event again.
     ///
     /// `fromHandler: true` is for handlers on worker threads: an entry already due is then queued
-    /// at once from the calling thread instead of through the scheduler's timer thread.
+    /// from the calling thread instead of through the scheduler's timer thread. When the store
+    /// keeps no envelopes (`ScheduledEntryStore.keepsSealedEvents`), the event is not sealed
+    /// alone (nil is returned): it is held with the worker's other publishes and sealed in their
+    /// batch, or sealed when it fires later.
     public func scheduleSealed(_ event: Event, at time: Timestamp, fromHandler: Bool = false) throws -> (id: ScheduleID, sealed: SealedEvent?) {
         let entry = try scheduler.scheduleEntry(event, at: time, fromHandler: fromHandler)
         return (entry.id, entry.sealed)

@@ -17,8 +17,8 @@ public struct RunningDispatcher: Sendable {
         try dispatcher.publish(event)
     }
 
-    /// Queues the event a scheduled entry fired (see `EventDispatcher.publish(fired:sealed:entry:)`).
-    func publish(fired event: Event, sealed: SealedEvent?, entry fired: FiredEntry?, fromHandler: Bool = false) throws {
-        try dispatcher.publish(fired: event, sealed: sealed, entry: fired, fromHandler: fromHandler)
+    /// Queues the event a scheduled entry fired (see `EventDispatcher.publish(fired:sealed:entry:fromHandler:holding:)`).
+    func publish(fired event: Event, sealed: SealedEvent?, entry fired: FiredEntry?, fromHandler: Bool = false, holding: Bool = false) throws {
+        try dispatcher.publish(fired: event, sealed: sealed, entry: fired, fromHandler: fromHandler, holding: holding)
     }
 }

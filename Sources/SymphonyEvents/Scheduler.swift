@@ -226,8 +226,9 @@ public final class Scheduler: Sendable {
     }
 
     /// Publishes `event` once at `time`; returns the entry, with the event's envelope when this
-    /// scheduler seals (see `ScheduledEntry.sealed`).
-    /// `fromHandler: true` (a worker thread): an entry already due is queued at once from here.
+    /// scheduler seals (see `ScheduledEntry.sealed`) and, for `fromHandler`, its store keeps envelopes.
+    /// `fromHandler: true` (a worker thread): an entry already due is queued from here — at once,
+    /// or, when the store keeps no envelopes, with the worker's held publishes.
     func scheduleEntry(_ event: Event, at time: Timestamp, fromHandler: Bool = false) throws -> ScheduledEntry {
         try addEntry(event, due: time, interval: nil, fromHandler: fromHandler)
     }
@@ -345,7 +346,8 @@ public final class Scheduler: Sendable {
         guard entry.due <= firedAt, let running = directTarget.withLock({ $0 }), lock.withLock({ state.running }) else { return false }
         let fired = FiredEntry(id: entry.id, eventID: entry.event.id, due: entry.due, firedAt: firedAt, sealed: entry.sealedEvent)
         do {
-            try running.publish(fired: entry.event, sealed: fired.sealed, entry: fired, fromHandler: true)
+            // Held with the worker's publishes when the store keeps no envelope (none was made).
+            try running.publish(fired: entry.event, sealed: fired.sealed, entry: fired, fromHandler: true, holding: !store.keepsSealedEvents)
         } catch {
             return false
         }

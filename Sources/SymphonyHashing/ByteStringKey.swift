@@ -6,10 +6,11 @@ import Glibc
 /// short keys (event types, words of a text), where `String`'s own hashing (SipHash-1-3 through
 /// `Hasher`) costs several times the rest of the probe.
 ///
-/// The hash is wyhash's scheme: each 8-byte word of the key, mixed with the dictionary's seed,
-/// is multiplied out to 128 bits and folded. The seed is the one `Dictionary` passes each
-/// storage, random per process, so which keys collide cannot be worked out from outside: keys
-/// taken from input text (words of a ticket) cannot be chosen to fill one bucket chain.
+/// The hash is wyhash's scheme: each 8-byte word of the key, mixed with a seed, is multiplied out
+/// to 128 bits and folded. The seed is the one `Dictionary` passes each storage (its address)
+/// combined with a secret drawn at random once per process (from `Hasher`, which `String`'s own
+/// hashing is keyed by), so which keys collide cannot be worked out from outside: keys taken from
+/// input (event types, words of a ticket) cannot be chosen to fill one bucket chain.
 ///
 /// Equality is byte equality, not `String`'s canonical equivalence: `"é"` written as one scalar
 /// and as `e` with a combining accent are two keys. Use it where keys are ASCII, or are made the
@@ -49,8 +50,8 @@ public struct ByteStringKey: Hashable, Sendable, CustomStringConvertible {
     public func _rawHashValue(seed: Int) -> Int {
         let hash =
             string.utf8.withContiguousStorageIfAvailable { bytes in
-                Self.hash(UnsafeRawBufferPointer(bytes), seed: UInt64(UInt(bitPattern: seed)))
-            } ?? Array(string.utf8).withUnsafeBytes { Self.hash($0, seed: UInt64(UInt(bitPattern: seed))) }
+                Self.hash(UnsafeRawBufferPointer(bytes), seed: UInt64(UInt(bitPattern: seed)) ^ byteStringKeySecret)
+            } ?? Array(string.utf8).withUnsafeBytes { Self.hash($0, seed: UInt64(UInt(bitPattern: seed)) ^ byteStringKeySecret) }
         return Int(truncatingIfNeeded: hash)
     }
 
@@ -102,3 +103,12 @@ public struct ByteStringKey: Hashable, Sendable, CustomStringConvertible {
         return product.high ^ product.low
     }
 }
+
+/// The secret every `ByteStringKey` hash is keyed with: random per process (`Hasher` is seeded
+/// at random when the process starts).
+@usableFromInline
+let byteStringKeySecret: UInt64 = {
+    var hasher = Hasher()
+    hasher.combine(0x5379_6d70_686f_6e79 as UInt64)
+    return UInt64(truncatingIfNeeded: hasher.finalize())
+}()

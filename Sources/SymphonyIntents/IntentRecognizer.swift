@@ -244,7 +244,9 @@ public final class IntentRecognizer: Sendable {
                 let matched = utf8[utf8.index(utf8.startIndex, offsetBy: match.utf8Range.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: match.utf8Range.upperBound)]
                 evidence.append(Evidence(kind: .pattern, source: pattern.regex, weight: pattern.weight, matched: String(decoding: matched, as: UTF8.self)))
                 total += pattern.weight
-                for capture in match.namedCaptures where slots[capture.name] == nil { slots[capture.name] = capture.value }
+                // The first pattern that captures a name sets its slot; within a pattern, the last
+                // group of a repeated name (`(?J)`), as a dictionary of the groups would keep.
+                for capture in match.namedCaptures.reversed() where slots[capture.name] == nil { slots[capture.name] = capture.value }
             } catch {
                 problems.append(RecognitionProblem(intent: definition.name, pattern: regex.pattern, error: error))
             }

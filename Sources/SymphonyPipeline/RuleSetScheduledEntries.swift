@@ -37,4 +37,5 @@ final class RuleSetScheduledEntries: ScheduledEntryStore {
     func cancel(_ id: ScheduleID) throws { try store.cancel(id) }
     func firedPeriodic(_ entry: ScheduledEntry, event: Event, at time: Timestamp) throws { try store.firedPeriodic(entry, event: event, at: time) }
     func completeFired(_ fired: FiredEntry, event: Event) throws { try store.completeFired(fired, event: event) }
+    var keepsSealedEvents: Bool { store.keepsSealedEvents }
 }

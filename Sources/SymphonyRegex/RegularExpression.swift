@@ -80,64 +80,73 @@ public final class RegularExpression: @unchecked Sendable, CustomStringConvertib
     /// groups, or nil: `firstMatch(inUTF8:)` without the match's text, its numbered groups or a
     /// dictionary of names.
     public func firstCapturedMatch(inUTF8 bytes: UnsafeBufferPointer<UInt8>) throws(RegexError) -> CapturedMatch? {
-        let scratch = MatchScratch.current(groupCount: groupNames.count)
-        let result = scratch.match(code, bytes, limits: limits, jit: isJITCompiled)
-        if result == PCRE2_ERROR_NOMATCH { return nil }
-        guard result > 0 else { throw Self.matchError(result) }
-        let pairs = scratch.ovector
-        let range = pairs[0]..<max(pairs[0], pairs[1])  // \K in a lookahead can report end < start
+        guard let (pairs, range, groupCount) = try run(bytes) else { return nil }
         guard namedGroupCount > 0 else { return CapturedMatch(utf8Range: range, namedCaptures: []) }
         var captures: [NamedCapture] = []
         captures.reserveCapacity(namedGroupCount)
-        for group in 1..<min(groupNames.count + 1, Int(result)) {
-            guard let name = groupNames[group - 1] else { continue }
-            let groupStart = pairs[2 * group]
-            let groupEnd = pairs[2 * group + 1]
-            guard UInt(bitPattern: groupStart) != UInt.max, groupStart <= groupEnd else { continue }
-            captures.append(NamedCapture(name: name, value: String(decoding: UnsafeBufferPointer(rebasing: bytes[groupStart..<groupEnd]), as: UTF8.self)))
+        for group in 1..<groupCount {
+            guard let name = groupNames[group - 1], let value = Self.group(group, of: pairs, in: bytes) else { continue }
+            captures.append(NamedCapture(name: name, value: value))
         }
         return CapturedMatch(utf8Range: range, namedCaptures: captures)
     }
 
     /// `firstCapturedMatch(inUTF8:)` on a string's text.
     public func firstCapturedMatch(in text: String) throws(RegexError) -> CapturedMatch? {
-        var subject = text
-        let outcome: Result<CapturedMatch?, RegexError> = subject.withUTF8 { bytes in
-            Result { () throws(RegexError) in try firstCapturedMatch(inUTF8: bytes) }
-        }
-        return try outcome.get()
+        try Self.withUTF8(of: text) { bytes throws(RegexError) in try firstCapturedMatch(inUTF8: bytes) }
     }
 
     private func firstMatch(in text: String, capturing: Bool) throws(RegexError) -> RegexMatch? {
+        try Self.withUTF8(of: text) { bytes throws(RegexError) in try match(bytes, capturing: capturing).get() }
+    }
+
+    /// `body` on the UTF-8 of `text`.
+    private static func withUTF8<Result>(
+        of text: String, _ body: (UnsafeBufferPointer<UInt8>) throws(RegexError) -> Result
+    ) throws(RegexError) -> Result {
         var subject = text
-        let outcome: Result<RegexMatch?, RegexError> = subject.withUTF8 { bytes in match(bytes, capturing: capturing) }
+        let outcome: Swift.Result<Result, RegexError> = subject.withUTF8 { bytes in Swift.Result { () throws(RegexError) in try body(bytes) } }
         return try outcome.get()
     }
 
-    private func match(_ bytes: UnsafeBufferPointer<UInt8>, capturing: Bool) -> Result<RegexMatch?, RegexError> {
+    /// Runs the pattern on `bytes`: the match's offset pairs, its range, and how many groups
+    /// (counting group 0) PCRE2 reported; nil when nothing matches.
+    private func run(_ bytes: UnsafeBufferPointer<UInt8>) throws(RegexError) -> (pairs: UnsafeMutablePointer<Int>, range: Range<Int>, groupCount: Int)? {
         let scratch = MatchScratch.current(groupCount: groupNames.count)
         let result = scratch.match(code, bytes, limits: limits, jit: isJITCompiled)
-        if result == PCRE2_ERROR_NOMATCH { return .success(nil) }
-        guard result > 0 else { return .failure(Self.matchError(result)) }
+        if result == PCRE2_ERROR_NOMATCH { return nil }
+        guard result > 0 else { throw Self.matchError(result) }
         let pairs = scratch.ovector
-        let start = pairs[0]
-        let end = max(start, pairs[1])  // \K in a lookahead can report end < start
-        guard capturing else { return .success(RegexMatch(text: "", utf8Range: start..<end, groups: [], namedGroups: [:])) }
+        let range = pairs[0]..<max(pairs[0], pairs[1])  // \K in a lookahead can report end < start
+        return (pairs, range, min(groupNames.count + 1, Int(result)))
+    }
+
+    /// The text of capture group `group` (1…), or nil when it did not take part in the match.
+    private static func group(_ group: Int, of pairs: UnsafeMutablePointer<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        let start = pairs[2 * group]
+        let end = pairs[2 * group + 1]
+        guard UInt(bitPattern: start) != UInt.max, start <= end else { return nil }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+    }
+
+    private func match(_ bytes: UnsafeBufferPointer<UInt8>, capturing: Bool) -> Result<RegexMatch?, RegexError> {
+        let matched: (pairs: UnsafeMutablePointer<Int>, range: Range<Int>, groupCount: Int)?
+        do {
+            matched = try run(bytes)
+        } catch {
+            return .failure(error)
+        }
+        guard let (pairs, range, groupCount) = matched else { return .success(nil) }
+        guard capturing else { return .success(RegexMatch(text: "", utf8Range: range, groups: [], namedGroups: [:])) }
         var groups: [String?] = []
         var named: [String: String] = [:]
         for group in 1..<(groupNames.count + 1) {
-            let groupStart = pairs[2 * group]
-            let groupEnd = pairs[2 * group + 1]
-            guard group < Int(result), UInt(bitPattern: groupStart) != UInt.max, groupStart <= groupEnd else {
-                groups.append(nil)
-                continue
-            }
-            let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[groupStart..<groupEnd]), as: UTF8.self)
+            let value = group < groupCount ? Self.group(group, of: pairs, in: bytes) : nil
             groups.append(value)
-            if let name = groupNames[group - 1] { named[name] = value }
+            if let value, let name = groupNames[group - 1] { named[name] = value }
         }
-        let matched = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
-        return .success(RegexMatch(text: matched, utf8Range: start..<end, groups: groups, namedGroups: named))
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        return .success(RegexMatch(text: text, utf8Range: range, groups: groups, namedGroups: named))
     }
 
     private static func matchError(_ result: Int32) -> RegexError {

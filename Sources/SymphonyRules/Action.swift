@@ -131,8 +131,11 @@ public final class Rule: Sendable {
     /// At most this many of the rule's side effects run at once (nil: only the pools' sizes limit them).
     public let concurrency: Int?
 
-    /// The `source` of the events its actions derive: `rule:` and its name (made once, not per event).
+    /// The `source` of the events its actions derive (made once, not per event).
     public let derivedSource: String
+
+    /// The `source` of the events the actions of the rule named `name` derive: `rule:` and the name.
+    public static func derivedSource(ofRuleNamed name: String) -> String { "rule:" + name }
 
     /// True when the rule has an `exec`, `http` or `file` action.
     public var hasSideEffects: Bool { actions.contains { $0.kind.isSideEffect } }
@@ -162,7 +165,7 @@ public final class Rule: Sendable {
         self.count = count
         self.throttle = throttle
         self.after = after
-        derivedSource = "rule:" + name
+        derivedSource = Self.derivedSource(ofRuleNamed: name)
         stops = actions.contains { if case .stop = $0 { true } else { false } }
         isStateful = count != nil || throttle != nil || after != nil
     }

@@ -83,6 +83,17 @@ import SymphonyConcurrency
         }
         #expect(items == [#"fired batch ["b-0", "b-2", "b-3"] ["-", "b-2", "-"]"#, #"batch ["b-1"]"#])
 
+        // Past the first group of 64, entries still go with their own events.
+        let many = (0..<70).map { Event(type: "derived", priority: 4, id: "m-\($0)") }
+        held.events = many
+        held.firedEntries = [1: entry("m-1"), 66: entry("m-66")]
+        sealed.queueHeld(held)
+        let groups = sealed.queue.removeAll().map { item -> [String] in
+            guard case .firedBatch(let batch, let entries) = item else { return ["not a fired batch"] }
+            return zip(batch.ids, entries).compactMap { id, entry in entry.map { "\(id)=\($0.eventID)" } }
+        }
+        #expect(groups == [["m-1=m-1"], ["m-66=m-66"]])
+
         // Without encryption each event is queued alone, a fired one with its entry.
         let plain = EventDispatcher(workerCount: 1, sealer: nil, deadLetters: CollectingDeadLetterSink())
         let plainHeld = HeldPublishes(dispatcher: plain)

@@ -82,6 +82,9 @@ import Testing
             ])
         let result = try IntentRecognizer([intent]).recognize("order 11, also #22 by ada")
         #expect(result.intents.first?.slots == ["order": "11", "who": "ada"])
+        // Within one pattern, the last group of a repeated name that took part.
+        let repeated = IntentDefinition(name: "pair", patterns: [Pattern(regex: "(?J)(?<n>\\d+)-(?<n>\\d+)", weight: 900)])
+        #expect(try IntentRecognizer([repeated]).recognize("pages 3-9").intents.first?.slots == ["n": "9"])
     }
 
     @Test("ties rank by name; higher scores come first")
