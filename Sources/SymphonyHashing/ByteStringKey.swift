@@ -48,11 +48,11 @@ public struct ByteStringKey: Hashable, Sendable, CustomStringConvertible {
     /// What `Dictionary` and `Set` hash keys with: the bytes under `seed`.
     @inlinable
     public func _rawHashValue(seed: Int) -> Int {
-        let hash =
-            string.utf8.withContiguousStorageIfAvailable { bytes in
-                Self.hash(UnsafeRawBufferPointer(bytes), seed: UInt64(UInt(bitPattern: seed)) ^ byteStringKeySecret)
-            } ?? Array(string.utf8).withUnsafeBytes { Self.hash($0, seed: UInt64(UInt(bitPattern: seed)) ^ byteStringKeySecret) }
-        return Int(truncatingIfNeeded: hash)
+        let keyed = UInt64(UInt(bitPattern: seed)) ^ byteStringKeySecret
+        if let hash = string.utf8.withContiguousStorageIfAvailable({ Self.hash(UnsafeRawBufferPointer($0), seed: keyed) }) {
+            return Int(truncatingIfNeeded: hash)
+        }
+        return Int(truncatingIfNeeded: Array(string.utf8).withUnsafeBytes { Self.hash($0, seed: keyed) })  // no contiguous UTF-8
     }
 
     /// The key's hash, as wyhash (final version 4) reads bytes: a key of up to 16 bytes is read as

@@ -273,19 +273,22 @@ public final class IntentRecognizer: Sendable {
                 return (nil, problems)
             }
         }
-        // The first occurrence of each keyword is its evidence.
-        var keywordHit = [Hit?](repeating: nil, count: definition.keywords.count)
+        // The first occurrence of each keyword is its evidence (by position in `hits`: an array
+        // of optional hits cost more to make than the rest of the scoring).
+        var keywordHit = [Int](repeating: -1, count: definition.keywords.count)
         var requireSeen = [Bool](repeating: false, count: definition.require.count)
         var excludeSeen = [Bool](repeating: false, count: definition.exclude.count)
-        for hit in hits {
-            switch hit.role {
-            case .keyword(let index): if keywordHit[index] == nil { keywordHit[index] = hit }
+        for position in hits.indices {
+            switch hits[position].role {
+            case .keyword(let index): if keywordHit[index] < 0 { keywordHit[index] = position }
             case .require(let index): requireSeen[index] = true
             case .exclude(let index): excludeSeen[index] = true
             }
         }
+        evidence.reserveCapacity(evidence.count + definition.keywords.count)
         for (index, keyword) in definition.keywords.enumerated() {
-            guard let hit = keywordHit[index] else { continue }
+            guard keywordHit[index] >= 0 else { continue }
+            let hit = hits[keywordHit[index]]
             if quotingEvidence && spans == nil { spans = TextTokenizer.spans(text) }
             let matched =
                 quotingEvidence
