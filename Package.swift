@@ -132,7 +132,7 @@ let package = Package(
         .target(
             name: "SymphonyEngine",
             dependencies: ["SymphonyJSON", 
-                "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess", "SymphonyConcurrency",
+                "SymphonyRules", "SymphonyEvents", "SymphonyRecords", "SymphonyAccess", "SymphonyConcurrency", "SymphonyHashing",
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
             exclude: ["README.md"],

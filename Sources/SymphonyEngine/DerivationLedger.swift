@@ -1,5 +1,6 @@
 import SymphonyConcurrency
 import SymphonyEvents
+import SymphonyHashing
 import Synchronization
 
 /// The derived-event budgets of input events whose derived events are still on their way.
@@ -44,13 +45,14 @@ final class DerivationLedger: Sendable {
 
     /// The most events one input event may derive.
     let limit: Int
-    /// The entries, in stripes chosen by the last character of the event's id (the fastest-changing
+    /// The entries, by the bytes of the event's id (an event is taken with the id it was entered
+    /// under, read back byte for byte from its envelope), in stripes chosen by the last character of the event's id (the fastest-changing
     /// digit of a generated id): workers entering and taking different events rarely share a lock.
-    private let stripes = (0..<16).map { _ in Locked<[String: Budget]>([:]) }
+    private let stripes = (0..<16).map { _ in Locked<[ByteStringKey: Budget]>([:]) }
 
     /// The stripe of `id`: its last digit's value (`EventIDGenerator.digits`) modulo 16, so each
     /// stripe takes two of the 32 digits; any other last byte falls in some stripe too.
-    private func stripe(_ id: String) -> Locked<[String: Budget]> {
+    private func stripe(_ id: String) -> Locked<[ByteStringKey: Budget]> {
         stripes[Self.stripeIndex(of: id)]
     }
 
@@ -76,7 +78,7 @@ final class DerivationLedger: Sendable {
     func take(_ event: Event) -> Budget? {
         guard event.causation != nil else { return nil }  // input events were never entered: no lock
         return stripe(event.id).withLock { awaiting in
-            let budget = awaiting.removeValue(forKey: event.id)
+            let budget = awaiting.removeValue(forKey: ByteStringKey(event.id))
             // A dictionary keeps its storage when emptied by removals: let a burst's go.
             if awaiting.isEmpty && awaiting.capacity > 256 { awaiting = [:] }
             return budget
@@ -89,19 +91,19 @@ final class DerivationLedger: Sendable {
         guard budget.draw(upTo: limit) else {
             throw ActionError(Self.exhaustedMessage(limit: limit, rootID: budget.rootID))
         }
-        stripe(derived.id).withLock { $0[derived.id] = budget }
+        stripe(derived.id).withLock { $0[ByteStringKey(derived.id)] = budget }
     }
 
     /// Takes back the entry of a derived event that could not be published or scheduled, and its unit.
     func withdraw(_ derived: Event, from budget: Budget) {
-        stripe(derived.id).withLock { _ = $0.removeValue(forKey: derived.id) }
+        stripe(derived.id).withLock { _ = $0.removeValue(forKey: ByteStringKey(derived.id)) }
         budget.refund()
     }
 
     /// Takes out the entry of a delayed event that was cancelled (it will never be processed),
     /// with its unit; nothing when it has none (scheduled by an earlier run).
     func discard(_ cancelled: Event) {
-        guard let budget = stripe(cancelled.id).withLock({ $0.removeValue(forKey: cancelled.id) }) else { return }
+        guard let budget = stripe(cancelled.id).withLock({ $0.removeValue(forKey: ByteStringKey(cancelled.id)) }) else { return }
         budget.refund()
     }
 

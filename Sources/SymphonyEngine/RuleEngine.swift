@@ -110,9 +110,10 @@ public final class RuleEngine: Sendable {
         var evaluator = RuleEvaluator(recognizer: ruleSet.recognizer)
         var outcomes: [ActionOutcome] = []
         for rule in ruleSet.rules(for: event.type) {
-            let match = StageTimes.shared.measure(.match) { evaluator.evaluate(rule, on: event) }
-            if !match.problems.isEmpty { counters.conditionProblems.add(match.problems.count, ordering: .relaxed) }
-            guard match.matched else { continue }
+            var problems = 0
+            let matched = StageTimes.shared.measure(.match) { evaluator.match(rule, on: event, problems: &problems) }
+            if problems > 0 { counters.conditionProblems.add(problems, ordering: .relaxed) }
+            guard let match = matched else { continue }
             var context = TemplateContext(event: event, rule: rule.name, captures: match.captures, intent: match.intent)
             if rule.isStateful {
                 switch gates.admit(rule, context: context, explain: false) {

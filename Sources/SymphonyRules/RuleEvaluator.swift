@@ -50,6 +50,16 @@ public struct RuleEvaluator {
             failure: matched ? nil : state.failure, problems: state.problems)
     }
 
+    /// `evaluate` for the engine: nil when the condition does not hold (no match is built for the
+    /// rules that do not apply); adds the regex resource-limit problems met to `problems` either way.
+    public mutating func match(_ rule: Rule, on event: Event, problems: inout Int) -> RuleMatch? {
+        var state = State(explains: mode == .explain)
+        let matched = rule.when.map { test($0, event, &state) } ?? true
+        problems += state.problems.count
+        guard matched else { return nil }
+        return RuleMatch(rule: rule, matched: true, captures: state.captures, intent: state.intent, failure: nil, problems: state.problems)
+    }
+
     private struct State {
         /// Whether failures are put into words (explain mode).
         let explains: Bool

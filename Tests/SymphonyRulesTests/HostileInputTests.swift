@@ -44,6 +44,12 @@ import Testing
         let inPlaceMatch = inPlace.evaluate(try #require(ruleSet?.rules.first), on: opened)
         #expect(!inPlaceMatch.matched)
         #expect(inPlaceMatch.problems == match.problems)
+        // The engine's entry point: no match, and the problem counted.
+        var problems = 0
+        #expect(inPlace.match(try #require(ruleSet?.rules.first), on: opened, problems: &problems) == nil)
+        #expect(problems == 1)
+        #expect(inPlace.match(try #require(ruleSet?.rules.first), on: Event(type: "t", payload: ["s": "aaa"]), problems: &problems)?.matched == true)
+        #expect(problems == 1)
     }
 
     @Test("templated types and patterns built to make the self-trigger check search widely load with a warning, not a stall")
