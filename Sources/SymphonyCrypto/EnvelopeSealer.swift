@@ -17,16 +17,25 @@ public final class EnvelopeSealer: Sendable {
     private let prefixesDrawn = Atomic<Int>(0)
     /// `maximumNoncePrefixes`, or a smaller cap a test sets to reach it.
     private let prefixLimit: Int
+    /// True for a sealer made by `withFreshKey()`: its key exists nowhere else, so every envelope
+    /// it opens is one it sealed itself (whatever it sealed, it wrote).
+    public let opensOnlyItsOwnEnvelopes: Bool
 
     /// A sealer over `keyRing`; it seals with the ring's active key.
     public convenience init(keyRing: KeyRing) {
         self.init(keyRing: keyRing, prefixLimit: Self.maximumNoncePrefixes)
     }
 
+    /// A sealer over a new random key that is never stored or handed out: an in-process queue's.
+    public static func withFreshKey() throws -> EnvelopeSealer {
+        EnvelopeSealer(keyRing: KeyRing(active: try EncryptionKey.generate()), prefixLimit: maximumNoncePrefixes, ownKey: true)
+    }
+
     /// A sealer that refuses to seal once it has drawn `prefixLimit` nonce prefixes (tests).
-    init(keyRing: KeyRing, prefixLimit: Int) {
+    init(keyRing: KeyRing, prefixLimit: Int, ownKey: Bool = false) {
         self.keyRing = keyRing
         self.prefixLimit = prefixLimit
+        opensOnlyItsOwnEnvelopes = ownKey
         var pools: [UInt32: CipherPool] = [:]
         for id in keyRing.keyIDs {
             pools[id] = CipherPool(key: keyRing.key(withID: id)!)

@@ -83,6 +83,12 @@ public struct EncodedPayload: Sendable {
         self.bytes = bytes
     }
 
+    /// Bytes of a payload this process sealed and opened again (`EventBodyCodec.decode(…trustingPayload:)`):
+    /// they were a checked payload's when they were sealed, and the envelope proved them unchanged.
+    package init(sealedHere bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
     /// Bytes written by `Builder`, which writes only well-formed values: no check needed.
     private init(written bytes: [UInt8]) {
         self.bytes = bytes

@@ -60,8 +60,12 @@ public enum EventBodyCodec {
     }
 
     /// Rebuilds an event from its id, type, priority and the encoded body at `range` of `bytes`
-    /// (one of several bodies in a batch); bytes past the range are not read.
-    public static func decode(_ bytes: [UInt8], in range: Range<Int>, id: String, type: String, priority: Int) throws -> Event {
+    /// (one of several bodies in a batch); bytes past the range are not read. The payload's bytes
+    /// are checked unless `trustingPayload` (an envelope only this process could have sealed,
+    /// `EnvelopeSealer.opensOnlyItsOwnEnvelopes`: its payload was a checked one when it was sealed).
+    public static func decode(
+        _ bytes: [UInt8], in range: Range<Int>, id: String, type: String, priority: Int, trustingPayload: Bool = false
+    ) throws -> Event {
         precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "the body's range lies outside its bytes")
         var reader = Reader(bytes: bytes, offset: range.lowerBound, end: range.upperBound)
         guard try reader.byte() == version else {
@@ -74,7 +78,8 @@ public enum EventBodyCodec {
             causation = Causation(parentID: try reader.string(), rule: try reader.string(), hop: Int(try reader.uint32()))
         }
         // The payload stays encoded (checked here), and is read in place by the rules.
-        let payload = try EncodedPayload(validating: Array(bytes[reader.offset..<reader.end]))
+        let payloadBytes = Array(bytes[reader.offset..<reader.end])
+        let payload = trustingPayload ? EncodedPayload(sealedHere: payloadBytes) : try EncodedPayload(validating: payloadBytes)
         return Event(type: type, encodedPayload: payload, priority: priority, id: id, source: source, time: time, causation: causation)
     }
 

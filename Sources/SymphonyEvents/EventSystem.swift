@@ -25,7 +25,7 @@ public final class EventSystem: Sendable {
         let sealer: EnvelopeSealer?
         switch configuration.encryption {
         case .ephemeralKey:
-            sealer = EnvelopeSealer(key: try EncryptionKey.generate())
+            sealer = try EnvelopeSealer.withFreshKey()
         case .keyRing(let ring):
             sealer = EnvelopeSealer(keyRing: ring)
         case .disabled:

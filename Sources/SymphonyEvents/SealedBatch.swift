@@ -112,7 +112,9 @@ public struct SealedBatch: Sendable, Hashable {
                 throw EventsError(.malformedEventBody, "The event batch ends too early.")
             }
             events.append(
-                try EventBodyCodec.decode(plaintext, in: offset..<offset + length, id: ids[index], type: types[index], priority: priority))
+                try EventBodyCodec.decode(
+                    plaintext, in: offset..<offset + length, id: ids[index], type: types[index], priority: priority,
+                    trustingPayload: sealer.opensOnlyItsOwnEnvelopes))
             offset += length
         }
         guard offset == plaintext.count else {

@@ -41,7 +41,7 @@ public struct SealedEvent: Sendable, Hashable {
     /// Opens the envelope and rebuilds the event; throws when it was altered or the key is wrong.
     public func open(with sealer: EnvelopeSealer) throws -> Event {
         let body = try sealer.open(envelope, context: Self.context(id: id, type: type, priority: priority))
-        return try EventBodyCodec.decode(body, id: id, type: type, priority: priority)
+        return try EventBodyCodec.decode(body, in: body.indices, id: id, type: type, priority: priority, trustingPayload: sealer.opensOnlyItsOwnEnvelopes)
     }
 }
 

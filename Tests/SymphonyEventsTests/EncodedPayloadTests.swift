@@ -1,4 +1,5 @@
 import Foundation
+import SymphonyCrypto
 import SymphonyJSON
 import Testing
 
@@ -172,5 +173,28 @@ import Testing
         let error = #expect(throws: EventsError.self) { try EncodedPayload(validating: bytes) }
         #expect(error?.code == .malformedEventBody)
         #expect(error?.message == message)
+    }
+
+    @Test("an envelope under a shared key has its payload checked when opened; only a fresh key's own sealer skips the check")
+    func payloadsCheckedUnlessSealedHere() throws {
+        // A body whose payload is malformed (a string tag, then a length past the end), sealed as
+        // someone else holding the key could: refused when opened.
+        var body = EventBodyCodec.encode(Event(type: "t", payload: [:], id: "x", time: Timestamp(secondsSinceEpoch: 1)))
+        body.removeLast(5)  // the empty object: tag and count
+        body += [5, 0, 0, 0, 9, 65]
+        let shared = EnvelopeSealer(key: try EncryptionKey.generate())
+        #expect(!shared.opensOnlyItsOwnEnvelopes)
+        let forged = SealedEvent(id: "x", type: "t", priority: 5, envelope: try shared.seal(body, context: SealedEvent.context(id: "x", type: "t", priority: 5)))
+        let error = #expect(throws: EventsError.self) { try forged.open(with: shared) }
+        #expect(error?.message == "The event body ends too early.")
+        // A fresh key's sealer opens only envelopes it sealed, from events whose payloads were checked.
+        let fresh = try EnvelopeSealer.withFreshKey()
+        #expect(fresh.opensOnlyItsOwnEnvelopes)
+        let event = Event(type: "t", payload: ["a": [1, "two"], "b": nil], id: "y")
+        let opened = try SealedEvent(sealing: event, with: fresh).open(with: fresh)
+        #expect(opened == event)
+        #expect(try SealedBatch(sealing: [event], priority: event.priority, with: fresh).open(with: fresh) == [event])
+        // And it cannot open what another sealer made.
+        #expect(throws: (any Error).self) { try forged.open(with: fresh) }
     }
 }
