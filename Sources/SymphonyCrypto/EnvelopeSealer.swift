@@ -18,8 +18,9 @@ public final class EnvelopeSealer: Sendable {
     /// `maximumNoncePrefixes`, or a smaller cap a test sets to reach it.
     private let prefixLimit: Int
     /// True for a sealer made by `withFreshKey()`: its key exists nowhere else, so every envelope
-    /// it opens is one it sealed itself (whatever it sealed, it wrote).
-    public let opensOnlyItsOwnEnvelopes: Bool
+    /// it opens is one it sealed itself. (Package only: a caller holding the sealer could seal any
+    /// bytes with it; the event system keeps its own private.)
+    package let opensOnlyItsOwnEnvelopes: Bool
 
     /// A sealer over `keyRing`; it seals with the ring's active key.
     public convenience init(keyRing: KeyRing) {
@@ -27,7 +28,7 @@ public final class EnvelopeSealer: Sendable {
     }
 
     /// A sealer over a new random key that is never stored or handed out: an in-process queue's.
-    public static func withFreshKey() throws -> EnvelopeSealer {
+    package static func withFreshKey() throws -> EnvelopeSealer {
         EnvelopeSealer(keyRing: KeyRing(active: try EncryptionKey.generate()), prefixLimit: maximumNoncePrefixes, ownKey: true)
     }
 

@@ -46,7 +46,7 @@ final class DerivationLedger: Sendable {
     /// The most events one input event may derive.
     let limit: Int
     /// The entries, by the bytes of the event's id (an event is taken with the id it was entered
-    /// under, read back byte for byte from its envelope), in stripes chosen by the last character of the event's id (the fastest-changing
+    /// under, unchanged on its way through the queue), in stripes chosen by the last character of the event's id (the fastest-changing
     /// digit of a generated id): workers entering and taking different events rarely share a lock.
     private let stripes = (0..<16).map { _ in Locked<[ByteStringKey: Budget]>([:]) }
 

@@ -405,7 +405,7 @@ public final class RuleEngine: Sendable {
         // Rendered straight into the encoding the queue seals: no tree is built for it.
         var payload = EncodedPayload.Builder()
         template.payload.render(context, into: &payload)
-        // Checked here, where dry runs and runs meet: a queued event this deep could not be opened again.
+        // Checked here, where dry runs and runs meet: the body encoding holds no deeper payload.
         guard payload.deepest <= EventBodyCodec.maximumDepth else {
             throw ActionError("the derived event's payload nests deeper than \(EventBodyCodec.maximumDepth) levels")
         }

@@ -7,7 +7,9 @@ import SymphonyJSON
 /// arrays and strings.
 ///
 /// The bytes are checked once, when the value is made (`init(validating:)`): tags, lengths and
-/// nesting depth, as the tree decoder checks them. Object members are matched as `JSONValue`'s
+/// nesting depth, as the tree decoder checks them. Bytes this process wrote (the JSON parser's,
+/// a `Builder`'s, and those of an envelope only this process could seal) were well formed when
+/// written and are not checked again. Object members are matched as `JSONValue`'s
 /// dictionaries match keys (Unicode canonical equivalence; the last of equal keys wins).
 public struct EncodedPayload: Sendable {
     /// One encoded value.

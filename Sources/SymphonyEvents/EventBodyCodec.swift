@@ -60,11 +60,16 @@ public enum EventBodyCodec {
     }
 
     /// Rebuilds an event from its id, type, priority and the encoded body at `range` of `bytes`
-    /// (one of several bodies in a batch); bytes past the range are not read. The payload's bytes
-    /// are checked unless `trustingPayload` (an envelope only this process could have sealed,
-    /// `EnvelopeSealer.opensOnlyItsOwnEnvelopes`: its payload was a checked one when it was sealed).
-    public static func decode(
-        _ bytes: [UInt8], in range: Range<Int>, id: String, type: String, priority: Int, trustingPayload: Bool = false
+    /// (one of several bodies in a batch); bytes past the range are not read.
+    public static func decode(_ bytes: [UInt8], in range: Range<Int>, id: String, type: String, priority: Int) throws -> Event {
+        try decode(bytes, in: range, id: id, type: type, priority: priority, trustingPayload: false)
+    }
+
+    /// `decode(_:in:id:type:priority:)`, without checking the payload's bytes when
+    /// `trustingPayload`: for a body from an envelope only this process could have sealed
+    /// (`EnvelopeSealer.opensOnlyItsOwnEnvelopes`), whose payload was well formed when sealed.
+    package static func decode(
+        _ bytes: [UInt8], in range: Range<Int>, id: String, type: String, priority: Int, trustingPayload: Bool
     ) throws -> Event {
         precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "the body's range lies outside its bytes")
         var reader = Reader(bytes: bytes, offset: range.lowerBound, end: range.upperBound)

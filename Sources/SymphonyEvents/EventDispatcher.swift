@@ -18,6 +18,8 @@ public final class EventDispatcher: Sendable {
 
     let queue: EventQueue<QueuedEvent>
     private let sealer: EnvelopeSealer?
+    /// Whether this dispatcher's sealer opens only envelopes it sealed (tests).
+    var sealerOpensOnlyItsOwnEnvelopes: Bool? { sealer?.opensOnlyItsOwnEnvelopes }
     private let deadLetters: any DeadLetterSink
     private let liveCounters = AtomicEventCounters()
     private let workers = Locked<[WorkerThread]?>(nil)

@@ -196,5 +196,34 @@ import Testing
         #expect(try SealedBatch(sealing: [event], priority: event.priority, with: fresh).open(with: fresh) == [event])
         // And it cannot open what another sealer made.
         #expect(throws: (any Error).self) { try forged.open(with: fresh) }
+        // The event system's default encryption uses such a sealer; a key ring's does not trust.
+        let system = try EventSystem(configuration: .testing(workers: 1))
+        #expect(system.dispatcher.sealerOpensOnlyItsOwnEnvelopes == true)
+        var ringed = EventSystemConfiguration.testing(workers: 1)
+        ringed.encryption = .keyRing(KeyRing(active: try EncryptionKey.generate()))
+        #expect(try EventSystem(configuration: ringed).dispatcher.sealerOpensOnlyItsOwnEnvelopes == false)
+    }
+
+    @Test("a tree payload deeper than the body encoding allows is refused when published, whatever the key", arguments: [true, false])
+    func deepTreesRefused(ring: Bool) throws {
+        var configuration = EventSystemConfiguration.testing(workers: 1)
+        if ring { configuration.encryption = .keyRing(KeyRing(active: try EncryptionKey.generate())) }
+        let system = try EventSystem(configuration: configuration)
+        func nested(_ depth: Int) -> JSONValue {
+            var value: JSONValue = 1
+            for index in 0..<depth { value = index.isMultiple(of: 2) ? [value] : ["k": value] }
+            return value
+        }
+        let error = #expect(throws: EventsError.self) { try system.publish(Event(type: "t", payload: nested(257))) }
+        #expect(error?.message == "The payload nests deeper than 256 levels.")
+        #expect(system.counters.published == 0)
+        // At the limit it goes in, and comes out whole.
+        let recorder = Recorder()
+        try system.subscribe("t") { recorder.record($0) }
+        try system.start()
+        try system.publish(Event(type: "t", payload: nested(256), id: "deep"))
+        system.dispatcher.waitUntilIdle()
+        #expect(recorder.ids == ["deep"])
+        system.stop()
     }
 }
