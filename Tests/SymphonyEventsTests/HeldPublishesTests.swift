@@ -1,5 +1,5 @@
 import Foundation
-import SymphonyCrypto
+@testable import SymphonyCrypto
 import Synchronization
 import Testing
 @testable import SymphonyEvents
@@ -60,6 +60,27 @@ import SymphonyConcurrency
             if case .batch(let batch) = item { return batch.ids } else { return ["not a batch"] }
         }
         #expect(queued == [["b-0", "b-2", "b-3"], ["b-1"]])
+    }
+
+    @Test("held events that cannot be sealed go to the dead-letter sink as not queued, and their fired entries are completed")
+    func unsealableHeldEvents() throws {
+        let due = Timestamp(secondsSinceEpoch: 1_700_000_000)
+        let completed = Locked<[String]>([])
+        let letters = CollectingDeadLetterSink()
+        // A sealer that may draw no nonce prefix: every seal fails, as when a key's nonces are used up.
+        let exhausted = EnvelopeSealer(keyRing: KeyRing(active: try EncryptionKey.generate()), prefixLimit: 0)
+        let dispatcher = EventDispatcher(
+            workerCount: 1, sealer: exhausted, deadLetters: letters, completeFired: { fired, event in completed.withLock { $0.append("\(fired.id.rawValue) \(event.id)") } })
+        let held = HeldPublishes(dispatcher: dispatcher)
+        held.events = (0..<3).map { Event(type: "derived", priority: 2, id: "h-\($0)") }
+        held.firedEntries = [1: FiredEntry(id: ScheduleID(rawValue: "s-h-1"), eventID: "h-1", due: due, firedAt: due)]
+        dispatcher.queueHeld(held)
+        #expect(held.events.isEmpty && held.firedEntries.isEmpty)
+        #expect(dispatcher.queue.count == 0)
+        #expect(letters.all.map(\.eventID) == ["h-0", "h-1", "h-2"])
+        #expect(letters.all.allSatisfy { if case .notQueued = $0.reason { true } else { false } })
+        #expect(letters.all.compactMap(\.event).map(\.id) == ["h-0", "h-1", "h-2"])
+        #expect(completed.withLock { $0 } == ["s-h-1 h-1"])
     }
 
     @Test("held events that scheduled entries fired keep their entries, by position in their priority's batch")
