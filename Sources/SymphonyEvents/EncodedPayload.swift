@@ -79,20 +79,12 @@ public struct EncodedPayload: Sendable {
         }
     }
 
-    /// Bytes `JSONParser.parse(_:encodingMember:)` wrote for an object member: well-formed and no
-    /// deeper than the parser's limit, which is the codec's, so not checked again.
-    package init(parsed bytes: [UInt8]) {
-        self.bytes = bytes
-    }
-
-    /// Bytes of a payload this process sealed and opened again (`EventBodyCodec.decode(…trustingPayload:)`):
-    /// they were a checked payload's when they were sealed, and the envelope proved them unchanged.
-    package init(sealedHere bytes: [UInt8]) {
-        self.bytes = bytes
-    }
-
-    /// Bytes written by `Builder`, which writes only well-formed values: no check needed.
-    private init(written bytes: [UInt8]) {
+    /// Bytes known to be well formed and no deeper than the codec's limit, so not checked again:
+    /// those `JSONParser.parseRoot(_:encodingMember:)` wrote for an object member (the parser's
+    /// limit is the codec's), those a `Builder` wrote, and those of a payload this process sealed
+    /// and opened again (`EventBodyCodec.decode(…trustingPayload:)`: the envelope proved them
+    /// unchanged).
+    package init(wellFormed bytes: [UInt8]) {
         self.bytes = bytes
     }
 
@@ -173,7 +165,7 @@ public struct EncodedPayload: Sendable {
         /// The payload written (exactly one value must have been written, counts matching).
         package func build() -> EncodedPayload {
             assert((try? EncodedPayload(validating: bytes)) != nil, "a Builder wrote counts that do not match its values")
-            return EncodedPayload(written: bytes)
+            return EncodedPayload(wellFormed: bytes)
         }
     }
 

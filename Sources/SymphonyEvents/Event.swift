@@ -76,35 +76,10 @@ public struct Event: Sendable, Hashable {
         }
     }
 
-    /// `validate(type:priority:)` and `validate(id:source:)` for `event`, and for a payload built
-    /// as a tree, that it nests no deeper than the body encoding allows
-    /// (`EventBodyCodec.maximumDepth`): what the dispatcher and the scheduler check.
+    /// `validate(type:priority:)` and `validate(id:source:)` for `event`: what the dispatcher and the scheduler check.
     public static func validate(_ event: Event) throws {
         try validate(type: event.type, priority: event.priority)
         try validate(id: event.id, source: event.source)
-        if case .tree(let payload) = event.storage.fields.payload, nestsTooDeep(payload) {
-            throw EventsError(.malformedEventBody, "The payload nests deeper than \(EventBodyCodec.maximumDepth) levels.")
-        }
-    }
-
-    /// True when a value of `payload` lies deeper than `EventBodyCodec.maximumDepth` (the payload
-    /// itself at depth 0), as the body decoder counts. A walk with its own stack, not recursion.
-    private static func nestsTooDeep(_ payload: JSONValue) -> Bool {
-        var pending: [(value: JSONValue, depth: Int)] = [(payload, 0)]
-        while let (value, depth) = pending.popLast() {
-            switch value {
-            case .array(let elements):
-                guard !elements.isEmpty else { continue }
-                if depth + 1 > EventBodyCodec.maximumDepth { return true }
-                for element in elements { pending.append((element, depth + 1)) }
-            case .object(let members):
-                guard !members.isEmpty else { continue }
-                if depth + 1 > EventBodyCodec.maximumDepth { return true }
-                for member in members.values { pending.append((member, depth + 1)) }
-            default: continue
-            }
-        }
-        return false
     }
 
     /// True when `text` holds U+0000–U+001F or U+007F. One pass over the UTF-8 bytes: those code

@@ -20,14 +20,41 @@ public enum EventBodyCodec {
 
     /// Encodes everything but the id, type and priority of `event`.
     public static func encode(_ event: Event) -> [UInt8] {
+        var bytes = room(for: event)
+        encode(event, into: &bytes)
+        return bytes
+    }
+
+    /// `encode(_:)` for an envelope (see `encodeForSealing(_:into:)`).
+    static func encodeForSealing(_ event: Event) throws -> [UInt8] {
+        var bytes = room(for: event)
+        try encodeForSealing(event, into: &bytes)
+        return bytes
+    }
+
+    /// An empty buffer with room for `event`'s body.
+    private static func room(for event: Event) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(64 + (event.encodedPayload?.bytes.count ?? 64))
-        encode(event, into: &bytes)
         return bytes
     }
 
     /// Appends the encoding of everything but the id, type and priority of `event` to `bytes`.
     public static func encode(_ event: Event, into bytes: inout [UInt8]) {
+        _ = append(event, to: &bytes)
+    }
+
+    /// `encode(_:into:)` for an envelope: throws `malformedEventBody` for a payload built as a
+    /// tree that nests deeper than `maximumDepth`, which no decoder would open (a payload kept
+    /// encoded was checked when it was made). The depth comes from writing the tree: no extra walk.
+    static func encodeForSealing(_ event: Event, into bytes: inout [UInt8]) throws {
+        guard append(event, to: &bytes) <= maximumDepth else {
+            throw EventsError(.malformedEventBody, "The payload nests deeper than \(maximumDepth) levels.")
+        }
+    }
+
+    /// `encode(_:into:)`; returns the deepest nesting of a tree payload written (0 for an encoded one).
+    private static func append(_ event: Event, to bytes: inout [UInt8]) -> Int {
         var writer = Writer(bytes: bytes)
         bytes = []  // the writer holds the only reference, so appending does not copy
         defer { bytes = writer.bytes }
@@ -49,9 +76,9 @@ public enum EventBodyCodec {
         }
         if let encoded = event.encodedPayload {
             writer.bytes.append(contentsOf: encoded.bytes)
-        } else {
-            EncodedPayload.write(event.payload, depth: 0, into: &writer.bytes)
+            return 0
         }
+        return EncodedPayload.write(event.payload, depth: 0, into: &writer.bytes)
     }
 
     /// Rebuilds an event from its id, type, priority and encoded body.
@@ -84,7 +111,7 @@ public enum EventBodyCodec {
         }
         // The payload stays encoded (checked here), and is read in place by the rules.
         let payloadBytes = Array(bytes[reader.offset..<reader.end])
-        let payload = trustingPayload ? EncodedPayload(sealedHere: payloadBytes) : try EncodedPayload(validating: payloadBytes)
+        let payload = trustingPayload ? EncodedPayload(wellFormed: payloadBytes) : try EncodedPayload(validating: payloadBytes)
         return Event(type: type, encodedPayload: payload, priority: priority, id: id, source: source, time: time, causation: causation)
     }
 

@@ -71,7 +71,7 @@ public struct SealedBatch: Sendable, Hashable {
             types.append(events[index].type)
             let lengthAt = plaintext.count
             BigEndianBytes.append(UInt32(0), to: &plaintext)  // filled in once the body is written
-            EventBodyCodec.encode(events[index], into: &plaintext)
+            try EventBodyCodec.encodeForSealing(events[index], into: &plaintext)
             let length = UInt32(plaintext.count - lengthAt - 4)
             plaintext.withUnsafeMutableBytes { bytes in
                 bytes.storeBytes(of: length.bigEndian, toByteOffset: lengthAt, as: UInt32.self)

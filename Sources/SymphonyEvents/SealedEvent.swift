@@ -27,7 +27,7 @@ public struct SealedEvent: Sendable, Hashable {
         type = event.type
         priority = event.priority
         envelope = try sealer.seal(
-            EventBodyCodec.encode(event), context: Self.context(id: event.id, type: event.type, priority: event.priority))
+            EventBodyCodec.encodeForSealing(event), context: Self.context(id: event.id, type: event.type, priority: event.priority))
     }
 
     /// A sealed event from its parts, as read back from storage.

@@ -87,7 +87,7 @@ struct InputEvent {
         }
         if let encodedPayload {
             return Event(
-                type: type, encodedPayload: EncodedPayload(parsed: encodedPayload), priority: priority, id: id ?? EventIDGenerator.shared.next(), source: source,
+                type: type, encodedPayload: EncodedPayload(wellFormed: encodedPayload), priority: priority, id: id ?? EventIDGenerator.shared.next(), source: source,
                 time: timestamp ?? .now(), causation: nil)
         }
         return Event(type: type, payload: payload ?? [:], priority: priority, id: id, source: source, time: timestamp)
