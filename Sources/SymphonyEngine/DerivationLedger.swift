@@ -46,8 +46,9 @@ final class DerivationLedger: Sendable {
     /// The most events one input event may derive.
     let limit: Int
     /// The entries, by the bytes of the event's id (an event is taken with the id it was entered
-    /// under, unchanged on its way through the queue), in stripes chosen by the last character of the event's id (the fastest-changing
-    /// digit of a generated id): workers entering and taking different events rarely share a lock.
+    /// under, unchanged on its way through the queue), in stripes chosen by the id's last character
+    /// (the fastest-changing digit of a generated id): workers entering and taking different events
+    /// rarely share a lock.
     private let stripes = (0..<16).map { _ in Locked<[ByteStringKey: Budget]>([:]) }
 
     /// The stripe of `id`: its last digit's value (`EventIDGenerator.digits`) modulo 16, so each

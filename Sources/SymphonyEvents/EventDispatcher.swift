@@ -65,11 +65,7 @@ public final class EventDispatcher: Sendable {
     @discardableResult
     public func publish(_ event: Event, fromHandler: Bool = false) throws -> SealedEvent? {
         try Event.validate(event)
-        if fromHandler, let held = HeldPublishes.current, held.dispatcher === self {
-            held.events.append(event)
-            liveCounters.published.add(1, ordering: .relaxed)
-            return nil
-        }
+        if fromHandler, hold(event, fired: nil) { return nil }
         // A handler's publish is timed as part of its action (`actions`), not as `queue`: stages do not nest.
         let start = fromHandler ? 0 : StageTimes.shared.mark()
         let sealed = try sealer.map { try SealedEvent(sealing: event, with: $0) }
@@ -164,12 +160,7 @@ public final class EventDispatcher: Sendable {
         fired event: Event, sealed: SealedEvent?, entry fired: FiredEntry?, fromHandler: Bool = false, holding: Bool = false
     ) throws -> SealedEvent? {
         try Event.validate(event)
-        if holding, fromHandler, let held = HeldPublishes.current, held.dispatcher === self {
-            if let fired { held.firedEntries[held.events.count] = fired }
-            held.events.append(event)
-            liveCounters.published.add(1, ordering: .relaxed)
-            return nil
-        }
+        if holding, fromHandler, hold(event, fired: fired) { return nil }
         var queued: SealedEvent?
         if let sealer {
             if let sealed, sealed.id == event.id, sealed.type == event.type, sealed.priority == event.priority,
@@ -291,6 +282,16 @@ public final class EventDispatcher: Sendable {
             }
         }
         assert(held.events.isEmpty, "a worker stopped with events its handlers published still held")
+    }
+
+    /// Holds `event` (fired by `fired`, if any) with the events handlers published on this
+    /// dispatcher's worker, counting it as published; false on any other thread.
+    private func hold(_ event: Event, fired: FiredEntry?) -> Bool {
+        guard let held = HeldPublishes.current, held.dispatcher === self else { return false }
+        if let fired { held.firedEntries[held.events.count] = fired }
+        held.events.append(event)
+        liveCounters.published.add(1, ordering: .relaxed)
+        return true
     }
 
     /// Queues the events handlers published on this worker while it handled its last take (see

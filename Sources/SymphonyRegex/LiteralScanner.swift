@@ -101,8 +101,7 @@ public struct LiteralScanner: Sendable {
                                 continue
                             }
                             state = Int(transitions[state &* alphabet &+ Int(classes[Int(byte)])])
-                            let outputs = Int(outputStarts[state])..<Int(outputStarts[state + 1])
-                            if !outputs.isEmpty { for output in outputs { found.append(Int(outputIDs[output])) } }
+                            for output in Int(outputStarts[state])..<Int(outputStarts[state + 1]) { found.append(Int(outputIDs[output])) }
                         }
                         return true
                     }

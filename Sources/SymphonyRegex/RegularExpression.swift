@@ -73,7 +73,7 @@ public final class RegularExpression: @unchecked Sendable, CustomStringConvertib
     /// The leftmost match in `bytes`, which must be valid UTF-8 (the text of a `String`, or bytes
     /// read from one), or nil: `firstMatch(in:)` without making a `String` of the subject.
     public func firstMatch(inUTF8 bytes: UnsafeBufferPointer<UInt8>) throws(RegexError) -> RegexMatch? {
-        try match(bytes, capturing: true).get()
+        try match(bytes, capturing: true)
     }
 
     /// The leftmost match in `bytes` (valid UTF-8, as for `firstMatch(inUTF8:)`) with its named
@@ -97,15 +97,15 @@ public final class RegularExpression: @unchecked Sendable, CustomStringConvertib
     }
 
     private func firstMatch(in text: String, capturing: Bool) throws(RegexError) -> RegexMatch? {
-        try Self.withUTF8(of: text) { bytes throws(RegexError) in try match(bytes, capturing: capturing).get() }
+        try Self.withUTF8(of: text) { bytes throws(RegexError) in try match(bytes, capturing: capturing) }
     }
 
     /// `body` on the UTF-8 of `text`.
-    private static func withUTF8<Result>(
-        of text: String, _ body: (UnsafeBufferPointer<UInt8>) throws(RegexError) -> Result
-    ) throws(RegexError) -> Result {
+    private static func withUTF8<Value>(
+        of text: String, _ body: (UnsafeBufferPointer<UInt8>) throws(RegexError) -> Value
+    ) throws(RegexError) -> Value {
         var subject = text
-        let outcome: Swift.Result<Result, RegexError> = subject.withUTF8 { bytes in Swift.Result { () throws(RegexError) in try body(bytes) } }
+        let outcome: Result<Value, RegexError> = subject.withUTF8 { bytes in Result { () throws(RegexError) in try body(bytes) } }
         return try outcome.get()
     }
 
@@ -129,15 +129,9 @@ public final class RegularExpression: @unchecked Sendable, CustomStringConvertib
         return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
     }
 
-    private func match(_ bytes: UnsafeBufferPointer<UInt8>, capturing: Bool) -> Result<RegexMatch?, RegexError> {
-        let matched: (pairs: UnsafeMutablePointer<Int>, range: Range<Int>, groupCount: Int)?
-        do {
-            matched = try run(bytes)
-        } catch {
-            return .failure(error)
-        }
-        guard let (pairs, range, groupCount) = matched else { return .success(nil) }
-        guard capturing else { return .success(RegexMatch(text: "", utf8Range: range, groups: [], namedGroups: [:])) }
+    private func match(_ bytes: UnsafeBufferPointer<UInt8>, capturing: Bool) throws(RegexError) -> RegexMatch? {
+        guard let (pairs, range, groupCount) = try run(bytes) else { return nil }
+        guard capturing else { return RegexMatch(text: "", utf8Range: range, groups: [], namedGroups: [:]) }
         var groups: [String?] = []
         var named: [String: String] = [:]
         for group in 1..<(groupNames.count + 1) {
@@ -146,7 +140,7 @@ public final class RegularExpression: @unchecked Sendable, CustomStringConvertib
             if let value, let name = groupNames[group - 1] { named[name] = value }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
-        return .success(RegexMatch(text: text, utf8Range: range, groups: groups, namedGroups: named))
+        return RegexMatch(text: text, utf8Range: range, groups: groups, namedGroups: named)
     }
 
     private static func matchError(_ result: Int32) -> RegexError {
