@@ -248,7 +248,11 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyIntentsTests",
-            dependencies: ["SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyStemming", "SymphonyHashing"],
+            dependencies: ["SymphonyIntents", "SymphonyDiagnostics", "SymphonyRegex", "SymphonyStemming"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SymphonyHashingTests",
+            dependencies: ["SymphonyHashing"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SymphonyRulesTests",
