@@ -43,7 +43,8 @@ public struct RuleEvaluator {
 
     /// Tests `rule`'s condition on `event`.
     public mutating func evaluate(_ rule: Rule, on event: Event) -> RuleMatch {
-        let (matched, state) = test(rule, on: event)
+        var state = State(explains: mode == .explain)
+        let matched = rule.when.map { test($0, event, &state) } ?? true
         return RuleMatch(
             rule: rule, matched: matched, captures: matched ? state.captures : Captures(), intent: matched ? state.intent : nil,
             failure: matched ? nil : state.failure, problems: state.problems)
@@ -52,17 +53,11 @@ public struct RuleEvaluator {
     /// `evaluate` for the engine: nil when the condition does not hold (no match is built for the
     /// rules that do not apply); adds the regex resource-limit problems met to `problems` either way.
     public mutating func match(_ rule: Rule, on event: Event, problems: inout Int) -> RuleMatch? {
-        let (matched, state) = test(rule, on: event)
+        var state = State(explains: mode == .explain)
+        let matched = rule.when.map { test($0, event, &state) } ?? true
         problems += state.problems.count
         guard matched else { return nil }
         return RuleMatch(rule: rule, matched: true, captures: state.captures, intent: state.intent, failure: nil, problems: state.problems)
-    }
-
-    /// Whether `rule`'s condition holds on `event` (true without one), and what testing it found.
-    private mutating func test(_ rule: Rule, on event: Event) -> (matched: Bool, state: State) {
-        var state = State(explains: mode == .explain)
-        let matched = rule.when.map { test($0, event, &state) } ?? true
-        return (matched, state)
     }
 
     private struct State {
