@@ -67,9 +67,11 @@ final class WriterStatements: @unchecked Sendable {
     /// The intake mark a prune in this batch removed with its link: this link carries it on.
     private var carriedMark: String?
     private var eventsAdded = 0
-    /// The derived events this batch stores with the executions that made them: a delayed event
-    /// fired in the same batch is stored already.
-    private var derivedAdded: Set<String> = []
+    /// The ids of the events this batch stores. An event is added once: a delayed event fired in
+    /// the same batch as the delay that made it is stored by whichever row comes first, and an
+    /// input event read twice is stored once. (Adding it again would be ignored by the insert, and
+    /// the link would then have to re-read its batch to digest what was written.)
+    private var addedEventIDs: Set<String> = []
     /// One-shot entries this batch stores and then fires, with nothing else in the batch touching
     /// them: when and how late each fired. They are inserted already done — the state the insert
     /// and the fired update would leave — saving the update, which rewrites the entry's envelope.
@@ -242,8 +244,9 @@ final class WriterStatements: @unchecked Sendable {
         storedAsFired.removeAll(keepingCapacity: true)
         var saved: Set<String> = []
         var excluded: Set<String> = []
-        for row in batch {
-            switch row {
+        // By index, so that the rows it does not look into are not copied.
+        for index in batch.indices {
+            switch batch[index] {
             case .scheduledSave(let entry):
                 if entry.intervalNS != nil || !saved.insert(entry.id).inserted { excluded.insert(entry.id) }
             case .scheduledCancel(let id):
@@ -278,7 +281,7 @@ final class WriterStatements: @unchecked Sendable {
         let next = try readNextSequences.rows { ($0.int(0), $0.int(1), $0.int(2), $0.int(3), $0.int(4)) }[0]
         (nextExecution, nextDeadLetter, nextChange, nextAudit, lastEventRowIDBefore) = (next.0 + 1, next.1 + 1, next.2 + 1, next.3 + 1, next.4)
         eventsAdded = 0
-        derivedAdded.removeAll(keepingCapacity: true)
+        addedEventIDs.removeAll(keepingCapacity: true)
         firedStoredEarlier.removeAll()
         alreadyQueued.removeAll()
         alreadyQueuedSinceCallback.removeAll()
@@ -364,7 +367,9 @@ final class WriterStatements: @unchecked Sendable {
         }
     }
 
+    /// Stores `event` unless this batch stores it already.
     private func addEvent(_ event: EventInsert) throws {
+        guard addedEventIDs.insert(event.id).inserted else { return }
         try events.add(event)
         encodedEvents.append(encoded: event.encoded)
         eventsAdded += 1
@@ -385,10 +390,7 @@ final class WriterStatements: @unchecked Sendable {
         case .event(let event):
             try addEvent(event)
         case .execution(let execution):
-            if let derived = execution.derived {
-                try addEvent(derived)
-                derivedAdded.insert(derived.id)
-            }
+            if let derived = execution.derived { try addEvent(derived) }
             try executions.add(SequencedExecution(sequence: nextExecution, row: execution))
             nextExecution += 1
             stats.add(execution)
@@ -492,9 +494,8 @@ final class WriterStatements: @unchecked Sendable {
         case .outboxUpdate(let key, let state, let attempts, let nextNS, let lastError):
             try updateOutbox.run([.int(state), .int(attempts), .int(nextNS), lastError.map { .text($0) } ?? .null, .text(key)])
         case .scheduledFired(let id, let event, let late):
-            // A delayed event is stored with the delay that made it, usually: storing it again would
-            // be ignored, and the link would then have to re-read its batch to digest what was written.
-            if !derivedAdded.contains(event.id) {
+            // A delayed event is stored with the delay that made it, usually (in this batch, or in an earlier one).
+            if !addedEventIDs.contains(event.id) {
                 if try readEventExists.rows([.text(event.id)], { $0.int(0) }).isEmpty {
                     try addEvent(event)
                 } else {

@@ -80,7 +80,7 @@ struct ChainedHistory {
 }
 
 @Suite(.timeLimit(.minutes(12))) struct HistoryChainTests {
-    @Test("a commit that prunes every earlier link keeps what it stores: a fired delayed event whose stored row the prune removed, and rows re-read after an ignored insert")
+    @Test("a commit that prunes every earlier link keeps what it stores: a fired delayed event whose stored row the prune removed, and an event added twice")
     func pruneInTheSameCommit() throws {
         let history = try ChainedHistory()
         let made = Timestamp.now()
@@ -100,7 +100,7 @@ struct ChainedHistory {
         }
         // One commit, written directly: the delayed event fires (its row is in an earlier link, so
         // it is not stored again), then a prune removes every earlier link, then an input event is
-        // added twice (the second insert is ignored, so the commit re-reads what it wrote).
+        // added twice (stored once).
         let database = try SQLiteDatabase(path: history.path)
         let statements = try WriterStatements(database: database, key: history.key)
         let input = Event(type: "ticket.created", id: "in-2")
@@ -113,6 +113,40 @@ struct ChainedHistory {
         #expect(try history.count("SELECT count(*) FROM events WHERE id = 'd-1'") == 1)
         #expect(try history.count("SELECT count(*) FROM events WHERE id = 'in-2'") == 1)
         #expect(try history.count("SELECT count(*) FROM events WHERE id = 'in-1'") == 0)
+        try history.expectIntact()
+    }
+
+    @Test("an event is stored once per commit: a delayed event fired before the execution that made it is recorded, an input event read twice")
+    func eventsAddedOncePerCommit() throws {
+        let history = try ChainedHistory()
+        try HistoryStore(path: history.path, key: history.key).close()  // the current schema
+        let database = try SQLiteDatabase(path: history.path)
+        let statements = try WriterStatements(database: database, key: history.key)
+        let made = Timestamp(secondsSinceEpoch: 100)
+        let input = Event(type: "ticket.created", id: "in-1")
+        let delayed = Event(type: "reminder", id: "d-1", time: made, causation: Causation(parentID: input.id, rule: "r", hop: 1))
+        let delay = ExecutionRecord(
+            eventID: input.id, eventType: input.type, rule: "r", kind: .delay, outcome: .ok, started: made, finished: made, derivedEvent: delayed)
+        // A second worker handled the fired event and recorded it before the first recorded the delay.
+        try statements.writeBatch([
+            .event(EventInsert(input, received: made, payload: [1])),
+            .scheduledFired(id: "s-1", event: EventInsert(delayed, received: Timestamp(secondsSinceEpoch: 300), payload: [2]), late: false),
+            .execution(ExecutionInsert(delay, sealedDerived: [3])),
+            .event(EventInsert(input, received: Timestamp(secondsSinceEpoch: 200), payload: [4])),
+        ])
+        #expect(try history.count("SELECT count(*) FROM events") == 2)
+        #expect(try history.count("SELECT count(*) FROM executions WHERE derived_event_id = 'd-1'") == 1)
+        // The first row of each wins, as an ignored insert would have it.
+        #expect(try history.count("SELECT received_ns FROM events WHERE id = 'd-1'") == Timestamp(secondsSinceEpoch: 300).nanosecondsSinceEpoch)
+        #expect(try history.count("SELECT received_ns FROM events WHERE id = 'in-1'") == made.nanosecondsSinceEpoch)
+        try history.expectIntact()
+        // In a later commit the input event is there already: its insert is ignored, and the link covers what was written.
+        try statements.writeBatch([
+            .event(EventInsert(input, received: Timestamp(secondsSinceEpoch: 400), payload: [5])),
+            .event(EventInsert(Event(type: "ticket.created", id: "in-2"), received: made, payload: [6])),
+        ])
+        #expect(try history.count("SELECT count(*) FROM events") == 3)
+        #expect(try history.count("SELECT received_ns FROM events WHERE id = 'in-1'") == made.nanosecondsSinceEpoch)
         try history.expectIntact()
     }
 
