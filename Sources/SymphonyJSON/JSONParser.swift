@@ -85,7 +85,7 @@ public struct JSONParser {
             var members = MemberList()
             try parser.members(depth: 1, into: &members)
             if parser.encodedMemberFound { members.list.removeAll { $0.key == encodedMember } }
-            root = .object(members: members.list, encoded: parser.encodedMemberFound ? parser.output : nil)
+            root = .object(members: members.list, encoded: parser.encodedMemberFound ? parser.output.take() : nil)
         } else {
             root = .other(try parser.value(depth: 0))
         }
@@ -100,7 +100,7 @@ public struct JSONParser {
     private var encodedMember: String?
     private var encodedMemberFound = false
     /// The encoded member's bytes.
-    private var output: [UInt8] = []
+    private var output = EncodedOutput()
     /// The keys of the objects being encoded, innermost last: where each key's bytes start in `output`, and their count.
     private var encodedKeys: [EncodedKey] = []
 
@@ -213,7 +213,7 @@ public struct JSONParser {
             let member: JSONValue
             do {
                 if depth == 1, let encodedMember, current == UInt8(ascii: "{"), key == encodedMember {
-                    output.reserveCapacity(bytes.count)
+                    output.reserve(bytes.count)
                     try encodeObject(depth: depth + 1)
                     encodedMemberFound = true
                     member = .null  // a stand-in, so that a repeated key is still refused; the caller removes it
@@ -274,21 +274,18 @@ public struct JSONParser {
     }
 
     private mutating func appendBigEndian(_ value: UInt64) {
-        withUnsafeBytes(of: value.bigEndian) { output.append(contentsOf: $0) }
+        output.appendBigEndian(value)
     }
 
     /// Four bytes for a count written later by `patchCount`.
     private mutating func appendCountPlaceholder() {
-        withUnsafeBytes(of: UInt32(0)) { output.append(contentsOf: $0) }
+        output.appendCountPlaceholder()
     }
 
     /// Writes `count` as a big-endian u32 at `position` (in one store: byte by byte, each write
     /// checked the array's uniqueness and bounds).
     private mutating func patchCount(at position: Int, _ count: Int) {
-        precondition(position >= 0 && position + 4 <= output.count, "a count's placeholder lies within the output")
-        output.withUnsafeMutableBytes { bytes in
-            bytes.storeBytes(of: UInt32(truncatingIfNeeded: count).bigEndian, toByteOffset: position, as: UInt32.self)
-        }
+        output.patchCount(at: position, count)
     }
 
     /// Writes a string here as a u32 byte count and its UTF-8 bytes (escapes resolved as `string()` resolves them).
@@ -301,20 +298,18 @@ public struct JSONParser {
         if offset < bytes.count {
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {
-                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<offset]))
+                output.append(UnsafeBufferPointer(rebasing: bytes[start..<offset]))
                 offset += 1
                 patchCount(at: countAt, output.count - countAt - 4)
                 return
             }
             if byte < 0x20 { throw error("control character in a string") }
         }
-        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<offset]))
-        // `unescapeRest` is a method of this parser: the output moves out while it writes (no copy).
-        var written: [UInt8] = []
-        swap(&written, &output)
-        let result = Result { () throws(ParseError) in try unescapeRest(into: &written) }
-        swap(&written, &output)
-        try result.get()
+        output.append(UnsafeBufferPointer(rebasing: bytes[start..<offset]))
+        // The rest has escapes (rare): unescaped on its own, then appended.
+        var rest: [UInt8] = []
+        try unescapeRest(into: &rest)
+        output.append(contentsOf: rest)
         patchCount(at: countAt, output.count - countAt - 4)
     }
 
@@ -369,7 +364,7 @@ public struct JSONParser {
             let keyOffset = offset
             let keyStart = output.count + 4
             try encodeString()
-            let key = output.withUnsafeBufferPointer { buffer in
+            let key = output.withBytes { buffer in
                 (start: keyStart, count: output.count - keyStart, isASCII: ByteScan.isASCII(UnsafeBufferPointer(rebasing: buffer[keyStart...])))
             }
             skipWhitespace()
@@ -405,12 +400,12 @@ public struct JSONParser {
 
     /// The text of a key written in `output`.
     private func keyText(_ key: EncodedKey) -> String {
-        output.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[key.start..<key.start + key.count]), as: UTF8.self) }
+        output.withBytes { String(decoding: UnsafeBufferPointer(rebasing: $0[key.start..<key.start + key.count]), as: UTF8.self) }
     }
 
     /// Whether `key` is the same key (`BinaryValueEncoding.sameKey`) as one of the object's earlier ones (`encodedKeys[first...]`).
     private func isRepeated(_ key: EncodedKey, since first: Int) -> Bool {
-        output.withUnsafeBufferPointer { buffer in
+        output.withBytes { buffer in
             func bytes(_ key: EncodedKey) -> UnsafeBufferPointer<UInt8> {
                 UnsafeBufferPointer(rebasing: buffer[key.start..<key.start + key.count])
             }

@@ -104,6 +104,16 @@ import Testing
         }
     }
 
+    @Test("a payload whose encoding is several times longer than its text (small numbers, empty arrays) encodes whole")
+    func encodingLongerThanText() {
+        for body in [(0..<5_000).map { "\($0 % 10)" }.joined(separator: ","), Array(repeating: "[]", count: 5_000).joined(separator: ",")] {
+            let line = "{\"type\":\"t\",\"payload\":{\"a\":[" + body + "]}}"
+            let (tree, encoded) = Self.parsed(line)
+            #expect(Self.same(tree, encoded))
+            if case .success(let parsed) = encoded { if case .array(let elements)? = parsed.payload?["a"] { #expect(elements.count == 5_000) } else { Issue.record("no array") } } else { Issue.record("refused") }
+        }
+    }
+
     @Test("a payload of 100,000 keys (ASCII, and non-ASCII) parses in linear time, and a repeat at its end is found")
     func manyKeys() {
         for prefix in ["k", "é"] {
