@@ -54,9 +54,11 @@ final class ExecutionStatsSummary {
             try addCount.run([.text(group.rule), .int(group.kind), .int(group.outcome), .int(group.duration), .int(count)])
         }
         var firings: [String: Int64] = [:]
+        try earlierRow.bind(3, firstSequence)  // kept across steps: only the first two are bound per pair
         for pair in pairs {
-            let earlier = try earlierRow.rows([.text(pair.eventID), .text(pair.rule), .int(firstSequence)]) { $0.int(0) }
-            if earlier.isEmpty { firings[pair.rule, default: 0] += 1 }
+            try earlierRow.bind(1, pair.eventID)
+            try earlierRow.bind(2, pair.rule)
+            if try !earlierRow.hasRow() { firings[pair.rule, default: 0] += 1 }
         }
         for (rule, events) in firings { try addFirings.run([.text(rule), .int(events)]) }
         reset()

@@ -217,6 +217,12 @@ final class SQLiteStatement {
         }
     }
 
+    /// Whether the query, with the values bound so far, has a row; then resets it for the next use.
+    func hasRow() throws(StoreError) -> Bool {
+        defer { sqlite3_reset(handle) }
+        return try step()
+    }
+
     /// Binds, runs to completion, and resets.
     func run(_ values: [SQLiteValue] = []) throws(StoreError) {
         try bind(values)

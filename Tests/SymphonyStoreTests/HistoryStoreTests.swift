@@ -219,6 +219,14 @@ import SymphonyRecords
         // e-a acted on again later (a retry's row): its event must still count once after the first row goes.
         store.record(execution(Event(type: "t", id: "e-a"), rule: "r", micros: 9))
         try store.flush()
+        do {
+            // Before the prune: e-a counts once for r, though its rows are in two commits.
+            let reader = try HistoryReader(path: path, sealer: nil)
+            var rows = HistoryQuery()
+            rows.since = Timestamp(secondsSinceEpoch: 0)
+            #expect(try reader.stats(HistoryQuery()) == (try reader.stats(rows)))
+            #expect(try reader.stats(HistoryQuery()).map { "\($0.rule) \($0.fired) \($0.count)" } == ["q 3 3", "r 3 4"])
+        }
         let cut = try #require(try SQLiteDatabase(path: path).prepare("SELECT time_ns FROM chain WHERE seq = (SELECT link FROM executions WHERE event_id = 'e-b' LIMIT 1)").rows { $0.int(0) }.first)
         let pruned = try store.prune(before: Timestamp(nanosecondsSinceEpoch: cut + 1), principal: "user:ops")
         try store.close()
