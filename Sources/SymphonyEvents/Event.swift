@@ -11,23 +11,23 @@ public struct Event: Sendable, Hashable {
 
     /// A unique id; generated when not given. Without control characters (`validate(id:source:)`).
     public var id: String {
-        get { storage.fields.id }
+        get { storage.id }
         set { storage = storage.changing { $0.id = newValue } }
     }
     /// A dotted name such as `ticket.created`.
     public var type: String {
-        get { storage.fields.type }
+        get { storage.type }
         set { storage = storage.changing { $0.type = newValue } }
     }
     /// 0 (served first) … 9 (served last); 5 by default.
     public var priority: Int {
-        get { storage.fields.priority }
+        get { storage.priority }
         set { storage = storage.changing { $0.priority = newValue } }
     }
     /// The event's data.
     public var payload: JSONValue {
         get {
-            switch storage.fields.payload {
+            switch storage.payload {
             case .tree(let value): value
             case .encoded(let encoded): encoded.value
             }
@@ -36,17 +36,17 @@ public struct Event: Sendable, Hashable {
     }
     /// The principal that produced the event, if known. Without control characters (`validate(id:source:)`).
     public var source: String? {
-        get { storage.fields.source }
+        get { storage.source }
         set { storage = storage.changing { $0.source = newValue } }
     }
     /// When the event happened (by default, when it was made).
     public var time: Timestamp {
-        get { storage.fields.time }
+        get { storage.time }
         set { storage = storage.changing { $0.time = newValue } }
     }
     /// The event and rule that caused this one, for derived events.
     public var causation: Causation? {
-        get { storage.fields.causation }
+        get { storage.causation }
         set { storage = storage.changing { $0.causation = newValue } }
     }
 
@@ -95,9 +95,8 @@ public struct Event: Sendable, Hashable {
         source: String? = nil, time: Timestamp? = nil, causation: Causation? = nil
     ) {
         storage = EventStorage(
-            EventFields(
-                id: id ?? EventIDGenerator.shared.next(), type: type, priority: priority, payload: .tree(payload), source: source, time: time ?? .now(),
-                causation: causation))
+            id: id ?? EventIDGenerator.shared.next(), type: type, priority: priority, payload: .tree(payload), source: source, time: time ?? .now(),
+            causation: causation)
     }
 }
 
@@ -112,20 +111,19 @@ extension Event {
     ) {
         // Not through the tree initializer: this runs for every event opened from the queue, and
         // replacing the payload afterwards would change a field of a shared box.
-        storage = EventStorage(
-            EventFields(id: id, type: type, priority: priority, payload: .encoded(encodedPayload), source: source, time: time, causation: causation))
+        storage = EventStorage(id: id, type: type, priority: priority, payload: .encoded(encodedPayload), source: source, time: time, causation: causation)
     }
 
     /// The payload's encoded bytes when the event keeps them, else nil.
     public var encodedPayload: EncodedPayload? {
-        if case .encoded(let encoded) = storage.fields.payload { return encoded }
+        if case .encoded(let encoded) = storage.payload { return encoded }
         return nil
     }
 
     /// The payload value at `segments` (`JSONValue.child` step by step), or nil when a step is
     /// missing. Reads an encoded payload in place, building only the value returned.
     public func payloadValue(at segments: ArraySlice<String>) -> JSONValue? {
-        switch storage.fields.payload {
+        switch storage.payload {
         case .encoded(let encoded):
             return encoded.value(at: segments)
         case .tree(let value):
@@ -162,7 +160,7 @@ enum StoredPayload: Sendable {
     case encoded(EncodedPayload)
 }
 
-/// An event's fields.
+/// An event's fields, as `EventStorage.changing` hands them to a change.
 @usableFromInline
 struct EventFields: Sendable {
     @usableFromInline var id: String
@@ -186,22 +184,38 @@ struct EventFields: Sendable {
     }
 }
 
-/// The box of an `Event`'s fields: immutable (a `let`, so reading a field takes no exclusivity
-/// check), so events on any threads can share one.
+/// The box of an `Event`'s fields: immutable (`let`s, so reading a field takes no exclusivity
+/// check), so events on any threads can share one. The fields are stored one by one, not as an
+/// `EventFields`: a box made from a built `EventFields` copied it in, retaining and then
+/// releasing each of its strings.
 @usableFromInline
 final class EventStorage: Sendable {
-    @usableFromInline let fields: EventFields
+    @usableFromInline let id: String
+    @usableFromInline let type: String
+    @usableFromInline let priority: Int
+    @usableFromInline let payload: StoredPayload
+    @usableFromInline let source: String?
+    @usableFromInline let time: Timestamp
+    @usableFromInline let causation: Causation?
 
     @inlinable
-    init(_ fields: EventFields) {
-        self.fields = fields
+    init(id: String, type: String, priority: Int, payload: StoredPayload, source: String?, time: Timestamp, causation: Causation?) {
+        self.id = id
+        self.type = type
+        self.priority = priority
+        self.payload = payload
+        self.source = source
+        self.time = time
+        self.causation = causation
     }
 
     /// A new box with the fields `change` makes.
     func changing(_ change: (inout EventFields) -> Void) -> EventStorage {
-        var fields = fields
+        var fields = EventFields(id: id, type: type, priority: priority, payload: payload, source: source, time: time, causation: causation)
         change(&fields)
-        return EventStorage(fields)
+        return EventStorage(
+            id: fields.id, type: fields.type, priority: fields.priority, payload: fields.payload, source: fields.source, time: fields.time,
+            causation: fields.causation)
     }
 }
 
