@@ -17,7 +17,7 @@ final class InputBatch: Sendable {
     private struct State {
         var events: [Event] = []
         var origins: [SourceOrigin] = []  // formatted only if an event is refused
-        var received: [Timestamp] = []
+        var received: [Timestamp] = []  // when each event was read; kept only for history
         /// How far the followed file these events came from is read, once they are recorded.
         var position: FilePosition?
     }
@@ -63,7 +63,7 @@ final class InputBatch: Sendable {
             if replacedInvalidUTF8 { replacedCount.add(1, ordering: .relaxed) }
             state.events.append(event)
             state.origins.append(origin)
-            state.received.append(.now())
+            if history != nil { state.received.append(.now()) }  // read only to record the events in history
             if state.events.count >= Self.capacity { publish(&state) }
         }
     }
