@@ -282,8 +282,7 @@ public struct JSONParser {
         output.appendCountPlaceholder()
     }
 
-    /// Writes `count` as a big-endian u32 at `position` (in one store: byte by byte, each write
-    /// checked the array's uniqueness and bounds).
+    /// Writes `count` as a big-endian u32 at `position`, into the placeholder `appendCountPlaceholder` left.
     private mutating func patchCount(at position: Int, _ count: Int) {
         output.patchCount(at: position, count)
     }

@@ -82,7 +82,7 @@ final class InputBatch: Sendable {
             let now = Timestamp.now()
             state.events.append(contentsOf: events)
             state.origins.append(contentsOf: origins)
-            for _ in 0..<events.count { state.received.append(now) }
+            if history != nil { for _ in 0..<events.count { state.received.append(now) } }
             let published = publish(&state)
             return published
         }

@@ -1,5 +1,6 @@
 import SymphonyCrypto
 import SymphonyEvents
+import SymphonyHashing
 import SymphonyRecords
 
 /// The history writer's prepared statements and the link it is writing (used only on the writer
@@ -67,11 +68,13 @@ final class WriterStatements: @unchecked Sendable {
     /// The intake mark a prune in this batch removed with its link: this link carries it on.
     private var carriedMark: String?
     private var eventsAdded = 0
-    /// The ids of the events this batch stores. An event is added once: a delayed event fired in
-    /// the same batch as the delay that made it is stored by whichever row comes first, and an
-    /// input event read twice is stored once. (Adding it again would be ignored by the insert, and
-    /// the link would then have to re-read its batch to digest what was written.)
-    private var addedEventIDs: Set<String> = []
+    /// The ids of the events this batch has added since it began or since its last prune. An
+    /// event is added once: a delayed event fired in the same batch as the delay that made it is
+    /// stored by whichever row comes first, and an input event read twice is stored once. (Adding
+    /// it again would be ignored by the insert, and the link would then have to re-read its batch
+    /// to digest what was written.) Compared by bytes, as the `events.id` key compares them:
+    /// canonically equivalent spellings are two ids.
+    private var addedEventIDs: Set<ByteStringKey> = []
     /// One-shot entries this batch stores and then fires, with nothing else in the batch touching
     /// them: when and how late each fired. They are inserted already done — the state the insert
     /// and the fired update would leave — saving the update, which rewrites the entry's envelope.
@@ -369,7 +372,7 @@ final class WriterStatements: @unchecked Sendable {
 
     /// Stores `event` unless this batch stores it already.
     private func addEvent(_ event: EventInsert) throws {
-        guard addedEventIDs.insert(event.id).inserted else { return }
+        guard addedEventIDs.insert(ByteStringKey(event.id)).inserted else { return }
         try events.add(event)
         encodedEvents.append(encoded: event.encoded)
         eventsAdded += 1
@@ -446,6 +449,10 @@ final class WriterStatements: @unchecked Sendable {
             let pruner = HistoryPruner(database: database)
             let plan = try pruner.plan(cut: request.cut, maxRows: request.maxRows)
             let (summary, carried, mark) = try pruner.prune(plan, principal: request.principal, keyID: keyID, macKey: macKey, keys: keys)
+            // An event added before the prune may not be stored any more: its insert was ignored
+            // because an earlier link held it, and the prune removed that link. Added again from
+            // here on, it is stored (or ignored, and the link re-reads what it wrote).
+            addedEventIDs.removeAll(keepingCapacity: true)
             // Rows the prune removed may have had the highest row ids: a row this link adds from
             // now on can get a lower id than the batch started above, where re-reading the
             // batch's events (when an insert was ignored) would not find it.
@@ -495,7 +502,7 @@ final class WriterStatements: @unchecked Sendable {
             try updateOutbox.run([.int(state), .int(attempts), .int(nextNS), lastError.map { .text($0) } ?? .null, .text(key)])
         case .scheduledFired(let id, let event, let late):
             // A delayed event is stored with the delay that made it, usually (in this batch, or in an earlier one).
-            if !addedEventIDs.contains(event.id) {
+            if !addedEventIDs.contains(ByteStringKey(event.id)) {
                 if try readEventExists.rows([.text(event.id)], { $0.int(0) }).isEmpty {
                     try addEvent(event)
                 } else {

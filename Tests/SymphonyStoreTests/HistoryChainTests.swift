@@ -148,6 +148,34 @@ struct ChainedHistory {
         #expect(try history.count("SELECT count(*) FROM events") == 3)
         #expect(try history.count("SELECT received_ns FROM events WHERE id = 'in-1'") == made.nanosecondsSinceEpoch)
         try history.expectIntact()
+        // Ids are compared by their bytes, as the table's key compares them: two spellings of one name are two events.
+        try statements.writeBatch([
+            .event(EventInsert(Event(type: "ticket.created", id: "caf\u{E9}"), received: made, payload: [7])),
+            .event(EventInsert(Event(type: "ticket.created", id: "cafe\u{301}"), received: made, payload: [8])),
+        ])
+        #expect(try history.count("SELECT count(*) FROM events WHERE id LIKE 'caf%'") == 2)
+        try history.expectIntact()
+    }
+
+    @Test("an event whose insert a commit ignored (an earlier link held it) is stored again when a prune in the same commit removed that link")
+    func eventAddedAgainAfterAPrune() throws {
+        let history = try ChainedHistory()
+        try HistoryStore(path: history.path, key: history.key).close()  // the current schema
+        let database = try SQLiteDatabase(path: history.path)
+        let statements = try WriterStatements(database: database, key: history.key)
+        let made = Timestamp(secondsSinceEpoch: 100)
+        let kept = Event(type: "ticket.created", id: "in-kept")
+        try statements.writeBatch([.event(EventInsert(kept, received: made, payload: [1]))])
+        // The same event again (its insert ignored: the link above holds it), then enough others to
+        // send that insert to SQLite before the prune, which removes every earlier link.
+        var rows: [HistoryRow] = [.event(EventInsert(kept, received: made, payload: [2]))]
+        for index in 0..<40 { rows.append(.event(EventInsert(Event(type: "ticket.created", id: "in-\(index)"), received: made, payload: [3]))) }
+        rows.append(.prune(PruneRequest(cut: Timestamp.now().advanced(by: .seconds(1)), principal: "test", reason: "", maxRows: nil, report: { _ in })))
+        rows.append(.event(EventInsert(kept, received: made, payload: [4])))
+        try statements.writeBatch(rows)
+        #expect(try history.count("SELECT count(*) FROM events WHERE id = 'in-kept'") == 1)
+        #expect(try history.count("SELECT count(*) FROM events") == 41)
+        try history.expectIntact()
     }
 
     @Test("an entry stored and fired in one commit is inserted done: the same rows as stored in one commit and fired in the next; a cancel or a second firing in between keeps the update")
