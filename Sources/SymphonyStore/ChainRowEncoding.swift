@@ -63,32 +63,52 @@ struct ChainRowEncoding {
 
     /// `events`: id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload.
     mutating func event(_ row: EventInsert) {
-        text(row.id)
-        text(row.type)
-        integer(row.priority)
-        text(row.source)
-        integer(row.receivedNS)
-        integer(row.timeNS)
-        text(row.parentID)
-        text(row.rule)
-        integer(row.hop)
-        blob(row.payload)
+        event(
+            id: row.id, type: row.type, priority: row.priority, source: row.source, receivedNS: row.receivedNS, timeNS: row.timeNS,
+            parentID: row.parentID, rule: row.rule, hop: row.hop, payload: row.payload)
+    }
+
+    /// `event(_:)`, from the row's values.
+    mutating func event(
+        id: String, type: String, priority: Int64, source: String?, receivedNS: Int64, timeNS: Int64, parentID: String?, rule: String?, hop: Int64,
+        payload: [UInt8]?
+    ) {
+        text(id)
+        text(type)
+        integer(priority)
+        text(source)
+        integer(receivedNS)
+        integer(timeNS)
+        text(parentID)
+        text(rule)
+        integer(hop)
+        blob(payload)
     }
 
     /// `executions`: event_id, rule, kind, outcome, error, message, started_ns, duration_us,
     /// derived_event_id. Not `seq`: the rows' order in the digest is theirs by `seq`, so
     /// renumbering or swapping rows still changes the digest.
     mutating func execution(_ row: ExecutionInsert) {
-        text(row.eventID)
-        text(row.rule)
-        integer(row.kind)
-        integer(row.outcome)
-        text(row.error)
-        text(row.message)
-        integer(row.startedNS)
-        integer(row.durationMicroseconds)
-        text(row.derivedEventID)
-        if let key = row.key { text(key) }  // added in schema 7: NULL adds nothing
+        execution(
+            eventID: row.eventID, rule: row.rule, kind: row.kind, outcome: row.outcome, error: row.error, message: row.message,
+            startedNS: row.startedNS, durationMicroseconds: row.durationMicroseconds, derivedEventID: row.derivedEventID, key: row.key)
+    }
+
+    /// `execution(_:)`, from the row's values.
+    mutating func execution(
+        eventID: String, rule: String, kind: Int64, outcome: Int64, error: String?, message: String?, startedNS: Int64, durationMicroseconds: Int64,
+        derivedEventID: String?, key: String?
+    ) {
+        text(eventID)
+        text(rule)
+        integer(kind)
+        integer(outcome)
+        text(error)
+        text(message)
+        integer(startedNS)
+        integer(durationMicroseconds)
+        text(derivedEventID)
+        if let key { text(key) }  // added in schema 7: NULL adds nothing
     }
 
     /// `scheduled` (the columns that never change): id, interval_ns, event_id, event_type, priority, origin_rule, envelope,

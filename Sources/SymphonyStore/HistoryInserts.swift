@@ -3,8 +3,10 @@ import SymphonyRecords
 
 // The flat rows the history writer inserts, built from events and records on the recording thread.
 
-/// A row of the `events` table.
-struct EventInsert: Sendable {
+/// A row of the `events` table. A class (immutable): a row is handed from the recording thread
+/// to the writer and kept in a batch, and each copy of a struct of strings and buffers retained
+/// and released every one of them.
+final class EventInsert: Sendable {
     let id: String
     let type: String
     let priority: Int64
@@ -17,7 +19,7 @@ struct EventInsert: Sendable {
     /// The sealed event body, or nil when it could not be sealed (logged; plaintext is never stored).
     let payload: [UInt8]?
     /// The row's canonical bytes for the history chain, encoded on the recording thread.
-    private(set) var encoded: [UInt8] = []
+    let encoded: [UInt8]
 
     init(
         id: String, type: String, priority: Int64, source: String?, receivedNS: Int64, timeNS: Int64, parentID: String?, rule: String?, hop: Int64,
@@ -33,32 +35,23 @@ struct EventInsert: Sendable {
         self.rule = rule
         self.hop = hop
         self.payload = payload
-        encoded = Self.encode(self)
+        var encoding = ChainRowEncoding(reservingCapacity: 96 + (payload?.count ?? 0))
+        encoding.event(
+            id: id, type: type, priority: priority, source: source, receivedNS: receivedNS, timeNS: timeNS, parentID: parentID, rule: rule, hop: hop,
+            payload: payload)
+        encoded = encoding.bytes
     }
 
-    private static func encode(_ row: EventInsert) -> [UInt8] {
-        var encoding = ChainRowEncoding(reservingCapacity: 96 + (row.payload?.count ?? 0))
-        encoding.event(row)
-        return encoding.bytes
-    }
-
-    init(_ event: Event, received: Timestamp, payload: [UInt8]?) {
-        id = event.id
-        type = event.type
-        priority = Int64(event.priority)
-        source = event.source
-        receivedNS = received.nanosecondsSinceEpoch
-        timeNS = event.time.nanosecondsSinceEpoch
-        parentID = event.causation?.parentID
-        rule = event.causation?.rule
-        hop = Int64(event.causation?.hop ?? 0)
-        self.payload = payload
-        encoded = Self.encode(self)
+    convenience init(_ event: Event, received: Timestamp, payload: [UInt8]?) {
+        self.init(
+            id: event.id, type: event.type, priority: Int64(event.priority), source: event.source, receivedNS: received.nanosecondsSinceEpoch,
+            timeNS: event.time.nanosecondsSinceEpoch, parentID: event.causation?.parentID, rule: event.causation?.rule,
+            hop: Int64(event.causation?.hop ?? 0), payload: payload)
     }
 }
 
-/// A row of the `executions` table, and the `events` row of its derived event.
-struct ExecutionInsert: Sendable {
+/// A row of the `executions` table, and the `events` row of its derived event. A class, as `EventInsert` is.
+final class ExecutionInsert: Sendable {
     let eventID: String
     let rule: String
     let kind: Int64
@@ -72,7 +65,7 @@ struct ExecutionInsert: Sendable {
     /// `executions.key` (schema 7).
     let key: String?
     /// The row's canonical bytes for the history chain, encoded on the recording thread.
-    private(set) var encoded: [UInt8] = []
+    let encoded: [UInt8]
 
     init(_ record: ExecutionRecord, sealedDerived: [UInt8]?) {
         eventID = record.eventID
@@ -83,10 +76,13 @@ struct ExecutionInsert: Sendable {
         message = record.message
         startedNS = record.started.nanosecondsSinceEpoch
         durationMicroseconds = (record.finished.nanosecondsSinceEpoch - record.started.nanosecondsSinceEpoch) / 1_000
-        derived = record.derivedEvent.map { EventInsert($0, received: record.finished, payload: sealedDerived) }
+        let derived = record.derivedEvent.map { EventInsert($0, received: record.finished, payload: sealedDerived) }
+        self.derived = derived
         key = record.key
         var encoding = ChainRowEncoding(reservingCapacity: 128)
-        encoding.execution(self)
+        encoding.execution(
+            eventID: record.eventID, rule: record.rule, kind: record.kind.rawValue, outcome: record.outcome.rawValue, error: record.error,
+            message: record.message, startedNS: startedNS, durationMicroseconds: durationMicroseconds, derivedEventID: derived?.id, key: record.key)
         encoded = encoding.bytes
     }
 }
