@@ -8,7 +8,11 @@ import Synchronization
 /// of the monotonic clock (a vDSO call, ~20 ns) and one atomic add. Stage times are wall time on
 /// the measuring thread, so a thread descheduled inside a stage counts that time too — on a busy
 /// machine, compare them with the process's CPU time rather than reading them as CPU time.
-public final class StageTimes: Sendable {
+///
+/// A non-copyable struct, not a class: the event path's threads measure through `shared` at
+/// every stage, and a class instance was retained and released around each call, so its
+/// reference count bounced between cores; a borrowed global costs nothing.
+public struct StageTimes: ~Copyable, Sendable {
     /// A stage of the event path. `match` includes `intents` (recognition runs inside condition
     /// tests); `snapshot()` reports it without.
     public enum Stage: Int, CaseIterable, Sendable {
