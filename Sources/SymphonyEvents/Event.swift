@@ -161,27 +161,15 @@ enum StoredPayload: Sendable {
 }
 
 /// An event's fields, as `EventStorage.changing` hands them to a change.
-@usableFromInline
-struct EventFields: Sendable {
-    @usableFromInline var id: String
-    @usableFromInline var type: String
-    @usableFromInline var priority: Int
+struct EventFields {
+    var id: String
+    var type: String
+    var priority: Int
     /// The payload as it was made: a tree, or the bytes an opened envelope held (read in place).
-    @usableFromInline var payload: StoredPayload
-    @usableFromInline var source: String?
-    @usableFromInline var time: Timestamp
-    @usableFromInline var causation: Causation?
-
-    @inlinable
-    init(id: String, type: String, priority: Int, payload: StoredPayload, source: String?, time: Timestamp, causation: Causation?) {
-        self.id = id
-        self.type = type
-        self.priority = priority
-        self.payload = payload
-        self.source = source
-        self.time = time
-        self.causation = causation
-    }
+    var payload: StoredPayload
+    var source: String?
+    var time: Timestamp
+    var causation: Causation?
 }
 
 /// The box of an `Event`'s fields: immutable (`let`s, so reading a field takes no exclusivity

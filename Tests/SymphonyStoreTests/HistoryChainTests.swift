@@ -74,6 +74,13 @@ struct ChainedHistory {
         }
     }
 
+    /// The history writer's statements on a new database of the current schema (only its genesis link written).
+    func newWriter() throws -> (database: SQLiteDatabase, statements: WriterStatements) {
+        try HistoryStore(path: path, key: key).close()
+        let database = try SQLiteDatabase(path: path)
+        return (database, try WriterStatements(database: database, key: key))
+    }
+
     func count(_ sql: String) throws -> Int64 {
         try SQLiteDatabase(path: path).prepare(sql).rows { $0.int(0) }[0]
     }
@@ -119,9 +126,7 @@ struct ChainedHistory {
     @Test("an event is stored once per commit: a delayed event fired before the execution that made it is recorded, an input event read twice")
     func eventsAddedOncePerCommit() throws {
         let history = try ChainedHistory()
-        try HistoryStore(path: history.path, key: history.key).close()  // the current schema
-        let database = try SQLiteDatabase(path: history.path)
-        let statements = try WriterStatements(database: database, key: history.key)
+        let (_, statements) = try history.newWriter()
         let made = Timestamp(secondsSinceEpoch: 100)
         let input = Event(type: "ticket.created", id: "in-1")
         let delayed = Event(type: "reminder", id: "d-1", time: made, causation: Causation(parentID: input.id, rule: "r", hop: 1))
@@ -160,9 +165,7 @@ struct ChainedHistory {
     @Test("an event whose insert a commit ignored (an earlier link held it) is stored again when a prune in the same commit removed that link")
     func eventAddedAgainAfterAPrune() throws {
         let history = try ChainedHistory()
-        try HistoryStore(path: history.path, key: history.key).close()  // the current schema
-        let database = try SQLiteDatabase(path: history.path)
-        let statements = try WriterStatements(database: database, key: history.key)
+        let (_, statements) = try history.newWriter()
         let made = Timestamp(secondsSinceEpoch: 100)
         let kept = Event(type: "ticket.created", id: "in-kept")
         try statements.writeBatch([.event(EventInsert(kept, received: made, payload: [1]))])
