@@ -173,9 +173,9 @@ struct EventFields {
 }
 
 /// The box of an `Event`'s fields: immutable (`let`s, so reading a field takes no exclusivity
-/// check), so events on any threads can share one. The fields are stored one by one, not as an
-/// `EventFields`: a box made from a built `EventFields` copied it in, retaining and then
-/// releasing each of its strings.
+/// check), so events on any threads can share one. The fields are stored one by one, so that
+/// making a box moves them in: storing a built `EventFields` copies every string (Swift 6.3 does
+/// not move it).
 @usableFromInline
 final class EventStorage: Sendable {
     @usableFromInline let id: String

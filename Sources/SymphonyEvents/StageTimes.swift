@@ -9,9 +9,9 @@ import Synchronization
 /// the measuring thread, so a thread descheduled inside a stage counts that time too — on a busy
 /// machine, compare them with the process's CPU time rather than reading them as CPU time.
 ///
-/// A non-copyable struct, not a class: the event path's threads measure through `shared` at
-/// every stage, and a class instance was retained and released around each call, so its
-/// reference count bounced between cores; a borrowed global costs nothing.
+/// A non-copyable struct, so that `shared` is borrowed where it is used: a shared class instance
+/// is retained and released at every measuring point on every thread, and its reference count
+/// then moves between cores.
 public struct StageTimes: ~Copyable, Sendable {
     /// A stage of the event path. `match` includes `intents` (recognition runs inside condition
     /// tests); `snapshot()` reports it without.

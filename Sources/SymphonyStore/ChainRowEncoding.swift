@@ -88,13 +88,6 @@ struct ChainRowEncoding {
     /// `executions`: event_id, rule, kind, outcome, error, message, started_ns, duration_us,
     /// derived_event_id. Not `seq`: the rows' order in the digest is theirs by `seq`, so
     /// renumbering or swapping rows still changes the digest.
-    mutating func execution(_ row: ExecutionInsert) {
-        execution(
-            eventID: row.eventID, rule: row.rule, kind: row.kind, outcome: row.outcome, error: row.error, message: row.message,
-            startedNS: row.startedNS, durationMicroseconds: row.durationMicroseconds, derivedEventID: row.derivedEventID, key: row.key)
-    }
-
-    /// `execution(_:)`, from the row's values.
     mutating func execution(
         eventID: String, rule: String, kind: Int64, outcome: Int64, error: String?, message: String?, startedNS: Int64, durationMicroseconds: Int64,
         derivedEventID: String?, key: String?

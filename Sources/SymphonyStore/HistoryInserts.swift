@@ -3,9 +3,9 @@ import SymphonyRecords
 
 // The flat rows the history writer inserts, built from events and records on the recording thread.
 
-/// A row of the `events` table. A class (immutable): a row is handed from the recording thread
-/// to the writer and kept in a batch, and each copy of a struct of strings and buffers retained
-/// and released every one of them.
+/// A row of the `events` table. An immutable class: a row is handed from the recording thread to
+/// the writer and kept in a batch, and each of those copies is then one reference, not one per
+/// string and buffer.
 final class EventInsert: Sendable {
     let id: String
     let type: String

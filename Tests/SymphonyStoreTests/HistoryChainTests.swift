@@ -184,12 +184,10 @@ struct ChainedHistory {
     @Test("an entry stored and fired in one commit is inserted done: the same rows as stored in one commit and fired in the next; a cancel or a second firing in between keeps the update")
     func storedAsFired() throws {
         let history = try ChainedHistory()
-        try HistoryStore(path: history.path, key: history.key).close()  // the current schema
-        let database = try SQLiteDatabase(path: history.path)
+        let (database, statements) = try history.newWriter()
         // Which entries the writer updates (on its own connection, so the trigger sees its writes).
         try database.execute(
             "CREATE TEMP TABLE updated (id TEXT); CREATE TEMP TRIGGER note_update AFTER UPDATE OF state ON main.scheduled BEGIN INSERT INTO updated VALUES (new.id); END")
-        let statements = try WriterStatements(database: database, key: history.key)
         let due = Timestamp(secondsSinceEpoch: 100)
         func entry(_ name: String) -> (ScheduledInsert, EventInsert) {
             let event = Event(type: "reminder", id: "e-" + name, time: due)
