@@ -112,8 +112,7 @@ public enum EventBodyCodec {
         // The payload stays encoded (checked here), and is read in place by the rules.
         let payloadBytes = Array(bytes[reader.offset..<reader.end])
         let payload = trustingPayload ? EncodedPayload(wellFormed: payloadBytes) : try EncodedPayload(validating: payloadBytes)
-        return Event(
-            type: type, encodedPayload: consume payload, priority: priority, id: id, source: consume source, time: time, causation: consume causation)
+        return Event(type: type, encodedPayload: payload, priority: priority, id: id, source: source, time: time, causation: causation)
     }
 
     private struct Writer {
