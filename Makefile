@@ -2,7 +2,7 @@
 # Debian packages Symphony links against are installed (apt-get when missing).
 
 SWIFT        ?= swift
-APT_PACKAGES := libpcre2-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev libstemmer-dev libpq-dev pkg-config
+APT_PACKAGES := libpcre2-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev libstemmer-dev libpq-dev libjemalloc-dev pkg-config
 # The test suite also runs docs/examples' independent Python opener of the envelope format, and
 # the PostgreSQL store's tests against a throwaway cluster (postgresql's initdb and pg_ctl).
 TEST_PACKAGES := python3-cryptography postgresql
@@ -41,7 +41,7 @@ define with-postgres
 	SYMPHONY_TEST_POSTGRES=$$(cat "$$dir/url") sh -c '$(1)'
 endef
 
-## deps: install the system libraries (PCRE2, OpenSSL libcrypto, SQLite, libcurl, libstemmer, libpq) when missing.
+## deps: install the system libraries (PCRE2, OpenSSL libcrypto, SQLite, libcurl, libstemmer, libpq, jemalloc) when missing.
 deps:
 	$(call install-missing,$(APT_PACKAGES))
 

@@ -215,7 +215,12 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             exclude: ["README.md"],
-            swiftSettings: strictSettings),
+            swiftSettings: strictSettings,
+            // jemalloc replaces glibc's malloc in release builds: the event path allocates on the
+            // worker threads and frees on others (the history writer, the output), which glibc
+            // serialises on per-arena locks (docs/explanation/performance.md). Debug and
+            // ThreadSanitizer builds keep glibc's, which the sanitizer intercepts.
+            linkerSettings: [.linkedLibrary("jemalloc", .when(configuration: .release))]),
         .executableTarget(
             name: "symphony-bench",
             dependencies: [
