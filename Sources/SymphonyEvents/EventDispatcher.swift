@@ -296,8 +296,10 @@ public final class EventDispatcher: Sendable {
 
     /// Queues the events handlers published on this worker while it handled its last take (see
     /// `publish(_:fromHandler:)`): they never wait for room and are accepted while the queue drains.
-    /// A group that cannot be sealed goes to the dead-letter sink, event by event; the scheduled
-    /// entries among them are completed (their events are in the letters, not lost).
+    /// When a group cannot be sealed, its events are sealed one by one, so that one bad event (a
+    /// payload tree nested too deep to encode) does not take the others with it; an event that
+    /// cannot be sealed alone goes to the dead-letter sink, and its scheduled entry, if any, is
+    /// completed (the event is in the letter, not lost).
     func queueHeld(_ held: HeldPublishes) {
         // Until none is left: a dead-letter sink called from here may publish in turn.
         while !held.events.isEmpty {
@@ -309,15 +311,23 @@ public final class EventDispatcher: Sendable {
                 do {
                     try queue.push(allOf: queueItems(for: group, fired: fired), fromConsumer: true)
                 } catch {
-                    // Sealing failed (the key's nonces are used up): the events themselves are kept in the letters.
-                    liveCounters.failed.add(group.count, ordering: .releasing)
-                    for index in group.indices {
-                        let event = group[index]
-                        deadLetters.receive(DeadLetter(eventID: event.id, eventType: event.type, event: event, reason: .notQueued(error: error)))
-                        if let entry = fired[index] { completeFired?(entry, event) }
-                    }
+                    for index in group.indices { queueHeldAlone(group[index...index], fired: fired) }
                 }
             }
+        }
+    }
+
+    /// Queues one held event (`single`, a one-element slice of the held events) on its own, or
+    /// sends it to the dead-letter sink as not queued.
+    private func queueHeldAlone(_ single: ArraySlice<Event>, fired: [Int: FiredEntry]) {
+        let index = single.startIndex
+        do {
+            try queue.push(allOf: queueItems(for: single, fired: fired), fromConsumer: true)
+        } catch {
+            let event = single[index]
+            liveCounters.failed.add(1, ordering: .releasing)
+            deadLetters.receive(DeadLetter(eventID: event.id, eventType: event.type, event: event, reason: .notQueued(error: error)))
+            if let entry = fired[index] { completeFired?(entry, event) }
         }
     }
 

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 @testable import SymphonyEvents
 import SymphonyConcurrency
+import SymphonyJSON
 
 /// What handlers publish on a worker is held until the worker has handled its take, then queued
 /// together (sealed in batches by priority); it counts as published at once.
@@ -81,6 +82,39 @@ import SymphonyConcurrency
         #expect(letters.all.allSatisfy { if case .notQueued = $0.reason { true } else { false } })
         #expect(letters.all.compactMap(\.event).map(\.id) == ["h-0", "h-1", "h-2"])
         #expect(completed.withLock { $0 } == ["s-h-1 h-1"])
+    }
+
+    @Test("a held event too deep to seal goes to the dead-letter sink alone: the rest of its group is queued, in order")
+    func oneUnsealableHeldEventLeavesItsGroup() throws {
+        let due = Timestamp(secondsSinceEpoch: 1_700_000_000)
+        let completed = Locked<[String]>([])
+        let letters = CollectingDeadLetterSink()
+        let dispatcher = EventDispatcher(
+            workerCount: 1, sealer: EnvelopeSealer(key: try EncryptionKey.generate()), deadLetters: letters,
+            completeFired: { fired, event in completed.withLock { $0.append("\(fired.id.rawValue) \(event.id)") } })
+        var tooDeep: JSONValue = 1
+        for _ in 0...EventBodyCodec.maximumDepth { tooDeep = [tooDeep] }
+        let held = HeldPublishes(dispatcher: dispatcher)
+        held.events = (0..<4).map { Event(type: "derived", payload: $0 == 1 ? tooDeep : ["n": .int(Int64($0))], priority: 2, id: "d-\($0)") }
+        held.firedEntries = [
+            1: FiredEntry(id: ScheduleID(rawValue: "s-d-1"), eventID: "d-1", due: due, firedAt: due),
+            2: FiredEntry(id: ScheduleID(rawValue: "s-d-2"), eventID: "d-2", due: due, firedAt: due),
+        ]
+        dispatcher.queueHeld(held)
+        #expect(held.events.isEmpty && held.firedEntries.isEmpty)
+        #expect(letters.all.map(\.eventID) == ["d-1"])
+        #expect(letters.all.allSatisfy { if case .notQueued = $0.reason { true } else { false } })
+        // The bad event's entry is completed (its event is in the letter); the queued one's is not yet.
+        #expect(completed.withLock { $0 } == ["s-d-1 d-1"])
+        #expect(dispatcher.counters.failed == 1)
+        let queued = dispatcher.queue.removeAll().map { item -> String in
+            switch item {
+            case .batch(let batch): "batch \(batch.ids)"
+            case .firedBatch(let batch, let entries): "fired \(batch.ids) \(entries.map { $0?.id.rawValue ?? "-" })"
+            default: "other"
+            }
+        }
+        #expect(queued == [#"batch ["d-0"]"#, #"fired ["d-2"] ["s-d-2"]"#, #"batch ["d-3"]"#])
     }
 
     @Test("held events that scheduled entries fired keep their entries, by position in their priority's batch")
