@@ -216,10 +216,10 @@ let package = Package(
             ],
             exclude: ["README.md"],
             swiftSettings: strictSettings,
-            // jemalloc replaces glibc's malloc in release builds: the event path allocates on the
-            // worker threads and frees on others (the history writer, the output), which glibc
-            // serialises on per-arena locks (docs/explanation/performance.md). Debug and
-            // ThreadSanitizer builds keep glibc's, which the sanitizer intercepts.
+            // jemalloc replaces glibc's malloc in release builds: the event path allocates on some
+            // threads and frees on others (the history writer frees the rows the workers built),
+            // which glibc serialises on the allocating thread's arena lock. Debug builds (`make
+            // test`, `make tsan`, `make fuzz`) keep the default allocator. Needs libjemalloc-dev.
             linkerSettings: [.linkedLibrary("jemalloc", .when(configuration: .release))]),
         .executableTarget(
             name: "symphony-bench",

@@ -153,8 +153,8 @@ public final class EventDispatcher: Sendable {
     ///
     /// `fromHandler` as for `publish(_:fromHandler:)`: a worker firing a due entry itself never
     /// waits for room. With `holding` too, on one of this dispatcher's workers, the event is held
-    /// like a handler's publish and sealed in the batch of its priority (nil is returned); if that
-    /// batch cannot be sealed, the event goes to the dead-letter sink and its entry is completed.
+    /// like a handler's publish and sealed in the batch of its priority (nil is returned); if the
+    /// event cannot be sealed (`queueHeld`), it goes to the dead-letter sink and its entry is completed.
     @discardableResult
     public func publish(
         fired event: Event, sealed: SealedEvent?, entry fired: FiredEntry?, fromHandler: Bool = false, holding: Bool = false
@@ -296,10 +296,8 @@ public final class EventDispatcher: Sendable {
 
     /// Queues the events handlers published on this worker while it handled its last take (see
     /// `publish(_:fromHandler:)`): they never wait for room and are accepted while the queue drains.
-    /// When a group cannot be sealed, its events are sealed one by one, so that one bad event (a
-    /// payload tree nested too deep to encode) does not take the others with it; an event that
-    /// cannot be sealed alone goes to the dead-letter sink, and its scheduled entry, if any, is
-    /// completed (the event is in the letter, not lost).
+    /// A group that cannot be sealed is queued without the events that cannot be encoded (see
+    /// `queueEncodable`), so one bad event does not take the others with it.
     func queueHeld(_ held: HeldPublishes) {
         // Until none is left: a dead-letter sink called from here may publish in turn.
         while !held.events.isEmpty {
@@ -311,24 +309,46 @@ public final class EventDispatcher: Sendable {
                 do {
                     try queue.push(allOf: queueItems(for: group, fired: fired), fromConsumer: true)
                 } catch {
-                    for index in group.indices { queueHeldAlone(group[index...index], fired: fired) }
+                    queueEncodable(group, fired: fired)
                 }
             }
         }
     }
 
-    /// Queues one held event (`single`, a one-element slice of the held events) on its own, or
-    /// sends it to the dead-letter sink as not queued.
-    private func queueHeldAlone(_ single: ArraySlice<Event>, fired: [Int: FiredEntry]) {
-        let index = single.startIndex
-        do {
-            try queue.push(allOf: queueItems(for: single, fired: fired), fromConsumer: true)
-        } catch {
-            let event = single[index]
-            liveCounters.failed.add(1, ordering: .releasing)
-            deadLetters.receive(DeadLetter(eventID: event.id, eventType: event.type, event: event, reason: .notQueued(error: error)))
-            if let entry = fired[index] { completeFired?(entry, event) }
+    /// After `group` could not be sealed: each event whose body cannot be encoded (a payload tree
+    /// nested deeper than the encoding allows; checking costs no nonce) goes to the dead-letter
+    /// sink, and the others are sealed again as one group, so those of one priority still share a
+    /// batch and keep their order. When that fails too (the key's nonces are used up), they go to
+    /// the sink as well. A dead-lettered event's scheduled entry is completed: the event is in the
+    /// letter, not lost.
+    private func queueEncodable(_ group: ArraySlice<Event>, fired: [Int: FiredEntry]) {
+        var encodable: [Event] = []
+        var encodableFired: [Int: FiredEntry] = [:]
+        var scratch: [UInt8] = []
+        for index in group.indices {
+            let event = group[index]
+            do {
+                scratch.removeAll(keepingCapacity: true)
+                try EventBodyCodec.encodeForSealing(event, into: &scratch)
+                if let entry = fired[index] { encodableFired[encodable.count] = entry }
+                encodable.append(event)
+            } catch {
+                notQueued(event, entry: fired[index], error: error)
+            }
         }
+        guard !encodable.isEmpty else { return }
+        do {
+            try queue.push(allOf: queueItems(for: encodable[...], fired: encodableFired), fromConsumer: true)
+        } catch {
+            for index in encodable.indices { notQueued(encodable[index], entry: encodableFired[index], error: error) }
+        }
+    }
+
+    /// Sends a held event that could not be queued to the dead-letter sink, counted as failed, and completes its scheduled entry.
+    private func notQueued(_ event: Event, entry: FiredEntry?, error: any Error) {
+        liveCounters.failed.add(1, ordering: .releasing)
+        deadLetters.receive(DeadLetter(eventID: event.id, eventType: event.type, event: event, reason: .notQueued(error: error)))
+        if let entry { completeFired?(entry, event) }
     }
 
     /// How many events a worker takes from the queue at a time (at least one element, however many events it holds).

@@ -84,7 +84,7 @@ import SymphonyJSON
         #expect(completed.withLock { $0 } == ["s-h-1 h-1"])
     }
 
-    @Test("a held event too deep to seal goes to the dead-letter sink alone: the rest of its group is queued, in order")
+    @Test("a held event too deep to seal goes to the dead-letter sink alone: the rest of its group is queued as one batch, in order")
     func oneUnsealableHeldEventLeavesItsGroup() throws {
         let due = Timestamp(secondsSinceEpoch: 1_700_000_000)
         let completed = Locked<[String]>([])
@@ -114,7 +114,38 @@ import SymphonyJSON
             default: "other"
             }
         }
-        #expect(queued == [#"batch ["d-0"]"#, #"fired ["d-2"] ["s-d-2"]"#, #"batch ["d-3"]"#])
+        #expect(queued == [#"fired ["d-0", "d-2", "d-3"] ["-", "s-d-2", "-"]"#])
+    }
+
+    @Test("in a later group with two priorities, the events left after a too-deep one keep their batches and their fired entries")
+    func unsealableEventInALaterGroup() throws {
+        let due = Timestamp(secondsSinceEpoch: 1_700_000_000)
+        let letters = CollectingDeadLetterSink()
+        let dispatcher = EventDispatcher(workerCount: 1, sealer: EnvelopeSealer(key: try EncryptionKey.generate()), deadLetters: letters)
+        var tooDeep: JSONValue = 1
+        for _ in 0...EventBodyCodec.maximumDepth { tooDeep = ["k": tooDeep] }
+        let count = EventDispatcher.eventsPerEnvelope + 4  // the second group holds the last four
+        let held = HeldPublishes(dispatcher: dispatcher)
+        held.events = (0..<count).map { index in
+            Event(type: "derived", payload: index == count - 3 ? tooDeep : [:], priority: index.isMultiple(of: 2) ? 4 : 6, id: "e-\(index)")
+        }
+        held.firedEntries = [count - 1: FiredEntry(id: ScheduleID(rawValue: "s-last"), eventID: "e-\(count - 1)", due: due, firedAt: due)]
+        dispatcher.queueHeld(held)
+        #expect(letters.all.map(\.eventID) == ["e-\(count - 3)"])
+        let queued = dispatcher.queue.removeAll().map { item -> String in
+            switch item {
+            case .batch(let batch): "\(batch.ids.count) events, last \(batch.ids.last ?? "")"
+            case .firedBatch(let batch, let entries): "\(batch.ids) \(entries.map { $0?.id.rawValue ?? "-" })"
+            default: "other"
+            }
+        }
+        // The first group: one batch per priority. The second, without e-(count-3) (priority 6):
+        // e-(count-4) and e-(count-2) at priority 4, and e-(count-1) at priority 6 with its fired entry.
+        #expect(queued.count == 4)
+        #expect(queued.contains("\(EventDispatcher.eventsPerEnvelope / 2) events, last e-\(EventDispatcher.eventsPerEnvelope - 2)"))
+        #expect(queued.contains("\(EventDispatcher.eventsPerEnvelope / 2) events, last e-\(EventDispatcher.eventsPerEnvelope - 1)"))
+        #expect(queued.contains("2 events, last e-\(count - 2)"))
+        #expect(queued.contains(#"["e-\#(count - 1)"] ["s-last"]"#))
     }
 
     @Test("held events that scheduled entries fired keep their entries, by position in their priority's batch")
