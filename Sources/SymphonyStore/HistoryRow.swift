@@ -40,6 +40,27 @@ enum HistoryRow: Sendable {
     case prune(PruneRequest)
 }
 
+extension HistoryRow {
+    /// About how many bytes the row holds beyond its fixed fields: sealed payloads and chain
+    /// encodings (what grows with an event's size), for the writer's byte bound.
+    var bufferedBytes: Int {
+        switch self {
+        case .event(let event): event.bufferedBytes
+        case .execution(let execution): execution.encoded.count + (execution.derived?.bufferedBytes ?? 0)
+        case .scheduledFired(_, let event, _): event.bufferedBytes
+        case .scheduledSave(let entry): entry.envelope.count
+        case .deadLetter(let letter): letter.content?.count ?? 0
+        case .outboxQueued(let entry): entry.request.count
+        case .audit, .intakeMark, .outboxUpdate, .filePosition, .outboxRequeue, .afterCommit, .prune, .scheduledCancel: 0
+        }
+    }
+}
+
+extension EventInsert {
+    /// The sealed payload and the chain encoding (which holds the payload again).
+    var bufferedBytes: Int { (payload?.count ?? 0) + encoded.count }
+}
+
 /// A prune queued for the history writer.
 struct PruneRequest: Sendable {
     let cut: Timestamp

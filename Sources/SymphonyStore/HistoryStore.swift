@@ -26,9 +26,11 @@ public final class HistoryStore: HistoryRecorder {
 
     /// Opens (creating and migrating when needed) the history database at `path`; payloads are
     /// sealed with `key` (and with retired keys still readable), and the history chain's head is authenticated with a key derived from it.
-    /// `metrics` gets the writer's batch sizes and commit times (see `HistoryWriter`).
+    /// `metrics` gets the writer's batch sizes and commit times (see `HistoryWriter`). Rows wait for
+    /// the writer in a buffer of at most `bufferCapacity` rows and about `bufferBytes` bytes
+    /// (whichever fills first; recording waits while it is full).
     public init(
-        path: String, key: EncryptionKey, retiredKeys: [EncryptionKey] = [], bufferCapacity: Int = 16_384,
+        path: String, key: EncryptionKey, retiredKeys: [EncryptionKey] = [], bufferCapacity: Int = 16_384, bufferBytes: Int = 32 << 20,
         logger: Logger = Logger(label: "symphony.history"), metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) throws {
         self.path = path
@@ -49,7 +51,7 @@ public final class HistoryStore: HistoryRecorder {
         try HistorySchema.migrate(
             database, reseal: { resealed = try Self.resealLegacyEventPayloads(in: $0, sealer: sealer, logger: logger) },
             genesis: { try Self.writeGenesisLink(in: $0, key: key) })
-        writer = try HistoryWriter(database: database, key: key, retiredKeys: retiredKeys, capacity: bufferCapacity, logger: logger, metrics: metrics)
+        writer = try HistoryWriter(database: database, key: key, retiredKeys: retiredKeys, capacity: bufferCapacity, byteCapacity: bufferBytes, logger: logger, metrics: metrics)
         sqliteScheduledEntries = try SQLiteScheduledEntryStore(path: path, sealer: sealer, writer: writer, logger: logger)
         if !resealed.isEmpty {
             // The migration changed sealed payloads: the hash-chained trail says so (and which).

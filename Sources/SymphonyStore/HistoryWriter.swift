@@ -9,7 +9,8 @@ import Synchronization
 /// The one thread that writes history: rows queue in a bounded buffer and are committed in
 /// batches, one transaction per batch (group commit), so writes never slow the event path.
 ///
-/// When the buffer is full, `append` waits (back-pressure); nothing is dropped. `flush()` returns
+/// When the buffer is full — `capacity` rows, or `byteCapacity` bytes of sealed payloads and
+/// chain encodings, whichever comes first — `append` waits (back-pressure); nothing is dropped. `flush()` returns
 /// once everything appended before it is committed; `close()` commits the rest and stops.
 final class HistoryWriter: Sendable {
     private static let notEmpty = 0
@@ -17,6 +18,10 @@ final class HistoryWriter: Sendable {
     private static let committedCondition = 2
 
     let capacity: Int
+    /// About how many bytes the buffer holds before `append` waits (a row larger than that is
+    /// taken when the buffer is empty): large events would otherwise fill `capacity` rows with
+    /// hundreds of megabytes.
+    let byteCapacity: Int
     private let lock = ConditionLock(conditionCount: 3)
     // nonisolated(unsafe): every access holds `lock`.
     nonisolated(unsafe) private var pending: [HistoryRow] = []
@@ -24,6 +29,8 @@ final class HistoryWriter: Sendable {
     /// with `pending` under the lock, so neither buffer is reallocated per batch.
     nonisolated(unsafe) private var batch: [HistoryRow] = []
     nonisolated(unsafe) private var appended = 0
+    /// `HistoryRow.bufferedBytes` of the rows in `pending`.
+    nonisolated(unsafe) private var pendingBytes = 0
     nonisolated(unsafe) private var committed = 0
     nonisolated(unsafe) private var closed = false
     nonisolated(unsafe) private var failure: StoreError?
@@ -48,10 +55,12 @@ final class HistoryWriter: Sendable {
     /// `metrics` gets `symphony_history_batch_rows` (rows per commit) and
     /// `symphony_history_commit_seconds` (how long each took), both histograms.
     init(
-        database: SQLiteDatabase, key: EncryptionKey, retiredKeys: [EncryptionKey] = [], capacity: Int = 16_384, logger: Logger,
+        database: SQLiteDatabase, key: EncryptionKey, retiredKeys: [EncryptionKey] = [], capacity: Int = 16_384, byteCapacity: Int = 32 << 20,
+        logger: Logger,
         metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) throws {
         self.capacity = capacity
+        self.byteCapacity = byteCapacity
         self.logger = logger
         batchRows = CoreMetrics.Recorder(label: "symphony_history_batch_rows", factory: metrics)
         commitTime = CoreMetrics.Timer(label: "symphony_history_commit_seconds", factory: metrics)
@@ -65,10 +74,12 @@ final class HistoryWriter: Sendable {
     /// Queues a row, waiting while the buffer is full. After `close()` nothing is written any more:
     /// the row is dropped with an error in the log (callers must finish recording before closing).
     func append(_ row: HistoryRow) {
+        let bytes = row.bufferedBytes
         lock.withLock {
-            while pending.count >= capacity && !closed { lock.wait(Self.notFull) }
+            while isFull && !closed { lock.wait(Self.notFull) }
             guard !closed else { return droppedAfterClose(1) }
             pending.append(row)
+            pendingBytes += bytes
             appended += 1
             if pending.count == 1 { lock.signal(Self.notEmpty) }
         }
@@ -77,14 +88,22 @@ final class HistoryWriter: Sendable {
     /// Queues rows in order with one lock hand-off, waiting while the buffer is full.
     func append(contentsOf rows: [HistoryRow]) {
         guard !rows.isEmpty else { return }
+        var bytes = 0
+        for row in rows { bytes += row.bufferedBytes }
         lock.withLock {
-            while pending.count >= capacity && !closed { lock.wait(Self.notFull) }
+            while isFull && !closed { lock.wait(Self.notFull) }
             guard !closed else { return droppedAfterClose(rows.count) }
             let wasEmpty = pending.isEmpty
             pending.append(contentsOf: rows)
+            pendingBytes += bytes
             appended += rows.count
             if wasEmpty { lock.signal(Self.notEmpty) }
         }
+    }
+
+    /// True while `pending` holds `capacity` rows or `byteCapacity` bytes (called with `lock` held).
+    private var isFull: Bool {
+        pending.count >= capacity || pendingBytes >= byteCapacity
     }
 
     private func droppedAfterClose(_ count: Int) {
@@ -145,6 +164,7 @@ final class HistoryWriter: Sendable {
             while pending.isEmpty && !closed { lock.wait(Self.notEmpty) }
             if pending.isEmpty && closed { break }
             swap(&batch, &pending)
+            pendingBytes = 0
             let mark = intakeMark
             markTaken = mark
             lock.broadcast(Self.notFull)

@@ -5,6 +5,7 @@ import SymphonyConcurrency
 import Testing
 @testable import SymphonyStore
 import SymphonyRecords
+import SymphonyJSON
 
 @Suite(.timeLimit(.minutes(12))) struct HistoryStoreTests {
     let key: EncryptionKey
@@ -495,6 +496,24 @@ import SymphonyRecords
         #expect(try reader.scheduled(rule: "a", type: try TypePattern("ticket.*")).map(\.id) == ["s-0", "s-3"])
         #expect(try reader.scheduled(type: try TypePattern("ticket.*"), limit: 2).map(\.id) == ["s-0", "s-1"])
         #expect(try reader.scheduled(rule: "a", limit: 1).map(\.id) == ["s-0"])
+    }
+
+    @Test("the writer's buffer is bounded in bytes too: large events wait for the writer one hand-off at a time, and none is lost")
+    func bufferBoundedInBytes() throws {
+        let body = JSONValue.string(String(repeating: "x", count: 10_000))
+        let event = Event(type: "big", payload: ["body": body], id: "big-0")
+        let row = HistoryRow.event(EventInsert(event, received: Timestamp(secondsSinceEpoch: 1), payload: Array(repeating: 7, count: 10_050)))
+        #expect(row.bufferedBytes > 20_000)  // the payload, and again in the chain encoding
+        // One byte: each hand-off waits until the writer has taken the one before, so each is a commit of its own.
+        let store = try HistoryStore(path: path, key: key, bufferBytes: 1)
+        let count = 40
+        for index in 0..<count { store.recordInput(Event(type: "big", payload: ["body": body], id: "big-\(index)")) }
+        try store.close()
+        let reader = try HistoryReader(path: path, sealer: EnvelopeSealer(key: key))
+        for index in 0..<count { #expect(try reader.event(id: "big-\(index)")?.event?.payload["body"] == body) }
+        let database = try SQLiteDatabase(path: path, readOnly: true)
+        let links = try database.prepare("SELECT count(*) FROM chain WHERE note NOT LIKE 'database %'").rows { $0.int(0) }[0]
+        #expect(links >= Int64(count))
     }
 
     @Test("readers read while the writer writes; a small buffer applies back-pressure and loses nothing")
