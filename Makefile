@@ -45,7 +45,7 @@ endef
 deps:
 	$(call install-missing,$(APT_PACKAGES))
 
-## test-deps: deps, plus what the tests use (python3-cryptography).
+## test-deps: deps, plus what the tests use (python3-cryptography, postgresql).
 test-deps:
 	$(call install-missing,$(APT_PACKAGES) $(TEST_PACKAGES))
 

@@ -101,9 +101,10 @@ final class HistoryWriter: Sendable {
         }
     }
 
-    /// True while `pending` holds `capacity` rows or `byteCapacity` bytes (called with `lock` held).
+    /// True while `pending` holds `capacity` rows or `byteCapacity` bytes (called with `lock` held);
+    /// never while it is empty, so a row larger than the bound (or a bound of zero) still goes in.
     private var isFull: Bool {
-        pending.count >= capacity || pendingBytes >= byteCapacity
+        !pending.isEmpty && (pending.count >= capacity || pendingBytes >= byteCapacity)
     }
 
     private func droppedAfterClose(_ count: Int) {
