@@ -79,10 +79,12 @@ final class InputBatch: Sendable {
         state.withLock { state in
             publish(&state)
             acceptedCount.add(events.count, ordering: .relaxed)
-            let now = Timestamp.now()
             state.events.append(contentsOf: events)
             state.origins.append(contentsOf: origins)
-            if history != nil { for _ in 0..<events.count { state.received.append(now) } }
+            if history != nil {
+                let now = Timestamp.now()
+                for _ in 0..<events.count { state.received.append(now) }
+            }
             let published = publish(&state)
             return published
         }

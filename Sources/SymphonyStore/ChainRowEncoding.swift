@@ -62,13 +62,6 @@ struct ChainRowEncoding {
     // row belongs to the link whose digest covers it.
 
     /// `events`: id, type, priority, source, received_ns, time_ns, parent_id, rule, hop, payload.
-    mutating func event(_ row: EventInsert) {
-        event(
-            id: row.id, type: row.type, priority: row.priority, source: row.source, receivedNS: row.receivedNS, timeNS: row.timeNS,
-            parentID: row.parentID, rule: row.rule, hop: row.hop, payload: row.payload)
-    }
-
-    /// `event(_:)`, from the row's values.
     mutating func event(
         id: String, type: String, priority: Int64, source: String?, receivedNS: Int64, timeNS: Int64, parentID: String?, rule: String?, hop: Int64,
         payload: [UInt8]?

@@ -682,8 +682,8 @@ struct ChainedHistory {
                 == "0200000003652d3202000000107469636b65742e657363616c617465640100000000000000010001000000000000000501ffffffff"
                 + "fffffff90200000003652d31020000000b657363616c61746520c3bc01000000000000000200")
         var encoding = ChainRowEncoding()
-        encoding.event(input)
-        encoding.event(derived)
+        encoding.append(encoded: input.encoded)  // as the writer digests its rows
+        encoding.append(encoded: derived.encoded)
         #expect(Hex.encode(encoding.digest) == "95b3c80abf0482c7082a55b8203a539dcc93511804ba645576382ed0d61577c9")
     }
 }
